@@ -1,0 +1,1 @@
+"""Per-family loss modules; importing this package registers every loss."""

@@ -1,0 +1,80 @@
+"""Hinge losses of Keras 3: hinge, squared hinge, categorical hinge."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import scoped
+
+
+def _signed_margin(fn, y_true, y_pred):
+  """``1 - y * f`` with labels in {-1, 1}; {0, 1} labels are mapped first.
+
+  As in Keras, the mapping ``y -> 2y - 1`` applies when *every* label of the
+  call is 0 or 1 (a value-dependent ``where``, fine under ``jit``). Under
+  ``vmap`` "every label" means every label of the mapped slice.
+  """
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  is_binary = jnp.all((t == 0) | (t == 1))
+  t = jnp.where(is_binary, 2.0 * t - 1.0, t)
+  return 1.0 - t * p, dt
+
+
+@scoped
+def hinge(y_true, y_pred):
+  """Hinge loss, averaged over the last axis.
+
+  ``loss = mean(max(1 - y_true * y_pred, 0), axis=-1)``, labels in {-1, 1}
+  (binary {0, 1} labels are converted).
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.hinge([[0.0, 1.0]], [[0.5, 0.2]])
+    Array([1.15], dtype=float32)
+  """
+  margin, dt = _signed_margin("hinge", y_true, y_pred)
+  return jnp.mean(jnp.maximum(margin, 0.0), axis=-1).astype(dt)
+
+
+@scoped
+def squared_hinge(y_true, y_pred):
+  """Squared hinge loss, averaged over the last axis.
+
+  ``loss = mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1)``
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.squared_hinge([[0.0, 1.0]], [[0.5, 0.2]])
+    Array([1.445], dtype=float32)
+  """
+  margin, dt = _signed_margin("squared_hinge", y_true, y_pred)
+  return jnp.mean(jnp.square(jnp.maximum(margin, 0.0)), axis=-1).astype(dt)
+
+
+@scoped
+def categorical_hinge(y_true, y_pred):
+  """Categorical (Crammer-Singer) hinge loss with one-hot targets.
+
+  ``loss = max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``
+  over the last axis.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.categorical_hinge([[0.0, 1.0]], [[0.5, 0.2]])
+    Array([1.3], dtype=float32)
+  """
+  fn = "categorical_hinge"
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  pos = jnp.sum(t * p, axis=-1)
+  neg = jnp.max((1.0 - t) * p, axis=-1)
+  return jnp.maximum(neg - pos + 1.0, 0.0).astype(dt)
+
+
+Hinge = loss_class(hinge, "Hinge")
+SquaredHinge = loss_class(squared_hinge, "SquaredHinge")
+CategoricalHinge = loss_class(categorical_hinge, "CategoricalHinge")

@@ -1,0 +1,375 @@
+"""Probabilistic losses of Keras 3: cross-entropies, focal, GCE, Poisson, KL."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import scoped
+
+_EPS = numerics.EPSILON
+
+
+def _check_smoothing(fn, label_smoothing):
+  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
+
+
+def _check_logits_flag(fn, from_logits):
+  if not isinstance(from_logits, bool):
+    raise TypeError(f"{fn}: from_logits must be a bool, got {from_logits!r}")
+
+
+def _dense_pair(fn, y_true, y_pred, axis):
+  """Targets and predictions of one shape, class axis moved last."""
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  shapes.check_min_rank(fn, "y_pred", p, 1)
+  axis = shapes.canonical_axis(fn, axis, p.ndim)
+  return jnp.moveaxis(t, axis, -1), jnp.moveaxis(p, axis, -1), dt
+
+
+# ---------------------------------------------------------------- binary
+
+
+def _binary_terms(t, p, from_logits):
+  """Per-element BCE and ``1 - p_t`` (the focal base), Keras's formulas.
+
+  From logits both are computed without forming probabilities in the log
+  terms, so the loss keeps growing past Keras's ``-log(1e-7) = 16.1`` cap.
+  """
+  if from_logits:
+    # -t log s(z) - (1-t) log s(-z) = max(z, 0) - t z + log1p(exp(-|z|))
+    bce = jnp.maximum(p, 0) - t * p + jnp.log1p(jnp.exp(-jnp.abs(p)))
+    one_minus_pt = t * jax.nn.sigmoid(-p) + (1 - t) * jax.nn.sigmoid(p)
+  else:
+    q = numerics.clip_probabilities(p)
+    bce = -(t * jnp.log(q) + (1 - t) * jnp.log1p(-q))
+    one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))
+  return bce, one_minus_pt
+
+
+@scoped
+def binary_crossentropy(y_true, y_pred, *, from_logits=False,
+                        label_smoothing=0.0, axis=-1):
+  """Binary cross-entropy, averaged along ``axis``.
+
+  With ``t = y_true * (1 - ls) + 0.5 * ls`` (label smoothing ``ls``):
+
+  * probabilities: ``p = clip(y_pred, 1e-7, 1 - 1e-7)``,
+    ``loss = -mean(t log p + (1 - t) log(1 - p))``;
+  * logits ``z``: ``loss = mean(max(z, 0) - t z + log1p(exp(-|z|)))``.
+
+  Args:
+    y_true: targets in [0, 1], shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., d]``.
+    from_logits: whether ``y_pred`` holds logits.
+    label_smoothing: in [0, 1]; squeezes targets towards 0.5.
+    axis: the axis averaged over.
+
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.binary_crossentropy([[0.0, 1.0], [0.0, 0.0]],
+    ...                             [[0.6, 0.4], [0.4, 0.6]])
+    Array([0.9162905 , 0.71355796], dtype=float32)
+  """
+  fn = "binary_crossentropy"
+  _check_logits_flag(fn, from_logits)
+  _check_smoothing(fn, label_smoothing)
+  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  if label_smoothing:
+    t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+  bce, _ = _binary_terms(t, p, from_logits)
+  return jnp.mean(bce, axis=-1).astype(dt)
+
+
+@scoped
+def binary_focal_crossentropy(y_true, y_pred, *, apply_class_balancing=False,
+                              alpha=0.25, gamma=2.0, from_logits=False,
+                              label_smoothing=0.0, axis=-1):
+  """Binary focal cross-entropy (Lin et al. 2017), averaged along ``axis``.
+
+  ``loss = mean(w * (1 - p_t) ** gamma * bce)`` with ``bce`` as in
+  :func:`binary_crossentropy`, ``p_t = t p + (1 - t)(1 - p)`` and
+  ``w = t alpha + (1 - t)(1 - alpha)`` when ``apply_class_balancing`` (else 1).
+  With ``from_logits=True`` both factors are computed from the logits in
+  log space (Keras computes ``sigmoid`` first, which caps the loss near 16.1
+  and gives a NaN gradient for ``gamma < 1``). The gradient of
+  ``(1 - p_t) ** gamma`` at ``p_t = 1`` is taken as 0.
+
+  Raises:
+    ValueError: if ``gamma < 0``, ``alpha`` or ``label_smoothing`` is
+      outside [0, 1].
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.binary_focal_crossentropy([[0.0, 1.0], [0.0, 0.0]],
+    ...                                   [[0.6, 0.4], [0.4, 0.6]], gamma=2.0)
+    Array([0.32986468, 0.20579833], dtype=float32)
+  """
+  fn = "binary_focal_crossentropy"
+  _check_logits_flag(fn, from_logits)
+  _check_smoothing(fn, label_smoothing)
+  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  numerics.check_range(fn, "alpha", alpha, 0.0, 1.0)
+  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  if label_smoothing:
+    t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
+  bce, one_minus_pt = _binary_terms(t, p, from_logits)
+  focal = numerics.safe_pow(one_minus_pt, gamma) * bce
+  if apply_class_balancing:
+    focal = (t * alpha + (1 - t) * (1 - alpha)) * focal
+  return jnp.mean(focal, axis=-1).astype(dt)
+
+
+# ----------------------------------------------------------- categorical
+
+
+def _log_probs(p, from_logits):
+  """Log-probabilities along the last axis (Keras's normalise-and-clip)."""
+  if from_logits:
+    return jax.nn.log_softmax(p, axis=-1)
+  p = p / jnp.sum(p, axis=-1, keepdims=True)
+  return jnp.log(numerics.clip_probabilities(p))
+
+
+def _smooth_one_hot(t, label_smoothing):
+  if not label_smoothing:
+    return t
+  return t * (1.0 - label_smoothing) + label_smoothing / t.shape[-1]
+
+
+@scoped
+def categorical_crossentropy(y_true, y_pred, *, from_logits=False,
+                             label_smoothing=0.0, axis=-1):
+  """Categorical cross-entropy with one-hot (or soft) targets.
+
+  ``loss = -sum(t * log_softmax(z))`` from logits, or from probabilities
+  ``loss = -sum(t * log(clip(p / sum(p), 1e-7, 1 - 1e-7)))`` (Keras), along
+  ``axis``, with ``t = y_true (1 - ls) + ls / num_classes``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.categorical_crossentropy([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    ...                                  [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    Array([0.05129344, 2.3025851 ], dtype=float32)
+  """
+  fn = "categorical_crossentropy"
+  _check_logits_flag(fn, from_logits)
+  _check_smoothing(fn, label_smoothing)
+  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  t = _smooth_one_hot(t, label_smoothing)
+  return (-jnp.sum(t * _log_probs(p, from_logits), axis=-1)).astype(dt)
+
+
+def _class_axis_alpha(fn, alpha, num_classes):
+  """Scalar alpha, or one per class (broadcast along the class axis)."""
+  alpha = jnp.asarray(alpha)
+  if alpha.ndim > 1 or (alpha.ndim == 1 and alpha.shape[0] != num_classes):
+    raise ValueError(
+        f"{fn}: alpha must be a scalar or have one entry per class "
+        f"({num_classes}), got shape {tuple(alpha.shape)}"
+    )
+  return alpha
+
+
+@scoped
+def categorical_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
+                                   from_logits=False, label_smoothing=0.0,
+                                   axis=-1):
+  """Categorical focal cross-entropy (Lin et al. 2017).
+
+  ``loss = -sum(alpha * (1 - q) ** gamma * t * log q)`` along ``axis``, where
+  ``q`` is the normalised, clipped probability (Keras) or, from logits,
+  ``softmax(z)`` with ``log q = log_softmax(z)`` (no clipping, so the loss
+  keeps growing for confident mistakes). ``alpha`` is a scalar or one weight
+  per class; ``t`` is label-smoothed as in :func:`categorical_crossentropy`.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.categorical_focal_crossentropy(
+    ...     [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+    ...     [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    Array([3.2058402e-05, 4.6627346e-01], dtype=float32)
+  """
+  fn = "categorical_focal_crossentropy"
+  _check_logits_flag(fn, from_logits)
+  _check_smoothing(fn, label_smoothing)
+  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  alpha = _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype)
+  t = _smooth_one_hot(t, label_smoothing)
+  log_q = _log_probs(p, from_logits)
+  q = jnp.exp(log_q)
+  modulating = numerics.safe_pow(jnp.maximum(1.0 - q, 0.0), gamma)
+  return (-jnp.sum(alpha * modulating * t * log_q, axis=-1)).astype(dt)
+
+
+def _sparse_inputs(fn, y_true, y_pred, axis):
+  """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last)."""
+  p = numerics.as_float(fn, "y_pred", y_pred)
+  shapes.check_min_rank(fn, "y_pred", p, 1)
+  labels = numerics.labels(fn, "y_true", y_true)
+  axis = shapes.canonical_axis(fn, axis, p.ndim)
+  if labels.ndim == p.ndim and labels.shape[axis] == 1:
+    labels = jnp.squeeze(labels, axis)
+  p = jnp.moveaxis(p, axis, -1)
+  labels = shapes.check_labels_shape(fn, labels, p)
+  dt = p.dtype
+  return labels, p.astype(numerics.compute_dtype(dt)), dt
+
+
+def _gather_last(x, labels):
+  return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
+
+
+@scoped
+def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits=False,
+                                    ignore_class=None, axis=-1,
+                                    label_smoothing=0.0):
+  """Categorical cross-entropy with integer labels.
+
+  ``loss = -log q[y]`` with ``log q`` as in :func:`categorical_crossentropy`;
+  from logits this is ``logsumexp(z) - z[y]`` (no one-hot is built). With
+  label smoothing ``ls`` (an extension; Keras has none here):
+  ``loss = -(1 - ls) log q[y] - ls / K * sum_k log q[k]``.
+  Entries whose label equals ``ignore_class`` give 0 (and the loss object
+  then averages over the other entries only, as Keras does). Labels outside
+  ``[0, K)`` are not checked (no value-dependent checks under ``jit``).
+
+  Args:
+    y_true: integer labels ``[...]`` (or ``[..., 1]``).
+    y_pred: probabilities or logits ``[..., K]``.
+    from_logits: whether ``y_pred`` holds logits.
+    ignore_class: a label value whose entries are ignored, or None.
+    axis: the class axis of ``y_pred``.
+    label_smoothing: in [0, 1].
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.sparse_categorical_crossentropy(
+    ...     [1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
+    Array([0.05129344, 2.3025851 ], dtype=float32)
+  """
+  fn = "sparse_categorical_crossentropy"
+  _check_logits_flag(fn, from_logits)
+  _check_smoothing(fn, label_smoothing)
+  labels, p, dt = _sparse_inputs(fn, y_true, y_pred, axis)
+  valid = None
+  if ignore_class is not None:
+    valid = labels != ignore_class
+    labels = jnp.where(valid, labels, 0)
+    if not from_logits:  # an ignored row of zeros would give 0/0
+      p = jnp.where(valid[..., None], p, 1.0)
+  if from_logits:
+    lse = jax.nn.logsumexp(p, axis=-1)
+    nll = lse - _gather_last(p, labels)
+    if label_smoothing:
+      uniform = lse - jnp.mean(p, axis=-1)
+  else:
+    log_q = _log_probs(p, False)
+    nll = -_gather_last(log_q, labels)
+    if label_smoothing:
+      uniform = -jnp.mean(log_q, axis=-1)
+  if label_smoothing:
+    nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+  if valid is not None:
+    nll = jnp.where(valid, nll, 0.0)
+  return nll.astype(dt)
+
+
+def _sparse_valid(y_true, y_pred, values, *, ignore_class, axis, **_):
+  if ignore_class is None:
+    return None
+  labels, _, _ = _sparse_inputs(
+      "SparseCategoricalCrossentropy", y_true, y_pred, axis)
+  return labels != ignore_class
+
+
+@scoped
+def categorical_generalized_cross_entropy(y_true, y_pred, *, q=0.5):
+  """Generalized cross-entropy (Zhang & Sabuncu 2018) with integer labels.
+
+  ``loss = (1 - p[y] ** q) / q`` with ``p`` the probabilities ``[..., K]``.
+  ``q -> 0`` tends to cross-entropy, ``q = 1`` is MAE. The gradient at
+  ``p[y] = 0`` is taken as 0 (its true value is infinite for ``q < 1``).
+
+  Raises:
+    ValueError: if ``q`` is not in (0, 1].
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.categorical_generalized_cross_entropy(
+    ...     [0, 1], [[0.25, 0.75], [0.5, 0.5]], q=0.5)
+    Array([1.       , 0.5857864], dtype=float32)
+  """
+  fn = "categorical_generalized_cross_entropy"
+  numerics.check_range(fn, "q", q, 0.0, 1.0, low_open=True)
+  labels, p, dt = _sparse_inputs(fn, y_true, y_pred, -1)
+  p_true = _gather_last(p, labels)
+  return ((1.0 - numerics.safe_pow(p_true, q)) / q).astype(dt)
+
+
+# ------------------------------------------------------ Poisson, KL
+
+
+@scoped
+def poisson(y_true, y_pred):
+  """Poisson negative log-likelihood (up to a constant), averaged last axis.
+
+  ``loss = mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.poisson([[1.0, 0.0]], [[1.0, 2.0]])
+    Array([0.99999994], dtype=float32)
+  """
+  fn = "poisson"
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  return jnp.mean(p - t * jnp.log(p + _EPS), axis=-1).astype(dt)
+
+
+@scoped
+def kl_divergence(y_true, y_pred):
+  """Kullback-Leibler divergence ``KL(y_true || y_pred)`` over the last axis.
+
+  ``loss = sum(t * log(t / p), axis=-1)`` with ``t, p`` clipped into
+  ``[1e-7, 1]`` (Keras), so zero targets and zero predictions stay finite.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])
+    Array([0.14384103], dtype=float32)
+  """
+  fn = "kl_divergence"
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  t = jnp.clip(t, _EPS, 1.0)
+  p = jnp.clip(p, _EPS, 1.0)
+  return jnp.sum(t * (jnp.log(t) - jnp.log(p)), axis=-1).astype(dt)
+
+
+BinaryCrossentropy = loss_class(
+    binary_crossentropy, "BinaryCrossentropy", aliases=("bce", "BCE"))
+BinaryFocalCrossentropy = loss_class(
+    binary_focal_crossentropy, "BinaryFocalCrossentropy")
+CategoricalCrossentropy = loss_class(
+    categorical_crossentropy, "CategoricalCrossentropy")
+CategoricalFocalCrossentropy = loss_class(
+    categorical_focal_crossentropy, "CategoricalFocalCrossentropy")
+SparseCategoricalCrossentropy = loss_class(
+    sparse_categorical_crossentropy, "SparseCategoricalCrossentropy",
+    where_fn=_sparse_valid)
+CategoricalGeneralizedCrossEntropy = loss_class(
+    categorical_generalized_cross_entropy,
+    "CategoricalGeneralizedCrossEntropy")
+Poisson = loss_class(poisson, "Poisson")
+KLDivergence = loss_class(
+    kl_divergence, "KLDivergence",
+    aliases=("kld", "KLD", "kullback_leibler_divergence"))

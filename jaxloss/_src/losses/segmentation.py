@@ -1,0 +1,76 @@
+"""Overlap losses of Keras 3 for segmentation: Dice and Tversky.
+
+These follow Keras's ``axis`` convention: the sums run over ``axis``, and the
+default ``axis=None`` sums over *every* axis, batch included, giving one
+scalar (Keras's behaviour). Pass e.g. ``axis=(1, 2, 3)`` for one value per
+image.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import scoped
+
+
+def overlap_terms(fn, y_true, y_pred, axis):
+  """Soft true positives, false positives, false negatives summed over axis.
+
+  Returns ``(tp, fp, fn, out_dtype)``, with ``tp = sum(t p)``,
+  ``fp = sum((1 - t) p)`` and ``fn = sum(t (1 - p))``.
+  """
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  axes = shapes.canonical_axes(fn, axis, p.ndim)
+  tp = jnp.sum(t * p, axis=axes)
+  fp = jnp.sum((1.0 - t) * p, axis=axes)
+  fn_ = jnp.sum(t * (1.0 - p), axis=axes)
+  return tp, fp, fn_, dt
+
+
+@scoped
+def dice(y_true, y_pred, *, axis=None):
+  """Soft Dice loss.
+
+  ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.dice([[1.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]],
+    ...              axis=1)
+    Array([0.        , 0.33333337], dtype=float32)
+  """
+  tp, fp, fn_, dt = overlap_terms("dice", y_true, y_pred, axis)
+  # sum(t) + sum(p) == 2 tp + fp + fn
+  return (1.0 - 2.0 * tp / (2.0 * tp + fp + fn_ + numerics.EPSILON)).astype(dt)
+
+
+@scoped
+def tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, axis=None):
+  """Tversky loss (Salehi et al. 2017).
+
+  ``loss = 1 - tp / (tp + alpha fp + beta fn + 1e-7)`` with soft
+  ``tp = sum(t p)``, ``fp = sum((1 - t) p)``, ``fn = sum(t (1 - p))`` over
+  ``axis``. ``alpha`` weighs false positives and ``beta`` false negatives, as
+  the paper and Keras's docstring say; Keras 3.15's code applies them the
+  other way round, so ``keras.losses.tversky(alpha=a, beta=b)`` equals
+  ``jaxloss.tversky(alpha=b, beta=a)``. ``alpha = beta = 0.5`` is Dice.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.tversky([[1.0, 0.0, 1.0]], [[1.0, 1.0, 0.0]], alpha=0.9,
+    ...                 beta=0.1, axis=1)
+    Array([0.5], dtype=float32)
+  """
+  numerics.check_range("tversky", "alpha", alpha, low=0.0)
+  numerics.check_range("tversky", "beta", beta, low=0.0)
+  tp, fp, fn_, dt = overlap_terms("tversky", y_true, y_pred, axis)
+  denom = tp + alpha * fp + beta * fn_ + numerics.EPSILON
+  return (1.0 - tp / denom).astype(dt)
+
+
+Dice = loss_class(dice, "Dice")
+Tversky = loss_class(tversky, "Tversky")

@@ -1,0 +1,204 @@
+"""Stable numerical primitives and the dtype policy: the one home for both.
+
+Every loss builds on these helpers instead of writing its own clipping, safe
+division or log-space trick, so that edge-case behaviour (finite gradients at
+zero norms, saturated logits, masked branches) is fixed in one place.
+
+Dtype policy (used by every loss):
+
+* Floating inputs keep their dtype in the result: float16 in, float16 out.
+* Half-precision inputs (float16, bfloat16) are *computed* in float32 and cast
+  back only at the end, so statistics (log-sum-exp, means, sums) never
+  accumulate in half precision.
+* float64 inputs (with ``jax_enable_x64``) are computed in float64.
+* Integer or boolean ``y_pred`` is rejected; integer ``y_true`` is cast to the
+  compute dtype (labels are data, not parameters).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+# Keras's ``backend.epsilon()``: the clip used by its probability losses.
+EPSILON = 1e-7
+
+_HALF = (jnp.dtype(jnp.float16), jnp.dtype(jnp.bfloat16))
+
+
+def is_floating(x) -> bool:
+  return jnp.issubdtype(jnp.result_type(x), jnp.floating)
+
+
+def compute_dtype(dtype) -> jnp.dtype:
+  """The dtype a loss computes in for inputs of ``dtype`` (half -> float32)."""
+  dtype = jnp.dtype(dtype)
+  return jnp.dtype(jnp.float32) if dtype in _HALF else dtype
+
+
+def as_array(fn: str, name: str, x) -> jax.Array:
+  """Converts an array-like (list, NumPy array, scalar) to a jax array."""
+  if isinstance(x, jax.Array):
+    return x
+  try:
+    return jnp.asarray(x)
+  except (TypeError, ValueError) as e:
+    raise TypeError(
+        f"{fn}: {name} must be an array-like, got {type(x).__name__}"
+    ) from e
+
+
+def as_float(fn: str, name: str, x) -> jax.Array:
+  """Converts ``x`` to a floating array and rejects integer/boolean inputs."""
+  x = as_array(fn, name, x)
+  if not jnp.issubdtype(x.dtype, jnp.floating):
+    raise TypeError(
+        f"{fn}: {name} must have a floating dtype, got {x.dtype}"
+    )
+  return x
+
+
+def prediction_and_target(fn: str, y_true, y_pred):
+  """Standard conversion for ``(y_true, y_pred)`` losses.
+
+  Returns ``(y_true, y_pred, out_dtype)`` where both arrays are in the compute
+  dtype and ``out_dtype`` is the dtype the caller must cast its result to.
+  """
+  y_pred = as_float(fn, "y_pred", y_pred)
+  y_true = as_array(fn, "y_true", y_true)
+  out_dtype = y_pred.dtype
+  if jnp.issubdtype(y_true.dtype, jnp.floating):
+    out_dtype = jnp.promote_types(out_dtype, y_true.dtype)
+  dtype = compute_dtype(out_dtype)
+  return y_true.astype(dtype), y_pred.astype(dtype), out_dtype
+
+
+def floats(fn: str, **arrays):
+  """Converts named floating inputs to one compute dtype.
+
+  Returns ``(tuple_of_arrays, out_dtype)`` in the order given.
+  """
+  converted = {k: as_float(fn, k, v) for k, v in arrays.items()}
+  out_dtype = jnp.result_type(*converted.values())
+  dtype = compute_dtype(out_dtype)
+  return tuple(v.astype(dtype) for v in converted.values()), out_dtype
+
+
+def labels(fn: str, name: str, x) -> jax.Array:
+  """Integer class labels; floating labels holding integers are cast."""
+  x = as_array(fn, name, x)
+  if jnp.issubdtype(x.dtype, jnp.bool_):
+    raise TypeError(f"{fn}: {name} must hold integer class ids, got bool")
+  if not jnp.issubdtype(x.dtype, jnp.integer):
+    x = x.astype(jnp.int32)
+  return x
+
+
+# ------------------------------------------------------------------ primitives
+
+
+def safe_divide(num, den):
+  """``num / den`` with 0 where ``den == 0``; the gradient stays finite."""
+  nonzero = den != 0
+  return jnp.where(nonzero, num / jnp.where(nonzero, den, 1), 0)
+
+
+def safe_pow(x, exponent):
+  """``x ** exponent`` for ``x >= 0`` whose gradient is finite at ``x = 0``.
+
+  At ``x = 0`` the value is ``0 ** exponent`` (1 for exponent 0) and the
+  gradient is 0 (the true derivative is infinite when ``exponent < 1``).
+  """
+  positive = x > 0
+  powered = jnp.where(positive, x, 1) ** exponent
+  zero_value = jnp.where(jnp.asarray(exponent) == 0, 1.0, 0.0).astype(x.dtype)
+  return jnp.where(positive, powered, zero_value)
+
+
+def safe_log(x):
+  """``log(x)`` with ``log(0) = -inf`` but a zero (not NaN) gradient at 0."""
+  positive = x > 0
+  return jnp.where(positive, jnp.log(jnp.where(positive, x, 1)), -jnp.inf)
+
+
+def xlogy(x, y):
+  """``x * log(y)`` with ``0 * log(0) = 0`` and finite gradients there."""
+  zero = x == 0
+  safe_y = jnp.where(zero, 1, y)
+  return jnp.where(zero, 0, x * jnp.log(safe_y))
+
+
+def safe_norm(x, axis=-1, keepdims=False):
+  """L2 norm whose gradient at the zero vector is 0 instead of NaN."""
+  sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
+  nonzero = sq > 0
+  norm = jnp.where(nonzero, jnp.sqrt(jnp.where(nonzero, sq, 1)), 0)
+  return norm if keepdims else jnp.squeeze(norm, axis=axis)
+
+
+def l2_normalize(x, axis=-1, epsilon=EPSILON):
+  """``x / max(||x||, epsilon)`` (Keras's ``normalize``); finite at zero."""
+  sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
+  # Keras multiplies by min(rsqrt(sq), 1/eps): the same as dividing by
+  # max(norm, eps). Sanitise sq first so rsqrt(0) never enters the graph.
+  big = sq > epsilon * epsilon
+  inv = jnp.where(big, jax.lax.rsqrt(jnp.where(big, sq, 1)), 1 / epsilon)
+  return x * inv
+
+
+def clip_probabilities(p, epsilon=EPSILON):
+  """Keras's clip of probabilities into ``[epsilon, 1 - epsilon]``."""
+  return jnp.clip(p, epsilon, 1.0 - epsilon)
+
+
+def log_sigmoid(x):
+  return jax.nn.log_sigmoid(x)
+
+
+def softplus(x):
+  return jax.nn.softplus(x)
+
+
+def check_range(fn: str, name: str, value, low=None, high=None,
+                low_open=False, high_open=False):
+  """Static hyper-parameter range check; raises a ValueError naming both."""
+  if value is None:
+    return
+  if isinstance(value, (jax.Array, np.ndarray)) and not isinstance(
+      value, jax.core.Tracer
+  ):
+    values = np.asarray(value).ravel().tolist()
+  elif isinstance(value, jax.core.Tracer):
+    return  # traced hyper-parameters (e.g. learnable) are not checked
+  elif isinstance(value, (list, tuple)):
+    values = list(value)
+  else:
+    values = [value]
+  for v in values:
+    bad = (
+        (low is not None and (v < low or (low_open and v == low)))
+        or (high is not None and (v > high or (high_open and v == high)))
+    )
+    if bad:
+      lo = "(" if low_open else "["
+      hi = ")" if high_open else "]"
+      lo_s = "-inf" if low is None else low
+      hi_s = "inf" if high is None else high
+      raise ValueError(
+          f"{fn}: {name} must be in {lo}{lo_s}, {hi_s}{hi}, got {value!r}"
+      )
+
+
+def masked_logsumexp(x, where, axis=-1):
+  """``log(sum(exp(x), where=where))``: ``-inf`` for an empty row, and a
+  zero (never NaN) gradient there; masked entries never enter exp."""
+  any_valid = jnp.any(where, axis=axis, keepdims=True)
+  x_max = jnp.max(jnp.where(where, x, -jnp.inf), axis=axis, keepdims=True)
+  x_max = jax.lax.stop_gradient(jnp.where(any_valid, x_max, 0))
+  x_in = jnp.where(where, x, x_max)
+  total = jnp.sum(jnp.where(where, jnp.exp(x_in - x_max), 0), axis=axis,
+                  keepdims=True)
+  out = jnp.where(any_valid, jnp.log(jnp.where(any_valid, total, 1)) + x_max,
+                  -jnp.inf)
+  return jnp.squeeze(out, axis=axis)

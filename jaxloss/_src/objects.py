@@ -1,0 +1,365 @@
+"""Loss objects, ``wrap`` and the name registry behind ``get``/``serialize``.
+
+A loss object is a small frozen dataclass: its fields are the loss's
+hyper-parameters plus ``reduction``, ``name`` and ``dtype``. Classes are made
+from the per-sample functions by :func:`loss_class`, so no class repeats the
+function's arguments by hand, and all share one ``__call__``:
+
+    values = fn(y_true, y_pred, **hyper_parameters)
+    return reduce(values, sample_weight=..., where=..., reduction=...)
+
+Objects are hashable and usable as static arguments under ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import reduction as reduction_lib
+
+# Every public name `get` understands: function names, class names, aliases.
+_REGISTRY: dict[str, Any] = {}
+# Loss classes by class name, for deserialize.
+_CLASSES: dict[str, type] = {}
+
+
+def scoped(fn):
+  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``."""
+
+  @functools.wraps(fn)
+  def wrapper(*args, **kwargs):
+    with jax.named_scope(f"jaxloss.{fn.__name__}"):
+      return fn(*args, **kwargs)
+
+  return wrapper
+
+
+def _freeze(value):
+  """Lists become tuples so that objects stay hashable."""
+  if isinstance(value, list):
+    return tuple(_freeze(v) for v in value)
+  return value
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Loss:
+  """Base of every loss object: hyper-parameters + reduction, name, dtype.
+
+  Calling an object computes the per-sample values with its function and
+  reduces them with :func:`jaxloss.reduce`::
+
+      loss(y_true, y_pred, sample_weight=None, *, where=None, normalizer=None)
+
+  ``dtype``, when set, casts the floating inputs before the computation
+  (Keras's ``dtype`` argument); ``None`` keeps the inputs' dtype.
+  """
+
+  reduction: str | None = "sum_over_batch_size"
+  name: str | None = None
+  dtype: Any = None
+
+  fn: ClassVar[Callable[..., jax.Array]]
+  # Optional mask from the per-sample values, like the Keras mask a loss sets
+  # (ignore_class, Circle): reductions then count only the unmasked entries.
+  where_fn: ClassVar[Callable[..., jax.Array] | None] = None
+  # Names of the positional inputs the function takes before its keywords.
+  inputs: ClassVar[tuple[str, ...]] = ("y_true", "y_pred")
+
+  def __post_init__(self):
+    cls_name = type(self).__name__
+    reduction_lib.check_reduction(cls_name, self.reduction)
+    for f in self.hyper_parameter_names():
+      object.__setattr__(self, f, _freeze(getattr(self, f)))
+    if self.name is None:
+      object.__setattr__(self, "name", self.default_name())
+    if self.dtype is not None:
+      object.__setattr__(self, "dtype", jnp.dtype(self.dtype).name)
+
+  @classmethod
+  def default_name(cls) -> str:
+    return getattr(cls, "_default_name", cls.__name__)
+
+  @classmethod
+  def hyper_parameter_names(cls) -> tuple[str, ...]:
+    base = {f.name for f in dataclasses.fields(Loss)}
+    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+
+  def hyper_parameters(self) -> dict[str, Any]:
+    return {f: getattr(self, f) for f in self.hyper_parameter_names()}
+
+  def _cast(self, x):
+    if self.dtype is None or x is None:
+      return x
+    x = jnp.asarray(x)
+    return x.astype(self.dtype) if numerics.is_floating(x) else x
+
+  def values(self, *args):
+    """Per-sample values, before weighting and reduction."""
+    args = tuple(self._cast(a) for a in args)
+    return type(self).fn(*args, **self.hyper_parameters())
+
+  def __call__(self, *args, sample_weight=None, where=None, normalizer=None):
+    n = len(self.inputs)
+    if len(args) == n + 1 and sample_weight is None:
+      # Keras's positional form: loss(y_true, y_pred, sample_weight).
+      *args, sample_weight = args
+    if len(args) != n:
+      raise TypeError(
+          f"{type(self).__name__}: expected {n} inputs {self.inputs} "
+          f"(+ optional sample_weight), got {len(args)}"
+      )
+    with jax.named_scope(f"jaxloss.{self.name}"):
+      args = tuple(self._cast(a) for a in args)
+      values = type(self).fn(*args, **self.hyper_parameters())
+      if self.where_fn is not None:
+        auto = type(self).where_fn(*args, values, **self.hyper_parameters())
+        if auto is not None:
+          where = auto if where is None else jnp.logical_and(where, auto)
+      return reduction_lib.reduce(
+          values,
+          sample_weight=sample_weight,
+          where=where,
+          reduction=self.reduction,
+          normalizer=normalizer,
+      )
+
+  def get_config(self) -> dict[str, Any]:
+    config = {"reduction": self.reduction, "name": self.name,
+              "dtype": self.dtype}
+    config.update(self.hyper_parameters())
+    return config
+
+  @classmethod
+  def from_config(cls, config: Mapping[str, Any]):
+    return cls(**config)
+
+
+def _hyper_parameter_fields(fn, exclude=()):
+  """Keyword-only parameters of ``fn`` with defaults become dataclass fields."""
+  fields = []
+  for p in inspect.signature(fn).parameters.values():
+    if p.kind is p.KEYWORD_ONLY and p.name not in exclude:
+      if p.default is inspect.Parameter.empty:
+        raise TypeError(f"{fn.__name__}: keyword {p.name} needs a default")
+      default = _freeze(p.default)
+      fields.append((p.name, Any, dataclasses.field(default=default)))
+  return fields
+
+
+def loss_class(
+    fn: Callable[..., jax.Array],
+    class_name: str,
+    *,
+    default_name: str | None = None,
+    aliases: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    where_fn: Callable[..., jax.Array] | None = None,
+    module: str | None = None,
+) -> type[Loss]:
+  """Makes the loss object class of a per-sample function and registers both.
+
+  Args:
+    fn: the per-sample function; its keyword-only arguments (minus
+      ``exclude``) become the object's fields, with the same defaults.
+    class_name: the CamelCase class name.
+    default_name: the object's default ``name`` (Keras's, e.g. "huber_loss").
+    aliases: extra names for ``get`` (e.g. "mse"); they map to the function.
+    exclude: keyword arguments of ``fn`` that are data, not configuration.
+    where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
+    module: ``__module__`` for the class (defaults to ``fn``'s).
+  """
+  inputs = tuple(
+      p.name
+      for p in inspect.signature(fn).parameters.values()
+      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+  )
+  namespace = {
+      "fn": staticmethod(fn),
+      "inputs": inputs,
+      "_default_name": default_name or fn.__name__,
+      "__doc__": (
+          f"Loss object for :func:`jaxloss.{fn.__name__}`.\n\n"
+          f"Fields are its keyword arguments plus ``reduction``, ``name`` "
+          f"and ``dtype``; call it as ``loss({', '.join(inputs)}, "
+          f"sample_weight=None, *, where=None, normalizer=None)``.\n"
+      ),
+      "__module__": module or fn.__module__,
+  }
+  if where_fn is not None:
+    namespace["where_fn"] = staticmethod(where_fn)
+  cls = dataclasses.make_dataclass(
+      class_name,
+      _hyper_parameter_fields(fn, exclude),
+      bases=(Loss,),
+      namespace=namespace,
+      frozen=True,
+      kw_only=True,
+  )
+  register(fn.__name__, fn)
+  register(class_name, cls)
+  for alias in aliases:
+    register(alias, fn)
+  _CLASSES[class_name] = cls
+  return cls
+
+
+def register(name: str, obj) -> None:
+  if name in _REGISTRY and _REGISTRY[name] is not obj:
+    raise ValueError(f"register: name {name!r} is already taken")
+  _REGISTRY[name] = obj
+
+
+# ------------------------------------------------------------------- wrap
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LossFunctionWrapper(Loss):
+  """A loss object around any per-sample ``fn(y_true, y_pred, **kwargs)``."""
+
+  function: Callable[..., jax.Array] | None = None
+  kwargs: tuple[tuple[str, Any], ...] = ()
+
+  @classmethod
+  def hyper_parameter_names(cls):
+    return ()
+
+  def hyper_parameters(self):
+    return dict(self.kwargs)
+
+  def values(self, *args):
+    args = tuple(self._cast(a) for a in args)
+    return self.function(*args, **self.hyper_parameters())
+
+  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None,
+               normalizer=None):
+    with jax.named_scope(f"jaxloss.{self.name}"):
+      return reduction_lib.reduce(
+          self.values(y_true, y_pred),
+          sample_weight=sample_weight,
+          where=where,
+          reduction=self.reduction,
+          normalizer=normalizer,
+      )
+
+  def get_config(self):
+    config = {"reduction": self.reduction, "name": self.name,
+              "dtype": self.dtype, "fn": serialize(self.function)}
+    config.update(self.hyper_parameters())
+    return config
+
+  @classmethod
+  def from_config(cls, config):
+    config = dict(config)
+    fn = get(config.pop("fn"))
+    base = {k: config.pop(k) for k in ("reduction", "name", "dtype")
+            if k in config}
+    return cls(function=fn, kwargs=tuple(sorted(config.items())), **base)
+
+
+_CLASSES["LossFunctionWrapper"] = LossFunctionWrapper
+
+
+def wrap(fn: Callable[..., jax.Array], *, reduction="sum_over_batch_size",
+         name: str | None = None, dtype=None, **kwargs) -> LossFunctionWrapper:
+  """Turns a per-sample ``fn(y_true, y_pred, **kwargs)`` into a loss object.
+
+  The object adds sample weights, ``where`` masks and reductions, exactly as
+  the built-in loss objects do.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> def cubic(y_true, y_pred, *, scale=1.0):
+    ...   return scale * jnp.mean(jnp.abs(y_true - y_pred) ** 3, axis=-1)
+    >>> loss = jaxloss.wrap(cubic, scale=2.0)
+    >>> loss([[0.0, 1.0]], [[1.0, 1.0]])
+    Array(1., dtype=float32)
+  """
+  if not callable(fn):
+    raise TypeError(f"wrap: fn must be callable, got {type(fn).__name__}")
+  return LossFunctionWrapper(
+      function=fn,
+      kwargs=tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())),
+      reduction=reduction,
+      name=name or getattr(fn, "__name__", "loss"),
+      dtype=dtype,
+  )
+
+
+# --------------------------------------------------------- get / serialize
+
+
+def get(identifier):
+  """Looks up a loss by name, config dict, or passes a callable through.
+
+  * a function name or Keras alias ("mse", "BCE", "kld", ...) gives the
+    per-sample function;
+  * a class name ("MeanSquaredError") gives a default instance;
+  * a dict ``{"class_name": ..., "config": {...}}`` gives that instance;
+  * a loss object or any callable is returned as is; ``None`` gives ``None``.
+
+  Raises:
+    ValueError: for an unknown name or class name.
+    TypeError: for anything else.
+  """
+  if identifier is None:
+    return None
+  if isinstance(identifier, Mapping):
+    return deserialize(identifier)
+  if isinstance(identifier, str):
+    if identifier not in _REGISTRY:
+      raise ValueError(
+          f"get: identifier must be a known loss name, got {identifier!r}; "
+          f"known names: {sorted(_REGISTRY)}"
+      )
+    obj = _REGISTRY[identifier]
+    return obj() if isinstance(obj, type) else obj
+  if callable(identifier):
+    return identifier
+  raise TypeError(
+      f"get: identifier must be a name, a config dict or a callable, got "
+      f"{type(identifier).__name__}"
+  )
+
+
+def serialize(obj):
+  """A loss object -> ``{"class_name", "config"}``; a function -> its name."""
+  if isinstance(obj, Loss):
+    return {"class_name": type(obj).__name__, "config": obj.get_config()}
+  name = getattr(obj, "__name__", None)
+  if name is not None and _REGISTRY.get(name) is obj:
+    return name
+  raise ValueError(
+      f"serialize: obj must be a loss object or a registered loss function, "
+      f"got {obj!r}"
+  )
+
+
+def deserialize(config):
+  """Inverse of :func:`serialize`."""
+  if isinstance(config, str):
+    return get(config)
+  if not isinstance(config, Mapping) or "class_name" not in config:
+    raise ValueError(
+        f"deserialize: config must be a name or a dict with 'class_name' and "
+        f"'config', got {config!r}"
+    )
+  name = config["class_name"]
+  if name not in _CLASSES:
+    raise ValueError(
+        f"deserialize: class_name must be a known loss class, got {name!r}"
+    )
+  return _CLASSES[name].from_config(config.get("config", {}))
+
+
+def names() -> list[str]:
+  """Every name :func:`get` accepts."""
+  return sorted(_REGISTRY)

@@ -1,0 +1,177 @@
+"""``reduce``: the only code in jaxloss that turns per-sample values into a scalar.
+
+Also home to the class-weight transform (class ids -> sample weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+
+REDUCTIONS = (
+    "sum_over_batch_size",
+    "sum",
+    "mean",
+    "mean_with_sample_weight",
+    "none",
+    None,
+)
+_MEAN_LIKE = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
+
+
+def check_reduction(fn: str, reduction):
+  if reduction not in REDUCTIONS:
+    raise ValueError(
+        f"{fn}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+    )
+  return reduction
+
+
+def reduce(
+    values,
+    *,
+    sample_weight=None,
+    where=None,
+    reduction="sum_over_batch_size",
+    normalizer=None,
+):
+  r"""Weights, masks and reduces per-sample loss values.
+
+  With ``v`` the values, ``w`` the sample weights broadcast over ``v`` from the
+  leading axes (1 if absent) and ``m`` the mask ``where`` likewise (1 if
+  absent), the reductions are:
+
+  * ``"sum"``: :math:`\sum v w m`.
+  * ``"sum_over_batch_size"`` and ``"mean"`` (the same, as in Keras):
+    :math:`\sum v w m / n`, with ``n`` the number of entries with ``m = 1``
+    (``v.size`` when there is no mask), or ``normalizer`` when given.
+  * ``"mean_with_sample_weight"``: :math:`\sum v w m / \sum w m` (the sum of
+    the *broadcast* weights), or ``normalizer`` when given.
+  * ``"none"`` / ``None``: :math:`v w m`, element-wise, shape of ``v``.
+
+  A zero divisor (fully masked batch, all-zero weights) gives 0, with finite
+  gradients. Masked entries are excluded with ``where`` rather than
+  multiplied, so a NaN or inf in a masked entry does not leak into the result.
+  Sums are accumulated in float32 for half-precision values; the result has
+  the dtype of ``values``.
+
+  Args:
+    values: per-sample loss values, any shape.
+    sample_weight: multiplicative weights broadcastable from the leading axes
+      of ``values`` (``[B]`` weights apply to ``[B, T]`` values).
+    where: boolean include-mask, broadcast like ``sample_weight``.
+    reduction: one of ``"sum_over_batch_size"``, ``"sum"``, ``"mean"``,
+      ``"mean_with_sample_weight"``, ``"none"`` or ``None``.
+    normalizer: an explicit divisor for the mean-like reductions, e.g. the
+      global token count across devices or gradient-accumulation steps.
+
+  Returns:
+    A scalar, or an array of the shape of ``values`` for ``"none"``.
+
+  Raises:
+    ValueError: for an unknown reduction, weights or mask that do not
+      broadcast from the leading axes, or a ``normalizer`` with ``"sum"`` or
+      ``"none"``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.reduce([1.0, 2.0, 3.0], where=[True, True, False])
+    Array(1.5, dtype=float32)
+  """
+  fn = "reduce"
+  check_reduction(fn, reduction)
+  values = numerics.as_float(fn, "values", values)
+  out_dtype = values.dtype
+  dtype = numerics.compute_dtype(out_dtype)
+  values = values.astype(dtype)
+  if normalizer is not None and reduction not in _MEAN_LIKE:
+    raise ValueError(
+        f"{fn}: normalizer applies only to the mean-like reductions "
+        f"{_MEAN_LIKE}, got reduction={reduction!r}"
+    )
+  weighted = values
+  weight = None
+  if sample_weight is not None:
+    weight = numerics.as_array(fn, "sample_weight", sample_weight).astype(dtype)
+    weight = shapes.leading_broadcast(fn, "sample_weight", weight, values.shape)
+    weighted = weighted * weight
+  mask = None
+  if where is not None:
+    mask = numerics.as_array(fn, "where", where)
+    if mask.dtype != jnp.bool_:
+      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+    mask = shapes.leading_broadcast(fn, "where", mask, values.shape)
+    weighted = jnp.where(mask, weighted, 0)
+
+  if reduction in (None, "none"):
+    return weighted.astype(out_dtype)
+  total = jnp.sum(weighted)
+  if reduction == "sum":
+    return total.astype(out_dtype)
+  if normalizer is not None:
+    divisor = jnp.asarray(normalizer, dtype)
+  elif reduction == "mean_with_sample_weight" and weight is not None:
+    divisor = jnp.sum(weight if mask is None else jnp.where(mask, weight, 0))
+  elif mask is not None:
+    divisor = jnp.sum(mask, dtype=dtype)
+  else:
+    divisor = jnp.asarray(values.size, dtype)
+  return numerics.safe_divide(total, divisor).astype(out_dtype)
+
+
+def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
+  """Turns per-class weights into per-sample weights, as Keras's ``fit`` does.
+
+  Args:
+    y_true: integer labels ``[...]`` or one-hot / probability labels
+      ``[..., num_classes]`` (floating, last axis of size > 1). For one-hot
+      labels the class is the ``argmax`` (as in Keras).
+    class_weight: a mapping ``{class_id: weight}`` (missing classes weigh 1)
+      or a sequence/array of one weight per class.
+    num_classes: the number of classes, needed only when ``class_weight`` is
+      a mapping and ``y_true`` holds sparse labels.
+
+  Returns:
+    Sample weights of the shape of the sparse labels, ready for
+    ``sample_weight=``.
+  """
+  fn = "class_weights_to_sample_weights"
+  y_true = numerics.as_array(fn, "y_true", y_true)
+  one_hot = jnp.issubdtype(y_true.dtype, jnp.floating) and (
+      y_true.ndim >= 1 and y_true.shape[-1] > 1
+  )
+  classes = jnp.argmax(y_true, -1) if one_hot else y_true
+  if jnp.issubdtype(classes.dtype, jnp.floating):
+    classes = classes.astype(jnp.int32)
+  if isinstance(class_weight, Mapping):
+    n = num_classes
+    if n is None:
+      n = y_true.shape[-1] if one_hot else max(int(k) for k in class_weight) + 1
+    table = np.ones((n,), np.float32)
+    for k, v in class_weight.items():
+      k = int(k)
+      if not 0 <= k < n:
+        raise ValueError(
+            f"{fn}: class_weight keys must be in [0, {n}), got {k}"
+        )
+      table[k] = v
+    table = jnp.asarray(table)
+  else:
+    table = numerics.as_array(fn, "class_weight", class_weight)
+    if table.ndim != 1:
+      raise ValueError(
+          f"{fn}: class_weight must be a mapping or a 1-D sequence, got "
+          f"shape {tuple(table.shape)}"
+      )
+    if one_hot and table.shape[0] != y_true.shape[-1]:
+      raise ValueError(
+          f"{fn}: class_weight must have one entry per class "
+          f"({y_true.shape[-1]}), got {table.shape[0]}"
+      )
+  return jax.numpy.take(table, classes, mode="clip")

@@ -1,0 +1,129 @@
+"""The one shape rule, and the error messages every loss uses.
+
+Rule for element-wise ``(y_true, y_pred)`` losses: the shapes must be equal,
+with one exception taken from Keras (``squeeze_or_expand_to_same_rank``): when
+the ranks differ by one and the longer shape ends in a size-1 axis, that axis
+is dropped (or, when the shorter one is rank 1, added to it), so labels of
+shape ``[B]`` meet predictions of shape ``[B, 1]``. Anything else raises:
+nothing is broadcast silently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+
+
+def match_ranks(fn: str, y_true, y_pred, names=("y_true", "y_pred")):
+  """Applies the Keras trailing-1 rule and checks the shapes are equal."""
+  t, p = jnp.ndim(y_true), jnp.ndim(y_pred)
+  if t == p + 1 and y_true.shape[-1] == 1:
+    if p == 1:
+      y_pred = y_pred[..., None]
+    else:
+      y_true = jnp.squeeze(y_true, -1)
+  elif p == t + 1 and y_pred.shape[-1] == 1:
+    if t == 1:
+      y_true = y_true[..., None]
+    else:
+      y_pred = jnp.squeeze(y_pred, -1)
+  if y_true.shape != y_pred.shape:
+    raise ValueError(
+        f"{fn}: {names[0]} and {names[1]} must have the same shape, got "
+        f"{names[0]}.shape={tuple(y_true.shape)} and "
+        f"{names[1]}.shape={tuple(y_pred.shape)}"
+    )
+  return y_true, y_pred
+
+
+def check_same_shape(fn: str, **arrays):
+  """All named arrays must have exactly the same shape."""
+  items = list(arrays.items())
+  first_name, first = items[0]
+  for name, x in items[1:]:
+    if x.shape != first.shape:
+      raise ValueError(
+          f"{fn}: {first_name} and {name} must have the same shape, got "
+          f"{first_name}.shape={tuple(first.shape)} and "
+          f"{name}.shape={tuple(x.shape)}"
+      )
+
+
+def check_rank(fn: str, name: str, x, ranks):
+  """``x.ndim`` must be one of ``ranks`` (an int, or a collection of ints)."""
+  ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+  if jnp.ndim(x) not in ranks:
+    want = " or ".join(str(r) for r in ranks)
+    raise ValueError(
+        f"{fn}: {name} must have rank {want}, got rank {jnp.ndim(x)} "
+        f"with shape {tuple(jnp.shape(x))}"
+    )
+
+
+def check_min_rank(fn: str, name: str, x, rank: int):
+  if jnp.ndim(x) < rank:
+    raise ValueError(
+        f"{fn}: {name} must have rank >= {rank}, got shape "
+        f"{tuple(jnp.shape(x))}"
+    )
+
+
+def canonical_axis(fn: str, axis: int, ndim: int, name: str = "axis") -> int:
+  if isinstance(axis, bool) or not isinstance(axis, int):
+    raise TypeError(f"{fn}: {name} must be an int, got {axis!r}")
+  if not -ndim <= axis < ndim:
+    raise ValueError(
+        f"{fn}: {name} must be in [{-ndim}, {ndim}) for an input of rank "
+        f"{ndim}, got {axis}"
+    )
+  return axis % ndim
+
+
+def canonical_axes(fn: str, axis, ndim: int, name: str = "axis"):
+  """``None`` (all axes), an int, or a sequence of ints -> sorted tuple."""
+  if axis is None:
+    return tuple(range(ndim))
+  if isinstance(axis, Sequence) and not isinstance(axis, str):
+    axes = tuple(canonical_axis(fn, a, ndim, name) for a in axis)
+  else:
+    axes = (canonical_axis(fn, axis, ndim, name),)
+  if len(set(axes)) != len(axes):
+    raise ValueError(f"{fn}: {name} has repeated axes, got {axis!r}")
+  return tuple(sorted(axes))
+
+
+def check_labels_shape(fn: str, labels, logits, name="y_true"):
+  """Sparse labels ``[...]`` against scores ``[..., num_classes]``.
+
+  Labels of shape ``[..., 1]`` (Keras's habit) are accepted and squeezed.
+  """
+  if labels.ndim == logits.ndim and labels.shape[-1] == 1:
+    labels = jnp.squeeze(labels, -1)
+  if labels.shape != logits.shape[:-1]:
+    raise ValueError(
+        f"{fn}: {name} must have the shape of y_pred without its class axis, "
+        f"got {name}.shape={tuple(labels.shape)} and "
+        f"y_pred.shape={tuple(logits.shape)}"
+    )
+  return labels
+
+
+def leading_broadcast(fn: str, name: str, w, shape):
+  """Broadcasts ``w`` over ``shape`` from the leading axes.
+
+  ``w`` of shape ``[B]`` applies to values of shape ``[B, T]``; a scalar
+  applies everywhere; a trailing size-1 axis beyond ``shape`` is dropped
+  (``[B, 1]`` weights for ``[B]`` values, as Keras allows).
+  """
+  if w.ndim == len(shape) + 1 and w.shape[-1] == 1:
+    w = jnp.squeeze(w, -1)
+  if w.ndim > len(shape) or any(
+      a != b and a != 1 for a, b in zip(w.shape, shape)
+  ):
+    raise ValueError(
+        f"{fn}: {name} must broadcast from the leading axes of the loss "
+        f"values of shape {tuple(shape)}, got {name}.shape={tuple(w.shape)}"
+    )
+  w = jnp.reshape(w, w.shape + (1,) * (len(shape) - w.ndim))
+  return jnp.broadcast_to(w, shape)
