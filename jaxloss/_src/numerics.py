@@ -109,17 +109,18 @@ def safe_pow(x, exponent):
 
   At ``x = 0`` the value is ``0 ** exponent`` (1 for exponent 0) and the
   gradient is 0 (the true derivative is infinite when ``exponent < 1``).
+  A NaN ``x`` stays NaN.
   """
-  positive = x > 0
-  powered = jnp.where(positive, x, 1) ** exponent
+  zero = x <= 0
+  powered = jnp.where(zero, 1, x) ** exponent
   zero_value = jnp.where(jnp.asarray(exponent) == 0, 1.0, 0.0).astype(x.dtype)
-  return jnp.where(positive, powered, zero_value)
+  return jnp.where(zero, zero_value, powered)
 
 
 def safe_log(x):
   """``log(x)`` with ``log(0) = -inf`` but a zero (not NaN) gradient at 0."""
-  positive = x > 0
-  return jnp.where(positive, jnp.log(jnp.where(positive, x, 1)), -jnp.inf)
+  zero = x <= 0
+  return jnp.where(zero, -jnp.inf, jnp.log(jnp.where(zero, 1, x)))
 
 
 def xlogy(x, y):
@@ -132,8 +133,8 @@ def xlogy(x, y):
 def safe_norm(x, axis=-1, keepdims=False):
   """L2 norm whose gradient at the zero vector is 0 instead of NaN."""
   sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
-  nonzero = sq > 0
-  norm = jnp.where(nonzero, jnp.sqrt(jnp.where(nonzero, sq, 1)), 0)
+  zero = sq == 0
+  norm = jnp.where(zero, 0, jnp.sqrt(jnp.where(zero, 1, sq)))
   return norm if keepdims else jnp.squeeze(norm, axis=axis)
 
 

@@ -202,7 +202,8 @@ def categorical_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
   _check_smoothing(fn, label_smoothing)
   numerics.check_range(fn, "gamma", gamma, low=0.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
-  alpha = _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype)
+  alpha = jnp.broadcast_to(
+      _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype), p.shape)
   t = _smooth_one_hot(t, label_smoothing)
   log_q = _log_probs(p, from_logits)
   q = jnp.exp(log_q)
