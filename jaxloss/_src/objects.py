@@ -235,7 +235,8 @@ class LossFunctionWrapper(Loss):
     return dict(self.kwargs)
 
   def values(self, *args):
-    args = tuple(self._cast(a) for a in args)
+    # Custom functions may use operators that lists lack: convert first.
+    args = tuple(self._cast(jnp.asarray(a)) for a in args)
     return self.function(*args, **self.hyper_parameters())
 
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None,
