@@ -4,14 +4,82 @@ Per-sample loss functions, a ``reduce`` transform, Keras-style loss objects
 and a name registry. See the README for a tour.
 """
 
+from jaxloss import regularizers
+from jaxloss._src.losses.adaptive import adaptive_robust_nll
+from jaxloss._src.losses.adaptive import uncertainty_weighting
+from jaxloss._src.losses.boxes import CIoULoss
+from jaxloss._src.losses.boxes import DIoULoss
+from jaxloss._src.losses.boxes import GIoULoss
+from jaxloss._src.losses.boxes import IoULoss
+from jaxloss._src.losses.boxes import ciou_loss
+from jaxloss._src.losses.boxes import diou_loss
+from jaxloss._src.losses.boxes import giou_loss
+from jaxloss._src.losses.boxes import iou_loss
+from jaxloss._src.losses.embedding import ContrastiveLoss
+from jaxloss._src.losses.embedding import InfoNCE
+from jaxloss._src.losses.embedding import LiftedStructLoss
+from jaxloss._src.losses.embedding import NpairsLoss
+from jaxloss._src.losses.embedding import QuadrupletLoss
+from jaxloss._src.losses.embedding import SupervisedContrastive
+from jaxloss._src.losses.embedding import TripletHardLoss
+from jaxloss._src.losses.embedding import TripletMargin
+from jaxloss._src.losses.embedding import TripletSemiHardLoss
+from jaxloss._src.losses.embedding import contrastive_loss
+from jaxloss._src.losses.embedding import info_nce
+from jaxloss._src.losses.embedding import lifted_struct_loss
+from jaxloss._src.losses.embedding import npairs_loss
+from jaxloss._src.losses.embedding import quadruplet_loss
+from jaxloss._src.losses.embedding import supervised_contrastive
+from jaxloss._src.losses.embedding import triplet_hard_loss
+from jaxloss._src.losses.embedding import triplet_margin
+from jaxloss._src.losses.embedding import triplet_semihard_loss
 from jaxloss._src.losses.hinge import CategoricalHinge
 from jaxloss._src.losses.hinge import Hinge
 from jaxloss._src.losses.hinge import SquaredHinge
 from jaxloss._src.losses.hinge import categorical_hinge
 from jaxloss._src.losses.hinge import hinge
 from jaxloss._src.losses.hinge import squared_hinge
+from jaxloss._src.losses.likelihood import FBetaLoss
+from jaxloss._src.losses.likelihood import GaussianNLLLoss
+from jaxloss._src.losses.likelihood import PoissonNLLLoss
+from jaxloss._src.losses.likelihood import SigmoidFocalCrossEntropy
+from jaxloss._src.losses.likelihood import WeightedKappaLoss
+from jaxloss._src.losses.likelihood import ZLoss
+from jaxloss._src.losses.likelihood import fbeta_loss
+from jaxloss._src.losses.likelihood import gaussian_nll
+from jaxloss._src.losses.likelihood import poisson_nll
+from jaxloss._src.losses.likelihood import sigmoid_focal_crossentropy
+from jaxloss._src.losses.likelihood import weighted_kappa_loss
+from jaxloss._src.losses.likelihood import z_loss
+from jaxloss._src.losses.lm import linear_cross_entropy
+from jaxloss._src.losses.lovasz import LovaszHinge
+from jaxloss._src.losses.lovasz import LovaszSoftmax
+from jaxloss._src.losses.lovasz import lovasz_hinge
+from jaxloss._src.losses.lovasz import lovasz_softmax
+from jaxloss._src.losses.margin import CosineEmbeddingLoss
+from jaxloss._src.losses.margin import HingeEmbeddingLoss
+from jaxloss._src.losses.margin import MarginRankingLoss
+from jaxloss._src.losses.margin import MultiLabelSoftMarginLoss
+from jaxloss._src.losses.margin import MultiMarginLoss
+from jaxloss._src.losses.margin import SoftMarginLoss
+from jaxloss._src.losses.margin import cosine_embedding
+from jaxloss._src.losses.margin import hinge_embedding
+from jaxloss._src.losses.margin import margin_ranking
+from jaxloss._src.losses.margin import multi_margin
+from jaxloss._src.losses.margin import multilabel_soft_margin
+from jaxloss._src.losses.margin import soft_margin
+from jaxloss._src.losses.margin_softmax import ArcFace
+from jaxloss._src.losses.margin_softmax import CenterLoss
+from jaxloss._src.losses.margin_softmax import CosFace
+from jaxloss._src.losses.margin_softmax import arcface
+from jaxloss._src.losses.margin_softmax import center_loss
+from jaxloss._src.losses.margin_softmax import cosface
 from jaxloss._src.losses.metric_learning import Circle
 from jaxloss._src.losses.metric_learning import circle
+from jaxloss._src.losses.overlap import FocalTversky
+from jaxloss._src.losses.overlap import Jaccard
+from jaxloss._src.losses.overlap import focal_tversky
+from jaxloss._src.losses.overlap import jaccard
 from jaxloss._src.losses.probabilistic import BinaryCrossentropy
 from jaxloss._src.losses.probabilistic import BinaryFocalCrossentropy
 from jaxloss._src.losses.probabilistic import CategoricalCrossentropy
@@ -30,6 +98,16 @@ from jaxloss._src.losses.probabilistic import (
 from jaxloss._src.losses.probabilistic import kl_divergence
 from jaxloss._src.losses.probabilistic import poisson
 from jaxloss._src.losses.probabilistic import sparse_categorical_crossentropy
+from jaxloss._src.losses.ranking import ApproxNDCG
+from jaxloss._src.losses.ranking import ListMLE
+from jaxloss._src.losses.ranking import ListNet
+from jaxloss._src.losses.ranking import PairwiseHinge
+from jaxloss._src.losses.ranking import PairwiseLogistic
+from jaxloss._src.losses.ranking import approx_ndcg
+from jaxloss._src.losses.ranking import listmle
+from jaxloss._src.losses.ranking import listnet
+from jaxloss._src.losses.ranking import pairwise_hinge
+from jaxloss._src.losses.ranking import pairwise_logistic
 from jaxloss._src.losses.regression import CosineSimilarity
 from jaxloss._src.losses.regression import Huber
 from jaxloss._src.losses.regression import LogCosh
@@ -44,12 +122,19 @@ from jaxloss._src.losses.regression import mean_absolute_error
 from jaxloss._src.losses.regression import mean_absolute_percentage_error
 from jaxloss._src.losses.regression import mean_squared_error
 from jaxloss._src.losses.regression import mean_squared_logarithmic_error
+from jaxloss._src.losses.robust import PinballLoss
+from jaxloss._src.losses.robust import RobustLoss
+from jaxloss._src.losses.robust import SmoothL1Loss
+from jaxloss._src.losses.robust import pinball
+from jaxloss._src.losses.robust import robust_loss
+from jaxloss._src.losses.robust import smooth_l1
 from jaxloss._src.losses.segmentation import Dice
 from jaxloss._src.losses.segmentation import Tversky
 from jaxloss._src.losses.segmentation import dice
 from jaxloss._src.losses.segmentation import tversky
 from jaxloss._src.losses.sequence import CTC
 from jaxloss._src.losses.sequence import ctc
+from jaxloss._src.multi_output import combine
 from jaxloss._src.objects import Loss
 from jaxloss._src.objects import LossFunctionWrapper
 from jaxloss._src.objects import deserialize
@@ -57,6 +142,9 @@ from jaxloss._src.objects import get
 from jaxloss._src.objects import names
 from jaxloss._src.objects import serialize
 from jaxloss._src.objects import wrap
+from jaxloss._src.parallel import count_tokens
+from jaxloss._src.parallel import vocab_parallel_cross_entropy
+from jaxloss._src.parallel import vocab_parallel_linear_cross_entropy
 from jaxloss._src.reduction import class_weights_to_sample_weights
 from jaxloss._src.reduction import reduce
 
@@ -72,21 +160,45 @@ logcosh = log_cosh
 __version__ = "0.1.0"
 
 __all__ = [
-    "BCE", "CTC", "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
-    "CategoricalGeneralizedCrossEntropy", "CategoricalHinge", "Circle",
-    "CosineSimilarity", "Dice", "Hinge", "Huber", "KLD", "KLDivergence",
-    "LogCosh", "Loss", "LossFunctionWrapper", "MAE", "MAPE", "MSE", "MSLE",
-    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
-    "MeanSquaredLogarithmicError", "Poisson", "SparseCategoricalCrossentropy",
-    "SquaredHinge", "Tversky", "BinaryCrossentropy", "BinaryFocalCrossentropy",
-    "bce", "binary_crossentropy", "binary_focal_crossentropy",
+    "adaptive_robust_nll", "approx_ndcg", "ApproxNDCG", "ArcFace", "arcface",
+    "BCE", "bce", "binary_crossentropy", "binary_focal_crossentropy",
+    "BinaryCrossentropy", "BinaryFocalCrossentropy",
     "categorical_crossentropy", "categorical_focal_crossentropy",
-    "categorical_generalized_cross_entropy", "categorical_hinge", "circle",
-    "class_weights_to_sample_weights", "cosine_similarity", "ctc",
-    "deserialize", "dice", "get", "hinge", "huber", "kl_divergence", "kld",
-    "kullback_leibler_divergence", "log_cosh", "logcosh", "mae", "mape",
+    "categorical_generalized_cross_entropy", "categorical_hinge",
+    "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
+    "CategoricalGeneralizedCrossEntropy", "CategoricalHinge", "center_loss",
+    "CenterLoss", "ciou_loss", "CIoULoss", "Circle", "circle",
+    "class_weights_to_sample_weights", "combine", "contrastive_loss",
+    "ContrastiveLoss", "CosFace", "cosface", "cosine_embedding",
+    "cosine_similarity", "CosineEmbeddingLoss", "CosineSimilarity",
+    "count_tokens", "CTC", "ctc", "deserialize", "Dice", "dice", "diou_loss",
+    "DIoULoss", "fbeta_loss", "FBetaLoss", "focal_tversky", "FocalTversky",
+    "gaussian_nll", "GaussianNLLLoss", "get", "giou_loss", "GIoULoss", "Hinge",
+    "hinge", "hinge_embedding", "HingeEmbeddingLoss", "Huber", "huber",
+    "info_nce", "InfoNCE", "iou_loss", "IoULoss", "Jaccard", "jaccard",
+    "kl_divergence", "KLD", "kld", "KLDivergence",
+    "kullback_leibler_divergence", "lifted_struct_loss", "LiftedStructLoss",
+    "linear_cross_entropy", "ListMLE", "listmle", "ListNet", "listnet",
+    "log_cosh", "LogCosh", "logcosh", "Loss", "LossFunctionWrapper",
+    "lovasz_hinge", "lovasz_softmax", "LovaszHinge", "LovaszSoftmax", "MAE",
+    "mae", "MAPE", "mape", "margin_ranking", "MarginRankingLoss",
     "mean_absolute_error", "mean_absolute_percentage_error",
-    "mean_squared_error", "mean_squared_logarithmic_error", "mse", "msle",
-    "names", "poisson", "reduce", "serialize", "sparse_categorical_crossentropy",
-    "squared_hinge", "tversky", "wrap",
+    "mean_squared_error", "mean_squared_logarithmic_error",
+    "MeanAbsoluteError", "MeanAbsolutePercentageError", "MeanSquaredError",
+    "MeanSquaredLogarithmicError", "MSE", "mse", "MSLE", "msle",
+    "multi_margin", "multilabel_soft_margin", "MultiLabelSoftMarginLoss",
+    "MultiMarginLoss", "names", "npairs_loss", "NpairsLoss", "pairwise_hinge",
+    "pairwise_logistic", "PairwiseHinge", "PairwiseLogistic", "pinball",
+    "PinballLoss", "Poisson", "poisson", "poisson_nll", "PoissonNLLLoss",
+    "quadruplet_loss", "QuadrupletLoss", "reduce", "regularizers",
+    "robust_loss", "RobustLoss", "serialize", "sigmoid_focal_crossentropy",
+    "SigmoidFocalCrossEntropy", "smooth_l1", "SmoothL1Loss", "soft_margin",
+    "SoftMarginLoss", "sparse_categorical_crossentropy",
+    "SparseCategoricalCrossentropy", "squared_hinge", "SquaredHinge",
+    "supervised_contrastive", "SupervisedContrastive", "triplet_hard_loss",
+    "triplet_margin", "triplet_semihard_loss", "TripletHardLoss",
+    "TripletMargin", "TripletSemiHardLoss", "Tversky", "tversky",
+    "uncertainty_weighting", "vocab_parallel_cross_entropy",
+    "vocab_parallel_linear_cross_entropy", "weighted_kappa_loss",
+    "WeightedKappaLoss", "wrap", "z_loss", "ZLoss",
 ]

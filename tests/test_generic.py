@@ -8,8 +8,8 @@ at the edges, NaN propagation, no retracing, and trace-time errors.
 from __future__ import annotations
 
 import jax
-from jax.test_util import check_grads
 import jax.numpy as jnp
+from jax.test_util import check_grads
 import numpy as np
 import pytest
 
@@ -145,7 +145,9 @@ def test_half_precision(spec, dtype):
 def test_gradients_float64(spec, x64):
   args = _inputs(spec, seed=2, batch=2, dtype=np.float64)
   diff = tuple(jnp.asarray(args[i]) for i in spec.diff_argnums)
-  check_grads(_scalar_of(spec, args), diff, order=2, modes=("rev",),
+  # Jitted: check_grads evaluates the function many times; op-by-op eager
+  # dispatch would dominate the suite's run time.
+  check_grads(jax.jit(_scalar_of(spec, args)), diff, order=2, modes=("rev",),
               eps=spec.grad_eps, atol=1e-4, rtol=1e-4)
 
 
@@ -153,9 +155,10 @@ def test_gradients_float64(spec, x64):
 def test_finite_at_edges(spec):
   for case in spec.edge_inputs():
     args = tuple(jnp.asarray(a) for a in case)
-    value, grads = jax.value_and_grad(_scalar_of(spec, args),
-                                      argnums=tuple(range(len(spec.diff_argnums)))
-                                      )(*(args[i] for i in spec.diff_argnums))
+    argnums = tuple(range(len(spec.diff_argnums)))
+    value_and_grad = jax.jit(
+        jax.value_and_grad(_scalar_of(spec, args), argnums=argnums))
+    value, grads = value_and_grad(*(args[i] for i in spec.diff_argnums))
     assert np.isfinite(value), f"{spec.name}: non-finite value at {case}"
     for g in grads:
       assert np.all(np.isfinite(g)), f"{spec.name}: non-finite grad at {case}"

@@ -13,11 +13,13 @@ Objects are hashable and usable as static arguments under ``jax.jit``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Mapping
 import dataclasses
 import functools
 import inspect
-from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp

@@ -1,4 +1,4 @@
-"""``reduce``: the only code in jaxloss that turns per-sample values into a scalar.
+"""``reduce``: the only code in jaxloss that turns a batch into a scalar.
 
 Also home to the class-weight transform (class ids -> sample weights).
 """

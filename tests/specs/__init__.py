@@ -7,10 +7,10 @@ reduction, weighting, dtype, gradient, edge-case and error tests on each.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import dataclasses
 import importlib
 import pkgutil
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Regression losses of Keras 3: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh."""
+"""Keras 3 regression losses: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh."""
 
 from __future__ import annotations
 
@@ -135,11 +135,7 @@ def huber(y_true, y_pred, *, delta=1.0):
   fn = "huber"
   numerics.check_range(fn, "delta", delta, low=0, low_open=True)
   t, p, dt = _pair(fn, y_true, y_pred)
-  err = p - t
-  abs_err = jnp.abs(err)
-  quadratic = 0.5 * jnp.square(err)
-  linear = delta * abs_err - 0.5 * delta * delta
-  return _mean_last(jnp.where(abs_err <= delta, quadratic, linear), dt)
+  return _mean_last(huber_elementwise(p - t, delta), dt)
 
 
 @scoped
@@ -155,8 +151,20 @@ def log_cosh(y_true, y_pred):
     0.43378
   """
   t, p, dt = _pair("log_cosh", y_true, y_pred)
-  x = p - t
-  return _mean_last(x + jax.nn.softplus(-2.0 * x) - jnp.log(2.0), dt)
+  return _mean_last(log_cosh_elementwise(p - t), dt)
+
+
+def huber_elementwise(err, delta):
+  """Element-wise Huber of an error ``err`` (no reduction, no checks)."""
+  abs_err = jnp.abs(err)
+  quadratic = 0.5 * jnp.square(err)
+  linear = delta * abs_err - 0.5 * delta * delta
+  return jnp.where(abs_err <= delta, quadratic, linear)
+
+
+def log_cosh_elementwise(x):
+  """Element-wise ``log(cosh(x)) = x + softplus(-2x) - log(2)``."""
+  return x + jax.nn.softplus(-2.0 * x) - jnp.log(2.0).astype(x.dtype)
 
 
 MeanSquaredError = loss_class(

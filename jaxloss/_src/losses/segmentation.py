@@ -41,7 +41,7 @@ def dice(y_true, y_pred, *, axis=None):
     >>> import jaxloss
     >>> jaxloss.dice([[1.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...              axis=1)
-    Array([0.        , 0.33333337], dtype=float32)
+    Array([0.    , 0.3333], dtype=float32)
   """
   tp, fp, fn_, dt = overlap_terms("dice", y_true, y_pred, axis)
   # sum(t) + sum(p) == 2 tp + fp + fn

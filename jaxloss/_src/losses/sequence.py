@@ -15,13 +15,84 @@ from jaxloss._src.objects import scoped
 LOG_ZERO = -1e5
 
 
+def ctc_forward(log_probs, labels, *, frame_active, blank=0,
+                log_zero=LOG_ZERO):
+  """The CTC forward (alpha) recursion over the extended label sequence.
+
+  States are ``[blank, l1, blank, l2, ..., lN, blank]`` (``S = 2N + 1``):
+  state ``2n`` is "blank after ``n`` labels" and ``2n + 1`` is "label
+  ``n + 1``". Before the first frame all the mass sits on a virtual blank
+  state 0 (``log 1 = 0``); each active frame ``t`` then applies, in log space,
+
+  ``alpha_t(s) = logsumexp(alpha_{t-1}(s), alpha_{t-1}(s - 1),
+  [skip] alpha_{t-1}(s - 2)) + log y_t(symbol(s))``
+
+  where the skip is allowed into a label that differs from the label two
+  states before. Inactive frames leave ``alpha`` unchanged (padding may sit
+  anywhere, not only at the end). ``log_zero`` is a finite "log 0", so
+  impossible alignments stay finite and no ``inf - inf`` appears.
+
+  Args:
+    log_probs: ``[B, T, K]`` log-probabilities (log-softmax of the logits).
+    labels: ``[B, N]`` integer labels (padding entries are harmless).
+    frame_active: ``[B, T]`` booleans, False for padded frames.
+    blank: the blank class id.
+    log_zero: the finite stand-in for ``log 0``.
+
+  Returns:
+    ``[T, B, S]`` log-alphas after each frame.
+  """
+  batch, _, _ = log_probs.shape
+  n = labels.shape[1]
+  dtype = log_probs.dtype
+  ext = jnp.full((batch, 2 * n + 1), blank, labels.dtype)
+  ext = ext.at[:, 1::2].set(labels)
+  # [T, B, S]: log-probability of each extended state's symbol per frame.
+  emit = jnp.take_along_axis(log_probs, ext[:, None, :], axis=2)
+  emit = jnp.moveaxis(emit, 1, 0)
+  prev2 = jnp.pad(ext[:, :-2], ((0, 0), (2, 0)), constant_values=blank)
+  # Into a label state from the previous label, unless the two are equal
+  # (a label equal to the blank id, e.g. padding, is still a label state).
+  states = jnp.arange(2 * n + 1)
+  can_skip = (states % 2 == 1)[None, :] & (ext != prev2)
+  log_zero = jnp.asarray(log_zero, dtype)
+
+  def shift(a, k):
+    fill = jnp.broadcast_to(log_zero, (a.shape[0], k))
+    return jnp.concatenate([fill, a[:, :-k]], axis=1)
+
+  alpha_init = jnp.where(states[None, :] == 0, jnp.zeros((), dtype), log_zero)
+  alpha_init = jnp.broadcast_to(alpha_init, (batch, 2 * n + 1))
+
+  def step(alpha, inputs):
+    emit_t, active = inputs
+    skip = jnp.where(can_skip, shift(alpha, 2), log_zero)
+    stacked = jnp.stack([alpha, shift(alpha, 1), skip])
+    new = jax.nn.logsumexp(stacked, axis=0) + emit_t
+    new = jnp.where(active[:, None], new, alpha)
+    return new, new
+
+  _, alphas = jax.lax.scan(
+      step, alpha_init, (emit, jnp.moveaxis(frame_active, 1, 0)))
+  return alphas
+
+
+def ctc_final_log_likelihood(alpha, label_lengths):
+  """``log p(labels)`` from the last alphas ``[B, S]``: the paths ending in
+  the final blank or (for a non-empty label) in the last label."""
+  last = 2 * label_lengths
+  end_blank = jnp.take_along_axis(alpha, last[:, None], axis=1)[:, 0]
+  end_label = jnp.take_along_axis(
+      alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
+  return jnp.where(label_lengths > 0, jnp.logaddexp(end_blank, end_label),
+                   end_blank)
+
+
 def ctc_neg_log_likelihood(log_probs, input_lengths, labels, label_lengths,
                            blank=0):
-  """``-log p(labels | inputs)`` by the CTC forward (alpha) recursion.
+  """``-log p(labels | inputs)`` by the CTC forward recursion.
 
-  Runs over the extended label sequence ``[blank, l1, blank, l2, ...,
-  blank]`` (``2N + 1`` states) in log space, one ``lax.scan`` step per frame;
-  frames at or past ``input_lengths`` leave the state unchanged.
+  See :func:`ctc_forward`; frames at or past ``input_lengths`` are inactive.
 
   Args:
     log_probs: ``[B, T, K]`` log-probabilities (log-softmax of the logits).
@@ -33,39 +104,10 @@ def ctc_neg_log_likelihood(log_probs, input_lengths, labels, label_lengths,
   Returns:
     ``[B]`` negative log-likelihoods.
   """
-  batch, frames, _ = log_probs.shape
-  n = labels.shape[1]
-  dtype = log_probs.dtype
-  ext = jnp.full((batch, 2 * n + 1), blank, labels.dtype)
-  ext = ext.at[:, 1::2].set(labels)
-  # [T, B, S]: log-probability of each extended state's symbol per frame.
-  emit = jnp.take_along_axis(log_probs, ext[:, None, :], axis=2)
-  emit = jnp.moveaxis(emit, 1, 0)
-  prev2 = jnp.pad(ext[:, :-2], ((0, 0), (2, 0)), constant_values=blank)
-  can_skip = (ext != blank) & (ext != prev2)
-  log_zero = jnp.asarray(LOG_ZERO, dtype)
-
-  def shift(a, k):
-    return jnp.pad(a[:, :-k], ((0, 0), (k, 0)), constant_values=LOG_ZERO)
-
-  states = jnp.arange(2 * n + 1)
-  alpha0 = jnp.where(states[None, :] < 2, emit[0], log_zero)
-
-  def step(alpha, inputs):
-    emit_t, t = inputs
-    skip = jnp.where(can_skip, shift(alpha, 2), log_zero)
-    stacked = jnp.stack([alpha, shift(alpha, 1), skip])
-    new = jax.nn.logsumexp(stacked, axis=0) + emit_t
-    active = (t < input_lengths)[:, None]
-    return jnp.where(active, new, alpha), None
-
-  alpha, _ = jax.lax.scan(step, alpha0, (emit[1:], jnp.arange(1, frames)))
-  last = 2 * label_lengths
-  end_blank = jnp.take_along_axis(alpha, last[:, None], axis=1)[:, 0]
-  end_label = jnp.take_along_axis(
-      alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
-  end_label = jnp.where(label_lengths > 0, end_label, log_zero)
-  return -jnp.logaddexp(end_blank, end_label)
+  frames = log_probs.shape[1]
+  active = jnp.arange(frames)[None, :] < input_lengths[:, None]
+  alphas = ctc_forward(log_probs, labels, frame_active=active, blank=blank)
+  return -ctc_final_log_likelihood(alphas[-1], label_lengths)
 
 
 @scoped

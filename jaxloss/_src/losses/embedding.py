@@ -1,0 +1,633 @@
+"""Embedding and metric-learning losses beyond Keras.
+
+Two kinds live here:
+
+* Losses on given tuples or pairs, one value per sample: ``triplet_margin``
+  (PyTorch's ``TripletMarginLoss``), ``quadruplet_loss`` (Chen et al. 2017),
+  ``contrastive_loss`` (on distances, tensorflow-addons semantics) and
+  ``info_nce`` (van den Oord et al. 2018).
+* Losses mined over a batch of labelled embeddings (labels ``[B]``,
+  embeddings ``[B, D]``): ``triplet_semihard_loss``, ``triplet_hard_loss``,
+  ``lifted_struct_loss`` and ``npairs_loss`` follow tensorflow-addons and
+  return ONE scalar for the whole batch (their loss objects then only apply
+  a scalar ``sample_weight``); ``supervised_contrastive`` (Khosla et al.
+  2020) returns one value per anchor.
+
+Every value and gradient stays finite at identical embeddings (zero
+distances), batches without negatives and batches without positives.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.losses.metric_learning import _embedding_labels
+from jaxloss._src.losses.metric_learning import pair_masks
+from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import scoped
+
+DISTANCE_METRICS = ("L2", "squared-L2", "angular")
+# tensorflow-addons normalises with tf.math.l2_normalize(epsilon=1e-12) on
+# the squared norm: a clip of the norm at 1e-6.
+_ANGULAR_EPSILON = 1e-6
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _labelled_embeddings(fn, y_true, y_pred):
+  """Labels ``[B]`` and embeddings ``[B, D]`` in the compute dtype."""
+  emb = numerics.as_float(fn, "y_pred", y_pred)
+  labels = _embedding_labels(fn, y_true, "y_true")
+  shapes.check_rank(fn, "y_pred", emb, 2)
+  if labels.shape[0] != emb.shape[0]:
+    raise ValueError(
+        f"{fn}: y_true must have one label per row of y_pred, got "
+        f"y_true.shape={tuple(labels.shape)} and "
+        f"y_pred.shape={tuple(emb.shape)}"
+    )
+  out_dtype = emb.dtype
+  return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
+
+
+def _check_metric(fn, distance_metric):
+  if not callable(distance_metric) and distance_metric not in DISTANCE_METRICS:
+    raise ValueError(
+        f"{fn}: distance_metric must be one of {DISTANCE_METRICS} or a "
+        f"callable, got {distance_metric!r}"
+    )
+
+
+def pairwise_distances(fn, embeddings, distance_metric="L2"):
+  """``[B, B]`` distances between the rows of ``embeddings`` ``[B, D]``.
+
+  * ``"squared-L2"``: ``||x_i - x_j||^2`` from the Gram matrix of the
+    batch-centred embeddings (centring removes most of the cancellation of
+    ``|x|^2 + |y|^2 - 2 x.y``), clipped at 0, with an exact 0 diagonal.
+  * ``"L2"``: its square root, with value and gradient 0 at distance 0.
+  * ``"angular"``: ``max(1 - x_i.x_j / (|x_i| |x_j|), 0)`` (the cosine
+    distance tensorflow-addons calls angular; norms clipped at 1e-6).
+  * a callable ``[B, D] -> [B, B]`` is applied as is.
+  """
+  if callable(distance_metric):
+    dist = jnp.asarray(distance_metric(embeddings), embeddings.dtype)
+    n = embeddings.shape[0]
+    if dist.shape != (n, n):
+      raise ValueError(
+          f"{fn}: distance_metric must map [B, D] embeddings to a [B, B] "
+          f"matrix, got shape {tuple(dist.shape)} for B={n}"
+      )
+    return dist
+  highest = jax.lax.Precision.HIGHEST
+  if distance_metric == "angular":
+    unit = numerics.l2_normalize(embeddings, epsilon=_ANGULAR_EPSILON)
+    return jnp.maximum(1.0 - jnp.matmul(unit, unit.T, precision=highest), 0.0)
+  centred = embeddings - jnp.mean(embeddings, axis=0, keepdims=True)
+  sq_norms = jnp.sum(jnp.square(centred), axis=-1)
+  gram = jnp.matmul(centred, centred.T, precision=highest)
+  sq = sq_norms[:, None] + sq_norms[None, :] - 2.0 * gram
+  off_diagonal = ~jnp.eye(embeddings.shape[0], dtype=bool)
+  sq = jnp.where(off_diagonal, jnp.maximum(sq, 0.0), 0.0)
+  if distance_metric == "squared-L2":
+    return sq
+  return numerics.safe_pow(sq, 0.5)
+
+
+def _masked_min(x, mask):
+  """Row-wise min over ``mask``; the row's max where the mask is empty."""
+  low = jnp.min(jnp.where(mask, x, jnp.inf), axis=-1)
+  return jnp.where(jnp.any(mask, axis=-1), low, jnp.max(x, axis=-1))
+
+
+def _masked_max(x, mask):
+  """Row-wise max over ``mask``; the row's min where the mask is empty."""
+  high = jnp.max(jnp.where(mask, x, -jnp.inf), axis=-1)
+  return jnp.where(jnp.any(mask, axis=-1), high, jnp.min(x, axis=-1))
+
+
+def _p_norm(x, p):
+  """``(sum |x|^p)^(1/p)`` over the last axis; finite gradient at 0."""
+  if p == 2:
+    return numerics.safe_norm(x, axis=-1)
+  if p == jnp.inf:
+    return jnp.max(jnp.abs(x), axis=-1)
+  if p == 1:
+    return jnp.sum(jnp.abs(x), axis=-1)
+  powered = jnp.sum(numerics.safe_pow(jnp.abs(x), p), axis=-1)
+  return numerics.safe_pow(powered, 1.0 / p)
+
+
+def _squared_distance(x, y):
+  return jnp.sum(jnp.square(x - y), axis=-1)
+
+
+def _tuple_inputs(fn, **arrays):
+  """Same-shape floating tuple members ``[..., D]`` in the compute dtype."""
+  converted, out_dtype = numerics.floats(fn, **arrays)
+  shapes.check_same_shape(fn, **dict(zip(arrays, converted, strict=True)))
+  first = next(iter(arrays))
+  shapes.check_min_rank(fn, first, converted[0], 1)
+  return converted, out_dtype
+
+
+# ------------------------------------------------------- tuples and pairs
+
+
+@scoped
+def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0,
+                   eps=1e-6, swap=False):
+  """Triplet margin loss with PyTorch's semantics, one value per triplet.
+
+  With ``d(x, y) = ||x - y + eps||_p`` (the ``eps`` is added to the
+  difference, as ``torch.nn.functional.pairwise_distance`` does):
+
+  ``loss = max(d(a, p) - d(a, n) + margin, 0)``, where with ``swap=True``
+  ``d(a, n)`` is replaced by ``min(d(a, n), d(p, n))`` (the distance swap of
+  Balntas et al. 2016).
+
+  Args:
+    anchor: anchors ``[..., D]``.
+    positive: positives ``[..., D]``, same shape.
+    negative: negatives ``[..., D]``, same shape.
+    margin: the margin.
+    p: the norm degree, ``p > 0`` (``inf`` allowed).
+    eps: added to each difference before the norm, ``>= 0``.
+    swap: use the distance swap.
+
+  Returns:
+    ``[...]`` losses (the last axis reduced), in the inputs' dtype.
+
+  Raises:
+    ValueError: for shapes that differ, a rank-0 input, ``p <= 0`` or
+      ``eps < 0``.
+    TypeError: for non-floating inputs.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.triplet_margin([[0.0, 0.0]], [[0.0, 1.0]], [[3.0, 4.0]],
+    ...                        eps=0.0)
+    Array([0.], dtype=float32)
+
+  References:
+    Schroff et al. 2015, FaceNet, eq. (1); Balntas et al. 2016, Learning
+    local feature descriptors with triplets and shallow convolutional
+    neural networks; PyTorch ``torch.nn.TripletMarginLoss``.
+  """
+  fn = "triplet_margin"
+  numerics.check_range(fn, "p", p, low=0.0, low_open=True)
+  numerics.check_range(fn, "eps", eps, low=0.0)
+  (a, pos, neg), out_dtype = _tuple_inputs(
+      fn, anchor=anchor, positive=positive, negative=negative)
+  d_ap = _p_norm(a - pos + eps, p)
+  d_an = _p_norm(a - neg + eps, p)
+  if swap:
+    d_an = jnp.minimum(d_an, _p_norm(pos - neg + eps, p))
+  return jax.nn.relu(d_ap - d_an + margin).astype(out_dtype)
+
+
+@scoped
+def quadruplet_loss(anchor, positive, negative1, negative2, *, margin1=1.0,
+                    margin2=0.5):
+  """Quadruplet loss (Chen et al. 2017) on squared L2 distances.
+
+  With ``d(x, y) = ||x - y||^2``, an anchor ``a``, a positive ``p`` of its
+  class, a negative ``n1`` of another class and ``n2`` of a third class:
+
+  ``loss = max(d(a, p) - d(a, n1) + margin1, 0)
+  + max(d(a, p) - d(n1, n2) + margin2, 0)``.
+
+  Args:
+    anchor: anchors ``[..., D]``.
+    positive: positives ``[..., D]``, same shape.
+    negative1: negatives of the anchor ``[..., D]``, same shape.
+    negative2: negatives of both ``[..., D]``, same shape.
+    margin1: margin of the triplet term (``alpha_1``).
+    margin2: margin of the pair-of-negatives term (``alpha_2``).
+
+  Returns:
+    ``[...]`` losses (the last axis reduced), in the inputs' dtype.
+
+  Raises:
+    ValueError: for shapes that differ or a rank-0 input.
+    TypeError: for non-floating inputs.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.quadruplet_loss([[0.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]],
+    ...                         [[2.0, 1.0]])
+    Array([0.5], dtype=float32)
+
+  References:
+    Chen et al. 2017, Beyond triplet loss: a deep quadruplet network for
+    person re-identification, eq. (6).
+  """
+  fn = "quadruplet_loss"
+  (a, pos, n1, n2), out_dtype = _tuple_inputs(
+      fn, anchor=anchor, positive=positive, negative1=negative1,
+      negative2=negative2)
+  d_ap = _squared_distance(a, pos)
+  loss = (jax.nn.relu(d_ap - _squared_distance(a, n1) + margin1)
+          + jax.nn.relu(d_ap - _squared_distance(n1, n2) + margin2))
+  return loss.astype(out_dtype)
+
+
+@scoped
+def contrastive_loss(y_true, y_pred, *, margin=1.0):
+  """Contrastive loss on pair distances (Hadsell et al. 2006), as in tfa.
+
+  With ``y`` the pair label (1: similar, 0: dissimilar) and ``d`` the
+  distance of the pair's embeddings (e.g. ``||a - b||_2``):
+
+  ``loss = y d^2 + (1 - y) max(margin - d, 0)^2``, element-wise: every entry
+  is one pair, so no axis is reduced.
+
+  Args:
+    y_true: pair labels in ``{0, 1}`` (or soft labels), shape of ``y_pred``
+      (Keras's trailing-1 rule applies).
+    y_pred: pair distances ``[...]``, e.g. ``[B]``.
+    margin: the margin for dissimilar pairs.
+
+  Returns:
+    Losses of the shape of ``y_pred`` (``[B]`` for ``[B]`` pairs).
+
+  Raises:
+    ValueError: for shapes that do not match.
+    TypeError: for a non-floating ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.contrastive_loss([1, 0, 0], [0.5, 0.5, 2.0])
+    Array([0.25, 0.25, 0.  ], dtype=float32)
+
+  References:
+    Hadsell, Chopra and LeCun 2006, Dimensionality reduction by learning an
+    invariant mapping, eq. (4) (without the 1/2 factors), as in
+    ``tfa.losses.contrastive_loss`` (tensorflow-addons 0.23).
+  """
+  fn = "contrastive_loss"
+  y_true, y_pred, out_dtype = numerics.prediction_and_target(fn, y_true,
+                                                             y_pred)
+  y_true, y_pred = shapes.match_ranks(fn, y_true, y_pred)
+  loss = (y_true * jnp.square(y_pred)
+          + (1.0 - y_true) * jnp.square(jax.nn.relu(margin - y_pred)))
+  return loss.astype(out_dtype)
+
+
+@scoped
+def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
+  """InfoNCE (van den Oord et al. 2018) with cosine similarities.
+
+  Queries and keys are L2-normalised here (norms clipped at 1e-7), and
+  ``s(x, y) = x.y / temperature``. For query ``i`` with key ``k_i``:
+
+  * ``negative_keys=None``: the other queries' positive keys are the
+    negatives, ``loss_i = logsumexp_j s(q_i, k_j) - s(q_i, k_i)``.
+  * ``negative_keys`` ``[M, D]`` (shared by all queries) or ``[B, M, D]``
+    (per query): ``loss_i = log(exp s(q_i, k_i) + sum_m exp s(q_i, n_m))
+    - s(q_i, k_i)``.
+
+  The loss object :class:`InfoNCE` covers the in-batch form; call the
+  function for explicit negatives.
+
+  Args:
+    query: queries ``[B, D]``.
+    positive_key: their positive keys ``[B, D]``.
+    negative_keys: ``None``, ``[M, D]`` or ``[B, M, D]``.
+    temperature: softmax temperature, ``> 0``.
+
+  Returns:
+    ``[B]`` losses, one per query.
+
+  Raises:
+    ValueError: for ranks or shapes that do not match, or
+      ``temperature <= 0``.
+    TypeError: for non-floating inputs.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> jaxloss.info_nce(q, q, temperature=1.0)
+    Array([0.31326163, 0.31326163], dtype=float32)
+
+  References:
+    van den Oord, Li and Vinyals 2018, Representation learning with
+    contrastive predictive coding, eq. (4); the cosine/temperature form of
+    Chen et al. 2020 (SimCLR).
+  """
+  fn = "info_nce"
+  numerics.check_range(fn, "temperature", temperature, low=0.0,
+                       low_open=True)
+  arrays = {"query": query, "positive_key": positive_key}
+  if negative_keys is not None:
+    arrays["negative_keys"] = negative_keys
+  converted, out_dtype = numerics.floats(fn, **arrays)
+  q, k = converted[0], converted[1]
+  shapes.check_rank(fn, "query", q, 2)
+  shapes.check_same_shape(fn, query=q, positive_key=k)
+  q = numerics.l2_normalize(q)
+  k = numerics.l2_normalize(k)
+  highest = jax.lax.Precision.HIGHEST
+  if negative_keys is None:
+    logits = jnp.matmul(q, k.T, precision=highest) / temperature
+    positive = jnp.diagonal(logits)
+  else:
+    neg = converted[2]
+    shapes.check_rank(fn, "negative_keys", neg, (2, 3))
+    if neg.shape[-1] != q.shape[-1] or (
+        neg.ndim == 3 and neg.shape[0] != q.shape[0]):
+      raise ValueError(
+          f"{fn}: negative_keys must have shape [M, {q.shape[-1]}] or "
+          f"[{q.shape[0]}, M, {q.shape[-1]}], got {tuple(neg.shape)}"
+      )
+    neg = numerics.l2_normalize(neg)
+    positive = jnp.sum(q * k, axis=-1) / temperature
+    if neg.ndim == 2:
+      negative = jnp.matmul(q, neg.T, precision=highest) / temperature
+    else:
+      negative = jnp.einsum("bd,bmd->bm", q, neg,
+                            precision=highest) / temperature
+    logits = jnp.concatenate([positive[:, None], negative], axis=-1)
+  loss = jax.nn.logsumexp(logits, axis=-1) - positive
+  return loss.astype(out_dtype)
+
+
+# --------------------------------------------------------- batch-mined
+
+
+@scoped
+def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
+  """Triplet loss with semi-hard negative mining (tensorflow-addons).
+
+  With ``D`` the pairwise distances (see ``distance_metric``), for every
+  anchor ``a`` and positive ``p != a`` (same label) the negative is the
+  semi-hard one, ``d_n = min {D[a, n] : label n != label a,
+  D[a, n] > D[a, p]}``, or, when there is none, the farthest negative
+  ``max_n D[a, n]``; when ``a`` has no negative at all, ``d_n`` is the
+  smallest entry of the row ``min_j D[a, j]`` (tfa's fallback):
+
+  ``loss = sum_{(a, p)} max(margin + D[a, p] - d_n, 0) / #{(a, p)}``,
+
+  with 0 (and a zero gradient) when the batch has no positive pair.
+
+  Args:
+    y_true: integer labels ``[B]`` (or ``[B, 1]``).
+    y_pred: embeddings ``[B, D]``; tfa expects them L2-normalised.
+    margin: the margin.
+    distance_metric: ``"L2"``, ``"squared-L2"``, ``"angular"`` (cosine
+      distance ``1 - cos``) or a callable ``[B, D] -> [B, B]``.
+
+  Returns:
+    A scalar: the loss of the whole batch (not one value per sample).
+
+  Raises:
+    ValueError: for a label count that does not match the embeddings, a
+      rank other than 2, or an unknown ``distance_metric``.
+    TypeError: for a non-floating ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.triplet_semihard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])
+    Array(2.4142137, dtype=float32)
+
+  References:
+    Schroff, Kalenichenko and Philbin 2015, FaceNet, sec. 3.2;
+    ``tfa.losses.triplet_semihard_loss`` (tensorflow-addons 0.23).
+  """
+  fn = "triplet_semihard_loss"
+  _check_metric(fn, distance_metric)
+  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  dist = pairwise_distances(fn, emb, distance_metric)
+  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  # [anchor, positive, negative] candidates farther than the positive.
+  outside = negative[:, None, :] & (dist[:, None, :] > dist[:, :, None])
+  semihard = jnp.min(jnp.where(outside, dist[:, None, :], jnp.inf), axis=-1)
+  fallback = _masked_max(dist, negative)
+  chosen = jnp.where(jnp.any(outside, axis=-1), semihard, fallback[:, None])
+  hinge = jax.nn.relu(margin + dist - chosen)
+  total = jnp.sum(jnp.where(positive, hinge, 0.0))
+  count = jnp.sum(positive, dtype=total.dtype)
+  return numerics.safe_divide(total, count).astype(out_dtype)
+
+
+@scoped
+def triplet_hard_loss(y_true, y_pred, *, margin=1.0, soft=False,
+                      distance_metric="L2"):
+  """Triplet loss with batch-hard mining (Hermans et al. 2017), as in tfa.
+
+  With ``D`` the pairwise distances, for every anchor ``a`` the hardest
+  positive ``d_p = max {D[a, p] : p != a, same label}`` (the row's minimum
+  ``min_j D[a, j]`` when there is none) and the hardest negative
+  ``d_n = min {D[a, n] : other label}`` (the row's maximum when there is
+  none), following tensorflow-addons:
+
+  ``loss = mean_a max(d_p - d_n + margin, 0)``, or with ``soft=True``
+  ``mean_a log(1 + exp(d_p - d_n))``.
+
+  Args:
+    y_true: integer labels ``[B]`` (or ``[B, 1]``).
+    y_pred: embeddings ``[B, D]``; tfa expects them L2-normalised.
+    margin: the margin (unused when ``soft``).
+    soft: use the soft-margin (softplus) form.
+    distance_metric: ``"L2"``, ``"squared-L2"``, ``"angular"`` or a callable
+      ``[B, D] -> [B, B]``.
+
+  Returns:
+    A scalar: the loss of the whole batch (not one value per sample).
+
+  Raises:
+    ValueError: for a label count that does not match the embeddings, a
+      rank other than 2, or an unknown ``distance_metric``.
+    TypeError: for a non-floating ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.triplet_hard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])
+    Array(1., dtype=float32)
+
+  References:
+    Hermans, Beyer and Leibe 2017, In defense of the triplet loss for
+    person re-identification, eq. (5); ``tfa.losses.triplet_hard_loss``
+    (tensorflow-addons 0.23).
+  """
+  fn = "triplet_hard_loss"
+  _check_metric(fn, distance_metric)
+  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  dist = pairwise_distances(fn, emb, distance_metric)
+  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  gap = _masked_max(dist, positive) - _masked_min(dist, negative)
+  loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
+  return jnp.mean(loss).astype(out_dtype)
+
+
+@scoped
+def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
+  """Lifted structured loss (Oh Song et al. 2016), as in tensorflow-addons.
+
+  With ``D`` the L2 distances and ``N(i)`` the negatives of ``i``, for every
+  positive pair ``(i, j)``:
+
+  ``J_ij = log(sum_{k in N(i)} exp(margin - D_ik)
+  + sum_{l in N(j)} exp(margin - D_jl)) + D_ij``
+
+  ``loss = sum_{i < j positive} max(J_ij, 0)^2 / (2 #{i < j positive})``.
+
+  A pair whose two members have no negatives contributes 0 (tfa gives NaN
+  there); a batch without positive pairs gives 0, with finite gradients.
+
+  Args:
+    y_true: integer labels ``[B]`` (or ``[B, 1]``).
+    y_pred: embeddings ``[B, D]`` (not normalised, as tfa expects).
+    margin: the margin ``alpha``.
+
+  Returns:
+    A scalar: the loss of the whole batch (not one value per sample).
+
+  Raises:
+    ValueError: for a label count that does not match the embeddings or a
+      rank other than 2.
+    TypeError: for a non-floating ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.lifted_struct_loss([0, 0, 1], [[0.0, 0.0], [0.0, 2.0],
+    ...                                        [1.0, 0.0]])
+    Array(2.5426219, dtype=float32)
+
+  References:
+    Oh Song, Xiang, Jegelka and Savarese 2016, Deep metric learning via
+    lifted structured feature embedding, eq. (4);
+    ``tfa.losses.lifted_struct_loss`` (tensorflow-addons 0.23).
+  """
+  fn = "lifted_struct_loss"
+  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  dist = pairwise_distances(fn, emb, "L2")
+  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  # log-sum-exp over the negatives of i, then of i's and j's together.
+  row = numerics.masked_logsumexp(margin - dist, negative, axis=1)
+  both = jnp.stack(jnp.broadcast_arrays(row[:, None], row[None, :]), -1)
+  pair_valid = jnp.isfinite(both)
+  pair = numerics.masked_logsumexp(both, pair_valid, axis=-1)
+  valid = positive & jnp.any(pair_valid, axis=-1)
+  objective = jnp.where(valid, pair + dist, 0.0)
+  total = jnp.sum(jnp.where(valid, jnp.square(jax.nn.relu(objective)), 0.0))
+  count = jnp.sum(positive, dtype=total.dtype)
+  # Ordered pairs count each unordered pair twice: 0.5 * S / #ordered is
+  # S_unordered / (2 #unordered).
+  return numerics.safe_divide(0.5 * total, count).astype(out_dtype)
+
+
+@scoped
+def npairs_loss(y_true, y_pred):
+  """N-pair loss (Sohn 2016) on a similarity matrix, as in tensorflow-addons.
+
+  ``y_pred`` is the ``[B, B]`` similarity matrix ``a @ b.T`` of anchor
+  embeddings ``a`` and positive embeddings ``b`` (row ``i`` of ``b`` pairs
+  with row ``i`` of ``a``; ``y_true`` labels the pairs). With
+  ``t_ij = [y_i = y_j] / #{j : y_j = y_i}``:
+
+  ``loss = mean_i -sum_j t_ij log_softmax(y_pred_i)_j``.
+
+  Args:
+    y_true: integer pair labels ``[B]`` (or ``[B, 1]``).
+    y_pred: similarities ``[B, B]``.
+
+  Returns:
+    A scalar: the loss of the whole batch (not one value per sample).
+
+  Raises:
+    ValueError: for a ``y_pred`` that is not ``[B, B]``.
+    TypeError: for a non-floating ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.npairs_loss([0, 1], [[2.0, 0.0], [0.0, 2.0]])
+    Array(0.12692805, dtype=float32)
+
+  References:
+    Sohn 2016, Improved deep metric learning with multi-class N-pair loss
+    objective, eq. (6) without the L2 regulariser;
+    ``tfa.losses.npairs_loss`` (tensorflow-addons 0.23).
+  """
+  fn = "npairs_loss"
+  labels, sim, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  if sim.shape[1] != sim.shape[0]:
+    raise ValueError(
+        f"{fn}: y_pred must be a square [B, B] similarity matrix, got "
+        f"shape {tuple(sim.shape)}"
+    )
+  same, _ = pair_masks(labels, labels, remove_diagonal=False)
+  target = same / jnp.sum(same, axis=1, keepdims=True, dtype=sim.dtype)
+  log_probs = jax.nn.log_softmax(sim, axis=1)
+  per_row = -jnp.sum(jnp.where(same, target * log_probs, 0.0), axis=1)
+  return jnp.mean(per_row).astype(out_dtype)
+
+
+@scoped
+def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
+  """Supervised contrastive loss (Khosla et al. 2020, L_out), per anchor.
+
+  Embeddings are L2-normalised here (norms clipped at 1e-7), so
+  ``s_ij = z_i.z_j / temperature`` are cosine similarities. With ``A(i)``
+  every other sample and ``P(i)`` those with the label of ``i``:
+
+  ``loss_i = logsumexp_{a in A(i)} s_ia - mean_{p in P(i)} s_ip``
+
+  (= ``-1/|P(i)| sum_p log softmax_{A(i)}(s_i)_p``). An anchor without
+  positives gives 0 with a zero gradient. Several views of a sample are
+  simply several rows with the same label. The object's default reduction
+  averages over all anchors, as the authors' code does.
+
+  Args:
+    y_true: integer labels ``[B]`` (or ``[B, 1]``).
+    y_pred: embeddings ``[B, D]`` (normalised here).
+    temperature: ``tau > 0``.
+
+  Returns:
+    ``[B]`` losses, one per anchor.
+
+  Raises:
+    ValueError: for a label count that does not match the embeddings, a
+      rank other than 2, or ``temperature <= 0``.
+    TypeError: for a non-floating ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> e = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
+    >>> jaxloss.supervised_contrastive([0, 0, 1], e, temperature=1.0)
+    Array([0.31326163, 0.31326163, 0.        ], dtype=float32)
+
+  References:
+    Khosla et al. 2020, Supervised contrastive learning, eq. (2).
+  """
+  fn = "supervised_contrastive"
+  numerics.check_range(fn, "temperature", temperature, low=0.0,
+                       low_open=True)
+  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  z = numerics.l2_normalize(emb)
+  sim = jnp.matmul(z, z.T, precision=jax.lax.Precision.HIGHEST) / temperature
+  positive, _ = pair_masks(labels, labels, remove_diagonal=True)
+  others = ~jnp.eye(labels.shape[0], dtype=bool)
+  n_pos = jnp.sum(positive, axis=1, dtype=sim.dtype)
+  has_pos = n_pos > 0
+  log_norm = numerics.masked_logsumexp(sim, others, axis=1)
+  log_norm = jnp.where(has_pos, log_norm, 0.0)
+  mean_pos = numerics.safe_divide(
+      jnp.sum(jnp.where(positive, sim, 0.0), axis=1), n_pos)
+  return jnp.where(has_pos, log_norm - mean_pos, 0.0).astype(out_dtype)
+
+
+TripletMargin = loss_class(triplet_margin, "TripletMargin")
+QuadrupletLoss = loss_class(quadruplet_loss, "QuadrupletLoss")
+ContrastiveLoss = loss_class(contrastive_loss, "ContrastiveLoss")
+InfoNCE = loss_class(info_nce, "InfoNCE", exclude=("negative_keys",))
+TripletSemiHardLoss = loss_class(triplet_semihard_loss, "TripletSemiHardLoss")
+TripletHardLoss = loss_class(triplet_hard_loss, "TripletHardLoss")
+LiftedStructLoss = loss_class(lifted_struct_loss, "LiftedStructLoss")
+NpairsLoss = loss_class(npairs_loss, "NpairsLoss")
+SupervisedContrastive = loss_class(supervised_contrastive,
+                                   "SupervisedContrastive")
+

@@ -1,0 +1,418 @@
+"""Likelihood-style losses beyond Keras: sigmoid focal, Poisson/Gaussian NLL,
+soft F-beta, weighted kappa and the z-loss."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import scoped
+
+_EPS = numerics.EPSILON
+
+
+def _pair(fn, y_true, y_pred):
+  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
+  t, p = shapes.match_ranks(fn, t, p)
+  shapes.check_min_rank(fn, "y_pred", p, 1)
+  return t, p, dt
+
+
+def _check_bool(fn, name, value):
+  if not isinstance(value, bool):
+    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
+
+
+# ------------------------------------------------------------ sigmoid focal
+
+
+@scoped
+def sigmoid_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
+                               from_logits=False):
+  """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style.
+
+  Summed (not averaged) over the last axis, as in tensorflow-addons::
+
+    loss = sum(a_t * (1 - p_t) ** gamma * bce, axis=-1)
+    p_t = t p + (1 - t)(1 - p),   a_t = t alpha + (1 - t)(1 - alpha)
+
+  with ``p = y_pred`` (or ``sigmoid(y_pred)`` from logits). From
+  probabilities ``bce = -(t log(q + eps) + (1 - t) log(1 - q + eps))`` with
+  ``q = clip(p, eps, 1 - eps)`` and ``eps = 1e-7`` (the tf.keras backend's
+  formula); from logits ``bce = max(z, 0) - t z + log1p(exp(-|z|))`` and
+  ``1 - p_t = t sigmoid(-z) + (1 - t) sigmoid(z)``, both in log space.
+  ``alpha=None`` (or 0) drops ``a_t`` and ``gamma=0`` drops the modulating
+  factor, as tensorflow-addons does. The gradient of ``(1 - p_t) ** gamma``
+  at ``p_t = 1`` is taken as 0.
+
+  Args:
+    y_true: binary targets, shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., d]``.
+    alpha: balancing weight of the positive class, in [0, 1], or None.
+    gamma: focusing parameter, ``>= 0``.
+    from_logits: whether ``y_pred`` holds logits.
+
+  Returns:
+    Per-sample losses ``[...]``.
+
+  Raises:
+    ValueError: for ``gamma < 0`` or ``alpha`` outside [0, 1], or shapes
+      that differ.
+    TypeError: for a non-bool ``from_logits`` or an integer ``y_pred``.
+
+  Example:
+    The tensorflow-addons ``SigmoidFocalCrossEntropy`` example (tfa prints
+    ``[6.8532745e-06, 1.9097870e-04, 2.0559824e-05]``; the last digit is
+    float32 rounding):
+
+    >>> import jaxloss
+    >>> jaxloss.sigmoid_focal_crossentropy([[1.0], [1.0], [0.0]],
+    ...                                    [[0.97], [0.91], [0.03]])
+    Array([6.8532745e-06, 1.9097870e-04, 2.0559823e-05], dtype=float32)
+
+  References:
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, eq. (5);
+    tensorflow-addons 0.23 ``losses.sigmoid_focal_crossentropy``.
+  """
+  fn = "sigmoid_focal_crossentropy"
+  _check_bool(fn, "from_logits", from_logits)
+  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  numerics.check_range(fn, "alpha", alpha, 0.0, 1.0)
+  t, p, dt = _pair(fn, y_true, y_pred)
+  if from_logits:
+    bce = jnp.maximum(p, 0) - t * p + jnp.log1p(jnp.exp(-jnp.abs(p)))
+    one_minus_pt = t * jax.nn.sigmoid(-p) + (1 - t) * jax.nn.sigmoid(p)
+  else:
+    q = numerics.clip_probabilities(p)
+    bce = -(t * jnp.log(q + _EPS) + (1 - t) * jnp.log(1 - q + _EPS))
+    one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))
+  loss = bce
+  if gamma:
+    loss = numerics.safe_pow(jnp.maximum(one_minus_pt, 0), gamma) * loss
+  if alpha:
+    loss = (t * alpha + (1 - t) * (1 - alpha)) * loss
+  return jnp.sum(loss, axis=-1).astype(dt)
+
+
+# ---------------------------------------------------------------- PyTorch NLL
+
+
+def _stirling(t):
+  """``t log t - t + 0.5 log(2 pi t)`` for ``t > 1``, else 0 (PyTorch)."""
+  big = t > 1
+  ts = jnp.where(big, t, 2.0)
+  term = ts * jnp.log(ts) - ts + 0.5 * jnp.log(2 * math.pi * ts)
+  return jnp.where(big, term, 0.0)
+
+
+@scoped
+def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
+  """Poisson negative log-likelihood, PyTorch's ``PoissonNLLLoss``.
+
+  Averaged over the last axis, with rate ``lambda`` predicted by ``y_pred``:
+
+  * ``log_input=True`` (``y_pred = log lambda``):
+    ``loss = exp(y_pred) - y_true * y_pred``;
+  * ``log_input=False`` (``y_pred = lambda``):
+    ``loss = y_pred - y_true * log(y_pred + eps)``;
+  * ``full=True`` adds the Stirling term
+    ``y_true log y_true - y_true + 0.5 log(2 pi y_true)`` where
+    ``y_true > 1`` (0 elsewhere).
+
+  Args:
+    y_true: counts ``[..., d]`` (``>= 0``).
+    y_pred: log-rates or rates ``[..., d]``.
+    log_input: whether ``y_pred`` is the log of the rate.
+    full: whether to add the Stirling approximation of ``log(y_true!)``.
+    eps: added inside the log when ``log_input=False``; ``> 0``.
+
+  Returns:
+    Per-sample losses ``[...]``.
+
+  Raises:
+    ValueError: for ``eps <= 0`` or shapes that differ.
+    TypeError: for non-bool flags or an integer ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.poisson_nll([[1.0, 2.0]], [[0.0, 1.0]])
+    Array([0.8591409], dtype=float32)
+
+  References:
+    PyTorch 2.13 ``torch.nn.PoissonNLLLoss``.
+  """
+  fn = "poisson_nll"
+  _check_bool(fn, "log_input", log_input)
+  _check_bool(fn, "full", full)
+  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  t, p, dt = _pair(fn, y_true, y_pred)
+  if log_input:
+    loss = jnp.exp(p) - t * p
+  else:
+    loss = p - t * jnp.log(p + eps)
+  if full:
+    loss = loss + _stirling(t)
+  return jnp.mean(loss, axis=-1).astype(dt)
+
+
+def _variance(fn, var, shape):
+  """PyTorch's accepted ``var`` shapes, broadcast to ``shape``."""
+  if var.shape == shape:
+    return var
+  if var.ndim == len(shape) and var.shape[:-1] == shape[:-1] and (
+      var.shape[-1] == 1):
+    return jnp.broadcast_to(var, shape)
+  if var.shape == shape[:-1]:
+    return jnp.broadcast_to(var[..., None], shape)
+  if var.ndim == 0:
+    return jnp.broadcast_to(var, shape)
+  raise ValueError(
+      f"{fn}: var must have the shape of y_pred, that shape with a last "
+      f"axis of 1 or without it, or be a scalar, got var.shape="
+      f"{tuple(var.shape)} and y_pred.shape={tuple(shape)}"
+  )
+
+
+@scoped
+def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
+  """Gaussian negative log-likelihood, PyTorch's ``GaussianNLLLoss``.
+
+  Averaged over the last axis, with mean ``y_pred`` and variance ``var``::
+
+    loss = 0.5 * (log(max(var, eps)) + (y_pred - y_true)**2 / max(var, eps))
+           [+ 0.5 log(2 pi) when full]
+
+  As in PyTorch the clamp of ``var`` at ``eps`` is invisible to the
+  gradient: the derivative is taken at the clamped value and passed to
+  ``var`` unchanged (so a tiny variance still receives a push upwards).
+
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predicted means ``[..., d]``.
+    var: predicted variances (``>= 0``): ``[..., d]``, ``[..., 1]``
+      (one per sample), ``[...]`` or a scalar.
+    full: whether to add the constant ``0.5 log(2 pi)``.
+    eps: lower clamp of ``var``; ``> 0``.
+
+  Returns:
+    Per-sample losses ``[...]``.
+
+  Raises:
+    ValueError: for ``eps <= 0`` or shapes that do not fit.
+    TypeError: for a non-bool ``full`` or integer ``y_pred``/``var``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.gaussian_nll([[1.0, 2.0]], [[0.0, 2.0]], [[1.0, 1.0]])
+    Array([0.25], dtype=float32)
+
+  References:
+    Nix & Weigend, "Estimating the mean and variance of the target
+    probability distribution", ICNN 1994; PyTorch 2.13
+    ``torch.nn.GaussianNLLLoss``.
+  """
+  fn = "gaussian_nll"
+  _check_bool(fn, "full", full)
+  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  t, p, dt = _pair(fn, y_true, y_pred)
+  var = numerics.as_float(fn, "var", var)
+  dt = jnp.promote_types(dt, var.dtype)
+  cdt = numerics.compute_dtype(dt)
+  t, p, var = t.astype(cdt), p.astype(cdt), var.astype(cdt)
+  var = _variance(fn, var, p.shape)
+  # Clamp in the value only (PyTorch clamps under no_grad).
+  var = var + jax.lax.stop_gradient(jnp.maximum(var, eps) - var)
+  loss = 0.5 * (jnp.log(var) + jnp.square(p - t) / var)
+  if full:
+    loss = loss + 0.5 * math.log(2 * math.pi)
+  return jnp.mean(loss, axis=-1).astype(dt)
+
+
+# ------------------------------------------------------------------ F-beta
+
+
+@scoped
+def fbeta_loss(y_true, y_pred, *, beta=1.0):
+  """One minus the soft F-beta score over the last axis.
+
+  With soft counts ``TP = sum(t p)``, ``FP = sum((1 - t) p)`` and
+  ``FN = sum(t (1 - p))`` over the last axis::
+
+    F = (1 + beta**2) TP / ((1 + beta**2) TP + beta**2 FN + FP + eps)
+      = (1 + beta**2) sum(t p) / (beta**2 sum(t) + sum(p) + eps)
+    loss = 1 - F
+
+  with ``eps = 1e-7`` (Keras's epsilon, as in :func:`jaxloss.dice`; F-1 is
+  the Dice score). An empty row (``t = p = 0``) gives a loss of 1.
+
+  Args:
+    y_true: binary (or soft) targets in [0, 1], ``[..., d]``.
+    y_pred: probabilities ``[..., d]``.
+    beta: weight of recall relative to precision; ``> 0``.
+
+  Returns:
+    Per-sample losses ``[...]``.
+
+  Raises:
+    ValueError: for ``beta <= 0`` or shapes that differ.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.fbeta_loss([[1.0, 0.0, 1.0]], [[0.5, 0.5, 1.0]], beta=2.0)
+    Array([0.25], dtype=float32)
+
+  References:
+    van Rijsbergen, "Information Retrieval", 2nd ed., 1979, ch. 7 (the
+    F-measure); soft counts as in Milletari et al., V-Net, 2016, eq. (1).
+  """
+  fn = "fbeta_loss"
+  numerics.check_range(fn, "beta", beta, low=0.0, low_open=True)
+  t, p, dt = _pair(fn, y_true, y_pred)
+  b2 = beta * beta
+  tp = jnp.sum(t * p, axis=-1)
+  den = b2 * jnp.sum(t, axis=-1) + jnp.sum(p, axis=-1) + _EPS
+  return (1.0 - (1.0 + b2) * tp / den).astype(dt)
+
+
+# ------------------------------------------------------------ weighted kappa
+
+
+@scoped
+def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic",
+                        epsilon=1e-6):
+  """Weighted kappa loss (de la Torre et al. 2018), tensorflow-addons style.
+
+  A **batch-level** loss: it returns one scalar for the whole batch (the
+  leading axes are flattened into ``N`` samples), because the expected
+  disagreement uses the label and prediction histograms of the batch.
+  With ``K = y_pred.shape[-1]`` classes, one-hot labels ``t``, probabilities
+  ``p`` and the weight matrix ``w_ij = |i - j| ** k / (K - 1) ** k``
+  (``k = 1`` for "linear", 2 for "quadratic")::
+
+    observed = sum_n sum_j w[label_n, j] p_nj
+    expected = sum_ij (sum_n t_ni) w_ij (sum_n p_nj) / N
+    loss = log(observed / expected + epsilon)      (0 / 0 read as 0)
+
+  i.e. ``log(1 - kappa + epsilon)``, in ``[log(epsilon), log(2)]`` for
+  probabilities. Apply sample weights by scaling the rows of ``y_pred``
+  (as tensorflow-addons recommends); the reduction of the loss object is a
+  no-op on the scalar.
+
+  Args:
+    y_true: one-hot labels ``[..., K]``.
+    y_pred: class probabilities ``[..., K]`` (e.g. softmax outputs).
+    weightage: "quadratic" or "linear".
+    epsilon: added before the log; ``> 0``.
+
+  Returns:
+    A scalar.
+
+  Raises:
+    ValueError: for an unknown ``weightage``, ``epsilon <= 0``, fewer than
+      2 classes, or shapes that differ.
+
+  Example:
+    The tensorflow-addons ``WeightedKappaLoss`` example:
+
+    >>> import jaxloss
+    >>> jaxloss.weighted_kappa_loss(
+    ...     [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]],
+    ...     [[0.1, 0.2, 0.6, 0.1], [0.1, 0.5, 0.3, 0.1],
+    ...      [0.8, 0.05, 0.05, 0.1], [0.01, 0.09, 0.1, 0.8]])
+    Array(-1.1611925, dtype=float32)
+
+  References:
+    de la Torre, Puig & Valls, "Weighted kappa loss function for multi-class
+    classification of ordinal data in deep learning", Pattern Recognition
+    Letters 105, 2018, eq. (5); tensorflow-addons 0.23
+    ``losses.WeightedKappaLoss``.
+  """
+  fn = "weighted_kappa_loss"
+  if weightage not in ("linear", "quadratic"):
+    raise ValueError(
+        f"{fn}: weightage must be 'linear' or 'quadratic', got {weightage!r}"
+    )
+  numerics.check_range(fn, "epsilon", epsilon, low=0.0, low_open=True)
+  t, p, dt = _pair(fn, y_true, y_pred)
+  k = p.shape[-1]
+  if k < 2:
+    raise ValueError(f"{fn}: y_pred must have >= 2 classes, got {k}")
+  t = t.reshape(-1, k)
+  p = p.reshape(-1, k)
+  classes = jnp.arange(k, dtype=p.dtype)
+  diff = jnp.abs(classes[:, None] - classes[None, :])
+  power = 1 if weightage == "linear" else 2
+  w = diff**power / float((k - 1) ** power)
+  # Row n of w[label_n] is t_n @ w (exact for one-hot labels).
+  observed = jnp.sum((t @ w) * p)
+  expected = jnp.sum(jnp.sum(t, 0) @ w * jnp.sum(p, 0)) / t.shape[0]
+  ratio = numerics.safe_divide(observed, expected)
+  return jnp.log(ratio + epsilon).astype(dt)
+
+
+# ------------------------------------------------------------------- z-loss
+
+
+@scoped
+def z_loss(y_true, y_pred):
+  """The PaLM z-loss: the squared log-partition function of the logits.
+
+  ``loss = logsumexp(y_pred, axis=-1) ** 2``: it pulls the softmax
+  normaliser towards 1 (``log Z -> 0``) to keep logits from drifting. Scale
+  it yourself (PaLM uses ``1e-4``) and add it to the main loss.
+
+  ``y_true`` is **unused**; it is accepted so that the loss has the common
+  ``(y_true, y_pred)`` signature (and fits loss objects, ``get`` and
+  multi-output wiring). Its shape is still checked against ``y_pred`` to
+  catch wiring mistakes: integer labels ``[...]`` (or ``[..., 1]``) or
+  dense targets ``[..., K]``; ``None`` is accepted too.
+
+  Args:
+    y_true: unused labels ``[...]``, targets ``[..., K]``, or None.
+    y_pred: logits ``[..., K]``.
+
+  Returns:
+    Per-sample losses ``[...]``.
+
+  Raises:
+    ValueError: if ``y_true``'s shape fits neither form.
+    TypeError: for integer ``y_pred``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.z_loss([0], [[0.0, 0.0]])
+    Array([0.480453], dtype=float32)
+
+  References:
+    Chowdhery et al., "PaLM: Scaling Language Modeling with Pathways",
+    JMLR 2023, sec. 5 ("z_loss = 1e-4 * log**2 Z").
+  """
+  fn = "z_loss"
+  p = numerics.as_float(fn, "y_pred", y_pred)
+  shapes.check_min_rank(fn, "y_pred", p, 1)
+  t = None if y_true is None else numerics.as_array(fn, "y_true", y_true)
+  ok = t is None or (t.shape == p.shape or t.shape == p.shape[:-1]
+                     or t.shape == p.shape[:-1] + (1,))
+  if not ok:
+    raise ValueError(
+        f"{fn}: y_true must have the shape of y_pred or of y_pred without "
+        f"its class axis, got y_true.shape={tuple(t.shape)} and "
+        f"y_pred.shape={tuple(p.shape)}"
+    )
+  dt = p.dtype
+  lse = jax.nn.logsumexp(p.astype(numerics.compute_dtype(dt)), axis=-1)
+  return jnp.square(lse).astype(dt)
+
+
+SigmoidFocalCrossEntropy = loss_class(sigmoid_focal_crossentropy,
+                                      "SigmoidFocalCrossEntropy")
+PoissonNLLLoss = loss_class(poisson_nll, "PoissonNLLLoss")
+GaussianNLLLoss = loss_class(gaussian_nll, "GaussianNLLLoss")
+FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")
+WeightedKappaLoss = loss_class(weighted_kappa_loss, "WeightedKappaLoss")
+ZLoss = loss_class(z_loss, "ZLoss")

@@ -1,0 +1,83 @@
+"""Sparsemax: the Euclidean projection onto the simplex, and its losses.
+
+Kernels on already-converted arrays (compute dtype, class axis last); the
+public signatures live in the adapters (``jaxloss.optax``).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+
+@jax.custom_jvp
+def sparsemax(x):
+  """Euclidean projection of ``x`` onto the probability simplex (last axis).
+
+  ``sparsemax(x) = max(x - tau, 0)`` with the threshold
+  ``tau = (sum_{j <= k} u_j - 1) / k``, ``u`` the entries sorted in
+  decreasing order and ``k`` the number of ``j`` with
+  ``1 / j + u_j - sum_{i <= j} u_i / j > 0`` (Martins & Astudillo 2016,
+  Alg. 1). Ties are harmless: tied entries share the threshold.
+
+  The JVP is the projection's Jacobian on the support ``S = {p > 0}``:
+  ``dp = s * dx - s * sum(s * dx) / |S|`` with ``s`` the support indicator,
+  finite everywhere (``|S| >= 1``).
+
+  Args:
+    x: scores ``[..., K]``; ``-inf`` entries get probability 0.
+
+  Returns:
+    Probabilities ``[..., K]``: non-negative, summing to 1, often sparse.
+  """
+  k = x.shape[-1]
+  u = -jnp.sort(-x, axis=-1)
+  cumsum = jnp.cumsum(u, axis=-1)
+  ind = jnp.arange(1, k + 1, dtype=x.dtype)
+  ind = jnp.broadcast_to(ind, x.shape)
+  support = 1.0 / ind + (u - cumsum / ind) > 0
+  size = jnp.sum(support, axis=-1, keepdims=True)
+  total = jnp.take_along_axis(cumsum, size - 1, axis=-1)
+  return jax.nn.relu(1.0 / size + (x - total / size))
+
+
+@sparsemax.defjvp
+def _sparsemax_jvp(primals, tangents):
+  (x,), (dx,) = primals, tangents
+  p = sparsemax(x)
+  s = (p > 0).astype(p.dtype)
+  size = jnp.sum(s, axis=-1, keepdims=True)
+  dp = s * dx - s * jnp.sum(s * dx, axis=-1, keepdims=True) / size
+  return p, dp
+
+
+def multiclass_sparsemax_loss(labels, scores):
+  """Sparsemax loss (Martins & Astudillo 2016, eq. 21) with integer labels.
+
+  ``loss = <p, z - z_y> + (1 - ||p||^2) / 2`` with ``p = sparsemax(z)``: the
+  Fenchel-Young loss of the Gini negentropy. Entries outside the support
+  do not enter the product, so ``-inf`` scores stay finite. The gradient is
+  ``p - onehot(y)``.
+
+  Args:
+    labels: integer labels ``[...]``.
+    scores: scores ``[..., K]``.
+
+  Returns:
+    ``[...]`` losses.
+  """
+  p = sparsemax(scores)
+  true_score = jnp.take_along_axis(scores, labels[..., None], axis=-1)
+  shifted = jnp.where(p > 0, scores - true_score, 0.0)
+  return (jnp.sum(p * shifted, axis=-1)
+          + 0.5 * (1.0 - jnp.sum(p * p, axis=-1)))
+
+
+def binary_sparsemax_loss(labels, logits):
+  """Binary sparsemax loss (Blondel et al. 2020, sec. 4.4), element-wise.
+
+  ``loss = sparse_plus(-z)`` for a positive label and ``sparse_plus(z)``
+  for a negative one, with ``sparse_plus(x) = 0`` for ``x <= -1``,
+  ``(x + 1)^2 / 4`` for ``|x| < 1`` and ``x`` for ``x >= 1``.
+  """
+  return jax.nn.sparse_plus(jnp.where(labels, -logits, logits))

@@ -1,0 +1,254 @@
+"""Vocab-parallel cross-entropy for ``shard_map`` over a device mesh.
+
+The vocabulary axis of the logits (or of the LM-head weight) is split across
+the devices of one mesh axis. Each device reduces its shard to per-token
+statistics; two collectives over that axis combine them (a ``pmax`` of the
+per-token maxima, then one ``psum`` of the rescaled sum-exp, the target logit
+and the sum of the logits), so no device ever holds the full ``[N, V]``
+logits. Gradients are exact: each device's logits gradient is local, and the
+embeddings' gradient (weight-sharded case) is the ``psum`` of the partial
+ones.
+
+Data parallelism composes through ``normalizer``: pass the *global* number
+of non-ignored tokens (:func:`count_tokens` with the data axis) and ``psum``
+the per-device results over the data axis to get the global mean.
+
+These functions must run inside ``jax.shard_map`` (or another context that
+binds ``axis_name``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import reduction as reduction_lib
+from jaxloss._src.losses import lm
+from jaxloss._src.objects import scoped
+
+
+def _capped(cfg, z):
+  if cfg.logit_softcap is None:
+    return z, None
+  t = jnp.tanh(z / cfg.logit_softcap)
+  return cfg.logit_softcap * t, t
+
+
+def _combine(cfg, s, labels):
+  """Global ``(lse, target logit, sum of logits)`` from a logits shard."""
+  vocab = s.shape[-1]
+  rel = labels - lax.axis_index(cfg.axis_name) * vocab
+  inside = (rel >= 0) & (rel < vocab)
+  picked = jnp.take_along_axis(
+      s, jnp.clip(rel, 0, vocab - 1)[:, None], axis=-1)[:, 0]
+  m_local = jnp.max(s, axis=-1)
+  m = lax.pmax(m_local, cfg.axis_name)
+  se = jnp.sum(jnp.exp(s - m[:, None]), axis=-1)
+  tgt = jnp.where(inside, picked, 0)
+  tot = jnp.sum(s, axis=-1) if cfg.label_smoothing else jnp.zeros_like(tgt)
+  se, tgt, tot = lax.psum(jnp.stack([se, tgt, tot]), cfg.axis_name)
+  return m + jnp.log(se), tgt, tot
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _shard_token_losses(cfg, z, labels, valid):
+  s, _ = _capped(cfg, z)
+  lse, tgt, tot = _combine(cfg, s, labels)
+  return lm._values(cfg, lse, tgt, tot, valid)
+
+
+def _shard_fwd(cfg, z, labels, valid):
+  s, _ = _capped(cfg, z)
+  lse, tgt, tot = _combine(cfg, s, labels)
+  return lm._values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
+
+
+def _shard_bwd(cfg, res, g):
+  z, labels, valid, lse = res
+  s, t = _capped(cfg, z)
+  rel = labels - lax.axis_index(cfg.axis_name) * z.shape[-1]
+  return lm.dlogits(cfg, s, t, lse, g.astype(z.dtype), rel, valid), None, None
+
+
+_shard_token_losses.defvjp(_shard_fwd, _shard_bwd)
+
+
+def _axis_size(fn, axis_name):
+  try:
+    return lax.axis_size(axis_name)
+  except NameError as e:
+    raise ValueError(
+        f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
+        f"{axis_name!r}") from e
+
+
+@scoped
+def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
+                                 ignore_index=-100, label_smoothing=0.0,
+                                 z_loss=0.0, logit_softcap=None,
+                                 sample_weight=None, reduction="mean",
+                                 normalizer=None):
+  """Sparse cross-entropy of logits sharded along the vocabulary axis.
+
+  Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
+  vocabulary entries ``[k * Vs, (k + 1) * Vs)`` of the logits. The loss is
+  :func:`jaxloss.linear_cross_entropy`'s formula on the full logits,
+  ``lse - (1 - ls) s[y] - ls mean(s) + z_loss lse ** 2`` with
+  ``s = cap tanh(z / cap)`` under a soft cap, computed from two collectives
+  over ``axis_name`` (``pmax`` of the maxima, ``psum`` of the statistics).
+  The result is the same on every device of ``axis_name``; the gradient of
+  each logits shard is local.
+
+  Args:
+    logits_shard: ``[..., Vs]``, this device's slice of the vocabulary.
+    labels: global integer class ids ``[...]`` (replicated over
+      ``axis_name``).
+    axis_name: the mesh axis the vocabulary is sharded over.
+    ignore_index, label_smoothing, z_loss, logit_softcap, sample_weight,
+      reduction, normalizer: as in :func:`jaxloss.linear_cross_entropy`.
+      Under data parallelism pass ``normalizer=count_tokens(labels,
+      axis_name=data_axis)`` and ``psum`` the result over the data axis.
+
+  Returns:
+    A scalar, or ``[...]`` for ``reduction="none"``, in the logits' dtype.
+
+  Raises:
+    TypeError: for non-floating logits or non-integer labels.
+    ValueError: for mismatched shapes, bad options or an unbound axis.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("vocab",))
+    >>> f = jax.shard_map(
+    ...     lambda z, y: jaxloss.vocab_parallel_cross_entropy(
+    ...         z, y, axis_name="vocab"),
+    ...     mesh=mesh, in_specs=(P(None, "vocab"), P()), out_specs=P())
+    >>> f(np.array([[0.0, 0.0]], np.float32), np.array([1]))
+    Array(0.6931472, dtype=float32)
+
+  References:
+    Shoeybi et al., "Megatron-LM", 2019, section 3 (parallel cross-entropy).
+  """
+  fn = "vocab_parallel_cross_entropy"
+  lm.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
+                   logit_softcap=logit_softcap, chunk_size=None,
+                   ignore_index=ignore_index)
+  reduction_lib.check_reduction(fn, reduction)
+  z = numerics.as_float(fn, "logits_shard", logits_shard)
+  y = numerics.as_array(fn, "labels", labels)
+  if not jnp.issubdtype(y.dtype, jnp.integer):
+    raise TypeError(f"{fn}: labels must have an integer dtype, got {y.dtype}")
+  if z.ndim < 1 or y.shape != z.shape[:-1]:
+    raise ValueError(
+        f"{fn}: labels must have the shape of logits_shard without its last "
+        f"axis, got labels.shape={tuple(y.shape)} and "
+        f"logits_shard.shape={tuple(z.shape)}")
+  shards = _axis_size(fn, axis_name)
+  out_dtype = z.dtype
+  acc = numerics.compute_dtype(out_dtype)
+  cfg = lm._Config(
+      chunk=z.shape[-1], label_smoothing=float(label_smoothing),
+      z_loss=float(z_loss),
+      logit_softcap=None if logit_softcap is None else float(logit_softcap),
+      vocab_total=z.shape[-1] * shards, axis_name=axis_name)
+  y1 = y.reshape((-1,)).astype(jnp.int32)
+  valid = y1 != ignore_index
+  y1 = jnp.where(valid, y1, 0)
+  z2, y1, valid = lm.vary_together(
+      z.reshape((-1, z.shape[-1])).astype(acc), y1, valid, exclude=axis_name)
+  values = _shard_token_losses(cfg, z2, y1, valid)
+  return lm.finish(fn, values.reshape(y.shape), valid.reshape(y.shape),
+                   out_dtype, sample_weight=sample_weight,
+                   reduction=reduction, normalizer=normalizer)
+
+
+@scoped
+def vocab_parallel_linear_cross_entropy(embeddings, weight_shard, labels, *,
+                                        axis_name, bias_shard=None,
+                                        ignore_index=-100, label_smoothing=0.0,
+                                        z_loss=0.0, logit_softcap=None,
+                                        sample_weight=None, reduction="mean",
+                                        normalizer=None, chunk_size=None):
+  """:func:`jaxloss.linear_cross_entropy` with the LM head vocab-sharded.
+
+  Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
+  ``[k * Vs, (k + 1) * Vs)`` of the ``[D, V]`` weight (and of the bias);
+  the embeddings and labels are replicated over ``axis_name``. Each device
+  runs the chunked kernel on its shard (never more than ``[N, chunk_size]``
+  logits), the per-token statistics are combined with one ``pmax`` and one
+  ``psum``, and in the backward pass the embeddings' gradient is the
+  ``psum`` of the per-shard gradients while the weight's stays local.
+
+  Args:
+    embeddings: ``[..., D]``, replicated over ``axis_name``.
+    weight_shard: ``[D, Vs]``, this device's columns of the LM head.
+    labels: global integer class ids ``[...]``.
+    axis_name: the mesh axis the vocabulary is sharded over.
+    bias_shard: optional ``[Vs]``.
+    ignore_index, label_smoothing, z_loss, logit_softcap, sample_weight,
+      reduction, normalizer, chunk_size: as in
+      :func:`jaxloss.linear_cross_entropy`.
+
+  Returns:
+    A scalar, or ``[...]`` for ``reduction="none"``, the same on every
+    device of ``axis_name``.
+
+  Raises:
+    TypeError: for non-floating arrays or non-integer labels.
+    ValueError: for mismatched shapes, bad options or an unbound axis.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("vocab",))
+    >>> f = jax.shard_map(
+    ...     lambda x, w, y: jaxloss.vocab_parallel_linear_cross_entropy(
+    ...         x, w, y, axis_name="vocab"),
+    ...     mesh=mesh, in_specs=(P(), P(None, "vocab"), P()), out_specs=P())
+    >>> f(np.ones((1, 2), np.float32), np.zeros((2, 4), np.float32),
+    ...   np.array([3]))
+    Array(1.3862944, dtype=float32)
+
+  References:
+    Shoeybi et al., "Megatron-LM", 2019, section 3; Wijmans et al., "Cut
+    Your Losses in Large-Vocabulary Language Models", 2024.
+  """
+  fn = "vocab_parallel_linear_cross_entropy"
+  lm.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
+                   logit_softcap=logit_softcap, chunk_size=chunk_size,
+                   ignore_index=ignore_index)
+  reduction_lib.check_reduction(fn, reduction)
+  x, w, y, b, out_dtype = lm.head_inputs(fn, embeddings, weight_shard, labels,
+                                         bias_shard)
+  shards = _axis_size(fn, axis_name)
+  values, valid = lm.token_losses(
+      fn, x, w, y, b, ignore_index=ignore_index,
+      label_smoothing=label_smoothing, z_loss=z_loss,
+      logit_softcap=logit_softcap, chunk_size=chunk_size,
+      vocab_total=w.shape[1] * shards, axis_name=axis_name)
+  return lm.finish(fn, values, valid, out_dtype, sample_weight=sample_weight,
+                   reduction=reduction, normalizer=normalizer)
+
+
+def count_tokens(labels, *, ignore_index=-100, axis_name=None):
+  """Number of non-ignored tokens, summed over ``axis_name`` when given.
+
+  The ``normalizer`` for a global mean under data parallelism: inside
+  ``shard_map``, ``count_tokens(labels, axis_name="data")`` counts the
+  tokens of the whole global batch (``axis_name`` may be a tuple of axes).
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.count_tokens([[1, -100], [4, 2]])
+    Array(3., dtype=float32)
+  """
+  y = numerics.as_array("count_tokens", "labels", labels)
+  n = jnp.sum(y != ignore_index, dtype=jnp.float32)
+  return n if axis_name is None else lax.psum(n, axis_name)

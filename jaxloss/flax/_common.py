@@ -1,0 +1,54 @@
+"""Pieces shared by the linen and nnx adapters (no Flax import here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+
+from jaxloss._src import objects
+
+# The linen collection / the name the auxiliary losses live under.
+COLLECTION = "losses"
+
+
+def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
+  """Sums every recorded auxiliary loss term into one scalar.
+
+  ``tree`` is what recording returned: the mutated linen variables (a dict
+  holding ``collection``), the collection itself, or the ``nnx.State`` of
+  :class:`jaxloss.flax.nnx.AuxLoss` variables from ``nnx.capture``. Each
+  term is summed over its elements; the total is accumulated in float32
+  (float64 for float64 terms). Nothing recorded gives 0.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss.flax import collect_losses
+    >>> collect_losses({"losses": {"dense": {"aux_loss": (jnp.array(1.0),
+    ...                                                   jnp.array(2.0))}}})
+    Array(3., dtype=float32)
+  """
+  if isinstance(tree, Mapping) and collection in tree:
+    tree = tree[collection]
+  leaves = [jnp.asarray(x) for x in jax.tree.leaves(tree)]
+  if not leaves:
+    return jnp.zeros((), jnp.float32)
+  dtype = jnp.promote_types(jnp.float32,
+                            jnp.result_type(*[x.dtype for x in leaves]))
+  return sum(jnp.sum(x.astype(dtype)) for x in leaves)
+
+
+def loss_classes() -> dict[str, type]:
+  """The registered loss object classes a module form is derived for."""
+  return {
+      name: cls for name, cls in objects._CLASSES.items()
+      if cls is not objects.LossFunctionWrapper
+  }
+
+
+def config_fields(loss_cls) -> list[dataclasses.Field]:
+  """The loss class's dataclass fields (hyper-parameters, reduction, dtype,
+  name), in order."""
+  return list(dataclasses.fields(loss_cls))

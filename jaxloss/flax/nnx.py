@@ -1,0 +1,263 @@
+"""Flax nnx forms of jaxloss: loss modules, auxiliary losses, learnable
+losses.
+
+Every registered loss object class ``jaxloss.<Name>`` has an nnx module
+``jaxloss.flax.nnx.<Name>`` taking the same keyword arguments, made from the
+registry on first access::
+
+    loss = jaxloss.flax.nnx.Huber(delta=2.0)
+    value = loss(y_true, y_pred)
+
+Auxiliary losses are :class:`AuxLoss` variables sown under ``nnx.capture``;
+see :func:`add_loss` and :func:`call_with_losses`.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from flax import nnx
+import jax
+import jax.numpy as jnp
+
+from jaxloss._src import reduction as reduction_lib
+from jaxloss._src.losses import adaptive
+from jaxloss._src.losses import margin_softmax
+from jaxloss.flax import _common
+from jaxloss.flax._common import collect_losses
+
+# ------------------------------------------------------------ loss modules
+
+
+class LossModule(nnx.Module):
+  """An nnx module around any loss object: ``LossModule(jaxloss.Huber())``.
+  """
+
+  def __init__(self, loss):
+    self.loss = loss
+
+  def __call__(self, *inputs, sample_weight=None, where=None,
+               normalizer=None):
+    return self.loss(*inputs, sample_weight=sample_weight, where=where,
+                     normalizer=normalizer)
+
+
+@functools.cache
+def module_class(loss_cls: type) -> type[nnx.Module]:
+  """The nnx module class of a loss object class (cached)."""
+  fields = _common.config_fields(loss_cls)
+
+  def __init__(self, **config):
+    LossModule.__init__(self, loss_cls(**config))
+
+  __init__.__signature__ = inspect.Signature(
+      [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+      + [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
+                           default=f.default) for f in fields])
+  namespace = {
+      "__init__": __init__,
+      "__module__": __name__,
+      "__qualname__": loss_cls.__name__,
+      "__doc__": (
+          f"nnx module of :class:`jaxloss.{loss_cls.__name__}`; keyword "
+          f"arguments: {', '.join(f.name for f in fields)}."
+      ),
+  }
+  return type(loss_cls.__name__, (LossModule,), namespace)
+
+
+def modules() -> dict[str, type[nnx.Module]]:
+  """Module forms of every loss class registered so far, by name."""
+  return {n: module_class(c) for n, c in _common.loss_classes().items()
+          if n not in _EXPLICIT}
+
+
+def __getattr__(name: str):
+  classes = _common.loss_classes()
+  if name in classes:
+    return module_class(classes[name])
+  raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+  return sorted(set(globals()) | set(_common.loss_classes()))
+
+
+# --------------------------------------------------------- auxiliary losses
+
+
+class AuxLoss(nnx.Intermediate):
+  """The variable type auxiliary loss terms are sown as."""
+
+
+def add_loss(module: nnx.Module, value, *, name: str = "aux_loss") -> bool:
+  """Records an auxiliary loss term (Keras's ``add_loss``) from a module.
+
+  The term is sown as an :class:`AuxLoss` when the call runs under
+  ``nnx.capture(..., AuxLoss)`` (e.g. through :func:`call_with_losses`);
+  otherwise nothing is recorded (a plain forward pass, or construction).
+  Each capture starts empty, so terms never accumulate across calls;
+  several terms under one name in one call are all kept and summed.
+
+  Returns:
+    Whether the term was recorded.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from flax import nnx
+    >>> from jaxloss.flax import nnx as jn
+    >>> class Act(nnx.Module):
+    ...   def __call__(self, x):
+    ...     jn.add_loss(self, 0.1 * jnp.sum(x ** 2))
+    ...     return x
+    >>> out, total = jn.call_with_losses(Act(), jnp.ones(3))
+    >>> print(round(float(total), 4))
+    0.3
+  """
+  if not hasattr(module, "__captures__"):
+    return False
+  return module.sow(AuxLoss, name, value)
+
+
+def call_with_losses(fn, *args, **kwargs):
+  """Calls ``fn`` (a module, a bound method, or ``f(module, ...)``) under
+  ``nnx.capture(fn, AuxLoss)`` and sums the recorded terms.
+
+  Returns:
+    ``(out, total)``.
+  """
+  out, state = nnx.capture(fn, AuxLoss)(*args, **kwargs)
+  return out, collect_losses(state)
+
+
+# ---------------------------------------------------------- learnable losses
+
+
+class AdaptiveRobustLoss(nnx.Module):
+  """Barron's adaptive robust loss with learnable ``alpha`` and ``scale``.
+
+  Same parameters (``latent_alpha``, ``latent_scale``) and numbers as
+  :class:`jaxloss.flax.linen.AdaptiveRobustLoss`.
+  """
+
+  def __init__(self, num_dims=None, *, alpha_init=1.0, scale_init=1.0,
+               alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5,
+               reduction="sum_over_batch_size"):
+    reduction_lib.check_reduction("AdaptiveRobustLoss", reduction)
+    shape = () if num_dims is None else (num_dims,)
+    la, ls = adaptive.robust_latents(alpha_init, scale_init,
+                                     alpha_lo=alpha_lo, alpha_hi=alpha_hi,
+                                     scale_lo=scale_lo)
+    self.latent_alpha = nnx.Param(jnp.full(shape, la, jnp.float32))
+    self.latent_scale = nnx.Param(jnp.full(shape, ls, jnp.float32))
+    self.bounds = dict(alpha_lo=alpha_lo, alpha_hi=alpha_hi,
+                       scale_lo=scale_lo)
+    self.reduction = reduction
+
+  def parameters(self):
+    """``(alpha, scale)`` from the current latents."""
+    return adaptive.robust_parameters(
+        self.latent_alpha[...], self.latent_scale[...], **self.bounds)
+
+  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
+    alpha, scale = self.parameters()
+    values = adaptive.adaptive_robust_nll(y_true, y_pred, alpha=alpha,
+                                          scale=scale)
+    return reduction_lib.reduce(values, sample_weight=sample_weight,
+                                where=where, reduction=self.reduction)
+
+
+class UncertaintyWeighting(nnx.Module):
+  """Kendall et al.'s learnable weighting of ``num_tasks`` task losses."""
+
+  def __init__(self, num_tasks=2, *, regression=True):
+    self.log_variances = nnx.Param(jnp.zeros((num_tasks,), jnp.float32))
+    self.regression = regression
+
+  def __call__(self, losses):
+    if isinstance(losses, (list, tuple)):
+      losses = jnp.stack(list(losses))
+    return adaptive.uncertainty_weighting(
+        losses, self.log_variances[...], regression=self.regression)
+
+
+class _CentersHead(nnx.Module):
+  _fn = None
+
+  def __init__(self, num_classes, features, *, rngs=None,
+               reduction="sum_over_batch_size", zeros=False):
+    reduction_lib.check_reduction(type(self).__name__, reduction)
+    shape = (num_classes, features)
+    if zeros:
+      value = jnp.zeros(shape, jnp.float32)
+    else:
+      if rngs is None:
+        raise ValueError(
+            f"{type(self).__name__}: rngs must be given to initialise the "
+            "centres, got None")
+      value = jax.random.normal(rngs.params(), shape, jnp.float32)
+    self.centers = nnx.Param(value)
+    self.reduction = reduction
+
+  def hyper_parameters(self):
+    return {}
+
+  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
+    values = type(self)._fn(y_true, y_pred, self.centers[...],
+                            **self.hyper_parameters())
+    return reduction_lib.reduce(values, sample_weight=sample_weight,
+                                where=where, reduction=self.reduction)
+
+  def cosines(self, y_pred):
+    """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
+    return margin_softmax.class_cosines(y_pred, self.centers[...])
+
+
+class ArcFaceHead(_CentersHead):
+  """ArcFace loss with learnable class centres (:func:`jaxloss.arcface`)."""
+
+  _fn = staticmethod(margin_softmax.arcface)
+
+  def __init__(self, num_classes, features, *, rngs, scale=64.0, margin=0.5,
+               reduction="sum_over_batch_size"):
+    super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
+    self.scale, self.margin = scale, margin
+
+  def hyper_parameters(self):
+    return {"scale": self.scale, "margin": self.margin}
+
+
+class CosFaceHead(_CentersHead):
+  """CosFace loss with learnable class centres (:func:`jaxloss.cosface`)."""
+
+  _fn = staticmethod(margin_softmax.cosface)
+
+  def __init__(self, num_classes, features, *, rngs, scale=64.0, margin=0.35,
+               reduction="sum_over_batch_size"):
+    super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
+    self.scale, self.margin = scale, margin
+
+  def hyper_parameters(self):
+    return {"scale": self.scale, "margin": self.margin}
+
+
+class CenterLossHead(_CentersHead):
+  """Center loss with learnable centres, zeros at init
+  (:func:`jaxloss.center_loss`)."""
+
+  _fn = staticmethod(margin_softmax.center_loss)
+
+  def __init__(self, num_classes, features, *,
+               reduction="sum_over_batch_size"):
+    super().__init__(num_classes, features, reduction=reduction, zeros=True)
+
+
+_EXPLICIT = {"LossModule", "AdaptiveRobustLoss", "UncertaintyWeighting",
+             "ArcFaceHead", "CosFaceHead", "CenterLossHead", "AuxLoss"}
+
+__all__ = [
+    "AdaptiveRobustLoss", "ArcFaceHead", "AuxLoss", "CenterLossHead",
+    "CosFaceHead", "LossModule", "UncertaintyWeighting", "add_loss",
+    "call_with_losses", "collect_losses", "module_class", "modules",
+]

@@ -1,0 +1,1320 @@
+"""Drop-ins for ``optax.losses`` (optax 0.2.8), built on jaxloss's kernels.
+
+Every function has optax's name, positional order, keywords and defaults,
+and returns optax's values and gradients; optax is not imported. Like
+optax, these return *unreduced* values of optax's shapes (a few, such as
+``ntxent`` and ``multiclass_generalized_dice_loss``, return a scalar, as
+optax does).
+
+Differences, all at inputs where optax gives NaN/inf or raises needlessly:
+
+* Fully masked slices (``where`` all False) give finite values and finite
+  (zero) gradients; optax's gradients there are NaN.
+* ``0 * log 0`` terms are 0 with finite gradients (``kl_divergence`` at zero
+  targets, ``kl_divergence_with_log_targets`` at ``-inf`` log-targets).
+* ``cosine_similarity``/``cosine_distance`` of a zero vector with
+  ``epsilon=0`` give similarity 0 (optax: NaN); ``ntxent`` with no positive
+  pair gives 0 (optax: NaN).
+* ``triplet_margin_loss`` takes an extra keyword-only ``absolute_difference``
+  (default False, optax's formula) that measures ``|a - p|`` for a true
+  p-norm: optax's ``norm_degree=1`` distance has no absolute value, so it
+  can be negative.
+* ``binary_dice_loss(apply_sigmoid=False)`` and ``dice_loss`` with a single
+  channel and ``apply_softmax=False`` accept probabilities: optax checks
+  that they sum to 1 over a class axis of size 1 and so rejects any
+  probability other than 1. ``dice_loss``'s check for several classes runs
+  only on concrete (not traced) inputs.
+* ``multiclass_sparsemax_loss`` accepts any number of leading axes.
+* Half-precision inputs are computed in float32 and returned in their dtype.
+
+Example:
+  >>> import jax.numpy as jnp
+  >>> from jaxloss import optax as losses
+  >>> losses.softmax_cross_entropy_with_integer_labels(
+  ...     jnp.array([[2.0, 0.0, 0.0]]), jnp.array([0])).round(4)
+  Array([0.2395], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.losses import fenchel_young as _fy
+from jaxloss._src.losses import score_margin as _margin
+from jaxloss._src.losses import similarity as _sim
+from jaxloss._src.losses import soft_dice as _soft_dice
+from jaxloss._src.losses import softmax as _softmax
+from jaxloss._src.losses import sparsemax as _sparsemax
+from jaxloss._src.losses.probabilistic import _binary_terms
+from jaxloss._src.losses.regression import huber_elementwise
+from jaxloss._src.losses.regression import log_cosh_elementwise
+from jaxloss._src.losses.sequence import ctc_final_log_likelihood
+from jaxloss._src.losses.sequence import ctc_forward
+from jaxloss._src.objects import scoped
+
+__all__ = [
+    "binary_dice_loss", "convex_kl_divergence", "cosine_distance",
+    "cosine_similarity", "ctc_loss", "ctc_loss_with_forward_probs",
+    "dice_loss", "generalized_kl_divergence", "hinge_loss", "huber_loss",
+    "kl_divergence", "kl_divergence_with_log_targets", "l2_loss", "log_cosh",
+    "make_fenchel_young_loss", "multiclass_generalized_dice_loss",
+    "multiclass_hinge_loss", "multiclass_perceptron_loss",
+    "multiclass_sparsemax_loss", "ntxent", "perceptron_loss",
+    "poly_loss_cross_entropy", "ranking_softmax_loss",
+    "safe_softmax_cross_entropy", "sigmoid_binary_cross_entropy",
+    "sigmoid_focal_loss", "smooth_labels", "softmax_cross_entropy",
+    "softmax_cross_entropy_with_integer_labels", "sparsemax_loss",
+    "squared_error", "triplet_margin_loss",
+]
+
+
+# ----------------------------------------------------------------- helpers
+
+
+def _float(fn, name, x):
+  """A floating input in its compute dtype, and the dtype to return."""
+  x = numerics.as_float(fn, name, x)
+  return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
+
+
+def _broadcast(fn, name, x, shape, to="the predictions"):
+  """Explicitly broadcasts ``x`` to ``shape`` (optax broadcasts silently)."""
+  try:
+    jnp.broadcast_shapes(jnp.shape(x), tuple(shape))
+    return jnp.broadcast_to(x, shape)
+  except ValueError:
+    raise ValueError(
+        f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
+        f"got {name}.shape={tuple(jnp.shape(x))}") from None
+
+
+def _scores_and(fn, scores, other, name_scores, name_other, cast=True):
+  """``(scores, other, out_dtype)``: ``other`` broadcast to the scores."""
+  s, dt = _float(fn, name_scores, scores)
+  o = numerics.as_array(fn, name_other, other)
+  if cast:
+    o = o.astype(s.dtype)
+  return s, _broadcast(fn, name_other, o, s.shape), dt
+
+
+def _same_shape_pair(fn, predictions, targets, names):
+  """Two floating inputs of the same shape, in one compute dtype."""
+  (p, t), dt = numerics.floats(fn, **{names[0]: predictions,
+                                      names[1]: targets})
+  shapes.check_same_shape(fn, **{names[0]: p, names[1]: t})
+  return p, t, dt
+
+
+def _error(fn, predictions, targets):
+  """``predictions - targets`` (or ``predictions``), in the compute dtype."""
+  if targets is None:
+    p, dt = _float(fn, "predictions", predictions)
+    return p, dt
+  p, dt = _float(fn, "predictions", predictions)
+  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
+  t = _broadcast(fn, "targets", t, p.shape)
+  return p - t, dt
+
+
+def _mask(fn, where, shape, axis=None):
+  """A boolean mask of ``shape``; a lower-rank one gets ``axis`` inserted
+  first (optax's rule for batch-shaped masks)."""
+  if where is None:
+    return None
+  where = numerics.as_array(fn, "where", where).astype(bool)
+  if axis is not None and where.ndim != len(shape):
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    where = jnp.expand_dims(where, axes)
+  return _broadcast(fn, "where", where, shape, to="the inputs")
+
+
+def _axis(fn, axis, ndim):
+  """optax's ``axis``: an int, a tuple/list of ints, or None (all)."""
+  if axis is None:
+    return None
+  if isinstance(axis, (list, tuple)):
+    return shapes.canonical_axes(fn, tuple(axis), ndim)
+  return shapes.canonical_axis(fn, axis, ndim)
+
+
+def _int_labels(fn, labels):
+  labels = numerics.as_array(fn, "labels", labels)
+  if not jnp.issubdtype(labels.dtype, jnp.integer):
+    raise TypeError(f"{fn}: labels must have an integer dtype, got "
+                    f"{labels.dtype}")
+  return labels
+
+
+def _class_labels(fn, scores, labels):
+  """Scores ``[..., K]`` and integer labels ``[...]``."""
+  s, dt = _float(fn, "scores", scores)
+  shapes.check_min_rank(fn, "scores", s, 1)
+  y = _int_labels(fn, labels)
+  if y.shape != s.shape[:-1]:
+    raise ValueError(
+        f"{fn}: labels must have the shape of scores without the class "
+        f"axis {tuple(s.shape[:-1])}, got labels.shape={tuple(y.shape)}")
+  return s, y, dt
+
+
+# ------------------------------------------------------------ classification
+
+
+@scoped
+def sigmoid_binary_cross_entropy(logits, labels):
+  """Element-wise sigmoid cross-entropy from logits.
+
+  ``loss = -y log sigmoid(z) - (1 - y) log sigmoid(-z)``, computed as
+  ``max(z, 0) - y z + log1p(exp(-|z|))``.
+
+  Args:
+    logits: logits ``[...]``.
+    labels: targets in [0, 1], broadcastable to ``logits``.
+
+  Returns:
+    Losses of the shape of ``logits``.
+
+  Raises:
+    TypeError: for non-floating logits.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.sigmoid_binary_cross_entropy([0.0, 2.0], [1.0, 0.0]).round(4)
+    Array([0.6931, 2.1269], dtype=float32)
+
+  References:
+    Goodfellow et al., Deep Learning, 2016, sec. 3.10.
+  """
+  fn = "sigmoid_binary_cross_entropy"
+  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  bce, _ = _binary_terms(y, z, True)
+  return bce.astype(dt)
+
+
+@scoped
+def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
+  """Element-wise sigmoid focal loss (Lin et al. 2017, eq. 5).
+
+  ``loss = a_t (1 - p_t)^gamma * BCE(z, y)`` with ``1 - p_t = y sigmoid(-z)
+  + (1 - y) sigmoid(z)`` and ``a_t = alpha y + (1 - alpha)(1 - y)`` (1 when
+  ``alpha`` is None). Labels may be soft, in [0, 1].
+
+  Args:
+    logits: logits ``[...]``.
+    labels: targets broadcastable to ``logits``.
+    alpha: optional positive-class weight in (0, 1).
+    gamma: focusing exponent, ``>= 0``.
+
+  Returns:
+    Losses of the shape of ``logits``.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.sigmoid_focal_loss([0.0, 2.0], [1.0, 1.0]).round(4)
+    Array([0.1733, 0.0018], dtype=float32)
+
+  References:
+    Lin et al., Focal Loss for Dense Object Detection, 2017.
+  """
+  fn = "sigmoid_focal_loss"
+  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  bce, one_minus_pt = _binary_terms(y, z, True)
+  loss = numerics.safe_pow(one_minus_pt, gamma) * bce
+  if alpha is not None:
+    loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss
+  return loss.astype(dt)
+
+
+@scoped
+def hinge_loss(predictor_outputs, targets):
+  """Element-wise binary hinge loss: ``max(0, 1 - f * y)``, ``y`` in {-1, 1}.
+
+  Args:
+    predictor_outputs: scores ``[...]``.
+    targets: labels in {-1, 1}, broadcastable to the scores.
+
+  Returns:
+    Losses of the broadcast shape.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.hinge_loss([0.5, -2.0], [1.0, -1.0])
+    Array([0.5, 0. ], dtype=float32)
+
+  References:
+    Cortes & Vapnik, Support-Vector Networks, 1995.
+  """
+  fn = "hinge_loss"
+  f, y, dt = _scores_and(fn, predictor_outputs, targets,
+                         "predictor_outputs", "targets")
+  return _margin.binary_hinge(y, f).astype(dt)
+
+
+@scoped
+def perceptron_loss(predictor_outputs, targets):
+  """Element-wise binary perceptron loss: ``max(0, -f * y)``.
+
+  Args:
+    predictor_outputs: scores ``[...]``.
+    targets: labels in {-1, 1}, same shape.
+
+  Returns:
+    Losses of the same shape.
+
+  Raises:
+    ValueError: if the shapes differ.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.perceptron_loss([0.5, -2.0], [-1.0, -1.0])
+    Array([0.5, 0. ], dtype=float32)
+
+  References:
+    Rosenblatt, The Perceptron, 1958.
+  """
+  fn = "perceptron_loss"
+  f, y, dt = _same_shape_pair(fn, predictor_outputs, targets,
+                              ("predictor_outputs", "targets"))
+  return _margin.binary_perceptron(y, f).astype(dt)
+
+
+@scoped
+def sparsemax_loss(logits, labels):
+  """Element-wise binary sparsemax loss (Blondel et al. 2020, sec. 4.4).
+
+  ``loss = sparse_plus(-z)`` where the label is truthy, else
+  ``sparse_plus(z)``; ``sparse_plus(x)`` is 0 for ``x <= -1``,
+  ``(x + 1)^2 / 4`` for ``|x| < 1`` and ``x`` for ``x >= 1``. It is 0 iff
+  ``sparse_sigmoid(z)`` equals the label.
+
+  Args:
+    logits: scores ``[...]``.
+    labels: labels in {0, 1}, broadcastable to ``logits``.
+
+  Returns:
+    Losses of the shape of ``logits``.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.sparsemax_loss([0.0, 2.0], [1, 0])
+    Array([0.25, 2.  ], dtype=float32)
+
+  References:
+    Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, 2020.
+  """
+  fn = "sparsemax_loss"
+  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels", cast=False)
+  return _sparsemax.binary_sparsemax_loss(y, z).astype(dt)
+
+
+@scoped
+def multiclass_sparsemax_loss(scores, labels):
+  """Multiclass sparsemax loss (Martins & Astudillo 2016, eq. 21).
+
+  ``loss = <p, z - z_y> + (1 - ||p||^2) / 2`` with ``p = sparsemax(z)`` the
+  Euclidean projection of ``z`` on the simplex; its gradient is
+  ``p - onehot(y)``.
+
+  Args:
+    scores: scores ``[..., K]`` (optax: ``[B, K]``).
+    labels: integer labels ``[...]``.
+
+  Returns:
+    ``[...]`` losses.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.multiclass_sparsemax_loss([[1.0, 0.0, -1.0]], [1]).round(4)
+    Array([1.], dtype=float32)
+
+  References:
+    Martins & Astudillo, From Softmax to Sparsemax, 2016.
+  """
+  fn = "multiclass_sparsemax_loss"
+  s, y, dt = _class_labels(fn, scores, labels)
+  return _sparsemax.multiclass_sparsemax_loss(y, s).astype(dt)
+
+
+@scoped
+def multiclass_hinge_loss(scores, labels):
+  """Crammer-Singer multiclass hinge: ``max_k(z_k + 1 - [k = y]) - z_y``.
+
+  Args:
+    scores: scores ``[..., K]``.
+    labels: integer labels ``[...]``.
+
+  Returns:
+    ``[...]`` losses.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.multiclass_hinge_loss([[2.0, 1.5, 0.0]], [0])
+    Array([0.5], dtype=float32)
+
+  References:
+    Crammer & Singer, On the Algorithmic Implementation of Multiclass
+    Kernel-based Vector Machines, 2001.
+  """
+  fn = "multiclass_hinge_loss"
+  s, y, dt = _class_labels(fn, scores, labels)
+  return _margin.multiclass_hinge(y, s).astype(dt)
+
+
+@scoped
+def multiclass_perceptron_loss(scores, labels):
+  """Multiclass perceptron loss: ``max_k z_k - z_y``.
+
+  Args:
+    scores: scores ``[..., K]``.
+    labels: integer labels ``[...]``.
+
+  Returns:
+    ``[...]`` losses.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.multiclass_perceptron_loss([[2.0, 1.5, 0.0]], [1])
+    Array([0.5], dtype=float32)
+
+  References:
+    Collins, Discriminative Training Methods for Hidden Markov Models, 2002.
+  """
+  fn = "multiclass_perceptron_loss"
+  s, y, dt = _class_labels(fn, scores, labels)
+  return _margin.multiclass_perceptron(y, s).astype(dt)
+
+
+@scoped
+def safe_softmax_cross_entropy(logits, labels):
+  """Softmax cross-entropy with the convention ``0 * log 0 = 0``.
+
+  ``loss = -sum(y * log_softmax(z))`` over the last axis, where a term with
+  ``y = 0`` and ``z = -inf`` is 0 (with finite gradients).
+
+  Args:
+    logits: logits ``[..., K]``, possibly ``-inf``.
+    labels: distributions broadcastable to ``logits``.
+
+  Returns:
+    ``[...]`` losses.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.safe_softmax_cross_entropy(
+    ...     jnp.array([[0.0, -jnp.inf]]), jnp.array([[1.0, 0.0]]))
+    Array([0.], dtype=float32)
+
+  References:
+    Goodfellow et al., Deep Learning, 2016, sec. 6.2.2.3.
+  """
+  fn = "safe_softmax_cross_entropy"
+  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  return _softmax.safe_softmax_cross_entropy(y, z).astype(dt)
+
+
+@scoped
+def softmax_cross_entropy(logits, labels, axis=-1, where=None):
+  """Softmax cross-entropy with dense (one-hot or soft) labels.
+
+  ``loss = -sum_{k in where} y_k log softmax_where(z)_k`` along ``axis``
+  (an int, a tuple, or None for all axes); the softmax normalises over the
+  unmasked entries only. A fully masked slice gives 0.
+
+  Args:
+    logits: logits ``[..., K]``.
+    labels: distributions broadcastable to ``logits``.
+    axis: the class axis or axes.
+    where: optional include-mask of ``logits``' shape, or of the batch shape
+      (then ``axis`` is inserted).
+
+  Returns:
+    Losses of ``logits``' shape without ``axis``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.softmax_cross_entropy(jnp.array([[1.2, -0.8, -0.5]]),
+    ...                              jnp.array([[1.0, 0.0, 0.0]])).round(4)
+    Array([0.2761], dtype=float32)
+
+  References:
+    Bishop, Pattern Recognition and Machine Learning, 2006, eq. 4.108.
+  """
+  fn = "softmax_cross_entropy"
+  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  ax = _axis(fn, axis, z.ndim)
+  mask = _mask(fn, where, z.shape, axis=ax)
+  return _softmax.softmax_cross_entropy(y, z, ax, mask).astype(dt)
+
+
+@scoped
+def softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1,
+                                              where=None):
+  """Softmax cross-entropy with integer labels.
+
+  ``loss = logsumexp_where(z) - z[label]`` along ``axis``. A tuple ``axis``
+  flattens those axes (in order) into one class axis, and a label is a flat
+  index into it. A row with no unmasked class gives 0.
+
+  Args:
+    logits: logits ``[..., K]``.
+    labels: integer labels, ``logits``' shape without ``axis``.
+    axis: the class axis (int) or axes (tuple).
+    where: optional include-mask, ``logits``' shape or the labels' shape.
+
+  Returns:
+    Losses of the labels' shape.
+
+  Raises:
+    TypeError: for non-integer labels.
+    ValueError: for an ``axis`` that is neither an int nor a tuple.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.softmax_cross_entropy_with_integer_labels(
+    ...     jnp.array([[1.2, -0.8, -0.5]]), jnp.array([0])).round(4)
+    Array([0.2761], dtype=float32)
+
+  References:
+    Bishop, Pattern Recognition and Machine Learning, 2006, eq. 4.108.
+  """
+  fn = "softmax_cross_entropy_with_integer_labels"
+  z, dt = _float(fn, "logits", logits)
+  y = _int_labels(fn, labels)
+  if isinstance(axis, bool) or not isinstance(axis, (int, tuple)):
+    raise ValueError(f"{fn}: axis must be an int or a tuple of ints, got "
+                     f"{axis!r}")
+  ax = _axis(fn, axis, z.ndim)
+  mask = _mask(fn, where, z.shape, axis=ax)
+  classes = (ax,) if isinstance(ax, int) else ax
+  batch = tuple(i for i in range(z.ndim) if i not in classes)
+  z = jnp.transpose(z, batch + classes)
+  z = z.reshape(z.shape[:len(batch)] + (-1,))
+  if mask is not None:
+    mask = jnp.transpose(mask, batch + classes).reshape(z.shape)
+  if y.shape != z.shape[:-1]:
+    raise ValueError(
+        f"{fn}: labels must have the shape of logits without axis "
+        f"{tuple(z.shape[:-1])}, got labels.shape={tuple(y.shape)}")
+  return _softmax.softmax_cross_entropy_sparse(y, z, mask).astype(dt)
+
+
+@scoped
+def poly_loss_cross_entropy(logits, labels, *, epsilon=2.0, axis=-1,
+                            where=None):
+  """Poly-1 loss (Leng et al. 2022, eq. 3).
+
+  ``loss = CE(z, y) + epsilon * sum(y * (1 - softmax(z)))`` along ``axis``
+  (softmax and sums over the unmasked entries).
+
+  Args:
+    logits: logits ``[..., K]``.
+    labels: floating distributions broadcastable to ``logits``.
+    epsilon: coefficient of the first polynomial term.
+    axis: the class axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Losses of ``logits``' shape without ``axis``.
+
+  Raises:
+    TypeError: for non-floating logits or labels.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.poly_loss_cross_entropy(jnp.array([[0.0, 0.0]]),
+    ...                                jnp.array([[1.0, 0.0]])).round(4)
+    Array([1.6931], dtype=float32)
+
+  References:
+    Leng et al., PolyLoss: A Polynomial Expansion Perspective of
+    Classification Loss Functions, 2022.
+  """
+  fn = "poly_loss_cross_entropy"
+  numerics.as_float(fn, "labels", labels)
+  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  ax = _axis(fn, axis, z.ndim)
+  mask = _mask(fn, where, z.shape, axis=ax)
+  return _softmax.poly1_cross_entropy(y, z, epsilon, ax, mask).astype(dt)
+
+
+def _kl_inputs(fn, first, second, names, axis, where):
+  (a, b), dt = numerics.floats(fn, **{names[0]: first, names[1]: second})
+  shape = jnp.broadcast_shapes(a.shape, b.shape)
+  a = _broadcast(fn, names[0], a, shape, to="the inputs")
+  b = _broadcast(fn, names[1], b, shape, to="the inputs")
+  return a, b, _axis(fn, axis, len(shape)), _mask(fn, where, shape), dt
+
+
+@scoped
+def kl_divergence(log_predictions, targets, axis=-1, where=None):
+  """Kullback-Leibler divergence ``KL(t || q)`` from log-predictions.
+
+  ``loss = sum(t (log t - log q))`` along ``axis``, with ``0 log 0 = 0``.
+
+  Args:
+    log_predictions: ``log q``, ``[..., K]``.
+    targets: ``t``, non-negative, same shape.
+    axis: axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Divergences of the inputs' shape without ``axis``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.kl_divergence(jnp.log(jnp.array([0.25, 0.75])),
+    ...                      jnp.array([0.5, 0.5])).round(4)
+    Array(0.1438, dtype=float32)
+
+  References:
+    Kullback & Leibler, On Information and Sufficiency, 1951.
+  """
+  fn = "kl_divergence"
+  lq, t, ax, mask, dt = _kl_inputs(fn, log_predictions, targets,
+                                   ("log_predictions", "targets"), axis,
+                                   where)
+  return _softmax.kl_from_log_predictions(t, lq, ax, mask).astype(dt)
+
+
+@scoped
+def kl_divergence_with_log_targets(log_predictions, log_targets, axis=-1,
+                                   where=None):
+  """KL divergence with both distributions in log space.
+
+  ``loss = sum(exp(log t) (log t - log q))`` along ``axis``; ``log t = -inf``
+  terms are 0.
+
+  Args:
+    log_predictions: ``log q``, ``[..., K]``.
+    log_targets: ``log t``, same shape.
+    axis: axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Divergences of the inputs' shape without ``axis``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.kl_divergence_with_log_targets(
+    ...     jnp.log(jnp.array([0.25, 0.75])),
+    ...     jnp.log(jnp.array([0.5, 0.5]))).round(4)
+    Array(0.1438, dtype=float32)
+
+  References:
+    Kullback & Leibler, On Information and Sufficiency, 1951.
+  """
+  fn = "kl_divergence_with_log_targets"
+  lq, lt, ax, mask, dt = _kl_inputs(fn, log_predictions, log_targets,
+                                    ("log_predictions", "log_targets"), axis,
+                                    where)
+  return _softmax.kl_from_log_targets(lt, lq, ax, mask).astype(dt)
+
+
+@scoped
+def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
+  """Generalised KL divergence of unnormalised distributions.
+
+  ``loss = sum(t (log t - log q) + q - t)`` along ``axis``: the Bregman
+  divergence of ``x log x - x``.
+
+  Args:
+    log_predictions: ``log q``, ``[..., K]``.
+    targets: ``t``, non-negative, same shape.
+    axis: axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Divergences of the inputs' shape without ``axis``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.generalized_kl_divergence(jnp.log(jnp.array([1.0, 2.0])),
+    ...                                  jnp.array([1.0, 2.0]))
+    Array(0., dtype=float32)
+
+  References:
+    Boyd & Vandenberghe, Convex Optimization, 2004, p. 90.
+  """
+  fn = "generalized_kl_divergence"
+  lq, t, ax, mask, dt = _kl_inputs(fn, log_predictions, targets,
+                                   ("log_predictions", "targets"), axis,
+                                   where)
+  return _softmax.generalized_kl(t, lq, ax, mask).astype(dt)
+
+
+@scoped
+def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
+  """Deprecated alias of :func:`generalized_kl_divergence` (as in optax).
+
+  Emits a ``DeprecationWarning``, like optax.
+
+  Example:
+    >>> import warnings
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> with warnings.catch_warnings():
+    ...   warnings.simplefilter("ignore")
+    ...   losses.convex_kl_divergence(jnp.zeros(2), jnp.ones(2))
+    Array(0., dtype=float32)
+  """
+  warnings.warn(
+      "The function convex_kl_divergence is deprecated. Please use "
+      "generalized_kl_divergence instead.", DeprecationWarning, stacklevel=3)
+  return generalized_kl_divergence(log_predictions, targets, axis=axis,
+                                   where=where)
+
+
+@scoped
+def ctc_loss_with_forward_probs(logits, logit_paddings, labels,
+                                label_paddings, *, blank_id=0,
+                                log_epsilon=-1e5):
+  """CTC loss (Graves et al. 2006) and the forward log-probabilities.
+
+  Runs the forward recursion of the extended label sequence (see
+  ``jaxloss``'s CTC) over the unpadded frames. ``logalpha_blank[t, b, n]``
+  is the log-probability of having emitted ``n`` labels with a blank at
+  frame ``t``, ``logalpha_nonblank[t, b, n]`` that of emitting label ``n``
+  at frame ``t``; at the last frame the blank row also holds the paths that
+  end in label ``n - 1``, so ``loss = -logalpha_blank[-1, b, N_b]``.
+  ``log_epsilon`` stands in for ``log 0``: impossible alignments give a large
+  finite loss. States that no alignment reaches hold values near
+  ``log_epsilon`` (their exact values differ from optax's).
+
+  Args:
+    logits: ``[B, T, K]`` logits.
+    logit_paddings: ``[B, T]``, 1.0 for padded frames.
+    labels: ``[B, N]`` integer labels.
+    label_paddings: ``[B, N]``, 1.0 for padded labels (right-padded).
+    blank_id: the blank class.
+    log_epsilon: the finite stand-in for ``log 0``.
+
+  Returns:
+    ``(loss [B], logalpha_blank [T, B, N + 1], logalpha_nonblank [T, B, N])``.
+
+  Raises:
+    ValueError: for wrong ranks or mismatched shapes.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> loss, phi, emit = losses.ctc_loss_with_forward_probs(
+    ...     jnp.zeros((1, 2, 3)), jnp.zeros((1, 2)), jnp.array([[1]]),
+    ...     jnp.zeros((1, 1)))
+    >>> loss.round(4), phi.shape, emit.shape
+    (Array([1.0986], dtype=float32), (2, 1, 2), (2, 1, 1))
+
+  References:
+    Graves et al., Connectionist Temporal Classification, 2006.
+  """
+  fn = "ctc_loss_with_forward_probs"
+  z, dt = _float(fn, "logits", logits)
+  shapes.check_rank(fn, "logits", z, 3)
+  y = numerics.labels(fn, "labels", labels)
+  shapes.check_rank(fn, "labels", y, 2)
+  lpad = numerics.as_array(fn, "label_paddings", label_paddings)
+  fpad = numerics.as_array(fn, "logit_paddings", logit_paddings)
+  shapes.check_same_shape(fn, labels=y, label_paddings=lpad)
+  if fpad.shape != z.shape[:2]:
+    raise ValueError(
+        f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
+        f"logit_paddings.shape={tuple(fpad.shape)}")
+  if y.shape[0] != z.shape[0]:
+    raise ValueError(
+        f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
+        f"got {y.shape[0]}")
+  log_probs = jax.nn.log_softmax(z, axis=-1)
+  label_lengths = y.shape[1] - jnp.sum(lpad, axis=1).astype(jnp.int32)
+  alphas = ctc_forward(log_probs, y, frame_active=fpad < 0.5,
+                       blank=blank_id, log_zero=log_epsilon)
+  phi, emit = alphas[..., 0::2], alphas[..., 1::2]
+  last_phi = jnp.concatenate(
+      [phi[-1, :, :1], jnp.logaddexp(phi[-1, :, 1:], emit[-1])], axis=-1)
+  phi = phi.at[-1].set(last_phi)
+  loss = -ctc_final_log_likelihood(alphas[-1], label_lengths)
+  return loss.astype(dt), phi.astype(dt), emit.astype(dt)
+
+
+@scoped
+def ctc_loss(logits, logit_paddings, labels, label_paddings, *, blank_id=0,
+             log_epsilon=-1e5):
+  """CTC loss (Graves et al. 2006); see :func:`ctc_loss_with_forward_probs`.
+
+  ``loss = -log sum over alignments of prod_t softmax(logits)[t, pi_t]``.
+
+  Args:
+    logits: ``[B, T, K]`` logits.
+    logit_paddings: ``[B, T]``, 1.0 for padded frames.
+    labels: ``[B, N]`` integer labels.
+    label_paddings: ``[B, N]``, 1.0 for padded labels.
+    blank_id: the blank class.
+    log_epsilon: the finite stand-in for ``log 0``.
+
+  Returns:
+    ``[B]`` losses.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.ctc_loss(jnp.zeros((1, 2, 3)), jnp.zeros((1, 2)),
+    ...                 jnp.array([[1]]), jnp.zeros((1, 1))).round(4)
+    Array([1.0986], dtype=float32)
+
+  References:
+    Graves et al., Connectionist Temporal Classification, 2006.
+  """
+  loss, _, _ = ctc_loss_with_forward_probs(
+      logits, logit_paddings, labels, label_paddings, blank_id=blank_id,
+      log_epsilon=log_epsilon)
+  return loss
+
+
+# ---------------------------------------------------------------- regression
+
+
+@scoped
+def squared_error(predictions, targets=None):
+  """Element-wise squared error ``(predictions - targets)^2``.
+
+  Args:
+    predictions: ``[...]``.
+    targets: same shape, or None (zeros).
+
+  Returns:
+    Errors of ``predictions``' shape.
+
+  Raises:
+    ValueError: if the shapes differ.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.squared_error([1.0, 2.0], [0.0, 0.0])
+    Array([1., 4.], dtype=float32)
+  """
+  fn = "squared_error"
+  if targets is None:
+    e, dt = _float(fn, "predictions", predictions)
+  else:
+    p, dt = _float(fn, "predictions", predictions)
+    t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
+    shapes.check_same_shape(fn, predictions=p, targets=t)
+    e = p - t
+  return jnp.square(e).astype(dt)
+
+
+@scoped
+def l2_loss(predictions, targets=None):
+  """Element-wise ``0.5 * (predictions - targets)^2``.
+
+  Args:
+    predictions: ``[...]``.
+    targets: same shape, or None (zeros).
+
+  Returns:
+    Losses of ``predictions``' shape.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.l2_loss([1.0, 2.0])
+    Array([0.5, 2. ], dtype=float32)
+  """
+  return 0.5 * squared_error(predictions, targets)
+
+
+@scoped
+def huber_loss(predictions, targets=None, *, delta=1.0):
+  """Element-wise Huber loss (Huber 1964).
+
+  With ``e = predictions - targets``: ``0.5 e^2`` if ``|e| <= delta``, else
+  ``delta |e| - 0.5 delta^2``.
+
+  Args:
+    predictions: ``[...]``.
+    targets: broadcastable to ``predictions``, or None (zeros).
+    delta: the switch point.
+
+  Returns:
+    Losses of ``predictions``' shape.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.huber_loss([0.5, 3.0])
+    Array([0.125, 2.5  ], dtype=float32)
+
+  References:
+    Huber, Robust Estimation of a Location Parameter, 1964.
+  """
+  e, dt = _error("huber_loss", predictions, targets)
+  return huber_elementwise(e, delta).astype(dt)
+
+
+@scoped
+def log_cosh(predictions, targets=None):
+  """Element-wise ``log(cosh(predictions - targets))``, overflow-free.
+
+  Args:
+    predictions: ``[...]``.
+    targets: broadcastable to ``predictions``, or None (zeros).
+
+  Returns:
+    Losses of ``predictions``' shape.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> [round(float(v), 4) for v in losses.log_cosh([1.0, -3.0])]
+    [0.4338, 2.3093]
+
+  References:
+    Chen et al., Log Hyperbolic Cosine Loss Improves Variational
+    Auto-Encoder, 2019.
+  """
+  e, dt = _error("log_cosh", predictions, targets)
+  return log_cosh_elementwise(e).astype(dt)
+
+
+@scoped
+def cosine_similarity(predictions, targets, *, epsilon=0.0, axis=-1,
+                      where=None):
+  """Cosine similarity along ``axis``.
+
+  ``cos = sum(a b) / (sqrt(max(sum a^2, eps)) sqrt(max(sum b^2, eps)))``
+  over the unmasked entries; a zero vector with ``eps = 0`` gives 0.
+
+  Args:
+    predictions: ``[..., d]``.
+    targets: same shape.
+    epsilon: lower clip of the squared norms.
+    axis: axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Similarities of the inputs' shape without ``axis``.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.cosine_similarity([[1.0, 0.0], [1.0, 1.0]],
+    ...                          [[0.0, 2.0], [2.0, 2.0]]).round(4)
+    Array([0., 1.], dtype=float32)
+
+  References:
+    Salton & McGill, Introduction to Modern Information Retrieval, 1983.
+  """
+  fn = "cosine_similarity"
+  p, t, dt = _same_shape_pair(fn, predictions, targets,
+                              ("predictions", "targets"))
+  ax = _axis(fn, axis, p.ndim)
+  mask = _mask(fn, where, p.shape)
+  return _sim.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
+
+
+@scoped
+def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1,
+                    where=None):
+  """Cosine distance ``1 - cosine_similarity`` along ``axis``.
+
+  Args:
+    predictions: ``[..., d]``.
+    targets: same shape.
+    epsilon: lower clip of the squared norms.
+    axis: axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Distances of the inputs' shape without ``axis``.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.cosine_distance([[1.0, 0.0]], [[0.0, 2.0]])
+    Array([1.], dtype=float32)
+  """
+  return 1.0 - cosine_similarity(predictions, targets, epsilon=epsilon,
+                                 axis=axis, where=where)
+
+
+# --------------------------------------------------------------- segmentation
+
+
+def _dice_probs(fn, predictions, targets, apply_softmax):
+  p, dt = _float(fn, "predictions", predictions)
+  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
+  if p.ndim == t.ndim - 1:
+    p = p[..., None]
+  if t.ndim == p.ndim - 1:
+    t = t[..., None]
+  shapes.check_same_shape(fn, predictions=p, targets=t)
+  if apply_softmax:
+    p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
+  elif p.shape[-1] > 1 and not isinstance(p, jax.core.Tracer):
+    sums = np.asarray(jnp.sum(p, axis=-1))
+    if not np.allclose(sums, 1.0, rtol=1e-5):
+      raise ValueError(
+          f"{fn}: predictions must sum to 1 over the class axis when "
+          f"apply_softmax=False, got sums in [{sums.min():.6f}, "
+          f"{sums.max():.6f}]")
+  return p, t, dt
+
+
+def _reduce_classes(fn, values, reduction):
+  if reduction == "mean":
+    return jnp.mean(values, axis=-1)
+  if reduction == "sum":
+    return jnp.sum(values, axis=-1)
+  if reduction == "none":
+    return values
+  raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got "
+                   f"{reduction!r}")
+
+
+def _dice(fn, predictions, targets, class_weights, smooth, alpha, beta,
+          apply_softmax, reduction, ignore_background, axis):
+  p, t, dt = _dice_probs(fn, predictions, targets, apply_softmax)
+  if axis is None:
+    axis = tuple(range(1, p.ndim - 1))
+  elif not isinstance(axis, int):
+    axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
+  values = _soft_dice.smoothed_tversky_per_class(fn, t, p, axis, smooth, alpha,
+                                            beta)
+  if class_weights is not None:
+    w = numerics.as_array(fn, "class_weights", class_weights)
+    shapes.check_rank(fn, "class_weights", w, 1)
+    w = w.astype(values.dtype).reshape((1,) * (values.ndim - 1) + (-1,))
+    values = values * w
+  if ignore_background and p.shape[-1] > 1:
+    values = values[..., 1:]
+  return _reduce_classes(fn, values, reduction).astype(dt)
+
+
+@scoped
+def dice_loss(predictions, targets, *, class_weights=None, smooth=1.0,
+              alpha=0.5, beta=0.5, apply_softmax=True, reduction="mean",
+              ignore_background=False, axis=None):
+  """Soft Dice / Tversky loss per class (Milletari et al. 2016).
+
+  With probabilities ``p`` (softmax over the last axis, or a sigmoid for a
+  single channel, when ``apply_softmax``) and targets ``t``, per class:
+  ``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` with ``tp = sum(p t)``,
+  ``fp = sum(p (1 - t))``, ``fn = sum((1 - p) t)`` over ``axis`` (default:
+  every axis but the first and last), times ``class_weights``; then reduced
+  over classes.
+
+  Args:
+    predictions: logits (or probabilities) ``[B, ..., C]``, or ``[B, ...]``.
+    targets: one-hot targets of the same shape.
+    class_weights: optional ``[C]`` weights.
+    smooth: additive smoothing ``s``.
+    alpha: weight of false positives.
+    beta: weight of false negatives.
+    apply_softmax: whether ``predictions`` are logits.
+    reduction: "mean", "sum" or "none" over classes.
+    ignore_background: drop class 0 (when ``C > 1``).
+    axis: axes summed over.
+
+  Returns:
+    ``[B]`` losses (``[B, C]`` for "none").
+
+  Raises:
+    ValueError: for mismatched shapes, an unknown reduction, or (eagerly)
+      probabilities that do not sum to 1 over several classes.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.dice_loss(jnp.array([[[9.0, -9.0], [-9.0, 9.0]]]),
+    ...                  jnp.array([[[1.0, 0.0], [0.0, 1.0]]])).round(4)
+    Array([0.], dtype=float32)
+
+  References:
+    Milletari et al., V-Net, 2016; Salehi et al., Tversky Loss, 2017.
+  """
+  return _dice("dice_loss", predictions, targets, class_weights, smooth,
+               alpha, beta, apply_softmax, reduction, ignore_background, axis)
+
+
+@scoped
+def multiclass_generalized_dice_loss(predictions, targets, *, smooth=1.0,
+                                     apply_softmax=True,
+                                     ignore_background=False):
+  """Generalised Dice loss (Sudre et al. 2017): a scalar.
+
+  Class weights ``w_c = 1 / (n_c^2 + 1e-7)`` (``n_c`` the target mass of
+  class ``c``), rescaled to sum to ``C``; the loss is the mean over batch
+  and classes of ``w_c * dice_c`` (see :func:`dice_loss`).
+
+  Args:
+    predictions: logits (or probabilities) ``[B, ..., C]``.
+    targets: one-hot targets, same shape.
+    smooth: additive smoothing.
+    apply_softmax: whether ``predictions`` are logits.
+    ignore_background: drop class 0.
+
+  Returns:
+    A scalar.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.multiclass_generalized_dice_loss(
+    ...     jnp.array([[[9.0, -9.0], [-9.0, 9.0]]]),
+    ...     jnp.array([[[1.0, 0.0], [0.0, 1.0]]])).round(4)
+    Array(0., dtype=float32)
+
+  References:
+    Sudre et al., Generalised Dice Overlap as a Deep Learning Loss Function
+    for Highly Unbalanced Segmentations, 2017.
+  """
+  fn = "multiclass_generalized_dice_loss"
+  p, dt = _float(fn, "predictions", predictions)
+  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
+  shapes.check_same_shape(fn, predictions=p, targets=t)
+  weights = _soft_dice.generalized_dice_weights(t)
+  return jnp.mean(_dice(fn, p, t, weights, smooth, 0.5, 0.5, apply_softmax,
+                        "none", ignore_background, None)).astype(dt)
+
+
+@scoped
+def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
+  """Binary soft Dice loss: :func:`dice_loss` on one sigmoid channel.
+
+  Inputs ``[...]`` whose last axis is not of size 1 get a channel axis.
+  With ``apply_sigmoid=False`` the predictions are probabilities.
+
+  Args:
+    predictions: logits (or probabilities) ``[B, ...]`` or ``[B, ..., 1]``.
+    targets: binary targets, same shape.
+    smooth: additive smoothing.
+    apply_sigmoid: whether ``predictions`` are logits.
+
+  Returns:
+    ``[B]`` losses.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.binary_dice_loss(jnp.array([[9.0, -9.0]]),
+    ...                         jnp.array([[1.0, 0.0]])).round(4)
+    Array([0.], dtype=float32)
+  """
+  fn = "binary_dice_loss"
+  p, _ = _float(fn, "predictions", predictions)
+  t = numerics.as_array(fn, "targets", targets)
+  if p.ndim == t.ndim and p.shape[-1] != 1:
+    p, t = p[..., None], t[..., None]
+  return _dice(fn, p, t, None, smooth, 0.5, 0.5, apply_sigmoid, "mean",
+               False, None)
+
+
+# ----------------------------------------------------------- self-supervised
+
+
+@scoped
+def ntxent(embeddings, labels, temperature=0.07):
+  """NT-Xent contrastive loss (Chen et al. 2020), a scalar.
+
+  With ``s_ij = cos(e_i, e_j) / temperature`` (squared norms clipped at the
+  machine epsilon), positives ``P`` (same label, ``i != j``) and negatives
+  ``N_i``: ``loss = mean_{(i, j) in P} -log(exp(s_ij) / (exp(s_ij) +
+  sum_{k in N_i} exp(s_ik)))``. No positive pair gives 0.
+
+  Args:
+    embeddings: ``[B, D]``.
+    labels: ``[B]`` group ids; equal ids are positive pairs.
+    temperature: the temperature.
+
+  Returns:
+    A scalar.
+
+  Raises:
+    ValueError: if ``labels`` and ``embeddings`` differ in length.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> e = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
+    >>> float(losses.ntxent(e, jnp.array([0, 0, 1, 1]))) < 1e-3
+    True
+
+  References:
+    Chen et al., A Simple Framework for Contrastive Learning of Visual
+    Representations, 2020.
+  """
+  fn = "ntxent"
+  e, dt = _float(fn, "embeddings", embeddings)
+  shapes.check_rank(fn, "embeddings", e, 2)
+  y = numerics.as_array(fn, "labels", labels)
+  if y.shape[:1] != e.shape[:1]:
+    raise ValueError(
+        f"{fn}: labels must have one entry per embedding ({e.shape[0]}), got "
+        f"labels.shape={tuple(y.shape)}")
+  return _sim.ntxent(y, e, temperature).astype(dt)
+
+
+@scoped
+def triplet_margin_loss(anchors, positives, negatives, axis=-1, norm_degree=2,
+                        margin=1.0, eps=1e-6, *, absolute_difference=False):
+  """Triplet margin loss (Balntas et al. 2016).
+
+  ``loss = max(d(a, p) - d(a, n) + margin, 0)`` with
+  ``d(x, y) = (sum((x - y)^norm_degree, axis) + eps)^(1 / norm_degree)``,
+  optax's formula. It takes no absolute value, so for odd degrees (e.g.
+  ``norm_degree=1``) ``d`` is not a distance; ``absolute_difference=True``
+  (a jaxloss extension) uses ``|x - y|``, the true p-norm.
+
+  Args:
+    anchors: ``[B, D]``.
+    positives: ``[B, D]``.
+    negatives: ``[B, D]``.
+    axis: the feature axis.
+    norm_degree: ``p``.
+    margin: the margin.
+    eps: added inside the root, for a finite gradient at zero distance.
+    absolute_difference: measure ``|x - y|`` (see above).
+
+  Returns:
+    ``[B]`` losses.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> losses.triplet_margin_loss(jnp.array([[0.0, 0.0]]),
+    ...                            jnp.array([[0.1, 0.1]]),
+    ...                            jnp.array([[1.0, 0.0]])).round(4)
+    Array([0.1414], dtype=float32)
+
+  References:
+    Balntas et al., Learning Local Feature Descriptors with Triplets and
+    Shallow Convolutional Neural Networks, 2016.
+  """
+  fn = "triplet_margin_loss"
+  (a, p, n), dt = numerics.floats(fn, anchors=anchors, positives=positives,
+                                  negatives=negatives)
+  shapes.check_same_shape(fn, anchors=a, positives=p, negatives=n)
+  ax = shapes.canonical_axis(fn, axis, a.ndim)
+  return _sim.triplet_margin(a, p, n, ax, norm_degree, margin, eps,
+                             absolute_difference).astype(dt)
+
+
+# ----------------------------------------------------------- ranking, misc
+
+
+@scoped
+def ranking_softmax_loss(logits, labels, *, where=None, weights=None,
+                         reduce_fn=jnp.mean):
+  """Listwise softmax ranking loss (Bruch et al. 2019).
+
+  ``loss = -sum_i w_i y_i log softmax(s)_i`` per list (last axis), over the
+  valid items; then ``reduce_fn`` over the lists that have a valid item
+  (``jnp.mean`` of no list is 0; ``None`` keeps per-list values, 0 for
+  empty lists).
+
+  Args:
+    logits: scores ``[..., L]``.
+    labels: relevance ``[..., L]``.
+    where: optional ``[..., L]`` valid-item mask.
+    weights: optional ``[..., L]`` item weights.
+    reduce_fn: ``jnp.mean``, ``jnp.sum``, any ``f(x, where=)``, or None.
+
+  Returns:
+    A scalar, or ``[...]`` for ``reduce_fn=None``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import optax as losses
+    >>> float(losses.ranking_softmax_loss(jnp.array([2.0, 1.0, 3.0]),
+    ...                                   jnp.array([1.0, 0.0, 0.0])))
+    ... # doctest: +ELLIPSIS
+    1.4076...
+
+  References:
+    Bruch et al., An Analysis of the Softmax Cross Entropy Loss for
+    Learning-to-Rank with Binary Relevance, 2019.
+  """
+  fn = "ranking_softmax_loss"
+  s, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  mask = _mask(fn, where, s.shape)
+  w = None
+  if weights is not None:
+    w = _broadcast(fn, "weights",
+                   numerics.as_array(fn, "weights", weights).astype(s.dtype),
+                   s.shape)
+  loss = _softmax.ranking_softmax(y, s, mask, w)
+  valid = None if mask is None else jnp.any(mask, axis=-1)
+  if reduce_fn is None:
+    out = loss if valid is None else jnp.where(valid, loss, 0)
+  elif reduce_fn is jnp.mean:
+    out = _softmax.safe_masked_mean(loss, valid)
+  else:
+    out = reduce_fn(loss, where=valid)
+  return jnp.asarray(out).astype(dt)
+
+
+@scoped
+def smooth_labels(labels, alpha, *, axis=-1, where=None):
+  """Label smoothing (Szegedy et al. 2016; Mueller et al. 2019).
+
+  ``(1 - alpha) * labels + alpha / K`` with ``K`` the size of ``axis`` (or
+  the number of unmasked entries along it).
+
+  Args:
+    labels: one-hot labels ``[..., K]``.
+    alpha: the smoothing factor.
+    axis: the class axis or axes (None for all).
+    where: optional include-mask.
+
+  Returns:
+    Smoothed labels, ``labels``' shape.
+
+  Example:
+    >>> from jaxloss import optax as losses
+    >>> losses.smooth_labels([[0.0, 1.0]], 0.5)
+    Array([[0.25, 0.75]], dtype=float32)
+
+  References:
+    Mueller et al., When Does Label Smoothing Help?, 2019.
+  """
+  fn = "smooth_labels"
+  y, dt = _float(fn, "labels", labels)
+  ax = _axis(fn, axis, y.ndim)
+  mask = _mask(fn, where, y.shape)
+  return _softmax.smooth_labels(y, alpha, ax, mask).astype(dt)
+
+
+def make_fenchel_young_loss(max_fun):
+  """Builds a Fenchel-Young loss (Blondel et al. 2020) from a max function.
+
+  The result is ``fenchel_young_loss(scores, targets, *args, **kwargs) =
+  max_fun(scores, *args, **kwargs) - <targets, scores>`` over the last axis,
+  mapped over any leading axes.
+
+  Args:
+    max_fun: maps a vector ``[K]`` to a scalar (e.g. ``logsumexp``).
+
+  Returns:
+    The loss function.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jax.scipy.special import logsumexp
+    >>> from jaxloss import optax as losses
+    >>> fy = losses.make_fenchel_young_loss(logsumexp)
+    >>> fy(jnp.zeros((1, 2)), jnp.array([[1.0, 0.0]])).round(4)
+    Array([0.6931], dtype=float32)
+
+  References:
+    Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, 2020.
+  """
+  if not callable(max_fun):
+    raise TypeError(f"make_fenchel_young_loss: max_fun must be callable, got "
+                    f"{type(max_fun).__name__}")
+  return _fy.fenchel_young(max_fun)

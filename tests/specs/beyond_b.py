@@ -1,0 +1,325 @@
+"""Specs for the segmentation (Jaccard, focal Tversky, Lovász) and ranking
+losses beyond Keras.
+
+References are NumPy float64 transcriptions, each naming its source:
+the papers' equations, the Lovász authors' reference implementation
+(github.com/bermanmaxim/LovaszSoftmax, lovasz_losses.py) and TF-Ranking
+0.5.5's ``losses_impl.py`` (TF-Ranking is not installable here).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jaxloss
+from tests.specs import Spec
+from tests.specs import int_labels
+from tests.specs import probs
+from tests.specs import simplex
+
+EPS = 1e-7
+H, W = 3, 4  # image size
+K = 4  # classes
+L = 5  # list size
+
+SRC_JACCARD = ("NumPy: 1 - sum(t p) / (sum(t) + sum(p) - sum(t p) + 1e-7), "
+               "the soft IoU of Rahman & Wang 2016 Eq. 3-4")
+SRC_FOCAL = "NumPy: Abraham & Khan 2019 Eq. 3-4, alpha on FP, exponent gamma"
+SRC_LOVASZ = ("NumPy transcription of Berman et al. 2018's reference code "
+              "(lovasz_losses.py: lovasz_grad, *_flat)")
+SRC_TFR = "NumPy transcription of TF-Ranking 0.5.5 losses_impl.py"
+
+
+# ------------------------------------------------------------ overlap refs
+
+
+def _axes(x, axis):
+  return tuple(range(x.ndim)) if axis is None else axis
+
+
+def np_jaccard(t, p, axis=None):
+  a = _axes(p, axis)
+  inter = np.sum(t * p, a)
+  union = np.sum(t, a) + np.sum(p, a) - inter
+  return 1 - inter / (union + EPS)
+
+
+def np_focal_tversky(t, p, alpha=0.5, beta=0.5, gamma=0.75, axis=None):
+  a = _axes(p, axis)
+  tp = np.sum(t * p, a)
+  fp = np.sum((1 - t) * p, a)
+  fn = np.sum(t * (1 - p), a)
+  return (1 - tp / (tp + alpha * fp + beta * fn + EPS)) ** gamma
+
+
+def _img_inputs(rng, b):
+  return rng.integers(0, 2, (b, H, W)).astype(float), probs(rng, (b, H, W))
+
+
+def _img_edges():
+  t = np.array([[[1.0, 0.0], [1.0, 1.0]]])
+  return [(t, t.copy()),  # perfect: 1 - TI = 0
+          (np.zeros_like(t), np.zeros_like(t)),  # empty target and prediction
+          (t, 1.0 - t),  # everything wrong
+          (np.zeros_like(t), np.full_like(t, 0.5))]
+
+
+# ------------------------------------------------------------ Lovász refs
+
+
+def np_lovasz_grad(gt_sorted):
+  gts = gt_sorted.sum()
+  intersection = gts - np.cumsum(gt_sorted)
+  union = gts + np.cumsum(1 - gt_sorted)
+  jac = 1.0 - intersection / union
+  jac[1:] = jac[1:] - jac[:-1]
+  return jac
+
+
+def _np_lovasz_hinge_flat(logits, labels):
+  errors = 1.0 - logits * (2.0 * labels - 1.0)
+  perm = np.argsort(-errors, kind="stable")
+  return np.dot(np.maximum(errors[perm], 0), np_lovasz_grad(labels[perm]))
+
+
+def np_lovasz_hinge(t, z, per_image=True):
+  if per_image:
+    return np.array([_np_lovasz_hinge_flat(zi.ravel(), ti.ravel())
+                     for ti, zi in zip(t, z, strict=True)])
+  return _np_lovasz_hinge_flat(z.ravel(), t.ravel())
+
+
+def _np_lovasz_softmax_flat(probas, labels, classes):
+  c_all = probas.shape[1]
+  ids = range(c_all) if classes in ("all", "present") else classes
+  losses = []
+  for c in ids:
+    fg = (labels == c).astype(float)
+    if classes == "present" and fg.sum() == 0:
+      continue
+    errors = np.abs(fg - probas[:, c])
+    perm = np.argsort(-errors, kind="stable")
+    losses.append(np.dot(errors[perm], np_lovasz_grad(fg[perm])))
+  return np.mean(losses) if losses else 0.0
+
+
+def np_lovasz_softmax(y, p, classes="present", per_image=False):
+  c = p.shape[-1]
+  if per_image:
+    return np.array([_np_lovasz_softmax_flat(pi.reshape(-1, c), yi.ravel(),
+                                             classes)
+                     for yi, pi in zip(y, p, strict=True)])
+  return _np_lovasz_softmax_flat(p.reshape(-1, c), y.ravel(), classes)
+
+
+def _hinge_inputs(rng, b):
+  # Hinge errors 1 - z (2t - 1) spread evenly over (-1, 3) in random order,
+  # at least 2 / n away from each other and from the kink at 0, so that the
+  # finite differences of the gradient checks never cross a kink of the
+  # (piecewise-linear) loss.
+  t = rng.integers(0, 2, (b, H, W)).astype(float)
+  n = t.size
+  errors = (rng.permutation(n) + 0.5) * (4.0 / n) - 1.0
+  return t, (1.0 - errors.reshape(t.shape)) * (2.0 * t - 1.0)
+
+
+def _hinge_edges():
+  t = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
+  return [(t, 1e4 * (2 * t - 1)), (t, -1e4 * (2 * t - 1)),
+          (t, np.zeros_like(t)), (np.ones_like(t), np.ones_like(t))]
+
+
+def _softmax_inputs(rng, b):
+  # Class 3 never occurs, so "present" differs from "all".
+  return int_labels(rng, (b, H, W), K - 1), simplex(rng, (b, H, W, K))
+
+
+def _softmax_edges():
+  y = np.array([[[0, 1], [1, 1]]])
+  one_hot = np.eye(K)[y]
+  return [(y, one_hot), (y, np.eye(K)[(y + 1) % K]),
+          (y, np.full(y.shape + (K,), 1.0 / K)),
+          (np.full_like(y, K - 1), np.full(y.shape + (K,), 1.0 / K))]
+
+
+def _labels_mismatch(args):
+  y, p = args
+  return y[..., :-1], p
+
+
+# ------------------------------------------------------------ ranking refs
+
+
+def _valid(t, where):
+  v = t >= 0
+  return v if where is None else v & where
+
+
+def _np_pairwise(t, s, where, loss):
+  out = []
+  for ti, si, vi in zip(t, s, _valid(t, where), strict=True):
+    total, count = 0.0, 0
+    for i in range(len(ti)):
+      for j in range(len(ti)):
+        if vi[i] and vi[j] and ti[i] > ti[j]:
+          total += loss(si[i] - si[j])
+          count += 1
+    out.append(total / count if count else 0.0)
+  return np.array(out)
+
+
+def np_pairwise_hinge(t, s, where=None):
+  return _np_pairwise(t, s, where, lambda d: max(0.0, 1.0 - d))
+
+
+def np_pairwise_logistic(t, s, where=None):
+  # TF-Ranking: relu(-d) + log1p(exp(-|d|)) == log(1 + exp(-d)).
+  return _np_pairwise(t, s, where,
+                      lambda d: max(-d, 0.0) + np.log1p(np.exp(-abs(d))))
+
+
+def np_listnet(t, s, where=None):
+  # TF-Ranking SoftmaxLoss: labels / label_sum vs softmax over valid items;
+  # lists with label_sum = 0 carry weight 0 there, value 0 here.
+  out = []
+  for ti, si, vi in zip(t, s, _valid(t, where), strict=True):
+    ti, si = ti[vi], si[vi]
+    if ti.sum() <= 0:
+      out.append(0.0)
+      continue
+    log_q = si - np.logaddexp.reduce(si)
+    out.append(-np.sum(ti / ti.sum() * log_q))
+  return np.array(out)
+
+
+def np_listmle(t, s, where=None):
+  # TF-Ranking ListMLELoss with ties broken by list position (stable sort).
+  out = []
+  for ti, si, vi in zip(t, s, _valid(t, where), strict=True):
+    ti, si = ti[vi], si[vi]
+    order = np.argsort(-ti, kind="stable")
+    ss = si[order]
+    out.append(sum(np.logaddexp.reduce(ss[k:]) - ss[k]
+                   for k in range(len(ss))))
+  return np.array(out)
+
+
+def np_approx_ndcg(t, s, where=None, temperature=0.1):
+  # TF-Ranking ApproxNDCGLoss: invalid logits -> min - 1e3; ranks
+  # 0.5 + sum_j sigmoid((s_j - s_i) / T); gains 2^t - 1; 1 / ln(1 + rank).
+  valid = _valid(t, where)
+  t = np.where(valid, t, 0.0)
+  s = np.where(valid, s, s.min(-1, keepdims=True) - 1e3) / temperature
+  out = []
+  for ti, si in zip(t, s, strict=True):
+    if ti.sum() <= 0:
+      out.append(0.0)
+      continue
+    # sigmoid(x) = (1 + tanh(x / 2)) / 2, without overflow.
+    above = 0.5 * (1.0 + np.tanh(0.5 * (si[None, :] - si[:, None])))
+    ranks = 0.5 + np.sum(above, -1)
+    gains = 2.0**ti - 1
+    dcg = np.sum(gains / np.log1p(ranks))
+    ideal = np.sort(gains)[::-1]
+    max_dcg = np.sum(ideal / np.log1p(np.arange(1, len(ti) + 1)))
+    out.append(-dcg / max_dcg)
+  return np.array(out)
+
+
+def _rank_inputs(rng, b):
+  return rng.integers(0, 4, (b, L)).astype(float), rng.normal(size=(b, L))
+
+
+def _masked_rank_inputs(rng, b):
+  t, s = _rank_inputs(rng, b)
+  where = rng.uniform(size=(b, L)) < 0.7
+  where[:, 0] = True
+  t[:, -1] = -1.0  # TF-Ranking's padding label, on top of the mask
+  return t, s, where
+
+
+def _rank_edges():
+  t = np.array([[3.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0],
+                [2.0, 2.0, 2.0, 2.0]])
+  big = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, 1e4, 1e4, 0.0],
+                  [1e4, 1e4, -1e4, -1e4]])
+  return [(t, big), (t, -big), (t, np.zeros_like(big))]
+
+
+def _masked_rank_edges():
+  t = np.array([[3.0, 1.0, 0.0, 1.0], [1.0, 2.0, -1.0, 0.0]])
+  s = np.array([[1e4, np.nan, -1e4, 1e4], [0.0, 1.0, np.nan, -1e4]])
+  where = np.array([[True, False, True, False], [False, False, False, False]])
+  return [(t, s, where), (t, np.nan_to_num(s), np.zeros_like(where))]
+
+
+def _with_where(fn, **kwargs):
+  """``fn`` with the element mask as a third positional input."""
+
+  def masked(y_true, y_pred, where):
+    return fn(y_true, y_pred, where=where, **kwargs)
+
+  masked.__name__ = fn.__name__
+  return masked
+
+
+def _ref_with_where(ref, **kwargs):
+  return lambda t, s, where: ref(t, s, where=where, **kwargs)
+
+
+def _ranking_specs():
+  cases = [
+      ("pairwise_hinge", jaxloss.pairwise_hinge, jaxloss.PairwiseHinge,
+       np_pairwise_hinge, {}),
+      ("pairwise_logistic", jaxloss.pairwise_logistic,
+       jaxloss.PairwiseLogistic, np_pairwise_logistic, {}),
+      ("listnet", jaxloss.listnet, jaxloss.ListNet, np_listnet, {}),
+      ("listmle", jaxloss.listmle, jaxloss.ListMLE, np_listmle, {}),
+      ("approx_ndcg", jaxloss.approx_ndcg, jaxloss.ApproxNDCG, np_approx_ndcg,
+       {}),
+  ]
+  specs = []
+  for name, fn, cls, ref, kw in cases:
+    specs.append(Spec(name, fn, _rank_inputs, kwargs=kw, cls=cls,
+                      reference=ref, reference_source=SRC_TFR,
+                      edge_inputs=_rank_edges))
+    specs.append(Spec(name + "-masked", _with_where(fn, **kw),
+                      _masked_rank_inputs,
+                      reference=_ref_with_where(ref, **kw),
+                      reference_source=SRC_TFR,
+                      edge_inputs=_masked_rank_edges))
+  return specs
+
+
+SPECS = [
+    Spec("jaccard", jaxloss.jaccard, _img_inputs, kwargs={"axis": (1, 2)},
+         cls=jaxloss.Jaccard, reference=np_jaccard,
+         reference_source=SRC_JACCARD, edge_inputs=_img_edges),
+    Spec("jaccard-all-axes", jaxloss.jaccard, _img_inputs,
+         cls=jaxloss.Jaccard, reference=np_jaccard,
+         reference_source=SRC_JACCARD, per_sample=False),
+    Spec("focal_tversky", jaxloss.focal_tversky, _img_inputs,
+         kwargs={"alpha": 0.3, "beta": 0.7, "gamma": 0.75, "axis": (1, 2)},
+         cls=jaxloss.FocalTversky, reference=np_focal_tversky,
+         reference_source=SRC_FOCAL, edge_inputs=_img_edges),
+    Spec("focal_tversky-all-axes", jaxloss.focal_tversky, _img_inputs,
+         cls=jaxloss.FocalTversky, reference=np_focal_tversky,
+         reference_source=SRC_FOCAL, per_sample=False),
+    Spec("lovasz_hinge", jaxloss.lovasz_hinge, _hinge_inputs,
+         cls=jaxloss.LovaszHinge, reference=np_lovasz_hinge,
+         reference_source=SRC_LOVASZ, edge_inputs=_hinge_edges),
+    Spec("lovasz_hinge-batch", jaxloss.lovasz_hinge, _hinge_inputs,
+         kwargs={"per_image": False}, cls=jaxloss.LovaszHinge,
+         reference=np_lovasz_hinge, reference_source=SRC_LOVASZ,
+         edge_inputs=_hinge_edges, per_sample=False),
+    Spec("lovasz_softmax", jaxloss.lovasz_softmax, _softmax_inputs,
+         cls=jaxloss.LovaszSoftmax, reference=np_lovasz_softmax,
+         reference_source=SRC_LOVASZ, edge_inputs=_softmax_edges,
+         per_sample=False, mismatch=_labels_mismatch),
+    Spec("lovasz_softmax-per-image-all", jaxloss.lovasz_softmax,
+         _softmax_inputs, kwargs={"classes": "all", "per_image": True},
+         cls=jaxloss.LovaszSoftmax, reference=np_lovasz_softmax,
+         reference_source=SRC_LOVASZ, edge_inputs=_softmax_edges,
+         mismatch=_labels_mismatch),
+    *_ranking_specs(),
+]

@@ -1,0 +1,68 @@
+"""Smoke test of the benchmark runner, so that it cannot rot.
+
+Runs ``benchmarks.run`` in ``--quick`` mode on one tiny size for two losses
+and checks the report's structure, never its timings.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import cases as cases_lib
+from benchmarks import run as run_lib
+
+CASES = ("mean_squared_error", "sparse_categorical_crossentropy[logits]")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+  out = tmp_path_factory.mktemp("bench")
+  argv = ["--quick", "--sizes", "256", "--repeats", "2",
+          "--min-round-ms", "0", "--cases", ",".join(CASES),
+          "--impls", "jaxloss,optax,floor", "--no-progress",
+          "--markdown", str(out / "t.md"), "--png", str(out / "p.png"),
+          "--json", str(out / "r.json")]
+  rows = run_lib.main(argv)
+  return rows, out
+
+
+def test_every_implementation_timed(report):
+  rows, _ = report
+  timed = {(r["case"], r["impl"], r["mode"]) for r in rows if "median_s" in r}
+  for case in CASES:
+    for impl in ("jaxloss", "optax", "floor"):
+      for mode in run_lib.MODES:
+        assert (case, impl, mode) in timed
+  assert not [r for r in rows if "error" in r]
+  assert all(r["median_s"] > 0 and r["compile_s"] > 0 for r in rows)
+
+
+def test_outputs_written(report):
+  rows, out = report
+  text = (out / "t.md").read_text()
+  for case in CASES:
+    assert f"| {case} |" in text
+  assert "Machine:" in text and "jax " in text
+  assert (out / "p.png").read_bytes()[:4] == b"\x89PNG"
+  data = json.loads((out / "r.json").read_text())
+  assert len(data["rows"]) == len(rows)
+  assert data["machine"]["cores"] >= 1
+
+
+def test_floor_kernel_moves_inputs():
+  import jax.numpy as jnp
+
+  kernel = run_lib.floor_kernel(1)
+  labels = jnp.array([1, 2], jnp.int32)
+  logits = jnp.ones((2, 3))
+  assert kernel(labels, logits).tolist() == [[0.0] * 3, [-1.0] * 3]
+  assert kernel(logits, 2 * logits).tolist() == [[1.0] * 3] * 2
+
+
+def test_table_covers_keras_catalogue():
+  names = {c.loss.__name__ for c in cases_lib.CASES}
+  assert len(names) == 22, sorted(names)
+  cases, _ = cases_lib.all_cases()
+  assert len({c.name for c in cases}) == len(cases)
