@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import jax.numpy as jnp
 
+from jaxloss._src import numerics
+
 
 def match_ranks(fn: str, y_true, y_pred, names=("y_true", "y_pred")):
   """Applies the Keras trailing-1 rule and checks the shapes are equal."""
@@ -35,6 +37,19 @@ def match_ranks(fn: str, y_true, y_pred, names=("y_true", "y_pred")):
         f"{names[1]}.shape={tuple(y_pred.shape)}"
     )
   return y_true, y_pred
+
+
+def elementwise_inputs(fn: str, y_true, y_pred, *, min_rank: int = 0):
+  """The standard entry of an element-wise loss: dtype policy + shape rule.
+
+  Returns ``(y_true, y_pred, out_dtype)`` in the compute dtype, with equal
+  shapes (see :func:`match_ranks`) and ``y_pred.ndim >= min_rank``.
+  """
+  y_true, y_pred, out_dtype = numerics.prediction_and_target(
+      fn, y_true, y_pred)
+  y_true, y_pred = match_ranks(fn, y_true, y_pred)
+  check_min_rank(fn, "y_pred", y_pred, min_rank)
+  return y_true, y_pred, out_dtype
 
 
 def check_same_shape(fn: str, **arrays):

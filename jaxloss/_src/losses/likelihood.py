@@ -16,13 +16,6 @@ from jaxloss._src.objects import scoped
 _EPS = numerics.EPSILON
 
 
-def _pair(fn, y_true, y_pred):
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
-  return t, p, dt
-
-
 def _check_bool(fn, name, value):
   if not isinstance(value, bool):
     raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
@@ -83,7 +76,7 @@ def sigmoid_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
   _check_bool(fn, "from_logits", from_logits)
   numerics.check_range(fn, "gamma", gamma, low=0.0)
   numerics.check_range(fn, "alpha", alpha, 0.0, 1.0)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   if from_logits:
     bce = jnp.maximum(p, 0) - t * p + jnp.log1p(jnp.exp(-jnp.abs(p)))
     one_minus_pt = t * jax.nn.sigmoid(-p) + (1 - t) * jax.nn.sigmoid(p)
@@ -150,7 +143,7 @@ def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
   _check_bool(fn, "log_input", log_input)
   _check_bool(fn, "full", full)
   numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   if log_input:
     loss = jnp.exp(p) - t * p
   else:
@@ -219,7 +212,7 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
   fn = "gaussian_nll"
   _check_bool(fn, "full", full)
   numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   var = numerics.as_float(fn, "var", var)
   dt = jnp.promote_types(dt, var.dtype)
   cdt = numerics.compute_dtype(dt)
@@ -272,7 +265,7 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0):
   """
   fn = "fbeta_loss"
   numerics.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   b2 = beta * beta
   tp = jnp.sum(t * p, axis=-1)
   den = b2 * jnp.sum(t, axis=-1) + jnp.sum(p, axis=-1) + _EPS
@@ -338,7 +331,7 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic",
         f"{fn}: weightage must be 'linear' or 'quadratic', got {weightage!r}"
     )
   numerics.check_range(fn, "epsilon", epsilon, low=0.0, low_open=True)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   k = p.shape[-1]
   if k < 2:
     raise ValueError(f"{fn}: y_pred must have >= 2 classes, got {k}")

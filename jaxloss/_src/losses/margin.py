@@ -15,13 +15,6 @@ from jaxloss._src.objects import scoped
 _COSINE_EPS = 1e-12
 
 
-def _pair(fn, y_true, y_pred):
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
-  return t, p, dt
-
-
 def _triple(fn, y_true, x1, x2):
   """``(y, x1, x2)``: ``x1`` and ``x2`` of one shape, floats, one dtype."""
   (x1, x2), dt = numerics.floats(fn, x1=x1, x2=x2)
@@ -55,7 +48,8 @@ def soft_margin(y_true, y_pred):
   References:
     PyTorch 2.13 ``torch.nn.SoftMarginLoss``.
   """
-  t, p, dt = _pair("soft_margin", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(
+      "soft_margin", y_true, y_pred, min_rank=1)
   return jnp.mean(jax.nn.softplus(-t * p), axis=-1).astype(dt)
 
 
@@ -84,7 +78,8 @@ def multilabel_soft_margin(y_true, y_pred):
   References:
     PyTorch 2.13 ``torch.nn.MultiLabelSoftMarginLoss``.
   """
-  t, p, dt = _pair("multilabel_soft_margin", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(
+      "multilabel_soft_margin", y_true, y_pred, min_rank=1)
   ll = t * jax.nn.log_sigmoid(p) + (1 - t) * jax.nn.log_sigmoid(-p)
   return (-jnp.mean(ll, axis=-1)).astype(dt)
 
@@ -208,7 +203,8 @@ def hinge_embedding(y_true, y_pred, *, margin=1.0):
   References:
     PyTorch 2.13 ``torch.nn.HingeEmbeddingLoss``.
   """
-  t, p, dt = _pair("hinge_embedding", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(
+      "hinge_embedding", y_true, y_pred, min_rank=1)
   loss = (jnp.where(t != 1, jnp.maximum(margin - p, 0), 0)
           + jnp.where(t != -1, p, 0))
   return jnp.mean(loss, axis=-1).astype(dt)
