@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -14,14 +13,19 @@ def _signed_margin(fn, y_true, y_pred):
   """``1 - y * f`` with labels in {-1, 1}; {0, 1} labels are mapped first.
 
   As in Keras, the mapping ``y -> 2y - 1`` applies when *every* label of the
-  call is 0 or 1 (a value-dependent ``where``, fine under ``jit``). Under
+  call is 0 or 1 (a value-dependent choice, fine under ``jit``). Under
   ``vmap`` "every label" means every label of the mapped slice.
   """
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
-  is_binary = jnp.all((t == 0) | (t == 1))
-  t = jnp.where(is_binary, 2.0 * t - 1.0, t)
-  return 1.0 - t * p, dt
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  # The test is a float max (a boolean ``all`` lowers to a slow chain of
+  # reduce-windows on XLA:CPU), and the mapping is an affine map with scalar
+  # coefficients rather than a ``where`` over the array: the forward pass
+  # then reads each input once more instead of writing a relabelled copy.
+  is_binary = jnp.max(
+      jnp.minimum(jnp.abs(t), jnp.abs(t - 1.0)), initial=0.0) == 0
+  scale = jnp.where(is_binary, 2.0, 1.0).astype(t.dtype)
+  shift = jnp.where(is_binary, -1.0, 0.0).astype(t.dtype)
+  return 1.0 - (scale * t + shift) * p, dt
 
 
 @scoped
@@ -67,9 +71,7 @@ def categorical_hinge(y_true, y_pred):
     >>> jaxloss.categorical_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.3], dtype=float32)
   """
-  fn = "categorical_hinge"
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
+  t, p, dt = shapes.elementwise_inputs("categorical_hinge", y_true, y_pred)
   pos = jnp.sum(t * p, axis=-1)
   neg = jnp.max((1.0 - t) * p, axis=-1)
   return jnp.maximum(neg - pos + 1.0, 0.0).astype(dt)

