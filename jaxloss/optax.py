@@ -51,7 +51,7 @@ from jaxloss._src.losses import similarity as _sim
 from jaxloss._src.losses import soft_dice as _soft_dice
 from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.losses import sparsemax as _sparsemax
-from jaxloss._src.losses.probabilistic import _binary_terms
+from jaxloss._src.losses.probabilistic import binary_terms
 from jaxloss._src.losses.regression import huber_elementwise
 from jaxloss._src.losses.regression import log_cosh_elementwise
 from jaxloss._src.losses.sequence import ctc_final_log_likelihood
@@ -193,7 +193,7 @@ def sigmoid_binary_cross_entropy(logits, labels):
   """
   fn = "sigmoid_binary_cross_entropy"
   z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  bce, _ = _binary_terms(y, z, True)
+  bce, _ = binary_terms(y, z, True)
   return bce.astype(dt)
 
 
@@ -224,7 +224,7 @@ def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
   """
   fn = "sigmoid_focal_loss"
   z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  bce, one_minus_pt = _binary_terms(y, z, True)
+  bce, one_minus_pt = binary_terms(y, z, True)
   loss = numerics.safe_pow(one_minus_pt, gamma) * bce
   if alpha is not None:
     loss = (alpha * y + (1.0 - alpha) * (1.0 - y)) * loss

@@ -153,12 +153,14 @@ def clip_probabilities(p, epsilon=EPSILON):
   return jnp.clip(p, epsilon, 1.0 - epsilon)
 
 
-def log_sigmoid(x):
-  return jax.nn.log_sigmoid(x)
+def sigmoid_cross_entropy(targets, logits):
+  """``-t log sigmoid(z) - (1 - t) log sigmoid(-z)``, element-wise.
 
-
-def softplus(x):
-  return jax.nn.softplus(x)
+  Computed as ``max(z, 0) - t z + log1p(exp(-|z|))``: finite for any ``z``,
+  and it keeps growing linearly where ``sigmoid(z)`` rounds to 0 or 1.
+  """
+  return (jnp.maximum(logits, 0) - targets * logits
+          + jnp.log1p(jnp.exp(-jnp.abs(logits))))
 
 
 def check_range(fn: str, name: str, value, low=None, high=None,

@@ -103,10 +103,16 @@ class Loss:
     x = jnp.asarray(x)
     return x.astype(self.dtype) if numerics.is_floating(x) else x
 
+  def _prepare(self, args):
+    """The inputs as the per-sample function receives them."""
+    return tuple(self._cast(a) for a in args)
+
+  def _per_sample(self, args, params):
+    return type(self).fn(*args, **params)
+
   def values(self, *args):
     """Per-sample values, before weighting and reduction."""
-    args = tuple(self._cast(a) for a in args)
-    return type(self).fn(*args, **self.hyper_parameters())
+    return self._per_sample(self._prepare(args), self.hyper_parameters())
 
   def __call__(self, *args, sample_weight=None, where=None, normalizer=None):
     n = len(self.inputs)
@@ -119,10 +125,11 @@ class Loss:
           f"(+ optional sample_weight), got {len(args)}"
       )
     with jax.named_scope(f"jaxloss.{self.name}"):
-      args = tuple(self._cast(a) for a in args)
-      values = type(self).fn(*args, **self.hyper_parameters())
+      args = self._prepare(args)
+      params = self.hyper_parameters()
+      values = self._per_sample(args, params)
       if self.where_fn is not None:
-        auto = type(self).where_fn(*args, values, **self.hyper_parameters())
+        auto = type(self).where_fn(*args, values, **params)
         if auto is not None:
           where = auto if where is None else jnp.logical_and(where, auto)
       return reduction_lib.reduce(
@@ -236,21 +243,12 @@ class LossFunctionWrapper(Loss):
   def hyper_parameters(self):
     return dict(self.kwargs)
 
-  def values(self, *args):
+  def _prepare(self, args):
     # Custom functions may use operators that lists lack: convert first.
-    args = tuple(self._cast(jnp.asarray(a)) for a in args)
-    return self.function(*args, **self.hyper_parameters())
+    return tuple(self._cast(jnp.asarray(a)) for a in args)
 
-  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None,
-               normalizer=None):
-    with jax.named_scope(f"jaxloss.{self.name}"):
-      return reduction_lib.reduce(
-          self.values(y_true, y_pred),
-          sample_weight=sample_weight,
-          where=where,
-          reduction=self.reduction,
-          normalizer=normalizer,
-      )
+  def _per_sample(self, args, params):
+    return self.function(*args, **params)
 
   def get_config(self):
     config = {"reduction": self.reduction, "name": self.name,

@@ -52,3 +52,29 @@ def config_fields(loss_cls) -> list[dataclasses.Field]:
   """The loss class's dataclass fields (hyper-parameters, reduction, dtype,
   name), in order."""
   return list(dataclasses.fields(loss_cls))
+
+
+def lazy_module_forms(module_class, module_globals):
+  """``modules``, ``__getattr__`` and ``__dir__`` for an adapter module.
+
+  Every registered loss class gets a module form, built on first use by
+  ``module_class``; a name the adapter defines itself (a learnable head, the
+  base class) takes precedence over the generated form.
+  """
+
+  def modules():
+    """Module forms of every loss class registered so far, by name."""
+    return {n: module_class(c) for n, c in loss_classes().items()
+            if n not in module_globals}
+
+  def __getattr__(name: str):  # noqa: N807 - a module's __getattr__
+    classes = loss_classes()
+    if name in classes:
+      return module_class(classes[name])
+    raise AttributeError(
+        f"module {module_globals['__name__']!r} has no attribute {name!r}")
+
+  def __dir__():  # noqa: N807 - a module's __dir__
+    return sorted(set(module_globals) | set(loss_classes()))
+
+  return modules, __getattr__, __dir__

@@ -67,23 +67,6 @@ def module_class(loss_cls: type) -> type[nnx.Module]:
   return type(loss_cls.__name__, (LossModule,), namespace)
 
 
-def modules() -> dict[str, type[nnx.Module]]:
-  """Module forms of every loss class registered so far, by name."""
-  return {n: module_class(c) for n, c in _common.loss_classes().items()
-          if n not in _EXPLICIT}
-
-
-def __getattr__(name: str):
-  classes = _common.loss_classes()
-  if name in classes:
-    return module_class(classes[name])
-  raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-  return sorted(set(globals()) | set(_common.loss_classes()))
-
-
 # --------------------------------------------------------- auxiliary losses
 
 
@@ -253,8 +236,8 @@ class CenterLossHead(_CentersHead):
     super().__init__(num_classes, features, reduction=reduction, zeros=True)
 
 
-_EXPLICIT = {"LossModule", "AdaptiveRobustLoss", "UncertaintyWeighting",
-             "ArcFaceHead", "CosFaceHead", "CenterLossHead", "AuxLoss"}
+modules, __getattr__, __dir__ = _common.lazy_module_forms(
+    module_class, globals())
 
 __all__ = [
     "AdaptiveRobustLoss", "ArcFaceHead", "AuxLoss", "CenterLossHead",

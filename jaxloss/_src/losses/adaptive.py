@@ -104,9 +104,8 @@ def adaptive_robust_nll(y_true, y_pred, *, alpha=1.0, scale=1.0):
   fn = "adaptive_robust_nll"
   numerics.check_range(fn, "alpha", alpha, low=0.0, high=2.0, low_open=True)
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  y_true, y_pred, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  y_true, y_pred = shapes.match_ranks(fn, y_true, y_pred)
-  shapes.check_min_rank(fn, "y_pred", y_pred, 1)
+  y_true, y_pred, dt = shapes.elementwise_inputs(fn, y_true, y_pred,
+                                                min_rank=1)
   compute = y_pred.dtype
   d = y_pred.shape[-1]
   alpha = jnp.broadcast_to(jnp.asarray(alpha, compute), (d,)) if jnp.ndim(

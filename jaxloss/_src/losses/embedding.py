@@ -53,14 +53,6 @@ def _labelled_embeddings(fn, y_true, y_pred):
   return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
 
 
-def _check_metric(fn, distance_metric):
-  if not callable(distance_metric) and distance_metric not in DISTANCE_METRICS:
-    raise ValueError(
-        f"{fn}: distance_metric must be one of {DISTANCE_METRICS} or a "
-        f"callable, got {distance_metric!r}"
-    )
-
-
 def pairwise_distances(fn, embeddings, distance_metric="L2"):
   """``[B, B]`` distances between the rows of ``embeddings`` ``[B, D]``.
 
@@ -72,6 +64,11 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
     distance tensorflow-addons calls angular; norms clipped at 1e-6).
   * a callable ``[B, D] -> [B, B]`` is applied as is.
   """
+  if not callable(distance_metric) and distance_metric not in DISTANCE_METRICS:
+    raise ValueError(
+        f"{fn}: distance_metric must be one of {DISTANCE_METRICS} or a "
+        f"callable, got {distance_metric!r}"
+    )
   if callable(distance_metric):
     dist = jnp.asarray(distance_metric(embeddings), embeddings.dtype)
     n = embeddings.shape[0]
@@ -94,6 +91,15 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
   if distance_metric == "squared-L2":
     return sq
   return numerics.safe_pow(sq, 0.5)
+
+
+def _mined_pairs(fn, y_true, y_pred, distance_metric):
+  """The batch-mining setup: ``(dist [B, B], positive, negative, out_dtype)``
+  with the masks excluding the diagonal."""
+  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  dist = pairwise_distances(fn, emb, distance_metric)
+  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  return dist, positive, negative, out_dtype
 
 
 def _masked_min(x, mask):
@@ -268,9 +274,7 @@ def contrastive_loss(y_true, y_pred, *, margin=1.0):
     ``tfa.losses.contrastive_loss`` (tensorflow-addons 0.23).
   """
   fn = "contrastive_loss"
-  y_true, y_pred, out_dtype = numerics.prediction_and_target(fn, y_true,
-                                                             y_pred)
-  y_true, y_pred = shapes.match_ranks(fn, y_true, y_pred)
+  y_true, y_pred, out_dtype = shapes.elementwise_inputs(fn, y_true, y_pred)
   loss = (y_true * jnp.square(y_pred)
           + (1.0 - y_true) * jnp.square(jax.nn.relu(margin - y_pred)))
   return loss.astype(out_dtype)
@@ -398,10 +402,8 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
     ``tfa.losses.triplet_semihard_loss`` (tensorflow-addons 0.23).
   """
   fn = "triplet_semihard_loss"
-  _check_metric(fn, distance_metric)
-  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
-  dist = pairwise_distances(fn, emb, distance_metric)
-  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  dist, positive, negative, out_dtype = _mined_pairs(
+      fn, y_true, y_pred, distance_metric)
   # [anchor, positive, negative] candidates farther than the positive.
   outside = negative[:, None, :] & (dist[:, None, :] > dist[:, :, None])
   semihard = jnp.min(jnp.where(outside, dist[:, None, :], jnp.inf), axis=-1)
@@ -454,10 +456,8 @@ def triplet_hard_loss(y_true, y_pred, *, margin=1.0, soft=False,
     (tensorflow-addons 0.23).
   """
   fn = "triplet_hard_loss"
-  _check_metric(fn, distance_metric)
-  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
-  dist = pairwise_distances(fn, emb, distance_metric)
-  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  dist, positive, negative, out_dtype = _mined_pairs(
+      fn, y_true, y_pred, distance_metric)
   gap = _masked_max(dist, positive) - _masked_min(dist, negative)
   loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
   return jnp.mean(loss).astype(out_dtype)
@@ -503,9 +503,8 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
     ``tfa.losses.lifted_struct_loss`` (tensorflow-addons 0.23).
   """
   fn = "lifted_struct_loss"
-  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
-  dist = pairwise_distances(fn, emb, "L2")
-  positive, negative = pair_masks(labels, labels, remove_diagonal=True)
+  dist, positive, negative, out_dtype = _mined_pairs(
+      fn, y_true, y_pred, "L2")
   # log-sum-exp over the negatives of i, then of i's and j's together.
   row = numerics.masked_logsumexp(margin - dist, negative, axis=1)
   both = jnp.stack(jnp.broadcast_arrays(row[:, None], row[None, :]), -1)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 from jaxloss._src import shapes
+from jaxloss._src.losses.score_margin import binary_hinge
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 
-def _signed_margin(fn, y_true, y_pred):
-  """``1 - y * f`` with labels in {-1, 1}; {0, 1} labels are mapped first.
+def _hinge_terms(fn, y_true, y_pred):
+  """Element-wise ``max(1 - y * f, 0)``; {0, 1} labels are mapped to {-1, 1}.
 
   As in Keras, the mapping ``y -> 2y - 1`` applies when *every* label of the
   call is 0 or 1 (a value-dependent choice, fine under ``jit``). Under
@@ -25,7 +26,7 @@ def _signed_margin(fn, y_true, y_pred):
       jnp.minimum(jnp.abs(t), jnp.abs(t - 1.0)), initial=0.0) == 0
   scale = jnp.where(is_binary, 2.0, 1.0).astype(t.dtype)
   shift = jnp.where(is_binary, -1.0, 0.0).astype(t.dtype)
-  return 1.0 - (scale * t + shift) * p, dt
+  return binary_hinge(scale * t + shift, p), dt
 
 
 @scoped
@@ -40,8 +41,8 @@ def hinge(y_true, y_pred):
     >>> jaxloss.hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.15], dtype=float32)
   """
-  margin, dt = _signed_margin("hinge", y_true, y_pred)
-  return jnp.mean(jnp.maximum(margin, 0.0), axis=-1).astype(dt)
+  terms, dt = _hinge_terms("hinge", y_true, y_pred)
+  return jnp.mean(terms, axis=-1).astype(dt)
 
 
 @scoped
@@ -55,8 +56,8 @@ def squared_hinge(y_true, y_pred):
     >>> jaxloss.squared_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.445], dtype=float32)
   """
-  margin, dt = _signed_margin("squared_hinge", y_true, y_pred)
-  return jnp.mean(jnp.square(jnp.maximum(margin, 0.0)), axis=-1).astype(dt)
+  terms, dt = _hinge_terms("squared_hinge", y_true, y_pred)
+  return jnp.mean(jnp.square(terms), axis=-1).astype(dt)
 
 
 @scoped

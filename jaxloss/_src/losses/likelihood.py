@@ -10,6 +10,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src.losses.probabilistic import binary_terms
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -78,9 +79,8 @@ def sigmoid_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
   numerics.check_range(fn, "alpha", alpha, 0.0, 1.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   if from_logits:
-    bce = jnp.maximum(p, 0) - t * p + jnp.log1p(jnp.exp(-jnp.abs(p)))
-    one_minus_pt = t * jax.nn.sigmoid(-p) + (1 - t) * jax.nn.sigmoid(p)
-  else:
+    bce, one_minus_pt = binary_terms(t, p, from_logits=True)
+  else:  # tfa adds eps inside the logs instead of Keras's clip only
     q = numerics.clip_probabilities(p)
     bce = -(t * jnp.log(q + _EPS) + (1 - t) * jnp.log(1 - q + _EPS))
     one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))

@@ -94,9 +94,7 @@ def lovasz_hinge(y_true, y_pred, *, per_image=True):
   """
   fn = "lovasz_hinge"
   _check_flag(fn, "per_image", per_image)
-  t, z, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  t, z = shapes.match_ranks(fn, t, z)
-  shapes.check_min_rank(fn, "y_pred", z, 2)
+  t, z, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=2)
   rows = (z.shape[0], -1) if per_image else (1, -1)
   t, z = jnp.reshape(t, rows), jnp.reshape(z, rows)
   errors = jax.nn.relu(1.0 - z * (2.0 * t - 1.0))

@@ -80,8 +80,7 @@ def multilabel_soft_margin(y_true, y_pred):
   """
   t, p, dt = shapes.elementwise_inputs(
       "multilabel_soft_margin", y_true, y_pred, min_rank=1)
-  ll = t * jax.nn.log_sigmoid(p) + (1 - t) * jax.nn.log_sigmoid(-p)
-  return (-jnp.mean(ll, axis=-1)).astype(dt)
+  return jnp.mean(numerics.sigmoid_cross_entropy(t, p), axis=-1).astype(dt)
 
 
 @scoped

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src.losses import softmax
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -67,11 +68,6 @@ def class_cosines(y_pred, centers):
   return _cosines(emb, cen).astype(dt)
 
 
-def _sparse_xent(labels, logits):
-  log_probs = jax.nn.log_softmax(logits, axis=-1)
-  return -jnp.take_along_axis(log_probs, labels[:, None], axis=-1)[:, 0]
-
-
 @scoped
 def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
   r"""ArcFace logits: an additive angular margin on the target class.
@@ -105,6 +101,12 @@ def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
     Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
     Recognition", CVPR 2019, eq. 3.
   """
+  _, logits, dt = _arcface(y_true, y_pred, centers, scale, margin)
+  return logits.astype(dt)
+
+
+def _arcface(y_true, y_pred, centers, scale, margin):
+  """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace."""
   fn = "arcface_logits"
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
   numerics.check_range(fn, "margin", margin, low=0.0, high=math.pi / 2,
@@ -118,7 +120,7 @@ def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
   fallback = cos - margin * math.sin(margin)
   target = jnp.where(cos > math.cos(math.pi - margin), with_margin, fallback)
   one_hot = jax.nn.one_hot(labels, cen.shape[0], dtype=bool)
-  return (scale * jnp.where(one_hot, target, cos)).astype(dt)
+  return labels, scale * jnp.where(one_hot, target, cos), dt
 
 
 @scoped
@@ -148,13 +150,26 @@ def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
     Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
     Recognition", CVPR 2018, eq. 4.
   """
+  _, logits, dt = _cosface(y_true, y_pred, centers, scale, margin)
+  return logits.astype(dt)
+
+
+def _cosface(y_true, y_pred, centers, scale, margin):
+  """``(labels, logits in the compute dtype, out_dtype)`` of CosFace."""
   fn = "cosface_logits"
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
   numerics.check_range(fn, "margin", margin, low=0.0)
   labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
   cos = _cosines(emb, cen)
   one_hot = jax.nn.one_hot(labels, cen.shape[0], dtype=cos.dtype)
-  return (scale * (cos - margin * one_hot)).astype(dt)
+  return labels, scale * (cos - margin * one_hot), dt
+
+
+def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin):
+  # The cross-entropy reads the logits in the compute dtype (no round trip
+  # through a half-precision output dtype).
+  labels, logits, dt = logits_fn(y_true, y_pred, centers, scale, margin)
+  return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 
 @scoped
@@ -183,10 +198,8 @@ def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
     Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
     Recognition", CVPR 2019, eq. 3.
   """
-  logits = arcface_logits(y_true, y_pred, centers, scale=scale, margin=margin)
-  labels = _inputs("arcface", y_true, y_pred, centers)[0]
-  compute = numerics.compute_dtype(logits.dtype)
-  return _sparse_xent(labels, logits.astype(compute)).astype(logits.dtype)
+  return _margin_softmax_loss(_arcface, y_true, y_pred, centers, scale,
+                              margin)
 
 
 @scoped
@@ -215,10 +228,8 @@ def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
     Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
     Recognition", CVPR 2018, eq. 4.
   """
-  logits = cosface_logits(y_true, y_pred, centers, scale=scale, margin=margin)
-  labels = _inputs("cosface", y_true, y_pred, centers)[0]
-  compute = numerics.compute_dtype(logits.dtype)
-  return _sparse_xent(labels, logits.astype(compute)).astype(logits.dtype)
+  return _margin_softmax_loss(_cosface, y_true, y_pred, centers, scale,
+                              margin)
 
 
 @scoped

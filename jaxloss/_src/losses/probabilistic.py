@@ -32,15 +32,14 @@ def _dense_pair(fn, y_true, y_pred, axis):
 # ---------------------------------------------------------------- binary
 
 
-def _binary_terms(t, p, from_logits):
+def binary_terms(t, p, from_logits):
   """Per-element BCE and ``1 - p_t`` (the focal base), Keras's formulas.
 
   From logits both are computed without forming probabilities in the log
   terms, so the loss keeps growing past Keras's ``-log(1e-7) = 16.1`` cap.
   """
   if from_logits:
-    # -t log s(z) - (1-t) log s(-z) = max(z, 0) - t z + log1p(exp(-|z|))
-    bce = jnp.maximum(p, 0) - t * p + jnp.log1p(jnp.exp(-jnp.abs(p)))
+    bce = numerics.sigmoid_cross_entropy(t, p)
     one_minus_pt = t * jax.nn.sigmoid(-p) + (1 - t) * jax.nn.sigmoid(p)
   else:
     q = numerics.clip_probabilities(p)
@@ -82,7 +81,7 @@ def binary_crossentropy(y_true, y_pred, *, from_logits=False,
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-  bce, _ = _binary_terms(t, p, from_logits)
+  bce, _ = binary_terms(t, p, from_logits)
   return jnp.mean(bce, axis=-1).astype(dt)
 
 
@@ -118,7 +117,7 @@ def binary_focal_crossentropy(y_true, y_pred, *, apply_class_balancing=False,
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-  bce, one_minus_pt = _binary_terms(t, p, from_logits)
+  bce, one_minus_pt = binary_terms(t, p, from_logits)
   focal = numerics.safe_pow(one_minus_pt, gamma) * bce
   if apply_class_balancing:
     focal = (t * alpha + (1 - t) * (1 - alpha)) * focal
