@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import math
 import os
 import pathlib
 import platform
+import re
 import statistics
 import sys
 import time
@@ -48,6 +50,9 @@ MODES = ("fwd", "vg")
 DEFAULT_SIZES = (10_000, 100_000, 1_000_000, 10_000_000)
 QUICK_SIZES = (10_000, 100_000)
 ROOT = pathlib.Path(__file__).resolve().parent.parent
+# Marks a ratio between two implementations that compiled to the same XLA
+# program (same optimised HLO): the ratio is then run-to-run noise.
+SAME_MARK = " ≡"
 
 
 # ------------------------------------------------------------ machine
@@ -179,6 +184,7 @@ def time_case(case, n, impls, keras_losses, repeats, min_round_s, seed=0):
         start = time.perf_counter()
         exe = jax.jit(fn).lower(*args).compile()
         row["compile_s"] = time.perf_counter() - start
+        row["program"] = program_fingerprint(exe)
         first = _call(exe, args, 1)  # warm-up (allocations, caches)
         exes[(impl, mode)] = (exe, max(1, math.ceil(min_round_s / first)))
       except Exception as e:  # noqa: BLE001 - a failing counterpart is data
@@ -199,6 +205,33 @@ def time_case(case, n, impls, keras_losses, repeats, min_round_s, seed=0):
   return rows
 
 
+def program_fingerprint(exe) -> str:
+  """A hash of the optimised program, without source locations.
+
+  Two implementations with the same fingerprint run the same XLA program,
+  so any difference in their timings is measurement noise.
+  """
+  text = exe.as_text()
+  start = text.find("\n%")  # skip the module header and stack-frame tables
+  text = re.sub(r", metadata=\{[^}]*\}", "", text[max(start, 0):])
+  # Names come from the source (``square`` vs ``mul`` for the same multiply,
+  # argument names): drop parameter names from signatures and number the
+  # ``%`` names in order of appearance. Opcodes and shapes are kept.
+  text = re.sub(r"([(,]\s*)[\w.\-]+(?=: )", r"\1", text)
+  # Scalar constants are inlined, so their declaration order does not count.
+  constant = re.compile(r"^\s*(%[\w.\-]+) = (\S+) constant\(([^)]*)\)$",
+                        re.M)
+  literals = {m.group(1): f"{m.group(2)}({m.group(3)})"
+              for m in constant.finditer(text)}
+  text = constant.sub("", text)
+  text = re.sub(r"%[\w.\-]+", lambda m: literals.get(m.group(), m.group()),
+                text)
+  names = {}
+  text = re.sub(r"%[\w.\-]+",
+                lambda m: names.setdefault(m.group(), f"%{len(names)}"), text)
+  return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
 # ------------------------------------------------------------ reports
 
 
@@ -216,6 +249,13 @@ def _fmt_ratio(a, b):
   if a is None or b is None:
     return "–"
   return f"{a / b:.2f}"
+
+
+def same_program(idx, case, n, impl, other, mode):
+  """Whether ``impl`` and ``other`` compiled to the same XLA program."""
+  a, b = idx.get((case, n, impl, mode)), idx.get((case, n, other, mode))
+  return bool(a and b and a.get("program")
+              and a.get("program") == b.get("program"))
 
 
 def _index(rows):
@@ -252,9 +292,12 @@ def mode_table(rows, mode):
     lines.append(
         f"| {case} | {fam} | {n:.0e} | "
         + " | ".join(_fmt_time(t[i]) for i in IMPLS)
-        + f" | {_fmt_ratio(t['jaxloss'], t['optax'])}"
-        f" | {_fmt_ratio(t['jaxloss'], t['keras'])}"
-        f" | {_fmt_ratio(t['jaxloss'], t['floor'])} |")
+        + "".join(
+            f" | {_fmt_ratio(t['jaxloss'], t[other])}"
+            + (SAME_MARK if same_program(idx, case, n, "jaxloss", other,
+                                         mode) else "")
+            for other in ("optax", "keras"))
+        + f" | {_fmt_ratio(t['jaxloss'], t['floor'])} |")
   return "\n".join(lines)
 
 
@@ -320,7 +363,9 @@ def targets(rows, slack=1.0):
     for other in ("optax", "keras"):
       o = _median(idx, case, n, other, "vg")
       if j is not None and o is not None and j > slack * o:
-        out.append(f"{case}: jaxloss {j / o:.2f}× {other} (n={n:.0e})")
+        note = (" — same compiled program, so noise"
+                if same_program(idx, case, n, "jaxloss", other, "vg") else "")
+        out.append(f"{case}: jaxloss {j / o:.2f}× {other} (n={n:.0e}){note}")
     fam = next(r["family"] for r in rows if r["case"] == case)
     f = _median(idx, case, n, "floor", "vg")
     if fam == "memory" and j is not None and f is not None and j > 1.3 * f:
@@ -347,7 +392,9 @@ def markdown(rows, info, meta):
       f"- Steady state: median of {meta['repeats']} interleaved rounds; "
       "`fwd` = jitted `mean(loss)`, `vg` = jitted `value_and_grad` w.r.t. "
       "`y_pred`; ratios are jaxloss time ÷ the other (below 1: jaxloss "
-      "faster).",
+      f"faster);{SAME_MARK} marks a ratio between two implementations that "
+      "compiled to the same XLA program (same optimised HLO), whose spread "
+      "is therefore the run-to-run noise.",
   ]
   if meta.get("skipped"):
     parts.append("- Registered losses without a benchmark case: "

@@ -75,3 +75,30 @@ def test_table_covers_keras_catalogue():
              if c.name.startswith("optax."))
   cases, _ = cases_lib.all_cases()
   assert len({c.name for c in cases}) == len(cases)
+
+
+def test_program_fingerprint_tells_programs_apart():
+  import jax
+  import jax.numpy as jnp
+
+  x = jnp.ones((4, 8))
+  # The same computation written twice (different source lines) is the same
+  # program; a different computation is not.
+  first = jax.jit(lambda a: jnp.mean(jnp.square(a))).lower(x).compile()
+  again = jax.jit(lambda b: jnp.mean(b * b)).lower(x).compile()
+  other = jax.jit(lambda a: jnp.mean(jnp.abs(a))).lower(x).compile()
+  # Only the opcode differs (add vs multiply): renaming must not hide it.
+  added = jax.jit(lambda a: jnp.mean(a + a)).lower(x).compile()
+  fp = run_lib.program_fingerprint
+  assert fp(first) == fp(again)
+  assert fp(first) != fp(other)
+  assert fp(first) != fp(added)
+
+
+def test_same_program_is_marked(report):
+  rows, _ = report
+  idx = run_lib._index(rows)
+  n = rows[0]["n"]
+  # jaxloss's MSE and the floor kernel are different programs.
+  assert not run_lib.same_program(idx, CASES[0], n, "jaxloss", "floor", "vg")
+  assert all(r.get("program") for r in rows)

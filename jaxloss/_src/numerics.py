@@ -159,8 +159,25 @@ def sigmoid_cross_entropy(targets, logits):
   Computed as ``max(z, 0) - t z + log1p(exp(-|z|))``: finite for any ``z``,
   and it keeps growing linearly where ``sigmoid(z)`` rounds to 0 or 1.
   """
-  return (jnp.maximum(logits, 0) - targets * logits
-          + jnp.log1p(jnp.exp(-jnp.abs(logits))))
+  return sigmoid_cross_entropy_and_sigmoids(targets, logits)[0]
+
+
+def sigmoid_cross_entropy_and_sigmoids(targets, logits):
+  """:func:`sigmoid_cross_entropy` with ``sigmoid(z)`` and ``sigmoid(-z)``.
+
+  All three share one ``e = exp(-|z|)``: ``sigmoid(|z|) = 1 / (1 + e)`` and
+  ``sigmoid(-|z|) = e / (1 + e)``, each accurate (no ``1 - s``
+  cancellation). Sharing it took the focal loss from logits from 188 to
+  149 ms in value_and_grad at 1e7 elements on CPU (two ``jax.nn.sigmoid``
+  calls and a separate ``exp`` before).
+  """
+  e = jnp.exp(-jnp.abs(logits))
+  ce = jnp.maximum(logits, 0) - targets * logits + jnp.log1p(e)
+  large = 1 / (1 + e)
+  small = e * large
+  nonnegative = logits >= 0
+  return (ce, jnp.where(nonnegative, large, small),
+          jnp.where(nonnegative, small, large))
 
 
 def check_range(fn: str, name: str, value, low=None, high=None,
@@ -195,13 +212,18 @@ def check_range(fn: str, name: str, value, low=None, high=None,
 
 def masked_logsumexp(x, where, axis=-1):
   """``log(sum(exp(x), where=where))``: ``-inf`` for an empty row, and a
-  zero (never NaN) gradient there; masked entries never enter exp."""
-  any_valid = jnp.any(where, axis=axis, keepdims=True)
-  x_max = jnp.max(jnp.where(where, x, -jnp.inf), axis=axis, keepdims=True)
-  x_max = jax.lax.stop_gradient(jnp.where(any_valid, x_max, 0))
-  x_in = jnp.where(where, x, x_max)
-  total = jnp.sum(jnp.where(where, jnp.exp(x_in - x_max), 0), axis=axis,
-                  keepdims=True)
-  out = jnp.where(any_valid, jnp.log(jnp.where(any_valid, total, 1)) + x_max,
+  zero (never NaN) gradient there and at masked entries."""
+  # Mask once, to -inf, and read that array twice (max, sum): the masked
+  # entries add exp(-inf) = 0 with a zero derivative. Masking inside each
+  # pass instead made XLA:CPU materialise several more temporaries (circle
+  # loss: 3.5x slower forward at [1562, 1562]).
+  x = jnp.where(where, x, -jnp.inf)
+  x_max = jnp.max(x, axis=axis, keepdims=True)
+  # Empty rows are the ones whose maximum is -inf (a NaN maximum is kept, so
+  # NaN propagates); a row of valid -inf entries is -inf either way.
+  valid = x_max != -jnp.inf
+  shift = jax.lax.stop_gradient(jnp.where(valid, x_max, 0))
+  total = jnp.sum(jnp.exp(x - shift), axis=axis, keepdims=True)
+  out = jnp.where(valid, jnp.log(jnp.where(valid, total, 1)) + shift,
                   -jnp.inf)
   return jnp.squeeze(out, axis=axis)

@@ -87,10 +87,11 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
         f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}")
   dist = jnp.maximum(1.0 - emb @ ref.T, 0.0)
   positive, negative = pair_masks(labels, ref_lab, remove_diagonal)
-  pos_w = jnp.maximum((margin + dist) * positive, 0.0)
-  neg_w = jnp.maximum((1.0 + margin - dist) * negative, 0.0)
-  pos_logits = -gamma * pos_w * (margin - dist)
-  neg_logits = gamma * neg_w * (1.0 - margin - dist)
+  # Unmasked: the masks act once, inside the log-sum-exps (multiplying by
+  # them as well made XLA:CPU materialise several [N, M] temporaries).
+  pos_logits = -gamma * jnp.maximum(margin + dist, 0.0) * (margin - dist)
+  neg_logits = gamma * jnp.maximum(1.0 + margin - dist, 0.0) * (
+      1.0 - margin - dist)
   p_loss = numerics.masked_logsumexp(pos_logits, positive, axis=1)
   n_loss = numerics.masked_logsumexp(neg_logits, negative, axis=1)
   total = p_loss + n_loss

@@ -39,8 +39,8 @@ def binary_terms(t, p, from_logits):
   terms, so the loss keeps growing past Keras's ``-log(1e-7) = 16.1`` cap.
   """
   if from_logits:
-    bce = numerics.sigmoid_cross_entropy(t, p)
-    one_minus_pt = t * jax.nn.sigmoid(-p) + (1 - t) * jax.nn.sigmoid(p)
+    bce, sig, sig_neg = numerics.sigmoid_cross_entropy_and_sigmoids(t, p)
+    one_minus_pt = t * sig_neg + (1 - t) * sig
   else:
     q = numerics.clip_probabilities(p)
     bce = -(t * jnp.log(q) + (1 - t) * jnp.log1p(-q))
@@ -365,7 +365,9 @@ def kl_divergence(y_true, y_pred):
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   t = jnp.clip(t, _EPS, 1.0)
   p = jnp.clip(p, _EPS, 1.0)
-  return jnp.sum(t * (jnp.log(t) - jnp.log(p)), axis=-1).astype(dt)
+  # One log of the ratio (Keras's form), not two: both are clipped to
+  # [1e-7, 1], so t / p stays within [1e-7, 1e7].
+  return jnp.sum(t * jnp.log(t / p), axis=-1).astype(dt)
 
 
 BinaryCrossentropy = loss_class(

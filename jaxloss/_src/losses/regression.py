@@ -66,7 +66,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
   t, p, dt = shapes.elementwise_inputs(
       "mean_absolute_percentage_error", y_true, y_pred)
   diff = jnp.abs((t - p) / jnp.maximum(jnp.abs(t), numerics.EPSILON))
-  return _mean_last(100.0 * diff, dt)
+  return (100.0 * jnp.mean(diff, axis=-1)).astype(dt)
 
 
 @scoped

@@ -24,9 +24,10 @@ def overlap_terms(fn, y_true, y_pred, axis):
   """
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   axes = shapes.canonical_axes(fn, axis, p.ndim)
+  # Keras's operand order, so Tversky compiles to Keras's program.
   tp = jnp.sum(t * p, axis=axes)
-  fp = jnp.sum((1.0 - t) * p, axis=axes)
-  fn_ = jnp.sum(t * (1.0 - p), axis=axes)
+  fn_ = jnp.sum((1.0 - p) * t, axis=axes)
+  fp = jnp.sum(p * (1.0 - t), axis=axes)
   return tp, fp, fn_, dt
 
 
@@ -70,7 +71,7 @@ def tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, axis=None):
   numerics.check_range("tversky", "alpha", alpha, low=0.0)
   numerics.check_range("tversky", "beta", beta, low=0.0)
   tp, fp, fn_, dt = overlap_terms("tversky", y_true, y_pred, axis)
-  denom = tp + alpha * fp + beta * fn_ + numerics.EPSILON
+  denom = tp + fn_ * beta + fp * alpha + numerics.EPSILON
   return (1.0 - tp / denom).astype(dt)
 
 
