@@ -111,6 +111,12 @@ def safe_pow(x, exponent):
   gradient is 0 (the true derivative is infinite when ``exponent < 1``).
   A NaN ``x`` stays NaN.
   """
+  if (isinstance(exponent, (int, float)) and not isinstance(exponent, bool)
+      and float(exponent).is_integer() and exponent >= 2):
+    # x ** n has a zero derivative at 0 already. A plain integer power (a
+    # product) keeps the loss fusible; the guarded form below made the
+    # categorical focal forward 4.5x slower on CPU (62 vs 14 ms at 1e7).
+    return jax.lax.integer_pow(x, int(exponent))
   zero = x <= 0
   powered = jnp.where(zero, 1, x) ** exponent
   zero_value = jnp.where(jnp.asarray(exponent) == 0, 1.0, 0.0).astype(x.dtype)
