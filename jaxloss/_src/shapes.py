@@ -124,6 +124,23 @@ def check_labels_shape(fn: str, labels, logits, name="y_true"):
   return labels
 
 
+def row_labels(fn: str, name: str, labels, rows=None, rows_name="y_pred"):
+  """Labels ``[N]``, one per row of ``rows`` ``[N, ...]`` when given.
+
+  Labels of shape ``[N, 1]`` (Keras's habit) are accepted and squeezed.
+  """
+  if labels.ndim == 2 and labels.shape[-1] == 1:
+    labels = labels[:, 0]
+  check_rank(fn, name, labels, 1)
+  if rows is not None and labels.shape[0] != rows.shape[0]:
+    raise ValueError(
+        f"{fn}: {name} must have one label per row of {rows_name}, got "
+        f"{name}.shape={tuple(labels.shape)} and "
+        f"{rows_name}.shape={tuple(rows.shape)}"
+    )
+  return labels
+
+
 def leading_broadcast(fn: str, name: str, w, shape):
   """Broadcasts ``w`` over ``shape`` from the leading axes.
 

@@ -24,7 +24,6 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.losses.metric_learning import _embedding_labels
 from jaxloss._src.losses.metric_learning import pair_masks
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -41,14 +40,9 @@ _ANGULAR_EPSILON = 1e-6
 def _labelled_embeddings(fn, y_true, y_pred):
   """Labels ``[B]`` and embeddings ``[B, D]`` in the compute dtype."""
   emb = numerics.as_float(fn, "y_pred", y_pred)
-  labels = _embedding_labels(fn, y_true, "y_true")
   shapes.check_rank(fn, "y_pred", emb, 2)
-  if labels.shape[0] != emb.shape[0]:
-    raise ValueError(
-        f"{fn}: y_true must have one label per row of y_pred, got "
-        f"y_true.shape={tuple(labels.shape)} and "
-        f"y_pred.shape={tuple(emb.shape)}"
-    )
+  labels = shapes.row_labels(
+      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
   out_dtype = emb.dtype
   return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
 

@@ -31,15 +31,8 @@ def _inputs(fn, y_true, y_pred, centers):
         f"{fn}: centers must be [num_classes, {emb.shape[1]}] to match "
         f"y_pred, got centers.shape={tuple(cen.shape)}"
     )
-  labels = numerics.labels(fn, "y_true", y_true)
-  if labels.ndim == 2 and labels.shape[-1] == 1:
-    labels = labels[:, 0]
-  if labels.shape != emb.shape[:1]:
-    raise ValueError(
-        f"{fn}: y_true must hold one label per row of y_pred, got "
-        f"y_true.shape={tuple(labels.shape)} and "
-        f"y_pred.shape={tuple(emb.shape)}"
-    )
+  labels = shapes.row_labels(
+      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
   return labels, emb, cen, out_dtype
 
 

@@ -21,14 +21,6 @@ def pair_masks(labels, ref_labels, remove_diagonal):
   return positive, negative
 
 
-def _embedding_labels(fn, labels, name):
-  labels = numerics.labels(fn, name, labels)
-  if labels.ndim == 2 and labels.shape[-1] == 1:
-    labels = labels[:, 0]
-  shapes.check_rank(fn, name, labels, 1)
-  return labels
-
-
 @scoped
 def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
            remove_diagonal=True, gamma=80.0, margin=0.4):
@@ -64,9 +56,10 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
   """
   fn = "circle"
   numerics.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
-  labels = _embedding_labels(fn, y_true, "y_true")
   emb = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_rank(fn, "y_pred", emb, 2)
+  labels = shapes.row_labels(
+      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
   dt = emb.dtype
   emb = emb.astype(numerics.compute_dtype(dt))
   if ref_embeddings is None:
@@ -75,12 +68,8 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
     ref = numerics.as_float(fn, "ref_embeddings", ref_embeddings)
     shapes.check_rank(fn, "ref_embeddings", ref, 2)
     ref = ref.astype(emb.dtype)
-  ref_lab = labels if ref_labels is None else _embedding_labels(
-      fn, ref_labels, "ref_labels")
-  if labels.shape[0] != emb.shape[0]:
-    raise ValueError(
-        f"{fn}: y_true must have one label per row of y_pred, got "
-        f"y_true.shape={tuple(labels.shape)} and y_pred.shape={emb.shape}")
+  ref_lab = labels if ref_labels is None else shapes.row_labels(
+      fn, "ref_labels", numerics.labels(fn, "ref_labels", ref_labels))
   if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:
     raise ValueError(
         f"{fn}: ref_labels/ref_embeddings must be [M] and [M, "
