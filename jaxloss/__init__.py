@@ -39,6 +39,21 @@ from jaxloss._src.losses.hinge import SquaredHinge
 from jaxloss._src.losses.hinge import categorical_hinge
 from jaxloss._src.losses.hinge import hinge
 from jaxloss._src.losses.hinge import squared_hinge
+from jaxloss._src.losses.imbalance import AsymmetricLoss
+from jaxloss._src.losses.imbalance import ClassBalancedLoss
+from jaxloss._src.losses.imbalance import EqualizationLossV2
+from jaxloss._src.losses.imbalance import LDAMLoss
+from jaxloss._src.losses.imbalance import LogitAdjustedCrossentropy
+from jaxloss._src.losses.imbalance import SeesawLoss
+from jaxloss._src.losses.imbalance import asymmetric_loss
+from jaxloss._src.losses.imbalance import class_balanced_loss
+from jaxloss._src.losses.imbalance import class_balanced_weights
+from jaxloss._src.losses.imbalance import equalization_loss_v2
+from jaxloss._src.losses.imbalance import equalization_loss_v2_statistics
+from jaxloss._src.losses.imbalance import ldam_loss
+from jaxloss._src.losses.imbalance import ldam_margins
+from jaxloss._src.losses.imbalance import logit_adjusted_crossentropy
+from jaxloss._src.losses.imbalance import seesaw_loss
 from jaxloss._src.losses.likelihood import FBetaLoss
 from jaxloss._src.losses.likelihood import GaussianNLLLoss
 from jaxloss._src.losses.likelihood import PoissonNLLLoss
@@ -76,6 +91,14 @@ from jaxloss._src.losses.margin_softmax import center_loss
 from jaxloss._src.losses.margin_softmax import cosface
 from jaxloss._src.losses.metric_learning import Circle
 from jaxloss._src.losses.metric_learning import circle
+from jaxloss._src.losses.noisy_labels import ActivePassiveLoss
+from jaxloss._src.losses.noisy_labels import BitemperedLogistic
+from jaxloss._src.losses.noisy_labels import SymmetricCrossentropy
+from jaxloss._src.losses.noisy_labels import TaylorCrossentropy
+from jaxloss._src.losses.noisy_labels import active_passive_loss
+from jaxloss._src.losses.noisy_labels import bitempered_logistic
+from jaxloss._src.losses.noisy_labels import symmetric_crossentropy
+from jaxloss._src.losses.noisy_labels import taylor_crossentropy
 from jaxloss._src.losses.overlap import FocalTversky
 from jaxloss._src.losses.overlap import Jaccard
 from jaxloss._src.losses.overlap import focal_tversky
@@ -201,4 +224,16 @@ __all__ = [
     "uncertainty_weighting", "vocab_parallel_cross_entropy",
     "vocab_parallel_linear_cross_entropy", "weighted_kappa_loss",
     "WeightedKappaLoss", "wrap", "z_loss", "ZLoss",
+]
+
+# Class imbalance and noisy labels (issue 16).
+__all__ += [
+    "AsymmetricLoss", "ClassBalancedLoss", "EqualizationLossV2", "LDAMLoss",
+    "LogitAdjustedCrossentropy", "SeesawLoss", "asymmetric_loss",
+    "class_balanced_loss", "class_balanced_weights", "equalization_loss_v2",
+    "equalization_loss_v2_statistics", "ldam_loss", "ldam_margins",
+    "logit_adjusted_crossentropy", "seesaw_loss", "ActivePassiveLoss",
+    "BitemperedLogistic", "SymmetricCrossentropy", "TaylorCrossentropy",
+    "active_passive_loss", "bitempered_logistic", "symmetric_crossentropy",
+    "taylor_crossentropy",
 ]
