@@ -132,20 +132,14 @@ def _apl(active, passive, **kwargs):
                  {"active": active, "passive": passive, **kwargs})
 
 
+# Other variants: tests/test_imbalance_noisy.py, against the same references.
 SPECS = [
-    _bt("ce", onehot_inputs, {}),
     _bt("t1", soft_inputs, {"t1": 0.7}),
-    _bt("t2", onehot_inputs, {"t1": 0.8, "t2": 1.5}),
-    _bt("smooth", soft_inputs, {"t1": 0.5, "t2": 2.0, "label_smoothing": 0.1,
-                                "num_iters": 8}),
+    _bt("t2", soft_inputs, {"t1": 0.5, "t2": 2.0, "label_smoothing": 0.1}),
     _sparse("symmetric_crossentropy", jaxloss.symmetric_crossentropy,
             jaxloss.SymmetricCrossentropy, np_symmetric, SCE),
     _sparse("taylor_crossentropy", jaxloss.taylor_crossentropy,
-            jaxloss.TaylorCrossentropy, np_taylor, TAYLOR),
-    _sparse("taylor_crossentropy-6", jaxloss.taylor_crossentropy,
-            jaxloss.TaylorCrossentropy, np_taylor, TAYLOR, {"order": 6}),
+            jaxloss.TaylorCrossentropy, np_taylor, TAYLOR, {"order": 4}),
     _apl("nce", "rce"),
-    _apl("nce", "mae", alpha=2.0, beta=0.5),
-    _apl("nfl", "rce", gamma=2.0),
-    _apl("nfl", "mae"),
+    _apl("nfl", "mae", gamma=2.0),
 ]

@@ -279,7 +279,9 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_q = _log_one_minus_py(t, z)
-  loss = sum(jnp.exp(k * log_q) / k for k in range(1, order + 1))
+  k = jnp.arange(1, order + 1, dtype=z.dtype)
+  k = jnp.reshape(k, (1,) * log_q.ndim + k.shape)
+  loss = jnp.sum(jnp.exp(log_q[..., None] * k) / k, axis=-1)
   return loss.astype(dt)
 
 
