@@ -18,6 +18,9 @@ from __future__ import annotations
 import json
 import pathlib
 
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 import jax
 import jax.numpy as jnp
 from jax.test_util import check_grads
@@ -346,7 +349,13 @@ ERRORS = [
      ValueError, r"samples_per_class must have one entry per class \(4"),
     (jaxloss.class_balanced_loss, (Y, Z),
      {"samples_per_class": imb.COUNTS, "beta": 1.5}, ValueError,
-     r"beta must be in \[0.0, 1.0\], got 1.5"),
+     r"class_balanced_loss: beta must be in \[0.0, 1.0\], got 1.5"),
+    (jaxloss.class_balanced_loss, (Y, Z),
+     {"samples_per_class": imb.COUNTS, "beta": "0.9"}, TypeError,
+     "class_balanced_loss: beta must be a Python number"),
+    (jaxloss.ldam_loss, (Y, Z), {"samples_per_class": imb.COUNTS,
+                                 "max_margin": -0.1}, ValueError,
+     "ldam_loss: max_margin"),
     (jaxloss.class_balanced_loss, (Y, Z),
      {"samples_per_class": imb.COUNTS, "loss_type": "hinge"}, ValueError,
      "loss_type must be one of"),
@@ -457,3 +466,36 @@ def test_bitempered_matches_authors_package(case, x64):
   tol = 1e-12 if case["num_iters"] == 30 or case["t2"] == 1.0 else 5e-4
   np.testing.assert_allclose(grad, case["grad"], atol=tol,
                              err_msg=_BT["source"])
+
+
+# ------------------------------------------------------ property: logit shift
+
+_SHIFT_INVARIANT = {
+    "class_balanced_loss": lambda y, z: jaxloss.class_balanced_loss(
+        y, z, samples_per_class=imb.COUNTS),
+    "ldam_loss": lambda y, z: jaxloss.ldam_loss(
+        y, z, samples_per_class=imb.COUNTS, scale=4.0),
+    "seesaw_loss": lambda y, z: jaxloss.seesaw_loss(
+        y, z, jnp.array([50.0, 5.0, 1.0, 0.0])),
+    "logit_adjusted_crossentropy": lambda y, z:
+        jaxloss.logit_adjusted_crossentropy(y, z, class_priors=imb.COUNTS),
+    "bitempered_logistic": lambda y, z: jaxloss.bitempered_logistic(
+        jax.nn.one_hot(y, K), z, t1=0.6, t2=1.7, num_iters=30),
+    "symmetric_crossentropy": jaxloss.symmetric_crossentropy,
+    "taylor_crossentropy": jaxloss.taylor_crossentropy,
+    "active_passive_loss": lambda y, z: jaxloss.active_passive_loss(
+        y, z, active="nfl"),
+}
+_SHIFT_JIT = {k: jax.jit(v) for k, v in _SHIFT_INVARIANT.items()}
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**16), shift=st.floats(-20.0, 20.0))
+def test_softmax_losses_ignore_a_common_logit_shift(seed, shift):
+  """softmax(z + c) = softmax(z): every softmax-based loss here is invariant
+  (the tempered softmax too: its normaliser is shift-equivariant)."""
+  y, z = _sparse(seed, b=3)
+  z = z.astype(np.float32)
+  for name, loss in _SHIFT_JIT.items():
+    np.testing.assert_allclose(loss(y, z + np.float32(shift)), loss(y, z),
+                               rtol=2e-4, atol=2e-5, err_msg=name)

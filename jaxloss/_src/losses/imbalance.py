@@ -186,6 +186,8 @@ def class_balanced_loss(y_true, y_pred, *, samples_per_class=None,
     sum to the number of classes.
   """
   fn = "class_balanced_loss"
+  _check_float(fn, "beta", beta)
+  numerics.check_range(fn, "beta", beta, 0.0, 1.0)
   _check_choice(fn, "loss_type", loss_type, _LOSS_TYPES)
   numerics.check_range(fn, "gamma", gamma, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
@@ -281,6 +283,7 @@ def ldam_loss(y_true, y_pred, *, samples_per_class=None, max_margin=0.5,
     Margin Loss", NeurIPS 2019, eq. (13) and Algorithm 1 (DRW).
   """
   fn = "ldam_loss"
+  numerics.check_range(fn, "max_margin", max_margin, low=0.0)
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
