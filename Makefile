@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench docs clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,5 +34,12 @@ lint: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-dev
 	$(PY) -m benchmarks.run
 
+# The docs site: API pages and gallery generated from the package, then a
+# strict build (any warning fails).
+docs: $(VENV)/.stamp-dev
+	$(PY) -m docs.tools.api_pages
+	$(PY) -m docs.tools.gallery
+	$(PY) -m mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info site docs/api docs/gallery

@@ -49,3 +49,31 @@ def test_page_code_runs(page, monkeypatch, tmp_path):
   for i, block in enumerate(python_blocks(page.read_text())):
     code = compile(block, f"{page.relative_to(ROOT)}[block {i}]", "exec")
     exec(code, namespace)  # noqa: S102
+
+
+_NAME = re.compile(r"`(jaxloss(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
+
+
+@pytest.mark.parametrize(
+    "page", sorted((ROOT / "docs" / "migrating").glob("*.md")),
+    ids=lambda p: p.name)
+def test_migration_tables_name_real_objects(page):
+  """Every ``jaxloss.x`` a migration guide points to exists."""
+  import importlib
+
+  names = set(_NAME.findall(page.read_text()))
+  assert names, f"{page.name} names no jaxloss object"
+  missing = []
+  for dotted in sorted(names):
+    parts = dotted.split(".")
+    obj = importlib.import_module(parts[0])
+    for i, part in enumerate(parts[1:], start=1):
+      try:
+        obj = getattr(obj, part)
+      except AttributeError:
+        try:
+          obj = importlib.import_module(".".join(parts[:i + 1]))
+        except ImportError:
+          missing.append(dotted)
+          break
+  assert not missing, f"{page.name}: unknown names {missing}"
