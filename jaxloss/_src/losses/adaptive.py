@@ -20,6 +20,7 @@ from jaxloss._src import shapes
 from jaxloss._src.losses import robust
 from jaxloss._src.objects import scoped
 
+
 # Gauss-Legendre rule for the partition function, on u in (0, pi/2) after
 # x = tan(u): the integrand exp(-rho(tan u)) / cos(u)^2 stays bounded for
 # every alpha in (0, 2]; a fixed rule is accurate to ~1e-6 relative for
