@@ -77,3 +77,21 @@ def test_migration_tables_name_real_objects(page):
           missing.append(dotted)
           break
   assert not missing, f"{page.name}: unknown names {missing}"
+
+
+_LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(page):
+  """Links between pages and to images point at files that exist (the
+  generated API and gallery pages excepted: `make docs` writes them)."""
+  broken = []
+  for target in _LINK.findall(page.read_text()):
+    if "://" in target or target.startswith("mailto:"):
+      continue
+    path = (page.parent / target).resolve()
+    generated = any(part in ("api", "gallery") for part in path.parts[-2:-1])
+    if not path.exists() and not generated:
+      broken.append(target)
+  assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
