@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow test-min lint format-check package bench docs ci clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,10 +29,39 @@ test-slow: $(VENV)/.stamp-dev
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m slow
 
 lint: $(VENV)/.stamp-dev
-	$(PY) -m ruff check jaxloss tests examples benchmarks
+	$(PY) -m ruff check jaxloss tests examples benchmarks docs/tools
+
+format-check: $(VENV)/.stamp-dev
+	$(PY) -m ruff format --check jaxloss tests examples benchmarks docs/tools
+
+# The declared minimum versions (pyproject floors) in their own environment:
+# the doctests and a fast subset of the suite.
+MIN_VENV ?= .venv-min
+test-min:
+	$(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install -q --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install -q $$($(PYTHON) .ci/min_versions.py) \
+	  pytest pytest-xdist hypothesis chex
+	$(MIN_VENV)/bin/python -m pip install -q --no-deps -e .
+	$(MIN_VENV)/bin/python -m pytest -q -n $(PYTEST_WORKERS) jaxloss \
+	  tests/test_reduction.py tests/test_errors.py
+
+# Wheel and sdist: clean install without extras, sdist contents.
+package: $(VENV)/.stamp-dev
+	.ci/check_package
 
 bench: $(VENV)/.stamp-dev
 	$(PY) -m benchmarks.run
 
+# The docs site: API pages and gallery generated from the package, then a
+# strict build (any warning fails).
+docs: $(VENV)/.stamp-dev
+	$(PY) -m docs.tools.api_pages
+	$(PY) -m docs.tools.gallery
+	$(PY) -m mkdocs build --strict
+
+# Everything CI checks besides the tests.
+ci: lint format-check docs package test-min
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) build *.egg-info site docs/api docs/gallery

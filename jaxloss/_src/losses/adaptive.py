@@ -8,6 +8,7 @@ parameters (linen and nnx) and trains them with the model's optimizer.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -19,13 +20,18 @@ from jaxloss._src import shapes
 from jaxloss._src.losses import robust
 from jaxloss._src.objects import scoped
 
+
 # Gauss-Legendre rule for the partition function, on u in (0, pi/2) after
 # x = tan(u): the integrand exp(-rho(tan u)) / cos(u)^2 stays bounded for
 # every alpha in (0, 2]; a fixed rule is accurate to ~1e-6 relative for
 # alpha >= 0.5 and ~1e-4 as alpha -> 0 (where the integrand's tail is flat).
-_NODES, _WEIGHTS = np.polynomial.legendre.leggauss(256)
-_U = (_NODES + 1.0) * (np.pi / 4.0)
-_W = _WEIGHTS * (np.pi / 4.0)
+# The rule is built on first use, not at import (leggauss solves an
+# eigenproblem; every `import jaxloss` would pay for it).
+@functools.cache
+def _quadrature() -> tuple[np.ndarray, np.ndarray]:
+  """Nodes and weights of the rule on ``(0, pi/2)``."""
+  nodes, weights = np.polynomial.legendre.leggauss(256)
+  return (nodes + 1.0) * (np.pi / 4.0), weights * (np.pi / 4.0)
 
 
 def _rho(x, alpha):
@@ -55,9 +61,10 @@ def log_partition(alpha):
     0.91894
   """
   alpha = numerics.as_float("log_partition", "alpha", alpha)
-  shape = alpha.shape + _U.shape
-  u = jnp.broadcast_to(jnp.asarray(_U, alpha.dtype), shape)
-  w = jnp.broadcast_to(jnp.asarray(_W, alpha.dtype), shape)
+  nodes, weights = _quadrature()
+  shape = alpha.shape + nodes.shape
+  u = jnp.broadcast_to(jnp.asarray(nodes, alpha.dtype), shape)
+  w = jnp.broadcast_to(jnp.asarray(weights, alpha.dtype), shape)
   a = jnp.broadcast_to(alpha[..., None], shape)
   integrand = jnp.exp(-_rho(jnp.tan(u), a)) / jnp.square(jnp.cos(u))
   return jnp.log(2.0 * jnp.sum(w * integrand, axis=-1))
