@@ -120,7 +120,7 @@ def test_fair_crps_is_unbiased_for_the_sampling_distribution(x64):
   # ensembles approaches the Gaussian CRPS, the standard one exceeds it by
   # E|X - X'| / (2M) = 1 / (M sqrt(pi)).
   rng = np.random.default_rng(0)
-  m, n = 4, 200_000
+  m, n = 4, 50_000
   y, x = rng.normal(size=n), rng.normal(size=(n, m))
   truth = float(jnp.mean(jaxloss.crps_gaussian(y, np.zeros(n), np.ones(n))))
   fair = float(jnp.mean(jaxloss.crps_ensemble(y, x, fair=True)))
@@ -151,12 +151,11 @@ def test_mmd_zero_for_identical_samples_and_positive_otherwise():
 
 
 @pytest.mark.parametrize("fn, kwargs", [
-    (jaxloss.mmd, {"bandwidth": (0.5, 2.0)}),
-    (jaxloss.mmd, {"kernel": "multiscale", "estimator": "unbiased"}),
+    (jaxloss.mmd, {"bandwidth": (0.5, 2.0), "estimator": "unbiased"}),
     (jaxloss.energy_distance, {}),
-    (jaxloss.energy_distance, {"estimator": "unbiased"}),
-], ids=["mmd", "mmd-multiscale-unbiased", "energy", "energy-unbiased"])
+], ids=["mmd", "energy"])
 def test_tiled_equals_untiled(x64, fn, kwargs):
+  # 7 and 5 points in tiles of 3: three and two tiles, both padded.
   rng = np.random.default_rng(6)
   x = jnp.asarray(rng.normal(size=(2, 7, 3)))
   y = jnp.asarray(rng.normal(size=(2, 5, 3)) + 0.3)
@@ -165,16 +164,16 @@ def test_tiled_equals_untiled(x64, fn, kwargs):
   def total(x, y, tile):
     return jnp.sum(fn(x, y, tile_size=tile, **kwargs))
 
-  want, want_grads = jax.value_and_grad(total, (0, 1))(x, y, 128)
+  want, want_grads = jax.jit(jax.value_and_grad(total, (0, 1)),
+                             static_argnums=2)(x, y, 128)
   ref_fn = np_mmd if fn is jaxloss.mmd else np_energy_distance
   _close(want, np.sum(ref_fn(np.asarray(x), np.asarray(y), **kwargs)))
-  for tile in (1, 3, 4):
-    got, grads = jax.jit(jax.value_and_grad(total, (0, 1)),
-                         static_argnums=2)(x, y, tile)
-    _close(got, want, msg=f"tile {tile}")
-    for g, w in zip(grads, want_grads):
-      assert np.all(np.isfinite(g))
-      _close(g, w, msg=f"tile {tile}")
+  got, grads = jax.jit(jax.value_and_grad(total, (0, 1)),
+                       static_argnums=2)(x, y, 3)
+  _close(got, want)
+  for g, w in zip(grads, want_grads):
+    assert np.all(np.isfinite(g))
+    _close(g, w)
 
 
 def test_tiled_mmd_memory_does_not_grow_with_n_times_m():
@@ -204,8 +203,8 @@ def test_tiling_under_vmap(x64):
 def test_cox_all_censored_is_zero_with_zero_gradient():
   t = jnp.array([1.0, 2.0, 3.0])
   for ties in ("breslow", "efron"):
-    value, grad = jax.value_and_grad(
-        lambda r, ties=ties: jaxloss.cox_ph(t, jnp.zeros(3), r, ties=ties))(
+    value, grad = jax.jit(jax.value_and_grad(
+        lambda r, ties=ties: jaxloss.cox_ph(t, jnp.zeros(3), r, ties=ties)))(
             jnp.array([0.1, 0.2, 0.3]))
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
@@ -343,7 +342,6 @@ def test_evidential_regulariser(x64):
 
 @pytest.mark.parametrize("call, match", [
     (lambda: jaxloss.crps_ensemble([0.0], [[1.0]], fair=True), "M >= 2"),
-    (lambda: jaxloss.crps_ensemble([0.0], [[1.0]], fair=1), "fair must be"),
     (lambda: jaxloss.energy_score([[0.0]], [[[1.0]]], fair=True), "M >= 2"),
     (lambda: jaxloss.crps_gaussian([0.0], [0.0], [1.0, 1.0]),
      "mean and std must have the same shape"),
@@ -384,6 +382,8 @@ def test_configuration_errors(call, match):
 
 
 def test_type_errors():
+  with pytest.raises(TypeError, match="crps_ensemble: fair must be a bool"):
+    jaxloss.crps_ensemble([0.0], [[1.0]], fair=1)
   with pytest.raises(TypeError, match="discrete_survival_nll: intervals"):
     jaxloss.discrete_survival_nll([True], [1], [[0.0, 1.0]])
   with pytest.raises(TypeError, match="cox_ph: risk_scores"):

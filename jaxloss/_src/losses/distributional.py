@@ -41,8 +41,8 @@ def _check_tile(fn, tile_size):
 
 def _safe_sqrt(x):
   """``sqrt(x)`` for ``x >= 0`` with a zero (not infinite) gradient at 0."""
-  pos = x > 0
-  return jnp.where(pos, jnp.sqrt(jnp.where(pos, x, 1)), 0)
+  zero = x == 0  # NaN is not 0: it propagates
+  return jnp.where(zero, 0, jnp.sqrt(jnp.where(zero, 1, x)))
 
 
 def _lead(x, nbatch):
