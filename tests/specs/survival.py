@@ -125,8 +125,6 @@ def _cox_spec(name, fn, inputs, edges, reference, ties, source):
 SPECS = [
     _cox_spec("cox_ph", jaxloss.cox_ph, _cox, _cox_edges, np_cox_ph,
               "breslow", "Cox 1972, Breslow 1974 ties"),
-    _cox_spec("cox_ph-efron", jaxloss.cox_ph, _cox, _cox_edges, np_cox_ph,
-              "efron", "Cox 1972, Efron 1977 ties"),
     _cox_spec("cox_ph-efron-strata", _cox_strata, _cox_strata_inputs,
               _cox_strata_edges, _np_cox_strata, "efron",
               "Cox 1972, Efron 1977 ties, per stratum"),

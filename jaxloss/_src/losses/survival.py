@@ -214,4 +214,12 @@ CoxPH = loss_class(cox_ph, "CoxPH", exclude=("strata",))
 # Batch-level: one scalar per batch; per-sample weights are rejected.
 CoxPH.__call__ = _batch_level_call
 CoxPH.batch_level = True
+CoxPH.__doc__ = """Loss object for :func:`jaxloss.cox_ph` (batch-level).
+
+Fields are ``ties`` plus ``reduction``, ``name`` and ``dtype``; call it as
+``loss(times, events, risk_scores, *, strata=None)``. It returns the scalar
+of :func:`jaxloss.cox_ph` whatever the reduction, and rejects
+``sample_weight``, ``where`` and ``normalizer`` with a ValueError (the
+partial likelihood couples the samples of a batch).
+"""
 DiscreteSurvivalNLL = loss_class(discrete_survival_nll, "DiscreteSurvivalNLL")
