@@ -15,6 +15,22 @@ from jaxloss._src.losses.boxes import ciou_loss
 from jaxloss._src.losses.boxes import diou_loss
 from jaxloss._src.losses.boxes import giou_loss
 from jaxloss._src.losses.boxes import iou_loss
+from jaxloss._src.losses.distributional import MDNNLL
+from jaxloss._src.losses.distributional import MMD
+from jaxloss._src.losses.distributional import CRPSEnsemble
+from jaxloss._src.losses.distributional import CRPSGaussian
+from jaxloss._src.losses.distributional import CRPSLogistic
+from jaxloss._src.losses.distributional import EnergyDistance
+from jaxloss._src.losses.distributional import EnergyScore
+from jaxloss._src.losses.distributional import EvidentialRegression
+from jaxloss._src.losses.distributional import crps_ensemble
+from jaxloss._src.losses.distributional import crps_gaussian
+from jaxloss._src.losses.distributional import crps_logistic
+from jaxloss._src.losses.distributional import energy_distance
+from jaxloss._src.losses.distributional import energy_score
+from jaxloss._src.losses.distributional import evidential_regression
+from jaxloss._src.losses.distributional import mdn_nll
+from jaxloss._src.losses.distributional import mmd
 from jaxloss._src.losses.embedding import ContrastiveLoss
 from jaxloss._src.losses.embedding import InfoNCE
 from jaxloss._src.losses.embedding import LiftedStructLoss
@@ -157,6 +173,10 @@ from jaxloss._src.losses.segmentation import dice
 from jaxloss._src.losses.segmentation import tversky
 from jaxloss._src.losses.sequence import CTC
 from jaxloss._src.losses.sequence import ctc
+from jaxloss._src.losses.survival import CoxPH
+from jaxloss._src.losses.survival import DiscreteSurvivalNLL
+from jaxloss._src.losses.survival import cox_ph
+from jaxloss._src.losses.survival import discrete_survival_nll
 from jaxloss._src.multi_output import combine
 from jaxloss._src.objects import Loss
 from jaxloss._src.objects import LossFunctionWrapper
@@ -224,6 +244,12 @@ __all__ = [
     "uncertainty_weighting", "vocab_parallel_cross_entropy",
     "vocab_parallel_linear_cross_entropy", "weighted_kappa_loss",
     "WeightedKappaLoss", "wrap", "z_loss", "ZLoss",
+    # Distributional and survival losses.
+    "cox_ph", "CoxPH", "crps_ensemble", "crps_gaussian", "crps_logistic",
+    "CRPSEnsemble", "CRPSGaussian", "CRPSLogistic", "discrete_survival_nll",
+    "DiscreteSurvivalNLL", "energy_distance", "energy_score", "EnergyDistance",
+    "EnergyScore", "evidential_regression", "EvidentialRegression", "mdn_nll",
+    "MDNNLL", "MMD", "mmd",
 ]
 
 # Class imbalance and noisy labels (issue 16).
