@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import keras
 from keras.src.backend import get_keras_mask
 from keras.src.backend import set_keras_mask
+from keras.src.losses import LossFunctionWrapper as KerasLossFunctionWrapper
 from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 
 import jaxloss
@@ -198,7 +199,7 @@ def from_jaxloss(obj):
   """The Keras form of a jaxloss loss object (same hyper-parameters).
 
   A ``jaxloss.wrap(fn, **kwargs)`` object becomes Keras's own
-  ``keras.losses.LossFunctionWrapper(fn, **kwargs)``; a Keras loss passes
+  ``LossFunctionWrapper(fn, **kwargs)`` (``keras.src.losses``); a Keras loss passes
   through.
 
   Raises:
@@ -208,7 +209,7 @@ def from_jaxloss(obj):
   if isinstance(obj, keras.losses.Loss):
     return obj
   if isinstance(obj, jaxloss.LossFunctionWrapper):
-    return keras.losses.LossFunctionWrapper(
+    return KerasLossFunctionWrapper(
         obj.function, reduction=obj.reduction, name=obj.name,
         dtype=obj.dtype, **obj.hyper_parameters())
   name = type(obj).__name__
