@@ -199,8 +199,8 @@ def from_jaxloss(obj):
   """The Keras form of a jaxloss loss object (same hyper-parameters).
 
   A ``jaxloss.wrap(fn, **kwargs)`` object becomes Keras's own
-  ``LossFunctionWrapper(fn, **kwargs)`` (``keras.src.losses``); a Keras loss passes
-  through.
+  ``LossFunctionWrapper(fn, **kwargs)`` (``keras.src.losses``); a Keras
+  loss passes through.
 
   Raises:
     TypeError: for an object with no Keras form (inputs other than
