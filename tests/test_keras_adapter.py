@@ -15,6 +15,10 @@ apart.
 
 from __future__ import annotations
 
+import pathlib
+import subprocess
+import sys
+
 import jax
 import numpy as np
 import pytest
@@ -465,3 +469,11 @@ def test_fbeta_batch_mode_on_binary_outputs():
     jaxloss.fbeta_loss(y, ones, mode="macro")
   with pytest.raises(ValueError, match="fbeta_loss"):
     jaxloss.fbeta_loss(y[:, 0], ones[:, 0], mode="batch")
+
+
+def test_import_jaxloss_does_not_import_keras():
+  code = "import sys, jaxloss; print('keras' in sys.modules)"
+  root = pathlib.Path(__file__).resolve().parents[1]
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                       text=True, check=True, cwd=root)
+  assert out.stdout.strip() == "False"
