@@ -478,3 +478,17 @@ def test_import_jaxloss_does_not_import_keras():
   out = subprocess.run([sys.executable, "-c", code], capture_output=True,
                        text=True, check=True, cwd=root)
   assert out.stdout.strip() == "False"
+
+
+def test_cosine_gradient_at_zero_prediction():
+  """Why CosineSimilarity has no masked reference: Keras 3.15's gradient at
+  an all-zero y_pred row is NaN even with weight 0; jaxloss's is finite."""
+  y = np.array([[1.0, 2.0, 3.0], [1.0, 0.0, 0.0]], np.float32)
+  p = np.array([[0.5, 0.1, 0.2], [0.0, 0.0, 0.0]], np.float32)
+  w = np.array([1.0, 0.0], np.float32)
+  ours, theirs = jk.CosineSimilarity(), KL.CosineSimilarity()
+  grad_ours = jax.grad(lambda q: ours(y, q, w))(p)
+  grad_theirs = jax.grad(lambda q: theirs(y, q, w))(p)
+  assert np.all(np.isfinite(grad_ours))
+  np.testing.assert_allclose(grad_ours[0], grad_theirs[0], rtol=1e-5)
+  assert np.all(np.isnan(grad_theirs[1]))
