@@ -18,6 +18,7 @@ from collections.abc import Mapping
 import dataclasses
 import functools
 import inspect
+import sys
 from typing import Any
 from typing import ClassVar
 
@@ -115,6 +116,7 @@ class Loss:
     return self._per_sample(self._prepare(args), self.hyper_parameters())
 
   def __call__(self, *args, sample_weight=None, where=None, normalizer=None):
+    _refuse_keras_wrapper(self)
     n = len(self.inputs)
     if len(args) == n + 1 and sample_weight is None:
       # Keras's positional form: loss(y_true, y_pred, sample_weight).
@@ -149,6 +151,32 @@ class Loss:
   @classmethod
   def from_config(cls, config: Mapping[str, Any]):
     return cls(**config)
+
+
+def _refuse_keras_wrapper(obj):
+  """Raises when Keras's ``LossFunctionWrapper`` calls a loss object.
+
+  That is what ``keras.Model.compile(loss=jaxloss.X())`` does: the object
+  returns an already reduced scalar, which Keras would weight and average a
+  second time (``mean(w) * loss``). The Keras form ``jaxloss.keras.X``
+  returns per-sample values instead.
+  """
+  if "keras" not in sys.modules:
+    return
+  caller = sys._getframe(2)
+  if (caller.f_code.co_name == "call"
+      and caller.f_globals.get("__name__") == "keras.src.losses.losses"):
+    name = type(obj).__name__
+    fix = (f"jaxloss.keras.{name}(...)"
+           if name != "LossFunctionWrapper"
+           else "the per-sample function itself, or jaxloss.keras."
+                "from_jaxloss(obj)")
+    raise TypeError(
+        f"{name}: a jaxloss loss object must not be passed to Keras's "
+        f"compile or LossFunctionWrapper (it reduces the batch itself, so "
+        f"Keras's sample_weight, class_weight and masks would be applied to "
+        f"a scalar), got {obj!r}; use {fix} instead"
+    )
 
 
 def _hyper_parameter_fields(fn, exclude=()):

@@ -144,6 +144,18 @@ def np_fbeta(t, p, beta=1.0):
   return 1 - (1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp + EPS)
 
 
+def np_fbeta_batch(t, p, beta=1.0, mode="batch"):
+  """Macro soft F-beta: counts summed over the batch per class, loops."""
+  b2, scores = beta**2, []
+  for k in range(t.shape[-1]):
+    tk, pk = t[..., k].ravel(), p[..., k].ravel()
+    tp = sum(a * b for a, b in zip(tk, pk))
+    fp = sum((1 - a) * b for a, b in zip(tk, pk))
+    fn = sum(a * (1 - b) for a, b in zip(tk, pk))
+    scores.append((1 + b2) * tp / ((1 + b2) * tp + b2 * fn + fp + EPS))
+  return 1 - np.mean(scores)
+
+
 def np_weighted_kappa(t, p, weightage="quadratic", epsilon=1e-6):
   """tensorflow-addons WeightedKappaLoss.call, transcribed with loops."""
   n, k = p.shape
@@ -361,6 +373,13 @@ SPECS = [
          reference_source="van Rijsbergen 1979 F-measure on soft counts",
          edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3))),
                               (np.ones((1, 3)), np.ones((1, 3)))]),
+    Spec("fbeta_loss-batch", jaxloss.fbeta_loss, _bin_inputs,
+         kwargs={"beta": 2.0, "mode": "batch"}, cls=jaxloss.FBetaLoss,
+         reference=np_fbeta_batch, per_sample=False, value_rank=0,
+         reference_source="van Rijsbergen 1979 F-measure on soft counts "
+                          "summed over the batch, macro over classes",
+         edge_inputs=lambda: [(np.zeros((2, 3)), np.zeros((2, 3))),
+                              (np.ones((2, 3)), np.ones((2, 3)))]),
     Spec("weighted_kappa_loss", jaxloss.weighted_kappa_loss, _kappa_inputs,
          cls=jaxloss.WeightedKappaLoss, reference=np_weighted_kappa,
          reference_source=TFA, per_sample=False, value_rank=0,

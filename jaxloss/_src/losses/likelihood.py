@@ -230,34 +230,53 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
 
 
 @scoped
-def fbeta_loss(y_true, y_pred, *, beta=1.0):
-  """One minus the soft F-beta score over the last axis.
+def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
+  """One minus the soft F-beta score, per sample or over the batch.
 
   With soft counts ``TP = sum(t p)``, ``FP = sum((1 - t) p)`` and
-  ``FN = sum(t (1 - p))`` over the last axis::
+  ``FN = sum(t (1 - p))``::
 
     F = (1 + beta**2) TP / ((1 + beta**2) TP + beta**2 FN + FP + eps)
       = (1 + beta**2) sum(t p) / (beta**2 sum(t) + sum(p) + eps)
     loss = 1 - F
 
   with ``eps = 1e-7`` (Keras's epsilon, as in :func:`jaxloss.dice`; F-1 is
-  the Dice score). An empty row (``t = p = 0``) gives a loss of 1.
+  the Dice score). The sums run over:
+
+  * ``mode="sample"`` (default): the last axis, one loss per sample. For
+    multi-label rows or segmentation masks, where each sample has many
+    positives.
+  * ``mode="batch"``: the batch (all leading axes), separately for each
+    entry of the last axis (class), then ``loss = 1 - mean_k F_k`` (macro
+    F-beta): the usual soft F-beta objective, and the one to use for a
+    binary classifier with ``[B, 1]`` outputs (per sample, a row with a
+    single label gives a degenerate objective that rewards predicting
+    positive everywhere). A **batch-level** loss: one scalar per batch, so
+    per-sample weights do not apply.
+
+  An empty row or class (``t = p = 0``) gives a loss (term) of 1.
 
   Args:
     y_true: binary (or soft) targets in [0, 1], ``[..., d]``.
     y_pred: probabilities ``[..., d]``.
     beta: weight of recall relative to precision; ``> 0``.
+    mode: ``"sample"`` or ``"batch"`` (see above).
 
   Returns:
-    Per-sample losses ``[...]``.
+    Per-sample losses ``[...]`` (``mode="sample"``) or a scalar
+    (``mode="batch"``).
 
   Raises:
-    ValueError: for ``beta <= 0`` or shapes that differ.
+    ValueError: for ``beta <= 0``, an unknown ``mode``, shapes that
+      differ, or (``mode="batch"``) inputs of rank < 2.
 
   Example:
     >>> import jaxloss
     >>> jaxloss.fbeta_loss([[1.0, 0.0, 1.0]], [[0.5, 0.5, 1.0]], beta=2.0)
     Array([0.25], dtype=float32)
+    >>> jaxloss.fbeta_loss([[1.0], [0.0], [1.0]], [[0.5], [0.5], [1.0]],
+    ...                    beta=2.0, mode="batch")
+    Array(0.25, dtype=float32)
 
   References:
     van Rijsbergen, "Information Retrieval", 2nd ed., 1979, ch. 7 (the
@@ -265,11 +284,18 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0):
   """
   fn = "fbeta_loss"
   numerics.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  if mode not in ("sample", "batch"):
+    raise ValueError(f"{fn}: mode must be 'sample' or 'batch', got {mode!r}")
+  t, p, dt = shapes.elementwise_inputs(
+      fn, y_true, y_pred, min_rank=1 if mode == "sample" else 2)
   b2 = beta * beta
-  tp = jnp.sum(t * p, axis=-1)
-  den = b2 * jnp.sum(t, axis=-1) + jnp.sum(p, axis=-1) + _EPS
-  return (1.0 - (1.0 + b2) * tp / den).astype(dt)
+  axes = -1 if mode == "sample" else tuple(range(t.ndim - 1))
+  tp = jnp.sum(t * p, axis=axes)
+  den = b2 * jnp.sum(t, axis=axes) + jnp.sum(p, axis=axes) + _EPS
+  loss = 1.0 - (1.0 + b2) * tp / den
+  if mode == "batch":
+    loss = jnp.mean(loss)
+  return loss.astype(dt)
 
 
 # ------------------------------------------------------------ weighted kappa
