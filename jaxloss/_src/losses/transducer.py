@@ -250,6 +250,8 @@ def rnnt_loss(logits, labels, logit_lengths=None, label_lengths=None, *,
     raise TypeError(f"{fn}: blank must be an int, got {blank!r}")
   if not 0 <= blank < vocab:
     raise ValueError(f"{fn}: blank must be in [0, {vocab}), got {blank}")
+  t_len = _lengths(fn, "logit_lengths", logit_lengths, batch, frames)
+  u_len = _lengths(fn, "label_lengths", label_lengths, batch, u1 - 1)
   dt = logits.dtype
   z = logits.astype(numerics.compute_dtype(dt))
   lse = jax.nn.logsumexp(z, axis=-1)  # [B, T, U1]
@@ -259,8 +261,6 @@ def rnnt_loss(logits, labels, logit_lengths=None, label_lengths=None, *,
   label_z = jnp.take_along_axis(
       z, jnp.broadcast_to(ids[:, None, :, None], (batch, frames, u1, 1)),
       axis=-1)[..., 0]
-  t_len = _lengths(fn, "logit_lengths", logit_lengths, batch, frames)
-  u_len = _lengths(fn, "label_lengths", label_lengths, batch, u1 - 1)
   return _nll(blank_lp, label_z - lse, t_len, u_len).astype(dt)
 
 
