@@ -114,6 +114,13 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
   c1 = (k1 * max_val) ** 2
   c2 = (k2 * max_val) ** 2
   n = t.shape[-1]
+  # Variances and covariances do not change under a common shift; taking
+  # out each image's mean first avoids most of the cancellation in
+  # E[x^2] - E[x]^2 (float32 results then agree between eager and jit).
+  shift = jax.lax.stop_gradient(jnp.mean(t + p, axis=(1, 2), keepdims=True)
+                                / 2)
+  t = t - shift
+  p = p - shift
   stats = [t, p, t * t, p * p, t * p]
   if mask is None:
     mu_t, mu_p, e_tt, e_pp, e_tp = jnp.split(
@@ -121,7 +128,8 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
     weight = None
   else:
     m = mask.astype(t.dtype)
-    filtered = gaussian_filter(jnp.concatenate([m] + stats, axis=-1), window)
+    filtered = gaussian_filter(
+        jnp.concatenate([m] + [m * x for x in stats], axis=-1), window)
     norm, *rest = jnp.split(filtered, 6, axis=-1)
     # Window mass below this is treated as empty (also hides round-off).
     has = norm > 1e-6
@@ -134,6 +142,8 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
   var_t = e_tt - mu_t * mu_t
   var_p = e_pp - mu_p * mu_p
   cov = e_tp - mu_t * mu_p
+  mu_t = mu_t + shift
+  mu_p = mu_p + shift
   cs = (2 * cov + c2) / (var_t + var_p + c2)
   luminance = (2 * mu_t * mu_p + c1) / (mu_t * mu_t + mu_p * mu_p + c1)
   return luminance * cs, cs, weight
@@ -419,8 +429,8 @@ def psnr_loss(y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1,
     mse = numerics.safe_divide(
         jnp.sum(jnp.where(mask, sq, 0), axis=(1, 2, 3)),
         jnp.sum(mask, axis=(1, 2, 3)).astype(sq.dtype))
-  big = mse > eps
-  floored = jnp.where(big, mse, eps)
+  # maximum keeps a NaN; below eps the gradient is 0.
+  floored = jnp.maximum(mse, jnp.asarray(eps, mse.dtype))
   scale = jnp.asarray(10 / math.log(10), sq.dtype)
   return (scale * (jnp.log(floored)
                    - 2 * jnp.log(jnp.asarray(max_val, sq.dtype)))).astype(dt)
@@ -583,8 +593,8 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
     shapes.check_same_shape(fn, y_pred=p, where=mask)
     e = jnp.where(mask, e, 0)
   sq = jnp.square(e) + jnp.asarray(eps, e.dtype) ** 2
-  nonzero = sq > 0
-  value = jnp.where(nonzero, jnp.sqrt(jnp.where(nonzero, sq, 1)), 0)
+  zero = sq == 0  # only with eps = 0; a NaN stays NaN
+  value = jnp.where(zero, 0, jnp.sqrt(jnp.where(zero, 1, sq)))
   if where is None:
     return jnp.mean(value, axis=axes).astype(dt)
   return numerics.safe_divide(
@@ -695,7 +705,8 @@ def feature_matching_loss(features_true, features_pred, *, layer_weights=None,
       raise ValueError(
           f"{fn}: layer_weights[{i}] must be a number or {p.shape[-1]} "
           f"per-channel weights, got shape {w.shape}")
-    per_position = jnp.sum(d * jnp.asarray(w, d.dtype), axis=-1)
+    w = jnp.asarray(w, d.dtype).reshape((1,) * (d.ndim - 1) + w.shape[-1:])
+    per_position = jnp.sum(d * w, axis=-1)
     value = jnp.mean(per_position.reshape(p.shape[0], -1), axis=-1)
     total = value if total is None else total + value
   return total.astype(out_dtype)
