@@ -705,7 +705,9 @@ def feature_matching_loss(features_true, features_pred, *, layer_weights=None,
       raise ValueError(
           f"{fn}: layer_weights[{i}] must be a number or {p.shape[-1]} "
           f"per-channel weights, got shape {w.shape}")
-    w = jnp.asarray(w, d.dtype).reshape((1,) * (d.ndim - 1) + w.shape[-1:])
+    w = jnp.asarray(w, d.dtype)
+    if w.ndim:
+      w = w.reshape((1,) * (d.ndim - 1) + w.shape)
     per_position = jnp.sum(d * w, axis=-1)
     value = jnp.mean(per_position.reshape(p.shape[0], -1), axis=-1)
     total = value if total is None else total + value
