@@ -13,6 +13,7 @@ fuses into one loop.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -88,7 +89,7 @@ def gaussian_window(size: int, sigma: float) -> np.ndarray:
   return w / w.sum()
 
 
-def _filter_axis(x, window, axis):
+def _correlate(x, window, axis):
   """Valid correlation of ``x`` with the 1-D ``window`` along ``axis``."""
   n = x.shape[axis] - len(window) + 1
   out = None
@@ -98,8 +99,36 @@ def _filter_axis(x, window, axis):
   return out
 
 
+# The filter is linear, and its transpose is again a correlation: of the
+# zero-padded cotangent with the reversed window. Writing that VJP out keeps
+# the backward pass one fused loop per axis; autodiff of the shifted slices
+# materialised every padded slice instead (value_and_grad at 8x256x256x3 on
+# CPU: 647 -> 89 MiB of temporaries and about 3x faster). The price: no
+# forward-mode differentiation (jax.jvp) through the filter.
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 2))
+def _filter_axis(x, window, axis):
+  return _correlate(x, window, axis)
+
+
+def _filter_axis_fwd(x, window, axis):
+  return _correlate(x, window, axis), None
+
+
+def _filter_axis_bwd(window, axis, _, g):
+  pads = [(0, 0)] * g.ndim
+  pads[axis] = (len(window) - 1, len(window) - 1)
+  return (_filter_axis(jnp.pad(g, pads), window[::-1], axis),)
+
+
+_filter_axis.defvjp(_filter_axis_fwd, _filter_axis_bwd)
+
+
 def gaussian_filter(x, window):
-  """Separable valid Gaussian filter over axes 1 and 2 of ``[B, H, W, C]``."""
+  """Separable valid Gaussian filter over axes 1 and 2 of ``[B, H, W, C]``.
+
+  ``window`` is the 1-D window (any sequence of floats).
+  """
+  window = tuple(float(w) for w in window)
   return _filter_axis(_filter_axis(x, window, 1), window, 2)
 
 
