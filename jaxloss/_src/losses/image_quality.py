@@ -230,6 +230,9 @@ def ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
   position counts when its centre pixel is kept). Values under the mask may
   be NaN. An image with no kept position has loss 0.
 
+  The window is applied as two 1-D passes with a written-out VJP: reverse
+  mode works to any order, forward mode (``jax.jvp``) does not.
+
   Args:
     y_true: reference images ``[B, H, W, C]`` (or ``[B, C, H, W]``).
     y_pred: images of the same shape.
