@@ -175,3 +175,13 @@ def test_errors(call, match):
   logits, y, _, _ = _case(12)
   with pytest.raises((ValueError, TypeError), match=match):
     call(logits.astype(np.float32), y)
+
+
+def test_benchmark_baseline_is_correct(x64):
+  # benchmarks/rnnt.py times against this naive T x U scan: check it.
+  from benchmarks.rnnt import naive_rnnt  # noqa: PLC0415
+
+  logits, y, t_lens, u_lens = _case(13, full=True)
+  np.testing.assert_allclose(jax.jit(naive_rnnt)(logits, y),
+                             np_rnnt(logits, y, t_lens, u_lens).sum(),
+                             rtol=1e-10)
