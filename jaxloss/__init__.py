@@ -263,3 +263,32 @@ __all__ += [
     "active_passive_loss", "bitempered_logistic", "symmetric_crossentropy",
     "taylor_crossentropy",
 ]
+
+# Image quality and transducer (RNN-T) losses.
+from jaxloss._src.losses.image_quality import Charbonnier  # noqa: E402
+from jaxloss._src.losses.image_quality import FeatureMatchingLoss  # noqa: E402
+from jaxloss._src.losses.image_quality import GradientDifferenceLoss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import MSSSIMLoss  # noqa: E402
+from jaxloss._src.losses.image_quality import PSNRLoss  # noqa: E402
+from jaxloss._src.losses.image_quality import SSIMLoss  # noqa: E402
+from jaxloss._src.losses.image_quality import TotalVariation  # noqa: E402
+from jaxloss._src.losses.image_quality import charbonnier  # noqa: E402
+from jaxloss._src.losses.image_quality import feature_matching_loss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import gradient_difference_loss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import ms_ssim_loss  # noqa: E402
+from jaxloss._src.losses.image_quality import psnr_loss  # noqa: E402
+from jaxloss._src.losses.image_quality import ssim_loss  # noqa: E402
+from jaxloss._src.losses.image_quality import total_variation  # noqa: E402
+from jaxloss._src.losses.transducer import RNNTLoss  # noqa: E402
+from jaxloss._src.losses.transducer import RNNTLossFromLogProbs  # noqa: E402
+from jaxloss._src.losses.transducer import rnnt_loss  # noqa: E402
+from jaxloss._src.losses.transducer import rnnt_loss_from_log_probs  # noqa: E402
+
+__all__ += [
+    "Charbonnier", "charbonnier", "FeatureMatchingLoss",
+    "feature_matching_loss", "GradientDifferenceLoss",
+    "gradient_difference_loss", "MSSSIMLoss", "ms_ssim_loss", "PSNRLoss",
+    "psnr_loss", "RNNTLoss", "RNNTLossFromLogProbs", "rnnt_loss",
+    "rnnt_loss_from_log_probs", "SSIMLoss", "ssim_loss", "TotalVariation",
+    "total_variation",
+]
