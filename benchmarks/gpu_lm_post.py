@@ -94,7 +94,8 @@ def main(n, d, v, repeats):
       print(f"| {r['case']} | {r['path']} | failed: "
             f"{r['error'].splitlines()[-1] if r['error'] else '?'} | | |")
     else:
-      print(f"| {r['case']} | {r['path']} | {r['peak'] / GIB:.2f} | "
+      peak = f"{r['peak'] / GIB:.2f}" if r["peak"] >= 0 else "n/a"
+      print(f"| {r['case']} | {r['path']} | {peak} | "
             f"{r['temp'] / GIB:.2f} | {r['ms']:.1f} |")
 
 

@@ -13,7 +13,7 @@ The loss differentiated is ``-mean(log p) - 0.01 mean(entropy)`` and the
 token mean of the distillation divergence. Speed: median wall time of the
 jitted ``value_and_grad`` (float32) at a CPU-sized shape.
 
-Run: ``python benchmarks/lm_post_memory.py [--quick]``.
+Run: ``python benchmarks/lm_post_memory.py [--quick] [--skip-memory]``.
 """
 
 from __future__ import annotations
@@ -77,7 +77,10 @@ def memory(fn, n, d, v, teacher=False, dtype=jnp.bfloat16):
   return compiled.memory_analysis().temp_size_in_bytes, seconds
 
 
-def wall_time(fn, n, d, v, teacher=False, repeats=7, dtype=jnp.float32):
+def wall_times(fns, n, d, v, teacher=False, repeats=9, dtype=jnp.float32):
+  """Median seconds of each jitted ``value_and_grad`` in ``fns``, measured
+  in interleaved rounds (every function once per round), so that load
+  changes on a shared host hit all alike."""
   rng = np.random.default_rng(0)
   args = [jnp.asarray(rng.normal(size=(n, d)) / np.sqrt(d), dtype),
           jnp.asarray(rng.normal(size=(d, v)), dtype),
@@ -85,14 +88,16 @@ def wall_time(fn, n, d, v, teacher=False, repeats=7, dtype=jnp.float32):
   if teacher:
     args += [jnp.asarray(rng.normal(size=(n, d)) / np.sqrt(d), dtype),
              jnp.asarray(rng.normal(size=(d, v)), dtype)]
-  f = jax.jit(jax.value_and_grad(fn, argnums=(0, 1)))
-  jax.block_until_ready(f(*args))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
+  compiled = [jax.jit(jax.value_and_grad(f, argnums=(0, 1))) for f in fns]
+  for f in compiled:
     jax.block_until_ready(f(*args))
-    times.append(time.perf_counter() - start)
-  return float(np.median(times))
+  times = [[] for _ in fns]
+  for _ in range(repeats):
+    for f, t in zip(compiled, times):
+      start = time.perf_counter()
+      jax.block_until_ready(f(*args))
+      t.append(time.perf_counter() - start)
+  return [float(np.median(t)) for t in times]
 
 
 CASES = [
@@ -104,21 +109,21 @@ CASES = [
 ]
 
 
-def main(quick=False):
+def main(quick=False, skip_memory=False):
   print(f"machine: {platform.machine()}, {jax.device_count()} x "
         f"{jax.devices()[0].device_kind}, jax {jax.__version__}")
   n, d, v = (2048, 512, 32768) if quick else (8192, 4096, 128256)
   print(f"compiled temp memory, value_and_grad, bf16, {n}x{d}x{v}:")
-  for label, fused, naive, teacher in CASES:
+  for label, fused, naive, teacher in [] if skip_memory else CASES:
     mf, tf = memory(fused, n, d, v, teacher)
     mn, tn = memory(naive, n, d, v, teacher)
     print(f"  {label}: fused {mf / MIB:.1f} MiB (compile {tf:.1f}s), naive "
           f"{mn / MIB:.1f} MiB (compile {tn:.1f}s), ratio {mf / mn:.2%}")
   n, d, v = (256, 64, 4096) if quick else (512, 128, 8192)
-  print(f"CPU wall time, value_and_grad, f32, {n}x{d}x{v}, median of 7:")
+  print(f"CPU wall time, value_and_grad, f32, {n}x{d}x{v}, median of 9 "
+        "interleaved rounds:")
   for label, fused, naive, teacher in CASES:
-    tf = wall_time(fused, n, d, v, teacher)
-    tn = wall_time(naive, n, d, v, teacher)
+    tf, tn = wall_times([fused, naive], n, d, v, teacher)
     print(f"  {label}: fused {tf * 1e3:.1f} ms, naive {tn * 1e3:.1f} ms, "
           f"ratio {tf / tn:.2f}x")
 
@@ -126,4 +131,5 @@ def main(quick=False):
 if __name__ == "__main__":
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument("--quick", action="store_true")
+  parser.add_argument("--skip-memory", action="store_true")
   main(**vars(parser.parse_args()))

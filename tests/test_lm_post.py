@@ -740,3 +740,21 @@ def test_topk_distillation(renormalize):
 def test_errors(call, error, match):
   with pytest.raises(error, match=match):
     call()
+
+
+@pytest.mark.slow
+def test_compiled_temp_memory_fraction_of_naive():
+  # Issue 13's targets, bfloat16 value_and_grad at 8192 x 4096 x 128256,
+  # compile only (about a minute of compilation on a 2-core CPU).
+  from benchmarks import lm_post_memory as bench
+
+  n, d, v = 8192, 4096, 128256
+  for fused, naive, teacher, bound in (
+      (bench.fused_log_probs, bench.naive_log_probs, False, 0.03),
+      (bench.fused_distill("forward_kl"), bench.naive_distill("forward_kl"),
+       True, 0.05),
+      (bench.fused_distill("jsd"), bench.naive_distill("jsd"), True, 0.05)):
+    mem_fused, _ = bench.memory(fused, n, d, v, teacher)
+    mem_naive, _ = bench.memory(naive, n, d, v, teacher)
+    assert mem_naive > n * v * 4  # the naive path holds float32 logits
+    assert mem_fused <= bound * mem_naive, (mem_fused, mem_naive)
