@@ -20,8 +20,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)  # the shared tiny model, next to this file
 import _tiny_causal_lm as lm  # noqa: E402
+
+sys.path.remove(_HERE)
 
 import jaxloss  # noqa: E402
 

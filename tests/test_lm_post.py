@@ -560,7 +560,7 @@ def test_linear_distillation_matches_naive(divergence, temperature, hard, zl):
   opts = dict(divergence=divergence, beta=0.3, temperature=temperature,
               hard_label_weight=hard, z_loss=zl)
 
-  def fused(xs, ws):
+  def fused(xs, ws, xt=xt, wt=wt):
     return jaxloss.linear_distillation(xs, ws, xt, wt, y, chunk_size=8,
                                        return_components=True, **opts)
 
@@ -568,12 +568,13 @@ def test_linear_distillation_matches_naive(divergence, temperature, hard, zl):
     return naive_distillation(xs, ws, xt, wt, y, **opts)
 
   @jax.jit
-  def run(xs, ws):
-    g = jax.grad(lambda a, b: fused(a, b)[0], (0, 1))(xs, ws)
+  def run(xs, ws, xt, wt):
+    g = jax.grad(lambda *a: fused(*a)[0], (0, 1, 2, 3))(xs, ws, xt, wt)
     g_ref = jax.grad(lambda a, b: ref(a, b)[0], (0, 1))(xs, ws)
     return fused(xs, ws), ref(xs, ws), g, g_ref
 
-  (loss, comps), want, g, g_ref = run(xs, ws)
+  (loss, comps), want, (*g, g_xt, g_wt), g_ref = run(xs, ws, xt, wt)
+  assert np.all(np.asarray(g_xt) == 0) and np.all(np.asarray(g_wt) == 0)
   np.testing.assert_allclose(loss, want[0], rtol=1e-5, atol=1e-6)
   for k, r in zip(("distillation", "cross_entropy", "z_loss"), want[1:]):
     np.testing.assert_allclose(comps[k], r, rtol=1e-5, atol=1e-6)
