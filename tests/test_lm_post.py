@@ -72,8 +72,9 @@ def _combined(lp, ent):
 
 
 @pytest.mark.parametrize("opts, chunk", [
-    (HEAD_OPTIONS[0], 8), (HEAD_OPTIONS[1], None), (HEAD_OPTIONS[2], 7),
-    (HEAD_OPTIONS[3], 8)])
+    (HEAD_OPTIONS[0], 8),
+    pytest.param(HEAD_OPTIONS[1], None, marks=pytest.mark.slow),
+    (HEAD_OPTIONS[2], 7), (HEAD_OPTIONS[3], 8)])
 def test_log_probs_value_and_grads_match_naive(opts, chunk):
   x, w, b, y = _head_data()
 
@@ -155,7 +156,8 @@ def test_log_probs_all_masked_zero_and_finite_gradients():
     assert np.all(np.asarray(a) == 0)
 
 
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("dtype", [
+    jnp.bfloat16, pytest.param(jnp.float16, marks=pytest.mark.slow)])
 def test_log_probs_half_precision(dtype):
   x, w, b, y = _head_data(5)
   xh, wh = jnp.asarray(x, dtype), jnp.asarray(w, dtype)
@@ -175,8 +177,9 @@ def test_log_probs_half_precision(dtype):
 def test_log_probs_jit_and_vmap():
   x, w, b, y = _head_data(6)
   f = lambda x, y: jaxloss.linear_log_probs(x, w, y, chunk_size=8)
-  np.testing.assert_allclose(jax.jit(f)(x, y), f(x, y), rtol=1e-6)
-  np.testing.assert_allclose(jax.jit(jax.vmap(f))(x, y), f(x, y),
+  eager = f(x, y)
+  np.testing.assert_allclose(jax.jit(f)(x, y), eager, rtol=1e-6)
+  np.testing.assert_allclose(jax.jit(jax.vmap(f))(x, y), eager,
                              rtol=1e-5, atol=1e-6)
 
 
@@ -596,7 +599,8 @@ def test_linear_distillation_float64_check_grads(x64, divergence):
               rtol=1e-6)
 
 
-@pytest.mark.parametrize("divergence", ["forward_kl", "jsd"])
+@pytest.mark.parametrize("divergence", [
+    "forward_kl", pytest.param("jsd", marks=pytest.mark.slow)])
 def test_linear_distillation_edges(divergence):
   xs, ws, xt, wt, y = _distill_data(2)
   big = np.zeros_like(ws)
@@ -624,7 +628,8 @@ def test_linear_distillation_edges(divergence):
   np.testing.assert_allclose(float(loss), float(ref), rtol=3e-2)
 
 
-@pytest.mark.parametrize("renormalize", [True, False])
+@pytest.mark.parametrize("renormalize", [
+    True, pytest.param(False, marks=pytest.mark.slow)])
 def test_topk_distillation(renormalize):
   rng = np.random.default_rng(5)
   x = rng.normal(size=(4, D)).astype(np.float32)
