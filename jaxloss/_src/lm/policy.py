@@ -83,8 +83,9 @@ def policy_gradient(logps, old_logps, advantages, *, where,
       "clip_fraction"}``, each a masked token mean (no gradient).
 
   Returns:
-    A scalar (``[B, T]`` for ``"none"``) in the dtype of ``logps``, and the
-    components dict when asked.
+    A scalar (``[B, T]`` for ``"none"``) in the promoted dtype of the
+    floating inputs (bfloat16 log-probabilities with float32 advantages
+    give float32), and the components dict when asked.
 
   Raises:
     TypeError: for non-floating inputs or a non-boolean mask.
