@@ -246,6 +246,40 @@ def test_vocab_parallel_log_probs_matches_single_device():
     np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_vocab_parallel_log_probs_on_a_data_by_vocab_mesh():
+  # Embeddings and labels sharded over "data", the head over "vocab"; the
+  # weight's gradient is summed over "data" as autodiff would.
+  rng = np.random.default_rng(8)
+  x = rng.normal(size=(4, 3, D)).astype(np.float32)
+  w = rng.normal(size=(D, 12)).astype(np.float32)
+  y = rng.integers(0, 12, (4, 3)).astype(np.int32)
+  y[0, 0] = IGNORE
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]).reshape(2, 2),
+                           ("data", "vocab"))
+
+  def per_device(x, w, y):
+    lp, ent = jaxloss.vocab_parallel_log_probs(
+        x, w, y, axis_name="vocab", return_entropy=True, chunk_size=4)
+    return jax.lax.psum(jnp.sum(lp) + 0.3 * jnp.sum(ent), "data")
+
+  def sharded(x, w):
+    return jax.shard_map(
+        per_device, mesh=mesh, in_specs=(P("data"), P(None, "vocab"),
+                                         P("data")),
+        out_specs=P())(x, w, y)
+
+  def single(x, w):
+    lp, ent = jaxloss.linear_log_probs(x, w, y, return_entropy=True)
+    return jnp.sum(lp) + 0.3 * jnp.sum(ent)
+
+  (v, g) = jax.jit(jax.value_and_grad(sharded, (0, 1)))(x, w)
+  (v_ref, g_ref) = jax.jit(jax.value_and_grad(single, (0, 1)))(x, w)
+  np.testing.assert_allclose(v, v_ref, rtol=1e-5)
+  for a, r in zip(g, g_ref):
+    np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-5)
+
+
 # ------------------------------------------------------------ preference
 
 B = 6
