@@ -209,6 +209,7 @@ from jaxloss._src.lm.distillation import distillation  # noqa: E402
 from jaxloss._src.lm.distillation import linear_distillation  # noqa: E402
 from jaxloss._src.lm.distillation import linear_topk_distillation  # noqa: E402
 from jaxloss._src.lm.distillation import topk_distillation  # noqa: E402
+from jaxloss._src.lm.distillation import vocab_parallel_linear_distillation  # noqa: E402,E501
 from jaxloss._src.lm.log_probs import linear_log_probs  # noqa: E402
 from jaxloss._src.lm.log_probs import vocab_parallel_log_probs  # noqa: E402
 from jaxloss._src.lm.policy import policy_gradient  # noqa: E402
@@ -222,5 +223,5 @@ __all__ += [
     "cpo", "distillation", "dpo", "kto", "linear_distillation",
     "linear_log_probs", "linear_topk_distillation", "orpo",
     "policy_gradient", "simpo", "topk_distillation",
-    "vocab_parallel_log_probs",
+    "vocab_parallel_linear_distillation", "vocab_parallel_log_probs",
 ]

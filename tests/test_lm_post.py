@@ -662,6 +662,34 @@ def test_linear_distillation_edges(divergence):
   np.testing.assert_allclose(float(loss), float(ref), rtol=3e-2)
 
 
+@pytest.mark.parametrize("divergence, temperature", [("forward_kl", 1.0),
+                                                    ("jsd", 1.7)])
+def test_vocab_parallel_linear_distillation_matches_single_device(
+    divergence, temperature):
+  xs, ws, xt, wt, y = _distill_data(9)
+  ws = np.concatenate([ws, ws[:, :3]], axis=1)  # V = 40, 4 shards of 10
+  wt = np.concatenate([wt, wt[:, :3]], axis=1)
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:4]), ("vocab",))
+  opts = dict(divergence=divergence, beta=0.3, temperature=temperature,
+              hard_label_weight=0.5, z_loss=1e-2)
+
+  def sharded(xs, ws):
+    return jax.shard_map(
+        lambda xs, ws, xt, wt: jaxloss.vocab_parallel_linear_distillation(
+            xs, ws, xt, wt, y, axis_name="vocab", chunk_size=4, **opts),
+        mesh=mesh, in_specs=(P(), P(None, "vocab"), P(), P(None, "vocab")),
+        out_specs=P())(xs, ws, xt, wt)
+
+  def single(xs, ws):
+    return jaxloss.linear_distillation(xs, ws, xt, wt, y, **opts)
+
+  v, g = jax.jit(jax.value_and_grad(sharded, (0, 1)))(xs, ws)
+  v_ref, g_ref = jax.jit(jax.value_and_grad(single, (0, 1)))(xs, ws)
+  np.testing.assert_allclose(v, v_ref, rtol=1e-5)
+  for a, r in zip(g, g_ref):
+    np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("renormalize", [
     True, pytest.param(False, marks=pytest.mark.slow)])
 def test_topk_distillation(renormalize):

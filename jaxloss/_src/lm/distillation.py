@@ -34,6 +34,7 @@ from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
 from jaxloss._src.lm import log_probs as lp_lib
+from jaxloss._src.losses.lm import vary_together
 from jaxloss._src.objects import scoped
 
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
@@ -144,6 +145,7 @@ class DistillConfig(NamedTuple):
   temperature: float
   divergence: str
   beta: float
+  axis_name: object = None  # the mesh axis the vocabulary is sharded over
 
 
 def _tiles(cfg, xs, ws, xt, wt, start, size, acc):
@@ -165,6 +167,7 @@ def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
   scaled = cfg.temperature != 1.0
   fwd = cfg.divergence == "forward_kl"
   rev = cfg.divergence == "reverse_kl"
+  labels = labels - lp_lib.vocab_offset(cfg, ws.shape[1])
 
   def step(carry, start, size):
     ms, ses, mt, set_, mr, ser, tgt, acc_kl = carry
@@ -190,6 +193,18 @@ def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
   carry = (ninf, zeros, ninf, zeros, ninf, zeros, zeros, zeros)
   ms, ses, mt, set_, mr, ser, tgt, acc_kl = lp_lib.scan_chunks(
       step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels))
+  if cfg.axis_name is not None:
+    # Global statistics: one pmax of the maxima, one psum of the rescaled
+    # sums (the KL numerator rescales with the teacher's or the student's
+    # maximum) and of the target logit.
+    ms_g, mt_g, mr_g = lax.pmax(jnp.stack([ms, mt, mr]), cfg.axis_name)
+    a_s, a_t = jnp.exp(ms - ms_g), jnp.exp(mt - mt_g)
+    a_r = jnp.exp(mr - mr_g) if scaled else a_s
+    acc_kl = acc_kl * (a_t if fwd else a_s)
+    ses, set_, ser, tgt, acc_kl = lax.psum(
+        jnp.stack([ses * a_s, set_ * a_t, ser * a_r, tgt, acc_kl]),
+        cfg.axis_name)
+    ms, mt, mr = ms_g, mt_g, mr_g
   lse_s = ms + jnp.log(ses)
   lse_t = mt + jnp.log(set_)
   lse_r = mr + jnp.log(ser) if scaled else lse_s
@@ -214,8 +229,11 @@ def _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc):
     return d_sum + jnp.sum(d, -1), a_sum + jnp.sum(a, -1)
 
   zeros = jnp.zeros((n,), acc)
-  return lp_lib.scan_chunks(step, (zeros, zeros), ws.shape[1], cfg.chunk,
-                            (xs, ws, xt, wt, lse_s))
+  d_sum, a_sum = lp_lib.scan_chunks(step, (zeros, zeros), ws.shape[1],
+                                    cfg.chunk, (xs, ws, xt, wt, lse_s))
+  if cfg.axis_name is not None:
+    d_sum, a_sum = lax.psum(jnp.stack([d_sum, a_sum]), cfg.axis_name)
+  return d_sum, a_sum
 
 
 def _distill_stats(cfg, xs, ws, xt, wt, labels, acc):
@@ -262,6 +280,7 @@ def _distill_bwd(cfg, res, cotangents):
   inv_t = 1.0 / cfg.temperature
   g_raw = g_ce + 2.0 * g_z * lse_r
   xs_valid = jnp.where(valid[:, None], xs, 0)
+  labels = labels - lp_lib.vocab_offset(cfg, ws.shape[1])
 
   def step(carry, start, size):
     dx, dw = carry
@@ -284,6 +303,8 @@ def _distill_bwd(cfg, res, cotangents):
   carry = (jnp.zeros(xs.shape, acc), jnp.zeros_like(ws))
   dx, dw = lp_lib.scan_chunks(step, carry, ws.shape[1], cfg.chunk,
                               (xs, ws, xt, wt, labels, valid, g_div))
+  if cfg.axis_name is not None:
+    dx = lax.psum(dx, cfg.axis_name)
   return dx.astype(xs.dtype), dw, None, None, None, None
 
 
@@ -358,7 +379,83 @@ def linear_distillation(student_embeddings, student_weight,
     ICLR 2024 (arXiv:2306.13649). Wijmans et al., "Cut Your Losses in
     Large-Vocabulary Language Models", 2024 (chunked LM heads).
   """
-  fn = "linear_distillation"
+  return _linear_distillation(
+      "linear_distillation", student_embeddings, student_weight,
+      teacher_embeddings, teacher_weight, labels, divergence=divergence,
+      beta=beta, temperature=temperature,
+      hard_label_weight=hard_label_weight, z_loss=z_loss,
+      ignore_index=ignore_index, reduction=reduction, normalizer=normalizer,
+      chunk_size=chunk_size, return_components=return_components,
+      axis_name=None)
+
+
+@scoped
+def vocab_parallel_linear_distillation(
+    student_embeddings, student_weight_shard, teacher_embeddings,
+    teacher_weight_shard, labels, *, axis_name, divergence="forward_kl",
+    beta=0.5, temperature=1.0, hard_label_weight=0.0, z_loss=0.0,
+    ignore_index=-100, reduction="mean", normalizer=None, chunk_size=None,
+    return_components=False):
+  """:func:`jaxloss.linear_distillation` with both LM heads vocab-sharded.
+
+  Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
+  ``[k * Vs, (k + 1) * Vs)`` of both ``[D, V]`` head weights; embeddings
+  and global label ids are replicated over ``axis_name``. Each device runs
+  the chunked two-head kernel on its shard; the per-token statistics are
+  combined with one ``pmax`` and one ``psum`` (and one more ``psum`` for
+  the second pass of JSD and TV), and the student embeddings' gradient is
+  the ``psum`` of the per-shard ones. The result is the same on every
+  device of ``axis_name``.
+
+  Args:
+    student_embeddings: ``[..., Ds]``, replicated over ``axis_name``.
+    student_weight_shard: ``[Ds, Vs]``.
+    teacher_embeddings: ``[..., Dt]``, replicated over ``axis_name``.
+    teacher_weight_shard: ``[Dt, Vs]``.
+    labels: global integer token ids ``[...]``.
+    axis_name: the mesh axis the vocabulary is sharded over.
+    divergence, beta, temperature, hard_label_weight, z_loss, ignore_index,
+      reduction, normalizer, chunk_size, return_components: as in
+      :func:`jaxloss.linear_distillation`.
+
+  Returns:
+    As :func:`jaxloss.linear_distillation`.
+
+  Raises:
+    TypeError: for non-floating arrays or non-integer labels.
+    ValueError: for mismatched shapes, bad options or an unbound axis.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("vocab",))
+    >>> f = jax.shard_map(
+    ...     lambda xs, ws, xt, wt, y:
+    ...         jaxloss.vocab_parallel_linear_distillation(
+    ...             xs, ws, xt, wt, y, axis_name="vocab"),
+    ...     mesh=mesh, in_specs=(P(), P(None, "vocab"), P(),
+    ...                          P(None, "vocab"), P()), out_specs=P())
+    >>> w = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]], np.float32)
+    >>> f(np.array([[1.0, 0.0]], np.float32), w,
+    ...   np.array([[0.0, 1.0]], np.float32), w, np.array([0]))
+    Array(0.7793652, dtype=float32)
+  """
+  return _linear_distillation(
+      "vocab_parallel_linear_distillation", student_embeddings,
+      student_weight_shard, teacher_embeddings, teacher_weight_shard, labels,
+      divergence=divergence, beta=beta, temperature=temperature,
+      hard_label_weight=hard_label_weight, z_loss=z_loss,
+      ignore_index=ignore_index, reduction=reduction, normalizer=normalizer,
+      chunk_size=chunk_size, return_components=return_components,
+      axis_name=axis_name)
+
+
+def _linear_distillation(fn, student_embeddings, student_weight,
+                         teacher_embeddings, teacher_weight, labels, *,
+                         divergence, beta, temperature, hard_label_weight,
+                         z_loss, ignore_index, reduction, normalizer,
+                         chunk_size, return_components, axis_name):
   _check_divergence(fn, divergence, beta, temperature)
   numerics.check_range(fn, "hard_label_weight", hard_label_weight, low=0.0)
   numerics.check_range(fn, "z_loss", z_loss, low=0.0)
@@ -368,12 +465,14 @@ def linear_distillation(student_embeddings, student_weight,
   if not isinstance(return_components, bool):
     raise TypeError(f"{fn}: return_components must be a bool, got "
                     f"{return_components!r}")
+  sw_name = "student_weight" if axis_name is None else "student_weight_shard"
+  tw_name = "teacher_weight" if axis_name is None else "teacher_weight_shard"
   xs, ws, _ = lp_lib.head_arrays(fn, student_embeddings, student_weight, None,
-                                 x_name="student_embeddings",
-                                 w_name="student_weight")
+                                 x_name="student_embeddings", w_name=sw_name)
   xt, wt, _ = lp_lib.head_arrays(fn, teacher_embeddings, teacher_weight, None,
-                                 x_name="teacher_embeddings",
-                                 w_name="teacher_weight")
+                                 x_name="teacher_embeddings", w_name=tw_name)
+  if axis_name is not None:
+    lp_lib.axis_size(fn, axis_name)
   if xt.shape[:-1] != xs.shape[:-1]:
     raise ValueError(
         f"{fn}: teacher_embeddings must have the leading shape of "
@@ -381,9 +480,9 @@ def linear_distillation(student_embeddings, student_weight,
         f"teacher_embeddings.shape={tuple(xt.shape)}")
   if wt.shape[1] != ws.shape[1]:
     raise ValueError(
-        f"{fn}: teacher_weight must have the vocabulary size of "
-        f"student_weight ({ws.shape[1]}), got "
-        f"teacher_weight.shape={tuple(wt.shape)}")
+        f"{fn}: {tw_name} must have the vocabulary size of "
+        f"{sw_name} ({ws.shape[1]}), got "
+        f"{tw_name}.shape={tuple(wt.shape)}")
   out_dtype = xs.dtype
   y = lp_lib.int_labels(fn, "labels", labels, xs.shape[:-1])
   batch = y.shape
@@ -397,7 +496,9 @@ def linear_distillation(student_embeddings, student_weight,
   chunk = chunk_size or lp_lib.default_chunk(xs2.shape[0], vocab)
   cfg = DistillConfig(chunk=int(min(chunk, vocab)),
                       temperature=float(temperature), divergence=divergence,
-                      beta=float(beta))
+                      beta=float(beta), axis_name=axis_name)
+  xs2, ws, xt2, wt, y1, valid = vary_together(xs2, ws, xt2, wt, y1, valid,
+                                              exclude=axis_name)
   div, ce, zsq = fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid)
   total = div
   if hard_label_weight:

@@ -334,7 +334,7 @@ def run_head(x, w, b, y, valid, *, temperature, logit_softcap, entropy,
   return logp.reshape(batch + (y2.shape[1],)), ent.reshape(batch)
 
 
-def _axis_size(fn, axis_name):
+def axis_size(fn, axis_name):
   try:
     return lax.axis_size(axis_name)
   except NameError as e:
@@ -356,7 +356,7 @@ def _log_probs(fn, embeddings, weight, labels, *, bias, temperature,
   x, w, b = head_arrays(fn, embeddings, weight, bias, w_name=w_name,
                         b_name=b_name)
   if axis_name is not None:
-    _axis_size(fn, axis_name)
+    axis_size(fn, axis_name)
   y = int_labels(fn, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
   logp, ent = run_head(x, w, b, y[..., None], valid, temperature=temperature,
