@@ -292,3 +292,26 @@ __all__ += [
     "rnnt_loss_from_log_probs", "SSIMLoss", "ssim_loss", "TotalVariation",
     "total_variation",
 ]
+
+# LM post-training: fused log-probabilities, preference, policy-gradient and
+# distillation losses (jaxloss._src.lm).
+from jaxloss._src.lm.distillation import distillation  # noqa: E402
+from jaxloss._src.lm.distillation import linear_distillation  # noqa: E402
+from jaxloss._src.lm.distillation import linear_topk_distillation  # noqa: E402
+from jaxloss._src.lm.distillation import topk_distillation  # noqa: E402
+from jaxloss._src.lm.distillation import vocab_parallel_linear_distillation  # noqa: E402,E501
+from jaxloss._src.lm.log_probs import linear_log_probs  # noqa: E402
+from jaxloss._src.lm.log_probs import vocab_parallel_log_probs  # noqa: E402
+from jaxloss._src.lm.policy import policy_gradient  # noqa: E402
+from jaxloss._src.lm.preference import cpo  # noqa: E402
+from jaxloss._src.lm.preference import dpo  # noqa: E402
+from jaxloss._src.lm.preference import kto  # noqa: E402
+from jaxloss._src.lm.preference import orpo  # noqa: E402
+from jaxloss._src.lm.preference import simpo  # noqa: E402
+
+__all__ += [
+    "cpo", "distillation", "dpo", "kto", "linear_distillation",
+    "linear_log_probs", "linear_topk_distillation", "orpo",
+    "policy_gradient", "simpo", "topk_distillation",
+    "vocab_parallel_linear_distillation", "vocab_parallel_log_probs",
+]

@@ -1,0 +1,1 @@
+"""LM-head losses: fused log-probabilities, post-training and distillation."""

@@ -1,0 +1,680 @@
+"""Knowledge distillation between a teacher's and a student's next-token
+distributions: on logits, fused with both LM heads (never building either
+``[N, V]`` logits), and from a teacher's stored top-k log-probabilities.
+
+Conventions shared by every function here. With temperature ``T``, student
+``q = softmax(s / T)`` and teacher ``p = softmax(t / T)``, per token::
+
+  forward_kl:  KL(p || q) = sum_v p_v (log p_v - log q_v)
+  reverse_kl:  KL(q || p) = sum_v q_v (log q_v - log p_v)
+  jsd:         beta KL(p || m) + (1 - beta) KL(q || m),
+               m = beta p + (1 - beta) q,  0 < beta < 1
+  tv:          (1/2) sum_v |p_v - q_v|
+
+``beta`` is the weight of the *teacher* in the mixture (``beta = 0.5`` is the
+symmetric Jensen–Shannon divergence). This is the generalised JSD of Agarwal
+et al. (GKD) with TRL's labelling of ``beta``; its endpoints are not
+special-cased (both terms vanish at ``beta`` = 0 or 1): use ``forward_kl`` or
+``reverse_kl`` for those. The teacher is a constant: no gradient flows to
+the teacher's logits, embeddings or weight. No ``T ** 2`` factor is applied
+(Hinton et al. multiply by it to keep gradient scales; do so outside if
+wanted).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import shapes
+from jaxloss._src.lm import log_probs as lp_lib
+from jaxloss._src.losses.lm import vary_together
+from jaxloss._src.objects import scoped
+
+DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
+
+
+def _check_divergence(fn, divergence, beta, temperature):
+  if divergence not in DIVERGENCES:
+    raise ValueError(f"{fn}: divergence must be one of {DIVERGENCES}, got "
+                     f"{divergence!r}")
+  numerics.check_range(fn, "beta", beta, 0.0, 1.0, low_open=True,
+                       high_open=True)
+  numerics.check_range(fn, "temperature", temperature, low=0.0,
+                       low_open=True)
+
+
+def _elementwise(divergence, beta, log_p, log_q):
+  """``(D_v, a_v)``: the divergence's summand and ``q_v dD/dq_v`` (whose
+  sum ``A`` gives the student-logit gradient ``(a_v - q_v A) / T``)."""
+  p, q = jnp.exp(log_p), jnp.exp(log_q)
+  if divergence == "forward_kl":
+    return p * (log_p - log_q), -p
+  if divergence == "reverse_kl":
+    d = q * (log_q - log_p)
+    return d, d
+  if divergence == "jsd":
+    log_m = jnp.logaddexp(jnp.log(beta) + log_p, jnp.log1p(-beta) + log_q)
+    a = (1 - beta) * q * (log_q - log_m)
+    return beta * p * (log_p - log_m) + a, a
+  return 0.5 * jnp.abs(p - q), 0.5 * q * jnp.sign(q - p)
+
+
+# ------------------------------------------------------------ on logits
+
+
+@scoped
+def distillation(student_logits, teacher_logits, *, divergence="forward_kl",
+                 beta=0.5, temperature=1.0, where=None):
+  """Per-token divergence between teacher and student next-token
+  distributions, from logits.
+
+  The divergences, the ``beta`` convention and the temperature are those of
+  the module docstring (:mod:`jaxloss._src.lm.distillation`): with
+  ``p = softmax(teacher / T)`` and ``q = softmax(student / T)``,
+  ``forward_kl`` is ``KL(p || q)``, ``reverse_kl`` is ``KL(q || p)``,
+  ``jsd`` is ``beta KL(p || m) + (1 - beta) KL(q || m)`` with ``m = beta p
+  + (1 - beta) q``, ``tv`` is ``sum |p - q| / 2``. The teacher gets no
+  gradient. Reduce the values with :func:`jaxloss.reduce`.
+
+  Args:
+    student_logits: ``[..., V]``.
+    teacher_logits: ``[..., V]``.
+    divergence: ``"forward_kl"``, ``"reverse_kl"``, ``"jsd"`` or ``"tv"``.
+    beta: teacher weight in the JSD mixture, in ``(0, 1)``.
+    temperature: positive; both logits are divided by it.
+    where: optional bool ``[...]``; masked tokens give 0.
+
+  Returns:
+    Per-token values ``[...]`` in the student logits' dtype (computed in
+    float32 for half inputs).
+
+  Raises:
+    TypeError: for non-floating logits or a non-boolean mask.
+    ValueError: for mismatched shapes or bad options.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.distillation([[0.0, 0.0]], [[0.0, 1.0]])
+    Array([0.11094414], dtype=float32)
+
+  References:
+    Hinton, Vinyals and Dean, "Distilling the Knowledge in a Neural
+    Network", 2015 (arXiv:1503.02531). Agarwal et al., "On-Policy
+    Distillation of Language Models: Learning from Self-Generated Mistakes"
+    (GKD), ICLR 2024 (arXiv:2306.13649), section 3. Gu et al., "MiniLLM",
+    ICLR 2024 (reverse KL). Wen et al., "f-Divergence Minimization for
+    Sequence-Level Knowledge Distillation", ACL 2023 (total variation).
+  """
+  fn = "distillation"
+  _check_divergence(fn, divergence, beta, temperature)
+  s = numerics.as_float(fn, "student_logits", student_logits)
+  t = numerics.as_float(fn, "teacher_logits", teacher_logits)
+  shapes.check_same_shape(fn, student_logits=s, teacher_logits=t)
+  shapes.check_min_rank(fn, "student_logits", s, 1)
+  out_dtype = s.dtype
+  acc = numerics.compute_dtype(jnp.result_type(s, t))
+  log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
+  log_p = jax.nn.log_softmax(
+      lax.stop_gradient(t).astype(acc) / temperature, axis=-1)
+  d, _ = _elementwise(divergence, beta, log_p, log_q)
+  values = jnp.sum(d, axis=-1)
+  if where is not None:
+    mask = numerics.as_array(fn, "where", where)
+    if mask.dtype != jnp.bool_:
+      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+    if mask.shape != values.shape:
+      raise ValueError(
+          f"{fn}: where must have shape {values.shape} (the logits without "
+          f"their last axis), got where.shape={tuple(mask.shape)}")
+    values = jnp.where(mask, values, 0)
+  return values.astype(out_dtype)
+
+
+# ------------------------------------------------------------ fused heads
+
+
+class DistillConfig(NamedTuple):
+  chunk: int
+  temperature: float
+  divergence: str
+  beta: float
+  axis_name: object = None  # the mesh axis the vocabulary is sharded over
+
+
+def _tiles(cfg, xs, ws, xt, wt, start, size, acc):
+  """Raw student logits, and the scaled student and teacher logits."""
+  zs = lp_lib.matmul(xs, lp_lib.weight_columns(ws, start, size),
+                     ((1,), (0,)), acc)
+  zt = lp_lib.matmul(xt, lp_lib.weight_columns(wt, start, size),
+                     ((1,), (0,)), acc)
+  if cfg.temperature == 1.0:
+    return zs, zs, zt
+  inv = 1.0 / cfg.temperature
+  return zs, zs * inv, zt * inv
+
+
+def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
+  """Per-token ``(lse_s, lse_t, lse_raw, raw target logit, A0)``, where
+  ``A0`` is the one-pass divergence numerator for the KL divergences."""
+  n = xs.shape[0]
+  scaled = cfg.temperature != 1.0
+  fwd = cfg.divergence == "forward_kl"
+  rev = cfg.divergence == "reverse_kl"
+  labels = labels - lp_lib.vocab_offset(cfg, ws.shape[1])
+
+  def step(carry, start, size):
+    ms, ses, mt, set_, mr, ser, tgt, acc_kl = carry
+    zs, s, t = _tiles(cfg, xs, ws, xt, wt, start, size, acc)
+    ms_new = jnp.maximum(ms, jnp.max(s, axis=-1))
+    mt_new = jnp.maximum(mt, jnp.max(t, axis=-1))
+    es = jnp.exp(s - ms_new[:, None])
+    et = jnp.exp(t - mt_new[:, None])
+    a_s, a_t = jnp.exp(ms - ms_new), jnp.exp(mt - mt_new)
+    ses = ses * a_s + jnp.sum(es, -1)
+    set_ = set_ * a_t + jnp.sum(et, -1)
+    if fwd:
+      acc_kl = acc_kl * a_t + jnp.sum(et * (t - s), -1)
+    elif rev:
+      acc_kl = acc_kl * a_s + jnp.sum(es * (s - t), -1)
+    if scaled:
+      mr, ser, _ = lp_lib.online_update(mr, ser, None, zs)
+    tgt = tgt + lp_lib.pick(zs, labels[:, None] - start)[:, 0]
+    return ms_new, ses, mt_new, set_, mr, ser, tgt, acc_kl
+
+  zeros = jnp.zeros((n,), acc)
+  ninf = jnp.full((n,), -jnp.inf, acc)
+  carry = (ninf, zeros, ninf, zeros, ninf, zeros, zeros, zeros)
+  ms, ses, mt, set_, mr, ser, tgt, acc_kl = lp_lib.scan_chunks(
+      step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels))
+  if cfg.axis_name is not None:
+    # Global statistics: one pmax of the maxima, one psum of the rescaled
+    # sums (the KL numerator rescales with the teacher's or the student's
+    # maximum) and of the target logit.
+    ms_g, mt_g, mr_g = lax.pmax(jnp.stack([ms, mt, mr]), cfg.axis_name)
+    a_s, a_t = jnp.exp(ms - ms_g), jnp.exp(mt - mt_g)
+    a_r = jnp.exp(mr - mr_g) if scaled else a_s
+    acc_kl = acc_kl * (a_t if fwd else a_s)
+    ses, set_, ser, tgt, acc_kl = lax.psum(
+        jnp.stack([ses * a_s, set_ * a_t, ser * a_r, tgt, acc_kl]),
+        cfg.axis_name)
+    ms, mt, mr = ms_g, mt_g, mr_g
+  lse_s = ms + jnp.log(ses)
+  lse_t = mt + jnp.log(set_)
+  lse_r = mr + jnp.log(ser) if scaled else lse_s
+  if fwd:
+    kl = acc_kl / set_ - lse_t + lse_s
+  elif rev:
+    kl = acc_kl / ses - lse_s + lse_t
+  else:
+    kl = None
+  return lse_s, lse_t, lse_r, tgt, kl
+
+
+def _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc):
+  """Second pass for JSD and TV: per-token ``(D, A)``."""
+  n = xs.shape[0]
+
+  def step(carry, start, size):
+    d_sum, a_sum = carry
+    _, s, t = _tiles(cfg, xs, ws, xt, wt, start, size, acc)
+    d, a = _elementwise(cfg.divergence, cfg.beta, t - lse_t[:, None],
+                        s - lse_s[:, None])
+    return d_sum + jnp.sum(d, -1), a_sum + jnp.sum(a, -1)
+
+  zeros = jnp.zeros((n,), acc)
+  d_sum, a_sum = lp_lib.scan_chunks(step, (zeros, zeros), ws.shape[1],
+                                    cfg.chunk, (xs, ws, xt, wt, lse_s))
+  if cfg.axis_name is not None:
+    d_sum, a_sum = lax.psum(jnp.stack([d_sum, a_sum]), cfg.axis_name)
+  return d_sum, a_sum
+
+
+def _distill_stats(cfg, xs, ws, xt, wt, labels, acc):
+  lse_s, lse_t, lse_r, tgt, kl = _pass_lse(cfg, xs, ws, xt, wt, labels, acc)
+  if cfg.divergence == "forward_kl":
+    div, a_tot = kl, -jnp.ones_like(kl)
+  elif cfg.divergence == "reverse_kl":
+    div, a_tot = kl, kl
+  else:
+    div, a_tot = _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc)
+  return div, a_tot, lse_s, lse_t, lse_r, tgt
+
+
+def _distill_outputs(div, lse_r, tgt, valid):
+  div = jnp.where(valid, div, 0)
+  ce = jnp.where(valid, lse_r - tgt, 0)
+  zsq = jnp.where(valid, jnp.square(lse_r), 0)
+  return div, ce, zsq
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def fused_distillation(cfg, xs, ws, xt, wt, labels, valid):
+  """Per-token ``(divergence, hard-label cross-entropy, lse ** 2)`` of the
+  student head ``xs @ ws`` against the teacher head ``xt @ wt``, chunked
+  over the vocabulary; the teacher gets no gradient."""
+  acc = numerics.compute_dtype(xs.dtype)
+  div, _, _, _, lse_r, tgt = _distill_stats(cfg, xs, ws, xt, wt, labels, acc)
+  return _distill_outputs(div, lse_r, tgt, valid)
+
+
+def _distill_fwd(cfg, xs, ws, xt, wt, labels, valid):
+  acc = numerics.compute_dtype(xs.dtype)
+  div, a_tot, lse_s, lse_t, lse_r, tgt = _distill_stats(
+      cfg, xs, ws, xt, wt, labels, acc)
+  res = (xs, ws, xt, wt, labels, valid, a_tot, lse_s, lse_t, lse_r)
+  return _distill_outputs(div, lse_r, tgt, valid), res
+
+
+def _distill_bwd(cfg, res, cotangents):
+  xs, ws, xt, wt, labels, valid, a_tot, lse_s, lse_t, lse_r = res
+  acc = numerics.compute_dtype(xs.dtype)
+  g_div, g_ce, g_z = (jnp.where(valid, g.astype(acc), 0) for g in cotangents)
+  scaled = cfg.temperature != 1.0
+  inv_t = 1.0 / cfg.temperature
+  g_raw = g_ce + 2.0 * g_z * lse_r
+  xs_valid = jnp.where(valid[:, None], xs, 0)
+  labels = labels - lp_lib.vocab_offset(cfg, ws.shape[1])
+
+  def step(carry, start, size):
+    dx, dw = carry
+    zs, s, t = _tiles(cfg, xs, ws, xt, wt, start, size, acc)
+    log_q = s - lse_s[:, None]
+    _, a = _elementwise(cfg.divergence, cfg.beta, t - lse_t[:, None], log_q)
+    q = jnp.exp(log_q)
+    ds = (g_div * inv_t)[:, None] * (a - q * a_tot[:, None])
+    q_raw = jnp.exp(zs - lse_r[:, None]) if scaled else q
+    hit = (labels - start)[:, None] == jnp.arange(size)[None, :]
+    ds = ds + g_raw[:, None] * q_raw - jnp.where(hit, g_ce[:, None], 0)
+    ds = jnp.where(valid[:, None], ds, 0).astype(xs.dtype)
+    dx = dx + lp_lib.matmul(ds, lp_lib.weight_columns(ws, start, size),
+                            ((1,), (1,)), acc)
+    dw = lax.dynamic_update_slice_in_dim(
+        dw, lp_lib.matmul(xs_valid, ds, ((0,), (0,)), acc).astype(ws.dtype),
+        start, axis=1)
+    return dx, dw
+
+  carry = (jnp.zeros(xs.shape, acc), jnp.zeros_like(ws))
+  dx, dw = lp_lib.scan_chunks(step, carry, ws.shape[1], cfg.chunk,
+                              (xs, ws, xt, wt, labels, valid, g_div))
+  if cfg.axis_name is not None:
+    dx = lax.psum(dx, cfg.axis_name)
+  return dx.astype(xs.dtype), dw, None, None, None, None
+
+
+fused_distillation.defvjp(_distill_fwd, _distill_bwd)
+
+
+@scoped
+def linear_distillation(student_embeddings, student_weight,
+                        teacher_embeddings, teacher_weight, labels, *,
+                        divergence="forward_kl", beta=0.5, temperature=1.0,
+                        hard_label_weight=0.0, z_loss=0.0, ignore_index=-100,
+                        reduction="mean", normalizer=None, chunk_size=None,
+                        return_components=False):
+  """Distillation fused with the student's and the teacher's LM heads.
+
+  Computes, per token, the divergence of :func:`jaxloss.distillation`
+  between ``q = softmax(xs @ ws / T)`` and ``p = softmax(xt @ wt / T)``
+  (module docstring: forward/reverse KL, generalised JSD with teacher
+  weight ``beta``, total variation), plus the optional hard-label terms on
+  the student's *untempered* logits ``z = xs @ ws``::
+
+    loss = D(p, q) + hard_label_weight * (lse(z) - z[y])
+           + z_loss * lse(z) ** 2
+
+  reduced over the non-ignored tokens with :func:`jaxloss.reduce`. Both
+  heads are evaluated ``chunk_size`` vocabulary entries at a time (one pass
+  for the KL divergences, two for JSD and TV; the backward pass recomputes
+  the tiles), so neither ``[N, V]`` logits array is ever built. The teacher
+  gets no gradient; the gradients with respect to the student's embeddings
+  and weight equal those of the naive two-head computation.
+
+  Args:
+    student_embeddings: ``[..., Ds]``.
+    student_weight: ``[Ds, V]``.
+    teacher_embeddings: ``[..., Dt]`` (same leading shape).
+    teacher_weight: ``[Dt, V]``.
+    labels: integer token ids ``[...]``; ``ignore_index`` marks tokens to
+      skip (prompt, padding) in every term.
+    divergence: ``"forward_kl"``, ``"reverse_kl"``, ``"jsd"`` or ``"tv"``.
+    beta: teacher weight of the JSD mixture, in ``(0, 1)``.
+    temperature: positive; divides both heads' logits in the divergence.
+    hard_label_weight: weight (>= 0) of the hard-label cross-entropy.
+    z_loss: coefficient (>= 0) of the student's ``lse ** 2`` penalty.
+    ignore_index: label value of skipped tokens.
+    reduction: a :func:`jaxloss.reduce` reduction (``"none"`` gives
+      ``[...]``).
+    normalizer: explicit divisor of the mean-like reductions (e.g. the
+      global token count).
+    chunk_size: vocabulary entries per chunk; None picks one so that a
+      float32 tile holds about 4M elements.
+    return_components: also return ``{"distillation", "cross_entropy",
+      "z_loss"}``, each unweighted and reduced like the loss (no gradient).
+
+  Returns:
+    The loss (scalar, or ``[...]`` for ``reduction="none"``) in the
+    student's dtype, and the components dict when asked.
+
+  Raises:
+    TypeError: for non-floating arrays or non-integer labels.
+    ValueError: for mismatched shapes or bad options.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> xs, xt = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, 1.0]])
+    >>> w = jnp.array([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]])
+    >>> jaxloss.linear_distillation(xs, w, xt, w, jnp.array([0]))
+    Array(0.7793652, dtype=float32)
+
+  References:
+    Agarwal et al., "On-Policy Distillation of Language Models" (GKD),
+    ICLR 2024 (arXiv:2306.13649). Wijmans et al., "Cut Your Losses in
+    Large-Vocabulary Language Models", 2024 (chunked LM heads).
+  """
+  return _linear_distillation(
+      "linear_distillation", student_embeddings, student_weight,
+      teacher_embeddings, teacher_weight, labels, divergence=divergence,
+      beta=beta, temperature=temperature,
+      hard_label_weight=hard_label_weight, z_loss=z_loss,
+      ignore_index=ignore_index, reduction=reduction, normalizer=normalizer,
+      chunk_size=chunk_size, return_components=return_components,
+      axis_name=None)
+
+
+@scoped
+def vocab_parallel_linear_distillation(
+    student_embeddings, student_weight_shard, teacher_embeddings,
+    teacher_weight_shard, labels, *, axis_name, divergence="forward_kl",
+    beta=0.5, temperature=1.0, hard_label_weight=0.0, z_loss=0.0,
+    ignore_index=-100, reduction="mean", normalizer=None, chunk_size=None,
+    return_components=False):
+  """:func:`jaxloss.linear_distillation` with both LM heads vocab-sharded.
+
+  Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
+  ``[k * Vs, (k + 1) * Vs)`` of both ``[D, V]`` head weights; embeddings
+  and global label ids are replicated over ``axis_name``. Each device runs
+  the chunked two-head kernel on its shard; the per-token statistics are
+  combined with one ``pmax`` and one ``psum`` (and one more ``psum`` for
+  the second pass of JSD and TV), and the student embeddings' gradient is
+  the ``psum`` of the per-shard ones. The result is the same on every
+  device of ``axis_name``.
+
+  Args:
+    student_embeddings: ``[..., Ds]``, replicated over ``axis_name``.
+    student_weight_shard: ``[Ds, Vs]``.
+    teacher_embeddings: ``[..., Dt]``, replicated over ``axis_name``.
+    teacher_weight_shard: ``[Dt, Vs]``.
+    labels: global integer token ids ``[...]``.
+    axis_name: the mesh axis the vocabulary is sharded over.
+    divergence, beta, temperature, hard_label_weight, z_loss, ignore_index,
+      reduction, normalizer, chunk_size, return_components: as in
+      :func:`jaxloss.linear_distillation`.
+
+  Returns:
+    As :func:`jaxloss.linear_distillation`.
+
+  Raises:
+    TypeError: for non-floating arrays or non-integer labels.
+    ValueError: for mismatched shapes, bad options or an unbound axis.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("vocab",))
+    >>> f = jax.shard_map(
+    ...     lambda xs, ws, xt, wt, y:
+    ...         jaxloss.vocab_parallel_linear_distillation(
+    ...             xs, ws, xt, wt, y, axis_name="vocab"),
+    ...     mesh=mesh, in_specs=(P(), P(None, "vocab"), P(),
+    ...                          P(None, "vocab"), P()), out_specs=P())
+    >>> w = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 2.0]], np.float32)
+    >>> f(np.array([[1.0, 0.0]], np.float32), w,
+    ...   np.array([[0.0, 1.0]], np.float32), w, np.array([0]))
+    Array(0.7793652, dtype=float32)
+  """
+  return _linear_distillation(
+      "vocab_parallel_linear_distillation", student_embeddings,
+      student_weight_shard, teacher_embeddings, teacher_weight_shard, labels,
+      divergence=divergence, beta=beta, temperature=temperature,
+      hard_label_weight=hard_label_weight, z_loss=z_loss,
+      ignore_index=ignore_index, reduction=reduction, normalizer=normalizer,
+      chunk_size=chunk_size, return_components=return_components,
+      axis_name=axis_name)
+
+
+def _linear_distillation(fn, student_embeddings, student_weight,
+                         teacher_embeddings, teacher_weight, labels, *,
+                         divergence, beta, temperature, hard_label_weight,
+                         z_loss, ignore_index, reduction, normalizer,
+                         chunk_size, return_components, axis_name):
+  _check_divergence(fn, divergence, beta, temperature)
+  numerics.check_range(fn, "hard_label_weight", hard_label_weight, low=0.0)
+  numerics.check_range(fn, "z_loss", z_loss, low=0.0)
+  lp_lib.check_head_options(fn, temperature=temperature, logit_softcap=None,
+                            chunk_size=chunk_size, ignore_index=ignore_index)
+  reduction_lib.check_reduction(fn, reduction)
+  if not isinstance(return_components, bool):
+    raise TypeError(f"{fn}: return_components must be a bool, got "
+                    f"{return_components!r}")
+  sw_name = "student_weight" if axis_name is None else "student_weight_shard"
+  tw_name = "teacher_weight" if axis_name is None else "teacher_weight_shard"
+  xs, ws, _ = lp_lib.head_arrays(fn, student_embeddings, student_weight, None,
+                                 x_name="student_embeddings", w_name=sw_name)
+  xt, wt, _ = lp_lib.head_arrays(fn, teacher_embeddings, teacher_weight, None,
+                                 x_name="teacher_embeddings", w_name=tw_name)
+  if axis_name is not None:
+    lp_lib.axis_size(fn, axis_name)
+  if xt.shape[:-1] != xs.shape[:-1]:
+    raise ValueError(
+        f"{fn}: teacher_embeddings must have the leading shape of "
+        f"student_embeddings {xs.shape[:-1]}, got "
+        f"teacher_embeddings.shape={tuple(xt.shape)}")
+  if wt.shape[1] != ws.shape[1]:
+    raise ValueError(
+        f"{fn}: {tw_name} must have the vocabulary size of "
+        f"{sw_name} ({ws.shape[1]}), got "
+        f"{tw_name}.shape={tuple(wt.shape)}")
+  out_dtype = xs.dtype
+  y = lp_lib.int_labels(fn, "labels", labels, xs.shape[:-1])
+  batch = y.shape
+  xs2 = xs.reshape((-1, xs.shape[-1]))
+  xt2 = lax.stop_gradient(xt.reshape((-1, xt.shape[-1]))).astype(xs.dtype)
+  wt = lax.stop_gradient(wt).astype(ws.dtype)
+  y1 = y.reshape((-1,))
+  valid = y1 != ignore_index
+  y1 = jnp.where(valid, y1, 0)
+  vocab = ws.shape[1]
+  chunk = chunk_size or lp_lib.default_chunk(xs2.shape[0], vocab)
+  cfg = DistillConfig(chunk=int(min(chunk, vocab)),
+                      temperature=float(temperature), divergence=divergence,
+                      beta=float(beta), axis_name=axis_name)
+  xs2, ws, xt2, wt, y1, valid = vary_together(xs2, ws, xt2, wt, y1, valid,
+                                              exclude=axis_name)
+  div, ce, zsq = fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid)
+  total = div
+  if hard_label_weight:
+    total = total + hard_label_weight * ce
+  if z_loss:
+    total = total + z_loss * zsq
+  mask = valid.reshape(batch)
+
+  def red(v):
+    return reduction_lib.reduce(v.reshape(batch), where=mask,
+                                reduction=reduction,
+                                normalizer=normalizer).astype(out_dtype)
+
+  loss = red(total)
+  if not return_components:
+    return loss
+  comps = {"distillation": red(lax.stop_gradient(div)),
+           "cross_entropy": red(lax.stop_gradient(ce)),
+           "z_loss": red(lax.stop_gradient(zsq))}
+  return loss, comps
+
+
+# ------------------------------------------------------------ top-k
+
+
+def _topk_inputs(fn, lp, ids, temperature, renormalize):
+  lp = numerics.as_float(fn, "teacher_topk_logprobs", lp)
+  ids = numerics.as_array(fn, "teacher_topk_ids", ids)
+  if not jnp.issubdtype(ids.dtype, jnp.integer):
+    raise TypeError(
+        f"{fn}: teacher_topk_ids must have an integer dtype, got {ids.dtype}")
+  shapes.check_same_shape(fn, teacher_topk_logprobs=lp, teacher_topk_ids=ids)
+  shapes.check_min_rank(fn, "teacher_topk_logprobs", lp, 1)
+  if not isinstance(renormalize, bool):
+    raise TypeError(f"{fn}: renormalize must be a bool, got {renormalize!r}")
+  numerics.check_range(fn, "temperature", temperature, low=0.0,
+                       low_open=True)
+  return lp, ids.astype(jnp.int32)
+
+
+def _topk_values(teacher_lp, student_lq, temperature, renormalize):
+  """``sum_k p_k (log p_k - log q_k)`` over the teacher's top-k ids."""
+  t = lax.stop_gradient(teacher_lp)
+  if renormalize:
+    log_p = jax.nn.log_softmax(t / temperature, axis=-1)
+  else:
+    log_p = t
+  return jnp.sum(jnp.exp(log_p) * (log_p - student_lq), axis=-1)
+
+
+def _mask(fn, where, shape):
+  if where is None:
+    return None
+  mask = numerics.as_array(fn, "where", where)
+  if mask.dtype != jnp.bool_:
+    raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+  if mask.shape != shape:
+    raise ValueError(f"{fn}: where must have shape {shape}, got "
+                     f"where.shape={tuple(mask.shape)}")
+  return mask
+
+
+@scoped
+def topk_distillation(student_logits, teacher_topk_logprobs,
+                      teacher_topk_ids, *, temperature=1.0, renormalize=True,
+                      where=None):
+  """Forward KL to a teacher known only by its top-k log-probabilities.
+
+  With the teacher's stored top-k log-probabilities ``l_k`` at ids
+  ``i_k`` (what offline distillation datasets keep) and the student's
+  ``log q = log_softmax(student_logits / T)``, per token::
+
+    loss = sum_k p_k (log p_k - log q[i_k])
+
+  where ``log p = log_softmax(l / T)`` over the k entries when
+  ``renormalize`` (the teacher restricted to its top-k and re-normalised,
+  a proper distribution), else ``log p = l`` as given (the teacher's mass
+  outside the top-k is dropped). The teacher gets no gradient.
+
+  Args:
+    student_logits: ``[..., V]``.
+    teacher_topk_logprobs: ``[..., K]``.
+    teacher_topk_ids: integer ``[..., K]`` ids into the vocabulary.
+    temperature: positive; divides the student logits (and the teacher's
+      log-probabilities when ``renormalize``).
+    renormalize: renormalise the teacher over its top-k.
+    where: optional bool ``[...]``; masked tokens give 0.
+
+  Returns:
+    Per-token values ``[...]`` in the student logits' dtype.
+
+  Raises:
+    TypeError: for non-floating logits, non-integer ids or a bad mask.
+    ValueError: for mismatched shapes or bad options.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> jaxloss.topk_distillation(jnp.array([[0.0, 0.0, 0.0]]),
+    ...                           jnp.log(jnp.array([[0.5, 0.5]])),
+    ...                           jnp.array([[0, 2]]))
+    Array([0.4054651], dtype=float32)
+
+  References:
+    Hinton, Vinyals and Dean, "Distilling the Knowledge in a Neural
+    Network", 2015. Gemma Team, "Gemma 2", 2024, section 6.1 (distillation
+    from stored teacher probabilities).
+  """
+  fn = "topk_distillation"
+  s = numerics.as_float(fn, "student_logits", student_logits)
+  lp, ids = _topk_inputs(fn, teacher_topk_logprobs, teacher_topk_ids,
+                         temperature, renormalize)
+  shapes.check_min_rank(fn, "student_logits", s, 1)
+  if lp.shape[:-1] != s.shape[:-1]:
+    raise ValueError(
+        f"{fn}: teacher_topk_logprobs must have the leading shape of "
+        f"student_logits {s.shape[:-1]}, got shape {tuple(lp.shape)}")
+  mask = _mask(fn, where, s.shape[:-1])
+  acc = numerics.compute_dtype(s.dtype)
+  log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
+  lq = jnp.take_along_axis(log_q, ids, axis=-1)
+  values = _topk_values(lp.astype(acc), lq, temperature, renormalize)
+  if mask is not None:
+    values = jnp.where(mask, values, 0)
+  return values.astype(s.dtype)
+
+
+@scoped
+def linear_topk_distillation(embeddings, weight, teacher_topk_logprobs,
+                             teacher_topk_ids, *, temperature=1.0,
+                             renormalize=True, where=None, chunk_size=None):
+  """:func:`jaxloss.topk_distillation` fused with the student's LM head.
+
+  The student's log-probabilities at the teacher's ``K`` ids come from the
+  chunked kernel of :func:`jaxloss.linear_log_probs` (labels ``[N, K]``),
+  so the ``[N, V]`` logits are never built; values and gradients equal
+  ``topk_distillation(embeddings @ weight, ...)``.
+
+  Args:
+    embeddings: ``[..., D]``.
+    weight: ``[D, V]``.
+    teacher_topk_logprobs: ``[..., K]``.
+    teacher_topk_ids: integer ``[..., K]``.
+    temperature, renormalize: as in :func:`jaxloss.topk_distillation`.
+    where: optional bool ``[...]``; masked tokens give 0 and no gradient.
+    chunk_size: vocabulary entries per chunk, or None.
+
+  Returns:
+    Per-token values ``[...]``; float32 for half-precision inputs.
+
+  Raises:
+    TypeError: for non-floating arrays, non-integer ids or a bad mask.
+    ValueError: for mismatched shapes or bad options.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> jaxloss.linear_topk_distillation(
+    ...     jnp.ones((1, 2)), jnp.zeros((2, 3)),
+    ...     jnp.log(jnp.array([[0.5, 0.5]])), jnp.array([[0, 2]]))
+    Array([0.4054651], dtype=float32)
+  """
+  fn = "linear_topk_distillation"
+  lp_lib.check_head_options(fn, temperature=temperature, logit_softcap=None,
+                            chunk_size=chunk_size, ignore_index=0)
+  x, w, _ = lp_lib.head_arrays(fn, embeddings, weight, None)
+  lp, ids = _topk_inputs(fn, teacher_topk_logprobs, teacher_topk_ids,
+                         temperature, renormalize)
+  if lp.shape[:-1] != x.shape[:-1]:
+    raise ValueError(
+        f"{fn}: teacher_topk_logprobs must have the leading shape of "
+        f"embeddings {x.shape[:-1]}, got shape {tuple(lp.shape)}")
+  mask = _mask(fn, where, x.shape[:-1])
+  valid = jnp.ones(x.shape[:-1], bool) if mask is None else mask
+  lq, _ = lp_lib.run_head(x, w, None, ids, valid, temperature=temperature,
+                          logit_softcap=None, entropy=False,
+                          chunk_size=chunk_size, axis_name=None)
+  values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize)
+  return jnp.where(valid, values, 0)
