@@ -14,8 +14,9 @@
 * ``from_jaxloss(obj)``: the Keras form of a jaxloss loss object.
 
 Keras is an optional extra (``pip install jaxloss[keras]``); ``import
-jaxloss`` never imports it. The Keras backend must be JAX
-(``KERAS_BACKEND=jax``). See docs/keras.md.
+jaxloss`` never imports it. The Keras backend must be JAX: when Keras is
+not imported yet and ``KERAS_BACKEND`` is unset, importing
+``jaxloss.keras`` selects it. See docs/keras.md.
 
 Example:
   >>> import keras
@@ -30,13 +31,20 @@ Example:
 'delta': 0.5}
 """
 
-try:
-  import keras
-except ImportError as e:  # pragma: no cover - exercised without Keras
+import importlib.util
+import os
+import sys
+
+if importlib.util.find_spec("keras") is None:  # pragma: no cover
   raise ImportError(
       "jaxloss.keras needs Keras 3, an optional extra: "
       "pip install jaxloss[keras]"
-  ) from e
+  )
+if "keras" not in sys.modules:
+  # Keras reads its backend once, at import: choose JAX unless the user did.
+  os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import keras  # noqa: E402
 
 if keras.backend.backend() != "jax":  # pragma: no cover
   raise ImportError(
