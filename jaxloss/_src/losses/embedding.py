@@ -502,7 +502,11 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
   # log-sum-exp over the negatives of i, then of i's and j's together.
   row = numerics.masked_logsumexp(margin - dist, negative, axis=1)
   both = jnp.stack(jnp.broadcast_arrays(row[:, None], row[None, :]), -1)
-  pair_valid = jnp.isfinite(both)
+  # Valid terms are the members that have negatives: a mask from the labels,
+  # not from the values, so that a NaN embedding or margin propagates.
+  has_negative = jnp.any(negative, axis=1)
+  pair_valid = jnp.stack(
+      jnp.broadcast_arrays(has_negative[:, None], has_negative[None, :]), -1)
   pair = numerics.masked_logsumexp(both, pair_valid, axis=-1)
   valid = positive & jnp.any(pair_valid, axis=-1)
   objective = jnp.where(valid, pair + dist, 0.0)
