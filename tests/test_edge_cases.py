@@ -67,3 +67,34 @@ def test_approx_ndcg_nan_temperature_propagates_under_jit():
       lambda tau: jaxloss.approx_ndcg(t, s, temperature=tau))(jnp.nan))
   got = jax.jit(lambda s: jaxloss.approx_ndcg(t, s, temperature=0.1))(s)
   assert np.all((np.asarray(got) >= -1) & (np.asarray(got) <= 0))
+
+
+# ------------------------------------------- all-zero probability rows
+
+
+@pytest.mark.parametrize("fn, y_true", [
+    (jaxloss.categorical_crossentropy, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+    (jaxloss.categorical_focal_crossentropy,
+     [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+    (jaxloss.sparse_categorical_crossentropy, [1, 0]),
+])
+def test_all_zero_probability_row_is_finite(fn, y_true):
+  p = jnp.array([[0.0, 0.0, 0.0], [0.7, 0.2, 0.1]])
+  values = fn(y_true, p)
+  grads = jax.grad(lambda q: jnp.sum(fn(y_true, q)))(p)
+  assert np.all(np.isfinite(values)) and np.all(np.isfinite(grads))
+  # Row 0: every class clipped to q = 1e-7 (Keras's epsilon), one-hot
+  # target: -log(1e-7) for the cross-entropies; the focal form multiplies
+  # by alpha (1 - q) ** gamma = 0.25 (1 - 1e-7) ** 2.
+  want = -np.log(np.float32(1e-7))
+  if fn is jaxloss.categorical_focal_crossentropy:
+    want = 0.25 * want
+  np.testing.assert_allclose(values[0], want, rtol=1e-5)
+  # The healthy row keeps its value: -log(0.7) (times the focal factor).
+  healthy = -np.log(0.7)
+  if fn is jaxloss.categorical_focal_crossentropy:
+    healthy = 0.25 * 0.3**2 * healthy
+  np.testing.assert_allclose(values[1], healthy, rtol=1e-5)
+  # A NaN row still propagates.
+  nan_row = p.at[0, 1].set(jnp.nan)
+  assert np.isnan(fn(y_true, nan_row)[0])

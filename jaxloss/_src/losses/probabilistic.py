@@ -128,10 +128,15 @@ def binary_focal_crossentropy(y_true, y_pred, *, apply_class_balancing=False,
 
 
 def _log_probs(p, from_logits):
-  """Log-probabilities along the last axis (Keras's normalise-and-clip)."""
+  """Log-probabilities along the last axis (Keras's normalise-and-clip).
+
+  A row of all-zero probabilities normalises to zeros (not ``0 / 0``), so
+  every class gets the clipped ``log(1e-7)``: the value Keras's formula gives
+  without the NaN, with a finite (zero) gradient. A NaN still propagates.
+  """
   if from_logits:
     return jax.nn.log_softmax(p, axis=-1)
-  p = p / jnp.sum(p, axis=-1, keepdims=True)
+  p = numerics.safe_divide(p, jnp.sum(p, axis=-1, keepdims=True))
   return jnp.log(numerics.clip_probabilities(p))
 
 
@@ -148,7 +153,11 @@ def categorical_crossentropy(y_true, y_pred, *, from_logits=False,
 
   ``loss = -sum(t * log_softmax(z))`` from logits, or from probabilities
   ``loss = -sum(t * log(clip(p / sum(p), 1e-7, 1 - 1e-7)))`` (Keras), along
-  ``axis``, with ``t = y_true (1 - ls) + ls / num_classes``.
+  ``axis``, with ``t = y_true (1 - ls) + ls / num_classes``. A row of
+  probabilities that are all 0 counts as ``q = 1e-7`` for every class
+  (``-log(1e-7) * sum(t)``, about 16.1 for one-hot targets) with a zero
+  gradient, where Keras gives NaN from ``0 / 0``; the same holds for the
+  focal and sparse forms.
 
   Example:
     >>> import jaxloss
