@@ -98,3 +98,30 @@ def test_all_zero_probability_row_is_finite(fn, y_true):
   # A NaN row still propagates.
   nan_row = p.at[0, 1].set(jnp.nan)
   assert np.isnan(fn(y_true, nan_row)[0])
+
+
+# ------------------------------------------------ silently wrong results
+
+
+def test_optax_integer_labels_tuple_axis_keeps_callers_order():
+  import optax
+
+  from jaxloss import optax as jl_optax
+
+  rng = np.random.default_rng(0)
+  logits = jnp.asarray(rng.normal(size=(2, 3, 4)), jnp.float32)
+  labels = jnp.asarray(rng.integers(0, 12, size=(2,)))
+  for axis in ((2, 1), (1, 2), (-1, -2)):
+    got = jl_optax.softmax_cross_entropy_with_integer_labels(
+        logits, labels, axis=axis)
+    # optax 0.2.8 moves the axes, in the given order, to the end.
+    want = optax.losses.softmax_cross_entropy_with_integer_labels(
+        logits, labels, axis=axis)
+    np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=str(axis))
+  # Independently: axis (2, 1) flattens index k * 3 + j for z[:, j, k].
+  flat = np.transpose(np.asarray(logits), (0, 2, 1)).reshape(2, 12)
+  lse = np.log(np.exp(flat).sum(-1))
+  want = lse - flat[np.arange(2), np.asarray(labels)]
+  got = jl_optax.softmax_cross_entropy_with_integer_labels(
+      logits, labels, axis=(2, 1))
+  np.testing.assert_allclose(got, want, rtol=1e-5)
