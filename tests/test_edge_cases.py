@@ -125,3 +125,16 @@ def test_optax_integer_labels_tuple_axis_keeps_callers_order():
   got = jl_optax.softmax_cross_entropy_with_integer_labels(
       logits, labels, axis=(2, 1))
   np.testing.assert_allclose(got, want, rtol=1e-5)
+
+
+def test_class_weights_missing_classes_weigh_one_without_num_classes():
+  labels = jnp.array([0, 3, 4, 7, 2])
+  got = jaxloss.class_weights_to_sample_weights(labels, {3: 5.0})
+  # Docstring contract: classes missing from the mapping weigh 1.
+  np.testing.assert_allclose(got, [1.0, 5.0, 1.0, 1.0, 1.0])
+  got = jaxloss.class_weights_to_sample_weights(labels, {3: 5.0},
+                                                num_classes=8)
+  np.testing.assert_allclose(got, [1.0, 5.0, 1.0, 1.0, 1.0])
+  got = jax.jit(lambda y: jaxloss.class_weights_to_sample_weights(
+      y, {0: 2.0, 4: 0.5}))(labels)
+  np.testing.assert_allclose(got, [2.0, 1.0, 0.5, 1.0, 1.0])

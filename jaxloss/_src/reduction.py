@@ -134,8 +134,9 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
       labels the class is the ``argmax`` (as in Keras).
     class_weight: a mapping ``{class_id: weight}`` (missing classes weigh 1)
       or a sequence/array of one weight per class.
-    num_classes: the number of classes, needed only when ``class_weight`` is
-      a mapping and ``y_true`` holds sparse labels.
+    num_classes: the number of classes. Optional: with a mapping and sparse
+      labels and no ``num_classes``, every class missing from the mapping
+      (above its largest key included) weighs 1.
 
   Returns:
     Sample weights of the shape of the sparse labels, ready for
@@ -149,10 +150,14 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
   classes = jnp.argmax(y_true, -1) if one_hot else y_true
   if jnp.issubdtype(classes.dtype, jnp.floating):
     classes = classes.astype(jnp.int32)
+  # Classes at or above an inferred table size weigh 1 (missing classes).
+  open_ended = False
   if isinstance(class_weight, Mapping):
     n = num_classes
     if n is None:
-      n = y_true.shape[-1] if one_hot else max(int(k) for k in class_weight) + 1
+      open_ended = not one_hot
+      n = y_true.shape[-1] if one_hot else max(
+          [int(k) for k in class_weight] + [-1]) + 1
     table = np.ones((n,), np.float32)
     for k, v in class_weight.items():
       k = int(k)
@@ -174,4 +179,7 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
           f"{fn}: class_weight must have one entry per class "
           f"({y_true.shape[-1]}), got {table.shape[0]}"
       )
-  return jax.numpy.take(table, classes, mode="clip")
+  weights = jax.numpy.take(table, classes, mode="clip")
+  if open_ended:
+    weights = jnp.where(classes >= table.shape[0], 1, weights)
+  return weights
