@@ -138,3 +138,15 @@ def test_class_weights_missing_classes_weigh_one_without_num_classes():
   got = jax.jit(lambda y: jaxloss.class_weights_to_sample_weights(
       y, {0: 2.0, 4: 0.5}))(labels)
   np.testing.assert_allclose(got, [2.0, 1.0, 0.5, 1.0, 1.0])
+
+
+def test_regularize_filter_matching_nothing_raises():
+  from jaxloss import regularizers
+
+  params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
+  with pytest.raises(ValueError, match=r"regularize: filter .*'kernal'"):
+    regularizers.regularize("l2", params, filter="kernal")
+  assert float(regularizers.regularize("l2", params, filter="kernal",
+                                       allow_empty=True)) == 0.0
+  # 0.01 * sum(kernel ** 2) = 0.04, Keras's default L2 factor.
+  np.testing.assert_allclose(regularizers.regularize("l2", params), 0.04)
