@@ -154,20 +154,26 @@ def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
 
 
 def _variance(fn, var, shape):
-  """PyTorch's accepted ``var`` shapes, broadcast to ``shape``."""
+  """The ``var`` shapes PyTorch 2.13 accepts, broadcast to ``shape``.
+
+  ``shape`` itself; ``shape`` with exactly one axis of size 1 where
+  ``shape``'s differs (``[B, 1]`` or ``[1, D]`` for ``[B, D]``); ``shape``
+  without its last axis; or a scalar (PyTorch: a Python float).
+  """
   if var.shape == shape:
     return var
-  if var.ndim == len(shape) and var.shape[:-1] == shape[:-1] and (
-      var.shape[-1] == 1):
-    return jnp.broadcast_to(var, shape)
+  if var.ndim == len(shape):
+    differ = [i for i, (a, b) in enumerate(zip(var.shape, shape)) if a != b]
+    if len(differ) == 1 and var.shape[differ[0]] == 1:
+      return jnp.broadcast_to(var, shape)
   if var.shape == shape[:-1]:
     return jnp.broadcast_to(var[..., None], shape)
   if var.ndim == 0:
     return jnp.broadcast_to(var, shape)
   raise ValueError(
-      f"{fn}: var must have the shape of y_pred, that shape with a last "
-      f"axis of 1 or without it, or be a scalar, got var.shape="
-      f"{tuple(var.shape)} and y_pred.shape={tuple(shape)}"
+      f"{fn}: var must have the shape of y_pred, that shape with one axis "
+      f"of size 1, that shape without its last axis, or be a scalar, got "
+      f"var.shape={tuple(var.shape)} and y_pred.shape={tuple(shape)}"
   )
 
 
@@ -187,8 +193,10 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
   Args:
     y_true: targets ``[..., d]``.
     y_pred: predicted means ``[..., d]``.
-    var: predicted variances (``>= 0``): ``[..., d]``, ``[..., 1]``
-      (one per sample), ``[...]`` or a scalar.
+    var: predicted variances (``>= 0``): ``[..., d]``; that shape with
+      exactly one axis of size 1 where ``y_pred``'s differs (``[..., 1]``,
+      one per sample, or e.g. ``[1, d]`` for ``[B, d]``, as PyTorch 2.13
+      accepts); ``[...]``; or a scalar.
     full: whether to add the constant ``0.5 log(2 pi)``.
     eps: lower clamp of ``var``; ``> 0``.
 
