@@ -22,6 +22,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.losses.metric_learning import pair_masks
@@ -43,6 +44,7 @@ def _labelled_embeddings(fn, y_true, y_pred):
   shapes.check_rank(fn, "y_pred", emb, 2)
   labels = shapes.row_labels(
       fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
+  empty.require_samples(fn, "y_pred", emb)
   out_dtype = emb.dtype
   return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
 

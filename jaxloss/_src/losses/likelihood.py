@@ -8,6 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.losses.probabilistic import binary_terms
@@ -345,6 +346,7 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic",
     raise ValueError(f"{fn}: y_pred must have >= 2 classes, got {k}")
   t = t.reshape(-1, k)
   p = p.reshape(-1, k)
+  empty.require_samples(fn, "y_pred", p)
   classes = jnp.arange(k, dtype=p.dtype)
   diff = jnp.abs(classes[:, None] - classes[None, :])
   power = 1 if weightage == "linear" else 2
