@@ -150,3 +150,50 @@ def test_regularize_filter_matching_nothing_raises():
                                        allow_empty=True)) == 0.0
   # 0.01 * sum(kernel ** 2) = 0.04, Keras's default L2 factor.
   np.testing.assert_allclose(regularizers.regularize("l2", params), 0.04)
+
+
+# ---------------------------------------------------------- empty batches
+
+
+def test_lovasz_per_image_empty_batch_gives_empty_result():
+  z = np.zeros((0, 4, 4), np.float32)
+  assert jaxloss.lovasz_hinge(z, z).shape == (0,)
+  labels, probs = np.zeros((0, 4), np.int32), np.zeros((0, 4, 3), np.float32)
+  assert jaxloss.lovasz_softmax(labels, probs, per_image=True).shape == (0,)
+  # The objects reduce an empty batch to 0 (reduce's documented rule).
+  assert float(jaxloss.LovaszHinge()(z, z)) == 0.0
+
+
+@pytest.mark.parametrize("fn, y_pred", [
+    (jaxloss.triplet_semihard_loss, np.zeros((0, 3), np.float32)),
+    (jaxloss.triplet_hard_loss, np.zeros((0, 3), np.float32)),
+    (jaxloss.lifted_struct_loss, np.zeros((0, 3), np.float32)),
+    (jaxloss.npairs_loss, np.zeros((0, 0), np.float32)),
+    (jaxloss.supervised_contrastive, np.zeros((0, 3), np.float32)),
+    (jaxloss.circle, np.zeros((0, 3), np.float32)),
+], ids=lambda x: getattr(x, "__name__", ""))
+def test_batch_level_losses_reject_empty_batch(fn, y_pred):
+  with pytest.raises(ValueError, match=rf"^{fn.__name__}: y_pred must hold "
+                     r"at least one sample .* got y_pred.shape=\(0, "):
+    fn(np.zeros((0,), np.int32), y_pred)
+
+
+def test_weighted_kappa_rejects_empty_batch():
+  with pytest.raises(ValueError, match=r"^weighted_kappa_loss: y_pred must "
+                     r"hold at least one sample"):
+    jaxloss.weighted_kappa_loss(np.zeros((0, 4)), np.zeros((0, 4), np.float32))
+
+
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean",
+                                       "mean_with_sample_weight"])
+def test_reductions_of_an_empty_batch_are_zero(reduction):
+  values = jnp.zeros((0,), jnp.float32)
+  got = jaxloss.reduce(values, reduction=reduction,
+                       sample_weight=jnp.zeros((0,)))
+  assert got.shape == () and float(got) == 0.0
+  grad = jax.grad(lambda v: jaxloss.reduce(v, reduction=reduction))(values)
+  assert grad.shape == (0,)
+  per_sample = jaxloss.mean_squared_error(np.zeros((0, 3)), np.zeros((0, 3)))
+  assert per_sample.shape == (0,)
+  assert float(jaxloss.MeanSquaredError(reduction=reduction)(
+      np.zeros((0, 3)), np.zeros((0, 3)))) == 0.0

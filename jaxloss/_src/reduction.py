@@ -55,8 +55,9 @@ def reduce(
     the *broadcast* weights), or ``normalizer`` when given.
   * ``"none"`` / ``None``: :math:`v w m`, element-wise, shape of ``v``.
 
-  A zero divisor (fully masked batch, all-zero weights) gives 0, with finite
-  gradients. Masked entries are excluded with ``where`` rather than
+  A zero divisor (fully masked batch, all-zero weights, an empty batch of
+  values ``[0, ...]``) gives 0, with finite gradients: every reduction of an
+  empty batch is 0 (``"none"`` returns the empty values). Masked entries are excluded with ``where`` rather than
   multiplied, so a NaN or inf in a masked entry does not leak into the result.
   Sums are accumulated in float32 for half-precision values; the result has
   the dtype of ``values``.
