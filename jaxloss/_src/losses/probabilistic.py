@@ -393,7 +393,7 @@ def poisson(y_true, y_pred):
     Array([1.5], dtype=float32)
   """
   fn = "poisson"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   return jnp.mean(p - t * jnp.log(p + _EPS), axis=-1).astype(dt)
 
 
@@ -410,7 +410,7 @@ def kl_divergence(y_true, y_pred):
     Array([0.14384103], dtype=float32)
   """
   fn = "kl_divergence"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   t = jnp.clip(t, _EPS, 1.0)
   p = jnp.clip(p, _EPS, 1.0)
   # One log of the ratio (Keras's form), not two: both are clipped to
