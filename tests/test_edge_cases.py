@@ -197,3 +197,43 @@ def test_reductions_of_an_empty_batch_are_zero(reduction):
   assert per_sample.shape == (0,)
   assert float(jaxloss.MeanSquaredError(reduction=reduction)(
       np.zeros((0, 3)), np.zeros((0, 3)))) == 0.0
+
+
+# ------------------------------------------------ crashes, unclear errors
+
+
+@pytest.mark.parametrize("fn", [
+    jaxloss.mean_squared_error, jaxloss.mean_absolute_error,
+    jaxloss.mean_absolute_percentage_error,
+    jaxloss.mean_squared_logarithmic_error, jaxloss.huber, jaxloss.log_cosh,
+    jaxloss.hinge, jaxloss.squared_hinge, jaxloss.categorical_hinge,
+    jaxloss.poisson, jaxloss.kl_divergence,
+], ids=lambda f: f.__name__)
+def test_scalar_inputs_give_a_clear_error(fn):
+  with pytest.raises(ValueError, match=rf"^{fn.__name__}: y_pred must have "
+                     r"rank >= 1, got shape \(\)"):
+    fn(0.0, 1.0)
+  assert fn([0.0], [1.0]).shape == ()  # one sample of one entry
+
+
+def test_ragged_lists_are_named_as_such():
+  with pytest.raises(ValueError, match=r"^mean_squared_error: y_true must be "
+                     r"a rectangular array-like .* y_true\[1\] has length 1 "
+                     r"but y_true\[0\] has length 2"):
+    jaxloss.mean_squared_error([[0.0, 1.0], [1.0]], [[0.0, 1.0], [1.0, 2.0]])
+  with pytest.raises(ValueError, match=r"y_pred\[0\]\[1\] has length 1"):
+    jaxloss.mean_squared_error(np.zeros((2, 2, 2)),
+                               [[[1.0, 2.0], [1.0]], [[1.0, 2.0], [3.0, 4.0]]])
+  with pytest.raises(ValueError, match=r"y_pred mixes lists and scalars"):
+    jaxloss.mean_squared_error(np.zeros((2,)), [1.0, [2.0]])
+
+
+@pytest.mark.parametrize("fn", [jaxloss.arcface, jaxloss.cosface],
+                         ids=lambda f: f.__name__)
+def test_margin_softmax_errors_name_the_public_loss(fn):
+  emb = np.ones((2, 3), np.float32)
+  centers = np.eye(3, dtype=np.float32)
+  with pytest.raises(ValueError, match=rf"^{fn.__name__}: scale must be"):
+    fn([0, 1], emb, centers, scale=-1.0)
+  with pytest.raises(ValueError, match=rf"^{fn.__name__}: "):
+    fn([0, 1, 2], emb, centers)
