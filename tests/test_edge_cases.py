@@ -237,3 +237,76 @@ def test_margin_softmax_errors_name_the_public_loss(fn):
     fn([0, 1], emb, centers, scale=-1.0)
   with pytest.raises(ValueError, match=rf"^{fn.__name__}: "):
     fn([0, 1, 2], emb, centers)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: (jaxloss.SparseCategoricalCrossentropy(ignore_class=0),
+             ([0, 1, 2], np.full((3, 3), 1 / 3, np.float32))),
+    lambda: (jaxloss.Circle(),
+             ([0, 0, 1], np.eye(3, dtype=np.float32))),
+], ids=["sparse_ignore_class", "circle"])
+def test_own_mask_objects_check_the_callers_where(make):
+  loss, args = make()
+  name = type(loss).__name__
+  with pytest.raises(ValueError, match=rf"^{name}: where must broadcast from "
+                     r"the leading axes .* got where.shape=\(2,\)"):
+    loss(*args, where=np.array([True, False]))
+  with pytest.raises(TypeError, match=rf"^{name}: where must be a boolean "
+                     r"mask, got dtype float32"):
+    loss(*args, where=np.array([1.0, 0.0, 1.0], np.float32))
+  # A valid mask still combines with the object's own mask.
+  assert np.isfinite(loss(*args, where=np.array([True, True, False])))
+
+
+def test_reduce_rejects_a_non_numeric_normalizer():
+  with pytest.raises(TypeError, match=r"^reduce: normalizer must be a number "
+                     r"or a scalar numeric array, got 'abc'"):
+    jaxloss.reduce([1.0, 2.0], normalizer="abc")
+  with pytest.raises(TypeError, match="normalizer must be a number"):
+    jaxloss.reduce([1.0, 2.0], normalizer=[2.0, 3.0])
+  np.testing.assert_allclose(jaxloss.reduce([1.0, 2.0], normalizer=4), 0.75)
+  got = jax.jit(lambda n: jaxloss.reduce(jnp.array([1.0, 2.0]),
+                                         normalizer=n))(6.0)
+  np.testing.assert_allclose(got, 0.5)
+
+
+def test_get_finds_default_names_and_suggests_close_ones():
+  assert jaxloss.get(jaxloss.Huber().name) is jaxloss.huber
+  assert jaxloss.get("huber_loss") is jaxloss.huber
+  for cls in (jaxloss.MeanSquaredError, jaxloss.BinaryCrossentropy,
+              jaxloss.CategoricalCrossentropy):
+    assert jaxloss.get(cls().name) is cls.fn
+  with pytest.raises(ValueError) as info:
+    jaxloss.get("hubber")
+  msg = str(info.value)
+  assert "did you mean 'Huber', 'huber', 'huber_loss'?" in msg
+  assert len(msg) < 300  # no longer the whole registry
+
+
+def cubic(y_true, y_pred, *, scale=1.0):
+  """A top-level custom loss: importable as tests.test_edge_cases:cubic."""
+  return scale * jnp.mean(jnp.abs(y_true - y_pred) ** 3, axis=-1)
+
+
+def test_serialize_wrap_of_an_importable_function_round_trips():
+  loss = jaxloss.wrap(cubic, scale=2.0, reduction="sum")
+  config = jaxloss.serialize(loss)
+  assert config["config"]["fn"] == "tests.test_edge_cases:cubic"
+  again = jaxloss.deserialize(config)
+  assert again.function is cubic and again.hyper_parameters() == {
+      "scale": 2.0}
+  t, p = np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32)
+  np.testing.assert_allclose(again(t, p), loss(t, p))
+  np.testing.assert_allclose(loss(t, p), 4.0)  # 2 * 1 per sample, summed
+  # A registered function still serialises to its name.
+  assert jaxloss.serialize(jaxloss.wrap(jaxloss.huber))["config"]["fn"] == (
+      "huber")
+
+
+def test_serialize_explains_what_cannot_be_named():
+  with pytest.raises(ValueError, match=r"^serialize: obj must be .* \(not "
+                     r"a lambda, closure, partial"):
+    jaxloss.serialize(jaxloss.wrap(lambda t, p: jnp.abs(t - p)))
+  with pytest.raises(ValueError, match=r"^get: identifier 'no_such_mod:f' "
+                     r"must name an importable function"):
+    jaxloss.get("no_such_mod:f")

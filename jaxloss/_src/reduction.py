@@ -57,10 +57,11 @@ def reduce(
 
   A zero divisor (fully masked batch, all-zero weights, an empty batch of
   values ``[0, ...]``) gives 0, with finite gradients: every reduction of an
-  empty batch is 0 (``"none"`` returns the empty values). Masked entries are excluded with ``where`` rather than
-  multiplied, so a NaN or inf in a masked entry does not leak into the result.
-  Sums are accumulated in float32 for half-precision values; the result has
-  the dtype of ``values``.
+  empty batch is 0 (``"none"`` returns the empty values). Masked entries
+  are excluded with ``where`` rather than multiplied, so a NaN or inf in a
+  masked entry does not leak into the result. Sums are accumulated in
+  float32 for half-precision values; the result has the dtype of
+  ``values``.
 
   Args:
     values: per-sample loss values, any shape.
@@ -96,6 +97,15 @@ def reduce(
         f"{fn}: normalizer applies only to the mean-like reductions "
         f"{_MEAN_LIKE}, got reduction={reduction!r}"
     )
+  if normalizer is not None:
+    number = isinstance(normalizer, (int, float)) and not isinstance(
+        normalizer, bool)
+    scalar_array = hasattr(normalizer, "dtype") and jnp.ndim(
+        normalizer) == 0 and jnp.issubdtype(normalizer.dtype, jnp.number)
+    if not (number or scalar_array):
+      raise TypeError(
+          f"{fn}: normalizer must be a number or a scalar numeric array, got "
+          f"{normalizer!r}")
   weighted = values
   weight = None
   if sample_weight is not None:
