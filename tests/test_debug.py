@@ -134,3 +134,16 @@ def test_checked_argument_errors():
     jaxloss.checked(3)
   with pytest.raises(TypeError, match="checked: argnums must be an int"):
     jaxloss.checked(jaxloss.huber, argnums="1")
+
+
+def test_negative_gaussian_variance_reported():
+  # PyTorch 2.13 raises "var has negative entry/entries" eagerly; the
+  # default path clamps at eps, the checked mode reports it under jit.
+  check = jax.jit(jaxloss.checked(jaxloss.GaussianNLLLoss()))
+  var = jnp.array([[1.0, 0.5], [-0.1, 2.0]])
+  error, _ = check(jnp.zeros((2, 2)), jnp.ones((2, 2)), var)
+  assert _message(error).startswith(
+      "GaussianNLLLoss: var must be >= 0, got 1 negative entries, the first "
+      "at flat index 2")
+  error, _ = check(jnp.zeros((2, 2)), jnp.ones((2, 2)), jnp.abs(var))
+  assert error.get() is None

@@ -16,7 +16,8 @@ reported as such, not as the NaN loss it causes):
 2. loss-specific domains: integer labels in ``[0, num_classes)`` (except
    ``ignore_class``), probabilities in ``[0, 1]`` and, for the categorical
    losses from probabilities, rows summing to 1; targets in ``[0, 1]`` for
-   the binary and categorical cross-entropies;
+   the binary and categorical cross-entropies; ``var >= 0`` for
+   ``gaussian_nll``;
 3. the loss values are finite;
 4. with ``argnums``: the gradients are finite.
 """
@@ -57,6 +58,9 @@ _SPARSE_LABELS = frozenset({
     "sparse_categorical_crossentropy", "multi_margin",
 })
 _BECAUSE = "every input passed its checks"
+# Inputs that must be >= 0, by loss function: PyTorch raises on a negative
+# variance eagerly; here it would be clamped at eps silently.
+_NONNEGATIVE = {"gaussian_nll": "var"}
 # Tolerance of the row-sum check, relative to the compute dtype's epsilon.
 _SUM_TOLERANCE_EPS = 64
 
@@ -156,6 +160,19 @@ def _check_interval(label, name, x, what):
       count=count, index=index, value=jnp.ravel(x)[index])
 
 
+def _check_nonnegative(label, name, x):
+  x = jnp.asarray(x)
+  if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
+    return
+  count, index = _first(x < 0)
+  checkify.check(
+      count == 0,
+      f"{label}: {name} must be >= 0, got {{count}} negative entries, the "
+      f"first at flat index {{index}} of shape {tuple(x.shape)} "
+      f"(value {{value}})",
+      count=count, index=index, value=jnp.ravel(x)[index])
+
+
 def _check_rows_sum_to_one(label, name, x, axis):
   x = jnp.asarray(x)
   if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
@@ -194,6 +211,9 @@ def _check_labels(label, name, labels, num_classes, ignore_class):
 def _domain_checks(label, fn_name, names, args, params):
   """The loss-specific checks on the named inputs."""
   inputs = dict(zip(names, args))
+  nonnegative = _NONNEGATIVE.get(fn_name)
+  if nonnegative is not None and inputs.get(nonnegative) is not None:
+    _check_nonnegative(label, nonnegative, inputs[nonnegative])
   y_true, y_pred = inputs.get("y_true"), inputs.get("y_pred")
   if y_pred is None:
     return
