@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow test-min lint format-check package bench docs ci clean
+.PHONY: demo test test-slow test-properties test-min lint format-check package bench docs ci clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ test: $(VENV)/.stamp-dev
 
 test-slow: $(VENV)/.stamp-dev
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) -m slow
+
+# The property suite with many more random examples than CI's profile.
+test-properties: $(VENV)/.stamp-dev
+	JAXLOSS_HYPOTHESIS_PROFILE=local $(PY) -m pytest -q -n $(PYTEST_WORKERS) \
+	  tests/test_properties.py
 
 lint: $(VENV)/.stamp-dev
 	$(PY) -m ruff check jaxloss tests examples benchmarks docs/tools

@@ -5,6 +5,7 @@ and a name registry. See the README for a tour.
 """
 
 from jaxloss import regularizers
+from jaxloss._src.debug import checked
 from jaxloss._src.losses.adaptive import adaptive_robust_nll
 from jaxloss._src.losses.adaptive import uncertainty_weighting
 from jaxloss._src.losses.boxes import CIoULoss
@@ -210,6 +211,7 @@ __all__ = [
     "categorical_generalized_cross_entropy", "categorical_hinge",
     "CategoricalCrossentropy", "CategoricalFocalCrossentropy",
     "CategoricalGeneralizedCrossEntropy", "CategoricalHinge", "center_loss",
+    "checked",
     "CenterLoss", "ciou_loss", "CIoULoss", "Circle", "circle",
     "class_weights_to_sample_weights", "combine", "contrastive_loss",
     "ContrastiveLoss", "CosFace", "cosface", "cosine_embedding",

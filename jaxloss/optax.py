@@ -494,7 +494,9 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1,
                      f"{axis!r}")
   ax = _axis(fn, axis, z.ndim)
   mask = _mask(fn, where, z.shape, axis=ax)
-  classes = (ax,) if isinstance(ax, int) else ax
+  # The caller's order of a tuple axis, as optax flattens it (not sorted).
+  classes = (ax,) if isinstance(ax, int) else tuple(
+      shapes.canonical_axis(fn, a, z.ndim) for a in axis)
   batch = tuple(i for i in range(z.ndim) if i not in classes)
   z = jnp.transpose(z, batch + classes)
   z = z.reshape(z.shape[:len(batch)] + (-1,))

@@ -1,8 +1,9 @@
 """Reference and parity tests for the catalogue beyond Keras, part A.
 
-Sources: PyTorch 2.13 (CPU, when installed) for the PyTorch-semantics
-losses; the documented examples of tensorflow-addons 0.23; closed forms of
-Barron 2019, eq. (8) and sec. 2 for the robust loss's special cases.
+Sources: PyTorch 2.13 (CPU; values stored in tests/reference_data by
+generate_torch.py) for the PyTorch-semantics losses; the documented
+examples of tensorflow-addons 0.23; closed forms of Barron 2019, eq. (8)
+and sec. 2 for the robust loss's special cases.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 import pytest
 
 import jaxloss
+from tests.reference_data import torch_cases
+from tests.reference_data import torch_reference
 from tests.specs import beyond_a as ref
 
 RNG = np.random.default_rng(0)
@@ -23,64 +26,15 @@ X64 = dict(rtol=1e-10, atol=1e-12)
 # ------------------------------------------------------------------ PyTorch
 
 
-def _torch_cases():
-  rng = np.random.default_rng(7)
-  b, d, c = 3, 5, 4
-  t_pm = 2.0 * rng.integers(0, 2, (b, d)) - 1
-  t01 = rng.integers(0, 2, (b, d)).astype(float)
-  x = rng.normal(size=(b, d)) * 2
-  y = rng.normal(size=(b, d))
-  counts = rng.integers(0, 5, (b, d)).astype(float)
-  rates = rng.uniform(0.1, 3, (b, d))
-  var = rng.uniform(0.0, 2.0, (b, d))
-  var[0, 0] = 1e-9  # below eps: clamped
-  labels = rng.integers(0, c, b)
-  scores = rng.normal(size=(b, c))
-  y_pair = 2.0 * rng.integers(0, 2, b) - 1
-  s1, s2 = rng.normal(size=b), rng.normal(size=b)
-  e1, e2 = rng.normal(size=(b, 3)), rng.normal(size=(b, 3))
-  e1[0] = 0.0  # a zero vector meets PyTorch's 1e-12
-  dists = rng.uniform(0, 2, (b, d))
-  return [
-      ("smooth_l1", {"beta": 0.7}, (y, x), "smooth_l1_loss",
-       {"beta": 0.7}, (1, 0), True),
-      ("smooth_l1", {"beta": 0.0}, (y, x), "smooth_l1_loss",
-       {"beta": 0.0}, (1, 0), True),
-      ("poisson_nll", {"full": True}, (counts, x), "poisson_nll_loss",
-       {"log_input": True, "full": True}, (1, 0), True),
-      ("poisson_nll", {"log_input": False}, (counts, rates),
-       "poisson_nll_loss", {"log_input": False}, (1, 0), True),
-      ("gaussian_nll", {"full": True}, (y, x, var), "gaussian_nll_loss",
-       {"full": True}, (1, 0, 2), True),
-      ("gaussian_nll", {}, (y, x, var[:, :1]), "gaussian_nll_loss", {},
-       (1, 0, 2), True),
-      ("soft_margin", {}, (t_pm, x), "soft_margin_loss", {}, (1, 0), True),
-      ("multilabel_soft_margin", {}, (t01, x), "multilabel_soft_margin_loss",
-       {}, (1, 0), False),
-      ("multi_margin", {"p": 2, "margin": 0.5}, (labels, scores),
-       "multi_margin_loss", {"p": 2, "margin": 0.5}, (1, 0), False),
-      ("margin_ranking", {"margin": 0.1}, (y_pair, s1, s2),
-       "margin_ranking_loss", {"margin": 0.1}, (1, 2, 0), True),
-      ("hinge_embedding", {"margin": 1.2}, (t_pm, dists),
-       "hinge_embedding_loss", {"margin": 1.2}, (1, 0), True),
-      ("cosine_embedding", {"margin": 0.2}, (y_pair, e1, e2),
-       "cosine_embedding_loss", {"margin": 0.2}, (1, 2, 0), False),
-  ]
-
-
-@pytest.mark.parametrize("case", _torch_cases(),
-                         ids=lambda c: f"{c[0]}-{sorted(c[1].items())}")
+@pytest.mark.parametrize("case", torch_cases.parity_cases(),
+                         ids=torch_cases.case_id)
 def test_torch_parity(case, x64):
   """Values against torch.nn.functional (PyTorch 2.13, reduction='none'
-  then the mean over the last axis where ours averages it)."""
-  torch = pytest.importorskip("torch")
-  name, kwargs, inputs, torch_name, torch_kwargs, order, elementwise = case
+  then the mean over the last axis where ours averages it), stored by
+  tests/reference_data/generate_torch.py."""
+  name, kwargs, inputs, _, _, _, elementwise = case
   got = getattr(jaxloss, name)(*inputs, **kwargs)
-  targs = [torch.as_tensor(inputs[i]) for i in order]
-  if name == "multi_margin":
-    targs[1] = targs[1].long()
-  want = getattr(torch.nn.functional, torch_name)(
-      *targs, reduction="none", **torch_kwargs).numpy()
+  want = torch_reference(torch_cases.case_id(case))["value"]
   if elementwise and name != "margin_ranking":
     want = want.mean(-1)
   np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
@@ -89,15 +43,11 @@ def test_torch_parity(case, x64):
 def test_torch_gaussian_nll_var_gradient(x64):
   """PyTorch clamps var without a gradient: d/dvar at var < eps is the
   derivative at eps, passed through unchanged."""
-  torch = pytest.importorskip("torch")
-  t, p = np.array([[0.5, 1.0]]), np.array([[0.0, 1.5]])
-  var = np.array([[1e-9, 0.3]])
+  t, p, var = torch_cases.gaussian_var_gradient_inputs()
   g = jax.grad(lambda v: jnp.sum(jaxloss.gaussian_nll(t, p, v)))(var)
-  tv = torch.tensor(var, requires_grad=True)
-  torch.nn.functional.gaussian_nll_loss(
-      torch.tensor(p), torch.tensor(t), tv, reduction="sum").backward()
+  want = torch_reference("gaussian_nll-var_gradient")["grad_var"]
   # torch's "sum" sums over all entries; ours averages over the last axis.
-  np.testing.assert_allclose(g * 2, tv.grad.numpy(), rtol=1e-10)
+  np.testing.assert_allclose(g * 2, want, rtol=1e-10)
 
 
 # -------------------------------------------------------- documented values

@@ -1,7 +1,8 @@
 """Reference and behaviour tests for the embedding / metric-learning losses.
 
 Sources: the documented examples of the tensorflow-addons 0.23 API docs,
-PyTorch 2.13 (``torch.nn.TripletMarginLoss``, ``cross_entropy``; optional),
+PyTorch 2.13 (``torch.nn.TripletMarginLoss``, ``cross_entropy``; values
+stored in tests/reference_data by generate_torch.py),
 optax 0.2.8, and hand-derived values from the papers' equations.
 """
 
@@ -15,6 +16,8 @@ import pytest
 
 import jaxloss
 from jaxloss._src.losses.embedding import pairwise_distances
+from tests.reference_data import torch_cases
+from tests.reference_data import torch_reference
 from tests.specs import beyond_c
 
 
@@ -50,18 +53,11 @@ def test_tfa_loss_objects_accept_a_callable_metric():
 # ------------------------------------------------------- PyTorch parity
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"p": 1.0, "swap": True}, {"p": 3.0, "eps": 0.0, "margin": 0.3},
-    {"swap": True, "margin": 2.0}, {"p": float("inf")},
-])
+@pytest.mark.parametrize("kwargs", torch_cases.TRIPLET_KWARGS,
+                         ids=torch_cases.triplet_id)
 def test_triplet_margin_matches_pytorch(kwargs, x64):
-  torch = pytest.importorskip("torch")
-  rng = np.random.default_rng(0)
-  a, p, n = (rng.normal(size=(5, 4)) for _ in range(3))
-  t = [torch.tensor(x, requires_grad=True) for x in (a, p, n)]
-  module = torch.nn.TripletMarginLoss(reduction="none", **kwargs)
-  want = module(*t)
-  want.sum().backward()
+  a, p, n = torch_cases.triplet_inputs()
+  want = torch_reference(torch_cases.triplet_id(kwargs))
 
   def total(*x):
     values = jaxloss.triplet_margin(*x, **kwargs)
@@ -69,33 +65,24 @@ def test_triplet_margin_matches_pytorch(kwargs, x64):
 
   (_, got), grads = jax.jit(jax.value_and_grad(
       total, argnums=(0, 1, 2), has_aux=True))(a, p, n)
-  np.testing.assert_allclose(got, want.detach().numpy(), rtol=1e-10,
-                             atol=1e-12)
-  for g, x in zip(grads, t, strict=True):
-    np.testing.assert_allclose(g, x.grad.numpy(), rtol=1e-9, atol=1e-12)
+  np.testing.assert_allclose(got, want["value"], rtol=1e-10, atol=1e-12)
+  for g, key in zip(grads, ("anchor", "positive", "negative"), strict=True):
+    np.testing.assert_allclose(g, want[f"grad_{key}"], rtol=1e-9,
+                               atol=1e-12)
 
 
 def test_triplet_margin_unbatched_matches_pytorch(x64):
-  torch = pytest.importorskip("torch")
-  rng = np.random.default_rng(1)
-  a, p, n = (rng.normal(size=4) for _ in range(3))
-  want = torch.nn.functional.triplet_margin_loss(
-      *(torch.tensor(x) for x in (a, p, n)), reduction="none")
+  a, p, n = torch_cases.triplet_unbatched_inputs()
+  want = torch_reference("triplet-unbatched")["value"]
   got = jaxloss.triplet_margin(a, p, n)
   assert got.shape == ()
-  np.testing.assert_allclose(got, want.numpy(), rtol=1e-12)
+  np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 def test_info_nce_in_batch_matches_pytorch_cross_entropy(x64):
-  torch = pytest.importorskip("torch")
-  rng = np.random.default_rng(2)
-  q, k = rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
-  tq = torch.nn.functional.normalize(torch.tensor(q), dim=-1)
-  tk = torch.nn.functional.normalize(torch.tensor(k), dim=-1)
-  want = torch.nn.functional.cross_entropy(tq @ tk.T / 0.1,
-                                           torch.arange(6), reduction="none")
-  np.testing.assert_allclose(jaxloss.info_nce(q, k), want.numpy(),
-                             rtol=1e-12)
+  q, k = torch_cases.info_nce_inputs()
+  want = torch_reference("info_nce-in_batch")["value"]
+  np.testing.assert_allclose(jaxloss.info_nce(q, k), want, rtol=1e-12)
 
 
 # ------------------------------------------------ semantics and edges

@@ -72,7 +72,8 @@ def test_regularize_kernels_of_linen_params():
       filter=lambda path, leaf: path.endswith("layers_0/kernel"))
   np.testing.assert_allclose(only_first, 0.5 * np.abs(kernels[0]).sum(),
                              rtol=1e-6)
-  assert float(regularizers.regularize("l2", params, filter="nothing")) == 0
+  assert float(regularizers.regularize("l2", params, filter="nothing",
+                                      allow_empty=True)) == 0
 
 
 def test_half_precision_computed_in_float32():

@@ -44,9 +44,34 @@ def as_array(fn: str, name: str, x) -> jax.Array:
   try:
     return jnp.asarray(x)
   except (TypeError, ValueError) as e:
+    ragged = _ragged(name, x)
+    if ragged:
+      raise ValueError(
+          f"{fn}: {name} must be a rectangular array-like (nested lists of "
+          f"equal lengths), got a ragged {type(x).__name__}: {ragged}"
+      ) from e
     raise TypeError(
         f"{fn}: {name} must be an array-like, got {type(x).__name__}"
     ) from e
+
+
+def _ragged(name, x, index=""):
+  """Where a nested list stops being rectangular ('' if it does not)."""
+  if not isinstance(x, (list, tuple)):
+    return ""
+  rows = [r for r in x if isinstance(r, (list, tuple))]
+  if rows and len(rows) != len(x):
+    return f"{name}{index} mixes lists and scalars"
+  lengths = [len(r) for r in rows]
+  for i, n in enumerate(lengths):
+    if n != lengths[0]:
+      return (f"{name}{index}[{i}] has length {n} but {name}{index}[0] has "
+              f"length {lengths[0]}")
+  for i, r in enumerate(rows):
+    found = _ragged(name, r, f"{index}[{i}]")
+    if found:
+      return found
+  return ""
 
 
 def as_float(fn: str, name: str, x) -> jax.Array:

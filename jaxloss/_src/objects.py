@@ -16,7 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
+import difflib
 import functools
+import importlib
 import inspect
 import sys
 from typing import Any
@@ -27,6 +29,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import shapes
 
 # Every public name `get` understands: function names, class names, aliases.
 _REGISTRY: dict[str, Any] = {}
@@ -133,6 +136,8 @@ class Loss:
       if self.where_fn is not None:
         auto = type(self).where_fn(*args, values, **params)
         if auto is not None:
+          if where is not None:
+            where = _user_mask(type(self).__name__, where, values.shape)
           where = auto if where is None else jnp.logical_and(where, auto)
       return reduction_lib.reduce(
           values,
@@ -177,6 +182,14 @@ def _refuse_keras_wrapper(obj):
         f"Keras's sample_weight, class_weight and masks would be applied to "
         f"a scalar), got {obj!r}; use {fix} instead"
     )
+def _user_mask(cls_name, where, shape):
+  """The caller's ``where`` checked as ``reduce`` checks it, before it is
+  combined with the mask an object builds itself (ignore_class, Circle)."""
+  where = numerics.as_array(cls_name, "where", where)
+  if where.dtype != jnp.bool_:
+    raise TypeError(
+        f"{cls_name}: where must be a boolean mask, got dtype {where.dtype}")
+  return shapes.leading_broadcast(cls_name, "where", where, shape)
 
 
 def _hyper_parameter_fields(fn, exclude=()):
@@ -244,6 +257,9 @@ def loss_class(
   register(class_name, cls)
   for alias in aliases:
     register(alias, fn)
+  # The object's default name (Keras's, e.g. "huber_loss") finds it too.
+  if default_name and default_name not in _REGISTRY:
+    register(default_name, fn)
   _CLASSES[class_name] = cls
   return cls
 
@@ -344,10 +360,12 @@ def get(identifier):
   if isinstance(identifier, Mapping):
     return deserialize(identifier)
   if isinstance(identifier, str):
+    if identifier not in _REGISTRY and ":" in identifier:
+      return _import_function(identifier)
     if identifier not in _REGISTRY:
       raise ValueError(
-          f"get: identifier must be a known loss name, got {identifier!r}; "
-          f"known names: {sorted(_REGISTRY)}"
+          f"get: identifier must be a known loss name, got {identifier!r}"
+          f"{_suggest(identifier)} (jaxloss.names() lists them all)"
       )
     obj = _REGISTRY[identifier]
     return obj() if isinstance(obj, type) else obj
@@ -359,16 +377,70 @@ def get(identifier):
   )
 
 
+def _suggest(identifier: str) -> str:
+  """'; did you mean ...' with the closest registered names, or ''."""
+  key = identifier.lower()
+  scored = sorted(
+      (-difflib.SequenceMatcher(None, key, n.lower()).ratio(), n)
+      for n in _REGISTRY)
+  close = [n for score, n in scored[:5] if -score >= 0.6]
+  if not close:
+    return ""
+  return "; did you mean " + ", ".join(repr(n) for n in close) + "?"
+
+
+def _importable_name(fn) -> str | None:
+  """``"module:qualname"`` when importing it gives ``fn`` back, else None."""
+  module = getattr(fn, "__module__", None)
+  qualname = getattr(fn, "__qualname__", None)
+  if not module or not qualname or "<" in qualname or module == "__main__":
+    return None
+  try:
+    found = _import_function(f"{module}:{qualname}")
+  except ValueError:
+    return None
+  return f"{module}:{qualname}" if found is fn else None
+
+
+def _import_function(path: str):
+  module_name, _, qualname = path.partition(":")
+  try:
+    obj = importlib.import_module(module_name)
+    for part in qualname.split("."):
+      obj = getattr(obj, part)
+  except (ImportError, AttributeError, ValueError) as e:
+    raise ValueError(
+        f"get: identifier {path!r} must name an importable function "
+        f"'module:qualname', got an import error: {e}") from e
+  if not callable(obj):
+    raise ValueError(
+        f"get: identifier {path!r} must name a callable, got "
+        f"{type(obj).__name__}")
+  return obj
+
+
 def serialize(obj):
-  """A loss object -> ``{"class_name", "config"}``; a function -> its name."""
+  """A loss object -> ``{"class_name", "config"}``; a function -> its name.
+
+  A registered loss function serialises to its name; any other function
+  that can be imported back (defined at the top level of a module, not in
+  ``__main__``, not a lambda or a closure) to ``"module:qualname"``, which
+  :func:`get` imports. Lambdas, closures and ``functools.partial`` objects
+  cannot be named, so they raise: wrap a top-level function instead, with
+  its options as ``wrap``'s keyword arguments.
+  """
   if isinstance(obj, Loss):
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
   name = getattr(obj, "__name__", None)
   if name is not None and _REGISTRY.get(name) is obj:
     return name
+  importable = _importable_name(obj) if callable(obj) else None
+  if importable is not None:
+    return importable
   raise ValueError(
-      f"serialize: obj must be a loss object or a registered loss function, "
-      f"got {obj!r}"
+      f"serialize: obj must be a loss object, a registered loss function or "
+      f"a function importable by 'module:qualname' (not a lambda, closure, "
+      f"partial or a function of __main__), got {obj!r}"
   )
 
 

@@ -55,11 +55,13 @@ def reduce(
     the *broadcast* weights), or ``normalizer`` when given.
   * ``"none"`` / ``None``: :math:`v w m`, element-wise, shape of ``v``.
 
-  A zero divisor (fully masked batch, all-zero weights) gives 0, with finite
-  gradients. Masked entries are excluded with ``where`` rather than
-  multiplied, so a NaN or inf in a masked entry does not leak into the result.
-  Sums are accumulated in float32 for half-precision values; the result has
-  the dtype of ``values``.
+  A zero divisor (fully masked batch, all-zero weights, an empty batch of
+  values ``[0, ...]``) gives 0, with finite gradients: every reduction of an
+  empty batch is 0 (``"none"`` returns the empty values). Masked entries
+  are excluded with ``where`` rather than multiplied, so a NaN or inf in a
+  masked entry does not leak into the result. Sums are accumulated in
+  float32 for half-precision values; the result has the dtype of
+  ``values``.
 
   Args:
     values: per-sample loss values, any shape.
@@ -95,6 +97,15 @@ def reduce(
         f"{fn}: normalizer applies only to the mean-like reductions "
         f"{_MEAN_LIKE}, got reduction={reduction!r}"
     )
+  if normalizer is not None:
+    number = isinstance(normalizer, (int, float)) and not isinstance(
+        normalizer, bool)
+    scalar_array = hasattr(normalizer, "dtype") and jnp.ndim(
+        normalizer) == 0 and jnp.issubdtype(normalizer.dtype, jnp.number)
+    if not (number or scalar_array):
+      raise TypeError(
+          f"{fn}: normalizer must be a number or a scalar numeric array, got "
+          f"{normalizer!r}")
   weighted = values
   weight = None
   if sample_weight is not None:
@@ -134,8 +145,9 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
       labels the class is the ``argmax`` (as in Keras).
     class_weight: a mapping ``{class_id: weight}`` (missing classes weigh 1)
       or a sequence/array of one weight per class.
-    num_classes: the number of classes, needed only when ``class_weight`` is
-      a mapping and ``y_true`` holds sparse labels.
+    num_classes: the number of classes. Optional: with a mapping and sparse
+      labels and no ``num_classes``, every class missing from the mapping
+      (above its largest key included) weighs 1.
 
   Returns:
     Sample weights of the shape of the sparse labels, ready for
@@ -149,10 +161,14 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
   classes = jnp.argmax(y_true, -1) if one_hot else y_true
   if jnp.issubdtype(classes.dtype, jnp.floating):
     classes = classes.astype(jnp.int32)
+  # Classes at or above an inferred table size weigh 1 (missing classes).
+  open_ended = False
   if isinstance(class_weight, Mapping):
     n = num_classes
     if n is None:
-      n = y_true.shape[-1] if one_hot else max(int(k) for k in class_weight) + 1
+      open_ended = not one_hot
+      n = y_true.shape[-1] if one_hot else max(
+          [int(k) for k in class_weight] + [-1]) + 1
     table = np.ones((n,), np.float32)
     for k, v in class_weight.items():
       k = int(k)
@@ -174,4 +190,7 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
           f"{fn}: class_weight must have one entry per class "
           f"({y_true.shape[-1]}), got {table.shape[0]}"
       )
-  return jax.numpy.take(table, classes, mode="clip")
+  weights = jax.numpy.take(table, classes, mode="clip")
+  if open_ended:
+    weights = jnp.where(classes >= table.shape[0], 1, weights)
+  return weights

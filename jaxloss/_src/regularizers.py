@@ -258,7 +258,8 @@ def _selector(filter) -> Callable[[str, Any], bool]:
   )
 
 
-def regularize(regularizer, params, *, filter=KERNELS) -> jax.Array:
+def regularize(regularizer, params, *, filter=KERNELS,
+               allow_empty=False) -> jax.Array:
   """Sums a regularizer over the selected floating leaves of a pytree.
 
   ``total = sum(regularizer(leaf) for path, leaf in params if filter(path))``
@@ -275,12 +276,15 @@ def regularize(regularizer, params, *, filter=KERNELS) -> jax.Array:
       (``"l2"``), or any ``array -> scalar`` callable.
     params: a pytree of arrays (Flax linen variables, an ``nnx.State``, ...).
     filter: which leaves to penalise (see above).
+    allow_empty: whether a selection of no leaf gives 0. By default it
+      raises, so that a typo in ``filter`` cannot switch the penalty off.
 
   Returns:
-    A scalar penalty (0 when nothing is selected).
+    A scalar penalty (0 when nothing is selected and ``allow_empty``).
 
   Raises:
     TypeError: for a filter of the wrong type.
+    ValueError: when no floating leaf is selected and not ``allow_empty``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -299,6 +303,11 @@ def regularize(regularizer, params, *, filter=KERNELS) -> jax.Array:
     if select(path_name(path), leaf):
       terms.append(reg(leaf))
   if not terms:
+    if not allow_empty:
+      raise ValueError(
+          f"regularize: filter must select at least one floating leaf "
+          f"(or pass allow_empty=True), got filter={filter!r} matching none "
+          f"of {len(leaves)} leaves")
     return jnp.zeros((), jnp.float32)
   dtype = jnp.promote_types(
       jnp.float32, jnp.result_type(*[t.dtype for t in terms])

@@ -22,6 +22,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.losses.metric_learning import pair_masks
@@ -43,6 +44,7 @@ def _labelled_embeddings(fn, y_true, y_pred):
   shapes.check_rank(fn, "y_pred", emb, 2)
   labels = shapes.row_labels(
       fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
+  empty.require_samples(fn, "y_pred", emb)
   out_dtype = emb.dtype
   return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
 
@@ -502,7 +504,11 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
   # log-sum-exp over the negatives of i, then of i's and j's together.
   row = numerics.masked_logsumexp(margin - dist, negative, axis=1)
   both = jnp.stack(jnp.broadcast_arrays(row[:, None], row[None, :]), -1)
-  pair_valid = jnp.isfinite(both)
+  # Valid terms are the members that have negatives: a mask from the labels,
+  # not from the values, so that a NaN embedding or margin propagates.
+  has_negative = jnp.any(negative, axis=1)
+  pair_valid = jnp.stack(
+      jnp.broadcast_arrays(has_negative[:, None], has_negative[None, :]), -1)
   pair = numerics.masked_logsumexp(both, pair_valid, axis=-1)
   valid = positive & jnp.any(pair_valid, axis=-1)
   objective = jnp.where(valid, pair + dist, 0.0)

@@ -17,7 +17,7 @@ def _hinge_terms(fn, y_true, y_pred):
   call is 0 or 1 (a value-dependent choice, fine under ``jit``). Under
   ``vmap`` "every label" means every label of the mapped slice.
   """
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   # The test is a float max (a boolean ``all`` lowers to a slow chain of
   # reduce-windows on XLA:CPU), and the mapping is an affine map with scalar
   # coefficients rather than a ``where`` over the array: the forward pass
@@ -72,7 +72,8 @@ def categorical_hinge(y_true, y_pred):
     >>> jaxloss.categorical_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.3], dtype=float32)
   """
-  t, p, dt = shapes.elementwise_inputs("categorical_hinge", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(
+      "categorical_hinge", y_true, y_pred, min_rank=1)
   pos = jnp.sum(t * p, axis=-1)
   neg = jnp.max((1.0 - t) * p, axis=-1)
   return jnp.maximum(neg - pos + 1.0, 0.0).astype(dt)

@@ -8,6 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.losses.probabilistic import binary_terms
@@ -154,20 +155,26 @@ def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
 
 
 def _variance(fn, var, shape):
-  """PyTorch's accepted ``var`` shapes, broadcast to ``shape``."""
+  """The ``var`` shapes PyTorch 2.13 accepts, broadcast to ``shape``.
+
+  ``shape`` itself; ``shape`` with exactly one axis of size 1 where
+  ``shape``'s differs (``[B, 1]`` or ``[1, D]`` for ``[B, D]``); ``shape``
+  without its last axis; or a scalar (PyTorch: a Python float).
+  """
   if var.shape == shape:
     return var
-  if var.ndim == len(shape) and var.shape[:-1] == shape[:-1] and (
-      var.shape[-1] == 1):
-    return jnp.broadcast_to(var, shape)
+  if var.ndim == len(shape):
+    differ = [i for i, (a, b) in enumerate(zip(var.shape, shape)) if a != b]
+    if len(differ) == 1 and var.shape[differ[0]] == 1:
+      return jnp.broadcast_to(var, shape)
   if var.shape == shape[:-1]:
     return jnp.broadcast_to(var[..., None], shape)
   if var.ndim == 0:
     return jnp.broadcast_to(var, shape)
   raise ValueError(
-      f"{fn}: var must have the shape of y_pred, that shape with a last "
-      f"axis of 1 or without it, or be a scalar, got var.shape="
-      f"{tuple(var.shape)} and y_pred.shape={tuple(shape)}"
+      f"{fn}: var must have the shape of y_pred, that shape with one axis "
+      f"of size 1, that shape without its last axis, or be a scalar, got "
+      f"var.shape={tuple(var.shape)} and y_pred.shape={tuple(shape)}"
   )
 
 
@@ -187,8 +194,10 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
   Args:
     y_true: targets ``[..., d]``.
     y_pred: predicted means ``[..., d]``.
-    var: predicted variances (``>= 0``): ``[..., d]``, ``[..., 1]``
-      (one per sample), ``[...]`` or a scalar.
+    var: predicted variances (``>= 0``): ``[..., d]``; that shape with
+      exactly one axis of size 1 where ``y_pred``'s differs (``[..., 1]``,
+      one per sample, or e.g. ``[1, d]`` for ``[B, d]``, as PyTorch 2.13
+      accepts); ``[...]``; or a scalar.
     full: whether to add the constant ``0.5 log(2 pi)``.
     eps: lower clamp of ``var``; ``> 0``.
 
@@ -363,6 +372,7 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic",
     raise ValueError(f"{fn}: y_pred must have >= 2 classes, got {k}")
   t = t.reshape(-1, k)
   p = p.reshape(-1, k)
+  empty.require_samples(fn, "y_pred", p)
   classes = jnp.arange(k, dtype=p.dtype)
   diff = jnp.abs(classes[:, None] - classes[None, :])
   power = 1 if weightage == "linear" else 2

@@ -95,6 +95,8 @@ def lovasz_hinge(y_true, y_pred, *, per_image=True):
   fn = "lovasz_hinge"
   _check_flag(fn, "per_image", per_image)
   t, z, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=2)
+  if per_image and z.shape[0] == 0:  # an empty batch: an empty result
+    return jnp.zeros((0,), dt)
   rows = (z.shape[0], -1) if per_image else (1, -1)
   t, z = jnp.reshape(t, rows), jnp.reshape(z, rows)
   errors = jax.nn.relu(1.0 - z * (2.0 * t - 1.0))
@@ -180,6 +182,8 @@ def lovasz_softmax(y_true, y_pred, *, classes="present", per_image=False):
   labels = shapes.check_labels_shape(fn, labels, p)
   num_classes = p.shape[-1]
   ids = _class_ids(fn, classes, num_classes)
+  if per_image and p.shape[0] == 0:  # an empty batch: an empty result
+    return jnp.zeros((0,), dt)
   rows = p.shape[0] if per_image else 1
   p = jnp.reshape(p, (rows, -1, num_classes))
   labels = jnp.reshape(labels, (rows, -1))

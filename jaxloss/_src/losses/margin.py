@@ -7,6 +7,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
+from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -54,15 +55,19 @@ def soft_margin(y_true, y_pred):
 
 
 @scoped
-def multilabel_soft_margin(y_true, y_pred):
+def multilabel_soft_margin(y_true, y_pred, *, weight=None):
   """Multi-label one-versus-all logistic loss, ``MultiLabelSoftMarginLoss``.
 
-  ``loss = -mean(t log sigmoid(z) + (1 - t) log sigmoid(-z), axis=-1)``
-  (binary cross-entropy from logits, averaged over the classes).
+  ``loss = -mean(w (t log sigmoid(z) + (1 - t) log sigmoid(-z)), axis=-1)``
+  (binary cross-entropy from logits, weighted per class by ``w`` (1 when
+  ``weight`` is None) and averaged over the ``C`` classes, as PyTorch 2.13
+  does: the mean divides by ``C``, not by the sum of the weights).
 
   Args:
     y_true: targets in {0, 1}, ``[..., C]``.
     y_pred: logits ``[..., C]``.
+    weight: None, a scalar, or one weight per class ``[C]`` (PyTorch's
+      ``weight``).
 
   Returns:
     Per-sample losses ``[...]``.
@@ -78,9 +83,13 @@ def multilabel_soft_margin(y_true, y_pred):
   References:
     PyTorch 2.13 ``torch.nn.MultiLabelSoftMarginLoss``.
   """
-  t, p, dt = shapes.elementwise_inputs(
-      "multilabel_soft_margin", y_true, y_pred, min_rank=1)
-  return jnp.mean(numerics.sigmoid_cross_entropy(t, p), axis=-1).astype(dt)
+  fn = "multilabel_soft_margin"
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  loss = numerics.sigmoid_cross_entropy(t, p)
+  if weight is not None:
+    loss = loss * per_class.class_vector(fn, "weight", weight, p.shape,
+                                         p.dtype)
+  return jnp.mean(loss, axis=-1).astype(dt)
 
 
 @scoped

@@ -98,9 +98,9 @@ def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
   return logits.astype(dt)
 
 
-def _arcface(y_true, y_pred, centers, scale, margin):
-  """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace."""
-  fn = "arcface_logits"
+def _arcface(y_true, y_pred, centers, scale, margin, fn="arcface_logits"):
+  """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace;
+  ``fn`` is the public name used in error messages."""
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
   numerics.check_range(fn, "margin", margin, low=0.0, high=math.pi / 2,
                        high_open=True)
@@ -147,9 +147,9 @@ def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
   return logits.astype(dt)
 
 
-def _cosface(y_true, y_pred, centers, scale, margin):
-  """``(labels, logits in the compute dtype, out_dtype)`` of CosFace."""
-  fn = "cosface_logits"
+def _cosface(y_true, y_pred, centers, scale, margin, fn="cosface_logits"):
+  """``(labels, logits in the compute dtype, out_dtype)`` of CosFace;
+  ``fn`` is the public name used in error messages."""
   numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
   numerics.check_range(fn, "margin", margin, low=0.0)
   labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
@@ -158,10 +158,11 @@ def _cosface(y_true, y_pred, centers, scale, margin):
   return labels, scale * (cos - margin * one_hot), dt
 
 
-def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin):
+def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin,
+                         fn):
   # The cross-entropy reads the logits in the compute dtype (no round trip
-  # through a half-precision output dtype).
-  labels, logits, dt = logits_fn(y_true, y_pred, centers, scale, margin)
+  # through a half-precision output dtype). Errors name the loss ``fn``.
+  labels, logits, dt = logits_fn(y_true, y_pred, centers, scale, margin, fn)
   return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 
@@ -192,7 +193,7 @@ def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
     Recognition", CVPR 2019, eq. 3.
   """
   return _margin_softmax_loss(_arcface, y_true, y_pred, centers, scale,
-                              margin)
+                              margin, "arcface")
 
 
 @scoped
@@ -222,7 +223,7 @@ def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
     Recognition", CVPR 2018, eq. 4.
   """
   return _margin_softmax_loss(_cosface, y_true, y_pred, centers, scale,
-                              margin)
+                              margin, "cosface")
 
 
 @scoped

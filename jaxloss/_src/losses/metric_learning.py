@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import empty as empty_batch
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.objects import loss_class
@@ -68,6 +69,8 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
     ref = numerics.as_float(fn, "ref_embeddings", ref_embeddings)
     shapes.check_rank(fn, "ref_embeddings", ref, 2)
     ref = ref.astype(emb.dtype)
+  empty_batch.require_samples(fn, "y_pred" if ref_embeddings is None
+                              else "ref_embeddings", ref)
   ref_lab = labels if ref_labels is None else shapes.row_labels(
       fn, "ref_labels", numerics.labels(fn, "ref_labels", ref_labels))
   if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
+from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -50,7 +51,7 @@ def binary_terms(t, p, from_logits):
 
 @scoped
 def binary_crossentropy(y_true, y_pred, *, from_logits=False,
-                        label_smoothing=0.0, axis=-1):
+                        label_smoothing=0.0, axis=-1, pos_weight=None):
   """Binary cross-entropy, averaged along ``axis``.
 
   With ``t = y_true * (1 - ls) + 0.5 * ls`` (label smoothing ``ls``):
@@ -59,12 +60,20 @@ def binary_crossentropy(y_true, y_pred, *, from_logits=False,
     ``loss = -mean(t log p + (1 - t) log(1 - p))``;
   * logits ``z``: ``loss = mean(max(z, 0) - t z + log1p(exp(-|z|)))``.
 
+  With ``pos_weight`` ``w`` (PyTorch's ``BCEWithLogitsLoss(pos_weight=)``,
+  an extension of Keras) the positive term is scaled:
+  ``loss = -mean(w t log p + (1 - t) log(1 - p))``, from logits as
+  ``w t softplus(-z) + (1 - t) softplus(z)`` in log space.
+
   Args:
     y_true: targets in [0, 1], shape of ``y_pred``.
     y_pred: probabilities or logits ``[..., d]``.
     from_logits: whether ``y_pred`` holds logits.
     label_smoothing: in [0, 1]; squeezes targets towards 0.5.
     axis: the axis averaged over.
+    pos_weight: None, a scalar, or one weight per entry of ``axis``
+      (``[d]``) for the positive term (PyTorch: ``n_neg / n_pos`` per class
+      balances the classes).
 
   Returns:
     Per-sample losses: ``y_pred``'s shape without ``axis``.
@@ -81,7 +90,18 @@ def binary_crossentropy(y_true, y_pred, *, from_logits=False,
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
-  bce, _ = binary_terms(t, p, from_logits)
+  if pos_weight is None:
+    bce, _ = binary_terms(t, p, from_logits)
+    return jnp.mean(bce, axis=-1).astype(dt)
+  w = per_class.class_vector(fn, "pos_weight", pos_weight, p.shape,
+                             p.dtype)
+  if from_logits:
+    # softplus(-z) = -log sigmoid(z) and softplus(z) = softplus(-z) + z.
+    neg_log_sig = jnp.maximum(-p, 0) + jnp.log1p(jnp.exp(-jnp.abs(p)))
+    bce = w * t * neg_log_sig + (1 - t) * (neg_log_sig + p)
+  else:
+    q = numerics.clip_probabilities(p)
+    bce = -(w * t * jnp.log(q) + (1 - t) * jnp.log1p(-q))
   return jnp.mean(bce, axis=-1).astype(dt)
 
 
@@ -128,10 +148,15 @@ def binary_focal_crossentropy(y_true, y_pred, *, apply_class_balancing=False,
 
 
 def _log_probs(p, from_logits):
-  """Log-probabilities along the last axis (Keras's normalise-and-clip)."""
+  """Log-probabilities along the last axis (Keras's normalise-and-clip).
+
+  A row of all-zero probabilities normalises to zeros (not ``0 / 0``), so
+  every class gets the clipped ``log(1e-7)``: the value Keras's formula gives
+  without the NaN, with a finite (zero) gradient. A NaN still propagates.
+  """
   if from_logits:
     return jax.nn.log_softmax(p, axis=-1)
-  p = p / jnp.sum(p, axis=-1, keepdims=True)
+  p = numerics.safe_divide(p, jnp.sum(p, axis=-1, keepdims=True))
   return jnp.log(numerics.clip_probabilities(p))
 
 
@@ -143,12 +168,32 @@ def _smooth_one_hot(t, label_smoothing):
 
 @scoped
 def categorical_crossentropy(y_true, y_pred, *, from_logits=False,
-                             label_smoothing=0.0, axis=-1):
+                             label_smoothing=0.0, axis=-1, weight=None):
   """Categorical cross-entropy with one-hot (or soft) targets.
 
   ``loss = -sum(t * log_softmax(z))`` from logits, or from probabilities
   ``loss = -sum(t * log(clip(p / sum(p), 1e-7, 1 - 1e-7)))`` (Keras), along
-  ``axis``, with ``t = y_true (1 - ls) + ls / num_classes``.
+  ``axis``, with ``t = y_true (1 - ls) + ls / num_classes``. A row of
+  probabilities that are all 0 counts as ``q = 1e-7`` for every class
+  (``-log(1e-7) * sum(t)``, about 16.1 for one-hot targets) with a zero
+  gradient, where Keras gives NaN from ``0 / 0``; the same holds for the
+  focal and sparse forms.
+
+  ``weight`` (PyTorch's class ``weight`` with probability targets, an
+  extension of Keras) scales each class's term:
+  ``loss = -sum(w * t * log q)``, after label smoothing, as in PyTorch 2.13
+  ``cross_entropy(weight=w)`` with ``reduction="none"``; its ``"mean"``
+  over probability targets divides by the batch size, as
+  ``"sum_over_batch_size"`` does here (it is only for class-index targets
+  that PyTorch divides by the sum of the weights).
+
+  Args:
+    y_true: one-hot or soft targets, shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., K]``.
+    from_logits: whether ``y_pred`` holds logits.
+    label_smoothing: in [0, 1].
+    axis: the class axis.
+    weight: None, a scalar, or one weight per class (``[K]``).
 
   Example:
     >>> import jaxloss
@@ -162,6 +207,9 @@ def categorical_crossentropy(y_true, y_pred, *, from_logits=False,
   _check_smoothing(fn, label_smoothing)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   t = _smooth_one_hot(t, label_smoothing)
+  if weight is not None:
+    t = t * per_class.class_vector(fn, "weight", weight, p.shape,
+                                   p.dtype)
   return (-jnp.sum(t * _log_probs(p, from_logits), axis=-1)).astype(dt)
 
 
@@ -345,7 +393,7 @@ def poisson(y_true, y_pred):
     Array([1.5], dtype=float32)
   """
   fn = "poisson"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   return jnp.mean(p - t * jnp.log(p + _EPS), axis=-1).astype(dt)
 
 
@@ -362,7 +410,7 @@ def kl_divergence(y_true, y_pred):
     Array([0.14384103], dtype=float32)
   """
   fn = "kl_divergence"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   t = jnp.clip(t, _EPS, 1.0)
   p = jnp.clip(p, _EPS, 1.0)
   # One log of the ratio (Keras's form), not two: both are clipped to

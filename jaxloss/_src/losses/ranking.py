@@ -291,6 +291,8 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
   t, s, valid, dt = _lists(fn, y_true, y_pred, where)
   s_i, s_j = _pairs(jnp.where(valid, s, 0.0))
   _, v_j = _pairs(valid)
+  # An array temperature: a constant NaN must not be folded away under jit.
+  temperature = jnp.asarray(temperature, s.dtype)
   above = jax.nn.sigmoid((s_j - s_i) / temperature)
   ranks = 0.5 + jnp.sum(jnp.where(v_j, above, 0.0), axis=-1)
   gains = jnp.expm1(t * math.log(2.0))  # 0 for invalid items (t = 0)
@@ -299,7 +301,10 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
   positions = jnp.arange(1, s.shape[-1] + 1, dtype=s.dtype)
   discounts = jnp.broadcast_to(1.0 / jnp.log1p(positions), ideal.shape)
   max_dcg = jnp.sum(ideal * discounts, axis=-1)
-  return -numerics.safe_divide(dcg, max_dcg).astype(dt)
+  ndcg = numerics.safe_divide(dcg, max_dcg)
+  # safe_divide's 0 for an empty list must not hide a NaN temperature.
+  ndcg = jnp.where(jnp.isnan(temperature), jnp.nan, ndcg)
+  return -ndcg.astype(dt)
 
 
 PairwiseHinge = loss_class(pairwise_hinge, "PairwiseHinge", exclude=("where",))

@@ -32,7 +32,8 @@ def mean_squared_error(y_true, y_pred):
     >>> jaxloss.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]])
     Array([0.5], dtype=float32)
   """
-  t, p, dt = shapes.elementwise_inputs("mean_squared_error", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(
+      "mean_squared_error", y_true, y_pred, min_rank=1)
   return _mean_last(jnp.square(t - p), dt)
 
 
@@ -47,7 +48,8 @@ def mean_absolute_error(y_true, y_pred):
     >>> jaxloss.mean_absolute_error([[0.0, 1.0]], [[1.0, 3.0]])
     Array([1.5], dtype=float32)
   """
-  t, p, dt = shapes.elementwise_inputs("mean_absolute_error", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(
+      "mean_absolute_error", y_true, y_pred, min_rank=1)
   return _mean_last(jnp.abs(t - p), dt)
 
 
@@ -64,7 +66,7 @@ def mean_absolute_percentage_error(y_true, y_pred):
     Array([37.5], dtype=float32)
   """
   t, p, dt = shapes.elementwise_inputs(
-      "mean_absolute_percentage_error", y_true, y_pred)
+      "mean_absolute_percentage_error", y_true, y_pred, min_rank=1)
   diff = jnp.abs((t - p) / jnp.maximum(jnp.abs(t), numerics.EPSILON))
   return (100.0 * jnp.mean(diff, axis=-1)).astype(dt)
 
@@ -83,7 +85,7 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     0.4805
   """
   t, p, dt = shapes.elementwise_inputs(
-      "mean_squared_logarithmic_error", y_true, y_pred)
+      "mean_squared_logarithmic_error", y_true, y_pred, min_rank=1)
   first = jnp.log1p(jnp.maximum(p, numerics.EPSILON))
   second = jnp.log1p(jnp.maximum(t, numerics.EPSILON))
   return _mean_last(jnp.square(first - second), dt)
@@ -104,7 +106,7 @@ def cosine_similarity(y_true, y_pred, *, axis=-1):
     Array([-0.       , -0.9999999], dtype=float32)
   """
   fn = "cosine_similarity"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axis = shapes.canonical_axis(fn, axis, t.ndim)
   t = numerics.l2_normalize(t, axis)
   p = numerics.l2_normalize(p, axis)
@@ -128,7 +130,7 @@ def huber(y_true, y_pred, *, delta=1.0):
   """
   fn = "huber"
   numerics.check_range(fn, "delta", delta, low=0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   return _mean_last(huber_elementwise(p - t, delta), dt)
 
 
@@ -145,7 +147,7 @@ def log_cosh(y_true, y_pred):
     >>> round(float(jaxloss.log_cosh([[0.0]], [[1.0]])[0]), 5)
     0.43378
   """
-  t, p, dt = shapes.elementwise_inputs("log_cosh", y_true, y_pred)
+  t, p, dt = shapes.elementwise_inputs("log_cosh", y_true, y_pred, min_rank=1)
   return _mean_last(log_cosh_elementwise(p - t), dt)
 
 

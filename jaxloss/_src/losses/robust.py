@@ -212,7 +212,8 @@ def robust_loss(y_true, y_pred, *, alpha=1.0, scale=1.0):
   scale = _broadcast_param(fn, "scale", scale, p)
   z = (p - t) / scale
   s = jnp.square(z)
-  finite = jnp.isfinite(alpha)
+  # NaN alpha takes the general branch, so that NaN propagates to the value.
+  finite = ~jnp.isinf(alpha)
   a = jnp.where(finite, alpha, 1)
   b = jnp.maximum(jnp.abs(a - 2), jnp.finfo(p.dtype).eps)
   general = _barron_general(z, a, b)
