@@ -15,6 +15,12 @@ from jaxloss._src.losses.boxes import ciou_loss
 from jaxloss._src.losses.boxes import diou_loss
 from jaxloss._src.losses.boxes import giou_loss
 from jaxloss._src.losses.boxes import iou_loss
+from jaxloss._src.losses.contrastive import CLIPLoss
+from jaxloss._src.losses.contrastive import SigLIPLoss
+from jaxloss._src.losses.contrastive import clip_loss
+from jaxloss._src.losses.contrastive import sharded_clip_loss
+from jaxloss._src.losses.contrastive import sharded_siglip_loss
+from jaxloss._src.losses.contrastive import siglip_loss
 from jaxloss._src.losses.embedding import ContrastiveLoss
 from jaxloss._src.losses.embedding import InfoNCE
 from jaxloss._src.losses.embedding import LiftedStructLoss
@@ -201,4 +207,7 @@ __all__ = [
     "uncertainty_weighting", "vocab_parallel_cross_entropy",
     "vocab_parallel_linear_cross_entropy", "weighted_kappa_loss",
     "WeightedKappaLoss", "wrap", "z_loss", "ZLoss",
+    # Contrastive losses at scale (CLIP, SigLIP; chunked and sharded).
+    "clip_loss", "CLIPLoss", "sharded_clip_loss", "sharded_siglip_loss",
+    "siglip_loss", "SigLIPLoss",
 ]
