@@ -86,20 +86,21 @@ def _weighted_mean(values, w, valid):
 
 def _check_against_naive(loss, fn, x, y, w, valid, scale, bias, rtol):
   """Values and gradients (embeddings, scale, bias) of ``fn(x, y, valid, s,
-  b) -> [B]`` against the naive loss on the unmasked rows."""
+  b) -> [B]`` against the naive loss on the unmasked rows (one compile)."""
   keep = np.flatnonzero(valid)
   naive = _naive(loss)
 
   def ours(x, y, s, b):
-    return _weighted_mean(fn(x, y, valid, s, b), w, valid)
+    values = fn(x, y, valid, s, b)
+    return _weighted_mean(values, w, valid), values
 
   def theirs(x, y, s, b):
     return jnp.mean(naive(x[keep], y[keep], s, b) * w[keep])
 
   args = (x, y, scale, bias)
-  got, got_g = jax.jit(jax.value_and_grad(ours, argnums=(0, 1, 2, 3)))(*args)
+  (got, values), got_g = jax.jit(jax.value_and_grad(
+      ours, argnums=(0, 1, 2, 3), has_aux=True))(*args)
   want, want_g = jax.value_and_grad(theirs, argnums=(0, 1, 2, 3))(*args)
-  values = fn(x, y, valid, scale, bias)
   np.testing.assert_allclose(values[keep], naive(x[keep], y[keep], scale,
                                                  bias), rtol=rtol, atol=rtol)
   np.testing.assert_array_equal(values[~valid], 0)
@@ -116,8 +117,9 @@ def _check_against_naive(loss, fn, x, y, w, valid, scale, bias, rtol):
 
 
 @pytest.mark.parametrize("loss", ["clip", "siglip"])
-@pytest.mark.parametrize("chunk", [None, 1, 5, 64])
+@pytest.mark.parametrize("chunk", [None, 5])
 def test_chunked_equals_naive(loss, chunk, x64):
+  # 37 rows: seven tiles of 5 and a tail of 2, or one tile of 37.
   x, y, w = _data(37)
   valid = _mask(37, masked=chunk == 5)
   if loss == "clip":
@@ -157,7 +159,7 @@ def test_doctest_value_by_hand():
       [np.log1p(np.exp(-1.0)) + np.log(2.0)] * 2, rtol=1e-6)
 
 
-@pytest.mark.parametrize("dtype", [jnp.bfloat16, jnp.float16])
+@pytest.mark.parametrize("dtype", [jnp.bfloat16])
 def test_half_precision_chunked_matches_float32(dtype):
   x, y, _ = _data(40, dtype=np.float32)
   for f in (lambda a, b, c: jaxloss.clip_loss(a, b, scale=10.0, chunk_size=c),
@@ -225,7 +227,8 @@ def test_chunked_memory_is_a_fraction_of_naive():
 # --------------------------------------------------------------- sharded
 
 
-SHARDED_CASES = [(8, False), (8, True), (64, True), (512, True),
+SHARDED_CASES = [(8, True), (64, True), (512, True),
+                 pytest.param(8, False, marks=pytest.mark.slow),
                  pytest.param(64, False, marks=pytest.mark.slow),
                  pytest.param(512, False, marks=pytest.mark.slow)]
 
@@ -241,39 +244,41 @@ def test_sharded_equals_naive_on_8_devices(loss, global_batch, masked, x64):
                        jnp.float64(-4.0), rtol=1e-10)
 
 
-@pytest.mark.parametrize("loss", ["clip", "siglip"])
-def test_global_mean_inside_shard_map(loss, x64):
+def test_global_mean_inside_shard_map(x64):
   """Data parallelism: psum of the local sums over the global row count;
   a replicated scale and bias get the summed (not averaged, not scaled)
-  gradient."""
+  gradient. Both losses in one program."""
   x, y, _ = _data(32, seed=7)
   valid = _mask(32, masked=True)
   mesh = _mesh()
 
   def local(x, y, v, s, b):
-    if loss == "clip":
-      values = jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch",
-                                         where=v)
-    else:
-      values = jaxloss.sharded_siglip_loss(x, y, scale=s, bias=b,
-                                           axis_name="batch", where=v)
-    count = lax.psum(jnp.sum(v, dtype=values.dtype), "batch")
-    return lax.psum(jnp.sum(values), "batch") / count
+    clip = jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch",
+                                     where=v)
+    sig = jaxloss.sharded_siglip_loss(x, y, scale=s, bias=b,
+                                      axis_name="batch", where=v)
+    count = lax.psum(jnp.sum(v, dtype=clip.dtype), "batch")
+    return lax.psum(jnp.stack([jnp.sum(clip), jnp.sum(sig)]), "batch") / count
 
   row = P("batch")
   f = jax.shard_map(local, mesh=mesh, in_specs=(row, row, row, P(), P()),
                     out_specs=P())
   keep = np.flatnonzero(valid)
-  naive = _naive(loss)
   args = (x, y, jnp.float64(6.0), jnp.float64(-2.0))
-  got = jax.jit(jax.value_and_grad(
+  got = jax.jit(jax.jacrev(
       lambda x, y, s, b: f(x, y, valid, s, b), argnums=(0, 1, 2, 3)))(*args)
-  want = jax.value_and_grad(
-      lambda x, y, s, b: jnp.mean(naive(x[keep], y[keep], s, b)),
-      argnums=(0, 1, 2, 3))(*args)
-  np.testing.assert_allclose(got[0], want[0], rtol=1e-10)
-  for g, h in zip(got[1], want[1]):
-    np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-12)
+  for k, loss in enumerate(("clip", "siglip")):
+    naive = _naive(loss)
+    want = jax.grad(
+        lambda x, y, s, b, naive=naive: jnp.mean(
+            naive(x[keep], y[keep], s, b)), argnums=(0, 1, 2, 3))(*args)
+    for g, h in zip(got, want):
+      np.testing.assert_allclose(g[k], h, rtol=1e-10, atol=1e-12,
+                                 err_msg=loss)
+  np.testing.assert_allclose(
+      jax.jit(lambda *a: f(x, y, valid, *a))(*args[2:]),
+      [jnp.mean(_naive(n)(x[keep], y[keep], *args[2:]))
+       for n in ("clip", "siglip")], rtol=1e-10)
 
 
 def test_sharded_memory_follows_the_local_batch():
