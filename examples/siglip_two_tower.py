@@ -44,7 +44,7 @@ def init_tower(key, d_in, hidden, d_out):
 
 
 def tower(p, x):
-  h = jnp.tanh(x @ p["w1"] + p["b1"])
+  h = jnp.tanh(x @ p["w1"] + p["b1"][None, :])
   z = h @ p["w2"]
   return z / jnp.linalg.norm(z, axis=-1, keepdims=True)
 
