@@ -89,12 +89,17 @@ def memory(values_fn, b, d, dtype=jnp.bfloat16):
 
 
 def sharded_memory(loss, b, d, devices=8, dtype=jnp.bfloat16):
-  """Per-device compiled temporary bytes of the sharded value_and_grad."""
+  """Per-device compiled temporary bytes of the sharded value_and_grad.
+
+  ``loss``: "clip" or "siglip" (rings), or "clip_all_gather".
+  """
   mesh = jax.sharding.Mesh(np.array(jax.devices()[:devices]), ("batch",))
 
   def local(x, y, s, bias):
-    if loss == "clip":
-      v = jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch")
+    if loss.startswith("clip"):
+      v = jaxloss.sharded_clip_loss(
+          x, y, scale=s, axis_name="batch",
+          collective="all_gather" if loss.endswith("gather") else "ring")
     else:
       v = jaxloss.sharded_siglip_loss(x, y, scale=s, bias=bias,
                                       axis_name="batch")
@@ -141,7 +146,7 @@ def main(quick=False):
   print("| loss | global B | local b | per-device temp (MiB) | "
         "naive [B, B] f32 logits (MiB) |")
   print("|---|---|---|---|---|")
-  for name in FORMS:
+  for name in (*FORMS, "clip_all_gather"):
     for gb in sizes:
       t = sharded_memory(name, gb, d)
       print(f"| {name} | {gb} | {gb // 8} | {t / MIB:.1f} | "

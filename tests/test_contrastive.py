@@ -244,6 +244,14 @@ def test_sharded_equals_naive_on_8_devices(loss, global_batch, masked, x64):
                        jnp.float64(-4.0), rtol=1e-10)
 
 
+def test_sharded_clip_all_gather_equals_naive(x64):
+  x, y, w = _data(64, seed=11)
+  valid = _mask(64, masked=True)
+  fn = _sharded("clip", _mesh(), chunk_size=5, collective="all_gather")
+  _check_against_naive("clip", fn, x, y, w, valid, jnp.float64(9.0),
+                       jnp.float64(0.0), rtol=1e-10)
+
+
 def test_global_mean_inside_shard_map(x64):
   """Data parallelism: psum of the local sums over the global row count;
   a replicated scale and bias get the summed (not averaged, not scaled)
@@ -324,6 +332,12 @@ def test_errors_name_function_argument_and_value():
   with pytest.raises(TypeError, match=r"clip_loss: image_embeddings must "
                      r"have a floating dtype"):
     jaxloss.clip_loss(x.astype(np.int32), x)
+  mesh = _mesh(1)
+  with pytest.raises(ValueError, match="sharded_clip_loss: collective must"):
+    jax.shard_map(
+        lambda a: jaxloss.sharded_clip_loss(a, a, axis_name="batch",
+                                            collective="tree"),
+        mesh=mesh, in_specs=P("batch"), out_specs=P("batch"))(x)
   for f in (jaxloss.sharded_clip_loss, jaxloss.sharded_siglip_loss):
     with pytest.raises(ValueError, match=f"{f.__name__}: axis_name must name"):
       f(x, x, axis_name="nowhere")

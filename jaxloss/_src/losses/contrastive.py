@@ -577,7 +577,8 @@ def siglip_loss(image_embeddings, text_embeddings, *, scale=SIGLIP_SCALE,
 
 @scoped
 def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
-                      axis_name, where=None, chunk_size=None):
+                      axis_name, where=None, chunk_size=None,
+                      collective="ring"):
   """:func:`jaxloss.clip_loss` of the global batch, from local rows.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -596,6 +597,13 @@ def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
   elements plus as many float32 backward. A replicated ``scale`` gets the
   sum of the per-device gradients.
 
+  With ``collective="all_gather"`` each device instead gathers the global
+  images and texts (two ``all_gather`` of ``[b, D]`` per device, ``n - 1``
+  blocks received each) and, in the backward pass, autodiff reduce-scatters
+  their gradients (two ``psum_scatter`` of ``[n b, D]``): fewer, larger
+  collectives, but ``2 n b D`` gathered elements held per device, which
+  grow with the global batch (the tiles still never hold ``[b, n b]``).
+
   Global mean under data parallelism: the rows' mean is
   ``psum(sum(values)) / psum(count of rows)`` over the axis (divide by the
   global count, not by the device count; with gradient accumulation, by
@@ -609,13 +617,15 @@ def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
     where: optional boolean ``[b]``: this device's rows that take part
       (pad an uneven global batch with masked rows).
     chunk_size: columns per tile within a visiting block; None picks one.
+    collective: ``"ring"`` (``ppermute``, memory of the local batch) or
+      ``"all_gather"`` (see above).
 
   Returns:
     ``[b]`` values of the local rows.
 
   Raises:
     TypeError, ValueError: as :func:`jaxloss.clip_loss`, and for an unbound
-      ``axis_name``.
+      ``axis_name`` or an unknown ``collective``.
 
   Example:
     >>> import jax, numpy as np
@@ -642,10 +652,23 @@ def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   b = x.shape[0]
-  cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
   x, y, s, valid = _vary_together(x, y, s, valid)
-  lse_row, _ = tiled(cfg, x, y, s, None, valid, valid)
-  lse_col, _ = tiled(cfg, y, x, s, None, valid, valid)
+  if collective == "ring":
+    cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
+    lse_row, _ = tiled(cfg, x, y, s, None, valid, valid)
+    lse_col, _ = tiled(cfg, y, x, s, None, valid, valid)
+  elif collective == "all_gather":
+    # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
+    # of the gathered blocks' gradients: exact, no factor of n.
+    x_all, y_all, v_all = (lax.all_gather(a, axis_name, tiled=True)
+                           for a in (x, y, valid))
+    cfg = _config("lse", b, n * b, chunk_size)
+    lse_row, _ = tiled(cfg, x, y_all, s, None, valid, v_all)
+    lse_col, _ = tiled(cfg, y, x_all, s, None, valid, v_all)
+  else:
+    raise ValueError(
+        f"{fn}: collective must be 'ring' or 'all_gather', got "
+        f"{collective!r}")
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
 
