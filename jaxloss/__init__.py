@@ -32,6 +32,12 @@ from jaxloss._src.losses.distributional import energy_score
 from jaxloss._src.losses.distributional import evidential_regression
 from jaxloss._src.losses.distributional import mdn_nll
 from jaxloss._src.losses.distributional import mmd
+from jaxloss._src.losses.contrastive import CLIPLoss
+from jaxloss._src.losses.contrastive import SigLIPLoss
+from jaxloss._src.losses.contrastive import clip_loss
+from jaxloss._src.losses.contrastive import sharded_clip_loss
+from jaxloss._src.losses.contrastive import sharded_siglip_loss
+from jaxloss._src.losses.contrastive import siglip_loss
 from jaxloss._src.losses.embedding import ContrastiveLoss
 from jaxloss._src.losses.embedding import InfoNCE
 from jaxloss._src.losses.embedding import LiftedStructLoss
@@ -316,4 +322,7 @@ __all__ += [
     "linear_log_probs", "linear_topk_distillation", "orpo",
     "policy_gradient", "simpo", "topk_distillation",
     "vocab_parallel_linear_distillation", "vocab_parallel_log_probs",
+    # Contrastive losses at scale (CLIP, SigLIP; chunked and sharded).
+    "clip_loss", "CLIPLoss", "sharded_clip_loss", "sharded_siglip_loss",
+    "siglip_loss", "SigLIPLoss",
 ]

@@ -1,0 +1,747 @@
+"""Contrastive losses at scale: CLIP and SigLIP, chunked and sharded.
+
+Both losses compare every image of a batch with every text: with
+``raw = image @ text.T`` (``[B, B]``) and ``l = scale * raw``,
+
+* CLIP (symmetric InfoNCE) needs the log-sum-exp of every row and every
+  column of ``l``;
+* SigLIP needs ``softplus(-z * (l + bias))`` summed over every row, with
+  ``z = +1`` on the diagonal and ``-1`` elsewhere.
+
+Written naively, ``l`` and its gradient are two ``B x B`` arrays (8 GiB at
+``B = 32768`` in float32). Here one kernel processes the columns a tile at a
+time (``[rows, chunk]``): CLIP keeps a running max and sum-exp per row (an
+online log-sum-exp) and finishes each tile's column log-sum-exp at once
+(every row is present), SigLIP sums each tile into its rows. A
+``jax.custom_vjp`` keeps only the per-row (and per-column) statistics and
+recomputes each tile in the backward pass, so memory grows like
+``B * chunk``, never ``B * B``.
+
+Inside ``shard_map`` the same kernel runs over a ring: each device holds
+its local rows, and the other devices' text (or image) blocks pass around
+the mesh axis with ``ppermute``, one block per step (SigLIP's chunked
+scheme, Zhai et al. 2023, section 3.3). In the backward pass the blocks go
+around again, each carrying the gradient accumulated for it, which arrives
+home after the last step. No device ever holds more than its own block,
+one visiting block and their gradients, so memory grows with the local
+batch, not the global one; and the gradients are exact (no factor of the
+device count): every term of the global loss is differentiated once.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+
+from jaxloss._src import numerics
+from jaxloss._src import shapes
+from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import scoped
+
+# Elements of one float32 tile [rows, chunk] for the default chunk (as the
+# fused LM-head cross-entropy): 16 MiB.
+_TILE_ELEMENTS = 1 << 22
+_MIN_CHUNK = 128
+
+# CLIP's initial logit scale, exp(log(1 / 0.07)) (Radford et al. 2021), and
+# SigLIP's initial temperature and bias, t = 10 and b = -10 (Zhai et al.
+# 2023, section 3.2).
+CLIP_SCALE = 1.0 / 0.07
+SIGLIP_SCALE = 10.0
+SIGLIP_BIAS = -10.0
+
+
+class _Config(NamedTuple):
+  """Static options of the tiled kernel (a custom_vjp nondiff argument)."""
+
+  kind: str  # "lse" (CLIP) or "sigmoid" (SigLIP)
+  chunk: int  # columns per tile
+  columns: bool  # "lse" only: also the log-sum-exp of every column
+  axis_name: object  # None (one device) or the ring's mesh axis
+  axis_size: int  # devices on the ring (1 without one)
+
+
+def default_chunk(rows: int, cols: int) -> int:
+  """Columns per tile so that one float32 tile holds about 4M elements."""
+  chunk = max(_MIN_CHUNK, _TILE_ELEMENTS // max(rows, 1))
+  return int(max(1, min(cols, chunk)))
+
+
+# ------------------------------------------------------------ shard_map typing
+
+
+def _varying_axes(x):
+  """The manual mesh axes ``x`` varies over inside ``shard_map`` (else ())."""
+  aval = jax.typeof(x)
+  mat = getattr(aval, "mat", None)
+  if mat is not None:
+    return frozenset(getattr(mat, "varying", ()))
+  return frozenset(getattr(aval, "vma", ()))
+
+
+def _vary_together(*arrays):
+  """Casts every array to vary over the union of the arrays' manual axes.
+
+  Inside ``shard_map`` a replicated ``scale`` then enters the kernel with the
+  type of the sharded embeddings, and the transpose of the cast sums its
+  per-device gradient over the axis, as autodiff would. A no-op outside.
+  """
+  axes = frozenset().union(*(_varying_axes(a) for a in arrays
+                             if a is not None))
+  out = []
+  for a in arrays:
+    missing = () if a is None else tuple(sorted(axes - _varying_axes(a)))
+    out.append(lax.pcast(a, missing, to="varying") if missing else a)
+  return out
+
+
+def _vary_like(tree, refs):
+  axes = frozenset().union(*(_varying_axes(r) for r in refs if r is not None))
+
+  def cast(c):
+    missing = tuple(sorted(axes - _varying_axes(c)))
+    return lax.pcast(c, missing, to="varying") if missing else c
+
+  return jax.tree.map(cast, tree)
+
+
+# ------------------------------------------------------------------ tiles
+
+
+def _dot_nt(a, b):
+  """``a @ b.T`` accumulated in float32 (or float64)."""
+  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  return lax.dot_general(a, b, (((1,), (1,)), ((), ())),
+                         preferred_element_type=acc)
+
+
+def _dot(a, b):
+  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  return lax.dot_general(a, b, (((1,), (0,)), ((), ())),
+                         preferred_element_type=acc)
+
+
+def _dot_tn(a, b):
+  """``a.T @ b`` (contract the leading axes)."""
+  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  return lax.dot_general(a, b, (((0,), (0,)), ((), ())),
+                         preferred_element_type=acc)
+
+
+def _column_slice(b, start, size):
+  # The barrier ties the block to the (loop-varying) start, so that the
+  # compiler cannot hoist a full-size upcast of it out of the loop.
+  b, start = lax.optimization_barrier((b, start))
+  return lax.dynamic_slice_in_dim(b, start, size, axis=0)
+
+
+def _tile(a, b, scale, bias, va, vb):
+  """``(raw, logits, mask)`` of one tile: ``raw = a @ b.T`` (compute dtype),
+  ``logits = scale * raw (+ bias)`` and the validity mask of its entries."""
+  raw = _dot_nt(a, b)
+  logits = scale * raw
+  if bias is not None:
+    logits = logits + bias
+  mask = va[:, None] & vb[None, :]
+  return raw, logits, mask
+
+
+def _shift(m):
+  """A finite shift for an online log-sum-exp (0 for an empty row)."""
+  return jnp.where(m == -jnp.inf, 0, m)
+
+
+def _finish_lse(m, se):
+  """``m + log(se)``; ``-inf`` for an empty (fully masked) row."""
+  return jnp.where(se > 0, _shift(m) + jnp.log(jnp.where(se > 0, se, 1)),
+                   jnp.where(jnp.isnan(se), jnp.nan, -jnp.inf))
+
+
+def _scan_chunks(step, carry, cols, chunk, refs):
+  """Runs ``step(carry, start, size)`` over column tiles ``[start, start +
+  size)``; a shorter tail tile runs after the scan."""
+  carry = _vary_like(carry, refs)
+  full, tail = cols // chunk, cols % chunk
+  if full == 1:
+    carry = step(carry, 0, chunk)
+  elif full:
+    carry, _ = lax.scan(
+        lambda c, i: (step(c, i * chunk, chunk), None), carry,
+        jnp.arange(full))
+  if tail:
+    carry = step(carry, full * chunk, tail)
+  return carry
+
+
+def _ring_perm(n):
+  return [(i, (i + 1) % n) for i in range(n)]
+
+
+def _blocks(cfg, body, carry, b, vb, travel=None):
+  """Runs ``body(carry, block, valid, origin, travel) -> (carry, travel)``
+  over the column blocks: the whole ``b`` on one device; around the ring
+  with ``axis_name``, where step ``k`` sees the block of device
+  ``me - k`` and ``travel`` (a gradient accumulator) moves with it.
+
+  Returns ``(carry, travel)``; after ``axis_size`` steps of the ring the
+  travelling accumulator is back on the device that owns the block.
+  """
+  if cfg.axis_name is None:
+    return body(carry, b, vb, 0, travel)
+  n = cfg.axis_size
+  me = lax.axis_index(cfg.axis_name)
+  perm = _ring_perm(n)
+
+  def step(state, k):
+    carry, blk, valid, trav = state
+    carry, trav = body(carry, blk, valid, (me - k) % n, trav)
+    if travel is None:
+      blk, valid = lax.ppermute((blk, valid), cfg.axis_name, perm)
+    else:
+      blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name,
+                                      perm)
+    return (carry, blk, valid, trav), None
+
+  state = _vary_like((carry, b, vb, travel), (b,))
+  if travel is None:
+    # The forward pass needs no block after the last one: n - 1 transfers.
+    if n > 1:
+      state, _ = lax.scan(step, state, jnp.arange(n - 1))
+    carry, blk, valid, _ = state
+    carry, _ = body(carry, blk, valid, (me - (n - 1)) % n, None)
+  else:
+    (carry, _, _, travel), _ = lax.scan(step, state, jnp.arange(n))
+  return carry, travel
+
+
+def _labels(rows, start, size, row_offset, col_offset):
+  """SigLIP's targets of a tile: 1 where the global row and column ids
+  match (the positive pair), else 0."""
+  r = row_offset + jnp.arange(rows)
+  c = col_offset + start + jnp.arange(size)
+  return r[:, None] == c[None, :]
+
+
+def _forward(cfg, a, b, scale, bias, va, vb):
+  """Per-row statistics: CLIP ``(row lse, column lse or None)``, SigLIP
+  ``(row sums, None)``, in the compute dtype."""
+  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  rows = a.shape[0]
+  row_offset = 0 if cfg.axis_name is None else (
+      lax.axis_index(cfg.axis_name) * rows)
+
+  def body(carry, blk, vblk, origin, travel):
+    del travel
+    cols = blk.shape[0]
+    col_offset = origin * cols
+
+    def step(c, start, size):
+      bk = _column_slice(blk, start, size)
+      vk = lax.dynamic_slice_in_dim(vblk, start, size)
+      _, logits, mask = _tile(a, bk, scale, bias, va, vk)
+      if cfg.kind == "sigmoid":
+        (total,) = c
+        t = _labels(rows, start, size, row_offset, col_offset)
+        ce = numerics.sigmoid_cross_entropy(t.astype(acc), logits)
+        return (total + jnp.sum(jnp.where(mask, ce, 0), axis=1),)
+      m, se, col = c
+      s = jnp.where(mask, logits, -jnp.inf)
+      m_new = jnp.maximum(m, jnp.max(s, axis=1))
+      shift = _shift(m_new)
+      se = se * jnp.exp(m - shift) + jnp.sum(jnp.exp(s - shift[:, None]), 1)
+      if cfg.columns:
+        cm = jnp.max(s, axis=0)
+        cse = jnp.sum(jnp.exp(s - _shift(cm)[None, :]), axis=0)
+        col = lax.dynamic_update_slice_in_dim(col, _finish_lse(cm, cse),
+                                              start, axis=0)
+      return m_new, se, col
+
+    return _scan_chunks(step, carry, cols, min(cfg.chunk, cols),
+                        (a, blk, scale, bias, va, vblk)), None
+
+  if cfg.kind == "sigmoid":
+    carry = (jnp.zeros((rows,), acc),)
+  else:
+    col = jnp.zeros((b.shape[0] if cfg.columns else 0,), acc)
+    carry = (jnp.full((rows,), -jnp.inf, acc), jnp.zeros((rows,), acc), col)
+  carry, _ = _blocks(cfg, body, carry, b, vb)
+  if cfg.kind == "sigmoid":
+    return carry[0], None
+  m, se, col = carry
+  return _finish_lse(m, se), (col if cfg.columns else None)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def tiled(cfg, a, b, scale, bias, va, vb):
+  """Row (and column) statistics of ``scale * a @ b.T + bias``, tiled.
+
+  Args:
+    cfg: a static ``_Config``.
+    a: rows ``[Na, D]`` (zero where not ``va``).
+    b: columns ``[Nb, D]`` (zero where not ``vb``); on a ring, this
+      device's block.
+    scale: scalar multiplier of the similarities.
+    bias: scalar offset (SigLIP) or None.
+    va, vb: bool masks ``[Na]``, ``[Nb]``: masked rows and columns take no
+      part in any statistic.
+
+  Returns:
+    ``(row, col)``: for CLIP the row log-sum-exp ``[Na]`` and, with
+    ``cfg.columns``, the column log-sum-exp ``[Nb]`` (else None); for SigLIP
+    the row sums of the sigmoid losses ``[Na]`` and None. Empty rows and
+    columns give ``-inf`` (CLIP) or 0 (SigLIP).
+  """
+  return _forward(cfg, a, b, scale, bias, va, vb)
+
+
+def _tiled_fwd(cfg, a, b, scale, bias, va, vb):
+  row, col = _forward(cfg, a, b, scale, bias, va, vb)
+  return (row, col), (a, b, scale, bias, va, vb, row, col)
+
+
+def _tiled_bwd(cfg, res, cotangents):
+  a, b, scale, bias, va, vb, row, col = res
+  g_row, g_col = cotangents
+  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  rows = a.shape[0]
+  row_offset = 0 if cfg.axis_name is None else (
+      lax.axis_index(cfg.axis_name) * rows)
+  g_row = jnp.where(va, g_row, 0).astype(acc)
+  # A masked (empty) row's statistic is -inf; shift by 0 there instead.
+  row_s = jnp.where(jnp.isneginf(row), 0, row)
+  if g_col is not None:
+    g_col = jnp.where(vb, g_col, 0).astype(acc)
+    col_s = jnp.where(jnp.isneginf(col), 0, col)
+
+  def body(carry, blk, vblk, origin, db_blk):
+    cols = blk.shape[0]
+    col_offset = origin * cols
+
+    def step(c, start, size):
+      da, db_b, ds, dbias = c
+      bk = _column_slice(blk, start, size)
+      vk = lax.dynamic_slice_in_dim(vblk, start, size)
+      raw, logits, mask = _tile(a, bk, scale, bias, va, vk)
+      if cfg.kind == "sigmoid":
+        t = _labels(rows, start, size, row_offset, col_offset)
+        dl = g_row[:, None] * (jax.nn.sigmoid(logits) - t.astype(acc))
+      else:
+        # Masked entries at -inf: exp gives 0 (never inf) there.
+        sm = jnp.where(mask, logits, -jnp.inf)
+        dl = g_row[:, None] * jnp.exp(sm - row_s[:, None])
+        if g_col is not None:
+          gc = lax.dynamic_slice_in_dim(g_col, start, size)
+          cs = lax.dynamic_slice_in_dim(col_s, start, size)
+          dl = dl + gc[None, :] * jnp.exp(sm - cs[None, :])
+      # Masked entries take no part (0, never 0 * inf or NaN).
+      dl = jnp.where(mask, dl, 0)
+      ds = ds + jnp.sum(dl * raw)
+      if dbias is not None:
+        dbias = dbias + jnp.sum(dl)
+      dl_h = dl.astype(a.dtype)
+      da = da + _dot(dl_h, bk)
+      db_k = _dot_tn(dl_h, a)
+      db_b = lax.dynamic_update_slice_in_dim(
+          db_b, lax.dynamic_slice_in_dim(db_b, start, size) + db_k, start,
+          axis=0)
+      return da, db_b, ds, dbias
+
+    da, ds, dbias = carry
+    da, db_blk, ds, dbias = _scan_chunks(
+        step, (da, db_blk, ds, dbias), cols, min(cfg.chunk, cols),
+        (a, blk, scale, bias, va, vblk, g_row))
+    return (da, ds, dbias), db_blk
+
+  zero = jnp.zeros((), acc)
+  carry = (jnp.zeros(a.shape, acc), zero, None if bias is None else zero)
+  db = jnp.zeros(b.shape, acc)
+  (da, ds, dbias), db = _blocks(cfg, body, carry, b, vb, travel=db)
+  da = (scale * da).astype(a.dtype)
+  db = (scale * db).astype(b.dtype)
+  ds = ds.astype(scale.dtype)
+  dbias = None if bias is None else dbias.astype(bias.dtype)
+  return da, db, ds, dbias, None, None
+
+
+tiled.defvjp(_tiled_fwd, _tiled_bwd)
+
+
+# ------------------------------------------------------------ validation
+
+
+def _check_chunk(fn, chunk_size):
+  if chunk_size is not None and (
+      isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
+      or chunk_size < 1):
+    raise ValueError(
+        f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}")
+
+
+def _scalar(fn, name, value, dtype):
+  """A scalar hyper-parameter (float or learnable array) in ``dtype``."""
+  if isinstance(value, bool):
+    raise TypeError(f"{fn}: {name} must be a real scalar, got {value!r}")
+  v = numerics.as_array(fn, name, value)
+  if v.ndim != 0:
+    raise ValueError(
+        f"{fn}: {name} must be a scalar, got shape {tuple(v.shape)}")
+  if not (jnp.issubdtype(v.dtype, jnp.floating)
+          or jnp.issubdtype(v.dtype, jnp.integer)):
+    raise TypeError(f"{fn}: {name} must be a real scalar, got {v.dtype}")
+  return v.astype(dtype)
+
+
+def _inputs(fn, image, text, where, names=("image_embeddings",
+                                            "text_embeddings")):
+  """``(image, text, valid, out_dtype)``: ``[B, D]`` arrays in one floating
+  dtype (kept: half precision stays half in the matmuls, which accumulate
+  in float32) with masked rows zeroed, and the bool row mask."""
+  converted, out_dtype = numerics.floats(fn, **dict(zip(names, (image, text))))
+  x, y = (c.astype(out_dtype) for c in converted)
+  shapes.check_rank(fn, names[0], x, 2)
+  shapes.check_same_shape(fn, **dict(zip(names, (x, y))))
+  if where is None:
+    valid = jnp.ones(x.shape[:1], jnp.bool_)
+  else:
+    valid = numerics.as_array(fn, "where", where)
+    if valid.dtype != jnp.bool_:
+      raise TypeError(f"{fn}: where must be a boolean mask, got {valid.dtype}")
+    if valid.shape != x.shape[:1]:
+      raise ValueError(
+          f"{fn}: where must have shape [B] = ({x.shape[0]},), got "
+          f"where.shape={tuple(valid.shape)}")
+  # Masked rows take no part; zeroing them keeps a NaN there out of the
+  # other rows' gradients (0 * NaN).
+  x = jnp.where(valid[:, None], x, 0)
+  y = jnp.where(valid[:, None], y, 0)
+  return x, y, valid, out_dtype
+
+
+def _axis_size(fn, axis_name):
+  try:
+    return lax.axis_size(axis_name)
+  except NameError as e:
+    raise ValueError(
+        f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
+        f"{axis_name!r}") from e
+
+
+def _config(kind, rows, cols, chunk_size, columns=False, axis_name=None,
+            axis_size=1):
+  chunk = chunk_size or default_chunk(rows, cols)
+  return _Config(kind=kind, chunk=int(max(1, min(chunk, cols))),
+                 columns=columns, axis_name=axis_name,
+                 axis_size=int(axis_size))
+
+
+def _clip_values(lse_row, lse_col, diag, valid, out_dtype):
+  v = 0.5 * (lse_row + lse_col) - diag
+  return jnp.where(valid, v, 0).astype(out_dtype)
+
+
+# ------------------------------------------------------------ public API
+
+
+@scoped
+def clip_loss(image_embeddings, text_embeddings, *, scale=CLIP_SCALE,
+              where=None, chunk_size=None):
+  """CLIP's symmetric InfoNCE loss, one value per image-text pair.
+
+  With ``l = scale * image @ text.T`` (``[B, B]``, accumulated in float32
+  for half inputs), row ``i``'s value is::
+
+    loss_i = 0.5 * (logsumexp_j l[i, j] - l[i, i])
+           + 0.5 * (logsumexp_j l[j, i] - l[i, i])
+
+  (image-to-text and text-to-image cross-entropy with the matching pair as
+  target); the mean over the rows is the paper's loss, so ``reduce`` and
+  sample weights apply to the result. Rows where ``where`` is False take no
+  part (neither as pair nor as negative) and give 0: pad a batch with them.
+  The embeddings are used as given: normalise them first, as the paper does.
+
+  The ``[B, B]`` logits are never held: the columns are processed
+  ``chunk_size`` at a time, keeping an online log-sum-exp per row and
+  finishing each tile's column log-sum-exp, and a ``jax.custom_vjp``
+  recomputes each tile in the backward pass. Memory grows like
+  ``B * chunk_size``. For a mesh, see :func:`jaxloss.sharded_clip_loss`.
+
+  Args:
+    image_embeddings: ``[B, D]``.
+    text_embeddings: ``[B, D]``; row ``i`` is image ``i``'s caption.
+    scale: the similarities' multiplier (CLIP's ``exp(logit_scale)``), a
+      float or a scalar array (learnable; its gradient is exact).
+    where: optional boolean ``[B]``: the rows that take part.
+    chunk_size: columns per tile; None picks one so that a float32 tile
+      holds about 4M elements (one tile, the whole matrix, for
+      ``B <= 2048``).
+
+  Returns:
+    ``[B]`` values in the embeddings' floating dtype.
+
+  Raises:
+    TypeError: for non-floating embeddings or a non-boolean mask.
+    ValueError: for embeddings that are not ``[B, D]`` of one shape, a mask
+      of the wrong shape, a non-scalar ``scale`` or a bad ``chunk_size``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> jaxloss.clip_loss(x, x, scale=1.0)
+    Array([0.31326163, 0.31326163], dtype=float32)
+
+  References:
+    Radford et al., "Learning Transferable Visual Models From Natural
+    Language Supervision", 2021, figure 3. Oord et al., "Representation
+    Learning with Contrastive Predictive Coding", 2018 (InfoNCE).
+  """
+  fn = "clip_loss"
+  _check_chunk(fn, chunk_size)
+  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings,
+                                   where)
+  acc = numerics.compute_dtype(out_dtype)
+  s = _scalar(fn, "scale", scale, acc)
+  b = x.shape[0]
+  cfg = _config("lse", b, b, chunk_size, columns=True)
+  lse_row, lse_col = tiled(cfg, x, y, s, None, valid, valid)
+  diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
+  return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
+
+
+@scoped
+def siglip_loss(image_embeddings, text_embeddings, *, scale=SIGLIP_SCALE,
+                bias=SIGLIP_BIAS, where=None, chunk_size=None):
+  """SigLIP's pairwise sigmoid loss, one value per image (row).
+
+  With ``l = scale * image @ text.T + bias`` (``[B, B]``, in float32 for
+  half inputs) and ``z = +1`` on the diagonal (the matching pairs), ``-1``
+  elsewhere, row ``i``'s value is::
+
+    loss_i = -sum_j log sigmoid(z[i, j] * l[i, j])
+
+  computed as ``softplus(-z l)`` (finite for any logit). The mean over the
+  rows is the paper's loss (its ``1 / |B|`` normaliser), so ``reduce`` and
+  sample weights apply to the result. Rows where ``where`` is False take no
+  part and give 0. The embeddings are used as given: normalise them first.
+
+  The ``[B, B]`` logits are never held: the columns are processed
+  ``chunk_size`` at a time and a ``jax.custom_vjp`` recomputes each tile in
+  the backward pass. For a mesh, see :func:`jaxloss.sharded_siglip_loss`.
+
+  Args:
+    image_embeddings: ``[B, D]``.
+    text_embeddings: ``[B, D]``; row ``i`` is image ``i``'s caption.
+    scale: the similarities' multiplier (the paper's ``t = exp(t')``), a
+      float or a scalar array (learnable).
+    bias: the logits' offset (the paper's ``b``), float or scalar array.
+    where: optional boolean ``[B]``: the rows that take part.
+    chunk_size: columns per tile; None picks one so that a float32 tile
+      holds about 4M elements.
+
+  Returns:
+    ``[B]`` values in the embeddings' floating dtype.
+
+  Raises:
+    TypeError: for non-floating embeddings or a non-boolean mask.
+    ValueError: for embeddings that are not ``[B, D]`` of one shape, a mask
+      of the wrong shape, a non-scalar ``scale``/``bias`` or a bad
+      ``chunk_size``.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> jaxloss.siglip_loss(x, x, scale=1.0, bias=0.0)
+    Array([1.0064089, 1.0064089], dtype=float32)
+
+  References:
+    Zhai et al., "Sigmoid Loss for Language Image Pre-Training", 2023,
+    equation (1) and algorithm 1.
+  """
+  fn = "siglip_loss"
+  _check_chunk(fn, chunk_size)
+  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings,
+                                   where)
+  acc = numerics.compute_dtype(out_dtype)
+  s = _scalar(fn, "scale", scale, acc)
+  bb = _scalar(fn, "bias", bias, acc)
+  n = x.shape[0]
+  cfg = _config("sigmoid", n, n, chunk_size)
+  values, _ = tiled(cfg, x, y, s, bb, valid, valid)
+  return jnp.where(valid, values, 0).astype(out_dtype)
+
+
+@scoped
+def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
+                      axis_name, where=None, chunk_size=None,
+                      collective="ring"):
+  """:func:`jaxloss.clip_loss` of the global batch, from local rows.
+
+  Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
+  rows ``[k * b, (k + 1) * b)`` of the global batch (``B = n * b``). The
+  result is the local rows' values of :func:`jaxloss.clip_loss` on the
+  global batch, and so are the gradients: exact, with no factor of the
+  device count (concatenate or ``psum`` the local results, see below).
+
+  Collectives: the text blocks travel around a ring of the ``n`` devices
+  with ``ppermute`` (``n - 1`` steps) for the image-to-text log-sum-exp, and
+  the image blocks likewise for text-to-image; each step moves one
+  ``[b, D]`` block of the embeddings' dtype per device. The backward pass
+  runs both rings again for ``n`` steps, each block travelling with its
+  float32 gradient accumulator (``[b, D]``), which arrives back home. In
+  all, per device: ``2 (n - 1) b D`` elements forward and ``2 n b D``
+  elements plus as many float32 backward. A replicated ``scale`` gets the
+  sum of the per-device gradients.
+
+  With ``collective="all_gather"`` each device instead gathers the global
+  images and texts (two ``all_gather`` of ``[b, D]`` per device, ``n - 1``
+  blocks received each) and, in the backward pass, autodiff reduce-scatters
+  their gradients (two ``psum_scatter`` of ``[n b, D]``): fewer, larger
+  collectives, but ``2 n b D`` gathered elements held per device, which
+  grow with the global batch (the tiles still never hold ``[b, n b]``).
+
+  Global mean under data parallelism: the rows' mean is
+  ``psum(sum(values)) / psum(count of rows)`` over the axis (divide by the
+  global count, not by the device count; with gradient accumulation, by
+  the count of all micro-batches).
+
+  Args:
+    image_local: ``[b, D]``, this device's images.
+    text_local: ``[b, D]``, their captions.
+    scale: as in :func:`jaxloss.clip_loss` (replicated).
+    axis_name: the mesh axis the batch is sharded over.
+    where: optional boolean ``[b]``: this device's rows that take part
+      (pad an uneven global batch with masked rows).
+    chunk_size: columns per tile within a visiting block; None picks one.
+    collective: ``"ring"`` (``ppermute``, memory of the local batch) or
+      ``"all_gather"`` (see above).
+
+  Returns:
+    ``[b]`` values of the local rows.
+
+  Raises:
+    TypeError, ValueError: as :func:`jaxloss.clip_loss`, and for an unbound
+      ``axis_name`` or an unknown ``collective``.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("batch",))
+    >>> f = jax.shard_map(
+    ...     lambda x, y: jaxloss.sharded_clip_loss(
+    ...         x, y, scale=1.0, axis_name="batch"),
+    ...     mesh=mesh, in_specs=(P("batch"), P("batch")),
+    ...     out_specs=P("batch"))
+    >>> f(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32))
+    Array([0.31326163, 0.31326163], dtype=float32)
+
+  References:
+    Radford et al. 2021 (CLIP); Zhai et al. 2023, section 3.3 (the ring of
+    blocks, "chunked" implementation).
+  """
+  fn = "sharded_clip_loss"
+  _check_chunk(fn, chunk_size)
+  x, y, valid, out_dtype = _inputs(fn, image_local, text_local, where,
+                                   ("image_local", "text_local"))
+  n = _axis_size(fn, axis_name)
+  acc = numerics.compute_dtype(out_dtype)
+  s = _scalar(fn, "scale", scale, acc)
+  b = x.shape[0]
+  x, y, s, valid = _vary_together(x, y, s, valid)
+  if collective == "ring":
+    cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
+    lse_row, _ = tiled(cfg, x, y, s, None, valid, valid)
+    lse_col, _ = tiled(cfg, y, x, s, None, valid, valid)
+  elif collective == "all_gather":
+    # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
+    # of the gathered blocks' gradients: exact, no factor of n.
+    x_all, y_all, v_all = (lax.all_gather(a, axis_name, tiled=True)
+                           for a in (x, y, valid))
+    cfg = _config("lse", b, n * b, chunk_size)
+    lse_row, _ = tiled(cfg, x, y_all, s, None, valid, v_all)
+    lse_col, _ = tiled(cfg, y, x_all, s, None, valid, v_all)
+  else:
+    raise ValueError(
+        f"{fn}: collective must be 'ring' or 'all_gather', got "
+        f"{collective!r}")
+  diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
+  return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
+
+
+@scoped
+def sharded_siglip_loss(image_local, text_local, *, scale=SIGLIP_SCALE,
+                        bias=SIGLIP_BIAS, axis_name, where=None,
+                        chunk_size=None):
+  """:func:`jaxloss.siglip_loss` of the global batch, from local rows.
+
+  Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
+  rows ``[k * b, (k + 1) * b)`` of the global batch. The result is the
+  local rows' values of :func:`jaxloss.siglip_loss` on the global batch,
+  with exact gradients (no factor of the device count).
+
+  Collectives (the paper's chunked scheme): the text blocks travel around a
+  ring of the ``n`` devices with ``ppermute``; at step ``k`` a device scores
+  its images against the texts of device ``me - k`` (the positives are in
+  the device's own block, step 0). Forward: ``n - 1`` steps, each moving
+  one ``[b, D]`` block of the embeddings' dtype (and its ``[b]`` mask) per
+  device. Backward: ``n`` steps, each moving the block and its float32
+  gradient accumulator, which arrives back home after the last one. A
+  replicated ``scale`` or ``bias`` gets the sum of the per-device
+  gradients. For the global mean, ``psum`` the local sums and divide by the
+  global row count (see :func:`jaxloss.sharded_clip_loss`).
+
+  Args:
+    image_local: ``[b, D]``, this device's images.
+    text_local: ``[b, D]``, their captions.
+    scale, bias: as in :func:`jaxloss.siglip_loss` (replicated).
+    axis_name: the mesh axis the batch is sharded over.
+    where: optional boolean ``[b]``: this device's rows that take part.
+    chunk_size: columns per tile within a visiting block; None picks one.
+
+  Returns:
+    ``[b]`` values of the local rows.
+
+  Raises:
+    TypeError, ValueError: as :func:`jaxloss.siglip_loss`, and for an
+      unbound ``axis_name``.
+
+  Example:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("batch",))
+    >>> f = jax.shard_map(
+    ...     lambda x, y: jaxloss.sharded_siglip_loss(
+    ...         x, y, scale=1.0, bias=0.0, axis_name="batch"),
+    ...     mesh=mesh, in_specs=(P("batch"), P("batch")),
+    ...     out_specs=P("batch"))
+    >>> f(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32))
+    Array([1.0064089, 1.0064089], dtype=float32)
+
+  References:
+    Zhai et al., "Sigmoid Loss for Language Image Pre-Training", 2023,
+    section 3.3 and figure 1.
+  """
+  fn = "sharded_siglip_loss"
+  _check_chunk(fn, chunk_size)
+  x, y, valid, out_dtype = _inputs(fn, image_local, text_local, where,
+                                   ("image_local", "text_local"))
+  n = _axis_size(fn, axis_name)
+  acc = numerics.compute_dtype(out_dtype)
+  s = _scalar(fn, "scale", scale, acc)
+  bb = _scalar(fn, "bias", bias, acc)
+  b = x.shape[0]
+  cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name,
+                axis_size=n)
+  x, y, s, bb, valid = _vary_together(x, y, s, bb, valid)
+  values, _ = tiled(cfg, x, y, s, bb, valid, valid)
+  return jnp.where(valid, values, 0).astype(out_dtype)
+
+
+CLIPLoss = loss_class(clip_loss, "CLIPLoss", exclude=("where",))
+SigLIPLoss = loss_class(siglip_loss, "SigLIPLoss", exclude=("where",))

@@ -1,0 +1,343 @@
+"""CLIP and SigLIP at scale (issue 14): chunked and sharded against naive.
+
+References: the naive single-device losses below, written with the full
+``[B, B]`` logits in plain ``jnp`` from the papers' formulas (Radford et
+al. 2021, figure 3; Zhai et al. 2023, eq. (1)), over the unmasked rows
+only; and, for small batches, the NumPy float64 loops of
+tests/specs/contrastive.py. The sharded forms run on 8 simulated CPU
+devices (tests/conftest.py sets the XLA flag).
+"""
+
+from __future__ import annotations
+
+import jax
+from jax import lax
+import jax.numpy as jnp
+from jax.sharding import PartitionSpec as P
+import numpy as np
+import pytest
+
+import jaxloss
+from tests.specs import contrastive as ref
+
+N_DEV = 8
+D = 6
+
+
+def naive_clip(x, y, scale):
+  logits = scale * x @ y.T
+  d = jnp.diagonal(logits)
+  return 0.5 * (jax.nn.logsumexp(logits, axis=1) - d) + 0.5 * (
+      jax.nn.logsumexp(logits, axis=0) - d)
+
+
+def naive_siglip(x, y, scale, bias):
+  logits = scale * x @ y.T + bias
+  z = 2.0 * jnp.eye(x.shape[0], dtype=logits.dtype) - 1.0
+  return -jnp.sum(jax.nn.log_sigmoid(z * logits), axis=1)
+
+
+def _data(b, seed=0, dtype=np.float64):
+  rng = np.random.default_rng(seed)
+  x = ref._unit(rng.normal(size=(b, D)))
+  y = ref._unit(x + 0.7 * rng.normal(size=(b, D)))
+  w = rng.uniform(0.5, 2.0, size=b)
+  return x.astype(dtype), y.astype(dtype), w.astype(dtype)
+
+
+def _mask(b, masked):
+  valid = np.ones(b, bool)
+  if masked:
+    # An uneven real batch padded at the end, and one hole in the middle.
+    valid[-3:] = False
+    valid[b // 3] = False
+  return valid
+
+
+def _mesh(n=N_DEV):
+  return jax.sharding.Mesh(np.array(jax.devices()[:n]), ("batch",))
+
+
+def _sharded(loss, mesh, **kwargs):
+  """``(x, y, valid, scale, bias) -> [B]`` through shard_map."""
+  if loss == "clip":
+    def local(x, y, v, s, b):
+      del b
+      return jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch",
+                                       where=v, **kwargs)
+  else:
+    def local(x, y, v, s, b):
+      return jaxloss.sharded_siglip_loss(x, y, scale=s, bias=b,
+                                         axis_name="batch", where=v, **kwargs)
+  row = P("batch")
+  return jax.shard_map(local, mesh=mesh, in_specs=(row, row, row, P(), P()),
+                       out_specs=row)
+
+
+def _naive(loss):
+  if loss == "clip":
+    return lambda x, y, s, b: naive_clip(x, y, s)
+  return naive_siglip
+
+
+def _weighted_mean(values, w, valid):
+  return jnp.sum(jnp.where(valid, values * w, 0)) / jnp.sum(valid)
+
+
+def _check_against_naive(loss, fn, x, y, w, valid, scale, bias, rtol):
+  """Values and gradients (embeddings, scale, bias) of ``fn(x, y, valid, s,
+  b) -> [B]`` against the naive loss on the unmasked rows (one compile)."""
+  keep = np.flatnonzero(valid)
+  naive = _naive(loss)
+
+  def ours(x, y, s, b):
+    values = fn(x, y, valid, s, b)
+    return _weighted_mean(values, w, valid), values
+
+  def theirs(x, y, s, b):
+    return jnp.mean(naive(x[keep], y[keep], s, b) * w[keep])
+
+  args = (x, y, scale, bias)
+  (got, values), got_g = jax.jit(jax.value_and_grad(
+      ours, argnums=(0, 1, 2, 3), has_aux=True))(*args)
+  want, want_g = jax.value_and_grad(theirs, argnums=(0, 1, 2, 3))(*args)
+  np.testing.assert_allclose(values[keep], naive(x[keep], y[keep], scale,
+                                                 bias), rtol=rtol, atol=rtol)
+  np.testing.assert_array_equal(values[~valid], 0)
+  np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
+  names = ("d image", "d text", "d scale", "d bias")
+  for name, g, h in zip(names, got_g, want_g):
+    if loss == "clip" and name == "d bias":
+      np.testing.assert_array_equal(g, 0)  # CLIP has no bias
+      continue
+    np.testing.assert_allclose(g, h, rtol=rtol, atol=rtol, err_msg=name)
+
+
+# --------------------------------------------------------------- one device
+
+
+@pytest.mark.parametrize("loss", ["clip", "siglip"])
+@pytest.mark.parametrize("chunk", [None, 5])
+def test_chunked_equals_naive(loss, chunk, x64):
+  # 37 rows: seven tiles of 5 and a tail of 2, or one tile of 37.
+  x, y, w = _data(37)
+  valid = _mask(37, masked=chunk == 5)
+  if loss == "clip":
+    def fn(x, y, v, s, b):
+      del b
+      return jaxloss.clip_loss(x, y, scale=s, where=v, chunk_size=chunk)
+  else:
+    def fn(x, y, v, s, b):
+      return jaxloss.siglip_loss(x, y, scale=s, bias=b, where=v,
+                                 chunk_size=chunk)
+  _check_against_naive(loss, fn, x, y, w, valid, jnp.float64(7.0),
+                       jnp.float64(-3.0), rtol=1e-11)
+
+
+def test_numpy_loops_reference(x64):
+  x, y, _ = _data(8, seed=4)
+  valid = _mask(8, masked=True)
+  np.testing.assert_allclose(
+      jaxloss.clip_loss(x, y, scale=5.0, where=valid, chunk_size=3),
+      ref.np_clip(x, y, scale=5.0, where=valid), rtol=1e-12, atol=1e-12,
+      err_msg=ref.CLIP_SRC)
+  np.testing.assert_allclose(
+      jaxloss.siglip_loss(x, y, scale=5.0, bias=-2.0, where=valid,
+                          chunk_size=3),
+      ref.np_siglip(x, y, scale=5.0, bias=-2.0, where=valid), rtol=1e-12,
+      atol=1e-12, err_msg=ref.SIGLIP_SRC)
+
+
+def test_doctest_value_by_hand():
+  # Two orthogonal unit pairs, scale 1: l = I, so each direction is
+  # log(e + 1) - 1 (CLIP), and SigLIP's row is softplus(-1) + softplus(0).
+  x = np.eye(2, dtype=np.float32)
+  np.testing.assert_allclose(jaxloss.clip_loss(x, x, scale=1.0),
+                             [np.log(np.e + 1) - 1] * 2, rtol=1e-6)
+  np.testing.assert_allclose(
+      jaxloss.siglip_loss(x, x, scale=1.0, bias=0.0),
+      [np.log1p(np.exp(-1.0)) + np.log(2.0)] * 2, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [jnp.bfloat16])
+def test_half_precision_chunked_matches_float32(dtype):
+  x, y, _ = _data(40, dtype=np.float32)
+  for f in (lambda a, b, c: jaxloss.clip_loss(a, b, scale=10.0, chunk_size=c),
+            lambda a, b, c: jaxloss.siglip_loss(a, b, chunk_size=c)):
+    half = f(jnp.asarray(x, dtype), jnp.asarray(y, dtype), 7)
+    assert half.dtype == dtype
+    np.testing.assert_allclose(np.asarray(half, np.float32), f(x, y, None),
+                               rtol=3e-2, atol=3e-2)
+
+
+def test_learnable_scale_and_bias_in_objects():
+  x, y, _ = _data(6, dtype=np.float32)
+  loss = jaxloss.SigLIPLoss(chunk_size=4)
+
+  def f(s, b):
+    return jaxloss.SigLIPLoss(scale=s, bias=b, chunk_size=4)(x, y)
+
+  gs, gb = jax.grad(f, argnums=(0, 1))(jnp.float32(10.0), jnp.float32(-10.0))
+  want = jax.grad(lambda s, b: jnp.mean(naive_siglip(x, y, s, b)),
+                  argnums=(0, 1))(10.0, -10.0)
+  np.testing.assert_allclose((gs, gb), want, rtol=1e-4)
+  assert loss(x, y).shape == ()
+
+
+def test_nan_in_a_masked_row_stays_out():
+  x, y, _ = _data(6, dtype=np.float32)
+  valid = _mask(6, masked=False)
+  valid[2] = False
+  x[2] = np.nan
+  for f in (lambda a: jaxloss.clip_loss(a, y, where=valid, chunk_size=4),
+            lambda a: jaxloss.siglip_loss(a, y, where=valid, chunk_size=4)):
+    v, g = jax.value_and_grad(lambda a: jnp.sum(f(a)))(x)
+    assert np.isfinite(v) and np.all(np.isfinite(g))
+    x_bad = x.copy()
+    x_bad[0] = np.nan  # an unmasked NaN propagates
+    assert np.isnan(f(x_bad)).any()
+
+
+def test_fully_masked_batch_is_zero_with_zero_gradients():
+  x, y, _ = _data(5, dtype=np.float32)
+  none = np.zeros(5, bool)
+  for f in (lambda a: jaxloss.clip_loss(a, y, where=none, chunk_size=2),
+            lambda a: jaxloss.siglip_loss(a, y, where=none, chunk_size=2)):
+    v, g = jax.value_and_grad(lambda a: jnp.sum(f(a)))(x)
+    assert v == 0 and np.all(g == 0)
+
+
+def test_chunked_memory_is_a_fraction_of_naive():
+  """Compiled temporaries of value_and_grad (compile only) at B = 2048."""
+  b, d = 2048, 32
+  spec = jax.ShapeDtypeStruct((b, d), jnp.float32)
+
+  def temp(f):
+    g = jax.jit(jax.value_and_grad(lambda x, y: jnp.mean(f(x, y)), (0, 1)))
+    return g.lower(spec, spec).compile().memory_analysis().temp_size_in_bytes
+
+  naive = temp(lambda x, y: naive_siglip(x, y, 10.0, -10.0))
+  chunked = temp(lambda x, y: jaxloss.siglip_loss(x, y, chunk_size=128))
+  # The naive form holds [B, B] float32 arrays (16 MiB each); a tile is
+  # [B, 128] (1 MiB).
+  assert naive >= b * b * 4
+  assert chunked < 0.2 * naive, (chunked, naive)
+
+
+# --------------------------------------------------------------- sharded
+
+
+SHARDED_CASES = [(8, True), (64, True), (512, True),
+                 pytest.param(8, False, marks=pytest.mark.slow),
+                 pytest.param(64, False, marks=pytest.mark.slow),
+                 pytest.param(512, False, marks=pytest.mark.slow)]
+
+
+@pytest.mark.parametrize(("global_batch", "masked"), SHARDED_CASES)
+@pytest.mark.parametrize("loss", ["clip", "siglip"])
+def test_sharded_equals_naive_on_8_devices(loss, global_batch, masked, x64):
+  x, y, w = _data(global_batch, seed=global_batch)
+  valid = _mask(global_batch, masked)
+  chunk = 3 if global_batch == 64 else None  # tiles inside visiting blocks
+  fn = _sharded(loss, _mesh(), chunk_size=chunk)
+  _check_against_naive(loss, fn, x, y, w, valid, jnp.float64(9.0),
+                       jnp.float64(-4.0), rtol=1e-10)
+
+
+def test_sharded_clip_all_gather_equals_naive(x64):
+  x, y, w = _data(64, seed=11)
+  valid = _mask(64, masked=True)
+  fn = _sharded("clip", _mesh(), chunk_size=5, collective="all_gather")
+  _check_against_naive("clip", fn, x, y, w, valid, jnp.float64(9.0),
+                       jnp.float64(0.0), rtol=1e-10)
+
+
+def test_global_mean_inside_shard_map(x64):
+  """Data parallelism: psum of the local sums over the global row count;
+  a replicated scale and bias get the summed (not averaged, not scaled)
+  gradient. Both losses in one program."""
+  x, y, _ = _data(32, seed=7)
+  valid = _mask(32, masked=True)
+  mesh = _mesh()
+
+  def local(x, y, v, s, b):
+    clip = jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch",
+                                     where=v)
+    sig = jaxloss.sharded_siglip_loss(x, y, scale=s, bias=b,
+                                      axis_name="batch", where=v)
+    count = lax.psum(jnp.sum(v, dtype=clip.dtype), "batch")
+    return lax.psum(jnp.stack([jnp.sum(clip), jnp.sum(sig)]), "batch") / count
+
+  row = P("batch")
+  f = jax.shard_map(local, mesh=mesh, in_specs=(row, row, row, P(), P()),
+                    out_specs=P())
+  keep = np.flatnonzero(valid)
+  args = (x, y, jnp.float64(6.0), jnp.float64(-2.0))
+  got = jax.jit(jax.jacrev(
+      lambda x, y, s, b: f(x, y, valid, s, b), argnums=(0, 1, 2, 3)))(*args)
+  for k, loss in enumerate(("clip", "siglip")):
+    naive = _naive(loss)
+    want = jax.grad(
+        lambda x, y, s, b, naive=naive: jnp.mean(
+            naive(x[keep], y[keep], s, b)), argnums=(0, 1, 2, 3))(*args)
+    for g, h in zip(got, want):
+      np.testing.assert_allclose(g[k], h, rtol=1e-10, atol=1e-12,
+                                 err_msg=loss)
+  np.testing.assert_allclose(
+      jax.jit(lambda *a: f(x, y, valid, *a))(*args[2:]),
+      [jnp.mean(_naive(n)(x[keep], y[keep], *args[2:]))
+       for n in ("clip", "siglip")], rtol=1e-10)
+
+
+def test_sharded_memory_follows_the_local_batch():
+  """Compiled per-device temporaries of the sharded SigLIP value_and_grad:
+  the same local batch on 4 and on 8 devices (twice the global batch)
+  needs the same memory; twice the local batch needs more."""
+
+  def temp(n, local):
+    mesh = _mesh(n)
+    fn = _sharded("siglip", mesh, chunk_size=64)
+    spec = jax.ShapeDtypeStruct((n * local, 16), jnp.float32)
+    mask = jax.ShapeDtypeStruct((n * local,), jnp.bool_)
+    scalar = jax.ShapeDtypeStruct((), jnp.float32)
+    g = jax.jit(jax.grad(lambda x, y, v, s, b: jnp.sum(fn(x, y, v, s, b)),
+                         argnums=(0, 1)))
+    c = g.lower(spec, spec, mask, scalar, scalar).compile()
+    return c.memory_analysis().temp_size_in_bytes
+
+  small = temp(4, 256)
+  assert temp(8, 256) <= 1.1 * small
+  assert temp(8, 512) > 1.5 * small
+
+
+# --------------------------------------------------------------- errors
+
+
+def test_errors_name_function_argument_and_value():
+  x = np.ones((4, 3), np.float32)
+  with pytest.raises(ValueError, match=r"clip_loss: where must have shape"):
+    jaxloss.clip_loss(x, x, where=np.ones(3, bool))
+  with pytest.raises(TypeError, match=r"siglip_loss: where must be a boolean"):
+    jaxloss.siglip_loss(x, x, where=np.ones(4))
+  with pytest.raises(ValueError, match=r"siglip_loss: bias must be a scalar"):
+    jaxloss.siglip_loss(x, x, bias=np.zeros(2))
+  with pytest.raises(ValueError, match=r"clip_loss: chunk_size must be a "):
+    jaxloss.clip_loss(x, x, chunk_size=0)
+  with pytest.raises(ValueError, match=r"clip_loss: image_embeddings must "
+                     r"have rank 2"):
+    jaxloss.clip_loss(x[None], x[None])
+  with pytest.raises(ValueError, match=r"siglip_loss: image_embeddings and "
+                     r"text_embeddings must have the same shape"):
+    jaxloss.siglip_loss(x, x[:3])
+  with pytest.raises(TypeError, match=r"clip_loss: image_embeddings must "
+                     r"have a floating dtype"):
+    jaxloss.clip_loss(x.astype(np.int32), x)
+  mesh = _mesh(1)
+  with pytest.raises(ValueError, match="sharded_clip_loss: collective must"):
+    jax.shard_map(
+        lambda a: jaxloss.sharded_clip_loss(a, a, axis_name="batch",
+                                            collective="tree"),
+        mesh=mesh, in_specs=P("batch"), out_specs=P("batch"))(x)
+  for f in (jaxloss.sharded_clip_loss, jaxloss.sharded_siglip_loss):
+    with pytest.raises(ValueError, match=f"{f.__name__}: axis_name must name"):
+      f(x, x, axis_name="nowhere")
