@@ -45,6 +45,7 @@ import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.losses import fenchel_young as _fy
 from jaxloss._src.losses import score_margin as _margin
 from jaxloss._src.losses import similarity as _sim
@@ -145,9 +146,7 @@ def _axis(fn, axis, ndim):
 
 def _int_labels(fn, labels):
   labels = numerics.as_array(fn, "labels", labels)
-  if not jnp.issubdtype(labels.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got "
-                    f"{labels.dtype}")
+  validation.integer_dtype(fn, "labels", labels)
   return labels
 
 

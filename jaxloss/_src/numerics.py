@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+
+from jaxloss._src import validation
 
 # Keras's ``backend.epsilon()``: the clip used by its probability losses.
 EPSILON = 1e-7
@@ -123,12 +124,6 @@ def safe_pow(x, exponent):
   return jnp.where(zero, zero_value, powered)
 
 
-def safe_log(x):
-  """``log(x)`` with ``log(0) = -inf`` but a zero (not NaN) gradient at 0."""
-  zero = x <= 0
-  return jnp.where(zero, -jnp.inf, jnp.log(jnp.where(zero, 1, x)))
-
-
 def xlogy(x, y):
   """``x * log(y)`` with ``0 * log(0) = 0`` and finite gradients there."""
   zero = x == 0
@@ -188,32 +183,10 @@ def sigmoid_cross_entropy_and_sigmoids(targets, logits):
 
 def check_range(fn: str, name: str, value, low=None, high=None,
                 low_open=False, high_open=False):
-  """Static hyper-parameter range check; raises a ValueError naming both."""
-  if value is None:
-    return
-  if isinstance(value, (jax.Array, np.ndarray)) and not isinstance(
-      value, jax.core.Tracer
-  ):
-    values = np.asarray(value).ravel().tolist()
-  elif isinstance(value, jax.core.Tracer):
-    return  # traced hyper-parameters (e.g. learnable) are not checked
-  elif isinstance(value, (list, tuple)):
-    values = list(value)
-  else:
-    values = [value]
-  for v in values:
-    bad = (
-        (low is not None and (v < low or (low_open and v == low)))
-        or (high is not None and (v > high or (high_open and v == high)))
-    )
-    if bad:
-      lo = "(" if low_open else "["
-      hi = ")" if high_open else "]"
-      lo_s = "-inf" if low is None else low
-      hi_s = "inf" if high is None else high
-      raise ValueError(
-          f"{fn}: {name} must be in {lo}{lo_s}, {hi_s}{hi}, got {value!r}"
-      )
+  """Kept for existing callers: :func:`validation.check_range` with ``None``
+  accepted. New code calls :mod:`jaxloss._src.validation` directly."""
+  validation.check_range(fn, name, value, low, high, low_open, high_open,
+                         optional=True)
 
 
 def masked_logsumexp(x, where, axis=-1):

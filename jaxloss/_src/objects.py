@@ -8,7 +8,19 @@ function's arguments by hand, and all share one ``__call__``:
     values = fn(y_true, y_pred, **hyper_parameters)
     return reduce(values, sample_weight=..., where=..., reduction=...)
 
-Objects are hashable and usable as static arguments under ``jax.jit``.
+Every loss class is a registered pytree. Hyper-parameters holding arrays
+(``jax.Array`` or ``np.ndarray``) are its leaves, so a loss object can be
+passed to a jitted function as an ordinary argument, vmapped over, or
+differentiated with respect to a hyper-parameter; everything else (Python
+numbers, strings, flags, ``reduction``, ``name``, ``dtype``) is auxiliary
+data. An object whose hyper-parameters are all static is hashable, so it can
+also be a static argument of ``jax.jit``.
+
+Hyper-parameters are checked when an object is constructed: the per-sample
+function is run on stand-in inputs that stop it at its first read of an
+input, so the checks it makes before reading its inputs (every range, flag
+and choice check) raise there, under the class's name. This is why every
+per-sample function checks its hyper-parameters first.
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
@@ -42,6 +55,40 @@ def scoped(fn):
       return fn(*args, **kwargs)
 
   return wrapper
+
+
+class _InputRead(BaseException):
+  """Raised by :class:`_StandIn` when a function reads one of its inputs.
+
+  A ``BaseException`` so that no ``except Exception`` on the way swallows it.
+  """
+
+
+class _StandIn:
+  """An input that stops a per-sample function wherever it is read."""
+
+  def _stop(self, *args, **kwargs):
+    raise _InputRead
+
+  __getattr__ = _stop
+  __jax_array__ = __array__ = __len__ = __iter__ = __getitem__ = _stop
+  __bool__ = __float__ = __int__ = __index__ = __neg__ = __abs__ = _stop
+  __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _stop
+  __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = _stop
+  __lt__ = __le__ = __gt__ = __ge__ = _stop
+
+
+def _is_array(value) -> bool:
+  return isinstance(value, (jax.Array, np.ndarray))
+
+
+def _renamed(error: Exception, owner: str) -> Exception:
+  """``error`` with its leading ``"<function>: "`` replaced by ``owner``."""
+  message = str(error)
+  head, sep, rest = message.partition(": ")
+  if sep and " " not in head:
+    message = f"{owner}: {rest}"
+  return type(error)(message)
 
 
 def _freeze(value):
@@ -75,15 +122,72 @@ class Loss:
   # Names of the positional inputs the function takes before its keywords.
   inputs: ClassVar[tuple[str, ...]] = ("y_true", "y_pred")
 
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    jax.tree_util.register_pytree_with_keys(
+        cls, cls._flatten_with_keys, cls._unflatten, cls._flatten)
+
   def __post_init__(self):
     cls_name = type(self).__name__
     reduction_lib.check_reduction(cls_name, self.reduction)
     for f in self.hyper_parameter_names():
       object.__setattr__(self, f, _freeze(getattr(self, f)))
+    if self.name is not None and not isinstance(self.name, str):
+      raise TypeError(
+          f"{cls_name}: name must be a str or None, got {self.name!r}")
     if self.name is None:
       object.__setattr__(self, "name", self.default_name())
     if self.dtype is not None:
-      object.__setattr__(self, "dtype", jnp.dtype(self.dtype).name)
+      try:
+        dtype = jnp.dtype(self.dtype)
+      except TypeError as e:
+        raise TypeError(
+            f"{cls_name}: dtype must be a dtype or None, got {self.dtype!r}"
+        ) from e
+      object.__setattr__(self, "dtype", dtype.name)
+    self._check_hyper_parameters()
+
+  def _check_hyper_parameters(self):
+    """Runs the function's own checks on the hyper-parameters (see above)."""
+    standins = (_StandIn(),) * len(self.inputs)
+    try:
+      type(self).fn(*standins, **self.hyper_parameters())
+    except _InputRead:
+      pass
+    except (TypeError, ValueError) as e:
+      raise _renamed(e, type(self).__name__) from None
+
+  # ------------------------------------------------------------ pytree
+
+  def _fields(self) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(self))
+
+  def _flatten_with_keys(self):
+    children, leaf_names, static = [], [], []
+    for f in self._fields():
+      value = getattr(self, f)
+      if _is_array(value):
+        children.append((jax.tree_util.GetAttrKey(f), value))
+        leaf_names.append(f)
+      else:
+        static.append((f, value))
+    return children, (tuple(leaf_names), tuple(static))
+
+  def _flatten(self):
+    children, aux = self._flatten_with_keys()
+    return [c for _, c in children], aux
+
+  @classmethod
+  def _unflatten(cls, aux, children):
+    # No __init__ and no checks: JAX rebuilds objects with tracers, None or
+    # sentinels in place of the leaves.
+    obj = object.__new__(cls)
+    leaf_names, static = aux
+    for f, value in static:
+      object.__setattr__(obj, f, value)
+    for f, value in zip(leaf_names, children, strict=True):
+      object.__setattr__(obj, f, value)
+    return obj
 
   @classmethod
   def default_name(cls) -> str:
@@ -243,6 +347,37 @@ class LossFunctionWrapper(Loss):
   def hyper_parameters(self):
     return dict(self.kwargs)
 
+  def _check_hyper_parameters(self):
+    pass  # a user function: its checks run when it is called
+
+  def _flatten_with_keys(self):
+    children, leaf_names, static = [], [], []
+    for f in self._fields():
+      value = getattr(self, f)
+      if f == "kwargs":
+        static_kwargs = []
+        for k, v in value:
+          if _is_array(v):
+            children.append((jax.tree_util.DictKey(k), v))
+            leaf_names.append(k)
+          else:
+            static_kwargs.append((k, v))
+        static.append((f, tuple(static_kwargs)))
+      else:
+        static.append((f, value))
+    return children, (tuple(leaf_names), tuple(static))
+
+  @classmethod
+  def _unflatten(cls, aux, children):
+    obj = object.__new__(cls)
+    leaf_names, static = aux
+    for f, value in static:
+      object.__setattr__(obj, f, value)
+    kwargs = dict(obj.kwargs)
+    kwargs.update(zip(leaf_names, children, strict=True))
+    object.__setattr__(obj, "kwargs", tuple(sorted(kwargs.items())))
+    return obj
+
   def _prepare(self, args):
     # Custom functions may use operators that lists lack: convert first.
     return tuple(self._cast(jnp.asarray(a)) for a in args)
@@ -359,6 +494,11 @@ def deserialize(config):
         f"deserialize: class_name must be a known loss class, got {name!r}"
     )
   return _CLASSES[name].from_config(config.get("config", {}))
+
+
+def classes() -> dict[str, type]:
+  """Every loss class :func:`deserialize` knows, by class name."""
+  return dict(_CLASSES)
 
 
 def names() -> list[str]:

@@ -27,6 +27,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import validation
 from jaxloss._src.losses import lm
 from jaxloss._src.objects import scoped
 
@@ -142,8 +143,7 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
   reduction_lib.check_reduction(fn, reduction)
   z = numerics.as_float(fn, "logits_shard", logits_shard)
   y = numerics.as_array(fn, "labels", labels)
-  if not jnp.issubdtype(y.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got {y.dtype}")
+  validation.integer_dtype(fn, "labels", y)
   if z.ndim < 1 or y.shape != z.shape[:-1]:
     raise ValueError(
         f"{fn}: labels must have the shape of logits_shard without its last "

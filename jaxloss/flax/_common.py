@@ -43,7 +43,7 @@ def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
 def loss_classes() -> dict[str, type]:
   """The registered loss object classes a module form is derived for."""
   return {
-      name: cls for name, cls in objects._CLASSES.items()
+      name: cls for name, cls in objects.classes().items()
       if cls is not objects.LossFunctionWrapper
   }
 

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.losses.metric_learning import pair_masks
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -177,8 +178,10 @@ def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0,
     neural networks; PyTorch ``torch.nn.TripletMarginLoss``.
   """
   fn = "triplet_margin"
-  numerics.check_range(fn, "p", p, low=0.0, low_open=True)
-  numerics.check_range(fn, "eps", eps, low=0.0)
+  validation.check_range(fn, "p", p, low=0.0, low_open=True)
+  validation.check_range(fn, "eps", eps, low=0.0)
+  validation.number(fn, "margin", margin)
+  validation.flag(fn, "swap", swap)
   (a, pos, neg), out_dtype = _tuple_inputs(
       fn, anchor=anchor, positive=positive, negative=negative)
   d_ap = _p_norm(a - pos + eps, p)
@@ -225,6 +228,8 @@ def quadruplet_loss(anchor, positive, negative1, negative2, *, margin1=1.0,
     person re-identification, eq. (6).
   """
   fn = "quadruplet_loss"
+  validation.number(fn, "margin1", margin1)
+  validation.number(fn, "margin2", margin2)
   (a, pos, n1, n2), out_dtype = _tuple_inputs(
       fn, anchor=anchor, positive=positive, negative1=negative1,
       negative2=negative2)
@@ -268,6 +273,7 @@ def contrastive_loss(y_true, y_pred, *, margin=1.0):
     ``tfa.losses.contrastive_loss`` (tensorflow-addons 0.23).
   """
   fn = "contrastive_loss"
+  validation.number(fn, "margin", margin)
   y_true, y_pred, out_dtype = shapes.elementwise_inputs(fn, y_true, y_pred)
   loss = (y_true * jnp.square(y_pred)
           + (1.0 - y_true) * jnp.square(jax.nn.relu(margin - y_pred)))
@@ -317,7 +323,7 @@ def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
     Chen et al. 2020 (SimCLR).
   """
   fn = "info_nce"
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
+  validation.check_range(fn, "temperature", temperature, low=0.0,
                        low_open=True)
   arrays = {"query": query, "positive_key": positive_key}
   if negative_keys is not None:
@@ -396,6 +402,7 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
     ``tfa.losses.triplet_semihard_loss`` (tensorflow-addons 0.23).
   """
   fn = "triplet_semihard_loss"
+  validation.number(fn, "margin", margin)
   dist, positive, negative, out_dtype = _mined_pairs(
       fn, y_true, y_pred, distance_metric)
   # [anchor, positive, negative] candidates farther than the positive.
@@ -450,6 +457,8 @@ def triplet_hard_loss(y_true, y_pred, *, margin=1.0, soft=False,
     (tensorflow-addons 0.23).
   """
   fn = "triplet_hard_loss"
+  validation.number(fn, "margin", margin)
+  validation.flag(fn, "soft", soft)
   dist, positive, negative, out_dtype = _mined_pairs(
       fn, y_true, y_pred, distance_metric)
   gap = _masked_max(dist, positive) - _masked_min(dist, negative)
@@ -497,6 +506,7 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
     ``tfa.losses.lifted_struct_loss`` (tensorflow-addons 0.23).
   """
   fn = "lifted_struct_loss"
+  validation.number(fn, "margin", margin)
   dist, positive, negative, out_dtype = _mined_pairs(
       fn, y_true, y_pred, "L2")
   # log-sum-exp over the negatives of i, then of i's and j's together.
@@ -597,7 +607,7 @@ def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
     Khosla et al. 2020, Supervised contrastive learning, eq. (2).
   """
   fn = "supervised_contrastive"
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
+  validation.check_range(fn, "temperature", temperature, low=0.0,
                        low_open=True)
   labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
   z = numerics.l2_normalize(emb)

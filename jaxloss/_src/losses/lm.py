@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import validation
 from jaxloss._src.objects import scoped
 
 # Elements of one f32 logits tile [tokens, vocab chunk] for the default chunk.
@@ -302,18 +303,16 @@ fused_token_losses.defvjp(_fused_fwd, _fused_bwd)
 
 def check_options(fn, *, label_smoothing, z_loss, logit_softcap, chunk_size,
                   ignore_index):
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  numerics.check_range(fn, "z_loss", z_loss, low=0.0)
-  if logit_softcap is not None:
-    numerics.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
-                         low_open=True)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.check_range(fn, "z_loss", z_loss, low=0.0)
+  validation.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
+                         low_open=True, optional=True)
   if chunk_size is not None and (
       isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
       or chunk_size < 1):
     raise ValueError(
         f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}")
-  if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-    raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+  validation.integer(fn, "ignore_index", ignore_index)
 
 
 def head_inputs(fn, embeddings, weight, labels, bias):
@@ -322,8 +321,7 @@ def head_inputs(fn, embeddings, weight, labels, bias):
   x = numerics.as_float(fn, "embeddings", embeddings)
   w = numerics.as_float(fn, "weight", weight)
   y = numerics.as_array(fn, "labels", labels)
-  if not jnp.issubdtype(y.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got {y.dtype}")
+  validation.integer_dtype(fn, "labels", y)
   if x.ndim < 1:
     raise ValueError(
         f"{fn}: embeddings must have shape [..., D], got a scalar")

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -49,10 +50,6 @@ def _lovasz_extension(errors, gt):
   steps = jax.lax.stop_gradient(_jaccard_steps(gt_sorted))
   return jnp.sum(errors_sorted * steps, axis=-1)
 
-
-def _check_flag(fn, name, value):
-  if not isinstance(value, bool):
-    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
 
 
 @scoped
@@ -93,7 +90,7 @@ def lovasz_hinge(y_true, y_pred, *, per_image=True):
     neural networks", CVPR 2018.
   """
   fn = "lovasz_hinge"
-  _check_flag(fn, "per_image", per_image)
+  validation.flag(fn, "per_image", per_image)
   t, z, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=2)
   rows = (z.shape[0], -1) if per_image else (1, -1)
   t, z = jnp.reshape(t, rows), jnp.reshape(z, rows)
@@ -173,7 +170,7 @@ def lovasz_softmax(y_true, y_pred, *, classes="present", per_image=False):
     neural networks", CVPR 2018.
   """
   fn = "lovasz_softmax"
-  _check_flag(fn, "per_image", per_image)
+  validation.flag(fn, "per_image", per_image)
   labels = numerics.labels(fn, "y_true", y_true)
   (p,), dt = numerics.floats(fn, y_pred=y_pred)
   shapes.check_min_rank(fn, "y_pred", p, 2)

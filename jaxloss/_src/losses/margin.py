@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -115,7 +116,9 @@ def multi_margin(y_true, y_pred, *, p=1, margin=1.0):
     Weston & Watkins, "Multi-class support vector machines", 1998.
   """
   fn = "multi_margin"
-  if p not in (1, 2) or isinstance(p, bool):
+  validation.number(fn, "margin", margin)
+  validation.integer(fn, "p", p)
+  if p not in (1, 2):
     raise ValueError(f"{fn}: p must be 1 or 2, got {p!r}")
   z = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_min_rank(fn, "y_pred", z, 1)
@@ -165,6 +168,7 @@ def margin_ranking(y_true, x1, x2, *, margin=0.0):
     PyTorch 2.13 ``torch.nn.MarginRankingLoss``.
   """
   fn = "margin_ranking"
+  validation.number(fn, "margin", margin)
   y, x1, x2, dt = _triple(fn, y_true, x1, x2)
   if y.ndim:
     shapes.check_same_shape(fn, y_true=y, x1=x1)
@@ -202,8 +206,9 @@ def hinge_embedding(y_true, y_pred, *, margin=1.0):
   References:
     PyTorch 2.13 ``torch.nn.HingeEmbeddingLoss``.
   """
-  t, p, dt = shapes.elementwise_inputs(
-      "hinge_embedding", y_true, y_pred, min_rank=1)
+  fn = "hinge_embedding"
+  validation.number(fn, "margin", margin)
+  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   loss = (jnp.where(t != 1, jnp.maximum(margin - p, 0), 0)
           + jnp.where(t != -1, p, 0))
   return jnp.mean(loss, axis=-1).astype(dt)
@@ -243,7 +248,7 @@ def cosine_embedding(y_true, x1, x2, *, margin=0.0):
     PyTorch 2.13 ``torch.nn.CosineEmbeddingLoss``.
   """
   fn = "cosine_embedding"
-  numerics.check_range(fn, "margin", margin, -1.0, 1.0)
+  validation.check_range(fn, "margin", margin, -1.0, 1.0)
   y, x1, x2, dt = _triple(fn, y_true, x1, x2)
   shapes.check_min_rank(fn, "x1", x1, 1)
   y = shapes.check_labels_shape(fn, y, x1)

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -55,7 +56,9 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
     (3,)
   """
   fn = "circle"
-  numerics.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
+  validation.flag(fn, "remove_diagonal", remove_diagonal)
+  validation.number(fn, "margin", margin)
+  validation.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
   emb = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_rank(fn, "y_pred", emb, 2)
   labels = shapes.row_labels(

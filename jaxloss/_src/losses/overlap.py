@@ -10,6 +10,7 @@ e.g. ``axis=(1, 2, 3)`` for one value per image.
 from __future__ import annotations
 
 from jaxloss._src import numerics
+from jaxloss._src import validation
 from jaxloss._src.losses.segmentation import overlap_terms
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -111,9 +112,9 @@ def focal_tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, gamma=0.75,
     Attention U-Net for Lesion Segmentation", ISBI 2019 (Eq. 3-4).
   """
   fn = "focal_tversky"
-  numerics.check_range(fn, "alpha", alpha, low=0.0)
-  numerics.check_range(fn, "beta", beta, low=0.0)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "alpha", alpha, low=0.0)
+  validation.check_range(fn, "beta", beta, low=0.0)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
   tp, fp, fn_, dt = overlap_terms(fn, y_true, y_pred, axis)
   index = _tversky_index(tp, fp, fn_, alpha, beta)
   return numerics.safe_pow(1.0 - index, gamma).astype(dt)

@@ -6,6 +6,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -104,6 +105,7 @@ def cosine_similarity(y_true, y_pred, *, axis=-1):
     Array([-0.       , -0.9999999], dtype=float32)
   """
   fn = "cosine_similarity"
+  validation.axis(fn, axis)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   axis = shapes.canonical_axis(fn, axis, t.ndim)
   t = numerics.l2_normalize(t, axis)
@@ -127,7 +129,7 @@ def huber(y_true, y_pred, *, delta=1.0):
     Array([1.3125], dtype=float32)
   """
   fn = "huber"
-  numerics.check_range(fn, "delta", delta, low=0, low_open=True)
+  validation.check_range(fn, "delta", delta, low=0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   return _mean_last(huber_elementwise(p - t, delta), dt)
 

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -43,7 +44,7 @@ def smooth_l1(y_true, y_pred, *, beta=1.0):
     ``torch.nn.SmoothL1Loss``.
   """
   fn = "smooth_l1"
-  numerics.check_range(fn, "beta", beta, low=0.0)
+  validation.check_range(fn, "beta", beta, low=0.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   e = jnp.abs(p - t)
   small = e < beta
@@ -85,7 +86,7 @@ def pinball(y_true, y_pred, *, tau=0.5):
     eq. (1.3).
   """
   fn = "pinball"
-  numerics.check_range(fn, "tau", tau, 0.0, 1.0)
+  validation.check_range(fn, "tau", tau, 0.0, 1.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   tau = _broadcast_param(fn, "tau", tau, p)
   r = t - p
@@ -206,7 +207,8 @@ def robust_loss(y_true, y_pred, *, alpha=1.0, scale=1.0):
     eqs. (1) and (8).
   """
   fn = "robust_loss"
-  numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
+  validation.number(fn, "alpha", alpha)
+  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   alpha = _broadcast_param(fn, "alpha", alpha, p)
   scale = _broadcast_param(fn, "scale", scale, p)

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -22,6 +23,7 @@ def overlap_terms(fn, y_true, y_pred, axis):
   Returns ``(tp, fp, fn, out_dtype)``, with ``tp = sum(t p)``,
   ``fp = sum((1 - t) p)`` and ``fn = sum(t (1 - p))``.
   """
+  validation.axis(fn, axis, optional=True, sequence=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
   axes = shapes.canonical_axes(fn, axis, p.ndim)
   # Keras's operand order, so Tversky compiles to Keras's program.
@@ -43,7 +45,9 @@ def dice(y_true, y_pred, *, axis=None):
     ...              axis=1)
     Array([0.    , 0.3333], dtype=float32)
   """
-  # Keras's three sums: 2-3x faster than sum(t) + sum(p) via overlap_terms.
+  # Keras's three sums (faster than sum(t) + sum(p) via overlap_terms; see
+  # docs/performance.md).
+  validation.axis("dice", axis, optional=True, sequence=True)
   t, p, dt = shapes.elementwise_inputs("dice", y_true, y_pred)
   axes = shapes.canonical_axes("dice", axis, p.ndim)
   tp = jnp.sum(t * p, axis=axes)
@@ -68,8 +72,8 @@ def tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, axis=None):
     ...                 beta=0.1, axis=1)
     Array([0.5], dtype=float32)
   """
-  numerics.check_range("tversky", "alpha", alpha, low=0.0)
-  numerics.check_range("tversky", "beta", beta, low=0.0)
+  validation.check_range("tversky", "alpha", alpha, low=0.0)
+  validation.check_range("tversky", "beta", beta, low=0.0)
   tp, fp, fn_, dt = overlap_terms("tversky", y_true, y_pred, axis)
   denom = tp + fn_ * beta + fp * alpha + numerics.EPSILON
   return (1.0 - tp / denom).astype(dt)
