@@ -19,7 +19,8 @@ also be a static argument of ``jax.jit``.
 Hyper-parameters are checked when an object is constructed: the per-sample
 function is run on stand-in inputs that stop it at its first read of an
 input, so the checks it makes before reading its inputs (every range, flag
-and choice check) raise there, under the class's name. This is why every
+and choice check) raise there, with the class's name in front of the
+function's message (``"Huber: huber: delta must be in (0, inf], got -1.0"``). This is why every
 per-sample function checks its hyper-parameters first.
 """
 
@@ -82,13 +83,10 @@ def _is_array(value) -> bool:
   return isinstance(value, (jax.Array, np.ndarray))
 
 
-def _renamed(error: Exception, owner: str) -> Exception:
-  """``error`` with its leading ``"<function>: "`` replaced by ``owner``."""
-  message = str(error)
-  head, sep, rest = message.partition(": ")
-  if sep and " " not in head:
-    message = f"{owner}: {rest}"
-  return type(error)(message)
+def _with_owner(error: Exception, owner: str) -> Exception:
+  """``error`` with ``"<owner>: "`` in front: ``"Huber: huber: delta ..."``
+  names the class and, after it, the function whose check failed."""
+  return type(error)(f"{owner}: {error}")
 
 
 def _freeze(value):
@@ -155,7 +153,7 @@ class Loss:
     except _InputRead:
       pass
     except (TypeError, ValueError) as e:
-      raise _renamed(e, type(self).__name__) from None
+      raise _with_owner(e, type(self).__name__) from None
 
   # ------------------------------------------------------------ pytree
 
