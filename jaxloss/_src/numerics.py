@@ -189,7 +189,7 @@ def check_range(fn: str, name: str, value, low=None, high=None,
                          optional=True)
 
 
-def masked_logsumexp(x, where, axis=-1):
+def masked_logsumexp(x, where, axis: int | tuple[int, ...] = -1):
   """``log(sum(exp(x), where=where))``: ``-inf`` for an empty row, and a
   zero (never NaN) gradient there and at masked entries."""
   # Mask once, to -inf, and read that array twice (max, sum): the masked

@@ -20,8 +20,8 @@ Hyper-parameters are checked when an object is constructed: the per-sample
 function is run on stand-in inputs that stop it at its first read of an
 input, so the checks it makes before reading its inputs (every range, flag
 and choice check) raise there, with the class's name in front of the
-function's message (``"Huber: huber: delta must be in (0, inf], got -1.0"``). This is why every
-per-sample function checks its hyper-parameters first.
+function's message (``"Huber: huber: delta must be in (0, inf], got -1.0"``).
+This is why every per-sample function checks its hyper-parameters first.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class Loss:
   fn: ClassVar[Callable[..., jax.Array]]
   # Optional mask from the per-sample values, like the Keras mask a loss sets
   # (ignore_class, Circle): reductions then count only the unmasked entries.
-  where_fn: ClassVar[Callable[..., jax.Array] | None] = None
+  where_fn: ClassVar[Callable[..., jax.Array | None] | None] = None
   # Names of the positional inputs the function takes before its keywords.
   inputs: ClassVar[tuple[str, ...]] = ("y_true", "y_pred")
 
@@ -230,8 +230,9 @@ class Loss:
       args = self._prepare(args)
       params = self.hyper_parameters()
       values = self._per_sample(args, params)
-      if self.where_fn is not None:
-        auto = type(self).where_fn(*args, values, **params)
+      where_fn = type(self).where_fn
+      if where_fn is not None:
+        auto = where_fn(*args, values, **params)
         if auto is not None:
           where = auto if where is None else jnp.logical_and(where, auto)
       return reduction_lib.reduce(
@@ -272,7 +273,7 @@ def loss_class(
     default_name: str | None = None,
     aliases: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
-    where_fn: Callable[..., jax.Array] | None = None,
+    where_fn: Callable[..., jax.Array | None] | None = None,
     module: str | None = None,
 ) -> type[Loss]:
   """Makes the loss object class of a per-sample function and registers both.
@@ -381,6 +382,7 @@ class LossFunctionWrapper(Loss):
     return tuple(self._cast(jnp.asarray(a)) for a in args)
 
   def _per_sample(self, args, params):
+    assert self.function is not None
     return self.function(*args, **params)
 
   def get_config(self):
@@ -401,7 +403,7 @@ class LossFunctionWrapper(Loss):
 _CLASSES["LossFunctionWrapper"] = LossFunctionWrapper
 
 
-def wrap(fn: Callable[..., jax.Array], *, reduction="sum_over_batch_size",
+def wrap(fn: Callable[..., Any], *, reduction="sum_over_batch_size",
          name: str | None = None, dtype=None, **kwargs) -> LossFunctionWrapper:
   """Turns a per-sample ``fn(y_true, y_pred, **kwargs)`` into a loss object.
 
@@ -431,7 +433,7 @@ def wrap(fn: Callable[..., jax.Array], *, reduction="sum_over_batch_size",
 # --------------------------------------------------------- get / serialize
 
 
-def get(identifier):
+def get(identifier: Any) -> Any:
   """Looks up a loss by name, config dict, or passes a callable through.
 
   * a function name or Keras alias ("mse", "BCE", "kld", ...) gives the

@@ -39,7 +39,7 @@ def reduce(
     *,
     sample_weight=None,
     where=None,
-    reduction="sum_over_batch_size",
+    reduction: str | None = "sum_over_batch_size",
     normalizer=None,
 ):
   r"""Weights, masks and reduces per-sample loss values.

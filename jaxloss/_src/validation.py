@@ -29,11 +29,12 @@ import math
 import numbers
 
 import jax
+from jax import core as jax_core
 import numpy as np
 
 
 def _is_tracer(value) -> bool:
-  return isinstance(value, jax.core.Tracer)
+  return isinstance(value, jax_core.Tracer)
 
 
 def _is_bool(value) -> bool:

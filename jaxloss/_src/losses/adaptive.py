@@ -17,7 +17,7 @@ import numpy as np
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.losses import robust
+from jaxloss._src.losses import regression
 from jaxloss._src.objects import scoped
 
 # Gauss-Legendre rule for the partition function, on u in (0, pi/2) after
@@ -32,7 +32,7 @@ _W = _WEIGHTS * (np.pi / 4.0)
 def _rho(x, alpha):
   """Barron's general loss at unit scale, element-wise, ``alpha`` in (0, 2]."""
   b = jnp.maximum(jnp.abs(alpha - 2.0), jnp.finfo(x.dtype).eps)
-  return robust._barron_general(x, alpha, b)
+  return regression.barron_general(x, alpha, b)
 
 
 def log_partition(alpha):
@@ -65,7 +65,8 @@ def log_partition(alpha):
 
 
 @scoped
-def adaptive_robust_nll(y_true, y_pred, *, alpha=1.0, scale=1.0):
+def adaptive_robust_nll(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
+                        scale: float | jax.Array = 1.0):
   r"""Negative log-likelihood of Barron's adaptive robust distribution.
 
   With ``x = y_pred - y_true`` and ``c = scale``:
@@ -120,7 +121,7 @@ def adaptive_robust_nll(y_true, y_pred, *, alpha=1.0, scale=1.0):
           f"{tuple(v.shape)}"
       )
   # robust_loss averages rho over the last axis; the NLL sums it.
-  rho = d * robust.robust_loss(y_true, y_pred, alpha=alpha, scale=scale)
+  rho = d * regression.robust_loss(y_true, y_pred, alpha=alpha, scale=scale)
   norm = jnp.sum(jnp.log(scale) + log_partition(alpha))
   return (rho + norm).astype(dt)
 

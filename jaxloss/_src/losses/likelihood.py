@@ -11,7 +11,7 @@ import jax.numpy as jnp
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.losses.probabilistic import binary_terms
+from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -386,6 +386,7 @@ def z_loss(y_true, y_pred):
   ok = t is None or (t.shape == p.shape or t.shape == p.shape[:-1]
                      or t.shape == p.shape[:-1] + (1,))
   if not ok:
+    assert t is not None
     raise ValueError(
         f"{fn}: y_true must have the shape of y_pred or of y_pred without "
         f"its class axis, got y_true.shape={tuple(t.shape)} and "

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import jaxloss
-from tests.specs import beyond_a as ref
+from tests.specs import likelihood_margin_boxes as ref
 
 RNG = np.random.default_rng(0)
 X64 = dict(rtol=1e-10, atol=1e-12)

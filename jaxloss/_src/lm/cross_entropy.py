@@ -10,7 +10,7 @@ the sum of the logits), and a ``jax.custom_vjp`` recomputes each chunk in the
 backward pass from those statistics.
 
 The same core runs inside ``shard_map`` with the vocabulary sharded across
-devices (``axis_name``): see :mod:`jaxloss._src.parallel`.
+devices (``axis_name``): see :mod:`jaxloss._src.lm.vocab_parallel`.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ _TILE_ELEMENTS = 1 << 22
 _MIN_CHUNK = 128
 
 
-class _Config(NamedTuple):
+class HeadConfig(NamedTuple):
   """Static options of the fused kernel (hashable: a custom_vjp nondiff arg)."""
 
   chunk: int
@@ -205,7 +205,7 @@ def _token_stats(cfg, x, w, b, labels, acc):
   return lse, tgt, tot
 
 
-def _values(cfg, lse, tgt, tot, valid):
+def token_values(cfg, lse, tgt, tot, valid):
   ls = cfg.label_smoothing
   v = lse - (1.0 - ls) * tgt
   if ls:
@@ -220,7 +220,7 @@ def fused_token_losses(cfg, x, w, b, labels, valid):
   """Per-token losses ``[N]`` (compute dtype) of ``x @ w (+ b)``, chunked.
 
   Args:
-    cfg: a static ``_Config``.
+    cfg: a static ``HeadConfig``.
     x: embeddings ``[N, D]``.
     w: LM-head weight ``[D, V_local]``.
     b: bias ``[V_local]`` or None.
@@ -229,13 +229,13 @@ def fused_token_losses(cfg, x, w, b, labels, valid):
   """
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return _values(cfg, lse, tgt, tot, valid)
+  return token_values(cfg, lse, tgt, tot, valid)
 
 
 def _fused_fwd(cfg, x, w, b, labels, valid):
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return _values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
+  return token_values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
 
 
 def dlogits(cfg, s, t, lse, g, rel_labels, valid):
@@ -363,7 +363,7 @@ def token_losses(fn, x, w, y, b, *, ignore_index, label_smoothing, z_loss,
   y1 = jnp.where(valid, y1, 0)
   vocab = w.shape[1]
   chunk = chunk_size or default_chunk(x2.shape[0], vocab)
-  cfg = _Config(
+  cfg = HeadConfig(
       chunk=int(min(chunk, vocab)),
       label_smoothing=float(label_smoothing),
       z_loss=float(z_loss),
@@ -372,7 +372,7 @@ def token_losses(fn, x, w, y, b, *, ignore_index, label_smoothing, z_loss,
       axis_name=axis_name,
   )
   x2, w, b, y1, valid = vary_together(x2, w, b, y1, valid, exclude=axis_name)
-  values = fused_token_losses(cfg, x2, w, b, y1, valid)
+  values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
   return values.reshape(batch_shape), valid.reshape(batch_shape)
 
 

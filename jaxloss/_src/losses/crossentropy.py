@@ -286,7 +286,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits=False,
     if label_smoothing:
       uniform = -jnp.mean(log_q, axis=-1)
   if label_smoothing:
-    nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform  # pyright: ignore[reportPossiblyUnboundVariable]
   if valid is not None:
     nll = jnp.where(valid, nll, 0.0)
   return nll.astype(dt)
