@@ -115,8 +115,8 @@ def safe_pow(x, exponent):
   if (isinstance(exponent, (int, float)) and not isinstance(exponent, bool)
       and float(exponent).is_integer() and exponent >= 2):
     # x ** n has a zero derivative at 0 already. A plain integer power (a
-    # product) keeps the loss fusible; the guarded form below made the
-    # categorical focal forward 4.5x slower on CPU (62 vs 14 ms at 1e7).
+    # product) keeps the loss fusible, where the guarded form below does not
+    # (measurements: docs/performance.md).
     return jax.lax.integer_pow(x, int(exponent))
   zero = x <= 0
   powered = jnp.where(zero, 1, x) ** exponent
@@ -168,9 +168,8 @@ def sigmoid_cross_entropy_and_sigmoids(targets, logits):
 
   All three share one ``e = exp(-|z|)``: ``sigmoid(|z|) = 1 / (1 + e)`` and
   ``sigmoid(-|z|) = e / (1 + e)``, each accurate (no ``1 - s``
-  cancellation). Sharing it took the focal loss from logits from 188 to
-  149 ms in value_and_grad at 1e7 elements on CPU (two ``jax.nn.sigmoid``
-  calls and a separate ``exp`` before).
+  cancellation); one ``exp`` instead of three keeps the focal loss from
+  logits cheap (docs/performance.md).
   """
   e = jnp.exp(-jnp.abs(logits))
   ce = jnp.maximum(logits, 0) - targets * logits + jnp.log1p(e)
@@ -194,8 +193,8 @@ def masked_logsumexp(x, where, axis: int | tuple[int, ...] = -1):
   zero (never NaN) gradient there and at masked entries."""
   # Mask once, to -inf, and read that array twice (max, sum): the masked
   # entries add exp(-inf) = 0 with a zero derivative. Masking inside each
-  # pass instead made XLA:CPU materialise several more temporaries (circle
-  # loss: 3.5x slower forward at [1562, 1562]).
+  # pass instead makes XLA:CPU materialise several more temporaries
+  # (docs/performance.md).
   x = jnp.where(where, x, -jnp.inf)
   x_max = jnp.max(x, axis=axis, keepdims=True)
   # Empty rows are the ones whose maximum is -inf (a NaN maximum is kept, so
