@@ -119,6 +119,12 @@ class Loss:
   where_fn: ClassVar[Callable[..., jax.Array | None] | None] = None
   # Names of the positional inputs the function takes before its keywords.
   inputs: ClassVar[tuple[str, ...]] = ("y_true", "y_pred")
+  # Optional ``(inputs..., **hyper) -> (terms, out_dtype)`` for losses whose
+  # per-sample value is the mean of ``terms`` over the last axis: the
+  # unweighted mean reduction is then one mean over every term (the same
+  # number in exact arithmetic), which compiles to one reduction instead of
+  # two -- the program of the optax form of the same formula.
+  mean_terms: ClassVar[Callable[..., tuple[jax.Array, Any]] | None] = None
 
   def __init_subclass__(cls, **kwargs):
     super().__init_subclass__(**kwargs)
@@ -229,6 +235,13 @@ class Loss:
     with jax.named_scope(f"jaxloss.{self.name}"):
       args = self._prepare(args)
       params = self.hyper_parameters()
+      mean_terms = type(self).mean_terms
+      if (mean_terms is not None and sample_weight is None and where is None
+          and normalizer is None
+          and self.reduction in ("sum_over_batch_size", "mean")):
+        terms, out_dtype = mean_terms(*args, **params)
+        if terms.ndim >= 1 and terms.size > 0:
+          return jnp.mean(terms).astype(out_dtype)
       values = self._per_sample(args, params)
       where_fn = type(self).where_fn
       if where_fn is not None:
@@ -274,6 +287,7 @@ def loss_class(
     aliases: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
     where_fn: Callable[..., jax.Array | None] | None = None,
+    mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
     module: str | None = None,
 ) -> type[Loss]:
   """Makes the loss object class of a per-sample function and registers both.
@@ -286,6 +300,8 @@ def loss_class(
     aliases: extra names for ``get`` (e.g. "mse"); they map to the function.
     exclude: keyword arguments of ``fn`` that are data, not configuration.
     where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
+    mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
+      the per-sample value is ``mean(terms, axis=-1)`` (see ``Loss``).
     module: ``__module__`` for the class (defaults to ``fn``'s).
   """
   inputs = tuple(
@@ -307,6 +323,8 @@ def loss_class(
   }
   if where_fn is not None:
     namespace["where_fn"] = staticmethod(where_fn)
+  if mean_terms is not None:
+    namespace["mean_terms"] = staticmethod(mean_terms)
   cls = dataclasses.make_dataclass(
       class_name,
       _hyper_parameter_fields(fn, exclude),

@@ -158,8 +158,12 @@ def log_cosh(y_true, y_pred):
     >>> round(float(jaxloss.log_cosh([[0.0]], [[1.0]])[0]), 5)
     0.43378
   """
+  return _mean_last(*_log_cosh_terms(y_true, y_pred))
+
+
+def _log_cosh_terms(y_true, y_pred):
   t, p, dt = shapes.elementwise_inputs("log_cosh", y_true, y_pred)
-  return _mean_last(log_cosh_elementwise(p - t), dt)
+  return log_cosh_elementwise(p - t), dt
 
 
 def huber_elementwise(err, delta):
@@ -192,7 +196,8 @@ MeanSquaredLogarithmicError = loss_class(
     aliases=("msle", "MSLE"))
 CosineSimilarity = loss_class(cosine_similarity, "CosineSimilarity")
 Huber = loss_class(huber, "Huber", default_name="huber_loss")
-LogCosh = loss_class(log_cosh, "LogCosh", aliases=("logcosh",))
+LogCosh = loss_class(log_cosh, "LogCosh", aliases=("logcosh",),
+                     mean_terms=_log_cosh_terms)
 
 
 # ----------------------------------------------------------------------------
