@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow test-properties test-min lint format-check package bench docs ci clean
+.PHONY: demo test test-slow test-properties test-min lint format-check typecheck stubs package bench docs ci clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,10 +34,10 @@ test-properties: $(VENV)/.stamp-dev
 	  tests/test_properties.py
 
 lint: $(VENV)/.stamp-dev
-	$(PY) -m ruff check jaxloss tests examples benchmarks docs/tools
+	$(PY) -m ruff check jaxloss tests examples benchmarks docs/tools tools
 
 format-check: $(VENV)/.stamp-dev
-	$(PY) -m ruff format --check jaxloss tests examples benchmarks docs/tools
+	$(PY) -m ruff format --check jaxloss tests examples benchmarks docs/tools tools
 
 # The declared minimum versions (pyproject floors) in their own environment:
 # the doctests and a fast subset of the suite.
@@ -66,7 +66,20 @@ docs: $(VENV)/.stamp-dev
 	$(PY) -m mkdocs build --strict
 
 # Everything CI checks besides the tests.
-ci: lint format-check docs package test-min
+ci: lint format-check typecheck docs package test-min
 
 clean:
 	rm -rf $(VENV) $(MIN_VENV) build *.egg-info site docs/api docs/gallery
+	rm -rf $(VENV) build *.egg-info
+
+# pyright over the package and the documented usages (tests/typecheck/):
+# zero errors. pyright goes into its own virtual environment; it reads the
+# project's packages from $(VENV).
+PYRIGHT_VENV ?= .venv-pyright
+typecheck: $(VENV)/.stamp-dev
+	test -x $(PYRIGHT_VENV)/bin/pyright || ($(PYTHON) -m venv $(PYRIGHT_VENV) && $(PYRIGHT_VENV)/bin/pip install -q pyright)
+	$(PYRIGHT_VENV)/bin/pyright --pythonpath $(PY) jaxloss tests/typecheck/documented_usage.py
+
+# Rewrites jaxloss/__init__.pyi after adding or changing a loss.
+stubs: $(VENV)/.stamp-dev
+	$(PY) -m tools.gen_stubs

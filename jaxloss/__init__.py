@@ -6,6 +6,10 @@ and a name registry. See the README for a tour.
 
 from jaxloss import regularizers
 from jaxloss._src.debug import checked
+from jaxloss._src.lm.cross_entropy import linear_cross_entropy
+from jaxloss._src.lm.vocab_parallel import count_tokens
+from jaxloss._src.lm.vocab_parallel import vocab_parallel_cross_entropy
+from jaxloss._src.lm.vocab_parallel import vocab_parallel_linear_cross_entropy
 from jaxloss._src.losses.adaptive import adaptive_robust_nll
 from jaxloss._src.losses.adaptive import uncertainty_weighting
 from jaxloss._src.losses.boxes import CIoULoss
@@ -16,6 +20,30 @@ from jaxloss._src.losses.boxes import ciou_loss
 from jaxloss._src.losses.boxes import diou_loss
 from jaxloss._src.losses.boxes import giou_loss
 from jaxloss._src.losses.boxes import iou_loss
+from jaxloss._src.losses.contrastive import CLIPLoss
+from jaxloss._src.losses.contrastive import SigLIPLoss
+from jaxloss._src.losses.contrastive import clip_loss
+from jaxloss._src.losses.contrastive import sharded_clip_loss
+from jaxloss._src.losses.contrastive import sharded_siglip_loss
+from jaxloss._src.losses.contrastive import siglip_loss
+from jaxloss._src.losses.crossentropy import BinaryCrossentropy
+from jaxloss._src.losses.crossentropy import BinaryFocalCrossentropy
+from jaxloss._src.losses.crossentropy import CategoricalCrossentropy
+from jaxloss._src.losses.crossentropy import CategoricalFocalCrossentropy
+from jaxloss._src.losses.crossentropy import CategoricalGeneralizedCrossEntropy
+from jaxloss._src.losses.crossentropy import KLDivergence
+from jaxloss._src.losses.crossentropy import Poisson
+from jaxloss._src.losses.crossentropy import SparseCategoricalCrossentropy
+from jaxloss._src.losses.crossentropy import binary_crossentropy
+from jaxloss._src.losses.crossentropy import binary_focal_crossentropy
+from jaxloss._src.losses.crossentropy import categorical_crossentropy
+from jaxloss._src.losses.crossentropy import categorical_focal_crossentropy
+from jaxloss._src.losses.crossentropy import (
+  categorical_generalized_cross_entropy,
+)
+from jaxloss._src.losses.crossentropy import kl_divergence
+from jaxloss._src.losses.crossentropy import poisson
+from jaxloss._src.losses.crossentropy import sparse_categorical_crossentropy
 from jaxloss._src.losses.distributional import MDNNLL
 from jaxloss._src.losses.distributional import MMD
 from jaxloss._src.losses.distributional import CRPSEnsemble
@@ -32,12 +60,7 @@ from jaxloss._src.losses.distributional import energy_score
 from jaxloss._src.losses.distributional import evidential_regression
 from jaxloss._src.losses.distributional import mdn_nll
 from jaxloss._src.losses.distributional import mmd
-from jaxloss._src.losses.contrastive import CLIPLoss
-from jaxloss._src.losses.contrastive import SigLIPLoss
-from jaxloss._src.losses.contrastive import clip_loss
-from jaxloss._src.losses.contrastive import sharded_clip_loss
-from jaxloss._src.losses.contrastive import sharded_siglip_loss
-from jaxloss._src.losses.contrastive import siglip_loss
+from jaxloss._src.losses.embedding import Circle
 from jaxloss._src.losses.embedding import ContrastiveLoss
 from jaxloss._src.losses.embedding import InfoNCE
 from jaxloss._src.losses.embedding import LiftedStructLoss
@@ -47,6 +70,7 @@ from jaxloss._src.losses.embedding import SupervisedContrastive
 from jaxloss._src.losses.embedding import TripletHardLoss
 from jaxloss._src.losses.embedding import TripletMargin
 from jaxloss._src.losses.embedding import TripletSemiHardLoss
+from jaxloss._src.losses.embedding import circle
 from jaxloss._src.losses.embedding import contrastive_loss
 from jaxloss._src.losses.embedding import info_nce
 from jaxloss._src.losses.embedding import lifted_struct_loss
@@ -57,10 +81,22 @@ from jaxloss._src.losses.embedding import triplet_hard_loss
 from jaxloss._src.losses.embedding import triplet_margin
 from jaxloss._src.losses.embedding import triplet_semihard_loss
 from jaxloss._src.losses.hinge import CategoricalHinge
+from jaxloss._src.losses.hinge import CosineEmbeddingLoss
 from jaxloss._src.losses.hinge import Hinge
+from jaxloss._src.losses.hinge import HingeEmbeddingLoss
+from jaxloss._src.losses.hinge import MarginRankingLoss
+from jaxloss._src.losses.hinge import MultiLabelSoftMarginLoss
+from jaxloss._src.losses.hinge import MultiMarginLoss
+from jaxloss._src.losses.hinge import SoftMarginLoss
 from jaxloss._src.losses.hinge import SquaredHinge
 from jaxloss._src.losses.hinge import categorical_hinge
+from jaxloss._src.losses.hinge import cosine_embedding
 from jaxloss._src.losses.hinge import hinge
+from jaxloss._src.losses.hinge import hinge_embedding
+from jaxloss._src.losses.hinge import margin_ranking
+from jaxloss._src.losses.hinge import multi_margin
+from jaxloss._src.losses.hinge import multilabel_soft_margin
+from jaxloss._src.losses.hinge import soft_margin
 from jaxloss._src.losses.hinge import squared_hinge
 from jaxloss._src.losses.imbalance import AsymmetricLoss
 from jaxloss._src.losses.imbalance import ClassBalancedLoss
@@ -89,31 +125,12 @@ from jaxloss._src.losses.likelihood import poisson_nll
 from jaxloss._src.losses.likelihood import sigmoid_focal_crossentropy
 from jaxloss._src.losses.likelihood import weighted_kappa_loss
 from jaxloss._src.losses.likelihood import z_loss
-from jaxloss._src.losses.lm import linear_cross_entropy
-from jaxloss._src.losses.lovasz import LovaszHinge
-from jaxloss._src.losses.lovasz import LovaszSoftmax
-from jaxloss._src.losses.lovasz import lovasz_hinge
-from jaxloss._src.losses.lovasz import lovasz_softmax
-from jaxloss._src.losses.margin import CosineEmbeddingLoss
-from jaxloss._src.losses.margin import HingeEmbeddingLoss
-from jaxloss._src.losses.margin import MarginRankingLoss
-from jaxloss._src.losses.margin import MultiLabelSoftMarginLoss
-from jaxloss._src.losses.margin import MultiMarginLoss
-from jaxloss._src.losses.margin import SoftMarginLoss
-from jaxloss._src.losses.margin import cosine_embedding
-from jaxloss._src.losses.margin import hinge_embedding
-from jaxloss._src.losses.margin import margin_ranking
-from jaxloss._src.losses.margin import multi_margin
-from jaxloss._src.losses.margin import multilabel_soft_margin
-from jaxloss._src.losses.margin import soft_margin
 from jaxloss._src.losses.margin_softmax import ArcFace
 from jaxloss._src.losses.margin_softmax import CenterLoss
 from jaxloss._src.losses.margin_softmax import CosFace
 from jaxloss._src.losses.margin_softmax import arcface
 from jaxloss._src.losses.margin_softmax import center_loss
 from jaxloss._src.losses.margin_softmax import cosface
-from jaxloss._src.losses.metric_learning import Circle
-from jaxloss._src.losses.metric_learning import circle
 from jaxloss._src.losses.noisy_labels import ActivePassiveLoss
 from jaxloss._src.losses.noisy_labels import BitemperedLogistic
 from jaxloss._src.losses.noisy_labels import SymmetricCrossentropy
@@ -122,28 +139,18 @@ from jaxloss._src.losses.noisy_labels import active_passive_loss
 from jaxloss._src.losses.noisy_labels import bitempered_logistic
 from jaxloss._src.losses.noisy_labels import symmetric_crossentropy
 from jaxloss._src.losses.noisy_labels import taylor_crossentropy
+from jaxloss._src.losses.overlap import Dice
 from jaxloss._src.losses.overlap import FocalTversky
 from jaxloss._src.losses.overlap import Jaccard
+from jaxloss._src.losses.overlap import LovaszHinge
+from jaxloss._src.losses.overlap import LovaszSoftmax
+from jaxloss._src.losses.overlap import Tversky
+from jaxloss._src.losses.overlap import dice
 from jaxloss._src.losses.overlap import focal_tversky
 from jaxloss._src.losses.overlap import jaccard
-from jaxloss._src.losses.probabilistic import BinaryCrossentropy
-from jaxloss._src.losses.probabilistic import BinaryFocalCrossentropy
-from jaxloss._src.losses.probabilistic import CategoricalCrossentropy
-from jaxloss._src.losses.probabilistic import CategoricalFocalCrossentropy
-from jaxloss._src.losses.probabilistic import CategoricalGeneralizedCrossEntropy
-from jaxloss._src.losses.probabilistic import KLDivergence
-from jaxloss._src.losses.probabilistic import Poisson
-from jaxloss._src.losses.probabilistic import SparseCategoricalCrossentropy
-from jaxloss._src.losses.probabilistic import binary_crossentropy
-from jaxloss._src.losses.probabilistic import binary_focal_crossentropy
-from jaxloss._src.losses.probabilistic import categorical_crossentropy
-from jaxloss._src.losses.probabilistic import categorical_focal_crossentropy
-from jaxloss._src.losses.probabilistic import (
-    categorical_generalized_cross_entropy,
-)
-from jaxloss._src.losses.probabilistic import kl_divergence
-from jaxloss._src.losses.probabilistic import poisson
-from jaxloss._src.losses.probabilistic import sparse_categorical_crossentropy
+from jaxloss._src.losses.overlap import lovasz_hinge
+from jaxloss._src.losses.overlap import lovasz_softmax
+from jaxloss._src.losses.overlap import tversky
 from jaxloss._src.losses.ranking import ApproxNDCG
 from jaxloss._src.losses.ranking import ListMLE
 from jaxloss._src.losses.ranking import ListNet
@@ -161,6 +168,9 @@ from jaxloss._src.losses.regression import MeanAbsoluteError
 from jaxloss._src.losses.regression import MeanAbsolutePercentageError
 from jaxloss._src.losses.regression import MeanSquaredError
 from jaxloss._src.losses.regression import MeanSquaredLogarithmicError
+from jaxloss._src.losses.regression import PinballLoss
+from jaxloss._src.losses.regression import RobustLoss
+from jaxloss._src.losses.regression import SmoothL1Loss
 from jaxloss._src.losses.regression import cosine_similarity
 from jaxloss._src.losses.regression import huber
 from jaxloss._src.losses.regression import log_cosh
@@ -168,16 +178,9 @@ from jaxloss._src.losses.regression import mean_absolute_error
 from jaxloss._src.losses.regression import mean_absolute_percentage_error
 from jaxloss._src.losses.regression import mean_squared_error
 from jaxloss._src.losses.regression import mean_squared_logarithmic_error
-from jaxloss._src.losses.robust import PinballLoss
-from jaxloss._src.losses.robust import RobustLoss
-from jaxloss._src.losses.robust import SmoothL1Loss
-from jaxloss._src.losses.robust import pinball
-from jaxloss._src.losses.robust import robust_loss
-from jaxloss._src.losses.robust import smooth_l1
-from jaxloss._src.losses.segmentation import Dice
-from jaxloss._src.losses.segmentation import Tversky
-from jaxloss._src.losses.segmentation import dice
-from jaxloss._src.losses.segmentation import tversky
+from jaxloss._src.losses.regression import pinball
+from jaxloss._src.losses.regression import robust_loss
+from jaxloss._src.losses.regression import smooth_l1
 from jaxloss._src.losses.sequence import CTC
 from jaxloss._src.losses.sequence import ctc
 from jaxloss._src.losses.survival import CoxPH
@@ -192,9 +195,6 @@ from jaxloss._src.objects import get
 from jaxloss._src.objects import names
 from jaxloss._src.objects import serialize
 from jaxloss._src.objects import wrap
-from jaxloss._src.parallel import count_tokens
-from jaxloss._src.parallel import vocab_parallel_cross_entropy
-from jaxloss._src.parallel import vocab_parallel_linear_cross_entropy
 from jaxloss._src.reduction import class_weights_to_sample_weights
 from jaxloss._src.reduction import reduce
 
@@ -208,6 +208,17 @@ bce = BCE = binary_crossentropy
 logcosh = log_cosh
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name):
+  # Lazy submodules: `import jaxloss; jaxloss.optax.softmax_cross_entropy(...)`
+  # works without importing the optax forms (or flax) up front.
+  if name in ("optax", "flax"):
+    import importlib  # noqa: PLC0415
+
+    return importlib.import_module(f"jaxloss.{name}")
+  raise AttributeError(f"module 'jaxloss' has no attribute {name!r}")
+
 
 __all__ = [
     "adaptive_robust_nll", "approx_ndcg", "ApproxNDCG", "ArcFace", "arcface",

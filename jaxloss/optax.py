@@ -40,18 +40,19 @@ from __future__ import annotations
 import warnings
 
 import jax
+from jax import core as jax_core
 import jax.numpy as jnp
 import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.losses import fenchel_young as _fy
-from jaxloss._src.losses import score_margin as _margin
-from jaxloss._src.losses import similarity as _sim
-from jaxloss._src.losses import soft_dice as _soft_dice
+from jaxloss._src import validation
+from jaxloss._src.losses import embedding as _embedding
+from jaxloss._src.losses import hinge as _hinge
+from jaxloss._src.losses import overlap as _overlap
 from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.losses import sparsemax as _sparsemax
-from jaxloss._src.losses.probabilistic import binary_terms
+from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.losses.regression import huber_elementwise
 from jaxloss._src.losses.regression import log_cosh_elementwise
 from jaxloss._src.losses.sequence import ctc_final_log_likelihood
@@ -145,9 +146,7 @@ def _axis(fn, axis, ndim):
 
 def _int_labels(fn, labels):
   labels = numerics.as_array(fn, "labels", labels)
-  if not jnp.issubdtype(labels.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got "
-                    f"{labels.dtype}")
+  validation.integer_dtype(fn, "labels", labels)
   return labels
 
 
@@ -253,7 +252,7 @@ def hinge_loss(predictor_outputs, targets):
   fn = "hinge_loss"
   f, y, dt = _scores_and(fn, predictor_outputs, targets,
                          "predictor_outputs", "targets")
-  return _margin.binary_hinge(y, f).astype(dt)
+  return _hinge.binary_hinge(y, f).astype(dt)
 
 
 @scoped
@@ -281,7 +280,7 @@ def perceptron_loss(predictor_outputs, targets):
   fn = "perceptron_loss"
   f, y, dt = _same_shape_pair(fn, predictor_outputs, targets,
                               ("predictor_outputs", "targets"))
-  return _margin.binary_perceptron(y, f).astype(dt)
+  return _hinge.binary_perceptron(y, f).astype(dt)
 
 
 @scoped
@@ -363,7 +362,7 @@ def multiclass_hinge_loss(scores, labels):
   """
   fn = "multiclass_hinge_loss"
   s, y, dt = _class_labels(fn, scores, labels)
-  return _margin.multiclass_hinge(y, s).astype(dt)
+  return _hinge.multiclass_hinge(y, s).astype(dt)
 
 
 @scoped
@@ -387,7 +386,7 @@ def multiclass_perceptron_loss(scores, labels):
   """
   fn = "multiclass_perceptron_loss"
   s, y, dt = _class_labels(fn, scores, labels)
-  return _margin.multiclass_perceptron(y, s).astype(dt)
+  return _hinge.multiclass_perceptron(y, s).astype(dt)
 
 
 @scoped
@@ -495,7 +494,7 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1,
   ax = _axis(fn, axis, z.ndim)
   mask = _mask(fn, where, z.shape, axis=ax)
   # The caller's order of a tuple axis, as optax flattens it (not sorted).
-  classes = (ax,) if isinstance(ax, int) else tuple(
+  classes: tuple[int, ...] = (ax,) if isinstance(ax, int) else tuple(
       shapes.canonical_axis(fn, a, z.ndim) for a in axis)
   batch = tuple(i for i in range(z.ndim) if i not in classes)
   z = jnp.transpose(z, batch + classes)
@@ -918,7 +917,7 @@ def cosine_similarity(predictions, targets, *, epsilon=0.0, axis=-1,
                               ("predictions", "targets"))
   ax = _axis(fn, axis, p.ndim)
   mask = _mask(fn, where, p.shape)
-  return _sim.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
+  return _embedding.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
 
 
 @scoped
@@ -958,7 +957,7 @@ def _dice_probs(fn, predictions, targets, apply_softmax):
   shapes.check_same_shape(fn, predictions=p, targets=t)
   if apply_softmax:
     p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
-  elif p.shape[-1] > 1 and not isinstance(p, jax.core.Tracer):
+  elif p.shape[-1] > 1 and not isinstance(p, jax_core.Tracer):
     sums = np.asarray(jnp.sum(p, axis=-1))
     if not np.allclose(sums, 1.0, rtol=1e-5):
       raise ValueError(
@@ -986,7 +985,7 @@ def _dice(fn, predictions, targets, class_weights, smooth, alpha, beta,
     axis = tuple(range(1, p.ndim - 1))
   elif not isinstance(axis, int):
     axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
-  values = _soft_dice.smoothed_tversky_per_class(fn, t, p, axis, smooth, alpha,
+  values = _overlap.smoothed_tversky_per_class(fn, t, p, axis, smooth, alpha,
                                             beta)
   if class_weights is not None:
     w = numerics.as_array(fn, "class_weights", class_weights)
@@ -1080,7 +1079,7 @@ def multiclass_generalized_dice_loss(predictions, targets, *, smooth=1.0,
   p, dt = _float(fn, "predictions", predictions)
   t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
   shapes.check_same_shape(fn, predictions=p, targets=t)
-  weights = _soft_dice.generalized_dice_weights(t)
+  weights = _overlap.generalized_dice_weights(t)
   return jnp.mean(_dice(fn, p, t, weights, smooth, 0.5, 0.5, apply_softmax,
                         "none", ignore_background, None)).astype(dt)
 
@@ -1159,7 +1158,7 @@ def ntxent(embeddings, labels, temperature=0.07):
     raise ValueError(
         f"{fn}: labels must have one entry per embedding ({e.shape[0]}), got "
         f"labels.shape={tuple(y.shape)}")
-  return _sim.ntxent(y, e, temperature).astype(dt)
+  return _embedding.ntxent(y, e, temperature).astype(dt)
 
 
 @scoped
@@ -1203,7 +1202,7 @@ def triplet_margin_loss(anchors, positives, negatives, axis=-1, norm_degree=2,
                                   negatives=negatives)
   shapes.check_same_shape(fn, anchors=a, positives=p, negatives=n)
   ax = shapes.canonical_axis(fn, axis, a.ndim)
-  return _sim.triplet_margin(a, p, n, ax, norm_degree, margin, eps,
+  return _embedding.lp_triplet_margin(a, p, n, ax, norm_degree, margin, eps,
                              absolute_difference).astype(dt)
 
 
@@ -1319,4 +1318,4 @@ def make_fenchel_young_loss(max_fun):
   if not callable(max_fun):
     raise TypeError(f"make_fenchel_young_loss: max_fun must be callable, got "
                     f"{type(max_fun).__name__}")
-  return _fy.fenchel_young(max_fun)
+  return _sparsemax.fenchel_young(max_fun)

@@ -228,8 +228,10 @@ def test_object_unknown_reduction(cls):
 
 
 def test_object_errors_under_jit():
-  loss = jaxloss.BinaryCrossentropy(label_smoothing=3.0)
-  _check(ValueError, loss, X, P,
+  # Hyper-parameters are checked when the object is built (inside the call).
+  _check(ValueError,
+         lambda t, p: jaxloss.BinaryCrossentropy(label_smoothing=3.0)(t, p),
+         X, P,
          parts=("binary_crossentropy: label_smoothing must be in [0.0, 1.0]",
                 "got 3.0"))
   _check(ValueError, jaxloss.MeanSquaredError(), X, np.ones((3, 5)),

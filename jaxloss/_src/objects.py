@@ -8,7 +8,20 @@ function's arguments by hand, and all share one ``__call__``:
     values = fn(y_true, y_pred, **hyper_parameters)
     return reduce(values, sample_weight=..., where=..., reduction=...)
 
-Objects are hashable and usable as static arguments under ``jax.jit``.
+Every loss class is a registered pytree. Hyper-parameters holding arrays
+(``jax.Array`` or ``np.ndarray``) are its leaves, so a loss object can be
+passed to a jitted function as an ordinary argument, vmapped over, or
+differentiated with respect to a hyper-parameter; everything else (Python
+numbers, strings, flags, ``reduction``, ``name``, ``dtype``) is auxiliary
+data. An object whose hyper-parameters are all static is hashable, so it can
+also be a static argument of ``jax.jit``.
+
+Hyper-parameters are checked when an object is constructed: the per-sample
+function is run on stand-in inputs that stop it at its first read of an
+input, so the checks it makes before reading its inputs (every range, flag
+and choice check) raise there, with the class's name in front of the
+function's message (``"Huber: huber: delta must be in (0, inf], got -1.0"``).
+This is why every per-sample function checks its hyper-parameters first.
 """
 
 from __future__ import annotations
@@ -26,6 +39,7 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
@@ -46,6 +60,37 @@ def scoped(fn):
       return fn(*args, **kwargs)
 
   return wrapper
+
+
+class _InputRead(BaseException):
+  """Raised by :class:`_StandIn` when a function reads one of its inputs.
+
+  A ``BaseException`` so that no ``except Exception`` on the way swallows it.
+  """
+
+
+class _StandIn:
+  """An input that stops a per-sample function wherever it is read."""
+
+  def _stop(self, *args, **kwargs):
+    raise _InputRead
+
+  __getattr__ = _stop
+  __jax_array__ = __array__ = __len__ = __iter__ = __getitem__ = _stop
+  __bool__ = __float__ = __int__ = __index__ = __neg__ = __abs__ = _stop
+  __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _stop
+  __truediv__ = __rtruediv__ = __pow__ = __rpow__ = __matmul__ = _stop
+  __lt__ = __le__ = __gt__ = __ge__ = _stop
+
+
+def _is_array(value) -> bool:
+  return isinstance(value, (jax.Array, np.ndarray))
+
+
+def _with_owner(error: Exception, owner: str) -> Exception:
+  """``error`` with ``"<owner>: "`` in front: ``"Huber: huber: delta ..."``
+  names the class and, after it, the function whose check failed."""
+  return type(error)(f"{owner}: {error}")
 
 
 def _freeze(value):
@@ -75,19 +120,82 @@ class Loss:
   fn: ClassVar[Callable[..., jax.Array]]
   # Optional mask from the per-sample values, like the Keras mask a loss sets
   # (ignore_class, Circle): reductions then count only the unmasked entries.
-  where_fn: ClassVar[Callable[..., jax.Array] | None] = None
+  where_fn: ClassVar[Callable[..., jax.Array | None] | None] = None
   # Names of the positional inputs the function takes before its keywords.
   inputs: ClassVar[tuple[str, ...]] = ("y_true", "y_pred")
+  # Optional ``(inputs..., **hyper) -> (terms, out_dtype)`` for losses whose
+  # per-sample value is the mean of ``terms`` over the last axis: the
+  # unweighted mean reduction is then one mean over every term (the same
+  # number in exact arithmetic), which compiles to one reduction instead of
+  # two -- the program of the optax form of the same formula.
+  mean_terms: ClassVar[Callable[..., tuple[jax.Array, Any]] | None] = None
+
+  def __init_subclass__(cls, **kwargs):
+    super().__init_subclass__(**kwargs)
+    jax.tree_util.register_pytree_with_keys(
+        cls, cls._flatten_with_keys, cls._unflatten, cls._flatten)
 
   def __post_init__(self):
     cls_name = type(self).__name__
     reduction_lib.check_reduction(cls_name, self.reduction)
     for f in self.hyper_parameter_names():
       object.__setattr__(self, f, _freeze(getattr(self, f)))
+    if self.name is not None and not isinstance(self.name, str):
+      raise TypeError(
+          f"{cls_name}: name must be a str or None, got {self.name!r}")
     if self.name is None:
       object.__setattr__(self, "name", self.default_name())
     if self.dtype is not None:
-      object.__setattr__(self, "dtype", jnp.dtype(self.dtype).name)
+      try:
+        dtype = jnp.dtype(self.dtype)
+      except TypeError as e:
+        raise TypeError(
+            f"{cls_name}: dtype must be a dtype or None, got {self.dtype!r}"
+        ) from e
+      object.__setattr__(self, "dtype", dtype.name)
+    self._check_hyper_parameters()
+
+  def _check_hyper_parameters(self):
+    """Runs the function's own checks on the hyper-parameters (see above)."""
+    standins = (_StandIn(),) * len(self.inputs)
+    try:
+      type(self).fn(*standins, **self.hyper_parameters())
+    except _InputRead:
+      pass
+    except (TypeError, ValueError) as e:
+      raise _with_owner(e, type(self).__name__) from None
+
+  # ------------------------------------------------------------ pytree
+
+  def _fields(self) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(self))
+
+  def _flatten_with_keys(self):
+    children, leaf_names, static = [], [], []
+    for f in self._fields():
+      value = getattr(self, f)
+      if _is_array(value):
+        children.append((jax.tree_util.GetAttrKey(f), value))
+        leaf_names.append(f)
+      else:
+        static.append((f, value))
+    return children, (tuple(leaf_names), tuple(static))
+
+  def _flatten(self):
+    children, aux = self._flatten_with_keys()
+    return [c for _, c in children], aux
+
+  @classmethod
+  def _unflatten(cls, aux, children):
+    # No __init__ and no checks: JAX rebuilds objects with tracers, None or
+    # sentinels in place of the leaves.
+    obj = object.__new__(cls)
+    leaf_names, static = aux
+    for f, value in static:
+      object.__setattr__(obj, f, value)
+    for f, value in zip(leaf_names, children, strict=True):
+      object.__setattr__(obj, f, value)
+    return obj
 
   @classmethod
   def default_name(cls) -> str:
@@ -132,9 +240,17 @@ class Loss:
     with jax.named_scope(f"jaxloss.{self.name}"):
       args = self._prepare(args)
       params = self.hyper_parameters()
+      mean_terms = type(self).mean_terms
+      if (mean_terms is not None and sample_weight is None and where is None
+          and normalizer is None
+          and self.reduction in ("sum_over_batch_size", "mean")):
+        terms, out_dtype = mean_terms(*args, **params)
+        if terms.ndim >= 1 and terms.size > 0:
+          return jnp.mean(terms).astype(out_dtype)
       values = self._per_sample(args, params)
-      if self.where_fn is not None:
-        auto = type(self).where_fn(*args, values, **params)
+      where_fn = type(self).where_fn
+      if where_fn is not None:
+        auto = where_fn(*args, values, **params)
         if auto is not None:
           if where is not None:
             where = _user_mask(type(self).__name__, where, values.shape)
@@ -211,7 +327,8 @@ def loss_class(
     default_name: str | None = None,
     aliases: tuple[str, ...] = (),
     exclude: tuple[str, ...] = (),
-    where_fn: Callable[..., jax.Array] | None = None,
+    where_fn: Callable[..., jax.Array | None] | None = None,
+    mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
     module: str | None = None,
 ) -> type[Loss]:
   """Makes the loss object class of a per-sample function and registers both.
@@ -224,6 +341,8 @@ def loss_class(
     aliases: extra names for ``get`` (e.g. "mse"); they map to the function.
     exclude: keyword arguments of ``fn`` that are data, not configuration.
     where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
+    mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
+      the per-sample value is ``mean(terms, axis=-1)`` (see ``Loss``).
     module: ``__module__`` for the class (defaults to ``fn``'s).
   """
   inputs = tuple(
@@ -245,6 +364,8 @@ def loss_class(
   }
   if where_fn is not None:
     namespace["where_fn"] = staticmethod(where_fn)
+  if mean_terms is not None:
+    namespace["mean_terms"] = staticmethod(mean_terms)
   cls = dataclasses.make_dataclass(
       class_name,
       _hyper_parameter_fields(fn, exclude),
@@ -287,11 +408,43 @@ class LossFunctionWrapper(Loss):
   def hyper_parameters(self):
     return dict(self.kwargs)
 
+  def _check_hyper_parameters(self):
+    pass  # a user function: its checks run when it is called
+
+  def _flatten_with_keys(self):
+    children, leaf_names, static = [], [], []
+    for f in self._fields():
+      value = getattr(self, f)
+      if f == "kwargs":
+        static_kwargs = []
+        for k, v in value:
+          if _is_array(v):
+            children.append((jax.tree_util.DictKey(k), v))
+            leaf_names.append(k)
+          else:
+            static_kwargs.append((k, v))
+        static.append((f, tuple(static_kwargs)))
+      else:
+        static.append((f, value))
+    return children, (tuple(leaf_names), tuple(static))
+
+  @classmethod
+  def _unflatten(cls, aux, children):
+    obj = object.__new__(cls)
+    leaf_names, static = aux
+    for f, value in static:
+      object.__setattr__(obj, f, value)
+    kwargs = dict(obj.kwargs)
+    kwargs.update(zip(leaf_names, children, strict=True))
+    object.__setattr__(obj, "kwargs", tuple(sorted(kwargs.items())))
+    return obj
+
   def _prepare(self, args):
     # Custom functions may use operators that lists lack: convert first.
     return tuple(self._cast(jnp.asarray(a)) for a in args)
 
   def _per_sample(self, args, params):
+    assert self.function is not None
     return self.function(*args, **params)
 
   def get_config(self):
@@ -312,7 +465,7 @@ class LossFunctionWrapper(Loss):
 _CLASSES["LossFunctionWrapper"] = LossFunctionWrapper
 
 
-def wrap(fn: Callable[..., jax.Array], *, reduction="sum_over_batch_size",
+def wrap(fn: Callable[..., Any], *, reduction="sum_over_batch_size",
          name: str | None = None, dtype=None, **kwargs) -> LossFunctionWrapper:
   """Turns a per-sample ``fn(y_true, y_pred, **kwargs)`` into a loss object.
 
@@ -342,7 +495,7 @@ def wrap(fn: Callable[..., jax.Array], *, reduction="sum_over_batch_size",
 # --------------------------------------------------------- get / serialize
 
 
-def get(identifier):
+def get(identifier: Any) -> Any:
   """Looks up a loss by name, config dict, or passes a callable through.
 
   * a function name or Keras alias ("mse", "BCE", "kld", ...) gives the
@@ -459,6 +612,11 @@ def deserialize(config):
         f"deserialize: class_name must be a known loss class, got {name!r}"
     )
   return _CLASSES[name].from_config(config.get("config", {}))
+
+
+def classes() -> dict[str, type]:
+  """Every loss class :func:`deserialize` knows, by class name."""
+  return dict(_CLASSES)
 
 
 def names() -> list[str]:

@@ -13,6 +13,7 @@ import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 
 REDUCTIONS = (
     "sum_over_batch_size",
@@ -38,7 +39,7 @@ def reduce(
     *,
     sample_weight=None,
     where=None,
-    reduction="sum_over_batch_size",
+    reduction: str | None = "sum_over_batch_size",
     normalizer=None,
 ):
   r"""Weights, masks and reduces per-sample loss values.
@@ -115,8 +116,7 @@ def reduce(
   mask = None
   if where is not None:
     mask = numerics.as_array(fn, "where", where)
-    if mask.dtype != jnp.bool_:
-      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+    validation.bool_mask(fn, "where", mask)
     mask = shapes.leading_broadcast(fn, "where", mask, values.shape)
     weighted = jnp.where(mask, weighted, 0)
 

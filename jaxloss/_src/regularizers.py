@@ -215,7 +215,7 @@ def get(identifier):
   if isinstance(identifier, type) and issubclass(identifier, Regularizer):
     return identifier()
   if isinstance(identifier, dict):
-    cls = _BY_NAME.get(identifier.get("class_name"))
+    cls = _BY_NAME.get(identifier.get("class_name"))  # pyright: ignore
     if cls is None:
       raise ValueError(
           "get: class_name must be a known regularizer, got "
@@ -251,7 +251,7 @@ def _selector(filter) -> Callable[[str, Any], bool]:
     pattern = re.compile(filter)
     return lambda name, leaf: pattern.search(name) is not None
   if callable(filter):
-    return filter
+    return filter  # pyright: ignore[reportReturnType]
   raise TypeError(
       "regularize: filter must be None, a regex string or a predicate "
       f"(path, leaf) -> bool, got {type(filter).__name__}"
@@ -301,7 +301,7 @@ def regularize(regularizer, params, *, filter=KERNELS,
     if not numerics.is_floating(leaf):
       continue
     if select(path_name(path), leaf):
-      terms.append(reg(leaf))
+      terms.append(reg(leaf))  # pyright: ignore[reportOptionalCall]
   if not terms:
     if not allow_empty:
       raise ValueError(
@@ -312,4 +312,4 @@ def regularize(regularizer, params, *, filter=KERNELS,
   dtype = jnp.promote_types(
       jnp.float32, jnp.result_type(*[t.dtype for t in terms])
   )
-  return sum(t.astype(dtype) for t in terms)
+  return sum((t.astype(dtype) for t in terms), start=jnp.zeros((), dtype))

@@ -11,6 +11,7 @@ nothing is broadcast silently.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import jax.numpy as jnp
 
@@ -84,7 +85,7 @@ def check_min_rank(fn: str, name: str, x, rank: int):
     )
 
 
-def canonical_axis(fn: str, axis: int, ndim: int, name: str = "axis") -> int:
+def canonical_axis(fn: str, axis: Any, ndim: int, name: str = "axis") -> int:
   if isinstance(axis, bool) or not isinstance(axis, int):
     raise TypeError(f"{fn}: {name} must be an int, got {axis!r}")
   if not -ndim <= axis < ndim:

@@ -37,13 +37,14 @@ def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
     return jnp.zeros((), jnp.float32)
   dtype = jnp.promote_types(jnp.float32,
                             jnp.result_type(*[x.dtype for x in leaves]))
-  return sum(jnp.sum(x.astype(dtype)) for x in leaves)
+  return sum((jnp.sum(x.astype(dtype)) for x in leaves),
+             start=jnp.zeros((), dtype))
 
 
 def loss_classes() -> dict[str, type]:
   """The registered loss object classes a module form is derived for."""
   return {
-      name: cls for name, cls in objects._CLASSES.items()
+      name: cls for name, cls in objects.classes().items()
       if cls is not objects.LossFunctionWrapper
   }
 

@@ -124,7 +124,7 @@ def apply_with_losses(module: nn.Module, variables, *args,
   """
   variables = {k: v for k, v in dict(variables).items() if k != collection}
   extra = [] if mutable is False else list(
-      [mutable] if isinstance(mutable, str) else mutable)
+      [mutable] if isinstance(mutable, str) else mutable)  # pyright: ignore
   out, state = module.apply(variables, *args, mutable=[collection, *extra],
                             **kwargs)
   total = collect_losses(state, collection)
@@ -215,7 +215,8 @@ class _CentersHead(nn.Module):
   @nn.compact
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
     centers = self.centers(jnp.shape(y_pred)[-1])
-    values = type(self)._fn(y_true, y_pred, centers,
+    values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
+        y_true, y_pred, centers,
                             **self.hyper_parameters())
     return reduction_lib.reduce(values, sample_weight=sample_weight,
                                 where=where, reduction=self.reduction)

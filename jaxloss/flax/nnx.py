@@ -187,7 +187,8 @@ class _CentersHead(nnx.Module):
     return {}
 
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
-    values = type(self)._fn(y_true, y_pred, self.centers[...],
+    values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
+        y_true, y_pred, self.centers[...],
                             **self.hyper_parameters())
     return reduction_lib.reduce(values, sample_weight=sample_weight,
                                 where=where, reduction=self.reduction)

@@ -34,7 +34,7 @@ from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
 from jaxloss._src.lm import log_probs as lp_lib
-from jaxloss._src.losses.lm import vary_together
+from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import scoped
 
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")

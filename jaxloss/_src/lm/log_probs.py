@@ -24,7 +24,7 @@ from jax import lax
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
-from jaxloss._src.losses.lm import vary_together
+from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import scoped
 
 # One float32 logits tile [tokens, chunk] holds about this many elements.

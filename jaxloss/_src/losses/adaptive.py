@@ -17,7 +17,8 @@ import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.losses import robust
+from jaxloss._src import validation
+from jaxloss._src.losses import regression
 from jaxloss._src.objects import scoped
 
 
@@ -37,7 +38,7 @@ def _quadrature() -> tuple[np.ndarray, np.ndarray]:
 def _rho(x, alpha):
   """Barron's general loss at unit scale, element-wise, ``alpha`` in (0, 2]."""
   b = jnp.maximum(jnp.abs(alpha - 2.0), jnp.finfo(x.dtype).eps)
-  return robust._barron_general(x, alpha, b)
+  return regression.barron_general(x, alpha, b)
 
 
 def log_partition(alpha):
@@ -71,7 +72,8 @@ def log_partition(alpha):
 
 
 @scoped
-def adaptive_robust_nll(y_true, y_pred, *, alpha=1.0, scale=1.0):
+def adaptive_robust_nll(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
+                        scale: float | jax.Array = 1.0):
   r"""Negative log-likelihood of Barron's adaptive robust distribution.
 
   With ``x = y_pred - y_true`` and ``c = scale``:
@@ -109,8 +111,8 @@ def adaptive_robust_nll(y_true, y_pred, *, alpha=1.0, scale=1.0):
     eqs. 1, 16 and 17.
   """
   fn = "adaptive_robust_nll"
-  numerics.check_range(fn, "alpha", alpha, low=0.0, high=2.0, low_open=True)
-  numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
+  validation.check_range(fn, "alpha", alpha, low=0.0, high=2.0, low_open=True)
+  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
   y_true, y_pred, dt = shapes.elementwise_inputs(fn, y_true, y_pred,
                                                 min_rank=1)
   compute = y_pred.dtype
@@ -126,7 +128,7 @@ def adaptive_robust_nll(y_true, y_pred, *, alpha=1.0, scale=1.0):
           f"{tuple(v.shape)}"
       )
   # robust_loss averages rho over the last axis; the NLL sums it.
-  rho = d * robust.robust_loss(y_true, y_pred, alpha=alpha, scale=scale)
+  rho = d * regression.robust_loss(y_true, y_pred, alpha=alpha, scale=scale)
   norm = jnp.sum(jnp.log(scale) + log_partition(alpha))
   return (rho + norm).astype(dt)
 
@@ -160,9 +162,9 @@ def robust_latents(alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999,
     >>> robust_latents(1.0, 1.0, alpha_lo=0.0, alpha_hi=2.0, scale_lo=0.0)
     (0.0, 0.541324854612918)
   """
-  numerics.check_range("robust_latents", "alpha", alpha, low=alpha_lo,
+  validation.check_range("robust_latents", "alpha", alpha, low=alpha_lo,
                        high=alpha_hi, low_open=True, high_open=True)
-  numerics.check_range("robust_latents", "scale", scale, low=scale_lo,
+  validation.check_range("robust_latents", "scale", scale, low=scale_lo,
                        low_open=True)
   t = (alpha - alpha_lo) / (alpha_hi - alpha_lo)
   latent_alpha = math.log(t) - math.log1p(-t)

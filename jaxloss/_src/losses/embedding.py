@@ -1,20 +1,19 @@
-"""Embedding and metric-learning losses beyond Keras.
+"""Embedding and metric-learning losses.
 
-Two kinds live here:
-
+* Similarity kernels: unit vectors, clipped cosine, NT-Xent (SimCLR).
 * Losses on given tuples or pairs, one value per sample: ``triplet_margin``
   (PyTorch's ``TripletMarginLoss``), ``quadruplet_loss`` (Chen et al. 2017),
   ``contrastive_loss`` (on distances, tensorflow-addons semantics) and
   ``info_nce`` (van den Oord et al. 2018).
-* Losses mined over a batch of labelled embeddings (labels ``[B]``,
-  embeddings ``[B, D]``): ``triplet_semihard_loss``, ``triplet_hard_loss``,
-  ``lifted_struct_loss`` and ``npairs_loss`` follow tensorflow-addons and
-  return ONE scalar for the whole batch (their loss objects then only apply
-  a scalar ``sample_weight``); ``supervised_contrastive`` (Khosla et al.
-  2020) returns one value per anchor.
+* Losses over a batch of labelled embeddings (labels ``[B]``, embeddings
+  ``[B, D]``): the Circle loss (Keras 3), and the mined losses
+  ``triplet_semihard_loss``, ``triplet_hard_loss``, ``lifted_struct_loss``
+  and ``npairs_loss`` (tensorflow-addons), which return ONE scalar for the
+  whole batch, and ``supervised_contrastive``.
 
-Every value and gradient stays finite at identical embeddings (zero
-distances), batches without negatives and batches without positives.
+Pair masks (same label / different label, optionally without the diagonal)
+and pairwise distances have one home here (:func:`pair_masks`,
+:func:`pairwise_distances`).
 """
 
 from __future__ import annotations
@@ -25,9 +24,181 @@ import jax.numpy as jnp
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.losses.metric_learning import pair_masks
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
+
+# ----------------------------------------------------------------------------
+# Similarity-based losses: clipped cosine similarity, NT-Xent (SimCLR) and
+
+def unit_vectors(x, axis: int | tuple[int, ...] | None = -1,
+                 epsilon: float = 0.0, where=None):
+  """``x / sqrt(max(sum(x^2), epsilon))`` along ``axis`` (over ``where``).
+
+  A zero vector with ``epsilon = 0`` gives the zero vector (not NaN) with a
+  finite gradient.
+  """
+  sq = jnp.square(x)
+  if where is not None:
+    sq = jnp.where(where, sq, 0)
+  sq = jnp.maximum(jnp.sum(sq, axis=axis, keepdims=True), epsilon)
+  positive = sq > 0
+  inv = jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, sq, 1)), 0)
+  return x * inv
+
+
+def clipped_cosine(a, b, axis: int | tuple[int, ...] | None = -1,
+                   epsilon: float = 0.0, where=None):
+  """``<a, b> / (sqrt(max(|a|^2, eps)) sqrt(max(|b|^2, eps)))``."""
+  prod = unit_vectors(a, axis, epsilon, where) * unit_vectors(
+      b, axis, epsilon, where)
+  if where is not None:
+    prod = jnp.where(where, prod, 0)
+  return jnp.sum(prod, axis=axis)
+
+
+def ntxent(labels, embeddings, temperature):
+  """NT-Xent (Chen et al. 2020, eq. 1), averaged over all positive pairs.
+
+  With ``s_ij = cos(e_i, e_j) / temperature`` (squared norms clipped at the
+  dtype's machine epsilon), positives ``P`` (same label, ``i != j``) and
+  negatives ``N_i`` (other label):
+  ``loss = mean_{(i,j) in P} log(1 + sum_{k in N_i} exp(s_ik - s_ij))``.
+  No positive pair gives 0 (with a zero gradient).
+  """
+  eps = float(jnp.finfo(embeddings.dtype).eps)
+  u = unit_vectors(embeddings, -1, eps)
+  sims = jnp.matmul(u, u.T, precision=jax.lax.Precision.HIGHEST) / temperature
+  same = labels[:, None] == labels[None, :]
+  negatives = ~same
+  positives = same & ~jnp.eye(labels.shape[0], dtype=bool)
+  neg_lse = numerics.masked_logsumexp(sims, negatives, axis=1)[:, None]
+  has_neg = jnp.any(negatives, axis=1, keepdims=True)
+  gap = jnp.where(has_neg, neg_lse, 0) - sims
+  per_pair = jnp.where(has_neg & positives, jax.nn.softplus(gap), 0)
+  return numerics.safe_divide(
+      jnp.sum(per_pair), jnp.sum(positives, dtype=embeddings.dtype))
+
+
+def lp_distance(x, y, axis, degree, eps, absolute=False):
+  """``(sum(d^degree) + eps)^(1/degree)`` with ``d = x - y`` (``|x - y|``
+  when ``absolute``; then the gradient at ``d = 0`` is finite for any
+  degree)."""
+  d = x - y
+  if absolute:
+    powered = numerics.safe_pow(jnp.abs(d), degree)
+  else:
+    powered = jnp.power(d, degree)
+  return jnp.power(jnp.sum(powered, axis=axis) + eps, 1 / degree)
+
+
+def lp_triplet_margin(anchors, positives, negatives, axis=-1, degree=2,
+                      margin=1.0, eps=1e-6, absolute=False):
+  """``max(d(a, p) - d(a, n) + margin, 0)`` (Balntas et al. 2016) with
+  optax's distance ``d = (sum(|x - y|^degree) + eps)^(1/degree)`` (the
+  ``eps`` added after the power sum; :func:`triplet_margin` is PyTorch's
+  form, with the ``eps`` added to the difference before the norm)."""
+  pos = lp_distance(anchors, positives, axis, degree, eps, absolute)
+  neg = lp_distance(anchors, negatives, axis, degree, eps, absolute)
+  return jnp.maximum(pos - neg + margin, 0)
+
+
+# ----------------------------------------------------------------------------
+# Metric-learning losses of Keras 3: Circle loss.
+
+def pair_masks(labels, ref_labels, remove_diagonal):
+  """Boolean ``[N, M]`` masks of same-label (positive) and other pairs."""
+  positive = labels[:, None] == ref_labels[None, :]
+  negative = jnp.logical_not(positive)
+  if remove_diagonal:
+    positive = positive & ~jnp.eye(labels.shape[0], ref_labels.shape[0],
+                                   dtype=bool)
+  return positive, negative
+
+
+@scoped
+def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
+           remove_diagonal=True, gamma=80.0, margin=0.4):
+  """Circle loss (Sun et al. 2020) on L2-normalised embeddings, one per anchor.
+
+  With cosine distances ``d = max(1 - y_pred @ ref.T, 0)``, positives ``P``
+  (same label, minus the diagonal) and negatives ``N`` of each anchor:
+
+  ``loss = softplus(logsumexp_P(-gamma a_p (m - d)) +
+  logsumexp_N(gamma a_n (1 - m - d)))`` with ``a_p = max(m + d, 0)`` and
+  ``a_n = max(1 + m - d, 0)``. An anchor without positives or negatives gives
+  0 with a zero gradient; the loss object averages over anchors whose loss is
+  positive, as Keras does.
+
+  Args:
+    y_true: integer labels ``[N]``.
+    y_pred: L2-normalised embeddings ``[N, D]``.
+    ref_labels: labels of the reference set ``[M]`` (default ``y_true``).
+    ref_embeddings: reference embeddings ``[M, D]`` (default ``y_pred``).
+    remove_diagonal: drop self-pairs from the positives.
+    gamma: scale.
+    margin: relaxation margin ``m``.
+
+  Returns:
+    ``[N]`` losses.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
+    >>> jaxloss.circle([0, 0, 1], e, gamma=1.0).shape
+    (3,)
+  """
+  fn = "circle"
+  validation.flag(fn, "remove_diagonal", remove_diagonal)
+  validation.number(fn, "margin", margin)
+  validation.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
+  emb = numerics.as_float(fn, "y_pred", y_pred)
+  shapes.check_rank(fn, "y_pred", emb, 2)
+  labels = shapes.row_labels(
+      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
+  dt = emb.dtype
+  emb = emb.astype(numerics.compute_dtype(dt))
+  if ref_embeddings is None:
+    ref = emb
+  else:
+    ref = numerics.as_float(fn, "ref_embeddings", ref_embeddings)
+    shapes.check_rank(fn, "ref_embeddings", ref, 2)
+    ref = ref.astype(emb.dtype)
+  empty.require_samples(fn, "y_pred" if ref_embeddings is None
+                        else "ref_embeddings", ref)
+  ref_lab = labels if ref_labels is None else shapes.row_labels(
+      fn, "ref_labels", numerics.labels(fn, "ref_labels", ref_labels))
+  if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:
+    raise ValueError(
+        f"{fn}: ref_labels/ref_embeddings must be [M] and [M, "
+        f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}")
+  dist = jnp.maximum(1.0 - emb @ ref.T, 0.0)
+  positive, negative = pair_masks(labels, ref_lab, remove_diagonal)
+  # Unmasked: the masks act once, inside the log-sum-exps (multiplying by
+  # them as well made XLA:CPU materialise several [N, M] temporaries).
+  pos_logits = -gamma * jnp.maximum(margin + dist, 0.0) * (margin - dist)
+  neg_logits = gamma * jnp.maximum(1.0 + margin - dist, 0.0) * (
+      1.0 - margin - dist)
+  p_loss = numerics.masked_logsumexp(pos_logits, positive, axis=1)
+  n_loss = numerics.masked_logsumexp(neg_logits, negative, axis=1)
+  total = p_loss + n_loss
+  no_pairs = total == -jnp.inf  # no positives or no negatives: loss 0
+  out = jnp.where(no_pairs, 0.0,
+                  jax.nn.softplus(jnp.where(no_pairs, 0.0, total)))
+  return out.astype(dt)
+
+
+def _positive_values(y_true, y_pred, values, **_):
+  return values > 0
+
+
+Circle = loss_class(circle, "Circle", exclude=("ref_labels", "ref_embeddings"),
+                    where_fn=_positive_values)
+
+
+# ----------------------------------------------------------------------------
+# Embedding and metric-learning losses beyond Keras.
 
 DISTANCE_METRICS = ("L2", "squared-L2", "angular")
 # tensorflow-addons normalises with tf.math.l2_normalize(epsilon=1e-12) on
@@ -179,8 +350,10 @@ def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0,
     neural networks; PyTorch ``torch.nn.TripletMarginLoss``.
   """
   fn = "triplet_margin"
-  numerics.check_range(fn, "p", p, low=0.0, low_open=True)
-  numerics.check_range(fn, "eps", eps, low=0.0)
+  validation.check_range(fn, "p", p, low=0.0, low_open=True)
+  validation.check_range(fn, "eps", eps, low=0.0)
+  validation.number(fn, "margin", margin)
+  validation.flag(fn, "swap", swap)
   (a, pos, neg), out_dtype = _tuple_inputs(
       fn, anchor=anchor, positive=positive, negative=negative)
   d_ap = _p_norm(a - pos + eps, p)
@@ -227,6 +400,8 @@ def quadruplet_loss(anchor, positive, negative1, negative2, *, margin1=1.0,
     person re-identification, eq. (6).
   """
   fn = "quadruplet_loss"
+  validation.number(fn, "margin1", margin1)
+  validation.number(fn, "margin2", margin2)
   (a, pos, n1, n2), out_dtype = _tuple_inputs(
       fn, anchor=anchor, positive=positive, negative1=negative1,
       negative2=negative2)
@@ -270,6 +445,7 @@ def contrastive_loss(y_true, y_pred, *, margin=1.0):
     ``tfa.losses.contrastive_loss`` (tensorflow-addons 0.23).
   """
   fn = "contrastive_loss"
+  validation.number(fn, "margin", margin)
   y_true, y_pred, out_dtype = shapes.elementwise_inputs(fn, y_true, y_pred)
   loss = (y_true * jnp.square(y_pred)
           + (1.0 - y_true) * jnp.square(jax.nn.relu(margin - y_pred)))
@@ -319,7 +495,7 @@ def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
     Chen et al. 2020 (SimCLR).
   """
   fn = "info_nce"
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
+  validation.check_range(fn, "temperature", temperature, low=0.0,
                        low_open=True)
   arrays = {"query": query, "positive_key": positive_key}
   if negative_keys is not None:
@@ -398,6 +574,7 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
     ``tfa.losses.triplet_semihard_loss`` (tensorflow-addons 0.23).
   """
   fn = "triplet_semihard_loss"
+  validation.number(fn, "margin", margin)
   dist, positive, negative, out_dtype = _mined_pairs(
       fn, y_true, y_pred, distance_metric)
   # [anchor, positive, negative] candidates farther than the positive.
@@ -452,6 +629,8 @@ def triplet_hard_loss(y_true, y_pred, *, margin=1.0, soft=False,
     (tensorflow-addons 0.23).
   """
   fn = "triplet_hard_loss"
+  validation.number(fn, "margin", margin)
+  validation.flag(fn, "soft", soft)
   dist, positive, negative, out_dtype = _mined_pairs(
       fn, y_true, y_pred, distance_metric)
   gap = _masked_max(dist, positive) - _masked_min(dist, negative)
@@ -499,6 +678,7 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
     ``tfa.losses.lifted_struct_loss`` (tensorflow-addons 0.23).
   """
   fn = "lifted_struct_loss"
+  validation.number(fn, "margin", margin)
   dist, positive, negative, out_dtype = _mined_pairs(
       fn, y_true, y_pred, "L2")
   # log-sum-exp over the negatives of i, then of i's and j's together.
@@ -603,7 +783,7 @@ def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
     Khosla et al. 2020, Supervised contrastive learning, eq. (2).
   """
   fn = "supervised_contrastive"
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
+  validation.check_range(fn, "temperature", temperature, low=0.0,
                        low_open=True)
   labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
   z = numerics.l2_normalize(emb)
@@ -629,4 +809,3 @@ LiftedStructLoss = loss_class(lifted_struct_loss, "LiftedStructLoss")
 NpairsLoss = loss_class(npairs_loss, "NpairsLoss")
 SupervisedContrastive = loss_class(supervised_contrastive,
                                    "SupervisedContrastive")
-

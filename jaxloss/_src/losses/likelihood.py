@@ -11,16 +11,13 @@ import jax.numpy as jnp
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.losses.probabilistic import binary_terms
+from jaxloss._src import validation
+from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 _EPS = numerics.EPSILON
 
-
-def _check_bool(fn, name, value):
-  if not isinstance(value, bool):
-    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
 
 
 # ------------------------------------------------------------ sigmoid focal
@@ -75,9 +72,9 @@ def sigmoid_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
     tensorflow-addons 0.23 ``losses.sigmoid_focal_crossentropy``.
   """
   fn = "sigmoid_focal_crossentropy"
-  _check_bool(fn, "from_logits", from_logits)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
-  numerics.check_range(fn, "alpha", alpha, 0.0, 1.0)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "alpha", alpha, 0.0, 1.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   if from_logits:
     bce, one_minus_pt = binary_terms(t, p, from_logits=True)
@@ -141,9 +138,9 @@ def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
     PyTorch 2.13 ``torch.nn.PoissonNLLLoss``.
   """
   fn = "poisson_nll"
-  _check_bool(fn, "log_input", log_input)
-  _check_bool(fn, "full", full)
-  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  validation.flag(fn, "log_input", log_input)
+  validation.flag(fn, "full", full)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   if log_input:
     loss = jnp.exp(p) - t * p
@@ -219,8 +216,8 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
     ``torch.nn.GaussianNLLLoss``.
   """
   fn = "gaussian_nll"
-  _check_bool(fn, "full", full)
-  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  validation.flag(fn, "full", full)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   var = numerics.as_float(fn, "var", var)
   dt = jnp.promote_types(dt, var.dtype)
@@ -292,7 +289,7 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
     F-measure); soft counts as in Milletari et al., V-Net, 2016, eq. (1).
   """
   fn = "fbeta_loss"
-  numerics.check_range(fn, "beta", beta, low=0.0, low_open=True)
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
   if mode not in ("sample", "batch"):
     raise ValueError(f"{fn}: mode must be 'sample' or 'batch', got {mode!r}")
   t, p, dt = shapes.elementwise_inputs(
@@ -361,11 +358,8 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic",
     ``losses.WeightedKappaLoss``.
   """
   fn = "weighted_kappa_loss"
-  if weightage not in ("linear", "quadratic"):
-    raise ValueError(
-        f"{fn}: weightage must be 'linear' or 'quadratic', got {weightage!r}"
-    )
-  numerics.check_range(fn, "epsilon", epsilon, low=0.0, low_open=True)
+  validation.choice(fn, "weightage", weightage, ("linear", "quadratic"))
+  validation.check_range(fn, "epsilon", epsilon, low=0.0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   k = p.shape[-1]
   if k < 2:
@@ -428,6 +422,7 @@ def z_loss(y_true, y_pred):
   ok = t is None or (t.shape == p.shape or t.shape == p.shape[:-1]
                      or t.shape == p.shape[:-1] + (1,))
   if not ok:
+    assert t is not None
     raise ValueError(
         f"{fn}: y_true must have the shape of y_pred or of y_pred without "
         f"its class axis, got y_true.shape={tuple(t.shape)} and "

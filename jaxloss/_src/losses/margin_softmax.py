@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.losses import softmax
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -101,8 +102,8 @@ def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
 def _arcface(y_true, y_pred, centers, scale, margin, fn="arcface_logits"):
   """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace;
   ``fn`` is the public name used in error messages."""
-  numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  numerics.check_range(fn, "margin", margin, low=0.0, high=math.pi / 2,
+  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
+  validation.check_range(fn, "margin", margin, low=0.0, high=math.pi / 2,
                        high_open=True)
   labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
   cos = _cosines(emb, cen)
@@ -150,8 +151,8 @@ def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
 def _cosface(y_true, y_pred, centers, scale, margin, fn="cosface_logits"):
   """``(labels, logits in the compute dtype, out_dtype)`` of CosFace;
   ``fn`` is the public name used in error messages."""
-  numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  numerics.check_range(fn, "margin", margin, low=0.0)
+  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
+  validation.check_range(fn, "margin", margin, low=0.0)
   labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
   cos = _cosines(emb, cen)
   one_hot = jax.nn.one_hot(labels, cen.shape[0], dtype=cos.dtype)

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -42,8 +43,7 @@ def _lists(fn, y_true, y_pred, where):
   valid = t >= 0
   if where is not None:
     mask = numerics.as_array(fn, "where", where)
-    if mask.dtype != jnp.bool_:
-      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+    validation.bool_mask(fn, "where", mask)
     shapes.check_same_shape(fn, y_pred=s, where=mask)
     valid = jnp.logical_and(valid, mask)
   return jnp.where(valid, t, 0.0), s, valid, dt
@@ -286,7 +286,7 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
     13, 2010 (Eq. 14-16); TF-Ranking ``tfr.keras.losses.ApproxNDCGLoss``.
   """
   fn = "approx_ndcg"
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
+  validation.check_range(fn, "temperature", temperature, low=0.0,
                        low_open=True)
   t, s, valid, dt = _lists(fn, y_true, y_pred, where)
   s_i, s_j = _pairs(jnp.where(valid, s, 0.0))

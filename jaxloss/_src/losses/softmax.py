@@ -14,6 +14,9 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 
+# An axis argument: one axis, several, or every axis (None).
+Axis = int | tuple[int, ...] | None
+
 
 def masked_sum(x, axis, where=None, keepdims=False):
   """``sum(x, axis)`` over the entries where ``where`` is True."""
@@ -38,7 +41,7 @@ def masked_log_softmax(x, axis, where=None):
   return jnp.where(where, x - lse, 0)
 
 
-def softmax_cross_entropy(labels, logits, axis=-1, where=None):
+def softmax_cross_entropy(labels, logits, axis: Axis = -1, where=None):
   """``-sum(labels * log_softmax(logits))`` along ``axis`` over ``where``."""
   log_p = masked_log_softmax(logits, axis, where)
   return -masked_sum(labels * log_p, axis, where)
@@ -69,7 +72,7 @@ def safe_softmax_cross_entropy(labels, logits):
   return -jnp.sum(labels * log_p, axis=-1)
 
 
-def poly1_cross_entropy(labels, logits, epsilon, axis=-1, where=None):
+def poly1_cross_entropy(labels, logits, epsilon, axis: Axis = -1, where=None):
   """Poly-1 loss (Leng et al. 2022, eq. 3): ``CE + epsilon * (1 - p_t)``
   with ``1 - p_t = sum(labels * (1 - softmax(logits)))`` along ``axis``."""
   log_p = masked_log_softmax(logits, axis, where)
@@ -101,7 +104,7 @@ def safe_masked_mean(values, where=None):
   return numerics.safe_divide(total, jnp.sum(where, dtype=values.dtype))
 
 
-def smooth_labels(labels, alpha, axis=-1, where=None):
+def smooth_labels(labels, alpha, axis: Axis = -1, where=None):
   """``(1 - alpha) * labels + alpha / num_classes`` (Szegedy et al. 2016).
 
   ``num_classes`` is the size of ``axis`` (the product for a tuple, the
@@ -117,7 +120,8 @@ def smooth_labels(labels, alpha, axis=-1, where=None):
 # -------------------------------------------------- KL from log-probabilities
 
 
-def kl_from_log_predictions(targets, log_predictions, axis=-1, where=None):
+def kl_from_log_predictions(targets, log_predictions, axis: Axis = -1,
+                            where=None):
   """``sum(t (log t - log q))`` with ``0 log 0 = 0`` and zero terms finite
   (also for ``log q = -inf``), along ``axis`` over ``where``."""
   zero = targets == 0
@@ -126,7 +130,8 @@ def kl_from_log_predictions(targets, log_predictions, axis=-1, where=None):
   return masked_sum(jnp.where(zero, 0, terms), axis, where)
 
 
-def kl_from_log_targets(log_targets, log_predictions, axis=-1, where=None):
+def kl_from_log_targets(log_targets, log_predictions, axis: Axis = -1,
+                        where=None):
   """``sum(exp(log t) (log t - log q))``; ``log t = -inf`` terms are 0."""
   zero = jnp.isneginf(log_targets)
   log_t = jnp.where(zero, 0, log_targets)
@@ -135,7 +140,7 @@ def kl_from_log_targets(log_targets, log_predictions, axis=-1, where=None):
   return masked_sum(jnp.where(zero, 0, terms), axis, where)
 
 
-def generalized_kl(targets, log_predictions, axis=-1, where=None):
+def generalized_kl(targets, log_predictions, axis: Axis = -1, where=None):
   """Bregman divergence of ``x log x - x``: ``KL + sum(q - t)``."""
   kl = kl_from_log_predictions(targets, log_predictions, axis, where)
   return kl + masked_sum(jnp.exp(log_predictions) - targets, axis, where)

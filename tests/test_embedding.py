@@ -18,7 +18,7 @@ import jaxloss
 from jaxloss._src.losses.embedding import pairwise_distances
 from tests.reference_data import torch_cases
 from tests.reference_data import torch_reference
-from tests.specs import beyond_c
+from tests.specs import embedding
 
 
 def _matmul_metric(x):
@@ -95,7 +95,7 @@ def test_info_nce_shared_negatives_equal_broadcast_paired(x64):
   paired = jaxloss.info_nce(q, k, negative_keys=np.broadcast_to(neg,
                                                                 (4, 5, 3)))
   np.testing.assert_allclose(shared, paired, rtol=1e-12)
-  np.testing.assert_allclose(shared, beyond_c.np_info_nce(q, k, neg),
+  np.testing.assert_allclose(shared, embedding.np_info_nce(q, k, neg),
                              rtol=1e-10)
 
 
@@ -170,7 +170,7 @@ def test_l2_distances_survive_a_large_offset():
   near = pairwise_distances("t", jnp.asarray(x))
   far = pairwise_distances("t", jnp.asarray(x + 1e3))
   np.testing.assert_allclose(far, near, atol=2e-4)
-  np.testing.assert_allclose(near, beyond_c.np_distances(x), atol=1e-5)
+  np.testing.assert_allclose(near, embedding.np_distances(x), atol=1e-5)
 
 
 def test_l2_distance_gradient_is_zero_at_identical_embeddings():

@@ -17,7 +17,7 @@ import pytest
 import jaxloss
 from tests.reference_data import torch_cases
 from tests.reference_data import torch_reference
-from tests.specs import beyond_a as ref
+from tests.specs import likelihood_margin_boxes as ref
 
 RNG = np.random.default_rng(0)
 X64 = dict(rtol=1e-10, atol=1e-12)

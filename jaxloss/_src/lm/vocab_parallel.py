@@ -27,7 +27,8 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
-from jaxloss._src.losses import lm
+from jaxloss._src import validation
+from jaxloss._src.lm import cross_entropy as ce
 from jaxloss._src.objects import scoped
 
 
@@ -58,20 +59,20 @@ def _combine(cfg, s, labels):
 def _shard_token_losses(cfg, z, labels, valid):
   s, _ = _capped(cfg, z)
   lse, tgt, tot = _combine(cfg, s, labels)
-  return lm._values(cfg, lse, tgt, tot, valid)
+  return ce.token_values(cfg, lse, tgt, tot, valid)
 
 
 def _shard_fwd(cfg, z, labels, valid):
   s, _ = _capped(cfg, z)
   lse, tgt, tot = _combine(cfg, s, labels)
-  return lm._values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
+  return ce.token_values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
 
 
 def _shard_bwd(cfg, res, g):
   z, labels, valid, lse = res
   s, t = _capped(cfg, z)
   rel = labels - lax.axis_index(cfg.axis_name) * z.shape[-1]
-  return lm.dlogits(cfg, s, t, lse, g.astype(z.dtype), rel, valid), None, None
+  return ce.dlogits(cfg, s, t, lse, g.astype(z.dtype), rel, valid), None, None
 
 
 _shard_token_losses.defvjp(_shard_fwd, _shard_bwd)
@@ -136,14 +137,13 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
     Shoeybi et al., "Megatron-LM", 2019, section 3 (parallel cross-entropy).
   """
   fn = "vocab_parallel_cross_entropy"
-  lm.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
+  ce.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
                    logit_softcap=logit_softcap, chunk_size=None,
                    ignore_index=ignore_index)
   reduction_lib.check_reduction(fn, reduction)
   z = numerics.as_float(fn, "logits_shard", logits_shard)
   y = numerics.as_array(fn, "labels", labels)
-  if not jnp.issubdtype(y.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got {y.dtype}")
+  validation.integer_dtype(fn, "labels", y)
   if z.ndim < 1 or y.shape != z.shape[:-1]:
     raise ValueError(
         f"{fn}: labels must have the shape of logits_shard without its last "
@@ -152,7 +152,7 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
   shards = _axis_size(fn, axis_name)
   out_dtype = z.dtype
   acc = numerics.compute_dtype(out_dtype)
-  cfg = lm._Config(
+  cfg = ce.HeadConfig(
       chunk=z.shape[-1], label_smoothing=float(label_smoothing),
       z_loss=float(z_loss),
       logit_softcap=None if logit_softcap is None else float(logit_softcap),
@@ -160,10 +160,10 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
   y1 = y.reshape((-1,)).astype(jnp.int32)
   valid = y1 != ignore_index
   y1 = jnp.where(valid, y1, 0)
-  z2, y1, valid = lm.vary_together(
+  z2, y1, valid = ce.vary_together(
       z.reshape((-1, z.shape[-1])).astype(acc), y1, valid, exclude=axis_name)
-  values = _shard_token_losses(cfg, z2, y1, valid)
-  return lm.finish(fn, values.reshape(y.shape), valid.reshape(y.shape),
+  values: jax.Array = _shard_token_losses(cfg, z2, y1, valid)  # pyright: ignore[reportAssignmentType]
+  return ce.finish(fn, values.reshape(y.shape), valid.reshape(y.shape),
                    out_dtype, sample_weight=sample_weight,
                    reduction=reduction, normalizer=normalizer)
 
@@ -221,19 +221,19 @@ def vocab_parallel_linear_cross_entropy(embeddings, weight_shard, labels, *,
     Your Losses in Large-Vocabulary Language Models", 2024.
   """
   fn = "vocab_parallel_linear_cross_entropy"
-  lm.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
+  ce.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
                    logit_softcap=logit_softcap, chunk_size=chunk_size,
                    ignore_index=ignore_index)
   reduction_lib.check_reduction(fn, reduction)
-  x, w, y, b, out_dtype = lm.head_inputs(fn, embeddings, weight_shard, labels,
+  x, w, y, b, out_dtype = ce.head_inputs(fn, embeddings, weight_shard, labels,
                                          bias_shard)
   shards = _axis_size(fn, axis_name)
-  values, valid = lm.token_losses(
+  values, valid = ce.token_losses(
       fn, x, w, y, b, ignore_index=ignore_index,
       label_smoothing=label_smoothing, z_loss=z_loss,
       logit_softcap=logit_softcap, chunk_size=chunk_size,
       vocab_total=w.shape[1] * shards, axis_name=axis_name)
-  return lm.finish(fn, values, valid, out_dtype, sample_weight=sample_weight,
+  return ce.finish(fn, values, valid, out_dtype, sample_weight=sample_weight,
                    reduction=reduction, normalizer=normalizer)
 
 

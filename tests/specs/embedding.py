@@ -3,7 +3,7 @@
 References are NumPy float64 loops written from the papers' equations and
 the tensorflow-addons 0.23 API docs (tensorflow-addons is not installable
 here); each says which. PyTorch parity for ``triplet_margin`` and the tfa
-documented examples are in tests/test_beyond_c.py.
+documented examples are in tests/test_embedding.py.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@ and box losses.
 
 References are NumPy float64 transcriptions of the papers' formulas or of
 the named library's documented formula (tensorflow-addons 0.23, PyTorch
-2.13); tests/test_beyond_a.py compares PyTorch itself when it is installed.
+2.13); tests/test_likelihood_margin_boxes.py compares stored PyTorch
+2.13 values.
 """
 
 from __future__ import annotations
@@ -450,7 +451,7 @@ SPECS = [
          "Zheng et al. 2020, eq. (6)"),
     # The CIoU trade-off weight is held constant in the gradient (paper and
     # torchvision), so finite differences of the value do not match it;
-    # tests/test_beyond_a.py checks that gradient separately.
+    # tests/test_likelihood_margin_boxes.py checks that gradient separately.
     _box(jaxloss.ciou_loss, jaxloss.CIoULoss, np_ciou,
          "Zheng et al. 2020, eqs. (8)-(10)", grad_check=False),
 ]

@@ -10,7 +10,7 @@ the sum of the logits), and a ``jax.custom_vjp`` recomputes each chunk in the
 backward pass from those statistics.
 
 The same core runs inside ``shard_map`` with the vocabulary sharded across
-devices (``axis_name``): see :mod:`jaxloss._src.parallel`.
+devices (``axis_name``): see :mod:`jaxloss._src.lm.vocab_parallel`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import validation
 from jaxloss._src.objects import scoped
 
 # Elements of one f32 logits tile [tokens, vocab chunk] for the default chunk.
@@ -31,7 +32,7 @@ _TILE_ELEMENTS = 1 << 22
 _MIN_CHUNK = 128
 
 
-class _Config(NamedTuple):
+class HeadConfig(NamedTuple):
   """Static options of the fused kernel (hashable: a custom_vjp nondiff arg)."""
 
   chunk: int
@@ -204,7 +205,7 @@ def _token_stats(cfg, x, w, b, labels, acc):
   return lse, tgt, tot
 
 
-def _values(cfg, lse, tgt, tot, valid):
+def token_values(cfg, lse, tgt, tot, valid):
   ls = cfg.label_smoothing
   v = lse - (1.0 - ls) * tgt
   if ls:
@@ -219,7 +220,7 @@ def fused_token_losses(cfg, x, w, b, labels, valid):
   """Per-token losses ``[N]`` (compute dtype) of ``x @ w (+ b)``, chunked.
 
   Args:
-    cfg: a static ``_Config``.
+    cfg: a static ``HeadConfig``.
     x: embeddings ``[N, D]``.
     w: LM-head weight ``[D, V_local]``.
     b: bias ``[V_local]`` or None.
@@ -228,13 +229,13 @@ def fused_token_losses(cfg, x, w, b, labels, valid):
   """
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return _values(cfg, lse, tgt, tot, valid)
+  return token_values(cfg, lse, tgt, tot, valid)
 
 
 def _fused_fwd(cfg, x, w, b, labels, valid):
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return _values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
+  return token_values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
 
 
 def dlogits(cfg, s, t, lse, g, rel_labels, valid):
@@ -302,18 +303,16 @@ fused_token_losses.defvjp(_fused_fwd, _fused_bwd)
 
 def check_options(fn, *, label_smoothing, z_loss, logit_softcap, chunk_size,
                   ignore_index):
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  numerics.check_range(fn, "z_loss", z_loss, low=0.0)
-  if logit_softcap is not None:
-    numerics.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
-                         low_open=True)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.check_range(fn, "z_loss", z_loss, low=0.0)
+  validation.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
+                         low_open=True, optional=True)
   if chunk_size is not None and (
       isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
       or chunk_size < 1):
     raise ValueError(
         f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}")
-  if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-    raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
+  validation.integer(fn, "ignore_index", ignore_index)
 
 
 def head_inputs(fn, embeddings, weight, labels, bias):
@@ -322,8 +321,7 @@ def head_inputs(fn, embeddings, weight, labels, bias):
   x = numerics.as_float(fn, "embeddings", embeddings)
   w = numerics.as_float(fn, "weight", weight)
   y = numerics.as_array(fn, "labels", labels)
-  if not jnp.issubdtype(y.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got {y.dtype}")
+  validation.integer_dtype(fn, "labels", y)
   if x.ndim < 1:
     raise ValueError(
         f"{fn}: embeddings must have shape [..., D], got a scalar")
@@ -365,7 +363,7 @@ def token_losses(fn, x, w, y, b, *, ignore_index, label_smoothing, z_loss,
   y1 = jnp.where(valid, y1, 0)
   vocab = w.shape[1]
   chunk = chunk_size or default_chunk(x2.shape[0], vocab)
-  cfg = _Config(
+  cfg = HeadConfig(
       chunk=int(min(chunk, vocab)),
       label_smoothing=float(label_smoothing),
       z_loss=float(z_loss),
@@ -374,7 +372,7 @@ def token_losses(fn, x, w, y, b, *, ignore_index, label_smoothing, z_loss,
       axis_name=axis_name,
   )
   x2, w, b, y1, valid = vary_together(x2, w, b, y1, valid, exclude=axis_name)
-  values = fused_token_losses(cfg, x2, w, b, y1, valid)
+  values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
   return values.reshape(batch_shape), valid.reshape(batch_shape)
 
 

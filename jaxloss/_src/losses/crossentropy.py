@@ -8,6 +8,7 @@ import jax.numpy as jnp
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -15,16 +16,16 @@ _EPS = numerics.EPSILON
 
 
 def _check_smoothing(fn, label_smoothing):
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
 
 
 def _check_logits_flag(fn, from_logits):
-  if not isinstance(from_logits, bool):
-    raise TypeError(f"{fn}: from_logits must be a bool, got {from_logits!r}")
+  validation.flag(fn, "from_logits", from_logits)
 
 
 def _dense_pair(fn, y_true, y_pred, axis):
   """Targets and predictions of one shape, class axis moved last."""
+  validation.axis(fn, axis)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axis = shapes.canonical_axis(fn, axis, p.ndim)
   return jnp.moveaxis(t, axis, -1), jnp.moveaxis(p, axis, -1), dt
@@ -131,9 +132,10 @@ def binary_focal_crossentropy(y_true, y_pred, *, apply_class_balancing=False,
   """
   fn = "binary_focal_crossentropy"
   _check_logits_flag(fn, from_logits)
+  validation.flag(fn, "apply_class_balancing", apply_class_balancing)
   _check_smoothing(fn, label_smoothing)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
-  numerics.check_range(fn, "alpha", alpha, 0.0, 1.0)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "alpha", alpha, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -249,7 +251,8 @@ def categorical_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
   fn = "categorical_focal_crossentropy"
   _check_logits_flag(fn, from_logits)
   _check_smoothing(fn, label_smoothing)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "alpha", alpha, low=0.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   alpha = jnp.broadcast_to(
       _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype), p.shape)
@@ -262,6 +265,7 @@ def categorical_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
 
 def _sparse_inputs(fn, y_true, y_pred, axis):
   """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last)."""
+  validation.axis(fn, axis)
   p = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_min_rank(fn, "y_pred", p, 1)
   labels = numerics.labels(fn, "y_true", y_true)
@@ -311,6 +315,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits=False,
   fn = "sparse_categorical_crossentropy"
   _check_logits_flag(fn, from_logits)
   _check_smoothing(fn, label_smoothing)
+  validation.integer(fn, "ignore_class", ignore_class, optional=True)
   labels, p, dt = _sparse_inputs(fn, y_true, y_pred, axis)
   valid = None
   if ignore_class is not None:
@@ -329,7 +334,7 @@ def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits=False,
     if label_smoothing:
       uniform = -jnp.mean(log_q, axis=-1)
   if label_smoothing:
-    nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform
+    nll = (1.0 - label_smoothing) * nll + label_smoothing * uniform  # pyright: ignore[reportPossiblyUnboundVariable]
   if valid is not None:
     nll = jnp.where(valid, nll, 0.0)
   return nll.astype(dt)
@@ -372,7 +377,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, *, q=0.5):
     Array([1.       , 0.5857864], dtype=float32)
   """
   fn = "categorical_generalized_cross_entropy"
-  numerics.check_range(fn, "q", q, 0.0, 1.0, low_open=True)
+  validation.check_range(fn, "q", q, 0.0, 1.0, low_open=True)
   labels, p, dt = _sparse_inputs(fn, y_true, y_pred, -1)
   p_true = _gather_last(p, labels)
   return ((1.0 - numerics.safe_pow(p_true, q)) / q).astype(dt)

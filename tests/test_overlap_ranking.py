@@ -1,5 +1,5 @@
 """Reference and behaviour tests for the segmentation and ranking losses
-beyond Keras (the generic contract tests run on tests/specs/beyond_b.py).
+beyond Keras (the generic contract tests run on tests/specs/overlap_ranking.py).
 
 Independent references: scikit-learn's ``jaccard_score`` and ``ndcg_score``
 (the exact metrics that the surrogates relax), jaxloss's own Keras-checked
@@ -16,7 +16,7 @@ from sklearn.metrics import jaccard_score
 from sklearn.metrics import ndcg_score
 
 import jaxloss
-from tests.specs import beyond_b as refs
+from tests.specs import overlap_ranking as refs
 
 RANKING = [jaxloss.pairwise_hinge, jaxloss.pairwise_logistic, jaxloss.listnet,
            jaxloss.listmle, jaxloss.approx_ndcg]

@@ -1,0 +1,179 @@
+"""Argument validation: the one home of the library's static checks.
+
+Every check runs in plain Python at trace time (or when a loss object is
+constructed) and raises with one message template::
+
+    "<function>: <argument> <expectation>, got <actual>"
+
+Rules shared by every loss:
+
+* A number is an ``int``, a ``float``, a NumPy scalar or a concrete numeric
+  array (every element is checked). ``None``, strings and booleans are not
+  numbers, and NaN is never in range. Traced values (a hyper-parameter that
+  is being learned, or vmapped over) are not checked: their values are not
+  known at trace time.
+* A flag accepts only ``True`` or ``False`` (``"False"`` is a truthy string,
+  ``0`` is an integer).
+* A choice is one of a fixed set of strings.
+* An integer option (an ignored label, a chunk size) is an ``int`` (a NumPy
+  integer is fine), never a bool, a float or a string.
+
+This module imports nothing from the rest of the library, so every layer may
+use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+import math
+import numbers
+
+import jax
+from jax import core as jax_core
+import numpy as np
+
+
+def _is_tracer(value) -> bool:
+  return isinstance(value, jax_core.Tracer)
+
+
+def _is_bool(value) -> bool:
+  return isinstance(value, (bool, np.bool_))
+
+
+def _elements(fn: str, name: str, value, expectation: str):
+  """The numbers in ``value`` as a list, or raises a TypeError."""
+  if value is None or isinstance(value, (str, bytes)) or _is_bool(value):
+    raise TypeError(f"{fn}: {name} must be {expectation}, got {value!r}")
+  if isinstance(value, numbers.Real):
+    return [value]
+  if isinstance(value, (list, tuple)):
+    out = []
+    for v in value:
+      if _is_tracer(v):
+        continue
+      out.extend(_elements(fn, name, v, expectation))
+    return out
+  if isinstance(value, (jax.Array, np.ndarray)):
+    array = np.asarray(value)
+    if not (np.issubdtype(array.dtype, np.integer)
+            or np.issubdtype(array.dtype, np.floating)):
+      raise TypeError(
+          f"{fn}: {name} must be {expectation}, got an array of dtype "
+          f"{array.dtype}")
+    return array.ravel().tolist()
+  raise TypeError(
+      f"{fn}: {name} must be {expectation}, got {type(value).__name__}")
+
+
+def _interval(low, high, low_open, high_open) -> str:
+  lo = "(" if low_open else "["
+  hi = ")" if high_open else "]"
+  lo_s = "-inf" if low is None else low
+  hi_s = "inf" if high is None else high
+  return f"{lo}{lo_s}, {hi_s}{hi}"
+
+
+def check_range(fn: str, name: str, value, low=None, high=None,
+                low_open=False, high_open=False, *, optional=False):
+  """A real number (or concrete array of them) in an interval.
+
+  Args:
+    fn: the public function or class the check is for.
+    name: the argument's name.
+    value: the value to check.
+    low, high: the bounds (``None`` for unbounded).
+    low_open, high_open: whether the bound itself is excluded.
+    optional: whether ``None`` is accepted (it means "off").
+
+  Raises:
+    TypeError: for ``None`` (unless ``optional``), strings, booleans and
+      other non-numbers.
+    ValueError: for NaN or a value outside the interval.
+  """
+  if value is None and optional:
+    return
+  if _is_tracer(value):
+    return
+  interval = _interval(low, high, low_open, high_open)
+  expectation = (f"a number in {interval}" if low is not None
+                 or high is not None else "a number")
+  for v in _elements(fn, name, value, expectation):
+    bad = (
+        math.isnan(v)
+        or (low is not None and (v < low or (low_open and v == low)))
+        or (high is not None and (v > high or (high_open and v == high)))
+    )
+    if bad:
+      if low is None and high is None:
+        raise ValueError(f"{fn}: {name} must be a number, got {value!r}")
+      raise ValueError(f"{fn}: {name} must be in {interval}, got {value!r}")
+
+
+def number(fn: str, name: str, value, *, optional=False):
+  """Any real number (NaN rejected), e.g. a margin that may be negative."""
+  check_range(fn, name, value, optional=optional)
+
+
+def flag(fn: str, name: str, value):
+  """``True`` or ``False`` and nothing else."""
+  if not isinstance(value, bool):
+    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
+
+
+def choice(fn: str, name: str, value, choices: Iterable[str]):
+  """One of a fixed set of strings."""
+  choices = tuple(choices)
+  if not isinstance(value, str) or value not in choices:
+    raise ValueError(f"{fn}: {name} must be one of {choices}, got {value!r}")
+
+
+def integer(fn: str, name: str, value, *, low=None, optional=False):
+  """A Python or NumPy integer (not a bool), ``>= low`` when given."""
+  if value is None and optional:
+    return
+  if _is_bool(value) or not isinstance(value, numbers.Integral):
+    want = "an int or None" if optional else "an int"
+    raise TypeError(f"{fn}: {name} must be {want}, got {value!r}")
+  if low is not None and value < low:
+    raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
+
+
+def _dtype_of(x) -> np.dtype:
+  dtype = getattr(x, "dtype", None)
+  return np.dtype(np.asarray(x).dtype if dtype is None else dtype)
+
+
+def axis(fn: str, value, *, name="axis", optional=False, sequence=False):
+  """An axis: an int; with ``sequence``, also a sequence of ints; with
+  ``optional``, also ``None`` (all axes). Its range is checked against the
+  input's rank where the input is read."""
+  if value is None and optional:
+    return
+  if sequence and isinstance(value, (list, tuple)) and value:
+    items = value
+  else:
+    items = (value,)
+  for v in items:
+    if _is_bool(v) or not isinstance(v, numbers.Integral):
+      want = ["an int"]
+      if sequence:
+        want.append("a sequence of ints")
+      if optional:
+        want.append("None")
+      raise TypeError(
+          f"{fn}: {name} must be {' or '.join(want)}, got {value!r}")
+
+
+def integer_dtype(fn: str, name: str, x):
+  """An array of integer class ids (not bool, not floating)."""
+  dtype = _dtype_of(x)
+  if not np.issubdtype(dtype, np.integer) or dtype == np.bool_:
+    raise TypeError(f"{fn}: {name} must have an integer dtype, got {dtype}")
+
+
+def bool_mask(fn: str, name: str, x):
+  """A boolean mask (``where``): an array of dtype bool."""
+  dtype = _dtype_of(x)
+  if dtype != np.bool_:
+    raise TypeError(f"{fn}: {name} must be a boolean mask, got {dtype}")

@@ -1,0 +1,69 @@
+"""The README's and docs' documented usages, type-checked by pyright.
+
+`make typecheck` runs pyright over ``jaxloss/`` and this file; both must
+have zero errors. The test suite also runs ``main()`` (tests/test_stubs.py),
+so every usage here works as written.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import jaxloss
+import jaxloss.optax
+
+
+def main() -> None:
+  labels = jnp.array([0, 2, -1])
+  logits = jnp.array([[2.0, 0.5, -1.0], [0.1, 0.2, 3.0], [0.0, 0.0, 0.0]])
+  one_hot = jax.nn.one_hot(jnp.array([0, 2, 1]), 3)
+  w = jnp.array([1.0, 0.5, 2.0])
+
+  # README quick start: functional form, then an explicit reduction.
+  safe = jnp.where(labels == -1, 0, labels)
+  values: jax.Array = jaxloss.sparse_categorical_crossentropy(
+      safe, logits, from_logits=True)
+  loss: jax.Array = jaxloss.reduce(values, where=labels != -1)
+
+  # Object form, Keras names and arguments.
+  cce = jaxloss.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)
+  loss = cce(one_hot, logits, sample_weight=w)
+  huber = jaxloss.Huber(delta=1.0)
+  loss = huber([[0.0, 1.0]], [[0.5, 3.0]])
+  sparse = jaxloss.SparseCategoricalCrossentropy(from_logits=True,
+                                                 ignore_class=-1)
+  loss = sparse(labels, logits)
+
+  # By name, as Keras.
+  mse = jaxloss.get("mse")
+  loss = mse(np.zeros((2, 3)), np.ones((2, 3)))
+
+  # Array hyper-parameters: a loss object is a pytree.
+  learnable = jaxloss.Huber(delta=jnp.asarray(0.5))
+  grads = jax.grad(lambda lo: lo([[0.0, 1.0]], [[0.5, 3.0]]))(learnable)
+  loss = jax.jit(lambda lo, a, b: lo(a, b))(jaxloss.Huber(), one_hot, logits)
+  focal = jaxloss.CategoricalFocalCrossentropy(
+      alpha=jnp.array([0.25, 0.25, 0.5]), gamma=2.0)
+  loss = focal(one_hot, jax.nn.softmax(logits))
+
+  # Multi-input losses name their inputs.
+  triplet = jaxloss.TripletMargin(margin=0.5, swap=True)
+  loss = triplet(logits, logits + 1.0, logits - 1.0)
+
+  # The optax forms, through the lazy submodule as well.
+  loss = jaxloss.optax.softmax_cross_entropy_with_integer_labels(
+      logits, safe).mean()
+
+  # A custom per-sample function as a loss object.
+  def cubic(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:
+    return jnp.mean(jnp.abs(y_true - y_pred) ** 3, axis=-1)
+
+  wrapped = jaxloss.wrap(cubic, reduction="sum")
+  loss = wrapped(one_hot, logits)
+  del loss, grads
+
+
+if __name__ == "__main__":
+  main()
