@@ -20,8 +20,6 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxloss._src import validation
-
 # Keras's ``backend.epsilon()``: the clip used by its probability losses.
 EPSILON = 1e-7
 
@@ -203,14 +201,6 @@ def sigmoid_cross_entropy_and_sigmoids(targets, logits):
   nonnegative = logits >= 0
   return (ce, jnp.where(nonnegative, large, small),
           jnp.where(nonnegative, small, large))
-
-
-def check_range(fn: str, name: str, value, low=None, high=None,
-                low_open=False, high_open=False):
-  """Kept for existing callers: :func:`validation.check_range` with ``None``
-  accepted. New code calls :mod:`jaxloss._src.validation` directly."""
-  validation.check_range(fn, name, value, low, high, low_open, high_open,
-                         optional=True)
 
 
 def masked_logsumexp(x, where, axis: int | tuple[int, ...] = -1):

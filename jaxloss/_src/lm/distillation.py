@@ -33,6 +33,7 @@ import jax.numpy as jnp
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.lm import log_probs as lp_lib
 from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import scoped
@@ -44,10 +45,10 @@ def _check_divergence(fn, divergence, beta, temperature):
   if divergence not in DIVERGENCES:
     raise ValueError(f"{fn}: divergence must be one of {DIVERGENCES}, got "
                      f"{divergence!r}")
-  numerics.check_range(fn, "beta", beta, 0.0, 1.0, low_open=True,
-                       high_open=True)
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
-                       low_open=True)
+  validation.check_range(fn, "beta", beta, 0.0, 1.0, low_open=True,
+                         high_open=True)
+  validation.check_range(fn, "temperature", temperature, low=0.0,
+                         low_open=True)
 
 
 def _elementwise(divergence, beta, log_p, log_q):
@@ -457,8 +458,8 @@ def _linear_distillation(fn, student_embeddings, student_weight,
                          z_loss, ignore_index, reduction, normalizer,
                          chunk_size, return_components, axis_name):
   _check_divergence(fn, divergence, beta, temperature)
-  numerics.check_range(fn, "hard_label_weight", hard_label_weight, low=0.0)
-  numerics.check_range(fn, "z_loss", z_loss, low=0.0)
+  validation.check_range(fn, "hard_label_weight", hard_label_weight, low=0.0)
+  validation.check_range(fn, "z_loss", z_loss, low=0.0)
   lp_lib.check_head_options(fn, temperature=temperature, logit_softcap=None,
                             chunk_size=chunk_size, ignore_index=ignore_index)
   reduction_lib.check_reduction(fn, reduction)
@@ -534,8 +535,8 @@ def _topk_inputs(fn, lp, ids, temperature, renormalize):
   shapes.check_min_rank(fn, "teacher_topk_logprobs", lp, 1)
   if not isinstance(renormalize, bool):
     raise TypeError(f"{fn}: renormalize must be a bool, got {renormalize!r}")
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
-                       low_open=True)
+  validation.check_range(fn, "temperature", temperature, low=0.0,
+                         low_open=True)
   return lp, ids.astype(jnp.int32)
 
 

@@ -24,6 +24,7 @@ from jax import lax
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
+from jaxloss._src import validation
 from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import scoped
 
@@ -262,11 +263,11 @@ head_log_probs.defvjp(_head_fwd, _head_bwd)
 
 def check_head_options(fn, *, temperature, logit_softcap, chunk_size,
                        ignore_index):
-  numerics.check_range(fn, "temperature", temperature, low=0.0,
-                       low_open=True)
-  if logit_softcap is not None:
-    numerics.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
+  validation.check_range(fn, "temperature", temperature, low=0.0,
                          low_open=True)
+  if logit_softcap is not None:
+    validation.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
+                           low_open=True)
   if chunk_size is not None and (
       isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
       or chunk_size < 1):

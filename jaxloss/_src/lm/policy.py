@@ -9,6 +9,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import scoped
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
@@ -107,10 +108,11 @@ def policy_gradient(logps, old_logps, advantages, *, where,
     Training: A Critical Perspective" (Dr. GRPO), 2025 (arXiv:2503.20783).
   """
   fn = "policy_gradient"
-  numerics.check_range(fn, "clip_epsilon", clip_epsilon, low=0.0)
-  numerics.check_range(fn, "clip_epsilon_high", clip_epsilon_high, low=0.0)
-  numerics.check_range(fn, "kl_coef", kl_coef, low=0.0)
-  numerics.check_range(fn, "entropy_coef", entropy_coef, low=0.0)
+  validation.check_range(fn, "clip_epsilon", clip_epsilon, low=0.0)
+  validation.check_range(fn, "clip_epsilon_high", clip_epsilon_high, low=0.0,
+                         optional=True)
+  validation.check_range(fn, "kl_coef", kl_coef, low=0.0)
+  validation.check_range(fn, "entropy_coef", entropy_coef, low=0.0)
   if kl_estimator not in KL_ESTIMATORS:
     raise ValueError(f"{fn}: kl_estimator must be one of {KL_ESTIMATORS}, "
                      f"got {kl_estimator!r}")

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import scoped
 
 DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust")
@@ -29,7 +30,7 @@ def _inputs(fn, **arrays):
 
 
 def _check_beta(fn, beta):
-  numerics.check_range(fn, "beta", beta, low=0.0, low_open=True)
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
 
 
 def _check_flag(fn, name, value):
@@ -123,8 +124,8 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
   if loss_type not in DPO_LOSS_TYPES:
     raise ValueError(
         f"{fn}: loss_type must be one of {DPO_LOSS_TYPES}, got {loss_type!r}")
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
-                       high_open=True)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
+                         high_open=True)
   _check_flag(fn, "return_components", return_components)
   (pc, pr, rc, rr), out_dtype = _inputs(
       fn, policy_chosen_logps=policy_chosen_logps,
@@ -188,9 +189,9 @@ def simpo(chosen_avg_logps, rejected_avg_logps, *, beta=2.0, gamma=0.5,
   """
   fn = "simpo"
   _check_beta(fn, beta)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
-                       high_open=True)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
+                         high_open=True)
   _check_flag(fn, "return_components", return_components)
   (c, r), out_dtype = _inputs(fn, chosen_avg_logps=chosen_avg_logps,
                               rejected_avg_logps=rejected_avg_logps)
@@ -247,9 +248,9 @@ def cpo(chosen_logps, rejected_logps, *, beta=0.1, alpha=1.0,
   """
   fn = "cpo"
   _check_beta(fn, beta)
-  numerics.check_range(fn, "alpha", alpha, low=0.0)
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
-                       high_open=True)
+  validation.check_range(fn, "alpha", alpha, low=0.0)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
+                         high_open=True)
   _check_flag(fn, "return_components", return_components)
   arrays = dict(chosen_logps=chosen_logps, rejected_logps=rejected_logps)
   if chosen_nll is not None:
@@ -375,8 +376,8 @@ def kto(policy_logps, reference_logps, desirable, *, policy_kl_logps=None,
   """
   fn = "kto"
   _check_beta(fn, beta)
-  numerics.check_range(fn, "desirable_weight", desirable_weight, low=0.0)
-  numerics.check_range(fn, "undesirable_weight", undesirable_weight, low=0.0)
+  validation.check_range(fn, "desirable_weight", desirable_weight, low=0.0)
+  validation.check_range(fn, "undesirable_weight", undesirable_weight, low=0.0)
   _check_flag(fn, "return_components", return_components)
   (p, ref), out_dtype = _inputs(fn, policy_logps=policy_logps,
                                 reference_logps=reference_logps)

@@ -22,15 +22,11 @@ from jax.scipy.special import ndtr
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 _LOG_2PI = math.log(2 * math.pi)
-
-
-def _check_bool(fn, name, value):
-  if not isinstance(value, bool):
-    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
 
 
 def _check_tile(fn, tile_size):
@@ -184,7 +180,7 @@ def crps_ensemble(y_true, y_pred, *, fair=False):
     ``crps_ensemble``.
   """
   fn = "crps_ensemble"
-  _check_bool(fn, "fair", fair)
+  validation.flag(fn, "fair", fair)
   x = numerics.as_float(fn, "y_pred", y_pred)
   y = numerics.as_array(fn, "y_true", y_true)
   shapes.check_min_rank(fn, "y_pred", x, 1)
@@ -372,7 +368,7 @@ def energy_score(y_true, y_pred, *, fair=False):
     quantities", TEST 17, 2008.
   """
   fn = "energy_score"
-  _check_bool(fn, "fair", fair)
+  validation.flag(fn, "fair", fair)
   (y, x), dt = numerics.floats(fn, y_true=y_true, y_pred=y_pred)
   shapes.check_min_rank(fn, "y_pred", x, 2)
   if y.shape != x.shape[:-2] + x.shape[-1:]:
@@ -410,7 +406,7 @@ def _bandwidths(fn, bandwidth):
       )
   if not values:
     raise ValueError(f"{fn}: bandwidth must not be empty, got {bandwidth!r}")
-  numerics.check_range(fn, "bandwidth", bandwidth, low=0.0, low_open=True)
+  validation.check_range(fn, "bandwidth", bandwidth, low=0.0, low_open=True)
   return values
 
 
@@ -596,8 +592,8 @@ def mdn_nll(y_true, logits, means, scales, *, variance_floor=1e-6):
     eqs. (23)-(29).
   """
   fn = "mdn_nll"
-  numerics.check_range(fn, "variance_floor", variance_floor, low=0.0,
-                       low_open=True)
+  validation.check_range(fn, "variance_floor", variance_floor, low=0.0,
+                         low_open=True)
   (y, z, mu, s), dt = numerics.floats(fn, y_true=y_true, logits=logits,
                                       means=means, scales=scales)
   shapes.check_min_rank(fn, "means", mu, 2)
@@ -664,7 +660,7 @@ def evidential_regression(y_true, y_pred, *, coeff=1e-2):
     NeurIPS 2020, eqs. (8), (9) and (10).
   """
   fn = "evidential_regression"
-  numerics.check_range(fn, "coeff", coeff, low=0.0)
+  validation.check_range(fn, "coeff", coeff, low=0.0)
   p = numerics.as_float(fn, "y_pred", y_pred)
   t = numerics.as_array(fn, "y_true", y_true)
   shapes.check_min_rank(fn, "y_pred", p, 1)

@@ -22,6 +22,7 @@ import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -42,7 +43,7 @@ def _check_int(fn, name, value, low):
 def _check_static_positive(fn, name, value):
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-  numerics.check_range(fn, name, value, low=0.0, low_open=True)
+  validation.check_range(fn, name, value, low=0.0, low_open=True)
 
 
 def _channels_last(fn, x, channel_axis, name):
@@ -188,11 +189,11 @@ def _spatial_mean(x, weight):
 
 
 def _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2):
-  numerics.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
+  validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
   _check_int(fn, "filter_size", filter_size, 1)
   _check_static_positive(fn, "filter_sigma", filter_sigma)
-  numerics.check_range(fn, "k1", k1, low=0.0, low_open=True)
-  numerics.check_range(fn, "k2", k2, low=0.0, low_open=True)
+  validation.check_range(fn, "k1", k1, low=0.0, low_open=True)
+  validation.check_range(fn, "k2", k2, low=0.0, low_open=True)
 
 
 def _check_size(fn, shape, filter_size, what="y_true"):
@@ -384,7 +385,7 @@ def ms_ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
     raise TypeError(
         f"{fn}: power_factors must be a non-empty sequence of numbers, got "
         f"{power_factors!r}")
-  numerics.check_range(fn, "power_factors", list(power_factors), low=0.0)
+  validation.check_range(fn, "power_factors", list(power_factors), low=0.0)
   t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
   scales = len(power_factors)
   need = ms_ssim_min_size(filter_size, scales)
@@ -452,8 +453,8 @@ def psnr_loss(y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1,
     The PSNR of ``dm_pix.psnr`` and ``tf.image.psnr``, negated.
   """
   fn = "psnr_loss"
-  numerics.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
-  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
   sq = jnp.square(p - t)
   if mask is None:
@@ -568,7 +569,7 @@ def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
     square error", ICLR 2016, eq. (5).
   """
   fn = "gradient_difference_loss"
-  numerics.check_range(fn, "alpha", alpha, low=0.0, low_open=True)
+  validation.check_range(fn, "alpha", alpha, low=0.0, low_open=True)
   t, p, _, dt = _image_inputs(fn, y_true, y_pred, channel_axis, None)
   total = 0
   for dt_, dp_ in zip(_differences(t), _differences(p), strict=True):
@@ -615,7 +616,7 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
     CVPR 2017, eq. (2).
   """
   fn = "charbonnier"
-  numerics.check_range(fn, "eps", eps, low=0.0)
+  validation.check_range(fn, "eps", eps, low=0.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axes = shapes.canonical_axes(fn, axis, p.ndim)
   e = p - t
@@ -694,7 +695,7 @@ def feature_matching_loss(features_true, features_pred, *, layer_weights=None,
   fn = "feature_matching_loss"
   if distance not in ("l1", "l2"):
     raise ValueError(f"{fn}: distance must be 'l1' or 'l2', got {distance!r}")
-  numerics.check_range(fn, "eps", eps, low=0.0)
+  validation.check_range(fn, "eps", eps, low=0.0)
   leaves_t, tree_t = jax.tree_util.tree_flatten(features_true)
   leaves_p, tree_p = jax.tree_util.tree_flatten(features_pred)
   if tree_t != tree_p:

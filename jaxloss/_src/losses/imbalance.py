@@ -22,6 +22,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -66,11 +67,6 @@ def _rows(v, like):
   return jnp.reshape(v, (1,) * (like.ndim - 1) + v.shape)
 
 
-def _check_choice(fn, name, value, choices):
-  if value not in choices:
-    raise ValueError(f"{fn}: {name} must be one of {choices}, got {value!r}")
-
-
 def _check_float(fn, name, value):
   if isinstance(value, bool) or not isinstance(value, (int, float)):
     raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
@@ -113,7 +109,7 @@ def class_balanced_weights(samples_per_class, beta=0.9999, *, normalize=True,
   """
   fn = "class_balanced_weights"
   _check_float(fn, "beta", beta)
-  numerics.check_range(fn, "beta", beta, 0.0, 1.0)
+  validation.check_range(fn, "beta", beta, 0.0, 1.0)
   if not isinstance(normalize, bool):
     raise TypeError(f"{fn}: normalize must be a bool, got {normalize!r}")
   counts = numerics.as_array(fn, "samples_per_class", samples_per_class)
@@ -187,9 +183,9 @@ def class_balanced_loss(y_true, y_pred, *, samples_per_class=None,
   """
   fn = "class_balanced_loss"
   _check_float(fn, "beta", beta)
-  numerics.check_range(fn, "beta", beta, 0.0, 1.0)
-  _check_choice(fn, "loss_type", loss_type, _LOSS_TYPES)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "beta", beta, 0.0, 1.0)
+  validation.choice(fn, "loss_type", loss_type, _LOSS_TYPES)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
   counts = per_class(fn, "samples_per_class", samples_per_class, num_classes,
@@ -223,7 +219,7 @@ def ldam_margins(samples_per_class, max_margin=0.5, *, dtype=jnp.float32):
     Array([0.05, 0.25, 0.5 ], dtype=float32)
   """
   fn = "ldam_margins"
-  numerics.check_range(fn, "max_margin", max_margin, low=0.0)
+  validation.check_range(fn, "max_margin", max_margin, low=0.0)
   counts = numerics.as_array(fn, "samples_per_class", samples_per_class)
   shapes.check_rank(fn, "samples_per_class", counts, 1)
   inv = jnp.maximum(counts.astype(dtype), 1) ** -0.25
@@ -283,8 +279,8 @@ def ldam_loss(y_true, y_pred, *, samples_per_class=None, max_margin=0.5,
     Margin Loss", NeurIPS 2019, eq. (13) and Algorithm 1 (DRW).
   """
   fn = "ldam_loss"
-  numerics.check_range(fn, "max_margin", max_margin, low=0.0)
-  numerics.check_range(fn, "scale", scale, low=0.0, low_open=True)
+  validation.check_range(fn, "max_margin", max_margin, low=0.0)
+  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
   counts = per_class(fn, "samples_per_class", samples_per_class, num_classes,
@@ -347,10 +343,10 @@ def asymmetric_loss(y_true, y_pred, *, gamma_neg=4.0, gamma_pos=1.0,
     2021, eqs. (3)-(7); the authors' ``AsymmetricLoss`` (clamp at ``eps``).
   """
   fn = "asymmetric_loss"
-  numerics.check_range(fn, "gamma_neg", gamma_neg, low=0.0)
-  numerics.check_range(fn, "gamma_pos", gamma_pos, low=0.0)
-  numerics.check_range(fn, "clip", clip, 0.0, 1.0)
-  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  validation.check_range(fn, "gamma_neg", gamma_neg, low=0.0)
+  validation.check_range(fn, "gamma_pos", gamma_pos, low=0.0)
+  validation.check_range(fn, "clip", clip, 0.0, 1.0)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, z, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   log_eps = math.log(eps)
   log_p = jax.nn.log_sigmoid(z)
@@ -423,9 +419,9 @@ def seesaw_loss(y_true, y_pred, class_counts, *, p=0.8, q=2.0, eps=1e-2):
     2021, eqs. (2)-(5); mmdetection 2.x ``seesaw_ce_loss``.
   """
   fn = "seesaw_loss"
-  numerics.check_range(fn, "p", p, low=0.0)
-  numerics.check_range(fn, "q", q, low=0.0)
-  numerics.check_range(fn, "eps", eps, low=0.0, low_open=True)
+  validation.check_range(fn, "p", p, low=0.0)
+  validation.check_range(fn, "q", q, low=0.0)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
   counts = numerics.as_array(fn, "class_counts", class_counts)
@@ -534,7 +530,7 @@ def equalization_loss_v2(y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0,
     mmdetection ``EQLv2`` (defaults gamma 12, mu 0.8, alpha 4).
   """
   fn = "equalization_loss_v2"
-  numerics.check_range(fn, "alpha", alpha, low=0.0)
+  validation.check_range(fn, "alpha", alpha, low=0.0)
   labels, z, dt, pos_grad, neg_grad = _eqlv2_inputs(
       fn, y_true, y_pred, pos_grad, neg_grad)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
@@ -623,7 +619,7 @@ def logit_adjusted_crossentropy(y_true, y_pred, *, class_priors=None,
     eq. (10); the authors' google-research ``logit_adjustment`` code.
   """
   fn = "logit_adjusted_crossentropy"
-  numerics.check_range(fn, "tau", tau, low=0.0)
+  validation.check_range(fn, "tau", tau, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
   priors = per_class(fn, "class_priors", class_priors, num_classes, z.dtype)

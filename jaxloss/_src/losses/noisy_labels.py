@@ -12,6 +12,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.losses.imbalance import sparse_logits
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
@@ -134,13 +135,13 @@ def bitempered_logistic(y_true, y_pred, *, t1=1.0, t2=1.0,
   fn = "bitempered_logistic"
   _check_number(fn, "t1", t1)
   _check_number(fn, "t2", t2)
-  numerics.check_range(fn, "t1", t1, 0.0, 2.0, high_open=True)
-  numerics.check_range(fn, "t2", t2, low=1.0)
-  numerics.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0,
-                       high_open=True)
+  validation.check_range(fn, "t1", t1, 0.0, 2.0, high_open=True)
+  validation.check_range(fn, "t2", t2, low=1.0)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0,
+                         high_open=True)
   if isinstance(num_iters, bool) or not isinstance(num_iters, int):
     raise TypeError(f"{fn}: num_iters must be an int, got {num_iters!r}")
-  numerics.check_range(fn, "num_iters", num_iters, low=1)
+  validation.check_range(fn, "num_iters", num_iters, low=1)
   y, a, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   num_classes = a.shape[-1]
   if label_smoothing:
@@ -217,8 +218,8 @@ def symmetric_crossentropy(y_true, y_pred, *, alpha=0.1, beta=1.0):
     Labels", ICCV 2019, eqs. (4)-(6); the authors' ``SCELoss``.
   """
   fn = "symmetric_crossentropy"
-  numerics.check_range(fn, "alpha", alpha, low=0.0)
-  numerics.check_range(fn, "beta", beta, low=0.0)
+  validation.check_range(fn, "alpha", alpha, low=0.0)
+  validation.check_range(fn, "beta", beta, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_p = jax.nn.log_softmax(z, axis=-1)
@@ -275,7 +276,7 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
   fn = "taylor_crossentropy"
   if isinstance(order, bool) or not isinstance(order, int):
     raise TypeError(f"{fn}: order must be an int, got {order!r}")
-  numerics.check_range(fn, "order", order, low=1)
+  validation.check_range(fn, "order", order, low=1)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_q = _log_one_minus_py(t, z)
@@ -342,9 +343,9 @@ def active_passive_loss(y_true, y_pred, *, active="nce", passive="rce",
   if passive not in _PASSIVE:
     raise ValueError(
         f"{fn}: passive must be one of {_PASSIVE}, got {passive!r}")
-  numerics.check_range(fn, "alpha", alpha, low=0.0)
-  numerics.check_range(fn, "beta", beta, low=0.0)
-  numerics.check_range(fn, "gamma", gamma, low=0.0)
+  validation.check_range(fn, "alpha", alpha, low=0.0)
+  validation.check_range(fn, "beta", beta, low=0.0)
+  validation.check_range(fn, "gamma", gamma, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_p = jax.nn.log_softmax(z, axis=-1)
