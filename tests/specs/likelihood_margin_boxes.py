@@ -3,7 +3,8 @@ and box losses.
 
 References are NumPy float64 transcriptions of the papers' formulas or of
 the named library's documented formula (tensorflow-addons 0.23, PyTorch
-2.13); tests/test_likelihood_margin_boxes.py compares PyTorch itself when it is installed.
+2.13); tests/test_likelihood_margin_boxes.py compares PyTorch itself when
+it is installed.
 """
 
 from __future__ import annotations
