@@ -399,7 +399,7 @@ def all_cases() -> tuple[list[Case], list[str]]:
   covered = {c.loss for c in CASES}
   cases, skipped = list(CASES), []
   rng = np.random.default_rng(0)
-  for name, cls in sorted(objects._CLASSES.items()):
+  for name, cls in sorted(objects.classes().items()):
     fn = getattr(cls, "fn", None)
     if fn is None or fn in covered or len(cls.inputs) != 2:
       continue
