@@ -16,34 +16,57 @@ from jaxloss._src.objects import Loss as Loss
 # Inputs: arrays, NumPy arrays, scalars and (nested) Python lists.
 InputLike = ArrayLike | Sequence[Any]
 
+from jaxloss._src.losses.noisy_labels import active_passive_loss as active_passive_loss
 from jaxloss._src.losses.adaptive import adaptive_robust_nll as adaptive_robust_nll
 from jaxloss._src.losses.ranking import approx_ndcg as approx_ndcg
 from jaxloss._src.losses.margin_softmax import arcface as arcface
+from jaxloss._src.losses.imbalance import asymmetric_loss as asymmetric_loss
 from jaxloss._src.losses.crossentropy import binary_crossentropy as binary_crossentropy
 from jaxloss._src.losses.crossentropy import binary_focal_crossentropy as binary_focal_crossentropy
+from jaxloss._src.losses.noisy_labels import bitempered_logistic as bitempered_logistic
 from jaxloss._src.losses.crossentropy import categorical_crossentropy as categorical_crossentropy
 from jaxloss._src.losses.crossentropy import categorical_focal_crossentropy as categorical_focal_crossentropy
 from jaxloss._src.losses.crossentropy import categorical_generalized_cross_entropy as categorical_generalized_cross_entropy
 from jaxloss._src.losses.hinge import categorical_hinge as categorical_hinge
 from jaxloss._src.losses.margin_softmax import center_loss as center_loss
+from jaxloss._src.losses.image_quality import charbonnier as charbonnier
+from jaxloss._src.debug import checked as checked
 from jaxloss._src.losses.boxes import ciou_loss as ciou_loss
 from jaxloss._src.losses.embedding import circle as circle
+from jaxloss._src.losses.imbalance import class_balanced_loss as class_balanced_loss
+from jaxloss._src.losses.imbalance import class_balanced_weights as class_balanced_weights
 from jaxloss._src.reduction import class_weights_to_sample_weights as class_weights_to_sample_weights
+from jaxloss._src.losses.contrastive import clip_loss as clip_loss
 from jaxloss._src.multi_output import combine as combine
 from jaxloss._src.losses.embedding import contrastive_loss as contrastive_loss
 from jaxloss._src.losses.margin_softmax import cosface as cosface
 from jaxloss._src.losses.hinge import cosine_embedding as cosine_embedding
 from jaxloss._src.losses.regression import cosine_similarity as cosine_similarity
 from jaxloss._src.lm.vocab_parallel import count_tokens as count_tokens
+from jaxloss._src.losses.survival import cox_ph as cox_ph
+from jaxloss._src.lm.preference import cpo as cpo
+from jaxloss._src.losses.distributional import crps_ensemble as crps_ensemble
+from jaxloss._src.losses.distributional import crps_gaussian as crps_gaussian
+from jaxloss._src.losses.distributional import crps_logistic as crps_logistic
 from jaxloss._src.losses.sequence import ctc as ctc
 from jaxloss._src.objects import deserialize as deserialize
 from jaxloss._src.losses.overlap import dice as dice
 from jaxloss._src.losses.boxes import diou_loss as diou_loss
+from jaxloss._src.losses.survival import discrete_survival_nll as discrete_survival_nll
+from jaxloss._src.lm.distillation import distillation as distillation
+from jaxloss._src.lm.preference import dpo as dpo
+from jaxloss._src.losses.distributional import energy_distance as energy_distance
+from jaxloss._src.losses.distributional import energy_score as energy_score
+from jaxloss._src.losses.imbalance import equalization_loss_v2 as equalization_loss_v2
+from jaxloss._src.losses.imbalance import equalization_loss_v2_statistics as equalization_loss_v2_statistics
+from jaxloss._src.losses.distributional import evidential_regression as evidential_regression
 from jaxloss._src.losses.likelihood import fbeta_loss as fbeta_loss
+from jaxloss._src.losses.image_quality import feature_matching_loss as feature_matching_loss
 from jaxloss._src.losses.overlap import focal_tversky as focal_tversky
 from jaxloss._src.losses.likelihood import gaussian_nll as gaussian_nll
 from jaxloss._src.objects import get as get
 from jaxloss._src.losses.boxes import giou_loss as giou_loss
+from jaxloss._src.losses.image_quality import gradient_difference_loss as gradient_difference_loss
 from jaxloss._src.losses.hinge import hinge as hinge
 from jaxloss._src.losses.hinge import hinge_embedding as hinge_embedding
 from jaxloss._src.losses.regression import huber as huber
@@ -51,38 +74,63 @@ from jaxloss._src.losses.embedding import info_nce as info_nce
 from jaxloss._src.losses.boxes import iou_loss as iou_loss
 from jaxloss._src.losses.overlap import jaccard as jaccard
 from jaxloss._src.losses.crossentropy import kl_divergence as kl_divergence
+from jaxloss._src.lm.preference import kto as kto
+from jaxloss._src.losses.imbalance import ldam_loss as ldam_loss
+from jaxloss._src.losses.imbalance import ldam_margins as ldam_margins
 from jaxloss._src.losses.embedding import lifted_struct_loss as lifted_struct_loss
 from jaxloss._src.lm.cross_entropy import linear_cross_entropy as linear_cross_entropy
+from jaxloss._src.lm.distillation import linear_distillation as linear_distillation
+from jaxloss._src.lm.log_probs import linear_log_probs as linear_log_probs
+from jaxloss._src.lm.distillation import linear_topk_distillation as linear_topk_distillation
 from jaxloss._src.losses.ranking import listmle as listmle
 from jaxloss._src.losses.ranking import listnet as listnet
 from jaxloss._src.losses.regression import log_cosh as log_cosh
+from jaxloss._src.losses.imbalance import logit_adjusted_crossentropy as logit_adjusted_crossentropy
 from jaxloss._src.objects import LossFunctionWrapper as LossFunctionWrapper
 from jaxloss._src.losses.overlap import lovasz_hinge as lovasz_hinge
 from jaxloss._src.losses.overlap import lovasz_softmax as lovasz_softmax
 from jaxloss._src.losses.hinge import margin_ranking as margin_ranking
+from jaxloss._src.losses.distributional import mdn_nll as mdn_nll
 from jaxloss._src.losses.regression import mean_absolute_error as mean_absolute_error
 from jaxloss._src.losses.regression import mean_absolute_percentage_error as mean_absolute_percentage_error
 from jaxloss._src.losses.regression import mean_squared_error as mean_squared_error
 from jaxloss._src.losses.regression import mean_squared_logarithmic_error as mean_squared_logarithmic_error
+from jaxloss._src.losses.distributional import mmd as mmd
+from jaxloss._src.losses.image_quality import ms_ssim_loss as ms_ssim_loss
 from jaxloss._src.losses.hinge import multi_margin as multi_margin
 from jaxloss._src.losses.hinge import multilabel_soft_margin as multilabel_soft_margin
 from jaxloss._src.objects import names as names
 from jaxloss._src.losses.embedding import npairs_loss as npairs_loss
+from jaxloss._src.lm.preference import orpo as orpo
 from jaxloss._src.losses.ranking import pairwise_hinge as pairwise_hinge
 from jaxloss._src.losses.ranking import pairwise_logistic as pairwise_logistic
 from jaxloss._src.losses.regression import pinball as pinball
 from jaxloss._src.losses.crossentropy import poisson as poisson
 from jaxloss._src.losses.likelihood import poisson_nll as poisson_nll
+from jaxloss._src.lm.policy import policy_gradient as policy_gradient
+from jaxloss._src.losses.image_quality import psnr_loss as psnr_loss
 from jaxloss._src.losses.embedding import quadruplet_loss as quadruplet_loss
 from jaxloss._src.reduction import reduce as reduce
+from jaxloss._src.losses.transducer import rnnt_loss as rnnt_loss
+from jaxloss._src.losses.transducer import rnnt_loss_from_log_probs as rnnt_loss_from_log_probs
 from jaxloss._src.losses.regression import robust_loss as robust_loss
+from jaxloss._src.losses.imbalance import seesaw_loss as seesaw_loss
 from jaxloss._src.objects import serialize as serialize
+from jaxloss._src.losses.contrastive import sharded_clip_loss as sharded_clip_loss
+from jaxloss._src.losses.contrastive import sharded_siglip_loss as sharded_siglip_loss
+from jaxloss._src.losses.contrastive import siglip_loss as siglip_loss
 from jaxloss._src.losses.likelihood import sigmoid_focal_crossentropy as sigmoid_focal_crossentropy
+from jaxloss._src.lm.preference import simpo as simpo
 from jaxloss._src.losses.regression import smooth_l1 as smooth_l1
 from jaxloss._src.losses.hinge import soft_margin as soft_margin
 from jaxloss._src.losses.crossentropy import sparse_categorical_crossentropy as sparse_categorical_crossentropy
 from jaxloss._src.losses.hinge import squared_hinge as squared_hinge
+from jaxloss._src.losses.image_quality import ssim_loss as ssim_loss
 from jaxloss._src.losses.embedding import supervised_contrastive as supervised_contrastive
+from jaxloss._src.losses.noisy_labels import symmetric_crossentropy as symmetric_crossentropy
+from jaxloss._src.losses.noisy_labels import taylor_crossentropy as taylor_crossentropy
+from jaxloss._src.lm.distillation import topk_distillation as topk_distillation
+from jaxloss._src.losses.image_quality import total_variation as total_variation
 from jaxloss._src.losses.embedding import triplet_hard_loss as triplet_hard_loss
 from jaxloss._src.losses.embedding import triplet_margin as triplet_margin
 from jaxloss._src.losses.embedding import triplet_semihard_loss as triplet_semihard_loss
@@ -90,11 +138,13 @@ from jaxloss._src.losses.overlap import tversky as tversky
 from jaxloss._src.losses.adaptive import uncertainty_weighting as uncertainty_weighting
 from jaxloss._src.lm.vocab_parallel import vocab_parallel_cross_entropy as vocab_parallel_cross_entropy
 from jaxloss._src.lm.vocab_parallel import vocab_parallel_linear_cross_entropy as vocab_parallel_linear_cross_entropy
+from jaxloss._src.lm.distillation import vocab_parallel_linear_distillation as vocab_parallel_linear_distillation
+from jaxloss._src.lm.log_probs import vocab_parallel_log_probs as vocab_parallel_log_probs
 from jaxloss._src.losses.likelihood import weighted_kappa_loss as weighted_kappa_loss
 from jaxloss._src.objects import wrap as wrap
 from jaxloss._src.losses.likelihood import z_loss as z_loss
 
-__version__: str = '0.1.0'
+__version__: str = '0.2.0'
 BCE = binary_crossentropy
 bce = binary_crossentropy
 KLD = kl_divergence
@@ -110,6 +160,16 @@ mse = mean_squared_error
 MSLE = mean_squared_logarithmic_error
 msle = mean_squared_logarithmic_error
 
+class ActivePassiveLoss(Loss):
+  """Active-passive loss (Ma et al. 2020): a normalised active loss plus a"""
+  active: str
+  passive: str
+  alpha: float | jax.Array
+  beta: float | jax.Array
+  gamma: float | jax.Array
+  def __init__(self, *, active: str = 'nce', passive: str = 'rce', alpha: float | jax.Array = 1.0, beta: float | jax.Array = 1.0, gamma: float | jax.Array = 0.5, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class ApproxNDCG(Loss):
   """ApproxNDCG loss (Qin et al. 2010): minus a smooth NDCG."""
   temperature: float | jax.Array
@@ -123,12 +183,22 @@ class ArcFace(Loss):
   def __init__(self, *, scale: float | jax.Array = 64.0, margin: float | jax.Array = 0.5, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, centers: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class AsymmetricLoss(Loss):
+  """Asymmetric loss for multi-label classification (Ridnik et al. 2021)."""
+  gamma_neg: float | jax.Array
+  gamma_pos: float | jax.Array
+  clip: float | jax.Array
+  eps: float | jax.Array
+  def __init__(self, *, gamma_neg: float | jax.Array = 4.0, gamma_pos: float | jax.Array = 1.0, clip: float | jax.Array = 0.05, eps: float | jax.Array = 1e-08, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class BinaryCrossentropy(Loss):
   """Binary cross-entropy, averaged along ``axis``."""
   from_logits: bool
   label_smoothing: float | jax.Array
   axis: int
-  def __init__(self, *, from_logits: bool = False, label_smoothing: float | jax.Array = 0.0, axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  pos_weight: Any
+  def __init__(self, *, from_logits: bool = False, label_smoothing: float | jax.Array = 0.0, axis: int = -1, pos_weight: Any = None, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class BinaryFocalCrossentropy(Loss):
@@ -142,12 +212,22 @@ class BinaryFocalCrossentropy(Loss):
   def __init__(self, *, apply_class_balancing: bool = False, alpha: float | jax.Array = 0.25, gamma: float | jax.Array = 2.0, from_logits: bool = False, label_smoothing: float | jax.Array = 0.0, axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class BitemperedLogistic(Loss):
+  """Bi-tempered logistic loss (Amid et al. 2019)."""
+  t1: float | jax.Array
+  t2: float | jax.Array
+  label_smoothing: float | jax.Array
+  num_iters: int
+  def __init__(self, *, t1: float | jax.Array = 1.0, t2: float | jax.Array = 1.0, label_smoothing: float | jax.Array = 0.0, num_iters: int = 5, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class CategoricalCrossentropy(Loss):
   """Categorical cross-entropy with one-hot (or soft) targets."""
   from_logits: bool
   label_smoothing: float | jax.Array
   axis: int
-  def __init__(self, *, from_logits: bool = False, label_smoothing: float | jax.Array = 0.0, axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  weight: Any
+  def __init__(self, *, from_logits: bool = False, label_smoothing: float | jax.Array = 0.0, axis: int = -1, weight: Any = None, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class CategoricalFocalCrossentropy(Loss):
@@ -176,6 +256,13 @@ class CenterLoss(Loss):
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, centers: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class Charbonnier(Loss):
+  """Charbonnier loss (a smooth L1), averaged over ``axis``."""
+  eps: float | jax.Array
+  axis: int
+  def __init__(self, *, eps: float | jax.Array = 0.001, axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class CIoULoss(Loss):
   """Complete IoU loss, per box."""
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
@@ -188,6 +275,23 @@ class Circle(Loss):
   margin: float | jax.Array
   def __init__(self, *, remove_diagonal: bool = True, gamma: float | jax.Array = 80.0, margin: float | jax.Array = 0.4, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class ClassBalancedLoss(Loss):
+  """Class-balanced loss (Cui et al. 2019) over softmax, sigmoid or focal."""
+  samples_per_class: Any
+  beta: float | jax.Array
+  loss_type: str
+  gamma: float | jax.Array
+  normalize: bool
+  def __init__(self, *, samples_per_class: Any = None, beta: float | jax.Array = 0.9999, loss_type: str = 'softmax', gamma: float | jax.Array = 2.0, normalize: bool = True, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class CLIPLoss(Loss):
+  """CLIP's symmetric InfoNCE loss, one value per image-text pair."""
+  scale: float | jax.Array
+  chunk_size: Any
+  def __init__(self, *, scale: float | jax.Array = 14.285714285714285, chunk_size: Any = None, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, image_embeddings: InputLike, text_embeddings: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class ContrastiveLoss(Loss):
   """Contrastive loss on pair distances (Hadsell et al. 2006), as in tfa."""
@@ -214,6 +318,28 @@ class CosineSimilarity(Loss):
   def __init__(self, *, axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class CoxPH(Loss):
+  """Cox proportional-hazards loss: mean negative log partial likelihood."""
+  ties: str
+  def __init__(self, *, ties: str = 'breslow', reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, times: InputLike, events: InputLike, risk_scores: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class CRPSEnsemble(Loss):
+  """Continuous ranked probability score of an ensemble forecast."""
+  fair: bool
+  def __init__(self, *, fair: bool = False, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class CRPSGaussian(Loss):
+  """CRPS of a Gaussian predictive distribution, in closed form."""
+  def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, mean: InputLike, std: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class CRPSLogistic(Loss):
+  """CRPS of a logistic predictive distribution, in closed form."""
+  def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, loc: InputLike, scale: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class CTC(Loss):
   """Connectionist temporal classification loss, Keras's form."""
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
@@ -230,11 +356,54 @@ class DIoULoss(Loss):
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
-class FBetaLoss(Loss):
-  """One minus the soft F-beta score over the last axis."""
-  beta: float | jax.Array
-  def __init__(self, *, beta: float | jax.Array = 1.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+class DiscreteSurvivalNLL(Loss):
+  """Discrete-time survival NLL with logistic hazards."""
+  def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, intervals: InputLike, events: InputLike, logits: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class EnergyDistance(Loss):
+  """Energy distance between two samples (Szekely & Rizzo)."""
+  estimator: str
+  tile_size: int
+  def __init__(self, *, estimator: str = 'biased', tile_size: int = 128, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class EnergyScore(Loss):
+  """Energy score of a multivariate ensemble forecast."""
+  fair: bool
+  def __init__(self, *, fair: bool = False, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class EqualizationLossV2(Loss):
+  """Equalization loss v2 (Tan et al. 2021), gradient-guided re-weighting."""
+  gamma: float | jax.Array
+  mu: float | jax.Array
+  alpha: float | jax.Array
+  def __init__(self, *, gamma: float | jax.Array = 12.0, mu: float | jax.Array = 0.8, alpha: float | jax.Array = 4.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, pos_grad: InputLike, neg_grad: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class EvidentialRegression(Loss):
+  """Deep evidential regression loss (Amini et al. 2020)."""
+  coeff: float | jax.Array
+  def __init__(self, *, coeff: float | jax.Array = 0.01, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class FBetaLoss(Loss):
+  """One minus the soft F-beta score, per sample or over the batch."""
+  beta: float | jax.Array
+  mode: str
+  def __init__(self, *, beta: float | jax.Array = 1.0, mode: str = 'sample', reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class FeatureMatchingLoss(Loss):
+  """Perceptual (feature-matching) loss over the caller's feature maps."""
+  layer_weights: Any
+  normalize: bool
+  distance: str
+  channel_axis: int
+  eps: float | jax.Array
+  def __init__(self, *, layer_weights: Any = None, normalize: bool = True, distance: str = 'l2', channel_axis: int = -1, eps: float | jax.Array = 1e-10, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, features_true: InputLike, features_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class FocalTversky(Loss):
   """Focal Tversky loss (Abraham & Khan 2019)."""
@@ -255,6 +424,13 @@ class GaussianNLLLoss(Loss):
 class GIoULoss(Loss):
   """Generalized IoU loss, per box."""
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class GradientDifferenceLoss(Loss):
+  """Gradient difference loss (Mathieu et al. 2016), summed per image."""
+  alpha: float | jax.Array
+  channel_axis: int
+  def __init__(self, *, alpha: float | jax.Array = 1.0, channel_axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class Hinge(Loss):
@@ -296,6 +472,15 @@ class KLDivergence(Loss):
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class LDAMLoss(Loss):
+  """Label-distribution-aware margin loss (Cao et al. 2019)."""
+  samples_per_class: Any
+  max_margin: float | jax.Array
+  scale: float | jax.Array
+  class_weight: Any
+  def __init__(self, *, samples_per_class: Any = None, max_margin: float | jax.Array = 0.5, scale: float | jax.Array = 30.0, class_weight: Any = None, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class LiftedStructLoss(Loss):
   """Lifted structured loss (Oh Song et al. 2016), as in tensorflow-addons."""
   margin: float | jax.Array
@@ -317,6 +502,13 @@ class LogCosh(Loss):
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class LogitAdjustedCrossentropy(Loss):
+  """Logit-adjusted softmax cross-entropy (Menon et al. 2021)."""
+  class_priors: Any
+  tau: float | jax.Array
+  def __init__(self, *, class_priors: Any = None, tau: float | jax.Array = 1.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class LovaszHinge(Loss):
   """Binary Lovász hinge loss on logits (Berman et al. 2018, Eq. 10)."""
   per_image: bool
@@ -335,6 +527,12 @@ class MarginRankingLoss(Loss):
   margin: float | jax.Array
   def __init__(self, *, margin: float | jax.Array = 0.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, x1: InputLike, x2: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class MDNNLL(Loss):
+  """Negative log-likelihood of a diagonal Gaussian mixture (MDN head)."""
+  variance_floor: float | jax.Array
+  def __init__(self, *, variance_floor: float | jax.Array = 1e-06, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, logits: InputLike, means: InputLike, scales: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class MeanAbsoluteError(Loss):
   """Mean absolute error over the last axis."""
@@ -356,9 +554,31 @@ class MeanSquaredLogarithmicError(Loss):
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class MMD(Loss):
+  """Squared maximum mean discrepancy between two samples."""
+  kernel: str
+  bandwidth: float | jax.Array
+  estimator: str
+  tile_size: int
+  def __init__(self, *, kernel: str = 'gaussian', bandwidth: float | jax.Array = 1.0, estimator: str = 'biased', tile_size: int = 128, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class MSSSIMLoss(Loss):
+  """One minus the multi-scale structural similarity (MS-SSIM)."""
+  max_val: float | jax.Array
+  filter_size: int
+  filter_sigma: float | jax.Array
+  k1: float | jax.Array
+  k2: float | jax.Array
+  power_factors: Any
+  channel_axis: int
+  def __init__(self, *, max_val: float | jax.Array = 1.0, filter_size: int = 11, filter_sigma: float | jax.Array = 1.5, k1: float | jax.Array = 0.01, k2: float | jax.Array = 0.03, power_factors: Any = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333), channel_axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class MultiLabelSoftMarginLoss(Loss):
   """Multi-label one-versus-all logistic loss, ``MultiLabelSoftMarginLoss``."""
-  def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  weight: Any
+  def __init__(self, *, weight: Any = None, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class MultiMarginLoss(Loss):
@@ -402,6 +622,14 @@ class PoissonNLLLoss(Loss):
   def __init__(self, *, log_input: bool = True, full: bool = False, eps: float | jax.Array = 1e-08, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class PSNRLoss(Loss):
+  """Negative peak signal-to-noise ratio of each image pair, in decibels."""
+  max_val: float | jax.Array
+  eps: float | jax.Array
+  channel_axis: int
+  def __init__(self, *, max_val: float | jax.Array = 1.0, eps: float | jax.Array = 1e-10, channel_axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class QuadrupletLoss(Loss):
   """Quadruplet loss (Chen et al. 2017) on squared L2 distances."""
   margin1: float | jax.Array
@@ -409,12 +637,39 @@ class QuadrupletLoss(Loss):
   def __init__(self, *, margin1: float | jax.Array = 1.0, margin2: float | jax.Array = 0.5, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, anchor: InputLike, positive: InputLike, negative1: InputLike, negative2: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class RNNTLoss(Loss):
+  """RNN-T (transducer) loss from the joint network's logits."""
+  blank: int
+  def __init__(self, *, blank: int = 0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, logits: InputLike, labels: InputLike, logit_lengths: InputLike, label_lengths: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class RNNTLossFromLogProbs(Loss):
+  """RNN-T negative log-likelihood from blank and label log-probabilities."""
+  def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, blank_log_probs: InputLike, label_log_probs: InputLike, logit_lengths: InputLike, label_lengths: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class RobustLoss(Loss):
   """Barron's general and adaptive robust loss, averaged over the last axis."""
   alpha: float | jax.Array
   scale: float | jax.Array
   def __init__(self, *, alpha: float | jax.Array = 1.0, scale: float | jax.Array = 1.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class SeesawLoss(Loss):
+  """Seesaw loss (Wang et al. 2021), the classification term."""
+  p: float | jax.Array
+  q: float | jax.Array
+  eps: float | jax.Array
+  def __init__(self, *, p: float | jax.Array = 0.8, q: float | jax.Array = 2.0, eps: float | jax.Array = 0.01, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, class_counts: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class SigLIPLoss(Loss):
+  """SigLIP's pairwise sigmoid loss, one value per image (row)."""
+  scale: float | jax.Array
+  bias: float | jax.Array
+  chunk_size: Any
+  def __init__(self, *, scale: float | jax.Array = 10.0, bias: float | jax.Array = -10.0, chunk_size: Any = None, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, image_embeddings: InputLike, text_embeddings: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class SigmoidFocalCrossEntropy(Loss):
   """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style."""
@@ -449,11 +704,42 @@ class SquaredHinge(Loss):
   def __init__(self, *, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
+class SSIMLoss(Loss):
+  """One minus the structural similarity (SSIM) of each image pair."""
+  max_val: float | jax.Array
+  filter_size: int
+  filter_sigma: float | jax.Array
+  k1: float | jax.Array
+  k2: float | jax.Array
+  channel_axis: int
+  def __init__(self, *, max_val: float | jax.Array = 1.0, filter_size: int = 11, filter_sigma: float | jax.Array = 1.5, k1: float | jax.Array = 0.01, k2: float | jax.Array = 0.03, channel_axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
 class SupervisedContrastive(Loss):
   """Supervised contrastive loss (Khosla et al. 2020, L_out), per anchor."""
   temperature: float | jax.Array
   def __init__(self, *, temperature: float | jax.Array = 0.07, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class SymmetricCrossentropy(Loss):
+  """Symmetric cross-entropy (Wang et al. 2019): CE plus reverse CE."""
+  alpha: float | jax.Array
+  beta: float | jax.Array
+  def __init__(self, *, alpha: float | jax.Array = 0.1, beta: float | jax.Array = 1.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class TaylorCrossentropy(Loss):
+  """Taylor cross-entropy (Feng et al. 2020): the truncated series of CE."""
+  order: int
+  def __init__(self, *, order: int = 2, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+
+class TotalVariation(Loss):
+  """Total variation of each image, summed over pixels and channels."""
+  kind: str
+  channel_axis: int
+  def __init__(self, *, kind: str = 'anisotropic', channel_axis: int = -1, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __call__(self, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class TripletHardLoss(Loss):
   """Triplet loss with batch-hard mining (Hermans et al. 2017), as in tfa."""
@@ -500,29 +786,46 @@ class ZLoss(Loss):
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 __all__ = [
+    'ActivePassiveLoss',
     'ApproxNDCG',
     'ArcFace',
+    'AsymmetricLoss',
     'BCE',
     'BinaryCrossentropy',
     'BinaryFocalCrossentropy',
+    'BitemperedLogistic',
     'CIoULoss',
+    'CLIPLoss',
+    'CRPSEnsemble',
+    'CRPSGaussian',
+    'CRPSLogistic',
     'CTC',
     'CategoricalCrossentropy',
     'CategoricalFocalCrossentropy',
     'CategoricalGeneralizedCrossEntropy',
     'CategoricalHinge',
     'CenterLoss',
+    'Charbonnier',
     'Circle',
+    'ClassBalancedLoss',
     'ContrastiveLoss',
     'CosFace',
     'CosineEmbeddingLoss',
     'CosineSimilarity',
+    'CoxPH',
     'DIoULoss',
     'Dice',
+    'DiscreteSurvivalNLL',
+    'EnergyDistance',
+    'EnergyScore',
+    'EqualizationLossV2',
+    'EvidentialRegression',
     'FBetaLoss',
+    'FeatureMatchingLoss',
     'FocalTversky',
     'GIoULoss',
     'GaussianNLLLoss',
+    'GradientDifferenceLoss',
     'Hinge',
     'HingeEmbeddingLoss',
     'Huber',
@@ -531,18 +834,23 @@ __all__ = [
     'Jaccard',
     'KLD',
     'KLDivergence',
+    'LDAMLoss',
     'LiftedStructLoss',
     'ListMLE',
     'ListNet',
     'LogCosh',
+    'LogitAdjustedCrossentropy',
     'Loss',
     'LossFunctionWrapper',
     'LovaszHinge',
     'LovaszSoftmax',
     'MAE',
     'MAPE',
+    'MDNNLL',
+    'MMD',
     'MSE',
     'MSLE',
+    'MSSSIMLoss',
     'MarginRankingLoss',
     'MeanAbsoluteError',
     'MeanAbsolutePercentageError',
@@ -551,54 +859,86 @@ __all__ = [
     'MultiLabelSoftMarginLoss',
     'MultiMarginLoss',
     'NpairsLoss',
+    'PSNRLoss',
     'PairwiseHinge',
     'PairwiseLogistic',
     'PinballLoss',
     'Poisson',
     'PoissonNLLLoss',
     'QuadrupletLoss',
+    'RNNTLoss',
+    'RNNTLossFromLogProbs',
     'RobustLoss',
+    'SSIMLoss',
+    'SeesawLoss',
+    'SigLIPLoss',
     'SigmoidFocalCrossEntropy',
     'SmoothL1Loss',
     'SoftMarginLoss',
     'SparseCategoricalCrossentropy',
     'SquaredHinge',
     'SupervisedContrastive',
+    'SymmetricCrossentropy',
+    'TaylorCrossentropy',
+    'TotalVariation',
     'TripletHardLoss',
     'TripletMargin',
     'TripletSemiHardLoss',
     'Tversky',
     'WeightedKappaLoss',
     'ZLoss',
+    'active_passive_loss',
     'adaptive_robust_nll',
     'approx_ndcg',
     'arcface',
+    'asymmetric_loss',
     'bce',
     'binary_crossentropy',
     'binary_focal_crossentropy',
+    'bitempered_logistic',
     'categorical_crossentropy',
     'categorical_focal_crossentropy',
     'categorical_generalized_cross_entropy',
     'categorical_hinge',
     'center_loss',
+    'charbonnier',
+    'checked',
     'ciou_loss',
     'circle',
+    'class_balanced_loss',
+    'class_balanced_weights',
     'class_weights_to_sample_weights',
+    'clip_loss',
     'combine',
     'contrastive_loss',
     'cosface',
     'cosine_embedding',
     'cosine_similarity',
     'count_tokens',
+    'cox_ph',
+    'cpo',
+    'crps_ensemble',
+    'crps_gaussian',
+    'crps_logistic',
     'ctc',
     'deserialize',
     'dice',
     'diou_loss',
+    'discrete_survival_nll',
+    'distillation',
+    'dpo',
+    'energy_distance',
+    'energy_score',
+    'equalization_loss_v2',
+    'equalization_loss_v2_statistics',
+    'evidential_regression',
     'fbeta_loss',
+    'feature_matching_loss',
     'focal_tversky',
     'gaussian_nll',
     'get',
     'giou_loss',
+    'gradient_difference_loss',
     'hinge',
     'hinge_embedding',
     'huber',
@@ -607,44 +947,69 @@ __all__ = [
     'jaccard',
     'kl_divergence',
     'kld',
+    'kto',
     'kullback_leibler_divergence',
+    'ldam_loss',
+    'ldam_margins',
     'lifted_struct_loss',
     'linear_cross_entropy',
+    'linear_distillation',
+    'linear_log_probs',
+    'linear_topk_distillation',
     'listmle',
     'listnet',
     'log_cosh',
     'logcosh',
+    'logit_adjusted_crossentropy',
     'lovasz_hinge',
     'lovasz_softmax',
     'mae',
     'mape',
     'margin_ranking',
+    'mdn_nll',
     'mean_absolute_error',
     'mean_absolute_percentage_error',
     'mean_squared_error',
     'mean_squared_logarithmic_error',
+    'mmd',
+    'ms_ssim_loss',
     'mse',
     'msle',
     'multi_margin',
     'multilabel_soft_margin',
     'names',
     'npairs_loss',
+    'orpo',
     'pairwise_hinge',
     'pairwise_logistic',
     'pinball',
     'poisson',
     'poisson_nll',
+    'policy_gradient',
+    'psnr_loss',
     'quadruplet_loss',
     'reduce',
     'regularizers',
+    'rnnt_loss',
+    'rnnt_loss_from_log_probs',
     'robust_loss',
+    'seesaw_loss',
     'serialize',
+    'sharded_clip_loss',
+    'sharded_siglip_loss',
+    'siglip_loss',
     'sigmoid_focal_crossentropy',
+    'simpo',
     'smooth_l1',
     'soft_margin',
     'sparse_categorical_crossentropy',
     'squared_hinge',
+    'ssim_loss',
     'supervised_contrastive',
+    'symmetric_crossentropy',
+    'taylor_crossentropy',
+    'topk_distillation',
+    'total_variation',
     'triplet_hard_loss',
     'triplet_margin',
     'triplet_semihard_loss',
@@ -652,6 +1017,8 @@ __all__ = [
     'uncertainty_weighting',
     'vocab_parallel_cross_entropy',
     'vocab_parallel_linear_cross_entropy',
+    'vocab_parallel_linear_distillation',
+    'vocab_parallel_log_probs',
     'weighted_kappa_loss',
     'wrap',
     'z_loss',
