@@ -46,9 +46,17 @@ def test_page_code_runs(page, monkeypatch, tmp_path):
   module = types.ModuleType(f"docs_{page.stem}")
   monkeypatch.setitem(sys.modules, module.__name__, module)
   namespace = module.__dict__
-  for i, block in enumerate(python_blocks(page.read_text())):
-    code = compile(block, f"{page.relative_to(ROOT)}[block {i}]", "exec")
-    exec(code, namespace)  # noqa: S102
+  # A page's setup may relax the suite's rank-promotion check (Keras's
+  # layers broadcast their biases, as users' default "allow" permits);
+  # the tests after it get the suite's setting back.
+  import jax
+  promotion = jax.config.jax_numpy_rank_promotion
+  try:
+    for i, block in enumerate(python_blocks(page.read_text())):
+      code = compile(block, f"{page.relative_to(ROOT)}[block {i}]", "exec")
+      exec(code, namespace)  # noqa: S102
+  finally:
+    jax.config.update("jax_numpy_rank_promotion", promotion)
 
 
 _NAME = re.compile(r"`(jaxloss(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")

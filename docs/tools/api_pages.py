@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import collections
 import importlib
+import inspect
 import pathlib
 
 import jaxloss
@@ -34,8 +35,19 @@ def _title(family: str) -> str:
   return family.replace("_", " ").capitalize()
 
 
+def _entry(module: str, name: str) -> str:
+  obj = getattr(importlib.import_module(module), name)
+  if "<locals>" in getattr(obj, "__qualname__", ""):
+    # A closure bound to a module-level name (``modules`` of the Flax
+    # adapters): mkdocstrings cannot follow it to a definition, so its
+    # signature and docstring are written out here.
+    doc = inspect.cleandoc(obj.__doc__ or "")
+    return (f"## `{module}.{name}{inspect.signature(obj)}`\n\n{doc}\n")
+  return f"::: {module}.{name}\n"
+
+
 def _entries(module: str, names) -> str:
-  return "\n".join(f"::: {module}.{n}\n" for n in sorted(names, key=str.lower))
+  return "\n".join(_entry(module, n) for n in sorted(names, key=str.lower))
 
 
 def _submodule_names(module_name: str) -> list[str]:

@@ -174,6 +174,7 @@ def _make_init(cls, core_class):
     JaxlossLoss.__init__(self, **kwargs)
   __init__.__signature__ = _init_signature(core_class)
   __init__.__qualname__ = f"{cls.__name__}.__init__"
+  __init__.__module__ = cls.__module__  # where the reference finds it
   return __init__
 
 

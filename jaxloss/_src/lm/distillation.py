@@ -415,9 +415,16 @@ def vocab_parallel_linear_distillation(
     teacher_weight_shard: ``[Dt, Vs]``.
     labels: global integer token ids ``[...]``.
     axis_name: the mesh axis the vocabulary is sharded over.
-    divergence, beta, temperature, hard_label_weight, z_loss, ignore_index,
-      reduction, normalizer, chunk_size, return_components: as in
-      :func:`jaxloss.linear_distillation`.
+    divergence: as in :func:`jaxloss.linear_distillation`.
+    beta: as in :func:`jaxloss.linear_distillation`.
+    temperature: as in :func:`jaxloss.linear_distillation`.
+    hard_label_weight: as in :func:`jaxloss.linear_distillation`.
+    z_loss: as in :func:`jaxloss.linear_distillation`.
+    ignore_index: as in :func:`jaxloss.linear_distillation`.
+    reduction: as in :func:`jaxloss.linear_distillation`.
+    normalizer: as in :func:`jaxloss.linear_distillation`.
+    chunk_size: as in :func:`jaxloss.linear_distillation`.
+    return_components: as in :func:`jaxloss.linear_distillation`.
 
   Returns:
     As :func:`jaxloss.linear_distillation`.
@@ -643,7 +650,8 @@ def linear_topk_distillation(embeddings, weight, teacher_topk_logprobs,
     weight: ``[D, V]``.
     teacher_topk_logprobs: ``[..., K]``.
     teacher_topk_ids: integer ``[..., K]``.
-    temperature, renormalize: as in :func:`jaxloss.topk_distillation`.
+    temperature: as in :func:`jaxloss.topk_distillation`.
+    renormalize: as in :func:`jaxloss.topk_distillation`.
     where: optional bool ``[...]``; masked tokens give 0 and no gradient.
     chunk_size: vocabulary entries per chunk, or None.
 

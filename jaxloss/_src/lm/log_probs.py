@@ -465,8 +465,11 @@ def vocab_parallel_log_probs(embeddings, weight_shard, labels, *, axis_name,
     labels: global integer token ids ``[...]``.
     axis_name: the mesh axis the vocabulary is sharded over.
     bias_shard: optional ``[Vs]``.
-    temperature, logit_softcap, ignore_index, return_entropy, chunk_size: as
-      in :func:`jaxloss.linear_log_probs`.
+    temperature: as in :func:`jaxloss.linear_log_probs`.
+    logit_softcap: as in :func:`jaxloss.linear_log_probs`.
+    ignore_index: as in :func:`jaxloss.linear_log_probs`.
+    return_entropy: as in :func:`jaxloss.linear_log_probs`.
+    chunk_size: as in :func:`jaxloss.linear_log_probs`.
 
   Returns:
     As :func:`jaxloss.linear_log_probs`.
