@@ -874,8 +874,8 @@ def log_cosh(predictions, targets=None):
 
   Example:
     >>> from jaxloss import optax as losses
-    >>> [round(float(v), 4) for v in losses.log_cosh([1.0, -3.0])]
-    [0.4338, 2.3093]
+    >>> tuple(round(float(v), 4) for v in losses.log_cosh([1.0, -3.0]))
+    (0.4338, 2.3093)
 
   References:
     Chen et al., Log Hyperbolic Cosine Loss Improves Variational

@@ -109,10 +109,15 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
     labels: global integer class ids ``[...]`` (replicated over
       ``axis_name``).
     axis_name: the mesh axis the vocabulary is sharded over.
-    ignore_index, label_smoothing, z_loss, logit_softcap, sample_weight,
-      reduction, normalizer: as in :func:`jaxloss.linear_cross_entropy`.
-      Under data parallelism pass ``normalizer=count_tokens(labels,
-      axis_name=data_axis)`` and ``psum`` the result over the data axis.
+    ignore_index: as in :func:`jaxloss.linear_cross_entropy`.
+    label_smoothing: as in :func:`jaxloss.linear_cross_entropy`.
+    z_loss: as in :func:`jaxloss.linear_cross_entropy`.
+    logit_softcap: as in :func:`jaxloss.linear_cross_entropy`.
+    sample_weight: as in :func:`jaxloss.linear_cross_entropy`.
+    reduction: as in :func:`jaxloss.linear_cross_entropy`.
+    normalizer: as in :func:`jaxloss.linear_cross_entropy`. Under data parallelism pass
+      ``normalizer=count_tokens(labels, axis_name=data_axis)`` and ``psum``
+      the result over the data axis.
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, in the logits' dtype.
@@ -191,9 +196,14 @@ def vocab_parallel_linear_cross_entropy(embeddings, weight_shard, labels, *,
     labels: global integer class ids ``[...]``.
     axis_name: the mesh axis the vocabulary is sharded over.
     bias_shard: optional ``[Vs]``.
-    ignore_index, label_smoothing, z_loss, logit_softcap, sample_weight,
-      reduction, normalizer, chunk_size: as in
-      :func:`jaxloss.linear_cross_entropy`.
+    ignore_index: as in :func:`jaxloss.linear_cross_entropy`.
+    label_smoothing: as in :func:`jaxloss.linear_cross_entropy`.
+    z_loss: as in :func:`jaxloss.linear_cross_entropy`.
+    logit_softcap: as in :func:`jaxloss.linear_cross_entropy`.
+    sample_weight: as in :func:`jaxloss.linear_cross_entropy`.
+    reduction: as in :func:`jaxloss.linear_cross_entropy`.
+    normalizer: as in :func:`jaxloss.linear_cross_entropy`.
+    chunk_size: as in :func:`jaxloss.linear_cross_entropy`.
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, the same on every
