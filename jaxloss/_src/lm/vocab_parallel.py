@@ -115,9 +115,9 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
     logit_softcap: as in :func:`jaxloss.linear_cross_entropy`.
     sample_weight: as in :func:`jaxloss.linear_cross_entropy`.
     reduction: as in :func:`jaxloss.linear_cross_entropy`.
-    normalizer: as in :func:`jaxloss.linear_cross_entropy`. Under data parallelism pass
-      ``normalizer=count_tokens(labels, axis_name=data_axis)`` and ``psum``
-      the result over the data axis.
+    normalizer: as in :func:`jaxloss.linear_cross_entropy`. Under data
+      parallelism pass ``normalizer=count_tokens(labels,
+      axis_name=data_axis)`` and ``psum`` the result over the data axis.
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, in the logits' dtype.
