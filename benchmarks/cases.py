@@ -78,32 +78,42 @@ def _rows(n, width):
 
 def reg(rng, n):
   b = _rows(n, D)
-  return (rng.normal(size=(b, D)).astype(f32),
-          rng.normal(size=(b, D)).astype(f32))
+  return (
+    rng.normal(size=(b, D)).astype(f32),
+    rng.normal(size=(b, D)).astype(f32),
+  )
 
 
 def positive(rng, n):
   b = _rows(n, D)
-  return (rng.uniform(0.1, 3.0, (b, D)).astype(f32),
-          rng.uniform(0.1, 3.0, (b, D)).astype(f32))
+  return (
+    rng.uniform(0.1, 3.0, (b, D)).astype(f32),
+    rng.uniform(0.1, 3.0, (b, D)).astype(f32),
+  )
 
 
 def binary_probs(rng, n):
   b = _rows(n, D)
-  return (rng.integers(0, 2, (b, D)).astype(f32),
-          rng.uniform(0.02, 0.98, (b, D)).astype(f32))
+  return (
+    rng.integers(0, 2, (b, D)).astype(f32),
+    rng.uniform(0.02, 0.98, (b, D)).astype(f32),
+  )
 
 
 def binary_logits(rng, n):
   b = _rows(n, D)
-  return (rng.integers(0, 2, (b, D)).astype(f32),
-          (3 * rng.normal(size=(b, D))).astype(f32))
+  return (
+    rng.integers(0, 2, (b, D)).astype(f32),
+    (3 * rng.normal(size=(b, D))).astype(f32),
+  )
 
 
 def signed(rng, n):
   b = _rows(n, D)
-  return ((2 * rng.integers(0, 2, (b, D)) - 1).astype(f32),
-          rng.normal(size=(b, D)).astype(f32))
+  return (
+    (2 * rng.integers(0, 2, (b, D)) - 1).astype(f32),
+    rng.normal(size=(b, D)).astype(f32),
+  )
 
 
 def _one_hot(rng, b):
@@ -235,116 +245,231 @@ def _optax_ctc(labels, logits):
 # ------------------------------------------------------------------ table
 
 CASES: list[Case] = [
-    # Element-wise regression: memory-bound or transcendental-bound.
-    Case("mean_squared_error", jaxloss.mean_squared_error, reg,
-         optax=lambda t, p: _mean(optax.losses.squared_error(p, t)),
-         keras=("mean_squared_error", {}),
-         naive=lambda t, p: _mean((t - p) ** 2)),
-    Case("mean_absolute_error", jaxloss.mean_absolute_error, reg,
-         keras=("mean_absolute_error", {}),
-         naive=lambda t, p: _mean(jnp.abs(t - p))),
-    Case("mean_absolute_percentage_error",
-         jaxloss.mean_absolute_percentage_error, reg,
-         keras=("mean_absolute_percentage_error", {}),
-         naive=lambda t, p: 100 * _mean(
-             jnp.abs((t - p) / jnp.maximum(jnp.abs(t), EPS)))),
-    Case("mean_squared_logarithmic_error",
-         jaxloss.mean_squared_logarithmic_error, positive,
-         keras=("mean_squared_logarithmic_error", {}),
-         naive=lambda t, p: _mean(
-             (jnp.log1p(jnp.maximum(p, EPS))
-              - jnp.log1p(jnp.maximum(t, EPS))) ** 2),
-         family="transcendental"),
-    Case("cosine_similarity", jaxloss.cosine_similarity, reg,
-         optax=lambda t, p: -optax.losses.cosine_similarity(
-             p, t, epsilon=EPS),
-         keras=("cosine_similarity", {}), naive=_naive_cosine,
-         family="reduction"),
-    Case("huber", jaxloss.huber, reg,
-         optax=lambda t, p: _mean(optax.losses.huber_loss(p, t)),
-         keras=("huber", {}), naive=_naive_huber),
-    Case("log_cosh", jaxloss.log_cosh, reg,
-         optax=lambda t, p: _mean(optax.losses.log_cosh(p, t)),
-         keras=("log_cosh", {}),
-         naive=lambda t, p: _mean(jnp.log(jnp.cosh(p - t))),
-         family="transcendental"),
-    # Hinge.
-    Case("hinge", jaxloss.hinge, signed,
-         keras=("hinge", {}),
-         naive=lambda t, p: _mean(jnp.maximum(1 - t * p, 0))),
-    Case("squared_hinge", jaxloss.squared_hinge, signed,
-         keras=("squared_hinge", {}),
-         naive=lambda t, p: _mean(jnp.maximum(1 - t * p, 0) ** 2)),
-    Case("categorical_hinge", jaxloss.categorical_hinge, cat_logits,
-         keras=("categorical_hinge", {}), naive=_naive_categorical_hinge,
-         family="reduction"),
-    # Binary probabilistic.
-    Case("binary_crossentropy", jaxloss.binary_crossentropy, binary_probs,
-         keras=("binary_crossentropy", {}), naive=_naive_bce_probs,
-         family="transcendental"),
-    Case("binary_crossentropy[logits]", jaxloss.binary_crossentropy,
-         binary_logits, kwargs={"from_logits": True},
-         optax=lambda t, z: _mean(
-             optax.losses.sigmoid_binary_cross_entropy(z, t)),
-         keras=("binary_crossentropy", {"from_logits": True}),
-         naive=_naive_bce_logits, family="transcendental"),
-    Case("binary_focal_crossentropy[logits]",
-         jaxloss.binary_focal_crossentropy, binary_logits,
-         kwargs={"from_logits": True},
-         optax=lambda t, z: _mean(optax.losses.sigmoid_focal_loss(z, t)),
-         keras=("binary_focal_crossentropy", {"from_logits": True}),
-         naive=_naive_focal_logits, family="transcendental"),
-    Case("poisson", jaxloss.poisson, positive, keras=("poisson", {}),
-         naive=lambda t, p: _mean(p - t * jnp.log(p + EPS)),
-         family="transcendental"),
-    Case("kl_divergence", jaxloss.kl_divergence, cat_probs,
-         keras=("kl_divergence", {}),
-         naive=lambda t, p: jnp.sum(
-             jnp.clip(t, EPS, 1) * jnp.log(
-                 jnp.clip(t, EPS, 1) / jnp.clip(p, EPS, 1)), -1),
-         family="transcendental"),
-    # Categorical (softmax over a class axis).
-    Case("categorical_crossentropy", jaxloss.categorical_crossentropy,
-         cat_probs, keras=("categorical_crossentropy", {}),
-         naive=_naive_cce_probs, family="transcendental"),
-    Case("categorical_crossentropy[logits]",
-         jaxloss.categorical_crossentropy, cat_logits,
-         kwargs={"from_logits": True},
-         optax=lambda t, z: optax.losses.softmax_cross_entropy(z, t),
-         keras=("categorical_crossentropy", {"from_logits": True}),
-         naive=_naive_cce_logits, family="transcendental"),
-    Case("categorical_focal_crossentropy[logits]",
-         jaxloss.categorical_focal_crossentropy, cat_logits,
-         kwargs={"from_logits": True},
-         keras=("categorical_focal_crossentropy", {"from_logits": True}),
-         naive=_naive_cfce_logits, family="transcendental"),
-    Case("sparse_categorical_crossentropy",
-         jaxloss.sparse_categorical_crossentropy, sparse_probs,
-         keras=("sparse_categorical_crossentropy", {}),
-         naive=lambda y, p: _naive_sparse(y, p, False), family="gather"),
-    Case("sparse_categorical_crossentropy[logits]",
-         jaxloss.sparse_categorical_crossentropy, sparse_logits,
-         kwargs={"from_logits": True},
-         optax=lambda y, z: (
-             optax.losses.softmax_cross_entropy_with_integer_labels(z, y)),
-         keras=("sparse_categorical_crossentropy", {"from_logits": True}),
-         naive=lambda y, z: _naive_sparse(y, z, True), family="gather"),
-    Case("categorical_generalized_cross_entropy",
-         jaxloss.categorical_generalized_cross_entropy, sparse_probs,
-         keras=("categorical_generalized_cross_entropy", {}),
-         naive=_naive_gce, family="gather"),
-    # Overlap (segmentation), per sample along the last axis.
-    Case("dice", jaxloss.dice, binary_probs, kwargs={"axis": -1},
-         keras=("dice", {"axis": -1}), naive=_naive_dice,
-         family="reduction"),
-    Case("tversky", jaxloss.tversky, binary_probs, kwargs={"axis": -1},
-         keras=("tversky", {"axis": -1}), naive=_naive_tversky,
-         family="reduction"),
-    # Pairwise and sequential: not element-wise, capped sizes.
-    Case("circle", jaxloss.circle, embeddings, keras=("circle", {}),
-         family="pairwise", max_n=100_000),
-    Case("ctc", jaxloss.ctc, ctc_inputs, optax=_optax_ctc,
-         keras=("ctc", {}), family="sequential", max_n=1_000_000),
+  # Element-wise regression: memory-bound or transcendental-bound.
+  Case(
+    "mean_squared_error",
+    jaxloss.mean_squared_error,
+    reg,
+    optax=lambda t, p: _mean(optax.losses.squared_error(p, t)),
+    keras=("mean_squared_error", {}),
+    naive=lambda t, p: _mean((t - p) ** 2),
+  ),
+  Case(
+    "mean_absolute_error",
+    jaxloss.mean_absolute_error,
+    reg,
+    keras=("mean_absolute_error", {}),
+    naive=lambda t, p: _mean(jnp.abs(t - p)),
+  ),
+  Case(
+    "mean_absolute_percentage_error",
+    jaxloss.mean_absolute_percentage_error,
+    reg,
+    keras=("mean_absolute_percentage_error", {}),
+    naive=lambda t, p: (
+      100 * _mean(jnp.abs((t - p) / jnp.maximum(jnp.abs(t), EPS)))
+    ),
+  ),
+  Case(
+    "mean_squared_logarithmic_error",
+    jaxloss.mean_squared_logarithmic_error,
+    positive,
+    keras=("mean_squared_logarithmic_error", {}),
+    naive=lambda t, p: _mean(
+      (jnp.log1p(jnp.maximum(p, EPS)) - jnp.log1p(jnp.maximum(t, EPS))) ** 2
+    ),
+    family="transcendental",
+  ),
+  Case(
+    "cosine_similarity",
+    jaxloss.cosine_similarity,
+    reg,
+    optax=lambda t, p: -optax.losses.cosine_similarity(p, t, epsilon=EPS),
+    keras=("cosine_similarity", {}),
+    naive=_naive_cosine,
+    family="reduction",
+  ),
+  Case(
+    "huber",
+    jaxloss.huber,
+    reg,
+    optax=lambda t, p: _mean(optax.losses.huber_loss(p, t)),
+    keras=("huber", {}),
+    naive=_naive_huber,
+  ),
+  Case(
+    "log_cosh",
+    jaxloss.log_cosh,
+    reg,
+    optax=lambda t, p: _mean(optax.losses.log_cosh(p, t)),
+    keras=("log_cosh", {}),
+    naive=lambda t, p: _mean(jnp.log(jnp.cosh(p - t))),
+    family="transcendental",
+  ),
+  # Hinge.
+  Case(
+    "hinge",
+    jaxloss.hinge,
+    signed,
+    keras=("hinge", {}),
+    naive=lambda t, p: _mean(jnp.maximum(1 - t * p, 0)),
+  ),
+  Case(
+    "squared_hinge",
+    jaxloss.squared_hinge,
+    signed,
+    keras=("squared_hinge", {}),
+    naive=lambda t, p: _mean(jnp.maximum(1 - t * p, 0) ** 2),
+  ),
+  Case(
+    "categorical_hinge",
+    jaxloss.categorical_hinge,
+    cat_logits,
+    keras=("categorical_hinge", {}),
+    naive=_naive_categorical_hinge,
+    family="reduction",
+  ),
+  # Binary probabilistic.
+  Case(
+    "binary_crossentropy",
+    jaxloss.binary_crossentropy,
+    binary_probs,
+    keras=("binary_crossentropy", {}),
+    naive=_naive_bce_probs,
+    family="transcendental",
+  ),
+  Case(
+    "binary_crossentropy[logits]",
+    jaxloss.binary_crossentropy,
+    binary_logits,
+    kwargs={"from_logits": True},
+    optax=lambda t, z: _mean(optax.losses.sigmoid_binary_cross_entropy(z, t)),
+    keras=("binary_crossentropy", {"from_logits": True}),
+    naive=_naive_bce_logits,
+    family="transcendental",
+  ),
+  Case(
+    "binary_focal_crossentropy[logits]",
+    jaxloss.binary_focal_crossentropy,
+    binary_logits,
+    kwargs={"from_logits": True},
+    optax=lambda t, z: _mean(optax.losses.sigmoid_focal_loss(z, t)),
+    keras=("binary_focal_crossentropy", {"from_logits": True}),
+    naive=_naive_focal_logits,
+    family="transcendental",
+  ),
+  Case(
+    "poisson",
+    jaxloss.poisson,
+    positive,
+    keras=("poisson", {}),
+    naive=lambda t, p: _mean(p - t * jnp.log(p + EPS)),
+    family="transcendental",
+  ),
+  Case(
+    "kl_divergence",
+    jaxloss.kl_divergence,
+    cat_probs,
+    keras=("kl_divergence", {}),
+    naive=lambda t, p: jnp.sum(
+      jnp.clip(t, EPS, 1) * jnp.log(jnp.clip(t, EPS, 1) / jnp.clip(p, EPS, 1)),
+      -1,
+    ),
+    family="transcendental",
+  ),
+  # Categorical (softmax over a class axis).
+  Case(
+    "categorical_crossentropy",
+    jaxloss.categorical_crossentropy,
+    cat_probs,
+    keras=("categorical_crossentropy", {}),
+    naive=_naive_cce_probs,
+    family="transcendental",
+  ),
+  Case(
+    "categorical_crossentropy[logits]",
+    jaxloss.categorical_crossentropy,
+    cat_logits,
+    kwargs={"from_logits": True},
+    optax=lambda t, z: optax.losses.softmax_cross_entropy(z, t),
+    keras=("categorical_crossentropy", {"from_logits": True}),
+    naive=_naive_cce_logits,
+    family="transcendental",
+  ),
+  Case(
+    "categorical_focal_crossentropy[logits]",
+    jaxloss.categorical_focal_crossentropy,
+    cat_logits,
+    kwargs={"from_logits": True},
+    keras=("categorical_focal_crossentropy", {"from_logits": True}),
+    naive=_naive_cfce_logits,
+    family="transcendental",
+  ),
+  Case(
+    "sparse_categorical_crossentropy",
+    jaxloss.sparse_categorical_crossentropy,
+    sparse_probs,
+    keras=("sparse_categorical_crossentropy", {}),
+    naive=lambda y, p: _naive_sparse(y, p, False),
+    family="gather",
+  ),
+  Case(
+    "sparse_categorical_crossentropy[logits]",
+    jaxloss.sparse_categorical_crossentropy,
+    sparse_logits,
+    kwargs={"from_logits": True},
+    optax=lambda y, z: optax.losses.softmax_cross_entropy_with_integer_labels(
+      z, y
+    ),
+    keras=("sparse_categorical_crossentropy", {"from_logits": True}),
+    naive=lambda y, z: _naive_sparse(y, z, True),
+    family="gather",
+  ),
+  Case(
+    "categorical_generalized_cross_entropy",
+    jaxloss.categorical_generalized_cross_entropy,
+    sparse_probs,
+    keras=("categorical_generalized_cross_entropy", {}),
+    naive=_naive_gce,
+    family="gather",
+  ),
+  # Overlap (segmentation), per sample along the last axis.
+  Case(
+    "dice",
+    jaxloss.dice,
+    binary_probs,
+    kwargs={"axis": -1},
+    keras=("dice", {"axis": -1}),
+    naive=_naive_dice,
+    family="reduction",
+  ),
+  Case(
+    "tversky",
+    jaxloss.tversky,
+    binary_probs,
+    kwargs={"axis": -1},
+    keras=("tversky", {"axis": -1}),
+    naive=_naive_tversky,
+    family="reduction",
+  ),
+  # Pairwise and sequential: not element-wise, capped sizes.
+  Case(
+    "circle",
+    jaxloss.circle,
+    embeddings,
+    keras=("circle", {}),
+    family="pairwise",
+    max_n=100_000,
+  ),
+  Case(
+    "ctc",
+    jaxloss.ctc,
+    ctc_inputs,
+    optax=_optax_ctc,
+    keras=("ctc", {}),
+    family="sequential",
+    max_n=1_000_000,
+  ),
 ]
 
 
@@ -356,37 +481,51 @@ def _dropin(name, make, family="memory", args=lambda t, p: (p, t), **kw):
   semantics are optax's by construction.
   """
   ours, theirs = getattr(jaxloss_optax, name), getattr(optax.losses, name)
-  return Case(f"optax.{name}", lambda *a: ours(*args(*a), **kw), make,
-              optax=lambda *a: theirs(*args(*a), **kw), family=family,
-              max_n=1_000_000 if family == "sequential" else None)
+  return Case(
+    f"optax.{name}",
+    lambda *a: ours(*args(*a), **kw),
+    make,
+    optax=lambda *a: theirs(*args(*a), **kw),
+    family=family,
+    max_n=1_000_000 if family == "sequential" else None,
+  )
 
 
 def _ctc_args(labels, logits):
-  return (logits, jnp.zeros(logits.shape[:2], logits.dtype), labels,
-          (labels == 0).astype(logits.dtype))
+  return (
+    logits,
+    jnp.zeros(logits.shape[:2], logits.dtype),
+    labels,
+    (labels == 0).astype(logits.dtype),
+  )
 
 
 CASES += [
-    _dropin("squared_error", reg),
-    _dropin("huber_loss", reg),
-    _dropin("log_cosh", reg, "transcendental"),
-    _dropin("hinge_loss", signed),
-    _dropin("cosine_distance", reg, "reduction"),
-    _dropin("sigmoid_binary_cross_entropy", binary_logits, "transcendental"),
-    _dropin("sigmoid_focal_loss", binary_logits, "transcendental"),
-    _dropin("kl_divergence", cat_probs, "transcendental",
-            args=lambda t, p: (jnp.log(p), t)),
-    _dropin("softmax_cross_entropy", cat_logits, "transcendental"),
-    _dropin("softmax_cross_entropy_with_integer_labels", sparse_logits,
-            "gather"),
-    _dropin("ctc_loss", ctc_inputs, "sequential", args=_ctc_args),
+  _dropin("squared_error", reg),
+  _dropin("huber_loss", reg),
+  _dropin("log_cosh", reg, "transcendental"),
+  _dropin("hinge_loss", signed),
+  _dropin("cosine_distance", reg, "reduction"),
+  _dropin("sigmoid_binary_cross_entropy", binary_logits, "transcendental"),
+  _dropin("sigmoid_focal_loss", binary_logits, "transcendental"),
+  _dropin(
+    "kl_divergence",
+    cat_probs,
+    "transcendental",
+    args=lambda t, p: (jnp.log(p), t),
+  ),
+  _dropin("softmax_cross_entropy", cat_logits, "transcendental"),
+  _dropin("softmax_cross_entropy_with_integer_labels", sparse_logits, "gather"),
+  _dropin("ctc_loss", ctc_inputs, "sequential", args=_ctc_args),
 ]
 
 
 def _generic_inputs(rng, n):
   b = _rows(n, D)
-  return (rng.uniform(0.0, 1.0, (b, D)).astype(f32),
-          rng.uniform(0.05, 0.95, (b, D)).astype(f32))
+  return (
+    rng.uniform(0.0, 1.0, (b, D)).astype(f32),
+    rng.uniform(0.05, 0.95, (b, D)).astype(f32),
+  )
 
 
 def all_cases() -> tuple[list[Case], list[str]]:
@@ -411,6 +550,9 @@ def all_cases() -> tuple[list[Case], list[str]]:
       continue
     # Unknown cost model (many are pairwise in the batch or the list axis):
     # capped so that one quadratic loss cannot take over the run.
-    cases.append(Case(fn.__name__, fn, _generic_inputs, family="generic",
-                      max_n=GENERIC_MAX_N))
+    cases.append(
+      Case(
+        fn.__name__, fn, _generic_inputs, family="generic", max_n=GENERIC_MAX_N
+      )
+    )
   return cases, skipped

@@ -40,16 +40,20 @@ MIB = 1 << 20
 
 def naive_clip(x, y, scale, bias):
   del bias
-  logits = scale * jnp.einsum("id,jd->ij", x, y,
-                         preferred_element_type=jnp.float32)
+  logits = scale * jnp.einsum(
+    "id,jd->ij", x, y, preferred_element_type=jnp.float32
+  )
   d = jnp.diagonal(logits)
   return 0.5 * (jax.nn.logsumexp(logits, axis=1) - d) + 0.5 * (
-      jax.nn.logsumexp(logits, axis=0) - d)
+    jax.nn.logsumexp(logits, axis=0) - d
+  )
 
 
 def naive_siglip(x, y, scale, bias):
-  logits = scale * jnp.einsum("id,jd->ij", x, y,
-                         preferred_element_type=jnp.float32) + bias
+  logits = (
+    scale * jnp.einsum("id,jd->ij", x, y, preferred_element_type=jnp.float32)
+    + bias
+  )
   z = 2.0 * jnp.eye(x.shape[0], dtype=logits.dtype) - 1.0
   return -jnp.sum(jax.nn.log_sigmoid(z * logits), axis=1)
 
@@ -60,20 +64,22 @@ def chunked_clip(x, y, scale, bias, chunk_size=None):
 
 
 def chunked_siglip(x, y, scale, bias, chunk_size=None):
-  return jaxloss.siglip_loss(x, y, scale=scale, bias=bias,
-                             chunk_size=chunk_size)
+  return jaxloss.siglip_loss(
+    x, y, scale=scale, bias=bias, chunk_size=chunk_size
+  )
 
 
 FORMS = {
-    "clip": (chunked_clip, naive_clip),
-    "siglip": (chunked_siglip, naive_siglip),
+  "clip": (chunked_clip, naive_clip),
+  "siglip": (chunked_siglip, naive_siglip),
 }
 
 
 def _grad_fn(values_fn):
   return jax.value_and_grad(
-      lambda x, y, s, b: jnp.mean(values_fn(x, y, s, b).astype(jnp.float32)),
-      argnums=(0, 1, 2, 3))
+    lambda x, y, s, b: jnp.mean(values_fn(x, y, s, b).astype(jnp.float32)),
+    argnums=(0, 1, 2, 3),
+  )
 
 
 def _specs(b, d, dtype):
@@ -98,16 +104,22 @@ def sharded_memory(loss, b, d, devices=8, dtype=jnp.bfloat16):
   def local(x, y, s, bias):
     if loss.startswith("clip"):
       v = jaxloss.sharded_clip_loss(
-          x, y, scale=s, axis_name="batch",
-          collective="all_gather" if loss.endswith("gather") else "ring")
+        x,
+        y,
+        scale=s,
+        axis_name="batch",
+        collective="all_gather" if loss.endswith("gather") else "ring",
+      )
     else:
-      v = jaxloss.sharded_siglip_loss(x, y, scale=s, bias=bias,
-                                      axis_name="batch")
+      v = jaxloss.sharded_siglip_loss(
+        x, y, scale=s, bias=bias, axis_name="batch"
+      )
     return jax.lax.psum(jnp.sum(v.astype(jnp.float32)), "batch") / b
 
   row = P("batch")
-  f = jax.shard_map(local, mesh=mesh, in_specs=(row, row, P(), P()),
-                    out_specs=P())
+  f = jax.shard_map(
+    local, mesh=mesh, in_specs=(row, row, P(), P()), out_specs=P()
+  )
   g = jax.jit(jax.value_and_grad(f, argnums=(0, 1, 2, 3)))
   compiled = g.lower(*_specs(b, d, dtype)).compile()
   return compiled.memory_analysis().temp_size_in_bytes
@@ -130,9 +142,11 @@ def wall_time(values_fn, b, d, repeats=5):
 
 
 def main(quick=False):
-  print(f"machine: {platform.machine()} {os.cpu_count()} CPUs, "
-        f"{jax.device_count()} x {jax.devices()[0].device_kind}, "
-        f"jax {jax.__version__}")
+  print(
+    f"machine: {platform.machine()} {os.cpu_count()} CPUs, "
+    f"{jax.device_count()} x {jax.devices()[0].device_kind}, "
+    f"jax {jax.__version__}"
+  )
   b, d = (4096, 256) if quick else (32768, 768)
   print(f"\n## single device, value_and_grad, B={b}, D={d}, bfloat16")
   print("| loss | chunked (MiB) | naive (MiB) | ratio |")
@@ -143,18 +157,24 @@ def main(quick=False):
 
   sizes = (4096, 8192) if quick else (32768, 65536)
   print(f"\n## sharded, per device, 8 devices, D={d}, bfloat16")
-  print("| loss | global B | local b | per-device temp (MiB) | "
-        "naive [B, B] f32 logits (MiB) |")
+  print(
+    "| loss | global B | local b | per-device temp (MiB) | "
+    "naive [B, B] f32 logits (MiB) |"
+  )
   print("|---|---|---|---|---|")
   for name in (*FORMS, "clip_all_gather"):
     for gb in sizes:
       t = sharded_memory(name, gb, d)
-      print(f"| {name} | {gb} | {gb // 8} | {t / MIB:.1f} | "
-            f"{gb * gb * 4 / MIB:.0f} |")
+      print(
+        f"| {name} | {gb} | {gb // 8} | {t / MIB:.1f} | "
+        f"{gb * gb * 4 / MIB:.0f} |"
+      )
 
   print("\n## CPU time, value_and_grad, float32 (median of 5)")
-  print("| loss | B | D | chunked default (ms) | chunked, chunk 256 (ms) | "
-        "naive (ms) | default / naive |")
+  print(
+    "| loss | B | D | chunked default (ms) | chunked, chunk 256 (ms) | "
+    "naive (ms) | default / naive |"
+  )
   print("|---|---|---|---|---|---|---|")
   timing = [(1024, 128)] if quick else [(2048, 256), (4096, 256)]
   for name, (chunked, naive) in FORMS.items():
@@ -162,8 +182,10 @@ def main(quick=False):
       tc = wall_time(chunked, tb, td)
       t256 = wall_time(lambda *a, f=chunked: f(*a, chunk_size=256), tb, td)
       tn = wall_time(naive, tb, td)
-      print(f"| {name} | {tb} | {td} | {tc * 1e3:.1f} | {t256 * 1e3:.1f} | "
-            f"{tn * 1e3:.1f} | {tc / tn:.2f}x |")
+      print(
+        f"| {name} | {tb} | {td} | {tc * 1e3:.1f} | {t256 * 1e3:.1f} | "
+        f"{tn * 1e3:.1f} | {tc / tn:.2f}x |"
+      )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ MIB = 1 << 20
 
 
 def _grad_fn(fn, tile):
-  return jax.jit(jax.value_and_grad(
-      lambda x, y: fn(x, y, tile_size=tile), (0, 1)))
+  return jax.jit(
+    jax.value_and_grad(lambda x, y: fn(x, y, tile_size=tile), (0, 1))
+  )
 
 
 def temp_mib(fn, n, d, tile):
@@ -56,8 +57,9 @@ def main():
   args = parser.parse_args()
   sizes = (1024, 4096) if args.quick else (1024, 4096, 16384)
   d = 16
-  print(f"jax {jax.__version__}, {platform.machine()}, "
-        f"{jax.devices()[0].platform}")
+  print(
+    f"jax {jax.__version__}, {platform.machine()}, {jax.devices()[0].platform}"
+  )
   print(f"compiled temp memory of value_and_grad, D={d}, float32 (MiB)")
   print("| loss | N = M | tiled (128) | untiled |")
   print("|---|---|---|---|")
@@ -71,8 +73,10 @@ def main():
   print("| loss | tiled (128) | untiled |")
   print("|---|---|---|")
   for fn in (jaxloss.mmd, jaxloss.energy_distance):
-    print(f"| {fn.__name__} | {wall_ms(fn, n, d, 128):.1f} | "
-          f"{wall_ms(fn, n, d, n):.1f} |")
+    print(
+      f"| {fn.__name__} | {wall_ms(fn, n, d, 128):.1f} | "
+      f"{wall_ms(fn, n, d, n):.1f} |"
+    )
 
 
 if __name__ == "__main__":

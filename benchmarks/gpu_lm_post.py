@@ -40,18 +40,21 @@ def _one(case, path, n, d, v, repeats):
     teacher = False
   else:
     div = case.split("_", 1)[1]
-    fn = (lpm.fused_distill(div) if path == "fused"
-          else lpm.naive_distill(div))
+    fn = lpm.fused_distill(div) if path == "fused" else lpm.naive_distill(div)
     teacher = True
   key = jax.random.key(0)
   k = jax.random.split(key, 5)
   dt = jnp.bfloat16
-  args = [jax.random.normal(k[0], (n, d), dt) / np.sqrt(d).astype(np.float32),
-          jax.random.normal(k[1], (d, v), dt),
-          jax.random.randint(k[2], (n,), 0, v, jnp.int32)]
+  args = [
+    jax.random.normal(k[0], (n, d), dt) / np.sqrt(d).astype(np.float32),
+    jax.random.normal(k[1], (d, v), dt),
+    jax.random.randint(k[2], (n,), 0, v, jnp.int32),
+  ]
   if teacher:
-    args += [jax.random.normal(k[3], (n, d), dt) / np.sqrt(d),
-             jax.random.normal(k[4], (d, v), dt)]
+    args += [
+      jax.random.normal(k[3], (n, d), dt) / np.sqrt(d),
+      jax.random.normal(k[4], (d, v), dt),
+    ]
   args = [a.astype(dt) if a.dtype != jnp.int32 else a for a in args]
   jax.block_until_ready(args)
   f = jax.jit(jax.value_and_grad(fn, argnums=(0, 1)))
@@ -64,24 +67,48 @@ def _one(case, path, n, d, v, repeats):
     jax.block_until_ready(compiled(*args))
     times.append(time.perf_counter() - start)
   stats = jax.devices()[0].memory_stats() or {}
-  print(json.dumps(dict(case=case, path=path, temp=temp,
-                        peak=stats.get("peak_bytes_in_use", -1),
-                        ms=1e3 * float(np.median(times)))))
+  print(
+    json.dumps(
+      dict(
+        case=case,
+        path=path,
+        temp=temp,
+        peak=stats.get("peak_bytes_in_use", -1),
+        ms=1e3 * float(np.median(times)),
+      )
+    )
+  )
 
 
 def main(n, d, v, repeats):
   import jax
-  print(f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}, "
-        f"shape {n}x{d}x{v} bf16, value_and_grad, median of {repeats}")
+
+  print(
+    f"device: {jax.devices()[0].device_kind}, jax {jax.__version__}, "
+    f"shape {n}x{d}x{v} bf16, value_and_grad, median of {repeats}"
+  )
   rows = []
   for case in CASES:
     for path in ("fused", "naive"):
-      cmd = [sys.executable, os.path.abspath(__file__), "--one", case, path,
-             "--tokens", str(n), "--hidden", str(d), "--vocab", str(v),
-             "--repeats", str(repeats)]
+      cmd = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--one",
+        case,
+        path,
+        "--tokens",
+        str(n),
+        "--hidden",
+        str(d),
+        "--vocab",
+        str(v),
+        "--repeats",
+        str(repeats),
+      ]
       env = dict(os.environ, XLA_PYTHON_CLIENT_PREALLOCATE="false")
-      out = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                           timeout=300)
+      out = subprocess.run(
+        cmd, capture_output=True, text=True, env=env, timeout=300
+      )
       lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
       if out.returncode or not lines:
         rows.append(dict(case=case, path=path, error=out.stderr[-300:]))
@@ -91,12 +118,16 @@ def main(n, d, v, repeats):
   print("| --- | --- | --- | --- | --- |")
   for r in rows:
     if "error" in r:
-      print(f"| {r['case']} | {r['path']} | failed: "
-            f"{r['error'].splitlines()[-1] if r['error'] else '?'} | | |")
+      print(
+        f"| {r['case']} | {r['path']} | failed: "
+        f"{r['error'].splitlines()[-1] if r['error'] else '?'} | | |"
+      )
     else:
       peak = f"{r['peak'] / GIB:.2f}" if r["peak"] >= 0 else "n/a"
-      print(f"| {r['case']} | {r['path']} | {peak} | "
-            f"{r['temp'] / GIB:.2f} | {r['ms']:.1f} |")
+      print(
+        f"| {r['case']} | {r['path']} | {peak} | "
+        f"{r['temp'] / GIB:.2f} | {r['ms']:.1f} |"
+      )
 
 
 if __name__ == "__main__":

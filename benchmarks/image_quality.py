@@ -30,6 +30,7 @@ def jaxloss_ssim(t, p):
 
 def dm_pix_ssim(t, p):
   import dm_pix  # noqa: PLC0415 (optional dependency)
+
   return jnp.mean(1 - dm_pix.ssim(t, p))
 
 
@@ -55,13 +56,17 @@ def main():
   args = parser.parse_args()
   rng = np.random.default_rng(0)
   t = jnp.asarray(rng.uniform(size=args.shape), jnp.float32)
-  p = jnp.clip(t + 0.1 * jnp.asarray(rng.normal(size=args.shape),
-                                     jnp.float32), 0, 1)
-  print(f"jax {jax.__version__}, {jax.devices()[0].platform}, "
-        f"{platform.processor() or platform.machine()}, shape {args.shape}")
+  p = jnp.clip(
+    t + 0.1 * jnp.asarray(rng.normal(size=args.shape), jnp.float32), 0, 1
+  )
+  print(
+    f"jax {jax.__version__}, {jax.devices()[0].platform}, "
+    f"{platform.processor() or platform.machine()}, shape {args.shape}"
+  )
   rows = [("jaxloss.ssim_loss", jaxloss_ssim)]
   try:
     import dm_pix  # noqa: F401, PLC0415
+
     rows.append(("dm_pix.ssim", dm_pix_ssim))
   except ImportError:
     print("dm_pix not installed: jaxloss only")
@@ -69,8 +74,10 @@ def main():
   for name, fn in rows:
     seconds, temp, value = measure(fn, t, p, args.repeats)
     results[name] = seconds
-    print(f"{name:20s} value_and_grad {seconds * 1e3:8.1f} ms  "
-          f"temp {temp:8.1f} MiB  loss {value:.6f}")
+    print(
+      f"{name:20s} value_and_grad {seconds * 1e3:8.1f} ms  "
+      f"temp {temp:8.1f} MiB  loss {value:.6f}"
+    )
   if len(results) == 2:
     ratio = results["jaxloss.ssim_loss"] / results["dm_pix.ssim"]
     print(f"ratio jaxloss / dm_pix: {ratio:.2f}")

@@ -37,12 +37,15 @@ def fused_loss(x, w, y, chunk_size=None):
 
 def memory(fn, n, d, v, dtype=jnp.bfloat16):
   """``(temp bytes, compile seconds)`` of ``value_and_grad(fn)`` (x, w)."""
-  args = (jax.ShapeDtypeStruct((n, d), dtype),
-          jax.ShapeDtypeStruct((d, v), dtype),
-          jax.ShapeDtypeStruct((n,), jnp.int32))
+  args = (
+    jax.ShapeDtypeStruct((n, d), dtype),
+    jax.ShapeDtypeStruct((d, v), dtype),
+    jax.ShapeDtypeStruct((n,), jnp.int32),
+  )
   start = time.perf_counter()
-  compiled = jax.jit(jax.value_and_grad(fn, argnums=(0, 1))).lower(
-      *args).compile()
+  compiled = (
+    jax.jit(jax.value_and_grad(fn, argnums=(0, 1))).lower(*args).compile()
+  )
   seconds = time.perf_counter() - start
   return compiled.memory_analysis().temp_size_in_bytes, seconds
 
@@ -63,9 +66,11 @@ def wall_time(fn, n, d, v, repeats=5, dtype=jnp.float32):
 
 
 def main(quick=False, skip_gemma=False):
-  print(f"machine: {platform.machine()} {platform.processor() or ''}, "
-        f"{jax.device_count()} x {jax.devices()[0].device_kind}, "
-        f"jax {jax.__version__}")
+  print(
+    f"machine: {platform.machine()} {platform.processor() or ''}, "
+    f"{jax.device_count()} x {jax.devices()[0].device_kind}, "
+    f"jax {jax.__version__}"
+  )
   shapes = [("LM 8192x1024x131072", 8192, 1024, 131072)]
   if not skip_gemma:
     shapes.append(("Gemma-2 2B 8192x2304x256000", 8192, 2304, 256000))
@@ -74,14 +79,18 @@ def main(quick=False, skip_gemma=False):
   for label, n, d, v in shapes:
     fused, tf = memory(fused_loss, n, d, v)
     naive, tn = memory(naive_loss, n, d, v)
-    print(f"{label} bf16 value_and_grad temp: fused {fused / MIB:.1f} MiB "
-          f"(compile {tf:.1f}s), naive {naive / MIB:.1f} MiB "
-          f"(compile {tn:.1f}s), ratio {fused / naive:.2%}")
+    print(
+      f"{label} bf16 value_and_grad temp: fused {fused / MIB:.1f} MiB "
+      f"(compile {tf:.1f}s), naive {naive / MIB:.1f} MiB "
+      f"(compile {tn:.1f}s), ratio {fused / naive:.2%}"
+    )
   n, d, v = (512, 128, 8192) if quick else (1024, 256, 16384)
   t_fused = wall_time(fused_loss, n, d, v)
   t_naive = wall_time(naive_loss, n, d, v)
-  print(f"CPU wall {n}x{d}x{v} f32 value_and_grad: fused {t_fused * 1e3:.1f}"
-        f" ms, naive {t_naive * 1e3:.1f} ms, ratio {t_fused / t_naive:.2f}x")
+  print(
+    f"CPU wall {n}x{d}x{v} f32 value_and_grad: fused {t_fused * 1e3:.1f}"
+    f" ms, naive {t_naive * 1e3:.1f} ms, ratio {t_fused / t_naive:.2f}x"
+  )
 
 
 if __name__ == "__main__":

@@ -36,16 +36,19 @@ MIB = 1 << 20
 def naive_rnnt(logits, labels):
   """Sum over the batch of -log p(y|x), full lengths, blank = 0."""
   lp = jax.nn.log_softmax(logits, axis=-1)
-  blank = lp[..., 0]                                   # [B, T, U1]
-  emit = jnp.take_along_axis(lp[:, :, :-1], labels[:, None, :, None],
-                             axis=-1)[..., 0]          # [B, T, U]
+  blank = lp[..., 0]  # [B, T, U1]
+  emit = jnp.take_along_axis(lp[:, :, :-1], labels[:, None, :, None], axis=-1)[
+    ..., 0
+  ]  # [B, T, U]
   batch, frames, u1 = blank.shape
 
   def row(alpha_prev, t):
     # alpha(t, u) from alpha(t - 1, u) (above) and alpha(t, u - 1) (left).
-    above = jnp.where(t == 0,
-                      jnp.where(jnp.arange(u1) == 0, 0.0, -jnp.inf)[None],
-                      alpha_prev + blank[:, jnp.maximum(t - 1, 0)])
+    above = jnp.where(
+      t == 0,
+      jnp.where(jnp.arange(u1) == 0, 0.0, -jnp.inf)[None],
+      alpha_prev + blank[:, jnp.maximum(t - 1, 0)],
+    )
 
     def cell(left, inputs):
       above_u, emit_left = inputs
@@ -93,27 +96,36 @@ def main():
   lp = jax.nn.log_softmax(logits, axis=-1)
   blank = lp[..., 0]
   emit = jnp.take_along_axis(
-      lp, jnp.pad(labels, ((0, 0), (0, 1)))[:, None, :, None], -1)[..., 0]
+    lp, jnp.pad(labels, ((0, 0), (0, 1)))[:, None, :, None], -1
+  )[..., 0]
   del lp
-  print(f"jax {jax.__version__}, {jax.devices()[0].platform}, "
-        f"{platform.processor() or platform.machine()}, B={b} T={t} U={u} "
-        f"V={v}")
+  print(
+    f"jax {jax.__version__}, {jax.devices()[0].platform}, "
+    f"{platform.processor() or platform.machine()}, B={b} T={t} U={u} "
+    f"V={v}"
+  )
   rows = [
-      ("jaxloss.rnnt_loss", jaxloss_rnnt, (logits, labels)),
-      ("rnnt_loss_from_log_probs",
-       lambda bl, em: jnp.sum(jaxloss.rnnt_loss_from_log_probs(bl, em)),
-       (blank, emit)),
-      ("naive T x U scan", naive_rnnt, (logits, labels)),
+    ("jaxloss.rnnt_loss", jaxloss_rnnt, (logits, labels)),
+    (
+      "rnnt_loss_from_log_probs",
+      lambda bl, em: jnp.sum(jaxloss.rnnt_loss_from_log_probs(bl, em)),
+      (blank, emit),
+    ),
+    ("naive T x U scan", naive_rnnt, (logits, labels)),
   ]
   values = {}
   for name, fn, fargs in rows:
     seconds, temp, compile_s, value = measure(fn, fargs, args.repeats)
     values[name] = (seconds, value)
-    print(f"{name:26s} value_and_grad {seconds * 1e3:9.1f} ms  temp "
-          f"{temp:8.1f} MiB  compile {compile_s:5.1f} s  loss {value:.4f}")
+    print(
+      f"{name:26s} value_and_grad {seconds * 1e3:9.1f} ms  temp "
+      f"{temp:8.1f} MiB  compile {compile_s:5.1f} s  loss {value:.4f}"
+    )
   fast, naive = values["jaxloss.rnnt_loss"], values["naive T x U scan"]
-  print(f"speed-up vs naive: {naive[0] / fast[0]:.1f}x; relative loss "
-        f"difference {abs(fast[1] - naive[1]) / abs(naive[1]):.1e}")
+  print(
+    f"speed-up vs naive: {naive[0] / fast[0]:.1f}x; relative loss "
+    f"difference {abs(fast[1] - naive[1]) / abs(naive[1]):.1e}"
+  )
 
 
 if __name__ == "__main__":

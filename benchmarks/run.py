@@ -80,13 +80,13 @@ def machine_info() -> dict:
     except ImportError:
       versions[mod] = None
   return {
-      "cpu": cpu,
-      "cores": usable,
-      "platform": dev.platform,
-      "device": getattr(dev, "device_kind", str(dev)),
-      "versions": versions,
-      "python": platform.python_version(),
-      "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    "cpu": cpu,
+    "cores": usable,
+    "platform": dev.platform,
+    "device": getattr(dev, "device_kind", str(dev)),
+    "versions": versions,
+    "python": platform.python_version(),
+    "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
   }
 
 
@@ -106,8 +106,9 @@ def _fold(x, like):
   if x.shape == like.shape:
     return x
   b = like.shape[0]
-  return jnp.sum(x.reshape(b, -1), axis=-1).reshape((b,) + (1,) *
-                                                    (like.ndim - 1))
+  return jnp.sum(x.reshape(b, -1), axis=-1).reshape(
+    (b,) + (1,) * (like.ndim - 1)
+  )
 
 
 def floor_kernel(argnum):
@@ -152,8 +153,7 @@ def programs(case, impl, keras_losses):
   def scalar(*a):
     return jnp.mean(jnp.asarray(fn(*a)).astype(jnp.float32))
 
-  return {"fwd": scalar,
-          "vg": jax.value_and_grad(scalar, argnums=case.argnum)}
+  return {"fwd": scalar, "vg": jax.value_and_grad(scalar, argnums=case.argnum)}
 
 
 # ------------------------------------------------------------- timing
@@ -177,9 +177,15 @@ def time_case(case, n, impls, keras_losses, repeats, min_round_s, seed=0):
   rows, exes = [], {}
   for impl in impls:
     for mode, fn in programs(case, impl, keras_losses).items():
-      row = {"case": case.name, "family": case.family, "n": int(pred.size),
-             "impl": impl, "mode": mode, "bytes_in": int(nbytes_in),
-             "bytes_out": int(pred.nbytes) if mode == "vg" else 4}
+      row = {
+        "case": case.name,
+        "family": case.family,
+        "n": int(pred.size),
+        "impl": impl,
+        "mode": mode,
+        "bytes_in": int(nbytes_in),
+        "bytes_out": int(pred.nbytes) if mode == "vg" else 4,
+      }
       try:
         start = time.perf_counter()
         exe = jax.jit(fn).lower(*args).compile()
@@ -213,22 +219,24 @@ def program_fingerprint(exe) -> str:
   """
   text = exe.as_text()
   start = text.find("\n%")  # skip the module header and stack-frame tables
-  text = re.sub(r", metadata=\{[^}]*\}", "", text[max(start, 0):])
+  text = re.sub(r", metadata=\{[^}]*\}", "", text[max(start, 0) :])
   # Names come from the source (``square`` vs ``mul`` for the same multiply,
   # argument names): drop parameter names from signatures and number the
   # ``%`` names in order of appearance. Opcodes and shapes are kept.
   text = re.sub(r"([(,]\s*)[\w.\-]+(?=: )", r"\1", text)
   # Scalar constants are inlined, so their declaration order does not count.
-  constant = re.compile(r"^\s*(%[\w.\-]+) = (\S+) constant\(([^)]*)\)$",
-                        re.M)
-  literals = {m.group(1): f"{m.group(2)}({m.group(3)})"
-              for m in constant.finditer(text)}
+  constant = re.compile(r"^\s*(%[\w.\-]+) = (\S+) constant\(([^)]*)\)$", re.M)
+  literals = {
+    m.group(1): f"{m.group(2)}({m.group(3)})" for m in constant.finditer(text)
+  }
   text = constant.sub("", text)
-  text = re.sub(r"%[\w.\-]+", lambda m: literals.get(m.group(), m.group()),
-                text)
+  text = re.sub(
+    r"%[\w.\-]+", lambda m: literals.get(m.group(), m.group()), text
+  )
   names = {}
-  text = re.sub(r"%[\w.\-]+",
-                lambda m: names.setdefault(m.group(), f"%{len(names)}"), text)
+  text = re.sub(
+    r"%[\w.\-]+", lambda m: names.setdefault(m.group(), f"%{len(names)}"), text
+  )
   return hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
@@ -254,8 +262,9 @@ def _fmt_ratio(a, b):
 def same_program(idx, case, n, impl, other, mode):
   """Whether ``impl`` and ``other`` compiled to the same XLA program."""
   a, b = idx.get((case, n, impl, mode)), idx.get((case, n, other, mode))
-  return bool(a and b and a.get("program")
-              and a.get("program") == b.get("program"))
+  return bool(
+    a and b and a.get("program") and a.get("program") == b.get("program")
+  )
 
 
 def _index(rows):
@@ -282,32 +291,40 @@ def _case_order(rows):
 def mode_table(rows, mode):
   """One row per case at its largest size: times and ratios for ``mode``."""
   idx = _index(rows)
-  head = ("| loss | family | n | jaxloss | optax | keras | naive | floor | "
-          "÷optax | ÷keras | ÷floor |")
+  head = (
+    "| loss | family | n | jaxloss | optax | keras | naive | floor | "
+    "÷optax | ÷keras | ÷floor |"
+  )
   lines = [head, "|" + "---|" * 11]
   for case in _case_order(rows):
     n = _largest(rows, case)
     t = {i: _median(idx, case, n, i, mode) for i in IMPLS}
     fam = next(r["family"] for r in rows if r["case"] == case)
     lines.append(
-        f"| {case} | {fam} | {n:.0e} | "
-        + " | ".join(_fmt_time(t[i]) for i in IMPLS)
-        + "".join(
-            f" | {_fmt_ratio(t['jaxloss'], t[other])}"
-            + (SAME_MARK if same_program(idx, case, n, "jaxloss", other,
-                                         mode) else "")
-            for other in ("optax", "keras"))
-        + f" | {_fmt_ratio(t['jaxloss'], t['floor'])} |")
+      f"| {case} | {fam} | {n:.0e} | "
+      + " | ".join(_fmt_time(t[i]) for i in IMPLS)
+      + "".join(
+        f" | {_fmt_ratio(t['jaxloss'], t[other])}"
+        + (
+          SAME_MARK
+          if same_program(idx, case, n, "jaxloss", other, mode)
+          else ""
+        )
+        for other in ("optax", "keras")
+      )
+      + f" | {_fmt_ratio(t['jaxloss'], t['floor'])} |"
+    )
   return "\n".join(lines)
 
 
 def growth_table(rows):
   """jaxloss value_and_grad per size, and its ratio to the floor."""
   idx = _index(rows)
-  sizes = sorted({r["n"] for r in rows if r["case"] ==
-                  _case_order(rows)[0]})
-  lines = ["| loss | " + " | ".join(f"{s:.0e}" for s in sizes) + " |",
-           "|" + "---|" * (len(sizes) + 1)]
+  sizes = sorted({r["n"] for r in rows if r["case"] == _case_order(rows)[0]})
+  lines = [
+    "| loss | " + " | ".join(f"{s:.0e}" for s in sizes) + " |",
+    "|" + "---|" * (len(sizes) + 1),
+  ]
   for case in _case_order(rows):
     ns = sorted({r["n"] for r in rows if r["case"] == case})
     cells = []
@@ -322,13 +339,20 @@ def growth_table(rows):
 
 def compile_table(rows):
   idx = _index(rows)
-  lines = ["| loss | jaxloss fwd | jaxloss vg | optax vg | keras vg | "
-           "naive vg |", "|---|---|---|---|---|---|"]
+  lines = [
+    "| loss | jaxloss fwd | jaxloss vg | optax vg | keras vg | naive vg |",
+    "|---|---|---|---|---|---|",
+  ]
   for case in _case_order(rows):
     n = _largest(rows, case)
     cells = []
-    for impl, mode in (("jaxloss", "fwd"), ("jaxloss", "vg"),
-                       ("optax", "vg"), ("keras", "vg"), ("naive", "vg")):
+    for impl, mode in (
+      ("jaxloss", "fwd"),
+      ("jaxloss", "vg"),
+      ("optax", "vg"),
+      ("keras", "vg"),
+      ("naive", "vg"),
+    ):
       row = idx.get((case, n, impl, mode))
       cells.append(_fmt_time(row.get("compile_s") if row else None))
     lines.append(f"| {case} | " + " | ".join(cells) + " |")
@@ -337,10 +361,15 @@ def compile_table(rows):
 
 def bandwidth_table(rows):
   """Achieved GB/s of the floor kernels, per size (element-wise inputs)."""
-  floor = [r for r in rows if r["impl"] == "floor" and "median_s" in r
-           and r["family"] == "memory"]
-  lines = ["| n | bytes moved (vg) | floor fwd | floor vg GB/s |",
-           "|---|---|---|---|"]
+  floor = [
+    r
+    for r in rows
+    if r["impl"] == "floor" and "median_s" in r and r["family"] == "memory"
+  ]
+  lines = [
+    "| n | bytes moved (vg) | floor fwd | floor vg GB/s |",
+    "|---|---|---|---|",
+  ]
   for n in sorted({r["n"] for r in floor}):
     best = {}
     for mode in MODES:
@@ -348,8 +377,10 @@ def bandwidth_table(rows):
       best[mode] = statistics.median(r["gbps"] for r in rs)
       if mode == "vg":
         moved = rs[0]["bytes_in"] + rs[0]["bytes_out"]
-    lines.append(f"| {n:.0e} | {moved / 1e6:.1f} MB | "
-                 f"{best['fwd']:.1f} GB/s | {best['vg']:.1f} GB/s |")
+    lines.append(
+      f"| {n:.0e} | {moved / 1e6:.1f} MB | "
+      f"{best['fwd']:.1f} GB/s | {best['vg']:.1f} GB/s |"
+    )
   return "\n".join(lines)
 
 
@@ -363,8 +394,11 @@ def targets(rows, slack=1.0):
     for other in ("optax", "keras"):
       o = _median(idx, case, n, other, "vg")
       if j is not None and o is not None and j > slack * o:
-        note = (" — same compiled program, so noise"
-                if same_program(idx, case, n, "jaxloss", other, "vg") else "")
+        note = (
+          " — same compiled program, so noise"
+          if same_program(idx, case, n, "jaxloss", other, "vg")
+          else ""
+        )
         out.append(f"{case}: jaxloss {j / o:.2f}× {other} (n={n:.0e}){note}")
     fam = next(r["family"] for r in rows if r["case"] == case)
     f = _median(idx, case, n, "floor", "vg")
@@ -377,54 +411,56 @@ def markdown(rows, info, meta):
   v = info["versions"]
   miss = targets(rows)
   parts = [
-      "# Performance tables",
-      "",
-      "Generated by `"
-      + " ".join(["python -m benchmarks.run", *meta["argv"]])
-      + "`; method and discussion in [performance.md](performance.md).",
-      "",
-      f"- Machine: {info['cpu']}, {info['cores']} usable cores, "
-      f"device `{info['platform']}` ({info['device']})",
-      f"- jax {v['jax']} (jaxlib {v['jaxlib']}), optax {v['optax']}, "
-      f"keras {v['keras']} (JAX backend), Python {info['python']}",
-      f"- Date {info['date']}; load average before {meta['load_before']}, "
-      f"after {meta['load_after']}; total wall time {meta['wall_s']:.0f} s",
-      f"- Steady state: median of {meta['repeats']} interleaved rounds; "
-      "`fwd` = jitted `mean(loss)`, `vg` = jitted `value_and_grad` w.r.t. "
-      "`y_pred`; ratios are jaxloss time ÷ the other (below 1: jaxloss "
-      f"faster);{SAME_MARK} marks a ratio between two implementations that "
-      "compiled to the same XLA program (same optimised HLO), whose spread "
-      "is therefore the run-to-run noise.",
+    "# Performance tables",
+    "",
+    "Generated by `"
+    + " ".join(["python -m benchmarks.run", *meta["argv"]])
+    + "`; method and discussion in [performance.md](performance.md).",
+    "",
+    f"- Machine: {info['cpu']}, {info['cores']} usable cores, "
+    f"device `{info['platform']}` ({info['device']})",
+    f"- jax {v['jax']} (jaxlib {v['jaxlib']}), optax {v['optax']}, "
+    f"keras {v['keras']} (JAX backend), Python {info['python']}",
+    f"- Date {info['date']}; load average before {meta['load_before']}, "
+    f"after {meta['load_after']}; total wall time {meta['wall_s']:.0f} s",
+    f"- Steady state: median of {meta['repeats']} interleaved rounds; "
+    "`fwd` = jitted `mean(loss)`, `vg` = jitted `value_and_grad` w.r.t. "
+    "`y_pred`; ratios are jaxloss time ÷ the other (below 1: jaxloss "
+    f"faster);{SAME_MARK} marks a ratio between two implementations that "
+    "compiled to the same XLA program (same optimised HLO), whose spread "
+    "is therefore the run-to-run noise.",
   ]
   if meta.get("skipped"):
-    parts.append("- Registered losses without a benchmark case: "
-                 + ", ".join(meta["skipped"]))
+    parts.append(
+      "- Registered losses without a benchmark case: "
+      + ", ".join(meta["skipped"])
+    )
   parts += [
-      "",
-      "## value_and_grad, largest size of each case",
-      "",
-      mode_table(rows, "vg"),
-      "",
-      "## Forward, largest size of each case",
-      "",
-      mode_table(rows, "fwd"),
-      "",
-      "## Growth with size: jaxloss value_and_grad (ratio to the floor)",
-      "",
-      growth_table(rows),
-      "",
-      "## Memory floor bandwidth (element-wise inputs)",
-      "",
-      bandwidth_table(rows),
-      "",
-      "## Compile time (trace + lower + compile), largest size",
-      "",
-      compile_table(rows),
-      "",
-      "## Targets not met in this run",
-      "",
-      "\n".join(f"- {m}" for m in miss) if miss else "- none",
-      "",
+    "",
+    "## value_and_grad, largest size of each case",
+    "",
+    mode_table(rows, "vg"),
+    "",
+    "## Forward, largest size of each case",
+    "",
+    mode_table(rows, "fwd"),
+    "",
+    "## Growth with size: jaxloss value_and_grad (ratio to the floor)",
+    "",
+    growth_table(rows),
+    "",
+    "## Memory floor bandwidth (element-wise inputs)",
+    "",
+    bandwidth_table(rows),
+    "",
+    "## Compile time (trace + lower + compile), largest size",
+    "",
+    compile_table(rows),
+    "",
+    "## Targets not met in this run",
+    "",
+    "\n".join(f"- {m}" for m in miss) if miss else "- none",
+    "",
   ]
   return "\n".join(parts)
 
@@ -438,20 +474,33 @@ def plot(rows, info, path):
   idx = _index(rows)
   order = _case_order(rows)
   fig, (left, right) = plt.subplots(
-      1, 2, figsize=(13, max(4.5, 0.28 * len(order))),
-      gridspec_kw={"width_ratios": [1, 1.3]})
-  shown = [c for c in ("mean_squared_error", "huber",
-                       "binary_crossentropy[logits]",
-                       "categorical_crossentropy[logits]",
-                       "sparse_categorical_crossentropy[logits]")
-           if c in order] or order[:5]
+    1,
+    2,
+    figsize=(13, max(4.5, 0.28 * len(order))),
+    gridspec_kw={"width_ratios": [1, 1.3]},
+  )
+  shown = [
+    c
+    for c in (
+      "mean_squared_error",
+      "huber",
+      "binary_crossentropy[logits]",
+      "categorical_crossentropy[logits]",
+      "sparse_categorical_crossentropy[logits]",
+    )
+    if c in order
+  ] or order[:5]
   for case in shown:
     ns = sorted({r["n"] for r in rows if r["case"] == case})
     ts = [_median(idx, case, n, "jaxloss", "vg") for n in ns]
     left.loglog(ns, ts, marker="o", label=case)
   ns = sorted({r["n"] for r in rows if r["case"] == shown[0]})
-  left.loglog(ns, [_median(idx, shown[0], n, "floor", "vg") for n in ns],
-              "k--", label="memory floor (2 reads + 1 write)")
+  left.loglog(
+    ns,
+    [_median(idx, shown[0], n, "floor", "vg") for n in ns],
+    "k--",
+    label="memory floor (2 reads + 1 write)",
+  )
   left.set_xlabel("elements of y_pred")
   left.set_ylabel("value_and_grad median time (s)")
   left.set_title("Cost growth (jaxloss)")
@@ -459,8 +508,12 @@ def plot(rows, info, path):
   left.grid(True, which="both", alpha=0.3)
 
   y = np.arange(len(order))
-  marks = {"optax": ("s", "tab:orange"), "keras": ("D", "tab:red"),
-           "naive": ("^", "tab:gray"), "jaxloss": ("o", "tab:blue")}
+  marks = {
+    "optax": ("s", "tab:orange"),
+    "keras": ("D", "tab:red"),
+    "naive": ("^", "tab:gray"),
+    "jaxloss": ("o", "tab:blue"),
+  }
   for impl, (marker, color) in marks.items():
     xs = []
     for case in order:
@@ -472,16 +525,19 @@ def plot(rows, info, path):
   right.axvline(1.0, color="k", lw=0.8)
   right.axvline(1.3, color="k", lw=0.8, ls=":")
   right.set_xscale("log")
-  right.set_yticks(y, [f"{c} ({_largest(rows, c):.0e})" for c in order],
-                   fontsize=7)
+  right.set_yticks(
+    y, [f"{c} ({_largest(rows, c):.0e})" for c in order], fontsize=7
+  )
   right.invert_yaxis()
   right.set_xlabel("value_and_grad time ÷ memory floor (log)")
   right.set_title("Largest size per loss")
   right.legend(fontsize=7, loc="lower right")
   right.grid(True, axis="x", which="both", alpha=0.3)
-  fig.suptitle(f"jaxloss on {info['cpu']} ({info['cores']} cores, "
-               f"{info['platform']}), jax {info['versions']['jax']}",
-               fontsize=9)
+  fig.suptitle(
+    f"jaxloss on {info['cpu']} ({info['cores']} cores, "
+    f"{info['platform']}), jax {info['versions']['jax']}",
+    fontsize=9,
+  )
   fig.tight_layout()
   path.parent.mkdir(parents=True, exist_ok=True)
   fig.savefig(path, dpi=110)
@@ -496,25 +552,46 @@ def _sizes(text):
 
 
 def parse_args(argv):
-  ap = argparse.ArgumentParser(prog="python -m benchmarks.run",
-                               description=__doc__.split("\n")[0])
-  ap.add_argument("--quick", action="store_true",
-                  help="small sizes and few repeats (a smoke run)")
-  ap.add_argument("--sizes", type=_sizes, default=None,
-                  help="comma-separated element counts, e.g. 1e4,1e6")
-  ap.add_argument("--cases", default="",
-                  help="comma-separated case names (default: all)")
-  ap.add_argument("--impls", default=",".join(IMPLS),
-                  help=f"subset of {','.join(IMPLS)}")
+  ap = argparse.ArgumentParser(
+    prog="python -m benchmarks.run", description=__doc__.split("\n")[0]
+  )
+  ap.add_argument(
+    "--quick",
+    action="store_true",
+    help="small sizes and few repeats (a smoke run)",
+  )
+  ap.add_argument(
+    "--sizes",
+    type=_sizes,
+    default=None,
+    help="comma-separated element counts, e.g. 1e4,1e6",
+  )
+  ap.add_argument(
+    "--cases", default="", help="comma-separated case names (default: all)"
+  )
+  ap.add_argument(
+    "--impls", default=",".join(IMPLS), help=f"subset of {','.join(IMPLS)}"
+  )
   ap.add_argument("--repeats", type=int, default=None)
-  ap.add_argument("--min-round-ms", type=float, default=None,
-                  help="calls per round are batched to last at least this")
-  ap.add_argument("--markdown", type=pathlib.Path,
-                  default=ROOT / "docs" / "performance_tables.md")
-  ap.add_argument("--png", type=pathlib.Path,
-                  default=ROOT / "docs" / "img" / "perf.png")
-  ap.add_argument("--json", type=pathlib.Path,
-                  default=ROOT / "docs" / "performance_results.json")
+  ap.add_argument(
+    "--min-round-ms",
+    type=float,
+    default=None,
+    help="calls per round are batched to last at least this",
+  )
+  ap.add_argument(
+    "--markdown",
+    type=pathlib.Path,
+    default=ROOT / "docs" / "performance_tables.md",
+  )
+  ap.add_argument(
+    "--png", type=pathlib.Path, default=ROOT / "docs" / "img" / "perf.png"
+  )
+  ap.add_argument(
+    "--json",
+    type=pathlib.Path,
+    default=ROOT / "docs" / "performance_results.json",
+  )
   ap.add_argument("--no-plot", action="store_true")
   ap.add_argument("--no-progress", action="store_true")
   args = ap.parse_args(argv)
@@ -535,8 +612,9 @@ def main(argv=None):
   impls = tuple(i for i in args.impls.split(",") if i)
   bad = set(impls) - set(IMPLS)
   if bad:
-    raise SystemExit(f"benchmarks.run: --impls must be among {IMPLS}, "
-                     f"got {sorted(bad)}")
+    raise SystemExit(
+      f"benchmarks.run: --impls must be among {IMPLS}, got {sorted(bad)}"
+    )
   keras_losses = None
   if "keras" in impls:
     try:
@@ -553,19 +631,28 @@ def main(argv=None):
     if unknown:
       raise SystemExit(f"benchmarks.run: unknown cases {sorted(unknown)}")
     all_cases = [c for c in all_cases if c.name in wanted]
-  work = [(c, n) for c in all_cases for n in args.sizes
-          if c.max_n is None or n <= c.max_n]
+  work = [
+    (c, n)
+    for c in all_cases
+    for n in args.sizes
+    if c.max_n is None or n <= c.max_n
+  ]
   info = machine_info()
-  meta = {"argv": argv, "load_before": load_average(),
-          "repeats": args.repeats, "skipped": skipped}
+  meta = {
+    "argv": argv,
+    "load_before": load_average(),
+    "repeats": args.repeats,
+    "skipped": skipped,
+  }
   start = time.perf_counter()
   rows = []
   bar = tqdm(work, disable=args.no_progress, unit="case", file=sys.stderr)
   with jax.numpy_rank_promotion("allow"):
     for case, n in bar:
       bar.set_description(f"{case.name[:28]:28s} n={n:.0e}")
-      rows += time_case(case, n, impls, keras_losses, args.repeats,
-                        args.min_round_ms / 1e3)
+      rows += time_case(
+        case, n, impls, keras_losses, args.repeats, args.min_round_ms / 1e3
+      )
   meta["wall_s"] = time.perf_counter() - start
   meta["load_after"] = load_average()
   text = markdown(rows, info, meta)
@@ -573,8 +660,9 @@ def main(argv=None):
   args.markdown.write_text(text)
   if args.json:
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(
-        {"machine": info, "meta": meta, "rows": rows}, indent=1))
+    args.json.write_text(
+      json.dumps({"machine": info, "meta": meta, "rows": rows}, indent=1)
+    )
   if not args.no_plot:
     plot(rows, info, args.png)
   print(text)

@@ -15,10 +15,10 @@ import jax.numpy as jnp
 def init(key, vocab, hidden, length):
   k1, k2, k3, k4 = jax.random.split(key, 4)
   return {
-      "embed": jax.random.normal(k1, (vocab, hidden)) * 0.5,
-      "mix": jax.random.normal(k2, (hidden, hidden)) / jnp.sqrt(hidden),
-      "pos": jax.random.normal(k3, (length, hidden)) * 0.1,
-      "head": jax.random.normal(k4, (hidden, vocab)) * 0.1,
+    "embed": jax.random.normal(k1, (vocab, hidden)) * 0.5,
+    "mix": jax.random.normal(k2, (hidden, hidden)) / jnp.sqrt(hidden),
+    "pos": jax.random.normal(k3, (length, hidden)) * 0.1,
+    "head": jax.random.normal(k4, (hidden, vocab)) * 0.1,
   }
 
 
@@ -27,7 +27,7 @@ def hidden_states(params, tokens):
   e = params["embed"][tokens]
   counts = jnp.arange(1, tokens.shape[1] + 1, dtype=e.dtype)[None, :, None]
   mean = jnp.cumsum(e, axis=1) / counts
-  return jnp.tanh(mean @ params["mix"] + params["pos"][None, :tokens.shape[1]])
+  return jnp.tanh(mean @ params["mix"] + params["pos"][None, : tokens.shape[1]])
 
 
 def sgd(params, grads, lr):
@@ -40,10 +40,10 @@ def adam(params, grads, state, lr, b1=0.9, b2=0.999, eps=1e-8):
   t = t + 1
   m = jax.tree.map(lambda a, g: b1 * a + (1 - b1) * g, m, grads)
   v = jax.tree.map(lambda a, g: b2 * a + (1 - b2) * g * g, v, grads)
-  c1, c2 = 1 - b1 ** t, 1 - b2 ** t
+  c1, c2 = 1 - b1**t, 1 - b2**t
   params = jax.tree.map(
-      lambda p, a, b: p - lr * (a / c1) / (jnp.sqrt(b / c2) + eps), params,
-      m, v)
+    lambda p, a, b: p - lr * (a / c1) / (jnp.sqrt(b / c2) + eps), params, m, v
+  )
   return params, (m, v, t)
 
 

@@ -26,7 +26,7 @@ class ActivityRegularizedDense(nn.Module):
   @nn.compact
   def __call__(self, x):
     y = nn.relu(nn.Dense(self.features)(x))
-    jl.add_loss(self, self.rate * jnp.sum(y ** 2))
+    jl.add_loss(self, self.rate * jnp.sum(y**2))
     return y
 
 
@@ -68,7 +68,8 @@ def main(steps=200, seed=0, rate=1e-3, hidden=16, verbose=False):
       return task + aux, (task, aux)
 
     (loss, (task, aux)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params)
+      params
+    )
     updates, opt_state = opt.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss, task, aux
 
@@ -78,8 +79,13 @@ def main(steps=200, seed=0, rate=1e-3, hidden=16, verbose=False):
     history.append(float(loss))
     if verbose and i % 50 == 0:
       print(f"step {i}: loss={loss:.4f} task={task:.4f} aux={aux:.4f}")
-  return {"first_loss": history[0], "last_loss": history[-1],
-          "aux": float(aux), "traces": len(traces), "params": params}
+  return {
+    "first_loss": history[0],
+    "last_loss": history[-1],
+    "aux": float(aux),
+    "traces": len(traces),
+    "params": params,
+  }
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ class ActivityRegularizedDense(nnx.Module):
 
   def __call__(self, x):
     y = nnx.relu(self.dense(x))
-    jn.add_loss(self, self.rate * jnp.sum(y ** 2))
+    jn.add_loss(self, self.rate * jnp.sum(y**2))
     return y
 
 
@@ -61,7 +61,8 @@ def main(steps=200, seed=0, rate=1e-3, hidden=16, verbose=False):
       return task + aux, (task, aux)
 
     (loss, (task, aux)), grads = nnx.value_and_grad(loss_fn, has_aux=True)(
-        model)
+      model
+    )
     optimizer.update(model, grads)
     return loss, task, aux
 
@@ -71,8 +72,13 @@ def main(steps=200, seed=0, rate=1e-3, hidden=16, verbose=False):
     history.append(float(loss))
     if verbose and i % 50 == 0:
       print(f"step {i}: loss={loss:.4f} task={task:.4f} aux={aux:.4f}")
-  return {"first_loss": history[0], "last_loss": history[-1],
-          "aux": float(aux), "traces": len(traces), "model": model}
+  return {
+    "first_loss": history[0],
+    "last_loss": history[-1],
+    "aux": float(aux),
+    "traces": len(traces),
+    "model": model,
+  }
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ class Model(nn.Module):
 
   def setup(self):
     self.embed = Embedder(self.features)
-    self.head = jl.ArcFaceHead(num_classes=10, scale=self.scale,
-                               margin=self.margin)
+    self.head = jl.ArcFaceHead(
+      num_classes=10, scale=self.scale, margin=self.margin
+    )
 
   def __call__(self, labels, x):
     return self.head(labels, self.embed(x))
@@ -69,7 +70,8 @@ def main(steps=300, batch=128, n_train=None, seed=0, verbose=False):
   @jax.jit
   def step(params, opt_state, xb, yb):
     loss, grads = jax.value_and_grad(
-        lambda p: model.apply({"params": p}, yb, xb))(params)
+      lambda p: model.apply({"params": p}, yb, xb)
+    )(params)
     updates, opt_state = opt.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, loss
 
@@ -83,8 +85,11 @@ def main(steps=300, batch=128, n_train=None, seed=0, verbose=False):
       print(f"step {i}: loss={loss:.4f}")
   pred = model.apply({"params": params}, x_test, method=Model.predict)
   accuracy = float(np.mean(np.asarray(pred) == y_test))
-  return {"first_loss": history[0], "last_loss": history[-1],
-          "test_accuracy": accuracy}
+  return {
+    "first_loss": history[0],
+    "last_loss": history[-1],
+    "test_accuracy": accuracy,
+  }
 
 
 if __name__ == "__main__":

@@ -61,40 +61,56 @@ def load_tasks(seed: int):
   digits = datasets.load_digits()
   x, y = digits.data / 16.0, digits.target
   xtr, xte, ytr, yte = model_selection.train_test_split(
-      x, y, test_size=0.25, random_state=seed, stratify=y)
+    x, y, test_size=0.25, random_state=seed, stratify=y
+  )
   classification = Task("digits", xtr, ytr, xte, yte, 10, "accuracy")
 
   diabetes = datasets.load_diabetes()
   x, y = diabetes.data, diabetes.target
   xtr, xte, ytr, yte = model_selection.train_test_split(
-      x, y, test_size=0.25, random_state=seed)
+    x, y, test_size=0.25, random_state=seed
+  )
   mean, std = xtr.mean(0), xtr.std(0)
   y_mean, y_std = ytr.mean(), ytr.std()
   regression = Task(
-      "diabetes", (xtr - mean) / std, ((ytr - y_mean) / y_std)[:, None],
-      (xte - mean) / std, ((yte - y_mean) / y_std)[:, None], 1, "mae",
-      hidden=16, learning_rate=1e-3)  # small data: a small net overfits less
+    "diabetes",
+    (xtr - mean) / std,
+    ((ytr - y_mean) / y_std)[:, None],
+    (xte - mean) / std,
+    ((yte - y_mean) / y_std)[:, None],
+    1,
+    "mae",
+    hidden=16,
+    learning_rate=1e-3,
+  )  # small data: a small net overfits less
   return classification, regression, y_std
 
 
 # Each entry: (label, loss object). The objects take (y_true, model_output).
 CLASSIFICATION_LOSSES = {
-    "cross-entropy": jaxloss.SparseCategoricalCrossentropy(from_logits=True),
-    "label-smoothed CE (0.1)": jaxloss.SparseCategoricalCrossentropy(
-        from_logits=True, label_smoothing=0.1),
-    "focal CE (gamma=2)": jaxloss.wrap(
-        lambda y, z, **kw: jaxloss.categorical_focal_crossentropy(
-            jax.nn.one_hot(y, z.shape[-1]), z, **kw),
-        name="focal", from_logits=True, alpha=1.0, gamma=2.0),
-    "categorical hinge": jaxloss.wrap(
-        lambda y, z: jaxloss.categorical_hinge(jax.nn.one_hot(y, z.shape[-1]),
-                                               z), name="cat_hinge"),
+  "cross-entropy": jaxloss.SparseCategoricalCrossentropy(from_logits=True),
+  "label-smoothed CE (0.1)": jaxloss.SparseCategoricalCrossentropy(
+    from_logits=True, label_smoothing=0.1
+  ),
+  "focal CE (gamma=2)": jaxloss.wrap(
+    lambda y, z, **kw: jaxloss.categorical_focal_crossentropy(
+      jax.nn.one_hot(y, z.shape[-1]), z, **kw
+    ),
+    name="focal",
+    from_logits=True,
+    alpha=1.0,
+    gamma=2.0,
+  ),
+  "categorical hinge": jaxloss.wrap(
+    lambda y, z: jaxloss.categorical_hinge(jax.nn.one_hot(y, z.shape[-1]), z),
+    name="cat_hinge",
+  ),
 }
 REGRESSION_LOSSES = {
-    "MSE": jaxloss.MeanSquaredError(),
-    "Huber (delta=1)": jaxloss.Huber(delta=1.0),
-    "log-cosh": jaxloss.LogCosh(),
-    "MAE": jaxloss.MeanAbsoluteError(),
+  "MSE": jaxloss.MeanSquaredError(),
+  "Huber (delta=1)": jaxloss.Huber(delta=1.0),
+  "log-cosh": jaxloss.LogCosh(),
+  "MAE": jaxloss.MeanAbsoluteError(),
 }
 
 
@@ -110,6 +126,7 @@ def train(task: Task, loss_fn, *, epochs: int, batch_size: int, seed: int):
   def step(params, opt_state, x, y):
     def objective(p):
       return loss_fn(y, model.apply(p, x))
+
     value, grads = jax.value_and_grad(objective)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, value
@@ -122,9 +139,10 @@ def train(task: Task, loss_fn, *, epochs: int, batch_size: int, seed: int):
     order = rng.permutation(n)
     total = 0.0
     for i in range(steps):
-      idx = order[i * batch_size:(i + 1) * batch_size]
+      idx = order[i * batch_size : (i + 1) * batch_size]
       params, opt_state, value = step(
-          params, opt_state, task.x_train[idx], task.y_train[idx])
+        params, opt_state, task.x_train[idx], task.y_train[idx]
+      )
       total += float(value)
     history.append(total / steps)
 
@@ -156,22 +174,33 @@ def plot(curves, path):
   plt.close(fig)
 
 
-def main(epochs: int = 60, batch_size: int = 64, seed: int = 0,
-         out_dir: str = "demo_out", quiet: bool = False) -> str:
+def main(
+  epochs: int = 60,
+  batch_size: int = 64,
+  seed: int = 0,
+  out_dir: str = "demo_out",
+  quiet: bool = False,
+) -> str:
   """Runs the demo; returns the markdown results table."""
   start = time.perf_counter()
   classification, regression, y_std = load_tasks(seed)
-  jobs = [(classification, label, fn)
-          for label, fn in CLASSIFICATION_LOSSES.items()]
+  jobs = [
+    (classification, label, fn) for label, fn in CLASSIFICATION_LOSSES.items()
+  ]
   jobs += [(regression, label, fn) for label, fn in REGRESSION_LOSSES.items()]
   curves = {"digits classifier": {}, "diabetes regressor": {}}
   rows = []
-  for task, label, loss_fn in tqdm(jobs, desc="training", disable=quiet,
-                                   unit="model"):
-    history, metric = train(task, loss_fn, epochs=epochs,
-                            batch_size=batch_size, seed=seed)
-    key = "digits classifier" if task.metric == "accuracy" else (
-        "diabetes regressor")
+  for task, label, loss_fn in tqdm(
+    jobs, desc="training", disable=quiet, unit="model"
+  ):
+    history, metric = train(
+      task, loss_fn, epochs=epochs, batch_size=batch_size, seed=seed
+    )
+    key = (
+      "digits classifier"
+      if task.metric == "accuracy"
+      else ("diabetes regressor")
+    )
     curves[key][label] = history
     if task.metric == "accuracy":
       rows.append((task.name, label, f"accuracy {metric:.3f}"))
@@ -188,8 +217,10 @@ def main(epochs: int = 60, batch_size: int = 64, seed: int = 0,
   if not quiet:
     print()
     print(table)
-    print(f"\nplot: {out / 'training_curves.png'}  "
-          f"({time.perf_counter() - start:.0f} s on {os.cpu_count()} cores)")
+    print(
+      f"\nplot: {out / 'training_curves.png'}  "
+      f"({time.perf_counter() - start:.0f} s on {os.cpu_count()} cores)"
+    )
   return table
 
 

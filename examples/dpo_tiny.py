@@ -52,8 +52,16 @@ def sequence_logps(params, tokens):
   return jnp.sum(logps, axis=-1)
 
 
-def main(steps=40, batch=16, vocab=16, hidden=16, beta=0.5, lr=1e-2,
-         seed=0, verbose=True):
+def main(
+  steps=40,
+  batch=16,
+  vocab=16,
+  hidden=16,
+  beta=0.5,
+  lr=1e-2,
+  seed=0,
+  verbose=True,
+):
   """Trains; returns the per-step ``(loss, margin, accuracy)`` history."""
   rng = np.random.default_rng(seed)
   params = lm.init(jax.random.key(seed), vocab, hidden, PROMPT + RESPONSE)
@@ -64,15 +72,23 @@ def main(steps=40, batch=16, vocab=16, hidden=16, beta=0.5, lr=1e-2,
     ref_c = jax.lax.stop_gradient(sequence_logps(reference, chosen))
     ref_r = jax.lax.stop_gradient(sequence_logps(reference, rejected))
     values, comps = jaxloss.dpo(
-        sequence_logps(params, chosen), sequence_logps(params, rejected),
-        ref_c, ref_r, beta=beta, return_components=True)
-    return jnp.mean(values), (jnp.mean(comps["margins"]),
-                              jnp.mean(comps["accuracies"]))
+      sequence_logps(params, chosen),
+      sequence_logps(params, rejected),
+      ref_c,
+      ref_r,
+      beta=beta,
+      return_components=True,
+    )
+    return jnp.mean(values), (
+      jnp.mean(comps["margins"]),
+      jnp.mean(comps["accuracies"]),
+    )
 
   @jax.jit
   def step(params, state, chosen, rejected):
-    (loss, (margin, acc)), grads = jax.value_and_grad(
-        loss_fn, has_aux=True)(params, chosen, rejected)
+    (loss, (margin, acc)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+      params, chosen, rejected
+    )
     params, state = lm.adam(params, grads, state, lr)
     return params, state, loss, margin, acc
 
@@ -82,8 +98,10 @@ def main(steps=40, batch=16, vocab=16, hidden=16, beta=0.5, lr=1e-2,
     params, state, loss, margin, acc = step(params, state, chosen, rejected)
     history.append((float(loss), float(margin), float(acc)))
     if verbose and (i % 10 == 0 or i == steps - 1):
-      print(f"step {i:3d}  dpo loss {loss:.4f}  reward margin {margin:.3f}"
-            f"  accuracy {acc:.2f}")
+      print(
+        f"step {i:3d}  dpo loss {loss:.4f}  reward margin {margin:.3f}"
+        f"  accuracy {acc:.2f}"
+      )
   return np.array(history)
 
 

@@ -36,14 +36,16 @@ def make_data(seed=0, n=48):
 
 def member_loss(model, loss, params, x, y, sample_weight):
   """One member's loss: the function that gets vmapped."""
-  return loss(y, model.apply({"params": params}, x),
-              sample_weight=sample_weight)
+  return loss(
+    y, model.apply({"params": params}, x), sample_weight=sample_weight
+  )
 
 
 def make_step(model, loss, opt):
   def step(params, opt_state, x, y, weights):
     grad_fn = jax.value_and_grad(
-        lambda p, w: member_loss(model, loss, p, x, y, w))
+      lambda p, w: member_loss(model, loss, p, x, y, w)
+    )
     values, grads = jax.vmap(grad_fn)(params, weights)
     updates, opt_state = opt.update(grads, opt_state, params)
     return optax.apply_updates(params, updates), opt_state, values
@@ -52,16 +54,16 @@ def make_step(model, loss, opt):
 
 
 def main(members=8, steps=200, seed=0, verbose=False):
-  """Trains ``members`` nets; returns per-member losses and the trace count.
-  """
+  """Trains ``members`` nets; returns per-member losses and the trace count."""
   x, y = make_data(seed)
   model = Net()
   keys = jax.random.split(jax.random.key(seed), members)
   params = jax.vmap(lambda k: model.init(k, x)["params"])(keys)
   # Bootstrap: each member weights the samples by Poisson(1) counts.
   rng = np.random.default_rng(seed)
-  weights = jnp.asarray(rng.poisson(1.0, size=(members, x.shape[0])),
-                        jnp.float32)
+  weights = jnp.asarray(
+    rng.poisson(1.0, size=(members, x.shape[0])), jnp.float32
+  )
   opt = optax.adam(1e-2)
   opt_state = opt.init(params)  # elementwise optimizer: vmapping not needed
   traces = []
@@ -81,9 +83,13 @@ def main(members=8, steps=200, seed=0, verbose=False):
       print(f"step {i}: member losses {np.round(np.asarray(values), 4)}")
   preds = jax.vmap(lambda p: model.apply({"params": p}, x))(params)
   ensemble_mse = float(jnp.mean((jnp.mean(preds, 0) - y) ** 2))
-  return {"first_losses": first, "last_losses": np.asarray(values),
-          "ensemble_mse": ensemble_mse, "traces": len(traces),
-          "params": params}
+  return {
+    "first_losses": first,
+    "last_losses": np.asarray(values),
+    "ensemble_mse": ensemble_mse,
+    "traces": len(traces),
+    "params": params,
+  }
 
 
 if __name__ == "__main__":

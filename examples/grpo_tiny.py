@@ -34,7 +34,8 @@ PROMPT, RESPONSE, TARGET = 2, 4, 3
 def sample(params, key, prompts, vocab):
   """Autoregressive sampling of ``RESPONSE`` tokens after ``prompts``."""
   tokens = jnp.concatenate(
-      [prompts, jnp.zeros((prompts.shape[0], RESPONSE), jnp.int32)], axis=1)
+    [prompts, jnp.zeros((prompts.shape[0], RESPONSE), jnp.int32)], axis=1
+  )
   for t in range(RESPONSE):
     pos = PROMPT + t
     h = lm.hidden_states(params, tokens[:, :pos])[:, -1]
@@ -47,13 +48,23 @@ def sample(params, key, prompts, vocab):
 def token_logps(params, tokens):
   """Per-token log-probabilities and entropies of the responses,
   ``[B, RESPONSE]`` each."""
-  h = lm.hidden_states(params, tokens[:, :-1])[:, PROMPT - 1:]
-  return jaxloss.linear_log_probs(h, params["head"], tokens[:, PROMPT:],
-                                  return_entropy=True)
+  h = lm.hidden_states(params, tokens[:, :-1])[:, PROMPT - 1 :]
+  return jaxloss.linear_log_probs(
+    h, params["head"], tokens[:, PROMPT:], return_entropy=True
+  )
 
 
-def main(steps=40, prompts=8, group=8, vocab=8, hidden=16, lr=2e-2,
-         kl_coef=0.02, seed=0, verbose=True):
+def main(
+  steps=40,
+  prompts=8,
+  group=8,
+  vocab=8,
+  hidden=16,
+  lr=2e-2,
+  kl_coef=0.02,
+  seed=0,
+  verbose=True,
+):
   """Trains; returns the per-step mean reward."""
   key = jax.random.key(seed)
   key, init_key = jax.random.split(key)
@@ -66,9 +77,16 @@ def main(steps=40, prompts=8, group=8, vocab=8, hidden=16, lr=2e-2,
     logps, entropy = token_logps(params, tokens)
     ref, _ = token_logps(reference, tokens)
     loss, comps = jaxloss.policy_gradient(
-        logps, None, adv, where=mask, reference_logps=ref,
-        kl_coef=kl_coef, entropy=entropy, normalization="token",
-        return_components=True)
+      logps,
+      None,
+      adv,
+      where=mask,
+      reference_logps=ref,
+      kl_coef=kl_coef,
+      entropy=entropy,
+      normalization="token",
+      return_components=True,
+    )
     return loss, comps
 
   @jax.jit
@@ -80,7 +98,8 @@ def main(steps=40, prompts=8, group=8, vocab=8, hidden=16, lr=2e-2,
     r = reward.reshape(prompts, group)
     adv = (r - r.mean(-1, keepdims=True)) / (r.std(-1, keepdims=True) + 1e-4)
     (loss, comps), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-        params, tokens, adv.reshape(-1))
+      params, tokens, adv.reshape(-1)
+    )
     params, state = lm.adam(params, grads, state, lr)
     return params, state, jnp.mean(reward), comps
 
@@ -90,8 +109,10 @@ def main(steps=40, prompts=8, group=8, vocab=8, hidden=16, lr=2e-2,
     params, state, reward, comps = step(params, state, sub)
     rewards.append(float(reward))
     if verbose and (i % 10 == 0 or i == steps - 1):
-      print(f"step {i:3d}  mean reward {reward:.3f}  kl {comps['kl']:.4f}"
-            f"  entropy {comps['entropy']:.3f}")
+      print(
+        f"step {i:3d}  mean reward {reward:.3f}  kl {comps['kl']:.4f}"
+        f"  entropy {comps['entropy']:.3f}"
+      )
   return np.array(rewards)
 
 

@@ -34,7 +34,7 @@ def make_data(seed=0, n=96, classes=3):
   rng = np.random.default_rng(seed)
   x = rng.normal(size=(n, 6)).astype(np.float32)
   value = (x[:, :1] * 3.0 + rng.normal(size=(n, 1))).astype(np.float32)
-  label = np.argmax(x[:, 1:1 + classes], axis=-1).astype(np.int32)
+  label = np.argmax(x[:, 1 : 1 + classes], axis=-1).astype(np.int32)
   return x, {"value": value, "label": label}
 
 
@@ -43,8 +43,10 @@ def main(steps=300, seed=0, verbose=False):
   x, targets = make_data(seed)
   model = MultiTask(rngs=nnx.Rngs(seed))
   optimizer = nnx.Optimizer(model, optax.adam(2e-2), wrt=nnx.Param)
-  losses = {"value": jaxloss.MeanSquaredError(),
-            "label": jaxloss.SparseCategoricalCrossentropy(from_logits=True)}
+  losses = {
+    "value": jaxloss.MeanSquaredError(),
+    "label": jaxloss.SparseCategoricalCrossentropy(from_logits=True),
+  }
 
   @nnx.jit
   def step(model, optimizer, x, targets):
@@ -62,12 +64,17 @@ def main(steps=300, seed=0, verbose=False):
     total, terms = step(model, optimizer, x, targets)
     history.append(float(total))
     if verbose and i % 50 == 0:
-      print(f"step {i}: total={total:.4f} "
-            f"mse={terms['value']:.4f} xent={terms['label']:.4f}")
+      print(
+        f"step {i}: total={total:.4f} "
+        f"mse={terms['value']:.4f} xent={terms['label']:.4f}"
+      )
   log_var = np.asarray(model.weighting.log_variances[...])
-  return {"first_loss": history[0], "last_loss": history[-1],
-          "log_variances": log_var,
-          "terms": jax.tree.map(float, terms)}
+  return {
+    "first_loss": history[0],
+    "last_loss": history[-1],
+    "log_variances": log_var,
+    "terms": jax.tree.map(float, terms),
+  }
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ DEVICES = 8
 def init_tower(key, d_in, hidden, d_out):
   k1, k2 = jax.random.split(key)
   return {
-      "w1": jax.random.normal(k1, (d_in, hidden)) / np.sqrt(d_in),
-      "b1": jnp.zeros((hidden,)),
-      "w2": jax.random.normal(k2, (hidden, d_out)) / np.sqrt(hidden),
+    "w1": jax.random.normal(k1, (d_in, hidden)) / np.sqrt(d_in),
+    "b1": jnp.zeros((hidden,)),
+    "w2": jax.random.normal(k2, (hidden, d_out)) / np.sqrt(hidden),
   }
 
 
@@ -52,12 +52,12 @@ def tower(p, x):
 def init(key, features=16):
   ka, kb = jax.random.split(key)
   return {
-      "top": init_tower(ka, 32, 64, features),
-      "bottom": init_tower(kb, 32, 64, features),
-      # SigLIP's learnable temperature t' (scale = exp t') and bias, at the
-      # paper's initialisation t = 10, b = -10.
-      "log_scale": jnp.log(10.0),
-      "bias": jnp.asarray(-10.0),
+    "top": init_tower(ka, 32, 64, features),
+    "bottom": init_tower(kb, 32, 64, features),
+    # SigLIP's learnable temperature t' (scale = exp t') and bias, at the
+    # paper's initialisation t = 10, b = -10.
+    "log_scale": jnp.log(10.0),
+    "bias": jnp.asarray(-10.0),
   }
 
 
@@ -78,15 +78,20 @@ def make_loss(mesh):
     a = tower(params["top"], top)
     b = tower(params["bottom"], bottom)
     values = jaxloss.sharded_siglip_loss(
-        a, b, scale=jnp.exp(params["log_scale"]), bias=params["bias"],
-        axis_name="batch")
+      a,
+      b,
+      scale=jnp.exp(params["log_scale"]),
+      bias=params["bias"],
+      axis_name="batch",
+    )
     # The global mean: local sums over the global row count.
     count = lax.psum(values.shape[0], "batch")
     return lax.psum(jnp.sum(values), "batch") / count
 
   row = P("batch")
-  return jax.shard_map(local, mesh=mesh, in_specs=(P(), row, row),
-                       out_specs=P())
+  return jax.shard_map(
+    local, mesh=mesh, in_specs=(P(), row, row), out_specs=P()
+  )
 
 
 def retrieval_accuracy(params, top, bottom):
@@ -100,8 +105,9 @@ def main(steps=300, batch=256, seed=0, learning_rate=3e-3):
   devices = jax.devices()[:DEVICES]
   if len(devices) < DEVICES or batch % DEVICES:
     raise ValueError(
-        f"main: needs {DEVICES} devices and a batch divisible by them, got "
-        f"{len(devices)} devices and batch={batch}")
+      f"main: needs {DEVICES} devices and a batch divisible by them, got "
+      f"{len(devices)} devices and batch={batch}"
+    )
   mesh = jax.sharding.Mesh(np.array(devices), ("batch",))
   (top, bottom), (top_test, bottom_test) = load(seed)
   params = init(jax.random.key(seed))
@@ -123,10 +129,15 @@ def main(steps=300, batch=256, seed=0, learning_rate=3e-3):
     params, state, loss = step(params, state, top[idx], bottom[idx])
     losses.append(float(loss))
   after = retrieval_accuracy(params, top_test, bottom_test)
-  return {"accuracy_before": before, "accuracy_after": after,
-          "chance": 1.0 / len(top_test), "first_loss": losses[0],
-          "last_loss": losses[-1], "scale": float(jnp.exp(params["log_scale"])),
-          "bias": float(params["bias"])}
+  return {
+    "accuracy_before": before,
+    "accuracy_after": after,
+    "chance": 1.0 / len(top_test),
+    "first_loss": losses[0],
+    "last_loss": losses[-1],
+    "scale": float(jnp.exp(params["log_scale"])),
+    "bias": float(params["bias"]),
+  }
 
 
 if __name__ == "__main__":

@@ -17,8 +17,7 @@ import os
 import sys
 
 if "jax" not in sys.modules:  # before jax is imported: simulated CPU devices
-  os.environ.setdefault("XLA_FLAGS",
-                        "--xla_force_host_platform_device_count=8")
+  os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
 
 import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
@@ -58,7 +57,8 @@ def make_batch(rng, batch, seq, vocab):
     steps.append((3 * steps[-1] + 1) % vocab)
   tokens = np.concatenate(steps, axis=1).astype(np.int32)
   targets = np.concatenate(
-      [tokens[:, 1:], np.full((batch, 1), PAD, np.int32)], axis=1)
+    [tokens[:, 1:], np.full((batch, 1), PAD, np.int32)], axis=1
+  )
   return jnp.asarray(tokens), jnp.asarray(targets)
 
 
@@ -66,12 +66,21 @@ def make_mesh(data=2, model=4):
   n = data * model
   if jax.device_count() < n:
     data, model, n = 1, jax.device_count(), jax.device_count()
-  return Mesh(np.array(jax.devices()[:n]).reshape(data, model),
-              ("data", "model"))
+  return Mesh(
+    np.array(jax.devices()[:n]).reshape(data, model), ("data", "model")
+  )
 
 
-def main(steps=30, batch=8, seq=16, vocab=64, dim=32, seed=0,
-         learning_rate=1e-2, verbose=True):
+def main(
+  steps=30,
+  batch=8,
+  seq=16,
+  vocab=64,
+  dim=32,
+  seed=0,
+  learning_rate=1e-2,
+  verbose=True,
+):
   """Trains for ``steps`` steps; returns the list of losses."""
   mesh = make_mesh()
   trunk = Trunk(vocab=vocab, dim=dim)
@@ -79,8 +88,8 @@ def main(steps=30, batch=8, seq=16, vocab=64, dim=32, seed=0,
   tokens, targets = make_batch(rng, batch, seq, vocab)
   key_trunk, key_head = jax.random.split(jax.random.key(seed))
   params = {
-      "trunk": trunk.init(key_trunk, tokens),
-      "head": jax.random.normal(key_head, (dim, vocab)) / np.sqrt(dim),
+    "trunk": trunk.init(key_trunk, tokens),
+    "head": jax.random.normal(key_head, (dim, vocab)) / np.sqrt(dim),
   }
 
   def head_loss(h, w, y):
@@ -88,13 +97,16 @@ def main(steps=30, batch=8, seq=16, vocab=64, dim=32, seed=0,
     # head; the global mean over all counted tokens of the global batch.
     n = jaxloss.count_tokens(y, ignore_index=PAD, axis_name="data")
     loss = jaxloss.vocab_parallel_linear_cross_entropy(
-        h, w, y, axis_name="model", ignore_index=PAD, normalizer=n,
-        z_loss=1e-4)
+      h, w, y, axis_name="model", ignore_index=PAD, normalizer=n, z_loss=1e-4
+    )
     return jax.lax.psum(loss, "data")
 
   sharded_loss = jax.shard_map(
-      head_loss, mesh=mesh, out_specs=P(),
-      in_specs=(P("data"), P(None, "model"), P("data")))
+    head_loss,
+    mesh=mesh,
+    out_specs=P(),
+    in_specs=(P("data"), P(None, "model"), P("data")),
+  )
 
   def loss_fn(params, tokens, targets):
     h = trunk.apply(params["trunk"], tokens)

@@ -60,18 +60,38 @@ from jaxloss._src.losses.sequence import ctc_forward
 from jaxloss._src.objects import scoped
 
 __all__ = [
-    "binary_dice_loss", "convex_kl_divergence", "cosine_distance",
-    "cosine_similarity", "ctc_loss", "ctc_loss_with_forward_probs",
-    "dice_loss", "generalized_kl_divergence", "hinge_loss", "huber_loss",
-    "kl_divergence", "kl_divergence_with_log_targets", "l2_loss", "log_cosh",
-    "make_fenchel_young_loss", "multiclass_generalized_dice_loss",
-    "multiclass_hinge_loss", "multiclass_perceptron_loss",
-    "multiclass_sparsemax_loss", "ntxent", "perceptron_loss",
-    "poly_loss_cross_entropy", "ranking_softmax_loss",
-    "safe_softmax_cross_entropy", "sigmoid_binary_cross_entropy",
-    "sigmoid_focal_loss", "smooth_labels", "softmax_cross_entropy",
-    "softmax_cross_entropy_with_integer_labels", "sparsemax_loss",
-    "squared_error", "triplet_margin_loss",
+  "binary_dice_loss",
+  "convex_kl_divergence",
+  "cosine_distance",
+  "cosine_similarity",
+  "ctc_loss",
+  "ctc_loss_with_forward_probs",
+  "dice_loss",
+  "generalized_kl_divergence",
+  "hinge_loss",
+  "huber_loss",
+  "kl_divergence",
+  "kl_divergence_with_log_targets",
+  "l2_loss",
+  "log_cosh",
+  "make_fenchel_young_loss",
+  "multiclass_generalized_dice_loss",
+  "multiclass_hinge_loss",
+  "multiclass_perceptron_loss",
+  "multiclass_sparsemax_loss",
+  "ntxent",
+  "perceptron_loss",
+  "poly_loss_cross_entropy",
+  "ranking_softmax_loss",
+  "safe_softmax_cross_entropy",
+  "sigmoid_binary_cross_entropy",
+  "sigmoid_focal_loss",
+  "smooth_labels",
+  "softmax_cross_entropy",
+  "softmax_cross_entropy_with_integer_labels",
+  "sparsemax_loss",
+  "squared_error",
+  "triplet_margin_loss",
 ]
 
 
@@ -91,8 +111,9 @@ def _broadcast(fn, name, x, shape, to="the predictions"):
     return jnp.broadcast_to(x, shape)
   except ValueError:
     raise ValueError(
-        f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
-        f"got {name}.shape={tuple(jnp.shape(x))}") from None
+      f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
+      f"got {name}.shape={tuple(jnp.shape(x))}"
+    ) from None
 
 
 def _scores_and(fn, scores, other, name_scores, name_other, cast=True):
@@ -106,8 +127,7 @@ def _scores_and(fn, scores, other, name_scores, name_other, cast=True):
 
 def _same_shape_pair(fn, predictions, targets, names):
   """Two floating inputs of the same shape, in one compute dtype."""
-  (p, t), dt = numerics.floats(fn, **{names[0]: predictions,
-                                      names[1]: targets})
+  (p, t), dt = numerics.floats(fn, **{names[0]: predictions, names[1]: targets})
   shapes.check_same_shape(fn, **{names[0]: p, names[1]: t})
   return p, t, dt
 
@@ -157,8 +177,9 @@ def _class_labels(fn, scores, labels):
   y = _int_labels(fn, labels)
   if y.shape != s.shape[:-1]:
     raise ValueError(
-        f"{fn}: labels must have the shape of scores without the class "
-        f"axis {tuple(s.shape[:-1])}, got labels.shape={tuple(y.shape)}")
+      f"{fn}: labels must have the shape of scores without the class "
+      f"axis {tuple(s.shape[:-1])}, got labels.shape={tuple(y.shape)}"
+    )
   return s, y, dt
 
 
@@ -250,8 +271,9 @@ def hinge_loss(predictor_outputs, targets):
     Cortes & Vapnik, Support-Vector Networks, 1995.
   """
   fn = "hinge_loss"
-  f, y, dt = _scores_and(fn, predictor_outputs, targets,
-                         "predictor_outputs", "targets")
+  f, y, dt = _scores_and(
+    fn, predictor_outputs, targets, "predictor_outputs", "targets"
+  )
   return _hinge.binary_hinge(y, f).astype(dt)
 
 
@@ -278,8 +300,9 @@ def perceptron_loss(predictor_outputs, targets):
     Rosenblatt, The Perceptron, 1958.
   """
   fn = "perceptron_loss"
-  f, y, dt = _same_shape_pair(fn, predictor_outputs, targets,
-                              ("predictor_outputs", "targets"))
+  f, y, dt = _same_shape_pair(
+    fn, predictor_outputs, targets, ("predictor_outputs", "targets")
+  )
   return _hinge.binary_perceptron(y, f).astype(dt)
 
 
@@ -454,8 +477,9 @@ def softmax_cross_entropy(logits, labels, axis=-1, where=None):
 
 
 @scoped
-def softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1,
-                                              where=None):
+def softmax_cross_entropy_with_integer_labels(
+  logits, labels, axis=-1, where=None
+):
   """Softmax cross-entropy with integer labels.
 
   ``loss = logsumexp_where(z) - z[label]`` along ``axis``. A tuple ``axis``
@@ -489,28 +513,34 @@ def softmax_cross_entropy_with_integer_labels(logits, labels, axis=-1,
   z, dt = _float(fn, "logits", logits)
   y = _int_labels(fn, labels)
   if isinstance(axis, bool) or not isinstance(axis, (int, tuple)):
-    raise ValueError(f"{fn}: axis must be an int or a tuple of ints, got "
-                     f"{axis!r}")
+    raise ValueError(
+      f"{fn}: axis must be an int or a tuple of ints, got {axis!r}"
+    )
   ax = _axis(fn, axis, z.ndim)
   mask = _mask(fn, where, z.shape, axis=ax)
   # The caller's order of a tuple axis, as optax flattens it (not sorted).
-  classes: tuple[int, ...] = (ax,) if isinstance(ax, int) else tuple(
-      shapes.canonical_axis(fn, a, z.ndim) for a in axis)
+  classes: tuple[int, ...] = (
+    (ax,)
+    if isinstance(ax, int)
+    else tuple(shapes.canonical_axis(fn, a, z.ndim) for a in axis)
+  )
   batch = tuple(i for i in range(z.ndim) if i not in classes)
   z = jnp.transpose(z, batch + classes)
-  z = z.reshape(z.shape[:len(batch)] + (-1,))
+  z = z.reshape(z.shape[: len(batch)] + (-1,))
   if mask is not None:
     mask = jnp.transpose(mask, batch + classes).reshape(z.shape)
   if y.shape != z.shape[:-1]:
     raise ValueError(
-        f"{fn}: labels must have the shape of logits without axis "
-        f"{tuple(z.shape[:-1])}, got labels.shape={tuple(y.shape)}")
+      f"{fn}: labels must have the shape of logits without axis "
+      f"{tuple(z.shape[:-1])}, got labels.shape={tuple(y.shape)}"
+    )
   return _softmax.softmax_cross_entropy_sparse(y, z, mask).astype(dt)
 
 
 @scoped
-def poly_loss_cross_entropy(logits, labels, *, epsilon=2.0, axis=-1,
-                            where=None):
+def poly_loss_cross_entropy(
+  logits, labels, *, epsilon=2.0, axis=-1, where=None
+):
   """Poly-1 loss (Leng et al. 2022, eq. 3).
 
   ``loss = CE(z, y) + epsilon * sum(y * (1 - softmax(z)))`` along ``axis``
@@ -582,15 +612,16 @@ def kl_divergence(log_predictions, targets, axis=-1, where=None):
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
   fn = "kl_divergence"
-  lq, t, ax, mask, dt = _kl_inputs(fn, log_predictions, targets,
-                                   ("log_predictions", "targets"), axis,
-                                   where)
+  lq, t, ax, mask, dt = _kl_inputs(
+    fn, log_predictions, targets, ("log_predictions", "targets"), axis, where
+  )
   return _softmax.kl_from_log_predictions(t, lq, ax, mask).astype(dt)
 
 
 @scoped
-def kl_divergence_with_log_targets(log_predictions, log_targets, axis=-1,
-                                   where=None):
+def kl_divergence_with_log_targets(
+  log_predictions, log_targets, axis=-1, where=None
+):
   """KL divergence with both distributions in log space.
 
   ``loss = sum(exp(log t) (log t - log q))`` along ``axis``; ``log t = -inf``
@@ -617,9 +648,14 @@ def kl_divergence_with_log_targets(log_predictions, log_targets, axis=-1,
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
   fn = "kl_divergence_with_log_targets"
-  lq, lt, ax, mask, dt = _kl_inputs(fn, log_predictions, log_targets,
-                                    ("log_predictions", "log_targets"), axis,
-                                    where)
+  lq, lt, ax, mask, dt = _kl_inputs(
+    fn,
+    log_predictions,
+    log_targets,
+    ("log_predictions", "log_targets"),
+    axis,
+    where,
+  )
   return _softmax.kl_from_log_targets(lt, lq, ax, mask).astype(dt)
 
 
@@ -650,9 +686,9 @@ def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
     Boyd & Vandenberghe, Convex Optimization, 2004, p. 90.
   """
   fn = "generalized_kl_divergence"
-  lq, t, ax, mask, dt = _kl_inputs(fn, log_predictions, targets,
-                                   ("log_predictions", "targets"), axis,
-                                   where)
+  lq, t, ax, mask, dt = _kl_inputs(
+    fn, log_predictions, targets, ("log_predictions", "targets"), axis, where
+  )
   return _softmax.generalized_kl(t, lq, ax, mask).astype(dt)
 
 
@@ -672,16 +708,26 @@ def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
     Array(0., dtype=float32)
   """
   warnings.warn(
-      "The function convex_kl_divergence is deprecated. Please use "
-      "generalized_kl_divergence instead.", DeprecationWarning, stacklevel=3)
-  return generalized_kl_divergence(log_predictions, targets, axis=axis,
-                                   where=where)
+    "The function convex_kl_divergence is deprecated. Please use "
+    "generalized_kl_divergence instead.",
+    DeprecationWarning,
+    stacklevel=3,
+  )
+  return generalized_kl_divergence(
+    log_predictions, targets, axis=axis, where=where
+  )
 
 
 @scoped
-def ctc_loss_with_forward_probs(logits, logit_paddings, labels,
-                                label_paddings, *, blank_id=0,
-                                log_epsilon=-1e5):
+def ctc_loss_with_forward_probs(
+  logits,
+  logit_paddings,
+  labels,
+  label_paddings,
+  *,
+  blank_id=0,
+  log_epsilon=-1e5,
+):
   """CTC loss (Graves et al. 2006) and the forward log-probabilities.
 
   Runs the forward recursion of the extended label sequence (see
@@ -730,27 +776,38 @@ def ctc_loss_with_forward_probs(logits, logit_paddings, labels,
   shapes.check_same_shape(fn, labels=y, label_paddings=lpad)
   if fpad.shape != z.shape[:2]:
     raise ValueError(
-        f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
-        f"logit_paddings.shape={tuple(fpad.shape)}")
+      f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
+      f"logit_paddings.shape={tuple(fpad.shape)}"
+    )
   if y.shape[0] != z.shape[0]:
     raise ValueError(
-        f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
-        f"got {y.shape[0]}")
+      f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
+      f"got {y.shape[0]}"
+    )
   log_probs = jax.nn.log_softmax(z, axis=-1)
   label_lengths = y.shape[1] - jnp.sum(lpad, axis=1).astype(jnp.int32)
-  alphas = ctc_forward(log_probs, y, frame_active=fpad < 0.5,
-                       blank=blank_id, log_zero=log_epsilon)
+  alphas = ctc_forward(
+    log_probs, y, frame_active=fpad < 0.5, blank=blank_id, log_zero=log_epsilon
+  )
   phi, emit = alphas[..., 0::2], alphas[..., 1::2]
   last_phi = jnp.concatenate(
-      [phi[-1, :, :1], jnp.logaddexp(phi[-1, :, 1:], emit[-1])], axis=-1)
+    [phi[-1, :, :1], jnp.logaddexp(phi[-1, :, 1:], emit[-1])], axis=-1
+  )
   phi = phi.at[-1].set(last_phi)
   loss = -ctc_final_log_likelihood(alphas[-1], label_lengths)
   return loss.astype(dt), phi.astype(dt), emit.astype(dt)
 
 
 @scoped
-def ctc_loss(logits, logit_paddings, labels, label_paddings, *, blank_id=0,
-             log_epsilon=-1e5):
+def ctc_loss(
+  logits,
+  logit_paddings,
+  labels,
+  label_paddings,
+  *,
+  blank_id=0,
+  log_epsilon=-1e5,
+):
   """CTC loss (Graves et al. 2006); see :func:`ctc_loss_with_forward_probs`.
 
   ``loss = -log sum over alignments of prod_t softmax(logits)[t, pi_t]``.
@@ -777,8 +834,13 @@ def ctc_loss(logits, logit_paddings, labels, label_paddings, *, blank_id=0,
     Graves et al., Connectionist Temporal Classification, 2006.
   """
   loss, _, _ = ctc_loss_with_forward_probs(
-      logits, logit_paddings, labels, label_paddings, blank_id=blank_id,
-      log_epsilon=log_epsilon)
+    logits,
+    logit_paddings,
+    labels,
+    label_paddings,
+    blank_id=blank_id,
+    log_epsilon=log_epsilon,
+  )
   return loss
 
 
@@ -886,8 +948,9 @@ def log_cosh(predictions, targets=None):
 
 
 @scoped
-def cosine_similarity(predictions, targets, *, epsilon=0.0, axis=-1,
-                      where=None):
+def cosine_similarity(
+  predictions, targets, *, epsilon=0.0, axis=-1, where=None
+):
   """Cosine similarity along ``axis``.
 
   ``cos = sum(a b) / (sqrt(max(sum a^2, eps)) sqrt(max(sum b^2, eps)))``
@@ -913,16 +976,16 @@ def cosine_similarity(predictions, targets, *, epsilon=0.0, axis=-1,
     Salton & McGill, Introduction to Modern Information Retrieval, 1983.
   """
   fn = "cosine_similarity"
-  p, t, dt = _same_shape_pair(fn, predictions, targets,
-                              ("predictions", "targets"))
+  p, t, dt = _same_shape_pair(
+    fn, predictions, targets, ("predictions", "targets")
+  )
   ax = _axis(fn, axis, p.ndim)
   mask = _mask(fn, where, p.shape)
   return _embedding.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
 
 
 @scoped
-def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1,
-                    where=None):
+def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1, where=None):
   """Cosine distance ``1 - cosine_similarity`` along ``axis``.
 
   Args:
@@ -940,8 +1003,9 @@ def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1,
     >>> losses.cosine_distance([[1.0, 0.0]], [[0.0, 2.0]])
     Array([1.], dtype=float32)
   """
-  return 1.0 - cosine_similarity(predictions, targets, epsilon=epsilon,
-                                 axis=axis, where=where)
+  return 1.0 - cosine_similarity(
+    predictions, targets, epsilon=epsilon, axis=axis, where=where
+  )
 
 
 # --------------------------------------------------------------- segmentation
@@ -961,9 +1025,10 @@ def _dice_probs(fn, predictions, targets, apply_softmax):
     sums = np.asarray(jnp.sum(p, axis=-1))
     if not np.allclose(sums, 1.0, rtol=1e-5):
       raise ValueError(
-          f"{fn}: predictions must sum to 1 over the class axis when "
-          f"apply_softmax=False, got sums in [{sums.min():.6f}, "
-          f"{sums.max():.6f}]")
+        f"{fn}: predictions must sum to 1 over the class axis when "
+        f"apply_softmax=False, got sums in [{sums.min():.6f}, "
+        f"{sums.max():.6f}]"
+      )
   return p, t, dt
 
 
@@ -974,19 +1039,32 @@ def _reduce_classes(fn, values, reduction):
     return jnp.sum(values, axis=-1)
   if reduction == "none":
     return values
-  raise ValueError(f"{fn}: reduction must be 'mean', 'sum' or 'none', got "
-                   f"{reduction!r}")
+  raise ValueError(
+    f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+  )
 
 
-def _dice(fn, predictions, targets, class_weights, smooth, alpha, beta,
-          apply_softmax, reduction, ignore_background, axis):
+def _dice(
+  fn,
+  predictions,
+  targets,
+  class_weights,
+  smooth,
+  alpha,
+  beta,
+  apply_softmax,
+  reduction,
+  ignore_background,
+  axis,
+):
   p, t, dt = _dice_probs(fn, predictions, targets, apply_softmax)
   if axis is None:
     axis = tuple(range(1, p.ndim - 1))
   elif not isinstance(axis, int):
     axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
-  values = _overlap.smoothed_tversky_per_class(fn, t, p, axis, smooth, alpha,
-                                            beta)
+  values = _overlap.smoothed_tversky_per_class(
+    fn, t, p, axis, smooth, alpha, beta
+  )
   if class_weights is not None:
     w = numerics.as_array(fn, "class_weights", class_weights)
     shapes.check_rank(fn, "class_weights", w, 1)
@@ -998,9 +1076,19 @@ def _dice(fn, predictions, targets, class_weights, smooth, alpha, beta,
 
 
 @scoped
-def dice_loss(predictions, targets, *, class_weights=None, smooth=1.0,
-              alpha=0.5, beta=0.5, apply_softmax=True, reduction="mean",
-              ignore_background=False, axis=None):
+def dice_loss(
+  predictions,
+  targets,
+  *,
+  class_weights=None,
+  smooth=1.0,
+  alpha=0.5,
+  beta=0.5,
+  apply_softmax=True,
+  reduction="mean",
+  ignore_background=False,
+  axis=None,
+):
   """Soft Dice / Tversky loss per class (Milletari et al. 2016).
 
   With probabilities ``p`` (softmax over the last axis, or a sigmoid for a
@@ -1039,14 +1127,30 @@ def dice_loss(predictions, targets, *, class_weights=None, smooth=1.0,
   References:
     Milletari et al., V-Net, 2016; Salehi et al., Tversky Loss, 2017.
   """
-  return _dice("dice_loss", predictions, targets, class_weights, smooth,
-               alpha, beta, apply_softmax, reduction, ignore_background, axis)
+  return _dice(
+    "dice_loss",
+    predictions,
+    targets,
+    class_weights,
+    smooth,
+    alpha,
+    beta,
+    apply_softmax,
+    reduction,
+    ignore_background,
+    axis,
+  )
 
 
 @scoped
-def multiclass_generalized_dice_loss(predictions, targets, *, smooth=1.0,
-                                     apply_softmax=True,
-                                     ignore_background=False):
+def multiclass_generalized_dice_loss(
+  predictions,
+  targets,
+  *,
+  smooth=1.0,
+  apply_softmax=True,
+  ignore_background=False,
+):
   """Generalised Dice loss (Sudre et al. 2017): a scalar.
 
   Class weights ``w_c = 1 / (n_c^2 + 1e-7)`` (``n_c`` the target mass of
@@ -1080,8 +1184,21 @@ def multiclass_generalized_dice_loss(predictions, targets, *, smooth=1.0,
   t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
   shapes.check_same_shape(fn, predictions=p, targets=t)
   weights = _overlap.generalized_dice_weights(t)
-  return jnp.mean(_dice(fn, p, t, weights, smooth, 0.5, 0.5, apply_softmax,
-                        "none", ignore_background, None)).astype(dt)
+  return jnp.mean(
+    _dice(
+      fn,
+      p,
+      t,
+      weights,
+      smooth,
+      0.5,
+      0.5,
+      apply_softmax,
+      "none",
+      ignore_background,
+      None,
+    )
+  ).astype(dt)
 
 
 @scoped
@@ -1112,8 +1229,9 @@ def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
   t = numerics.as_array(fn, "targets", targets)
   if p.ndim == t.ndim and p.shape[-1] != 1:
     p, t = p[..., None], t[..., None]
-  return _dice(fn, p, t, None, smooth, 0.5, 0.5, apply_sigmoid, "mean",
-               False, None)
+  return _dice(
+    fn, p, t, None, smooth, 0.5, 0.5, apply_sigmoid, "mean", False, None
+  )
 
 
 # ----------------------------------------------------------- self-supervised
@@ -1156,14 +1274,24 @@ def ntxent(embeddings, labels, temperature=0.07):
   y = numerics.as_array(fn, "labels", labels)
   if y.shape[:1] != e.shape[:1]:
     raise ValueError(
-        f"{fn}: labels must have one entry per embedding ({e.shape[0]}), got "
-        f"labels.shape={tuple(y.shape)}")
+      f"{fn}: labels must have one entry per embedding ({e.shape[0]}), got "
+      f"labels.shape={tuple(y.shape)}"
+    )
   return _embedding.ntxent(y, e, temperature).astype(dt)
 
 
 @scoped
-def triplet_margin_loss(anchors, positives, negatives, axis=-1, norm_degree=2,
-                        margin=1.0, eps=1e-6, *, absolute_difference=False):
+def triplet_margin_loss(
+  anchors,
+  positives,
+  negatives,
+  axis=-1,
+  norm_degree=2,
+  margin=1.0,
+  eps=1e-6,
+  *,
+  absolute_difference=False,
+):
   """Triplet margin loss (Balntas et al. 2016).
 
   ``loss = max(d(a, p) - d(a, n) + margin, 0)`` with
@@ -1198,20 +1326,23 @@ def triplet_margin_loss(anchors, positives, negatives, axis=-1, norm_degree=2,
     Shallow Convolutional Neural Networks, 2016.
   """
   fn = "triplet_margin_loss"
-  (a, p, n), dt = numerics.floats(fn, anchors=anchors, positives=positives,
-                                  negatives=negatives)
+  (a, p, n), dt = numerics.floats(
+    fn, anchors=anchors, positives=positives, negatives=negatives
+  )
   shapes.check_same_shape(fn, anchors=a, positives=p, negatives=n)
   ax = shapes.canonical_axis(fn, axis, a.ndim)
-  return _embedding.lp_triplet_margin(a, p, n, ax, norm_degree, margin, eps,
-                             absolute_difference).astype(dt)
+  return _embedding.lp_triplet_margin(
+    a, p, n, ax, norm_degree, margin, eps, absolute_difference
+  ).astype(dt)
 
 
 # ----------------------------------------------------------- ranking, misc
 
 
 @scoped
-def ranking_softmax_loss(logits, labels, *, where=None, weights=None,
-                         reduce_fn=jnp.mean):
+def ranking_softmax_loss(
+  logits, labels, *, where=None, weights=None, reduce_fn=jnp.mean
+):
   """Listwise softmax ranking loss (Bruch et al. 2019).
 
   ``loss = -sum_i w_i y_i log softmax(s)_i`` per list (last axis), over the
@@ -1246,9 +1377,12 @@ def ranking_softmax_loss(logits, labels, *, where=None, weights=None,
   mask = _mask(fn, where, s.shape)
   w = None
   if weights is not None:
-    w = _broadcast(fn, "weights",
-                   numerics.as_array(fn, "weights", weights).astype(s.dtype),
-                   s.shape)
+    w = _broadcast(
+      fn,
+      "weights",
+      numerics.as_array(fn, "weights", weights).astype(s.dtype),
+      s.shape,
+    )
   loss = _softmax.ranking_softmax(y, s, mask, w)
   valid = None if mask is None else jnp.any(mask, axis=-1)
   if reduce_fn is None:
@@ -1316,6 +1450,8 @@ def make_fenchel_young_loss(max_fun):
     Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, 2020.
   """
   if not callable(max_fun):
-    raise TypeError(f"make_fenchel_young_loss: max_fun must be callable, got "
-                    f"{type(max_fun).__name__}")
+    raise TypeError(
+      f"make_fenchel_young_loss: max_fun must be callable, got "
+      f"{type(max_fun).__name__}"
+    )
   return _sparsemax.fenchel_young(max_fun)

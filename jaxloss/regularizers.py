@@ -20,7 +20,18 @@ from jaxloss._src.regularizers import path_name
 from jaxloss._src.regularizers import regularize
 
 __all__ = [
-    "KERNELS", "L1", "L1L2", "L2", "OrthogonalRegularizer", "Regularizer",
-    "get", "l1", "l1_l2", "l2", "orthogonal", "orthogonal_regularizer",
-    "path_name", "regularize",
+  "KERNELS",
+  "L1",
+  "L1L2",
+  "L2",
+  "OrthogonalRegularizer",
+  "Regularizer",
+  "get",
+  "l1",
+  "l1_l2",
+  "l2",
+  "orthogonal",
+  "orthogonal_regularizer",
+  "path_name",
+  "regularize",
 ]

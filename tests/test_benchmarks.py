@@ -19,11 +19,26 @@ CASES = ("mean_squared_error", "sparse_categorical_crossentropy[logits]")
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
   out = tmp_path_factory.mktemp("bench")
-  argv = ["--quick", "--sizes", "256", "--repeats", "2",
-          "--min-round-ms", "0", "--cases", ",".join(CASES),
-          "--impls", "jaxloss,optax,floor", "--no-progress",
-          "--markdown", str(out / "t.md"), "--png", str(out / "p.png"),
-          "--json", str(out / "r.json")]
+  argv = [
+    "--quick",
+    "--sizes",
+    "256",
+    "--repeats",
+    "2",
+    "--min-round-ms",
+    "0",
+    "--cases",
+    ",".join(CASES),
+    "--impls",
+    "jaxloss,optax,floor",
+    "--no-progress",
+    "--markdown",
+    str(out / "t.md"),
+    "--png",
+    str(out / "p.png"),
+    "--json",
+    str(out / "r.json"),
+  ]
   rows = run_lib.main(argv)
   return rows, out
 
@@ -68,11 +83,15 @@ def test_table_covers_keras_catalogue():
   # Drop-in rows time jaxloss.optax.<name> against optax.losses.<name>.
   from jaxloss import optax as jaxloss_optax  # noqa: PLC0415
 
-  dropins = [c.name.removeprefix("optax.") for c in cases_lib.CASES
-             if c.name.startswith("optax.")]
+  dropins = [
+    c.name.removeprefix("optax.")
+    for c in cases_lib.CASES
+    if c.name.startswith("optax.")
+  ]
   assert dropins and all(hasattr(jaxloss_optax, n) for n in dropins)
-  assert all(c.optax is not None for c in cases_lib.CASES
-             if c.name.startswith("optax."))
+  assert all(
+    c.optax is not None for c in cases_lib.CASES if c.name.startswith("optax.")
+  )
   cases, _ = cases_lib.all_cases()
   assert len({c.name for c in cases}) == len(cases)
 

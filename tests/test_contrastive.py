@@ -28,7 +28,8 @@ def naive_clip(x, y, scale):
   logits = scale * x @ y.T
   d = jnp.diagonal(logits)
   return 0.5 * (jax.nn.logsumexp(logits, axis=1) - d) + 0.5 * (
-      jax.nn.logsumexp(logits, axis=0) - d)
+    jax.nn.logsumexp(logits, axis=0) - d
+  )
 
 
 def naive_siglip(x, y, scale, bias):
@@ -61,17 +62,23 @@ def _mesh(n=N_DEV):
 def _sharded(loss, mesh, **kwargs):
   """``(x, y, valid, scale, bias) -> [B]`` through shard_map."""
   if loss == "clip":
+
     def local(x, y, v, s, b):
       del b
-      return jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch",
-                                       where=v, **kwargs)
+      return jaxloss.sharded_clip_loss(
+        x, y, scale=s, axis_name="batch", where=v, **kwargs
+      )
   else:
+
     def local(x, y, v, s, b):
-      return jaxloss.sharded_siglip_loss(x, y, scale=s, bias=b,
-                                         axis_name="batch", where=v, **kwargs)
+      return jaxloss.sharded_siglip_loss(
+        x, y, scale=s, bias=b, axis_name="batch", where=v, **kwargs
+      )
+
   row = P("batch")
-  return jax.shard_map(local, mesh=mesh, in_specs=(row, row, row, P(), P()),
-                       out_specs=row)
+  return jax.shard_map(
+    local, mesh=mesh, in_specs=(row, row, row, P(), P()), out_specs=row
+  )
 
 
 def _naive(loss):
@@ -98,11 +105,13 @@ def _check_against_naive(loss, fn, x, y, w, valid, scale, bias, rtol):
     return jnp.mean(naive(x[keep], y[keep], s, b) * w[keep])
 
   args = (x, y, scale, bias)
-  (got, values), got_g = jax.jit(jax.value_and_grad(
-      ours, argnums=(0, 1, 2, 3), has_aux=True))(*args)
+  (got, values), got_g = jax.jit(
+    jax.value_and_grad(ours, argnums=(0, 1, 2, 3), has_aux=True)
+  )(*args)
   want, want_g = jax.value_and_grad(theirs, argnums=(0, 1, 2, 3))(*args)
-  np.testing.assert_allclose(values[keep], naive(x[keep], y[keep], scale,
-                                                 bias), rtol=rtol, atol=rtol)
+  np.testing.assert_allclose(
+    values[keep], naive(x[keep], y[keep], scale, bias), rtol=rtol, atol=rtol
+  )
   np.testing.assert_array_equal(values[~valid], 0)
   np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol)
   names = ("d image", "d text", "d scale", "d bias")
@@ -123,51 +132,67 @@ def test_chunked_equals_naive(loss, chunk, x64):
   x, y, w = _data(37)
   valid = _mask(37, masked=chunk == 5)
   if loss == "clip":
+
     def fn(x, y, v, s, b):
       del b
       return jaxloss.clip_loss(x, y, scale=s, where=v, chunk_size=chunk)
   else:
+
     def fn(x, y, v, s, b):
-      return jaxloss.siglip_loss(x, y, scale=s, bias=b, where=v,
-                                 chunk_size=chunk)
-  _check_against_naive(loss, fn, x, y, w, valid, jnp.float64(7.0),
-                       jnp.float64(-3.0), rtol=1e-11)
+      return jaxloss.siglip_loss(
+        x, y, scale=s, bias=b, where=v, chunk_size=chunk
+      )
+
+  _check_against_naive(
+    loss, fn, x, y, w, valid, jnp.float64(7.0), jnp.float64(-3.0), rtol=1e-11
+  )
 
 
 def test_numpy_loops_reference(x64):
   x, y, _ = _data(8, seed=4)
   valid = _mask(8, masked=True)
   np.testing.assert_allclose(
-      jaxloss.clip_loss(x, y, scale=5.0, where=valid, chunk_size=3),
-      ref.np_clip(x, y, scale=5.0, where=valid), rtol=1e-12, atol=1e-12,
-      err_msg=ref.CLIP_SRC)
+    jaxloss.clip_loss(x, y, scale=5.0, where=valid, chunk_size=3),
+    ref.np_clip(x, y, scale=5.0, where=valid),
+    rtol=1e-12,
+    atol=1e-12,
+    err_msg=ref.CLIP_SRC,
+  )
   np.testing.assert_allclose(
-      jaxloss.siglip_loss(x, y, scale=5.0, bias=-2.0, where=valid,
-                          chunk_size=3),
-      ref.np_siglip(x, y, scale=5.0, bias=-2.0, where=valid), rtol=1e-12,
-      atol=1e-12, err_msg=ref.SIGLIP_SRC)
+    jaxloss.siglip_loss(x, y, scale=5.0, bias=-2.0, where=valid, chunk_size=3),
+    ref.np_siglip(x, y, scale=5.0, bias=-2.0, where=valid),
+    rtol=1e-12,
+    atol=1e-12,
+    err_msg=ref.SIGLIP_SRC,
+  )
 
 
 def test_doctest_value_by_hand():
   # Two orthogonal unit pairs, scale 1: l = I, so each direction is
   # log(e + 1) - 1 (CLIP), and SigLIP's row is softplus(-1) + softplus(0).
   x = np.eye(2, dtype=np.float32)
-  np.testing.assert_allclose(jaxloss.clip_loss(x, x, scale=1.0),
-                             [np.log(np.e + 1) - 1] * 2, rtol=1e-6)
   np.testing.assert_allclose(
-      jaxloss.siglip_loss(x, x, scale=1.0, bias=0.0),
-      [np.log1p(np.exp(-1.0)) + np.log(2.0)] * 2, rtol=1e-6)
+    jaxloss.clip_loss(x, x, scale=1.0), [np.log(np.e + 1) - 1] * 2, rtol=1e-6
+  )
+  np.testing.assert_allclose(
+    jaxloss.siglip_loss(x, x, scale=1.0, bias=0.0),
+    [np.log1p(np.exp(-1.0)) + np.log(2.0)] * 2,
+    rtol=1e-6,
+  )
 
 
 @pytest.mark.parametrize("dtype", [jnp.bfloat16])
 def test_half_precision_chunked_matches_float32(dtype):
   x, y, _ = _data(40, dtype=np.float32)
-  for f in (lambda a, b, c: jaxloss.clip_loss(a, b, scale=10.0, chunk_size=c),
-            lambda a, b, c: jaxloss.siglip_loss(a, b, chunk_size=c)):
+  for f in (
+    lambda a, b, c: jaxloss.clip_loss(a, b, scale=10.0, chunk_size=c),
+    lambda a, b, c: jaxloss.siglip_loss(a, b, chunk_size=c),
+  ):
     half = f(jnp.asarray(x, dtype), jnp.asarray(y, dtype), 7)
     assert half.dtype == dtype
-    np.testing.assert_allclose(np.asarray(half, np.float32), f(x, y, None),
-                               rtol=3e-2, atol=3e-2)
+    np.testing.assert_allclose(
+      np.asarray(half, np.float32), f(x, y, None), rtol=3e-2, atol=3e-2
+    )
 
 
 def test_learnable_scale_and_bias_in_objects():
@@ -178,8 +203,9 @@ def test_learnable_scale_and_bias_in_objects():
     return jaxloss.SigLIPLoss(scale=s, bias=b, chunk_size=4)(x, y)
 
   gs, gb = jax.grad(f, argnums=(0, 1))(jnp.float32(10.0), jnp.float32(-10.0))
-  want = jax.grad(lambda s, b: jnp.mean(naive_siglip(x, y, s, b)),
-                  argnums=(0, 1))(10.0, -10.0)
+  want = jax.grad(
+    lambda s, b: jnp.mean(naive_siglip(x, y, s, b)), argnums=(0, 1)
+  )(10.0, -10.0)
   np.testing.assert_allclose((gs, gb), want, rtol=1e-4)
   assert loss(x, y).shape == ()
 
@@ -189,8 +215,10 @@ def test_nan_in_a_masked_row_stays_out():
   valid = _mask(6, masked=False)
   valid[2] = False
   x[2] = np.nan
-  for f in (lambda a: jaxloss.clip_loss(a, y, where=valid, chunk_size=4),
-            lambda a: jaxloss.siglip_loss(a, y, where=valid, chunk_size=4)):
+  for f in (
+    lambda a: jaxloss.clip_loss(a, y, where=valid, chunk_size=4),
+    lambda a: jaxloss.siglip_loss(a, y, where=valid, chunk_size=4),
+  ):
     v, g = jax.value_and_grad(lambda a: jnp.sum(f(a)))(x)
     assert np.isfinite(v) and np.all(np.isfinite(g))
     x_bad = x.copy()
@@ -201,8 +229,10 @@ def test_nan_in_a_masked_row_stays_out():
 def test_fully_masked_batch_is_zero_with_zero_gradients():
   x, y, _ = _data(5, dtype=np.float32)
   none = np.zeros(5, bool)
-  for f in (lambda a: jaxloss.clip_loss(a, y, where=none, chunk_size=2),
-            lambda a: jaxloss.siglip_loss(a, y, where=none, chunk_size=2)):
+  for f in (
+    lambda a: jaxloss.clip_loss(a, y, where=none, chunk_size=2),
+    lambda a: jaxloss.siglip_loss(a, y, where=none, chunk_size=2),
+  ):
     v, g = jax.value_and_grad(lambda a: jnp.sum(f(a)))(x)
     assert v == 0 and np.all(g == 0)
 
@@ -227,10 +257,14 @@ def test_chunked_memory_is_a_fraction_of_naive():
 # --------------------------------------------------------------- sharded
 
 
-SHARDED_CASES = [(8, True), (64, True), (512, True),
-                 pytest.param(8, False, marks=pytest.mark.slow),
-                 pytest.param(64, False, marks=pytest.mark.slow),
-                 pytest.param(512, False, marks=pytest.mark.slow)]
+SHARDED_CASES = [
+  (8, True),
+  (64, True),
+  (512, True),
+  pytest.param(8, False, marks=pytest.mark.slow),
+  pytest.param(64, False, marks=pytest.mark.slow),
+  pytest.param(512, False, marks=pytest.mark.slow),
+]
 
 
 @pytest.mark.parametrize(("global_batch", "masked"), SHARDED_CASES)
@@ -240,16 +274,18 @@ def test_sharded_equals_naive_on_8_devices(loss, global_batch, masked, x64):
   valid = _mask(global_batch, masked)
   chunk = 3 if global_batch == 64 else None  # tiles inside visiting blocks
   fn = _sharded(loss, _mesh(), chunk_size=chunk)
-  _check_against_naive(loss, fn, x, y, w, valid, jnp.float64(9.0),
-                       jnp.float64(-4.0), rtol=1e-10)
+  _check_against_naive(
+    loss, fn, x, y, w, valid, jnp.float64(9.0), jnp.float64(-4.0), rtol=1e-10
+  )
 
 
 def test_sharded_clip_all_gather_equals_naive(x64):
   x, y, w = _data(64, seed=11)
   valid = _mask(64, masked=True)
   fn = _sharded("clip", _mesh(), chunk_size=5, collective="all_gather")
-  _check_against_naive("clip", fn, x, y, w, valid, jnp.float64(9.0),
-                       jnp.float64(0.0), rtol=1e-10)
+  _check_against_naive(
+    "clip", fn, x, y, w, valid, jnp.float64(9.0), jnp.float64(0.0), rtol=1e-10
+  )
 
 
 def test_global_mean_inside_shard_map(x64):
@@ -261,32 +297,38 @@ def test_global_mean_inside_shard_map(x64):
   mesh = _mesh()
 
   def local(x, y, v, s, b):
-    clip = jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch",
-                                     where=v)
-    sig = jaxloss.sharded_siglip_loss(x, y, scale=s, bias=b,
-                                      axis_name="batch", where=v)
+    clip = jaxloss.sharded_clip_loss(x, y, scale=s, axis_name="batch", where=v)
+    sig = jaxloss.sharded_siglip_loss(
+      x, y, scale=s, bias=b, axis_name="batch", where=v
+    )
     count = lax.psum(jnp.sum(v, dtype=clip.dtype), "batch")
     return lax.psum(jnp.stack([jnp.sum(clip), jnp.sum(sig)]), "batch") / count
 
   row = P("batch")
-  f = jax.shard_map(local, mesh=mesh, in_specs=(row, row, row, P(), P()),
-                    out_specs=P())
+  f = jax.shard_map(
+    local, mesh=mesh, in_specs=(row, row, row, P(), P()), out_specs=P()
+  )
   keep = np.flatnonzero(valid)
   args = (x, y, jnp.float64(6.0), jnp.float64(-2.0))
-  got = jax.jit(jax.jacrev(
-      lambda x, y, s, b: f(x, y, valid, s, b), argnums=(0, 1, 2, 3)))(*args)
+  got = jax.jit(
+    jax.jacrev(lambda x, y, s, b: f(x, y, valid, s, b), argnums=(0, 1, 2, 3))
+  )(*args)
   for k, loss in enumerate(("clip", "siglip")):
     naive = _naive(loss)
     want = jax.grad(
-        lambda x, y, s, b, naive=naive: jnp.mean(
-            naive(x[keep], y[keep], s, b)), argnums=(0, 1, 2, 3))(*args)
+      lambda x, y, s, b, naive=naive: jnp.mean(naive(x[keep], y[keep], s, b)),
+      argnums=(0, 1, 2, 3),
+    )(*args)
     for g, h in zip(got, want):
-      np.testing.assert_allclose(g[k], h, rtol=1e-10, atol=1e-12,
-                                 err_msg=loss)
+      np.testing.assert_allclose(g[k], h, rtol=1e-10, atol=1e-12, err_msg=loss)
   np.testing.assert_allclose(
-      jax.jit(lambda *a: f(x, y, valid, *a))(*args[2:]),
-      [jnp.mean(_naive(n)(x[keep], y[keep], *args[2:]))
-       for n in ("clip", "siglip")], rtol=1e-10)
+    jax.jit(lambda *a: f(x, y, valid, *a))(*args[2:]),
+    [
+      jnp.mean(_naive(n)(x[keep], y[keep], *args[2:]))
+      for n in ("clip", "siglip")
+    ],
+    rtol=1e-10,
+  )
 
 
 def test_sharded_memory_follows_the_local_batch():
@@ -300,8 +342,9 @@ def test_sharded_memory_follows_the_local_batch():
     spec = jax.ShapeDtypeStruct((n * local, 16), jnp.float32)
     mask = jax.ShapeDtypeStruct((n * local,), jnp.bool_)
     scalar = jax.ShapeDtypeStruct((), jnp.float32)
-    g = jax.jit(jax.grad(lambda x, y, v, s, b: jnp.sum(fn(x, y, v, s, b)),
-                         argnums=(0, 1)))
+    g = jax.jit(
+      jax.grad(lambda x, y, v, s, b: jnp.sum(fn(x, y, v, s, b)), argnums=(0, 1))
+    )
     c = g.lower(spec, spec, mask, scalar, scalar).compile()
     return c.memory_analysis().temp_size_in_bytes
 
@@ -323,21 +366,34 @@ def test_errors_name_function_argument_and_value():
     jaxloss.siglip_loss(x, x, bias=np.zeros(2))
   with pytest.raises(ValueError, match=r"clip_loss: chunk_size must be a "):
     jaxloss.clip_loss(x, x, chunk_size=0)
-  with pytest.raises(ValueError, match=r"clip_loss: image_embeddings must "
-                     r"have rank 2"):
+  with pytest.raises(
+    ValueError,
+    match=r"clip_loss: image_embeddings must "
+    r"have rank 2",
+  ):
     jaxloss.clip_loss(x[None], x[None])
-  with pytest.raises(ValueError, match=r"siglip_loss: image_embeddings and "
-                     r"text_embeddings must have the same shape"):
+  with pytest.raises(
+    ValueError,
+    match=r"siglip_loss: image_embeddings and "
+    r"text_embeddings must have the same shape",
+  ):
     jaxloss.siglip_loss(x, x[:3])
-  with pytest.raises(TypeError, match=r"clip_loss: image_embeddings must "
-                     r"have a floating dtype"):
+  with pytest.raises(
+    TypeError,
+    match=r"clip_loss: image_embeddings must "
+    r"have a floating dtype",
+  ):
     jaxloss.clip_loss(x.astype(np.int32), x)
   mesh = _mesh(1)
   with pytest.raises(ValueError, match="sharded_clip_loss: collective must"):
     jax.shard_map(
-        lambda a: jaxloss.sharded_clip_loss(a, a, axis_name="batch",
-                                            collective="tree"),
-        mesh=mesh, in_specs=P("batch"), out_specs=P("batch"))(x)
+      lambda a: jaxloss.sharded_clip_loss(
+        a, a, axis_name="batch", collective="tree"
+      ),
+      mesh=mesh,
+      in_specs=P("batch"),
+      out_specs=P("batch"),
+    )(x)
   for f in (jaxloss.sharded_clip_loss, jaxloss.sharded_siglip_loss):
     with pytest.raises(ValueError, match=f"{f.__name__}: axis_name must name"):
       f(x, x, axis_name="nowhere")

@@ -21,8 +21,11 @@ def _message(error):
 def test_clean_inputs_pass_and_value_is_the_loss():
   t = jnp.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
   p = jnp.array([[0.1, 0.8, 0.1], [0.6, 0.3, 0.1]])
-  for loss in (jaxloss.categorical_crossentropy,
-               jaxloss.CategoricalCrossentropy(), "categorical_crossentropy"):
+  for loss in (
+    jaxloss.categorical_crossentropy,
+    jaxloss.CategoricalCrossentropy(),
+    "categorical_crossentropy",
+  ):
     error, value = jax.jit(jaxloss.checked(loss))(t, p)
     assert error.get() is None
     want = jaxloss.get(loss) if isinstance(loss, str) else loss
@@ -52,8 +55,9 @@ def test_sparse_labels_out_of_range_and_ignore_class():
   p = jnp.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
   check = jax.jit(jaxloss.checked(jaxloss.sparse_categorical_crossentropy))
   msg = _message(check(jnp.array([0, 3]), p)[0])
-  assert msg.startswith("sparse_categorical_crossentropy: y_true must hold "
-                        "class ids in [0, 3)")
+  assert msg.startswith(
+    "sparse_categorical_crossentropy: y_true must hold class ids in [0, 3)"
+  )
   assert "flat index 1 (value 3)" in msg
   assert "[0, 3)" in _message(check(jnp.array([-1, 0]), p)[0])
   obj = jaxloss.SparseCategoricalCrossentropy(ignore_class=-1)
@@ -65,30 +69,35 @@ def test_probabilities_outside_unit_interval_and_rows_not_summing_to_one():
   check = jax.jit(jaxloss.checked(jaxloss.categorical_crossentropy))
   t = jnp.array([[0.0, 1.0]])
   assert "y_pred must hold probabilities (pass from_logits=True" in _message(
-      check(t, jnp.array([[-0.5, 1.5]]))[0])
+    check(t, jnp.array([[-0.5, 1.5]]))[0]
+  )
   msg = _message(check(t, jnp.array([[0.5, 0.6]]))[0])
   assert "rows summing to 1" in msg and "sum 1.1" in msg
   # Logits are not probabilities: no check.
-  for loss in (jaxloss.CategoricalCrossentropy(from_logits=True),
-               functools.partial(jaxloss.categorical_crossentropy,
-                                 from_logits=True)):
+  for loss in (
+    jaxloss.CategoricalCrossentropy(from_logits=True),
+    functools.partial(jaxloss.categorical_crossentropy, from_logits=True),
+  ):
     error, _ = jax.jit(jaxloss.checked(loss))(t, jnp.array([[-3.0, 4.0]]))
     assert error.get() is None
   # A partial's options are seen by the checks.
-  error, _ = jax.jit(jaxloss.checked(functools.partial(
-      jaxloss.categorical_crossentropy, axis=0)))(t.T, jnp.array([[0.5],
-                                                                 [0.6]]))
+  error, _ = jax.jit(
+    jaxloss.checked(functools.partial(jaxloss.categorical_crossentropy, axis=0))
+  )(t.T, jnp.array([[0.5], [0.6]]))
   assert "along axis 0" in _message(error)
   bce = jax.jit(jaxloss.checked(jaxloss.binary_crossentropy))
   assert "y_true must hold targets in [0, 1]" in _message(
-      bce(jnp.array([[2.0, 0.0]]), jnp.array([[0.5, 0.5]]))[0])
+    bce(jnp.array([[2.0, 0.0]]), jnp.array([[0.5, 0.5]]))[0]
+  )
 
 
 def test_nan_hyper_parameter_reported():
   error, _ = jax.jit(jaxloss.checked(jaxloss.robust_loss))(
-      jnp.zeros((2, 2)), jnp.ones((2, 2)), alpha=jnp.nan)
+    jnp.zeros((2, 2)), jnp.ones((2, 2)), alpha=jnp.nan
+  )
   assert _message(error).startswith(
-      "robust_loss: hyper-parameter alpha must not be NaN")
+    "robust_loss: hyper-parameter alpha must not be NaN"
+  )
 
 
 def test_nan_loss_from_finite_inputs():
@@ -96,10 +105,13 @@ def test_nan_loss_from_finite_inputs():
     return jnp.mean(-y_true * jnp.log(y_pred), axis=-1)
 
   error, _ = jax.jit(jaxloss.checked(jaxloss.wrap(log_loss)))(
-      jnp.ones((2, 2)), jnp.array([[0.5, 0.5], [0.5, -1.0]]))
+    jnp.ones((2, 2)), jnp.array([[0.5, 0.5], [0.5, -1.0]])
+  )
   msg = _message(error)
-  assert msg.startswith("LossFunctionWrapper(log_loss): the loss is NaN/inf "
-                        "although every input passed its checks")
+  assert msg.startswith(
+    "LossFunctionWrapper(log_loss): the loss is NaN/inf "
+    "although every input passed its checks"
+  )
 
 
 def test_nan_gradient_from_finite_loss():
@@ -111,20 +123,24 @@ def test_nan_gradient_from_finite_loss():
   error, (value, grad) = jax.jit(jaxloss.checked(distance, argnums=1))(t, p)
   assert np.all(np.isfinite(value)) and np.isnan(grad[0, 0])
   msg = _message(error)
-  assert msg.startswith("distance: the gradient with respect to y_pred is "
-                        "NaN/inf although the inputs and the loss are finite")
+  assert msg.startswith(
+    "distance: the gradient with respect to y_pred is "
+    "NaN/inf although the inputs and the loss are finite"
+  )
   assert "flat index 0 of shape (2, 2)" in msg
   # A library loss has a finite gradient there.
-  error, (_, grad) = jax.jit(jaxloss.checked(
-      jaxloss.MeanSquaredError(), argnums=(0, 1)))(t, p)
+  error, (_, grad) = jax.jit(
+    jaxloss.checked(jaxloss.MeanSquaredError(), argnums=(0, 1))
+  )(t, p)
   assert error.get() is None and len(grad) == 2
 
 
 def test_vmap_of_checked():
   t = jnp.zeros((3, 2, 2))
   p = jnp.zeros((3, 2, 2)).at[1, 0, 1].set(jnp.nan)
-  errors, values = jax.jit(jax.vmap(jaxloss.checked(
-      jaxloss.mean_absolute_error)))(t, p)
+  errors, values = jax.jit(
+    jax.vmap(jaxloss.checked(jaxloss.mean_absolute_error))
+  )(t, p)
   assert values.shape == (3, 2)
   assert "y_pred must be finite" in _message(errors)
 
@@ -143,7 +159,8 @@ def test_negative_gaussian_variance_reported():
   var = jnp.array([[1.0, 0.5], [-0.1, 2.0]])
   error, _ = check(jnp.zeros((2, 2)), jnp.ones((2, 2)), var)
   assert _message(error).startswith(
-      "GaussianNLLLoss: var must be >= 0, got 1 negative entries, the first "
-      "at flat index 2")
+    "GaussianNLLLoss: var must be >= 0, got 1 negative entries, the first "
+    "at flat index 2"
+  )
   error, _ = check(jnp.zeros((2, 2)), jnp.ones((2, 2)), jnp.abs(var))
   assert error.get() is None

@@ -21,13 +21,14 @@ def _load_demo():
 
 def test_demo_writes_table_and_plot(tmp_path):
   demo = _load_demo()
-  table = demo.main(epochs=2, batch_size=256, out_dir=str(tmp_path),
-                    quiet=True)
+  table = demo.main(epochs=2, batch_size=256, out_dir=str(tmp_path), quiet=True)
   rows = [r for r in table.splitlines()[2:]]
   assert len(rows) == len(demo.CLASSIFICATION_LOSSES) + len(
-      demo.REGRESSION_LOSSES)
-  accuracies = [float(r.split("accuracy ")[1].rstrip(" |")) for r in rows
-                if "accuracy" in r]
+    demo.REGRESSION_LOSSES
+  )
+  accuracies = [
+    float(r.split("accuracy ")[1].rstrip(" |")) for r in rows if "accuracy" in r
+  ]
   # Two epochs already beat chance (0.1) by far on digits.
   assert min(accuracies) > 0.3
   png = tmp_path / "training_curves.png"

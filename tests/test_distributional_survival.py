@@ -28,13 +28,18 @@ from tests.specs.distributional import np_mmd
 from tests.specs.survival import np_cox_ph
 
 REF = json.loads(
-    (pathlib.Path(__file__).parent / "reference_data"
-     / "distributional_survival.json").read_text())
+  (
+    pathlib.Path(__file__).parent
+    / "reference_data"
+    / "distributional_survival.json"
+  ).read_text()
+)
 
 
 def _close(got, want, rtol=1e-10, atol=1e-12, msg=""):
-  np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=rtol,
-                             atol=atol, err_msg=msg)
+  np.testing.assert_allclose(
+    np.asarray(got), np.asarray(want), rtol=rtol, atol=atol, err_msg=msg
+  )
 
 
 # ------------------------------------------------------ library references
@@ -42,20 +47,26 @@ def _close(got, want, rtol=1e-10, atol=1e-12, msg=""):
 
 def test_crps_ensemble_properscoring(x64):
   r = REF["crps_ensemble"]
-  _close(jaxloss.crps_ensemble(r["obs"], r["fc"]), r["value"],
-         msg=r["source"])
+  _close(jaxloss.crps_ensemble(r["obs"], r["fc"]), r["value"], msg=r["source"])
 
 
 def test_crps_gaussian_properscoring(x64):
   r = REF["crps_gaussian"]
-  _close(jaxloss.crps_gaussian(r["y"], r["mu"], r["sig"]), r["value"],
-         msg=r["source"])
+  _close(
+    jaxloss.crps_gaussian(r["y"], r["mu"], r["sig"]),
+    r["value"],
+    msg=r["source"],
+  )
 
 
 def test_crps_logistic_numerical_integral(x64):
   r = REF["crps_logistic"]
-  _close(jaxloss.crps_logistic(r["y"], r["loc"], r["scale"]), r["value"],
-         rtol=1e-9, msg=r["source"])
+  _close(
+    jaxloss.crps_logistic(r["y"], r["loc"], r["scale"]),
+    r["value"],
+    rtol=1e-9,
+    msg=r["source"],
+  )
 
 
 def test_energy_distance_scipy(x64):
@@ -63,8 +74,9 @@ def test_energy_distance_scipy(x64):
   u = np.asarray(r["u"])[:, None]
   v = np.asarray(r["v"])[:, None]
   _close(jaxloss.energy_distance(u, v), r["value"], msg=r["source"])
-  _close(jaxloss.energy_distance(u, v, tile_size=4), r["value"],
-         msg=r["source"])
+  _close(
+    jaxloss.energy_distance(u, v, tile_size=4), r["value"], msg=r["source"]
+  )
 
 
 def test_mdn_nll_scipy(x64):
@@ -84,8 +96,9 @@ def test_evidential_nll_is_student_t(x64):
 def test_cox_ph_statsmodels(x64, ties, stratified):
   r = REF["cox_ph"]
   strata = r["strata"] if stratified else None
-  got = jaxloss.cox_ph(r["times"], r["events"], r["eta"], ties=ties,
-                       strata=strata)
+  got = jaxloss.cox_ph(
+    r["times"], r["events"], r["eta"], ties=ties, strata=strata
+  )
   # statsmodels sums the log partial likelihood; cox_ph is the mean
   # negative one per event.
   want = -r[ties + ("_strata" if stratified else "")] / sum(r["events"])
@@ -104,15 +117,20 @@ def test_cox_ph_efron_lifelines(x64):
 def test_fair_estimators(x64):
   rng = np.random.default_rng(3)
   y, x = rng.normal(size=4), rng.normal(size=(4, 6))
-  _close(jaxloss.crps_ensemble(y, x, fair=True),
-         np_crps_ensemble(y, x, fair=True))
+  _close(
+    jaxloss.crps_ensemble(y, x, fair=True), np_crps_ensemble(y, x, fair=True)
+  )
   yv, xv = rng.normal(size=(4, 2)), rng.normal(size=(4, 5, 2))
   for fair in (False, True):
-    _close(jaxloss.energy_score(yv, xv, fair=fair),
-           np_energy_score(yv, xv, fair=fair))
+    _close(
+      jaxloss.energy_score(yv, xv, fair=fair),
+      np_energy_score(yv, xv, fair=fair),
+    )
     # In one dimension the energy score is the CRPS.
-    _close(jaxloss.energy_score(y[:, None], x[..., None], fair=fair),
-           jaxloss.crps_ensemble(y, x, fair=fair))
+    _close(
+      jaxloss.energy_score(y[:, None], x[..., None], fair=fair),
+      jaxloss.crps_ensemble(y, x, fair=fair),
+    )
 
 
 def test_fair_crps_is_unbiased_for_the_sampling_distribution(x64):
@@ -132,11 +150,12 @@ def test_fair_crps_is_unbiased_for_the_sampling_distribution(x64):
 def test_mmd_multiscale_gaussian_reference(x64):
   rng = np.random.default_rng(4)
   x, y = rng.normal(size=(2, 6, 2)), rng.normal(size=(2, 4, 2)) + 1.0
-  for kwargs in ({"bandwidth": (0.5, 1.0, 2.0)},
-                 {"kernel": "multiscale", "bandwidth": 0.7},
-                 {"bandwidth": (0.5, 2.0), "estimator": "unbiased"}):
-    _close(jaxloss.mmd(x, y, **kwargs), np_mmd(x, y, **kwargs),
-           msg=str(kwargs))
+  for kwargs in (
+    {"bandwidth": (0.5, 1.0, 2.0)},
+    {"kernel": "multiscale", "bandwidth": 0.7},
+    {"bandwidth": (0.5, 2.0), "estimator": "unbiased"},
+  ):
+    _close(jaxloss.mmd(x, y, **kwargs), np_mmd(x, y, **kwargs), msg=str(kwargs))
 
 
 def test_mmd_zero_for_identical_samples_and_positive_otherwise():
@@ -150,10 +169,14 @@ def test_mmd_zero_for_identical_samples_and_positive_otherwise():
 # ------------------------------------------------------------------ tiling
 
 
-@pytest.mark.parametrize("fn, kwargs", [
+@pytest.mark.parametrize(
+  "fn, kwargs",
+  [
     (jaxloss.mmd, {"bandwidth": (0.5, 2.0), "estimator": "unbiased"}),
     (jaxloss.energy_distance, {}),
-], ids=["mmd", "energy"])
+  ],
+  ids=["mmd", "energy"],
+)
 def test_tiled_equals_untiled(x64, fn, kwargs):
   # 7 and 5 points in tiles of 3: three and two tiles, both padded.
   rng = np.random.default_rng(6)
@@ -164,12 +187,14 @@ def test_tiled_equals_untiled(x64, fn, kwargs):
   def total(x, y, tile):
     return jnp.sum(fn(x, y, tile_size=tile, **kwargs))
 
-  want, want_grads = jax.jit(jax.value_and_grad(total, (0, 1)),
-                             static_argnums=2)(x, y, 128)
+  want, want_grads = jax.jit(
+    jax.value_and_grad(total, (0, 1)), static_argnums=2
+  )(x, y, 128)
   ref_fn = np_mmd if fn is jaxloss.mmd else np_energy_distance
   _close(want, np.sum(ref_fn(np.asarray(x), np.asarray(y), **kwargs)))
-  got, grads = jax.jit(jax.value_and_grad(total, (0, 1)),
-                       static_argnums=2)(x, y, 3)
+  got, grads = jax.jit(jax.value_and_grad(total, (0, 1)), static_argnums=2)(
+    x, y, 3
+  )
   _close(got, want)
   for g, w in zip(grads, want_grads):
     assert np.all(np.isfinite(g))
@@ -203,9 +228,11 @@ def test_tiling_under_vmap(x64):
 def test_cox_all_censored_is_zero_with_zero_gradient():
   t = jnp.array([1.0, 2.0, 3.0])
   for ties in ("breslow", "efron"):
-    value, grad = jax.jit(jax.value_and_grad(
-        lambda r, ties=ties: jaxloss.cox_ph(t, jnp.zeros(3), r, ties=ties)))(
-            jnp.array([0.1, 0.2, 0.3]))
+    value, grad = jax.jit(
+      jax.value_and_grad(
+        lambda r, ties=ties: jaxloss.cox_ph(t, jnp.zeros(3), r, ties=ties)
+      )
+    )(jnp.array([0.1, 0.2, 0.3]))
     assert float(value) == 0.0
     np.testing.assert_array_equal(grad, 0.0)
 
@@ -224,33 +251,40 @@ def test_cox_without_ties_efron_equals_breslow_and_shift_invariance(x64):
 
 def test_cox_strata_pool_events_of_separate_strata(x64):
   r = REF["cox_ph"]
-  t, e, eta, s = (np.asarray(r[k]) for k in ("times", "events", "eta",
-                                               "strata"))
+  t, e, eta, s = (
+    np.asarray(r[k]) for k in ("times", "events", "eta", "strata")
+  )
   total = 0.0
   for k in (0, 1):
     sel = s == k
-    total += float(jaxloss.cox_ph(t[sel], e[sel], eta[sel],
-                                  ties="efron")) * e[sel].sum()
+    total += (
+      float(jaxloss.cox_ph(t[sel], e[sel], eta[sel], ties="efron"))
+      * e[sel].sum()
+    )
   _close(jaxloss.cox_ph(t, e, eta, ties="efron", strata=s), total / e.sum())
 
 
 def test_cox_bool_events_integer_times_and_column_scores():
   t, e = [3, 1, 2, 2], [True, True, False, True]
   eta = np.array([[0.5], [-0.1], [0.2], [1.0]], np.float32)
-  want = jaxloss.cox_ph(np.array(t, np.float32), np.array(e, np.float32),
-                        eta[:, 0], ties="efron")
+  want = jaxloss.cox_ph(
+    np.array(t, np.float32), np.array(e, np.float32), eta[:, 0], ties="efron"
+  )
   _close(jaxloss.cox_ph(t, e, eta, ties="efron"), want, rtol=1e-6)
 
 
 def test_cox_jit_and_vmap_over_score_vectors():
   t = jnp.array([1.0, 2.0, 2.0, 4.0])
   e = jnp.array([1.0, 1.0, 0.0, 1.0])
-  etas = jnp.asarray(np.random.default_rng(9).normal(size=(3, 4)),
-                     jnp.float32)
+  etas = jnp.asarray(np.random.default_rng(9).normal(size=(3, 4)), jnp.float32)
   f = jax.jit(lambda r: jaxloss.cox_ph(t, e, r, ties="efron"))
   got = jax.vmap(f)(etas)
-  want = [np_cox_ph(np.asarray(t), np.asarray(e), np.asarray(r, np.float64),
-                    ties="efron") for r in etas]
+  want = [
+    np_cox_ph(
+      np.asarray(t), np.asarray(e), np.asarray(r, np.float64), ties="efron"
+    )
+    for r in etas
+  ]
   _close(got, want, rtol=1e-5)
 
 
@@ -264,11 +298,16 @@ def test_cox_object_is_batch_level():
   loss = jaxloss.CoxPH(ties="efron")
   assert jaxloss.CoxPH.batch_level
   _close(loss(t, e, eta), jaxloss.cox_ph(t, e, eta, ties="efron"), rtol=1e-6)
-  _close(loss(t, e, eta, strata=[0, 1, 0]),
-         jaxloss.cox_ph(t, e, eta, ties="efron", strata=[0, 1, 0]),
-         rtol=1e-6)
-  for kwargs in ({"sample_weight": [1.0, 2.0, 1.0]}, {"where": [1, 1, 0]},
-                 {"normalizer": 3.0}):
+  _close(
+    loss(t, e, eta, strata=[0, 1, 0]),
+    jaxloss.cox_ph(t, e, eta, ties="efron", strata=[0, 1, 0]),
+    rtol=1e-6,
+  )
+  for kwargs in (
+    {"sample_weight": [1.0, 2.0, 1.0]},
+    {"where": [1, 1, 0]},
+    {"normalizer": 3.0},
+  ):
     name = next(iter(kwargs))
     with pytest.raises(ValueError, match=f"CoxPH: {name} must be None"):
       loss(t, e, eta, **kwargs)
@@ -290,19 +329,20 @@ def test_discrete_survival_is_the_negative_log_probability(x64):
   z = rng.normal(size=5)
   h = 1 / (1 + np.exp(-z))
   pmf = [h[t] * np.prod(1 - h[:t]) for t in range(5)]
-  surv = [np.prod(1 - h[:t + 1]) for t in range(5)]
+  surv = [np.prod(1 - h[: t + 1]) for t in range(5)]
   taus = np.arange(5)
   logits = np.tile(z, (5, 1))
-  _close(jaxloss.discrete_survival_nll(taus, np.ones(5), logits),
-         -np.log(pmf))
-  _close(jaxloss.discrete_survival_nll(taus, np.zeros(5), logits),
-         -np.log(surv))
+  _close(jaxloss.discrete_survival_nll(taus, np.ones(5), logits), -np.log(pmf))
+  _close(
+    jaxloss.discrete_survival_nll(taus, np.zeros(5), logits), -np.log(surv)
+  )
   assert sum(pmf) + surv[-1] == pytest.approx(1.0)
 
 
 def test_discrete_survival_out_of_range_interval_is_nan():
-  got = jaxloss.discrete_survival_nll([-1, 3, 1], [1, 1, 1],
-                                      np.zeros((3, 3), np.float32))
+  got = jaxloss.discrete_survival_nll(
+    [-1, 3, 1], [1, 1, 1], np.zeros((3, 3), np.float32)
+  )
   assert np.isnan(got[0]) and np.isnan(got[1]) and np.isfinite(got[2])
 
 
@@ -325,57 +365,92 @@ def test_mdn_single_component_is_gaussian_nll(x64):
   got = jaxloss.mdn_nll(y, np.zeros((4, 1)), mu[:, None], s[:, None])
   _close(got, jaxloss.gaussian_nll(y, mu, s**2, full=True))
   # The variance floor: a zero scale reads as sqrt(variance_floor).
-  _close(jaxloss.mdn_nll(y, np.zeros((4, 1)), mu[:, None], 0 * s[:, None],
-                         variance_floor=0.25),
-         jaxloss.gaussian_nll(y, mu, np.full((4, 1), 0.25), full=True))
+  _close(
+    jaxloss.mdn_nll(
+      y, np.zeros((4, 1)), mu[:, None], 0 * s[:, None], variance_floor=0.25
+    ),
+    jaxloss.gaussian_nll(y, mu, np.full((4, 1), 0.25), full=True),
+  )
 
 
 def test_evidential_regulariser(x64):
   y = np.array([0.3, -1.0])
   p = np.array([[0.0, 1.0, 2.0, 1.0], [0.5, 0.5, 3.0, 2.0]])
-  diff = (jaxloss.evidential_regression(y, p, coeff=0.5)
-          - jaxloss.evidential_regression(y, p, coeff=0.0))
+  diff = jaxloss.evidential_regression(
+    y, p, coeff=0.5
+  ) - jaxloss.evidential_regression(y, p, coeff=0.0)
   _close(diff, 0.5 * np.abs(y - p[:, 0]) * (2 * p[:, 1] + p[:, 2]))
-  _close(jaxloss.evidential_regression(y[:, None], p, coeff=0.5),
-         jaxloss.evidential_regression(y, p, coeff=0.5))
+  _close(
+    jaxloss.evidential_regression(y[:, None], p, coeff=0.5),
+    jaxloss.evidential_regression(y, p, coeff=0.5),
+  )
 
 
-@pytest.mark.parametrize("call, match", [
+@pytest.mark.parametrize(
+  "call, match",
+  [
     (lambda: jaxloss.crps_ensemble([0.0], [[1.0]], fair=True), "M >= 2"),
     (lambda: jaxloss.energy_score([[0.0]], [[[1.0]]], fair=True), "M >= 2"),
-    (lambda: jaxloss.crps_gaussian([0.0], [0.0], [1.0, 1.0]),
-     "mean and std must have the same shape"),
+    (
+      lambda: jaxloss.crps_gaussian([0.0], [0.0], [1.0, 1.0]),
+      "mean and std must have the same shape",
+    ),
     (lambda: jaxloss.mmd([[0.0]], [[1.0]], kernel="laplace"), "kernel must"),
     (lambda: jaxloss.mmd([[0.0]], [[1.0]], estimator="v"), "estimator must"),
     (lambda: jaxloss.mmd([[0.0]], [[1.0]], bandwidth=0.0), "bandwidth must"),
-    (lambda: jaxloss.mmd([[0.0]], [[1.0]], bandwidth=(1.0, -1.0)),
-     "bandwidth must"),
+    (
+      lambda: jaxloss.mmd([[0.0]], [[1.0]], bandwidth=(1.0, -1.0)),
+      "bandwidth must",
+    ),
     (lambda: jaxloss.mmd([[0.0]], [[1.0]], bandwidth=()), "not be empty"),
     (lambda: jaxloss.mmd([[0.0]], [[1.0]], tile_size=0), "tile_size must"),
-    (lambda: jaxloss.mmd([[0.0]], [[1.0], [2.0]], estimator="unbiased"),
-     "at least 2 samples"),
-    (lambda: jaxloss.energy_distance([[0.0]], [[1.0, 2.0]]),
-     "share their leading axes and D"),
+    (
+      lambda: jaxloss.mmd([[0.0]], [[1.0], [2.0]], estimator="unbiased"),
+      "at least 2 samples",
+    ),
+    (
+      lambda: jaxloss.energy_distance([[0.0]], [[1.0, 2.0]]),
+      "share their leading axes and D",
+    ),
     (lambda: jaxloss.energy_distance([0.0], [1.0]), "rank >= 2"),
-    (lambda: jaxloss.mdn_nll([[0.0]], [[0.0]], [[[0.0]]], [[[1.0]]],
-                             variance_floor=0.0), "variance_floor must"),
-    (lambda: jaxloss.mdn_nll([[0.0]], [[0.0, 1.0]], [[[0.0]]], [[[1.0]]]),
-     "logits must have the shape of means"),
-    (lambda: jaxloss.mdn_nll([[0.0, 1.0]], [[0.0]], [[[0.0]]], [[[1.0]]]),
-     "y_true must have the shape of means"),
-    (lambda: jaxloss.evidential_regression([0.0], [[0.0, 1.0, 2.0]]),
-     "last axis of 4"),
-    (lambda: jaxloss.evidential_regression([0.0], [[0.0, 1.0, 2.0, 1.0]],
-                                           coeff=-1.0), "coeff must"),
+    (
+      lambda: jaxloss.mdn_nll(
+        [[0.0]], [[0.0]], [[[0.0]]], [[[1.0]]], variance_floor=0.0
+      ),
+      "variance_floor must",
+    ),
+    (
+      lambda: jaxloss.mdn_nll([[0.0]], [[0.0, 1.0]], [[[0.0]]], [[[1.0]]]),
+      "logits must have the shape of means",
+    ),
+    (
+      lambda: jaxloss.mdn_nll([[0.0, 1.0]], [[0.0]], [[[0.0]]], [[[1.0]]]),
+      "y_true must have the shape of means",
+    ),
+    (
+      lambda: jaxloss.evidential_regression([0.0], [[0.0, 1.0, 2.0]]),
+      "last axis of 4",
+    ),
+    (
+      lambda: jaxloss.evidential_regression(
+        [0.0], [[0.0, 1.0, 2.0, 1.0]], coeff=-1.0
+      ),
+      "coeff must",
+    ),
     (lambda: jaxloss.cox_ph([1.0], [1], [0.0], ties="exact"), "ties must"),
     (lambda: jaxloss.cox_ph([1.0, 2.0], [1, 1], [0.0]), "same length"),
     (lambda: jaxloss.cox_ph([1.0, 2.0], [1], [0.0, 1.0]), "events must"),
-    (lambda: jaxloss.cox_ph([1.0, 2.0], [1, 1], [0.0, 1.0], strata=[0]),
-     "strata must have one entry"),
+    (
+      lambda: jaxloss.cox_ph([1.0, 2.0], [1, 1], [0.0, 1.0], strata=[0]),
+      "strata must have one entry",
+    ),
     (lambda: jaxloss.cox_ph([[1.0, 2.0]], [1, 1], [[0.0, 1.0]]), "rank 1"),
-    (lambda: jaxloss.discrete_survival_nll([0], [1, 1], [[0.0, 1.0]]),
-     "events must have the shape"),
-])
+    (
+      lambda: jaxloss.discrete_survival_nll([0], [1, 1], [[0.0, 1.0]]),
+      "events must have the shape",
+    ),
+  ],
+)
 def test_configuration_errors(call, match):
   with pytest.raises(ValueError, match=match):
     call()

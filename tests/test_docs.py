@@ -19,8 +19,8 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PAGES = sorted(
-    [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")],
-    key=lambda p: str(p),
+  [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")],
+  key=lambda p: str(p),
 )
 _BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
 _SETUP = re.compile(r"<!--\s*setup\s*\n(.*?)-->", re.S)
@@ -37,8 +37,10 @@ def test_extraction_finds_blocks():
 
 
 @pytest.mark.parametrize(
-    "page", [p for p in PAGES if python_blocks(p.read_text())],
-    ids=lambda p: str(p.relative_to(ROOT)))
+  "page",
+  [p for p in PAGES if python_blocks(p.read_text())],
+  ids=lambda p: str(p.relative_to(ROOT)),
+)
 def test_page_code_runs(page, monkeypatch, tmp_path):
   monkeypatch.chdir(tmp_path)  # blocks that write files write them here
   # A real module, so that dataclasses (Flax modules) defined in a block
@@ -50,6 +52,7 @@ def test_page_code_runs(page, monkeypatch, tmp_path):
   # layers broadcast their biases, as users' default "allow" permits);
   # the tests after it get the suite's setting back.
   import jax
+
   promotion = jax.config.jax_numpy_rank_promotion
   try:
     for i, block in enumerate(python_blocks(page.read_text())):
@@ -63,8 +66,10 @@ _NAME = re.compile(r"`(jaxloss(?:\.[A-Za-z_][A-Za-z0-9_]*)+)")
 
 
 @pytest.mark.parametrize(
-    "page", sorted((ROOT / "docs" / "migrating").glob("*.md")),
-    ids=lambda p: p.name)
+  "page",
+  sorted((ROOT / "docs" / "migrating").glob("*.md")),
+  ids=lambda p: p.name,
+)
 def test_migration_tables_name_real_objects(page):
   """Every ``jaxloss.x`` a migration guide points to exists."""
   import importlib
@@ -80,7 +85,7 @@ def test_migration_tables_name_real_objects(page):
         obj = getattr(obj, part)
       except AttributeError:
         try:
-          obj = importlib.import_module(".".join(parts[:i + 1]))
+          obj = importlib.import_module(".".join(parts[: i + 1]))
         except ImportError:
           missing.append(dotted)
           break

@@ -40,7 +40,8 @@ def test_lifted_struct_unchanged_without_nan():
   emb = [[0.0, 0.0], [0.0, 2.0], [1.0, 0.0]]
   # The documented example value, and 0 when no pair has a negative.
   np.testing.assert_allclose(
-      jaxloss.lifted_struct_loss([0, 0, 1], emb), 2.5426219, rtol=1e-6)
+    jaxloss.lifted_struct_loss([0, 0, 1], emb), 2.5426219, rtol=1e-6
+  )
   assert jaxloss.lifted_struct_loss([0, 0, 0], emb) == 0.0
 
 
@@ -48,23 +49,28 @@ def test_robust_loss_nan_alpha_propagates():
   y = jnp.zeros((2, 3))
   p = jnp.ones((2, 3))
   assert _all_nan(jaxloss.robust_loss(y, p, alpha=jnp.nan))
-  assert _all_nan(jax.jit(
-      lambda a: jaxloss.robust_loss(y, p, alpha=a))(jnp.nan))
+  assert _all_nan(
+    jax.jit(lambda a: jaxloss.robust_loss(y, p, alpha=a))(jnp.nan)
+  )
   g = jax.grad(lambda q: jnp.sum(jaxloss.robust_loss(y, q, alpha=jnp.nan)))(p)
   assert _all_nan(g)
   # The infinite limits are unchanged: Welsch 1 - exp(-s/2), s = 1.
   np.testing.assert_allclose(
-      jaxloss.robust_loss(y, p, alpha=-jnp.inf), 1 - np.exp(-0.5) + 0 * y[:, 0],
-      rtol=1e-6)
+    jaxloss.robust_loss(y, p, alpha=-jnp.inf),
+    1 - np.exp(-0.5) + 0 * y[:, 0],
+    rtol=1e-6,
+  )
 
 
 def test_approx_ndcg_nan_temperature_propagates_under_jit():
   t = np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
   s = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
-  assert _all_nan(jax.jit(
-      lambda s: jaxloss.approx_ndcg(t, s, temperature=NAN))(s))
-  assert _all_nan(jax.jit(
-      lambda tau: jaxloss.approx_ndcg(t, s, temperature=tau))(jnp.nan))
+  assert _all_nan(
+    jax.jit(lambda s: jaxloss.approx_ndcg(t, s, temperature=NAN))(s)
+  )
+  assert _all_nan(
+    jax.jit(lambda tau: jaxloss.approx_ndcg(t, s, temperature=tau))(jnp.nan)
+  )
   got = jax.jit(lambda s: jaxloss.approx_ndcg(t, s, temperature=0.1))(s)
   assert np.all((np.asarray(got) >= -1) & (np.asarray(got) <= 0))
 
@@ -72,12 +78,17 @@ def test_approx_ndcg_nan_temperature_propagates_under_jit():
 # ------------------------------------------- all-zero probability rows
 
 
-@pytest.mark.parametrize("fn, y_true", [
+@pytest.mark.parametrize(
+  "fn, y_true",
+  [
     (jaxloss.categorical_crossentropy, [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
-    (jaxloss.categorical_focal_crossentropy,
-     [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]),
+    (
+      jaxloss.categorical_focal_crossentropy,
+      [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]],
+    ),
     (jaxloss.sparse_categorical_crossentropy, [1, 0]),
-])
+  ],
+)
 def test_all_zero_probability_row_is_finite(fn, y_true):
   p = jnp.array([[0.0, 0.0, 0.0], [0.7, 0.2, 0.1]])
   values = fn(y_true, p)
@@ -113,17 +124,20 @@ def test_optax_integer_labels_tuple_axis_keeps_callers_order():
   labels = jnp.asarray(rng.integers(0, 12, size=(2,)))
   for axis in ((2, 1), (1, 2), (-1, -2)):
     got = jl_optax.softmax_cross_entropy_with_integer_labels(
-        logits, labels, axis=axis)
+      logits, labels, axis=axis
+    )
     # optax 0.2.8 moves the axes, in the given order, to the end.
     want = optax.losses.softmax_cross_entropy_with_integer_labels(
-        logits, labels, axis=axis)
+      logits, labels, axis=axis
+    )
     np.testing.assert_allclose(got, want, rtol=1e-6, err_msg=str(axis))
   # Independently: axis (2, 1) flattens index k * 3 + j for z[:, j, k].
   flat = np.transpose(np.asarray(logits), (0, 2, 1)).reshape(2, 12)
   lse = np.log(np.exp(flat).sum(-1))
   want = lse - flat[np.arange(2), np.asarray(labels)]
   got = jl_optax.softmax_cross_entropy_with_integer_labels(
-      logits, labels, axis=(2, 1))
+    logits, labels, axis=(2, 1)
+  )
   np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
@@ -132,11 +146,11 @@ def test_class_weights_missing_classes_weigh_one_without_num_classes():
   got = jaxloss.class_weights_to_sample_weights(labels, {3: 5.0})
   # Docstring contract: classes missing from the mapping weigh 1.
   np.testing.assert_allclose(got, [1.0, 5.0, 1.0, 1.0, 1.0])
-  got = jaxloss.class_weights_to_sample_weights(labels, {3: 5.0},
-                                                num_classes=8)
+  got = jaxloss.class_weights_to_sample_weights(labels, {3: 5.0}, num_classes=8)
   np.testing.assert_allclose(got, [1.0, 5.0, 1.0, 1.0, 1.0])
-  got = jax.jit(lambda y: jaxloss.class_weights_to_sample_weights(
-      y, {0: 2.0, 4: 0.5}))(labels)
+  got = jax.jit(
+    lambda y: jaxloss.class_weights_to_sample_weights(y, {0: 2.0, 4: 0.5})
+  )(labels)
   np.testing.assert_allclose(got, [2.0, 1.0, 0.5, 1.0, 1.0])
 
 
@@ -146,8 +160,12 @@ def test_regularize_filter_matching_nothing_raises():
   params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
   with pytest.raises(ValueError, match=r"regularize: filter .*'kernal'"):
     regularizers.regularize("l2", params, filter="kernal")
-  assert float(regularizers.regularize("l2", params, filter="kernal",
-                                       allow_empty=True)) == 0.0
+  assert (
+    float(
+      regularizers.regularize("l2", params, filter="kernal", allow_empty=True)
+    )
+    == 0.0
+  )
   # 0.01 * sum(kernel ** 2) = 0.04, Keras's default L2 factor.
   np.testing.assert_allclose(regularizers.regularize("l2", params), 0.04)
 
@@ -164,72 +182,108 @@ def test_lovasz_per_image_empty_batch_gives_empty_result():
   assert float(jaxloss.LovaszHinge()(z, z)) == 0.0
 
 
-@pytest.mark.parametrize("fn, y_pred", [
+@pytest.mark.parametrize(
+  "fn, y_pred",
+  [
     (jaxloss.triplet_semihard_loss, np.zeros((0, 3), np.float32)),
     (jaxloss.triplet_hard_loss, np.zeros((0, 3), np.float32)),
     (jaxloss.lifted_struct_loss, np.zeros((0, 3), np.float32)),
     (jaxloss.npairs_loss, np.zeros((0, 0), np.float32)),
     (jaxloss.supervised_contrastive, np.zeros((0, 3), np.float32)),
     (jaxloss.circle, np.zeros((0, 3), np.float32)),
-], ids=lambda x: getattr(x, "__name__", ""))
+  ],
+  ids=lambda x: getattr(x, "__name__", ""),
+)
 def test_batch_level_losses_reject_empty_batch(fn, y_pred):
-  with pytest.raises(ValueError, match=rf"^{fn.__name__}: y_pred must hold "
-                     r"at least one sample .* got y_pred.shape=\(0, "):
+  with pytest.raises(
+    ValueError,
+    match=rf"^{fn.__name__}: y_pred must hold "
+    r"at least one sample .* got y_pred.shape=\(0, ",
+  ):
     fn(np.zeros((0,), np.int32), y_pred)
 
 
 def test_weighted_kappa_rejects_empty_batch():
-  with pytest.raises(ValueError, match=r"^weighted_kappa_loss: y_pred must "
-                     r"hold at least one sample"):
+  with pytest.raises(
+    ValueError,
+    match=r"^weighted_kappa_loss: y_pred must "
+    r"hold at least one sample",
+  ):
     jaxloss.weighted_kappa_loss(np.zeros((0, 4)), np.zeros((0, 4), np.float32))
 
 
-@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean",
-                                       "mean_with_sample_weight"])
+@pytest.mark.parametrize(
+  "reduction", ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight"]
+)
 def test_reductions_of_an_empty_batch_are_zero(reduction):
   values = jnp.zeros((0,), jnp.float32)
-  got = jaxloss.reduce(values, reduction=reduction,
-                       sample_weight=jnp.zeros((0,)))
+  got = jaxloss.reduce(
+    values, reduction=reduction, sample_weight=jnp.zeros((0,))
+  )
   assert got.shape == () and float(got) == 0.0
   grad = jax.grad(lambda v: jaxloss.reduce(v, reduction=reduction))(values)
   assert grad.shape == (0,)
   per_sample = jaxloss.mean_squared_error(np.zeros((0, 3)), np.zeros((0, 3)))
   assert per_sample.shape == (0,)
-  assert float(jaxloss.MeanSquaredError(reduction=reduction)(
-      np.zeros((0, 3)), np.zeros((0, 3)))) == 0.0
+  assert (
+    float(
+      jaxloss.MeanSquaredError(reduction=reduction)(
+        np.zeros((0, 3)), np.zeros((0, 3))
+      )
+    )
+    == 0.0
+  )
 
 
 # ------------------------------------------------ crashes, unclear errors
 
 
-@pytest.mark.parametrize("fn", [
-    jaxloss.mean_squared_error, jaxloss.mean_absolute_error,
+@pytest.mark.parametrize(
+  "fn",
+  [
+    jaxloss.mean_squared_error,
+    jaxloss.mean_absolute_error,
     jaxloss.mean_absolute_percentage_error,
-    jaxloss.mean_squared_logarithmic_error, jaxloss.huber, jaxloss.log_cosh,
-    jaxloss.hinge, jaxloss.squared_hinge, jaxloss.categorical_hinge,
-    jaxloss.poisson, jaxloss.kl_divergence,
-], ids=lambda f: f.__name__)
+    jaxloss.mean_squared_logarithmic_error,
+    jaxloss.huber,
+    jaxloss.log_cosh,
+    jaxloss.hinge,
+    jaxloss.squared_hinge,
+    jaxloss.categorical_hinge,
+    jaxloss.poisson,
+    jaxloss.kl_divergence,
+  ],
+  ids=lambda f: f.__name__,
+)
 def test_scalar_inputs_give_a_clear_error(fn):
-  with pytest.raises(ValueError, match=rf"^{fn.__name__}: y_pred must have "
-                     r"rank >= 1, got shape \(\)"):
+  with pytest.raises(
+    ValueError,
+    match=rf"^{fn.__name__}: y_pred must have "
+    r"rank >= 1, got shape \(\)",
+  ):
     fn(0.0, 1.0)
   assert fn([0.0], [1.0]).shape == ()  # one sample of one entry
 
 
 def test_ragged_lists_are_named_as_such():
-  with pytest.raises(ValueError, match=r"^mean_squared_error: y_true must be "
-                     r"a rectangular array-like .* y_true\[1\] has length 1 "
-                     r"but y_true\[0\] has length 2"):
+  with pytest.raises(
+    ValueError,
+    match=r"^mean_squared_error: y_true must be "
+    r"a rectangular array-like .* y_true\[1\] has length 1 "
+    r"but y_true\[0\] has length 2",
+  ):
     jaxloss.mean_squared_error([[0.0, 1.0], [1.0]], [[0.0, 1.0], [1.0, 2.0]])
   with pytest.raises(ValueError, match=r"y_pred\[0\]\[1\] has length 1"):
-    jaxloss.mean_squared_error(np.zeros((2, 2, 2)),
-                               [[[1.0, 2.0], [1.0]], [[1.0, 2.0], [3.0, 4.0]]])
+    jaxloss.mean_squared_error(
+      np.zeros((2, 2, 2)), [[[1.0, 2.0], [1.0]], [[1.0, 2.0], [3.0, 4.0]]]
+    )
   with pytest.raises(ValueError, match=r"y_pred mixes lists and scalars"):
     jaxloss.mean_squared_error(np.zeros((2,)), [1.0, [2.0]])
 
 
-@pytest.mark.parametrize("fn", [jaxloss.arcface, jaxloss.cosface],
-                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+  "fn", [jaxloss.arcface, jaxloss.cosface], ids=lambda f: f.__name__
+)
 def test_margin_softmax_errors_name_the_public_loss(fn):
   emb = np.ones((2, 3), np.float32)
   centers = np.eye(3, dtype=np.float32)
@@ -239,42 +293,60 @@ def test_margin_softmax_errors_name_the_public_loss(fn):
     fn([0, 1, 2], emb, centers)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: (jaxloss.SparseCategoricalCrossentropy(ignore_class=0),
-             ([0, 1, 2], np.full((3, 3), 1 / 3, np.float32))),
-    lambda: (jaxloss.Circle(),
-             ([0, 0, 1], np.eye(3, dtype=np.float32))),
-], ids=["sparse_ignore_class", "circle"])
+@pytest.mark.parametrize(
+  "make",
+  [
+    lambda: (
+      jaxloss.SparseCategoricalCrossentropy(ignore_class=0),
+      ([0, 1, 2], np.full((3, 3), 1 / 3, np.float32)),
+    ),
+    lambda: (jaxloss.Circle(), ([0, 0, 1], np.eye(3, dtype=np.float32))),
+  ],
+  ids=["sparse_ignore_class", "circle"],
+)
 def test_own_mask_objects_check_the_callers_where(make):
   loss, args = make()
   name = type(loss).__name__
-  with pytest.raises(ValueError, match=rf"^{name}: where must broadcast from "
-                     r"the leading axes .* got where.shape=\(2,\)"):
+  with pytest.raises(
+    ValueError,
+    match=rf"^{name}: where must broadcast from "
+    r"the leading axes .* got where.shape=\(2,\)",
+  ):
     loss(*args, where=np.array([True, False]))
-  with pytest.raises(TypeError, match=rf"^{name}: where must be a boolean "
-                     r"mask, got dtype float32"):
+  with pytest.raises(
+    TypeError,
+    match=rf"^{name}: where must be a boolean "
+    r"mask, got dtype float32",
+  ):
     loss(*args, where=np.array([1.0, 0.0, 1.0], np.float32))
   # A valid mask still combines with the object's own mask.
   assert np.isfinite(loss(*args, where=np.array([True, True, False])))
 
 
 def test_reduce_rejects_a_non_numeric_normalizer():
-  with pytest.raises(TypeError, match=r"^reduce: normalizer must be a number "
-                     r"or a scalar numeric array, got 'abc'"):
+  with pytest.raises(
+    TypeError,
+    match=r"^reduce: normalizer must be a number "
+    r"or a scalar numeric array, got 'abc'",
+  ):
     jaxloss.reduce([1.0, 2.0], normalizer="abc")
   with pytest.raises(TypeError, match="normalizer must be a number"):
     jaxloss.reduce([1.0, 2.0], normalizer=[2.0, 3.0])
   np.testing.assert_allclose(jaxloss.reduce([1.0, 2.0], normalizer=4), 0.75)
-  got = jax.jit(lambda n: jaxloss.reduce(jnp.array([1.0, 2.0]),
-                                         normalizer=n))(6.0)
+  got = jax.jit(lambda n: jaxloss.reduce(jnp.array([1.0, 2.0]), normalizer=n))(
+    6.0
+  )
   np.testing.assert_allclose(got, 0.5)
 
 
 def test_get_finds_default_names_and_suggests_close_ones():
   assert jaxloss.get(jaxloss.Huber().name) is jaxloss.huber
   assert jaxloss.get("huber_loss") is jaxloss.huber
-  for cls in (jaxloss.MeanSquaredError, jaxloss.BinaryCrossentropy,
-              jaxloss.CategoricalCrossentropy):
+  for cls in (
+    jaxloss.MeanSquaredError,
+    jaxloss.BinaryCrossentropy,
+    jaxloss.CategoricalCrossentropy,
+  ):
     assert jaxloss.get(cls().name) is cls.fn
   with pytest.raises(ValueError) as info:
     jaxloss.get("hubber")
@@ -293,20 +365,26 @@ def test_serialize_wrap_of_an_importable_function_round_trips():
   config = jaxloss.serialize(loss)
   assert config["config"]["fn"] == "tests.test_edge_cases:cubic"
   again = jaxloss.deserialize(config)
-  assert again.function is cubic and again.hyper_parameters() == {
-      "scale": 2.0}
+  assert again.function is cubic and again.hyper_parameters() == {"scale": 2.0}
   t, p = np.zeros((2, 3), np.float32), np.ones((2, 3), np.float32)
   np.testing.assert_allclose(again(t, p), loss(t, p))
   np.testing.assert_allclose(loss(t, p), 4.0)  # 2 * 1 per sample, summed
   # A registered function still serialises to its name.
   assert jaxloss.serialize(jaxloss.wrap(jaxloss.huber))["config"]["fn"] == (
-      "huber")
+    "huber"
+  )
 
 
 def test_serialize_explains_what_cannot_be_named():
-  with pytest.raises(ValueError, match=r"^serialize: obj must be .* \(not "
-                     r"a lambda, closure, partial"):
+  with pytest.raises(
+    ValueError,
+    match=r"^serialize: obj must be .* \(not "
+    r"a lambda, closure, partial",
+  ):
     jaxloss.serialize(jaxloss.wrap(lambda t, p: jnp.abs(t - p)))
-  with pytest.raises(ValueError, match=r"^get: identifier 'no_such_mod:f' "
-                     r"must name an importable function"):
+  with pytest.raises(
+    ValueError,
+    match=r"^get: identifier 'no_such_mod:f' "
+    r"must name an importable function",
+  ):
     jaxloss.get("no_such_mod:f")

@@ -28,13 +28,16 @@ def _matmul_metric(x):
 # ------------------------------------------------- tfa documented examples
 
 
-@pytest.mark.parametrize("fn, metric, want", [
+@pytest.mark.parametrize(
+  "fn, metric, want",
+  [
     # tfa.losses.triplet_semihard_loss / triplet_hard_loss "Usage" sections.
     (jaxloss.triplet_semihard_loss, "L2", 2.4142137),
     (jaxloss.triplet_semihard_loss, _matmul_metric, 1.0),
     (jaxloss.triplet_hard_loss, "L2", 1.0),
     (jaxloss.triplet_hard_loss, _matmul_metric, 0.0),
-])
+  ],
+)
 def test_tfa_documented_examples(fn, metric, want):
   y_true = np.array([0, 0])
   y_pred = np.array([[0.0, 1.0], [1.0, 0.0]], np.float32)
@@ -53,8 +56,9 @@ def test_tfa_loss_objects_accept_a_callable_metric():
 # ------------------------------------------------------- PyTorch parity
 
 
-@pytest.mark.parametrize("kwargs", torch_cases.TRIPLET_KWARGS,
-                         ids=torch_cases.triplet_id)
+@pytest.mark.parametrize(
+  "kwargs", torch_cases.TRIPLET_KWARGS, ids=torch_cases.triplet_id
+)
 def test_triplet_margin_matches_pytorch(kwargs, x64):
   a, p, n = torch_cases.triplet_inputs()
   want = torch_reference(torch_cases.triplet_id(kwargs))
@@ -63,12 +67,12 @@ def test_triplet_margin_matches_pytorch(kwargs, x64):
     values = jaxloss.triplet_margin(*x, **kwargs)
     return jnp.sum(values), values
 
-  (_, got), grads = jax.jit(jax.value_and_grad(
-      total, argnums=(0, 1, 2), has_aux=True))(a, p, n)
+  (_, got), grads = jax.jit(
+    jax.value_and_grad(total, argnums=(0, 1, 2), has_aux=True)
+  )(a, p, n)
   np.testing.assert_allclose(got, want["value"], rtol=1e-10, atol=1e-12)
   for g, key in zip(grads, ("anchor", "positive", "negative"), strict=True):
-    np.testing.assert_allclose(g, want[f"grad_{key}"], rtol=1e-9,
-                               atol=1e-12)
+    np.testing.assert_allclose(g, want[f"grad_{key}"], rtol=1e-9, atol=1e-12)
 
 
 def test_triplet_margin_unbatched_matches_pytorch(x64):
@@ -92,20 +96,22 @@ def test_info_nce_shared_negatives_equal_broadcast_paired(x64):
   rng = np.random.default_rng(3)
   q, k, neg = (rng.normal(size=s) for s in ((4, 3), (4, 3), (5, 3)))
   shared = jaxloss.info_nce(q, k, negative_keys=neg)
-  paired = jaxloss.info_nce(q, k, negative_keys=np.broadcast_to(neg,
-                                                                (4, 5, 3)))
+  paired = jaxloss.info_nce(q, k, negative_keys=np.broadcast_to(neg, (4, 5, 3)))
   np.testing.assert_allclose(shared, paired, rtol=1e-12)
-  np.testing.assert_allclose(shared, embedding.np_info_nce(q, k, neg),
-                             rtol=1e-10)
+  np.testing.assert_allclose(
+    shared, embedding.np_info_nce(q, k, neg), rtol=1e-10
+  )
 
 
 def test_npairs_all_distinct_labels_is_softmax_cross_entropy():
   # The similarity matrix of the tfa npairs_loss docs; with distinct labels
   # the targets are the identity: optax 0.2.8 integer-label cross-entropy.
-  sim = np.array([[23.0, 15.0, 17.0], [51.0, 33.0, 35.0],
-                  [79.0, 51.0, 53.0]], np.float32)
-  want = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(
-      sim, jnp.arange(3)))
+  sim = np.array(
+    [[23.0, 15.0, 17.0], [51.0, 33.0, 35.0], [79.0, 51.0, 53.0]], np.float32
+  )
+  want = jnp.mean(
+    optax.softmax_cross_entropy_with_integer_labels(sim, jnp.arange(3))
+  )
   got = jaxloss.npairs_loss(np.array([0, 1, 2]), sim)
   np.testing.assert_allclose(got, want, rtol=1e-6)
   # float16 in, float16 out (tfa's example is float16), computed in float32.
@@ -120,15 +126,15 @@ def test_lifted_struct_hand_value(x64):
   emb = np.array([[0.0, 0.0], [0.0, 2.0], [1.0, 0.0]])
   j = np.log(np.exp(1.0 - 1.0) + np.exp(1.0 - np.sqrt(5.0))) + 2.0
   got = jaxloss.lifted_struct_loss(np.array([0, 0, 1]), emb)
-  np.testing.assert_allclose(got, j ** 2 / 2, rtol=1e-12)
+  np.testing.assert_allclose(got, j**2 / 2, rtol=1e-12)
 
 
-@pytest.mark.parametrize("fn", [jaxloss.lifted_struct_loss,
-                                jaxloss.triplet_semihard_loss])
+@pytest.mark.parametrize(
+  "fn", [jaxloss.lifted_struct_loss, jaxloss.triplet_semihard_loss]
+)
 def test_mined_losses_without_positives_are_zero(fn):
   emb = np.random.default_rng(4).normal(size=(4, 3)).astype(np.float32)
-  value, grad = jax.jit(jax.value_and_grad(lambda e: fn(np.arange(4), e)))(
-      emb)
+  value, grad = jax.jit(jax.value_and_grad(lambda e: fn(np.arange(4), e)))(emb)
   assert value == 0.0
   np.testing.assert_array_equal(grad, 0.0)
 
@@ -136,8 +142,11 @@ def test_mined_losses_without_positives_are_zero(fn):
 def test_lifted_struct_without_negatives_is_zero():
   # tensorflow-addons gives NaN here (log(0) * 0 on the diagonal).
   emb = np.random.default_rng(5).normal(size=(4, 3)).astype(np.float32)
-  value, grad = jax.jit(jax.value_and_grad(
-      lambda e: jaxloss.lifted_struct_loss(np.zeros(4, int), e)))(emb)
+  value, grad = jax.jit(
+    jax.value_and_grad(
+      lambda e: jaxloss.lifted_struct_loss(np.zeros(4, int), e)
+    )
+  )(emb)
   assert value == 0.0
   np.testing.assert_array_equal(grad, 0.0)
 
@@ -148,8 +157,9 @@ def test_supervised_contrastive_anchor_without_positive():
   values = jax.jit(jaxloss.supervised_contrastive)(labels, emb)
   assert values[2] == 0.0 and values[3] == 0.0
   assert np.all(np.asarray(values[:2]) > 0.0)
-  grad = jax.jit(jax.grad(lambda e: jnp.sum(
-      jaxloss.supervised_contrastive(np.arange(4), e))))(emb)
+  grad = jax.jit(
+    jax.grad(lambda e: jnp.sum(jaxloss.supervised_contrastive(np.arange(4), e)))
+  )(emb)
   np.testing.assert_array_equal(grad, 0.0)
 
 
@@ -158,9 +168,11 @@ def test_supervised_contrastive_normalises_embeddings(x64):
   emb = rng.normal(size=(6, 3))
   labels = np.arange(6) % 2
   scaled = emb * rng.uniform(0.5, 5.0, size=(6, 1))
-  np.testing.assert_allclose(jaxloss.supervised_contrastive(labels, scaled),
-                             jaxloss.supervised_contrastive(labels, emb),
-                             rtol=1e-12)
+  np.testing.assert_allclose(
+    jaxloss.supervised_contrastive(labels, scaled),
+    jaxloss.supervised_contrastive(labels, emb),
+    rtol=1e-12,
+  )
 
 
 def test_l2_distances_survive_a_large_offset():
@@ -175,8 +187,7 @@ def test_l2_distances_survive_a_large_offset():
 
 def test_l2_distance_gradient_is_zero_at_identical_embeddings():
   emb = jnp.ones((3, 2))
-  grad = jax.jit(jax.grad(lambda e: jnp.sum(pairwise_distances("t", e))))(
-      emb)
+  grad = jax.jit(jax.grad(lambda e: jnp.sum(pairwise_distances("t", e))))(emb)
   np.testing.assert_array_equal(grad, 0.0)
 
 
@@ -192,32 +203,59 @@ def test_contrastive_loss_is_elementwise():
 # ------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: jaxloss.triplet_semihard_loss([0, 1], np.ones((2, 2)),
-                                           distance_metric="cosine"),
-     "triplet_semihard_loss: distance_metric must be one of"),
-    (lambda: jaxloss.triplet_hard_loss(
-        [0, 1, 2], np.ones((3, 2)), distance_metric=lambda x: x),
-     "triplet_hard_loss: distance_metric must map"),
-    (lambda: jaxloss.supervised_contrastive([0, 1], np.ones((2, 2)),
-                                            temperature=0.0),
-     "supervised_contrastive: temperature must be in"),
-    (lambda: jaxloss.info_nce(np.ones((2, 3)), np.ones((2, 3)),
-                              negative_keys=np.ones((4, 2))),
-     r"info_nce: negative_keys must have shape \[M, 3\]"),
-    (lambda: jaxloss.info_nce(np.ones((2, 3)), np.ones((2, 3)),
-                              negative_keys=np.ones((3, 4, 3))),
-     "info_nce: negative_keys must have shape"),
-    (lambda: jaxloss.triplet_margin(np.ones(2), np.ones(2), np.ones(2), p=0),
-     "triplet_margin: p must be in"),
-    (lambda: jaxloss.npairs_loss([0, 1], np.ones((2, 3))),
-     "npairs_loss: y_pred must be a square"),
-    (lambda: jaxloss.lifted_struct_loss(np.zeros((2, 2), int),
-                                        np.ones((2, 2))),
-     "lifted_struct_loss: y_true must have rank 1"),
-    (lambda: jaxloss.triplet_hard_loss([0, 1], np.ones(2)),
-     "triplet_hard_loss: y_pred must have rank 2"),
-])
+@pytest.mark.parametrize(
+  "call, match",
+  [
+    (
+      lambda: jaxloss.triplet_semihard_loss(
+        [0, 1], np.ones((2, 2)), distance_metric="cosine"
+      ),
+      "triplet_semihard_loss: distance_metric must be one of",
+    ),
+    (
+      lambda: jaxloss.triplet_hard_loss(
+        [0, 1, 2], np.ones((3, 2)), distance_metric=lambda x: x
+      ),
+      "triplet_hard_loss: distance_metric must map",
+    ),
+    (
+      lambda: jaxloss.supervised_contrastive(
+        [0, 1], np.ones((2, 2)), temperature=0.0
+      ),
+      "supervised_contrastive: temperature must be in",
+    ),
+    (
+      lambda: jaxloss.info_nce(
+        np.ones((2, 3)), np.ones((2, 3)), negative_keys=np.ones((4, 2))
+      ),
+      r"info_nce: negative_keys must have shape \[M, 3\]",
+    ),
+    (
+      lambda: jaxloss.info_nce(
+        np.ones((2, 3)), np.ones((2, 3)), negative_keys=np.ones((3, 4, 3))
+      ),
+      "info_nce: negative_keys must have shape",
+    ),
+    (
+      lambda: jaxloss.triplet_margin(np.ones(2), np.ones(2), np.ones(2), p=0),
+      "triplet_margin: p must be in",
+    ),
+    (
+      lambda: jaxloss.npairs_loss([0, 1], np.ones((2, 3))),
+      "npairs_loss: y_pred must be a square",
+    ),
+    (
+      lambda: jaxloss.lifted_struct_loss(
+        np.zeros((2, 2), int), np.ones((2, 2))
+      ),
+      "lifted_struct_loss: y_true must have rank 1",
+    ),
+    (
+      lambda: jaxloss.triplet_hard_loss([0, 1], np.ones(2)),
+      "triplet_hard_loss: y_pred must have rank 2",
+    ),
+  ],
+)
 def test_errors(call, match):
   with pytest.raises(ValueError, match=match):
     call()

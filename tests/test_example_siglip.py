@@ -12,8 +12,9 @@ import pytest
 pytest.importorskip("optax")
 pytest.importorskip("sklearn")
 
-EXAMPLE = pathlib.Path(__file__).parent.parent / "examples" / \
-    "siglip_two_tower.py"
+EXAMPLE = (
+  pathlib.Path(__file__).parent.parent / "examples" / "siglip_two_tower.py"
+)
 
 
 def test_siglip_two_tower_retrieval_rises():

@@ -26,8 +26,9 @@ def test_tiny_lm_loss_falls():
     sys.modules.pop(spec.name, None)
     raise
   assert jax.device_count() >= 8  # the data x model mesh is really 2 x 4
-  losses = module.main(steps=12, batch=4, seq=8, vocab=32, dim=16,
-                       verbose=False)
+  losses = module.main(
+    steps=12, batch=4, seq=8, vocab=32, dim=16, verbose=False
+  )
   assert np.all(np.isfinite(losses))
   # Starts near log(32) = 3.47 (uniform over the vocabulary), then falls.
   assert losses[0] > 2.5

@@ -21,10 +21,12 @@ def _train(mode):
   x = ((x - x.mean(0)) / (x.std(0) + 1e-6)).astype(np.float32)
   y = (digit == 0).astype(np.float32)[:, None]
   keras.utils.set_random_seed(0)
-  model = keras.Sequential([keras.Input((64,)),
-                            keras.layers.Dense(1, activation="sigmoid")])
-  model.compile(loss=jk.FBetaLoss(mode=mode),
-                optimizer=keras.optimizers.Adam(0.05))
+  model = keras.Sequential(
+    [keras.Input((64,)), keras.layers.Dense(1, activation="sigmoid")]
+  )
+  model.compile(
+    loss=jk.FBetaLoss(mode=mode), optimizer=keras.optimizers.Adam(0.05)
+  )
   with jax.numpy_rank_promotion("allow"):  # Keras's Dense bias broadcast
     model.fit(x, y, batch_size=len(x), epochs=80, verbose=0)
     predicted = model.predict(x, batch_size=len(x), verbose=0) > 0.5

@@ -22,7 +22,7 @@ class LinenAct(nn.Module):
   @nn.compact
   def __call__(self, x):
     y = nn.Dense(2)(x)
-    jl.add_loss(self, RATE * jnp.sum(y ** 2))
+    jl.add_loss(self, RATE * jnp.sum(y**2))
     add_loss(self, 1.0, name="const")  # dispatching form
     return y
 
@@ -33,7 +33,7 @@ class NnxAct(nnx.Module):
 
   def __call__(self, x):
     y = self.dense(x)
-    jn.add_loss(self, RATE * jnp.sum(y ** 2))
+    jn.add_loss(self, RATE * jnp.sum(y**2))
     add_loss(self, 1.0, name="const")
     return y
 
@@ -54,6 +54,7 @@ def test_linen_terms_equal_hand_values_and_init_records_nothing():
   _, state = model.apply(variables, X, mutable=["losses"])
   _, again = jl.apply_with_losses(model, {**variables, **state}, X)
   np.testing.assert_allclose(again, total, rtol=1e-6)
+
   # Asked for: terms recorded during init.
   class Eager(nn.Module):
     @nn.compact
@@ -119,9 +120,11 @@ def test_jitted_train_step_does_not_retrace_and_grads_flow(kind):
     @jax.jit
     def step(params, state, x):
       traces.append(1)
+
       def loss_fn(p):
         out, aux = jl.apply_with_losses(model, {"params": p}, x)
         return jnp.mean(out) + aux
+
       loss, g = jax.value_and_grad(loss_fn)(params)
       upd, state = opt.update(g, state)
       return optax.apply_updates(params, upd), state, loss, g
@@ -138,9 +141,11 @@ def test_jitted_train_step_does_not_retrace_and_grads_flow(kind):
     @nnx.jit
     def step(model, optimizer, x):
       traces.append(1)
+
       def loss_fn(m):
         out, aux = jn.call_with_losses(m, x)
         return jnp.mean(out) + aux
+
       loss, g = nnx.value_and_grad(loss_fn)(model)
       optimizer.update(model, g)
       return loss, g

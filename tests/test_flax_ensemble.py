@@ -15,8 +15,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1] / "examples"
 
 
 def _example(name):
-  spec = importlib.util.spec_from_file_location(f"_ex_{name}",
-                                                ROOT / f"{name}.py")
+  spec = importlib.util.spec_from_file_location(
+    f"_ex_{name}", ROOT / f"{name}.py"
+  )
   module = importlib.util.module_from_spec(spec)
   sys.modules[spec.name] = module  # dataclasses (linen modules) look it up
   spec.loader.exec_module(module)
@@ -30,8 +31,7 @@ def test_linen_vmapped_member_losses_and_grads_equal_loop():
   keys = jax.random.split(jax.random.key(0), 3)
   params = jax.vmap(lambda k: model.init(k, x)["params"])(keys)
   w = jnp.asarray(np.random.default_rng(0).poisson(1.0, (3, 8)), jnp.float32)
-  f = jax.value_and_grad(
-      lambda p, w: ex.member_loss(model, loss, p, x, y, w))
+  f = jax.value_and_grad(lambda p, w: ex.member_loss(model, loss, p, x, y, w))
   values, grads = jax.jit(jax.vmap(f))(params, w)
   for i in range(3):
     member = jax.tree.map(lambda a, i=i: a[i], params)

@@ -22,8 +22,9 @@ def _example(name):
   return module
 
 
-@pytest.mark.parametrize("name", ["activity_regularization_linen",
-                                  "activity_regularization_nnx"])
+@pytest.mark.parametrize(
+  "name", ["activity_regularization_linen", "activity_regularization_nnx"]
+)
 def test_activity_regularization(name):
   out = _example(name).main(steps=20, hidden=8)
   assert out["traces"] == 1
@@ -39,6 +40,7 @@ def test_activity_regularization_linen_equals_nnx_term():
   import jax.numpy as jnp
 
   from jaxloss.flax import linen as jl
+
   x, _ = lin.make_data(0, n=8)
   model = lin.MLP(hidden=4, rate=0.5)
   params = model.init(jax.random.key(0), x)["params"]
@@ -47,8 +49,9 @@ def test_activity_regularization_linen_equals_nnx_term():
   want = 0.0
   for layer in ("ActivityRegularizedDense_0", "ActivityRegularizedDense_1"):
     p = params[layer]["Dense_0"]
-    h = np.maximum(np.asarray(h) @ np.asarray(p["kernel"]) +
-                   np.asarray(p["bias"]), 0)
+    h = np.maximum(
+      np.asarray(h) @ np.asarray(p["kernel"]) + np.asarray(p["bias"]), 0
+    )
     want += 0.5 * np.sum(h.astype(np.float64) ** 2)
   np.testing.assert_allclose(aux, want, rtol=1e-5)
   assert jnp.ndim(aux) == 0

@@ -40,9 +40,11 @@ def test_arcface_matches_paper_formula():
   theta = np.arccos(cos)
   logits = s * cos
   rows = np.arange(4)
-  target = np.where(theta[rows, LABELS] + m <= math.pi,
-                    np.cos(theta[rows, LABELS] + m),
-                    cos[rows, LABELS] - m * math.sin(m))
+  target = np.where(
+    theta[rows, LABELS] + m <= math.pi,
+    np.cos(theta[rows, LABELS] + m),
+    cos[rows, LABELS] - m * math.sin(m),
+  )
   logits[rows, LABELS] = s * target
   got = jaxloss.arcface(LABELS, EMB, CENTERS, scale=s, margin=m)
   np.testing.assert_allclose(got, _np_xent(logits, LABELS), rtol=1e-5)
@@ -55,17 +57,21 @@ def test_cosface_and_center_loss_match_formulas():
   s, m = 8.0, 0.2
   logits = s * (_np_cos(EMB, CENTERS) - m * np.eye(3)[LABELS])
   np.testing.assert_allclose(
-      jaxloss.cosface(LABELS, EMB, CENTERS, scale=s, margin=m),
-      _np_xent(logits, LABELS), rtol=1e-5)
+    jaxloss.cosface(LABELS, EMB, CENTERS, scale=s, margin=m),
+    _np_xent(logits, LABELS),
+    rtol=1e-5,
+  )
   want = 0.5 * np.sum((EMB - CENTERS[LABELS]) ** 2, axis=1)
-  np.testing.assert_allclose(jaxloss.center_loss(LABELS, EMB, CENTERS), want,
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    jaxloss.center_loss(LABELS, EMB, CENTERS), want, rtol=1e-5
+  )
 
 
 def test_arcface_finite_grad_at_aligned_embedding():
   c = jnp.eye(3, 5)
-  g = jax.jit(jax.grad(
-      lambda e: jaxloss.arcface([0], e, c, scale=4.0).sum()))(jnp.eye(1, 5))
+  g = jax.jit(jax.grad(lambda e: jaxloss.arcface([0], e, c, scale=4.0).sum()))(
+    jnp.eye(1, 5)
+  )
   assert np.all(np.isfinite(g))
 
 
@@ -84,17 +90,23 @@ def test_log_partition_closed_forms():
   k1 = 0.6019072301972346  # modified Bessel K1(1), Abramowitz & Stegun
   logz = adaptive.log_partition(jnp.array([2.0, 1.0, 1e-6]))
   np.testing.assert_allclose(
-      np.exp(logz), [math.sqrt(2 * math.pi), 2 * math.e * k1,
-                     math.pi * math.sqrt(2)], rtol=2e-4)
+    np.exp(logz),
+    [math.sqrt(2 * math.pi), 2 * math.e * k1, math.pi * math.sqrt(2)],
+    rtol=2e-4,
+  )
 
 
 def test_adaptive_nll_at_alpha_two_is_gaussian_nll():
   x = RNG.normal(size=(3, 2)).astype(np.float32)
   c = 0.7
-  want = np.sum(0.5 * (x / c) ** 2 + math.log(c) + 0.5 * math.log(2 * math.pi),
-                axis=-1)
-  got = jax.jit(lambda x: jaxloss.adaptive_robust_nll(
-      jnp.zeros_like(x), x, alpha=2.0, scale=c))(x)
+  want = np.sum(
+    0.5 * (x / c) ** 2 + math.log(c) + 0.5 * math.log(2 * math.pi), axis=-1
+  )
+  got = jax.jit(
+    lambda x: jaxloss.adaptive_robust_nll(
+      jnp.zeros_like(x), x, alpha=2.0, scale=c
+    )
+  )(x)
   np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
@@ -114,20 +126,31 @@ def _pair(kind):
   y3 = RNG.normal(size=(4, 3)).astype(np.float32)
   if kind == "robust":
     args = (np.zeros_like(y3), y3)
-    return (jl.AdaptiveRobustLoss(num_dims=3, alpha_init=1.5),
-            lambda: jn.AdaptiveRobustLoss(3, alpha_init=1.5), args)
+    return (
+      jl.AdaptiveRobustLoss(num_dims=3, alpha_init=1.5),
+      lambda: jn.AdaptiveRobustLoss(3, alpha_init=1.5),
+      args,
+    )
   if kind == "uncertainty":
     args = (jnp.array([1.0, 2.0]),)
-    return (jl.UncertaintyWeighting(num_tasks=2),
-            lambda: jn.UncertaintyWeighting(2), args)
+    return (
+      jl.UncertaintyWeighting(num_tasks=2),
+      lambda: jn.UncertaintyWeighting(2),
+      args,
+    )
   args = (LABELS, EMB)
   if kind == "arcface":
-    return (jl.ArcFaceHead(num_classes=3, scale=4.0, margin=0.2),
-            lambda: jn.ArcFaceHead(3, 5, rngs=nnx.Rngs(0), scale=4.0,
-                                   margin=0.2), args)
+    return (
+      jl.ArcFaceHead(num_classes=3, scale=4.0, margin=0.2),
+      lambda: jn.ArcFaceHead(3, 5, rngs=nnx.Rngs(0), scale=4.0, margin=0.2),
+      args,
+    )
   if kind == "cosface":
-    return (jl.CosFaceHead(num_classes=3, scale=4.0),
-            lambda: jn.CosFaceHead(3, 5, rngs=nnx.Rngs(0), scale=4.0), args)
+    return (
+      jl.CosFaceHead(num_classes=3, scale=4.0),
+      lambda: jn.CosFaceHead(3, 5, rngs=nnx.Rngs(0), scale=4.0),
+      args,
+    )
   return jl.CenterLossHead(num_classes=3), lambda: jn.CenterLossHead(3, 5), args
 
 
@@ -143,15 +166,17 @@ def test_linen_equals_nnx_and_grads_reach_own_params(kind):
   model = make_nnx()
   for name, value in params.items():
     getattr(model, name)[...] = value
-  got_l, g_l = jax.jit(jax.value_and_grad(
-      lambda p: lin.apply({"params": p}, *args)))(params)
+  got_l, g_l = jax.jit(
+    jax.value_and_grad(lambda p: lin.apply({"params": p}, *args))
+  )(params)
   got_n, g_n = nnx.jit(nnx.value_and_grad(lambda m: m(*args)))(model)
   np.testing.assert_allclose(got_l, got_n, rtol=1e-6)
   for name in params:
     gl = np.asarray(g_l[name])
     assert np.all(np.isfinite(gl)) and np.abs(gl).sum() > 0, name
-    np.testing.assert_allclose(gl, np.asarray(g_n[name][...]), rtol=1e-5,
-                               atol=1e-7)
+    np.testing.assert_allclose(
+      gl, np.asarray(g_n[name][...]), rtol=1e-5, atol=1e-7
+    )
 
 
 @pytest.mark.slow
@@ -168,7 +193,8 @@ def test_adaptive_robust_learns_alpha_and_scale():
   @jax.jit
   def step(params, state):
     g = jax.grad(lambda p: loss.apply({"params": p}, np.zeros_like(y), y))(
-        params)
+      params
+    )
     upd, state = opt.update(g, state)
     return optax.apply_updates(params, upd), state
 

@@ -61,8 +61,15 @@ def _one_spec_per_class():
   return out
 
 
-_FAST = ("Huber", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-         "Dice", "Circle", "CTC", "ArcFace")
+_FAST = (
+  "Huber",
+  "CategoricalCrossentropy",
+  "SparseCategoricalCrossentropy",
+  "Dice",
+  "Circle",
+  "CTC",
+  "ArcFace",
+)
 
 
 def test_modules_equal_loss_objects_on_some_classes():
@@ -82,11 +89,17 @@ def _check_modules_equal_objects(specs):
   # One jit per class: the object, the linen and the nnx module agree.
   rng = np.random.default_rng(0)
   for spec in specs:
-    inputs = tuple(np.asarray(x, np.float32)
-                   if np.issubdtype(np.asarray(x).dtype, np.floating)
-                   else np.asarray(x) for x in spec.make_inputs(rng, 3))
-    kwargs = {k: v for k, v in spec.kwargs.items()
-              if k in spec.cls.hyper_parameter_names()}
+    inputs = tuple(
+      np.asarray(x, np.float32)
+      if np.issubdtype(np.asarray(x).dtype, np.floating)
+      else np.asarray(x)
+      for x in spec.make_inputs(rng, 3)
+    )
+    kwargs = {
+      k: v
+      for k, v in spec.kwargs.items()
+      if k in spec.cls.hyper_parameter_names()
+    }
     name = spec.cls.__name__
 
     @jax.jit
@@ -110,15 +123,21 @@ def test_sample_weight_and_loss_module():
   want = jaxloss.MeanSquaredError()(y_true, y_pred, sample_weight=w)
   assert float(want) == 0.5
   np.testing.assert_allclose(
-      jl.MeanSquaredError().apply({}, y_true, y_pred, sample_weight=w), want)
+    jl.MeanSquaredError().apply({}, y_true, y_pred, sample_weight=w), want
+  )
   np.testing.assert_allclose(
-      jn.MeanSquaredError()(y_true, y_pred, sample_weight=w), want)
+    jn.MeanSquaredError()(y_true, y_pred, sample_weight=w), want
+  )
   np.testing.assert_allclose(
-      jl.LossModule(loss=jaxloss.MeanSquaredError()).apply(
-          {}, y_true, y_pred, sample_weight=w), want)
+    jl.LossModule(loss=jaxloss.MeanSquaredError()).apply(
+      {}, y_true, y_pred, sample_weight=w
+    ),
+    want,
+  )
   np.testing.assert_allclose(
-      jn.LossModule(jaxloss.MeanSquaredError())(y_true, y_pred,
-                                                sample_weight=w), want)
+    jn.LossModule(jaxloss.MeanSquaredError())(y_true, y_pred, sample_weight=w),
+    want,
+  )
 
 
 _HIDE_FLAX = r"""
@@ -138,10 +157,13 @@ except ImportError as e:
 
 
 def test_flax_is_an_optional_extra():
-  out = subprocess.run([sys.executable, "-c", _HIDE_FLAX], capture_output=True,
-                       text=True, timeout=120,
-                       env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu",
-                            "PATH": ""})
+  out = subprocess.run(
+    [sys.executable, "-c", _HIDE_FLAX],
+    capture_output=True,
+    text=True,
+    timeout=120,
+    env={"KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu", "PATH": ""},
+  )
   assert out.returncode == 0, out.stderr
   assert "IMPORT-ERROR:" in out.stdout
   assert "pip install jaxloss[flax]" in out.stdout

@@ -29,9 +29,10 @@ BATCH = 4
 def _inputs(spec: Spec, seed=0, batch=BATCH, dtype=np.float32):
   rng = np.random.default_rng(seed)
   return tuple(
-      np.asarray(x, dtype) if np.issubdtype(np.asarray(x).dtype, np.floating)
-      else np.asarray(x)
-      for x in spec.make_inputs(rng, batch)
+    np.asarray(x, dtype)
+    if np.issubdtype(np.asarray(x).dtype, np.floating)
+    else np.asarray(x)
+    for x in spec.make_inputs(rng, batch)
   )
 
 
@@ -50,11 +51,13 @@ def _call(spec, *args):
 
 def _scalar_of(spec, args):
   """Sum of values as a function of the differentiated inputs."""
+
   def f(*diff):
     full = list(args)
     for i, d in zip(spec.diff_argnums, diff):
       full[i] = d
     return jnp.sum(_call(spec, *full))
+
   return f
 
 
@@ -84,12 +87,15 @@ def test_reference(spec, x64):
   got = _call(spec, *args)
   assert got.dtype == jnp.float64
   want = spec.reference(*args, **spec.kwargs)
-  np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10,
-                             err_msg=spec.reference_source)
+  np.testing.assert_allclose(
+    got, want, rtol=1e-10, atol=1e-10, err_msg=spec.reference_source
+  )
 
 
-@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean",
-                                       "mean_with_sample_weight", "none"])
+@pytest.mark.parametrize(
+  "reduction",
+  ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"],
+)
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
 def test_object_reductions(spec, reduction):
   args = _inputs(spec)
@@ -100,8 +106,9 @@ def test_object_reductions(spec, reduction):
   where = None
   if loss.where_fn is not None:
     where = loss.where_fn(*args, values, **loss.hyper_parameters())
-  want = jaxloss.reduce(values, sample_weight=weight, where=where,
-                        reduction=reduction)
+  want = jaxloss.reduce(
+    values, sample_weight=weight, where=where, reduction=reduction
+  )
   np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
   # Keras's positional sample_weight gives the same.
   np.testing.assert_allclose(loss(*args, weight), got, rtol=1e-6)
@@ -123,8 +130,9 @@ def test_sample_weight_shapes(spec):
   w = np.arange(1.0, BATCH + 1)
   want = np.sum(values * w.reshape((BATCH,) + (1,) * (values.ndim - 1)))
   for weight in (w, w[:, None] if values.ndim == 1 else w):
-    got = jaxloss.reduce(jnp.asarray(values, jnp.float32), sample_weight=weight,
-                         reduction="sum")
+    got = jaxloss.reduce(
+      jnp.asarray(values, jnp.float32), sample_weight=weight, reduction="sum"
+    )
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
@@ -132,13 +140,16 @@ def test_sample_weight_shapes(spec):
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_half_precision(spec, dtype):
   args32 = _inputs(spec)
-  args = tuple(jnp.asarray(a, dtype) if np.issubdtype(a.dtype, np.floating)
-               else a for a in args32)
+  args = tuple(
+    jnp.asarray(a, dtype) if np.issubdtype(a.dtype, np.floating) else a
+    for a in args32
+  )
   got = _call(spec, *args)
   assert got.dtype == dtype, f"{spec.name}: half in must give half out"
   want = _call(spec, *args32)
-  np.testing.assert_allclose(np.asarray(got, np.float32), want,
-                             rtol=spec.half_rtol, atol=spec.half_rtol)
+  np.testing.assert_allclose(
+    np.asarray(got, np.float32), want, rtol=spec.half_rtol, atol=spec.half_rtol
+  )
 
 
 @pytest.mark.parametrize("spec", GRAD, ids=repr)
@@ -147,8 +158,15 @@ def test_gradients_float64(spec, x64):
   diff = tuple(jnp.asarray(args[i]) for i in spec.diff_argnums)
   # Jitted: check_grads evaluates the function many times; op-by-op eager
   # dispatch would dominate the suite's run time.
-  check_grads(jax.jit(_scalar_of(spec, args)), diff, order=2, modes=("rev",),
-              eps=spec.grad_eps, atol=1e-4, rtol=1e-4)
+  check_grads(
+    jax.jit(_scalar_of(spec, args)),
+    diff,
+    order=2,
+    modes=("rev",),
+    eps=spec.grad_eps,
+    atol=1e-4,
+    rtol=1e-4,
+  )
 
 
 @pytest.mark.parametrize("spec", WITH_EDGES, ids=repr)
@@ -157,7 +175,8 @@ def test_finite_at_edges(spec):
     args = tuple(jnp.asarray(a) for a in case)
     argnums = tuple(range(len(spec.diff_argnums)))
     value_and_grad = jax.jit(
-        jax.value_and_grad(_scalar_of(spec, args), argnums=argnums))
+      jax.value_and_grad(_scalar_of(spec, args), argnums=argnums)
+    )
     value, grads = value_and_grad(*(args[i] for i in spec.diff_argnums))
     assert np.isfinite(value), f"{spec.name}: non-finite value at {case}"
     for g in grads:

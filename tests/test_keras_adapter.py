@@ -42,6 +42,7 @@ def _keras_rank_promotion():
   with jax.numpy_rank_promotion("allow"):
     yield
 
+
 N, F, K, T = 16, 3, 3, 4
 RTOL, ATOL = 1e-5, 1e-6
 
@@ -73,33 +74,43 @@ def _targets(kind, rng, lead):
 # The kwargs exercise non-default options; Dice and Tversky use a per-sample
 # axis here (their default axis=None is batch-level, tested separately).
 CASES = {
-    "MeanSquaredError": ("real", None, K, {}),
-    "MeanAbsoluteError": ("real", None, K, {}),
-    "MeanAbsolutePercentageError": ("pos", None, K, {}),
-    "MeanSquaredLogarithmicError": ("pos", "softplus", K, {}),
-    "CosineSimilarity": ("real", None, K, {}),
-    "Huber": ("real", None, K, {"delta": 0.7}),
-    "LogCosh": ("real", None, K, {}),
-    "Hinge": ("multihot", "tanh", K, {}),
-    "SquaredHinge": ("multihot", "tanh", K, {}),
-    "CategoricalHinge": ("onehot", None, K, {}),
-    "KLDivergence": ("simplex", "softmax", K, {}),
-    "Poisson": ("pos", "softplus", K, {}),
-    "BinaryCrossentropy": ("binary", "sigmoid", 1, {"label_smoothing": 0.1}),
-    "BinaryFocalCrossentropy": ("binary", None, 1, {
-        "from_logits": True, "gamma": 1.5, "apply_class_balancing": True}),
-    "CategoricalCrossentropy": ("onehot", None, K, {
-        "from_logits": True, "label_smoothing": 0.1}),
-    "CategoricalFocalCrossentropy": ("onehot", "softmax", K, {"gamma": 1.5}),
-    "SparseCategoricalCrossentropy": ("sparse", None, K, {
-        "from_logits": True}),
-    "CategoricalGeneralizedCrossEntropy": ("sparse", "softmax", K, {
-        "q": 0.7}),
-    "Dice": ("multihot", "sigmoid", K, {"axis": -1}),
-    "Tversky": ("multihot", "sigmoid", K, {
-        "alpha": 0.3, "beta": 0.7, "axis": -1}),
-    "Circle": ("sparse", None, 4, {"gamma": 8.0}),
-    "CTC": ("ctc", None, K + 1, {}),
+  "MeanSquaredError": ("real", None, K, {}),
+  "MeanAbsoluteError": ("real", None, K, {}),
+  "MeanAbsolutePercentageError": ("pos", None, K, {}),
+  "MeanSquaredLogarithmicError": ("pos", "softplus", K, {}),
+  "CosineSimilarity": ("real", None, K, {}),
+  "Huber": ("real", None, K, {"delta": 0.7}),
+  "LogCosh": ("real", None, K, {}),
+  "Hinge": ("multihot", "tanh", K, {}),
+  "SquaredHinge": ("multihot", "tanh", K, {}),
+  "CategoricalHinge": ("onehot", None, K, {}),
+  "KLDivergence": ("simplex", "softmax", K, {}),
+  "Poisson": ("pos", "softplus", K, {}),
+  "BinaryCrossentropy": ("binary", "sigmoid", 1, {"label_smoothing": 0.1}),
+  "BinaryFocalCrossentropy": (
+    "binary",
+    None,
+    1,
+    {"from_logits": True, "gamma": 1.5, "apply_class_balancing": True},
+  ),
+  "CategoricalCrossentropy": (
+    "onehot",
+    None,
+    K,
+    {"from_logits": True, "label_smoothing": 0.1},
+  ),
+  "CategoricalFocalCrossentropy": ("onehot", "softmax", K, {"gamma": 1.5}),
+  "SparseCategoricalCrossentropy": ("sparse", None, K, {"from_logits": True}),
+  "CategoricalGeneralizedCrossEntropy": ("sparse", "softmax", K, {"q": 0.7}),
+  "Dice": ("multihot", "sigmoid", K, {"axis": -1}),
+  "Tversky": (
+    "multihot",
+    "sigmoid",
+    K,
+    {"alpha": 0.3, "beta": 0.7, "axis": -1},
+  ),
+  "Circle": ("sparse", None, 4, {"gamma": 8.0}),
+  "CTC": ("ctc", None, K + 1, {}),
 }
 assert len(CASES) == 22
 
@@ -112,8 +123,11 @@ def _pair(name, **extra):
     # The one deliberate difference among the 22 (see jaxloss.tversky):
     # Keras 3.15's code applies alpha to false negatives, against its
     # docstring and the paper; jaxloss follows the paper.
-    kwargs = {**kwargs, "alpha": kwargs.get("beta", 0.5),
-              "beta": kwargs.get("alpha", 0.5)}
+    kwargs = {
+      **kwargs,
+      "alpha": kwargs.get("beta", 0.5),
+      "beta": kwargs.get("alpha", 0.5),
+    }
   ours = getattr(jk, name)(**kwargs)
   assert isinstance(ours, jk.JaxlossLoss)
   assert not isinstance(theirs, jk.JaxlossLoss)
@@ -134,8 +148,9 @@ def _head(name, tag, h):
   if CASES[name][0] == "ctc":  # [N, 6, K + 1] per-frame logits
     out = keras.layers.Dense(6 * units, name=f"{tag}_{name}_dense")(h)
     return keras.layers.Reshape((6, units), name=f"{tag}_{name}")(out)
-  return keras.layers.Dense(units, activation=activation,
-                            name=f"{tag}_{name}")(h)
+  return keras.layers.Dense(units, activation=activation, name=f"{tag}_{name}")(
+    h
+  )
 
 
 def _twin_fit(names, *, masked=False, weighted=True, overrides=None):
@@ -179,8 +194,9 @@ def _twin_fit(names, *, masked=False, weighted=True, overrides=None):
     assert all(o._keras_mask is not None for o in model.outputs)
   model.compile(loss=losses, optimizer=keras.optimizers.SGD(0.05))
   fit_kwargs = {"sample_weight": [w] * len(ys)} if weighted else {}
-  return model.fit(x, ys, batch_size=8, epochs=2, shuffle=False, verbose=0,
-                   **fit_kwargs).history
+  return model.fit(
+    x, ys, batch_size=8, epochs=2, shuffle=False, verbose=0, **fit_kwargs
+  ).history
 
 
 def _assert_twins(history, name):
@@ -227,22 +243,30 @@ def test_history_with_mask_and_weights(masked_history, name):
 def test_history_dice_tversky_batch_level_default():
   """Keras's default axis=None: one value per batch, no weights."""
   names = ("Dice", "Tversky")
-  history = _twin_fit(names, weighted=False,
-                      overrides={n: {"axis": None} for n in names})
+  history = _twin_fit(
+    names, weighted=False, overrides={n: {"axis": None} for n in names}
+  )
   for name in names:
     _assert_twins(history, name)
 
 
-CLASS_WEIGHT = ("SparseCategoricalCrossentropy", "BinaryCrossentropy",
-                "CategoricalFocalCrossentropy")
+CLASS_WEIGHT = (
+  "SparseCategoricalCrossentropy",
+  "BinaryCrossentropy",
+  "CategoricalFocalCrossentropy",
+)
 
 
 def _small_model(name):
   _, activation, units, _ = CASES[name]
   keras.utils.set_random_seed(0)
-  return keras.Sequential([
-      keras.Input((F,)), keras.layers.Dense(5, activation="tanh"),
-      keras.layers.Dense(units, activation=activation)])
+  return keras.Sequential(
+    [
+      keras.Input((F,)),
+      keras.layers.Dense(5, activation="tanh"),
+      keras.layers.Dense(units, activation=activation),
+    ]
+  )
 
 
 @pytest.mark.parametrize("name", CLASS_WEIGHT)
@@ -257,11 +281,18 @@ def test_history_with_class_weight(name):
   for loss in _pair(name):
     model = _small_model(name)
     model.compile(loss=loss, optimizer=keras.optimizers.SGD(0.05))
-    histories.append(model.fit(x, y, class_weight=weights, batch_size=8,
-                               epochs=2, shuffle=False,
-                               verbose=0).history["loss"])
-  np.testing.assert_allclose(histories[1], histories[0], rtol=RTOL,
-                             atol=ATOL)
+    histories.append(
+      model.fit(
+        x,
+        y,
+        class_weight=weights,
+        batch_size=8,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+      ).history["loss"]
+    )
+  np.testing.assert_allclose(histories[1], histories[0], rtol=RTOL, atol=ATOL)
   assert histories[0][0] != histories[0][1]
 
 
@@ -278,33 +309,47 @@ def test_multi_output_loss_weights():
     keras.utils.set_random_seed(0)
     inp = keras.Input((F,))
     h = keras.layers.Dense(5, activation="tanh")(inp)
-    out = [keras.layers.Dense(2, name="reg")(h),
-           keras.layers.Dense(K, name="cls")(h)]
+    out = [
+      keras.layers.Dense(2, name="reg")(h),
+      keras.layers.Dense(K, name="cls")(h),
+    ]
     model = keras.Model(inp, out)
     model.compile(
-        loss=[lib.Huber(delta=0.5),
-              lib.SparseCategoricalCrossentropy(from_logits=True)],
-        loss_weights=[0.3, 1.7],
-        optimizer=keras.optimizers.SGD(0.05))
-    histories.append(model.fit(
-        x, [y_reg, y_cls], sample_weight=[w1, w2], batch_size=8, epochs=2,
-        shuffle=False, verbose=0).history)
+      loss=[
+        lib.Huber(delta=0.5),
+        lib.SparseCategoricalCrossentropy(from_logits=True),
+      ],
+      loss_weights=[0.3, 1.7],
+      optimizer=keras.optimizers.SGD(0.05),
+    )
+    histories.append(
+      model.fit(
+        x,
+        [y_reg, y_cls],
+        sample_weight=[w1, w2],
+        batch_size=8,
+        epochs=2,
+        shuffle=False,
+        verbose=0,
+      ).history
+    )
   assert {"loss", "reg_loss", "cls_loss"} <= set(histories[0])
   for key in ("loss", "reg_loss", "cls_loss"):
-    np.testing.assert_allclose(histories[1][key], histories[0][key],
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+      histories[1][key], histories[0][key], rtol=RTOL, atol=ATOL
+    )
 
 
 # ------------------------------------------------------- beyond Keras
 
 
 BEYOND = {
-    # name: (kwargs, make (x, y), output units, activation)
-    "SigmoidFocalCrossEntropy": ({"from_logits": True}, "multihot", K, None),
-    "LovaszHinge": ({}, "multihot", K, None),
-    "FBetaLoss": ({"mode": "batch", "beta": 2.0}, "binary", 1, "sigmoid"),
-    "TripletSemiHardLoss": ({}, "sparse", 4, None),
-    "GIoULoss": ({}, "boxes", 4, None),
+  # name: (kwargs, make (x, y), output units, activation)
+  "SigmoidFocalCrossEntropy": ({"from_logits": True}, "multihot", K, None),
+  "LovaszHinge": ({}, "multihot", K, None),
+  "FBetaLoss": ({"mode": "batch", "beta": 2.0}, "binary", 1, "sigmoid"),
+  "TripletSemiHardLoss": ({}, "sparse", 4, None),
+  "GIoULoss": ({}, "boxes", 4, None),
 }
 
 
@@ -322,18 +367,29 @@ def test_beyond_keras_losses_train(name):
     y = _targets(kind, rng, (N,))
   y = y.astype("float32")
   keras.utils.set_random_seed(0)
-  model = keras.Sequential([
-      keras.Input((F,)), keras.layers.Dense(5, activation="tanh"),
-      keras.layers.Dense(units, activation=activation)])
+  model = keras.Sequential(
+    [
+      keras.Input((F,)),
+      keras.layers.Dense(5, activation="tanh"),
+      keras.layers.Dense(units, activation=activation),
+    ]
+  )
   if kind == "boxes":  # [x1, y1, x1 + softplus, y1 + softplus]
-    model = keras.Sequential([
-        model, keras.layers.Lambda(
-            lambda b: keras.ops.concatenate(
-                [b[:, :2], b[:, :2] + keras.ops.softplus(b[:, 2:])], -1))])
+    model = keras.Sequential(
+      [
+        model,
+        keras.layers.Lambda(
+          lambda b: keras.ops.concatenate(
+            [b[:, :2], b[:, :2] + keras.ops.softplus(b[:, 2:])], -1
+          )
+        ),
+      ]
+    )
   before = model.predict(x, batch_size=N, verbose=0)
   core = getattr(jaxloss, name)(**kwargs)
-  model.compile(loss=getattr(jk, name)(**kwargs),
-                optimizer=keras.optimizers.SGD(0.01))
+  model.compile(
+    loss=getattr(jk, name)(**kwargs), optimizer=keras.optimizers.SGD(0.01)
+  )
   history = model.fit(x, y, batch_size=N, epochs=2, verbose=0).history["loss"]
   y_ref = y[:, None] if kind == "binary" and y.ndim == 1 else y
   np.testing.assert_allclose(history[0], core(y_ref, before), rtol=1e-5)
@@ -346,9 +402,12 @@ def test_beyond_keras_losses_train(name):
 def test_registry_covers_every_y_true_y_pred_class():
   for name in jaxloss.__all__:
     cls = getattr(jaxloss, name)
-    if (isinstance(cls, type) and issubclass(cls, jaxloss.Loss)
-        and cls.__name__ == name
-        and cls not in (jaxloss.Loss, jaxloss.LossFunctionWrapper)):
+    if (
+      isinstance(cls, type)
+      and issubclass(cls, jaxloss.Loss)
+      and cls.__name__ == name
+      and cls not in (jaxloss.Loss, jaxloss.LossFunctionWrapper)
+    ):
       has = name in jk.ADAPTERS
       assert has == (tuple(cls.inputs) == ("y_true", "y_pred")), name
   assert set(CASES) <= set(jk.ADAPTERS)
@@ -357,9 +416,12 @@ def test_registry_covers_every_y_true_y_pred_class():
 
 def test_same_constructor_keywords_and_errors():
   loss = jk.Huber(delta=0.3)
-  assert loss.get_config() == {"name": "huber_loss",
-                               "reduction": "sum_over_batch_size",
-                               "dtype": None, "delta": 0.3}
+  assert loss.get_config() == {
+    "name": "huber_loss",
+    "reduction": "sum_over_batch_size",
+    "dtype": None,
+    "delta": 0.3,
+  }
   # Keras's own Huber loses delta in its config; ours keeps it.
   assert "delta" not in KL.Huber(delta=0.3).get_config()
   with pytest.raises(TypeError, match="unexpected keyword"):
@@ -377,8 +439,9 @@ def test_dtype_policy_and_integer_predictions():
     assert got.dtype == want.dtype == np.float32  # default policy: float32
     np.testing.assert_allclose(got, want, rtol=RTOL)
     ints = np.array([[0, 1], [2, 0]], np.int32)
-    np.testing.assert_allclose(ours(y_true, ints), theirs(y_true, ints),
-                               rtol=RTOL)
+    np.testing.assert_allclose(
+      ours(y_true, ints), theirs(y_true, ints), rtol=RTOL
+    )
     assert ours(y_true, ints).dtype == np.float32
   loss = jk.MeanSquaredError(dtype="float16")
   assert loss(y_true, half).dtype == np.float16
@@ -399,23 +462,22 @@ def test_values_match_keras_with_weights_and_masks_directly():
   ours = jk.SparseCategoricalCrossentropy(from_logits=True, ignore_class=1)
   for reduction in ("sum_over_batch_size", "sum", "mean_with_sample_weight"):
     theirs.reduction = ours.reduction = reduction
-    np.testing.assert_allclose(ours(labels, logits, w),
-                               theirs(labels, logits, w), rtol=RTOL)
+    np.testing.assert_allclose(
+      ours(labels, logits, w), theirs(labels, logits, w), rtol=RTOL
+    )
   theirs.reduction = ours.reduction = "sum_over_batch_size"
 
   def grads(loss):
     return jax.grad(lambda z: loss(labels, z, w))(logits)
 
-  np.testing.assert_allclose(grads(ours), grads(theirs), rtol=1e-4,
-                             atol=1e-7)
+  np.testing.assert_allclose(grads(ours), grads(theirs), rtol=1e-4, atol=1e-7)
 
 
 def test_batch_level_losses_refuse_weights():
   y = np.array([[1.0], [0.0], [1.0]], np.float32)
   p = np.array([[0.5], [0.5], [0.9]], np.float32)
   loss = jk.FBetaLoss(mode="batch")
-  np.testing.assert_allclose(loss(y, p),
-                             jaxloss.fbeta_loss(y, p, mode="batch"))
+  np.testing.assert_allclose(loss(y, p), jaxloss.fbeta_loss(y, p, mode="batch"))
   with pytest.raises(ValueError, match="FBetaLoss: sample_weight"):
     loss(y, p, sample_weight=np.ones(3, np.float32))
   with pytest.raises(ValueError, match="Dice: sample_weight"):
@@ -464,8 +526,9 @@ def test_fbeta_batch_mode_on_binary_outputs():
   per_sample = jaxloss.fbeta_loss(y, ones)
   np.testing.assert_allclose(per_sample, [0.0, 1.0, 1.0, 1.0], atol=1e-6)
   # Batch: TP = 1, FP = 3, FN = 0, F1 = 2 / (2 + 3) = 0.4.
-  np.testing.assert_allclose(jaxloss.fbeta_loss(y, ones, mode="batch"), 0.6,
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    jaxloss.fbeta_loss(y, ones, mode="batch"), 0.6, rtol=1e-6
+  )
   with pytest.raises(ValueError, match="fbeta_loss: mode"):
     jaxloss.fbeta_loss(y, ones, mode="macro")
   with pytest.raises(ValueError, match="fbeta_loss"):
@@ -475,8 +538,13 @@ def test_fbeta_batch_mode_on_binary_outputs():
 def test_import_jaxloss_does_not_import_keras():
   code = "import sys, jaxloss; print('keras' in sys.modules)"
   root = pathlib.Path(__file__).resolve().parents[1]
-  out = subprocess.run([sys.executable, "-c", code], capture_output=True,
-                       text=True, check=True, cwd=root)
+  out = subprocess.run(
+    [sys.executable, "-c", code],
+    capture_output=True,
+    text=True,
+    check=True,
+    cwd=root,
+  )
   assert out.stdout.strip() == "False"
 
 

@@ -50,32 +50,40 @@ def _load():
   module = types.ModuleType("keras_losses_test_on_jaxloss")
   module.__dict__["__file__"] = str(_SOURCE)
   module.__dict__["losses"] = _shim()
-  exec(compile(text.replace(_IMPORT, ""), str(_SOURCE), "exec"),
-       module.__dict__)
+  exec(
+    compile(text.replace(_IMPORT, ""), str(_SOURCE), "exec"), module.__dict__
+  )
   return module
 
 
 _MODULE = _load()
 
 # "Class.test": why the adapter deliberately differs.
-_CONFIG = ("the config also carries dtype and the hyper-parameters Keras's "
-           "config drops (axis, delta)")
-_TVERSKY = ("alpha weighs false positives as in the paper and Keras's "
-            "docstring; Keras 3.15's code swaps alpha and beta")
-_AXIS = ("a class axis other than -1 is supported (Keras's JAX backend "
-         "raises; its torch backend computes the value)")
+_CONFIG = (
+  "the config also carries dtype and the hyper-parameters Keras's "
+  "config drops (axis, delta)"
+)
+_TVERSKY = (
+  "alpha weighs false positives as in the paper and Keras's "
+  "docstring; Keras 3.15's code swaps alpha and beta"
+)
+_AXIS = (
+  "a class axis other than -1 is supported (Keras's JAX backend "
+  "raises; its torch backend computes the value)"
+)
 DIFFERENCES: dict[str, str] = {
-    "CosineSimilarityTest.test_config": _CONFIG,
-    "HuberLossTest.test_config": _CONFIG,
-    "LogCoshTest.test_config": _CONFIG,
-    "SparseCategoricalCrossentropyTest."
-    "test_binary_segmentation_different_axis": _AXIS,
-    "SparseCategoricalCrossentropyTest."
-    "test_multi_class_segmentation_different_axis": _AXIS,
-    "TverskyTest.test_binary_segmentation_custom_coefficients": _TVERSKY,
-    "TverskyTest.test_binary_segmentation_custom_coefficients_with_axis":
-        _TVERSKY,
-    "TverskyTest.test_correctness_custom_coefficients": _TVERSKY,
+  "CosineSimilarityTest.test_config": _CONFIG,
+  "HuberLossTest.test_config": _CONFIG,
+  "LogCoshTest.test_config": _CONFIG,
+  "SparseCategoricalCrossentropyTest."
+  "test_binary_segmentation_different_axis": _AXIS,
+  "SparseCategoricalCrossentropyTest."
+  "test_multi_class_segmentation_different_axis": _AXIS,
+  "TverskyTest.test_binary_segmentation_custom_coefficients": _TVERSKY,
+  (
+    "TverskyTest.test_binary_segmentation_custom_coefficients_with_axis"
+  ): _TVERSKY,
+  "TverskyTest.test_correctness_custom_coefficients": _TVERSKY,
 }
 
 
@@ -91,12 +99,14 @@ def _mark(cls):
     owner, method = test.split(".")
     if owner == cls.__name__ and hasattr(cls, method):
       fn = getattr(cls, method)
-      setattr(cls, method,
-              pytest.mark.xfail(reason=reason, strict=True)(fn))
+      setattr(cls, method, pytest.mark.xfail(reason=reason, strict=True)(fn))
   return cls
 
 
 for _name, _obj in vars(_MODULE).items():
-  if (isinstance(_obj, type) and issubclass(_obj, keras.src.testing.TestCase)
-      and _name.endswith("Test")):
+  if (
+    isinstance(_obj, type)
+    and issubclass(_obj, keras.src.testing.TestCase)
+    and _name.endswith("Test")
+  ):
     globals()[_name] = _mark(_obj)

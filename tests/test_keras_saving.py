@@ -21,17 +21,23 @@ from jaxloss.keras import regularizers as jkr  # noqa: E402
 # Non-default hyper-parameters, so that a round trip that dropped one
 # would be seen; other classes use their defaults.
 NON_DEFAULT = {
-    "Huber": {"delta": 0.3},
-    "BinaryFocalCrossentropy": {"gamma": 1.5, "alpha": 0.4,
-                                "apply_class_balancing": True},
-    "CategoricalCrossentropy": {"from_logits": True, "label_smoothing": 0.1,
-                                "axis": 1},
-    "SparseCategoricalCrossentropy": {"ignore_class": 2},
-    "Tversky": {"alpha": 0.3, "beta": 0.7, "axis": (1, 2)},
-    "Dice": {"axis": -1},
-    "Circle": {"gamma": 8.0, "margin": 0.25},
-    "FBetaLoss": {"beta": 2.0, "mode": "batch"},
-    "RobustLoss": {"alpha": 0.5, "scale": 2.0},
+  "Huber": {"delta": 0.3},
+  "BinaryFocalCrossentropy": {
+    "gamma": 1.5,
+    "alpha": 0.4,
+    "apply_class_balancing": True,
+  },
+  "CategoricalCrossentropy": {
+    "from_logits": True,
+    "label_smoothing": 0.1,
+    "axis": 1,
+  },
+  "SparseCategoricalCrossentropy": {"ignore_class": 2},
+  "Tversky": {"alpha": 0.3, "beta": 0.7, "axis": (1, 2)},
+  "Dice": {"axis": -1},
+  "Circle": {"gamma": 8.0, "margin": 0.25},
+  "FBetaLoss": {"beta": 2.0, "mode": "batch"},
+  "RobustLoss": {"alpha": 0.5, "scale": 2.0},
 }
 
 
@@ -42,8 +48,9 @@ def _json(config):
 @pytest.mark.parametrize("name", sorted(jk.ADAPTERS))
 def test_config_round_trip(name):
   cls = getattr(jk, name)
-  loss = cls(name=f"my_{name.lower()}", reduction="sum",
-             **NON_DEFAULT.get(name, {}))
+  loss = cls(
+    name=f"my_{name.lower()}", reduction="sum", **NON_DEFAULT.get(name, {})
+  )
   config = loss.get_config()
   assert config["name"] == f"my_{name.lower()}"
   assert config["reduction"] == "sum"
@@ -53,33 +60,41 @@ def test_config_round_trip(name):
     assert config[key] == value, key
   serialized = _json(keras.losses.serialize(loss))
   assert serialized["registered_name"] == f"jaxloss>{name}"
-  for again in (keras.losses.deserialize(serialized),
-                keras.losses.get(serialized),
-                cls.from_config(_json(config))):
+  for again in (
+    keras.losses.deserialize(serialized),
+    keras.losses.get(serialized),
+    cls.from_config(_json(config)),
+  ):
     assert type(again) is cls
     assert again.get_config() == config
     assert again.core == loss.core
 
 
-@pytest.mark.parametrize("cls", [jkr.L1, jkr.L2, jkr.L1L2,
-                                 jkr.OrthogonalRegularizer])
+@pytest.mark.parametrize(
+  "cls", [jkr.L1, jkr.L2, jkr.L1L2, jkr.OrthogonalRegularizer]
+)
 def test_regularizer_round_trip(cls):
-  kwargs = {"L1": {"l1": 0.2}, "L2": {"l2": 0.3},
-            "L1L2": {"l1": 0.1, "l2": 0.2},
-            "OrthogonalRegularizer": {"factor": 0.5, "mode": "columns"}}
+  kwargs = {
+    "L1": {"l1": 0.2},
+    "L2": {"l2": 0.3},
+    "L1L2": {"l1": 0.1, "l2": 0.2},
+    "OrthogonalRegularizer": {"factor": 0.5, "mode": "columns"},
+  }
   reg = cls(**kwargs[cls.__name__])
   serialized = _json(keras.regularizers.serialize(reg))
   assert serialized["registered_name"] == f"jaxloss>{cls.__name__}"
   again = keras.regularizers.deserialize(serialized)
   assert type(again) is cls and again.get_config() == reg.get_config()
   x = keras.ops.convert_to_tensor(
-      np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32))
+    np.random.default_rng(0).normal(size=(3, 4)).astype(np.float32)
+  )
   # The penalty is jaxloss's, hence Keras's (jaxloss.regularizers tests).
   core = getattr(jaxloss.regularizers, cls.__name__)(**kwargs[cls.__name__])
   np.testing.assert_allclose(again(x), core(x), rtol=1e-6)
   keras_cls = getattr(keras.regularizers, cls.__name__)
-  np.testing.assert_allclose(again(x), keras_cls(**kwargs[cls.__name__])(x),
-                             rtol=1e-5)
+  np.testing.assert_allclose(
+    again(x), keras_cls(**kwargs[cls.__name__])(x), rtol=1e-5
+  )
   assert type(jkr.from_jaxloss(core)) is cls
   with pytest.raises(TypeError, match="from_jaxloss: regularizer"):
     jkr.from_jaxloss(keras_cls())
@@ -94,8 +109,9 @@ class _Penalised(keras.layers.Layer):
     self.weight = weight
 
   def call(self, x):
-    self.add_loss(self.weight * jaxloss.reduce(
-        jaxloss.log_cosh(keras.ops.zeros_like(x), x)))
+    self.add_loss(
+      self.weight * jaxloss.reduce(jaxloss.log_cosh(keras.ops.zeros_like(x), x))
+    )
     return x
 
   def get_config(self):
@@ -108,11 +124,13 @@ def test_model_save_and_load(tmp_path):
   y = rng.integers(0, 3, size=8).astype(np.float32)
   keras.utils.set_random_seed(0)
   inp = keras.Input((3,))
-  h = keras.layers.Dense(4, activation="tanh",
-                         kernel_regularizer=jkr.L2(0.05))(inp)
+  h = keras.layers.Dense(4, activation="tanh", kernel_regularizer=jkr.L2(0.05))(
+    inp
+  )
   h = _Penalised(0.2)(h)
-  out = keras.layers.Dense(3, kernel_regularizer=jkr.OrthogonalRegularizer(
-      0.1))(h)
+  out = keras.layers.Dense(
+    3, kernel_regularizer=jkr.OrthogonalRegularizer(0.1)
+  )(h)
   model = keras.Model(inp, out)
   loss = jk.SparseCategoricalCrossentropy(from_logits=True, ignore_class=2)
   with jax.numpy_rank_promotion("allow"):  # Keras's Dense bias broadcast
@@ -128,7 +146,8 @@ def test_model_save_and_load(tmp_path):
   assert type(loaded.layers[1].kernel_regularizer) is jkr.L2
   assert loaded.layers[1].kernel_regularizer.get_config() == {"l2": 0.05}
   assert type(loaded.layers[3].kernel_regularizer) is (
-      jkr.OrthogonalRegularizer)
+    jkr.OrthogonalRegularizer
+  )
   np.testing.assert_allclose(after, before, rtol=1e-6)
   # The two regularizers, and the add_loss term of the last call.
   with jax.numpy_rank_promotion("allow"):

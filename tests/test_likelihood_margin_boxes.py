@@ -26,8 +26,9 @@ X64 = dict(rtol=1e-10, atol=1e-12)
 # ------------------------------------------------------------------ PyTorch
 
 
-@pytest.mark.parametrize("case", torch_cases.parity_cases(),
-                         ids=torch_cases.case_id)
+@pytest.mark.parametrize(
+  "case", torch_cases.parity_cases(), ids=torch_cases.case_id
+)
 def test_torch_parity(case, x64):
   """Values against torch.nn.functional (PyTorch 2.13, reduction='none'
   then the mean over the last axis where ours averages it), stored by
@@ -56,16 +57,22 @@ def test_torch_gaussian_nll_var_gradient(x64):
 def test_tfa_sigmoid_focal_example():
   """tensorflow-addons SigmoidFocalCrossEntropy docstring example."""
   got = jaxloss.SigmoidFocalCrossEntropy(reduction="none")(
-      [[1.0], [1.0], [0.0]], [[0.97], [0.91], [0.03]])
+    [[1.0], [1.0], [0.0]], [[0.97], [0.91], [0.03]]
+  )
   np.testing.assert_allclose(
-      got, [6.8532745e-06, 1.9097870e-04, 2.0559824e-05], rtol=1e-6)
+    got, [6.8532745e-06, 1.9097870e-04, 2.0559824e-05], rtol=1e-6
+  )
 
 
 def test_tfa_weighted_kappa_example():
   """tensorflow-addons WeightedKappaLoss docstring: Loss: -1.1611923."""
   t = [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]]
-  p = [[0.1, 0.2, 0.6, 0.1], [0.1, 0.5, 0.3, 0.1],
-       [0.8, 0.05, 0.05, 0.1], [0.01, 0.09, 0.1, 0.8]]
+  p = [
+    [0.1, 0.2, 0.6, 0.1],
+    [0.1, 0.5, 0.3, 0.1],
+    [0.8, 0.05, 0.05, 0.1],
+    [0.01, 0.09, 0.1, 0.8],
+  ]
   got = jaxloss.WeightedKappaLoss()(t, p)
   np.testing.assert_allclose(got, -1.1611923, rtol=1e-6)
 
@@ -80,7 +87,8 @@ def test_tfa_giou_example():
 def test_torch_multi_margin_doc_example():
   """PyTorch MultiMarginLoss docstring example: 0.3250."""
   np.testing.assert_allclose(
-      jaxloss.multi_margin([3], [[0.1, 0.2, 0.4, 0.8]]), [0.325], rtol=1e-6)
+    jaxloss.multi_margin([3], [[0.1, 0.2, 0.4, 0.8]]), [0.325], rtol=1e-6
+  )
 
 
 def test_weighted_kappa_linear_and_perfect(x64):
@@ -90,13 +98,15 @@ def test_weighted_kappa_linear_and_perfect(x64):
   np.testing.assert_allclose(got, want, **X64)
   # Perfect agreement: kappa = 1, loss = log(epsilon).
   np.testing.assert_allclose(
-      jaxloss.weighted_kappa_loss(np.eye(3), np.eye(3)), np.log(1e-6), **X64)
+    jaxloss.weighted_kappa_loss(np.eye(3), np.eye(3)), np.log(1e-6), **X64
+  )
 
 
 def test_fbeta_one_is_dice():
   t, p = ref._bin_inputs(np.random.default_rng(4), 3)
-  np.testing.assert_allclose(jaxloss.fbeta_loss(t, p),
-                             jaxloss.dice(t, p, axis=-1), rtol=1e-6)
+  np.testing.assert_allclose(
+    jaxloss.fbeta_loss(t, p), jaxloss.dice(t, p, axis=-1), rtol=1e-6
+  )
 
 
 def test_z_loss_ignores_labels():
@@ -114,20 +124,23 @@ _X = np.linspace(-6.0, 6.0, 13)[None]
 _ZERO = np.zeros_like(_X)
 
 
-@pytest.mark.parametrize("alpha,closed_form", [
-    (2.0, lambda s: s / 2),                           # L2
-    (1.0, lambda s: np.sqrt(s + 1) - 1),              # pseudo-Huber
-    (0.0, lambda s: np.log(s / 2 + 1)),               # Cauchy
-    (-2.0, lambda s: 2 * s / (s + 4)),                # Geman-McClure
-    (-np.inf, lambda s: 1 - np.exp(-s / 2)),          # Welsch
+@pytest.mark.parametrize(
+  "alpha,closed_form",
+  [
+    (2.0, lambda s: s / 2),  # L2
+    (1.0, lambda s: np.sqrt(s + 1) - 1),  # pseudo-Huber
+    (0.0, lambda s: np.log(s / 2 + 1)),  # Cauchy
+    (-2.0, lambda s: 2 * s / (s + 4)),  # Geman-McClure
+    (-np.inf, lambda s: 1 - np.exp(-s / 2)),  # Welsch
     (np.inf, lambda s: np.expm1(s / 2)),
-], ids=["2", "1", "0", "-2", "-inf", "inf"])
+  ],
+  ids=["2", "1", "0", "-2", "-inf", "inf"],
+)
 @pytest.mark.parametrize("scale", [0.5, 2.0])
 def test_robust_special_cases(alpha, closed_form, scale, x64):
   """Barron 2019, sec. 2 / eq. (8): named losses as special cases."""
   per_elem = jaxloss.robust_loss(_ZERO.T, _X.T, alpha=alpha, scale=scale)
-  np.testing.assert_allclose(per_elem, closed_form((_X[0] / scale) ** 2),
-                             **X64)
+  np.testing.assert_allclose(per_elem, closed_form((_X[0] / scale) ** 2), **X64)
 
 
 @pytest.mark.parametrize("alpha", [-3.0, -0.5, 0.25, 0.5, 1.5, 3.0])
@@ -147,11 +160,13 @@ def test_robust_stable_near_limits(limit, dtype, x64):
   tol = 1e-4 if dtype == jnp.float32 else 1e-9
   for delta in (1e-3, 1e-6, 1e-9, 1e-12):
     for a in (limit - delta, limit + delta):
-      near = jaxloss.robust_loss(jnp.zeros_like(x), x,
-                                 alpha=jnp.asarray(a, dtype))
+      near = jaxloss.robust_loss(
+        jnp.zeros_like(x), x, alpha=jnp.asarray(a, dtype)
+      )
       assert np.all(np.isfinite(near))
-      np.testing.assert_allclose(near, at, rtol=max(tol, 30 * delta),
-                                 atol=1e-12)
+      np.testing.assert_allclose(
+        near, at, rtol=max(tol, 30 * delta), atol=1e-12
+      )
 
 
 def test_robust_grad_alpha_scale(x64):
@@ -164,15 +179,23 @@ def test_robust_grad_alpha_scale(x64):
     return jnp.sum(jaxloss.robust_loss(t, p, alpha=a, scale=c))
 
   for alpha in (-3.0, 0.0, 1e-4, 0.5, 1.9, 3.0):
-    check_grads(f, (jnp.asarray(alpha), jnp.asarray(0.8)), order=1,
-                modes=("rev",), eps=1e-5, atol=1e-5, rtol=1e-5)
+    check_grads(
+      f,
+      (jnp.asarray(alpha), jnp.asarray(0.8)),
+      order=1,
+      modes=("rev",),
+      eps=1e-5,
+      atol=1e-5,
+      rtol=1e-5,
+    )
 
 
 def test_robust_alpha_gradient_at_two_is_finite_and_positive(x64):
   """The true d/dalpha diverges (logarithmically) at alpha = 2; ours is a
   finite positive value, so a learnable alpha starting at 2 still moves."""
-  g = jax.jit(jax.grad(
-      lambda a: jnp.sum(jaxloss.robust_loss(_ZERO, _X, alpha=a))))
+  g = jax.jit(
+    jax.grad(lambda a: jnp.sum(jaxloss.robust_loss(_ZERO, _X, alpha=a)))
+  )
   at_two = g(2.0)
   assert np.isfinite(at_two) and at_two > g(1.99) > 0
 
@@ -182,11 +205,13 @@ def test_robust_per_dimension_parameters(x64):
   alpha = jnp.asarray([-4.0, 0.0, 1.0, 2.0, -jnp.inf])
   scale = jnp.asarray([0.5, 1.0, 1.5, 2.0, 3.0])
   got = jax.jit(lambda a, c: jaxloss.robust_loss(t, p, alpha=a, scale=c))(
-      alpha, scale)
+    alpha, scale
+  )
   np.testing.assert_allclose(got, ref.np_robust(t, p, alpha, scale), **X64)
   grads = jax.grad(
-      lambda a, c: jnp.sum(jaxloss.robust_loss(t, p, alpha=a, scale=c)),
-      argnums=(0, 1))(alpha, scale)
+    lambda a, c: jnp.sum(jaxloss.robust_loss(t, p, alpha=a, scale=c)),
+    argnums=(0, 1),
+  )(alpha, scale)
   assert all(np.all(np.isfinite(g)) for g in grads)
 
 
@@ -218,8 +243,12 @@ def test_ciou_gradient_holds_tradeoff_constant(x64):
 
 def test_boxes_identical_and_disjoint():
   box = np.array([[0.0, 0.0, 2.0, 3.0]])
-  for fn in (jaxloss.iou_loss, jaxloss.giou_loss, jaxloss.diou_loss,
-             jaxloss.ciou_loss):
+  for fn in (
+    jaxloss.iou_loss,
+    jaxloss.giou_loss,
+    jaxloss.diou_loss,
+    jaxloss.ciou_loss,
+  ):
     np.testing.assert_allclose(fn(box, box), [0.0], atol=1e-7)
   far = np.array([[10.0, 10.0, 12.0, 13.0]])
   np.testing.assert_allclose(jaxloss.iou_loss(box, far), [1.0])
@@ -230,38 +259,75 @@ def test_boxes_identical_and_disjoint():
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("call,match", [
-    (lambda: jaxloss.weighted_kappa_loss(np.eye(3), np.eye(3),
-                                         weightage="cubic"), "weightage"),
+@pytest.mark.parametrize(
+  "call,match",
+  [
+    (
+      lambda: jaxloss.weighted_kappa_loss(
+        np.eye(3), np.eye(3), weightage="cubic"
+      ),
+      "weightage",
+    ),
     (lambda: jaxloss.multi_margin([0], [[0.0, 1.0]], p=3), "p must be"),
     (lambda: jaxloss.pinball([[0.0]], [[1.0]], tau=1.5), "tau"),
     (lambda: jaxloss.robust_loss([[0.0]], [[1.0]], scale=0.0), "scale"),
-    (lambda: jaxloss.robust_loss([[0.0, 1.0]], [[1.0, 1.0]],
-                                 alpha=[1.0, 2.0, 3.0]), "alpha"),
-    (lambda: jaxloss.giou_loss([[0.0, 0.0, 1.0]], [[0.0, 0.0, 1.0]]),
-     "last axis of 4"),
-    (lambda: jaxloss.gaussian_nll(np.zeros((2, 3)), np.zeros((2, 3)),
-                                  np.ones((2, 2))), "var must"),
-    (lambda: jaxloss.cosine_embedding([1.0], [[1.0, 0.0]], [[1.0, 0.0]],
-                                      margin=2.0), "margin"),
+    (
+      lambda: jaxloss.robust_loss(
+        [[0.0, 1.0]], [[1.0, 1.0]], alpha=[1.0, 2.0, 3.0]
+      ),
+      "alpha",
+    ),
+    (
+      lambda: jaxloss.giou_loss([[0.0, 0.0, 1.0]], [[0.0, 0.0, 1.0]]),
+      "last axis of 4",
+    ),
+    (
+      lambda: jaxloss.gaussian_nll(
+        np.zeros((2, 3)), np.zeros((2, 3)), np.ones((2, 2))
+      ),
+      "var must",
+    ),
+    (
+      lambda: jaxloss.cosine_embedding(
+        [1.0], [[1.0, 0.0]], [[1.0, 0.0]], margin=2.0
+      ),
+      "margin",
+    ),
     (lambda: jaxloss.smooth_l1([[0.0]], [[1.0]], beta=-1.0), "beta"),
     (lambda: jaxloss.fbeta_loss([[0.0]], [[1.0]], beta=0.0), "beta"),
-    (lambda: jaxloss.sigmoid_focal_crossentropy([[0.0]], [[1.0]],
-                                                gamma=-1.0), "gamma"),
-])
+    (
+      lambda: jaxloss.sigmoid_focal_crossentropy([[0.0]], [[1.0]], gamma=-1.0),
+      "gamma",
+    ),
+  ],
+)
 def test_config_errors(call, match):
   with pytest.raises(ValueError, match=match):
     call()
 
 
 def test_names_registered():
-  for name in ("sigmoid_focal_crossentropy", "SigmoidFocalCrossEntropy",
-               "poisson_nll", "GaussianNLLLoss", "robust_loss", "RobustLoss",
-               "smooth_l1", "pinball", "margin_ranking", "CosineEmbeddingLoss",
-               "giou_loss", "CIoULoss", "z_loss", "WeightedKappaLoss"):
+  for name in (
+    "sigmoid_focal_crossentropy",
+    "SigmoidFocalCrossEntropy",
+    "poisson_nll",
+    "GaussianNLLLoss",
+    "robust_loss",
+    "RobustLoss",
+    "smooth_l1",
+    "pinball",
+    "margin_ranking",
+    "CosineEmbeddingLoss",
+    "giou_loss",
+    "CIoULoss",
+    "z_loss",
+    "WeightedKappaLoss",
+  ):
     assert jaxloss.get(name) is not None
   loss = jaxloss.GaussianNLLLoss(full=True)
   assert loss.inputs == ("y_true", "y_pred", "var")
   np.testing.assert_allclose(
-      loss([[0.0, 1.0]], [[0.0, 0.0]], [[1.0, 1.0]], sample_weight=[2.0]),
-      2 * (0.25 + 0.5 * np.log(2 * np.pi)), rtol=1e-6)
+    loss([[0.0, 1.0]], [[0.0, 0.0]], [[1.0, 1.0]], sample_weight=[2.0]),
+    2 * (0.25 + 0.5 * np.log(2 * np.pi)),
+    rtol=1e-6,
+  )

@@ -32,8 +32,19 @@ def _data(seed=0, dtype=np.float32):
   return x, w, b, y, sw
 
 
-def naive(x, w, b, y, *, label_smoothing=0.0, z_loss=0.0, logit_softcap=None,
-          sample_weight=None, reduction="mean", normalizer=None):
+def naive(
+  x,
+  w,
+  b,
+  y,
+  *,
+  label_smoothing=0.0,
+  z_loss=0.0,
+  logit_softcap=None,
+  sample_weight=None,
+  reduction="mean",
+  normalizer=None,
+):
   """Full logits, then the library's sparse cross-entropy and ``reduce``."""
   z = jnp.einsum("...d,dv->...v", x, w)
   if b is not None:
@@ -42,19 +53,24 @@ def naive(x, w, b, y, *, label_smoothing=0.0, z_loss=0.0, logit_softcap=None,
     z = logit_softcap * jnp.tanh(z / logit_softcap)
   valid = y != IGNORE
   values = jaxloss.sparse_categorical_crossentropy(
-      jnp.where(valid, y, 0), z, from_logits=True,
-      label_smoothing=label_smoothing)
+    jnp.where(valid, y, 0), z, from_logits=True, label_smoothing=label_smoothing
+  )
   values = values + z_loss * jax.nn.logsumexp(z, axis=-1) ** 2
-  return jaxloss.reduce(values, sample_weight=sample_weight, where=valid,
-                        reduction=reduction, normalizer=normalizer)
+  return jaxloss.reduce(
+    values,
+    sample_weight=sample_weight,
+    where=valid,
+    reduction=reduction,
+    normalizer=normalizer,
+  )
 
 
 OPTIONS = [
-    dict(),
-    dict(label_smoothing=0.1),
-    dict(z_loss=1e-2),
-    dict(logit_softcap=2.0),
-    dict(label_smoothing=0.3, z_loss=0.05, logit_softcap=3.0),
+  dict(),
+  dict(label_smoothing=0.1),
+  dict(z_loss=1e-2),
+  dict(logit_softcap=2.0),
+  dict(label_smoothing=0.3, z_loss=0.05, logit_softcap=3.0),
 ]
 
 
@@ -65,18 +81,37 @@ def _both(opts, use_bias, use_weight, reduction, normalizer=None, chunk=5):
 
   def fused(x, w, b):
     return jaxloss.linear_cross_entropy(
-        x, w, y, bias=b, ignore_index=IGNORE, sample_weight=sw,
-        reduction=reduction, normalizer=normalizer, chunk_size=chunk, **opts)
+      x,
+      w,
+      y,
+      bias=b,
+      ignore_index=IGNORE,
+      sample_weight=sw,
+      reduction=reduction,
+      normalizer=normalizer,
+      chunk_size=chunk,
+      **opts,
+    )
 
   def ref(x, w, b):
-    return naive(x, w, b, y, sample_weight=sw, reduction=reduction,
-                 normalizer=normalizer, **opts)
+    return naive(
+      x,
+      w,
+      b,
+      y,
+      sample_weight=sw,
+      reduction=reduction,
+      normalizer=normalizer,
+      **opts,
+    )
 
   return fused, ref, (x, w, b)
 
 
 CASES = [(o, "mean") for o in OPTIONS] + [
-    (OPTIONS[-1], "sum"), (OPTIONS[-1], "mean_with_sample_weight")]
+  (OPTIONS[-1], "sum"),
+  (OPTIONS[-1], "mean_with_sample_weight"),
+]
 
 
 @pytest.mark.parametrize("opts, reduction", CASES, ids=str)
@@ -122,7 +157,8 @@ def test_all_ignored_is_zero_with_finite_zero_gradients():
   x, w, b, _, _ = _data()
   y = np.full(N_SHAPE, IGNORE, np.int32)
   f = lambda x, w, b: jaxloss.linear_cross_entropy(
-      x, w, y, bias=b, z_loss=0.1, label_smoothing=0.1, logit_softcap=2.0)
+    x, w, y, bias=b, z_loss=0.1, label_smoothing=0.1, logit_softcap=2.0
+  )
   value, grads = jax.value_and_grad(f, (0, 1, 2))(x, w, b)
   assert value == 0
   for g in grads:
@@ -145,37 +181,39 @@ def test_half_precision_close_to_float32(dtype):
   x, w, b, y, _ = _data()
   opts = OPTIONS[-1]
   f = lambda x, w, b: jaxloss.linear_cross_entropy(
-      x, w, y, bias=b, chunk_size=8, **opts)
+    x, w, y, bias=b, chunk_size=8, **opts
+  )
   half = tuple(jnp.asarray(a, dtype) for a in (x, w, b))
   value, grads = jax.value_and_grad(f, (0, 1, 2))(*half)
   assert value.dtype == dtype
   assert all(g.dtype == dtype for g in grads)
   want_value, want_grads = jax.value_and_grad(
-      lambda *a: naive(*a, y, **opts), (0, 1, 2))(
-          *(np.asarray(a, np.float32) for a in half))
+    lambda *a: naive(*a, y, **opts), (0, 1, 2)
+  )(*(np.asarray(a, np.float32) for a in half))
   np.testing.assert_allclose(np.float32(value), want_value, rtol=2e-2)
   for g, r in zip(grads, want_grads, strict=True):
-    np.testing.assert_allclose(np.asarray(g, np.float32), r, rtol=5e-2,
-                               atol=2e-2)
+    np.testing.assert_allclose(
+      np.asarray(g, np.float32), r, rtol=5e-2, atol=2e-2
+    )
 
 
-@pytest.mark.parametrize("order", [
-    1, pytest.param(2, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("order", [1, pytest.param(2, marks=pytest.mark.slow)])
 def test_float64_gradients_of_weight_and_bias(x64, order):
   x, w, b, y, sw = _data(dtype=np.float64)
   f = lambda x, w, b: jaxloss.linear_cross_entropy(
-      x, w, y, bias=b, sample_weight=sw, chunk_size=4, **OPTIONS[-1])
+    x, w, y, bias=b, sample_weight=sw, chunk_size=4, **OPTIONS[-1]
+  )
   assert f(x, w, b).dtype == jnp.float64
-  check_grads(f, (x, w, b), order=order, modes=("rev",), atol=1e-4,
-              rtol=1e-4)
+  check_grads(f, (x, w, b), order=order, modes=("rev",), atol=1e-4, rtol=1e-4)
 
 
 def _shapes_in_jaxpr(jaxpr):
   for eqn in jaxpr.eqns:
     for var in eqn.outvars:
       yield tuple(getattr(var.aval, "shape", ()))
-    for sub in jax.core.subjaxprs(eqn.params) if hasattr(
-        jax.core, "subjaxprs") else ():
+    for sub in (
+      jax.core.subjaxprs(eqn.params) if hasattr(jax.core, "subjaxprs") else ()
+    ):
       yield from _shapes_in_jaxpr(sub)
     for p in eqn.params.values():
       inner = getattr(p, "jaxpr", None)
@@ -189,25 +227,28 @@ def test_no_full_logits_in_the_program():
   n, d, v = 64, 8, 1024
   args = (jnp.zeros((n, d)), jnp.zeros((d, v)), jnp.zeros((n,), jnp.int32))
   f = lambda x, w, y: jaxloss.linear_cross_entropy(
-      x, w, y, chunk_size=128, z_loss=1e-3, logit_softcap=5.0,
-      label_smoothing=0.1)
+    x, w, y, chunk_size=128, z_loss=1e-3, logit_softcap=5.0, label_smoothing=0.1
+  )
   jaxpr = jax.make_jaxpr(jax.value_and_grad(f, (0, 1)))(*args).jaxpr
   shapes = list(_shapes_in_jaxpr(jaxpr))
   assert (n, 128) in shapes  # a chunk's logits
   big = [s for s in shapes if int(np.prod(s)) >= n * v // 2]
   assert not big, big
   # The naive path does hold them (the check can fail).
-  naive_jaxpr = jax.make_jaxpr(jax.value_and_grad(
-      lambda x, w, y: naive(x, w, None, y), (0, 1)))(*args).jaxpr
+  naive_jaxpr = jax.make_jaxpr(
+    jax.value_and_grad(lambda x, w, y: naive(x, w, None, y), (0, 1))
+  )(*args).jaxpr
   assert (n, v) in set(_shapes_in_jaxpr(naive_jaxpr))
 
 
 def test_compiled_temp_memory_at_most_5_percent_of_naive():
   # bfloat16 value_and_grad at N=8192, D=1024, V=131072, compile only.
   n, d, v = 8192, 1024, 131072
-  args = (jax.ShapeDtypeStruct((n, d), jnp.bfloat16),
-          jax.ShapeDtypeStruct((d, v), jnp.bfloat16),
-          jax.ShapeDtypeStruct((n,), jnp.int32))
+  args = (
+    jax.ShapeDtypeStruct((n, d), jnp.bfloat16),
+    jax.ShapeDtypeStruct((d, v), jnp.bfloat16),
+    jax.ShapeDtypeStruct((n,), jnp.int32),
+  )
 
   def temp(fn):
     compiled = jax.jit(jax.value_and_grad(fn, (0, 1))).lower(*args).compile()
@@ -219,7 +260,9 @@ def test_compiled_temp_memory_at_most_5_percent_of_naive():
   assert fused <= 0.05 * ref, (fused, ref)
 
 
-@pytest.mark.parametrize("bad, error, match", [
+@pytest.mark.parametrize(
+  "bad, error, match",
+  [
     (dict(embeddings=np.zeros((2, 5))), ValueError, "weight must have shape"),
     (dict(weight=np.zeros((6,))), ValueError, "weight must have shape"),
     (dict(labels=np.zeros((3,), np.int32)), ValueError, "labels must have"),
@@ -231,11 +274,14 @@ def test_compiled_temp_memory_at_most_5_percent_of_naive():
     (dict(logit_softcap=0.0), ValueError, "logit_softcap"),
     (dict(chunk_size=0), ValueError, "chunk_size"),
     (dict(reduction="avg"), ValueError, "reduction"),
-])
+  ],
+)
 def test_errors(bad, error, match):
-  kwargs = dict(embeddings=np.zeros((2, 6), np.float32),
-                weight=np.zeros((6, 5), np.float32),
-                labels=np.zeros((2,), np.int32))
+  kwargs = dict(
+    embeddings=np.zeros((2, 6), np.float32),
+    weight=np.zeros((6, 5), np.float32),
+    labels=np.zeros((2,), np.int32),
+  )
   kwargs.update(bad)
   args = [kwargs.pop(k) for k in ("embeddings", "weight", "labels")]
   with pytest.raises(error, match=f"linear_cross_entropy: .*{match}"):

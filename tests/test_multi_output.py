@@ -18,9 +18,11 @@ B_PRED = np.array([[0.0, 0.0], [0.0, 1.0]], np.float32)  # MAE rows 1, 0.5
 
 def test_dict_losses_and_weights():
   total, terms = jaxloss.combine(
-      {"a": "mse", "b": jaxloss.MeanAbsoluteError()},
-      {"a": A_TRUE, "b": B_TRUE}, {"a": A_PRED, "b": B_PRED},
-      loss_weights={"a": 0.5, "b": 2.0})
+    {"a": "mse", "b": jaxloss.MeanAbsoluteError()},
+    {"a": A_TRUE, "b": B_TRUE},
+    {"a": A_PRED, "b": B_PRED},
+    loss_weights={"a": 0.5, "b": 2.0},
+  )
   # mse: (4 + 0) / 2 = 2; mae: (1 + 0.5) / 2 = 0.75.
   np.testing.assert_allclose(terms["a"], 2.0)
   np.testing.assert_allclose(terms["b"], 0.75)
@@ -29,9 +31,12 @@ def test_dict_losses_and_weights():
 
 def test_per_output_sample_weights_and_missing_weight():
   total, terms = jaxloss.combine(
-      {"a": "mse", "b": "mae"}, {"a": A_TRUE, "b": B_TRUE},
-      {"a": A_PRED, "b": B_PRED}, loss_weights={"a": 3.0},
-      sample_weight={"a": np.array([0.5, 1.0]), "b": np.array([0.0, 2.0])})
+    {"a": "mse", "b": "mae"},
+    {"a": A_TRUE, "b": B_TRUE},
+    {"a": A_PRED, "b": B_PRED},
+    loss_weights={"a": 3.0},
+    sample_weight={"a": np.array([0.5, 1.0]), "b": np.array([0.0, 2.0])},
+  )
   # sum_over_batch_size: (0.5 * 4 + 0) / 2 = 1; (0 * 1 + 2 * 0.5) / 2 = 0.5.
   np.testing.assert_allclose(terms["a"], 1.0)
   np.testing.assert_allclose(terms["b"], 0.5)
@@ -40,8 +45,11 @@ def test_per_output_sample_weights_and_missing_weight():
 
 def test_one_sample_weight_for_all_outputs_and_one_loss():
   total, terms = jaxloss.combine(
-      "mae", [A_TRUE, B_TRUE], [A_PRED, B_PRED],
-      sample_weight=np.array([1.0, 0.0]))
+    "mae",
+    [A_TRUE, B_TRUE],
+    [A_PRED, B_PRED],
+    sample_weight=np.array([1.0, 0.0]),
+  )
   # mae a: (2 * 1 + 0) / 2 = 1; mae b: (1 * 1 + 0.5 * 0) / 2 = 0.5.
   np.testing.assert_allclose(terms["0"], 1.0)
   np.testing.assert_allclose(terms["1"], 0.5)
@@ -49,13 +57,16 @@ def test_one_sample_weight_for_all_outputs_and_one_loss():
 
 
 def test_none_loss_skips_output_and_single_output():
-  total, terms = jaxloss.combine({"a": "mse", "b": None},
-                                 {"a": A_TRUE, "b": None},
-                                 {"a": A_PRED, "b": B_PRED})
+  total, terms = jaxloss.combine(
+    {"a": "mse", "b": None},
+    {"a": A_TRUE, "b": None},
+    {"a": A_PRED, "b": B_PRED},
+  )
   assert set(terms) == {"a"}
   np.testing.assert_allclose(total, 2.0)
-  total, terms = jaxloss.combine(jaxloss.mean_squared_error, A_TRUE, A_PRED,
-                                 loss_weights=0.25)
+  total, terms = jaxloss.combine(
+    jaxloss.mean_squared_error, A_TRUE, A_PRED, loss_weights=0.25
+  )
   assert set(terms) == {"loss"}
   np.testing.assert_allclose(total, 0.5)
 
@@ -66,8 +77,9 @@ def test_nested_and_jit_and_grad():
 
   @jax.jit
   def f(pred):
-    return jaxloss.combine(losses, y_true, pred,
-                           loss_weights={"heads": {"b": 2.0}})
+    return jaxloss.combine(
+      losses, y_true, pred, loss_weights={"heads": {"b": 2.0}}
+    )
 
   total, terms = f({"heads": {"a": A_PRED, "b": B_PRED}})
   assert set(terms) == {"heads/a", "heads/b"}
@@ -81,8 +93,9 @@ def test_errors():
   with pytest.raises(ValueError, match="combine: losses keys must name"):
     jaxloss.combine({"c": "mse"}, {"a": A_TRUE}, {"a": A_PRED})
   with pytest.raises(ValueError, match="loss_weights keys must name"):
-    jaxloss.combine("mse", {"a": A_TRUE}, {"a": A_PRED},
-                    loss_weights={"x": 1.0})
+    jaxloss.combine(
+      "mse", {"a": A_TRUE}, {"a": A_PRED}, loss_weights={"x": 1.0}
+    )
   with pytest.raises(ValueError, match="at least one output"):
     jaxloss.combine({"a": None}, {"a": A_TRUE}, {"a": A_PRED})
   with pytest.raises(ValueError, match="known loss name"):

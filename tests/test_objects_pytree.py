@@ -18,16 +18,18 @@ Y_PRED = np.array([[0.5, 3.0, 2.0], [0.0, 1.25, 1.0]], np.float32)
 def np_huber(y_true, y_pred, delta):
   """Huber (1964), Keras's form: mean over the last axis."""
   r = np.abs(np.asarray(y_pred, np.float64) - y_true)
-  return np.mean(np.where(r <= delta, 0.5 * r**2, delta * r - 0.5 * delta**2),
-                 axis=-1)
+  return np.mean(
+    np.where(r <= delta, 0.5 * r**2, delta * r - 0.5 * delta**2), axis=-1
+  )
 
 
 def test_static_object_is_a_jit_argument():
   # Before: "'DynamicJaxprTracer' object is not callable" (the dtype field
   # made JAX treat the object as an array).
   out = jax.jit(lambda lo, a, b: lo(a, b))(jaxloss.Huber(), Y_TRUE, Y_PRED)
-  np.testing.assert_allclose(out, np.mean(np_huber(Y_TRUE, Y_PRED, 1.0)),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    out, np.mean(np_huber(Y_TRUE, Y_PRED, 1.0)), rtol=1e-6
+  )
   loss = jaxloss.CategoricalCrossentropy(dtype="float32", from_logits=True)
   out = jax.jit(lambda lo, a, b: lo(a, b))(loss, Y_TRUE, Y_PRED)
   np.testing.assert_allclose(out, loss(Y_TRUE, Y_PRED), rtol=1e-6)
@@ -38,16 +40,19 @@ def test_static_object_has_no_leaves_and_is_hashable():
   assert jax.tree.leaves(loss) == []
   assert hash(loss) == hash(jaxloss.Huber(delta=0.5, reduction="sum"))
   f = jax.jit(lambda a, b, lo: lo(a, b), static_argnums=2)
-  np.testing.assert_allclose(f(Y_TRUE, Y_PRED, loss),
-                             np.sum(np_huber(Y_TRUE, Y_PRED, 0.5)), rtol=1e-6)
+  np.testing.assert_allclose(
+    f(Y_TRUE, Y_PRED, loss), np.sum(np_huber(Y_TRUE, Y_PRED, 0.5)), rtol=1e-6
+  )
 
 
 def test_array_hyper_parameter_is_a_leaf():
   loss = jaxloss.CategoricalFocalCrossentropy(alpha=jnp.array([0.2, 0.3, 0.5]))
   leaves, treedef = jax.tree.flatten(loss)
   assert len(leaves) == 1 and leaves[0].shape == (3,)
-  keys = [jax.tree_util.keystr(k) for k, _ in
-          jax.tree_util.tree_flatten_with_path(loss)[0]]
+  keys = [
+    jax.tree_util.keystr(k)
+    for k, _ in jax.tree_util.tree_flatten_with_path(loss)[0]
+  ]
   assert keys == [".alpha"]
   rebuilt = jax.tree.unflatten(treedef, leaves)
   assert rebuilt.gamma == 2.0 and rebuilt.name == loss.name
@@ -74,8 +79,11 @@ def test_gradient_with_respect_to_a_hyper_parameter(x64):
   expected = np.mean(np.where(r > 1.0, r - 1.0, 0.0))
   np.testing.assert_allclose(grad.delta, expected, rtol=1e-12)
   check_grads(
-      lambda d: jaxloss.Huber(delta=d)(y_true, y_pred), (1.3,), order=1,
-      modes=("rev",))
+    lambda d: jaxloss.Huber(delta=d)(y_true, y_pred),
+    (1.3,),
+    order=1,
+    modes=("rev",),
+  )
 
 
 def test_vmap_over_an_object():
@@ -88,16 +96,19 @@ def test_vmap_over_an_object():
 def test_wrapped_function_kwargs_are_leaves_when_arrays():
   def scaled(y_true, y_pred, *, scale=1.0):
     return scale * jnp.mean(jnp.abs(y_true - y_pred), axis=-1)
+
   loss = jaxloss.wrap(scaled, scale=jnp.asarray(2.0))
   assert len(jax.tree.leaves(loss)) == 1
   grad = jax.grad(lambda lo: lo(Y_TRUE, Y_PRED))(loss)
-  np.testing.assert_allclose(dict(grad.kwargs)["scale"],
-                             np.mean(np.abs(Y_TRUE - Y_PRED)), rtol=1e-6)
+  np.testing.assert_allclose(
+    dict(grad.kwargs)["scale"], np.mean(np.abs(Y_TRUE - Y_PRED)), rtol=1e-6
+  )
   static = jaxloss.wrap(scaled, scale=2.0)
   assert jax.tree.leaves(static) == []
   out = jax.jit(lambda lo, a, b: lo(a, b))(static, Y_TRUE, Y_PRED)
-  np.testing.assert_allclose(out, 2.0 * np.mean(np.abs(Y_TRUE - Y_PRED)),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    out, 2.0 * np.mean(np.abs(Y_TRUE - Y_PRED)), rtol=1e-6
+  )
 
 
 def test_serialization_round_trip_still_works():

@@ -71,149 +71,390 @@ SEG_TARGETS = _onehot((2, 3, 3, 3), seed=9)
 
 # (id, name, args, kwargs, argnums differentiated)
 CASES = [
-    ("sbce", "sigmoid_binary_cross_entropy",
-     (_logits((3, 4)), _f32(_rng(1).integers(0, 2, (3, 4)))), {}, (0, 1)),
-    ("sbce_soft_bcast", "sigmoid_binary_cross_entropy",
-     (_logits((3, 4)), _f32(_rng(1).uniform(size=(3, 1)))), {}, (0,)),
-    ("focal", "sigmoid_focal_loss",
-     (_logits((3, 4)), _f32(_rng(1).integers(0, 2, (3, 4)))), {}, (0,)),
-    ("focal_alpha_gamma", "sigmoid_focal_loss",
-     (_logits((3, 4)), _f32(_rng(1).uniform(size=(3, 4)))),
-     {"alpha": 0.25, "gamma": 1.5}, (0, 1)),
-    ("hinge", "hinge_loss", (_logits((3, 4)), _pm1((3, 4))), {}, (0,)),
-    ("perceptron", "perceptron_loss", (_logits((3, 4)), _pm1((3, 4))), {},
-     (0,)),
-    ("sparsemax_binary", "sparsemax_loss",
-     (_logits((3, 4), scale=1.0), _ints((3, 4), 2)), {}, (0,)),
-    ("sparsemax_multi", "multiclass_sparsemax_loss",
-     (_logits((4, 5), scale=1.0), _ints((4,), 5)), {}, (0,)),
-    ("sparsemax_multi_ties", "multiclass_sparsemax_loss",
-     (_f32([[1.0, 1.0, 0.0, -1.0], [0.5, 0.5, 0.5, 0.5]]),
-      jnp.array([0, 2])), {}, (0,)),
-    ("multiclass_hinge", "multiclass_hinge_loss",
-     (_logits((4, 5)), _ints((4,), 5)), {}, (0,)),
-    ("multiclass_perceptron", "multiclass_perceptron_loss",
-     (_logits((4, 5)), _ints((4,), 5)), {}, (0,)),
-    ("safe_ce", "safe_softmax_cross_entropy",
-     (_logits((3, 4)), _probs((3, 4))), {}, (0, 1)),
-    ("safe_ce_neg_inf", "safe_softmax_cross_entropy",
-     (_f32([[0.0, -np.inf, 1.0], [2.0, 1.0, -np.inf]]),
-      _f32([[0.5, 0.0, 0.5], [1.0, 0.0, 0.0]])), {}, (0,)),
-    ("ce", "softmax_cross_entropy", (_logits((3, 4)), _probs((3, 4))), {},
-     (0, 1)),
-    ("ce_axis0", "softmax_cross_entropy",
-     (_logits((3, 4)), _probs((4, 3)).T), {"axis": 0}, (0, 1)),
-    ("ce_axes", "softmax_cross_entropy",
-     (_logits((2, 3, 4)), _probs((2, 12)).reshape(2, 3, 4)),
-     {"axis": (1, 2)}, (0, 1)),
-    ("ce_where", "softmax_cross_entropy",
-     (_logits((3, 4)), _probs((3, 4))), {"where": MASK34}, (0, 1)),
-    ("ce_where_batch", "softmax_cross_entropy",
-     (_logits((3, 4)), _probs((3, 4))),
-     {"where": jnp.array([True, False, True])}, (0, 1)),
-    ("ce_int", "softmax_cross_entropy_with_integer_labels",
-     (_logits((3, 4)), _ints((3,), 4)), {}, (0,)),
-    ("ce_int_axis0", "softmax_cross_entropy_with_integer_labels",
-     (_logits((4, 3)), _ints((3,), 4)), {"axis": 0}, (0,)),
-    ("ce_int_axes", "softmax_cross_entropy_with_integer_labels",
-     (_logits((1, 2, 3, 4)), _ints((1, 2), 12)), {"axis": (2, 3)}, (0,)),
-    ("ce_int_where", "softmax_cross_entropy_with_integer_labels",
-     (_logits((3, 4)), jnp.array([0, 1, 0])), {"where": MASK34}, (0,)),
-    ("poly", "poly_loss_cross_entropy", (_logits((3, 4)), _onehot((3, 4))),
-     {}, (0, 1)),
-    ("poly_eps_where", "poly_loss_cross_entropy",
-     (_logits((3, 4)), _probs((3, 4))), {"epsilon": -1.0, "where": MASK34},
-     (0, 1)),
-    ("poly_axis0", "poly_loss_cross_entropy",
-     (_logits((3, 4)), _probs((4, 3)).T), {"axis": 0}, (0,)),
-    ("kl", "kl_divergence", (jnp.log(_probs((3, 4))), _probs((3, 4), 1)),
-     {}, (0, 1)),
-    ("kl_none_where", "kl_divergence",
-     (jnp.log(_probs((3, 4))), _probs((3, 4), 1)),
-     {"axis": None, "where": MASK34}, (0, 1)),
-    ("kl_log_targets", "kl_divergence_with_log_targets",
-     (jnp.log(_probs((3, 4))), jnp.log(_probs((3, 4), 1))), {}, (0, 1)),
-    ("kl_log_targets_where", "kl_divergence_with_log_targets",
-     (jnp.log(_probs((3, 4))), jnp.log(_probs((3, 4), 1))),
-     {"axis": 0, "where": MASK34}, (0, 1)),
-    ("gkl", "generalized_kl_divergence",
-     (_logits((3, 4), scale=0.5), _f32(_rng(2).uniform(0.1, 2, (3, 4)))),
-     {}, (0, 1)),
-    ("gkl_where", "generalized_kl_divergence",
-     (_logits((3, 4), scale=0.5), _f32(_rng(2).uniform(0.1, 2, (3, 4)))),
-     {"where": MASK34, "axis": (0, 1)}, (0, 1)),
-    ("ctc", "ctc_loss", (CTC_LOGITS, CTC_FPAD, CTC_LABELS, CTC_LPAD), {},
-     (0,)),
-    ("ctc_blank3", "ctc_loss",
-     (CTC_LOGITS, CTC_FPAD, jnp.array([[1, 1, 2], [0, 2, 0]]), CTC_LPAD),
-     {"blank_id": 3}, (0,)),
-    ("squared_error", "squared_error", (_logits((3, 4)), _logits((3, 4), 1)),
-     {}, (0, 1)),
-    ("squared_error_none", "squared_error", (_logits((3, 4)),), {}, (0,)),
-    ("l2", "l2_loss", (_logits((3, 4)), _logits((3, 4), 1)), {}, (0, 1)),
-    ("huber", "huber_loss", (_logits((3, 4)), _logits((3, 4), 1)), {},
-     (0, 1)),
-    ("huber_delta_none", "huber_loss", (_logits((3, 4)),), {"delta": 0.5},
-     (0,)),
-    ("log_cosh", "log_cosh", (_logits((3, 4)), _logits((3, 4), 1)), {},
-     (0, 1)),
-    ("log_cosh_none", "log_cosh", (_logits((3, 4), scale=30.0),), {}, (0,)),
-    ("cos", "cosine_similarity", (_logits((3, 4)), _logits((3, 4), 1)), {},
-     (0, 1)),
-    ("cos_eps_axis_where", "cosine_similarity",
-     (_logits((3, 4)), _logits((3, 4), 1)),
-     {"epsilon": 0.5, "axis": 0, "where": MASK34}, (0, 1)),
-    ("cos_dist", "cosine_distance", (_logits((3, 4)), _logits((3, 4), 1)),
-     {"axis": (0, 1)}, (0, 1)),
-    ("dice", "dice_loss", (SEG_LOGITS, SEG_TARGETS), {}, (0, 1)),
-    ("dice_tversky_weights", "dice_loss", (SEG_LOGITS, SEG_TARGETS),
-     {"alpha": 0.3, "beta": 0.7, "class_weights": _f32([0.2, 1.0, 2.0]),
-      "smooth": 0.5, "reduction": "sum"}, (0,)),
-    ("dice_bg_none_axis", "dice_loss", (SEG_LOGITS, SEG_TARGETS),
-     {"ignore_background": True, "reduction": "none", "axis": (1,)}, (0,)),
-    ("dice_probs", "dice_loss",
-     (jax.nn.softmax(SEG_LOGITS, -1), SEG_TARGETS),
-     {"apply_softmax": False}, (0,)),
-    ("dice_binary_channel", "dice_loss",
-     (SEG_LOGITS[..., :1], SEG_TARGETS[..., :1]), {}, (0,)),
-    ("gdice", "multiclass_generalized_dice_loss", (SEG_LOGITS, SEG_TARGETS),
-     {}, (0,)),
-    ("gdice_bg", "multiclass_generalized_dice_loss",
-     (SEG_LOGITS, SEG_TARGETS), {"ignore_background": True, "smooth": 0.1},
-     (0,)),
-    ("bdice", "binary_dice_loss",
-     (SEG_LOGITS[..., 0], SEG_TARGETS[..., 0]), {}, (0, 1)),
-    ("bdice_channel", "binary_dice_loss",
-     (SEG_LOGITS[..., :1], SEG_TARGETS[..., :1]), {"smooth": 0.1}, (0,)),
-    ("ntxent", "ntxent",
-     (_logits((6, 3)), jnp.array([0, 0, 1, 1, 2, 2])), {}, (0,)),
-    ("ntxent_temp", "ntxent",
-     (_logits((5, 3)), jnp.array([0, 1, 0, 1, 2])), {"temperature": 0.5},
-     (0,)),
-    ("triplet", "triplet_margin_loss",
-     (_logits((3, 4)), _logits((3, 4), 1), _logits((3, 4), 2)), {},
-     (0, 1, 2)),
-    ("triplet_opts", "triplet_margin_loss",
-     (_logits((4, 3)), _logits((4, 3), 1), _logits((4, 3), 2)),
-     {"axis": 0, "margin": 3.0, "eps": 1e-3}, (0, 1, 2)),
-    ("triplet_l1_optax", "triplet_margin_loss",
-     (_logits((3, 4)), _logits((3, 4), 1), _logits((3, 4), 2)),
-     {"norm_degree": 1, "margin": 5.0}, (0,)),
-    ("ranking", "ranking_softmax_loss",
-     (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))), {}, (0, 1)),
-    ("ranking_where_weights", "ranking_softmax_loss",
-     (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
-     {"where": MASK34, "weights": _f32(_rng(4).uniform(size=(3, 4)))},
-     (0, 1)),
-    ("ranking_sum", "ranking_softmax_loss",
-     (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
-     {"where": MASK34, "reduce_fn": jnp.sum}, (0,)),
-    ("ranking_none", "ranking_softmax_loss",
-     (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
-     {"where": MASK34, "reduce_fn": None}, (0,)),
-    ("smooth", "smooth_labels", (_onehot((3, 4)), 0.1), {}, (0,)),
-    ("smooth_axis_where", "smooth_labels", (_onehot((3, 4)), 0.3),
-     {"axis": 0, "where": MASK34}, (0,)),
+  (
+    "sbce",
+    "sigmoid_binary_cross_entropy",
+    (_logits((3, 4)), _f32(_rng(1).integers(0, 2, (3, 4)))),
+    {},
+    (0, 1),
+  ),
+  (
+    "sbce_soft_bcast",
+    "sigmoid_binary_cross_entropy",
+    (_logits((3, 4)), _f32(_rng(1).uniform(size=(3, 1)))),
+    {},
+    (0,),
+  ),
+  (
+    "focal",
+    "sigmoid_focal_loss",
+    (_logits((3, 4)), _f32(_rng(1).integers(0, 2, (3, 4)))),
+    {},
+    (0,),
+  ),
+  (
+    "focal_alpha_gamma",
+    "sigmoid_focal_loss",
+    (_logits((3, 4)), _f32(_rng(1).uniform(size=(3, 4)))),
+    {"alpha": 0.25, "gamma": 1.5},
+    (0, 1),
+  ),
+  ("hinge", "hinge_loss", (_logits((3, 4)), _pm1((3, 4))), {}, (0,)),
+  ("perceptron", "perceptron_loss", (_logits((3, 4)), _pm1((3, 4))), {}, (0,)),
+  (
+    "sparsemax_binary",
+    "sparsemax_loss",
+    (_logits((3, 4), scale=1.0), _ints((3, 4), 2)),
+    {},
+    (0,),
+  ),
+  (
+    "sparsemax_multi",
+    "multiclass_sparsemax_loss",
+    (_logits((4, 5), scale=1.0), _ints((4,), 5)),
+    {},
+    (0,),
+  ),
+  (
+    "sparsemax_multi_ties",
+    "multiclass_sparsemax_loss",
+    (_f32([[1.0, 1.0, 0.0, -1.0], [0.5, 0.5, 0.5, 0.5]]), jnp.array([0, 2])),
+    {},
+    (0,),
+  ),
+  (
+    "multiclass_hinge",
+    "multiclass_hinge_loss",
+    (_logits((4, 5)), _ints((4,), 5)),
+    {},
+    (0,),
+  ),
+  (
+    "multiclass_perceptron",
+    "multiclass_perceptron_loss",
+    (_logits((4, 5)), _ints((4,), 5)),
+    {},
+    (0,),
+  ),
+  (
+    "safe_ce",
+    "safe_softmax_cross_entropy",
+    (_logits((3, 4)), _probs((3, 4))),
+    {},
+    (0, 1),
+  ),
+  (
+    "safe_ce_neg_inf",
+    "safe_softmax_cross_entropy",
+    (
+      _f32([[0.0, -np.inf, 1.0], [2.0, 1.0, -np.inf]]),
+      _f32([[0.5, 0.0, 0.5], [1.0, 0.0, 0.0]]),
+    ),
+    {},
+    (0,),
+  ),
+  (
+    "ce",
+    "softmax_cross_entropy",
+    (_logits((3, 4)), _probs((3, 4))),
+    {},
+    (0, 1),
+  ),
+  (
+    "ce_axis0",
+    "softmax_cross_entropy",
+    (_logits((3, 4)), _probs((4, 3)).T),
+    {"axis": 0},
+    (0, 1),
+  ),
+  (
+    "ce_axes",
+    "softmax_cross_entropy",
+    (_logits((2, 3, 4)), _probs((2, 12)).reshape(2, 3, 4)),
+    {"axis": (1, 2)},
+    (0, 1),
+  ),
+  (
+    "ce_where",
+    "softmax_cross_entropy",
+    (_logits((3, 4)), _probs((3, 4))),
+    {"where": MASK34},
+    (0, 1),
+  ),
+  (
+    "ce_where_batch",
+    "softmax_cross_entropy",
+    (_logits((3, 4)), _probs((3, 4))),
+    {"where": jnp.array([True, False, True])},
+    (0, 1),
+  ),
+  (
+    "ce_int",
+    "softmax_cross_entropy_with_integer_labels",
+    (_logits((3, 4)), _ints((3,), 4)),
+    {},
+    (0,),
+  ),
+  (
+    "ce_int_axis0",
+    "softmax_cross_entropy_with_integer_labels",
+    (_logits((4, 3)), _ints((3,), 4)),
+    {"axis": 0},
+    (0,),
+  ),
+  (
+    "ce_int_axes",
+    "softmax_cross_entropy_with_integer_labels",
+    (_logits((1, 2, 3, 4)), _ints((1, 2), 12)),
+    {"axis": (2, 3)},
+    (0,),
+  ),
+  (
+    "ce_int_where",
+    "softmax_cross_entropy_with_integer_labels",
+    (_logits((3, 4)), jnp.array([0, 1, 0])),
+    {"where": MASK34},
+    (0,),
+  ),
+  (
+    "poly",
+    "poly_loss_cross_entropy",
+    (_logits((3, 4)), _onehot((3, 4))),
+    {},
+    (0, 1),
+  ),
+  (
+    "poly_eps_where",
+    "poly_loss_cross_entropy",
+    (_logits((3, 4)), _probs((3, 4))),
+    {"epsilon": -1.0, "where": MASK34},
+    (0, 1),
+  ),
+  (
+    "poly_axis0",
+    "poly_loss_cross_entropy",
+    (_logits((3, 4)), _probs((4, 3)).T),
+    {"axis": 0},
+    (0,),
+  ),
+  (
+    "kl",
+    "kl_divergence",
+    (jnp.log(_probs((3, 4))), _probs((3, 4), 1)),
+    {},
+    (0, 1),
+  ),
+  (
+    "kl_none_where",
+    "kl_divergence",
+    (jnp.log(_probs((3, 4))), _probs((3, 4), 1)),
+    {"axis": None, "where": MASK34},
+    (0, 1),
+  ),
+  (
+    "kl_log_targets",
+    "kl_divergence_with_log_targets",
+    (jnp.log(_probs((3, 4))), jnp.log(_probs((3, 4), 1))),
+    {},
+    (0, 1),
+  ),
+  (
+    "kl_log_targets_where",
+    "kl_divergence_with_log_targets",
+    (jnp.log(_probs((3, 4))), jnp.log(_probs((3, 4), 1))),
+    {"axis": 0, "where": MASK34},
+    (0, 1),
+  ),
+  (
+    "gkl",
+    "generalized_kl_divergence",
+    (_logits((3, 4), scale=0.5), _f32(_rng(2).uniform(0.1, 2, (3, 4)))),
+    {},
+    (0, 1),
+  ),
+  (
+    "gkl_where",
+    "generalized_kl_divergence",
+    (_logits((3, 4), scale=0.5), _f32(_rng(2).uniform(0.1, 2, (3, 4)))),
+    {"where": MASK34, "axis": (0, 1)},
+    (0, 1),
+  ),
+  ("ctc", "ctc_loss", (CTC_LOGITS, CTC_FPAD, CTC_LABELS, CTC_LPAD), {}, (0,)),
+  (
+    "ctc_blank3",
+    "ctc_loss",
+    (CTC_LOGITS, CTC_FPAD, jnp.array([[1, 1, 2], [0, 2, 0]]), CTC_LPAD),
+    {"blank_id": 3},
+    (0,),
+  ),
+  (
+    "squared_error",
+    "squared_error",
+    (_logits((3, 4)), _logits((3, 4), 1)),
+    {},
+    (0, 1),
+  ),
+  ("squared_error_none", "squared_error", (_logits((3, 4)),), {}, (0,)),
+  ("l2", "l2_loss", (_logits((3, 4)), _logits((3, 4), 1)), {}, (0, 1)),
+  ("huber", "huber_loss", (_logits((3, 4)), _logits((3, 4), 1)), {}, (0, 1)),
+  ("huber_delta_none", "huber_loss", (_logits((3, 4)),), {"delta": 0.5}, (0,)),
+  ("log_cosh", "log_cosh", (_logits((3, 4)), _logits((3, 4), 1)), {}, (0, 1)),
+  ("log_cosh_none", "log_cosh", (_logits((3, 4), scale=30.0),), {}, (0,)),
+  (
+    "cos",
+    "cosine_similarity",
+    (_logits((3, 4)), _logits((3, 4), 1)),
+    {},
+    (0, 1),
+  ),
+  (
+    "cos_eps_axis_where",
+    "cosine_similarity",
+    (_logits((3, 4)), _logits((3, 4), 1)),
+    {"epsilon": 0.5, "axis": 0, "where": MASK34},
+    (0, 1),
+  ),
+  (
+    "cos_dist",
+    "cosine_distance",
+    (_logits((3, 4)), _logits((3, 4), 1)),
+    {"axis": (0, 1)},
+    (0, 1),
+  ),
+  ("dice", "dice_loss", (SEG_LOGITS, SEG_TARGETS), {}, (0, 1)),
+  (
+    "dice_tversky_weights",
+    "dice_loss",
+    (SEG_LOGITS, SEG_TARGETS),
+    {
+      "alpha": 0.3,
+      "beta": 0.7,
+      "class_weights": _f32([0.2, 1.0, 2.0]),
+      "smooth": 0.5,
+      "reduction": "sum",
+    },
+    (0,),
+  ),
+  (
+    "dice_bg_none_axis",
+    "dice_loss",
+    (SEG_LOGITS, SEG_TARGETS),
+    {"ignore_background": True, "reduction": "none", "axis": (1,)},
+    (0,),
+  ),
+  (
+    "dice_probs",
+    "dice_loss",
+    (jax.nn.softmax(SEG_LOGITS, -1), SEG_TARGETS),
+    {"apply_softmax": False},
+    (0,),
+  ),
+  (
+    "dice_binary_channel",
+    "dice_loss",
+    (SEG_LOGITS[..., :1], SEG_TARGETS[..., :1]),
+    {},
+    (0,),
+  ),
+  (
+    "gdice",
+    "multiclass_generalized_dice_loss",
+    (SEG_LOGITS, SEG_TARGETS),
+    {},
+    (0,),
+  ),
+  (
+    "gdice_bg",
+    "multiclass_generalized_dice_loss",
+    (SEG_LOGITS, SEG_TARGETS),
+    {"ignore_background": True, "smooth": 0.1},
+    (0,),
+  ),
+  (
+    "bdice",
+    "binary_dice_loss",
+    (SEG_LOGITS[..., 0], SEG_TARGETS[..., 0]),
+    {},
+    (0, 1),
+  ),
+  (
+    "bdice_channel",
+    "binary_dice_loss",
+    (SEG_LOGITS[..., :1], SEG_TARGETS[..., :1]),
+    {"smooth": 0.1},
+    (0,),
+  ),
+  (
+    "ntxent",
+    "ntxent",
+    (_logits((6, 3)), jnp.array([0, 0, 1, 1, 2, 2])),
+    {},
+    (0,),
+  ),
+  (
+    "ntxent_temp",
+    "ntxent",
+    (_logits((5, 3)), jnp.array([0, 1, 0, 1, 2])),
+    {"temperature": 0.5},
+    (0,),
+  ),
+  (
+    "triplet",
+    "triplet_margin_loss",
+    (_logits((3, 4)), _logits((3, 4), 1), _logits((3, 4), 2)),
+    {},
+    (0, 1, 2),
+  ),
+  (
+    "triplet_opts",
+    "triplet_margin_loss",
+    (_logits((4, 3)), _logits((4, 3), 1), _logits((4, 3), 2)),
+    {"axis": 0, "margin": 3.0, "eps": 1e-3},
+    (0, 1, 2),
+  ),
+  (
+    "triplet_l1_optax",
+    "triplet_margin_loss",
+    (_logits((3, 4)), _logits((3, 4), 1), _logits((3, 4), 2)),
+    {"norm_degree": 1, "margin": 5.0},
+    (0,),
+  ),
+  (
+    "ranking",
+    "ranking_softmax_loss",
+    (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
+    {},
+    (0, 1),
+  ),
+  (
+    "ranking_where_weights",
+    "ranking_softmax_loss",
+    (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
+    {"where": MASK34, "weights": _f32(_rng(4).uniform(size=(3, 4)))},
+    (0, 1),
+  ),
+  (
+    "ranking_sum",
+    "ranking_softmax_loss",
+    (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
+    {"where": MASK34, "reduce_fn": jnp.sum},
+    (0,),
+  ),
+  (
+    "ranking_none",
+    "ranking_softmax_loss",
+    (_logits((3, 4)), _f32(_rng(3).integers(0, 3, (3, 4)))),
+    {"where": MASK34, "reduce_fn": None},
+    (0,),
+  ),
+  ("smooth", "smooth_labels", (_onehot((3, 4)), 0.1), {}, (0,)),
+  (
+    "smooth_axis_where",
+    "smooth_labels",
+    (_onehot((3, 4)), 0.3),
+    {"axis": 0, "where": MASK34},
+    (0,),
+  ),
 ]
 
 
@@ -251,23 +492,28 @@ def _compare(name, args, kwargs, argnums):
     np.testing.assert_allclose(a[~nan], b[~nan], rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("name,args,kwargs,argnums",
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+  "name,args,kwargs,argnums", [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_values_and_gradients_match_optax(name, args, kwargs, argnums):
   _compare(name, args, kwargs, argnums)
 
 
 def test_every_function_has_a_case():
-  covered = {c[1] for c in CASES} | {"convex_kl_divergence",
-                                     "ctc_loss_with_forward_probs",
-                                     "make_fenchel_young_loss"}
-  assert covered == set(OL.__all__ if hasattr(OL, "__all__") else
-                        _public(OL))
+  covered = {c[1] for c in CASES} | {
+    "convex_kl_divergence",
+    "ctc_loss_with_forward_probs",
+    "make_fenchel_young_loss",
+  }
+  assert covered == set(OL.__all__ if hasattr(OL, "__all__") else _public(OL))
 
 
 def _public(module):
-  return {n for n in dir(module)
-          if not n.startswith("_") and inspect.isfunction(getattr(module, n))}
+  return {
+    n
+    for n in dir(module)
+    if not n.startswith("_") and inspect.isfunction(getattr(module, n))
+  }
 
 
 def test_signatures_identical():
@@ -277,11 +523,12 @@ def test_signatures_identical():
     assert hasattr(jl, name), name
     want = list(inspect.signature(getattr(OL, name)).parameters.values())
     got = list(inspect.signature(getattr(jl, name)).parameters.values())
-    assert [(p.name, p.kind, p.default) for p in got[:len(want)]] == [
-        (p.name, p.kind, p.default) for p in want], name
-    extra = {p.name: p.default for p in got[len(want):]}
+    assert [(p.name, p.kind, p.default) for p in got[: len(want)]] == [
+      (p.name, p.kind, p.default) for p in want
+    ], name
+    extra = {p.name: p.default for p in got[len(want) :]}
     assert extra == EXTRAS.get(name, {}), name
-    assert all(p.kind is p.KEYWORD_ONLY for p in got[len(want):]), name
+    assert all(p.kind is p.KEYWORD_ONLY for p in got[len(want) :]), name
   assert set(jl.__all__) == names
 
 
@@ -308,9 +555,12 @@ def test_ctc_forward_probs_match_optax():
     assert got.shape == want.shape
     reachable = np.asarray(want) > -1e4
     assert reachable.sum() > 10
-    np.testing.assert_allclose(np.asarray(got)[reachable],
-                               np.asarray(want)[reachable], rtol=RTOL,
-                               atol=1e-4)
+    np.testing.assert_allclose(
+      np.asarray(got)[reachable],
+      np.asarray(want)[reachable],
+      rtol=RTOL,
+      atol=1e-4,
+    )
     # States no alignment reaches hold values near log_epsilon in both.
     assert np.all(np.asarray(got)[~reachable] < -1e4)
 
@@ -318,6 +568,7 @@ def test_ctc_forward_probs_match_optax():
 def test_ctc_matches_keras_style_ctc():
   # One recursion serves both: jaxloss.ctc (Keras's form, 0 = blank/pad).
   import jaxloss
+
   labels = jnp.array([[1, 2, 0], [3, 0, 0]])
   pad = (labels == 0).astype(jnp.float32)
   got = jl.ctc_loss(CTC_LOGITS, jnp.zeros((2, 6)), labels, pad)
@@ -337,8 +588,9 @@ def test_fenchel_young_matches_optax():
   scores, targets = _logits((2, 3, 4)), _probs((2, 3, 4))
   ours = jl.make_fenchel_young_loss(logsumexp)
   theirs = OL.make_fenchel_young_loss(max_fun=logsumexp)
-  np.testing.assert_allclose(ours(scores, targets), theirs(scores, targets),
-                             rtol=RTOL)
+  np.testing.assert_allclose(
+    ours(scores, targets), theirs(scores, targets), rtol=RTOL
+  )
   g1 = jax.grad(lambda s: ours(s, targets).sum())(scores)
   g2 = jax.grad(lambda s: theirs(s, targets).sum())(scores)
   np.testing.assert_allclose(g1, g2, rtol=RTOL, atol=ATOL)
@@ -353,8 +605,7 @@ def test_jit_equals_eager():
   f = lambda z, y: jl.poly_loss_cross_entropy(z, y, where=MASK34)
   np.testing.assert_allclose(jax.jit(f)(*args), f(*args), rtol=1e-6)
   g = lambda z: jl.ctc_loss(z, CTC_FPAD, CTC_LABELS, CTC_LPAD)
-  np.testing.assert_allclose(jax.jit(g)(CTC_LOGITS), g(CTC_LOGITS),
-                             rtol=1e-6)
+  np.testing.assert_allclose(jax.jit(g)(CTC_LOGITS), g(CTC_LOGITS), rtol=1e-6)
 
 
 # ------------------------------------------------ documented fixes and edges
@@ -362,23 +613,28 @@ def test_jit_equals_eager():
 
 def test_triplet_absolute_difference_is_a_true_p_norm():
   a, p, n = _logits((3, 4)), _logits((3, 4), 1), _logits((3, 4), 2)
-  got = jl.triplet_margin_loss(a, p, n, norm_degree=1,
-                               absolute_difference=True)
+  got = jl.triplet_margin_loss(a, p, n, norm_degree=1, absolute_difference=True)
   an = np.asarray(a, np.float64)
   d_pos = np.abs(an - np.asarray(p)).sum(-1) + 1e-6
   d_neg = np.abs(an - np.asarray(n)).sum(-1) + 1e-6
-  np.testing.assert_allclose(got, np.maximum(d_pos - d_neg + 1.0, 0),
-                             rtol=1e-5)
+  np.testing.assert_allclose(got, np.maximum(d_pos - d_neg + 1.0, 0), rtol=1e-5)
   # optax's default formula is kept: without the flag the sums are signed.
   np.testing.assert_allclose(
-      jl.triplet_margin_loss(a, p, n, norm_degree=1),
-      OL.triplet_margin_loss(a, p, n, norm_degree=1), rtol=RTOL)
+    jl.triplet_margin_loss(a, p, n, norm_degree=1),
+    OL.triplet_margin_loss(a, p, n, norm_degree=1),
+    rtol=RTOL,
+  )
   # Degree 2 is unaffected (squares are non-negative).
   np.testing.assert_allclose(
-      jl.triplet_margin_loss(a, p, n, absolute_difference=True),
-      OL.triplet_margin_loss(a, p, n), rtol=RTOL)
-  grad = jax.grad(lambda x: jl.triplet_margin_loss(
-      x, x, n, norm_degree=1.5, absolute_difference=True).sum())(a)
+    jl.triplet_margin_loss(a, p, n, absolute_difference=True),
+    OL.triplet_margin_loss(a, p, n),
+    rtol=RTOL,
+  )
+  grad = jax.grad(
+    lambda x: jl.triplet_margin_loss(
+      x, x, n, norm_degree=1.5, absolute_difference=True
+    ).sum()
+  )(a)
   assert np.all(np.isfinite(grad))
 
 
@@ -386,10 +642,12 @@ def test_binary_dice_accepts_probabilities():
   logits, targets = SEG_LOGITS[..., 0], SEG_TARGETS[..., 0]
   with pytest.raises(ValueError):  # optax rejects any probability != 1
     OL.binary_dice_loss(jax.nn.sigmoid(logits), targets, apply_sigmoid=False)
-  got = jl.binary_dice_loss(jax.nn.sigmoid(logits), targets,
-                            apply_sigmoid=False)
-  np.testing.assert_allclose(got, jl.binary_dice_loss(logits, targets),
-                             rtol=1e-6)
+  got = jl.binary_dice_loss(
+    jax.nn.sigmoid(logits), targets, apply_sigmoid=False
+  )
+  np.testing.assert_allclose(
+    got, jl.binary_dice_loss(logits, targets), rtol=1e-6
+  )
 
 
 def test_dice_rejects_non_distributions_eagerly():
@@ -401,7 +659,8 @@ def test_dice_rejects_non_distributions_eagerly():
 
 def _finite_value_and_grad(f, *args):
   value, grads = jax.value_and_grad(
-      lambda *a: jnp.sum(f(*a)), argnums=tuple(range(len(args))))(*args)
+    lambda *a: jnp.sum(f(*a)), argnums=tuple(range(len(args)))
+  )(*args)
   assert np.all(np.isfinite(value)), value
   for g in grads:
     assert np.all(np.isfinite(g)), g
@@ -410,51 +669,87 @@ def _finite_value_and_grad(f, *args):
 
 NO_MASK = jnp.zeros((3, 4), bool).at[0].set(True)  # rows 1, 2 fully masked
 EDGES = [
-    ("ce_all_masked", lambda z, y: jl.softmax_cross_entropy(
-        z, y, where=NO_MASK)),
-    ("ce_int_all_masked", lambda z, y: jl.
-     softmax_cross_entropy_with_integer_labels(
-         z, jnp.array([0, 1, 2]), where=NO_MASK)),
-    ("poly_all_masked", lambda z, y: jl.poly_loss_cross_entropy(
-        z, y, where=NO_MASK)),
-    ("ranking_all_masked", lambda z, y: jl.ranking_softmax_loss(
-        z, y, where=jnp.zeros((3, 4), bool))),
-    ("ranking_none_masked", lambda z, y: jl.ranking_softmax_loss(
-        z, y, where=NO_MASK, reduce_fn=None)),
-    ("kl_all_masked", lambda z, y: jl.kl_divergence(
-        z, y, where=jnp.zeros((3, 4), bool))),
-    ("kl_zero_targets", lambda z, y: jl.kl_divergence(
-        jnp.where(y > 0, z, -jnp.inf), y)),
-    ("kl_log_targets_neg_inf", lambda z, y: jl.kl_divergence_with_log_targets(
-        z, jnp.where(y > 0, jnp.log(jnp.maximum(y, 1e-30)), -jnp.inf))),
-    ("cos_zero_vectors", lambda z, y: jl.cosine_similarity(z * 0, y)),
-    ("cos_all_masked", lambda z, y: jl.cosine_distance(
-        z, y, where=jnp.zeros((3, 4), bool))),
-    ("sbce_saturated", lambda z, y: jl.sigmoid_binary_cross_entropy(
-        z * 1e4, y)),
-    ("focal_saturated", lambda z, y: jl.sigmoid_focal_loss(
-        z * 1e4, y, alpha=0.25, gamma=0.5)),
-    ("ce_saturated", lambda z, y: jl.softmax_cross_entropy(z * 1e4, y)),
-    ("sparsemax_saturated", lambda z, y: jl.multiclass_sparsemax_loss(
-        z * 1e4, jnp.array([0, 1, 2]))),
-    ("sparsemax_ties", lambda z, y: jl.multiclass_sparsemax_loss(
-        jnp.zeros_like(z) + z[:, :1] * 0, jnp.array([0, 1, 2]))),
-    ("sparsemax_neg_inf", lambda z, y: jl.multiclass_sparsemax_loss(
-        jnp.where(y > 0, z, -jnp.inf), jnp.argmax(y, -1))),
-    ("binary_sparsemax_saturated", lambda z, y: jl.sparsemax_loss(
-        z * 1e4, y > 0)),
-    ("ntxent_no_positives", lambda z, y: jl.ntxent(z, jnp.arange(3))),
-    ("ntxent_zero_vector", lambda z, y: jl.ntxent(
-        z.at[0].set(0.0), jnp.array([0, 0, 1]))),
-    ("triplet_zero_distance", lambda z, y: jl.triplet_margin_loss(z, z, y)),
-    ("huber_at_delta", lambda z, y: jl.huber_loss(jnp.ones_like(z), y * 0)),
-    ("gdice_absent_class", lambda z, y: jl.multiclass_generalized_dice_loss(
-        z[:, None], jnp.zeros_like(y)[:, None])),
+  ("ce_all_masked", lambda z, y: jl.softmax_cross_entropy(z, y, where=NO_MASK)),
+  (
+    "ce_int_all_masked",
+    lambda z, y: jl.softmax_cross_entropy_with_integer_labels(
+      z, jnp.array([0, 1, 2]), where=NO_MASK
+    ),
+  ),
+  (
+    "poly_all_masked",
+    lambda z, y: jl.poly_loss_cross_entropy(z, y, where=NO_MASK),
+  ),
+  (
+    "ranking_all_masked",
+    lambda z, y: jl.ranking_softmax_loss(z, y, where=jnp.zeros((3, 4), bool)),
+  ),
+  (
+    "ranking_none_masked",
+    lambda z, y: jl.ranking_softmax_loss(z, y, where=NO_MASK, reduce_fn=None),
+  ),
+  (
+    "kl_all_masked",
+    lambda z, y: jl.kl_divergence(z, y, where=jnp.zeros((3, 4), bool)),
+  ),
+  (
+    "kl_zero_targets",
+    lambda z, y: jl.kl_divergence(jnp.where(y > 0, z, -jnp.inf), y),
+  ),
+  (
+    "kl_log_targets_neg_inf",
+    lambda z, y: jl.kl_divergence_with_log_targets(
+      z, jnp.where(y > 0, jnp.log(jnp.maximum(y, 1e-30)), -jnp.inf)
+    ),
+  ),
+  ("cos_zero_vectors", lambda z, y: jl.cosine_similarity(z * 0, y)),
+  (
+    "cos_all_masked",
+    lambda z, y: jl.cosine_distance(z, y, where=jnp.zeros((3, 4), bool)),
+  ),
+  ("sbce_saturated", lambda z, y: jl.sigmoid_binary_cross_entropy(z * 1e4, y)),
+  (
+    "focal_saturated",
+    lambda z, y: jl.sigmoid_focal_loss(z * 1e4, y, alpha=0.25, gamma=0.5),
+  ),
+  ("ce_saturated", lambda z, y: jl.softmax_cross_entropy(z * 1e4, y)),
+  (
+    "sparsemax_saturated",
+    lambda z, y: jl.multiclass_sparsemax_loss(z * 1e4, jnp.array([0, 1, 2])),
+  ),
+  (
+    "sparsemax_ties",
+    lambda z, y: jl.multiclass_sparsemax_loss(
+      jnp.zeros_like(z) + z[:, :1] * 0, jnp.array([0, 1, 2])
+    ),
+  ),
+  (
+    "sparsemax_neg_inf",
+    lambda z, y: jl.multiclass_sparsemax_loss(
+      jnp.where(y > 0, z, -jnp.inf), jnp.argmax(y, -1)
+    ),
+  ),
+  (
+    "binary_sparsemax_saturated",
+    lambda z, y: jl.sparsemax_loss(z * 1e4, y > 0),
+  ),
+  ("ntxent_no_positives", lambda z, y: jl.ntxent(z, jnp.arange(3))),
+  (
+    "ntxent_zero_vector",
+    lambda z, y: jl.ntxent(z.at[0].set(0.0), jnp.array([0, 0, 1])),
+  ),
+  ("triplet_zero_distance", lambda z, y: jl.triplet_margin_loss(z, z, y)),
+  ("huber_at_delta", lambda z, y: jl.huber_loss(jnp.ones_like(z), y * 0)),
+  (
+    "gdice_absent_class",
+    lambda z, y: jl.multiclass_generalized_dice_loss(
+      z[:, None], jnp.zeros_like(y)[:, None]
+    ),
+  ),
 ]
 
 
-@pytest.mark.parametrize("f", [e[1] for e in EDGES],
-                         ids=[e[0] for e in EDGES])
+@pytest.mark.parametrize("f", [e[1] for e in EDGES], ids=[e[0] for e in EDGES])
 def test_finite_at_edges(f):
   z = _logits((3, 4))
   y = _onehot((3, 4)).at[:, 0].set(0.0)
@@ -465,10 +760,12 @@ def test_all_masked_values_are_zero():
   z, y = _logits((3, 4)), _probs((3, 4))
   got = jl.softmax_cross_entropy(z, y, where=NO_MASK)
   assert float(got[1]) == 0.0 and float(got[2]) == 0.0
-  np.testing.assert_allclose(got[0], OL.softmax_cross_entropy(
-      z, y, where=NO_MASK)[0], rtol=RTOL)
-  assert float(jl.ranking_softmax_loss(
-      z, y, where=jnp.zeros((3, 4), bool))) == 0.0
+  np.testing.assert_allclose(
+    got[0], OL.softmax_cross_entropy(z, y, where=NO_MASK)[0], rtol=RTOL
+  )
+  assert (
+    float(jl.ranking_softmax_loss(z, y, where=jnp.zeros((3, 4), bool))) == 0.0
+  )
   assert float(jl.ntxent(z, jnp.arange(3))) == 0.0
 
 
@@ -476,8 +773,8 @@ def test_sparsemax_ties_match_optax_projection():
   from optax import projections
 
   from jaxloss._src.losses.sparsemax import sparsemax
-  x = _f32([[0.3, 0.3, 0.3, -2.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0,
-                                                          0.0]])
+
+  x = _f32([[0.3, 0.3, 0.3, -2.0], [1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]])
   want = jax.vmap(projections.projection_simplex)(x)
   np.testing.assert_allclose(sparsemax(x), want, atol=1e-6)
   jac = jax.jacobian(lambda v: sparsemax(v[None])[0])(x[1])
@@ -490,8 +787,11 @@ def test_nan_propagates():
   y = _onehot((3, 4))
   assert np.isnan(jl.softmax_cross_entropy(z, y)[0])
   assert np.isnan(jl.multiclass_sparsemax_loss(z, jnp.array([0, 1, 2]))[0])
-  assert np.isnan(jl.ctc_loss(CTC_LOGITS.at[0, 0, 0].set(jnp.nan), CTC_FPAD,
-                              CTC_LABELS, CTC_LPAD)[0])
+  assert np.isnan(
+    jl.ctc_loss(
+      CTC_LOGITS.at[0, 0, 0].set(jnp.nan), CTC_FPAD, CTC_LABELS, CTC_LPAD
+    )[0]
+  )
 
 
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
@@ -499,16 +799,18 @@ def test_half_precision_policy(dtype):
   z, y = _logits((3, 4)), _probs((3, 4))
   got = jl.softmax_cross_entropy(z.astype(dtype), y.astype(dtype))
   assert got.dtype == dtype
-  np.testing.assert_allclose(np.asarray(got, np.float32),
-                             jl.softmax_cross_entropy(z, y), rtol=2e-2)
+  np.testing.assert_allclose(
+    np.asarray(got, np.float32), jl.softmax_cross_entropy(z, y), rtol=2e-2
+  )
 
 
 def test_errors_name_the_function():
   with pytest.raises(TypeError, match="softmax_cross_entropy: logits"):
     jl.softmax_cross_entropy(jnp.zeros((2, 3), jnp.int32), jnp.zeros((2, 3)))
   with pytest.raises(TypeError, match="integer_labels: labels"):
-    jl.softmax_cross_entropy_with_integer_labels(jnp.zeros((2, 3)),
-                                                 jnp.zeros((2,)))
+    jl.softmax_cross_entropy_with_integer_labels(
+      jnp.zeros((2, 3)), jnp.zeros((2,))
+    )
   with pytest.raises(ValueError, match="perceptron_loss"):
     jl.perceptron_loss(jnp.zeros((2, 3)), jnp.zeros((2, 2)))
   with pytest.raises(ValueError, match="ntxent: labels"):

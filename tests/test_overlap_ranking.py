@@ -18,14 +18,21 @@ from sklearn.metrics import ndcg_score
 import jaxloss
 from tests.specs import overlap_ranking as refs
 
-RANKING = [jaxloss.pairwise_hinge, jaxloss.pairwise_logistic, jaxloss.listnet,
-           jaxloss.listmle, jaxloss.approx_ndcg]
+RANKING = [
+  jaxloss.pairwise_hinge,
+  jaxloss.pairwise_logistic,
+  jaxloss.listnet,
+  jaxloss.listmle,
+  jaxloss.approx_ndcg,
+]
 
 
 def _binary_images(seed, shape=(3, 4, 5)):
   rng = np.random.default_rng(seed)
-  return (rng.integers(0, 2, shape).astype(np.float32),
-          rng.integers(0, 2, shape).astype(np.float32))
+  return (
+    rng.integers(0, 2, shape).astype(np.float32),
+    rng.integers(0, 2, shape).astype(np.float32),
+  )
 
 
 # ------------------------------------------------------------------ overlap
@@ -35,8 +42,10 @@ def test_jaccard_of_binary_masks_is_one_minus_sklearn_iou():
   t, p = _binary_images(0)
   got = jaxloss.jaccard(t, p, axis=(1, 2))
   # scikit-learn 1.x jaccard_score: |t & p| / |t | p| of the positive class.
-  want = [1 - jaccard_score(ti.ravel(), pi.ravel()) for ti, pi in zip(t, p,
-                                                                       strict=True)]
+  want = [
+    1 - jaccard_score(ti.ravel(), pi.ravel())
+    for ti, pi in zip(t, p, strict=True)
+  ]
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -44,25 +53,31 @@ def test_jaccard_is_tversky_with_unit_weights():
   t, p = _binary_images(1)
   p = p * 0.6 + 0.2
   np.testing.assert_allclose(
-      jaxloss.jaccard(t, p, axis=(1, 2)),
-      jaxloss.tversky(t, p, alpha=1.0, beta=1.0, axis=(1, 2)), rtol=1e-6)
+    jaxloss.jaccard(t, p, axis=(1, 2)),
+    jaxloss.tversky(t, p, alpha=1.0, beta=1.0, axis=(1, 2)),
+    rtol=1e-6,
+  )
 
 
 def test_focal_tversky_gamma_one_is_tversky_and_alpha_weighs_fp():
   t, p = _binary_images(2)
   p = p * 0.6 + 0.2
   np.testing.assert_allclose(
-      jaxloss.focal_tversky(t, p, alpha=0.3, beta=0.7, gamma=1.0, axis=-1),
-      jaxloss.tversky(t, p, alpha=0.3, beta=0.7, axis=-1), rtol=1e-6)
+    jaxloss.focal_tversky(t, p, alpha=0.3, beta=0.7, gamma=1.0, axis=-1),
+    jaxloss.tversky(t, p, alpha=0.3, beta=0.7, axis=-1),
+    rtol=1e-6,
+  )
   # Only false positives (tp = 2, fp = 2, fn = 0): TI = 2 / (2 + 2 alpha).
   t1, p1 = [[1.0, 1.0, 0.0, 0.0]], [[1.0, 1.0, 1.0, 1.0]]
   got = jaxloss.focal_tversky(t1, p1, alpha=0.5, beta=0.0, gamma=0.5, axis=1)
   np.testing.assert_allclose(got, [np.sqrt(1 - 2 / 3)], rtol=1e-5)
   # Paper's convention is (alpha on FN) = 0.7: more loss for missed pixels.
-  miss = jaxloss.focal_tversky([[1.0, 1.0]], [[1.0, 0.0]], alpha=0.3,
-                               beta=0.7, axis=1)
-  extra = jaxloss.focal_tversky([[1.0, 0.0]], [[1.0, 1.0]], alpha=0.3,
-                                beta=0.7, axis=1)
+  miss = jaxloss.focal_tversky(
+    [[1.0, 1.0]], [[1.0, 0.0]], alpha=0.3, beta=0.7, axis=1
+  )
+  extra = jaxloss.focal_tversky(
+    [[1.0, 0.0]], [[1.0, 1.0]], alpha=0.3, beta=0.7, axis=1
+  )
   assert miss[0] > extra[0]
 
 
@@ -72,8 +87,9 @@ def test_overlap_axis_none_sums_everything(fn):
   p = p * 0.5 + 0.25
   whole = fn(t, p)
   assert whole.shape == ()
-  np.testing.assert_allclose(whole, fn(t.reshape(1, -1), p.reshape(1, -1),
-                                       axis=1)[0], rtol=1e-6)
+  np.testing.assert_allclose(
+    whole, fn(t.reshape(1, -1), p.reshape(1, -1), axis=1)[0], rtol=1e-6
+  )
 
 
 def test_overlap_errors():
@@ -92,12 +108,18 @@ def test_lovasz_softmax_at_one_hot_is_mean_jaccard_loss():
   rng = np.random.default_rng(0)
   y = rng.integers(0, 3, (2, 4, 5))
   pred = rng.integers(0, 4, (2, 4, 5))
-  got = jax.jit(jaxloss.lovasz_softmax, static_argnames=("classes",
-                                                         "per_image"))(
-      y, np.eye(4)[pred], classes="all", per_image=True)
-  want = [np.mean(1 - jaccard_score(yi.ravel(), pi.ravel(), labels=range(4),
-                                    average=None, zero_division=1.0))
-          for yi, pi in zip(y, pred, strict=True)]
+  got = jax.jit(
+    jaxloss.lovasz_softmax, static_argnames=("classes", "per_image")
+  )(y, np.eye(4)[pred], classes="all", per_image=True)
+  want = [
+    np.mean(
+      1
+      - jaccard_score(
+        yi.ravel(), pi.ravel(), labels=range(4), average=None, zero_division=1.0
+      )
+    )
+    for yi, pi in zip(y, pred, strict=True)
+  ]
   np.testing.assert_allclose(got, want, rtol=1e-5)
   present = jaxloss.lovasz_softmax(y, np.eye(4)[pred])  # batch, present
   iou = jaccard_score(y.ravel(), pred.ravel(), labels=range(3), average=None)
@@ -109,8 +131,10 @@ def test_lovasz_hinge_at_unit_logits_is_twice_jaccard_loss():
   # positively homogeneous, so the loss is 2 (1 - IoU of the foreground).
   t, pred = _binary_images(4)
   got = jaxloss.lovasz_hinge(t, 2 * pred - 1)
-  want = [2 * (1 - jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0))
-          for ti, pi in zip(t, pred, strict=True)]
+  want = [
+    2 * (1 - jaccard_score(ti.ravel(), pi.ravel(), zero_division=1.0))
+    for ti, pi in zip(t, pred, strict=True)
+  ]
   np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
@@ -118,8 +142,9 @@ def test_lovasz_batch_mode_pools_pixels():
   rng = np.random.default_rng(5)
   t, z = refs._hinge_inputs(rng, 3)
   pooled = jaxloss.lovasz_hinge(t.reshape(1, -1), z.reshape(1, -1))[0]
-  np.testing.assert_allclose(jaxloss.lovasz_hinge(t, z, per_image=False),
-                             pooled, rtol=1e-6)
+  np.testing.assert_allclose(
+    jaxloss.lovasz_hinge(t, z, per_image=False), pooled, rtol=1e-6
+  )
 
 
 @pytest.mark.parametrize("classes", ["present", "all", [0, 2], (3,)])
@@ -138,9 +163,9 @@ def test_lovasz_softmax_jit_and_object():
   loss = jaxloss.LovaszSoftmax(classes=[0, 1])
   assert loss.classes == (0, 1) and hash(loss)
   jitted = jax.jit(lambda y, p, loss: loss(y, p), static_argnums=2)
-  np.testing.assert_allclose(jitted(y, p, loss),
-                             jaxloss.lovasz_softmax(y, p, classes=[0, 1]),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    jitted(y, p, loss), jaxloss.lovasz_softmax(y, p, classes=[0, 1]), rtol=1e-6
+  )
 
 
 def test_lovasz_errors():
@@ -176,9 +201,11 @@ def test_approx_ndcg_temperature_reference(x64):
   rng = np.random.default_rng(1)
   t, s = refs._rank_inputs(rng, 3)
   np.testing.assert_allclose(
-      jaxloss.approx_ndcg(t, s, temperature=1.0),
-      refs.np_approx_ndcg(t, s, temperature=1.0), rtol=1e-10,
-      err_msg=refs.SRC_TFR)
+    jaxloss.approx_ndcg(t, s, temperature=1.0),
+    refs.np_approx_ndcg(t, s, temperature=1.0),
+    rtol=1e-10,
+    err_msg=refs.SRC_TFR,
+  )
 
 
 def test_listnet_with_one_hot_relevance_is_softmax_cross_entropy():
@@ -186,8 +213,10 @@ def test_listnet_with_one_hot_relevance_is_softmax_cross_entropy():
   s = rng.normal(size=(4, 6))
   t = np.eye(6)[rng.integers(0, 6, 4)]
   np.testing.assert_allclose(
-      jaxloss.listnet(t, s),
-      jaxloss.categorical_crossentropy(t, s, from_logits=True), rtol=1e-6)
+    jaxloss.listnet(t, s),
+    jaxloss.categorical_crossentropy(t, s, from_logits=True),
+    rtol=1e-6,
+  )
 
 
 def test_pairwise_logistic_and_listmle_on_two_items():
@@ -195,8 +224,7 @@ def test_pairwise_logistic_and_listmle_on_two_items():
   # Eq. 3) and the two-item Plackett-Luce NLL coincide.
   t, s = [[2.0, 1.0]], [[0.3, 1.1]]
   want = np.log1p(np.exp(1.1 - 0.3))
-  np.testing.assert_allclose(jaxloss.pairwise_logistic(t, s), [want],
-                             rtol=1e-6)
+  np.testing.assert_allclose(jaxloss.pairwise_logistic(t, s), [want], rtol=1e-6)
   np.testing.assert_allclose(jaxloss.listmle(t, s), [want], rtol=1e-6)
   # Hinge: max(0, 1 - (0.3 - 1.1)) = 1.8.
   np.testing.assert_allclose(jaxloss.pairwise_hinge(t, s), [1.8], rtol=1e-6)
@@ -214,9 +242,11 @@ def test_listmle_ties_follow_list_order():
   t2 = np.array([[0.0, 2.0, 1.0, 3.0]])
   s2 = np.array([[0.1, -0.4, 0.9, 0.2]])
   perm = [2, 0, 3, 1]
-  np.testing.assert_allclose(jaxloss.listmle(t2, s2),
-                             jaxloss.listmle(t2[:, perm], s2[:, perm]),
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    jaxloss.listmle(t2, s2),
+    jaxloss.listmle(t2[:, perm], s2[:, perm]),
+    rtol=1e-6,
+  )
 
 
 @pytest.mark.parametrize("fn", RANKING, ids=lambda f: f.__name__)
@@ -225,8 +255,14 @@ def test_mask_equals_ragged_lists(fn):
   # items alone; negative relevance (padding) acts like the mask.
   rng = np.random.default_rng(3)
   t, s = refs._rank_inputs(rng, 4)
-  where = np.array([[True] * 5, [True, True, False, True, False],
-                    [True, False, False, False, False], [False] * 5])
+  where = np.array(
+    [
+      [True] * 5,
+      [True, True, False, True, False],
+      [True, False, False, False, False],
+      [False] * 5,
+    ]
+  )
   f = jax.jit(fn)  # one compilation per list length instead of per op
   got = f(t, s, where=where)
   for i in range(3):
@@ -255,8 +291,9 @@ def test_ranking_objects_and_registry():
   np.testing.assert_allclose(loss(t, s), jnp.mean(values), rtol=1e-6)
   # The object's where= masks whole lists.
   keep = np.array([True, False, True])
-  np.testing.assert_allclose(loss(t, s, where=keep),
-                             (values[0] + values[2]) / 2, rtol=1e-6)
+  np.testing.assert_allclose(
+    loss(t, s, where=keep), (values[0] + values[2]) / 2, rtol=1e-6
+  )
   with pytest.raises(ValueError, match="where must broadcast"):
     loss(t, s, where=np.ones_like(t, bool))
   assert jaxloss.get("approx_ndcg") is jaxloss.approx_ndcg

@@ -20,8 +20,9 @@ B, K = 64, 48
 
 
 def _fingerprint(f, *args):
-  return program_fingerprint(jax.jit(jax.value_and_grad(f)).lower(*args)
-                             .compile())
+  return program_fingerprint(
+    jax.jit(jax.value_and_grad(f)).lower(*args).compile()
+  )
 
 
 def _logits():
@@ -34,14 +35,16 @@ def test_sparse_categorical_crossentropy_is_optax_program():
   keras_form = jaxloss.SparseCategoricalCrossentropy(from_logits=True)
   ours = _fingerprint(lambda z: keras_form(labels, z), _logits())
   theirs = _fingerprint(
-      lambda z: optax.softmax_cross_entropy_with_integer_labels(
-          z, labels).mean(), _logits())
+    lambda z: optax.softmax_cross_entropy_with_integer_labels(z, labels).mean(),
+    _logits(),
+  )
   assert ours == theirs
 
 
 def test_log_cosh_is_optax_program():
-  targets = jnp.asarray(np.random.default_rng(2).normal(size=(B, K)),
-                        jnp.float32)
+  targets = jnp.asarray(
+    np.random.default_rng(2).normal(size=(B, K)), jnp.float32
+  )
   keras_form = jaxloss.LogCosh()
   ours = _fingerprint(lambda z: keras_form(targets, z), _logits())
   theirs = _fingerprint(lambda z: optax.log_cosh(z, targets).mean(), _logits())
@@ -59,10 +62,11 @@ def test_log_cosh_one_mean_equals_mean_of_means(shape, x64):
   loss = jaxloss.LogCosh()
   np.testing.assert_allclose(loss(t, p), per_sample.mean(), rtol=1e-12)
   w = rng.uniform(size=shape[:-1])
-  np.testing.assert_allclose(loss(t, p, w), (per_sample * w).mean(),
-                             rtol=1e-12)
-  np.testing.assert_allclose(jaxloss.LogCosh(reduction="sum")(t, p),
-                             per_sample.sum(), rtol=1e-12)
+  np.testing.assert_allclose(loss(t, p, w), (per_sample * w).mean(), rtol=1e-12)
+  np.testing.assert_allclose(
+    jaxloss.LogCosh(reduction="sum")(t, p), per_sample.sum(), rtol=1e-12
+  )
   g = jax.grad(lambda q: loss(t, q))(jnp.asarray(p))
-  np.testing.assert_allclose(g, np.tanh(p - t) / per_sample.size / shape[-1]
-                             * 1.0, rtol=1e-12)
+  np.testing.assert_allclose(
+    g, np.tanh(p - t) / per_sample.size / shape[-1] * 1.0, rtol=1e-12
+  )

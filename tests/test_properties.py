@@ -29,13 +29,25 @@ from tests.specs import Spec
 from tests.specs import all_specs
 
 settings.register_profile(
-    "ci", max_examples=2, derandomize=True, deadline=None, database=None,
-    suppress_health_check=[HealthCheck.too_slow,
-                           HealthCheck.function_scoped_fixture])
+  "ci",
+  max_examples=2,
+  derandomize=True,
+  deadline=None,
+  database=None,
+  suppress_health_check=[
+    HealthCheck.too_slow,
+    HealthCheck.function_scoped_fixture,
+  ],
+)
 settings.register_profile(
-    "local", max_examples=60, deadline=None,
-    suppress_health_check=[HealthCheck.too_slow,
-                           HealthCheck.function_scoped_fixture])
+  "local",
+  max_examples=60,
+  deadline=None,
+  suppress_health_check=[
+    HealthCheck.too_slow,
+    HealthCheck.function_scoped_fixture,
+  ],
+)
 PROFILE = os.environ.get("JAXLOSS_HYPOTHESIS_PROFILE", "ci")
 PROFILE_SETTINGS = settings.get_profile(PROFILE)
 
@@ -47,9 +59,11 @@ FLOATS = {"float32": np.float32, "float16": np.float16}
 def _make(spec: Spec, seed: int, batch: int, dtype=np.float32):
   rng = np.random.default_rng(seed)
   return tuple(
-      np.asarray(x, dtype) if np.issubdtype(np.asarray(x).dtype, np.floating)
-      else np.asarray(x)
-      for x in spec.make_inputs(rng, batch))
+    np.asarray(x, dtype)
+    if np.issubdtype(np.asarray(x).dtype, np.floating)
+    else np.asarray(x)
+    for x in spec.make_inputs(rng, batch)
+  )
 
 
 def _call(spec: Spec, args):
@@ -78,9 +92,13 @@ def test_random_inputs_finite_values_and_nan_propagation(spec):
   entry influences the output at all."""
 
   @PROFILE_SETTINGS
-  @given(batch=st.integers(1, 3), seed=st.integers(0, 2**31 - 1),
-         dtype=st.sampled_from(sorted(FLOATS)),
-         which=st.integers(0, 2**16), where=st.integers(0, 2**31 - 1))
+  @given(
+    batch=st.integers(1, 3),
+    seed=st.integers(0, 2**31 - 1),
+    dtype=st.sampled_from(sorted(FLOATS)),
+    which=st.integers(0, 2**16),
+    where=st.integers(0, 2**31 - 1),
+  )
   def check(batch, seed, dtype, which, where):
     args = _make(spec, seed, batch, FLOATS[dtype])
     context = f"{spec.name}: batch={batch}, seed={seed}, dtype={dtype}"
@@ -136,4 +154,5 @@ def test_empty_batch(spec):
     assert "empty batch" in str(e) or "at least one" in str(e), str(e)
   else:
     assert np.all(np.isfinite(np.asarray(values))), (
-        f"{spec.name}: an empty batch gave {values}")
+      f"{spec.name}: an empty batch gave {values}"
+    )

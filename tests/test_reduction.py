@@ -17,26 +17,26 @@ M = np.array([[True, True, False], [True, False, False]])
 
 
 @pytest.mark.parametrize(
-    "reduction, kwargs, want",
-    [
-        ("sum", {}, 21.0),
-        ("sum_over_batch_size", {}, 21.0 / 6),
-        ("mean", {}, 21.0 / 6),
-        ("mean_with_sample_weight", {}, 21.0 / 6),
-        # weights from the leading axis: 0.5 * 6 + 2 * 15 = 33
-        ("sum", {"sample_weight": W}, 33.0),
-        ("sum_over_batch_size", {"sample_weight": W}, 33.0 / 6),
-        # divided by the sum of the *broadcast* weights: 3 * 0.5 + 3 * 2
-        ("mean_with_sample_weight", {"sample_weight": W}, 33.0 / 7.5),
-        # mask: 1 + 2 + 4 over 3 valid entries
-        ("sum", {"where": M}, 7.0),
-        ("sum_over_batch_size", {"where": M}, 7.0 / 3),
-        # mask and weights: 0.5 + 1 + 8 = 9.5 over (0.5 + 0.5 + 2)
-        ("mean_with_sample_weight", {"where": M, "sample_weight": W}, 9.5 / 3),
-        ("sum_over_batch_size", {"where": M, "sample_weight": W}, 9.5 / 3),
-        # a global normalizer replaces the count
-        ("mean", {"normalizer": 10.0}, 2.1),
-    ],
+  "reduction, kwargs, want",
+  [
+    ("sum", {}, 21.0),
+    ("sum_over_batch_size", {}, 21.0 / 6),
+    ("mean", {}, 21.0 / 6),
+    ("mean_with_sample_weight", {}, 21.0 / 6),
+    # weights from the leading axis: 0.5 * 6 + 2 * 15 = 33
+    ("sum", {"sample_weight": W}, 33.0),
+    ("sum_over_batch_size", {"sample_weight": W}, 33.0 / 6),
+    # divided by the sum of the *broadcast* weights: 3 * 0.5 + 3 * 2
+    ("mean_with_sample_weight", {"sample_weight": W}, 33.0 / 7.5),
+    # mask: 1 + 2 + 4 over 3 valid entries
+    ("sum", {"where": M}, 7.0),
+    ("sum_over_batch_size", {"where": M}, 7.0 / 3),
+    # mask and weights: 0.5 + 1 + 8 = 9.5 over (0.5 + 0.5 + 2)
+    ("mean_with_sample_weight", {"where": M, "sample_weight": W}, 9.5 / 3),
+    ("sum_over_batch_size", {"where": M, "sample_weight": W}, 9.5 / 3),
+    # a global normalizer replaces the count
+    ("mean", {"normalizer": 10.0}, 2.1),
+  ],
 )
 def test_reduce_formulas(reduction, kwargs, want):
   got = jaxloss.reduce(V, reduction=reduction, **kwargs)
@@ -56,13 +56,18 @@ def test_masked_nan_does_not_leak():
   np.testing.assert_allclose(got, 2.0)
 
 
-@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "mean",
-                                       "mean_with_sample_weight"])
+@pytest.mark.parametrize(
+  "reduction", ["sum_over_batch_size", "mean", "mean_with_sample_weight"]
+)
 def test_fully_masked_batch_is_zero_with_finite_gradient(reduction):
   def f(v):
-    return jaxloss.reduce(v, where=jnp.zeros(v.shape, bool),
-                          sample_weight=jnp.zeros(v.shape[:1]),
-                          reduction=reduction)
+    return jaxloss.reduce(
+      v,
+      where=jnp.zeros(v.shape, bool),
+      sample_weight=jnp.zeros(v.shape[:1]),
+      reduction=reduction,
+    )
+
   v = jnp.asarray(V)
   value, grad = jax.value_and_grad(f)(v)
   assert value == 0.0
@@ -95,8 +100,7 @@ def test_reduce_under_jit_and_vmap():
 def test_class_weights_sparse_and_one_hot_agree():
   labels = np.array([0, 2, 1, 2])
   table = {0: 1.0, 1: 3.0, 2: 0.5}
-  sparse = jaxloss.class_weights_to_sample_weights(labels, table,
-                                                   num_classes=3)
+  sparse = jaxloss.class_weights_to_sample_weights(labels, table, num_classes=3)
   dense = jaxloss.class_weights_to_sample_weights(np.eye(3)[labels], table)
   seq = jaxloss.class_weights_to_sample_weights(labels, [1.0, 3.0, 0.5])
   np.testing.assert_allclose(sparse, [1.0, 0.5, 3.0, 0.5])
@@ -105,8 +109,9 @@ def test_class_weights_sparse_and_one_hot_agree():
 
 
 def test_class_weights_missing_classes_weigh_one():
-  got = jaxloss.class_weights_to_sample_weights([0, 1, 2], {1: 4.0},
-                                                num_classes=3)
+  got = jaxloss.class_weights_to_sample_weights(
+    [0, 1, 2], {1: 4.0}, num_classes=3
+  )
   np.testing.assert_allclose(got, [1.0, 4.0, 1.0])
 
 
@@ -118,10 +123,10 @@ def test_class_weights_match_keras_fit_semantics():
   w = jaxloss.class_weights_to_sample_weights(labels, {0: 2.0, 1: 1.0})
   loss = jaxloss.SparseCategoricalCrossentropy(from_logits=True)
   got = loss(labels, logits, sample_weight=w)
-  per = jaxloss.sparse_categorical_crossentropy(labels, logits,
-                                                from_logits=True)
-  np.testing.assert_allclose(got, (2 * per[0] + per[1] + per[2]) / 3,
-                             rtol=1e-6)
+  per = jaxloss.sparse_categorical_crossentropy(
+    labels, logits, from_logits=True
+  )
+  np.testing.assert_allclose(got, (2 * per[0] + per[1] + per[2]) / 3, rtol=1e-6)
 
 
 # -------------------------------------------------------- wrap / registry
@@ -146,18 +151,26 @@ def test_wrap_roundtrips_registered_functions():
   assert again == loss
 
 
-@pytest.mark.parametrize("alias, fn", [
-    ("mse", jaxloss.mean_squared_error), ("MSE", jaxloss.mean_squared_error),
-    ("mae", jaxloss.mean_absolute_error), ("MAE", jaxloss.mean_absolute_error),
+@pytest.mark.parametrize(
+  "alias, fn",
+  [
+    ("mse", jaxloss.mean_squared_error),
+    ("MSE", jaxloss.mean_squared_error),
+    ("mae", jaxloss.mean_absolute_error),
+    ("MAE", jaxloss.mean_absolute_error),
     ("mape", jaxloss.mean_absolute_percentage_error),
     ("MAPE", jaxloss.mean_absolute_percentage_error),
     ("msle", jaxloss.mean_squared_logarithmic_error),
     ("MSLE", jaxloss.mean_squared_logarithmic_error),
-    ("kld", jaxloss.kl_divergence), ("KLD", jaxloss.kl_divergence),
+    ("kld", jaxloss.kl_divergence),
+    ("KLD", jaxloss.kl_divergence),
     ("kullback_leibler_divergence", jaxloss.kl_divergence),
-    ("bce", jaxloss.binary_crossentropy), ("BCE", jaxloss.binary_crossentropy),
-    ("logcosh", jaxloss.log_cosh), ("huber", jaxloss.huber),
-])
+    ("bce", jaxloss.binary_crossentropy),
+    ("BCE", jaxloss.binary_crossentropy),
+    ("logcosh", jaxloss.log_cosh),
+    ("huber", jaxloss.huber),
+  ],
+)
 def test_get_aliases(alias, fn):
   assert jaxloss.get(alias) is fn
 
@@ -165,18 +178,20 @@ def test_get_aliases(alias, fn):
 def test_get_forms():
   assert jaxloss.get("Huber") == jaxloss.Huber()
   assert jaxloss.get({"class_name": "Huber", "config": {"delta": 3.0}}) == (
-      jaxloss.Huber(delta=3.0))
+    jaxloss.Huber(delta=3.0)
+  )
   obj = jaxloss.Tversky(alpha=0.3)
   assert jaxloss.get(obj) is obj
   assert jaxloss.get(None) is None
 
 
 def test_serialize_keeps_every_field():
-  for obj in (jaxloss.Huber(delta=0.3, name="h", reduction="sum"),
-              jaxloss.CosineSimilarity(axis=0),
-              jaxloss.CategoricalFocalCrossentropy(alpha=[0.1, 0.9]),
-              jaxloss.SparseCategoricalCrossentropy(ignore_class=255,
-                                                    dtype="bfloat16")):
+  for obj in (
+    jaxloss.Huber(delta=0.3, name="h", reduction="sum"),
+    jaxloss.CosineSimilarity(axis=0),
+    jaxloss.CategoricalFocalCrossentropy(alpha=[0.1, 0.9]),
+    jaxloss.SparseCategoricalCrossentropy(ignore_class=255, dtype="bfloat16"),
+  ):
     config = jaxloss.serialize(obj)
     again = jaxloss.deserialize(config)
     assert again == obj and again.get_config() == obj.get_config()
@@ -195,5 +210,6 @@ def test_objects_are_static_under_jit():
 
   np.testing.assert_allclose(f(np.zeros((1, 1)), np.ones((1, 1))), 0.375)
   f2 = jax.jit(lambda loss, t, p: loss(t, p), static_argnums=0)
-  np.testing.assert_allclose(f2(jaxloss.Huber(delta=0.5), np.zeros((1, 1)),
-                                np.ones((1, 1))), 0.375)
+  np.testing.assert_allclose(
+    f2(jaxloss.Huber(delta=0.5), np.zeros((1, 1)), np.ones((1, 1))), 0.375
+  )

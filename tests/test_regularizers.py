@@ -13,16 +13,20 @@ RNG = np.random.default_rng(0)
 W = RNG.normal(size=(4, 3)).astype(np.float32)
 
 CASES = [
-    (regularizers.L1(), keras.regularizers.L1()),
-    (regularizers.L1(0.3), keras.regularizers.L1(0.3)),
-    (regularizers.L2(), keras.regularizers.L2()),
-    (regularizers.L2(0.2), keras.regularizers.L2(0.2)),
-    (regularizers.L1L2(l1=0.1, l2=0.05), keras.regularizers.L1L2(0.1, 0.05)),
-    (regularizers.l1_l2(), keras.regularizers.l1_l2()),
-    (regularizers.OrthogonalRegularizer(),
-     keras.regularizers.OrthogonalRegularizer()),
-    (regularizers.orthogonal(0.5, "columns"),
-     keras.regularizers.OrthogonalRegularizer(0.5, "columns")),
+  (regularizers.L1(), keras.regularizers.L1()),
+  (regularizers.L1(0.3), keras.regularizers.L1(0.3)),
+  (regularizers.L2(), keras.regularizers.L2()),
+  (regularizers.L2(0.2), keras.regularizers.L2(0.2)),
+  (regularizers.L1L2(l1=0.1, l2=0.05), keras.regularizers.L1L2(0.1, 0.05)),
+  (regularizers.l1_l2(), keras.regularizers.l1_l2()),
+  (
+    regularizers.OrthogonalRegularizer(),
+    keras.regularizers.OrthogonalRegularizer(),
+  ),
+  (
+    regularizers.orthogonal(0.5, "columns"),
+    keras.regularizers.OrthogonalRegularizer(0.5, "columns"),
+  ),
 ]
 
 
@@ -48,7 +52,8 @@ def test_orthogonal_zero_row_finite_grad():
   assert np.all(np.isfinite(g))
   # Rows 1 and 2 are orthogonal, row 0 is zero: the penalty is 0.
   assert float(regularizers.OrthogonalRegularizer(1.0)(w)) == pytest.approx(
-      0.0, abs=1e-6)
+    0.0, abs=1e-6
+  )
 
 
 def test_regularize_kernels_of_linen_params():
@@ -60,20 +65,28 @@ def test_regularize_kernels_of_linen_params():
   params["params"]["layers_0"]["bias"] = biases[0]
   l2 = keras.regularizers.L2(0.01)
   want = sum(float(l2(k)) for k in kernels)
-  np.testing.assert_allclose(regularizers.regularize("l2", params), want,
-                             rtol=1e-6)
+  np.testing.assert_allclose(
+    regularizers.regularize("l2", params), want, rtol=1e-6
+  )
   everything = regularizers.regularize(regularizers.L2(), params, filter=None)
-  want_all = want + sum(float(l2(b)) for b in (biases[0],
-                                               params["params"]["layers_1"]
-                                               ["bias"]))
+  want_all = want + sum(
+    float(l2(b)) for b in (biases[0], params["params"]["layers_1"]["bias"])
+  )
   np.testing.assert_allclose(everything, want_all, rtol=1e-6)
   only_first = regularizers.regularize(
-      regularizers.L1(0.5), params,
-      filter=lambda path, leaf: path.endswith("layers_0/kernel"))
-  np.testing.assert_allclose(only_first, 0.5 * np.abs(kernels[0]).sum(),
-                             rtol=1e-6)
-  assert float(regularizers.regularize("l2", params, filter="nothing",
-                                      allow_empty=True)) == 0
+    regularizers.L1(0.5),
+    params,
+    filter=lambda path, leaf: path.endswith("layers_0/kernel"),
+  )
+  np.testing.assert_allclose(
+    only_first, 0.5 * np.abs(kernels[0]).sum(), rtol=1e-6
+  )
+  assert (
+    float(
+      regularizers.regularize("l2", params, filter="nothing", allow_empty=True)
+    )
+    == 0
+  )
 
 
 def test_half_precision_computed_in_float32():

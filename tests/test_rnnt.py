@@ -20,14 +20,15 @@ rnnt = jax.jit(jaxloss.rnnt_loss, static_argnames="blank")
 rnnt_lp = jax.jit(jaxloss.rnnt_loss_from_log_probs)
 
 
-rnnt_value_and_grad = jax.jit(jax.value_and_grad(
-    lambda z, *rest: jnp.sum(jaxloss.rnnt_loss(z, *rest))))
+rnnt_value_and_grad = jax.jit(
+  jax.value_and_grad(lambda z, *rest: jnp.sum(jaxloss.rnnt_loss(z, *rest)))
+)
 
 
 def np_rnnt_brute_force(log_probs, labels, t_len, u_len, blank=0):
   """Sum over every alignment path explicitly (tiny lattices only): a
   check of the recursion above that does not share its structure."""
-  lp = log_probs[:t_len, :u_len + 1]
+  lp = log_probs[:t_len, : u_len + 1]
   total = []
 
   def walk(t, u, acc):
@@ -62,32 +63,38 @@ def test_numpy_reference_matches_brute_force():
   lp = np_log_softmax(logits)
   for b in range(2):
     np.testing.assert_allclose(
-        np_rnnt_nll(lp[b], y[b], t_lens[b], u_lens[b]),
-        np_rnnt_brute_force(lp[b], y[b], t_lens[b], u_lens[b]), rtol=1e-12)
+      np_rnnt_nll(lp[b], y[b], t_lens[b], u_lens[b]),
+      np_rnnt_brute_force(lp[b], y[b], t_lens[b], u_lens[b]),
+      rtol=1e-12,
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_values_against_graves_recursion(seed, x64):
   logits, y, t_lens, u_lens = _case(seed)
   got = rnnt(logits, y, t_lens, u_lens)
-  np.testing.assert_allclose(got, np_rnnt(logits, y, t_lens, u_lens),
-                             rtol=1e-10)
+  np.testing.assert_allclose(
+    got, np_rnnt(logits, y, t_lens, u_lens), rtol=1e-10
+  )
 
 
 def test_nonzero_blank_and_keywords(x64):
   logits, y, t_lens, u_lens = _case(3)
   y = np.where(y == 2, 1, y)  # no label equals the blank 2
   got = rnnt(logits, y, logit_lengths=t_lens, label_lengths=u_lens, blank=2)
-  np.testing.assert_allclose(got, np_rnnt(logits, y, t_lens, u_lens, 2),
-                             rtol=1e-10)
+  np.testing.assert_allclose(
+    got, np_rnnt(logits, y, t_lens, u_lens, 2), rtol=1e-10
+  )
 
 
 def test_more_labels_than_frames(x64):
   # RNN-T may emit several labels per frame: U > T is a valid case.
-  logits, y, t_lens, u_lens = _case(4, batch=2, frames=2, labels=6,
-                                    full=True)
-  np.testing.assert_allclose(rnnt(logits, y, t_lens, u_lens),
-                             np_rnnt(logits, y, t_lens, u_lens), rtol=1e-10)
+  logits, y, t_lens, u_lens = _case(4, batch=2, frames=2, labels=6, full=True)
+  np.testing.assert_allclose(
+    rnnt(logits, y, t_lens, u_lens),
+    np_rnnt(logits, y, t_lens, u_lens),
+    rtol=1e-10,
+  )
 
 
 def test_from_log_probs_equals_logits_form(x64):
@@ -104,8 +111,15 @@ def test_from_log_probs_equals_logits_form(x64):
 def test_gradients_exact_with_lengths(x64):
   logits, y, t_lens, u_lens = _case(6, batch=2, frames=3, labels=2, vocab=3)
   f = jax.jit(lambda z: jnp.sum(jaxloss.rnnt_loss(z, y, t_lens, u_lens)))
-  check_grads(f, (jnp.asarray(logits),), order=1, modes=("rev",), eps=1e-4,
-              atol=1e-6, rtol=1e-6)
+  check_grads(
+    f,
+    (jnp.asarray(logits),),
+    order=1,
+    modes=("rev",),
+    eps=1e-4,
+    atol=1e-6,
+    rtol=1e-6,
+  )
 
 
 def test_gradient_is_softmax_minus_occupancy(x64):
@@ -115,9 +129,9 @@ def test_gradient_is_softmax_minus_occupancy(x64):
   g = np.asarray(rnnt_value_and_grad(logits, y, t_lens, u_lens)[1])
   np.testing.assert_allclose(g.sum(-1), 0, atol=1e-12)
   for b in range(3):
-    assert np.all(g[b, t_lens[b]:] == 0)
-    assert np.all(g[b, :, u_lens[b] + 1:] == 0)
-    assert np.abs(g[b, :t_lens[b], :u_lens[b] + 1]).sum() > 0
+    assert np.all(g[b, t_lens[b] :] == 0)
+    assert np.all(g[b, :, u_lens[b] + 1 :] == 0)
+    assert np.abs(g[b, : t_lens[b], : u_lens[b] + 1]).sum() > 0
 
 
 def test_padding_values_do_not_matter(x64):
@@ -125,10 +139,10 @@ def test_padding_values_do_not_matter(x64):
   want = rnnt(logits, y, t_lens, u_lens)
   noisy = logits.copy()
   for b in range(len(t_lens)):
-    noisy[b, t_lens[b]:] = 50.0
-    noisy[b, :, u_lens[b] + 1:] = -50.0
+    noisy[b, t_lens[b] :] = 50.0
+    noisy[b, :, u_lens[b] + 1 :] = -50.0
   y2 = y.copy()
-  y2[1, u_lens[1]:] = -1  # padding labels may be anything, even negative
+  y2[1, u_lens[1] :] = -1  # padding labels may be anything, even negative
   got = rnnt(noisy, y2, t_lens, u_lens)
   np.testing.assert_allclose(got, want, rtol=1e-12)
 
@@ -145,7 +159,8 @@ def test_zero_frames_gives_zero_loss_and_gradient(x64):
 def test_saturated_logits_finite():
   logits, y, t_lens, u_lens = _case(10)
   value, g = rnnt_value_and_grad(
-      jnp.asarray(logits * 1e4, jnp.float32), y, t_lens, u_lens)
+    jnp.asarray(logits * 1e4, jnp.float32), y, t_lens, u_lens
+  )
   assert np.isfinite(value) and np.all(np.isfinite(g))
 
 
@@ -158,19 +173,32 @@ def test_object_reduces_sum(x64):
   assert jaxloss.get("rnnt_loss") is jaxloss.rnnt_loss
 
 
-@pytest.mark.parametrize("call, match", [
+@pytest.mark.parametrize(
+  "call, match",
+  [
     (lambda z, y: jaxloss.rnnt_loss(z[0], y), "logits must have rank 4"),
-    (lambda z, y: jaxloss.rnnt_loss(z, y[:, :-1]),
-     r"labels must have shape \[B, U\]"),
-    (lambda z, y: jaxloss.rnnt_loss(z, y.astype(np.float32)),
-     "labels must have an integer dtype"),
-    (lambda z, y: jaxloss.rnnt_loss(z, y, blank=9),
-     r"blank must be in \[0, 6\)"),
-    (lambda z, y: jaxloss.rnnt_loss(z, y, logit_lengths=[1, 2]),
-     r"logit_lengths must have shape \(3,\)"),
-    (lambda z, y: jaxloss.rnnt_loss_from_log_probs(z[..., 0], z[:, :2, :, 0]),
-     "label_log_probs must have shape"),
-])
+    (
+      lambda z, y: jaxloss.rnnt_loss(z, y[:, :-1]),
+      r"labels must have shape \[B, U\]",
+    ),
+    (
+      lambda z, y: jaxloss.rnnt_loss(z, y.astype(np.float32)),
+      "labels must have an integer dtype",
+    ),
+    (
+      lambda z, y: jaxloss.rnnt_loss(z, y, blank=9),
+      r"blank must be in \[0, 6\)",
+    ),
+    (
+      lambda z, y: jaxloss.rnnt_loss(z, y, logit_lengths=[1, 2]),
+      r"logit_lengths must have shape \(3,\)",
+    ),
+    (
+      lambda z, y: jaxloss.rnnt_loss_from_log_probs(z[..., 0], z[:, :2, :, 0]),
+      "label_log_probs must have shape",
+    ),
+  ],
+)
 def test_errors(call, match):
   logits, y, _, _ = _case(12)
   with pytest.raises((ValueError, TypeError), match=match):
@@ -182,6 +210,8 @@ def test_benchmark_baseline_is_correct(x64):
   from benchmarks.rnnt import naive_rnnt  # noqa: PLC0415
 
   logits, y, t_lens, u_lens = _case(13, full=True)
-  np.testing.assert_allclose(jax.jit(naive_rnnt)(logits, y),
-                             np_rnnt(logits, y, t_lens, u_lens).sum(),
-                             rtol=1e-10)
+  np.testing.assert_allclose(
+    jax.jit(naive_rnnt)(logits, y),
+    np_rnnt(logits, y, t_lens, u_lens).sum(),
+    rtol=1e-10,
+  )

@@ -25,11 +25,12 @@ def test_reference_file_provenance():
   assert torch_version().startswith("2.13")
 
 
-@pytest.mark.parametrize("key, in_shape, var_shape",
-                         torch_cases.GAUSSIAN_VAR_SHAPES,
-                         ids=[c[0] for c in torch_cases.GAUSSIAN_VAR_SHAPES])
-def test_gaussian_nll_accepts_pytorch_var_shapes(key, in_shape, var_shape,
-                                                 x64):
+@pytest.mark.parametrize(
+  "key, in_shape, var_shape",
+  torch_cases.GAUSSIAN_VAR_SHAPES,
+  ids=[c[0] for c in torch_cases.GAUSSIAN_VAR_SHAPES],
+)
+def test_gaussian_nll_accepts_pytorch_var_shapes(key, in_shape, var_shape, x64):
   y, mu, var = torch_cases.gaussian_var_shape_inputs(in_shape, var_shape)
   got = jaxloss.gaussian_nll(y, mu, var)
   # PyTorch's elementwise values, averaged over the last axis as ours are.
@@ -40,8 +41,11 @@ def test_gaussian_nll_accepts_pytorch_var_shapes(key, in_shape, var_shape,
 def test_gaussian_nll_rejects_what_pytorch_rejects():
   y = np.zeros((4, 3, 5))
   # Two mismatched axes: PyTorch 2.13 raises "var is of incorrect size".
-  with pytest.raises(ValueError, match=r"gaussian_nll: var must .* got "
-                     r"var.shape=\(1, 1, 5\)"):
+  with pytest.raises(
+    ValueError,
+    match=r"gaussian_nll: var must .* got "
+    r"var.shape=\(1, 1, 5\)",
+  ):
     jaxloss.gaussian_nll(y, y, np.ones((1, 1, 5)))
   with pytest.raises(ValueError, match="gaussian_nll: var"):
     jaxloss.gaussian_nll(y, y, np.ones((4, 2, 5)))
@@ -61,8 +65,9 @@ def test_bce_pos_weight_from_logits_matches_pytorch(key, x64):
   np.testing.assert_allclose(got, want["value"].mean(-1), **TIGHT)
   # Ours averages over the last axis (3 entries): d(sum)/dz is 1/3 torch's.
   np.testing.assert_allclose(grad * 3, want["grad_logits"], **TIGHT)
-  obj = jaxloss.BinaryCrossentropy(from_logits=True, pos_weight=pw,
-                                   reduction="none")
+  obj = jaxloss.BinaryCrossentropy(
+    from_logits=True, pos_weight=pw, reduction="none"
+  )
   np.testing.assert_allclose(obj(t, z), got, **TIGHT)
 
 
@@ -78,19 +83,21 @@ def test_bce_pos_weight_from_probabilities_formula(x64):
   np.testing.assert_allclose(got, want, **TIGHT)
   # pos_weight = 1 is the plain loss.
   np.testing.assert_allclose(
-      jaxloss.binary_crossentropy(t, p, pos_weight=1.0),
-      jaxloss.binary_crossentropy(t, p), **TIGHT)
+    jaxloss.binary_crossentropy(t, p, pos_weight=1.0),
+    jaxloss.binary_crossentropy(t, p),
+    **TIGHT,
+  )
 
 
 @pytest.mark.parametrize("ls", [0.0, 0.2])
-def test_categorical_crossentropy_weight_soft_targets_matches_pytorch(ls,
-                                                                      x64):
+def test_categorical_crossentropy_weight_soft_targets_matches_pytorch(ls, x64):
   t, z, w = torch_cases.soft_target_weight_inputs()
   want = torch_reference(f"cross_entropy_soft_weight-ls{ls}")
 
   def total(z):
-    v = jaxloss.categorical_crossentropy(t, z, from_logits=True, weight=w,
-                                         label_smoothing=ls)
+    v = jaxloss.categorical_crossentropy(
+      t, z, from_logits=True, weight=w, label_smoothing=ls
+    )
     return jnp.sum(v), v
 
   (_, got), grad = jax.value_and_grad(total, has_aux=True)(z)
@@ -118,17 +125,27 @@ def test_multilabel_soft_margin_weight_matches_pytorch(x64):
   np.testing.assert_allclose(grad, want["grad_logits"], **TIGHT)
 
 
-@pytest.mark.parametrize("call", [
-    lambda w: jaxloss.binary_crossentropy(np.zeros((2, 3)), np.zeros((2, 3)),
-                                          from_logits=True, pos_weight=w),
-    lambda w: jaxloss.categorical_crossentropy(np.zeros((2, 3)),
-                                               np.zeros((2, 3)), weight=w),
-    lambda w: jaxloss.multilabel_soft_margin(np.zeros((2, 3)),
-                                             np.zeros((2, 3)), weight=w),
-], ids=["bce", "cce", "multilabel"])
+@pytest.mark.parametrize(
+  "call",
+  [
+    lambda w: jaxloss.binary_crossentropy(
+      np.zeros((2, 3)), np.zeros((2, 3)), from_logits=True, pos_weight=w
+    ),
+    lambda w: jaxloss.categorical_crossentropy(
+      np.zeros((2, 3)), np.zeros((2, 3)), weight=w
+    ),
+    lambda w: jaxloss.multilabel_soft_margin(
+      np.zeros((2, 3)), np.zeros((2, 3)), weight=w
+    ),
+  ],
+  ids=["bce", "cce", "multilabel"],
+)
 def test_per_class_weights_wrong_length_raise(call):
-  with pytest.raises(ValueError, match=r": (pos_)?weight must be a scalar "
-                     r"or have one entry per class \(3\), got shape \(2,\)"):
+  with pytest.raises(
+    ValueError,
+    match=r": (pos_)?weight must be a scalar "
+    r"or have one entry per class \(3\), got shape \(2,\)",
+  ):
     call([1.0, 2.0])
   with pytest.raises(TypeError, match="weight must be a number"):
     call(True)
@@ -137,8 +154,11 @@ def test_per_class_weights_wrong_length_raise(call):
 def test_per_class_weights_finite_gradient_at_saturation():
   t = np.array([[1.0, 0.0]], np.float32)
   z = np.array([[-100.0, 100.0]], np.float32)
-  g = jax.grad(lambda z: jnp.sum(jaxloss.binary_crossentropy(
-      t, z, from_logits=True, pos_weight=[3.0, 0.5])))(z)
+  g = jax.grad(
+    lambda z: jnp.sum(
+      jaxloss.binary_crossentropy(t, z, from_logits=True, pos_weight=[3.0, 0.5])
+    )
+  )(z)
   assert np.all(np.isfinite(g))
   # d/dz of w t softplus(-z) + (1 - t) softplus(z), averaged over 2 entries:
   # -w sigmoid(-z) / 2 = -1.5 at z = -100; sigmoid(z) / 2 = 0.5 at z = 100.

@@ -48,8 +48,10 @@ def test_check_range_accepts_in_range_numbers_and_arrays():
   validation.check_range("f", "a", float("inf"), low=0.0)
 
 
-@pytest.mark.parametrize("value", [NAN, np.float32(NAN), np.array([0.5, NAN]),
-                                   jnp.array([NAN]), [0.5, NAN]])
+@pytest.mark.parametrize(
+  "value",
+  [NAN, np.float32(NAN), np.array([0.5, NAN]), jnp.array([NAN]), [0.5, NAN]],
+)
 def test_check_range_rejects_nan(value):
   with _raises(ValueError, "f: a must be in [0.0, 1.0], got"):
     validation.check_range("f", "a", value, 0.0, 1.0)
@@ -64,8 +66,10 @@ def test_check_range_message_names_the_interval():
     validation.number("f", "a", NAN)
 
 
-@pytest.mark.parametrize("value", [None, "0.5", True, np.bool_(False), b"1",
-                                   np.array([True]), object()])
+@pytest.mark.parametrize(
+  "value",
+  [None, "0.5", True, np.bool_(False), b"1", np.array([True]), object()],
+)
 def test_check_range_rejects_non_numbers(value):
   with _raises(TypeError, "f: a must be a number in [0.0, 1.0], got"):
     validation.check_range("f", "a", value, 0.0, 1.0)
@@ -75,6 +79,7 @@ def test_check_range_skips_traced_values():
   def f(a):
     validation.check_range("f", "a", a, 0.0, 1.0)
     return a
+
   assert float(jax.jit(f)(5.0)) == 5.0
 
 
@@ -96,16 +101,18 @@ def test_integer_and_choice_and_axis():
   with _raises(ValueError, "f: i must be an int >= 1, got 0"):
     validation.integer("f", "i", 0, low=1)
   validation.choice("f", "c", "linear", ("linear", "quadratic"))
-  with _raises(ValueError, "f: c must be one of ('linear', 'quadratic'), "
-               "got 'Linear'"):
+  with _raises(
+    ValueError, "f: c must be one of ('linear', 'quadratic'), got 'Linear'"
+  ):
     validation.choice("f", "c", "Linear", ("linear", "quadratic"))
   validation.axis("f", -1)
   validation.axis("f", (0, 1), sequence=True)
   validation.axis("f", None, optional=True)
   with _raises(TypeError, "f: axis must be an int, got 1.0"):
     validation.axis("f", 1.0)
-  with _raises(TypeError, "f: axis must be an int or a sequence of ints or "
-               "None, got '1'"):
+  with _raises(
+    TypeError, "f: axis must be an int or a sequence of ints or None, got '1'"
+  ):
     validation.axis("f", "1", optional=True, sequence=True)
 
 
@@ -129,44 +136,142 @@ EMB_LABELS = np.array([0, 0, 1])
 
 # (function, inputs, argument, bad value, error, expectation)
 FUNCTION_CASES = [
-    (jaxloss.binary_crossentropy, (ONE_HOT, PROBS), "label_smoothing", NAN,
-     ValueError, "must be in [0.0, 1.0]"),
-    (jaxloss.binary_focal_crossentropy, (ONE_HOT, PROBS), "gamma", NAN,
-     ValueError, "must be in [0.0, inf]"),
-    (jaxloss.binary_focal_crossentropy, (ONE_HOT, PROBS), "alpha", NAN,
-     ValueError, "must be in [0.0, 1.0]"),
-    (jaxloss.huber, (ONE_HOT, PROBS), "delta", NAN, ValueError,
-     "must be in (0, inf]"),
-    (jaxloss.tversky, (ONE_HOT, PROBS), "alpha", NAN, ValueError,
-     "must be in [0.0, inf]"),
-    (jaxloss.categorical_crossentropy, (ONE_HOT, PROBS), "label_smoothing",
-     None, TypeError, "must be a number in [0.0, 1.0]"),
-    (jaxloss.binary_focal_crossentropy, (ONE_HOT, PROBS), "gamma", None,
-     TypeError, "must be a number in [0.0, inf]"),
-    (jaxloss.binary_focal_crossentropy, (ONE_HOT, PROBS),
-     "apply_class_balancing", "False", TypeError, "must be a bool"),
-    (jaxloss.categorical_focal_crossentropy, (ONE_HOT, PROBS), "alpha", -1,
-     ValueError, "must be in [0.0, inf]"),
-    (jaxloss.sparse_categorical_crossentropy, (SPARSE, PROBS),
-     "ignore_class", 1.5, TypeError, "must be an int or None"),
-    (jaxloss.sparse_categorical_crossentropy, (SPARSE, PROBS),
-     "ignore_class", "1", TypeError, "must be an int or None"),
-    (jaxloss.triplet_margin, (EMB, EMB, EMB), "swap", "False", TypeError,
-     "must be a bool"),
-    (jaxloss.triplet_margin, (EMB, EMB, EMB), "margin", NAN, ValueError,
-     "must be a number"),
-    (jaxloss.triplet_hard_loss, (EMB_LABELS, EMB), "soft", "False",
-     TypeError, "must be a bool"),
-    (jaxloss.circle, (EMB_LABELS, EMB), "remove_diagonal", "False",
-     TypeError, "must be a bool"),
-    (jaxloss.hinge_embedding, (ONE_HOT, PROBS), "margin", NAN, ValueError,
-     "must be a number"),
+  (
+    jaxloss.binary_crossentropy,
+    (ONE_HOT, PROBS),
+    "label_smoothing",
+    NAN,
+    ValueError,
+    "must be in [0.0, 1.0]",
+  ),
+  (
+    jaxloss.binary_focal_crossentropy,
+    (ONE_HOT, PROBS),
+    "gamma",
+    NAN,
+    ValueError,
+    "must be in [0.0, inf]",
+  ),
+  (
+    jaxloss.binary_focal_crossentropy,
+    (ONE_HOT, PROBS),
+    "alpha",
+    NAN,
+    ValueError,
+    "must be in [0.0, 1.0]",
+  ),
+  (
+    jaxloss.huber,
+    (ONE_HOT, PROBS),
+    "delta",
+    NAN,
+    ValueError,
+    "must be in (0, inf]",
+  ),
+  (
+    jaxloss.tversky,
+    (ONE_HOT, PROBS),
+    "alpha",
+    NAN,
+    ValueError,
+    "must be in [0.0, inf]",
+  ),
+  (
+    jaxloss.categorical_crossentropy,
+    (ONE_HOT, PROBS),
+    "label_smoothing",
+    None,
+    TypeError,
+    "must be a number in [0.0, 1.0]",
+  ),
+  (
+    jaxloss.binary_focal_crossentropy,
+    (ONE_HOT, PROBS),
+    "gamma",
+    None,
+    TypeError,
+    "must be a number in [0.0, inf]",
+  ),
+  (
+    jaxloss.binary_focal_crossentropy,
+    (ONE_HOT, PROBS),
+    "apply_class_balancing",
+    "False",
+    TypeError,
+    "must be a bool",
+  ),
+  (
+    jaxloss.categorical_focal_crossentropy,
+    (ONE_HOT, PROBS),
+    "alpha",
+    -1,
+    ValueError,
+    "must be in [0.0, inf]",
+  ),
+  (
+    jaxloss.sparse_categorical_crossentropy,
+    (SPARSE, PROBS),
+    "ignore_class",
+    1.5,
+    TypeError,
+    "must be an int or None",
+  ),
+  (
+    jaxloss.sparse_categorical_crossentropy,
+    (SPARSE, PROBS),
+    "ignore_class",
+    "1",
+    TypeError,
+    "must be an int or None",
+  ),
+  (
+    jaxloss.triplet_margin,
+    (EMB, EMB, EMB),
+    "swap",
+    "False",
+    TypeError,
+    "must be a bool",
+  ),
+  (
+    jaxloss.triplet_margin,
+    (EMB, EMB, EMB),
+    "margin",
+    NAN,
+    ValueError,
+    "must be a number",
+  ),
+  (
+    jaxloss.triplet_hard_loss,
+    (EMB_LABELS, EMB),
+    "soft",
+    "False",
+    TypeError,
+    "must be a bool",
+  ),
+  (
+    jaxloss.circle,
+    (EMB_LABELS, EMB),
+    "remove_diagonal",
+    "False",
+    TypeError,
+    "must be a bool",
+  ),
+  (
+    jaxloss.hinge_embedding,
+    (ONE_HOT, PROBS),
+    "margin",
+    NAN,
+    ValueError,
+    "must be a number",
+  ),
 ]
 
 
 @pytest.mark.parametrize(
-    "fn, inputs, arg, bad, exc, expectation", FUNCTION_CASES,
-    ids=[f"{c[0].__name__}-{c[2]}={c[3]!r}" for c in FUNCTION_CASES])
+  "fn, inputs, arg, bad, exc, expectation",
+  FUNCTION_CASES,
+  ids=[f"{c[0].__name__}-{c[2]}={c[3]!r}" for c in FUNCTION_CASES],
+)
 def test_function_rejects(fn, inputs, arg, bad, exc, expectation):
   parts = (f"{fn.__name__}: {arg} {expectation}", "got")
   with _raises(exc, *parts):
@@ -175,36 +280,89 @@ def test_function_rejects(fn, inputs, arg, bad, exc, expectation):
     jax.jit(lambda *x: fn(*x, **{arg: bad}))(*inputs)
 
 
-@pytest.mark.parametrize("cls, kwargs, exc, parts", [
-    (jaxloss.Huber, {"delta": -1.0}, ValueError,
-     ("Huber: huber: delta must be in (0, inf], got -1.0",)),
-    (jaxloss.Huber, {"delta": NAN}, ValueError,
-     ("Huber: huber: delta must be in (0, inf], got nan",)),
-    (jaxloss.SparseCategoricalCrossentropy, {"ignore_class": 1.5}, TypeError,
-     ("SparseCategoricalCrossentropy: sparse_categorical_crossentropy: "
-      "ignore_class must be an int or None",
-      "got 1.5")),
-    (jaxloss.SparseCategoricalCrossentropy, {"ignore_class": "1"}, TypeError,
-     ("SparseCategoricalCrossentropy: sparse_categorical_crossentropy: "
-      "ignore_class must be an int or None",
-      "got '1'")),
-    (jaxloss.CategoricalFocalCrossentropy, {"alpha": -1}, ValueError,
-     ("CategoricalFocalCrossentropy: categorical_focal_crossentropy: alpha "
-      "must be in [0.0, inf], got -1",)),
-    (jaxloss.CategoricalCrossentropy, {"label_smoothing": None}, TypeError,
-     ("CategoricalCrossentropy: categorical_crossentropy: label_smoothing "
-      "must be a number",
-      "got None")),
-    (jaxloss.BinaryFocalCrossentropy, {"apply_class_balancing": "False"},
-     TypeError, ("BinaryFocalCrossentropy: binary_focal_crossentropy: "
-                 "apply_class_balancing must be a bool, got 'False'",)),
-    (jaxloss.CategoricalCrossentropy, {"dtype": "not-a-dtype"}, TypeError,
-     ("CategoricalCrossentropy: dtype must be a dtype or None",)),
-    (jaxloss.Huber, {"name": 3}, TypeError,
-     ("Huber: name must be a str or None, got 3",)),
-    (jaxloss.Huber, {"reduction": "avg"}, ValueError,
-     ("Huber: reduction must be",)),
-])
+@pytest.mark.parametrize(
+  "cls, kwargs, exc, parts",
+  [
+    (
+      jaxloss.Huber,
+      {"delta": -1.0},
+      ValueError,
+      ("Huber: huber: delta must be in (0, inf], got -1.0",),
+    ),
+    (
+      jaxloss.Huber,
+      {"delta": NAN},
+      ValueError,
+      ("Huber: huber: delta must be in (0, inf], got nan",),
+    ),
+    (
+      jaxloss.SparseCategoricalCrossentropy,
+      {"ignore_class": 1.5},
+      TypeError,
+      (
+        "SparseCategoricalCrossentropy: sparse_categorical_crossentropy: "
+        "ignore_class must be an int or None",
+        "got 1.5",
+      ),
+    ),
+    (
+      jaxloss.SparseCategoricalCrossentropy,
+      {"ignore_class": "1"},
+      TypeError,
+      (
+        "SparseCategoricalCrossentropy: sparse_categorical_crossentropy: "
+        "ignore_class must be an int or None",
+        "got '1'",
+      ),
+    ),
+    (
+      jaxloss.CategoricalFocalCrossentropy,
+      {"alpha": -1},
+      ValueError,
+      (
+        "CategoricalFocalCrossentropy: categorical_focal_crossentropy: alpha "
+        "must be in [0.0, inf], got -1",
+      ),
+    ),
+    (
+      jaxloss.CategoricalCrossentropy,
+      {"label_smoothing": None},
+      TypeError,
+      (
+        "CategoricalCrossentropy: categorical_crossentropy: label_smoothing "
+        "must be a number",
+        "got None",
+      ),
+    ),
+    (
+      jaxloss.BinaryFocalCrossentropy,
+      {"apply_class_balancing": "False"},
+      TypeError,
+      (
+        "BinaryFocalCrossentropy: binary_focal_crossentropy: "
+        "apply_class_balancing must be a bool, got 'False'",
+      ),
+    ),
+    (
+      jaxloss.CategoricalCrossentropy,
+      {"dtype": "not-a-dtype"},
+      TypeError,
+      ("CategoricalCrossentropy: dtype must be a dtype or None",),
+    ),
+    (
+      jaxloss.Huber,
+      {"name": 3},
+      TypeError,
+      ("Huber: name must be a str or None, got 3",),
+    ),
+    (
+      jaxloss.Huber,
+      {"reduction": "avg"},
+      ValueError,
+      ("Huber: reduction must be",),
+    ),
+  ],
+)
 def test_object_rejects_at_construction(cls, kwargs, exc, parts):
   with _raises(exc, *parts):
     cls(**kwargs)
@@ -213,8 +371,11 @@ def test_object_rejects_at_construction(cls, kwargs, exc, parts):
 def test_object_accepts_array_hyper_parameters():
   loss = jaxloss.CategoricalFocalCrossentropy(alpha=jnp.array([0.2, 0.3, 0.5]))
   assert np.isfinite(float(loss(ONE_HOT, PROBS)))
-  with _raises(ValueError, "CategoricalFocalCrossentropy: "
-               "categorical_focal_crossentropy: alpha must be in [0.0, inf]"):
+  with _raises(
+    ValueError,
+    "CategoricalFocalCrossentropy: "
+    "categorical_focal_crossentropy: alpha must be in [0.0, inf]",
+  ):
     jaxloss.CategoricalFocalCrossentropy(alpha=np.array([0.2, -0.3, 0.5]))
 
 
@@ -223,25 +384,37 @@ def test_construction_checks_traced_hyper_parameters_lazily():
   # transformation must still work.
   def f(delta):
     return jaxloss.Huber(delta=delta)(ONE_HOT, PROBS)
+
   assert np.isfinite(float(jax.jit(f)(0.5)))
 
 
 # ------------------------------------------- every registered loss class
 
 CLASSES = sorted(
-    (name, cls) for name, cls in objects.classes().items()
-    if cls is not objects.LossFunctionWrapper)
+  (name, cls)
+  for name, cls in objects.classes().items()
+  if cls is not objects.LossFunctionWrapper
+)
 
 
 def _bad_values(default):
   if isinstance(default, bool):
     return [("False", TypeError), (1, TypeError), (None, TypeError)]
   if isinstance(default, int):  # an integer option (axis, p): NaN is no int
-    return [(NAN, TypeError), (None, TypeError), ("1", TypeError),
-            (True, TypeError), (1.5, TypeError)]
+    return [
+      (NAN, TypeError),
+      (None, TypeError),
+      ("1", TypeError),
+      (True, TypeError),
+      (1.5, TypeError),
+    ]
   if isinstance(default, float):
-    return [(NAN, ValueError), (None, TypeError), ("1", TypeError),
-            (True, TypeError)]
+    return [
+      (NAN, ValueError),
+      (None, TypeError),
+      ("1", TypeError),
+      (True, TypeError),
+    ]
   return []
 
 
@@ -261,17 +434,22 @@ def test_every_class_constructs_with_its_defaults():
 
 def test_sweep_covers_flags_and_numbers():
   fields = {(c.__name__, f) for c, f, _, _ in SWEEP}
-  for expected in [("Huber", "delta"), ("TripletMargin", "swap"),
-                   ("BinaryFocalCrossentropy", "apply_class_balancing"),
-                   ("CategoricalFocalCrossentropy", "alpha"),
-                   ("RobustLoss", "alpha"), ("CosineSimilarity", "axis")]:
+  for expected in [
+    ("Huber", "delta"),
+    ("TripletMargin", "swap"),
+    ("BinaryFocalCrossentropy", "apply_class_balancing"),
+    ("CategoricalFocalCrossentropy", "alpha"),
+    ("RobustLoss", "alpha"),
+    ("CosineSimilarity", "axis"),
+  ]:
     assert expected in fields or expected[0] not in dict(CLASSES), expected
 
 
 @pytest.mark.parametrize(
-    "cls, field, bad, exc", SWEEP,
-    ids=[f"{c.__name__}-{f}={b!r}" for c, f, b, _ in SWEEP])
-def test_every_hyper_parameter_is_checked_at_construction(cls, field, bad,
-                                                          exc):
+  "cls, field, bad, exc",
+  SWEEP,
+  ids=[f"{c.__name__}-{f}={b!r}" for c, f, b, _ in SWEEP],
+)
+def test_every_hyper_parameter_is_checked_at_construction(cls, field, bad, exc):
   with _raises(exc, f"{cls.__name__}: ", f": {field} must", "got"):
     cls(**{field: bad})

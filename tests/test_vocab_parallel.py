@@ -56,18 +56,29 @@ def test_linear_weight_sharded_matches_single_device(mesh):
   def body(x, w, b, y):
     n = jaxloss.count_tokens(y, axis_name="data")
     loss = jaxloss.vocab_parallel_linear_cross_entropy(
-        x, w, y, axis_name="model", bias_shard=b, normalizer=n, chunk_size=3,
-        **OPTS)
+      x,
+      w,
+      y,
+      axis_name="model",
+      bias_shard=b,
+      normalizer=n,
+      chunk_size=3,
+      **OPTS,
+    )
     return jax.lax.psum(loss, "data")
 
-  par = jax.shard_map(body, mesh=mesh, out_specs=P(), in_specs=(
-      P("data"), P(None, "model"), P("model"), P("data")))
+  par = jax.shard_map(
+    body,
+    mesh=mesh,
+    out_specs=P(),
+    in_specs=(P("data"), P(None, "model"), P("model"), P("data")),
+  )
   f = lambda x, w, b: par(x, w, b, y)
   got = jax.jit(jax.value_and_grad(f, (0, 1, 2)))(x, w, b)
   want = jax.value_and_grad(_single, (0, 1, 2))(x, w, b, y)
   _check(got, want)
   # Not the mean of the per-shard means (the check can fail).
-  per_shard = [_single(x[i:i + 2], w, b, y[i:i + 2]) for i in (0, 2)]
+  per_shard = [_single(x[i : i + 2], w, b, y[i : i + 2]) for i in (0, 2)]
   assert abs(np.mean(per_shard) - got[0]) > 1e-3
 
 
@@ -77,11 +88,16 @@ def test_logits_sharded_matches_single_device(mesh):
   def body(z, y):
     n = jaxloss.count_tokens(y, axis_name="data")
     loss = jaxloss.vocab_parallel_cross_entropy(
-        z, y, axis_name="model", normalizer=n, **OPTS)
+      z, y, axis_name="model", normalizer=n, **OPTS
+    )
     return jax.lax.psum(loss, "data")
 
-  par = jax.shard_map(body, mesh=mesh, out_specs=P(),
-                      in_specs=(P("data", None, "model"), P("data")))
+  par = jax.shard_map(
+    body,
+    mesh=mesh,
+    out_specs=P(),
+    in_specs=(P("data", None, "model"), P("data")),
+  )
   f = lambda x, w, b: par(jnp.einsum("btd,dv->btv", x, w) + b[None, None], y)
   got = jax.jit(jax.value_and_grad(f, (0, 1, 2)))(x, w, b)
   want = jax.value_and_grad(_single, (0, 1, 2))(x, w, b, y)
@@ -93,10 +109,15 @@ def test_per_token_values_on_every_shard(mesh):
 
   def body(x, w, y):
     return jaxloss.vocab_parallel_linear_cross_entropy(
-        x, w, y, axis_name="model", reduction="none", **OPTS)
+      x, w, y, axis_name="model", reduction="none", **OPTS
+    )
 
-  par = jax.shard_map(body, mesh=mesh, out_specs=P("data"),
-                      in_specs=(P("data"), P(None, "model"), P("data")))
+  par = jax.shard_map(
+    body,
+    mesh=mesh,
+    out_specs=P("data"),
+    in_specs=(P("data"), P(None, "model"), P("data")),
+  )
   got = par(x, w, y)
   want = jaxloss.linear_cross_entropy(x, w, y, reduction="none", **OPTS)
   np.testing.assert_allclose(got, want, rtol=2e-6, atol=1e-6)
@@ -107,8 +128,12 @@ def test_unbound_axis_and_bad_shapes_raise(mesh):
   with pytest.raises(ValueError, match="vocab_parallel_cross_entropy: "):
     jaxloss.vocab_parallel_cross_entropy(x @ w, y, axis_name="model")
   par = jax.shard_map(
-      lambda z, y: jaxloss.vocab_parallel_cross_entropy(
-          z, y[:, :2], axis_name="model"),
-      mesh=mesh, out_specs=P(), in_specs=(P(None, None, "model"), P()))
+    lambda z, y: jaxloss.vocab_parallel_cross_entropy(
+      z, y[:, :2], axis_name="model"
+    ),
+    mesh=mesh,
+    out_specs=P(),
+    in_specs=(P(None, None, "model"), P()),
+  )
   with pytest.raises(ValueError, match="labels must have the shape"):
     par(x @ w, y)

@@ -45,9 +45,11 @@ from jaxloss._src.objects import Loss as Loss
 InputLike = ArrayLike | Sequence[Any]
 '''
 
-CALL = ("sample_weight: InputLike | None = None, *, "
-        "where: InputLike | None = None, "
-        "normalizer: ArrayLike | None = None")
+CALL = (
+  "sample_weight: InputLike | None = None, *, "
+  "where: InputLike | None = None, "
+  "normalizer: ArrayLike | None = None"
+)
 
 
 def _annotation(default) -> str:
@@ -79,12 +81,17 @@ def _class_stub(cls) -> str:
   for p in hyper:
     args.append(f"{p.name}: {_annotation(p.default)} = {p.default!r}")
   reduction = params["reduction"].default
-  args += [f"reduction: str | None = {reduction!r}",
-           "name: str | None = None", "dtype: DTypeLike | None = None"]
+  args += [
+    f"reduction: str | None = {reduction!r}",
+    "name: str | None = None",
+    "dtype: DTypeLike | None = None",
+  ]
   lines.append(f"  def __init__({', '.join(args)}) -> None: ...")
   inputs = ", ".join(f"{n}: InputLike" for n in cls.inputs)
-  lines.append(f"  def __call__(self, {inputs}, {CALL}) -> jax.Array: ...  "
-               "# pyright: ignore[reportIncompatibleMethodOverride]")
+  lines.append(
+    f"  def __call__(self, {inputs}, {CALL}) -> jax.Array: ...  "
+    "# pyright: ignore[reportIncompatibleMethodOverride]"
+  )
   assert issubclass(cls, objects.Loss)
   return "\n".join(lines)
 
@@ -93,11 +100,15 @@ def render() -> str:
   import jaxloss  # noqa: PLC0415
   from jaxloss._src import objects  # noqa: PLC0415
 
-  classes = {c for c in objects.classes().values()
-             if c is not objects.LossFunctionWrapper}
+  classes = {
+    c
+    for c in objects.classes().values()
+    if c is not objects.LossFunctionWrapper
+  }
   reexports, stubs, aliases = [], [], []
-  for name in sorted(set(jaxloss.__all__) | {"__version__"},
-                     key=lambda n: (n.lower(), n)):
+  for name in sorted(
+    set(jaxloss.__all__) | {"__version__"}, key=lambda n: (n.lower(), n)
+  ):
     obj = getattr(jaxloss, name)
     if name in ("optax", "regularizers", "Loss"):
       continue
@@ -106,29 +117,38 @@ def render() -> str:
     elif obj in classes and obj.__name__ == name:
       stubs.append(_class_stub(obj))
     elif isinstance(obj, types.ModuleType):
-      reexports.append(f"from {obj.__name__.rpartition('.')[0]} import "
-                       f"{obj.__name__.rpartition('.')[2]} as {name}")
+      reexports.append(
+        f"from {obj.__name__.rpartition('.')[0]} import "
+        f"{obj.__name__.rpartition('.')[2]} as {name}"
+      )
     elif getattr(obj, "__name__", None) == name:
       reexports.append(f"from {obj.__module__} import {name} as {name}")
     else:  # an alias such as ``mse``
       aliases.append(f"{name} = {obj.__name__}")
   body = [HEADER, "\n".join(reexports), "", "\n".join(aliases), ""]
   body += [s + "\n" for s in stubs]
-  body.append("__all__ = [\n" + "".join(
-      f"    {n!r},\n" for n in sorted(jaxloss.__all__)) + "]\n")
+  body.append(
+    "__all__ = [\n"
+    + "".join(f"    {n!r},\n" for n in sorted(jaxloss.__all__))
+    + "]\n"
+  )
   return "\n".join(body).replace("\n\n\n\n", "\n\n\n")
 
 
 def main(argv=None) -> int:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--check", action="store_true",
-                      help="exit 1 if the stub is out of date")
+  parser.add_argument(
+    "--check", action="store_true", help="exit 1 if the stub is out of date"
+  )
   args = parser.parse_args(argv)
   text = render()
   if args.check:
     if not STUB.exists() or STUB.read_text() != text:
-      print(f"{STUB.relative_to(ROOT)} is out of date: run "
-            "`python -m tools.gen_stubs`", file=sys.stderr)
+      print(
+        f"{STUB.relative_to(ROOT)} is out of date: run "
+        "`python -m tools.gen_stubs`",
+        file=sys.stderr,
+      )
       return 1
     return 0
   STUB.write_text(text)

@@ -42,7 +42,7 @@ def _entry(module: str, name: str) -> str:
     # adapters): mkdocstrings cannot follow it to a definition, so its
     # signature and docstring are written out here.
     doc = inspect.cleandoc(obj.__doc__ or "")
-    return (f"## `{module}.{name}{inspect.signature(obj)}`\n\n{doc}\n")
+    return f"## `{module}.{name}{inspect.signature(obj)}`\n\n{doc}\n"
   return f"::: {module}.{name}\n"
 
 
@@ -74,8 +74,14 @@ def main() -> list[str]:
     path = API / f"{family}.md"
     path.write_text(f"# {_title(family)}\n\n" + _entries("jaxloss", names))
     pages.append(path.name)
-  submodules = ["jaxloss.optax", "jaxloss.regularizers", "jaxloss.flax",
-                "jaxloss.flax.linen", "jaxloss.flax.nnx", "jaxloss.keras"]
+  submodules = [
+    "jaxloss.optax",
+    "jaxloss.regularizers",
+    "jaxloss.flax",
+    "jaxloss.flax.linen",
+    "jaxloss.flax.nnx",
+    "jaxloss.keras",
+  ]
   for module_name in submodules:
     try:
       names = _submodule_names(module_name)
@@ -84,8 +90,12 @@ def main() -> list[str]:
     path = API / f"{module_name.removeprefix('jaxloss.').replace('.', '_')}.md"
     path.write_text(f"# `{module_name}`\n\n" + _entries(module_name, names))
     pages.append(path.name)
-  index = ["# API reference", "",
-           "Generated from the docstrings; one page per family.", ""]
+  index = [
+    "# API reference",
+    "",
+    "Generated from the docstrings; one page per family.",
+    "",
+  ]
   index += [f"- [{p[:-3].replace('_', '.')}]({p})" for p in sorted(pages)]
   (API / "index.md").write_text("\n".join(index) + "\n")
   return pages

@@ -51,44 +51,82 @@ def panels() -> list[Panel]:
   e = jnp.linspace(-3.0, 3.0, 241)
   z = jnp.linspace(-6.0, 6.0, 241)
   return [
-      Panel("regression", "Regression losses (target 0)", "prediction", e, {
-          "MSE": _regression(jaxloss.mean_squared_error),
-          "MAE": _regression(jaxloss.mean_absolute_error),
-          "log-cosh": _regression(jaxloss.log_cosh),
-          "smooth L1 (beta=1)": _regression(jaxloss.smooth_l1),
-      }, "Squared error grows quadratically; MAE's gradient is a step; "
-         "log-cosh and smooth L1 are quadratic near 0 and linear far away."),
-      Panel("huber", "Huber for several deltas (target 0)", "prediction", e, {
-          f"delta={d}": _regression(jaxloss.huber, delta=d)
-          for d in (0.5, 1.0, 2.0)
-      }, "Quadratic inside |e| <= delta, linear outside: the gradient is "
-         "clipped at +-delta."),
-      Panel("robust", "Barron's general robust loss across alpha", "residual",
-            e, {
-                f"alpha={a}": _regression(jaxloss.robust_loss, alpha=a)
-                for a in (2.0, 1.0, 0.0, -2.0)
-            }, "alpha=2 is L2, 1 pseudo-Huber, 0 Cauchy, -2 Geman-McClure: "
-               "lower alpha bounds the influence of outliers."),
-      Panel("binary", "Binary losses from logits (label 1)", "logit", z, {
-          "cross-entropy": _binary(jaxloss.binary_crossentropy,
-                                   from_logits=True),
-          "hinge (label +1)": _binary(jaxloss.hinge),
-          "squared hinge": _binary(jaxloss.squared_hinge),
-          "soft margin": _binary(jaxloss.soft_margin),
-      }, "Cross-entropy and soft margin are smooth; hinge is zero past the "
-         "margin."),
-      Panel("focal", "Binary focal cross-entropy for several gammas (label 1)",
-            "logit", z, {
-                f"gamma={g}": _binary(jaxloss.binary_focal_crossentropy,
-                                      from_logits=True, gamma=g)
-                for g in (0.0, 0.5, 2.0, 5.0)
-            }, "Larger gamma down-weights well-classified examples; computed "
-               "in log space, so the gradient stays finite for gamma < 1."),
-      Panel("quantile", "Pinball (quantile) loss (target 0)", "prediction", e, {
-          f"tau={t}": _regression(jaxloss.pinball, tau=t)
-          for t in (0.1, 0.5, 0.9)
-      }, "Asymmetric slopes tau and 1 - tau: the minimiser is the tau "
-         "quantile."),
+    Panel(
+      "regression",
+      "Regression losses (target 0)",
+      "prediction",
+      e,
+      {
+        "MSE": _regression(jaxloss.mean_squared_error),
+        "MAE": _regression(jaxloss.mean_absolute_error),
+        "log-cosh": _regression(jaxloss.log_cosh),
+        "smooth L1 (beta=1)": _regression(jaxloss.smooth_l1),
+      },
+      "Squared error grows quadratically; MAE's gradient is a step; "
+      "log-cosh and smooth L1 are quadratic near 0 and linear far away.",
+    ),
+    Panel(
+      "huber",
+      "Huber for several deltas (target 0)",
+      "prediction",
+      e,
+      {
+        f"delta={d}": _regression(jaxloss.huber, delta=d)
+        for d in (0.5, 1.0, 2.0)
+      },
+      "Quadratic inside |e| <= delta, linear outside: the gradient is "
+      "clipped at +-delta.",
+    ),
+    Panel(
+      "robust",
+      "Barron's general robust loss across alpha",
+      "residual",
+      e,
+      {
+        f"alpha={a}": _regression(jaxloss.robust_loss, alpha=a)
+        for a in (2.0, 1.0, 0.0, -2.0)
+      },
+      "alpha=2 is L2, 1 pseudo-Huber, 0 Cauchy, -2 Geman-McClure: "
+      "lower alpha bounds the influence of outliers.",
+    ),
+    Panel(
+      "binary",
+      "Binary losses from logits (label 1)",
+      "logit",
+      z,
+      {
+        "cross-entropy": _binary(jaxloss.binary_crossentropy, from_logits=True),
+        "hinge (label +1)": _binary(jaxloss.hinge),
+        "squared hinge": _binary(jaxloss.squared_hinge),
+        "soft margin": _binary(jaxloss.soft_margin),
+      },
+      "Cross-entropy and soft margin are smooth; hinge is zero past the "
+      "margin.",
+    ),
+    Panel(
+      "focal",
+      "Binary focal cross-entropy for several gammas (label 1)",
+      "logit",
+      z,
+      {
+        f"gamma={g}": _binary(
+          jaxloss.binary_focal_crossentropy, from_logits=True, gamma=g
+        )
+        for g in (0.0, 0.5, 2.0, 5.0)
+      },
+      "Larger gamma down-weights well-classified examples; computed "
+      "in log space, so the gradient stays finite for gamma < 1.",
+    ),
+    Panel(
+      "quantile",
+      "Pinball (quantile) loss (target 0)",
+      "prediction",
+      e,
+      {
+        f"tau={t}": _regression(jaxloss.pinball, tau=t) for t in (0.1, 0.5, 0.9)
+      },
+      "Asymmetric slopes tau and 1 - tau: the minimiser is the tau quantile.",
+    ),
   ]
 
 
@@ -114,15 +152,25 @@ def draw(panel: Panel) -> pathlib.Path:
 
 def main() -> list[pathlib.Path]:
   OUT.mkdir(parents=True, exist_ok=True)
-  lines = ["# Loss gallery", "",
-           "Each figure is drawn by `docs/tools/gallery.py` from the library "
-           "itself: the loss (left) and its gradient (right) against the "
-           "prediction.", ""]
+  lines = [
+    "# Loss gallery",
+    "",
+    "Each figure is drawn by `docs/tools/gallery.py` from the library "
+    "itself: the loss (left) and its gradient (right) against the "
+    "prediction.",
+    "",
+  ]
   paths = []
   for panel in panels():
     paths.append(draw(panel))
-    lines += [f"## {panel.title}", "", f"![{panel.title}]({panel.slug}.png)",
-              "", panel.note, ""]
+    lines += [
+      f"## {panel.title}",
+      "",
+      f"![{panel.title}]({panel.slug}.png)",
+      "",
+      panel.note,
+      "",
+    ]
   (OUT / "index.md").write_text("\n".join(lines))
   return paths
 

@@ -36,27 +36,42 @@ import jax.numpy as jnp
 from jaxloss._src import objects
 
 # Loss functions whose ``y_pred`` holds probabilities unless from_logits.
-_PROBABILITY_PREDICTIONS = frozenset({
-    "binary_crossentropy", "binary_focal_crossentropy",
-    "categorical_crossentropy", "categorical_focal_crossentropy",
+_PROBABILITY_PREDICTIONS = frozenset(
+  {
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "sparse_categorical_crossentropy",
-})
+  }
+)
 # ... and whose probability rows must sum to 1 along ``axis``.
-_SIMPLEX_PREDICTIONS = frozenset({
-    "categorical_crossentropy", "categorical_focal_crossentropy",
+_SIMPLEX_PREDICTIONS = frozenset(
+  {
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
     "sparse_categorical_crossentropy",
-})
+  }
+)
 # Loss functions whose dense ``y_true`` must lie in [0, 1].
-_UNIT_TARGETS = frozenset({
-    "binary_crossentropy", "binary_focal_crossentropy",
-    "categorical_crossentropy", "categorical_focal_crossentropy",
-    "sigmoid_focal_crossentropy", "multilabel_soft_margin",
-})
+_UNIT_TARGETS = frozenset(
+  {
+    "binary_crossentropy",
+    "binary_focal_crossentropy",
+    "categorical_crossentropy",
+    "categorical_focal_crossentropy",
+    "sigmoid_focal_crossentropy",
+    "multilabel_soft_margin",
+  }
+)
 # Loss functions with integer class labels ``y_true`` against ``y_pred``'s
 # class axis (``axis`` keyword, default -1).
-_SPARSE_LABELS = frozenset({
-    "sparse_categorical_crossentropy", "multi_margin",
-})
+_SPARSE_LABELS = frozenset(
+  {
+    "sparse_categorical_crossentropy",
+    "multi_margin",
+  }
+)
 _BECAUSE = "every input passed its checks"
 # Inputs that must be >= 0, by loss function: PyTorch raises on a negative
 # variance eagerly; here it would be clamped at eps silently.
@@ -70,19 +85,28 @@ def _describe(loss) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
   if isinstance(loss, objects.LossFunctionWrapper):
     fn = loss.function
     names = _positional_names(fn)
-    return type(loss).__name__ + f"({loss.name})", getattr(
-        fn, "__name__", "loss"), names, loss.hyper_parameters()
+    return (
+      type(loss).__name__ + f"({loss.name})",
+      getattr(fn, "__name__", "loss"),
+      names,
+      loss.hyper_parameters(),
+    )
   if isinstance(loss, objects.Loss):
     fn = type(loss).fn
-    return (type(loss).__name__, fn.__name__, type(loss).inputs,
-            loss.hyper_parameters())
+    return (
+      type(loss).__name__,
+      fn.__name__,
+      type(loss).inputs,
+      loss.hyper_parameters(),
+    )
   if isinstance(loss, functools.partial) and not loss.args:
     name = getattr(loss.func, "__name__", "loss")
     return name, name, _positional_names(loss.func), dict(loss.keywords)
   if not callable(loss):
     raise TypeError(
-        f"checked: loss must be a loss object, a loss function or a name, "
-        f"got {type(loss).__name__}")
+      f"checked: loss must be a loss object, a loss function or a name, "
+      f"got {type(loss).__name__}"
+    )
   name = getattr(loss, "__name__", type(loss).__name__)
   return name, name, _positional_names(loss), {}
 
@@ -92,8 +116,11 @@ def _positional_names(fn) -> tuple[str, ...]:
     params = inspect.signature(fn).parameters.values()
   except (TypeError, ValueError):
     return ()
-  return tuple(p.name for p in params
-               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+  return tuple(
+    p.name
+    for p in params
+    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+  )
 
 
 def _first(bad):
@@ -109,11 +136,14 @@ def _check_finite(label, name, x):
   bad = ~jnp.isfinite(x)
   count, index = _first(bad)
   checkify.check(
-      count == 0,
-      f"{label}: {name} must be finite, got {{count}} NaN/inf entries of "
-      f"{x.size}, the first at flat index {{index}} of shape "
-      f"{tuple(x.shape)} (value {{value}})",
-      count=count, index=index, value=jnp.ravel(x)[index])
+    count == 0,
+    f"{label}: {name} must be finite, got {{count}} NaN/inf entries of "
+    f"{x.size}, the first at flat index {{index}} of shape "
+    f"{tuple(x.shape)} (value {{value}})",
+    count=count,
+    index=index,
+    value=jnp.ravel(x)[index],
+  )
 
 
 def _check_result(label, what, x, because):
@@ -122,11 +152,14 @@ def _check_result(label, what, x, because):
     return
   count, index = _first(~jnp.isfinite(x))
   checkify.check(
-      count == 0,
-      f"{label}: {what} is NaN/inf although {because}: {{count}} entries of "
-      f"{x.size}, the first at flat index {{index}} of shape "
-      f"{tuple(x.shape)} (value {{value}})",
-      count=count, index=index, value=jnp.ravel(x)[index])
+    count == 0,
+    f"{label}: {what} is NaN/inf although {because}: {{count}} entries of "
+    f"{x.size}, the first at flat index {{index}} of shape "
+    f"{tuple(x.shape)} (value {{value}})",
+    count=count,
+    index=index,
+    value=jnp.ravel(x)[index],
+  )
 
 
 def _check_hyper_parameters(label, params):
@@ -140,10 +173,11 @@ def _check_hyper_parameters(label, params):
         continue
       count, index = _first(jnp.isnan(x))
       checkify.check(
-          count == 0,
-          f"{label}: hyper-parameter {name} must not be NaN, got {{count}} "
-          f"NaN entries of {x.size}",
-          count=count)
+        count == 0,
+        f"{label}: hyper-parameter {name} must not be NaN, got {{count}} "
+        f"NaN entries of {x.size}",
+        count=count,
+      )
 
 
 def _check_interval(label, name, x, what):
@@ -153,11 +187,14 @@ def _check_interval(label, name, x, what):
   bad = (x < 0) | (x > 1)
   count, index = _first(bad)
   checkify.check(
-      count == 0,
-      f"{label}: {name} must hold {what} in [0, 1], got {{count}} entries "
-      f"outside, the first at flat index {{index}} of shape "
-      f"{tuple(x.shape)} (value {{value}})",
-      count=count, index=index, value=jnp.ravel(x)[index])
+    count == 0,
+    f"{label}: {name} must hold {what} in [0, 1], got {{count}} entries "
+    f"outside, the first at flat index {{index}} of shape "
+    f"{tuple(x.shape)} (value {{value}})",
+    count=count,
+    index=index,
+    value=jnp.ravel(x)[index],
+  )
 
 
 def _check_nonnegative(label, name, x):
@@ -166,11 +203,14 @@ def _check_nonnegative(label, name, x):
     return
   count, index = _first(x < 0)
   checkify.check(
-      count == 0,
-      f"{label}: {name} must be >= 0, got {{count}} negative entries, the "
-      f"first at flat index {{index}} of shape {tuple(x.shape)} "
-      f"(value {{value}})",
-      count=count, index=index, value=jnp.ravel(x)[index])
+    count == 0,
+    f"{label}: {name} must be >= 0, got {{count}} negative entries, the "
+    f"first at flat index {{index}} of shape {tuple(x.shape)} "
+    f"(value {{value}})",
+    count=count,
+    index=index,
+    value=jnp.ravel(x)[index],
+  )
 
 
 def _check_rows_sum_to_one(label, name, x, axis):
@@ -183,11 +223,14 @@ def _check_rows_sum_to_one(label, name, x, axis):
   bad = jnp.abs(sums - 1) > tol * jnp.maximum(x.shape[axis], 1)
   count, index = _first(bad)
   checkify.check(
-      count == 0,
-      f"{label}: {name} must hold probability rows summing to 1 along axis "
-      f"{axis}, got {{count}} rows that do not, the first at flat row "
-      f"{{index}} (sum {{total}})",
-      count=count, index=index, total=jnp.ravel(sums)[index])
+    count == 0,
+    f"{label}: {name} must hold probability rows summing to 1 along axis "
+    f"{axis}, got {{count}} rows that do not, the first at flat row "
+    f"{{index}} (sum {{total}})",
+    count=count,
+    index=index,
+    total=jnp.ravel(sums)[index],
+  )
 
 
 def _check_labels(label, name, labels, num_classes, ignore_class):
@@ -201,11 +244,14 @@ def _check_labels(label, name, labels, num_classes, ignore_class):
     bad = bad & (labels != ignore_class)
   count, index = _first(bad)
   checkify.check(
-      count == 0,
-      f"{label}: {name} must hold class ids in [0, {num_classes}), got "
-      f"{{count}} entries outside, the first at flat index {{index}} "
-      f"(value {{value}})",
-      count=count, index=index, value=jnp.ravel(labels)[index])
+    count == 0,
+    f"{label}: {name} must hold class ids in [0, {num_classes}), got "
+    f"{{count}} entries outside, the first at flat index {{index}} "
+    f"(value {{value}})",
+    count=count,
+    index=index,
+    value=jnp.ravel(labels)[index],
+  )
 
 
 def _domain_checks(label, fn_name, names, args, params):
@@ -223,13 +269,18 @@ def _domain_checks(label, fn_name, names, args, params):
     return
   y_pred = jnp.asarray(y_pred)
   if fn_name in _SPARSE_LABELS and y_true is not None and y_pred.ndim:
-    _check_labels(label, "y_true", y_true, y_pred.shape[axis],
-                  params.get("ignore_class"))
+    _check_labels(
+      label, "y_true", y_true, y_pred.shape[axis], params.get("ignore_class")
+    )
   elif fn_name in _UNIT_TARGETS and y_true is not None:
     _check_interval(label, "y_true", y_true, "targets")
   if fn_name in _PROBABILITY_PREDICTIONS and from_logits is False:
-    _check_interval(label, "y_pred", y_pred,
-                    "probabilities (pass from_logits=True for logits)")
+    _check_interval(
+      label,
+      "y_pred",
+      y_pred,
+      "probabilities (pass from_logits=True for logits)",
+    )
     if fn_name in _SIMPLEX_PREDICTIONS and y_pred.ndim:
       _check_rows_sum_to_one(label, "y_pred", y_pred, axis)
 
@@ -281,16 +332,18 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
   if argnums is not None:
     argnums_t = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not argnums_t or not all(
-        isinstance(a, int) and not isinstance(a, bool) for a in argnums_t):
+      isinstance(a, int) and not isinstance(a, bool) for a in argnums_t
+    ):
       raise TypeError(
-          f"checked: argnums must be an int or a tuple of ints, got "
-          f"{argnums!r}")
+        f"checked: argnums must be an int or a tuple of ints, got {argnums!r}"
+      )
   is_object = isinstance(loss, objects.Loss)
 
   def run(*args, **kwargs):
     params = {**hyper, **kwargs}
-    arg_names = tuple(names[i] if i < len(names) else f"input {i}"
-                      for i in range(len(args)))
+    arg_names = tuple(
+      names[i] if i < len(names) else f"input {i}" for i in range(len(args))
+    )
     for name, x in zip(arg_names, args):
       _check_finite(label, name, x)
     if kwargs.get("sample_weight") is not None:
@@ -306,7 +359,8 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
     for i in argnums_t:
       if not 0 <= i < len(args):
         raise TypeError(
-            f"checked: argnums must index the {len(args)} inputs, got {i}")
+          f"checked: argnums must index the {len(args)} inputs, got {i}"
+        )
       args[i] = jnp.asarray(args[i])
 
     def total(*diff):
@@ -318,12 +372,16 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
       return summed, values
 
     (_, value), grads = jax.value_and_grad(
-        total, argnums=tuple(range(len(argnums_t))), has_aux=True)(
-            *(args[i] for i in argnums_t))
+      total, argnums=tuple(range(len(argnums_t))), has_aux=True
+    )(*(args[i] for i in argnums_t))
     _check_result(label, "the loss", value, _BECAUSE)
     for i, g in zip(argnums_t, grads):
-      _check_result(label, f"the gradient with respect to {arg_names[i]}",
-                    g, "the inputs and the loss are finite")
+      _check_result(
+        label,
+        f"the gradient with respect to {arg_names[i]}",
+        g,
+        "the inputs and the loss are finite",
+      )
     if isinstance(argnums, int):
       grads = grads[0]
     return value, grads

@@ -13,6 +13,7 @@ def require_samples(fn: str, name: str, x, axis: int = 0) -> None:
   """``x.shape[axis]`` must be at least 1 (trace-time check)."""
   if x.ndim > axis and x.shape[axis] == 0:
     raise ValueError(
-        f"{fn}: {name} must hold at least one sample along axis {axis} "
-        f"(a batch-level loss has no value on an empty batch), got "
-        f"{name}.shape={tuple(x.shape)}")
+      f"{fn}: {name} must hold at least one sample along axis {axis} "
+      f"(a batch-level loss has no value on an empty batch), got "
+      f"{name}.shape={tuple(x.shape)}"
+    )

@@ -31,7 +31,7 @@ def _as_loss(spec, where):
       spec = objects.get(spec)
     except ValueError as e:
       raise ValueError(
-          f"{_FN}: losses[{where!r}] must be a known loss name, got {spec!r}"
+        f"{_FN}: losses[{where!r}] must be a known loss name, got {spec!r}"
       ) from e
   if isinstance(spec, objects.Loss):
     return spec
@@ -39,8 +39,8 @@ def _as_loss(spec, where):
     # Keras wraps a bare function the same way (LossFunctionWrapper).
     return objects.wrap(spec)
   raise TypeError(
-      f"{_FN}: losses[{where!r}] must be a loss object, a name or a "
-      f"callable, got {type(spec).__name__}"
+    f"{_FN}: losses[{where!r}] must be a loss object, a name or a "
+    f"callable, got {type(spec).__name__}"
   )
 
 
@@ -55,16 +55,16 @@ def _lookup(tree, path, arg, *, broadcast, default=None, strict=False):
       if k not in node:
         if strict:
           raise ValueError(
-              f"{_FN}: {arg} has no entry for output {path_name(path)!r}, "
-              f"got keys {sorted(map(str, node))}"
+            f"{_FN}: {arg} has no entry for output {path_name(path)!r}, "
+            f"got keys {sorted(map(str, node))}"
           )
         return default
       node = node[k]
     elif isinstance(node, Sequence) and isinstance(k, int):
       if k >= len(node):
         raise ValueError(
-            f"{_FN}: {arg} must have one entry per output, got "
-            f"{len(node)} entries for output index {k}"
+          f"{_FN}: {arg} must have one entry per output, got "
+          f"{len(node)} entries for output index {k}"
         )
       node = node[k]
     else:
@@ -78,14 +78,14 @@ def _check_known_keys(tree, outputs, arg, broadcast, path=()):
     return
   if not isinstance(outputs, Mapping):
     raise ValueError(
-        f"{_FN}: {arg} is a dict at {'/'.join(path) or 'the top'} but "
-        f"y_pred is a {type(outputs).__name__} there"
+      f"{_FN}: {arg} is a dict at {'/'.join(path) or 'the top'} but "
+      f"y_pred is a {type(outputs).__name__} there"
     )
   extra = set(tree) - set(outputs)
   if extra:
     raise ValueError(
-        f"{_FN}: {arg} keys must name outputs of y_pred, got unknown keys "
-        f"{sorted(map(str, extra))} (outputs: {sorted(map(str, outputs))})"
+      f"{_FN}: {arg} keys must name outputs of y_pred, got unknown keys "
+      f"{sorted(map(str, extra))} (outputs: {sorted(map(str, outputs))})"
     )
   for k, v in tree.items():
     _check_known_keys(v, outputs[k], arg, broadcast, path + (str(k),))
@@ -142,15 +142,17 @@ def combine(losses, y_true, y_pred, *, loss_weights=None, sample_weight=None):
     >>> print(total, terms["a"], terms["b"])
     4.0 4.0 1.0
   """
-  is_output = lambda x: x is None or not isinstance(
-      x, (Mapping, list, tuple))
+  is_output = lambda x: x is None or not isinstance(x, (Mapping, list, tuple))
   outputs = jax.tree_util.tree_flatten_with_path(y_pred, is_leaf=is_output)[0]
-  weight_leaf = lambda x: x is None or isinstance(x, (int, float)) or hasattr(
-      x, "shape")
+  weight_leaf = lambda x: (
+    x is None or isinstance(x, (int, float)) or hasattr(x, "shape")
+  )
   sw_leaf = lambda x: x is None or not isinstance(x, (Mapping, list, tuple))
-  for tree, arg, leaf in ((losses, "losses", _is_loss_leaf),
-                          (loss_weights, "loss_weights", weight_leaf),
-                          (sample_weight, "sample_weight", sw_leaf)):
+  for tree, arg, leaf in (
+    (losses, "losses", _is_loss_leaf),
+    (loss_weights, "loss_weights", weight_leaf),
+    (sample_weight, "sample_weight", sw_leaf),
+  ):
     _check_known_keys(tree, y_pred, arg, leaf)
   total = None
   terms = {}
@@ -162,17 +164,19 @@ def combine(losses, y_true, y_pred, *, loss_weights=None, sample_weight=None):
     if spec is None:
       continue
     loss = _as_loss(spec, name)
-    target = _lookup(y_true, path, "y_true", broadcast=lambda x: False,
-                     strict=True)
+    target = _lookup(
+      y_true, path, "y_true", broadcast=lambda x: False, strict=True
+    )
     sw = _lookup(sample_weight, path, "sample_weight", broadcast=sw_leaf)
-    weight = _lookup(loss_weights, path, "loss_weights",
-                     broadcast=weight_leaf)
+    weight = _lookup(loss_weights, path, "loss_weights", broadcast=weight_leaf)
     value = loss(target, pred, sample_weight=sw)
     terms[name] = value
-    weighted = value if weight is None else value * jnp.asarray(
-        weight, value.dtype)
+    weighted = (
+      value if weight is None else value * jnp.asarray(weight, value.dtype)
+    )
     total = weighted if total is None else total + weighted
   if total is None:
-    raise ValueError(f"{_FN}: losses must give at least one output a loss, "
-                     f"got {losses!r}")
+    raise ValueError(
+      f"{_FN}: losses must give at least one output a loss, got {losses!r}"
+    )
   return total, terms

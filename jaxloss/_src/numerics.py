@@ -46,11 +46,11 @@ def as_array(fn: str, name: str, x) -> jax.Array:
     ragged = _ragged(name, x)
     if ragged:
       raise ValueError(
-          f"{fn}: {name} must be a rectangular array-like (nested lists of "
-          f"equal lengths), got a ragged {type(x).__name__}: {ragged}"
+        f"{fn}: {name} must be a rectangular array-like (nested lists of "
+        f"equal lengths), got a ragged {type(x).__name__}: {ragged}"
       ) from e
     raise TypeError(
-        f"{fn}: {name} must be an array-like, got {type(x).__name__}"
+      f"{fn}: {name} must be an array-like, got {type(x).__name__}"
     ) from e
 
 
@@ -64,8 +64,10 @@ def _ragged(name, x, index=""):
   lengths = [len(r) for r in rows]
   for i, n in enumerate(lengths):
     if n != lengths[0]:
-      return (f"{name}{index}[{i}] has length {n} but {name}{index}[0] has "
-              f"length {lengths[0]}")
+      return (
+        f"{name}{index}[{i}] has length {n} but {name}{index}[0] has "
+        f"length {lengths[0]}"
+      )
   for i, r in enumerate(rows):
     found = _ragged(name, r, f"{index}[{i}]")
     if found:
@@ -77,9 +79,7 @@ def as_float(fn: str, name: str, x) -> jax.Array:
   """Converts ``x`` to a floating array and rejects integer/boolean inputs."""
   x = as_array(fn, name, x)
   if not jnp.issubdtype(x.dtype, jnp.floating):
-    raise TypeError(
-        f"{fn}: {name} must have a floating dtype, got {x.dtype}"
-    )
+    raise TypeError(f"{fn}: {name} must have a floating dtype, got {x.dtype}")
   return x
 
 
@@ -135,8 +135,12 @@ def safe_pow(x, exponent):
   gradient is 0 (the true derivative is infinite when ``exponent < 1``).
   A NaN ``x`` stays NaN.
   """
-  if (isinstance(exponent, (int, float)) and not isinstance(exponent, bool)
-      and float(exponent).is_integer() and exponent >= 2):
+  if (
+    isinstance(exponent, (int, float))
+    and not isinstance(exponent, bool)
+    and float(exponent).is_integer()
+    and exponent >= 2
+  ):
     # x ** n has a zero derivative at 0 already. A plain integer power (a
     # product) keeps the loss fusible, where the guarded form below does not
     # (measurements: docs/performance.md).
@@ -199,8 +203,11 @@ def sigmoid_cross_entropy_and_sigmoids(targets, logits):
   large = 1 / (1 + e)
   small = e * large
   nonnegative = logits >= 0
-  return (ce, jnp.where(nonnegative, large, small),
-          jnp.where(nonnegative, small, large))
+  return (
+    ce,
+    jnp.where(nonnegative, large, small),
+    jnp.where(nonnegative, small, large),
+  )
 
 
 def masked_logsumexp(x, where, axis: int | tuple[int, ...] = -1):
@@ -217,6 +224,5 @@ def masked_logsumexp(x, where, axis: int | tuple[int, ...] = -1):
   valid = x_max != -jnp.inf
   shift = jax.lax.stop_gradient(jnp.where(valid, x_max, 0))
   total = jnp.sum(jnp.exp(x - shift), axis=axis, keepdims=True)
-  out = jnp.where(valid, jnp.log(jnp.where(valid, total, 1)) + shift,
-                  -jnp.inf)
+  out = jnp.where(valid, jnp.log(jnp.where(valid, total, 1)) + shift, -jnp.inf)
   return jnp.squeeze(out, axis=axis)

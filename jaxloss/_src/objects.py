@@ -133,7 +133,8 @@ class Loss:
   def __init_subclass__(cls, **kwargs):
     super().__init_subclass__(**kwargs)
     jax.tree_util.register_pytree_with_keys(
-        cls, cls._flatten_with_keys, cls._unflatten, cls._flatten)
+      cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
+    )
 
   def __post_init__(self):
     cls_name = type(self).__name__
@@ -142,7 +143,8 @@ class Loss:
       object.__setattr__(self, f, _freeze(getattr(self, f)))
     if self.name is not None and not isinstance(self.name, str):
       raise TypeError(
-          f"{cls_name}: name must be a str or None, got {self.name!r}")
+        f"{cls_name}: name must be a str or None, got {self.name!r}"
+      )
     if self.name is None:
       object.__setattr__(self, "name", self.default_name())
     if self.dtype is not None:
@@ -150,7 +152,7 @@ class Loss:
         dtype = jnp.dtype(self.dtype)
       except TypeError as e:
         raise TypeError(
-            f"{cls_name}: dtype must be a dtype or None, got {self.dtype!r}"
+          f"{cls_name}: dtype must be a dtype or None, got {self.dtype!r}"
         ) from e
       object.__setattr__(self, "dtype", dtype.name)
     self._check_hyper_parameters()
@@ -234,16 +236,20 @@ class Loss:
       *args, sample_weight = args
     if len(args) != n:
       raise TypeError(
-          f"{type(self).__name__}: expected {n} inputs {self.inputs} "
-          f"(+ optional sample_weight), got {len(args)}"
+        f"{type(self).__name__}: expected {n} inputs {self.inputs} "
+        f"(+ optional sample_weight), got {len(args)}"
       )
     with jax.named_scope(f"jaxloss.{self.name}"):
       args = self._prepare(args)
       params = self.hyper_parameters()
       mean_terms = type(self).mean_terms
-      if (mean_terms is not None and sample_weight is None and where is None
-          and normalizer is None
-          and self.reduction in ("sum_over_batch_size", "mean")):
+      if (
+        mean_terms is not None
+        and sample_weight is None
+        and where is None
+        and normalizer is None
+        and self.reduction in ("sum_over_batch_size", "mean")
+      ):
         terms, out_dtype = mean_terms(*args, **params)
         if terms.ndim >= 1 and terms.size > 0:
           return jnp.mean(terms).astype(out_dtype)
@@ -256,16 +262,19 @@ class Loss:
             where = _user_mask(type(self).__name__, where, values.shape)
           where = auto if where is None else jnp.logical_and(where, auto)
       return reduction_lib.reduce(
-          values,
-          sample_weight=sample_weight,
-          where=where,
-          reduction=self.reduction,
-          normalizer=normalizer,
+        values,
+        sample_weight=sample_weight,
+        where=where,
+        reduction=self.reduction,
+        normalizer=normalizer,
       )
 
   def get_config(self) -> dict[str, Any]:
-    config = {"reduction": self.reduction, "name": self.name,
-              "dtype": self.dtype}
+    config = {
+      "reduction": self.reduction,
+      "name": self.name,
+      "dtype": self.dtype,
+    }
     config.update(self.hyper_parameters())
     return config
 
@@ -285,26 +294,32 @@ def _refuse_keras_wrapper(obj):
   if "keras" not in sys.modules:
     return
   caller = sys._getframe(2)
-  if (caller.f_code.co_name == "call"
-      and caller.f_globals.get("__name__") == "keras.src.losses.losses"):
+  if (
+    caller.f_code.co_name == "call"
+    and caller.f_globals.get("__name__") == "keras.src.losses.losses"
+  ):
     name = type(obj).__name__
-    fix = (f"jaxloss.keras.{name}(...)"
-           if name != "LossFunctionWrapper"
-           else "the per-sample function itself, or jaxloss.keras."
-                "from_jaxloss(obj)")
-    raise TypeError(
-        f"{name}: a jaxloss loss object must not be passed to Keras's "
-        f"compile or LossFunctionWrapper (it reduces the batch itself, so "
-        f"Keras's sample_weight, class_weight and masks would be applied to "
-        f"a scalar), got {obj!r}; use {fix} instead"
+    fix = (
+      f"jaxloss.keras.{name}(...)"
+      if name != "LossFunctionWrapper"
+      else "the per-sample function itself, or jaxloss.keras.from_jaxloss(obj)"
     )
+    raise TypeError(
+      f"{name}: a jaxloss loss object must not be passed to Keras's "
+      f"compile or LossFunctionWrapper (it reduces the batch itself, so "
+      f"Keras's sample_weight, class_weight and masks would be applied to "
+      f"a scalar), got {obj!r}; use {fix} instead"
+    )
+
+
 def _user_mask(cls_name, where, shape):
   """The caller's ``where`` checked as ``reduce`` checks it, before it is
   combined with the mask an object builds itself (ignore_class, Circle)."""
   where = numerics.as_array(cls_name, "where", where)
   if where.dtype != jnp.bool_:
     raise TypeError(
-        f"{cls_name}: where must be a boolean mask, got dtype {where.dtype}")
+      f"{cls_name}: where must be a boolean mask, got dtype {where.dtype}"
+    )
   return shapes.leading_broadcast(cls_name, "where", where, shape)
 
 
@@ -321,15 +336,15 @@ def _hyper_parameter_fields(fn, exclude=()):
 
 
 def loss_class(
-    fn: Callable[..., jax.Array],
-    class_name: str,
-    *,
-    default_name: str | None = None,
-    aliases: tuple[str, ...] = (),
-    exclude: tuple[str, ...] = (),
-    where_fn: Callable[..., jax.Array | None] | None = None,
-    mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
-    module: str | None = None,
+  fn: Callable[..., jax.Array],
+  class_name: str,
+  *,
+  default_name: str | None = None,
+  aliases: tuple[str, ...] = (),
+  exclude: tuple[str, ...] = (),
+  where_fn: Callable[..., jax.Array | None] | None = None,
+  mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
+  module: str | None = None,
 ) -> type[Loss]:
   """Makes the loss object class of a per-sample function and registers both.
 
@@ -346,33 +361,33 @@ def loss_class(
     module: ``__module__`` for the class (defaults to ``fn``'s).
   """
   inputs = tuple(
-      p.name
-      for p in inspect.signature(fn).parameters.values()
-      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    p.name
+    for p in inspect.signature(fn).parameters.values()
+    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
   )
   namespace = {
-      "fn": staticmethod(fn),
-      "inputs": inputs,
-      "_default_name": default_name or fn.__name__,
-      "__doc__": (
-          f"Loss object for :func:`jaxloss.{fn.__name__}`.\n\n"
-          f"Fields are its keyword arguments plus ``reduction``, ``name`` "
-          f"and ``dtype``; call it as ``loss({', '.join(inputs)}, "
-          f"sample_weight=None, *, where=None, normalizer=None)``.\n"
-      ),
-      "__module__": module or fn.__module__,
+    "fn": staticmethod(fn),
+    "inputs": inputs,
+    "_default_name": default_name or fn.__name__,
+    "__doc__": (
+      f"Loss object for :func:`jaxloss.{fn.__name__}`.\n\n"
+      f"Fields are its keyword arguments plus ``reduction``, ``name`` "
+      f"and ``dtype``; call it as ``loss({', '.join(inputs)}, "
+      f"sample_weight=None, *, where=None, normalizer=None)``.\n"
+    ),
+    "__module__": module or fn.__module__,
   }
   if where_fn is not None:
     namespace["where_fn"] = staticmethod(where_fn)
   if mean_terms is not None:
     namespace["mean_terms"] = staticmethod(mean_terms)
   cls = dataclasses.make_dataclass(
-      class_name,
-      _hyper_parameter_fields(fn, exclude),
-      bases=(Loss,),
-      namespace=namespace,
-      frozen=True,
-      kw_only=True,
+    class_name,
+    _hyper_parameter_fields(fn, exclude),
+    bases=(Loss,),
+    namespace=namespace,
+    frozen=True,
+    kw_only=True,
   )
   register(fn.__name__, fn)
   register(class_name, cls)
@@ -448,8 +463,12 @@ class LossFunctionWrapper(Loss):
     return self.function(*args, **params)
 
   def get_config(self):
-    config = {"reduction": self.reduction, "name": self.name,
-              "dtype": self.dtype, "fn": serialize(self.function)}
+    config = {
+      "reduction": self.reduction,
+      "name": self.name,
+      "dtype": self.dtype,
+      "fn": serialize(self.function),
+    }
     config.update(self.hyper_parameters())
     return config
 
@@ -457,16 +476,23 @@ class LossFunctionWrapper(Loss):
   def from_config(cls, config):
     config = dict(config)
     fn = get(config.pop("fn"))
-    base = {k: config.pop(k) for k in ("reduction", "name", "dtype")
-            if k in config}
+    base = {
+      k: config.pop(k) for k in ("reduction", "name", "dtype") if k in config
+    }
     return cls(function=fn, kwargs=tuple(sorted(config.items())), **base)
 
 
 _CLASSES["LossFunctionWrapper"] = LossFunctionWrapper
 
 
-def wrap(fn: Callable[..., Any], *, reduction="sum_over_batch_size",
-         name: str | None = None, dtype=None, **kwargs) -> LossFunctionWrapper:
+def wrap(
+  fn: Callable[..., Any],
+  *,
+  reduction="sum_over_batch_size",
+  name: str | None = None,
+  dtype=None,
+  **kwargs,
+) -> LossFunctionWrapper:
   """Turns a per-sample ``fn(y_true, y_pred, **kwargs)`` into a loss object.
 
   The object adds sample weights, ``where`` masks and reductions, exactly as
@@ -484,11 +510,11 @@ def wrap(fn: Callable[..., Any], *, reduction="sum_over_batch_size",
   if not callable(fn):
     raise TypeError(f"wrap: fn must be callable, got {type(fn).__name__}")
   return LossFunctionWrapper(
-      function=fn,
-      kwargs=tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())),
-      reduction=reduction,
-      name=name or getattr(fn, "__name__", "loss"),
-      dtype=dtype,
+    function=fn,
+    kwargs=tuple(sorted((k, _freeze(v)) for k, v in kwargs.items())),
+    reduction=reduction,
+    name=name or getattr(fn, "__name__", "loss"),
+    dtype=dtype,
   )
 
 
@@ -517,16 +543,16 @@ def get(identifier: Any) -> Any:
       return _import_function(identifier)
     if identifier not in _REGISTRY:
       raise ValueError(
-          f"get: identifier must be a known loss name, got {identifier!r}"
-          f"{_suggest(identifier)} (jaxloss.names() lists them all)"
+        f"get: identifier must be a known loss name, got {identifier!r}"
+        f"{_suggest(identifier)} (jaxloss.names() lists them all)"
       )
     obj = _REGISTRY[identifier]
     return obj() if isinstance(obj, type) else obj
   if callable(identifier):
     return identifier
   raise TypeError(
-      f"get: identifier must be a name, a config dict or a callable, got "
-      f"{type(identifier).__name__}"
+    f"get: identifier must be a name, a config dict or a callable, got "
+    f"{type(identifier).__name__}"
   )
 
 
@@ -534,8 +560,9 @@ def _suggest(identifier: str) -> str:
   """'; did you mean ...' with the closest registered names, or ''."""
   key = identifier.lower()
   scored = sorted(
-      (-difflib.SequenceMatcher(None, key, n.lower()).ratio(), n)
-      for n in _REGISTRY)
+    (-difflib.SequenceMatcher(None, key, n.lower()).ratio(), n)
+    for n in _REGISTRY
+  )
   close = [n for score, n in scored[:5] if -score >= 0.6]
   if not close:
     return ""
@@ -563,12 +590,13 @@ def _import_function(path: str):
       obj = getattr(obj, part)
   except (ImportError, AttributeError, ValueError) as e:
     raise ValueError(
-        f"get: identifier {path!r} must name an importable function "
-        f"'module:qualname', got an import error: {e}") from e
+      f"get: identifier {path!r} must name an importable function "
+      f"'module:qualname', got an import error: {e}"
+    ) from e
   if not callable(obj):
     raise ValueError(
-        f"get: identifier {path!r} must name a callable, got "
-        f"{type(obj).__name__}")
+      f"get: identifier {path!r} must name a callable, got {type(obj).__name__}"
+    )
   return obj
 
 
@@ -591,9 +619,9 @@ def serialize(obj):
   if importable is not None:
     return importable
   raise ValueError(
-      f"serialize: obj must be a loss object, a registered loss function or "
-      f"a function importable by 'module:qualname' (not a lambda, closure, "
-      f"partial or a function of __main__), got {obj!r}"
+    f"serialize: obj must be a loss object, a registered loss function or "
+    f"a function importable by 'module:qualname' (not a lambda, closure, "
+    f"partial or a function of __main__), got {obj!r}"
   )
 
 
@@ -603,13 +631,13 @@ def deserialize(config):
     return get(config)
   if not isinstance(config, Mapping) or "class_name" not in config:
     raise ValueError(
-        f"deserialize: config must be a name or a dict with 'class_name' and "
-        f"'config', got {config!r}"
+      f"deserialize: config must be a name or a dict with 'class_name' and "
+      f"'config', got {config!r}"
     )
   name = config["class_name"]
   if name not in _CLASSES:
     raise ValueError(
-        f"deserialize: class_name must be a known loss class, got {name!r}"
+      f"deserialize: class_name must be a known loss class, got {name!r}"
     )
   return _CLASSES[name].from_config(config.get("config", {}))
 

@@ -15,11 +15,14 @@ def class_vector(fn: str, name: str, value, shape, dtype) -> jax.Array:
   if isinstance(value, bool):
     raise TypeError(f"{fn}: {name} must be a number or an array, got bool")
   w = numerics.as_array(fn, name, value)
-  if not (jnp.issubdtype(w.dtype, jnp.floating)
-          or jnp.issubdtype(w.dtype, jnp.integer)):
+  if not (
+    jnp.issubdtype(w.dtype, jnp.floating)
+    or jnp.issubdtype(w.dtype, jnp.integer)
+  ):
     raise TypeError(f"{fn}: {name} must be numeric, got dtype {w.dtype}")
   if w.ndim > 1 or (w.ndim == 1 and w.shape[0] != num_classes):
     raise ValueError(
-        f"{fn}: {name} must be a scalar or have one entry per class "
-        f"({num_classes}), got shape {tuple(w.shape)}")
+      f"{fn}: {name} must be a scalar or have one entry per class "
+      f"({num_classes}), got shape {tuple(w.shape)}"
+    )
   return jnp.broadcast_to(w.astype(dtype), shape)

@@ -16,12 +16,12 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 
 REDUCTIONS = (
-    "sum_over_batch_size",
-    "sum",
-    "mean",
-    "mean_with_sample_weight",
-    "none",
-    None,
+  "sum_over_batch_size",
+  "sum",
+  "mean",
+  "mean_with_sample_weight",
+  "none",
+  None,
 )
 _MEAN_LIKE = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
@@ -29,18 +29,18 @@ _MEAN_LIKE = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 def check_reduction(fn: str, reduction):
   if reduction not in REDUCTIONS:
     raise ValueError(
-        f"{fn}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+      f"{fn}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
     )
   return reduction
 
 
 def reduce(
-    values,
-    *,
-    sample_weight=None,
-    where=None,
-    reduction: str | None = "sum_over_batch_size",
-    normalizer=None,
+  values,
+  *,
+  sample_weight=None,
+  where=None,
+  reduction: str | None = "sum_over_batch_size",
+  normalizer=None,
 ):
   r"""Weights, masks and reduces per-sample loss values.
 
@@ -95,18 +95,23 @@ def reduce(
   values = values.astype(dtype)
   if normalizer is not None and reduction not in _MEAN_LIKE:
     raise ValueError(
-        f"{fn}: normalizer applies only to the mean-like reductions "
-        f"{_MEAN_LIKE}, got reduction={reduction!r}"
+      f"{fn}: normalizer applies only to the mean-like reductions "
+      f"{_MEAN_LIKE}, got reduction={reduction!r}"
     )
   if normalizer is not None:
     number = isinstance(normalizer, (int, float)) and not isinstance(
-        normalizer, bool)
-    scalar_array = hasattr(normalizer, "dtype") and jnp.ndim(
-        normalizer) == 0 and jnp.issubdtype(normalizer.dtype, jnp.number)
+      normalizer, bool
+    )
+    scalar_array = (
+      hasattr(normalizer, "dtype")
+      and jnp.ndim(normalizer) == 0
+      and jnp.issubdtype(normalizer.dtype, jnp.number)
+    )
     if not (number or scalar_array):
       raise TypeError(
-          f"{fn}: normalizer must be a number or a scalar numeric array, got "
-          f"{normalizer!r}")
+        f"{fn}: normalizer must be a number or a scalar numeric array, got "
+        f"{normalizer!r}"
+      )
   weighted = values
   weight = None
   if sample_weight is not None:
@@ -156,7 +161,7 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
   fn = "class_weights_to_sample_weights"
   y_true = numerics.as_array(fn, "y_true", y_true)
   one_hot = jnp.issubdtype(y_true.dtype, jnp.floating) and (
-      y_true.ndim >= 1 and y_true.shape[-1] > 1
+    y_true.ndim >= 1 and y_true.shape[-1] > 1
   )
   classes = jnp.argmax(y_true, -1) if one_hot else y_true
   if jnp.issubdtype(classes.dtype, jnp.floating):
@@ -167,14 +172,17 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
     n = num_classes
     if n is None:
       open_ended = not one_hot
-      n = y_true.shape[-1] if one_hot else max(
-          [int(k) for k in class_weight] + [-1]) + 1
+      n = (
+        y_true.shape[-1]
+        if one_hot
+        else max([int(k) for k in class_weight] + [-1]) + 1
+      )
     table = np.ones((n,), np.float32)
     for k, v in class_weight.items():
       k = int(k)
       if not 0 <= k < n:
         raise ValueError(
-            f"{fn}: class_weight keys must be in [0, {n}), got {k}"
+          f"{fn}: class_weight keys must be in [0, {n}), got {k}"
         )
       table[k] = v
     table = jnp.asarray(table)
@@ -182,13 +190,13 @@ def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
     table = numerics.as_array(fn, "class_weight", class_weight)
     if table.ndim != 1:
       raise ValueError(
-          f"{fn}: class_weight must be a mapping or a 1-D sequence, got "
-          f"shape {tuple(table.shape)}"
+        f"{fn}: class_weight must be a mapping or a 1-D sequence, got "
+        f"shape {tuple(table.shape)}"
       )
     if one_hot and table.shape[0] != y_true.shape[-1]:
       raise ValueError(
-          f"{fn}: class_weight must have one entry per class "
-          f"({y_true.shape[-1]}), got {table.shape[0]}"
+        f"{fn}: class_weight must have one entry per class "
+        f"({y_true.shape[-1]}), got {table.shape[0]}"
       )
   weights = jax.numpy.take(table, classes, mode="clip")
   if open_ended:

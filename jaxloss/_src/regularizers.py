@@ -31,10 +31,15 @@ from jaxloss._src import numerics
 
 
 def _check_factor(cls: str, name: str, value):
-  if (isinstance(value, bool) or not isinstance(value, (int, float))
-      or math.isnan(value) or math.isinf(value) or value < 0):
+  if (
+    isinstance(value, bool)
+    or not isinstance(value, (int, float))
+    or math.isnan(value)
+    or math.isinf(value)
+    or value < 0
+  ):
     raise ValueError(
-        f"{cls}: {name} must be a finite non-negative float, got {value!r}"
+      f"{cls}: {name} must be a finite non-negative float, got {value!r}"
     )
 
 
@@ -161,17 +166,15 @@ class OrthogonalRegularizer(Regularizer):
     _check_factor("OrthogonalRegularizer", "factor", self.factor)
     if self.mode not in ("rows", "columns"):
       raise ValueError(
-          "OrthogonalRegularizer: mode must be 'rows' or 'columns', got "
-          f"{self.mode!r}"
+        "OrthogonalRegularizer: mode must be 'rows' or 'columns', got "
+        f"{self.mode!r}"
       )
 
   def __call__(self, x):
     fn = "OrthogonalRegularizer"
     x, dt = _float_input(fn, x)
     if x.ndim != 2:
-      raise ValueError(
-          f"{fn}: x must have rank 2, got shape {tuple(x.shape)}"
-      )
+      raise ValueError(f"{fn}: x must have rank 2, got shape {tuple(x.shape)}")
     if self.mode == "columns":
       x = x.T
     u = numerics.l2_normalize(x, axis=1)
@@ -189,10 +192,15 @@ l1_l2 = L1L2
 orthogonal_regularizer = orthogonal = OrthogonalRegularizer
 
 _BY_NAME = {
-    "l1": L1, "L1": L1, "l2": L2, "L2": L2, "l1_l2": L1L2, "L1L2": L1L2,
-    "orthogonal_regularizer": OrthogonalRegularizer,
-    "orthogonal": OrthogonalRegularizer,
-    "OrthogonalRegularizer": OrthogonalRegularizer,
+  "l1": L1,
+  "L1": L1,
+  "l2": L2,
+  "L2": L2,
+  "l1_l2": L1L2,
+  "L1L2": L1L2,
+  "orthogonal_regularizer": OrthogonalRegularizer,
+  "orthogonal": OrthogonalRegularizer,
+  "OrthogonalRegularizer": OrthogonalRegularizer,
 }
 
 # A filter for the kernels (weight matrices) of Flax Dense/Conv layers and
@@ -209,8 +217,9 @@ def get(identifier):
   Raises:
     ValueError: for an unknown name or class name.
   """
-  if identifier is None or (callable(identifier)
-                            and not isinstance(identifier, type)):
+  if identifier is None or (
+    callable(identifier) and not isinstance(identifier, type)
+  ):
     return identifier
   if isinstance(identifier, type) and issubclass(identifier, Regularizer):
     return identifier()
@@ -218,20 +227,22 @@ def get(identifier):
     cls = _BY_NAME.get(identifier.get("class_name"))  # pyright: ignore
     if cls is None:
       raise ValueError(
-          "get: class_name must be a known regularizer, got "
-          f"{identifier.get('class_name')!r}"
+        "get: class_name must be a known regularizer, got "
+        f"{identifier.get('class_name')!r}"
       )
     return cls.from_config(identifier.get("config", {}))
   if isinstance(identifier, str) and identifier in _BY_NAME:
     return _BY_NAME[identifier]()
   raise ValueError(
-      f"get: identifier must be a regularizer name {sorted(_BY_NAME)}, a "
-      f"config dict or a callable, got {identifier!r}"
+    f"get: identifier must be a regularizer name {sorted(_BY_NAME)}, a "
+    f"config dict or a callable, got {identifier!r}"
   )
 
 
 def path_name(path) -> str:
-  """A pytree key path -> its keys joined by ``/``: ``"params/Dense_0/kernel"``.
+  """A pytree key path -> its keys joined by ``/``.
+
+  For example ``"params/Dense_0/kernel"``.
   """
   parts = []
   for k in path:
@@ -253,13 +264,14 @@ def _selector(filter) -> Callable[[str, Any], bool]:
   if callable(filter):
     return filter  # pyright: ignore[reportReturnType]
   raise TypeError(
-      "regularize: filter must be None, a regex string or a predicate "
-      f"(path, leaf) -> bool, got {type(filter).__name__}"
+    "regularize: filter must be None, a regex string or a predicate "
+    f"(path, leaf) -> bool, got {type(filter).__name__}"
   )
 
 
-def regularize(regularizer, params, *, filter=KERNELS,
-               allow_empty=False) -> jax.Array:
+def regularize(
+  regularizer, params, *, filter=KERNELS, allow_empty=False
+) -> jax.Array:
   """Sums a regularizer over the selected floating leaves of a pytree.
 
   ``total = sum(regularizer(leaf) for path, leaf in params if filter(path))``
@@ -305,11 +317,12 @@ def regularize(regularizer, params, *, filter=KERNELS,
   if not terms:
     if not allow_empty:
       raise ValueError(
-          f"regularize: filter must select at least one floating leaf "
-          f"(or pass allow_empty=True), got filter={filter!r} matching none "
-          f"of {len(leaves)} leaves")
+        f"regularize: filter must select at least one floating leaf "
+        f"(or pass allow_empty=True), got filter={filter!r} matching none "
+        f"of {len(leaves)} leaves"
+      )
     return jnp.zeros((), jnp.float32)
   dtype = jnp.promote_types(
-      jnp.float32, jnp.result_type(*[t.dtype for t in terms])
+    jnp.float32, jnp.result_type(*[t.dtype for t in terms])
   )
   return sum((t.astype(dtype) for t in terms), start=jnp.zeros((), dtype))

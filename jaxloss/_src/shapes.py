@@ -33,9 +33,9 @@ def match_ranks(fn: str, y_true, y_pred, names=("y_true", "y_pred")):
       y_pred = jnp.squeeze(y_pred, -1)
   if y_true.shape != y_pred.shape:
     raise ValueError(
-        f"{fn}: {names[0]} and {names[1]} must have the same shape, got "
-        f"{names[0]}.shape={tuple(y_true.shape)} and "
-        f"{names[1]}.shape={tuple(y_pred.shape)}"
+      f"{fn}: {names[0]} and {names[1]} must have the same shape, got "
+      f"{names[0]}.shape={tuple(y_true.shape)} and "
+      f"{names[1]}.shape={tuple(y_pred.shape)}"
     )
   return y_true, y_pred
 
@@ -46,8 +46,7 @@ def elementwise_inputs(fn: str, y_true, y_pred, *, min_rank: int = 0):
   Returns ``(y_true, y_pred, out_dtype)`` in the compute dtype, with equal
   shapes (see :func:`match_ranks`) and ``y_pred.ndim >= min_rank``.
   """
-  y_true, y_pred, out_dtype = numerics.prediction_and_target(
-      fn, y_true, y_pred)
+  y_true, y_pred, out_dtype = numerics.prediction_and_target(fn, y_true, y_pred)
   y_true, y_pred = match_ranks(fn, y_true, y_pred)
   check_min_rank(fn, "y_pred", y_pred, min_rank)
   return y_true, y_pred, out_dtype
@@ -60,9 +59,9 @@ def check_same_shape(fn: str, **arrays):
   for name, x in items[1:]:
     if x.shape != first.shape:
       raise ValueError(
-          f"{fn}: {first_name} and {name} must have the same shape, got "
-          f"{first_name}.shape={tuple(first.shape)} and "
-          f"{name}.shape={tuple(x.shape)}"
+        f"{fn}: {first_name} and {name} must have the same shape, got "
+        f"{first_name}.shape={tuple(first.shape)} and "
+        f"{name}.shape={tuple(x.shape)}"
       )
 
 
@@ -72,16 +71,15 @@ def check_rank(fn: str, name: str, x, ranks):
   if jnp.ndim(x) not in ranks:
     want = " or ".join(str(r) for r in ranks)
     raise ValueError(
-        f"{fn}: {name} must have rank {want}, got rank {jnp.ndim(x)} "
-        f"with shape {tuple(jnp.shape(x))}"
+      f"{fn}: {name} must have rank {want}, got rank {jnp.ndim(x)} "
+      f"with shape {tuple(jnp.shape(x))}"
     )
 
 
 def check_min_rank(fn: str, name: str, x, rank: int):
   if jnp.ndim(x) < rank:
     raise ValueError(
-        f"{fn}: {name} must have rank >= {rank}, got shape "
-        f"{tuple(jnp.shape(x))}"
+      f"{fn}: {name} must have rank >= {rank}, got shape {tuple(jnp.shape(x))}"
     )
 
 
@@ -90,8 +88,8 @@ def canonical_axis(fn: str, axis: Any, ndim: int, name: str = "axis") -> int:
     raise TypeError(f"{fn}: {name} must be an int, got {axis!r}")
   if not -ndim <= axis < ndim:
     raise ValueError(
-        f"{fn}: {name} must be in [{-ndim}, {ndim}) for an input of rank "
-        f"{ndim}, got {axis}"
+      f"{fn}: {name} must be in [{-ndim}, {ndim}) for an input of rank "
+      f"{ndim}, got {axis}"
     )
   return axis % ndim
 
@@ -118,9 +116,9 @@ def check_labels_shape(fn: str, labels, logits, name="y_true"):
     labels = jnp.squeeze(labels, -1)
   if labels.shape != logits.shape[:-1]:
     raise ValueError(
-        f"{fn}: {name} must have the shape of y_pred without its class axis, "
-        f"got {name}.shape={tuple(labels.shape)} and "
-        f"y_pred.shape={tuple(logits.shape)}"
+      f"{fn}: {name} must have the shape of y_pred without its class axis, "
+      f"got {name}.shape={tuple(labels.shape)} and "
+      f"y_pred.shape={tuple(logits.shape)}"
     )
   return labels
 
@@ -135,9 +133,9 @@ def row_labels(fn: str, name: str, labels, rows=None, rows_name="y_pred"):
   check_rank(fn, name, labels, 1)
   if rows is not None and labels.shape[0] != rows.shape[0]:
     raise ValueError(
-        f"{fn}: {name} must have one label per row of {rows_name}, got "
-        f"{name}.shape={tuple(labels.shape)} and "
-        f"{rows_name}.shape={tuple(rows.shape)}"
+      f"{fn}: {name} must have one label per row of {rows_name}, got "
+      f"{name}.shape={tuple(labels.shape)} and "
+      f"{rows_name}.shape={tuple(rows.shape)}"
     )
   return labels
 
@@ -152,11 +150,11 @@ def leading_broadcast(fn: str, name: str, w, shape):
   if w.ndim == len(shape) + 1 and w.shape[-1] == 1:
     w = jnp.squeeze(w, -1)
   if w.ndim > len(shape) or any(
-      a != b and a != 1 for a, b in zip(w.shape, shape)
+    a != b and a != 1 for a, b in zip(w.shape, shape)
   ):
     raise ValueError(
-        f"{fn}: {name} must broadcast from the leading axes of the loss "
-        f"values of shape {tuple(shape)}, got {name}.shape={tuple(w.shape)}"
+      f"{fn}: {name} must broadcast from the leading axes of the loss "
+      f"values of shape {tuple(shape)}, got {name}.shape={tuple(w.shape)}"
     )
   w = jnp.reshape(w, w.shape + (1,) * (len(shape) - w.ndim))
   return jnp.broadcast_to(w, shape)

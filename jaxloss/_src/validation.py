@@ -56,14 +56,18 @@ def _elements(fn: str, name: str, value, expectation: str):
     return out
   if isinstance(value, (jax.Array, np.ndarray)):
     array = np.asarray(value)
-    if not (np.issubdtype(array.dtype, np.integer)
-            or np.issubdtype(array.dtype, np.floating)):
+    if not (
+      np.issubdtype(array.dtype, np.integer)
+      or np.issubdtype(array.dtype, np.floating)
+    ):
       raise TypeError(
-          f"{fn}: {name} must be {expectation}, got an array of dtype "
-          f"{array.dtype}")
+        f"{fn}: {name} must be {expectation}, got an array of dtype "
+        f"{array.dtype}"
+      )
     return array.ravel().tolist()
   raise TypeError(
-      f"{fn}: {name} must be {expectation}, got {type(value).__name__}")
+    f"{fn}: {name} must be {expectation}, got {type(value).__name__}"
+  )
 
 
 def _interval(low, high, low_open, high_open) -> str:
@@ -74,8 +78,17 @@ def _interval(low, high, low_open, high_open) -> str:
   return f"{lo}{lo_s}, {hi_s}{hi}"
 
 
-def check_range(fn: str, name: str, value, low=None, high=None,
-                low_open=False, high_open=False, *, optional=False):
+def check_range(
+  fn: str,
+  name: str,
+  value,
+  low=None,
+  high=None,
+  low_open=False,
+  high_open=False,
+  *,
+  optional=False,
+):
   """A real number (or concrete array of them) in an interval.
 
   Args:
@@ -96,13 +109,16 @@ def check_range(fn: str, name: str, value, low=None, high=None,
   if _is_tracer(value):
     return
   interval = _interval(low, high, low_open, high_open)
-  expectation = (f"a number in {interval}" if low is not None
-                 or high is not None else "a number")
+  expectation = (
+    f"a number in {interval}"
+    if low is not None or high is not None
+    else "a number"
+  )
   for v in _elements(fn, name, value, expectation):
     bad = (
-        math.isnan(v)
-        or (low is not None and (v < low or (low_open and v == low)))
-        or (high is not None and (v > high or (high_open and v == high)))
+      math.isnan(v)
+      or (low is not None and (v < low or (low_open and v == low)))
+      or (high is not None and (v > high or (high_open and v == high)))
     )
     if bad:
       if low is None and high is None:
@@ -162,7 +178,8 @@ def axis(fn: str, value, *, name="axis", optional=False, sequence=False):
       if optional:
         want.append("None")
       raise TypeError(
-          f"{fn}: {name} must be {' or '.join(want)}, got {value!r}")
+        f"{fn}: {name} must be {' or '.join(want)}, got {value!r}"
+      )
 
 
 def integer_dtype(fn: str, name: str, x):

@@ -18,7 +18,7 @@ try:
   import flax  # noqa: F401
 except ImportError as e:  # pragma: no cover - exercised in a subprocess
   raise ImportError(
-      "jaxloss.flax needs Flax, an optional extra: pip install jaxloss[flax]"
+    "jaxloss.flax needs Flax, an optional extra: pip install jaxloss[flax]"
   ) from e
 
 from jaxloss.flax import linen

@@ -35,17 +35,20 @@ def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
   leaves = [jnp.asarray(x) for x in jax.tree.leaves(tree)]
   if not leaves:
     return jnp.zeros((), jnp.float32)
-  dtype = jnp.promote_types(jnp.float32,
-                            jnp.result_type(*[x.dtype for x in leaves]))
-  return sum((jnp.sum(x.astype(dtype)) for x in leaves),
-             start=jnp.zeros((), dtype))
+  dtype = jnp.promote_types(
+    jnp.float32, jnp.result_type(*[x.dtype for x in leaves])
+  )
+  return sum(
+    (jnp.sum(x.astype(dtype)) for x in leaves), start=jnp.zeros((), dtype)
+  )
 
 
 def loss_classes() -> dict[str, type]:
   """The registered loss object classes a module form is derived for."""
   return {
-      name: cls for name, cls in objects.classes().items()
-      if cls is not objects.LossFunctionWrapper
+    name: cls
+    for name, cls in objects.classes().items()
+    if cls is not objects.LossFunctionWrapper
   }
 
 
@@ -65,15 +68,19 @@ def lazy_module_forms(module_class, module_globals):
 
   def modules():
     """Module forms of every loss class registered so far, by name."""
-    return {n: module_class(c) for n, c in loss_classes().items()
-            if n not in module_globals}
+    return {
+      n: module_class(c)
+      for n, c in loss_classes().items()
+      if n not in module_globals
+    }
 
   def __getattr__(name: str):  # noqa: N807 - a module's __getattr__
     classes = loss_classes()
     if name in classes:
       return module_class(classes[name])
     raise AttributeError(
-        f"module {module_globals['__name__']!r} has no attribute {name!r}")
+      f"module {module_globals['__name__']!r} has no attribute {name!r}"
+    )
 
   def __dir__():  # noqa: N807 - a module's __dir__
     return sorted(set(module_globals) | set(loss_classes()))

@@ -38,10 +38,10 @@ class LossModule(nn.Module):
 
   loss: Any = None
 
-  def __call__(self, *inputs, sample_weight=None, where=None,
-               normalizer=None):
-    return self.loss(*inputs, sample_weight=sample_weight, where=where,
-                     normalizer=normalizer)
+  def __call__(self, *inputs, sample_weight=None, where=None, normalizer=None):
+    return self.loss(
+      *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+    )
 
 
 def _loss_object(self):
@@ -51,8 +51,9 @@ def _loss_object(self):
 
 
 def _call(self, *inputs, sample_weight=None, where=None, normalizer=None):
-  return self.loss_object()(*inputs, sample_weight=sample_weight,
-                            where=where, normalizer=normalizer)
+  return self.loss_object()(
+    *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+  )
 
 
 @functools.cache
@@ -60,17 +61,17 @@ def module_class(loss_cls: type) -> type[nn.Module]:
   """The linen module class of a loss object class (cached)."""
   fields = [f for f in _common.config_fields(loss_cls) if f.name != "name"]
   namespace = {
-      "__annotations__": {f.name: Any for f in fields},
-      "__module__": __name__,
-      "__qualname__": loss_cls.__name__,
-      "__doc__": (
-          f"Linen module of :class:`jaxloss.{loss_cls.__name__}`; fields: "
-          f"{', '.join(f.name for f in fields)}."
-      ),
-      "_loss_class": loss_cls,
-      "_loss_fields": tuple(f.name for f in fields),
-      "loss_object": _loss_object,
-      "__call__": _call,
+    "__annotations__": {f.name: Any for f in fields},
+    "__module__": __name__,
+    "__qualname__": loss_cls.__name__,
+    "__doc__": (
+      f"Linen module of :class:`jaxloss.{loss_cls.__name__}`; fields: "
+      f"{', '.join(f.name for f in fields)}."
+    ),
+    "_loss_class": loss_cls,
+    "_loss_fields": tuple(f.name for f in fields),
+    "loss_object": _loss_object,
+    "__call__": _call,
   }
   for f in fields:
     namespace[f.name] = f.default
@@ -80,8 +81,14 @@ def module_class(loss_cls: type) -> type[nn.Module]:
 # --------------------------------------------------------- auxiliary losses
 
 
-def add_loss(module: nn.Module, value, *, name: str = "aux_loss",
-             collection: str = COLLECTION, during_init: bool = False) -> bool:
+def add_loss(
+  module: nn.Module,
+  value,
+  *,
+  name: str = "aux_loss",
+  collection: str = COLLECTION,
+  during_init: bool = False,
+) -> bool:
   """Records an auxiliary loss term (Keras's ``add_loss``) from a module.
 
   Sows ``value`` into ``collection`` under ``name``: several terms with
@@ -111,8 +118,14 @@ def add_loss(module: nn.Module, value, *, name: str = "aux_loss",
   return module.sow(collection, name, value)
 
 
-def apply_with_losses(module: nn.Module, variables, *args,
-                      collection: str = COLLECTION, mutable=False, **kwargs):
+def apply_with_losses(
+  module: nn.Module,
+  variables,
+  *args,
+  collection: str = COLLECTION,
+  mutable=False,
+  **kwargs,
+):
   """``module.apply`` that records auxiliary losses and sums them.
 
   Any stale ``collection`` in ``variables`` is dropped first, so the terms
@@ -123,10 +136,14 @@ def apply_with_losses(module: nn.Module, variables, *args,
     ``["batch_stats"]``) ``((out, updates), total)`` like ``apply``.
   """
   variables = {k: v for k, v in dict(variables).items() if k != collection}
-  extra = [] if mutable is False else list(
-      [mutable] if isinstance(mutable, str) else mutable)  # pyright: ignore
-  out, state = module.apply(variables, *args, mutable=[collection, *extra],
-                            **kwargs)
+  extra = (
+    []
+    if mutable is False
+    else list([mutable] if isinstance(mutable, str) else mutable)
+  )  # pyright: ignore
+  out, state = module.apply(
+    variables, *args, mutable=[collection, *extra], **kwargs
+  )
   total = collect_losses(state, collection)
   if mutable is False:
     return out, total
@@ -161,23 +178,33 @@ class AdaptiveRobustLoss(nn.Module):
   def setup(self):
     shape = () if self.num_dims is None else (self.num_dims,)
     la, ls = adaptive.robust_latents(
-        self.alpha_init, self.scale_init, alpha_lo=self.alpha_lo,
-        alpha_hi=self.alpha_hi, scale_lo=self.scale_lo)
+      self.alpha_init,
+      self.scale_init,
+      alpha_lo=self.alpha_lo,
+      alpha_hi=self.alpha_hi,
+      scale_lo=self.scale_lo,
+    )
     self.latent_alpha = self.param("latent_alpha", _constant(la), shape)
     self.latent_scale = self.param("latent_scale", _constant(ls), shape)
 
   def parameters(self):
     """``(alpha, scale)`` from the current latents."""
     return adaptive.robust_parameters(
-        self.latent_alpha, self.latent_scale, alpha_lo=self.alpha_lo,
-        alpha_hi=self.alpha_hi, scale_lo=self.scale_lo)
+      self.latent_alpha,
+      self.latent_scale,
+      alpha_lo=self.alpha_lo,
+      alpha_hi=self.alpha_hi,
+      scale_lo=self.scale_lo,
+    )
 
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
     alpha, scale = self.parameters()
-    values = adaptive.adaptive_robust_nll(y_true, y_pred, alpha=alpha,
-                                          scale=scale)
-    return reduction_lib.reduce(values, sample_weight=sample_weight,
-                                where=where, reduction=self.reduction)
+    values = adaptive.adaptive_robust_nll(
+      y_true, y_pred, alpha=alpha, scale=scale
+    )
+    return reduction_lib.reduce(
+      values, sample_weight=sample_weight, where=where, reduction=self.reduction
+    )
 
 
 class UncertaintyWeighting(nn.Module):
@@ -194,8 +221,11 @@ class UncertaintyWeighting(nn.Module):
   @nn.compact
   def __call__(self, losses):
     s = self.param("log_variances", nn.initializers.zeros, (self.num_tasks,))
-    return adaptive.uncertainty_weighting(jnp.stack(list(losses)) if isinstance(
-        losses, (list, tuple)) else losses, s, regression=self.regression)
+    return adaptive.uncertainty_weighting(
+      jnp.stack(list(losses)) if isinstance(losses, (list, tuple)) else losses,
+      s,
+      regression=self.regression,
+    )
 
 
 class _CentersHead(nn.Module):
@@ -206,8 +236,7 @@ class _CentersHead(nn.Module):
   _init = nn.initializers.normal(1.0)
 
   def centers(self, features: int):
-    return self.param("centers", type(self)._init,
-                      (self.num_classes, features))
+    return self.param("centers", type(self)._init, (self.num_classes, features))
 
   def hyper_parameters(self) -> dict:
     return {}
@@ -216,16 +245,18 @@ class _CentersHead(nn.Module):
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
     centers = self.centers(jnp.shape(y_pred)[-1])
     values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
-        y_true, y_pred, centers,
-                            **self.hyper_parameters())
-    return reduction_lib.reduce(values, sample_weight=sample_weight,
-                                where=where, reduction=self.reduction)
+      y_true, y_pred, centers, **self.hyper_parameters()
+    )
+    return reduction_lib.reduce(
+      values, sample_weight=sample_weight, where=where, reduction=self.reduction
+    )
 
   @nn.compact
   def cosines(self, y_pred):
     """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
     return margin_softmax.class_cosines(
-        y_pred, self.centers(jnp.shape(y_pred)[-1]))
+      y_pred, self.centers(jnp.shape(y_pred)[-1])
+    )
 
 
 class ArcFaceHead(_CentersHead):
@@ -261,10 +292,19 @@ class CenterLossHead(_CentersHead):
 
 
 modules, __getattr__, __dir__ = _common.lazy_module_forms(
-    module_class, globals())
+  module_class, globals()
+)
 
 __all__ = [
-    "AdaptiveRobustLoss", "ArcFaceHead", "CenterLossHead", "CosFaceHead",
-    "LossModule", "UncertaintyWeighting", "add_loss", "apply_with_losses",
-    "collect_losses", "module_class", "modules",
+  "AdaptiveRobustLoss",
+  "ArcFaceHead",
+  "CenterLossHead",
+  "CosFaceHead",
+  "LossModule",
+  "UncertaintyWeighting",
+  "add_loss",
+  "apply_with_losses",
+  "collect_losses",
+  "module_class",
+  "modules",
 ]

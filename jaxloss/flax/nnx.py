@@ -31,16 +31,15 @@ from jaxloss.flax._common import collect_losses
 
 
 class LossModule(nnx.Module):
-  """An nnx module around any loss object: ``LossModule(jaxloss.Huber())``.
-  """
+  """An nnx module around any loss object: ``LossModule(jaxloss.Huber())``."""
 
   def __init__(self, loss):
     self.loss = loss
 
-  def __call__(self, *inputs, sample_weight=None, where=None,
-               normalizer=None):
-    return self.loss(*inputs, sample_weight=sample_weight, where=where,
-                     normalizer=normalizer)
+  def __call__(self, *inputs, sample_weight=None, where=None, normalizer=None):
+    return self.loss(
+      *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+    )
 
 
 @functools.cache
@@ -52,17 +51,22 @@ def module_class(loss_cls: type) -> type[nnx.Module]:
     LossModule.__init__(self, loss_cls(**config))
 
   __init__.__signature__ = inspect.Signature(
-      [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-      + [inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY,
-                           default=f.default) for f in fields])
+    [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    + [
+      inspect.Parameter(
+        f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default
+      )
+      for f in fields
+    ]
+  )
   namespace = {
-      "__init__": __init__,
-      "__module__": __name__,
-      "__qualname__": loss_cls.__name__,
-      "__doc__": (
-          f"nnx module of :class:`jaxloss.{loss_cls.__name__}`; keyword "
-          f"arguments: {', '.join(f.name for f in fields)}."
-      ),
+    "__init__": __init__,
+    "__module__": __name__,
+    "__qualname__": loss_cls.__name__,
+    "__doc__": (
+      f"nnx module of :class:`jaxloss.{loss_cls.__name__}`; keyword "
+      f"arguments: {', '.join(f.name for f in fields)}."
+    ),
   }
   return type(loss_cls.__name__, (LossModule,), namespace)
 
@@ -124,31 +128,45 @@ class AdaptiveRobustLoss(nnx.Module):
   :class:`jaxloss.flax.linen.AdaptiveRobustLoss`.
   """
 
-  def __init__(self, num_dims=None, *, alpha_init=1.0, scale_init=1.0,
-               alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5,
-               reduction="sum_over_batch_size"):
+  def __init__(
+    self,
+    num_dims=None,
+    *,
+    alpha_init=1.0,
+    scale_init=1.0,
+    alpha_lo=0.001,
+    alpha_hi=1.999,
+    scale_lo=1e-5,
+    reduction="sum_over_batch_size",
+  ):
     reduction_lib.check_reduction("AdaptiveRobustLoss", reduction)
     shape = () if num_dims is None else (num_dims,)
-    la, ls = adaptive.robust_latents(alpha_init, scale_init,
-                                     alpha_lo=alpha_lo, alpha_hi=alpha_hi,
-                                     scale_lo=scale_lo)
+    la, ls = adaptive.robust_latents(
+      alpha_init,
+      scale_init,
+      alpha_lo=alpha_lo,
+      alpha_hi=alpha_hi,
+      scale_lo=scale_lo,
+    )
     self.latent_alpha = nnx.Param(jnp.full(shape, la, jnp.float32))
     self.latent_scale = nnx.Param(jnp.full(shape, ls, jnp.float32))
-    self.bounds = dict(alpha_lo=alpha_lo, alpha_hi=alpha_hi,
-                       scale_lo=scale_lo)
+    self.bounds = dict(alpha_lo=alpha_lo, alpha_hi=alpha_hi, scale_lo=scale_lo)
     self.reduction = reduction
 
   def parameters(self):
     """``(alpha, scale)`` from the current latents."""
     return adaptive.robust_parameters(
-        self.latent_alpha[...], self.latent_scale[...], **self.bounds)
+      self.latent_alpha[...], self.latent_scale[...], **self.bounds
+    )
 
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
     alpha, scale = self.parameters()
-    values = adaptive.adaptive_robust_nll(y_true, y_pred, alpha=alpha,
-                                          scale=scale)
-    return reduction_lib.reduce(values, sample_weight=sample_weight,
-                                where=where, reduction=self.reduction)
+    values = adaptive.adaptive_robust_nll(
+      y_true, y_pred, alpha=alpha, scale=scale
+    )
+    return reduction_lib.reduce(
+      values, sample_weight=sample_weight, where=where, reduction=self.reduction
+    )
 
 
 class UncertaintyWeighting(nnx.Module):
@@ -162,14 +180,22 @@ class UncertaintyWeighting(nnx.Module):
     if isinstance(losses, (list, tuple)):
       losses = jnp.stack(list(losses))
     return adaptive.uncertainty_weighting(
-        losses, self.log_variances[...], regression=self.regression)
+      losses, self.log_variances[...], regression=self.regression
+    )
 
 
 class _CentersHead(nnx.Module):
   _fn = None
 
-  def __init__(self, num_classes, features, *, rngs=None,
-               reduction="sum_over_batch_size", zeros=False):
+  def __init__(
+    self,
+    num_classes,
+    features,
+    *,
+    rngs=None,
+    reduction="sum_over_batch_size",
+    zeros=False,
+  ):
     reduction_lib.check_reduction(type(self).__name__, reduction)
     shape = (num_classes, features)
     if zeros:
@@ -177,8 +203,9 @@ class _CentersHead(nnx.Module):
     else:
       if rngs is None:
         raise ValueError(
-            f"{type(self).__name__}: rngs must be given to initialise the "
-            "centres, got None")
+          f"{type(self).__name__}: rngs must be given to initialise the "
+          "centres, got None"
+        )
       value = jax.random.normal(rngs.params(), shape, jnp.float32)
     self.centers = nnx.Param(value)
     self.reduction = reduction
@@ -188,10 +215,11 @@ class _CentersHead(nnx.Module):
 
   def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
     values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
-        y_true, y_pred, self.centers[...],
-                            **self.hyper_parameters())
-    return reduction_lib.reduce(values, sample_weight=sample_weight,
-                                where=where, reduction=self.reduction)
+      y_true, y_pred, self.centers[...], **self.hyper_parameters()
+    )
+    return reduction_lib.reduce(
+      values, sample_weight=sample_weight, where=where, reduction=self.reduction
+    )
 
   def cosines(self, y_pred):
     """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
@@ -203,8 +231,16 @@ class ArcFaceHead(_CentersHead):
 
   _fn = staticmethod(margin_softmax.arcface)
 
-  def __init__(self, num_classes, features, *, rngs, scale=64.0, margin=0.5,
-               reduction="sum_over_batch_size"):
+  def __init__(
+    self,
+    num_classes,
+    features,
+    *,
+    rngs,
+    scale=64.0,
+    margin=0.5,
+    reduction="sum_over_batch_size",
+  ):
     super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
     self.scale, self.margin = scale, margin
 
@@ -217,8 +253,16 @@ class CosFaceHead(_CentersHead):
 
   _fn = staticmethod(margin_softmax.cosface)
 
-  def __init__(self, num_classes, features, *, rngs, scale=64.0, margin=0.35,
-               reduction="sum_over_batch_size"):
+  def __init__(
+    self,
+    num_classes,
+    features,
+    *,
+    rngs,
+    scale=64.0,
+    margin=0.35,
+    reduction="sum_over_batch_size",
+  ):
     super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
     self.scale, self.margin = scale, margin
 
@@ -232,16 +276,25 @@ class CenterLossHead(_CentersHead):
 
   _fn = staticmethod(margin_softmax.center_loss)
 
-  def __init__(self, num_classes, features, *,
-               reduction="sum_over_batch_size"):
+  def __init__(self, num_classes, features, *, reduction="sum_over_batch_size"):
     super().__init__(num_classes, features, reduction=reduction, zeros=True)
 
 
 modules, __getattr__, __dir__ = _common.lazy_module_forms(
-    module_class, globals())
+  module_class, globals()
+)
 
 __all__ = [
-    "AdaptiveRobustLoss", "ArcFaceHead", "AuxLoss", "CenterLossHead",
-    "CosFaceHead", "LossModule", "UncertaintyWeighting", "add_loss",
-    "call_with_losses", "collect_losses", "module_class", "modules",
+  "AdaptiveRobustLoss",
+  "ArcFaceHead",
+  "AuxLoss",
+  "CenterLossHead",
+  "CosFaceHead",
+  "LossModule",
+  "UncertaintyWeighting",
+  "add_loss",
+  "call_with_losses",
+  "collect_losses",
+  "module_class",
+  "modules",
 ]

@@ -37,8 +37,7 @@ import sys
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover
   raise ImportError(
-      "jaxloss.keras needs Keras 3, an optional extra: "
-      "pip install jaxloss[keras]"
+    "jaxloss.keras needs Keras 3, an optional extra: pip install jaxloss[keras]"
   )
 if "keras" not in sys.modules:
   # Keras reads its backend once, at import: choose JAX unless the user did.
@@ -48,8 +47,8 @@ import keras  # noqa: E402
 
 if keras.backend.backend() != "jax":  # pragma: no cover
   raise ImportError(
-      "jaxloss.keras: the Keras backend must be 'jax' (set KERAS_BACKEND=jax "
-      f"before importing keras), got {keras.backend.backend()!r}"
+    "jaxloss.keras: the Keras backend must be 'jax' (set KERAS_BACKEND=jax "
+    f"before importing keras), got {keras.backend.backend()!r}"
   )
 
 from jaxloss.keras import regularizers  # noqa: E402
@@ -59,8 +58,13 @@ from jaxloss.keras._losses import from_jaxloss  # noqa: E402
 
 globals().update(ADAPTERS)
 
-__all__ = ["ADAPTERS", "JaxlossLoss", "from_jaxloss", "regularizers",
-           *sorted(ADAPTERS)]
+__all__ = [
+  "ADAPTERS",
+  "JaxlossLoss",
+  "from_jaxloss",
+  "regularizers",
+  *sorted(ADAPTERS),
+]
 
 
 def __dir__():

@@ -35,17 +35,18 @@ def _inputs(cls) -> tuple[str, ...]:
   if fn is None:
     return ()
   return tuple(
-      p.name for p in inspect.signature(fn).parameters.values()
-      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    p.name
+    for p in inspect.signature(fn).parameters.values()
+    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
   )
 
 
 def _hyper_defaults(cls) -> dict[str, Any]:
   """The class's constructor keywords besides reduction/name/dtype."""
   return {
-      p.name: p.default
-      for p in inspect.signature(cls).parameters.values()
-      if p.name not in _BASE_KEYS and p.kind is not p.VAR_KEYWORD
+    p.name: p.default
+    for p in inspect.signature(cls).parameters.values()
+    if p.name not in _BASE_KEYS and p.kind is not p.VAR_KEYWORD
   }
 
 
@@ -67,12 +68,17 @@ class JaxlossLoss(keras.losses.Loss):
 
   core_class: type = None  # set by adapter_class
 
-  def __init__(self, *, reduction="sum_over_batch_size", name=None,
-               dtype=None, **hyper_parameters):
+  def __init__(
+    self,
+    *,
+    reduction="sum_over_batch_size",
+    name=None,
+    dtype=None,
+    **hyper_parameters,
+  ):
     # The jaxloss object validates the hyper-parameters (clear errors early).
     core = type(self).core_class(**hyper_parameters)
-    super().__init__(name=name or core.name, reduction=reduction,
-                     dtype=dtype)
+    super().__init__(name=name or core.name, reduction=reduction, dtype=dtype)
     self._core = core
     self._dtype_argument = dtype
     self._weighted = False
@@ -87,8 +93,9 @@ class JaxlossLoss(keras.losses.Loss):
 
   def __call__(self, y_true, y_pred, sample_weight=None):
     # Remember, for ``call``, whether Keras will weight or mask the values.
-    self._weighted = (sample_weight is not None
-                      or get_keras_mask(y_pred) is not None)
+    self._weighted = (
+      sample_weight is not None or get_keras_mask(y_pred) is not None
+    )
     try:
       return super().__call__(y_true, y_pred, sample_weight=sample_weight)
     finally:
@@ -104,9 +111,9 @@ class JaxlossLoss(keras.losses.Loss):
     values = self._core.values(y_true, y_pred)
     if jnp.ndim(values) == 0 and jnp.ndim(y_pred) > 0 and self._weighted:
       raise ValueError(
-          f"jaxloss.keras.{name}: sample_weight (or class_weight, or a Keras "
-          f"mask) must be absent for a batch-level loss (one value per "
-          f"batch), got weights or a mask"
+        f"jaxloss.keras.{name}: sample_weight (or class_weight, or a Keras "
+        f"mask) must be absent for a batch-level loss (one value per "
+        f"batch), got weights or a mask"
       )
     where_fn = getattr(type(self._core), "where_fn", None)
     if where_fn is not None:
@@ -118,8 +125,11 @@ class JaxlossLoss(keras.losses.Loss):
     return values
 
   def get_config(self):
-    config = {"name": self.name, "reduction": self.reduction,
-              "dtype": _dtype_config(self._dtype_argument)}
+    config = {
+      "name": self.name,
+      "reduction": self.reduction,
+      "dtype": _dtype_config(self._dtype_argument),
+    }
     config.update(self.hyper_parameters())
     return config
 
@@ -139,13 +149,15 @@ class JaxlossLoss(keras.losses.Loss):
 def _init_signature(core_class) -> inspect.Signature:
   kw = inspect.Parameter.KEYWORD_ONLY
   params = [
-      inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
-      inspect.Parameter("reduction", kw, default="sum_over_batch_size"),
-      inspect.Parameter("name", kw, default=None),
-      inspect.Parameter("dtype", kw, default=None),
+    inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
+    inspect.Parameter("reduction", kw, default="sum_over_batch_size"),
+    inspect.Parameter("name", kw, default=None),
+    inspect.Parameter("dtype", kw, default=None),
   ]
-  params += [inspect.Parameter(k, kw, default=v)
-             for k, v in _hyper_defaults(core_class).items()]
+  params += [
+    inspect.Parameter(k, kw, default=v)
+    for k, v in _hyper_defaults(core_class).items()
+  ]
   return inspect.Signature(params)
 
 
@@ -153,18 +165,22 @@ def adapter_class(core_class) -> type[JaxlossLoss]:
   """Makes and registers the Keras form of a jaxloss loss class."""
   name = core_class.__name__
   doc = (
-      f"Keras form of :class:`jaxloss.{name}`: a ``keras.losses.Loss`` whose "
-      f"``call`` returns jaxloss's per-sample values.\n\n"
-      f"Arguments: the keywords of ``jaxloss.{name}`` plus Keras's "
-      f"``reduction``, ``name`` and ``dtype``. Registered with Keras as "
-      f"``\"{PACKAGE}>{name}\"``.\n"
+    f"Keras form of :class:`jaxloss.{name}`: a ``keras.losses.Loss`` whose "
+    f"``call`` returns jaxloss's per-sample values.\n\n"
+    f"Arguments: the keywords of ``jaxloss.{name}`` plus Keras's "
+    f"``reduction``, ``name`` and ``dtype``. Registered with Keras as "
+    f'``"{PACKAGE}>{name}"``.\n'
   )
-  cls = type(name, (JaxlossLoss,), {
+  cls = type(
+    name,
+    (JaxlossLoss,),
+    {
       "core_class": core_class,
       "__doc__": doc,
       "__module__": "jaxloss.keras",
       "__qualname__": name,
-  })
+    },
+  )
   cls.__init__ = _make_init(cls, core_class)
   return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
 
@@ -172,6 +188,7 @@ def adapter_class(core_class) -> type[JaxlossLoss]:
 def _make_init(cls, core_class):
   def __init__(self, **kwargs):
     JaxlossLoss.__init__(self, **kwargs)
+
   __init__.__signature__ = _init_signature(core_class)
   __init__.__qualname__ = f"{cls.__name__}.__init__"
   __init__.__module__ = cls.__module__  # where the reference finds it
@@ -183,16 +200,19 @@ def core_classes() -> dict[str, type]:
   out = {}
   for name in jaxloss.__all__:
     obj = getattr(jaxloss, name)
-    if (isinstance(obj, type) and issubclass(obj, jaxloss.Loss)
-        and obj not in (jaxloss.Loss, jaxloss.LossFunctionWrapper)
-        and obj.__name__ == name
-        and _inputs(obj) == ("y_true", "y_pred")):
+    if (
+      isinstance(obj, type)
+      and issubclass(obj, jaxloss.Loss)
+      and obj not in (jaxloss.Loss, jaxloss.LossFunctionWrapper)
+      and obj.__name__ == name
+      and _inputs(obj) == ("y_true", "y_pred")
+    ):
       out[name] = obj
   return out
 
 
 ADAPTERS: dict[str, type[JaxlossLoss]] = {
-    name: adapter_class(core) for name, core in core_classes().items()
+  name: adapter_class(core) for name, core in core_classes().items()
 }
 
 
@@ -211,13 +231,21 @@ def from_jaxloss(obj):
     return obj
   if isinstance(obj, jaxloss.LossFunctionWrapper):
     return KerasLossFunctionWrapper(
-        obj.function, reduction=obj.reduction, name=obj.name,
-        dtype=obj.dtype, **obj.hyper_parameters())
+      obj.function,
+      reduction=obj.reduction,
+      name=obj.name,
+      dtype=obj.dtype,
+      **obj.hyper_parameters(),
+    )
   name = type(obj).__name__
   if not isinstance(obj, jaxloss.Loss) or name not in ADAPTERS:
     raise TypeError(
-        f"from_jaxloss: obj must be a jaxloss loss object with inputs "
-        f"(y_true, y_pred), got {obj!r}"
+      f"from_jaxloss: obj must be a jaxloss loss object with inputs "
+      f"(y_true, y_pred), got {obj!r}"
     )
-  return ADAPTERS[name](reduction=obj.reduction, name=obj.name,
-                       dtype=obj.dtype, **obj.hyper_parameters())
+  return ADAPTERS[name](
+    reduction=obj.reduction,
+    name=obj.name,
+    dtype=obj.dtype,
+    **obj.hyper_parameters(),
+  )

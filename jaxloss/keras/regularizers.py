@@ -57,15 +57,19 @@ class JaxlossRegularizer(keras.regularizers.Regularizer):
 
 def _keras_form(core_class):
   name = core_class.__name__
-  cls = type(name, (JaxlossRegularizer,), {
+  cls = type(
+    name,
+    (JaxlossRegularizer,),
+    {
       "core_class": core_class,
       "__doc__": (
-          f"Keras form of :class:`jaxloss.regularizers.{name}` (registered "
-          f"with Keras as ``\"{PACKAGE}>{name}\"``).\n"
+        f"Keras form of :class:`jaxloss.regularizers.{name}` (registered "
+        f'with Keras as ``"{PACKAGE}>{name}"``).\n'
       ),
       "__module__": __name__,
       "__qualname__": name,
-  })
+    },
+  )
   return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
 
 
@@ -95,13 +99,21 @@ def from_jaxloss(regularizer):
   cls = CLASSES.get(type(regularizer).__name__)
   if cls is None or not isinstance(regularizer, core_regularizers.Regularizer):
     raise TypeError(
-        "from_jaxloss: regularizer must be a jaxloss regularizer "
-        f"{sorted(CLASSES)}, got {regularizer!r}"
+      "from_jaxloss: regularizer must be a jaxloss regularizer "
+      f"{sorted(CLASSES)}, got {regularizer!r}"
     )
   return cls(**regularizer.get_config())
 
 
 __all__ = [
-    "JaxlossRegularizer", "L1", "L1L2", "L2", "OrthogonalRegularizer",
-    "from_jaxloss", "l1", "l1_l2", "l2", "orthogonal_regularizer",
+  "JaxlossRegularizer",
+  "L1",
+  "L1L2",
+  "L2",
+  "OrthogonalRegularizer",
+  "from_jaxloss",
+  "l1",
+  "l1_l2",
+  "l2",
+  "orthogonal_regularizer",
 ]

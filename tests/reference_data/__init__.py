@@ -22,8 +22,10 @@ def torch_reference(key: str) -> dict:
   """One entry of ``torch_reference.json`` (PyTorch 2.13, float64): its
   arrays as NumPy float64 and its ``call``."""
   entry = _torch_data()["entries"][key]
-  return {k: (v if k == "call" else np.asarray(v, np.float64))
-          for k, v in entry.items()}
+  return {
+    k: (v if k == "call" else np.asarray(v, np.float64))
+    for k, v in entry.items()
+  }
 
 
 def torch_version() -> str:

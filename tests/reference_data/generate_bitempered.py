@@ -24,13 +24,13 @@ from jax_bitempered_loss import loss as bt  # noqa: E402
 import numpy as np  # noqa: E402
 
 CASES = [  # (t1, t2, label_smoothing, num_iters)
-    (1.0, 1.0, 0.0, 5),
-    (0.7, 1.0, 0.0, 5),
-    (0.5, 2.0, 0.0, 5),
-    (0.8, 1.5, 0.1, 5),
-    (0.2, 4.0, 0.0, 5),
-    (0.5, 2.0, 0.0, 30),
-    (0.8, 1.5, 0.1, 30),
+  (1.0, 1.0, 0.0, 5),
+  (0.7, 1.0, 0.0, 5),
+  (0.5, 2.0, 0.0, 5),
+  (0.8, 1.5, 0.1, 5),
+  (0.2, 4.0, 0.0, 5),
+  (0.5, 2.0, 0.0, 30),
+  (0.8, 1.5, 0.1, 30),
 ]
 
 
@@ -40,25 +40,35 @@ def main():
   labels = np.eye(5)[[0, 3, 4, 1]]
   labels[1] = [0.1, 0.2, 0.0, 0.6, 0.1]  # one soft row
   out = {
-      "source": "jax-bitempered-loss==0.0.2 (PyPI), "
-                "loss.bi_tempered_logistic_loss, float64",
-      "activations": activations.tolist(),
-      "labels": labels.tolist(),
-      "cases": [],
+    "source": "jax-bitempered-loss==0.0.2 (PyPI), "
+    "loss.bi_tempered_logistic_loss, float64",
+    "activations": activations.tolist(),
+    "labels": labels.tolist(),
+    "cases": [],
   }
   for t1, t2, smoothing, iters in CASES:
+
     def total(a, t1=t1, t2=t2, smoothing=smoothing, iters=iters):
-      return jnp.sum(bt.bi_tempered_logistic_loss(
-          a, jnp.asarray(labels), t1, t2, smoothing, iters))
+      return jnp.sum(
+        bt.bi_tempered_logistic_loss(
+          a, jnp.asarray(labels), t1, t2, smoothing, iters
+        )
+      )
+
     values = bt.bi_tempered_logistic_loss(
-        jnp.asarray(activations), jnp.asarray(labels), t1, t2, smoothing,
-        iters)
+      jnp.asarray(activations), jnp.asarray(labels), t1, t2, smoothing, iters
+    )
     grad = jax.grad(total)(jnp.asarray(activations))
-    out["cases"].append({
-        "t1": t1, "t2": t2, "label_smoothing": smoothing, "num_iters": iters,
+    out["cases"].append(
+      {
+        "t1": t1,
+        "t2": t2,
+        "label_smoothing": smoothing,
+        "num_iters": iters,
         "values": np.asarray(values).tolist(),
         "grad": np.asarray(grad).tolist(),
-    })
+      }
+    )
   path = pathlib.Path(__file__).with_name("bitempered_reference.json")
   path.write_text(json.dumps(out, indent=1) + "\n")
 

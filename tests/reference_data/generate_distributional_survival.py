@@ -42,9 +42,10 @@ def main():
   fc[1, 3:] = fc[1, 0]  # ties inside one ensemble
   fc[2] = obs[2]  # every member equal to the observation
   out["crps_ensemble"] = {
-      "source": f"{v('properscoring')}: crps_ensemble(obs, fc)",
-      "obs": obs.tolist(), "fc": fc.tolist(),
-      "value": properscoring.crps_ensemble(obs, fc).tolist(),
+    "source": f"{v('properscoring')}: crps_ensemble(obs, fc)",
+    "obs": obs.tolist(),
+    "fc": fc.tolist(),
+    "value": properscoring.crps_ensemble(obs, fc).tolist(),
   }
 
   # CRPS of a Gaussian.
@@ -52,9 +53,11 @@ def main():
   mu = np.array([0.0, 0.0, 0.5, -1.0, 0.3, 0.0])
   sig = np.array([1.0, 0.5, 2.0, 0.7, 3.0, 0.4])
   out["crps_gaussian"] = {
-      "source": f"{v('properscoring')}: crps_gaussian(y, mu, sig)",
-      "y": y.tolist(), "mu": mu.tolist(), "sig": sig.tolist(),
-      "value": properscoring.crps_gaussian(y, mu, sig).tolist(),
+    "source": f"{v('properscoring')}: crps_gaussian(y, mu, sig)",
+    "y": y.tolist(),
+    "mu": mu.tolist(),
+    "sig": sig.tolist(),
+    "value": properscoring.crps_gaussian(y, mu, sig).tolist(),
   }
 
   # CRPS of a logistic, by numerical integration of (F(x) - 1{x >= y})^2.
@@ -62,25 +65,32 @@ def main():
   vals = []
   for yi, mi, si in zip(y, mu, scale):
     cdf = lambda x, mi=mi, si=si: stats.logistic.cdf(x, mi, si)
-    left = integrate.quad(lambda x: cdf(x) ** 2, -np.inf, yi,
-                          epsabs=1e-13, epsrel=1e-13)[0]
-    right = integrate.quad(lambda x: (1 - cdf(x)) ** 2, yi, np.inf,
-                           epsabs=1e-13, epsrel=1e-13)[0]
+    left = integrate.quad(
+      lambda x: cdf(x) ** 2, -np.inf, yi, epsabs=1e-13, epsrel=1e-13
+    )[0]
+    right = integrate.quad(
+      lambda x: (1 - cdf(x)) ** 2, yi, np.inf, epsabs=1e-13, epsrel=1e-13
+    )[0]
     vals.append(left + right)
   out["crps_logistic"] = {
-      "source": (f"{v('scipy')}: integrate.quad of (logistic.cdf(x, loc, "
-                 f"scale) - 1{{x >= y}})**2 over the real line"),
-      "y": y.tolist(), "loc": mu.tolist(), "scale": scale.tolist(),
-      "value": vals,
+    "source": (
+      f"{v('scipy')}: integrate.quad of (logistic.cdf(x, loc, "
+      f"scale) - 1{{x >= y}})**2 over the real line"
+    ),
+    "y": y.tolist(),
+    "loc": mu.tolist(),
+    "scale": scale.tolist(),
+    "value": vals,
   }
 
   # Energy distance in one dimension (scipy returns its square root).
   u = rng.normal(size=9)
   w = rng.normal(size=6) + 0.5
   out["energy_distance"] = {
-      "source": f"{v('scipy')}: stats.energy_distance(u, v) ** 2",
-      "u": u.tolist(), "v": w.tolist(),
-      "value": float(stats.energy_distance(u, w) ** 2),
+    "source": f"{v('scipy')}: stats.energy_distance(u, v) ** 2",
+    "u": u.tolist(),
+    "v": w.tolist(),
+    "value": float(stats.energy_distance(u, w) ** 2),
   }
 
   # Gaussian mixture NLL (diagonal covariances).
@@ -92,14 +102,23 @@ def main():
   nll = []
   for i in range(b):
     logw = logits[i] - special.logsumexp(logits[i])
-    comps = [stats.multivariate_normal.logpdf(
-        yt[i], means[i, j], np.diag(scales[i, j] ** 2)) for j in range(k)]
+    comps = [
+      stats.multivariate_normal.logpdf(
+        yt[i], means[i, j], np.diag(scales[i, j] ** 2)
+      )
+      for j in range(k)
+    ]
     nll.append(-float(special.logsumexp(logw + np.array(comps))))
   out["mdn_nll"] = {
-      "source": (f"{v('scipy')}: -special.logsumexp(log_softmax(logits) + "
-                 f"stats.multivariate_normal.logpdf(y, mean, diag(s**2)))"),
-      "y": yt.tolist(), "logits": logits.tolist(), "means": means.tolist(),
-      "scales": scales.tolist(), "value": nll,
+    "source": (
+      f"{v('scipy')}: -special.logsumexp(log_softmax(logits) + "
+      f"stats.multivariate_normal.logpdf(y, mean, diag(s**2)))"
+    ),
+    "y": yt.tolist(),
+    "logits": logits.tolist(),
+    "means": means.tolist(),
+    "scales": scales.tolist(),
+    "value": nll,
   }
 
   # Evidential NLL: the NIG marginal is Student-t(2 alpha, gamma,
@@ -111,11 +130,13 @@ def main():
   beta = rng.uniform(0.2, 3.0, 5)
   scale_t = np.sqrt(beta * (1 + nu) / (nu * alpha))
   out["evidential_nll"] = {
-      "source": (f"{v('scipy')}: -stats.t.logpdf(y, df=2 alpha, loc=gamma, "
-                 f"scale=sqrt(beta (1 + nu) / (nu alpha)))"),
-      "y": yt.tolist(),
-      "y_pred": np.stack([gamma, nu, alpha, beta], -1).tolist(),
-      "value": (-stats.t.logpdf(yt, 2 * alpha, gamma, scale_t)).tolist(),
+    "source": (
+      f"{v('scipy')}: -stats.t.logpdf(y, df=2 alpha, loc=gamma, "
+      f"scale=sqrt(beta (1 + nu) / (nu alpha)))"
+    ),
+    "y": yt.tolist(),
+    "y_pred": np.stack([gamma, nu, alpha, beta], -1).tolist(),
+    "value": (-stats.t.logpdf(yt, 2 * alpha, gamma, scale_t)).tolist(),
   }
 
   # Cox partial log-likelihood, with ties and strata.
@@ -125,8 +146,12 @@ def main():
   events[:3] = 1
   eta = rng.normal(size=n)
   strata = rng.integers(0, 2, n)
-  cox = {"times": times.tolist(), "events": events.tolist(),
-         "eta": eta.tolist(), "strata": strata.tolist()}
+  cox = {
+    "times": times.tolist(),
+    "events": events.tolist(),
+    "eta": eta.tolist(),
+    "strata": strata.tolist(),
+  }
   for ties in ("breslow", "efron"):
     for name, st in (("", None), ("_strata", strata)):
       model = PHReg(times, eta[:, None], status=events, ties=ties, strata=st)
@@ -136,20 +161,26 @@ def main():
   order = np.argsort(times, kind="stable")
   fitter = lifelines.fitters.coxph_fitter.SemiParametricPHFitter()
   _, _, ll = fitter._get_efron_values_single(
-      pd.DataFrame(eta[order][:, None]), pd.Series(times[order]),
-      pd.Series(events[order].astype(bool)), pd.Series(np.ones(n)), None,
-      np.array([1.0]))
+    pd.DataFrame(eta[order][:, None]),
+    pd.Series(times[order]),
+    pd.Series(events[order].astype(bool)),
+    pd.Series(np.ones(n)),
+    None,
+    np.array([1.0]),
+  )
   cox["efron_lifelines"] = float(ll)
   cox["source"] = (
-      f"{v('statsmodels')}: PHReg(times, eta[:, None], status=events, "
-      f"ties=..., strata=...).loglike([1.0]) (sums of log partial "
-      f"likelihoods); {v('lifelines')}: "
-      f"SemiParametricPHFitter()._get_efron_values_single(eta, times, "
-      f"events, 1, None, [1.0]) for 'efron_lifelines'")
+    f"{v('statsmodels')}: PHReg(times, eta[:, None], status=events, "
+    f"ties=..., strata=...).loglike([1.0]) (sums of log partial "
+    f"likelihoods); {v('lifelines')}: "
+    f"SemiParametricPHFitter()._get_efron_values_single(eta, times, "
+    f"events, 1, None, [1.0]) for 'efron_lifelines'"
+  )
   out["cox_ph"] = cox
-  out["versions"] = {m: version(m) for m in
-                     ("properscoring", "statsmodels", "scipy", "numpy",
-                      "lifelines")}
+  out["versions"] = {
+    m: version(m)
+    for m in ("properscoring", "statsmodels", "scipy", "numpy", "lifelines")
+  }
   assert scipy  # the version is read through importlib.metadata
   OUT.write_text(json.dumps(out, indent=1) + "\n")
 

@@ -36,29 +36,106 @@ def parity_cases():
   e1[0] = 0.0  # a zero vector meets PyTorch's 1e-12
   dists = rng.uniform(0, 2, (b, d))
   return [
-      ("smooth_l1", {"beta": 0.7}, (y, x), "smooth_l1_loss",
-       {"beta": 0.7}, (1, 0), True),
-      ("smooth_l1", {"beta": 0.0}, (y, x), "smooth_l1_loss",
-       {"beta": 0.0}, (1, 0), True),
-      ("poisson_nll", {"full": True}, (counts, x), "poisson_nll_loss",
-       {"log_input": True, "full": True}, (1, 0), True),
-      ("poisson_nll", {"log_input": False}, (counts, rates),
-       "poisson_nll_loss", {"log_input": False}, (1, 0), True),
-      ("gaussian_nll", {"full": True}, (y, x, var), "gaussian_nll_loss",
-       {"full": True}, (1, 0, 2), True),
-      ("gaussian_nll", {}, (y, x, var[:, :1]), "gaussian_nll_loss", {},
-       (1, 0, 2), True),
-      ("soft_margin", {}, (t_pm, x), "soft_margin_loss", {}, (1, 0), True),
-      ("multilabel_soft_margin", {}, (t01, x), "multilabel_soft_margin_loss",
-       {}, (1, 0), False),
-      ("multi_margin", {"p": 2, "margin": 0.5}, (labels, scores),
-       "multi_margin_loss", {"p": 2, "margin": 0.5}, (1, 0), False),
-      ("margin_ranking", {"margin": 0.1}, (y_pair, s1, s2),
-       "margin_ranking_loss", {"margin": 0.1}, (1, 2, 0), True),
-      ("hinge_embedding", {"margin": 1.2}, (t_pm, dists),
-       "hinge_embedding_loss", {"margin": 1.2}, (1, 0), True),
-      ("cosine_embedding", {"margin": 0.2}, (y_pair, e1, e2),
-       "cosine_embedding_loss", {"margin": 0.2}, (1, 2, 0), False),
+    (
+      "smooth_l1",
+      {"beta": 0.7},
+      (y, x),
+      "smooth_l1_loss",
+      {"beta": 0.7},
+      (1, 0),
+      True,
+    ),
+    (
+      "smooth_l1",
+      {"beta": 0.0},
+      (y, x),
+      "smooth_l1_loss",
+      {"beta": 0.0},
+      (1, 0),
+      True,
+    ),
+    (
+      "poisson_nll",
+      {"full": True},
+      (counts, x),
+      "poisson_nll_loss",
+      {"log_input": True, "full": True},
+      (1, 0),
+      True,
+    ),
+    (
+      "poisson_nll",
+      {"log_input": False},
+      (counts, rates),
+      "poisson_nll_loss",
+      {"log_input": False},
+      (1, 0),
+      True,
+    ),
+    (
+      "gaussian_nll",
+      {"full": True},
+      (y, x, var),
+      "gaussian_nll_loss",
+      {"full": True},
+      (1, 0, 2),
+      True,
+    ),
+    (
+      "gaussian_nll",
+      {},
+      (y, x, var[:, :1]),
+      "gaussian_nll_loss",
+      {},
+      (1, 0, 2),
+      True,
+    ),
+    ("soft_margin", {}, (t_pm, x), "soft_margin_loss", {}, (1, 0), True),
+    (
+      "multilabel_soft_margin",
+      {},
+      (t01, x),
+      "multilabel_soft_margin_loss",
+      {},
+      (1, 0),
+      False,
+    ),
+    (
+      "multi_margin",
+      {"p": 2, "margin": 0.5},
+      (labels, scores),
+      "multi_margin_loss",
+      {"p": 2, "margin": 0.5},
+      (1, 0),
+      False,
+    ),
+    (
+      "margin_ranking",
+      {"margin": 0.1},
+      (y_pair, s1, s2),
+      "margin_ranking_loss",
+      {"margin": 0.1},
+      (1, 2, 0),
+      True,
+    ),
+    (
+      "hinge_embedding",
+      {"margin": 1.2},
+      (t_pm, dists),
+      "hinge_embedding_loss",
+      {"margin": 1.2},
+      (1, 0),
+      True,
+    ),
+    (
+      "cosine_embedding",
+      {"margin": 0.2},
+      (y_pair, e1, e2),
+      "cosine_embedding_loss",
+      {"margin": 0.2},
+      (1, 2, 0),
+      False,
+    ),
   ]
 
 
@@ -73,8 +150,11 @@ def gaussian_var_gradient_inputs():
 
 
 TRIPLET_KWARGS = [
-    {}, {"p": 1.0, "swap": True}, {"p": 3.0, "eps": 0.0, "margin": 0.3},
-    {"swap": True, "margin": 2.0}, {"p": float("inf")},
+  {},
+  {"p": 1.0, "swap": True},
+  {"p": 3.0, "eps": 0.0, "margin": 0.3},
+  {"swap": True, "margin": 2.0},
+  {"p": float("inf")},
 ]
 
 
@@ -102,18 +182,21 @@ def info_nce_inputs():
 
 # (id, input shape, var shape): every var shape PyTorch 2.13 accepts.
 GAUSSIAN_VAR_SHAPES = [
-    ("rows", (4, 3), (1, 3)),
-    ("middle", (4, 3, 5), (4, 1, 5)),
-    ("first", (4, 3, 5), (1, 3, 5)),
-    ("last", (4, 3, 5), (4, 3, 1)),
-    ("dropped", (4, 3, 5), (4, 3)),
+  ("rows", (4, 3), (1, 3)),
+  ("middle", (4, 3, 5), (4, 1, 5)),
+  ("first", (4, 3, 5), (1, 3, 5)),
+  ("last", (4, 3, 5), (4, 3, 1)),
+  ("dropped", (4, 3, 5), (4, 3)),
 ]
 
 
 def gaussian_var_shape_inputs(in_shape, var_shape):
   rng = np.random.default_rng(11)
-  return (rng.normal(size=in_shape), rng.normal(size=in_shape),
-          rng.uniform(0.1, 2.0, size=var_shape))
+  return (
+    rng.normal(size=in_shape),
+    rng.normal(size=in_shape),
+    rng.uniform(0.1, 2.0, size=var_shape),
+  )
 
 
 def pos_weight_inputs():

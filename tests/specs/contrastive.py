@@ -14,11 +14,15 @@ import jaxloss
 from tests.specs import Spec
 
 D = 5
-CLIP_SRC = ("NumPy float64 loops over Radford et al. 2021, figure 3: "
-            "0.5 (lse_j l[i, j] - l[i, i]) + 0.5 (lse_j l[j, i] - l[i, i]), "
-            "l = scale * x @ y.T")
-SIGLIP_SRC = ("NumPy float64 loops over Zhai et al. 2023, eq. (1): "
-              "-sum_j log sigmoid(z_ij (scale x_i . y_j + bias)), z = 2 I - 1")
+CLIP_SRC = (
+  "NumPy float64 loops over Radford et al. 2021, figure 3: "
+  "0.5 (lse_j l[i, j] - l[i, i]) + 0.5 (lse_j l[j, i] - l[i, i]), "
+  "l = scale * x @ y.T"
+)
+SIGLIP_SRC = (
+  "NumPy float64 loops over Zhai et al. 2023, eq. (1): "
+  "-sum_j log sigmoid(z_ij (scale x_i . y_j + bias)), z = 2 I - 1"
+)
 
 
 def _lse(v):
@@ -73,29 +77,58 @@ def _edges():
   rng = np.random.default_rng(3)
   x = _unit(rng.normal(size=(3, D)))
   return [
-      (np.zeros((3, D)), np.zeros((3, D))),  # all similarities 0
-      (x, x),  # perfect pairs
-      (x * 1e3, -x * 1e3),  # saturated logits of both signs
-      (x[:1], x[:1]),  # a batch of one
+    (np.zeros((3, D)), np.zeros((3, D))),  # all similarities 0
+    (x, x),  # perfect pairs
+    (x * 1e3, -x * 1e3),  # saturated logits of both signs
+    (x[:1], x[:1]),  # a batch of one
   ]
 
 
 SPECS = [
-    Spec(name="clip_loss", fn=jaxloss.clip_loss, make_inputs=_pairs,
-         kwargs=dict(scale=2.0, chunk_size=3), cls=jaxloss.CLIPLoss,
-         reference=np_clip, reference_source=CLIP_SRC, edge_inputs=_edges,
-         diff_argnums=(0, 1), per_sample=False),
-    Spec(name="clip_loss-one_tile", fn=jaxloss.clip_loss,
-         make_inputs=_pairs, kwargs=dict(scale=14.0), reference=np_clip,
-         reference_source=CLIP_SRC, edge_inputs=_edges, diff_argnums=(0, 1),
-         per_sample=False),
-    Spec(name="siglip_loss", fn=jaxloss.siglip_loss, make_inputs=_pairs,
-         kwargs=dict(scale=3.0, bias=-1.5, chunk_size=3),
-         cls=jaxloss.SigLIPLoss, reference=np_siglip,
-         reference_source=SIGLIP_SRC, edge_inputs=_edges,
-         diff_argnums=(0, 1), per_sample=False),
-    Spec(name="siglip_loss-one_tile", fn=jaxloss.siglip_loss,
-         make_inputs=_pairs, kwargs=dict(scale=10.0, bias=-10.0),
-         reference=np_siglip, reference_source=SIGLIP_SRC,
-         edge_inputs=_edges, diff_argnums=(0, 1), per_sample=False),
+  Spec(
+    name="clip_loss",
+    fn=jaxloss.clip_loss,
+    make_inputs=_pairs,
+    kwargs=dict(scale=2.0, chunk_size=3),
+    cls=jaxloss.CLIPLoss,
+    reference=np_clip,
+    reference_source=CLIP_SRC,
+    edge_inputs=_edges,
+    diff_argnums=(0, 1),
+    per_sample=False,
+  ),
+  Spec(
+    name="clip_loss-one_tile",
+    fn=jaxloss.clip_loss,
+    make_inputs=_pairs,
+    kwargs=dict(scale=14.0),
+    reference=np_clip,
+    reference_source=CLIP_SRC,
+    edge_inputs=_edges,
+    diff_argnums=(0, 1),
+    per_sample=False,
+  ),
+  Spec(
+    name="siglip_loss",
+    fn=jaxloss.siglip_loss,
+    make_inputs=_pairs,
+    kwargs=dict(scale=3.0, bias=-1.5, chunk_size=3),
+    cls=jaxloss.SigLIPLoss,
+    reference=np_siglip,
+    reference_source=SIGLIP_SRC,
+    edge_inputs=_edges,
+    diff_argnums=(0, 1),
+    per_sample=False,
+  ),
+  Spec(
+    name="siglip_loss-one_tile",
+    fn=jaxloss.siglip_loss,
+    make_inputs=_pairs,
+    kwargs=dict(scale=10.0, bias=-10.0),
+    reference=np_siglip,
+    reference_source=SIGLIP_SRC,
+    edge_inputs=_edges,
+    diff_argnums=(0, 1),
+    per_sample=False,
+  ),
 ]

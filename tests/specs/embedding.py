@@ -36,8 +36,7 @@ def np_distances(emb, metric="L2"):
   return out
 
 
-def np_triplet_margin(a, p, n, margin=1.0, p_norm=2.0, eps=1e-6,
-                      swap=False):
+def np_triplet_margin(a, p, n, margin=1.0, p_norm=2.0, eps=1e-6, swap=False):
   """PyTorch TripletMarginLoss: d(x, y) = ||x - y + eps||_p, per triplet."""
   out = []
   for i in range(len(a)):
@@ -49,8 +48,9 @@ def np_triplet_margin(a, p, n, margin=1.0, p_norm=2.0, eps=1e-6,
   return np.array(out)
 
 
-def _np_triplet_margin_ref(a, pos, neg, margin=1.0, p=2.0, eps=1e-6,
-                           swap=False):
+def _np_triplet_margin_ref(
+  a, pos, neg, margin=1.0, p=2.0, eps=1e-6, swap=False
+):
   return np_triplet_margin(a, pos, neg, margin, p, eps, swap)
 
 
@@ -59,15 +59,21 @@ def np_quadruplet(a, p, n1, n2, margin1=1.0, margin2=0.5):
   out = []
   for i in range(len(a)):
     d_ap = np.sum((a[i] - p[i]) ** 2)
-    out.append(max(d_ap - np.sum((a[i] - n1[i]) ** 2) + margin1, 0.0)
-               + max(d_ap - np.sum((n1[i] - n2[i]) ** 2) + margin2, 0.0))
+    out.append(
+      max(d_ap - np.sum((a[i] - n1[i]) ** 2) + margin1, 0.0)
+      + max(d_ap - np.sum((n1[i] - n2[i]) ** 2) + margin2, 0.0)
+    )
   return np.array(out)
 
 
 def np_contrastive(y, d, margin=1.0):
   """Hadsell et al. 2006 eq. (4) without 1/2 (tfa contrastive_loss docs)."""
-  return np.array([yi * di ** 2 + (1 - yi) * max(margin - di, 0.0) ** 2
-                   for yi, di in zip(y, d, strict=True)])
+  return np.array(
+    [
+      yi * di**2 + (1 - yi) * max(margin - di, 0.0) ** 2
+      for yi, di in zip(y, d, strict=True)
+    ]
+  )
 
 
 def _unit(x):
@@ -128,8 +134,9 @@ def np_hard(labels, emb, margin=1.0, soft=False, distance_metric="L2"):
     neg = [d[a, j] for j in range(n) if labels[j] != labels[a]]
     dp = max(pos) if pos else d[a].min()
     dn = min(neg) if neg else d[a].max()
-    out.append(np.log1p(np.exp(dp - dn)) if soft
-               else max(dp - dn + margin, 0.0))
+    out.append(
+      np.log1p(np.exp(dp - dn)) if soft else max(dp - dn + margin, 0.0)
+    )
   return np.float64(np.mean(out))
 
 
@@ -143,10 +150,12 @@ def np_lifted(labels, emb, margin=1.0):
       if labels[i] != labels[j]:
         continue
       count += 1
-      terms = [np.exp(margin - d[i, k]) for k in range(n)
-               if labels[k] != labels[i]]
-      terms += [np.exp(margin - d[j, k]) for k in range(n)
-                if labels[k] != labels[j]]
+      terms = [
+        np.exp(margin - d[i, k]) for k in range(n) if labels[k] != labels[i]
+      ]
+      terms += [
+        np.exp(margin - d[j, k]) for k in range(n) if labels[k] != labels[j]
+      ]
       if terms:
         total += max(np.log(np.sum(terms)) + d[i, j], 0.0) ** 2
   return np.float64(total / (2 * count) if count else 0.0)
@@ -210,7 +219,8 @@ def _labelled(rng, b):
   for b = 2 (mined losses are not per-sample)."""
   n = 2 * b
   return rng.permutation(np.arange(n) % (2 if n <= 4 else 3)), rng.normal(
-      size=(n, D))
+    size=(n, D)
+  )
 
 
 def _similarities(rng, b):
@@ -224,8 +234,9 @@ def _labels_mismatch(args):
 
 
 def _info_nce_with_negatives(query, positive_key, negative_keys, **kwargs):
-  return jaxloss.info_nce(query, positive_key, negative_keys=negative_keys,
-                          **kwargs)
+  return jaxloss.info_nce(
+    query, positive_key, negative_keys=negative_keys, **kwargs
+  )
 
 
 # Error messages name the public function.
@@ -244,13 +255,19 @@ def _tuple_edges(k):
   big = np.full((2, 4), 1e4)
   rng = np.random.default_rng(5)
   x = rng.normal(size=(2, 4))
-  return [(z,) * k, (x,) * k, (big, -big) + (big,) * (k - 2),
-          (x, x) + (-x,) * (k - 2)]
+  return [
+    (z,) * k,
+    (x,) * k,
+    (big, -big) + (big,) * (k - 2),
+    (x, x) + (-x,) * (k - 2),
+  ]
 
 
 def _pair_edges():
-  return [(np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0, 1.0])),
-          (np.array([1.0, 0.0]), np.array([1e4, 1e4]))]
+  return [
+    (np.array([1.0, 0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0, 1.0])),
+    (np.array([1.0, 0.0]), np.array([1e4, 1e4])),
+  ]
 
 
 def _query_edges():
@@ -262,85 +279,174 @@ def _query_edges():
 def _query_edges_paired():
   z = np.zeros((3, 4))
   x = np.random.default_rng(6).normal(size=(3, 4))
-  return [(z, z, np.zeros((3, 2, 4))), (x, x, np.stack([x, x], 1)),
-          (1e4 * x, x, np.stack([-1e4 * x, x], 1))]
+  return [
+    (z, z, np.zeros((3, 2, 4))),
+    (x, x, np.stack([x, x], 1)),
+    (1e4 * x, x, np.stack([-1e4 * x, x], 1)),
+  ]
 
 
 def _mined_edges():
   e = np.random.default_rng(7).normal(size=(4, D))
   pairs = np.array([0, 0, 1, 1])
   return [
-      (pairs, np.zeros((4, D))),  # all identical at the origin
-      (pairs, e[[0, 0, 1, 1]]),  # zero positive distances
-      (np.zeros(4, int), e),  # no negatives
-      (np.arange(4), e),  # no positives
+    (pairs, np.zeros((4, D))),  # all identical at the origin
+    (pairs, e[[0, 0, 1, 1]]),  # zero positive distances
+    (np.zeros(4, int), e),  # no negatives
+    (np.arange(4), e),  # no positives
   ]
 
 
 def _similarity_edges():
   big = 1e4 * np.array([[1.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, -1.0]])
-  return [(np.array([0, 1, 2]), big), (np.zeros(3, int), big),
-          (np.array([0, 0, 1]), np.zeros((3, 3)))]
+  return [
+    (np.array([0, 1, 2]), big),
+    (np.zeros(3, int), big),
+    (np.array([0, 0, 1]), np.zeros((3, 3))),
+  ]
 
 
 def _mined(name, fn, cls, reference, source, **kwargs):
-  return Spec(name, fn, _labelled, kwargs=kwargs, cls=cls,
-              reference=reference, reference_source=source,
-              edge_inputs=_mined_edges, per_sample=False, value_rank=0,
-              mismatch=_labels_mismatch)
+  return Spec(
+    name,
+    fn,
+    _labelled,
+    kwargs=kwargs,
+    cls=cls,
+    reference=reference,
+    reference_source=source,
+    edge_inputs=_mined_edges,
+    per_sample=False,
+    value_rank=0,
+    mismatch=_labels_mismatch,
+  )
 
 
 SPECS = [
-    Spec("triplet_margin", jaxloss.triplet_margin, _triplets,
-         cls=jaxloss.TripletMargin, reference=_np_triplet_margin_ref,
-         reference_source="PyTorch 2.13 TripletMarginLoss docs formula",
-         diff_argnums=(0, 1, 2), edge_inputs=lambda: _tuple_edges(3)),
-    Spec("triplet_margin-p3-swap", jaxloss.triplet_margin, _triplets,
-         kwargs={"p": 3.0, "margin": 2.0, "swap": True, "eps": 1e-3},
-         reference=_np_triplet_margin_ref,
-         reference_source="PyTorch 2.13 TripletMarginLoss docs formula",
-         diff_argnums=(0, 1, 2), edge_inputs=lambda: _tuple_edges(3)),
-    Spec("quadruplet_loss", jaxloss.quadruplet_loss, _quadruplets,
-         kwargs={"margin1": 2.0, "margin2": 1.5}, cls=jaxloss.QuadrupletLoss,
-         reference=np_quadruplet, reference_source="Chen et al. 2017 eq. (6)",
-         diff_argnums=(0, 1, 2, 3), edge_inputs=lambda: _tuple_edges(4)),
-    Spec("contrastive_loss", jaxloss.contrastive_loss, _pairs,
-         cls=jaxloss.ContrastiveLoss, reference=np_contrastive,
-         reference_source=f"Hadsell et al. 2006 eq. (4), {TFA}",
-         edge_inputs=_pair_edges),
-    Spec("info_nce", jaxloss.info_nce, _queries, kwargs={"temperature": 0.5},
-         cls=jaxloss.InfoNCE, reference=np_info_nce,
-         reference_source="van den Oord et al. 2018 eq. (4), cosine scores",
-         diff_argnums=(0, 1), per_sample=False, edge_inputs=_query_edges),
-    Spec("info_nce-paired", _info_nce_with_negatives, _queries_paired,
-         kwargs={"temperature": 0.5}, reference=_np_info_nce_with_negatives,
-         reference_source="van den Oord et al. 2018 eq. (4), cosine scores",
-         diff_argnums=(0, 1, 2), edge_inputs=_query_edges_paired),
-    _mined("triplet_semihard_loss", jaxloss.triplet_semihard_loss,
-           jaxloss.TripletSemiHardLoss, np_semihard,
-           f"FaceNet sec. 3.2 as the {TFA} describe it"),
-    _mined("triplet_semihard_loss-angular", jaxloss.triplet_semihard_loss,
-           jaxloss.TripletSemiHardLoss, np_semihard,
-           f"FaceNet sec. 3.2 as the {TFA} describe it", margin=0.5,
-           distance_metric="angular"),
-    _mined("triplet_hard_loss-soft", jaxloss.triplet_hard_loss,
-           jaxloss.TripletHardLoss, np_hard,
-           f"Hermans et al. 2017 eq. (5), {TFA}", soft=True),
-    _mined("triplet_hard_loss-squared", jaxloss.triplet_hard_loss,
-           jaxloss.TripletHardLoss, np_hard,
-           f"Hermans et al. 2017 eq. (5), {TFA}", margin=3.0,
-           distance_metric="squared-L2"),
-    _mined("lifted_struct_loss", jaxloss.lifted_struct_loss,
-           jaxloss.LiftedStructLoss, np_lifted,
-           f"Oh Song et al. 2016 eq. (4), {TFA}"),
-    Spec("npairs_loss", jaxloss.npairs_loss, _similarities,
-         cls=jaxloss.NpairsLoss, reference=np_npairs,
-         reference_source=f"Sohn 2016 eq. (6), {TFA}",
-         edge_inputs=_similarity_edges, per_sample=False, value_rank=0,
-         mismatch=_labels_mismatch),
-    Spec("supervised_contrastive", jaxloss.supervised_contrastive, _labelled,
-         kwargs={"temperature": 0.5}, cls=jaxloss.SupervisedContrastive,
-         reference=np_supcon, reference_source="Khosla et al. 2020 eq. (2)",
-         edge_inputs=_mined_edges, per_sample=False,
-         mismatch=_labels_mismatch),
+  Spec(
+    "triplet_margin",
+    jaxloss.triplet_margin,
+    _triplets,
+    cls=jaxloss.TripletMargin,
+    reference=_np_triplet_margin_ref,
+    reference_source="PyTorch 2.13 TripletMarginLoss docs formula",
+    diff_argnums=(0, 1, 2),
+    edge_inputs=lambda: _tuple_edges(3),
+  ),
+  Spec(
+    "triplet_margin-p3-swap",
+    jaxloss.triplet_margin,
+    _triplets,
+    kwargs={"p": 3.0, "margin": 2.0, "swap": True, "eps": 1e-3},
+    reference=_np_triplet_margin_ref,
+    reference_source="PyTorch 2.13 TripletMarginLoss docs formula",
+    diff_argnums=(0, 1, 2),
+    edge_inputs=lambda: _tuple_edges(3),
+  ),
+  Spec(
+    "quadruplet_loss",
+    jaxloss.quadruplet_loss,
+    _quadruplets,
+    kwargs={"margin1": 2.0, "margin2": 1.5},
+    cls=jaxloss.QuadrupletLoss,
+    reference=np_quadruplet,
+    reference_source="Chen et al. 2017 eq. (6)",
+    diff_argnums=(0, 1, 2, 3),
+    edge_inputs=lambda: _tuple_edges(4),
+  ),
+  Spec(
+    "contrastive_loss",
+    jaxloss.contrastive_loss,
+    _pairs,
+    cls=jaxloss.ContrastiveLoss,
+    reference=np_contrastive,
+    reference_source=f"Hadsell et al. 2006 eq. (4), {TFA}",
+    edge_inputs=_pair_edges,
+  ),
+  Spec(
+    "info_nce",
+    jaxloss.info_nce,
+    _queries,
+    kwargs={"temperature": 0.5},
+    cls=jaxloss.InfoNCE,
+    reference=np_info_nce,
+    reference_source="van den Oord et al. 2018 eq. (4), cosine scores",
+    diff_argnums=(0, 1),
+    per_sample=False,
+    edge_inputs=_query_edges,
+  ),
+  Spec(
+    "info_nce-paired",
+    _info_nce_with_negatives,
+    _queries_paired,
+    kwargs={"temperature": 0.5},
+    reference=_np_info_nce_with_negatives,
+    reference_source="van den Oord et al. 2018 eq. (4), cosine scores",
+    diff_argnums=(0, 1, 2),
+    edge_inputs=_query_edges_paired,
+  ),
+  _mined(
+    "triplet_semihard_loss",
+    jaxloss.triplet_semihard_loss,
+    jaxloss.TripletSemiHardLoss,
+    np_semihard,
+    f"FaceNet sec. 3.2 as the {TFA} describe it",
+  ),
+  _mined(
+    "triplet_semihard_loss-angular",
+    jaxloss.triplet_semihard_loss,
+    jaxloss.TripletSemiHardLoss,
+    np_semihard,
+    f"FaceNet sec. 3.2 as the {TFA} describe it",
+    margin=0.5,
+    distance_metric="angular",
+  ),
+  _mined(
+    "triplet_hard_loss-soft",
+    jaxloss.triplet_hard_loss,
+    jaxloss.TripletHardLoss,
+    np_hard,
+    f"Hermans et al. 2017 eq. (5), {TFA}",
+    soft=True,
+  ),
+  _mined(
+    "triplet_hard_loss-squared",
+    jaxloss.triplet_hard_loss,
+    jaxloss.TripletHardLoss,
+    np_hard,
+    f"Hermans et al. 2017 eq. (5), {TFA}",
+    margin=3.0,
+    distance_metric="squared-L2",
+  ),
+  _mined(
+    "lifted_struct_loss",
+    jaxloss.lifted_struct_loss,
+    jaxloss.LiftedStructLoss,
+    np_lifted,
+    f"Oh Song et al. 2016 eq. (4), {TFA}",
+  ),
+  Spec(
+    "npairs_loss",
+    jaxloss.npairs_loss,
+    _similarities,
+    cls=jaxloss.NpairsLoss,
+    reference=np_npairs,
+    reference_source=f"Sohn 2016 eq. (6), {TFA}",
+    edge_inputs=_similarity_edges,
+    per_sample=False,
+    value_rank=0,
+    mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "supervised_contrastive",
+    jaxloss.supervised_contrastive,
+    _labelled,
+    kwargs={"temperature": 0.5},
+    cls=jaxloss.SupervisedContrastive,
+    reference=np_supcon,
+    reference_source="Khosla et al. 2020 eq. (2)",
+    edge_inputs=_mined_edges,
+    per_sample=False,
+    mismatch=_labels_mismatch,
+  ),
 ]

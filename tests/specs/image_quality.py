@@ -24,7 +24,7 @@ MS_H, MS_W = 10, 11  # odd sizes exercise the padding before pooling
 
 def np_window(size, sigma):
   x = np.arange(size) - (size - 1) / 2
-  w = np.exp(-x ** 2 / (2 * sigma ** 2))
+  w = np.exp(-(x**2) / (2 * sigma**2))
   return w / w.sum()
 
 
@@ -37,8 +37,9 @@ def np_filter(x, win):
   return np.sum(views * np.outer(win, win), axis=(-2, -1))
 
 
-def np_ssim_cs(t, p, *, max_val=1.0, filter_size=11, filter_sigma=1.5,
-               k1=0.01, k2=0.03):
+def np_ssim_cs(
+  t, p, *, max_val=1.0, filter_size=11, filter_sigma=1.5, k1=0.01, k2=0.03
+):
   """Mean SSIM and mean contrast-structure of one channel ``[H, W]``.
 
   Wang et al. 2004, eqs. (13)-(15) with Gaussian weights (sec. III-C) and
@@ -47,19 +48,24 @@ def np_ssim_cs(t, p, *, max_val=1.0, filter_size=11, filter_sigma=1.5,
   win = np_window(filter_size, filter_sigma)
   c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
   mt, mp = np_filter(t, win), np_filter(p, win)
-  vt = np_filter(t * t, win) - mt ** 2
-  vp = np_filter(p * p, win) - mp ** 2
+  vt = np_filter(t * t, win) - mt**2
+  vp = np_filter(p * p, win) - mp**2
   cov = np_filter(t * p, win) - mt * mp
   cs = (2 * cov + c2) / (vt + vp + c2)
-  lum = (2 * mt * mp + c1) / (mt ** 2 + mp ** 2 + c1)
+  lum = (2 * mt * mp + c1) / (mt**2 + mp**2 + c1)
   return np.mean(lum * cs), np.mean(cs)
 
 
 def np_ssim_loss(y_true, y_pred, **kw):
-  return np.array([
-      1 - np.mean([np_ssim_cs(t[..., c], p[..., c], **kw)[0]
-                   for c in range(t.shape[-1])])
-      for t, p in zip(y_true, y_pred, strict=True)])
+  return np.array(
+    [
+      1
+      - np.mean(
+        [np_ssim_cs(t[..., c], p[..., c], **kw)[0] for c in range(t.shape[-1])]
+      )
+      for t, p in zip(y_true, y_pred, strict=True)
+    ]
+  )
 
 
 def np_downsample(x):
@@ -72,9 +78,13 @@ def np_downsample(x):
   return (x[0::2, 0::2] + x[1::2, 0::2] + x[0::2, 1::2] + x[1::2, 1::2]) / 4
 
 
-def np_ms_ssim_loss(y_true, y_pred, *, power_factors=(0.0448, 0.2856,
-                                                      0.3001, 0.2363, 0.1333),
-                    **kw):
+def np_ms_ssim_loss(
+  y_true,
+  y_pred,
+  *,
+  power_factors=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333),
+  **kw,
+):
   """Wang, Simoncelli & Bovik 2003, eq. (7), relu'd as TensorFlow does."""
   out = []
   for t, p in zip(y_true, y_pred, strict=True):
@@ -95,7 +105,7 @@ def np_ms_ssim_loss(y_true, y_pred, *, power_factors=(0.0448, 0.2856,
 
 def np_psnr_loss(y_true, y_pred, *, max_val=1.0, eps=1e-10):
   mse = np.mean((y_true - y_pred) ** 2, axis=(1, 2, 3))
-  return -10 * np.log10(max_val ** 2 / np.maximum(mse, eps))
+  return -10 * np.log10(max_val**2 / np.maximum(mse, eps))
 
 
 def np_total_variation(x, *, kind="anisotropic"):
@@ -111,7 +121,7 @@ def np_total_variation(x, *, kind="anisotropic"):
         if kind == "anisotropic":
           total += np.sum(np.abs(dx) + np.abs(dy))
         else:
-          total += np.sum(np.sqrt(dx ** 2 + dy ** 2))
+          total += np.sum(np.sqrt(dx**2 + dy**2))
     out.append(total)
   return np.array(out)
 
@@ -131,11 +141,10 @@ def np_gdl(y_true, y_pred, *, alpha=1.0):
 
 def np_charbonnier(y_true, y_pred, *, eps=1e-3):
   """Charbonnier et al. 1994: sqrt(e^2 + eps^2), mean over the last axis."""
-  return np.mean(np.sqrt((y_pred - y_true) ** 2 + eps ** 2), axis=-1)
+  return np.mean(np.sqrt((y_pred - y_true) ** 2 + eps**2), axis=-1)
 
 
-def np_feature_matching(f_true, f_pred, *, layer_weights=None, eps=1e-10,
-                        **_):
+def np_feature_matching(f_true, f_pred, *, layer_weights=None, eps=1e-10, **_):
   """LPIPS (Zhang et al. 2018) eq. (1) for one layer: unit-normalise over
   channels, weighted squared distance, mean over positions."""
   w = np.asarray(layer_weights[0]) if layer_weights else 1.0
@@ -177,6 +186,7 @@ def _image_edges(h=H, w=W, n=5):
     # Constant images, identical ones, anti-correlated ones (MS-SSIM's
     # contrast terms clip at 0), a constant target.
     return [(z, z), (x, 1 - x), (x, x), (z, z + 1), (z + 1, x)][:n]
+
   return edges
 
 
@@ -199,44 +209,102 @@ def _rank3(args):
   return (args[0][0],)
 
 
-SRC_SSIM = ("NumPy float64 loops of Wang et al. 2004 eqs. (13)-(15), "
-            "Gaussian window, population statistics")
+SRC_SSIM = (
+  "NumPy float64 loops of Wang et al. 2004 eqs. (13)-(15), "
+  "Gaussian window, population statistics"
+)
 SPECS = [
-    Spec("ssim_loss", jaxloss.ssim_loss, _images, kwargs=SSIM_KW,
-         cls=jaxloss.SSIMLoss, reference=np_ssim_loss,
-         reference_source=SRC_SSIM, edge_inputs=_image_edges()),
-    Spec("ms_ssim_loss", jaxloss.ms_ssim_loss, _ms_images, kwargs=MS_KW,
-         cls=jaxloss.MSSSIMLoss, reference=np_ms_ssim_loss,
-         reference_source="NumPy float64 loops of Wang et al. 2003 eq. (7)",
-         edge_inputs=_image_edges(MS_H, MS_W, 2)),
-    Spec("psnr_loss", jaxloss.psnr_loss, _images, cls=jaxloss.PSNRLoss,
-         reference=np_psnr_loss, reference_source="10 log10(mse / max^2)",
-         edge_inputs=_image_edges(), half_rtol=0.1),
-    Spec("total_variation", jaxloss.total_variation, _one_image,
-         cls=jaxloss.TotalVariation, reference=np_total_variation,
-         reference_source="Rudin et al. 1992, loops", diff_argnums=(0,),
-         edge_inputs=_single_edges, mismatch=_rank3),
-    Spec("total_variation_isotropic", jaxloss.total_variation, _one_image,
-         kwargs=dict(kind="isotropic"), reference=np_total_variation,
-         reference_source="Rudin et al. 1992, loops", diff_argnums=(0,),
-         edge_inputs=_single_edges, mismatch=_rank3),
-    Spec("gradient_difference_loss", jaxloss.gradient_difference_loss,
-         _smooth_images, cls=jaxloss.GradientDifferenceLoss, reference=np_gdl,
-         reference_source="Mathieu et al. 2016 eq. (5)",
-         edge_inputs=_image_edges(), grad_eps=1e-6),
-    Spec("gradient_difference_loss_a2", jaxloss.gradient_difference_loss,
-         _smooth_images, kwargs=dict(alpha=2.0), reference=np_gdl,
-         reference_source="Mathieu et al. 2016 eq. (5)",
-         edge_inputs=_image_edges(), grad_eps=1e-6),
-    Spec("charbonnier", jaxloss.charbonnier,
-         lambda rng, b: (rng.normal(size=(b, 6)), rng.normal(size=(b, 6))),
-         kwargs=dict(eps=0.1), cls=jaxloss.Charbonnier,
-         reference=np_charbonnier,
-         reference_source="Charbonnier et al. 1994",
-         edge_inputs=lambda: [(np.zeros((2, 6)), np.zeros((2, 6)))]),
-    Spec("feature_matching_loss", jaxloss.feature_matching_loss, _features,
-         kwargs=dict(layer_weights=((0.5, 1.0, 2.0, 0.0),)),
-         cls=jaxloss.FeatureMatchingLoss, reference=np_feature_matching,
-         reference_source="LPIPS, Zhang et al. 2018 eq. (1)",
-         edge_inputs=_feature_edges, diff_argnums=(1,)),
+  Spec(
+    "ssim_loss",
+    jaxloss.ssim_loss,
+    _images,
+    kwargs=SSIM_KW,
+    cls=jaxloss.SSIMLoss,
+    reference=np_ssim_loss,
+    reference_source=SRC_SSIM,
+    edge_inputs=_image_edges(),
+  ),
+  Spec(
+    "ms_ssim_loss",
+    jaxloss.ms_ssim_loss,
+    _ms_images,
+    kwargs=MS_KW,
+    cls=jaxloss.MSSSIMLoss,
+    reference=np_ms_ssim_loss,
+    reference_source="NumPy float64 loops of Wang et al. 2003 eq. (7)",
+    edge_inputs=_image_edges(MS_H, MS_W, 2),
+  ),
+  Spec(
+    "psnr_loss",
+    jaxloss.psnr_loss,
+    _images,
+    cls=jaxloss.PSNRLoss,
+    reference=np_psnr_loss,
+    reference_source="10 log10(mse / max^2)",
+    edge_inputs=_image_edges(),
+    half_rtol=0.1,
+  ),
+  Spec(
+    "total_variation",
+    jaxloss.total_variation,
+    _one_image,
+    cls=jaxloss.TotalVariation,
+    reference=np_total_variation,
+    reference_source="Rudin et al. 1992, loops",
+    diff_argnums=(0,),
+    edge_inputs=_single_edges,
+    mismatch=_rank3,
+  ),
+  Spec(
+    "total_variation_isotropic",
+    jaxloss.total_variation,
+    _one_image,
+    kwargs=dict(kind="isotropic"),
+    reference=np_total_variation,
+    reference_source="Rudin et al. 1992, loops",
+    diff_argnums=(0,),
+    edge_inputs=_single_edges,
+    mismatch=_rank3,
+  ),
+  Spec(
+    "gradient_difference_loss",
+    jaxloss.gradient_difference_loss,
+    _smooth_images,
+    cls=jaxloss.GradientDifferenceLoss,
+    reference=np_gdl,
+    reference_source="Mathieu et al. 2016 eq. (5)",
+    edge_inputs=_image_edges(),
+    grad_eps=1e-6,
+  ),
+  Spec(
+    "gradient_difference_loss_a2",
+    jaxloss.gradient_difference_loss,
+    _smooth_images,
+    kwargs=dict(alpha=2.0),
+    reference=np_gdl,
+    reference_source="Mathieu et al. 2016 eq. (5)",
+    edge_inputs=_image_edges(),
+    grad_eps=1e-6,
+  ),
+  Spec(
+    "charbonnier",
+    jaxloss.charbonnier,
+    lambda rng, b: (rng.normal(size=(b, 6)), rng.normal(size=(b, 6))),
+    kwargs=dict(eps=0.1),
+    cls=jaxloss.Charbonnier,
+    reference=np_charbonnier,
+    reference_source="Charbonnier et al. 1994",
+    edge_inputs=lambda: [(np.zeros((2, 6)), np.zeros((2, 6)))],
+  ),
+  Spec(
+    "feature_matching_loss",
+    jaxloss.feature_matching_loss,
+    _features,
+    kwargs=dict(layer_weights=((0.5, 1.0, 2.0, 0.0),)),
+    cls=jaxloss.FeatureMatchingLoss,
+    reference=np_feature_matching,
+    reference_source="LPIPS, Zhang et al. 2018 eq. (1)",
+    edge_inputs=_feature_edges,
+    diff_argnums=(1,),
+  ),
 ]

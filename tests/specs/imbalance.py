@@ -59,35 +59,50 @@ def labels_mismatch(args):
 def sparse_edges():
   """Saturated logits, a label on the empty class, a single class row."""
   return [
-      (np.array([0, 3]), np.array([[1e4, -1e4, 0.0, 0.0],
-                                   [-1e4, 1e4, 0.0, 0.0]])),
-      (np.array([3, 1]), np.zeros((2, K))),
+    (
+      np.array([0, 3]),
+      np.array([[1e4, -1e4, 0.0, 0.0], [-1e4, 1e4, 0.0, 0.0]]),
+    ),
+    (np.array([3, 1]), np.zeros((2, K))),
   ]
 
 
 def multilabel_edges():
-  return [(np.array([[1.0, 0.0, 1.0, 0.0]]),
-           np.array([[1e4, -1e4, -1e4, 1e4]])),
-          (np.zeros((1, K)), np.zeros((1, K)))]
+  return [
+    (np.array([[1.0, 0.0, 1.0, 0.0]]), np.array([[1e4, -1e4, -1e4, 1e4]])),
+    (np.zeros((1, K)), np.zeros((1, K))),
+  ]
 
 
 def seesaw_edges():
   return [
-      (np.array([0, 3]), np.array([[1e4, -1e4, 0.0, 0.0],
-                                   [-1e4, 1e4, 0.0, 0.0]]), np.zeros(K)),
-      (np.array([1, 2]), np.array([[-1e4, 1e4, 3.0, 0.0],
-                                   [0.0, 0.0, -1e4, 1e4]]),
-       np.array([1e6, 0.0, 3.0, 1.0])),
+    (
+      np.array([0, 3]),
+      np.array([[1e4, -1e4, 0.0, 0.0], [-1e4, 1e4, 0.0, 0.0]]),
+      np.zeros(K),
+    ),
+    (
+      np.array([1, 2]),
+      np.array([[-1e4, 1e4, 3.0, 0.0], [0.0, 0.0, -1e4, 1e4]]),
+      np.array([1e6, 0.0, 3.0, 1.0]),
+    ),
   ]
 
 
 def eqlv2_edges():
   return [
-      (np.array([0, 3]), np.array([[1e4, -1e4, 0.0, 0.0],
-                                   [-1e4, 1e4, 0.0, -1e4]]),
-       np.zeros(K - 1), np.zeros(K - 1)),
-      (np.array([1, 2]), np.zeros((2, K)), np.array([1e9, 0.0, 1.0]),
-       np.array([0.0, 1e9, 1.0])),
+    (
+      np.array([0, 3]),
+      np.array([[1e4, -1e4, 0.0, 0.0], [-1e4, 1e4, 0.0, -1e4]]),
+      np.zeros(K - 1),
+      np.zeros(K - 1),
+    ),
+    (
+      np.array([1, 2]),
+      np.zeros((2, K)),
+      np.array([1e9, 0.0, 1.0]),
+      np.array([0.0, 1e9, 1.0]),
+    ),
   ]
 
 
@@ -114,8 +129,15 @@ def np_cb_weights(counts, beta, normalize=True):
   return w / w.sum() * len(n) if normalize else w
 
 
-def np_class_balanced(y, z, samples_per_class=None, beta=0.9999,
-                      loss_type="softmax", gamma=2.0, normalize=True):
+def np_class_balanced(
+  y,
+  z,
+  samples_per_class=None,
+  beta=0.9999,
+  loss_type="softmax",
+  gamma=2.0,
+  normalize=True,
+):
   w = np_cb_weights(samples_per_class, beta, normalize)[y]
   t = np.eye(z.shape[-1])[y]
   if loss_type == "softmax":
@@ -128,8 +150,9 @@ def np_class_balanced(y, z, samples_per_class=None, beta=0.9999,
   return w * bce.sum(-1)
 
 
-def np_ldam(y, z, samples_per_class=None, max_margin=0.5, scale=30.0,
-            class_weight=None):
+def np_ldam(
+  y, z, samples_per_class=None, max_margin=0.5, scale=30.0, class_weight=None
+):
   n = np.maximum(np.asarray(samples_per_class, float), 1)
   margins = n**-0.25
   margins = margins * max_margin / margins.max()
@@ -185,42 +208,99 @@ def np_logit_adjusted(y, z, class_priors=None, tau=1.0):
 
 
 def _sparse(name, fn, cls, ref, src, kwargs, inputs=sparse_inputs, **extra):
-  return Spec(name, fn, inputs, kwargs=kwargs, cls=cls, reference=ref,
-              reference_source=src, edge_inputs=sparse_edges, **extra)
+  return Spec(
+    name,
+    fn,
+    inputs,
+    kwargs=kwargs,
+    cls=cls,
+    reference=ref,
+    reference_source=src,
+    edge_inputs=sparse_edges,
+    **extra,
+  )
 
 
 # One spec per loss (two for the class-balanced wrappers); the other
 # variants are checked against the same references in
 # tests/test_imbalance_noisy.py, which keeps the generic suite small.
 SPECS = [
-    _sparse("class_balanced_loss-softmax", jaxloss.class_balanced_loss,
-            jaxloss.ClassBalancedLoss, np_class_balanced, CB,
-            {"samples_per_class": COUNTS, "beta": 0.99}),
-    _sparse("class_balanced_loss-focal", jaxloss.class_balanced_loss,
-            jaxloss.ClassBalancedLoss, np_class_balanced, CB,
-            {"samples_per_class": COUNTS, "beta": 0.9999,
-             "loss_type": "focal", "gamma": 0.5}),
-    _sparse("ldam_loss", jaxloss.ldam_loss, jaxloss.LDAMLoss, np_ldam,
-            LDAM + " with deferred re-weighting",
-            {"samples_per_class": COUNTS, "max_margin": 0.3, "scale": 8.0,
-             "class_weight": (0.5, 1.0, 1.5, 2.0)}, inputs=cosine_inputs),
-    Spec("asymmetric_loss", jaxloss.asymmetric_loss, multilabel_inputs,
-         cls=jaxloss.AsymmetricLoss, reference=np_asymmetric,
-         reference_source=ASL, edge_inputs=multilabel_edges),
-    # The compensation factor is held constant in the backward pass (as in
-    # mmdetection), so finite differences disagree with its gradient by
-    # design; tests/test_imbalance_noisy.py checks the gradient. The state
-    # input has no batch axis, hence per_sample=False (vmap and NaN tests
-    # with in_axes=None for it are in that file too).
-    Spec("seesaw_loss", jaxloss.seesaw_loss, seesaw_inputs,
-         cls=jaxloss.SeesawLoss, reference=np_seesaw,
-         reference_source=SEESAW, edge_inputs=seesaw_edges,
-         per_sample=False, grad_check=False),
-    Spec("equalization_loss_v2", jaxloss.equalization_loss_v2, eqlv2_inputs,
-         cls=jaxloss.EqualizationLossV2, reference=np_eqlv2,
-         reference_source=EQLV2, edge_inputs=eqlv2_edges, per_sample=False),
-    _sparse("logit_adjusted_crossentropy",
-            jaxloss.logit_adjusted_crossentropy,
-            jaxloss.LogitAdjustedCrossentropy, np_logit_adjusted, LA,
-            {"class_priors": COUNTS, "tau": 1.5}),
+  _sparse(
+    "class_balanced_loss-softmax",
+    jaxloss.class_balanced_loss,
+    jaxloss.ClassBalancedLoss,
+    np_class_balanced,
+    CB,
+    {"samples_per_class": COUNTS, "beta": 0.99},
+  ),
+  _sparse(
+    "class_balanced_loss-focal",
+    jaxloss.class_balanced_loss,
+    jaxloss.ClassBalancedLoss,
+    np_class_balanced,
+    CB,
+    {
+      "samples_per_class": COUNTS,
+      "beta": 0.9999,
+      "loss_type": "focal",
+      "gamma": 0.5,
+    },
+  ),
+  _sparse(
+    "ldam_loss",
+    jaxloss.ldam_loss,
+    jaxloss.LDAMLoss,
+    np_ldam,
+    LDAM + " with deferred re-weighting",
+    {
+      "samples_per_class": COUNTS,
+      "max_margin": 0.3,
+      "scale": 8.0,
+      "class_weight": (0.5, 1.0, 1.5, 2.0),
+    },
+    inputs=cosine_inputs,
+  ),
+  Spec(
+    "asymmetric_loss",
+    jaxloss.asymmetric_loss,
+    multilabel_inputs,
+    cls=jaxloss.AsymmetricLoss,
+    reference=np_asymmetric,
+    reference_source=ASL,
+    edge_inputs=multilabel_edges,
+  ),
+  # The compensation factor is held constant in the backward pass (as in
+  # mmdetection), so finite differences disagree with its gradient by
+  # design; tests/test_imbalance_noisy.py checks the gradient. The state
+  # input has no batch axis, hence per_sample=False (vmap and NaN tests
+  # with in_axes=None for it are in that file too).
+  Spec(
+    "seesaw_loss",
+    jaxloss.seesaw_loss,
+    seesaw_inputs,
+    cls=jaxloss.SeesawLoss,
+    reference=np_seesaw,
+    reference_source=SEESAW,
+    edge_inputs=seesaw_edges,
+    per_sample=False,
+    grad_check=False,
+  ),
+  Spec(
+    "equalization_loss_v2",
+    jaxloss.equalization_loss_v2,
+    eqlv2_inputs,
+    cls=jaxloss.EqualizationLossV2,
+    reference=np_eqlv2,
+    reference_source=EQLV2,
+    edge_inputs=eqlv2_edges,
+    per_sample=False,
+  ),
+  _sparse(
+    "logit_adjusted_crossentropy",
+    jaxloss.logit_adjusted_crossentropy,
+    jaxloss.LogitAdjustedCrossentropy,
+    np_logit_adjusted,
+    LA,
+    {"class_priors": COUNTS, "tau": 1.5},
+  ),
 ]

@@ -57,14 +57,18 @@ def _sparse_logit_inputs(rng, b):
 
 def _bin_edges():
   t = np.array([[0.0, 1.0, 0.0, 1.0]])
-  return [(t, np.array([[0.0, 1.0, 1.0, 0.0]])),
-          (t, np.array([[1e-30, 1 - 1e-7, 0.5, 1e-12]]))]
+  return [
+    (t, np.array([[0.0, 1.0, 1.0, 0.0]])),
+    (t, np.array([[1e-30, 1 - 1e-7, 0.5, 1e-12]])),
+  ]
 
 
 def _logit_edges(classes=4):
   t = np.eye(classes)[:2]
-  return [(t, np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, 1e4, 1e4, 0.0]])),
-          (t, np.zeros((2, classes)))]
+  return [
+    (t, np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, 1e4, 1e4, 0.0]])),
+    (t, np.zeros((2, classes))),
+  ]
 
 
 def _bin_logit_edges():
@@ -101,20 +105,22 @@ def np_mape(t, p):
 
 def np_msle(t, p):
   return np.mean(
-      (np.log(np.maximum(p, EPS) + 1) - np.log(np.maximum(t, EPS) + 1)) ** 2,
-      -1)
+    (np.log(np.maximum(p, EPS) + 1) - np.log(np.maximum(t, EPS) + 1)) ** 2, -1
+  )
 
 
 def np_cosine(t, p, axis=-1):
   def unit(x):
     return x / np.maximum(np.linalg.norm(x, axis=axis, keepdims=True), EPS)
+
   return -np.sum(unit(t) * unit(p), axis)
 
 
 def np_huber(t, p, delta=1.0):
   e = np.abs(p - t)
-  return np.mean(np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2),
-                 -1)
+  return np.mean(
+    np.where(e <= delta, 0.5 * e**2, delta * e - 0.5 * delta**2), -1
+  )
 
 
 def np_log_cosh(t, p):
@@ -156,8 +162,16 @@ def np_bce(t, p, from_logits=False, label_smoothing=0.0, axis=-1):
   return np.mean(-(t * np.log(q) + (1 - t) * np.log(1 - q)), axis)
 
 
-def np_binary_focal(t, p, apply_class_balancing=False, alpha=0.25, gamma=2.0,
-                    from_logits=False, label_smoothing=0.0, axis=-1):
+def np_binary_focal(
+  t,
+  p,
+  apply_class_balancing=False,
+  alpha=0.25,
+  gamma=2.0,
+  from_logits=False,
+  label_smoothing=0.0,
+  axis=-1,
+):
   t = t * (1 - label_smoothing) + 0.5 * label_smoothing
   q = _sigmoid(p) if from_logits else p
   qc = np.clip(q, EPS, 1 - EPS)
@@ -181,16 +195,18 @@ def np_cce(t, p, from_logits=False, label_smoothing=0.0, axis=-1):
   return -np.sum(t * _np_log_q(p, from_logits), -1)
 
 
-def np_categorical_focal(t, p, alpha=0.25, gamma=2.0, from_logits=False,
-                         label_smoothing=0.0, axis=-1):
+def np_categorical_focal(
+  t, p, alpha=0.25, gamma=2.0, from_logits=False, label_smoothing=0.0, axis=-1
+):
   t = t * (1 - label_smoothing) + label_smoothing / t.shape[-1]
   log_q = _np_log_q(p, from_logits)
   q = np.exp(log_q)
   return -np.sum(np.asarray(alpha) * (1 - q) ** gamma * t * log_q, -1)
 
 
-def np_sparse_cce(y, p, from_logits=False, ignore_class=None, axis=-1,
-                  label_smoothing=0.0):
+def np_sparse_cce(
+  y, p, from_logits=False, ignore_class=None, axis=-1, label_smoothing=0.0
+):
   t = np.eye(p.shape[-1])[np.where(y == ignore_class, 0, y)]
   out = np_cce(t, p, from_logits, label_smoothing)
   return np.where(y == ignore_class, 0.0, out)
@@ -240,6 +256,7 @@ def np_circle(y, e, remove_diagonal=True, gamma=80.0, margin=0.4):
 def np_ctc(labels, logits):
   """Brute force over all alignments (Graves et al. 2006): sum of paths."""
   import itertools
+
   b, t, k = logits.shape
   z = logits - logits.max(-1, keepdims=True)
   logp = z - np.log(np.exp(z).sum(-1, keepdims=True))
@@ -248,11 +265,13 @@ def np_ctc(labels, logits):
     target = [c for c in labels[i] if c != 0]
     total = -np.inf
     for path in itertools.product(range(k), repeat=t):
-      collapsed = [c for j, c in enumerate(path)
-                   if c != 0 and (j == 0 or c != path[j - 1])]
+      collapsed = [
+        c for j, c in enumerate(path) if c != 0 and (j == 0 or c != path[j - 1])
+      ]
       if collapsed == target:
-        total = np.logaddexp(total, sum(logp[i, j, c]
-                                        for j, c in enumerate(path)))
+        total = np.logaddexp(
+          total, sum(logp[i, j, c] for j, c in enumerate(path))
+        )
     out.append(-total)
   return np.array(out)
 
@@ -284,124 +303,288 @@ def _labels_mismatch(args):
 
 
 SPECS = [
-    Spec("mean_squared_error", jaxloss.mean_squared_error, _reg_inputs,
-         cls=jaxloss.MeanSquaredError, reference=np_mse, reference_source=SRC),
-    Spec("mean_absolute_error", jaxloss.mean_absolute_error, _reg_inputs,
-         cls=jaxloss.MeanAbsoluteError, reference=np_mae, reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3)))]),
-    Spec("mean_absolute_percentage_error",
-         jaxloss.mean_absolute_percentage_error, _pos_inputs,
-         cls=jaxloss.MeanAbsolutePercentageError, reference=np_mape,
-         reference_source=SRC, half_rtol=0.2,
-         edge_inputs=lambda: [(np.zeros((1, 3)), np.ones((1, 3)))]),
-    Spec("mean_squared_logarithmic_error",
-         jaxloss.mean_squared_logarithmic_error, _pos_inputs,
-         cls=jaxloss.MeanSquaredLogarithmicError, reference=np_msle,
-         reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((1, 3)),
-                               np.array([[0.0, -1.0, 1e6]]))]),
-    Spec("cosine_similarity", jaxloss.cosine_similarity, _reg_inputs,
-         cls=jaxloss.CosineSimilarity, reference=np_cosine,
-         reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((2, 3)), np.zeros((2, 3))),
-                              (np.ones((2, 3)), np.zeros((2, 3)))]),
-    Spec("huber", jaxloss.huber, _reg_inputs, kwargs={"delta": 0.7},
-         cls=jaxloss.Huber, reference=np_huber, reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((1, 2)), np.array([[1e30, -1e30]]))]),
-    Spec("log_cosh", jaxloss.log_cosh, _reg_inputs, cls=jaxloss.LogCosh,
-         reference=np_log_cosh, reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((1, 2)), np.array([[1e4, -1e4]]))]),
-    Spec("hinge", jaxloss.hinge, _bin_logit_inputs, cls=jaxloss.Hinge,
-         reference=np_hinge, reference_source=SRC),
-    Spec("squared_hinge", jaxloss.squared_hinge, _bin_logit_inputs,
-         cls=jaxloss.SquaredHinge, reference=np_squared_hinge,
-         reference_source=SRC),
-    Spec("categorical_hinge", jaxloss.categorical_hinge, _cat_logit_inputs,
-         cls=jaxloss.CategoricalHinge, reference=np_categorical_hinge,
-         reference_source=SRC),
-    Spec("kl_divergence", jaxloss.kl_divergence, _cat_inputs,
-         cls=jaxloss.KLDivergence, reference=np_kld, reference_source=SRC,
-         edge_inputs=lambda: [(np.eye(3)[:2], np.eye(3)[[1, 1]]),
-                              (np.zeros((2, 3)), np.zeros((2, 3)))]),
-    Spec("poisson", jaxloss.poisson, _pos_inputs, cls=jaxloss.Poisson,
-         reference=np_poisson, reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3))),
-                              (np.ones((1, 3)), np.zeros((1, 3)))]),
-    Spec("binary_crossentropy", jaxloss.binary_crossentropy, _bin_inputs,
-         kwargs={"label_smoothing": 0.1}, cls=jaxloss.BinaryCrossentropy,
-         reference=np_bce, reference_source=SRC, edge_inputs=_bin_edges),
-    Spec("binary_crossentropy-logits", jaxloss.binary_crossentropy,
-         _bin_logit_inputs, kwargs={"from_logits": True},
-         cls=jaxloss.BinaryCrossentropy, reference=np_bce,
-         reference_source=SRC, edge_inputs=_bin_logit_edges),
-    Spec("binary_focal_crossentropy", jaxloss.binary_focal_crossentropy,
-         _bin_inputs, kwargs={"apply_class_balancing": True, "gamma": 1.5},
-         cls=jaxloss.BinaryFocalCrossentropy, reference=np_binary_focal,
-         reference_source=SRC, edge_inputs=_bin_edges),
-    Spec("binary_focal_crossentropy-logits",
-         jaxloss.binary_focal_crossentropy, _bin_logit_inputs,
-         kwargs={"from_logits": True, "gamma": 0.5, "label_smoothing": 0.1},
-         cls=jaxloss.BinaryFocalCrossentropy, reference=np_binary_focal,
-         reference_source=SRC, edge_inputs=_bin_logit_edges),
-    Spec("categorical_crossentropy", jaxloss.categorical_crossentropy,
-         _cat_inputs, kwargs={"label_smoothing": 0.2},
-         cls=jaxloss.CategoricalCrossentropy, reference=np_cce,
-         reference_source=SRC, edge_inputs=_cat_prob_edges),
-    Spec("categorical_crossentropy-logits", jaxloss.categorical_crossentropy,
-         _cat_logit_inputs, kwargs={"from_logits": True},
-         cls=jaxloss.CategoricalCrossentropy, reference=np_cce,
-         reference_source=SRC, edge_inputs=_logit_edges),
-    Spec("categorical_focal_crossentropy",
-         jaxloss.categorical_focal_crossentropy, _cat_inputs,
-         kwargs={"alpha": (0.1, 0.2, 0.3, 0.4)},
-         cls=jaxloss.CategoricalFocalCrossentropy,
-         reference=np_categorical_focal, reference_source=SRC,
-         edge_inputs=_cat_prob_edges),
-    Spec("categorical_focal_crossentropy-logits",
-         jaxloss.categorical_focal_crossentropy, _cat_logit_inputs,
-         kwargs={"from_logits": True, "gamma": 0.5},
-         cls=jaxloss.CategoricalFocalCrossentropy,
-         reference=np_categorical_focal, reference_source=SRC,
-         edge_inputs=_logit_edges),
-    Spec("sparse_categorical_crossentropy",
-         jaxloss.sparse_categorical_crossentropy, _sparse_inputs,
-         cls=jaxloss.SparseCategoricalCrossentropy, reference=np_sparse_cce,
-         reference_source=SRC, edge_inputs=lambda: _sparse_edges(False),
-         mismatch=_labels_mismatch),
-    Spec("sparse_categorical_crossentropy-logits-ignore",
-         jaxloss.sparse_categorical_crossentropy, _sparse_logit_inputs,
-         kwargs={"from_logits": True, "ignore_class": 2,
-                 "label_smoothing": 0.1},
-         cls=jaxloss.SparseCategoricalCrossentropy, reference=np_sparse_cce,
-         reference_source=SRC, edge_inputs=lambda: _sparse_edges(True),
-         mismatch=_labels_mismatch),
-    Spec("categorical_generalized_cross_entropy",
-         jaxloss.categorical_generalized_cross_entropy, _sparse_inputs,
-         kwargs={"q": 0.7}, cls=jaxloss.CategoricalGeneralizedCrossEntropy,
-         reference=np_gce,
-         reference_source="Zhang & Sabuncu 2018, eq. (6); Keras 3.15",
-         edge_inputs=lambda: _sparse_edges(False), mismatch=_labels_mismatch),
-    Spec("dice", jaxloss.dice, _bin_inputs, kwargs={"axis": 1},
-         cls=jaxloss.Dice, reference=np_dice, reference_source=SRC,
-         edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3)))]),
-    Spec("dice-all-axes", jaxloss.dice, _bin_inputs, cls=jaxloss.Dice,
-         reference=np_dice, reference_source=SRC, per_sample=False,
-         value_rank=0),
-    Spec("tversky", jaxloss.tversky, _bin_inputs,
-         kwargs={"alpha": 0.7, "beta": 0.3, "axis": 1}, cls=jaxloss.Tversky,
-         reference=np_tversky,
-         reference_source="Salehi et al. 2017, eq. (3) (alpha on FP)",
-         edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3)))]),
-    Spec("circle", jaxloss.circle, _unit_embeddings,
-         kwargs={"gamma": 4.0, "margin": 0.25}, cls=jaxloss.Circle,
-         reference=np_circle,
-         reference_source="Sun et al. 2020, eq. (4) in Keras 3.15's form",
-         per_sample=False, mismatch=_labels_mismatch,
-         edge_inputs=lambda: [(np.array([0, 1]), np.eye(2)),
-                              (np.array([0, 0]), np.eye(2)[[0, 0]])]),
-    Spec("ctc", jaxloss.ctc, _ctc_inputs, cls=jaxloss.CTC, reference=np_ctc,
-         reference_source="brute-force sum over alignments (Graves 2006)",
-         mismatch=_ctc_mismatch,
-         edge_inputs=lambda: [(np.array([[1, 2]]),
-                               np.array([[[1e4, -1e4, 0.0]] * 3]))]),
+  Spec(
+    "mean_squared_error",
+    jaxloss.mean_squared_error,
+    _reg_inputs,
+    cls=jaxloss.MeanSquaredError,
+    reference=np_mse,
+    reference_source=SRC,
+  ),
+  Spec(
+    "mean_absolute_error",
+    jaxloss.mean_absolute_error,
+    _reg_inputs,
+    cls=jaxloss.MeanAbsoluteError,
+    reference=np_mae,
+    reference_source=SRC,
+    edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3)))],
+  ),
+  Spec(
+    "mean_absolute_percentage_error",
+    jaxloss.mean_absolute_percentage_error,
+    _pos_inputs,
+    cls=jaxloss.MeanAbsolutePercentageError,
+    reference=np_mape,
+    reference_source=SRC,
+    half_rtol=0.2,
+    edge_inputs=lambda: [(np.zeros((1, 3)), np.ones((1, 3)))],
+  ),
+  Spec(
+    "mean_squared_logarithmic_error",
+    jaxloss.mean_squared_logarithmic_error,
+    _pos_inputs,
+    cls=jaxloss.MeanSquaredLogarithmicError,
+    reference=np_msle,
+    reference_source=SRC,
+    edge_inputs=lambda: [(np.zeros((1, 3)), np.array([[0.0, -1.0, 1e6]]))],
+  ),
+  Spec(
+    "cosine_similarity",
+    jaxloss.cosine_similarity,
+    _reg_inputs,
+    cls=jaxloss.CosineSimilarity,
+    reference=np_cosine,
+    reference_source=SRC,
+    edge_inputs=lambda: [
+      (np.zeros((2, 3)), np.zeros((2, 3))),
+      (np.ones((2, 3)), np.zeros((2, 3))),
+    ],
+  ),
+  Spec(
+    "huber",
+    jaxloss.huber,
+    _reg_inputs,
+    kwargs={"delta": 0.7},
+    cls=jaxloss.Huber,
+    reference=np_huber,
+    reference_source=SRC,
+    edge_inputs=lambda: [(np.zeros((1, 2)), np.array([[1e30, -1e30]]))],
+  ),
+  Spec(
+    "log_cosh",
+    jaxloss.log_cosh,
+    _reg_inputs,
+    cls=jaxloss.LogCosh,
+    reference=np_log_cosh,
+    reference_source=SRC,
+    edge_inputs=lambda: [(np.zeros((1, 2)), np.array([[1e4, -1e4]]))],
+  ),
+  Spec(
+    "hinge",
+    jaxloss.hinge,
+    _bin_logit_inputs,
+    cls=jaxloss.Hinge,
+    reference=np_hinge,
+    reference_source=SRC,
+  ),
+  Spec(
+    "squared_hinge",
+    jaxloss.squared_hinge,
+    _bin_logit_inputs,
+    cls=jaxloss.SquaredHinge,
+    reference=np_squared_hinge,
+    reference_source=SRC,
+  ),
+  Spec(
+    "categorical_hinge",
+    jaxloss.categorical_hinge,
+    _cat_logit_inputs,
+    cls=jaxloss.CategoricalHinge,
+    reference=np_categorical_hinge,
+    reference_source=SRC,
+  ),
+  Spec(
+    "kl_divergence",
+    jaxloss.kl_divergence,
+    _cat_inputs,
+    cls=jaxloss.KLDivergence,
+    reference=np_kld,
+    reference_source=SRC,
+    edge_inputs=lambda: [
+      (np.eye(3)[:2], np.eye(3)[[1, 1]]),
+      (np.zeros((2, 3)), np.zeros((2, 3))),
+    ],
+  ),
+  Spec(
+    "poisson",
+    jaxloss.poisson,
+    _pos_inputs,
+    cls=jaxloss.Poisson,
+    reference=np_poisson,
+    reference_source=SRC,
+    edge_inputs=lambda: [
+      (np.zeros((1, 3)), np.zeros((1, 3))),
+      (np.ones((1, 3)), np.zeros((1, 3))),
+    ],
+  ),
+  Spec(
+    "binary_crossentropy",
+    jaxloss.binary_crossentropy,
+    _bin_inputs,
+    kwargs={"label_smoothing": 0.1},
+    cls=jaxloss.BinaryCrossentropy,
+    reference=np_bce,
+    reference_source=SRC,
+    edge_inputs=_bin_edges,
+  ),
+  Spec(
+    "binary_crossentropy-logits",
+    jaxloss.binary_crossentropy,
+    _bin_logit_inputs,
+    kwargs={"from_logits": True},
+    cls=jaxloss.BinaryCrossentropy,
+    reference=np_bce,
+    reference_source=SRC,
+    edge_inputs=_bin_logit_edges,
+  ),
+  Spec(
+    "binary_focal_crossentropy",
+    jaxloss.binary_focal_crossentropy,
+    _bin_inputs,
+    kwargs={"apply_class_balancing": True, "gamma": 1.5},
+    cls=jaxloss.BinaryFocalCrossentropy,
+    reference=np_binary_focal,
+    reference_source=SRC,
+    edge_inputs=_bin_edges,
+  ),
+  Spec(
+    "binary_focal_crossentropy-logits",
+    jaxloss.binary_focal_crossentropy,
+    _bin_logit_inputs,
+    kwargs={"from_logits": True, "gamma": 0.5, "label_smoothing": 0.1},
+    cls=jaxloss.BinaryFocalCrossentropy,
+    reference=np_binary_focal,
+    reference_source=SRC,
+    edge_inputs=_bin_logit_edges,
+  ),
+  Spec(
+    "categorical_crossentropy",
+    jaxloss.categorical_crossentropy,
+    _cat_inputs,
+    kwargs={"label_smoothing": 0.2},
+    cls=jaxloss.CategoricalCrossentropy,
+    reference=np_cce,
+    reference_source=SRC,
+    edge_inputs=_cat_prob_edges,
+  ),
+  Spec(
+    "categorical_crossentropy-logits",
+    jaxloss.categorical_crossentropy,
+    _cat_logit_inputs,
+    kwargs={"from_logits": True},
+    cls=jaxloss.CategoricalCrossentropy,
+    reference=np_cce,
+    reference_source=SRC,
+    edge_inputs=_logit_edges,
+  ),
+  Spec(
+    "categorical_focal_crossentropy",
+    jaxloss.categorical_focal_crossentropy,
+    _cat_inputs,
+    kwargs={"alpha": (0.1, 0.2, 0.3, 0.4)},
+    cls=jaxloss.CategoricalFocalCrossentropy,
+    reference=np_categorical_focal,
+    reference_source=SRC,
+    edge_inputs=_cat_prob_edges,
+  ),
+  Spec(
+    "categorical_focal_crossentropy-logits",
+    jaxloss.categorical_focal_crossentropy,
+    _cat_logit_inputs,
+    kwargs={"from_logits": True, "gamma": 0.5},
+    cls=jaxloss.CategoricalFocalCrossentropy,
+    reference=np_categorical_focal,
+    reference_source=SRC,
+    edge_inputs=_logit_edges,
+  ),
+  Spec(
+    "sparse_categorical_crossentropy",
+    jaxloss.sparse_categorical_crossentropy,
+    _sparse_inputs,
+    cls=jaxloss.SparseCategoricalCrossentropy,
+    reference=np_sparse_cce,
+    reference_source=SRC,
+    edge_inputs=lambda: _sparse_edges(False),
+    mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "sparse_categorical_crossentropy-logits-ignore",
+    jaxloss.sparse_categorical_crossentropy,
+    _sparse_logit_inputs,
+    kwargs={"from_logits": True, "ignore_class": 2, "label_smoothing": 0.1},
+    cls=jaxloss.SparseCategoricalCrossentropy,
+    reference=np_sparse_cce,
+    reference_source=SRC,
+    edge_inputs=lambda: _sparse_edges(True),
+    mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "categorical_generalized_cross_entropy",
+    jaxloss.categorical_generalized_cross_entropy,
+    _sparse_inputs,
+    kwargs={"q": 0.7},
+    cls=jaxloss.CategoricalGeneralizedCrossEntropy,
+    reference=np_gce,
+    reference_source="Zhang & Sabuncu 2018, eq. (6); Keras 3.15",
+    edge_inputs=lambda: _sparse_edges(False),
+    mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "dice",
+    jaxloss.dice,
+    _bin_inputs,
+    kwargs={"axis": 1},
+    cls=jaxloss.Dice,
+    reference=np_dice,
+    reference_source=SRC,
+    edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3)))],
+  ),
+  Spec(
+    "dice-all-axes",
+    jaxloss.dice,
+    _bin_inputs,
+    cls=jaxloss.Dice,
+    reference=np_dice,
+    reference_source=SRC,
+    per_sample=False,
+    value_rank=0,
+  ),
+  Spec(
+    "tversky",
+    jaxloss.tversky,
+    _bin_inputs,
+    kwargs={"alpha": 0.7, "beta": 0.3, "axis": 1},
+    cls=jaxloss.Tversky,
+    reference=np_tversky,
+    reference_source="Salehi et al. 2017, eq. (3) (alpha on FP)",
+    edge_inputs=lambda: [(np.zeros((1, 3)), np.zeros((1, 3)))],
+  ),
+  Spec(
+    "circle",
+    jaxloss.circle,
+    _unit_embeddings,
+    kwargs={"gamma": 4.0, "margin": 0.25},
+    cls=jaxloss.Circle,
+    reference=np_circle,
+    reference_source="Sun et al. 2020, eq. (4) in Keras 3.15's form",
+    per_sample=False,
+    mismatch=_labels_mismatch,
+    edge_inputs=lambda: [
+      (np.array([0, 1]), np.eye(2)),
+      (np.array([0, 0]), np.eye(2)[[0, 0]]),
+    ],
+  ),
+  Spec(
+    "ctc",
+    jaxloss.ctc,
+    _ctc_inputs,
+    cls=jaxloss.CTC,
+    reference=np_ctc,
+    reference_source="brute-force sum over alignments (Graves 2006)",
+    mismatch=_ctc_mismatch,
+    edge_inputs=lambda: [
+      (np.array([[1, 2]]), np.array([[[1e4, -1e4, 0.0]] * 3]))
+    ],
+  ),
 ]

@@ -45,8 +45,11 @@ def np_arcface(labels, emb, centres, scale=64.0, margin=0.5):
   cos = _np_cosines(emb, centres)
   rows = np.arange(len(labels))
   theta = np.arccos(cos[rows, labels])
-  target = np.where(theta + margin <= math.pi, np.cos(theta + margin),
-                    cos[rows, labels] - margin * math.sin(margin))
+  target = np.where(
+    theta + margin <= math.pi,
+    np.cos(theta + margin),
+    cos[rows, labels] - margin * math.sin(margin),
+  )
   logits = scale * cos
   logits[rows, labels] = scale * target
   return _np_xent(logits, labels)
@@ -67,8 +70,11 @@ def np_center_loss(labels, emb, centres):
 
 
 def _with_centres(rng, b):
-  return (int_labels(rng, b, C), rng.normal(size=(b, D)),
-          rng.normal(size=(C, D)))
+  return (
+    int_labels(rng, b, C),
+    rng.normal(size=(b, D)),
+    rng.normal(size=(C, D)),
+  )
 
 
 def _labelled(rng, b):
@@ -79,11 +85,11 @@ def _centre_edges():
   c = np.eye(C, D)
   labels = np.array([0, 1, 2])
   return [
-      (labels, c.copy(), c),  # each embedding on its centre: cos = 1
-      (labels, -c, c),  # antipodal: cos = -1, the fallback branch
-      (labels, np.zeros((3, D)), c),  # zero embeddings
-      (labels, 1e4 * c[[1, 2, 0]], c),  # huge, on another class's centre
-      (labels, c.copy(), np.zeros((C, D))),  # zero centres
+    (labels, c.copy(), c),  # each embedding on its centre: cos = 1
+    (labels, -c, c),  # antipodal: cos = -1, the fallback branch
+    (labels, np.zeros((3, D)), c),  # zero embeddings
+    (labels, 1e4 * c[[1, 2, 0]], c),  # huge, on another class's centre
+    (labels, c.copy(), np.zeros((C, D))),  # zero centres
   ]
 
 
@@ -108,32 +114,73 @@ def _fixed_reference(np_loss):
 
 def _centre_specs(name, loss, cls, np_loss, source, **kwargs):
   return [
-      Spec(name, loss, _with_centres, kwargs=kwargs, cls=cls,
-           reference=np_loss, reference_source=source,
-           edge_inputs=_centre_edges, diff_argnums=(1, 2), per_sample=False),
-      Spec(f"{name}-fixed-centres", _fixed(loss), _labelled, kwargs=kwargs,
-           reference=_fixed_reference(np_loss), reference_source=source,
-           edge_inputs=_fixed_edges),
+    Spec(
+      name,
+      loss,
+      _with_centres,
+      kwargs=kwargs,
+      cls=cls,
+      reference=np_loss,
+      reference_source=source,
+      edge_inputs=_centre_edges,
+      diff_argnums=(1, 2),
+      per_sample=False,
+    ),
+    Spec(
+      f"{name}-fixed-centres",
+      _fixed(loss),
+      _labelled,
+      kwargs=kwargs,
+      reference=_fixed_reference(np_loss),
+      reference_source=source,
+      edge_inputs=_fixed_edges,
+    ),
   ]
 
 
 def _residual_edges():
   t = np.zeros((2, D))
-  return [(t, np.zeros((2, D))), (t, 1e4 * np.ones((2, D))),
-          (t, -1e4 * np.ones((2, D)))]
+  return [
+    (t, np.zeros((2, D))),
+    (t, 1e4 * np.ones((2, D))),
+    (t, -1e4 * np.ones((2, D))),
+  ]
 
 
 SPECS = [
-    # Scales of 4-8 keep half-precision logits meaningful (64 would not).
-    *_centre_specs("arcface", jaxloss.arcface, jaxloss.ArcFace, np_arcface,
-                   "Deng et al. 2019 eq. 3", scale=8.0, margin=0.3),
-    *_centre_specs("cosface", jaxloss.cosface, jaxloss.CosFace, np_cosface,
-                   "Wang et al. 2018 eq. 4", scale=8.0, margin=0.2),
-    *_centre_specs("center_loss", jaxloss.center_loss, jaxloss.CenterLoss,
-                   np_center_loss, "Wen et al. 2016 eq. 2"),
-    # No float64 reference here: log Z(alpha) is a quadrature; its closed
-    # forms (alpha = 2, 1, 0) are checked in tests/test_flax_learnable.py.
-    Spec("adaptive_robust_nll", jaxloss.adaptive_robust_nll,
-         lambda rng, b: (rng.normal(size=(b, D)), rng.normal(size=(b, D))),
-         kwargs={"alpha": 1.2, "scale": 0.7}, edge_inputs=_residual_edges),
+  # Scales of 4-8 keep half-precision logits meaningful (64 would not).
+  *_centre_specs(
+    "arcface",
+    jaxloss.arcface,
+    jaxloss.ArcFace,
+    np_arcface,
+    "Deng et al. 2019 eq. 3",
+    scale=8.0,
+    margin=0.3,
+  ),
+  *_centre_specs(
+    "cosface",
+    jaxloss.cosface,
+    jaxloss.CosFace,
+    np_cosface,
+    "Wang et al. 2018 eq. 4",
+    scale=8.0,
+    margin=0.2,
+  ),
+  *_centre_specs(
+    "center_loss",
+    jaxloss.center_loss,
+    jaxloss.CenterLoss,
+    np_center_loss,
+    "Wen et al. 2016 eq. 2",
+  ),
+  # No float64 reference here: log Z(alpha) is a quadrature; its closed
+  # forms (alpha = 2, 1, 0) are checked in tests/test_flax_learnable.py.
+  Spec(
+    "adaptive_robust_nll",
+    jaxloss.adaptive_robust_nll,
+    lambda rng, b: (rng.normal(size=(b, D)), rng.normal(size=(b, D))),
+    kwargs={"alpha": 1.2, "scale": 0.7},
+    edge_inputs=_residual_edges,
+  ),
 ]

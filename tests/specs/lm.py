@@ -18,11 +18,14 @@ D, V = 4, 7
 _RNG = np.random.default_rng(1234)
 _W = _RNG.normal(size=(D, V))
 _B = _RNG.normal(size=(V,))
-SRC = ("NumPy float64 transcription of -log softmax(x @ w + b)[y] with "
-       "uniform label smoothing, PaLM z-loss (Chowdhery et al. 2022, sec. 5) "
-       "and Gemma-2 soft-capping cap * tanh(z / cap)")
-OPTIONS = dict(label_smoothing=0.2, z_loss=0.05, logit_softcap=2.5,
-               ignore_index=-1)
+SRC = (
+  "NumPy float64 transcription of -log softmax(x @ w + b)[y] with "
+  "uniform label smoothing, PaLM z-loss (Chowdhery et al. 2022, sec. 5) "
+  "and Gemma-2 soft-capping cap * tanh(z / cap)"
+)
+OPTIONS = dict(
+  label_smoothing=0.2, z_loss=0.05, logit_softcap=2.5, ignore_index=-1
+)
 
 
 def _head(embeddings, use_bias):
@@ -37,8 +40,9 @@ def _head(embeddings, use_bias):
 def linear_cross_entropy(embeddings, labels, *, bias=False, **kwargs):
   """``jaxloss.linear_cross_entropy`` with the spec's fixed head, per token."""
   w, b = _head(embeddings, bias)
-  return jaxloss.linear_cross_entropy(embeddings, w, labels, bias=b,
-                                      reduction="none", **kwargs)
+  return jaxloss.linear_cross_entropy(
+    embeddings, w, labels, bias=b, reduction="none", **kwargs
+  )
 
 
 def _inputs(rng, b):
@@ -51,8 +55,17 @@ def _inputs_ignored(rng, b):
   return x, y
 
 
-def reference(x, y, *, bias=False, chunk_size=None, label_smoothing=0.0,
-              z_loss=0.0, logit_softcap=None, ignore_index=-100):
+def reference(
+  x,
+  y,
+  *,
+  bias=False,
+  chunk_size=None,
+  label_smoothing=0.0,
+  z_loss=0.0,
+  logit_softcap=None,
+  ignore_index=-100,
+):
   del chunk_size
   z = x @ _W + (_B if bias else 0.0)
   if logit_softcap is not None:
@@ -61,39 +74,43 @@ def reference(x, y, *, bias=False, chunk_size=None, label_smoothing=0.0,
   lse = (m + np.log(np.exp(z - m).sum(-1, keepdims=True)))[..., 0]
   valid = y != ignore_index
   target = np.take_along_axis(z, np.where(valid, y, 0)[:, None], -1)[:, 0]
-  loss = (lse - (1 - label_smoothing) * target
-          - label_smoothing * z.mean(-1) + z_loss * lse**2)
+  loss = (
+    lse
+    - (1 - label_smoothing) * target
+    - label_smoothing * z.mean(-1)
+    + z_loss * lse**2
+  )
   return np.where(valid, loss, 0.0)
 
 
 def _edges():
   big = np.array([[1e3, -1e3, 5e2, 0.0], [0.0, 0.0, 0.0, 0.0]])
   return [
-      (big, np.array([2, 5])),
-      (np.zeros((2, D)), np.array([-1, -1])),  # every token ignored
-      (big * 10, np.array([-1, 0])),
+    (big, np.array([2, 5])),
+    (np.zeros((2, D)), np.array([-1, -1])),  # every token ignored
+    (big * 10, np.array([-1, 0])),
   ]
 
 
 SPECS = [
-    Spec(
-        name="linear_cross_entropy",
-        fn=linear_cross_entropy,
-        make_inputs=_inputs,
-        kwargs=dict(chunk_size=3),
-        reference=reference,
-        reference_source=SRC,
-        edge_inputs=_edges,
-        diff_argnums=(0,),
-    ),
-    Spec(
-        name="linear_cross_entropy_all_options",
-        fn=linear_cross_entropy,
-        make_inputs=_inputs_ignored,
-        kwargs=dict(bias=True, chunk_size=2, **OPTIONS),
-        reference=reference,
-        reference_source=SRC,
-        edge_inputs=_edges,
-        diff_argnums=(0,),
-    ),
+  Spec(
+    name="linear_cross_entropy",
+    fn=linear_cross_entropy,
+    make_inputs=_inputs,
+    kwargs=dict(chunk_size=3),
+    reference=reference,
+    reference_source=SRC,
+    edge_inputs=_edges,
+    diff_argnums=(0,),
+  ),
+  Spec(
+    name="linear_cross_entropy_all_options",
+    fn=linear_cross_entropy,
+    make_inputs=_inputs_ignored,
+    kwargs=dict(bias=True, chunk_size=2, **OPTIONS),
+    reference=reference,
+    reference_source=SRC,
+    edge_inputs=_edges,
+    diff_argnums=(0,),
+  ),
 ]

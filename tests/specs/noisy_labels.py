@@ -19,8 +19,10 @@ from tests.specs.imbalance import sparse_edges
 from tests.specs.imbalance import sparse_inputs
 
 K = 4
-BITEMPERED = ("Amid et al. 2019, eqs. (5)-(13); fixed-point normalisation "
-              "of the authors' google/bi-tempered-loss")
+BITEMPERED = (
+  "Amid et al. 2019, eqs. (5)-(13); fixed-point normalisation "
+  "of the authors' google/bi-tempered-loss"
+)
 SCE = "Wang et al. 2019, eqs. (4)-(6); authors' SCELoss clamps 1e-7, 1e-4"
 TAYLOR = "Feng et al. 2020, eq. (8)"
 APL = "Ma et al. 2020, eqs. (3), (7); authors' NCE/NFL/RCE/MAE"
@@ -38,9 +40,13 @@ def onehot_inputs(rng, b):
 
 
 def dense_edges():
-  return [(np.eye(K)[[0, 3]], np.array([[1e4, -1e4, 0.0, 0.0],
-                                        [-1e4, 1e4, 0.0, 0.0]])),
-          (np.full((1, K), 1.0 / K), np.zeros((1, K)))]
+  return [
+    (
+      np.eye(K)[[0, 3]],
+      np.array([[1e4, -1e4, 0.0, 0.0], [-1e4, 1e4, 0.0, 0.0]]),
+    ),
+    (np.full((1, K), 1.0 / K), np.zeros((1, K))),
+  ]
 
 
 # -------------------------------------------------------------- references
@@ -97,8 +103,9 @@ def np_taylor(y, z, order=2):
   return sum((1 - p_y) ** k / k for k in range(1, order + 1))
 
 
-def np_active_passive(y, z, active="nce", passive="rce", alpha=1.0,
-                      beta=1.0, gamma=0.5):
+def np_active_passive(
+  y, z, active="nce", passive="rce", alpha=1.0, beta=1.0, gamma=0.5
+):
   p = np_softmax(z)
   log_p = np.log(p)
   rows = np.arange(len(y))
@@ -113,33 +120,63 @@ def np_active_passive(y, z, active="nce", passive="rce", alpha=1.0,
 
 
 def _bt(name, inputs, kwargs, **extra):
-  return Spec(f"bitempered_logistic-{name}", jaxloss.bitempered_logistic,
-              inputs, kwargs=kwargs, cls=jaxloss.BitemperedLogistic,
-              reference=np_bitempered, reference_source=BITEMPERED,
-              edge_inputs=dense_edges, **extra)
+  return Spec(
+    f"bitempered_logistic-{name}",
+    jaxloss.bitempered_logistic,
+    inputs,
+    kwargs=kwargs,
+    cls=jaxloss.BitemperedLogistic,
+    reference=np_bitempered,
+    reference_source=BITEMPERED,
+    edge_inputs=dense_edges,
+    **extra,
+  )
 
 
 def _sparse(name, fn, cls, ref, src, kwargs=None):
-  return Spec(name, fn, sparse_inputs, kwargs=kwargs or {}, cls=cls,
-              reference=ref, reference_source=src, edge_inputs=sparse_edges,
-              mismatch=labels_mismatch)
+  return Spec(
+    name,
+    fn,
+    sparse_inputs,
+    kwargs=kwargs or {},
+    cls=cls,
+    reference=ref,
+    reference_source=src,
+    edge_inputs=sparse_edges,
+    mismatch=labels_mismatch,
+  )
 
 
 def _apl(active, passive, **kwargs):
-  return _sparse(f"active_passive_loss-{active}-{passive}",
-                 jaxloss.active_passive_loss, jaxloss.ActivePassiveLoss,
-                 np_active_passive, APL,
-                 {"active": active, "passive": passive, **kwargs})
+  return _sparse(
+    f"active_passive_loss-{active}-{passive}",
+    jaxloss.active_passive_loss,
+    jaxloss.ActivePassiveLoss,
+    np_active_passive,
+    APL,
+    {"active": active, "passive": passive, **kwargs},
+  )
 
 
 # Other variants: tests/test_imbalance_noisy.py, against the same references.
 SPECS = [
-    _bt("t1", soft_inputs, {"t1": 0.7}),
-    _bt("t2", soft_inputs, {"t1": 0.5, "t2": 2.0, "label_smoothing": 0.1}),
-    _sparse("symmetric_crossentropy", jaxloss.symmetric_crossentropy,
-            jaxloss.SymmetricCrossentropy, np_symmetric, SCE),
-    _sparse("taylor_crossentropy", jaxloss.taylor_crossentropy,
-            jaxloss.TaylorCrossentropy, np_taylor, TAYLOR, {"order": 4}),
-    _apl("nce", "rce"),
-    _apl("nfl", "mae", gamma=2.0),
+  _bt("t1", soft_inputs, {"t1": 0.7}),
+  _bt("t2", soft_inputs, {"t1": 0.5, "t2": 2.0, "label_smoothing": 0.1}),
+  _sparse(
+    "symmetric_crossentropy",
+    jaxloss.symmetric_crossentropy,
+    jaxloss.SymmetricCrossentropy,
+    np_symmetric,
+    SCE,
+  ),
+  _sparse(
+    "taylor_crossentropy",
+    jaxloss.taylor_crossentropy,
+    jaxloss.TaylorCrossentropy,
+    np_taylor,
+    TAYLOR,
+    {"order": 4},
+  ),
+  _apl("nce", "rce"),
+  _apl("nfl", "mae", gamma=2.0),
 ]

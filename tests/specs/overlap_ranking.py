@@ -22,11 +22,15 @@ H, W = 3, 4  # image size
 K = 4  # classes
 L = 5  # list size
 
-SRC_JACCARD = ("NumPy: 1 - sum(t p) / (sum(t) + sum(p) - sum(t p) + 1e-7), "
-               "the soft IoU of Rahman & Wang 2016 Eq. 3-4")
+SRC_JACCARD = (
+  "NumPy: 1 - sum(t p) / (sum(t) + sum(p) - sum(t p) + 1e-7), "
+  "the soft IoU of Rahman & Wang 2016 Eq. 3-4"
+)
 SRC_FOCAL = "NumPy: Abraham & Khan 2019 Eq. 3-4, alpha on FP, exponent gamma"
-SRC_LOVASZ = ("NumPy transcription of Berman et al. 2018's reference code "
-              "(lovasz_losses.py: lovasz_grad, *_flat)")
+SRC_LOVASZ = (
+  "NumPy transcription of Berman et al. 2018's reference code "
+  "(lovasz_losses.py: lovasz_grad, *_flat)"
+)
 SRC_TFR = "NumPy transcription of TF-Ranking 0.5.5 losses_impl.py"
 
 
@@ -58,10 +62,12 @@ def _img_inputs(rng, b):
 
 def _img_edges():
   t = np.array([[[1.0, 0.0], [1.0, 1.0]]])
-  return [(t, t.copy()),  # perfect: 1 - TI = 0
-          (np.zeros_like(t), np.zeros_like(t)),  # empty target and prediction
-          (t, 1.0 - t),  # everything wrong
-          (np.zeros_like(t), np.full_like(t, 0.5))]
+  return [
+    (t, t.copy()),  # perfect: 1 - TI = 0
+    (np.zeros_like(t), np.zeros_like(t)),  # empty target and prediction
+    (t, 1.0 - t),  # everything wrong
+    (np.zeros_like(t), np.full_like(t, 0.5)),
+  ]
 
 
 # ------------------------------------------------------------ Lovász refs
@@ -84,8 +90,12 @@ def _np_lovasz_hinge_flat(logits, labels):
 
 def np_lovasz_hinge(t, z, per_image=True):
   if per_image:
-    return np.array([_np_lovasz_hinge_flat(zi.ravel(), ti.ravel())
-                     for ti, zi in zip(t, z, strict=True)])
+    return np.array(
+      [
+        _np_lovasz_hinge_flat(zi.ravel(), ti.ravel())
+        for ti, zi in zip(t, z, strict=True)
+      ]
+    )
   return _np_lovasz_hinge_flat(z.ravel(), t.ravel())
 
 
@@ -106,9 +116,12 @@ def _np_lovasz_softmax_flat(probas, labels, classes):
 def np_lovasz_softmax(y, p, classes="present", per_image=False):
   c = p.shape[-1]
   if per_image:
-    return np.array([_np_lovasz_softmax_flat(pi.reshape(-1, c), yi.ravel(),
-                                             classes)
-                     for yi, pi in zip(y, p, strict=True)])
+    return np.array(
+      [
+        _np_lovasz_softmax_flat(pi.reshape(-1, c), yi.ravel(), classes)
+        for yi, pi in zip(y, p, strict=True)
+      ]
+    )
   return _np_lovasz_softmax_flat(p.reshape(-1, c), y.ravel(), classes)
 
 
@@ -125,8 +138,12 @@ def _hinge_inputs(rng, b):
 
 def _hinge_edges():
   t = np.array([[[1.0, 0.0], [0.0, 1.0]], [[0.0, 0.0], [0.0, 0.0]]])
-  return [(t, 1e4 * (2 * t - 1)), (t, -1e4 * (2 * t - 1)),
-          (t, np.zeros_like(t)), (np.ones_like(t), np.ones_like(t))]
+  return [
+    (t, 1e4 * (2 * t - 1)),
+    (t, -1e4 * (2 * t - 1)),
+    (t, np.zeros_like(t)),
+    (np.ones_like(t), np.ones_like(t)),
+  ]
 
 
 def _softmax_inputs(rng, b):
@@ -137,9 +154,12 @@ def _softmax_inputs(rng, b):
 def _softmax_edges():
   y = np.array([[[0, 1], [1, 1]]])
   one_hot = np.eye(K)[y]
-  return [(y, one_hot), (y, np.eye(K)[(y + 1) % K]),
-          (y, np.full(y.shape + (K,), 1.0 / K)),
-          (np.full_like(y, K - 1), np.full(y.shape + (K,), 1.0 / K))]
+  return [
+    (y, one_hot),
+    (y, np.eye(K)[(y + 1) % K]),
+    (y, np.full(y.shape + (K,), 1.0 / K)),
+    (np.full_like(y, K - 1), np.full(y.shape + (K,), 1.0 / K)),
+  ]
 
 
 def _labels_mismatch(args):
@@ -174,8 +194,9 @@ def np_pairwise_hinge(t, s, where=None):
 
 def np_pairwise_logistic(t, s, where=None):
   # TF-Ranking: relu(-d) + log1p(exp(-|d|)) == log(1 + exp(-d)).
-  return _np_pairwise(t, s, where,
-                      lambda d: max(-d, 0.0) + np.log1p(np.exp(-abs(d))))
+  return _np_pairwise(
+    t, s, where, lambda d: max(-d, 0.0) + np.log1p(np.exp(-abs(d)))
+  )
 
 
 def np_listnet(t, s, where=None):
@@ -199,8 +220,7 @@ def np_listmle(t, s, where=None):
     ti, si = ti[vi], si[vi]
     order = np.argsort(-ti, kind="stable")
     ss = si[order]
-    out.append(sum(np.logaddexp.reduce(ss[k:]) - ss[k]
-                   for k in range(len(ss))))
+    out.append(sum(np.logaddexp.reduce(ss[k:]) - ss[k] for k in range(len(ss))))
   return np.array(out)
 
 
@@ -239,10 +259,12 @@ def _masked_rank_inputs(rng, b):
 
 
 def _rank_edges():
-  t = np.array([[3.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0],
-                [2.0, 2.0, 2.0, 2.0]])
-  big = np.array([[1e4, -1e4, 0.0, 1e4], [-1e4, 1e4, 1e4, 0.0],
-                  [1e4, 1e4, -1e4, -1e4]])
+  t = np.array(
+    [[3.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0], [2.0, 2.0, 2.0, 2.0]]
+  )
+  big = np.array(
+    [[1e4, -1e4, 0.0, 1e4], [-1e4, 1e4, 1e4, 0.0], [1e4, 1e4, -1e4, -1e4]]
+  )
   return [(t, big), (t, -big), (t, np.zeros_like(big))]
 
 
@@ -269,57 +291,137 @@ def _ref_with_where(ref, **kwargs):
 
 def _ranking_specs():
   cases = [
-      ("pairwise_hinge", jaxloss.pairwise_hinge, jaxloss.PairwiseHinge,
-       np_pairwise_hinge, {}),
-      ("pairwise_logistic", jaxloss.pairwise_logistic,
-       jaxloss.PairwiseLogistic, np_pairwise_logistic, {}),
-      ("listnet", jaxloss.listnet, jaxloss.ListNet, np_listnet, {}),
-      ("listmle", jaxloss.listmle, jaxloss.ListMLE, np_listmle, {}),
-      ("approx_ndcg", jaxloss.approx_ndcg, jaxloss.ApproxNDCG, np_approx_ndcg,
-       {}),
+    (
+      "pairwise_hinge",
+      jaxloss.pairwise_hinge,
+      jaxloss.PairwiseHinge,
+      np_pairwise_hinge,
+      {},
+    ),
+    (
+      "pairwise_logistic",
+      jaxloss.pairwise_logistic,
+      jaxloss.PairwiseLogistic,
+      np_pairwise_logistic,
+      {},
+    ),
+    ("listnet", jaxloss.listnet, jaxloss.ListNet, np_listnet, {}),
+    ("listmle", jaxloss.listmle, jaxloss.ListMLE, np_listmle, {}),
+    (
+      "approx_ndcg",
+      jaxloss.approx_ndcg,
+      jaxloss.ApproxNDCG,
+      np_approx_ndcg,
+      {},
+    ),
   ]
   specs = []
   for name, fn, cls, ref, kw in cases:
-    specs.append(Spec(name, fn, _rank_inputs, kwargs=kw, cls=cls,
-                      reference=ref, reference_source=SRC_TFR,
-                      edge_inputs=_rank_edges))
-    specs.append(Spec(name + "-masked", _with_where(fn, **kw),
-                      _masked_rank_inputs,
-                      reference=_ref_with_where(ref, **kw),
-                      reference_source=SRC_TFR,
-                      edge_inputs=_masked_rank_edges))
+    specs.append(
+      Spec(
+        name,
+        fn,
+        _rank_inputs,
+        kwargs=kw,
+        cls=cls,
+        reference=ref,
+        reference_source=SRC_TFR,
+        edge_inputs=_rank_edges,
+      )
+    )
+    specs.append(
+      Spec(
+        name + "-masked",
+        _with_where(fn, **kw),
+        _masked_rank_inputs,
+        reference=_ref_with_where(ref, **kw),
+        reference_source=SRC_TFR,
+        edge_inputs=_masked_rank_edges,
+      )
+    )
   return specs
 
 
 SPECS = [
-    Spec("jaccard", jaxloss.jaccard, _img_inputs, kwargs={"axis": (1, 2)},
-         cls=jaxloss.Jaccard, reference=np_jaccard,
-         reference_source=SRC_JACCARD, edge_inputs=_img_edges),
-    Spec("jaccard-all-axes", jaxloss.jaccard, _img_inputs,
-         cls=jaxloss.Jaccard, reference=np_jaccard,
-         reference_source=SRC_JACCARD, per_sample=False),
-    Spec("focal_tversky", jaxloss.focal_tversky, _img_inputs,
-         kwargs={"alpha": 0.3, "beta": 0.7, "gamma": 0.75, "axis": (1, 2)},
-         cls=jaxloss.FocalTversky, reference=np_focal_tversky,
-         reference_source=SRC_FOCAL, edge_inputs=_img_edges),
-    Spec("focal_tversky-all-axes", jaxloss.focal_tversky, _img_inputs,
-         cls=jaxloss.FocalTversky, reference=np_focal_tversky,
-         reference_source=SRC_FOCAL, per_sample=False),
-    Spec("lovasz_hinge", jaxloss.lovasz_hinge, _hinge_inputs,
-         cls=jaxloss.LovaszHinge, reference=np_lovasz_hinge,
-         reference_source=SRC_LOVASZ, edge_inputs=_hinge_edges),
-    Spec("lovasz_hinge-batch", jaxloss.lovasz_hinge, _hinge_inputs,
-         kwargs={"per_image": False}, cls=jaxloss.LovaszHinge,
-         reference=np_lovasz_hinge, reference_source=SRC_LOVASZ,
-         edge_inputs=_hinge_edges, per_sample=False),
-    Spec("lovasz_softmax", jaxloss.lovasz_softmax, _softmax_inputs,
-         cls=jaxloss.LovaszSoftmax, reference=np_lovasz_softmax,
-         reference_source=SRC_LOVASZ, edge_inputs=_softmax_edges,
-         per_sample=False, mismatch=_labels_mismatch),
-    Spec("lovasz_softmax-per-image-all", jaxloss.lovasz_softmax,
-         _softmax_inputs, kwargs={"classes": "all", "per_image": True},
-         cls=jaxloss.LovaszSoftmax, reference=np_lovasz_softmax,
-         reference_source=SRC_LOVASZ, edge_inputs=_softmax_edges,
-         mismatch=_labels_mismatch),
-    *_ranking_specs(),
+  Spec(
+    "jaccard",
+    jaxloss.jaccard,
+    _img_inputs,
+    kwargs={"axis": (1, 2)},
+    cls=jaxloss.Jaccard,
+    reference=np_jaccard,
+    reference_source=SRC_JACCARD,
+    edge_inputs=_img_edges,
+  ),
+  Spec(
+    "jaccard-all-axes",
+    jaxloss.jaccard,
+    _img_inputs,
+    cls=jaxloss.Jaccard,
+    reference=np_jaccard,
+    reference_source=SRC_JACCARD,
+    per_sample=False,
+  ),
+  Spec(
+    "focal_tversky",
+    jaxloss.focal_tversky,
+    _img_inputs,
+    kwargs={"alpha": 0.3, "beta": 0.7, "gamma": 0.75, "axis": (1, 2)},
+    cls=jaxloss.FocalTversky,
+    reference=np_focal_tversky,
+    reference_source=SRC_FOCAL,
+    edge_inputs=_img_edges,
+  ),
+  Spec(
+    "focal_tversky-all-axes",
+    jaxloss.focal_tversky,
+    _img_inputs,
+    cls=jaxloss.FocalTversky,
+    reference=np_focal_tversky,
+    reference_source=SRC_FOCAL,
+    per_sample=False,
+  ),
+  Spec(
+    "lovasz_hinge",
+    jaxloss.lovasz_hinge,
+    _hinge_inputs,
+    cls=jaxloss.LovaszHinge,
+    reference=np_lovasz_hinge,
+    reference_source=SRC_LOVASZ,
+    edge_inputs=_hinge_edges,
+  ),
+  Spec(
+    "lovasz_hinge-batch",
+    jaxloss.lovasz_hinge,
+    _hinge_inputs,
+    kwargs={"per_image": False},
+    cls=jaxloss.LovaszHinge,
+    reference=np_lovasz_hinge,
+    reference_source=SRC_LOVASZ,
+    edge_inputs=_hinge_edges,
+    per_sample=False,
+  ),
+  Spec(
+    "lovasz_softmax",
+    jaxloss.lovasz_softmax,
+    _softmax_inputs,
+    cls=jaxloss.LovaszSoftmax,
+    reference=np_lovasz_softmax,
+    reference_source=SRC_LOVASZ,
+    edge_inputs=_softmax_edges,
+    per_sample=False,
+    mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "lovasz_softmax-per-image-all",
+    jaxloss.lovasz_softmax,
+    _softmax_inputs,
+    kwargs={"classes": "all", "per_image": True},
+    cls=jaxloss.LovaszSoftmax,
+    reference=np_lovasz_softmax,
+    reference_source=SRC_LOVASZ,
+    edge_inputs=_softmax_edges,
+    mismatch=_labels_mismatch,
+  ),
+  *_ranking_specs(),
 ]

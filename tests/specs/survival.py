@@ -78,16 +78,17 @@ def _cox_edges():
   t = np.array([1.0, 2.0, 2.0, 3.0])
   eta = np.array([0.3, -0.2, 0.5, 1.0])
   return [
-      (t, np.zeros(4), eta),  # all censored
-      (np.ones(4), np.ones(4), eta),  # all tied events
-      (t, np.ones(4), np.array([1e4, -1e4, 1e4, -1e4])),  # saturated
-      (t[:1], np.ones(1), eta[:1]),  # one sample
+    (t, np.zeros(4), eta),  # all censored
+    (np.ones(4), np.ones(4), eta),  # all tied events
+    (t, np.ones(4), np.array([1e4, -1e4, 1e4, -1e4])),  # saturated
+    (t[:1], np.ones(1), eta[:1]),  # one sample
   ]
 
 
 def _cox_strata_edges():
-  return [case + (np.array([0, 1, 0, 1][:len(case[0])]),)
-          for case in _cox_edges()]
+  return [
+    case + (np.array([0, 1, 0, 1][: len(case[0])]),) for case in _cox_edges()
+  ]
 
 
 def _cox_strata(times, events, risk_scores, strata, **kwargs):
@@ -99,16 +100,19 @@ _cox_strata.__name__ = "cox_ph"
 
 
 def _discrete(rng, b):
-  return (rng.integers(0, K, b), rng.integers(0, 2, b).astype(float),
-          rng.normal(size=(b, K)) * 2)
+  return (
+    rng.integers(0, K, b),
+    rng.integers(0, 2, b).astype(float),
+    rng.normal(size=(b, K)) * 2,
+  )
 
 
 def _discrete_edges():
   z = np.array([[1e4, -1e4, 1e4, -1e4], [-1e4, 1e4, -1e4, 1e4]])
   return [
-      (np.array([0, K - 1]), np.array([1.0, 1.0]), z),
-      (np.array([0, K - 1]), np.array([0.0, 0.0]), z),  # all censored
-      (np.array([K - 1, 2]), np.array([0.0, 1.0]), np.zeros((2, K))),
+    (np.array([0, K - 1]), np.array([1.0, 1.0]), z),
+    (np.array([0, K - 1]), np.array([0.0, 0.0]), z),  # all censored
+    (np.array([K - 1, 2]), np.array([0.0, 1.0]), np.zeros((2, K))),
   ]
 
 
@@ -117,20 +121,48 @@ def _drop_first_event(args):
 
 
 def _cox_spec(name, fn, inputs, edges, reference, ties, source):
-  return Spec(name, fn, inputs, kwargs={"ties": ties}, reference=reference,
-              reference_source=source, edge_inputs=edges, diff_argnums=(2,),
-              per_sample=False, value_rank=0)
+  return Spec(
+    name,
+    fn,
+    inputs,
+    kwargs={"ties": ties},
+    reference=reference,
+    reference_source=source,
+    edge_inputs=edges,
+    diff_argnums=(2,),
+    per_sample=False,
+    value_rank=0,
+  )
 
 
 SPECS = [
-    _cox_spec("cox_ph", jaxloss.cox_ph, _cox, _cox_edges, np_cox_ph,
-              "breslow", "Cox 1972, Breslow 1974 ties"),
-    _cox_spec("cox_ph-efron-strata", _cox_strata, _cox_strata_inputs,
-              _cox_strata_edges, _np_cox_strata, "efron",
-              "Cox 1972, Efron 1977 ties, per stratum"),
-    Spec("discrete_survival_nll", jaxloss.discrete_survival_nll, _discrete,
-         cls=jaxloss.DiscreteSurvivalNLL, reference=np_discrete_survival,
-         reference_source="Kvamme & Borgan 2021 eq. (8)",
-         edge_inputs=_discrete_edges, diff_argnums=(2,),
-         mismatch=_drop_first_event),
+  _cox_spec(
+    "cox_ph",
+    jaxloss.cox_ph,
+    _cox,
+    _cox_edges,
+    np_cox_ph,
+    "breslow",
+    "Cox 1972, Breslow 1974 ties",
+  ),
+  _cox_spec(
+    "cox_ph-efron-strata",
+    _cox_strata,
+    _cox_strata_inputs,
+    _cox_strata_edges,
+    _np_cox_strata,
+    "efron",
+    "Cox 1972, Efron 1977 ties, per stratum",
+  ),
+  Spec(
+    "discrete_survival_nll",
+    jaxloss.discrete_survival_nll,
+    _discrete,
+    cls=jaxloss.DiscreteSurvivalNLL,
+    reference=np_discrete_survival,
+    reference_source="Kvamme & Borgan 2021 eq. (8)",
+    edge_inputs=_discrete_edges,
+    diff_argnums=(2,),
+    mismatch=_drop_first_event,
+  ),
 ]

@@ -14,8 +14,10 @@ import jaxloss
 from tests.specs import Spec
 
 T, U, V = 4, 2, 5
-SRC = ("NumPy float64 transcription of Graves (2012) eqs. (10)-(13), "
-       "double loop over the lattice")
+SRC = (
+  "NumPy float64 transcription of Graves (2012) eqs. (10)-(13), "
+  "double loop over the lattice"
+)
 
 
 def np_log_softmax(x):
@@ -30,7 +32,7 @@ def np_rnnt_nll(log_probs, labels, t_len, u_len, blank=0):
   alpha(t, u-1) y(t, u-1), p = alpha(T-1, U) b(T-1, U); in log space with a
   plain double loop over t and u.
   """
-  lp = log_probs[:t_len, :u_len + 1]
+  lp = log_probs[:t_len, : u_len + 1]
   alpha = np.full((t_len, u_len + 1), -np.inf)
   for t in range(t_len):
     for u in range(u_len + 1):
@@ -48,8 +50,12 @@ def np_rnnt_nll(log_probs, labels, t_len, u_len, blank=0):
 
 def np_rnnt(logits, labels, t_lens, u_lens, blank=0):
   lp = np_log_softmax(np.asarray(logits, np.float64))
-  return np.array([np_rnnt_nll(lp[b], labels[b], t_lens[b], u_lens[b], blank)
-                   for b in range(len(lp))])
+  return np.array(
+    [
+      np_rnnt_nll(lp[b], labels[b], t_lens[b], u_lens[b], blank)
+      for b in range(len(lp))
+    ]
+  )
 
 
 def _lengths(rng, batch):
@@ -68,8 +74,9 @@ def _logit_inputs(rng, batch):
 def _lp_inputs(rng, batch):
   logits, labels, t_lens, u_lens = _logit_inputs(rng, batch)
   lp = np_log_softmax(logits)
-  emit = np.take_along_axis(lp, np.pad(labels, ((0, 0), (0, 1)))[
-      :, None, :, None], -1)[..., 0]
+  emit = np.take_along_axis(
+    lp, np.pad(labels, ((0, 0), (0, 1)))[:, None, :, None], -1
+  )[..., 0]
   return lp[..., 0], emit, t_lens, u_lens
 
 
@@ -86,17 +93,19 @@ def _edges_logits():
   rng = np.random.default_rng(7)
   logits, labels, t_lens, u_lens = _logit_inputs(rng, 2)
   return [
-      (logits * 1e4, labels, t_lens, u_lens),             # saturated
-      (np.zeros_like(logits), labels, t_lens, u_lens),    # uniform
-      (logits, labels, np.array([T, 0]), u_lens),         # no frame
+    (logits * 1e4, labels, t_lens, u_lens),  # saturated
+    (np.zeros_like(logits), labels, t_lens, u_lens),  # uniform
+    (logits, labels, np.array([T, 0]), u_lens),  # no frame
   ]
 
 
 def _edges_lp():
   rng = np.random.default_rng(8)
   blank, emit, t_lens, u_lens = _lp_inputs(rng, 2)
-  return [(blank * 1e4, emit * 1e4, t_lens, u_lens),
-          (blank, emit, np.array([T, 0]), u_lens)]
+  return [
+    (blank * 1e4, emit * 1e4, t_lens, u_lens),
+    (blank, emit, np.array([T, 0]), u_lens),
+  ]
 
 
 def _wrong_labels(args):
@@ -110,12 +119,26 @@ def _wrong_emit(args):
 
 
 SPECS = [
-    Spec("rnnt_loss", jaxloss.rnnt_loss, _logit_inputs,
-         cls=jaxloss.RNNTLoss, reference=np_rnnt, reference_source=SRC,
-         edge_inputs=_edges_logits, diff_argnums=(0,),
-         mismatch=_wrong_labels),
-    Spec("rnnt_loss_from_log_probs", jaxloss.rnnt_loss_from_log_probs,
-         _lp_inputs, cls=jaxloss.RNNTLossFromLogProbs,
-         reference=_lp_reference, reference_source=SRC,
-         edge_inputs=_edges_lp, diff_argnums=(0, 1), mismatch=_wrong_emit),
+  Spec(
+    "rnnt_loss",
+    jaxloss.rnnt_loss,
+    _logit_inputs,
+    cls=jaxloss.RNNTLoss,
+    reference=np_rnnt,
+    reference_source=SRC,
+    edge_inputs=_edges_logits,
+    diff_argnums=(0,),
+    mismatch=_wrong_labels,
+  ),
+  Spec(
+    "rnnt_loss_from_log_probs",
+    jaxloss.rnnt_loss_from_log_probs,
+    _lp_inputs,
+    cls=jaxloss.RNNTLossFromLogProbs,
+    reference=_lp_reference,
+    reference_source=SRC,
+    edge_inputs=_edges_lp,
+    diff_argnums=(0, 1),
+    mismatch=_wrong_emit,
+  ),
 ]

@@ -24,7 +24,8 @@ def main() -> None:
   # README quick start: functional form, then an explicit reduction.
   safe = jnp.where(labels == -1, 0, labels)
   values: jax.Array = jaxloss.sparse_categorical_crossentropy(
-      safe, logits, from_logits=True)
+    safe, logits, from_logits=True
+  )
   loss: jax.Array = jaxloss.reduce(values, where=labels != -1)
 
   # Object form, Keras names and arguments.
@@ -32,8 +33,9 @@ def main() -> None:
   loss = cce(one_hot, logits, sample_weight=w)
   huber = jaxloss.Huber(delta=1.0)
   loss = huber([[0.0, 1.0]], [[0.5, 3.0]])
-  sparse = jaxloss.SparseCategoricalCrossentropy(from_logits=True,
-                                                 ignore_class=-1)
+  sparse = jaxloss.SparseCategoricalCrossentropy(
+    from_logits=True, ignore_class=-1
+  )
   loss = sparse(labels, logits)
 
   # By name, as Keras.
@@ -45,7 +47,8 @@ def main() -> None:
   grads = jax.grad(lambda lo: lo([[0.0, 1.0]], [[0.5, 3.0]]))(learnable)
   loss = jax.jit(lambda lo, a, b: lo(a, b))(jaxloss.Huber(), one_hot, logits)
   focal = jaxloss.CategoricalFocalCrossentropy(
-      alpha=jnp.array([0.25, 0.25, 0.5]), gamma=2.0)
+    alpha=jnp.array([0.25, 0.25, 0.5]), gamma=2.0
+  )
   loss = focal(one_hot, jax.nn.softmax(logits))
 
   # Multi-input losses name their inputs.
@@ -54,7 +57,8 @@ def main() -> None:
 
   # The optax forms, through the lazy submodule as well.
   loss = jaxloss.optax.softmax_cross_entropy_with_integer_labels(
-      logits, safe).mean()
+    logits, safe
+  ).mean()
 
   # A custom per-sample function as a loss object.
   def cubic(y_true: jax.Array, y_pred: jax.Array) -> jax.Array:

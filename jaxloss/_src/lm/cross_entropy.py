@@ -51,20 +51,23 @@ def default_chunk(num_tokens: int, vocab: int) -> int:
 
 def _dot(a, b, acc):
   """``a @ b`` (2-D) accumulated and returned in ``acc``."""
-  return lax.dot_general(a, b, (((1,), (0,)), ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(
+    a, b, (((1,), (0,)), ((), ())), preferred_element_type=acc
+  )
 
 
 def _dot_t(a, b, acc):
   """``a.T @ b`` (contract the leading axes) in ``acc``."""
-  return lax.dot_general(a, b, (((0,), (0,)), ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(
+    a, b, (((0,), (0,)), ((), ())), preferred_element_type=acc
+  )
 
 
 def _dot_nt(a, b, acc):
   """``a @ b.T`` (contract the trailing axes) in ``acc``."""
-  return lax.dot_general(a, b, (((1,), (1,)), ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(
+    a, b, (((1,), (1,)), ((), ())), preferred_element_type=acc
+  )
 
 
 def _weight_chunk(w, start, size):
@@ -109,8 +112,8 @@ def _scan_chunks(step, carry, vocab, chunk, refs):
     carry = step(carry, 0, chunk)
   elif full:
     carry, _ = lax.scan(
-        lambda c, i: (step(c, i * chunk, chunk), None), carry,
-        jnp.arange(full))
+      lambda c, i: (step(c, i * chunk, chunk), None), carry, jnp.arange(full)
+    )
   if tail:
     carry = step(carry, full * chunk, tail)
   return carry
@@ -134,8 +137,7 @@ def vary_together(*arrays, exclude=None):
   transpose of this cast sums its gradient over that axis, as autodiff
   would. A no-op (no copy) outside ``shard_map``.
   """
-  axes = frozenset().union(*(_varying_axes(a) for a in arrays
-                             if a is not None))
+  axes = frozenset().union(*(_varying_axes(a) for a in arrays if a is not None))
   if exclude is not None:
     axes -= frozenset(exclude if isinstance(exclude, tuple) else (exclude,))
   out = []
@@ -176,7 +178,8 @@ def _local_stats(cfg, x, w, b, labels, acc):
     rel = local_labels - start
     inside = (rel >= 0) & (rel < size)
     picked = jnp.take_along_axis(
-        s, jnp.clip(rel, 0, size - 1)[:, None], axis=-1)[:, 0]
+      s, jnp.clip(rel, 0, size - 1)[:, None], axis=-1
+    )[:, 0]
     tgt = tgt + jnp.where(inside, picked, 0)
     if cfg.label_smoothing:
       tot = tot + jnp.sum(s, axis=-1)
@@ -278,16 +281,22 @@ def _fused_bwd(cfg, res, g):
     wk = _weight_chunk(w, start, size)
     dx = dx + _dot_nt(ds, wk, acc)
     dw = lax.dynamic_update_slice_in_dim(
-        dw, _dot_t(x_valid, ds, acc).astype(w.dtype), start, axis=1)
+      dw, _dot_t(x_valid, ds, acc).astype(w.dtype), start, axis=1
+    )
     if db is not None:
       db = lax.dynamic_update_slice_in_dim(
-          db, jnp.sum(ds, axis=0, dtype=acc).astype(b.dtype), start, axis=0)
+        db, jnp.sum(ds, axis=0, dtype=acc).astype(b.dtype), start, axis=0
+      )
     return dx, dw, db
 
-  carry = (jnp.zeros(x.shape, acc), jnp.zeros_like(w),
-           None if b is None else jnp.zeros_like(b))
-  dx, dw, db = _scan_chunks(step, carry, vocab, cfg.chunk,
-                            (x, w, b, labels, valid, lse, g))
+  carry = (
+    jnp.zeros(x.shape, acc),
+    jnp.zeros_like(w),
+    None if b is None else jnp.zeros_like(b),
+  )
+  dx, dw, db = _scan_chunks(
+    step, carry, vocab, cfg.chunk, (x, w, b, labels, valid, lse, g)
+  )
   if cfg.axis_name is not None:
     # Each device saw only its vocab shard: the embeddings' gradient is the
     # sum of the partial ones.
@@ -301,17 +310,22 @@ fused_token_losses.defvjp(_fused_fwd, _fused_bwd)
 # ------------------------------------------------------------ validation
 
 
-def check_options(fn, *, label_smoothing, z_loss, logit_softcap, chunk_size,
-                  ignore_index):
+def check_options(
+  fn, *, label_smoothing, z_loss, logit_softcap, chunk_size, ignore_index
+):
   validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.check_range(fn, "z_loss", z_loss, low=0.0)
-  validation.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
-                         low_open=True, optional=True)
+  validation.check_range(
+    fn, "logit_softcap", logit_softcap, low=0.0, low_open=True, optional=True
+  )
   if chunk_size is not None and (
-      isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-      or chunk_size < 1):
+    isinstance(chunk_size, bool)
+    or not isinstance(chunk_size, int)
+    or chunk_size < 1
+  ):
     raise ValueError(
-        f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}")
+      f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}"
+    )
   validation.integer(fn, "ignore_index", ignore_index)
 
 
@@ -323,27 +337,30 @@ def head_inputs(fn, embeddings, weight, labels, bias):
   y = numerics.as_array(fn, "labels", labels)
   validation.integer_dtype(fn, "labels", y)
   if x.ndim < 1:
-    raise ValueError(
-        f"{fn}: embeddings must have shape [..., D], got a scalar")
+    raise ValueError(f"{fn}: embeddings must have shape [..., D], got a scalar")
   if w.ndim != 2:
     raise ValueError(
-        f"{fn}: weight must have shape [D, V], got shape {tuple(w.shape)}")
+      f"{fn}: weight must have shape [D, V], got shape {tuple(w.shape)}"
+    )
   if w.shape[0] != x.shape[-1]:
     raise ValueError(
-        f"{fn}: weight must have shape [D, V] with D = embeddings.shape[-1] "
-        f"= {x.shape[-1]}, got weight.shape={tuple(w.shape)}")
+      f"{fn}: weight must have shape [D, V] with D = embeddings.shape[-1] "
+      f"= {x.shape[-1]}, got weight.shape={tuple(w.shape)}"
+    )
   if y.shape != x.shape[:-1]:
     raise ValueError(
-        f"{fn}: labels must have the shape of embeddings without its last "
-        f"axis, got labels.shape={tuple(y.shape)} and "
-        f"embeddings.shape={tuple(x.shape)}")
+      f"{fn}: labels must have the shape of embeddings without its last "
+      f"axis, got labels.shape={tuple(y.shape)} and "
+      f"embeddings.shape={tuple(x.shape)}"
+    )
   arrays = [x, w]
   if bias is not None:
     bias = numerics.as_float(fn, "bias", bias)
     if bias.shape != (w.shape[1],):
       raise ValueError(
-          f"{fn}: bias must have shape [V] = ({w.shape[1]},), got "
-          f"bias.shape={tuple(bias.shape)}")
+        f"{fn}: bias must have shape [V] = ({w.shape[1]},), got "
+        f"bias.shape={tuple(bias.shape)}"
+      )
     arrays.append(bias)
   dtype = jnp.result_type(*arrays)
   x, w = x.astype(dtype), w.astype(dtype)
@@ -352,8 +369,21 @@ def head_inputs(fn, embeddings, weight, labels, bias):
   return x, w, y.astype(jnp.int32), bias, dtype
 
 
-def token_losses(fn, x, w, y, b, *, ignore_index, label_smoothing, z_loss,
-                 logit_softcap, chunk_size, vocab_total, axis_name):
+def token_losses(
+  fn,
+  x,
+  w,
+  y,
+  b,
+  *,
+  ignore_index,
+  label_smoothing,
+  z_loss,
+  logit_softcap,
+  chunk_size,
+  vocab_total,
+  axis_name,
+):
   """Flattens, runs the fused kernel, returns ``(values [...], valid [...])``
   with values in the compute dtype."""
   batch_shape = y.shape
@@ -364,27 +394,33 @@ def token_losses(fn, x, w, y, b, *, ignore_index, label_smoothing, z_loss,
   vocab = w.shape[1]
   chunk = chunk_size or default_chunk(x2.shape[0], vocab)
   cfg = HeadConfig(
-      chunk=int(min(chunk, vocab)),
-      label_smoothing=float(label_smoothing),
-      z_loss=float(z_loss),
-      logit_softcap=None if logit_softcap is None else float(logit_softcap),
-      vocab_total=int(vocab_total),
-      axis_name=axis_name,
+    chunk=int(min(chunk, vocab)),
+    label_smoothing=float(label_smoothing),
+    z_loss=float(z_loss),
+    logit_softcap=None if logit_softcap is None else float(logit_softcap),
+    vocab_total=int(vocab_total),
+    axis_name=axis_name,
   )
   x2, w, b, y1, valid = vary_together(x2, w, b, y1, valid, exclude=axis_name)
   values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
   return values.reshape(batch_shape), valid.reshape(batch_shape)
 
 
-def finish(fn, values, valid, out_dtype, *, sample_weight, reduction,
-           normalizer):
+def finish(
+  fn, values, valid, out_dtype, *, sample_weight, reduction, normalizer
+):
   """Weights, masks out ignored tokens and reduces with :func:`reduce`."""
   reduction_lib.check_reduction(fn, reduction)
   if sample_weight is not None:
     sample_weight = numerics.as_array(fn, "sample_weight", sample_weight)
     sample_weight = sample_weight.astype(values.dtype)
-  out = reduction_lib.reduce(values, sample_weight=sample_weight, where=valid,
-                             reduction=reduction, normalizer=normalizer)
+  out = reduction_lib.reduce(
+    values,
+    sample_weight=sample_weight,
+    where=valid,
+    reduction=reduction,
+    normalizer=normalizer,
+  )
   return out.astype(out_dtype)
 
 
@@ -392,10 +428,21 @@ def finish(fn, values, valid, out_dtype, *, sample_weight, reduction,
 
 
 @scoped
-def linear_cross_entropy(embeddings, weight, labels, *, bias=None,
-                         ignore_index=-100, label_smoothing=0.0, z_loss=0.0,
-                         logit_softcap=None, sample_weight=None,
-                         reduction="mean", normalizer=None, chunk_size=None):
+def linear_cross_entropy(
+  embeddings,
+  weight,
+  labels,
+  *,
+  bias=None,
+  ignore_index=-100,
+  label_smoothing=0.0,
+  z_loss=0.0,
+  logit_softcap=None,
+  sample_weight=None,
+  reduction="mean",
+  normalizer=None,
+  chunk_size=None,
+):
   """Cross-entropy of an LM head ``x @ w (+ b)`` without the full logits.
 
   With ``z = x @ weight + bias`` (``[N, V]``, accumulated in float32 for
@@ -460,15 +507,36 @@ def linear_cross_entropy(embeddings, weight, labels, *, bias=None,
     (z-loss). Gemma Team, "Gemma 2", 2024 (logit soft-capping).
   """
   fn = "linear_cross_entropy"
-  check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
-                logit_softcap=logit_softcap, chunk_size=chunk_size,
-                ignore_index=ignore_index)
+  check_options(
+    fn,
+    label_smoothing=label_smoothing,
+    z_loss=z_loss,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
+  )
   reduction_lib.check_reduction(fn, reduction)
   x, w, y, b, out_dtype = head_inputs(fn, embeddings, weight, labels, bias)
   values, valid = token_losses(
-      fn, x, w, y, b, ignore_index=ignore_index,
-      label_smoothing=label_smoothing, z_loss=z_loss,
-      logit_softcap=logit_softcap, chunk_size=chunk_size,
-      vocab_total=w.shape[1], axis_name=None)
-  return finish(fn, values, valid, out_dtype, sample_weight=sample_weight,
-                reduction=reduction, normalizer=normalizer)
+    fn,
+    x,
+    w,
+    y,
+    b,
+    ignore_index=ignore_index,
+    label_smoothing=label_smoothing,
+    z_loss=z_loss,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    vocab_total=w.shape[1],
+    axis_name=None,
+  )
+  return finish(
+    fn,
+    values,
+    valid,
+    out_dtype,
+    sample_weight=sample_weight,
+    reduction=reduction,
+    normalizer=normalizer,
+  )

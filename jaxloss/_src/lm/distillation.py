@@ -43,12 +43,13 @@ DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
 
 def _check_divergence(fn, divergence, beta, temperature):
   if divergence not in DIVERGENCES:
-    raise ValueError(f"{fn}: divergence must be one of {DIVERGENCES}, got "
-                     f"{divergence!r}")
-  validation.check_range(fn, "beta", beta, 0.0, 1.0, low_open=True,
-                         high_open=True)
-  validation.check_range(fn, "temperature", temperature, low=0.0,
-                         low_open=True)
+    raise ValueError(
+      f"{fn}: divergence must be one of {DIVERGENCES}, got {divergence!r}"
+    )
+  validation.check_range(
+    fn, "beta", beta, 0.0, 1.0, low_open=True, high_open=True
+  )
+  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
 
 
 def _elementwise(divergence, beta, log_p, log_q):
@@ -71,8 +72,15 @@ def _elementwise(divergence, beta, log_p, log_q):
 
 
 @scoped
-def distillation(student_logits, teacher_logits, *, divergence="forward_kl",
-                 beta=0.5, temperature=1.0, where=None):
+def distillation(
+  student_logits,
+  teacher_logits,
+  *,
+  divergence="forward_kl",
+  beta=0.5,
+  temperature=1.0,
+  where=None,
+):
   """Per-token divergence between teacher and student next-token
   distributions, from logits.
 
@@ -123,7 +131,8 @@ def distillation(student_logits, teacher_logits, *, divergence="forward_kl",
   acc = numerics.compute_dtype(jnp.result_type(s, t))
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
   log_p = jax.nn.log_softmax(
-      lax.stop_gradient(t).astype(acc) / temperature, axis=-1)
+    lax.stop_gradient(t).astype(acc) / temperature, axis=-1
+  )
   d, _ = _elementwise(divergence, beta, log_p, log_q)
   values = jnp.sum(d, axis=-1)
   if where is not None:
@@ -132,8 +141,9 @@ def distillation(student_logits, teacher_logits, *, divergence="forward_kl",
       raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
     if mask.shape != values.shape:
       raise ValueError(
-          f"{fn}: where must have shape {values.shape} (the logits without "
-          f"their last axis), got where.shape={tuple(mask.shape)}")
+        f"{fn}: where must have shape {values.shape} (the logits without "
+        f"their last axis), got where.shape={tuple(mask.shape)}"
+      )
     values = jnp.where(mask, values, 0)
   return values.astype(out_dtype)
 
@@ -151,10 +161,12 @@ class DistillConfig(NamedTuple):
 
 def _tiles(cfg, xs, ws, xt, wt, start, size, acc):
   """Raw student logits, and the scaled student and teacher logits."""
-  zs = lp_lib.matmul(xs, lp_lib.weight_columns(ws, start, size),
-                     ((1,), (0,)), acc)
-  zt = lp_lib.matmul(xt, lp_lib.weight_columns(wt, start, size),
-                     ((1,), (0,)), acc)
+  zs = lp_lib.matmul(
+    xs, lp_lib.weight_columns(ws, start, size), ((1,), (0,)), acc
+  )
+  zt = lp_lib.matmul(
+    xt, lp_lib.weight_columns(wt, start, size), ((1,), (0,)), acc
+  )
   if cfg.temperature == 1.0:
     return zs, zs, zt
   inv = 1.0 / cfg.temperature
@@ -193,7 +205,8 @@ def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
   ninf = jnp.full((n,), -jnp.inf, acc)
   carry = (ninf, zeros, ninf, zeros, ninf, zeros, zeros, zeros)
   ms, ses, mt, set_, mr, ser, tgt, acc_kl = lp_lib.scan_chunks(
-      step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels))
+    step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels)
+  )
   if cfg.axis_name is not None:
     # Global statistics: one pmax of the maxima, one psum of the rescaled
     # sums (the KL numerator rescales with the teacher's or the student's
@@ -203,8 +216,8 @@ def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
     a_r = jnp.exp(mr - mr_g) if scaled else a_s
     acc_kl = acc_kl * (a_t if fwd else a_s)
     ses, set_, ser, tgt, acc_kl = lax.psum(
-        jnp.stack([ses * a_s, set_ * a_t, ser * a_r, tgt, acc_kl]),
-        cfg.axis_name)
+      jnp.stack([ses * a_s, set_ * a_t, ser * a_r, tgt, acc_kl]), cfg.axis_name
+    )
     ms, mt, mr = ms_g, mt_g, mr_g
   lse_s = ms + jnp.log(ses)
   lse_t = mt + jnp.log(set_)
@@ -225,13 +238,15 @@ def _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc):
   def step(carry, start, size):
     d_sum, a_sum = carry
     _, s, t = _tiles(cfg, xs, ws, xt, wt, start, size, acc)
-    d, a = _elementwise(cfg.divergence, cfg.beta, t - lse_t[:, None],
-                        s - lse_s[:, None])
+    d, a = _elementwise(
+      cfg.divergence, cfg.beta, t - lse_t[:, None], s - lse_s[:, None]
+    )
     return d_sum + jnp.sum(d, -1), a_sum + jnp.sum(a, -1)
 
   zeros = jnp.zeros((n,), acc)
-  d_sum, a_sum = lp_lib.scan_chunks(step, (zeros, zeros), ws.shape[1],
-                                    cfg.chunk, (xs, ws, xt, wt, lse_s))
+  d_sum, a_sum = lp_lib.scan_chunks(
+    step, (zeros, zeros), ws.shape[1], cfg.chunk, (xs, ws, xt, wt, lse_s)
+  )
   if cfg.axis_name is not None:
     d_sum, a_sum = lax.psum(jnp.stack([d_sum, a_sum]), cfg.axis_name)
   return d_sum, a_sum
@@ -268,7 +283,8 @@ def fused_distillation(cfg, xs, ws, xt, wt, labels, valid):
 def _distill_fwd(cfg, xs, ws, xt, wt, labels, valid):
   acc = numerics.compute_dtype(xs.dtype)
   div, a_tot, lse_s, lse_t, lse_r, tgt = _distill_stats(
-      cfg, xs, ws, xt, wt, labels, acc)
+    cfg, xs, ws, xt, wt, labels, acc
+  )
   res = (xs, ws, xt, wt, labels, valid, a_tot, lse_s, lse_t, lse_r)
   return _distill_outputs(div, lse_r, tgt, valid), res
 
@@ -294,16 +310,21 @@ def _distill_bwd(cfg, res, cotangents):
     hit = (labels - start)[:, None] == jnp.arange(size)[None, :]
     ds = ds + g_raw[:, None] * q_raw - jnp.where(hit, g_ce[:, None], 0)
     ds = jnp.where(valid[:, None], ds, 0).astype(xs.dtype)
-    dx = dx + lp_lib.matmul(ds, lp_lib.weight_columns(ws, start, size),
-                            ((1,), (1,)), acc)
+    dx = dx + lp_lib.matmul(
+      ds, lp_lib.weight_columns(ws, start, size), ((1,), (1,)), acc
+    )
     dw = lax.dynamic_update_slice_in_dim(
-        dw, lp_lib.matmul(xs_valid, ds, ((0,), (0,)), acc).astype(ws.dtype),
-        start, axis=1)
+      dw,
+      lp_lib.matmul(xs_valid, ds, ((0,), (0,)), acc).astype(ws.dtype),
+      start,
+      axis=1,
+    )
     return dx, dw
 
   carry = (jnp.zeros(xs.shape, acc), jnp.zeros_like(ws))
-  dx, dw = lp_lib.scan_chunks(step, carry, ws.shape[1], cfg.chunk,
-                              (xs, ws, xt, wt, labels, valid, g_div))
+  dx, dw = lp_lib.scan_chunks(
+    step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels, valid, g_div)
+  )
   if cfg.axis_name is not None:
     dx = lax.psum(dx, cfg.axis_name)
   return dx.astype(xs.dtype), dw, None, None, None, None
@@ -313,12 +334,24 @@ fused_distillation.defvjp(_distill_fwd, _distill_bwd)
 
 
 @scoped
-def linear_distillation(student_embeddings, student_weight,
-                        teacher_embeddings, teacher_weight, labels, *,
-                        divergence="forward_kl", beta=0.5, temperature=1.0,
-                        hard_label_weight=0.0, z_loss=0.0, ignore_index=-100,
-                        reduction="mean", normalizer=None, chunk_size=None,
-                        return_components=False):
+def linear_distillation(
+  student_embeddings,
+  student_weight,
+  teacher_embeddings,
+  teacher_weight,
+  labels,
+  *,
+  divergence="forward_kl",
+  beta=0.5,
+  temperature=1.0,
+  hard_label_weight=0.0,
+  z_loss=0.0,
+  ignore_index=-100,
+  reduction="mean",
+  normalizer=None,
+  chunk_size=None,
+  return_components=False,
+):
   """Distillation fused with the student's and the teacher's LM heads.
 
   Computes, per token, the divergence of :func:`jaxloss.distillation`
@@ -381,22 +414,46 @@ def linear_distillation(student_embeddings, student_weight,
     Large-Vocabulary Language Models", 2024 (chunked LM heads).
   """
   return _linear_distillation(
-      "linear_distillation", student_embeddings, student_weight,
-      teacher_embeddings, teacher_weight, labels, divergence=divergence,
-      beta=beta, temperature=temperature,
-      hard_label_weight=hard_label_weight, z_loss=z_loss,
-      ignore_index=ignore_index, reduction=reduction, normalizer=normalizer,
-      chunk_size=chunk_size, return_components=return_components,
-      axis_name=None)
+    "linear_distillation",
+    student_embeddings,
+    student_weight,
+    teacher_embeddings,
+    teacher_weight,
+    labels,
+    divergence=divergence,
+    beta=beta,
+    temperature=temperature,
+    hard_label_weight=hard_label_weight,
+    z_loss=z_loss,
+    ignore_index=ignore_index,
+    reduction=reduction,
+    normalizer=normalizer,
+    chunk_size=chunk_size,
+    return_components=return_components,
+    axis_name=None,
+  )
 
 
 @scoped
 def vocab_parallel_linear_distillation(
-    student_embeddings, student_weight_shard, teacher_embeddings,
-    teacher_weight_shard, labels, *, axis_name, divergence="forward_kl",
-    beta=0.5, temperature=1.0, hard_label_weight=0.0, z_loss=0.0,
-    ignore_index=-100, reduction="mean", normalizer=None, chunk_size=None,
-    return_components=False):
+  student_embeddings,
+  student_weight_shard,
+  teacher_embeddings,
+  teacher_weight_shard,
+  labels,
+  *,
+  axis_name,
+  divergence="forward_kl",
+  beta=0.5,
+  temperature=1.0,
+  hard_label_weight=0.0,
+  z_loss=0.0,
+  ignore_index=-100,
+  reduction="mean",
+  normalizer=None,
+  chunk_size=None,
+  return_components=False,
+):
   """:func:`jaxloss.linear_distillation` with both LM heads vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -450,47 +507,93 @@ def vocab_parallel_linear_distillation(
     Array(0.7793652, dtype=float32)
   """
   return _linear_distillation(
-      "vocab_parallel_linear_distillation", student_embeddings,
-      student_weight_shard, teacher_embeddings, teacher_weight_shard, labels,
-      divergence=divergence, beta=beta, temperature=temperature,
-      hard_label_weight=hard_label_weight, z_loss=z_loss,
-      ignore_index=ignore_index, reduction=reduction, normalizer=normalizer,
-      chunk_size=chunk_size, return_components=return_components,
-      axis_name=axis_name)
+    "vocab_parallel_linear_distillation",
+    student_embeddings,
+    student_weight_shard,
+    teacher_embeddings,
+    teacher_weight_shard,
+    labels,
+    divergence=divergence,
+    beta=beta,
+    temperature=temperature,
+    hard_label_weight=hard_label_weight,
+    z_loss=z_loss,
+    ignore_index=ignore_index,
+    reduction=reduction,
+    normalizer=normalizer,
+    chunk_size=chunk_size,
+    return_components=return_components,
+    axis_name=axis_name,
+  )
 
 
-def _linear_distillation(fn, student_embeddings, student_weight,
-                         teacher_embeddings, teacher_weight, labels, *,
-                         divergence, beta, temperature, hard_label_weight,
-                         z_loss, ignore_index, reduction, normalizer,
-                         chunk_size, return_components, axis_name):
+def _linear_distillation(
+  fn,
+  student_embeddings,
+  student_weight,
+  teacher_embeddings,
+  teacher_weight,
+  labels,
+  *,
+  divergence,
+  beta,
+  temperature,
+  hard_label_weight,
+  z_loss,
+  ignore_index,
+  reduction,
+  normalizer,
+  chunk_size,
+  return_components,
+  axis_name,
+):
   _check_divergence(fn, divergence, beta, temperature)
   validation.check_range(fn, "hard_label_weight", hard_label_weight, low=0.0)
   validation.check_range(fn, "z_loss", z_loss, low=0.0)
-  lp_lib.check_head_options(fn, temperature=temperature, logit_softcap=None,
-                            chunk_size=chunk_size, ignore_index=ignore_index)
+  lp_lib.check_head_options(
+    fn,
+    temperature=temperature,
+    logit_softcap=None,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
+  )
   reduction_lib.check_reduction(fn, reduction)
   if not isinstance(return_components, bool):
-    raise TypeError(f"{fn}: return_components must be a bool, got "
-                    f"{return_components!r}")
+    raise TypeError(
+      f"{fn}: return_components must be a bool, got {return_components!r}"
+    )
   sw_name = "student_weight" if axis_name is None else "student_weight_shard"
   tw_name = "teacher_weight" if axis_name is None else "teacher_weight_shard"
-  xs, ws, _ = lp_lib.head_arrays(fn, student_embeddings, student_weight, None,
-                                 x_name="student_embeddings", w_name=sw_name)
-  xt, wt, _ = lp_lib.head_arrays(fn, teacher_embeddings, teacher_weight, None,
-                                 x_name="teacher_embeddings", w_name=tw_name)
+  xs, ws, _ = lp_lib.head_arrays(
+    fn,
+    student_embeddings,
+    student_weight,
+    None,
+    x_name="student_embeddings",
+    w_name=sw_name,
+  )
+  xt, wt, _ = lp_lib.head_arrays(
+    fn,
+    teacher_embeddings,
+    teacher_weight,
+    None,
+    x_name="teacher_embeddings",
+    w_name=tw_name,
+  )
   if axis_name is not None:
     lp_lib.axis_size(fn, axis_name)
   if xt.shape[:-1] != xs.shape[:-1]:
     raise ValueError(
-        f"{fn}: teacher_embeddings must have the leading shape of "
-        f"student_embeddings {xs.shape[:-1]}, got "
-        f"teacher_embeddings.shape={tuple(xt.shape)}")
+      f"{fn}: teacher_embeddings must have the leading shape of "
+      f"student_embeddings {xs.shape[:-1]}, got "
+      f"teacher_embeddings.shape={tuple(xt.shape)}"
+    )
   if wt.shape[1] != ws.shape[1]:
     raise ValueError(
-        f"{fn}: {tw_name} must have the vocabulary size of "
-        f"{sw_name} ({ws.shape[1]}), got "
-        f"{tw_name}.shape={tuple(wt.shape)}")
+      f"{fn}: {tw_name} must have the vocabulary size of "
+      f"{sw_name} ({ws.shape[1]}), got "
+      f"{tw_name}.shape={tuple(wt.shape)}"
+    )
   out_dtype = xs.dtype
   y = lp_lib.int_labels(fn, "labels", labels, xs.shape[:-1])
   batch = y.shape
@@ -502,11 +605,16 @@ def _linear_distillation(fn, student_embeddings, student_weight,
   y1 = jnp.where(valid, y1, 0)
   vocab = ws.shape[1]
   chunk = chunk_size or lp_lib.default_chunk(xs2.shape[0], vocab)
-  cfg = DistillConfig(chunk=int(min(chunk, vocab)),
-                      temperature=float(temperature), divergence=divergence,
-                      beta=float(beta), axis_name=axis_name)
-  xs2, ws, xt2, wt, y1, valid = vary_together(xs2, ws, xt2, wt, y1, valid,
-                                              exclude=axis_name)
+  cfg = DistillConfig(
+    chunk=int(min(chunk, vocab)),
+    temperature=float(temperature),
+    divergence=divergence,
+    beta=float(beta),
+    axis_name=axis_name,
+  )
+  xs2, ws, xt2, wt, y1, valid = vary_together(
+    xs2, ws, xt2, wt, y1, valid, exclude=axis_name
+  )
   div, ce, zsq = fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid)
   total = div
   if hard_label_weight:
@@ -516,16 +624,18 @@ def _linear_distillation(fn, student_embeddings, student_weight,
   mask = valid.reshape(batch)
 
   def red(v):
-    return reduction_lib.reduce(v.reshape(batch), where=mask,
-                                reduction=reduction,
-                                normalizer=normalizer).astype(out_dtype)
+    return reduction_lib.reduce(
+      v.reshape(batch), where=mask, reduction=reduction, normalizer=normalizer
+    ).astype(out_dtype)
 
   loss = red(total)
   if not return_components:
     return loss
-  comps = {"distillation": red(lax.stop_gradient(div)),
-           "cross_entropy": red(lax.stop_gradient(ce)),
-           "z_loss": red(lax.stop_gradient(zsq))}
+  comps = {
+    "distillation": red(lax.stop_gradient(div)),
+    "cross_entropy": red(lax.stop_gradient(ce)),
+    "z_loss": red(lax.stop_gradient(zsq)),
+  }
   return loss, comps
 
 
@@ -537,13 +647,13 @@ def _topk_inputs(fn, lp, ids, temperature, renormalize):
   ids = numerics.as_array(fn, "teacher_topk_ids", ids)
   if not jnp.issubdtype(ids.dtype, jnp.integer):
     raise TypeError(
-        f"{fn}: teacher_topk_ids must have an integer dtype, got {ids.dtype}")
+      f"{fn}: teacher_topk_ids must have an integer dtype, got {ids.dtype}"
+    )
   shapes.check_same_shape(fn, teacher_topk_logprobs=lp, teacher_topk_ids=ids)
   shapes.check_min_rank(fn, "teacher_topk_logprobs", lp, 1)
   if not isinstance(renormalize, bool):
     raise TypeError(f"{fn}: renormalize must be a bool, got {renormalize!r}")
-  validation.check_range(fn, "temperature", temperature, low=0.0,
-                         low_open=True)
+  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
   return lp, ids.astype(jnp.int32)
 
 
@@ -564,15 +674,23 @@ def _mask(fn, where, shape):
   if mask.dtype != jnp.bool_:
     raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
   if mask.shape != shape:
-    raise ValueError(f"{fn}: where must have shape {shape}, got "
-                     f"where.shape={tuple(mask.shape)}")
+    raise ValueError(
+      f"{fn}: where must have shape {shape}, got "
+      f"where.shape={tuple(mask.shape)}"
+    )
   return mask
 
 
 @scoped
-def topk_distillation(student_logits, teacher_topk_logprobs,
-                      teacher_topk_ids, *, temperature=1.0, renormalize=True,
-                      where=None):
+def topk_distillation(
+  student_logits,
+  teacher_topk_logprobs,
+  teacher_topk_ids,
+  *,
+  temperature=1.0,
+  renormalize=True,
+  where=None,
+):
   """Forward KL to a teacher known only by its top-k log-probabilities.
 
   With the teacher's stored top-k log-probabilities ``l_k`` at ids
@@ -617,13 +735,15 @@ def topk_distillation(student_logits, teacher_topk_logprobs,
   """
   fn = "topk_distillation"
   s = numerics.as_float(fn, "student_logits", student_logits)
-  lp, ids = _topk_inputs(fn, teacher_topk_logprobs, teacher_topk_ids,
-                         temperature, renormalize)
+  lp, ids = _topk_inputs(
+    fn, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
+  )
   shapes.check_min_rank(fn, "student_logits", s, 1)
   if lp.shape[:-1] != s.shape[:-1]:
     raise ValueError(
-        f"{fn}: teacher_topk_logprobs must have the leading shape of "
-        f"student_logits {s.shape[:-1]}, got shape {tuple(lp.shape)}")
+      f"{fn}: teacher_topk_logprobs must have the leading shape of "
+      f"student_logits {s.shape[:-1]}, got shape {tuple(lp.shape)}"
+    )
   mask = _mask(fn, where, s.shape[:-1])
   acc = numerics.compute_dtype(s.dtype)
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
@@ -635,9 +755,17 @@ def topk_distillation(student_logits, teacher_topk_logprobs,
 
 
 @scoped
-def linear_topk_distillation(embeddings, weight, teacher_topk_logprobs,
-                             teacher_topk_ids, *, temperature=1.0,
-                             renormalize=True, where=None, chunk_size=None):
+def linear_topk_distillation(
+  embeddings,
+  weight,
+  teacher_topk_logprobs,
+  teacher_topk_ids,
+  *,
+  temperature=1.0,
+  renormalize=True,
+  where=None,
+  chunk_size=None,
+):
   """:func:`jaxloss.topk_distillation` fused with the student's LM head.
 
   The student's log-probabilities at the teacher's ``K`` ids come from the
@@ -671,19 +799,35 @@ def linear_topk_distillation(embeddings, weight, teacher_topk_logprobs,
     Array([0.4054651], dtype=float32)
   """
   fn = "linear_topk_distillation"
-  lp_lib.check_head_options(fn, temperature=temperature, logit_softcap=None,
-                            chunk_size=chunk_size, ignore_index=0)
+  lp_lib.check_head_options(
+    fn,
+    temperature=temperature,
+    logit_softcap=None,
+    chunk_size=chunk_size,
+    ignore_index=0,
+  )
   x, w, _ = lp_lib.head_arrays(fn, embeddings, weight, None)
-  lp, ids = _topk_inputs(fn, teacher_topk_logprobs, teacher_topk_ids,
-                         temperature, renormalize)
+  lp, ids = _topk_inputs(
+    fn, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
+  )
   if lp.shape[:-1] != x.shape[:-1]:
     raise ValueError(
-        f"{fn}: teacher_topk_logprobs must have the leading shape of "
-        f"embeddings {x.shape[:-1]}, got shape {tuple(lp.shape)}")
+      f"{fn}: teacher_topk_logprobs must have the leading shape of "
+      f"embeddings {x.shape[:-1]}, got shape {tuple(lp.shape)}"
+    )
   mask = _mask(fn, where, x.shape[:-1])
   valid = jnp.ones(x.shape[:-1], bool) if mask is None else mask
-  lq, _ = lp_lib.run_head(x, w, None, ids, valid, temperature=temperature,
-                          logit_softcap=None, entropy=False,
-                          chunk_size=chunk_size, axis_name=None)
+  lq, _ = lp_lib.run_head(
+    x,
+    w,
+    None,
+    ids,
+    valid,
+    temperature=temperature,
+    logit_softcap=None,
+    entropy=False,
+    chunk_size=chunk_size,
+    axis_name=None,
+  )
   values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize)
   return jnp.where(valid, values, 0)

@@ -51,8 +51,7 @@ def default_chunk(num_tokens: int, vocab: int) -> int:
 
 def matmul(a, b, contract, acc):
   """``dot_general`` of 2-D arrays over ``contract`` ((a axis), (b axis))."""
-  return lax.dot_general(a, b, (contract, ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(a, b, (contract, ((), ())), preferred_element_type=acc)
 
 
 def weight_columns(w, start, size):
@@ -91,8 +90,9 @@ def scan_chunks(step, carry, vocab, chunk, refs):
   if full == 1:
     carry = step(carry, 0, chunk)
   elif full:
-    carry, _ = lax.scan(lambda c, i: (step(c, i * chunk, chunk), None),
-                        carry, jnp.arange(full))
+    carry, _ = lax.scan(
+      lambda c, i: (step(c, i * chunk, chunk), None), carry, jnp.arange(full)
+    )
   if tail:
     carry = step(carry, full * chunk, tail)
   return carry
@@ -137,7 +137,7 @@ def combine_shards(axis_name, m, se, sw, others):
   rest, off = [], n
   for o in others:
     k = o.size // m.size
-    rest.append(summed[off:off + k].reshape(o.shape))
+    rest.append(summed[off : off + k].reshape(o.shape))
     off += k
   return m_g, se, sw, rest
 
@@ -163,10 +163,15 @@ def _stats(cfg, x, w, b, labels, acc):
     return m, se, sw, tgt + pick(s, local - start)
 
   zeros = jnp.zeros((n,), acc)
-  carry = (jnp.full((n,), -jnp.inf, acc), zeros,
-           zeros if cfg.entropy else None, jnp.zeros(labels.shape, acc))
-  m, se, sw, tgt = scan_chunks(step, carry, w.shape[1], cfg.chunk,
-                               (x, w, b, labels))
+  carry = (
+    jnp.full((n,), -jnp.inf, acc),
+    zeros,
+    zeros if cfg.entropy else None,
+    jnp.zeros(labels.shape, acc),
+  )
+  m, se, sw, tgt = scan_chunks(
+    step, carry, w.shape[1], cfg.chunk, (x, w, b, labels)
+  )
   if cfg.axis_name is not None:
     m, se, sw, (tgt,) = combine_shards(cfg.axis_name, m, se, sw, [tgt])
   log_se = jnp.log(se)
@@ -203,8 +208,10 @@ def head_log_probs(cfg, x, w, b, labels, valid):
 def _head_fwd(cfg, x, w, b, labels, valid):
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, mean_s = _stats(cfg, x, w, b, labels, acc)
-  return (_outputs(lse, tgt, mean_s, valid),
-          (x, w, b, labels, valid, lse, mean_s))
+  return (
+    _outputs(lse, tgt, mean_s, valid),
+    (x, w, b, labels, valid, lse, mean_s),
+  )
 
 
 def _head_bwd(cfg, res, cotangents):
@@ -235,21 +242,27 @@ def _head_bwd(cfg, res, cotangents):
       ds = ds + jnp.where(hit & inside, g_lp, 0)
     else:
       ds = ds.at[rows, jnp.clip(rel, 0, size - 1)].add(
-          jnp.where(inside, g_lp, 0))
+        jnp.where(inside, g_lp, 0)
+      )
     ds = jnp.where(valid[:, None], ds * ds_dz, 0).astype(x.dtype)
     dx = dx + matmul(ds, weight_columns(w, start, size), ((1,), (1,)), acc)
     dw = lax.dynamic_update_slice_in_dim(
-        dw, matmul(x_valid, ds, ((0,), (0,)), acc).astype(w.dtype), start,
-        axis=1)
+      dw, matmul(x_valid, ds, ((0,), (0,)), acc).astype(w.dtype), start, axis=1
+    )
     if db is not None:
       db = lax.dynamic_update_slice_in_dim(
-          db, jnp.sum(ds, axis=0, dtype=acc).astype(b.dtype), start, axis=0)
+        db, jnp.sum(ds, axis=0, dtype=acc).astype(b.dtype), start, axis=0
+      )
     return dx, dw, db
 
-  carry = (jnp.zeros(x.shape, acc), jnp.zeros_like(w),
-           None if b is None else jnp.zeros_like(b))
-  dx, dw, db = scan_chunks(step, carry, w.shape[1], cfg.chunk,
-                           (x, w, b, labels, valid, lse, g_lp))
+  carry = (
+    jnp.zeros(x.shape, acc),
+    jnp.zeros_like(w),
+    None if b is None else jnp.zeros_like(b),
+  )
+  dx, dw, db = scan_chunks(
+    step, carry, w.shape[1], cfg.chunk, (x, w, b, labels, valid, lse, g_lp)
+  )
   if cfg.axis_name is not None:
     dx = lax.psum(dx, cfg.axis_name)
   return dx.astype(x.dtype), dw, db, None, None
@@ -261,24 +274,36 @@ head_log_probs.defvjp(_head_fwd, _head_bwd)
 # ------------------------------------------------------------ validation
 
 
-def check_head_options(fn, *, temperature, logit_softcap, chunk_size,
-                       ignore_index):
-  validation.check_range(fn, "temperature", temperature, low=0.0,
-                         low_open=True)
+def check_head_options(
+  fn, *, temperature, logit_softcap, chunk_size, ignore_index
+):
+  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
   if logit_softcap is not None:
-    validation.check_range(fn, "logit_softcap", logit_softcap, low=0.0,
-                           low_open=True)
+    validation.check_range(
+      fn, "logit_softcap", logit_softcap, low=0.0, low_open=True
+    )
   if chunk_size is not None and (
-      isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-      or chunk_size < 1):
+    isinstance(chunk_size, bool)
+    or not isinstance(chunk_size, int)
+    or chunk_size < 1
+  ):
     raise ValueError(
-        f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}")
+      f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}"
+    )
   if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
     raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
 
 
-def head_arrays(fn, embeddings, weight, bias, *, x_name="embeddings",
-                w_name="weight", b_name="bias"):
+def head_arrays(
+  fn,
+  embeddings,
+  weight,
+  bias,
+  *,
+  x_name="embeddings",
+  w_name="weight",
+  b_name="bias",
+):
   """Validates ``embeddings [..., D]``, ``weight [D, V]``, ``bias [V]``;
   returns them in one floating dtype."""
   x = numerics.as_float(fn, x_name, embeddings)
@@ -287,15 +312,17 @@ def head_arrays(fn, embeddings, weight, bias, *, x_name="embeddings",
     raise ValueError(f"{fn}: {x_name} must have shape [..., D], got a scalar")
   if w.ndim != 2 or w.shape[0] != x.shape[-1]:
     raise ValueError(
-        f"{fn}: {w_name} must have shape [D, V] with D = {x_name}.shape[-1] "
-        f"= {x.shape[-1]}, got {w_name}.shape={tuple(w.shape)}")
+      f"{fn}: {w_name} must have shape [D, V] with D = {x_name}.shape[-1] "
+      f"= {x.shape[-1]}, got {w_name}.shape={tuple(w.shape)}"
+    )
   arrays = [x, w]
   if bias is not None:
     bias = numerics.as_float(fn, b_name, bias)
     if bias.shape != (w.shape[1],):
       raise ValueError(
-          f"{fn}: {b_name} must have shape [V] = ({w.shape[1]},), got "
-          f"{b_name}.shape={tuple(bias.shape)}")
+        f"{fn}: {b_name} must have shape [V] = ({w.shape[1]},), got "
+        f"{b_name}.shape={tuple(bias.shape)}"
+      )
     arrays.append(bias)
   dtype = jnp.result_type(*arrays)
   x, w = x.astype(dtype), w.astype(dtype)
@@ -310,13 +337,25 @@ def int_labels(fn, name, labels, shape):
     raise TypeError(f"{fn}: {name} must have an integer dtype, got {y.dtype}")
   if y.shape != shape:
     raise ValueError(
-        f"{fn}: {name} must have shape {shape} (the embeddings without their "
-        f"last axis), got {name}.shape={tuple(y.shape)}")
+      f"{fn}: {name} must have shape {shape} (the embeddings without their "
+      f"last axis), got {name}.shape={tuple(y.shape)}"
+    )
   return y.astype(jnp.int32)
 
 
-def run_head(x, w, b, y, valid, *, temperature, logit_softcap, entropy,
-             chunk_size, axis_name):
+def run_head(
+  x,
+  w,
+  b,
+  y,
+  valid,
+  *,
+  temperature,
+  logit_softcap,
+  entropy,
+  chunk_size,
+  axis_name,
+):
   """Flattens ``x [..., D]``, ``y [..., K]``, ``valid [...]`` and runs
   :func:`head_log_probs`; returns ``(log p [..., K], entropy [...])``."""
   batch = valid.shape
@@ -327,9 +366,12 @@ def run_head(x, w, b, y, valid, *, temperature, logit_softcap, entropy,
   vocab = w.shape[1]
   chunk = chunk_size or default_chunk(x2.shape[0], vocab)
   cfg = HeadConfig(
-      chunk=int(min(chunk, vocab)), temperature=float(temperature),
-      logit_softcap=None if logit_softcap is None else float(logit_softcap),
-      entropy=bool(entropy), axis_name=axis_name)
+    chunk=int(min(chunk, vocab)),
+    temperature=float(temperature),
+    logit_softcap=None if logit_softcap is None else float(logit_softcap),
+    entropy=bool(entropy),
+    axis_name=axis_name,
+  )
   x2, w, b, y2, v1 = vary_together(x2, w, b, y2, v1, exclude=axis_name)
   logp, ent = head_log_probs(cfg, x2, w, b, y2, v1)
   return logp.reshape(batch + (y2.shape[1],)), ent.reshape(batch)
@@ -340,29 +382,57 @@ def axis_size(fn, axis_name):
     return lax.axis_size(axis_name)
   except NameError as e:
     raise ValueError(
-        f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
-        f"{axis_name!r}") from e
+      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
+      f"{axis_name!r}"
+    ) from e
 
 
-def _log_probs(fn, embeddings, weight, labels, *, bias, temperature,
-               logit_softcap, ignore_index, return_entropy, chunk_size,
-               axis_name):
-  check_head_options(fn, temperature=temperature, logit_softcap=logit_softcap,
-                     chunk_size=chunk_size, ignore_index=ignore_index)
+def _log_probs(
+  fn,
+  embeddings,
+  weight,
+  labels,
+  *,
+  bias,
+  temperature,
+  logit_softcap,
+  ignore_index,
+  return_entropy,
+  chunk_size,
+  axis_name,
+):
+  check_head_options(
+    fn,
+    temperature=temperature,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
+  )
   if not isinstance(return_entropy, bool):
     raise TypeError(
-        f"{fn}: return_entropy must be a bool, got {return_entropy!r}")
+      f"{fn}: return_entropy must be a bool, got {return_entropy!r}"
+    )
   w_name = "weight" if axis_name is None else "weight_shard"
   b_name = "bias" if axis_name is None else "bias_shard"
-  x, w, b = head_arrays(fn, embeddings, weight, bias, w_name=w_name,
-                        b_name=b_name)
+  x, w, b = head_arrays(
+    fn, embeddings, weight, bias, w_name=w_name, b_name=b_name
+  )
   if axis_name is not None:
     axis_size(fn, axis_name)
   y = int_labels(fn, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
-  logp, ent = run_head(x, w, b, y[..., None], valid, temperature=temperature,
-                       logit_softcap=logit_softcap, entropy=return_entropy,
-                       chunk_size=chunk_size, axis_name=axis_name)
+  logp, ent = run_head(
+    x,
+    w,
+    b,
+    y[..., None],
+    valid,
+    temperature=temperature,
+    logit_softcap=logit_softcap,
+    entropy=return_entropy,
+    chunk_size=chunk_size,
+    axis_name=axis_name,
+  )
   logp = logp[..., 0]
   return (logp, ent) if return_entropy else logp
 
@@ -371,9 +441,18 @@ def _log_probs(fn, embeddings, weight, labels, *, bias, temperature,
 
 
 @scoped
-def linear_log_probs(embeddings, weight, labels, *, bias=None,
-                     temperature=1.0, logit_softcap=None, ignore_index=-100,
-                     return_entropy=False, chunk_size=None):
+def linear_log_probs(
+  embeddings,
+  weight,
+  labels,
+  *,
+  bias=None,
+  temperature=1.0,
+  logit_softcap=None,
+  ignore_index=-100,
+  return_entropy=False,
+  chunk_size=None,
+):
   """Per-token ``log p(label)`` (and entropy) of an LM head, chunked.
 
   With ``z = embeddings @ weight + bias`` (``[..., V]``, accumulated in
@@ -436,18 +515,35 @@ def linear_log_probs(embeddings, weight, labels, *, bias=None,
     Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models",
     2024 (arXiv:2411.09009), for the chunked log-sum-exp with recomputation.
   """
-  return _log_probs("linear_log_probs", embeddings, weight, labels,
-                    bias=bias, temperature=temperature,
-                    logit_softcap=logit_softcap, ignore_index=ignore_index,
-                    return_entropy=return_entropy, chunk_size=chunk_size,
-                    axis_name=None)
+  return _log_probs(
+    "linear_log_probs",
+    embeddings,
+    weight,
+    labels,
+    bias=bias,
+    temperature=temperature,
+    logit_softcap=logit_softcap,
+    ignore_index=ignore_index,
+    return_entropy=return_entropy,
+    chunk_size=chunk_size,
+    axis_name=None,
+  )
 
 
 @scoped
-def vocab_parallel_log_probs(embeddings, weight_shard, labels, *, axis_name,
-                             bias_shard=None, temperature=1.0,
-                             logit_softcap=None, ignore_index=-100,
-                             return_entropy=False, chunk_size=None):
+def vocab_parallel_log_probs(
+  embeddings,
+  weight_shard,
+  labels,
+  *,
+  axis_name,
+  bias_shard=None,
+  temperature=1.0,
+  logit_softcap=None,
+  ignore_index=-100,
+  return_entropy=False,
+  chunk_size=None,
+):
   """:func:`jaxloss.linear_log_probs` with the LM head vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -494,8 +590,16 @@ def vocab_parallel_log_probs(embeddings, weight_shard, labels, *, axis_name,
   References:
     Shoeybi et al., "Megatron-LM", 2019, section 3 (vocab-parallel softmax).
   """
-  return _log_probs("vocab_parallel_log_probs", embeddings, weight_shard,
-                    labels, bias=bias_shard, temperature=temperature,
-                    logit_softcap=logit_softcap, ignore_index=ignore_index,
-                    return_entropy=return_entropy, chunk_size=chunk_size,
-                    axis_name=axis_name)
+  return _log_probs(
+    "vocab_parallel_log_probs",
+    embeddings,
+    weight_shard,
+    labels,
+    bias=bias_shard,
+    temperature=temperature,
+    logit_softcap=logit_softcap,
+    ignore_index=ignore_index,
+    return_entropy=return_entropy,
+    chunk_size=chunk_size,
+    axis_name=axis_name,
+  )

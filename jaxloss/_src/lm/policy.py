@@ -30,11 +30,23 @@ def kl_estimate(logps, reference_logps, estimator):
 
 
 @scoped
-def policy_gradient(logps, old_logps, advantages, *, where,
-                    clip_epsilon=0.2, clip_epsilon_high=None,
-                    reference_logps=None, kl_coef=0.0, kl_estimator="k3",
-                    entropy=None, entropy_coef=0.0, normalization="token",
-                    normalizer=None, return_components=False):
+def policy_gradient(
+  logps,
+  old_logps,
+  advantages,
+  *,
+  where,
+  clip_epsilon=0.2,
+  clip_epsilon_high=None,
+  reference_logps=None,
+  kl_coef=0.0,
+  kl_estimator="k3",
+  entropy=None,
+  entropy_coef=0.0,
+  normalization="token",
+  normalizer=None,
+  return_components=False,
+):
   r"""Clipped policy-gradient loss (PPO / GRPO / DAPO / Dr. GRPO).
 
   Per token, with ``ratio = exp(logps - old_logps)``, advantages ``A``
@@ -109,28 +121,39 @@ def policy_gradient(logps, old_logps, advantages, *, where,
   """
   fn = "policy_gradient"
   validation.check_range(fn, "clip_epsilon", clip_epsilon, low=0.0)
-  validation.check_range(fn, "clip_epsilon_high", clip_epsilon_high, low=0.0,
-                         optional=True)
+  validation.check_range(
+    fn, "clip_epsilon_high", clip_epsilon_high, low=0.0, optional=True
+  )
   validation.check_range(fn, "kl_coef", kl_coef, low=0.0)
   validation.check_range(fn, "entropy_coef", entropy_coef, low=0.0)
   if kl_estimator not in KL_ESTIMATORS:
-    raise ValueError(f"{fn}: kl_estimator must be one of {KL_ESTIMATORS}, "
-                     f"got {kl_estimator!r}")
+    raise ValueError(
+      f"{fn}: kl_estimator must be one of {KL_ESTIMATORS}, got {kl_estimator!r}"
+    )
   if normalization not in NORMALIZATIONS:
-    raise ValueError(f"{fn}: normalization must be one of {NORMALIZATIONS}, "
-                     f"got {normalization!r}")
+    raise ValueError(
+      f"{fn}: normalization must be one of {NORMALIZATIONS}, "
+      f"got {normalization!r}"
+    )
   if normalizer is not None and normalization == "none":
-    raise ValueError(f"{fn}: normalizer does not apply to "
-                     f"normalization='none', got normalizer={normalizer!r}")
+    raise ValueError(
+      f"{fn}: normalizer does not apply to "
+      f"normalization='none', got normalizer={normalizer!r}"
+    )
   if not isinstance(return_components, bool):
-    raise TypeError(f"{fn}: return_components must be a bool, got "
-                    f"{return_components!r}")
+    raise TypeError(
+      f"{fn}: return_components must be a bool, got {return_components!r}"
+    )
   if kl_coef and reference_logps is None:
-    raise ValueError(f"{fn}: reference_logps must be given when kl_coef > 0, "
-                     f"got kl_coef={kl_coef!r} and reference_logps=None")
+    raise ValueError(
+      f"{fn}: reference_logps must be given when kl_coef > 0, "
+      f"got kl_coef={kl_coef!r} and reference_logps=None"
+    )
   if entropy_coef and entropy is None:
-    raise ValueError(f"{fn}: entropy must be given when entropy_coef > 0, "
-                     f"got entropy_coef={entropy_coef!r} and entropy=None")
+    raise ValueError(
+      f"{fn}: entropy must be given when entropy_coef > 0, "
+      f"got entropy_coef={entropy_coef!r} and entropy=None"
+    )
   arrays = dict(logps=logps, advantages=advantages)
   if old_logps is not None:
     arrays["old_logps"] = old_logps
@@ -154,8 +177,9 @@ def policy_gradient(logps, old_logps, advantages, *, where,
     adv = adv[:, None]
   elif adv.shape != lp.shape:
     raise ValueError(
-        f"{fn}: advantages must have shape [B] = {lp.shape[:1]} or [B, T] = "
-        f"{lp.shape}, got advantages.shape={tuple(adv.shape)}")
+      f"{fn}: advantages must have shape [B] = {lp.shape[:1]} or [B, T] = "
+      f"{lp.shape}, got advantages.shape={tuple(adv.shape)}"
+    )
   old = a.get("old_logps")
   if old is None:
     old = jax.lax.stop_gradient(lp)
@@ -184,8 +208,11 @@ def policy_gradient(logps, old_logps, advantages, *, where,
   elif normalization == "sequence":
     lengths = jnp.sum(mask, axis=-1, dtype=dtype)
     seq = numerics.safe_divide(jnp.sum(per_token, axis=-1), lengths)
-    den = (jnp.asarray(lp.shape[0], dtype) if normalizer is None
-           else jnp.asarray(normalizer, dtype))
+    den = (
+      jnp.asarray(lp.shape[0], dtype)
+      if normalizer is None
+      else jnp.asarray(normalizer, dtype)
+    )
     out = numerics.safe_divide(jnp.sum(seq), den)
   else:
     if normalizer is not None:
@@ -207,9 +234,9 @@ def policy_gradient(logps, old_logps, advantages, *, where,
   zero = jnp.zeros((), out_dtype)
   is_clipped = (ratio * adv) > (clipped * adv)
   comps = {
-      "policy_loss": token_mean(-surrogate),
-      "kl": zero if kl is None else token_mean(kl),
-      "entropy": zero if ent is None else token_mean(ent),
-      "clip_fraction": token_mean(is_clipped.astype(dtype)),
+    "policy_loss": token_mean(-surrogate),
+    "kl": zero if kl is None else token_mean(kl),
+    "entropy": zero if ent is None else token_mean(ent),
+    "clip_fraction": token_mean(is_clipped.astype(dtype)),
   }
   return out, comps

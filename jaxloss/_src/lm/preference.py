@@ -24,8 +24,7 @@ DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust")
 
 def _inputs(fn, **arrays):
   (*values,), out_dtype = numerics.floats(fn, **arrays)
-  shapes.check_same_shape(
-      fn, **{k: v for k, v in zip(arrays, values)})
+  shapes.check_same_shape(fn, **{k: v for k, v in zip(arrays, values)})
   return values, out_dtype
 
 
@@ -42,10 +41,10 @@ def _pair_components(chosen_rewards, rejected_rewards, out_dtype):
   c = jax.lax.stop_gradient(chosen_rewards)
   r = jax.lax.stop_gradient(rejected_rewards)
   return {
-      "chosen_rewards": c.astype(out_dtype),
-      "rejected_rewards": r.astype(out_dtype),
-      "margins": (c - r).astype(out_dtype),
-      "accuracies": (c > r).astype(out_dtype),
+    "chosen_rewards": c.astype(out_dtype),
+    "rejected_rewards": r.astype(out_dtype),
+    "margins": (c - r).astype(out_dtype),
+    "accuracies": (c > r).astype(out_dtype),
   }
 
 
@@ -58,14 +57,23 @@ def log1mexp(a):
   """``log(1 - exp(a))`` for ``a < 0``, stable at both ends (Mächler 2012);
   ``a`` is clipped to ``<= -1e-7`` first, so ``a = 0`` stays finite."""
   a = jnp.minimum(a, -1e-7)
-  return jnp.where(a > -0.6931472, jnp.log(-jnp.expm1(a)),
-                   jnp.log1p(-jnp.exp(a)))
+  return jnp.where(
+    a > -0.6931472, jnp.log(-jnp.expm1(a)), jnp.log1p(-jnp.exp(a))
+  )
 
 
 @scoped
-def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
-        reference_rejected_logps, *, beta=0.1, loss_type="sigmoid",
-        label_smoothing=0.0, return_components=False):
+def dpo(
+  policy_chosen_logps,
+  policy_rejected_logps,
+  reference_chosen_logps,
+  reference_rejected_logps,
+  *,
+  beta=0.1,
+  loss_type="sigmoid",
+  label_smoothing=0.0,
+  return_components=False,
+):
   r"""Direct preference optimisation and its hinge, IPO and robust forms.
 
   With ``h = (pi_c - ref_c) - (pi_r - ref_r)`` (the difference of the
@@ -123,15 +131,19 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
   _check_beta(fn, beta)
   if loss_type not in DPO_LOSS_TYPES:
     raise ValueError(
-        f"{fn}: loss_type must be one of {DPO_LOSS_TYPES}, got {loss_type!r}")
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
-                         high_open=True)
+      f"{fn}: loss_type must be one of {DPO_LOSS_TYPES}, got {loss_type!r}"
+    )
+  validation.check_range(
+    fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
+  )
   _check_flag(fn, "return_components", return_components)
   (pc, pr, rc, rr), out_dtype = _inputs(
-      fn, policy_chosen_logps=policy_chosen_logps,
-      policy_rejected_logps=policy_rejected_logps,
-      reference_chosen_logps=reference_chosen_logps,
-      reference_rejected_logps=reference_rejected_logps)
+    fn,
+    policy_chosen_logps=policy_chosen_logps,
+    policy_rejected_logps=policy_rejected_logps,
+    reference_chosen_logps=reference_chosen_logps,
+    reference_rejected_logps=reference_rejected_logps,
+  )
   chosen, rejected = pc - rc, pr - rr
   h = chosen - rejected
   eps = label_smoothing
@@ -144,15 +156,24 @@ def dpo(policy_chosen_logps, policy_rejected_logps, reference_chosen_logps,
   elif loss_type == "ipo":
     values = jnp.square(h - 1.0 / (2.0 * beta))
   else:
-    values = (-(1 - eps) * jax.nn.log_sigmoid(beta * h)
-              + eps * jax.nn.log_sigmoid(-beta * h)) / (1 - 2 * eps)
+    values = (
+      -(1 - eps) * jax.nn.log_sigmoid(beta * h)
+      + eps * jax.nn.log_sigmoid(-beta * h)
+    ) / (1 - 2 * eps)
   comps = _pair_components(beta * chosen, beta * rejected, out_dtype)
   return _finish(values, out_dtype, comps, return_components)
 
 
 @scoped
-def simpo(chosen_avg_logps, rejected_avg_logps, *, beta=2.0, gamma=0.5,
-          label_smoothing=0.0, return_components=False):
+def simpo(
+  chosen_avg_logps,
+  rejected_avg_logps,
+  *,
+  beta=2.0,
+  gamma=0.5,
+  label_smoothing=0.0,
+  return_components=False,
+):
   r"""Simple preference optimisation (reference-free, length-normalised).
 
   With ``c`` and ``r`` the *average* per-token log-probabilities of the
@@ -190,11 +211,13 @@ def simpo(chosen_avg_logps, rejected_avg_logps, *, beta=2.0, gamma=0.5,
   fn = "simpo"
   _check_beta(fn, beta)
   validation.check_range(fn, "gamma", gamma, low=0.0)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
-                         high_open=True)
+  validation.check_range(
+    fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
+  )
   _check_flag(fn, "return_components", return_components)
-  (c, r), out_dtype = _inputs(fn, chosen_avg_logps=chosen_avg_logps,
-                              rejected_avg_logps=rejected_avg_logps)
+  (c, r), out_dtype = _inputs(
+    fn, chosen_avg_logps=chosen_avg_logps, rejected_avg_logps=rejected_avg_logps
+  )
   x = beta * (c - r) - gamma
   values = -(1 - label_smoothing) * jax.nn.log_sigmoid(x)
   if label_smoothing:
@@ -204,8 +227,16 @@ def simpo(chosen_avg_logps, rejected_avg_logps, *, beta=2.0, gamma=0.5,
 
 
 @scoped
-def cpo(chosen_logps, rejected_logps, *, beta=0.1, alpha=1.0,
-        chosen_nll=None, label_smoothing=0.0, return_components=False):
+def cpo(
+  chosen_logps,
+  rejected_logps,
+  *,
+  beta=0.1,
+  alpha=1.0,
+  chosen_nll=None,
+  label_smoothing=0.0,
+  return_components=False,
+):
   r"""Contrastive preference optimisation: reference-free DPO plus an NLL
   term on the chosen responses.
 
@@ -249,8 +280,9 @@ def cpo(chosen_logps, rejected_logps, *, beta=0.1, alpha=1.0,
   fn = "cpo"
   _check_beta(fn, beta)
   validation.check_range(fn, "alpha", alpha, low=0.0)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 0.5,
-                         high_open=True)
+  validation.check_range(
+    fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
+  )
   _check_flag(fn, "return_components", return_components)
   arrays = dict(chosen_logps=chosen_logps, rejected_logps=rejected_logps)
   if chosen_nll is not None:
@@ -269,8 +301,14 @@ def cpo(chosen_logps, rejected_logps, *, beta=0.1, alpha=1.0,
 
 
 @scoped
-def orpo(chosen_avg_logps, rejected_avg_logps, *, beta=0.1, chosen_nll=None,
-         return_components=False):
+def orpo(
+  chosen_avg_logps,
+  rejected_avg_logps,
+  *,
+  beta=0.1,
+  chosen_nll=None,
+  return_components=False,
+):
   r"""Odds-ratio preference optimisation: NLL plus an odds-ratio term.
 
   With ``c``, ``r`` the *average* per-token log-probabilities (so ``exp(c)``
@@ -311,8 +349,9 @@ def orpo(chosen_avg_logps, rejected_avg_logps, *, beta=0.1, chosen_nll=None,
   fn = "orpo"
   _check_beta(fn, beta)
   _check_flag(fn, "return_components", return_components)
-  arrays = dict(chosen_avg_logps=chosen_avg_logps,
-                rejected_avg_logps=rejected_avg_logps)
+  arrays = dict(
+    chosen_avg_logps=chosen_avg_logps, rejected_avg_logps=rejected_avg_logps
+  )
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
   values_in, out_dtype = _inputs(fn, **arrays)
@@ -327,9 +366,19 @@ def orpo(chosen_avg_logps, rejected_avg_logps, *, beta=0.1, chosen_nll=None,
 
 
 @scoped
-def kto(policy_logps, reference_logps, desirable, *, policy_kl_logps=None,
-        reference_kl_logps=None, kl=None, beta=0.1, desirable_weight=1.0,
-        undesirable_weight=1.0, return_components=False):
+def kto(
+  policy_logps,
+  reference_logps,
+  desirable,
+  *,
+  policy_kl_logps=None,
+  reference_kl_logps=None,
+  kl=None,
+  beta=0.1,
+  desirable_weight=1.0,
+  undesirable_weight=1.0,
+  return_components=False,
+):
   r"""Kahneman–Tversky optimisation on unpaired desirable / undesirable
   examples.
 
@@ -379,33 +428,40 @@ def kto(policy_logps, reference_logps, desirable, *, policy_kl_logps=None,
   validation.check_range(fn, "desirable_weight", desirable_weight, low=0.0)
   validation.check_range(fn, "undesirable_weight", undesirable_weight, low=0.0)
   _check_flag(fn, "return_components", return_components)
-  (p, ref), out_dtype = _inputs(fn, policy_logps=policy_logps,
-                                reference_logps=reference_logps)
+  (p, ref), out_dtype = _inputs(
+    fn, policy_logps=policy_logps, reference_logps=reference_logps
+  )
   d = numerics.as_array(fn, "desirable", desirable)
   if d.dtype != jnp.bool_:
     raise TypeError(f"{fn}: desirable must be a boolean mask, got {d.dtype}")
   shapes.check_same_shape(fn, policy_logps=p, desirable=d)
   if (policy_kl_logps is None) != (reference_kl_logps is None):
     raise ValueError(
-        f"{fn}: policy_kl_logps and reference_kl_logps must be given "
-        f"together, got only "
-        f"{'policy' if reference_kl_logps is None else 'reference'}_kl_logps")
+      f"{fn}: policy_kl_logps and reference_kl_logps must be given "
+      f"together, got only "
+      f"{'policy' if reference_kl_logps is None else 'reference'}_kl_logps"
+    )
   if kl is not None:
     z0 = numerics.as_float(fn, "kl", kl)
     if z0.ndim:
       raise ValueError(f"{fn}: kl must be a scalar, got shape {z0.shape}")
     z0 = z0.astype(p.dtype)
   elif policy_kl_logps is not None:
-    (pk, rk), _ = _inputs(fn, policy_kl_logps=policy_kl_logps,
-                          reference_kl_logps=reference_kl_logps)
+    (pk, rk), _ = _inputs(
+      fn, policy_kl_logps=policy_kl_logps, reference_kl_logps=reference_kl_logps
+    )
     z0 = jnp.maximum(jnp.mean(pk - rk).astype(p.dtype), 0)
   else:
     z0 = jnp.zeros((), p.dtype)
   z0 = jax.lax.stop_gradient(z0)
   r = p - ref
   values = jnp.where(
-      d, desirable_weight * (1 - jax.nn.sigmoid(beta * (r - z0))),
-      undesirable_weight * (1 - jax.nn.sigmoid(beta * (z0 - r))))
-  comps = {"rewards": jax.lax.stop_gradient(beta * r).astype(out_dtype),
-           "kl": z0.astype(out_dtype)}
+    d,
+    desirable_weight * (1 - jax.nn.sigmoid(beta * (r - z0))),
+    undesirable_weight * (1 - jax.nn.sigmoid(beta * (z0 - r))),
+  )
+  comps = {
+    "rewards": jax.lax.stop_gradient(beta * r).astype(out_dtype),
+    "kl": z0.astype(out_dtype),
+  }
   return _finish(values, out_dtype, comps, return_components)

@@ -45,7 +45,8 @@ def _combine(cfg, s, labels):
   rel = labels - lax.axis_index(cfg.axis_name) * vocab
   inside = (rel >= 0) & (rel < vocab)
   picked = jnp.take_along_axis(
-      s, jnp.clip(rel, 0, vocab - 1)[:, None], axis=-1)[:, 0]
+    s, jnp.clip(rel, 0, vocab - 1)[:, None], axis=-1
+  )[:, 0]
   m_local = jnp.max(s, axis=-1)
   m = lax.pmax(m_local, cfg.axis_name)
   se = jnp.sum(jnp.exp(s - m[:, None]), axis=-1)
@@ -83,16 +84,25 @@ def _axis_size(fn, axis_name):
     return lax.axis_size(axis_name)
   except NameError as e:
     raise ValueError(
-        f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
-        f"{axis_name!r}") from e
+      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
+      f"{axis_name!r}"
+    ) from e
 
 
 @scoped
-def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
-                                 ignore_index=-100, label_smoothing=0.0,
-                                 z_loss=0.0, logit_softcap=None,
-                                 sample_weight=None, reduction="mean",
-                                 normalizer=None):
+def vocab_parallel_cross_entropy(
+  logits_shard,
+  labels,
+  *,
+  axis_name,
+  ignore_index=-100,
+  label_smoothing=0.0,
+  z_loss=0.0,
+  logit_softcap=None,
+  sample_weight=None,
+  reduction="mean",
+  normalizer=None,
+):
   """Sparse cross-entropy of logits sharded along the vocabulary axis.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -142,44 +152,70 @@ def vocab_parallel_cross_entropy(logits_shard, labels, *, axis_name,
     Shoeybi et al., "Megatron-LM", 2019, section 3 (parallel cross-entropy).
   """
   fn = "vocab_parallel_cross_entropy"
-  ce.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
-                   logit_softcap=logit_softcap, chunk_size=None,
-                   ignore_index=ignore_index)
+  ce.check_options(
+    fn,
+    label_smoothing=label_smoothing,
+    z_loss=z_loss,
+    logit_softcap=logit_softcap,
+    chunk_size=None,
+    ignore_index=ignore_index,
+  )
   reduction_lib.check_reduction(fn, reduction)
   z = numerics.as_float(fn, "logits_shard", logits_shard)
   y = numerics.as_array(fn, "labels", labels)
   validation.integer_dtype(fn, "labels", y)
   if z.ndim < 1 or y.shape != z.shape[:-1]:
     raise ValueError(
-        f"{fn}: labels must have the shape of logits_shard without its last "
-        f"axis, got labels.shape={tuple(y.shape)} and "
-        f"logits_shard.shape={tuple(z.shape)}")
+      f"{fn}: labels must have the shape of logits_shard without its last "
+      f"axis, got labels.shape={tuple(y.shape)} and "
+      f"logits_shard.shape={tuple(z.shape)}"
+    )
   shards = _axis_size(fn, axis_name)
   out_dtype = z.dtype
   acc = numerics.compute_dtype(out_dtype)
   cfg = ce.HeadConfig(
-      chunk=z.shape[-1], label_smoothing=float(label_smoothing),
-      z_loss=float(z_loss),
-      logit_softcap=None if logit_softcap is None else float(logit_softcap),
-      vocab_total=z.shape[-1] * shards, axis_name=axis_name)
+    chunk=z.shape[-1],
+    label_smoothing=float(label_smoothing),
+    z_loss=float(z_loss),
+    logit_softcap=None if logit_softcap is None else float(logit_softcap),
+    vocab_total=z.shape[-1] * shards,
+    axis_name=axis_name,
+  )
   y1 = y.reshape((-1,)).astype(jnp.int32)
   valid = y1 != ignore_index
   y1 = jnp.where(valid, y1, 0)
   z2, y1, valid = ce.vary_together(
-      z.reshape((-1, z.shape[-1])).astype(acc), y1, valid, exclude=axis_name)
+    z.reshape((-1, z.shape[-1])).astype(acc), y1, valid, exclude=axis_name
+  )
   values: jax.Array = _shard_token_losses(cfg, z2, y1, valid)  # pyright: ignore[reportAssignmentType]
-  return ce.finish(fn, values.reshape(y.shape), valid.reshape(y.shape),
-                   out_dtype, sample_weight=sample_weight,
-                   reduction=reduction, normalizer=normalizer)
+  return ce.finish(
+    fn,
+    values.reshape(y.shape),
+    valid.reshape(y.shape),
+    out_dtype,
+    sample_weight=sample_weight,
+    reduction=reduction,
+    normalizer=normalizer,
+  )
 
 
 @scoped
-def vocab_parallel_linear_cross_entropy(embeddings, weight_shard, labels, *,
-                                        axis_name, bias_shard=None,
-                                        ignore_index=-100, label_smoothing=0.0,
-                                        z_loss=0.0, logit_softcap=None,
-                                        sample_weight=None, reduction="mean",
-                                        normalizer=None, chunk_size=None):
+def vocab_parallel_linear_cross_entropy(
+  embeddings,
+  weight_shard,
+  labels,
+  *,
+  axis_name,
+  bias_shard=None,
+  ignore_index=-100,
+  label_smoothing=0.0,
+  z_loss=0.0,
+  logit_softcap=None,
+  sample_weight=None,
+  reduction="mean",
+  normalizer=None,
+  chunk_size=None,
+):
   """:func:`jaxloss.linear_cross_entropy` with the LM head vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -231,20 +267,42 @@ def vocab_parallel_linear_cross_entropy(embeddings, weight_shard, labels, *,
     Your Losses in Large-Vocabulary Language Models", 2024.
   """
   fn = "vocab_parallel_linear_cross_entropy"
-  ce.check_options(fn, label_smoothing=label_smoothing, z_loss=z_loss,
-                   logit_softcap=logit_softcap, chunk_size=chunk_size,
-                   ignore_index=ignore_index)
+  ce.check_options(
+    fn,
+    label_smoothing=label_smoothing,
+    z_loss=z_loss,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
+  )
   reduction_lib.check_reduction(fn, reduction)
-  x, w, y, b, out_dtype = ce.head_inputs(fn, embeddings, weight_shard, labels,
-                                         bias_shard)
+  x, w, y, b, out_dtype = ce.head_inputs(
+    fn, embeddings, weight_shard, labels, bias_shard
+  )
   shards = _axis_size(fn, axis_name)
   values, valid = ce.token_losses(
-      fn, x, w, y, b, ignore_index=ignore_index,
-      label_smoothing=label_smoothing, z_loss=z_loss,
-      logit_softcap=logit_softcap, chunk_size=chunk_size,
-      vocab_total=w.shape[1] * shards, axis_name=axis_name)
-  return ce.finish(fn, values, valid, out_dtype, sample_weight=sample_weight,
-                   reduction=reduction, normalizer=normalizer)
+    fn,
+    x,
+    w,
+    y,
+    b,
+    ignore_index=ignore_index,
+    label_smoothing=label_smoothing,
+    z_loss=z_loss,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    vocab_total=w.shape[1] * shards,
+    axis_name=axis_name,
+  )
+  return ce.finish(
+    fn,
+    values,
+    valid,
+    out_dtype,
+    sample_weight=sample_weight,
+    reduction=reduction,
+    normalizer=normalizer,
+  )
 
 
 def count_tokens(labels, *, ignore_index=-100, axis_name=None):

@@ -72,8 +72,13 @@ def log_partition(alpha):
 
 
 @scoped
-def adaptive_robust_nll(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
-                        scale: float | jax.Array = 1.0):
+def adaptive_robust_nll(
+  y_true,
+  y_pred,
+  *,
+  alpha: float | jax.Array = 1.0,
+  scale: float | jax.Array = 1.0,
+):
   r"""Negative log-likelihood of Barron's adaptive robust distribution.
 
   With ``x = y_pred - y_true`` and ``c = scale``:
@@ -113,19 +118,24 @@ def adaptive_robust_nll(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
   fn = "adaptive_robust_nll"
   validation.check_range(fn, "alpha", alpha, low=0.0, high=2.0, low_open=True)
   validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  y_true, y_pred, dt = shapes.elementwise_inputs(fn, y_true, y_pred,
-                                                min_rank=1)
+  y_true, y_pred, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   compute = y_pred.dtype
   d = y_pred.shape[-1]
-  alpha = jnp.broadcast_to(jnp.asarray(alpha, compute), (d,)) if jnp.ndim(
-      alpha) == 0 else jnp.asarray(alpha, compute)
-  scale = jnp.broadcast_to(jnp.asarray(scale, compute), (d,)) if jnp.ndim(
-      scale) == 0 else jnp.asarray(scale, compute)
+  alpha = (
+    jnp.broadcast_to(jnp.asarray(alpha, compute), (d,))
+    if jnp.ndim(alpha) == 0
+    else jnp.asarray(alpha, compute)
+  )
+  scale = (
+    jnp.broadcast_to(jnp.asarray(scale, compute), (d,))
+    if jnp.ndim(scale) == 0
+    else jnp.asarray(scale, compute)
+  )
   for name, v in (("alpha", alpha), ("scale", scale)):
     if v.shape != (d,):
       raise ValueError(
-          f"{fn}: {name} must be a scalar or of shape ({d},), got shape "
-          f"{tuple(v.shape)}"
+        f"{fn}: {name} must be a scalar or of shape ({d},), got shape "
+        f"{tuple(v.shape)}"
       )
   # robust_loss averages rho over the last axis; the NLL sums it.
   rho = d * regression.robust_loss(y_true, y_pred, alpha=alpha, scale=scale)
@@ -133,8 +143,9 @@ def adaptive_robust_nll(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
   return (rho + norm).astype(dt)
 
 
-def robust_parameters(latent_alpha, latent_scale, *, alpha_lo=0.001,
-                      alpha_hi=1.999, scale_lo=1e-5):
+def robust_parameters(
+  latent_alpha, latent_scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
+):
   """Unconstrained latents -> ``(alpha, scale)`` of the adaptive robust loss.
 
   ``alpha = alpha_lo + (alpha_hi - alpha_lo) * sigmoid(latent_alpha)`` and
@@ -153,8 +164,9 @@ def robust_parameters(latent_alpha, latent_scale, *, alpha_lo=0.001,
   return alpha, scale
 
 
-def robust_latents(alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999,
-                   scale_lo=1e-5):
+def robust_latents(
+  alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
+):
   """Inverse of :func:`robust_parameters` (initial latents from values).
 
   Example:
@@ -162,10 +174,18 @@ def robust_latents(alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999,
     >>> robust_latents(1.0, 1.0, alpha_lo=0.0, alpha_hi=2.0, scale_lo=0.0)
     (0.0, 0.541324854612918)
   """
-  validation.check_range("robust_latents", "alpha", alpha, low=alpha_lo,
-                       high=alpha_hi, low_open=True, high_open=True)
-  validation.check_range("robust_latents", "scale", scale, low=scale_lo,
-                       low_open=True)
+  validation.check_range(
+    "robust_latents",
+    "alpha",
+    alpha,
+    low=alpha_lo,
+    high=alpha_hi,
+    low_open=True,
+    high_open=True,
+  )
+  validation.check_range(
+    "robust_latents", "scale", scale, low=scale_lo, low_open=True
+  )
   t = (alpha - alpha_lo) / (alpha_hi - alpha_lo)
   latent_alpha = math.log(t) - math.log1p(-t)
   x = scale - scale_lo
@@ -209,8 +229,9 @@ def uncertainty_weighting(losses, log_variances, *, regression=True):
     Weigh Losses for Scene Geometry and Semantics", CVPR 2018, eqs. 7, 10.
   """
   fn = "uncertainty_weighting"
-  (losses, s), dt = numerics.floats(fn, losses=losses,
-                                    log_variances=log_variances)
+  (losses, s), dt = numerics.floats(
+    fn, losses=losses, log_variances=log_variances
+  )
   shapes.check_rank(fn, "losses", losses, 1)
   shapes.check_same_shape(fn, losses=losses, log_variances=s)
   if isinstance(regression, bool):
@@ -218,8 +239,8 @@ def uncertainty_weighting(losses, log_variances, *, regression=True):
   regression = tuple(bool(r) for r in regression)
   if len(regression) != losses.shape[0]:
     raise ValueError(
-        f"{fn}: regression must be a bool or {losses.shape[0]} bools, got "
-        f"{len(regression)}"
+      f"{fn}: regression must be a bool or {losses.shape[0]} bools, got "
+      f"{len(regression)}"
     )
   c = jnp.asarray([0.5 if r else 1.0 for r in regression], losses.dtype)
   return jnp.sum(c * jnp.exp(-s) * losses + 0.5 * s).astype(dt)

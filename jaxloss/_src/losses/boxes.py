@@ -25,8 +25,8 @@ def _boxes(fn, y_true, y_pred):
   shapes.check_same_shape(fn, y_true=t, y_pred=p)
   if p.ndim < 1 or p.shape[-1] != 4:
     raise ValueError(
-        f"{fn}: y_pred must have a last axis of 4 (y_min, x_min, y_max, "
-        f"x_max), got shape {tuple(p.shape)}"
+      f"{fn}: y_pred must have a last axis of 4 (y_min, x_min, y_max, "
+      f"x_max), got shape {tuple(p.shape)}"
     )
   return t, p, dt
 
@@ -43,24 +43,26 @@ def _geometry(t, p):
   union = t_h * t_w + p_h * p_w - inter
   enc_h = jnp.maximum(jnp.maximum(t_y1, p_y1) - jnp.minimum(t_y0, p_y0), 0)
   enc_w = jnp.maximum(jnp.maximum(t_x1, p_x1) - jnp.minimum(t_x0, p_x0), 0)
-  center_sq = (jnp.square((t_y0 + t_y1 - p_y0 - p_y1) / 2)
-               + jnp.square((t_x0 + t_x1 - p_x0 - p_x1) / 2))
+  center_sq = jnp.square((t_y0 + t_y1 - p_y0 - p_y1) / 2) + jnp.square(
+    (t_x0 + t_x1 - p_x0 - p_x1) / 2
+  )
   return {
-      "iou": numerics.safe_divide(inter, union),
-      "union": union,
-      "enclose": enc_h * enc_w,
-      "diag_sq": jnp.square(enc_h) + jnp.square(enc_w),
-      "center_sq": center_sq,
-      "t_hw": (t_h, t_w),
-      "p_hw": (p_h, p_w),
+    "iou": numerics.safe_divide(inter, union),
+    "union": union,
+    "enclose": enc_h * enc_w,
+    "diag_sq": jnp.square(enc_h) + jnp.square(enc_w),
+    "center_sq": center_sq,
+    "t_hw": (t_h, t_w),
+    "p_hw": (p_h, p_w),
   }
 
 
 def _angle(h, w):
   """``atan(w / h)`` in [0, pi/2]; 0 for a point box, finite gradient."""
   point = (h == 0) & (w == 0)
-  return jnp.where(point, 0.0,
-                   jnp.arctan2(jnp.where(point, 1, w), jnp.where(point, 1, h)))
+  return jnp.where(
+    point, 0.0, jnp.arctan2(jnp.where(point, 1, w), jnp.where(point, 1, h))
+  )
 
 
 def _diou_penalty(g):
@@ -129,8 +131,9 @@ def giou_loss(y_true, y_pred):
   """
   t, p, dt = _boxes("giou_loss", y_true, y_pred)
   g = _geometry(t, p)
-  giou = g["iou"] - numerics.safe_divide(g["enclose"] - g["union"],
-                                         g["enclose"])
+  giou = g["iou"] - numerics.safe_divide(
+    g["enclose"] - g["union"], g["enclose"]
+  )
   return (1 - giou).astype(dt)
 
 

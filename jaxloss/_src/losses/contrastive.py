@@ -90,8 +90,7 @@ def _vary_together(*arrays):
   type of the sharded embeddings, and the transpose of the cast sums its
   per-device gradient over the axis, as autodiff would. A no-op outside.
   """
-  axes = frozenset().union(*(_varying_axes(a) for a in arrays
-                             if a is not None))
+  axes = frozenset().union(*(_varying_axes(a) for a in arrays if a is not None))
   out = []
   for a in arrays:
     missing = () if a is None else tuple(sorted(axes - _varying_axes(a)))
@@ -115,21 +114,24 @@ def _vary_like(tree, refs):
 def _dot_nt(a, b):
   """``a @ b.T`` accumulated in float32 (or float64)."""
   acc = numerics.compute_dtype(jnp.result_type(a, b))
-  return lax.dot_general(a, b, (((1,), (1,)), ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(
+    a, b, (((1,), (1,)), ((), ())), preferred_element_type=acc
+  )
 
 
 def _dot(a, b):
   acc = numerics.compute_dtype(jnp.result_type(a, b))
-  return lax.dot_general(a, b, (((1,), (0,)), ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(
+    a, b, (((1,), (0,)), ((), ())), preferred_element_type=acc
+  )
 
 
 def _dot_tn(a, b):
   """``a.T @ b`` (contract the leading axes)."""
   acc = numerics.compute_dtype(jnp.result_type(a, b))
-  return lax.dot_general(a, b, (((0,), (0,)), ((), ())),
-                         preferred_element_type=acc)
+  return lax.dot_general(
+    a, b, (((0,), (0,)), ((), ())), preferred_element_type=acc
+  )
 
 
 def _column_slice(b, start, size):
@@ -157,8 +159,11 @@ def _shift(m):
 
 def _finish_lse(m, se):
   """``m + log(se)``; ``-inf`` for an empty (fully masked) row."""
-  return jnp.where(se > 0, _shift(m) + jnp.log(jnp.where(se > 0, se, 1)),
-                   jnp.where(jnp.isnan(se), jnp.nan, -jnp.inf))
+  return jnp.where(
+    se > 0,
+    _shift(m) + jnp.log(jnp.where(se > 0, se, 1)),
+    jnp.where(jnp.isnan(se), jnp.nan, -jnp.inf),
+  )
 
 
 def _scan_chunks(step, carry, cols, chunk, refs):
@@ -170,8 +175,8 @@ def _scan_chunks(step, carry, cols, chunk, refs):
     carry = step(carry, 0, chunk)
   elif full:
     carry, _ = lax.scan(
-        lambda c, i: (step(c, i * chunk, chunk), None), carry,
-        jnp.arange(full))
+      lambda c, i: (step(c, i * chunk, chunk), None), carry, jnp.arange(full)
+    )
   if tail:
     carry = step(carry, full * chunk, tail)
   return carry
@@ -202,8 +207,7 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
     if travel is None:
       blk, valid = lax.ppermute((blk, valid), cfg.axis_name, perm)
     else:
-      blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name,
-                                      perm)
+      blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name, perm)
     return (carry, blk, valid, trav), None
 
   state = _vary_like((carry, b, vb, travel), (b,))
@@ -231,8 +235,9 @@ def _forward(cfg, a, b, scale, bias, va, vb):
   ``(row sums, None)``, in the compute dtype."""
   acc = numerics.compute_dtype(jnp.result_type(a, b))
   rows = a.shape[0]
-  row_offset = 0 if cfg.axis_name is None else (
-      lax.axis_index(cfg.axis_name) * rows)
+  row_offset = (
+    0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
+  )
 
   def body(carry, blk, vblk, origin, travel):
     del travel
@@ -256,12 +261,14 @@ def _forward(cfg, a, b, scale, bias, va, vb):
       if cfg.columns:
         cm = jnp.max(s, axis=0)
         cse = jnp.sum(jnp.exp(s - _shift(cm)[None, :]), axis=0)
-        col = lax.dynamic_update_slice_in_dim(col, _finish_lse(cm, cse),
-                                              start, axis=0)
+        col = lax.dynamic_update_slice_in_dim(
+          col, _finish_lse(cm, cse), start, axis=0
+        )
       return m_new, se, col
 
-    return _scan_chunks(step, carry, cols, min(cfg.chunk, cols),
-                        (a, blk, scale, bias, va, vblk)), None
+    return _scan_chunks(
+      step, carry, cols, min(cfg.chunk, cols), (a, blk, scale, bias, va, vblk)
+    ), None
 
   if cfg.kind == "sigmoid":
     carry = (jnp.zeros((rows,), acc),)
@@ -308,8 +315,9 @@ def _tiled_bwd(cfg, res, cotangents):
   g_row, g_col = cotangents
   acc = numerics.compute_dtype(jnp.result_type(a, b))
   rows = a.shape[0]
-  row_offset = 0 if cfg.axis_name is None else (
-      lax.axis_index(cfg.axis_name) * rows)
+  row_offset = (
+    0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
+  )
   g_row = jnp.where(va, g_row, 0).astype(acc)
   # A masked (empty) row's statistic is -inf; shift by 0 there instead.
   row_s = jnp.where(jnp.isneginf(row), 0, row)
@@ -346,14 +354,18 @@ def _tiled_bwd(cfg, res, cotangents):
       da = da + _dot(dl_h, bk)
       db_k = _dot_tn(dl_h, a)
       db_b = lax.dynamic_update_slice_in_dim(
-          db_b, lax.dynamic_slice_in_dim(db_b, start, size) + db_k, start,
-          axis=0)
+        db_b, lax.dynamic_slice_in_dim(db_b, start, size) + db_k, start, axis=0
+      )
       return da, db_b, ds, dbias
 
     da, ds, dbias = carry
     da, db_blk, ds, dbias = _scan_chunks(
-        step, (da, db_blk, ds, dbias), cols, min(cfg.chunk, cols),
-        (a, blk, scale, bias, va, vblk, g_row))
+      step,
+      (da, db_blk, ds, dbias),
+      cols,
+      min(cfg.chunk, cols),
+      (a, blk, scale, bias, va, vblk, g_row),
+    )
     return (da, ds, dbias), db_blk
 
   zero = jnp.zeros((), acc)
@@ -375,10 +387,13 @@ tiled.defvjp(_tiled_fwd, _tiled_bwd)
 
 def _check_chunk(fn, chunk_size):
   if chunk_size is not None and (
-      isinstance(chunk_size, bool) or not isinstance(chunk_size, int)
-      or chunk_size < 1):
+    isinstance(chunk_size, bool)
+    or not isinstance(chunk_size, int)
+    or chunk_size < 1
+  ):
     raise ValueError(
-        f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}")
+      f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}"
+    )
 
 
 def _scalar(fn, name, value, dtype):
@@ -388,15 +403,19 @@ def _scalar(fn, name, value, dtype):
   v = numerics.as_array(fn, name, value)
   if v.ndim != 0:
     raise ValueError(
-        f"{fn}: {name} must be a scalar, got shape {tuple(v.shape)}")
-  if not (jnp.issubdtype(v.dtype, jnp.floating)
-          or jnp.issubdtype(v.dtype, jnp.integer)):
+      f"{fn}: {name} must be a scalar, got shape {tuple(v.shape)}"
+    )
+  if not (
+    jnp.issubdtype(v.dtype, jnp.floating)
+    or jnp.issubdtype(v.dtype, jnp.integer)
+  ):
     raise TypeError(f"{fn}: {name} must be a real scalar, got {v.dtype}")
   return v.astype(dtype)
 
 
-def _inputs(fn, image, text, where, names=("image_embeddings",
-                                            "text_embeddings")):
+def _inputs(
+  fn, image, text, where, names=("image_embeddings", "text_embeddings")
+):
   """``(image, text, valid, out_dtype)``: ``[B, D]`` arrays in one floating
   dtype (kept: half precision stays half in the matmuls, which accumulate
   in float32) with masked rows zeroed, and the bool row mask."""
@@ -412,8 +431,9 @@ def _inputs(fn, image, text, where, names=("image_embeddings",
       raise TypeError(f"{fn}: where must be a boolean mask, got {valid.dtype}")
     if valid.shape != x.shape[:1]:
       raise ValueError(
-          f"{fn}: where must have shape [B] = ({x.shape[0]},), got "
-          f"where.shape={tuple(valid.shape)}")
+        f"{fn}: where must have shape [B] = ({x.shape[0]},), got "
+        f"where.shape={tuple(valid.shape)}"
+      )
   # Masked rows take no part; zeroing them keeps a NaN there out of the
   # other rows' gradients (0 * NaN).
   x = jnp.where(valid[:, None], x, 0)
@@ -426,16 +446,22 @@ def _axis_size(fn, axis_name):
     return lax.axis_size(axis_name)
   except NameError as e:
     raise ValueError(
-        f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
-        f"{axis_name!r}") from e
+      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
+      f"{axis_name!r}"
+    ) from e
 
 
-def _config(kind, rows, cols, chunk_size, columns=False, axis_name=None,
-            axis_size=1):
+def _config(
+  kind, rows, cols, chunk_size, columns=False, axis_name=None, axis_size=1
+):
   chunk = chunk_size or default_chunk(rows, cols)
-  return _Config(kind=kind, chunk=int(max(1, min(chunk, cols))),
-                 columns=columns, axis_name=axis_name,
-                 axis_size=int(axis_size))
+  return _Config(
+    kind=kind,
+    chunk=int(max(1, min(chunk, cols))),
+    columns=columns,
+    axis_name=axis_name,
+    axis_size=int(axis_size),
+  )
 
 
 def _clip_values(lse_row, lse_col, diag, valid, out_dtype):
@@ -447,8 +473,14 @@ def _clip_values(lse_row, lse_col, diag, valid, out_dtype):
 
 
 @scoped
-def clip_loss(image_embeddings, text_embeddings, *, scale=CLIP_SCALE,
-              where=None, chunk_size=None):
+def clip_loss(
+  image_embeddings,
+  text_embeddings,
+  *,
+  scale=CLIP_SCALE,
+  where=None,
+  chunk_size=None,
+):
   """CLIP's symmetric InfoNCE loss, one value per image-text pair.
 
   With ``l = scale * image @ text.T`` (``[B, B]``, accumulated in float32
@@ -501,8 +533,7 @@ def clip_loss(image_embeddings, text_embeddings, *, scale=CLIP_SCALE,
   """
   fn = "clip_loss"
   _check_chunk(fn, chunk_size)
-  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings,
-                                   where)
+  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   b = x.shape[0]
@@ -513,8 +544,15 @@ def clip_loss(image_embeddings, text_embeddings, *, scale=CLIP_SCALE,
 
 
 @scoped
-def siglip_loss(image_embeddings, text_embeddings, *, scale=SIGLIP_SCALE,
-                bias=SIGLIP_BIAS, where=None, chunk_size=None):
+def siglip_loss(
+  image_embeddings,
+  text_embeddings,
+  *,
+  scale=SIGLIP_SCALE,
+  bias=SIGLIP_BIAS,
+  where=None,
+  chunk_size=None,
+):
   """SigLIP's pairwise sigmoid loss, one value per image (row).
 
   With ``l = scale * image @ text.T + bias`` (``[B, B]``, in float32 for
@@ -564,8 +602,7 @@ def siglip_loss(image_embeddings, text_embeddings, *, scale=SIGLIP_SCALE,
   """
   fn = "siglip_loss"
   _check_chunk(fn, chunk_size)
-  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings,
-                                   where)
+  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   bb = _scalar(fn, "bias", bias, acc)
@@ -576,9 +613,16 @@ def siglip_loss(image_embeddings, text_embeddings, *, scale=SIGLIP_SCALE,
 
 
 @scoped
-def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
-                      axis_name, where=None, chunk_size=None,
-                      collective="ring"):
+def sharded_clip_loss(
+  image_local,
+  text_local,
+  *,
+  scale=CLIP_SCALE,
+  axis_name,
+  where=None,
+  chunk_size=None,
+  collective="ring",
+):
   """:func:`jaxloss.clip_loss` of the global batch, from local rows.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -646,8 +690,9 @@ def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
   """
   fn = "sharded_clip_loss"
   _check_chunk(fn, chunk_size)
-  x, y, valid, out_dtype = _inputs(fn, image_local, text_local, where,
-                                   ("image_local", "text_local"))
+  x, y, valid, out_dtype = _inputs(
+    fn, image_local, text_local, where, ("image_local", "text_local")
+  )
   n = _axis_size(fn, axis_name)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
@@ -660,23 +705,31 @@ def sharded_clip_loss(image_local, text_local, *, scale=CLIP_SCALE,
   elif collective == "all_gather":
     # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
     # of the gathered blocks' gradients: exact, no factor of n.
-    x_all, y_all, v_all = (lax.all_gather(a, axis_name, tiled=True)
-                           for a in (x, y, valid))
+    x_all, y_all, v_all = (
+      lax.all_gather(a, axis_name, tiled=True) for a in (x, y, valid)
+    )
     cfg = _config("lse", b, n * b, chunk_size)
     lse_row, _ = tiled(cfg, x, y_all, s, None, valid, v_all)
     lse_col, _ = tiled(cfg, y, x_all, s, None, valid, v_all)
   else:
     raise ValueError(
-        f"{fn}: collective must be 'ring' or 'all_gather', got "
-        f"{collective!r}")
+      f"{fn}: collective must be 'ring' or 'all_gather', got {collective!r}"
+    )
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
 
 
 @scoped
-def sharded_siglip_loss(image_local, text_local, *, scale=SIGLIP_SCALE,
-                        bias=SIGLIP_BIAS, axis_name, where=None,
-                        chunk_size=None):
+def sharded_siglip_loss(
+  image_local,
+  text_local,
+  *,
+  scale=SIGLIP_SCALE,
+  bias=SIGLIP_BIAS,
+  axis_name,
+  where=None,
+  chunk_size=None,
+):
   """:func:`jaxloss.siglip_loss` of the global batch, from local rows.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -729,15 +782,15 @@ def sharded_siglip_loss(image_local, text_local, *, scale=SIGLIP_SCALE,
   """
   fn = "sharded_siglip_loss"
   _check_chunk(fn, chunk_size)
-  x, y, valid, out_dtype = _inputs(fn, image_local, text_local, where,
-                                   ("image_local", "text_local"))
+  x, y, valid, out_dtype = _inputs(
+    fn, image_local, text_local, where, ("image_local", "text_local")
+  )
   n = _axis_size(fn, axis_name)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   bb = _scalar(fn, "bias", bias, acc)
   b = x.shape[0]
-  cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name,
-                axis_size=n)
+  cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
   x, y, s, bb, valid = _vary_together(x, y, s, bb, valid)
   values, _ = tiled(cfg, x, y, s, bb, valid, valid)
   return jnp.where(valid, values, 0).astype(out_dtype)

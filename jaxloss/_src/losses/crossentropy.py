@@ -51,8 +51,15 @@ def binary_terms(t, p, from_logits):
 
 
 @scoped
-def binary_crossentropy(y_true, y_pred, *, from_logits=False,
-                        label_smoothing=0.0, axis=-1, pos_weight=None):
+def binary_crossentropy(
+  y_true,
+  y_pred,
+  *,
+  from_logits=False,
+  label_smoothing=0.0,
+  axis=-1,
+  pos_weight=None,
+):
   """Binary cross-entropy, averaged along ``axis``.
 
   With ``t = y_true * (1 - ls) + 0.5 * ls`` (label smoothing ``ls``):
@@ -94,8 +101,7 @@ def binary_crossentropy(y_true, y_pred, *, from_logits=False,
   if pos_weight is None:
     bce, _ = binary_terms(t, p, from_logits)
     return jnp.mean(bce, axis=-1).astype(dt)
-  w = per_class.class_vector(fn, "pos_weight", pos_weight, p.shape,
-                             p.dtype)
+  w = per_class.class_vector(fn, "pos_weight", pos_weight, p.shape, p.dtype)
   if from_logits:
     # softplus(-z) = -log sigmoid(z) and softplus(z) = softplus(-z) + z.
     neg_log_sig = jnp.maximum(-p, 0) + jnp.log1p(jnp.exp(-jnp.abs(p)))
@@ -107,9 +113,17 @@ def binary_crossentropy(y_true, y_pred, *, from_logits=False,
 
 
 @scoped
-def binary_focal_crossentropy(y_true, y_pred, *, apply_class_balancing=False,
-                              alpha=0.25, gamma=2.0, from_logits=False,
-                              label_smoothing=0.0, axis=-1):
+def binary_focal_crossentropy(
+  y_true,
+  y_pred,
+  *,
+  apply_class_balancing=False,
+  alpha=0.25,
+  gamma=2.0,
+  from_logits=False,
+  label_smoothing=0.0,
+  axis=-1,
+):
   """Binary focal cross-entropy (Lin et al. 2017), averaged along ``axis``.
 
   ``loss = mean(w * (1 - p_t) ** gamma * bce)`` with ``bce`` as in
@@ -169,8 +183,15 @@ def _smooth_one_hot(t, label_smoothing):
 
 
 @scoped
-def categorical_crossentropy(y_true, y_pred, *, from_logits=False,
-                             label_smoothing=0.0, axis=-1, weight=None):
+def categorical_crossentropy(
+  y_true,
+  y_pred,
+  *,
+  from_logits=False,
+  label_smoothing=0.0,
+  axis=-1,
+  weight=None,
+):
   """Categorical cross-entropy with one-hot (or soft) targets.
 
   ``loss = -sum(t * log_softmax(z))`` from logits, or from probabilities
@@ -210,8 +231,7 @@ def categorical_crossentropy(y_true, y_pred, *, from_logits=False,
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   t = _smooth_one_hot(t, label_smoothing)
   if weight is not None:
-    t = t * per_class.class_vector(fn, "weight", weight, p.shape,
-                                   p.dtype)
+    t = t * per_class.class_vector(fn, "weight", weight, p.shape, p.dtype)
   return (-jnp.sum(t * _log_probs(p, from_logits), axis=-1)).astype(dt)
 
 
@@ -220,16 +240,23 @@ def _class_axis_alpha(fn, alpha, num_classes):
   alpha = jnp.asarray(alpha)
   if alpha.ndim > 1 or (alpha.ndim == 1 and alpha.shape[0] != num_classes):
     raise ValueError(
-        f"{fn}: alpha must be a scalar or have one entry per class "
-        f"({num_classes}), got shape {tuple(alpha.shape)}"
+      f"{fn}: alpha must be a scalar or have one entry per class "
+      f"({num_classes}), got shape {tuple(alpha.shape)}"
     )
   return alpha
 
 
 @scoped
-def categorical_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
-                                   from_logits=False, label_smoothing=0.0,
-                                   axis=-1):
+def categorical_focal_crossentropy(
+  y_true,
+  y_pred,
+  *,
+  alpha=0.25,
+  gamma=2.0,
+  from_logits=False,
+  label_smoothing=0.0,
+  axis=-1,
+):
   """Categorical focal cross-entropy (Lin et al. 2017).
 
   ``loss = -sum(alpha * (1 - q) ** gamma * t * log q)`` along ``axis``, where
@@ -255,7 +282,8 @@ def categorical_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
   validation.check_range(fn, "alpha", alpha, low=0.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   alpha = jnp.broadcast_to(
-      _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype), p.shape)
+    _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype), p.shape
+  )
   t = _smooth_one_hot(t, label_smoothing)
   log_q = _log_probs(p, from_logits)
   q = jnp.exp(log_q)
@@ -283,9 +311,15 @@ def _gather_last(x, labels):
 
 
 @scoped
-def sparse_categorical_crossentropy(y_true, y_pred, *, from_logits=False,
-                                    ignore_class=None, axis=-1,
-                                    label_smoothing=0.0):
+def sparse_categorical_crossentropy(
+  y_true,
+  y_pred,
+  *,
+  from_logits=False,
+  ignore_class=None,
+  axis=-1,
+  label_smoothing=0.0,
+):
   """Categorical cross-entropy with integer labels.
 
   ``loss = -log q[y]`` with ``log q`` as in :func:`categorical_crossentropy`;
@@ -344,7 +378,8 @@ def _sparse_valid(y_true, y_pred, values, *, ignore_class, axis, **_):
   if ignore_class is None:
     return None
   labels, _, _ = _sparse_inputs(
-      "SparseCategoricalCrossentropy", y_true, y_pred, axis)
+    "SparseCategoricalCrossentropy", y_true, y_pred, axis
+  )
   return labels != ignore_class
 
 
@@ -424,20 +459,28 @@ def kl_divergence(y_true, y_pred):
 
 
 BinaryCrossentropy = loss_class(
-    binary_crossentropy, "BinaryCrossentropy", aliases=("bce", "BCE"))
+  binary_crossentropy, "BinaryCrossentropy", aliases=("bce", "BCE")
+)
 BinaryFocalCrossentropy = loss_class(
-    binary_focal_crossentropy, "BinaryFocalCrossentropy")
+  binary_focal_crossentropy, "BinaryFocalCrossentropy"
+)
 CategoricalCrossentropy = loss_class(
-    categorical_crossentropy, "CategoricalCrossentropy")
+  categorical_crossentropy, "CategoricalCrossentropy"
+)
 CategoricalFocalCrossentropy = loss_class(
-    categorical_focal_crossentropy, "CategoricalFocalCrossentropy")
+  categorical_focal_crossentropy, "CategoricalFocalCrossentropy"
+)
 SparseCategoricalCrossentropy = loss_class(
-    sparse_categorical_crossentropy, "SparseCategoricalCrossentropy",
-    where_fn=_sparse_valid)
+  sparse_categorical_crossentropy,
+  "SparseCategoricalCrossentropy",
+  where_fn=_sparse_valid,
+)
 CategoricalGeneralizedCrossEntropy = loss_class(
-    categorical_generalized_cross_entropy,
-    "CategoricalGeneralizedCrossEntropy")
+  categorical_generalized_cross_entropy, "CategoricalGeneralizedCrossEntropy"
+)
 Poisson = loss_class(poisson, "Poisson")
 KLDivergence = loss_class(
-    kl_divergence, "KLDivergence",
-    aliases=("kld", "KLD", "kullback_leibler_divergence"))
+  kl_divergence,
+  "KLDivergence",
+  aliases=("kld", "KLD", "kullback_leibler_divergence"),
+)

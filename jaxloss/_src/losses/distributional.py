@@ -30,8 +30,11 @@ _LOG_2PI = math.log(2 * math.pi)
 
 
 def _check_tile(fn, tile_size):
-  if (isinstance(tile_size, bool) or not isinstance(tile_size, int)
-      or tile_size < 1):
+  if (
+    isinstance(tile_size, bool)
+    or not isinstance(tile_size, int)
+    or tile_size < 1
+  ):
     raise ValueError(f"{fn}: tile_size must be an int >= 1, got {tile_size!r}")
 
 
@@ -113,27 +116,30 @@ def _two_samples(fn, y_true, y_pred):
   shapes.check_min_rank(fn, "y_pred", y, 2)
   if x.shape[:-2] != y.shape[:-2] or x.shape[-1] != y.shape[-1]:
     raise ValueError(
-        f"{fn}: y_true [..., N, D] and y_pred [..., M, D] must share their "
-        f"leading axes and D, got y_true.shape={tuple(x.shape)} and "
-        f"y_pred.shape={tuple(y.shape)}"
+      f"{fn}: y_true [..., N, D] and y_pred [..., M, D] must share their "
+      f"leading axes and D, got y_true.shape={tuple(x.shape)} and "
+      f"y_pred.shape={tuple(y.shape)}"
     )
   return x, y, dt
 
 
 def _self_and_cross(x, y, kernel, tile_size):
-  return (pair_sum(x, x, kernel, tile_size), pair_sum(y, y, kernel, tile_size),
-          pair_sum(x, y, kernel, tile_size))
+  return (
+    pair_sum(x, x, kernel, tile_size),
+    pair_sum(y, y, kernel, tile_size),
+    pair_sum(x, y, kernel, tile_size),
+  )
 
 
 def _check_estimator(fn, estimator, n, m):
   if estimator not in ("biased", "unbiased"):
     raise ValueError(
-        f"{fn}: estimator must be 'biased' or 'unbiased', got {estimator!r}"
+      f"{fn}: estimator must be 'biased' or 'unbiased', got {estimator!r}"
     )
   if estimator == "unbiased" and min(n, m) < 2:
     raise ValueError(
-        f"{fn}: estimator='unbiased' needs at least 2 samples on each side, "
-        f"got N={n} and M={m}"
+      f"{fn}: estimator='unbiased' needs at least 2 samples on each side, "
+      f"got N={n} and M={m}"
     )
 
 
@@ -188,9 +194,9 @@ def crps_ensemble(y_true, y_pred, *, fair=False):
     y = jnp.squeeze(y, -1)
   if y.shape != x.shape[:-1]:
     raise ValueError(
-        f"{fn}: y_true must have the shape of y_pred without its ensemble "
-        f"axis, got y_true.shape={tuple(y.shape)} and "
-        f"y_pred.shape={tuple(x.shape)}"
+      f"{fn}: y_true must have the shape of y_pred without its ensemble "
+      f"axis, got y_true.shape={tuple(y.shape)} and "
+      f"y_pred.shape={tuple(x.shape)}"
     )
   m = x.shape[-1]
   if fair and m < 2:
@@ -233,8 +239,7 @@ def _scale_split(s):
 
 def _degenerate(regular, value, y, mu, s):
   """The scale-0 limit ``|y - mu|``; NaN for a negative (or NaN) scale."""
-  return jnp.where(regular, value,
-                   jnp.where(s >= 0, jnp.abs(y - mu), jnp.nan))
+  return jnp.where(regular, value, jnp.where(s >= 0, jnp.abs(y - mu), jnp.nan))
 
 
 @scoped
@@ -373,9 +378,9 @@ def energy_score(y_true, y_pred, *, fair=False):
   shapes.check_min_rank(fn, "y_pred", x, 2)
   if y.shape != x.shape[:-2] + x.shape[-1:]:
     raise ValueError(
-        f"{fn}: y_true must have the shape of y_pred without its ensemble "
-        f"axis (-2), got y_true.shape={tuple(y.shape)} and "
-        f"y_pred.shape={tuple(x.shape)}"
+      f"{fn}: y_true must have the shape of y_pred without its ensemble "
+      f"axis (-2), got y_true.shape={tuple(y.shape)} and "
+      f"y_pred.shape={tuple(x.shape)}"
     )
   m = x.shape[-2]
   if fair and m < 2:
@@ -393,16 +398,19 @@ def _bandwidths(fn, bandwidth):
   if isinstance(bandwidth, (list, tuple)):
     values = list(bandwidth)
   else:
-    b = jnp.asarray(bandwidth) if not isinstance(bandwidth, (int, float)) \
-        else bandwidth
+    b = (
+      jnp.asarray(bandwidth)
+      if not isinstance(bandwidth, (int, float))
+      else bandwidth
+    )
     if isinstance(b, (int, float)) or b.ndim == 0:
       values = [bandwidth]
     elif b.ndim == 1:
       values = [b[i] for i in range(b.shape[0])]
     else:
       raise ValueError(
-          f"{fn}: bandwidth must be a number or a 1-D sequence, got shape "
-          f"{tuple(b.shape)}"
+        f"{fn}: bandwidth must be a number or a 1-D sequence, got shape "
+        f"{tuple(b.shape)}"
       )
   if not values:
     raise ValueError(f"{fn}: bandwidth must not be empty, got {bandwidth!r}")
@@ -411,8 +419,15 @@ def _bandwidths(fn, bandwidth):
 
 
 @scoped
-def mmd(y_true, y_pred, *, kernel="gaussian", bandwidth=1.0,
-        estimator="biased", tile_size=128):
+def mmd(
+  y_true,
+  y_pred,
+  *,
+  kernel="gaussian",
+  bandwidth=1.0,
+  estimator="biased",
+  tile_size=128,
+):
   """Squared maximum mean discrepancy between two samples.
 
   Between ``x_1..x_N`` (``y_true``) and ``y_1..y_M`` (``y_pred``) in
@@ -470,7 +485,7 @@ def mmd(y_true, y_pred, *, kernel="gaussian", bandwidth=1.0,
   fn = "mmd"
   if kernel not in ("gaussian", "multiscale"):
     raise ValueError(
-        f"{fn}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
+      f"{fn}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
     )
   _check_tile(fn, tile_size)
   bws = _bandwidths(fn, bandwidth)
@@ -592,22 +607,24 @@ def mdn_nll(y_true, logits, means, scales, *, variance_floor=1e-6):
     eqs. (23)-(29).
   """
   fn = "mdn_nll"
-  validation.check_range(fn, "variance_floor", variance_floor, low=0.0,
-                         low_open=True)
-  (y, z, mu, s), dt = numerics.floats(fn, y_true=y_true, logits=logits,
-                                      means=means, scales=scales)
+  validation.check_range(
+    fn, "variance_floor", variance_floor, low=0.0, low_open=True
+  )
+  (y, z, mu, s), dt = numerics.floats(
+    fn, y_true=y_true, logits=logits, means=means, scales=scales
+  )
   shapes.check_min_rank(fn, "means", mu, 2)
   shapes.check_same_shape(fn, means=mu, scales=s)
   if z.shape != mu.shape[:-1]:
     raise ValueError(
-        f"{fn}: logits must have the shape of means without its last axis, "
-        f"got logits.shape={tuple(z.shape)} and means.shape={tuple(mu.shape)}"
+      f"{fn}: logits must have the shape of means without its last axis, "
+      f"got logits.shape={tuple(z.shape)} and means.shape={tuple(mu.shape)}"
     )
   if y.shape != mu.shape[:-2] + mu.shape[-1:]:
     raise ValueError(
-        f"{fn}: y_true must have the shape of means without its component "
-        f"axis (-2), got y_true.shape={tuple(y.shape)} and "
-        f"means.shape={tuple(mu.shape)}"
+      f"{fn}: y_true must have the shape of means without its component "
+      f"axis (-2), got y_true.shape={tuple(y.shape)} and "
+      f"means.shape={tuple(mu.shape)}"
     )
   var = jnp.maximum(jnp.square(s), variance_floor)
   sq = jnp.square(y[..., None, :] - mu) / var
@@ -666,15 +683,15 @@ def evidential_regression(y_true, y_pred, *, coeff=1e-2):
   shapes.check_min_rank(fn, "y_pred", p, 1)
   if p.shape[-1] != 4:
     raise ValueError(
-        f"{fn}: y_pred must have a last axis of 4 (gamma, nu, alpha, beta), "
-        f"got y_pred.shape={tuple(p.shape)}"
+      f"{fn}: y_pred must have a last axis of 4 (gamma, nu, alpha, beta), "
+      f"got y_pred.shape={tuple(p.shape)}"
     )
   if t.ndim == p.ndim and t.shape[-1] == 1:
     t = jnp.squeeze(t, -1)
   if t.shape != p.shape[:-1]:
     raise ValueError(
-        f"{fn}: y_true must have the shape of y_pred without its last axis, "
-        f"got y_true.shape={tuple(t.shape)} and y_pred.shape={tuple(p.shape)}"
+      f"{fn}: y_true must have the shape of y_pred without its last axis, "
+      f"got y_true.shape={tuple(t.shape)} and y_pred.shape={tuple(p.shape)}"
     )
   dt = p.dtype
   if jnp.issubdtype(t.dtype, jnp.floating):
@@ -684,9 +701,13 @@ def evidential_regression(y_true, y_pred, *, coeff=1e-2):
   gamma, nu, alpha, beta = (p[..., i] for i in range(4))
   omega = 2 * beta * (1 + nu)
   err = t - gamma
-  nll = (0.5 * jnp.log(math.pi / nu) - alpha * jnp.log(omega)
-         + (alpha + 0.5) * jnp.log(nu * jnp.square(err) + omega)
-         + gammaln(alpha) - gammaln(alpha + 0.5))
+  nll = (
+    0.5 * jnp.log(math.pi / nu)
+    - alpha * jnp.log(omega)
+    + (alpha + 0.5) * jnp.log(nu * jnp.square(err) + omega)
+    + gammaln(alpha)
+    - gammaln(alpha + 0.5)
+  )
   reg = jnp.abs(err) * (2 * nu + alpha)
   return (nll + coeff * reg).astype(dt)
 
@@ -698,5 +719,4 @@ EnergyScore = loss_class(energy_score, "EnergyScore")
 MMD = loss_class(mmd, "MMD")
 EnergyDistance = loss_class(energy_distance, "EnergyDistance")
 MDNNLL = loss_class(mdn_nll, "MDNNLL")
-EvidentialRegression = loss_class(evidential_regression,
-                                  "EvidentialRegression")
+EvidentialRegression = loss_class(evidential_regression, "EvidentialRegression")

@@ -31,8 +31,10 @@ from jaxloss._src.objects import scoped
 # ----------------------------------------------------------------------------
 # Similarity-based losses: clipped cosine similarity, NT-Xent (SimCLR) and
 
-def unit_vectors(x, axis: int | tuple[int, ...] | None = -1,
-                 epsilon: float = 0.0, where=None):
+
+def unit_vectors(
+  x, axis: int | tuple[int, ...] | None = -1, epsilon: float = 0.0, where=None
+):
   """``x / sqrt(max(sum(x^2), epsilon))`` along ``axis`` (over ``where``).
 
   A zero vector with ``epsilon = 0`` gives the zero vector (not NaN) with a
@@ -47,11 +49,17 @@ def unit_vectors(x, axis: int | tuple[int, ...] | None = -1,
   return x * inv
 
 
-def clipped_cosine(a, b, axis: int | tuple[int, ...] | None = -1,
-                   epsilon: float = 0.0, where=None):
+def clipped_cosine(
+  a,
+  b,
+  axis: int | tuple[int, ...] | None = -1,
+  epsilon: float = 0.0,
+  where=None,
+):
   """``<a, b> / (sqrt(max(|a|^2, eps)) sqrt(max(|b|^2, eps)))``."""
   prod = unit_vectors(a, axis, epsilon, where) * unit_vectors(
-      b, axis, epsilon, where)
+    b, axis, epsilon, where
+  )
   if where is not None:
     prod = jnp.where(where, prod, 0)
   return jnp.sum(prod, axis=axis)
@@ -77,7 +85,8 @@ def ntxent(labels, embeddings, temperature):
   gap = jnp.where(has_neg, neg_lse, 0) - sims
   per_pair = jnp.where(has_neg & positives, jax.nn.softplus(gap), 0)
   return numerics.safe_divide(
-      jnp.sum(per_pair), jnp.sum(positives, dtype=embeddings.dtype))
+    jnp.sum(per_pair), jnp.sum(positives, dtype=embeddings.dtype)
+  )
 
 
 def lp_distance(x, y, axis, degree, eps, absolute=False):
@@ -92,8 +101,16 @@ def lp_distance(x, y, axis, degree, eps, absolute=False):
   return jnp.power(jnp.sum(powered, axis=axis) + eps, 1 / degree)
 
 
-def lp_triplet_margin(anchors, positives, negatives, axis=-1, degree=2,
-                      margin=1.0, eps=1e-6, absolute=False):
+def lp_triplet_margin(
+  anchors,
+  positives,
+  negatives,
+  axis=-1,
+  degree=2,
+  margin=1.0,
+  eps=1e-6,
+  absolute=False,
+):
   """``max(d(a, p) - d(a, n) + margin, 0)`` (Balntas et al. 2016) with
   optax's distance ``d = (sum(|x - y|^degree) + eps)^(1/degree)`` (the
   ``eps`` added after the power sum; :func:`triplet_margin` is PyTorch's
@@ -106,19 +123,29 @@ def lp_triplet_margin(anchors, positives, negatives, axis=-1, degree=2,
 # ----------------------------------------------------------------------------
 # Metric-learning losses of Keras 3: Circle loss.
 
+
 def pair_masks(labels, ref_labels, remove_diagonal):
   """Boolean ``[N, M]`` masks of same-label (positive) and other pairs."""
   positive = labels[:, None] == ref_labels[None, :]
   negative = jnp.logical_not(positive)
   if remove_diagonal:
-    positive = positive & ~jnp.eye(labels.shape[0], ref_labels.shape[0],
-                                   dtype=bool)
+    positive = positive & ~jnp.eye(
+      labels.shape[0], ref_labels.shape[0], dtype=bool
+    )
   return positive, negative
 
 
 @scoped
-def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
-           remove_diagonal=True, gamma=80.0, margin=0.4):
+def circle(
+  y_true,
+  y_pred,
+  *,
+  ref_labels=None,
+  ref_embeddings=None,
+  remove_diagonal=True,
+  gamma=80.0,
+  margin=0.4,
+):
   """Circle loss (Sun et al. 2020) on L2-normalised embeddings, one per anchor.
 
   With cosine distances ``d = max(1 - y_pred @ ref.T, 0)``, positives ``P``
@@ -156,7 +183,8 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
   emb = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_rank(fn, "y_pred", emb, 2)
   labels = shapes.row_labels(
-      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
+    fn, "y_true", numerics.labels(fn, "y_true", y_true), emb
+  )
   dt = emb.dtype
   emb = emb.astype(numerics.compute_dtype(dt))
   if ref_embeddings is None:
@@ -165,27 +193,36 @@ def circle(y_true, y_pred, *, ref_labels=None, ref_embeddings=None,
     ref = numerics.as_float(fn, "ref_embeddings", ref_embeddings)
     shapes.check_rank(fn, "ref_embeddings", ref, 2)
     ref = ref.astype(emb.dtype)
-  empty.require_samples(fn, "y_pred" if ref_embeddings is None
-                        else "ref_embeddings", ref)
-  ref_lab = labels if ref_labels is None else shapes.row_labels(
-      fn, "ref_labels", numerics.labels(fn, "ref_labels", ref_labels))
+  empty.require_samples(
+    fn, "y_pred" if ref_embeddings is None else "ref_embeddings", ref
+  )
+  ref_lab = (
+    labels
+    if ref_labels is None
+    else shapes.row_labels(
+      fn, "ref_labels", numerics.labels(fn, "ref_labels", ref_labels)
+    )
+  )
   if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:
     raise ValueError(
-        f"{fn}: ref_labels/ref_embeddings must be [M] and [M, "
-        f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}")
+      f"{fn}: ref_labels/ref_embeddings must be [M] and [M, "
+      f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}"
+    )
   dist = jnp.maximum(1.0 - emb @ ref.T, 0.0)
   positive, negative = pair_masks(labels, ref_lab, remove_diagonal)
   # Unmasked: the masks act once, inside the log-sum-exps (multiplying by
   # them as well made XLA:CPU materialise several [N, M] temporaries).
   pos_logits = -gamma * jnp.maximum(margin + dist, 0.0) * (margin - dist)
-  neg_logits = gamma * jnp.maximum(1.0 + margin - dist, 0.0) * (
-      1.0 - margin - dist)
+  neg_logits = (
+    gamma * jnp.maximum(1.0 + margin - dist, 0.0) * (1.0 - margin - dist)
+  )
   p_loss = numerics.masked_logsumexp(pos_logits, positive, axis=1)
   n_loss = numerics.masked_logsumexp(neg_logits, negative, axis=1)
   total = p_loss + n_loss
   no_pairs = total == -jnp.inf  # no positives or no negatives: loss 0
-  out = jnp.where(no_pairs, 0.0,
-                  jax.nn.softplus(jnp.where(no_pairs, 0.0, total)))
+  out = jnp.where(
+    no_pairs, 0.0, jax.nn.softplus(jnp.where(no_pairs, 0.0, total))
+  )
   return out.astype(dt)
 
 
@@ -193,8 +230,12 @@ def _positive_values(y_true, y_pred, values, **_):
   return values > 0
 
 
-Circle = loss_class(circle, "Circle", exclude=("ref_labels", "ref_embeddings"),
-                    where_fn=_positive_values)
+Circle = loss_class(
+  circle,
+  "Circle",
+  exclude=("ref_labels", "ref_embeddings"),
+  where_fn=_positive_values,
+)
 
 
 # ----------------------------------------------------------------------------
@@ -214,7 +255,8 @@ def _labelled_embeddings(fn, y_true, y_pred):
   emb = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_rank(fn, "y_pred", emb, 2)
   labels = shapes.row_labels(
-      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
+    fn, "y_true", numerics.labels(fn, "y_true", y_true), emb
+  )
   empty.require_samples(fn, "y_pred", emb)
   out_dtype = emb.dtype
   return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
@@ -233,16 +275,16 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
   """
   if not callable(distance_metric) and distance_metric not in DISTANCE_METRICS:
     raise ValueError(
-        f"{fn}: distance_metric must be one of {DISTANCE_METRICS} or a "
-        f"callable, got {distance_metric!r}"
+      f"{fn}: distance_metric must be one of {DISTANCE_METRICS} or a "
+      f"callable, got {distance_metric!r}"
     )
   if callable(distance_metric):
     dist = jnp.asarray(distance_metric(embeddings), embeddings.dtype)
     n = embeddings.shape[0]
     if dist.shape != (n, n):
       raise ValueError(
-          f"{fn}: distance_metric must map [B, D] embeddings to a [B, B] "
-          f"matrix, got shape {tuple(dist.shape)} for B={n}"
+        f"{fn}: distance_metric must map [B, D] embeddings to a [B, B] "
+        f"matrix, got shape {tuple(dist.shape)} for B={n}"
       )
     return dist
   highest = jax.lax.Precision.HIGHEST
@@ -310,8 +352,9 @@ def _tuple_inputs(fn, **arrays):
 
 
 @scoped
-def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0,
-                   eps=1e-6, swap=False):
+def triplet_margin(
+  anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, swap=False
+):
   """Triplet margin loss with PyTorch's semantics, one value per triplet.
 
   With ``d(x, y) = ||x - y + eps||_p`` (the ``eps`` is added to the
@@ -355,7 +398,8 @@ def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0,
   validation.number(fn, "margin", margin)
   validation.flag(fn, "swap", swap)
   (a, pos, neg), out_dtype = _tuple_inputs(
-      fn, anchor=anchor, positive=positive, negative=negative)
+    fn, anchor=anchor, positive=positive, negative=negative
+  )
   d_ap = _p_norm(a - pos + eps, p)
   d_an = _p_norm(a - neg + eps, p)
   if swap:
@@ -364,8 +408,9 @@ def triplet_margin(anchor, positive, negative, *, margin=1.0, p=2.0,
 
 
 @scoped
-def quadruplet_loss(anchor, positive, negative1, negative2, *, margin1=1.0,
-                    margin2=0.5):
+def quadruplet_loss(
+  anchor, positive, negative1, negative2, *, margin1=1.0, margin2=0.5
+):
   """Quadruplet loss (Chen et al. 2017) on squared L2 distances.
 
   With ``d(x, y) = ||x - y||^2``, an anchor ``a``, a positive ``p`` of its
@@ -403,11 +448,16 @@ def quadruplet_loss(anchor, positive, negative1, negative2, *, margin1=1.0,
   validation.number(fn, "margin1", margin1)
   validation.number(fn, "margin2", margin2)
   (a, pos, n1, n2), out_dtype = _tuple_inputs(
-      fn, anchor=anchor, positive=positive, negative1=negative1,
-      negative2=negative2)
+    fn,
+    anchor=anchor,
+    positive=positive,
+    negative1=negative1,
+    negative2=negative2,
+  )
   d_ap = _squared_distance(a, pos)
-  loss = (jax.nn.relu(d_ap - _squared_distance(a, n1) + margin1)
-          + jax.nn.relu(d_ap - _squared_distance(n1, n2) + margin2))
+  loss = jax.nn.relu(d_ap - _squared_distance(a, n1) + margin1) + jax.nn.relu(
+    d_ap - _squared_distance(n1, n2) + margin2
+  )
   return loss.astype(out_dtype)
 
 
@@ -447,8 +497,9 @@ def contrastive_loss(y_true, y_pred, *, margin=1.0):
   fn = "contrastive_loss"
   validation.number(fn, "margin", margin)
   y_true, y_pred, out_dtype = shapes.elementwise_inputs(fn, y_true, y_pred)
-  loss = (y_true * jnp.square(y_pred)
-          + (1.0 - y_true) * jnp.square(jax.nn.relu(margin - y_pred)))
+  loss = y_true * jnp.square(y_pred) + (1.0 - y_true) * jnp.square(
+    jax.nn.relu(margin - y_pred)
+  )
   return loss.astype(out_dtype)
 
 
@@ -495,8 +546,7 @@ def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
     Chen et al. 2020 (SimCLR).
   """
   fn = "info_nce"
-  validation.check_range(fn, "temperature", temperature, low=0.0,
-                       low_open=True)
+  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
   arrays = {"query": query, "positive_key": positive_key}
   if negative_keys is not None:
     arrays["negative_keys"] = negative_keys
@@ -514,18 +564,20 @@ def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
     neg = converted[2]
     shapes.check_rank(fn, "negative_keys", neg, (2, 3))
     if neg.shape[-1] != q.shape[-1] or (
-        neg.ndim == 3 and neg.shape[0] != q.shape[0]):
+      neg.ndim == 3 and neg.shape[0] != q.shape[0]
+    ):
       raise ValueError(
-          f"{fn}: negative_keys must have shape [M, {q.shape[-1]}] or "
-          f"[{q.shape[0]}, M, {q.shape[-1]}], got {tuple(neg.shape)}"
+        f"{fn}: negative_keys must have shape [M, {q.shape[-1]}] or "
+        f"[{q.shape[0]}, M, {q.shape[-1]}], got {tuple(neg.shape)}"
       )
     neg = numerics.l2_normalize(neg)
     positive = jnp.sum(q * k, axis=-1) / temperature
     if neg.ndim == 2:
       negative = jnp.matmul(q, neg.T, precision=highest) / temperature
     else:
-      negative = jnp.einsum("bd,bmd->bm", q, neg,
-                            precision=highest) / temperature
+      negative = (
+        jnp.einsum("bd,bmd->bm", q, neg, precision=highest) / temperature
+      )
     logits = jnp.concatenate([positive[:, None], negative], axis=-1)
   loss = jax.nn.logsumexp(logits, axis=-1) - positive
   return loss.astype(out_dtype)
@@ -576,7 +628,8 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
   fn = "triplet_semihard_loss"
   validation.number(fn, "margin", margin)
   dist, positive, negative, out_dtype = _mined_pairs(
-      fn, y_true, y_pred, distance_metric)
+    fn, y_true, y_pred, distance_metric
+  )
   # [anchor, positive, negative] candidates farther than the positive.
   outside = negative[:, None, :] & (dist[:, None, :] > dist[:, :, None])
   semihard = jnp.min(jnp.where(outside, dist[:, None, :], jnp.inf), axis=-1)
@@ -589,8 +642,9 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
 
 
 @scoped
-def triplet_hard_loss(y_true, y_pred, *, margin=1.0, soft=False,
-                      distance_metric="L2"):
+def triplet_hard_loss(
+  y_true, y_pred, *, margin=1.0, soft=False, distance_metric="L2"
+):
   """Triplet loss with batch-hard mining (Hermans et al. 2017), as in tfa.
 
   With ``D`` the pairwise distances, for every anchor ``a`` the hardest
@@ -632,7 +686,8 @@ def triplet_hard_loss(y_true, y_pred, *, margin=1.0, soft=False,
   validation.number(fn, "margin", margin)
   validation.flag(fn, "soft", soft)
   dist, positive, negative, out_dtype = _mined_pairs(
-      fn, y_true, y_pred, distance_metric)
+    fn, y_true, y_pred, distance_metric
+  )
   gap = _masked_max(dist, positive) - _masked_min(dist, negative)
   loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
   return jnp.mean(loss).astype(out_dtype)
@@ -679,8 +734,7 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
   """
   fn = "lifted_struct_loss"
   validation.number(fn, "margin", margin)
-  dist, positive, negative, out_dtype = _mined_pairs(
-      fn, y_true, y_pred, "L2")
+  dist, positive, negative, out_dtype = _mined_pairs(fn, y_true, y_pred, "L2")
   # log-sum-exp over the negatives of i, then of i's and j's together.
   row = numerics.masked_logsumexp(margin - dist, negative, axis=1)
   both = jnp.stack(jnp.broadcast_arrays(row[:, None], row[None, :]), -1)
@@ -688,7 +742,8 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
   # not from the values, so that a NaN embedding or margin propagates.
   has_negative = jnp.any(negative, axis=1)
   pair_valid = jnp.stack(
-      jnp.broadcast_arrays(has_negative[:, None], has_negative[None, :]), -1)
+    jnp.broadcast_arrays(has_negative[:, None], has_negative[None, :]), -1
+  )
   pair = numerics.masked_logsumexp(both, pair_valid, axis=-1)
   valid = positive & jnp.any(pair_valid, axis=-1)
   objective = jnp.where(valid, pair + dist, 0.0)
@@ -735,8 +790,8 @@ def npairs_loss(y_true, y_pred):
   labels, sim, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
   if sim.shape[1] != sim.shape[0]:
     raise ValueError(
-        f"{fn}: y_pred must be a square [B, B] similarity matrix, got "
-        f"shape {tuple(sim.shape)}"
+      f"{fn}: y_pred must be a square [B, B] similarity matrix, got "
+      f"shape {tuple(sim.shape)}"
     )
   same, _ = pair_masks(labels, labels, remove_diagonal=False)
   target = same / jnp.sum(same, axis=1, keepdims=True, dtype=sim.dtype)
@@ -783,8 +838,7 @@ def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
     Khosla et al. 2020, Supervised contrastive learning, eq. (2).
   """
   fn = "supervised_contrastive"
-  validation.check_range(fn, "temperature", temperature, low=0.0,
-                       low_open=True)
+  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
   labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
   z = numerics.l2_normalize(emb)
   sim = jnp.matmul(z, z.T, precision=jax.lax.Precision.HIGHEST) / temperature
@@ -795,7 +849,8 @@ def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
   log_norm = numerics.masked_logsumexp(sim, others, axis=1)
   log_norm = jnp.where(has_pos, log_norm, 0.0)
   mean_pos = numerics.safe_divide(
-      jnp.sum(jnp.where(positive, sim, 0.0), axis=1), n_pos)
+    jnp.sum(jnp.where(positive, sim, 0.0), axis=1), n_pos
+  )
   return jnp.where(has_pos, log_norm - mean_pos, 0.0).astype(out_dtype)
 
 
@@ -807,5 +862,6 @@ TripletSemiHardLoss = loss_class(triplet_semihard_loss, "TripletSemiHardLoss")
 TripletHardLoss = loss_class(triplet_hard_loss, "TripletHardLoss")
 LiftedStructLoss = loss_class(lifted_struct_loss, "LiftedStructLoss")
 NpairsLoss = loss_class(npairs_loss, "NpairsLoss")
-SupervisedContrastive = loss_class(supervised_contrastive,
-                                   "SupervisedContrastive")
+SupervisedContrastive = loss_class(
+  supervised_contrastive, "SupervisedContrastive"
+)

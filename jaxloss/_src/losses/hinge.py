@@ -24,6 +24,7 @@ from jaxloss._src.objects import scoped
 # ----------------------------------------------------------------------------
 # Margin losses on raw scores: binary hinge and perceptron, and their
 
+
 def binary_hinge(targets, scores):
   """``max(0, 1 - scores * targets)``, element-wise, targets in {-1, 1}."""
   return jnp.maximum(0, 1 - scores * targets)
@@ -55,6 +56,7 @@ def multiclass_perceptron(labels, scores):
 # ----------------------------------------------------------------------------
 # Hinge losses of Keras 3: hinge, squared hinge, categorical hinge.
 
+
 def _hinge_terms(fn, y_true, y_pred):
   """Element-wise ``max(1 - y * f, 0)``; {0, 1} labels are mapped to {-1, 1}.
 
@@ -67,8 +69,9 @@ def _hinge_terms(fn, y_true, y_pred):
   # reduce-windows on XLA:CPU), and the mapping is an affine map with scalar
   # coefficients rather than a ``where`` over the array: the forward pass
   # then reads each input once more instead of writing a relabelled copy.
-  is_binary = jnp.max(
-      jnp.minimum(jnp.abs(t), jnp.abs(t - 1.0)), initial=0.0) == 0
+  is_binary = (
+    jnp.max(jnp.minimum(jnp.abs(t), jnp.abs(t - 1.0)), initial=0.0) == 0
+  )
   scale = jnp.where(is_binary, 2.0, 1.0).astype(t.dtype)
   shift = jnp.where(is_binary, -1.0, 0.0).astype(t.dtype)
   return binary_hinge(scale * t + shift, p), dt
@@ -118,7 +121,8 @@ def categorical_hinge(y_true, y_pred):
     Array([1.3], dtype=float32)
   """
   t, p, dt = shapes.elementwise_inputs(
-      "categorical_hinge", y_true, y_pred, min_rank=1)
+    "categorical_hinge", y_true, y_pred, min_rank=1
+  )
   pos = jnp.sum(t * p, axis=-1)
   neg = jnp.max((1.0 - t) * p, axis=-1)
   return jnp.maximum(neg - pos + 1.0, 0.0).astype(dt)
@@ -170,7 +174,8 @@ def soft_margin(y_true, y_pred):
     PyTorch 2.13 ``torch.nn.SoftMarginLoss``.
   """
   t, p, dt = shapes.elementwise_inputs(
-      "soft_margin", y_true, y_pred, min_rank=1)
+    "soft_margin", y_true, y_pred, min_rank=1
+  )
   return jnp.mean(jax.nn.softplus(-t * p), axis=-1).astype(dt)
 
 
@@ -207,8 +212,7 @@ def multilabel_soft_margin(y_true, y_pred, *, weight=None):
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   loss = numerics.sigmoid_cross_entropy(t, p)
   if weight is not None:
-    loss = loss * per_class.class_vector(fn, "weight", weight, p.shape,
-                                         p.dtype)
+    loss = loss * per_class.class_vector(fn, "weight", weight, p.shape, p.dtype)
   return jnp.mean(loss, axis=-1).astype(dt)
 
 
@@ -251,7 +255,8 @@ def multi_margin(y_true, y_pred, *, p=1, margin=1.0):
   z = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_min_rank(fn, "y_pred", z, 1)
   labels = shapes.check_labels_shape(
-      fn, numerics.labels(fn, "y_true", y_true), z)
+    fn, numerics.labels(fn, "y_true", y_true), z
+  )
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
   num_classes = z.shape[-1]
@@ -260,8 +265,9 @@ def multi_margin(y_true, y_pred, *, p=1, margin=1.0):
   if p == 2:
     hinge = jnp.square(hinge)
   others = ~jax.nn.one_hot(labels, num_classes, dtype=jnp.bool_)
-  return (jnp.sum(jnp.where(others, hinge, 0), axis=-1) / num_classes
-          ).astype(dt)
+  return (jnp.sum(jnp.where(others, hinge, 0), axis=-1) / num_classes).astype(
+    dt
+  )
 
 
 @scoped
@@ -337,8 +343,9 @@ def hinge_embedding(y_true, y_pred, *, margin=1.0):
   fn = "hinge_embedding"
   validation.number(fn, "margin", margin)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  loss = (jnp.where(t != 1, jnp.maximum(margin - p, 0), 0)
-          + jnp.where(t != -1, p, 0))
+  loss = jnp.where(t != 1, jnp.maximum(margin - p, 0), 0) + jnp.where(
+    t != -1, p, 0
+  )
   return jnp.mean(loss, axis=-1).astype(dt)
 
 
@@ -381,17 +388,21 @@ def cosine_embedding(y_true, x1, x2, *, margin=0.0):
   shapes.check_min_rank(fn, "x1", x1, 1)
   y = shapes.check_labels_shape(fn, y, x1)
   dot = jnp.sum(x1 * x2, axis=-1)
-  den = jnp.sqrt((jnp.sum(jnp.square(x1), axis=-1) + _COSINE_EPS)
-                 * (jnp.sum(jnp.square(x2), axis=-1) + _COSINE_EPS))
+  den = jnp.sqrt(
+    (jnp.sum(jnp.square(x1), axis=-1) + _COSINE_EPS)
+    * (jnp.sum(jnp.square(x2), axis=-1) + _COSINE_EPS)
+  )
   cos = dot / den
-  loss = (jnp.where(y == 1, 1 - cos, 0)
-          + jnp.where(y == -1, jnp.maximum(cos - margin, 0), 0))
+  loss = jnp.where(y == 1, 1 - cos, 0) + jnp.where(
+    y == -1, jnp.maximum(cos - margin, 0), 0
+  )
   return loss.astype(dt)
 
 
 SoftMarginLoss = loss_class(soft_margin, "SoftMarginLoss")
-MultiLabelSoftMarginLoss = loss_class(multilabel_soft_margin,
-                                      "MultiLabelSoftMarginLoss")
+MultiLabelSoftMarginLoss = loss_class(
+  multilabel_soft_margin, "MultiLabelSoftMarginLoss"
+)
 MultiMarginLoss = loss_class(multi_margin, "MultiMarginLoss")
 MarginRankingLoss = loss_class(margin_ranking, "MarginRankingLoss")
 HingeEmbeddingLoss = loss_class(hinge_embedding, "HingeEmbeddingLoss")

@@ -51,8 +51,9 @@ def _channels_last(fn, x, channel_axis, name):
   shapes.check_rank(fn, name, x, 4)
   if channel_axis not in (-1, 3, 1, -3):
     raise ValueError(
-        f"{fn}: channel_axis must be -1 (channels last, [B, H, W, C]) or 1 "
-        f"(channels first, [B, C, H, W]), got {channel_axis!r}")
+      f"{fn}: channel_axis must be -1 (channels last, [B, H, W, C]) or 1 "
+      f"(channels first, [B, C, H, W]), got {channel_axis!r}"
+    )
   if channel_axis in (1, -3):
     x = jnp.moveaxis(x, 1, -1)
   return x
@@ -73,9 +74,10 @@ def _image_inputs(fn, y_true, y_pred, channel_axis, where):
     mask = _channels_last(fn, mask, channel_axis, "where")
     if mask.shape[:3] != t.shape[:3] or mask.shape[3] not in (1, t.shape[3]):
       raise ValueError(
-          f"{fn}: where must have the shape of y_true (or a size-1 channel "
-          f"axis), got where.shape={tuple(jnp.shape(where))} and "
-          f"y_true.shape={tuple(jnp.shape(y_true))}")
+        f"{fn}: where must have the shape of y_true (or a size-1 channel "
+        f"axis), got where.shape={tuple(jnp.shape(where))} and "
+        f"y_true.shape={tuple(jnp.shape(y_true))}"
+      )
     mask = jnp.broadcast_to(mask, t.shape)
     # Sanitise first: a NaN or inf under the mask never reaches an operation.
     t = jnp.where(mask, t, 0)
@@ -86,7 +88,7 @@ def _image_inputs(fn, y_true, y_pred, channel_axis, where):
 def gaussian_window(size: int, sigma: float) -> np.ndarray:
   """The normalised 1-D Gaussian ``exp(-x**2 / (2 sigma**2))``, centred."""
   x = np.arange(size, dtype=np.float64) - (size - 1) / 2
-  w = np.exp(-(x ** 2) / (2 * sigma ** 2))
+  w = np.exp(-(x**2) / (2 * sigma**2))
   return w / w.sum()
 
 
@@ -147,19 +149,20 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
   # Variances and covariances do not change under a common shift; taking
   # out each image's mean first avoids most of the cancellation in
   # E[x^2] - E[x]^2 (float32 results then agree between eager and jit).
-  shift = jax.lax.stop_gradient(jnp.mean(t + p, axis=(1, 2), keepdims=True)
-                                / 2)
+  shift = jax.lax.stop_gradient(jnp.mean(t + p, axis=(1, 2), keepdims=True) / 2)
   t = t - shift
   p = p - shift
   stats = [t, p, t * t, p * p, t * p]
   if mask is None:
     mu_t, mu_p, e_tt, e_pp, e_tp = jnp.split(
-        gaussian_filter(jnp.concatenate(stats, axis=-1), window), 5, axis=-1)
+      gaussian_filter(jnp.concatenate(stats, axis=-1), window), 5, axis=-1
+    )
     weight = None
   else:
     m = mask.astype(t.dtype)
     filtered = gaussian_filter(
-        jnp.concatenate([m] + [m * x for x in stats], axis=-1), window)
+      jnp.concatenate([m] + [m * x for x in stats], axis=-1), window
+    )
     norm, *rest = jnp.split(filtered, 6, axis=-1)
     # Window mass below this is treated as empty (also hides round-off).
     has = norm > 1e-6
@@ -167,7 +170,7 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
     mu_t, mu_p, e_tt, e_pp, e_tp = (jnp.where(has, r / safe, 0) for r in rest)
     # A map entry counts when its centre pixel is kept.
     r = (len(window) - 1) // 2
-    centre = mask[:, r:r + norm.shape[1], r:r + norm.shape[2], :n]
+    centre = mask[:, r : r + norm.shape[1], r : r + norm.shape[2], :n]
     weight = jnp.logical_and(centre, has)
   var_t = e_tt - mu_t * mu_t
   var_p = e_pp - mu_p * mu_p
@@ -184,8 +187,9 @@ def _spatial_mean(x, weight):
   if weight is None:
     return jnp.mean(x, axis=(1, 2))
   w = weight.astype(x.dtype)
-  return numerics.safe_divide(jnp.sum(jnp.where(weight, x, 0), axis=(1, 2)),
-                              jnp.sum(w, axis=(1, 2)))
+  return numerics.safe_divide(
+    jnp.sum(jnp.where(weight, x, 0), axis=(1, 2)), jnp.sum(w, axis=(1, 2))
+  )
 
 
 def _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2):
@@ -199,17 +203,27 @@ def _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2):
 def _check_size(fn, shape, filter_size, what="y_true"):
   if shape[1] < filter_size or shape[2] < filter_size:
     raise ValueError(
-        f"{fn}: {what} spatial size must be at least filter_size="
-        f"{filter_size} on both axes, got {shape[1]}x{shape[2]}")
+      f"{fn}: {what} spatial size must be at least filter_size="
+      f"{filter_size} on both axes, got {shape[1]}x{shape[2]}"
+    )
 
 
 # ------------------------------------------------------------------ SSIM
 
 
 @scoped
-def ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
-              filter_sigma=1.5, k1=0.01, k2=0.03, channel_axis=-1,
-              where=None):
+def ssim_loss(
+  y_true,
+  y_pred,
+  *,
+  max_val=1.0,
+  filter_size=11,
+  filter_sigma=1.5,
+  k1=0.01,
+  k2=0.03,
+  channel_axis=-1,
+  where=None,
+):
   r"""One minus the structural similarity (SSIM) of each image pair.
 
   With Gaussian-weighted local means :math:`\mu`, variances
@@ -277,8 +291,9 @@ def ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
   t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
   _check_size(fn, t.shape, filter_size)
   window = gaussian_window(filter_size, filter_sigma)
-  ssim_map, _, weight = _ssim_maps(t, p, mask, max_val=max_val,
-                                   window=window, k1=k1, k2=k2)
+  ssim_map, _, weight = _ssim_maps(
+    t, p, mask, max_val=max_val, window=window, k1=k1, k2=k2
+  )
   if weight is None:
     value = jnp.mean(ssim_map, axis=(1, 2, 3))
   else:
@@ -294,6 +309,7 @@ def _downsample(x, mask):
   With a mask, each pooled pixel averages the kept pixels of its block and
   is kept when any of them is.
   """
+
   def pad(z):
     if z.shape[1] % 2:
       z = jnp.concatenate([z, z[:, -1:]], axis=1)
@@ -323,9 +339,19 @@ def ms_ssim_min_size(filter_size: int, scales: int) -> int:
 
 
 @scoped
-def ms_ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
-                 filter_sigma=1.5, k1=0.01, k2=0.03,
-                 power_factors=MS_SSIM_WEIGHTS, channel_axis=-1, where=None):
+def ms_ssim_loss(
+  y_true,
+  y_pred,
+  *,
+  max_val=1.0,
+  filter_size=11,
+  filter_sigma=1.5,
+  k1=0.01,
+  k2=0.03,
+  power_factors=MS_SSIM_WEIGHTS,
+  channel_axis=-1,
+  where=None,
+):
   r"""One minus the multi-scale structural similarity (MS-SSIM).
 
   The images are compared at ``M = len(power_factors)`` scales, each one a
@@ -379,21 +405,28 @@ def ms_ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
   """
   fn = "ms_ssim_loss"
   _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2)
-  if (not isinstance(power_factors, (tuple, list)) or not power_factors
-      or not all(isinstance(w, (int, float)) and not isinstance(w, bool)
-                 for w in power_factors)):
+  if (
+    not isinstance(power_factors, (tuple, list))
+    or not power_factors
+    or not all(
+      isinstance(w, (int, float)) and not isinstance(w, bool)
+      for w in power_factors
+    )
+  ):
     raise TypeError(
-        f"{fn}: power_factors must be a non-empty sequence of numbers, got "
-        f"{power_factors!r}")
+      f"{fn}: power_factors must be a non-empty sequence of numbers, got "
+      f"{power_factors!r}"
+    )
   validation.check_range(fn, "power_factors", list(power_factors), low=0.0)
   t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
   scales = len(power_factors)
   need = ms_ssim_min_size(filter_size, scales)
   if t.shape[1] < need or t.shape[2] < need:
     raise ValueError(
-        f"{fn}: y_true spatial size must be at least {need}x{need} for "
-        f"{scales} scales with filter_size={filter_size}, got "
-        f"{t.shape[1]}x{t.shape[2]}")
+      f"{fn}: y_true spatial size must be at least {need}x{need} for "
+      f"{scales} scales with filter_size={filter_size}, got "
+      f"{t.shape[1]}x{t.shape[2]}"
+    )
   window = gaussian_window(filter_size, filter_sigma)
   value = None
   for j, w in enumerate(power_factors):
@@ -401,8 +434,9 @@ def ms_ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
       t, new_mask = _downsample(t, mask)
       p, _ = _downsample(p, mask)
       mask = new_mask
-    ssim_map, cs_map, weight = _ssim_maps(t, p, mask, max_val=max_val,
-                                          window=window, k1=k1, k2=k2)
+    ssim_map, cs_map, weight = _ssim_maps(
+      t, p, mask, max_val=max_val, window=window, k1=k1, k2=k2
+    )
     term = _spatial_mean(ssim_map if j == scales - 1 else cs_map, weight)
     if weight is not None:
       # An empty channel compares as identical (term 1).
@@ -416,8 +450,9 @@ def ms_ssim_loss(y_true, y_pred, *, max_val=1.0, filter_size=11,
 
 
 @scoped
-def psnr_loss(y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1,
-              where=None):
+def psnr_loss(
+  y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1, where=None
+):
   """Negative peak signal-to-noise ratio of each image pair, in decibels.
 
   With ``mse`` the mean squared error over an image's pixels and channels::
@@ -461,13 +496,15 @@ def psnr_loss(y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1,
     mse = jnp.mean(sq, axis=(1, 2, 3))
   else:
     mse = numerics.safe_divide(
-        jnp.sum(jnp.where(mask, sq, 0), axis=(1, 2, 3)),
-        jnp.sum(mask, axis=(1, 2, 3)).astype(sq.dtype))
+      jnp.sum(jnp.where(mask, sq, 0), axis=(1, 2, 3)),
+      jnp.sum(mask, axis=(1, 2, 3)).astype(sq.dtype),
+    )
   # maximum keeps a NaN; below eps the gradient is 0.
   floored = jnp.maximum(mse, jnp.asarray(eps, mse.dtype))
   scale = jnp.asarray(10 / math.log(10), sq.dtype)
-  return (scale * (jnp.log(floored)
-                   - 2 * jnp.log(jnp.asarray(max_val, sq.dtype)))).astype(dt)
+  return (
+    scale * (jnp.log(floored) - 2 * jnp.log(jnp.asarray(max_val, sq.dtype)))
+  ).astype(dt)
 
 
 # ----------------------------------------------------- gradient penalties
@@ -517,20 +554,24 @@ def total_variation(y_pred, *, kind="anisotropic", channel_axis=-1):
   fn = "total_variation"
   if kind not in ("anisotropic", "isotropic"):
     raise ValueError(
-        f"{fn}: kind must be 'anisotropic' or 'isotropic', got {kind!r}")
+      f"{fn}: kind must be 'anisotropic' or 'isotropic', got {kind!r}"
+    )
   x = numerics.as_float(fn, "y_pred", y_pred)
   dt = x.dtype
-  x = _channels_last(fn, x.astype(numerics.compute_dtype(dt)), channel_axis,
-                     "y_pred")
+  x = _channels_last(
+    fn, x.astype(numerics.compute_dtype(dt)), channel_axis, "y_pred"
+  )
   dx, dy = _differences(x)
   if kind == "anisotropic":
-    tv = (jnp.sum(jnp.abs(dx), axis=(1, 2, 3))
-          + jnp.sum(jnp.abs(dy), axis=(1, 2, 3)))
+    tv = jnp.sum(jnp.abs(dx), axis=(1, 2, 3)) + jnp.sum(
+      jnp.abs(dy), axis=(1, 2, 3)
+    )
   else:
     dx = jnp.pad(dx, ((0, 0), (0, 0), (0, 1), (0, 0)))
     dy = jnp.pad(dy, ((0, 0), (0, 1), (0, 0), (0, 0)))
-    tv = jnp.sum(numerics.safe_norm(jnp.stack([dx, dy], axis=-1), axis=-1),
-                 axis=(1, 2, 3))
+    tv = jnp.sum(
+      numerics.safe_norm(jnp.stack([dx, dy], axis=-1), axis=-1), axis=(1, 2, 3)
+    )
   return tv.astype(dt)
 
 
@@ -632,17 +673,25 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
   if where is None:
     return jnp.mean(value, axis=axes).astype(dt)
   return numerics.safe_divide(
-      jnp.sum(jnp.where(mask, value, 0), axis=axes),
-      jnp.sum(mask, axis=axes).astype(value.dtype)).astype(dt)
+    jnp.sum(jnp.where(mask, value, 0), axis=axes),
+    jnp.sum(mask, axis=axes).astype(value.dtype),
+  ).astype(dt)
 
 
 # ----------------------------------------------------- feature matching
 
 
 @scoped
-def feature_matching_loss(features_true, features_pred, *, layer_weights=None,
-                          normalize=True, distance="l2", channel_axis=-1,
-                          eps=1e-10):
+def feature_matching_loss(
+  features_true,
+  features_pred,
+  *,
+  layer_weights=None,
+  normalize=True,
+  distance="l2",
+  channel_axis=-1,
+  eps=1e-10,
+):
   r"""Perceptual (feature-matching) loss over the caller's feature maps.
 
   ``features_true`` and ``features_pred`` are pytrees of the same structure
@@ -700,45 +749,56 @@ def feature_matching_loss(features_true, features_pred, *, layer_weights=None,
   leaves_p, tree_p = jax.tree_util.tree_flatten(features_pred)
   if tree_t != tree_p:
     raise ValueError(
-        f"{fn}: features_true and features_pred must have the same pytree "
-        f"structure, got {tree_t} and {tree_p}")
+      f"{fn}: features_true and features_pred must have the same pytree "
+      f"structure, got {tree_t} and {tree_p}"
+    )
   if not leaves_p:
-    raise ValueError(f"{fn}: features_pred must hold at least one feature "
-                     f"map, got an empty pytree")
+    raise ValueError(
+      f"{fn}: features_pred must hold at least one feature "
+      f"map, got an empty pytree"
+    )
   if layer_weights is None:
     layer_weights = (1.0,) * len(leaves_p)
-  if (not isinstance(layer_weights, (tuple, list))
-      or len(layer_weights) != len(leaves_p)):
+  if not isinstance(layer_weights, (tuple, list)) or len(layer_weights) != len(
+    leaves_p
+  ):
     raise ValueError(
-        f"{fn}: layer_weights must hold one weight per feature map "
-        f"({len(leaves_p)}), got {layer_weights!r}")
+      f"{fn}: layer_weights must hold one weight per feature map "
+      f"({len(leaves_p)}), got {layer_weights!r}"
+    )
   total = None
   out_dtype = None
   for i, (ft, fp, w) in enumerate(
-      zip(leaves_t, leaves_p, layer_weights, strict=True)):
+    zip(leaves_t, leaves_p, layer_weights, strict=True)
+  ):
     t, p, dt = numerics.prediction_and_target(fn, ft, fp)
     out_dtype = dt if out_dtype is None else jnp.promote_types(out_dtype, dt)
-    shapes.check_same_shape(fn, **{f"features_true[{i}]": t,
-                                   f"features_pred[{i}]": p})
+    shapes.check_same_shape(
+      fn, **{f"features_true[{i}]": t, f"features_pred[{i}]": p}
+    )
     shapes.check_min_rank(fn, f"features_pred[{i}]", p, 2)
     axis = shapes.canonical_axis(fn, channel_axis, p.ndim, "channel_axis")
     if axis == 0:
-      raise ValueError(f"{fn}: channel_axis must not be the batch axis, got "
-                       f"{channel_axis}")
+      raise ValueError(
+        f"{fn}: channel_axis must not be the batch axis, got {channel_axis}"
+      )
     t = jnp.moveaxis(t, axis, -1)
     p = jnp.moveaxis(p, axis, -1)
     if normalize:
       t = numerics.safe_divide(
-          t, numerics.safe_norm(t, axis=-1, keepdims=True) + eps)
+        t, numerics.safe_norm(t, axis=-1, keepdims=True) + eps
+      )
       p = numerics.safe_divide(
-          p, numerics.safe_norm(p, axis=-1, keepdims=True) + eps)
+        p, numerics.safe_norm(p, axis=-1, keepdims=True) + eps
+      )
     d = p - t
     d = jnp.square(d) if distance == "l2" else jnp.abs(d)
     w = np.asarray(w, np.float64)
     if w.ndim not in (0, 1) or (w.ndim == 1 and w.shape[0] != p.shape[-1]):
       raise ValueError(
-          f"{fn}: layer_weights[{i}] must be a number or {p.shape[-1]} "
-          f"per-channel weights, got shape {w.shape}")
+        f"{fn}: layer_weights[{i}] must be a number or {p.shape[-1]} "
+        f"per-channel weights, got shape {w.shape}"
+      )
     w = jnp.asarray(w, d.dtype)
     if w.ndim:
       w = w.reshape((1,) * (d.ndim - 1) + w.shape)
@@ -752,7 +812,8 @@ SSIMLoss = loss_class(ssim_loss, "SSIMLoss", exclude=("where",))
 MSSSIMLoss = loss_class(ms_ssim_loss, "MSSSIMLoss", exclude=("where",))
 PSNRLoss = loss_class(psnr_loss, "PSNRLoss", exclude=("where",))
 TotalVariation = loss_class(total_variation, "TotalVariation")
-GradientDifferenceLoss = loss_class(gradient_difference_loss,
-                                    "GradientDifferenceLoss")
+GradientDifferenceLoss = loss_class(
+  gradient_difference_loss, "GradientDifferenceLoss"
+)
 Charbonnier = loss_class(charbonnier, "Charbonnier", exclude=("where",))
 FeatureMatchingLoss = loss_class(feature_matching_loss, "FeatureMatchingLoss")

@@ -52,12 +52,13 @@ def per_class(fn: str, name: str, value, num_classes: int, dtype):
   """A per-class configuration vector ``[C]`` as an array of ``dtype``."""
   if value is None:
     raise ValueError(
-        f"{fn}: {name} must be given, one entry per class, got None")
+      f"{fn}: {name} must be given, one entry per class, got None"
+    )
   array = numerics.as_array(fn, name, value)
   if array.ndim != 1 or array.shape[0] != num_classes:
     raise ValueError(
-        f"{fn}: {name} must have one entry per class ({num_classes} = "
-        f"y_pred.shape[-1]), got shape {tuple(array.shape)}"
+      f"{fn}: {name} must have one entry per class ({num_classes} = "
+      f"y_pred.shape[-1]), got shape {tuple(array.shape)}"
     )
   return array.astype(dtype)
 
@@ -75,8 +76,9 @@ def _check_float(fn, name, value):
 # ------------------------------------------------------- class-balanced loss
 
 
-def class_balanced_weights(samples_per_class, beta=0.9999, *, normalize=True,
-                           dtype=jnp.float32):
+def class_balanced_weights(
+  samples_per_class, beta=0.9999, *, normalize=True, dtype=jnp.float32
+):
   r"""Class-balanced weights from the effective number of samples.
 
   With :math:`n_c` samples of class :math:`c`, the effective number is
@@ -134,9 +136,16 @@ def _log_one_minus_pt(targets, logits):
 
 
 @scoped
-def class_balanced_loss(y_true, y_pred, *, samples_per_class=None,
-                        beta=0.9999, loss_type="softmax", gamma=2.0,
-                        normalize=True):
+def class_balanced_loss(
+  y_true,
+  y_pred,
+  *,
+  samples_per_class=None,
+  beta=0.9999,
+  loss_type="softmax",
+  gamma=2.0,
+  normalize=True,
+):
   r"""Class-balanced loss (Cui et al. 2019) over softmax, sigmoid or focal.
 
   Each sample's loss is weighted by the class-balanced weight of its label,
@@ -188,10 +197,12 @@ def class_balanced_loss(y_true, y_pred, *, samples_per_class=None,
   validation.check_range(fn, "gamma", gamma, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
-  counts = per_class(fn, "samples_per_class", samples_per_class, num_classes,
-                     z.dtype)
-  weights = class_balanced_weights(counts, beta, normalize=normalize,
-                                   dtype=z.dtype)
+  counts = per_class(
+    fn, "samples_per_class", samples_per_class, num_classes, z.dtype
+  )
+  weights = class_balanced_weights(
+    counts, beta, normalize=normalize, dtype=z.dtype
+  )
   w = jnp.take(weights, labels, mode="clip")
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
   if loss_type == "softmax":
@@ -227,8 +238,15 @@ def ldam_margins(samples_per_class, max_margin=0.5, *, dtype=jnp.float32):
 
 
 @scoped
-def ldam_loss(y_true, y_pred, *, samples_per_class=None, max_margin=0.5,
-              scale=30.0, class_weight=None):
+def ldam_loss(
+  y_true,
+  y_pred,
+  *,
+  samples_per_class=None,
+  max_margin=0.5,
+  scale=30.0,
+  class_weight=None,
+):
   r"""Label-distribution-aware margin loss (Cao et al. 2019).
 
   The true class's logit is lowered by a class margin before a scaled
@@ -283,15 +301,15 @@ def ldam_loss(y_true, y_pred, *, samples_per_class=None, max_margin=0.5,
   validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   num_classes = z.shape[-1]
-  counts = per_class(fn, "samples_per_class", samples_per_class, num_classes,
-                     z.dtype)
+  counts = per_class(
+    fn, "samples_per_class", samples_per_class, num_classes, z.dtype
+  )
   margins = ldam_margins(counts, max_margin, dtype=z.dtype)
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
   shifted = scale * (z - t * _rows(margins, z))
   loss = -jnp.sum(t * jax.nn.log_softmax(shifted, axis=-1), axis=-1)
   if class_weight is not None:
-    weights = per_class(fn, "class_weight", class_weight, num_classes,
-                        z.dtype)
+    weights = per_class(fn, "class_weight", class_weight, num_classes, z.dtype)
     loss = jnp.take(weights, labels, mode="clip") * loss
   return loss.astype(dt)
 
@@ -300,8 +318,9 @@ def ldam_loss(y_true, y_pred, *, samples_per_class=None, max_margin=0.5,
 
 
 @scoped
-def asymmetric_loss(y_true, y_pred, *, gamma_neg=4.0, gamma_pos=1.0,
-                    clip=0.05, eps=1e-8):
+def asymmetric_loss(
+  y_true, y_pred, *, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8
+):
   r"""Asymmetric loss for multi-label classification (Ridnik et al. 2021).
 
   With :math:`p = \sigma(z)` and the shifted negative probability
@@ -427,8 +446,8 @@ def seesaw_loss(y_true, y_pred, class_counts, *, p=0.8, q=2.0, eps=1e-2):
   counts = numerics.as_array(fn, "class_counts", class_counts)
   if counts.ndim != 1 or counts.shape[0] != num_classes:
     raise ValueError(
-        f"{fn}: class_counts must have shape ({num_classes},) (one entry "
-        f"per class of y_pred), got shape {tuple(counts.shape)}"
+      f"{fn}: class_counts must have shape ({num_classes},) (one entry "
+      f"per class of y_pred), got shape {tuple(counts.shape)}"
     )
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
   log_s = jnp.zeros_like(z)
@@ -464,23 +483,25 @@ def _eqlv2_inputs(fn, y_true, y_pred, pos_grad, neg_grad):
   num_classes = z.shape[-1] - 1
   if num_classes < 1:
     raise ValueError(
-        f"{fn}: y_pred must have at least 2 columns (classes + background), "
-        f"got shape {tuple(z.shape)}")
+      f"{fn}: y_pred must have at least 2 columns (classes + background), "
+      f"got shape {tuple(z.shape)}"
+    )
   stats = []
   for name, g in (("pos_grad", pos_grad), ("neg_grad", neg_grad)):
     g = numerics.as_float(fn, name, g)
     if g.ndim != 1 or g.shape[0] != num_classes:
       raise ValueError(
-          f"{fn}: {name} must have shape ({num_classes},) (y_pred's "
-          f"columns minus the background), got shape {tuple(g.shape)}"
+        f"{fn}: {name} must have shape ({num_classes},) (y_pred's "
+        f"columns minus the background), got shape {tuple(g.shape)}"
       )
     stats.append(jax.lax.stop_gradient(g.astype(z.dtype)))
   return labels, z, dt, stats[0], stats[1]
 
 
 @scoped
-def equalization_loss_v2(y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0,
-                         mu=0.8, alpha=4.0):
+def equalization_loss_v2(
+  y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0, mu=0.8, alpha=4.0
+):
   r"""Equalization loss v2 (Tan et al. 2021), gradient-guided re-weighting.
 
   A sigmoid cross-entropy over ``C`` foreground classes plus a background
@@ -532,7 +553,8 @@ def equalization_loss_v2(y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0,
   fn = "equalization_loss_v2"
   validation.check_range(fn, "alpha", alpha, low=0.0)
   labels, z, dt, pos_grad, neg_grad = _eqlv2_inputs(
-      fn, y_true, y_pred, pos_grad, neg_grad)
+    fn, y_true, y_pred, pos_grad, neg_grad
+  )
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   pos_w, neg_w = _eqlv2_weights(pos_grad, neg_grad, gamma, mu, alpha)
   weight = t * _rows(pos_w, t) + (1 - t) * _rows(neg_w, t)
@@ -540,8 +562,9 @@ def equalization_loss_v2(y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0,
   return jnp.sum(weight * bce, axis=-1).astype(dt)
 
 
-def equalization_loss_v2_statistics(y_true, y_pred, pos_grad, neg_grad, *,
-                                    gamma=12.0, mu=0.8, alpha=4.0):
+def equalization_loss_v2_statistics(
+  y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0, mu=0.8, alpha=4.0
+):
   r"""The batch's gradient statistics for :func:`equalization_loss_v2`.
 
   With :math:`p = \sigma(z)` and the loss weights :math:`w` of the current
@@ -564,7 +587,8 @@ def equalization_loss_v2_statistics(y_true, y_pred, pos_grad, neg_grad, *,
   """
   fn = "equalization_loss_v2_statistics"
   labels, z, dt, pos_grad, neg_grad = _eqlv2_inputs(
-      fn, y_true, y_pred, pos_grad, neg_grad)
+    fn, y_true, y_pred, pos_grad, neg_grad
+  )
   z = jax.lax.stop_gradient(z)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   pos_w, neg_w = _eqlv2_weights(pos_grad, neg_grad, gamma, mu, alpha)
@@ -580,8 +604,7 @@ def equalization_loss_v2_statistics(y_true, y_pred, pos_grad, neg_grad, *,
 
 
 @scoped
-def logit_adjusted_crossentropy(y_true, y_pred, *, class_priors=None,
-                                tau=1.0):
+def logit_adjusted_crossentropy(y_true, y_pred, *, class_priors=None, tau=1.0):
   r"""Logit-adjusted softmax cross-entropy (Menon et al. 2021).
 
   The logits are shifted by the scaled log-priors before the softmax:
@@ -638,4 +661,5 @@ AsymmetricLoss = loss_class(asymmetric_loss, "AsymmetricLoss")
 SeesawLoss = loss_class(seesaw_loss, "SeesawLoss")
 EqualizationLossV2 = loss_class(equalization_loss_v2, "EqualizationLossV2")
 LogitAdjustedCrossentropy = loss_class(
-    logit_adjusted_crossentropy, "LogitAdjustedCrossentropy")
+  logit_adjusted_crossentropy, "LogitAdjustedCrossentropy"
+)

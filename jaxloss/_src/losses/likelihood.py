@@ -19,13 +19,13 @@ from jaxloss._src.objects import scoped
 _EPS = numerics.EPSILON
 
 
-
 # ------------------------------------------------------------ sigmoid focal
 
 
 @scoped
-def sigmoid_focal_crossentropy(y_true, y_pred, *, alpha=0.25, gamma=2.0,
-                               from_logits=False):
+def sigmoid_focal_crossentropy(
+  y_true, y_pred, *, alpha=0.25, gamma=2.0, from_logits=False
+):
   """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style.
 
   Summed (not averaged) over the last axis, as in tensorflow-addons::
@@ -169,9 +169,9 @@ def _variance(fn, var, shape):
   if var.ndim == 0:
     return jnp.broadcast_to(var, shape)
   raise ValueError(
-      f"{fn}: var must have the shape of y_pred, that shape with one axis "
-      f"of size 1, that shape without its last axis, or be a scalar, got "
-      f"var.shape={tuple(var.shape)} and y_pred.shape={tuple(shape)}"
+    f"{fn}: var must have the shape of y_pred, that shape with one axis "
+    f"of size 1, that shape without its last axis, or be a scalar, got "
+    f"var.shape={tuple(var.shape)} and y_pred.shape={tuple(shape)}"
   )
 
 
@@ -293,7 +293,8 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
   if mode not in ("sample", "batch"):
     raise ValueError(f"{fn}: mode must be 'sample' or 'batch', got {mode!r}")
   t, p, dt = shapes.elementwise_inputs(
-      fn, y_true, y_pred, min_rank=1 if mode == "sample" else 2)
+    fn, y_true, y_pred, min_rank=1 if mode == "sample" else 2
+  )
   b2 = beta * beta
   axes = -1 if mode == "sample" else tuple(range(t.ndim - 1))
   tp = jnp.sum(t * p, axis=axes)
@@ -308,8 +309,7 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
 
 
 @scoped
-def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic",
-                        epsilon=1e-6):
+def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
   """Weighted kappa loss (de la Torre et al. 2018), tensorflow-addons style.
 
   A **batch-level** loss: it returns one scalar for the whole batch (the
@@ -419,22 +419,26 @@ def z_loss(y_true, y_pred):
   p = numerics.as_float(fn, "y_pred", y_pred)
   shapes.check_min_rank(fn, "y_pred", p, 1)
   t = None if y_true is None else numerics.as_array(fn, "y_true", y_true)
-  ok = t is None or (t.shape == p.shape or t.shape == p.shape[:-1]
-                     or t.shape == p.shape[:-1] + (1,))
+  ok = t is None or (
+    t.shape == p.shape
+    or t.shape == p.shape[:-1]
+    or t.shape == p.shape[:-1] + (1,)
+  )
   if not ok:
     assert t is not None
     raise ValueError(
-        f"{fn}: y_true must have the shape of y_pred or of y_pred without "
-        f"its class axis, got y_true.shape={tuple(t.shape)} and "
-        f"y_pred.shape={tuple(p.shape)}"
+      f"{fn}: y_true must have the shape of y_pred or of y_pred without "
+      f"its class axis, got y_true.shape={tuple(t.shape)} and "
+      f"y_pred.shape={tuple(p.shape)}"
     )
   dt = p.dtype
   lse = jax.nn.logsumexp(p.astype(numerics.compute_dtype(dt)), axis=-1)
   return jnp.square(lse).astype(dt)
 
 
-SigmoidFocalCrossEntropy = loss_class(sigmoid_focal_crossentropy,
-                                      "SigmoidFocalCrossEntropy")
+SigmoidFocalCrossEntropy = loss_class(
+  sigmoid_focal_crossentropy, "SigmoidFocalCrossEntropy"
+)
 PoissonNLLLoss = loss_class(poisson_nll, "PoissonNLLLoss")
 GaussianNLLLoss = loss_class(gaussian_nll, "GaussianNLLLoss")
 FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")

@@ -29,11 +29,12 @@ def _inputs(fn, y_true, y_pred, centers):
   shapes.check_rank(fn, "centers", cen, 2)
   if cen.shape[1] != emb.shape[1]:
     raise ValueError(
-        f"{fn}: centers must be [num_classes, {emb.shape[1]}] to match "
-        f"y_pred, got centers.shape={tuple(cen.shape)}"
+      f"{fn}: centers must be [num_classes, {emb.shape[1]}] to match "
+      f"y_pred, got centers.shape={tuple(cen.shape)}"
     )
   labels = shapes.row_labels(
-      fn, "y_true", numerics.labels(fn, "y_true", y_true), emb)
+    fn, "y_true", numerics.labels(fn, "y_true", y_true), emb
+  )
   return labels, emb, cen, out_dtype
 
 
@@ -103,8 +104,9 @@ def _arcface(y_true, y_pred, centers, scale, margin, fn="arcface_logits"):
   """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace;
   ``fn`` is the public name used in error messages."""
   validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  validation.check_range(fn, "margin", margin, low=0.0, high=math.pi / 2,
-                       high_open=True)
+  validation.check_range(
+    fn, "margin", margin, low=0.0, high=math.pi / 2, high_open=True
+  )
   labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
   cos = _cosines(emb, cen)
   sin_sq = 1.0 - jnp.square(cos)
@@ -159,8 +161,7 @@ def _cosface(y_true, y_pred, centers, scale, margin, fn="cosface_logits"):
   return labels, scale * (cos - margin * one_hot), dt
 
 
-def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin,
-                         fn):
+def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin, fn):
   # The cross-entropy reads the logits in the compute dtype (no round trip
   # through a half-precision output dtype). Errors name the loss ``fn``.
   labels, logits, dt = logits_fn(y_true, y_pred, centers, scale, margin, fn)
@@ -193,8 +194,9 @@ def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
     Deng et al., "ArcFace: Additive Angular Margin Loss for Deep Face
     Recognition", CVPR 2019, eq. 3.
   """
-  return _margin_softmax_loss(_arcface, y_true, y_pred, centers, scale,
-                              margin, "arcface")
+  return _margin_softmax_loss(
+    _arcface, y_true, y_pred, centers, scale, margin, "arcface"
+  )
 
 
 @scoped
@@ -223,8 +225,9 @@ def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
     Wang et al., "CosFace: Large Margin Cosine Loss for Deep Face
     Recognition", CVPR 2018, eq. 4.
   """
-  return _margin_softmax_loss(_cosface, y_true, y_pred, centers, scale,
-                              margin, "cosface")
+  return _margin_softmax_loss(
+    _cosface, y_true, y_pred, centers, scale, margin, "cosface"
+  )
 
 
 @scoped

@@ -77,8 +77,9 @@ def tempered_log_softmax(activations, t, num_iters=5):
 
 
 @scoped
-def bitempered_logistic(y_true, y_pred, *, t1=1.0, t2=1.0,
-                        label_smoothing=0.0, num_iters=5):
+def bitempered_logistic(
+  y_true, y_pred, *, t1=1.0, t2=1.0, label_smoothing=0.0, num_iters=5
+):
   r"""Bi-tempered logistic loss (Amid et al. 2019).
 
   With the tempered logarithm :math:`\log_t(u) = (u^{1-t} - 1)/(1 - t)`,
@@ -137,8 +138,9 @@ def bitempered_logistic(y_true, y_pred, *, t1=1.0, t2=1.0,
   _check_number(fn, "t2", t2)
   validation.check_range(fn, "t1", t1, 0.0, 2.0, high_open=True)
   validation.check_range(fn, "t2", t2, low=1.0)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0,
-                         high_open=True)
+  validation.check_range(
+    fn, "label_smoothing", label_smoothing, 0.0, 1.0, high_open=True
+  )
   if isinstance(num_iters, bool) or not isinstance(num_iters, int):
     raise TypeError(f"{fn}: num_iters must be an int, got {num_iters!r}")
   validation.check_range(fn, "num_iters", num_iters, low=1)
@@ -147,8 +149,8 @@ def bitempered_logistic(y_true, y_pred, *, t1=1.0, t2=1.0,
   if label_smoothing:
     if num_classes < 2:
       raise ValueError(
-          f"{fn}: label_smoothing needs y_pred.shape[-1] >= 2, got "
-          f"{num_classes}")
+        f"{fn}: label_smoothing needs y_pred.shape[-1] >= 2, got {num_classes}"
+      )
     s = label_smoothing
     y = (1 - num_classes / (num_classes - 1) * s) * y + s / (num_classes - 1)
   log_p = tempered_log_softmax(a, t2, num_iters)
@@ -290,8 +292,9 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
 
 
 @scoped
-def active_passive_loss(y_true, y_pred, *, active="nce", passive="rce",
-                        alpha=1.0, beta=1.0, gamma=0.5):
+def active_passive_loss(
+  y_true, y_pred, *, active="nce", passive="rce", alpha=1.0, beta=1.0, gamma=0.5
+):
   r"""Active-passive loss (Ma et al. 2020): a normalised active loss plus a
   passive one, ``alpha * active + beta * passive``.
 
@@ -342,7 +345,8 @@ def active_passive_loss(y_true, y_pred, *, active="nce", passive="rce",
     raise ValueError(f"{fn}: active must be one of {_ACTIVE}, got {active!r}")
   if passive not in _PASSIVE:
     raise ValueError(
-        f"{fn}: passive must be one of {_PASSIVE}, got {passive!r}")
+      f"{fn}: passive must be one of {_PASSIVE}, got {passive!r}"
+    )
   validation.check_range(fn, "alpha", alpha, low=0.0)
   validation.check_range(fn, "beta", beta, low=0.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)
@@ -372,7 +376,8 @@ def active_passive_loss(y_true, y_pred, *, active="nce", passive="rce",
 # ------------------------------------------------------------------ objects
 
 BitemperedLogistic = loss_class(bitempered_logistic, "BitemperedLogistic")
-SymmetricCrossentropy = loss_class(symmetric_crossentropy,
-                                   "SymmetricCrossentropy")
+SymmetricCrossentropy = loss_class(
+  symmetric_crossentropy, "SymmetricCrossentropy"
+)
 TaylorCrossentropy = loss_class(taylor_crossentropy, "TaylorCrossentropy")
 ActivePassiveLoss = loss_class(active_passive_loss, "ActivePassiveLoss")

@@ -34,6 +34,7 @@ from jaxloss._src.objects import scoped
 # ----------------------------------------------------------------------------
 # Overlap losses of Keras 3 for segmentation: Dice and Tversky.
 
+
 def overlap_terms(fn, y_true, y_pred, axis):
   """Soft true positives, false positives, false negatives summed over axis.
 
@@ -103,6 +104,7 @@ Tversky = loss_class(tversky, "Tversky")
 # ----------------------------------------------------------------------------
 # Overlap losses beyond Keras: soft Jaccard (IoU) and focal Tversky.
 
+
 def _tversky_index(tp, fp, fn_, alpha, beta):
   """``tp / (tp + alpha fp + beta fn + 1e-7)``; Jaccard is alpha = beta = 1."""
   return tp / (tp + alpha * fp + beta * fn_ + numerics.EPSILON)
@@ -151,8 +153,9 @@ def jaccard(y_true, y_pred, *, axis=None):
 
 
 @scoped
-def focal_tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, gamma=0.75,
-                  axis=None):
+def focal_tversky(
+  y_true, y_pred, *, alpha=0.5, beta=0.5, gamma=0.75, axis=None
+):
   """Focal Tversky loss (Abraham & Khan 2019).
 
   With soft ``tp``, ``fp``, ``fn`` over ``axis`` as in
@@ -214,6 +217,7 @@ FocalTversky = loss_class(focal_tversky, "FocalTversky")
 # ----------------------------------------------------------------------------
 # Per-class soft Dice/Tversky scores with additive smoothing, and the
 
+
 def smoothed_tversky_per_class(fn, targets, probs, axis, smooth, alpha, beta):
   """``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` per class.
 
@@ -236,6 +240,7 @@ def generalized_dice_weights(targets, epsilon=1e-7):
 # ----------------------------------------------------------------------------
 # Lovász losses (Berman et al. 2018): convex surrogates of the Jaccard loss.
 
+
 def _jaccard_steps(gt_sorted):
   """The weights ``g`` of the Lovász extension, along the last axis."""
   total = jnp.sum(gt_sorted, axis=-1, keepdims=True)
@@ -256,7 +261,6 @@ def _lovasz_extension(errors, gt):
   gt_sorted = jnp.take_along_axis(gt, order, axis=-1)
   steps = jax.lax.stop_gradient(_jaccard_steps(gt_sorted))
   return jnp.sum(errors_sorted * steps, axis=-1)
-
 
 
 @scoped
@@ -313,22 +317,26 @@ def _class_ids(fn, classes, num_classes):
   if isinstance(classes, str):
     if classes not in ("all", "present"):
       raise ValueError(
-          f"{fn}: classes must be 'all', 'present' or a sequence of class "
-          f"ids, got {classes!r}"
+        f"{fn}: classes must be 'all', 'present' or a sequence of class "
+        f"ids, got {classes!r}"
       )
     return None
-  if not isinstance(classes, Sequence) or not classes or not all(
+  if (
+    not isinstance(classes, Sequence)
+    or not classes
+    or not all(
       isinstance(c, numbers.Integral) and not isinstance(c, bool)
       for c in classes
+    )
   ):
     raise ValueError(
-        f"{fn}: classes must be 'all', 'present' or a non-empty sequence of "
-        f"int class ids, got {classes!r}"
+      f"{fn}: classes must be 'all', 'present' or a non-empty sequence of "
+      f"int class ids, got {classes!r}"
     )
   bad = [c for c in classes if not 0 <= c < num_classes]
   if bad:
     raise ValueError(
-        f"{fn}: classes must be in [0, {num_classes}), got {tuple(classes)}"
+      f"{fn}: classes must be in [0, {num_classes}), got {tuple(classes)}"
     )
   return tuple(int(c) for c in classes)
 

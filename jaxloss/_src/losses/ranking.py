@@ -52,8 +52,10 @@ def _lists(fn, y_true, y_pred, where):
 def _pairs(x):
   """``x[..., i, j] -> (x_i, x_j)`` broadcast to ``[..., n, n]``."""
   shape = x.shape + x.shape[-1:]
-  return (jnp.broadcast_to(x[..., :, None], shape),
-          jnp.broadcast_to(x[..., None, :], shape))
+  return (
+    jnp.broadcast_to(x[..., :, None], shape),
+    jnp.broadcast_to(x[..., None, :], shape),
+  )
 
 
 def _pairwise(fn, y_true, y_pred, where, pair_loss):
@@ -104,8 +106,9 @@ def pairwise_hinge(y_true, y_pred, *, where=None):
     KDD 2019); Herbrich, Graepel & Obermayer, "Large margin rank boundaries
     for ordinal regression", 2000.
   """
-  return _pairwise("pairwise_hinge", y_true, y_pred, where,
-                   lambda d: jax.nn.relu(1.0 - d))
+  return _pairwise(
+    "pairwise_hinge", y_true, y_pred, where, lambda d: jax.nn.relu(1.0 - d)
+  )
 
 
 @scoped
@@ -143,8 +146,9 @@ def pairwise_logistic(y_true, y_pred, *, where=None):
     (Eq. 3 with target probability 1); TF-Ranking
     ``tfr.keras.losses.PairwiseLogisticLoss``.
   """
-  return _pairwise("pairwise_logistic", y_true, y_pred, where,
-                   lambda d: jax.nn.softplus(-d))
+  return _pairwise(
+    "pairwise_logistic", y_true, y_pred, where, lambda d: jax.nn.softplus(-d)
+  )
 
 
 @scoped
@@ -286,8 +290,7 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
     13, 2010 (Eq. 14-16); TF-Ranking ``tfr.keras.losses.ApproxNDCGLoss``.
   """
   fn = "approx_ndcg"
-  validation.check_range(fn, "temperature", temperature, low=0.0,
-                       low_open=True)
+  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
   t, s, valid, dt = _lists(fn, y_true, y_pred, where)
   s_i, s_j = _pairs(jnp.where(valid, s, 0.0))
   _, v_j = _pairs(valid)
@@ -308,8 +311,9 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
 
 
 PairwiseHinge = loss_class(pairwise_hinge, "PairwiseHinge", exclude=("where",))
-PairwiseLogistic = loss_class(pairwise_logistic, "PairwiseLogistic",
-                              exclude=("where",))
+PairwiseLogistic = loss_class(
+  pairwise_logistic, "PairwiseLogistic", exclude=("where",)
+)
 ListNet = loss_class(listnet, "ListNet", exclude=("where",))
 ListMLE = loss_class(listmle, "ListMLE", exclude=("where",))
 ApproxNDCG = loss_class(approx_ndcg, "ApproxNDCG", exclude=("where",))

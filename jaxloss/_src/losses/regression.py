@@ -22,6 +22,7 @@ from jaxloss._src.objects import scoped
 # ----------------------------------------------------------------------------
 # Keras 3 regression losses: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh.
 
+
 def _mean_last(x, out_dtype):
   return jnp.mean(x, axis=-1).astype(out_dtype)
 
@@ -45,7 +46,8 @@ def mean_squared_error(y_true, y_pred):
     Array([0.5], dtype=float32)
   """
   t, p, dt = shapes.elementwise_inputs(
-      "mean_squared_error", y_true, y_pred, min_rank=1)
+    "mean_squared_error", y_true, y_pred, min_rank=1
+  )
   return _mean_last(jnp.square(t - p), dt)
 
 
@@ -61,7 +63,8 @@ def mean_absolute_error(y_true, y_pred):
     Array([1.5], dtype=float32)
   """
   t, p, dt = shapes.elementwise_inputs(
-      "mean_absolute_error", y_true, y_pred, min_rank=1)
+    "mean_absolute_error", y_true, y_pred, min_rank=1
+  )
   return _mean_last(jnp.abs(t - p), dt)
 
 
@@ -78,7 +81,8 @@ def mean_absolute_percentage_error(y_true, y_pred):
     Array([37.5], dtype=float32)
   """
   t, p, dt = shapes.elementwise_inputs(
-      "mean_absolute_percentage_error", y_true, y_pred, min_rank=1)
+    "mean_absolute_percentage_error", y_true, y_pred, min_rank=1
+  )
   diff = jnp.abs((t - p) / jnp.maximum(jnp.abs(t), numerics.EPSILON))
   return (100.0 * jnp.mean(diff, axis=-1)).astype(dt)
 
@@ -97,7 +101,8 @@ def mean_squared_logarithmic_error(y_true, y_pred):
     0.4805
   """
   t, p, dt = shapes.elementwise_inputs(
-      "mean_squared_logarithmic_error", y_true, y_pred, min_rank=1)
+    "mean_squared_logarithmic_error", y_true, y_pred, min_rank=1
+  )
   first = jnp.log1p(jnp.maximum(p, numerics.EPSILON))
   second = jnp.log1p(jnp.maximum(t, numerics.EPSILON))
   return _mean_last(jnp.square(first - second), dt)
@@ -187,23 +192,31 @@ def log_cosh_elementwise(x):
 
 
 MeanSquaredError = loss_class(
-    mean_squared_error, "MeanSquaredError", aliases=("mse", "MSE"))
+  mean_squared_error, "MeanSquaredError", aliases=("mse", "MSE")
+)
 MeanAbsoluteError = loss_class(
-    mean_absolute_error, "MeanAbsoluteError", aliases=("mae", "MAE"))
+  mean_absolute_error, "MeanAbsoluteError", aliases=("mae", "MAE")
+)
 MeanAbsolutePercentageError = loss_class(
-    mean_absolute_percentage_error, "MeanAbsolutePercentageError",
-    aliases=("mape", "MAPE"))
+  mean_absolute_percentage_error,
+  "MeanAbsolutePercentageError",
+  aliases=("mape", "MAPE"),
+)
 MeanSquaredLogarithmicError = loss_class(
-    mean_squared_logarithmic_error, "MeanSquaredLogarithmicError",
-    aliases=("msle", "MSLE"))
+  mean_squared_logarithmic_error,
+  "MeanSquaredLogarithmicError",
+  aliases=("msle", "MSLE"),
+)
 CosineSimilarity = loss_class(cosine_similarity, "CosineSimilarity")
 Huber = loss_class(huber, "Huber", default_name="huber_loss")
-LogCosh = loss_class(log_cosh, "LogCosh", aliases=("logcosh",),
-                     mean_terms=_log_cosh_terms)
+LogCosh = loss_class(
+  log_cosh, "LogCosh", aliases=("logcosh",), mean_terms=_log_cosh_terms
+)
 
 
 # ----------------------------------------------------------------------------
 # Robust regression losses: smooth L1, pinball (quantile), Barron's loss.
+
 
 @scoped
 def smooth_l1(y_true, y_pred, *, beta=1.0):
@@ -241,8 +254,9 @@ def smooth_l1(y_true, y_pred, *, beta=1.0):
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   e = jnp.abs(p - t)
   small = e < beta
-  quad = numerics.safe_divide(0.5 * jnp.square(jnp.where(small, e, 0)),
-                              jnp.asarray(beta, e.dtype))
+  quad = numerics.safe_divide(
+    0.5 * jnp.square(jnp.where(small, e, 0)), jnp.asarray(beta, e.dtype)
+  )
   loss = jnp.where(small, quad, e - 0.5 * beta)
   return jnp.mean(loss, axis=-1).astype(dt)
 
@@ -297,9 +311,9 @@ def _broadcast_param(fn, name, value, x):
     shape = None
   if shape != x.shape:
     raise ValueError(
-        f"{fn}: {name} must broadcast against the inputs of shape "
-        f"{tuple(x.shape)} (trailing axes), got {name}.shape="
-        f"{tuple(v.shape)}"
+      f"{fn}: {name} must broadcast against the inputs of shape "
+      f"{tuple(x.shape)} (trailing axes), got {name}.shape="
+      f"{tuple(v.shape)}"
     )
   return jnp.broadcast_to(v.astype(x.dtype), x.shape)
 
@@ -330,9 +344,9 @@ def barron_general(z, alpha, b):
   z_lo = jnp.where(small_s, z, 0)
   z_hi = jnp.where(small_s, 1, z)
   big_l = jnp.where(
-      small_s,
-      jnp.log1p(jnp.square(z_lo) / b),
-      jax.nn.softplus(2 * jnp.log(jnp.abs(z_hi)) - jnp.log(b)),
+    small_s,
+    jnp.log1p(jnp.square(z_lo) / b),
+    jax.nn.softplus(2 * jnp.log(jnp.abs(z_hi)) - jnp.log(b)),
   )
   u = 0.5 * alpha * big_l
   taylor = jnp.abs(u) <= _TAYLOR_U
@@ -348,8 +362,13 @@ def barron_general(z, alpha, b):
 
 
 @scoped
-def robust_loss(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
-                scale: float | jax.Array = 1.0):
+def robust_loss(
+  y_true,
+  y_pred,
+  *,
+  alpha: float | jax.Array = 1.0,
+  scale: float | jax.Array = 1.0,
+):
   r"""Barron's general and adaptive robust loss, averaged over the last axis.
 
   With ``x = y_pred - y_true``, ``s = (x / scale)**2`` (Barron 2019, eq. 1)::
@@ -416,13 +435,14 @@ def robust_loss(y_true, y_pred, *, alpha: float | jax.Array = 1.0,
   # Exact value at alpha = 2; derivatives from the general formula.
   exact_two = (a == 2) & jnp.isfinite(s)
   general = jnp.where(
-      exact_two, general + jax.lax.stop_gradient(0.5 * s - general), general)
+    exact_two, general + jax.lax.stop_gradient(0.5 * s - general), general
+  )
   s_neg = jnp.where(alpha == -jnp.inf, s, 0)
   s_pos = jnp.where(alpha == jnp.inf, s, 0)
   rho = jnp.where(
-      finite,
-      general,
-      jnp.where(alpha > 0, jnp.expm1(0.5 * s_pos), -jnp.expm1(-0.5 * s_neg)),
+    finite,
+    general,
+    jnp.where(alpha > 0, jnp.expm1(0.5 * s_pos), -jnp.expm1(-0.5 * s_neg)),
   )
   return jnp.mean(rho, axis=-1).astype(dt)
 

@@ -34,8 +34,7 @@ def _shift(a, k, fill):
   return jnp.concatenate([pad, a[:, :-k]], axis=1)
 
 
-def ctc_forward(log_probs, labels, *, frame_active, blank=0,
-                log_zero=LOG_ZERO):
+def ctc_forward(log_probs, labels, *, frame_active, blank=0, log_zero=LOG_ZERO):
   """The CTC forward (alpha) recursion over the extended label sequence.
 
   States are ``[blank, l1, blank, l2, ..., lN, blank]`` (``S = 2N + 1``):
@@ -64,13 +63,14 @@ def ctc_forward(log_probs, labels, *, frame_active, blank=0,
   ext, can_skip = _extended_labels(labels, blank)
   # [T, B, S]: the log-probability of each state's symbol per frame.
   emit = jnp.moveaxis(
-      jnp.take_along_axis(log_probs, ext[:, None, :], axis=2), 1, 0)
+    jnp.take_along_axis(log_probs, ext[:, None, :], axis=2), 1, 0
+  )
   _, batch, num_states = emit.shape
   log_zero = jnp.asarray(log_zero, emit.dtype)
   first = jnp.arange(num_states)[None, :] == 0
   alpha_init = jnp.broadcast_to(
-      jnp.where(first, jnp.zeros((), emit.dtype), log_zero),
-      (batch, num_states))
+    jnp.where(first, jnp.zeros((), emit.dtype), log_zero), (batch, num_states)
+  )
 
   def step(alpha, inputs):
     emit_t, active_t = inputs
@@ -81,8 +81,9 @@ def ctc_forward(log_probs, labels, *, frame_active, blank=0,
 
   # No unrolling: with the element-wise step, unroll=2 or 3 made both the
   # forward and value_and_grad slower on CPU at the benchmark's shape.
-  _, alphas = jax.lax.scan(step, alpha_init,
-                           (emit, jnp.moveaxis(frame_active, 1, 0)))
+  _, alphas = jax.lax.scan(
+    step, alpha_init, (emit, jnp.moveaxis(frame_active, 1, 0))
+  )
   return alphas
 
 
@@ -107,13 +108,16 @@ def ctc_final_log_likelihood(alpha, label_lengths):
   last = 2 * label_lengths
   end_blank = jnp.take_along_axis(alpha, last[:, None], axis=1)[:, 0]
   end_label = jnp.take_along_axis(
-      alpha, jnp.maximum(last - 1, 0)[:, None], axis=1)[:, 0]
-  return jnp.where(label_lengths > 0, jnp.logaddexp(end_blank, end_label),
-                   end_blank)
+    alpha, jnp.maximum(last - 1, 0)[:, None], axis=1
+  )[:, 0]
+  return jnp.where(
+    label_lengths > 0, jnp.logaddexp(end_blank, end_label), end_blank
+  )
 
 
-def ctc_neg_log_likelihood(log_probs, input_lengths, labels, label_lengths,
-                           blank=0):
+def ctc_neg_log_likelihood(
+  log_probs, input_lengths, labels, label_lengths, blank=0
+):
   """``-log p(labels | inputs)`` by the CTC forward recursion.
 
   See :func:`ctc_forward`; frames at or past ``input_lengths`` are inactive.
@@ -164,17 +168,20 @@ def ctc(y_true, y_pred):
   shapes.check_rank(fn, "y_pred", logits, 3)
   if labels.shape[0] != logits.shape[0]:
     raise ValueError(
-        f"{fn}: y_true and y_pred must have the same batch size, got "
-        f"y_true.shape={tuple(labels.shape)} and "
-        f"y_pred.shape={tuple(logits.shape)}")
+      f"{fn}: y_true and y_pred must have the same batch size, got "
+      f"y_true.shape={tuple(labels.shape)} and "
+      f"y_pred.shape={tuple(logits.shape)}"
+    )
   dt = logits.dtype
   log_probs = jax.nn.log_softmax(
-      logits.astype(numerics.compute_dtype(dt)), axis=-1)
+    logits.astype(numerics.compute_dtype(dt)), axis=-1
+  )
   batch, frames, _ = logits.shape
   input_lengths = jnp.full((batch,), frames, jnp.int32)
   label_lengths = jnp.sum(labels != 0, axis=-1).astype(jnp.int32)
   return ctc_neg_log_likelihood(
-      log_probs, input_lengths, labels, label_lengths, blank=0).astype(dt)
+    log_probs, input_lengths, labels, label_lengths, blank=0
+  ).astype(dt)
 
 
 CTC = loss_class(ctc, "CTC")

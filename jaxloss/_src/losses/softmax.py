@@ -120,8 +120,9 @@ def smooth_labels(labels, alpha, axis: Axis = -1, where=None):
 # -------------------------------------------------- KL from log-probabilities
 
 
-def kl_from_log_predictions(targets, log_predictions, axis: Axis = -1,
-                            where=None):
+def kl_from_log_predictions(
+  targets, log_predictions, axis: Axis = -1, where=None
+):
   """``sum(t (log t - log q))`` with ``0 log 0 = 0`` and zero terms finite
   (also for ``log q = -inf``), along ``axis`` over ``where``."""
   zero = targets == 0
@@ -130,8 +131,9 @@ def kl_from_log_predictions(targets, log_predictions, axis: Axis = -1,
   return masked_sum(jnp.where(zero, 0, terms), axis, where)
 
 
-def kl_from_log_targets(log_targets, log_predictions, axis: Axis = -1,
-                        where=None):
+def kl_from_log_targets(
+  log_targets, log_predictions, axis: Axis = -1, where=None
+):
   """``sum(exp(log t) (log t - log q))``; ``log t = -inf`` terms are 0."""
   zero = jnp.isneginf(log_targets)
   log_t = jnp.where(zero, 0, log_targets)

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 # ----------------------------------------------------------------------------
 # Fenchel-Young losses (Blondel, Martins & Niculae 2020) from a max function.
 
+
 def fenchel_young(max_fun):
   """Builds ``loss(scores, targets, *args, **kwargs)`` over the last axis.
 
@@ -38,6 +39,7 @@ def fenchel_young(max_fun):
 
 # ----------------------------------------------------------------------------
 # Sparsemax: the Euclidean projection onto the simplex, and its losses.
+
 
 @jax.custom_jvp
 def sparsemax(x):
@@ -98,8 +100,7 @@ def multiclass_sparsemax_loss(labels, scores):
   p = sparsemax(scores)
   true_score = jnp.take_along_axis(scores, labels[..., None], axis=-1)
   shifted = jnp.where(p > 0, scores - true_score, 0.0)
-  return (jnp.sum(p * shifted, axis=-1)
-          + 0.5 * (1.0 - jnp.sum(p * p, axis=-1)))
+  return jnp.sum(p * shifted, axis=-1) + 0.5 * (1.0 - jnp.sum(p * p, axis=-1))
 
 
 def binary_sparsemax_loss(labels, logits):

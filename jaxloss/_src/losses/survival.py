@@ -18,8 +18,8 @@ def _vector(fn, name, x, n=None, n_name="times"):
   shapes.check_rank(fn, name, x, 1)
   if n is not None and x.shape[0] != n:
     raise ValueError(
-        f"{fn}: {name} must have one entry per entry of {n_name}, got "
-        f"{name}.shape={tuple(x.shape)} and {n_name}.shape=({n},)"
+      f"{fn}: {name} must have one entry per entry of {n_name}, got "
+      f"{name}.shape={tuple(x.shape)} and {n_name}.shape=({n},)"
     )
   return x
 
@@ -28,8 +28,8 @@ def _events(fn, events, shape):
   e = numerics.as_array(fn, "events", events)
   if e.shape != shape:
     raise ValueError(
-        f"{fn}: events must have the shape {tuple(shape)}, got "
-        f"events.shape={tuple(e.shape)}"
+      f"{fn}: events must have the shape {tuple(shape)}, got "
+      f"events.shape={tuple(e.shape)}"
     )
   return e != 0 if e.dtype != jnp.bool_ else e
 
@@ -97,9 +97,9 @@ def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
   t = _vector(fn, "times", numerics.as_array(fn, "times", times))
   if t.shape[0] != n:
     raise ValueError(
-        f"{fn}: times and risk_scores must have the same length, got "
-        f"times.shape={tuple(t.shape)} and "
-        f"risk_scores.shape={tuple(eta.shape)}"
+      f"{fn}: times and risk_scores must have the same length, got "
+      f"times.shape={tuple(t.shape)} and "
+      f"risk_scores.shape={tuple(eta.shape)}"
     )
   e = _events(fn, events, (n,))
   dt = eta.dtype
@@ -187,23 +187,26 @@ def discrete_survival_nll(intervals, events, logits):
   return jnp.where(valid, nll, jnp.nan).astype(dt)
 
 
-def _batch_level_call(self, *args, strata=None, sample_weight=None,
-                      where=None, normalizer=None):
+def _batch_level_call(
+  self, *args, strata=None, sample_weight=None, where=None, normalizer=None
+):
   """``loss(times, events, risk_scores, *, strata=None)`` -> a scalar."""
   name = type(self).__name__
   if len(args) == 4 and sample_weight is None:
     *args, sample_weight = args
   if len(args) != 3:
     raise TypeError(
-        f"{name}: expected 3 inputs (times, events, risk_scores), got "
-        f"{len(args)}"
+      f"{name}: expected 3 inputs (times, events, risk_scores), got {len(args)}"
     )
-  for arg, value in (("sample_weight", sample_weight), ("where", where),
-                     ("normalizer", normalizer)):
+  for arg, value in (
+    ("sample_weight", sample_weight),
+    ("where", where),
+    ("normalizer", normalizer),
+  ):
     if value is not None:
       raise ValueError(
-          f"{name}: {arg} must be None for this batch-level loss (the "
-          f"partial likelihood couples the samples of a batch), got a value"
+        f"{name}: {arg} must be None for this batch-level loss (the "
+        f"partial likelihood couples the samples of a batch), got a value"
       )
   args = self._prepare(args)
   value = cox_ph(*args, strata=strata, **self.hyper_parameters())

@@ -68,8 +68,7 @@ def rnnt_alphas(blank, emit):
   blank_d, inside = _skew(blank)
   emit_d, _ = _skew(emit)
   log_zero = jnp.asarray(LOG_ZERO, blank.dtype)
-  first = jnp.where(jnp.arange(u1) == 0, jnp.zeros((), blank.dtype),
-                    log_zero)
+  first = jnp.where(jnp.arange(u1) == 0, jnp.zeros((), blank.dtype), log_zero)
   alpha0 = jnp.broadcast_to(first, (batch, u1))
   pad = jnp.full((batch, 1), log_zero)
 
@@ -111,14 +110,16 @@ def _lengths(fn, name, lengths, batch, default):
   lengths = numerics.labels(fn, name, lengths)
   if lengths.shape != (batch,):
     raise ValueError(
-        f"{fn}: {name} must have shape ({batch},) (one length per sequence), "
-        f"got {name}.shape={tuple(lengths.shape)}")
+      f"{fn}: {name} must have shape ({batch},) (one length per sequence), "
+      f"got {name}.shape={tuple(lengths.shape)}"
+    )
   return lengths
 
 
 @scoped
-def rnnt_loss_from_log_probs(blank_log_probs, label_log_probs,
-                             logit_lengths=None, label_lengths=None):
+def rnnt_loss_from_log_probs(
+  blank_log_probs, label_log_probs, logit_lengths=None, label_lengths=None
+):
   r"""RNN-T negative log-likelihood from blank and label log-probabilities.
 
   The memory-lean form of :func:`rnnt_loss`: with
@@ -169,7 +170,8 @@ def rnnt_loss_from_log_probs(blank_log_probs, label_log_probs,
   """
   fn = "rnnt_loss_from_log_probs"
   (blank, emit), dt = numerics.floats(
-      fn, blank_log_probs=blank_log_probs, label_log_probs=label_log_probs)
+    fn, blank_log_probs=blank_log_probs, label_log_probs=label_log_probs
+  )
   shapes.check_rank(fn, "blank_log_probs", blank, 3)
   shapes.check_rank(fn, "label_log_probs", emit, 3)
   batch, frames, u1 = blank.shape
@@ -177,18 +179,20 @@ def rnnt_loss_from_log_probs(blank_log_probs, label_log_probs,
     emit = jnp.pad(emit, ((0, 0), (0, 0), (0, 1)))
   if emit.shape != blank.shape:
     raise ValueError(
-        f"{fn}: label_log_probs must have shape [B, T, U + 1] or [B, T, U] "
-        f"matching blank_log_probs, got "
-        f"label_log_probs.shape={tuple(jnp.shape(label_log_probs))} and "
-        f"blank_log_probs.shape={tuple(blank.shape)}")
+      f"{fn}: label_log_probs must have shape [B, T, U + 1] or [B, T, U] "
+      f"matching blank_log_probs, got "
+      f"label_log_probs.shape={tuple(jnp.shape(label_log_probs))} and "
+      f"blank_log_probs.shape={tuple(blank.shape)}"
+    )
   t_len = _lengths(fn, "logit_lengths", logit_lengths, batch, frames)
   u_len = _lengths(fn, "label_lengths", label_lengths, batch, u1 - 1)
   return _nll(blank, emit, t_len, u_len).astype(dt)
 
 
 @scoped
-def rnnt_loss(logits, labels, logit_lengths=None, label_lengths=None, *,
-              blank=0):
+def rnnt_loss(
+  logits, labels, logit_lengths=None, label_lengths=None, *, blank=0
+):
   r"""RNN-T (transducer) loss from the joint network's logits.
 
   ``-log p(y | x)`` summed over all monotonic alignments of the
@@ -236,16 +240,18 @@ def rnnt_loss(logits, labels, logit_lengths=None, label_lengths=None, *,
   logits = numerics.as_float(fn, "logits", logits)
   labels = numerics.as_array(fn, "labels", labels)
   if not jnp.issubdtype(labels.dtype, jnp.integer):
-    raise TypeError(f"{fn}: labels must have an integer dtype, got "
-                    f"{labels.dtype}")
+    raise TypeError(
+      f"{fn}: labels must have an integer dtype, got {labels.dtype}"
+    )
   shapes.check_rank(fn, "logits", logits, 4)
   shapes.check_rank(fn, "labels", labels, 2)
   batch, frames, u1, vocab = logits.shape
   if labels.shape != (batch, u1 - 1):
     raise ValueError(
-        f"{fn}: labels must have shape [B, U] = ({batch}, {u1 - 1}) for "
-        f"logits of shape [B, T, U + 1, V], got labels.shape="
-        f"{tuple(labels.shape)} and logits.shape={tuple(logits.shape)}")
+      f"{fn}: labels must have shape [B, U] = ({batch}, {u1 - 1}) for "
+      f"logits of shape [B, T, U + 1, V], got labels.shape="
+      f"{tuple(labels.shape)} and logits.shape={tuple(logits.shape)}"
+    )
   if isinstance(blank, bool) or not isinstance(blank, int):
     raise TypeError(f"{fn}: blank must be an int, got {blank!r}")
   if not 0 <= blank < vocab:
@@ -259,11 +265,12 @@ def rnnt_loss(logits, labels, logit_lengths=None, label_lengths=None, *,
   ids = jnp.clip(labels, 0, vocab - 1)
   ids = jnp.pad(ids, ((0, 0), (0, 1)))  # the last column is never used
   label_z = jnp.take_along_axis(
-      z, jnp.broadcast_to(ids[:, None, :, None], (batch, frames, u1, 1)),
-      axis=-1)[..., 0]
+    z, jnp.broadcast_to(ids[:, None, :, None], (batch, frames, u1, 1)), axis=-1
+  )[..., 0]
   return _nll(blank_lp, label_z - lse, t_len, u_len).astype(dt)
 
 
 RNNTLoss = loss_class(rnnt_loss, "RNNTLoss")
-RNNTLossFromLogProbs = loss_class(rnnt_loss_from_log_probs,
-                                  "RNNTLossFromLogProbs")
+RNNTLossFromLogProbs = loss_class(
+  rnnt_loss_from_log_probs, "RNNTLossFromLogProbs"
+)
