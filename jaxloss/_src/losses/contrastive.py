@@ -751,7 +751,8 @@ def sharded_siglip_loss(
   Args:
     image_local: ``[b, D]``, this device's images.
     text_local: ``[b, D]``, their captions.
-    scale, bias: as in :func:`jaxloss.siglip_loss` (replicated).
+    scale: as in :func:`jaxloss.siglip_loss` (replicated).
+    bias: as in :func:`jaxloss.siglip_loss` (replicated).
     axis_name: the mesh axis the batch is sharded over.
     where: optional boolean ``[b]``: this device's rows that take part.
     chunk_size: columns per tile within a visiting block; None picks one.
