@@ -115,3 +115,60 @@ def test_serialization_round_trip_still_works():
   loss = jaxloss.Huber(delta=0.5, name="h")
   again = jaxloss.deserialize(jaxloss.serialize(loss))
   assert again == loss
+
+
+# ------------------------------------------------------------- batch-level
+
+
+_BATCH_LEVEL = (
+  "TripletSemiHardLoss",
+  "TripletHardLoss",
+  "LiftedStructLoss",
+  "NpairsLoss",
+  "WeightedKappaLoss",
+  "CoxPH",
+)
+
+
+@pytest.mark.parametrize("name", _BATCH_LEVEL)
+def test_batch_level_losses_are_declared(name):
+  assert getattr(jaxloss, name).batch_level
+
+
+def test_per_sample_losses_are_not_batch_level():
+  assert not jaxloss.Huber.batch_level
+  assert not jaxloss.SparseCategoricalCrossentropy.batch_level
+
+
+def test_batch_level_loss_rejects_per_sample_weights():
+  labels = np.array([0, 0, 1, 1, 2, 2])
+  emb = np.random.default_rng(0).normal(size=(6, 3))
+  loss = jaxloss.TripletSemiHardLoss()
+  with pytest.raises(
+    ValueError,
+    match=r"TripletSemiHardLoss: sample_weight "
+    r"must be None or a scalar for this batch-level loss",
+  ):
+    loss(labels, emb, sample_weight=np.ones(6))
+  with pytest.raises(ValueError, match=r"TripletSemiHardLoss: where must"):
+    loss(labels, emb, where=np.ones(6, bool))
+  # A scalar weight scales the batch's value.
+  np.testing.assert_allclose(
+    loss(labels, emb, sample_weight=2.0), 2.0 * loss(labels, emb), rtol=1e-6
+  )
+
+
+def test_scalar_values_reject_per_sample_weights_at_call_time():
+  """A loss configured to give one value per batch (Dice over the whole
+  batch) is held to the same rule."""
+  dice = jaxloss.Dice(axis=None)
+  with pytest.raises(
+    ValueError,
+    match=r"Dice: sample_weight must be None "
+    r"or a scalar for this loss configured",
+  ):
+    dice(
+      [[1.0, 0.0], [0.0, 1.0]],
+      [[0.5, 0.5], [0.2, 0.8]],
+      sample_weight=[1.0, 2.0],
+    )

@@ -129,6 +129,12 @@ class Loss:
   # number in exact arithmetic), which compiles to one reduction instead of
   # two -- the program of the optax form of the same formula.
   mean_terms: ClassVar[Callable[..., tuple[jax.Array, Any]] | None] = None
+  # Batch-level losses (mined metric losses, weighted kappa, Cox) give one
+  # value per batch, so a per-sample sample_weight or where has nothing to
+  # weigh: it is rejected with an error naming the class. Any loss whose
+  # values come out scalar for a batch (Dice with axis=None, F-beta with
+  # mode="batch") is held to the same rule at call time.
+  batch_level: ClassVar[bool] = False
 
   def __init_subclass__(cls, **kwargs):
     super().__init_subclass__(**kwargs)
@@ -254,6 +260,8 @@ class Loss:
         if terms.ndim >= 1 and terms.size > 0:
           return jnp.mean(terms).astype(out_dtype)
       values = self._per_sample(args, params)
+      if jnp.ndim(values) == 0:
+        _reject_per_sample(self, sample_weight=sample_weight, where=where)
       where_fn = type(self).where_fn
       if where_fn is not None:
         auto = where_fn(*args, values, **params)
@@ -312,6 +320,18 @@ def _refuse_keras_wrapper(obj):
     )
 
 
+def _reject_per_sample(obj, **masks):
+  """A batch-level value takes no per-sample weight or mask."""
+  for arg, value in masks.items():
+    if value is not None and np.ndim(value) > 0:
+      kind = "batch-level loss" if obj.batch_level else "loss configured"
+      raise ValueError(
+        f"{type(obj).__name__}: {arg} must be None or a scalar for this "
+        f"{kind} (one value per batch, not per sample; weigh whole batches "
+        f"instead), got {arg}.shape={tuple(np.shape(value))}"
+      )
+
+
 def _user_mask(cls_name, where, shape):
   """The caller's ``where`` checked as ``reduce`` checks it, before it is
   combined with the mask an object builds itself (ignore_class, Circle)."""
@@ -344,6 +364,7 @@ def loss_class(
   exclude: tuple[str, ...] = (),
   where_fn: Callable[..., jax.Array | None] | None = None,
   mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
+  batch_level: bool = False,
   module: str | None = None,
 ) -> type[Loss]:
   """Makes the loss object class of a per-sample function and registers both.
@@ -358,6 +379,7 @@ def loss_class(
     where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
     mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
       the per-sample value is ``mean(terms, axis=-1)`` (see ``Loss``).
+    batch_level: whether ``fn`` gives one value per batch (see ``Loss``).
     module: ``__module__`` for the class (defaults to ``fn``'s).
   """
   inputs = tuple(
@@ -381,6 +403,7 @@ def loss_class(
     namespace["where_fn"] = staticmethod(where_fn)
   if mean_terms is not None:
     namespace["mean_terms"] = staticmethod(mean_terms)
+  namespace["batch_level"] = batch_level
   cls = dataclasses.make_dataclass(
     class_name,
     _hyper_parameter_fields(fn, exclude),

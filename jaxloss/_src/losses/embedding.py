@@ -858,10 +858,16 @@ TripletMargin = loss_class(triplet_margin, "TripletMargin")
 QuadrupletLoss = loss_class(quadruplet_loss, "QuadrupletLoss")
 ContrastiveLoss = loss_class(contrastive_loss, "ContrastiveLoss")
 InfoNCE = loss_class(info_nce, "InfoNCE", exclude=("negative_keys",))
-TripletSemiHardLoss = loss_class(triplet_semihard_loss, "TripletSemiHardLoss")
-TripletHardLoss = loss_class(triplet_hard_loss, "TripletHardLoss")
-LiftedStructLoss = loss_class(lifted_struct_loss, "LiftedStructLoss")
-NpairsLoss = loss_class(npairs_loss, "NpairsLoss")
+TripletSemiHardLoss = loss_class(
+  triplet_semihard_loss, "TripletSemiHardLoss", batch_level=True
+)
+TripletHardLoss = loss_class(
+  triplet_hard_loss, "TripletHardLoss", batch_level=True
+)
+LiftedStructLoss = loss_class(
+  lifted_struct_loss, "LiftedStructLoss", batch_level=True
+)
+NpairsLoss = loss_class(npairs_loss, "NpairsLoss", batch_level=True)
 SupervisedContrastive = loss_class(
   supervised_contrastive, "SupervisedContrastive"
 )

@@ -442,5 +442,7 @@ SigmoidFocalCrossEntropy = loss_class(
 PoissonNLLLoss = loss_class(poisson_nll, "PoissonNLLLoss")
 GaussianNLLLoss = loss_class(gaussian_nll, "GaussianNLLLoss")
 FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")
-WeightedKappaLoss = loss_class(weighted_kappa_loss, "WeightedKappaLoss")
+WeightedKappaLoss = loss_class(
+  weighted_kappa_loss, "WeightedKappaLoss", batch_level=True
+)
 ZLoss = loss_class(z_loss, "ZLoss")

@@ -213,10 +213,9 @@ def _batch_level_call(
   return value
 
 
-CoxPH = loss_class(cox_ph, "CoxPH", exclude=("strata",))
+CoxPH = loss_class(cox_ph, "CoxPH", exclude=("strata",), batch_level=True)
 # Batch-level: one scalar per batch; per-sample weights are rejected.
 CoxPH.__call__ = _batch_level_call
-CoxPH.batch_level = True
 CoxPH.__doc__ = """Loss object for :func:`jaxloss.cox_ph` (batch-level).
 
 Fields are ``ties`` plus ``reduction``, ``name`` and ``dtype``; call it as
