@@ -17,3 +17,8 @@ def x64():
   """Runs a test with float64 enabled."""
   with jax.enable_x64(True):
     yield
+
+# The reference generators need the reference libraries (PyTorch,
+# scikit-image, ...), which the suite never imports: they are scripts run by
+# hand, not test modules.
+collect_ignore_glob = ["reference_data/generate_*.py"]
