@@ -39,6 +39,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -532,6 +533,7 @@ def clip_loss(
     Learning with Contrastive Predictive Coding", 2018 (InfoNCE).
   """
   fn = "clip_loss"
+  validation.number(fn, "scale", scale)
   _check_chunk(fn, chunk_size)
   x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
   acc = numerics.compute_dtype(out_dtype)
@@ -601,6 +603,8 @@ def siglip_loss(
     equation (1) and algorithm 1.
   """
   fn = "siglip_loss"
+  validation.number(fn, "scale", scale)
+  validation.number(fn, "bias", bias)
   _check_chunk(fn, chunk_size)
   x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
   acc = numerics.compute_dtype(out_dtype)

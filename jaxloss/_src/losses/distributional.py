@@ -30,12 +30,7 @@ _LOG_2PI = math.log(2 * math.pi)
 
 
 def _check_tile(fn, tile_size):
-  if (
-    isinstance(tile_size, bool)
-    or not isinstance(tile_size, int)
-    or tile_size < 1
-  ):
-    raise ValueError(f"{fn}: tile_size must be an int >= 1, got {tile_size!r}")
+  validation.integer(fn, "tile_size", tile_size, low=1)
 
 
 def _safe_sqrt(x):
@@ -395,6 +390,7 @@ def energy_score(y_true, y_pred, *, fair=False):
 
 
 def _bandwidths(fn, bandwidth):
+  validation.check_range(fn, "bandwidth", bandwidth, low=0.0, low_open=True)
   if isinstance(bandwidth, (list, tuple)):
     values = list(bandwidth)
   else:
@@ -414,7 +410,6 @@ def _bandwidths(fn, bandwidth):
       )
   if not values:
     raise ValueError(f"{fn}: bandwidth must not be empty, got {bandwidth!r}")
-  validation.check_range(fn, "bandwidth", bandwidth, low=0.0, low_open=True)
   return values
 
 
@@ -483,11 +478,11 @@ def mmd(
     Moment Matching Networks", ICML 2015 (sums of Gaussian kernels).
   """
   fn = "mmd"
+  _check_tile(fn, tile_size)
   if kernel not in ("gaussian", "multiscale"):
     raise ValueError(
       f"{fn}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
     )
-  _check_tile(fn, tile_size)
   bws = _bandwidths(fn, bandwidth)
   x, y, dt = _two_samples(fn, y_true, y_pred)
   n, m = x.shape[-2], y.shape[-2]

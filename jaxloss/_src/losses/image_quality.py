@@ -287,6 +287,7 @@ def ssim_loss(
     sigma=1.5, use_sample_covariance=False, data_range=max_val)``.
   """
   fn = "ssim_loss"
+  validation.integer(fn, "channel_axis", channel_axis)
   _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2)
   t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
   _check_size(fn, t.shape, filter_size)
@@ -404,6 +405,7 @@ def ms_ssim_loss(
     ``tf.image.ssim_multiscale``.
   """
   fn = "ms_ssim_loss"
+  validation.integer(fn, "channel_axis", channel_axis)
   _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2)
   if (
     not isinstance(power_factors, (tuple, list))
@@ -488,6 +490,7 @@ def psnr_loss(
     The PSNR of ``dm_pix.psnr`` and ``tf.image.psnr``, negated.
   """
   fn = "psnr_loss"
+  validation.integer(fn, "channel_axis", channel_axis)
   validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
   validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
@@ -552,6 +555,7 @@ def total_variation(y_pred, *, kind="anisotropic", channel_axis=-1):
     algorithms", Physica D 1992; ``tf.image.total_variation`` (anisotropic).
   """
   fn = "total_variation"
+  validation.integer(fn, "channel_axis", channel_axis)
   if kind not in ("anisotropic", "isotropic"):
     raise ValueError(
       f"{fn}: kind must be 'anisotropic' or 'isotropic', got {kind!r}"
@@ -610,6 +614,7 @@ def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
     square error", ICLR 2016, eq. (5).
   """
   fn = "gradient_difference_loss"
+  validation.integer(fn, "channel_axis", channel_axis)
   validation.check_range(fn, "alpha", alpha, low=0.0, low_open=True)
   t, p, _, dt = _image_inputs(fn, y_true, y_pred, channel_axis, None)
   total = 0
@@ -657,6 +662,7 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
     CVPR 2017, eq. (2).
   """
   fn = "charbonnier"
+  validation.integer(fn, "axis", axis)
   validation.check_range(fn, "eps", eps, low=0.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axes = shapes.canonical_axes(fn, axis, p.ndim)
@@ -742,6 +748,8 @@ def feature_matching_loss(
     transfer and super-resolution", ECCV 2016.
   """
   fn = "feature_matching_loss"
+  validation.flag(fn, "normalize", normalize)
+  validation.integer(fn, "channel_axis", channel_axis)
   if distance not in ("l1", "l2"):
     raise ValueError(f"{fn}: distance must be 'l1' or 'l2', got {distance!r}")
   validation.check_range(fn, "eps", eps, low=0.0)

@@ -191,6 +191,7 @@ def class_balanced_loss(
     sum to the number of classes.
   """
   fn = "class_balanced_loss"
+  validation.flag(fn, "normalize", normalize)
   _check_float(fn, "beta", beta)
   validation.check_range(fn, "beta", beta, 0.0, 1.0)
   validation.choice(fn, "loss_type", loss_type, _LOSS_TYPES)
@@ -551,6 +552,8 @@ def equalization_loss_v2(
     mmdetection ``EQLv2`` (defaults gamma 12, mu 0.8, alpha 4).
   """
   fn = "equalization_loss_v2"
+  validation.number(fn, "gamma", gamma)
+  validation.number(fn, "mu", mu)
   validation.check_range(fn, "alpha", alpha, low=0.0)
   labels, z, dt, pos_grad, neg_grad = _eqlv2_inputs(
     fn, y_true, y_pred, pos_grad, neg_grad

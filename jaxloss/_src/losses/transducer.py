@@ -25,6 +25,7 @@ import jax.numpy as jnp
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -237,6 +238,7 @@ def rnnt_loss(
     ``[B, T, U + 1, V]``, ``blank=0``).
   """
   fn = "rnnt_loss"
+  validation.integer(fn, "blank", blank, low=0)
   logits = numerics.as_float(fn, "logits", logits)
   labels = numerics.as_array(fn, "labels", labels)
   if not jnp.issubdtype(labels.dtype, jnp.integer):
