@@ -216,7 +216,8 @@ def _batch_level_call(
 CoxPH = loss_class(cox_ph, "CoxPH", exclude=("strata",))
 # Batch-level: one scalar per batch; per-sample weights are rejected.
 CoxPH.__call__ = _batch_level_call
-CoxPH.batch_level = True
+# The generated class declares no such attribute: set it dynamically.
+setattr(CoxPH, "batch_level", True)  # noqa: B010
 CoxPH.__doc__ = """Loss object for :func:`jaxloss.cox_ph` (batch-level).
 
 Fields are ``ties`` plus ``reduction``, ``name`` and ``dtype``; call it as
