@@ -519,11 +519,11 @@ def softmax_cross_entropy_with_integer_labels(
   ax = _axis(fn, axis, z.ndim)
   mask = _mask(fn, where, z.shape, axis=ax)
   # The caller's order of a tuple axis, as optax flattens it (not sorted).
-  classes: tuple[int, ...] = (
-    (ax,)
-    if isinstance(ax, int)
-    else tuple(shapes.canonical_axis(fn, a, z.ndim) for a in axis)
-  )
+  if isinstance(ax, int):
+    classes: tuple[int, ...] = (ax,)
+  else:
+    assert isinstance(axis, tuple)  # an int axis gave an int ax
+    classes = tuple(shapes.canonical_axis(fn, a, z.ndim) for a in axis)
   batch = tuple(i for i in range(z.ndim) if i not in classes)
   z = jnp.transpose(z, batch + classes)
   z = z.reshape(z.shape[: len(batch)] + (-1,))

@@ -329,6 +329,7 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
   if isinstance(loss, str):
     loss = objects.get(loss)
   label, fn_name, names, hyper = _describe(loss)
+  argnums_t: tuple[int, ...] = ()
   if argnums is not None:
     argnums_t = (argnums,) if isinstance(argnums, int) else tuple(argnums)
     if not argnums_t or not all(

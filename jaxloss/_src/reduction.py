@@ -102,10 +102,11 @@ def reduce(
     number = isinstance(normalizer, (int, float)) and not isinstance(
       normalizer, bool
     )
+    normalizer_dtype = getattr(normalizer, "dtype", None)
     scalar_array = (
-      hasattr(normalizer, "dtype")
+      normalizer_dtype is not None
       and jnp.ndim(normalizer) == 0
-      and jnp.issubdtype(normalizer.dtype, jnp.number)
+      and jnp.issubdtype(normalizer_dtype, jnp.number)
     )
     if not (number or scalar_array):
       raise TypeError(

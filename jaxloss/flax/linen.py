@@ -15,8 +15,10 @@ Auxiliary losses ride on ``self.sow`` into the ``"losses"`` collection; see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
 from typing import Any
+from typing import Literal
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -123,7 +125,7 @@ def apply_with_losses(
   variables,
   *args,
   collection: str = COLLECTION,
-  mutable=False,
+  mutable: Literal[False] | str | Sequence[str] = False,
   **kwargs,
 ):
   """``module.apply`` that records auxiliary losses and sums them.
@@ -140,7 +142,7 @@ def apply_with_losses(
     []
     if mutable is False
     else list([mutable] if isinstance(mutable, str) else mutable)
-  )  # pyright: ignore
+  )
   out, state = module.apply(
     variables, *args, mutable=[collection, *extra], **kwargs
   )

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import inspect
 from typing import Any
+from typing import cast
 
+import jax
 import jax.numpy as jnp
 import keras
 from keras.src.backend import get_keras_mask
@@ -66,19 +68,26 @@ class JaxlossLoss(keras.losses.Loss):
   Keras's own losses).
   """
 
-  core_class: type = None  # set by adapter_class
+  core_class: type | None = None  # set by adapter_class
 
   def __init__(
     self,
     *,
-    reduction="sum_over_batch_size",
+    reduction: str | None = "sum_over_batch_size",
     name=None,
     dtype=None,
     **hyper_parameters,
   ):
+    core_class = type(self).core_class
+    assert core_class is not None  # every adapter class sets it
     # The jaxloss object validates the hyper-parameters (clear errors early).
-    core = type(self).core_class(**hyper_parameters)
-    super().__init__(name=name or core.name, reduction=reduction, dtype=dtype)
+    core = core_class(**hyper_parameters)
+    # Keras accepts reduction=None; its signature's inferred type omits it.
+    super().__init__(
+      name=name or core.name,
+      reduction=reduction,  # pyright: ignore[reportArgumentType]
+      dtype=dtype,
+    )
     self._core = core
     self._dtype_argument = dtype
     self._weighted = False
@@ -107,7 +116,11 @@ class JaxlossLoss(keras.losses.Loss):
     # squeezed (or added) so that [B] targets meet [B, 1] outputs.
     # Keras maps nested lists element by element: stack them back.
     y_true, y_pred = jnp.asarray(y_true), jnp.asarray(y_pred)
-    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    # Keras's multi-backend code types its result as any backend's tensor.
+    y_true, y_pred = cast(
+      tuple[jax.Array, jax.Array],
+      squeeze_or_expand_to_same_rank(y_true, y_pred),
+    )
     values = self._core.values(y_true, y_pred)
     if jnp.ndim(values) == 0 and jnp.ndim(y_pred) > 0 and self._weighted:
       raise ValueError(
@@ -182,7 +195,11 @@ def adapter_class(core_class) -> type[JaxlossLoss]:
     },
   )
   cls.__init__ = _make_init(cls, core_class)
-  return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+  # The decorator's inferred type loses the class; it returns cls itself.
+  return cast(
+    type[JaxlossLoss],
+    keras.saving.register_keras_serializable(package=PACKAGE)(cls),
+  )
 
 
 def _make_init(cls, core_class):
@@ -232,7 +249,8 @@ def from_jaxloss(obj):
   if isinstance(obj, jaxloss.LossFunctionWrapper):
     return KerasLossFunctionWrapper(
       obj.function,
-      reduction=obj.reduction,
+      # Keras accepts None; its signature's inferred type omits it.
+      reduction=obj.reduction,  # pyright: ignore[reportArgumentType]
       name=obj.name,
       dtype=obj.dtype,
       **obj.hyper_parameters(),

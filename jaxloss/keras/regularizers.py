@@ -31,10 +31,12 @@ class JaxlossRegularizer(keras.regularizers.Regularizer):
   The constructor takes the arguments of ``core_class`` (validated there).
   """
 
-  core_class: type = None
+  core_class: type | None = None  # set by each Keras form
 
   def __init__(self, *args, **kwargs):
-    self._core = type(self).core_class(*args, **kwargs)
+    core_class = type(self).core_class
+    assert core_class is not None  # every Keras form sets it
+    self._core = core_class(*args, **kwargs)
 
   @property
   def core(self):

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 from typing import NamedTuple
+from typing import cast
 
 import jax
 from jax import lax
@@ -255,8 +256,10 @@ def _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc):
 def _distill_stats(cfg, xs, ws, xt, wt, labels, acc):
   lse_s, lse_t, lse_r, tgt, kl = _pass_lse(cfg, xs, ws, xt, wt, labels, acc)
   if cfg.divergence == "forward_kl":
+    assert kl is not None  # _pass_lse returns it for the KL divergences
     div, a_tot = kl, -jnp.ones_like(kl)
   elif cfg.divergence == "reverse_kl":
+    assert kl is not None
     div, a_tot = kl, kl
   else:
     div, a_tot = _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc)
@@ -615,7 +618,11 @@ def _linear_distillation(
   xs2, ws, xt2, wt, y1, valid = vary_together(
     xs2, ws, xt2, wt, y1, valid, exclude=axis_name
   )
-  div, ce, zsq = fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid)
+  # custom_vjp's stubs do not carry the wrapped function's return type.
+  div, ce, zsq = cast(
+    tuple[jax.Array, jax.Array, jax.Array],
+    fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid),
+  )
   total = div
   if hard_label_weight:
     total = total + hard_label_weight * ce

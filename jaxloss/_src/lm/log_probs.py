@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 from typing import NamedTuple
+from typing import cast
 
 import jax
 from jax import lax
@@ -373,7 +374,10 @@ def run_head(
     axis_name=axis_name,
   )
   x2, w, b, y2, v1 = vary_together(x2, w, b, y2, v1, exclude=axis_name)
-  logp, ent = head_log_probs(cfg, x2, w, b, y2, v1)
+  # custom_vjp's stubs do not carry the wrapped function's return type.
+  logp, ent = cast(
+    tuple[jax.Array, jax.Array], head_log_probs(cfg, x2, w, b, y2, v1)
+  )
   return logp.reshape(batch + (y2.shape[1],)), ent.reshape(batch)
 
 

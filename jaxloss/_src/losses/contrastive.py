@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import functools
 from typing import NamedTuple
+from typing import cast
 
 import jax
 from jax import lax
@@ -283,6 +284,10 @@ def _forward(cfg, a, b, scale, bias, va, vb):
   return _finish_lse(m, se), (col if cfg.columns else None)
 
 
+# tiled's (row, col); custom_vjp's stubs do not carry the return type.
+_Stats = tuple[jax.Array, jax.Array | None]
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
 def tiled(cfg, a, b, scale, bias, va, vb):
   """Row (and column) statistics of ``scale * a @ b.T + bias``, tiled.
@@ -322,6 +327,7 @@ def _tiled_bwd(cfg, res, cotangents):
   g_row = jnp.where(va, g_row, 0).astype(acc)
   # A masked (empty) row's statistic is -inf; shift by 0 there instead.
   row_s = jnp.where(jnp.isneginf(row), 0, row)
+  col_s = None
   if g_col is not None:
     g_col = jnp.where(vb, g_col, 0).astype(acc)
     col_s = jnp.where(jnp.isneginf(col), 0, col)
@@ -343,6 +349,7 @@ def _tiled_bwd(cfg, res, cotangents):
         sm = jnp.where(mask, logits, -jnp.inf)
         dl = g_row[:, None] * jnp.exp(sm - row_s[:, None])
         if g_col is not None:
+          assert col_s is not None  # set together with g_col
           gc = lax.dynamic_slice_in_dim(g_col, start, size)
           cs = lax.dynamic_slice_in_dim(col_s, start, size)
           dl = dl + gc[None, :] * jnp.exp(sm - cs[None, :])
@@ -540,7 +547,7 @@ def clip_loss(
   s = _scalar(fn, "scale", scale, acc)
   b = x.shape[0]
   cfg = _config("lse", b, b, chunk_size, columns=True)
-  lse_row, lse_col = tiled(cfg, x, y, s, None, valid, valid)
+  lse_row, lse_col = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
 
@@ -612,7 +619,7 @@ def siglip_loss(
   bb = _scalar(fn, "bias", bias, acc)
   n = x.shape[0]
   cfg = _config("sigmoid", n, n, chunk_size)
-  values, _ = tiled(cfg, x, y, s, bb, valid, valid)
+  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
@@ -704,8 +711,8 @@ def sharded_clip_loss(
   x, y, s, valid = _vary_together(x, y, s, valid)
   if collective == "ring":
     cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
-    lse_row, _ = tiled(cfg, x, y, s, None, valid, valid)
-    lse_col, _ = tiled(cfg, y, x, s, None, valid, valid)
+    lse_row, _ = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
+    lse_col, _ = cast(_Stats, tiled(cfg, y, x, s, None, valid, valid))
   elif collective == "all_gather":
     # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
     # of the gathered blocks' gradients: exact, no factor of n.
@@ -713,8 +720,8 @@ def sharded_clip_loss(
       lax.all_gather(a, axis_name, tiled=True) for a in (x, y, valid)
     )
     cfg = _config("lse", b, n * b, chunk_size)
-    lse_row, _ = tiled(cfg, x, y_all, s, None, valid, v_all)
-    lse_col, _ = tiled(cfg, y, x_all, s, None, valid, v_all)
+    lse_row, _ = cast(_Stats, tiled(cfg, x, y_all, s, None, valid, v_all))
+    lse_col, _ = cast(_Stats, tiled(cfg, y, x_all, s, None, valid, v_all))
   else:
     raise ValueError(
       f"{fn}: collective must be 'ring' or 'all_gather', got {collective!r}"
@@ -797,7 +804,7 @@ def sharded_siglip_loss(
   b = x.shape[0]
   cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
   x, y, s, bb, valid = _vary_together(x, y, s, bb, valid)
-  values, _ = tiled(cfg, x, y, s, bb, valid, valid)
+  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -132,7 +133,8 @@ def gaussian_filter(x, window):
   ``window`` is the 1-D window (any sequence of floats).
   """
   window = tuple(float(w) for w in window)
-  return _filter_axis(_filter_axis(x, window, 1), window, 2)
+  # custom_vjp's stubs do not carry the wrapped function's return type.
+  return cast(jax.Array, _filter_axis(_filter_axis(x, window, 1), window, 2))
 
 
 def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
@@ -445,6 +447,7 @@ def ms_ssim_loss(
       term = jnp.where(jnp.any(weight, axis=(1, 2)), term, 1)
     term = numerics.safe_pow(jax.nn.relu(term), w)
     value = term if value is None else value * term
+  assert value is not None  # power_factors is non-empty
   return (1 - jnp.mean(value, axis=-1)).astype(dt)
 
 
@@ -617,10 +620,11 @@ def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
   validation.integer(fn, "channel_axis", channel_axis)
   validation.check_range(fn, "alpha", alpha, low=0.0, low_open=True)
   t, p, _, dt = _image_inputs(fn, y_true, y_pred, channel_axis, None)
-  total = 0
+  total: jax.Array | int = 0
   for dt_, dp_ in zip(_differences(t), _differences(p), strict=True):
     diff = jnp.abs(jnp.abs(dt_) - jnp.abs(dp_))
     total = total + jnp.sum(numerics.safe_pow(diff, alpha), axis=(1, 2, 3))
+  assert isinstance(total, jax.Array)  # _differences gives two differences
   return total.astype(dt)
 
 
@@ -667,6 +671,7 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axes = shapes.canonical_axes(fn, axis, p.ndim)
   e = p - t
+  mask = None
   if where is not None:
     mask = numerics.as_array(fn, "where", where)
     if mask.dtype != jnp.bool_:
@@ -676,7 +681,7 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
   sq = jnp.square(e) + jnp.asarray(eps, e.dtype) ** 2
   zero = sq == 0  # only with eps = 0; a NaN stays NaN
   value = jnp.where(zero, 0, jnp.sqrt(jnp.where(zero, 1, sq)))
-  if where is None:
+  if mask is None:
     return jnp.mean(value, axis=axes).astype(dt)
   return numerics.safe_divide(
     jnp.sum(jnp.where(mask, value, 0), axis=axes),
@@ -813,6 +818,7 @@ def feature_matching_loss(
     per_position = jnp.sum(d * w, axis=-1)
     value = jnp.mean(per_position.reshape(p.shape[0], -1), axis=-1)
     total = value if total is None else total + value
+  assert total is not None  # features_pred is non-empty
   return total.astype(out_dtype)
 
 
