@@ -18,6 +18,7 @@ def x64():
   with jax.enable_x64(True):
     yield
 
+
 # The reference generators need the reference libraries (PyTorch,
 # scikit-image, ...), which the suite never imports: they are scripts run by
 # hand, not test modules.

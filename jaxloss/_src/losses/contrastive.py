@@ -38,6 +38,7 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -543,6 +544,7 @@ def clip_loss(
   validation.number(fn, "scale", scale)
   _check_chunk(fn, chunk_size)
   x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
+  empty.require_samples(fn, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   b = x.shape[0]
@@ -614,6 +616,7 @@ def siglip_loss(
   validation.number(fn, "bias", bias)
   _check_chunk(fn, chunk_size)
   x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
+  empty.require_samples(fn, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   bb = _scalar(fn, "bias", bias, acc)

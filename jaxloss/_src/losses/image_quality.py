@@ -816,7 +816,10 @@ def feature_matching_loss(
     if w.ndim:
       w = w.reshape((1,) * (d.ndim - 1) + w.shape)
     per_position = jnp.sum(d * w, axis=-1)
-    value = jnp.mean(per_position.reshape(p.shape[0], -1), axis=-1)
+    # Flatten every non-batch axis (an explicit size: an empty batch has
+    # no -1 to infer).
+    positions = int(np.prod(per_position.shape[1:]))
+    value = jnp.mean(per_position.reshape(p.shape[0], positions), axis=-1)
     total = value if total is None else total + value
   assert total is not None  # features_pred is non-empty
   return total.astype(out_dtype)

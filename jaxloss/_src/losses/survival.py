@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.objects import loss_class
@@ -93,6 +94,7 @@ def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
     raise ValueError(f"{fn}: ties must be 'breslow' or 'efron', got {ties!r}")
   eta = numerics.as_float(fn, "risk_scores", risk_scores)
   eta = _vector(fn, "risk_scores", eta)
+  empty.require_samples(fn, "risk_scores", eta)
   n = eta.shape[0]
   t = _vector(fn, "times", numerics.as_array(fn, "times", times))
   if t.shape[0] != n:

@@ -88,6 +88,8 @@ def rnnt_alphas(blank, emit):
 def _nll(blank, emit, logit_lengths, label_lengths):
   """``-log p(y | x)`` ``[B]`` from the lattice's log-probabilities."""
   batch, frames, u1 = blank.shape
+  if batch == 0:  # an empty batch: an empty result
+    return jnp.zeros((0,), blank.dtype)
   t_len = jnp.clip(logit_lengths, 0, frames)
   u_len = jnp.clip(label_lengths, 0, u1 - 1)
   # Zero the nodes past the lengths: they never reach the final node, and
