@@ -31,9 +31,14 @@ def test_lifted_struct_nan_embedding_propagates():
   assert _all_nan(jax.jit(jaxloss.lifted_struct_loss)(labels, emb))
 
 
-def test_lifted_struct_nan_margin_propagates():
+def test_lifted_struct_nan_margin_rejected_or_propagates():
   emb = jnp.array([[0.0, 0.0], [0.0, 2.0], [1.0, 0.0]])
-  assert _all_nan(jaxloss.lifted_struct_loss([0, 0, 1], emb, margin=NAN))
+  # A NaN known at trace time is a configuration error; a traced NaN (only
+  # known at run time) reaches the value.
+  with pytest.raises(ValueError, match="lifted_struct_loss: margin must"):
+    jaxloss.lifted_struct_loss([0, 0, 1], emb, margin=NAN)
+  f = jax.jit(lambda m: jaxloss.lifted_struct_loss([0, 0, 1], emb, margin=m))
+  assert _all_nan(f(jnp.nan))
 
 
 def test_lifted_struct_unchanged_without_nan():
@@ -48,11 +53,14 @@ def test_lifted_struct_unchanged_without_nan():
 def test_robust_loss_nan_alpha_propagates():
   y = jnp.zeros((2, 3))
   p = jnp.ones((2, 3))
-  assert _all_nan(jaxloss.robust_loss(y, p, alpha=jnp.nan))
+  with pytest.raises(ValueError, match="robust_loss: alpha must"):
+    jaxloss.robust_loss(y, p, alpha=jnp.nan)
   assert _all_nan(
     jax.jit(lambda a: jaxloss.robust_loss(y, p, alpha=a))(jnp.nan)
   )
-  g = jax.grad(lambda q: jnp.sum(jaxloss.robust_loss(y, q, alpha=jnp.nan)))(p)
+  g = jax.jit(
+    jax.grad(lambda q, a: jnp.sum(jaxloss.robust_loss(y, q, alpha=a)))
+  )(p, jnp.nan)
   assert _all_nan(g)
   # The infinite limits are unchanged: Welsch 1 - exp(-s/2), s = 1.
   np.testing.assert_allclose(
@@ -65,9 +73,8 @@ def test_robust_loss_nan_alpha_propagates():
 def test_approx_ndcg_nan_temperature_propagates_under_jit():
   t = np.array([[1.0, 0.0, 2.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
   s = np.random.default_rng(0).normal(size=(2, 4)).astype(np.float32)
-  assert _all_nan(
+  with pytest.raises(ValueError, match="approx_ndcg: temperature must"):
     jax.jit(lambda s: jaxloss.approx_ndcg(t, s, temperature=NAN))(s)
-  )
   assert _all_nan(
     jax.jit(lambda tau: jaxloss.approx_ndcg(t, s, temperature=tau))(jnp.nan)
   )

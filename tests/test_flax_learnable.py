@@ -76,7 +76,7 @@ def test_arcface_finite_grad_at_aligned_embedding():
 
 
 def test_margin_errors():
-  with pytest.raises(ValueError, match="arcface_logits: margin must be"):
+  with pytest.raises(ValueError, match="arcface: margin must be"):
     jaxloss.arcface(LABELS, EMB, CENTERS, margin=2.0)
   with pytest.raises(ValueError, match="centers must be"):
     jaxloss.cosface(LABELS, EMB, CENTERS[:, :2])
