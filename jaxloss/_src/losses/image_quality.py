@@ -666,7 +666,7 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
     CVPR 2017, eq. (2).
   """
   fn = "charbonnier"
-  validation.integer(fn, "axis", axis)
+  validation.axis(fn, axis, sequence=True)
   validation.check_range(fn, "eps", eps, low=0.0)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   axes = shapes.canonical_axes(fn, axis, p.ndim)
