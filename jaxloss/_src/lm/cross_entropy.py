@@ -106,7 +106,7 @@ def _scan_chunks(step, carry, vocab, chunk, refs):
   carry is cast to vary over their mesh axes (the scan checks that a carry's
   type does not change). A shorter tail chunk runs after the scan.
   """
-  carry = _vary_like(carry, refs)
+  carry = vary_like(carry, refs)
   full, tail = vocab // chunk, vocab % chunk
   if full == 1:
     carry = step(carry, 0, chunk)
@@ -147,7 +147,7 @@ def vary_together(*arrays, exclude=None):
   return out
 
 
-def _vary_like(carry, refs):
+def vary_like(carry, refs):
   axes = frozenset().union(*(_varying_axes(r) for r in refs if r is not None))
 
   def cast(c):

@@ -42,6 +42,8 @@ from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.lm.cross_entropy import vary_like
+from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -75,40 +77,6 @@ def default_chunk(rows: int, cols: int) -> int:
 
 
 # ------------------------------------------------------------ shard_map typing
-
-
-def _varying_axes(x):
-  """The manual mesh axes ``x`` varies over inside ``shard_map`` (else ())."""
-  aval = jax.typeof(x)
-  mat = getattr(aval, "mat", None)
-  if mat is not None:
-    return frozenset(getattr(mat, "varying", ()))
-  return frozenset(getattr(aval, "vma", ()))
-
-
-def _vary_together(*arrays):
-  """Casts every array to vary over the union of the arrays' manual axes.
-
-  Inside ``shard_map`` a replicated ``scale`` then enters the kernel with the
-  type of the sharded embeddings, and the transpose of the cast sums its
-  per-device gradient over the axis, as autodiff would. A no-op outside.
-  """
-  axes = frozenset().union(*(_varying_axes(a) for a in arrays if a is not None))
-  out = []
-  for a in arrays:
-    missing = () if a is None else tuple(sorted(axes - _varying_axes(a)))
-    out.append(lax.pcast(a, missing, to="varying") if missing else a)
-  return out
-
-
-def _vary_like(tree, refs):
-  axes = frozenset().union(*(_varying_axes(r) for r in refs if r is not None))
-
-  def cast(c):
-    missing = tuple(sorted(axes - _varying_axes(c)))
-    return lax.pcast(c, missing, to="varying") if missing else c
-
-  return jax.tree.map(cast, tree)
 
 
 # ------------------------------------------------------------------ tiles
@@ -172,7 +140,7 @@ def _finish_lse(m, se):
 def _scan_chunks(step, carry, cols, chunk, refs):
   """Runs ``step(carry, start, size)`` over column tiles ``[start, start +
   size)``; a shorter tail tile runs after the scan."""
-  carry = _vary_like(carry, refs)
+  carry = vary_like(carry, refs)
   full, tail = cols // chunk, cols % chunk
   if full == 1:
     carry = step(carry, 0, chunk)
@@ -213,7 +181,7 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
       blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name, perm)
     return (carry, blk, valid, trav), None
 
-  state = _vary_like((carry, b, vb, travel), (b,))
+  state = vary_like((carry, b, vb, travel), (b,))
   if travel is None:
     # The forward pass needs no block after the last one: n - 1 transfers.
     if n > 1:
@@ -711,7 +679,7 @@ def sharded_clip_loss(
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   b = x.shape[0]
-  x, y, s, valid = _vary_together(x, y, s, valid)
+  x, y, s, valid = vary_together(x, y, s, valid)
   if collective == "ring":
     cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
     lse_row, _ = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
@@ -806,7 +774,7 @@ def sharded_siglip_loss(
   bb = _scalar(fn, "bias", bias, acc)
   b = x.shape[0]
   cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
-  x, y, s, bb, valid = _vary_together(x, y, s, bb, valid)
+  x, y, s, bb, valid = vary_together(x, y, s, bb, valid)
   values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
