@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow test-properties test-min lint format-check typecheck stubs package bench docs ci clean
+.PHONY: demo test test-slow test-properties test-min lint format-check typecheck stubs package bench docs docs-browser ci clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ docs: $(VENV)/.stamp-dev
 	$(PY) -m docs.tools.api_pages
 	$(PY) -m docs.tools.gallery
 	$(PY) -m mkdocs build --strict
+
+# The built site in headless Chromium (pages render, images load, search
+# finds what it should). Needs a Chromium on the PATH, so it is not in CI.
+docs-browser: docs
+	$(PY) -m pip install -q websocket-client
+	$(PY) -m docs.tools.browser_check
 
 # Everything CI checks besides the tests.
 ci: lint format-check typecheck docs package test-min
