@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.test_util import check_grads
 import numpy as np
 import pytest
 
@@ -46,7 +45,21 @@ def _jitted(spec: Spec):
 
 
 def _call(spec, *args):
+  # One compiled program per loss and input signature, shared by every test
+  # that only needs the values: eager dispatch of a large loss (MS-SSIM,
+  # RNN-T) costs more than compiling it once. `test_shape_and_jit` checks
+  # that the eager call agrees.
+  return _jitted(spec)(*args)
+
+
+def _eager(spec, *args):
   return spec.fn(*args, **spec.kwargs)
+
+
+@jax.jit
+def _apply(loss, args, sample_weight):
+  """A loss object's call, compiled; the object is a pytree argument."""
+  return loss(*args, sample_weight=sample_weight)
 
 
 def _scalar_of(spec, args):
@@ -64,8 +77,8 @@ def _scalar_of(spec, args):
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_shape_and_jit(spec):
   args = _inputs(spec)
-  eager = _call(spec, *args)
-  jitted = _jitted(spec)(*args)
+  eager = _eager(spec, *args)
+  jitted = _call(spec, *args)
   assert isinstance(eager, jax.Array)
   if spec.per_sample:
     assert eager.shape[0] == BATCH and eager.ndim == spec.value_rank
@@ -77,7 +90,8 @@ def test_vmap_equals_batch(spec):
   args = _inputs(spec)
   batched = _call(spec, *args)
   # vmap over the batch axis with a batch of 1 inside each mapped call.
-  mapped = jax.vmap(lambda *a: _call(spec, *(x[None] for x in a))[0])(*args)
+  one = lambda *a: _eager(spec, *(x[None] for x in a))[0]  # noqa: E731
+  mapped = jax.jit(jax.vmap(one))(*args)
   np.testing.assert_allclose(mapped, batched, rtol=2e-5, atol=1e-6)
 
 
@@ -92,26 +106,42 @@ def test_reference(spec, x64):
   )
 
 
-@pytest.mark.parametrize(
-  "reduction",
-  ["sum_over_batch_size", "sum", "mean", "mean_with_sample_weight", "none"],
+REDUCTIONS = (
+  "sum_over_batch_size",
+  "sum",
+  "mean",
+  "mean_with_sample_weight",
+  "none",
 )
+
+
+@jax.jit
+def _apply_all(losses, args, weight):
+  """Each object called with keyword and positional weights: one program."""
+  keyword = [lo(*args, sample_weight=weight) for lo in losses]
+  positional = [lo(*args, weight) for lo in losses]
+  return keyword, positional
+
+
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
-def test_object_reductions(spec, reduction):
+def test_object_reductions(spec):
   args = _inputs(spec)
-  loss = spec.cls(reduction=reduction, **spec.kwargs)
   values = _call(spec, *args)
   weight = np.linspace(0.5, 2.0, values.shape[0]) if values.ndim else 2.0
-  got = loss(*args, sample_weight=weight)
-  where = None
-  if loss.where_fn is not None:
-    where = loss.where_fn(*args, values, **loss.hyper_parameters())
-  want = jaxloss.reduce(
-    values, sample_weight=weight, where=where, reduction=reduction
-  )
-  np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
-  # Keras's positional sample_weight gives the same.
-  np.testing.assert_allclose(loss(*args, weight), got, rtol=1e-6)
+  losses = [spec.cls(reduction=r, **spec.kwargs) for r in REDUCTIONS]
+  keyword, positional = _apply_all(losses, args, weight)
+  for loss, got, by_position in zip(losses, keyword, positional, strict=True):
+    where = None
+    if loss.where_fn is not None:
+      where = loss.where_fn(*args, values, **loss.hyper_parameters())
+    want = jaxloss.reduce(
+      values, sample_weight=weight, where=where, reduction=loss.reduction
+    )
+    np.testing.assert_allclose(
+      got, want, rtol=1e-6, atol=1e-7, err_msg=loss.reduction
+    )
+    # Keras's positional sample_weight gives the same.
+    np.testing.assert_allclose(by_position, got, rtol=1e-6)
 
 
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
@@ -152,32 +182,63 @@ def test_half_precision(spec, dtype):
   )
 
 
+def _inner(xs, ys):
+  return sum(jnp.vdot(x, y) for x, y in zip(xs, ys, strict=True))
+
+
+def _check_grads_rev2(f, args, eps, atol=1e-4, rtol=1e-4, seed=0):
+  """What ``check_grads(f, args, order=2, modes=("rev",))`` checks, with
+  each program compiled once.
+
+  First order: ``<grad f(x), t>`` against the central difference of ``f``
+  along a random ``t``. Second order: ``<H t, u>``, the reverse-over-reverse
+  derivative of ``<grad f(x), u>``, against the central difference of
+  ``<grad f, u>`` along ``t``. Three compiled programs (``f``, its gradient,
+  the Hessian-vector product) instead of one per transformation and order.
+  """
+  rng = np.random.default_rng(seed)
+  argnums = tuple(range(len(args)))
+  t = [jnp.asarray(rng.normal(size=a.shape), a.dtype) for a in args]
+  u = [jnp.asarray(rng.normal(size=a.shape), a.dtype) for a in args]
+  value = jax.jit(f)
+  grad = jax.jit(jax.grad(f, argnums=argnums))
+  hessian_u = jax.jit(
+    jax.grad(lambda *x: _inner(jax.grad(f, argnums=argnums)(*x), u), argnums)
+  )
+  plus = [a + eps * d for a, d in zip(args, t, strict=True)]
+  minus = [a - eps * d for a, d in zip(args, t, strict=True)]
+  numeric = (value(*plus) - value(*minus)) / (2 * eps)
+  np.testing.assert_allclose(
+    _inner(grad(*args), t), numeric, atol=atol, rtol=rtol, err_msg="order 1"
+  )
+  numeric = (_inner(grad(*plus), u) - _inner(grad(*minus), u)) / (2 * eps)
+  np.testing.assert_allclose(
+    _inner(hessian_u(*args), t),
+    numeric,
+    atol=atol,
+    rtol=rtol,
+    err_msg="order 2",
+  )
+
+
 @pytest.mark.parametrize("spec", GRAD, ids=repr)
 def test_gradients_float64(spec, x64):
   args = _inputs(spec, seed=2, batch=2, dtype=np.float64)
   diff = tuple(jnp.asarray(args[i]) for i in spec.diff_argnums)
-  # Jitted: check_grads evaluates the function many times; op-by-op eager
-  # dispatch would dominate the suite's run time.
-  check_grads(
-    jax.jit(_scalar_of(spec, args)),
-    diff,
-    order=2,
-    modes=("rev",),
-    eps=spec.grad_eps,
-    atol=1e-4,
-    rtol=1e-4,
-  )
+  _check_grads_rev2(_scalar_of(spec, args), diff, eps=spec.grad_eps)
 
 
 @pytest.mark.parametrize("spec", WITH_EDGES, ids=repr)
 def test_finite_at_edges(spec):
-  for case in spec.edge_inputs():
-    args = tuple(jnp.asarray(a) for a in case)
-    argnums = tuple(range(len(spec.diff_argnums)))
-    value_and_grad = jax.jit(
-      jax.value_and_grad(_scalar_of(spec, args), argnums=argnums)
+  # One program per input signature for all the cases (the non-differentiated
+  # inputs are arguments, not constants baked into a program per case).
+  value_and_grad = jax.jit(
+    jax.value_and_grad(
+      lambda *a: jnp.sum(_eager(spec, *a)), argnums=tuple(spec.diff_argnums)
     )
-    value, grads = value_and_grad(*(args[i] for i in spec.diff_argnums))
+  )
+  for case in spec.edge_inputs():
+    value, grads = value_and_grad(*(jnp.asarray(a) for a in case))
     assert np.isfinite(value), f"{spec.name}: non-finite value at {case}"
     for g in grads:
       assert np.all(np.isfinite(g)), f"{spec.name}: non-finite grad at {case}"
@@ -214,7 +275,7 @@ def test_integer_prediction_rejected(spec):
   i = spec.diff_argnums[0]
   args[i] = np.zeros(args[i].shape, np.int32)
   with pytest.raises(TypeError, match=spec.fn.__name__):
-    _call(spec, *args)
+    _eager(spec, *args)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -227,4 +288,25 @@ def test_mismatched_shapes_rejected(spec):
     # Two extra entries on the last axis (a trailing-1 axis would be legal).
     args[i] = np.concatenate([args[i], args[i][..., :2]], axis=-1)
   with pytest.raises(ValueError, match=spec.fn.__name__):
-    _call(spec, *args)
+    _eager(spec, *args)
+
+
+def test_gradient_check_catches_wrong_derivatives(x64):
+  x = (jnp.linspace(0.5, 1.5, 5),)
+
+  def cube_with(bwd_factor):
+    @jax.custom_vjp
+    def cube(x):
+      return jnp.sum(x**3)
+
+    cube.defvjp(lambda x: (cube(x), x), lambda x, g: (g * bwd_factor(x),))
+    return cube
+
+  _check_grads_rev2(cube_with(lambda x: 3 * x**2), x, eps=1e-4)
+  with pytest.raises(AssertionError, match="order 1"):
+    _check_grads_rev2(cube_with(lambda x: 3.01 * x**2), x, eps=1e-4)
+  # Right first derivative, but its own derivative is lost.
+  with pytest.raises(AssertionError, match="order 2"):
+    _check_grads_rev2(
+      cube_with(lambda x: 3 * jax.lax.stop_gradient(x) ** 2), x, eps=1e-4
+    )
