@@ -15,14 +15,6 @@ from jaxloss._src.objects import scoped
 _EPS = numerics.EPSILON
 
 
-def _check_smoothing(fn, label_smoothing):
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-
-
-def _check_logits_flag(fn, from_logits):
-  validation.flag(fn, "from_logits", from_logits)
-
-
 def _dense_pair(fn, y_true, y_pred, axis):
   """Targets and predictions of one shape, class axis moved last."""
   validation.axis(fn, axis)
@@ -93,8 +85,8 @@ def binary_crossentropy(
     Array([0.9163, 0.7136], dtype=float32)
   """
   fn = "binary_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -145,9 +137,9 @@ def binary_focal_crossentropy(
     Array([0.3299, 0.2058], dtype=float32)
   """
   fn = "binary_focal_crossentropy"
-  _check_logits_flag(fn, from_logits)
+  validation.flag(fn, "from_logits", from_logits)
   validation.flag(fn, "apply_class_balancing", apply_class_balancing)
-  _check_smoothing(fn, label_smoothing)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   validation.check_range(fn, "alpha", alpha, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
@@ -226,8 +218,8 @@ def categorical_crossentropy(
     Array([0.0513, 2.3026], dtype=float32)
   """
   fn = "categorical_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   t = _smooth_one_hot(t, label_smoothing)
   if weight is not None:
@@ -276,8 +268,8 @@ def categorical_focal_crossentropy(
     Array([3.2058e-05, 4.6627e-01], dtype=float32)
   """
   fn = "categorical_focal_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   validation.check_range(fn, "alpha", alpha, low=0.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
@@ -310,13 +302,14 @@ def _gather_last(x, labels):
   return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
 
 
+@validation.deprecated_alias({"ignore_class": "ignore_index"})
 @scoped
 def sparse_categorical_crossentropy(
   y_true,
   y_pred,
   *,
   from_logits=False,
-  ignore_class=None,
+  ignore_index=None,
   axis=-1,
   label_smoothing=0.0,
 ):
@@ -328,7 +321,7 @@ def sparse_categorical_crossentropy(
   ``loss = -(1 - ls) log q[y] - ls / K * sum_k log q[k]``, which equals
   :func:`categorical_crossentropy` (and Keras's) on one-hot labels with the
   same smoothing; ``ls = 0`` is Keras's sparse loss.
-  Entries whose label equals ``ignore_class`` give 0 (and the loss object
+  Entries whose label equals ``ignore_index`` give 0 (and the loss object
   then averages over the other entries only, as Keras does). Labels outside
   ``[0, K)`` are not checked (no value-dependent checks under ``jit``).
 
@@ -336,7 +329,10 @@ def sparse_categorical_crossentropy(
     y_true: integer labels ``[...]`` (or ``[..., 1]``).
     y_pred: probabilities or logits ``[..., K]``.
     from_logits: whether ``y_pred`` holds logits.
-    ignore_class: a label value whose entries are ignored, or None.
+    ignore_index: a label value whose entries are ignored, or None (the
+      house spelling, as in PyTorch and the LM losses; ``ignore_class=``,
+      Keras's name, is a deprecated alias here and the keyword of
+      ``jaxloss.keras.SparseCategoricalCrossentropy``).
     axis: the class axis of ``y_pred``.
     label_smoothing: in [0, 1].
 
@@ -347,13 +343,13 @@ def sparse_categorical_crossentropy(
     Array([0.0513, 2.3026], dtype=float32)
   """
   fn = "sparse_categorical_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
-  validation.integer(fn, "ignore_class", ignore_class, optional=True)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.integer(fn, "ignore_index", ignore_index, optional=True)
   labels, p, dt = _sparse_inputs(fn, y_true, y_pred, axis)
   valid = None
-  if ignore_class is not None:
-    valid = labels != ignore_class
+  if ignore_index is not None:
+    valid = labels != ignore_index
     labels = jnp.where(valid, labels, 0)
     if not from_logits:  # an ignored row of zeros would give 0/0
       p = jnp.where(valid[..., None], p, 1.0)
@@ -374,13 +370,13 @@ def sparse_categorical_crossentropy(
   return nll.astype(dt)
 
 
-def _sparse_valid(y_true, y_pred, values, *, ignore_class, axis, **_):
-  if ignore_class is None:
+def _sparse_valid(y_true, y_pred, values, *, ignore_index, axis, **_):
+  if ignore_index is None:
     return None
   labels, _, _ = _sparse_inputs(
     "SparseCategoricalCrossentropy", y_true, y_pred, axis
   )
-  return labels != ignore_class
+  return labels != ignore_index
 
 
 @scoped
@@ -475,6 +471,10 @@ SparseCategoricalCrossentropy = loss_class(
   "SparseCategoricalCrossentropy",
   where_fn=_sparse_valid,
 )
+# Keras's name for the ignored label stays accepted, with a warning.
+SparseCategoricalCrossentropy.__init__ = validation.deprecated_alias(
+  {"ignore_class": "ignore_index"}, fn="SparseCategoricalCrossentropy"
+)(SparseCategoricalCrossentropy.__init__)
 CategoricalGeneralizedCrossEntropy = loss_class(
   categorical_generalized_cross_entropy, "CategoricalGeneralizedCrossEntropy"
 )
