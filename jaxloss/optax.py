@@ -39,10 +39,7 @@ from __future__ import annotations
 
 import warnings
 
-import jax
-from jax import core as jax_core
 import jax.numpy as jnp
-import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -50,13 +47,12 @@ from jaxloss._src import validation
 from jaxloss._src.losses import embedding as _embedding
 from jaxloss._src.losses import hinge as _hinge
 from jaxloss._src.losses import overlap as _overlap
+from jaxloss._src.losses import sequence as _sequence
 from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.losses import sparsemax as _sparsemax
 from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.losses.regression import huber_elementwise
 from jaxloss._src.losses.regression import log_cosh_elementwise
-from jaxloss._src.losses.sequence import ctc_final_log_likelihood
-from jaxloss._src.losses.sequence import ctc_forward
 from jaxloss._src.objects import scoped
 
 __all__ = [
@@ -104,25 +100,13 @@ def _float(fn, name, x):
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
 
 
-def _broadcast(fn, name, x, shape, to="the predictions"):
-  """Explicitly broadcasts ``x`` to ``shape`` (optax broadcasts silently)."""
-  try:
-    jnp.broadcast_shapes(jnp.shape(x), tuple(shape))
-    return jnp.broadcast_to(x, shape)
-  except ValueError:
-    raise ValueError(
-      f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
-      f"got {name}.shape={tuple(jnp.shape(x))}"
-    ) from None
-
-
 def _scores_and(fn, scores, other, name_scores, name_other, cast=True):
   """``(scores, other, out_dtype)``: ``other`` broadcast to the scores."""
   s, dt = _float(fn, name_scores, scores)
   o = numerics.as_array(fn, name_other, other)
   if cast:
     o = o.astype(s.dtype)
-  return s, _broadcast(fn, name_other, o, s.shape), dt
+  return s, shapes.broadcast_to(fn, name_other, o, s.shape), dt
 
 
 def _same_shape_pair(fn, predictions, targets, names):
@@ -139,29 +123,8 @@ def _error(fn, predictions, targets):
     return p, dt
   p, dt = _float(fn, "predictions", predictions)
   t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  t = _broadcast(fn, "targets", t, p.shape)
+  t = shapes.broadcast_to(fn, "targets", t, p.shape)
   return p - t, dt
-
-
-def _mask(fn, where, shape, axis=None):
-  """A boolean mask of ``shape``; a lower-rank one gets ``axis`` inserted
-  first (optax's rule for batch-shaped masks)."""
-  if where is None:
-    return None
-  where = numerics.as_array(fn, "where", where).astype(bool)
-  if axis is not None and where.ndim != len(shape):
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    where = jnp.expand_dims(where, axes)
-  return _broadcast(fn, "where", where, shape, to="the inputs")
-
-
-def _axis(fn, axis, ndim):
-  """optax's ``axis``: an int, a tuple/list of ints, or None (all)."""
-  if axis is None:
-    return None
-  if isinstance(axis, (list, tuple)):
-    return shapes.canonical_axes(fn, tuple(axis), ndim)
-  return shapes.canonical_axis(fn, axis, ndim)
 
 
 def _int_labels(fn, labels):
@@ -471,8 +434,8 @@ def softmax_cross_entropy(logits, labels, axis=-1, where=None):
   """
   fn = "softmax_cross_entropy"
   z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  ax = _axis(fn, axis, z.ndim)
-  mask = _mask(fn, where, z.shape, axis=ax)
+  ax = shapes.optional_axes(fn, axis, z.ndim)
+  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
   return _softmax.softmax_cross_entropy(y, z, ax, mask).astype(dt)
 
 
@@ -516,19 +479,9 @@ def softmax_cross_entropy_with_integer_labels(
     raise ValueError(
       f"{fn}: axis must be an int or a tuple of ints, got {axis!r}"
     )
-  ax = _axis(fn, axis, z.ndim)
-  mask = _mask(fn, where, z.shape, axis=ax)
-  # The caller's order of a tuple axis, as optax flattens it (not sorted).
-  if isinstance(ax, int):
-    classes: tuple[int, ...] = (ax,)
-  else:
-    assert isinstance(axis, tuple)  # an int axis gave an int ax
-    classes = tuple(shapes.canonical_axis(fn, a, z.ndim) for a in axis)
-  batch = tuple(i for i in range(z.ndim) if i not in classes)
-  z = jnp.transpose(z, batch + classes)
-  z = z.reshape(z.shape[: len(batch)] + (-1,))
-  if mask is not None:
-    mask = jnp.transpose(mask, batch + classes).reshape(z.shape)
+  ax = shapes.optional_axes(fn, axis, z.ndim)
+  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
+  z, mask = shapes.flatten_class_axes(fn, z, axis, mask)
   if y.shape != z.shape[:-1]:
     raise ValueError(
       f"{fn}: labels must have the shape of logits without axis "
@@ -573,17 +526,23 @@ def poly_loss_cross_entropy(
   fn = "poly_loss_cross_entropy"
   numerics.as_float(fn, "labels", labels)
   z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  ax = _axis(fn, axis, z.ndim)
-  mask = _mask(fn, where, z.shape, axis=ax)
+  ax = shapes.optional_axes(fn, axis, z.ndim)
+  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
   return _softmax.poly1_cross_entropy(y, z, epsilon, ax, mask).astype(dt)
 
 
 def _kl_inputs(fn, first, second, names, axis, where):
   (a, b), dt = numerics.floats(fn, **{names[0]: first, names[1]: second})
   shape = jnp.broadcast_shapes(a.shape, b.shape)
-  a = _broadcast(fn, names[0], a, shape, to="the inputs")
-  b = _broadcast(fn, names[1], b, shape, to="the inputs")
-  return a, b, _axis(fn, axis, len(shape)), _mask(fn, where, shape), dt
+  a = shapes.broadcast_to(fn, names[0], a, shape, to="the inputs")
+  b = shapes.broadcast_to(fn, names[1], b, shape, to="the inputs")
+  return (
+    a,
+    b,
+    shapes.optional_axes(fn, axis, len(shape)),
+    shapes.include_mask(fn, where, shape),
+    dt,
+  )
 
 
 @scoped
@@ -766,36 +725,15 @@ def ctc_loss_with_forward_probs(
   References:
     Graves et al., Connectionist Temporal Classification, 2006.
   """
-  fn = "ctc_loss_with_forward_probs"
-  z, dt = _float(fn, "logits", logits)
-  shapes.check_rank(fn, "logits", z, 3)
-  y = numerics.labels(fn, "labels", labels)
-  shapes.check_rank(fn, "labels", y, 2)
-  lpad = numerics.as_array(fn, "label_paddings", label_paddings)
-  fpad = numerics.as_array(fn, "logit_paddings", logit_paddings)
-  shapes.check_same_shape(fn, labels=y, label_paddings=lpad)
-  if fpad.shape != z.shape[:2]:
-    raise ValueError(
-      f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
-      f"logit_paddings.shape={tuple(fpad.shape)}"
-    )
-  if y.shape[0] != z.shape[0]:
-    raise ValueError(
-      f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
-      f"got {y.shape[0]}"
-    )
-  log_probs = jax.nn.log_softmax(z, axis=-1)
-  label_lengths = y.shape[1] - jnp.sum(lpad, axis=1).astype(jnp.int32)
-  alphas = ctc_forward(
-    log_probs, y, frame_active=fpad < 0.5, blank=blank_id, log_zero=log_epsilon
+  return _sequence.ctc_with_paddings(
+    "ctc_loss_with_forward_probs",
+    logits,
+    logit_paddings,
+    labels,
+    label_paddings,
+    blank=blank_id,
+    log_zero=log_epsilon,
   )
-  phi, emit = alphas[..., 0::2], alphas[..., 1::2]
-  last_phi = jnp.concatenate(
-    [phi[-1, :, :1], jnp.logaddexp(phi[-1, :, 1:], emit[-1])], axis=-1
-  )
-  phi = phi.at[-1].set(last_phi)
-  loss = -ctc_final_log_likelihood(alphas[-1], label_lengths)
-  return loss.astype(dt), phi.astype(dt), emit.astype(dt)
 
 
 @scoped
@@ -979,8 +917,8 @@ def cosine_similarity(
   p, t, dt = _same_shape_pair(
     fn, predictions, targets, ("predictions", "targets")
   )
-  ax = _axis(fn, axis, p.ndim)
-  mask = _mask(fn, where, p.shape)
+  ax = shapes.optional_axes(fn, axis, p.ndim)
+  mask = shapes.include_mask(fn, where, p.shape)
   return _embedding.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
 
 
@@ -1011,68 +949,12 @@ def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1, where=None):
 # --------------------------------------------------------------- segmentation
 
 
-def _dice_probs(fn, predictions, targets, apply_softmax):
-  p, dt = _float(fn, "predictions", predictions)
-  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  if p.ndim == t.ndim - 1:
-    p = p[..., None]
-  if t.ndim == p.ndim - 1:
-    t = t[..., None]
-  shapes.check_same_shape(fn, predictions=p, targets=t)
-  if apply_softmax:
-    p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
-  elif p.shape[-1] > 1 and not isinstance(p, jax_core.Tracer):
-    sums = np.asarray(jnp.sum(p, axis=-1))
-    if not np.allclose(sums, 1.0, rtol=1e-5):
-      raise ValueError(
-        f"{fn}: predictions must sum to 1 over the class axis when "
-        f"apply_softmax=False, got sums in [{sums.min():.6f}, "
-        f"{sums.max():.6f}]"
-      )
-  return p, t, dt
-
-
-def _reduce_classes(fn, values, reduction):
-  if reduction == "mean":
-    return jnp.mean(values, axis=-1)
-  if reduction == "sum":
-    return jnp.sum(values, axis=-1)
-  if reduction == "none":
-    return values
-  raise ValueError(
-    f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+def _dice(fn, predictions, targets, apply_softmax, ignore_background, **kw):
+  p, t, dt = _overlap.class_probabilities(
+    fn, predictions, targets, apply_softmax
   )
-
-
-def _dice(
-  fn,
-  predictions,
-  targets,
-  class_weights,
-  smooth,
-  alpha,
-  beta,
-  apply_softmax,
-  reduction,
-  ignore_background,
-  axis,
-):
-  p, t, dt = _dice_probs(fn, predictions, targets, apply_softmax)
-  if axis is None:
-    axis = tuple(range(1, p.ndim - 1))
-  elif not isinstance(axis, int):
-    axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
-  values = _overlap.smoothed_tversky_per_class(
-    fn, t, p, axis, smooth, alpha, beta
-  )
-  if class_weights is not None:
-    w = numerics.as_array(fn, "class_weights", class_weights)
-    shapes.check_rank(fn, "class_weights", w, 1)
-    w = w.astype(values.dtype).reshape((1,) * (values.ndim - 1) + (-1,))
-    values = values * w
-  if ignore_background and p.shape[-1] > 1:
-    values = values[..., 1:]
-  return _reduce_classes(fn, values, reduction).astype(dt)
+  mask = _overlap.without_background(p.shape[-1], ignore_background)
+  return _overlap.per_class_tversky(fn, t, p, class_mask=mask, **kw), dt
 
 
 @scoped
@@ -1127,19 +1009,20 @@ def dice_loss(
   References:
     Milletari et al., V-Net, 2016; Salehi et al., Tversky Loss, 2017.
   """
-  return _dice(
+  values, dt = _dice(
     "dice_loss",
     predictions,
     targets,
-    class_weights,
-    smooth,
-    alpha,
-    beta,
     apply_softmax,
-    reduction,
     ignore_background,
-    axis,
+    smooth=smooth,
+    alpha=alpha,
+    beta=beta,
+    axis=axis,
+    class_weights=class_weights,
+    reduction=reduction,
   )
+  return values.astype(dt)
 
 
 @scoped
@@ -1180,24 +1063,17 @@ def multiclass_generalized_dice_loss(
     for Highly Unbalanced Segmentations, 2017.
   """
   fn = "multiclass_generalized_dice_loss"
-  p, dt = _float(fn, "predictions", predictions)
-  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  shapes.check_same_shape(fn, predictions=p, targets=t)
-  weights = _overlap.generalized_dice_weights(t)
-  return jnp.mean(
-    _dice(
-      fn,
-      p,
-      t,
-      weights,
-      smooth,
-      0.5,
-      0.5,
-      apply_softmax,
-      "none",
-      ignore_background,
-      None,
-    )
+  shapes.check_same_shape(
+    fn,
+    predictions=numerics.as_array(fn, "predictions", predictions),
+    targets=numerics.as_array(fn, "targets", targets),
+  )
+  p, t, dt = _overlap.class_probabilities(
+    fn, predictions, targets, apply_softmax
+  )
+  mask = _overlap.without_background(p.shape[-1], ignore_background)
+  return _overlap.generalized_dice(
+    fn, t, p, smooth=smooth, class_mask=mask
   ).astype(dt)
 
 
@@ -1227,11 +1103,10 @@ def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
   fn = "binary_dice_loss"
   p, _ = _float(fn, "predictions", predictions)
   t = numerics.as_array(fn, "targets", targets)
-  if p.ndim == t.ndim and p.shape[-1] != 1:
+  if p.ndim == t.ndim and p.shape[-1] != 1:  # one sigmoid channel
     p, t = p[..., None], t[..., None]
-  return _dice(
-    fn, p, t, None, smooth, 0.5, 0.5, apply_sigmoid, "mean", False, None
-  )
+  values, dt = _dice(fn, p, t, apply_sigmoid, False, smooth=smooth)
+  return values.astype(dt)
 
 
 # ----------------------------------------------------------- self-supervised
@@ -1374,10 +1249,10 @@ def ranking_softmax_loss(
   """
   fn = "ranking_softmax_loss"
   s, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  mask = _mask(fn, where, s.shape)
+  mask = shapes.include_mask(fn, where, s.shape)
   w = None
   if weights is not None:
-    w = _broadcast(
+    w = shapes.broadcast_to(
       fn,
       "weights",
       numerics.as_array(fn, "weights", weights).astype(s.dtype),
@@ -1420,8 +1295,8 @@ def smooth_labels(labels, alpha, *, axis=-1, where=None):
   """
   fn = "smooth_labels"
   y, dt = _float(fn, "labels", labels)
-  ax = _axis(fn, axis, y.ndim)
-  mask = _mask(fn, where, y.shape)
+  ax = shapes.optional_axes(fn, axis, y.ndim)
+  mask = shapes.include_mask(fn, where, y.shape)
   return _softmax.smooth_labels(y, alpha, ax, mask).astype(dt)
 
 
