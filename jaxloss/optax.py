@@ -37,9 +37,12 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 import warnings
 
+import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -150,7 +153,9 @@ def _class_labels(fn, scores, labels):
 
 
 @scoped
-def sigmoid_binary_cross_entropy(logits, labels):
+def sigmoid_binary_cross_entropy(
+  logits: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Element-wise sigmoid cross-entropy from logits.
 
   ``loss = -y log sigmoid(z) - (1 - y) log sigmoid(-z)``, computed as
@@ -181,7 +186,13 @@ def sigmoid_binary_cross_entropy(logits, labels):
 
 
 @scoped
-def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
+def sigmoid_focal_loss(
+  logits: ArrayLike,
+  labels: ArrayLike,
+  *,
+  alpha: float | jax.Array | None = None,
+  gamma: float | jax.Array = 2.0,
+) -> jax.Array:
   """Element-wise sigmoid focal loss (Lin et al. 2017, eq. 5).
 
   ``loss = a_t (1 - p_t)^gamma * BCE(z, y)`` with ``1 - p_t = y sigmoid(-z)
@@ -195,7 +206,7 @@ def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
     gamma: focusing exponent, ``>= 0``.
 
   Returns:
-    Losses of the shape of ``logits``.
+    Focal losses of the shape of ``logits``.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -215,7 +226,7 @@ def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
 
 
 @scoped
-def hinge_loss(predictor_outputs, targets):
+def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> jax.Array:
   """Element-wise binary hinge loss: ``max(0, 1 - f * y)``, ``y`` in {-1, 1}.
 
   Args:
@@ -241,7 +252,9 @@ def hinge_loss(predictor_outputs, targets):
 
 
 @scoped
-def perceptron_loss(predictor_outputs, targets):
+def perceptron_loss(
+  predictor_outputs: ArrayLike, targets: ArrayLike
+) -> jax.Array:
   """Element-wise binary perceptron loss: ``max(0, -f * y)``.
 
   Args:
@@ -252,7 +265,7 @@ def perceptron_loss(predictor_outputs, targets):
     Losses of the same shape.
 
   Raises:
-    ValueError: if the shapes differ.
+    ValueError: if ``predictor_outputs`` and ``targets`` differ in shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -270,7 +283,7 @@ def perceptron_loss(predictor_outputs, targets):
 
 
 @scoped
-def sparsemax_loss(logits, labels):
+def sparsemax_loss(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
   """Element-wise binary sparsemax loss (Blondel et al. 2020, sec. 4.4).
 
   ``loss = sparse_plus(-z)`` where the label is truthy, else
@@ -299,7 +312,9 @@ def sparsemax_loss(logits, labels):
 
 
 @scoped
-def multiclass_sparsemax_loss(scores, labels):
+def multiclass_sparsemax_loss(
+  scores: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Multiclass sparsemax loss (Martins & Astudillo 2016, eq. 21).
 
   ``loss = <p, z - z_y> + (1 - ||p||^2) / 2`` with ``p = sparsemax(z)`` the
@@ -311,7 +326,7 @@ def multiclass_sparsemax_loss(scores, labels):
     labels: integer labels ``[...]``.
 
   Returns:
-    ``[...]`` losses.
+    ``[...]`` sparsemax losses, 0 where ``sparsemax(z)`` is the one-hot.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -327,15 +342,15 @@ def multiclass_sparsemax_loss(scores, labels):
 
 
 @scoped
-def multiclass_hinge_loss(scores, labels):
+def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> jax.Array:
   """Crammer-Singer multiclass hinge: ``max_k(z_k + 1 - [k = y]) - z_y``.
 
   Args:
-    scores: scores ``[..., K]``.
-    labels: integer labels ``[...]``.
+    scores: class scores ``z``, ``[..., K]``.
+    labels: integer labels ``y``, ``[...]``.
 
   Returns:
-    ``[...]`` losses.
+    ``[...]`` hinge losses, 0 once ``z_y`` leads every other score by 1.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -352,15 +367,17 @@ def multiclass_hinge_loss(scores, labels):
 
 
 @scoped
-def multiclass_perceptron_loss(scores, labels):
+def multiclass_perceptron_loss(
+  scores: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Multiclass perceptron loss: ``max_k z_k - z_y``.
 
   Args:
-    scores: scores ``[..., K]``.
-    labels: integer labels ``[...]``.
+    scores: ``[..., K]``.
+    labels: ``[...]`` integers in ``[0, K)``.
 
   Returns:
-    ``[...]`` losses.
+    ``[...]`` perceptron losses, 0 when the label's score is a maximum.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -376,7 +393,9 @@ def multiclass_perceptron_loss(scores, labels):
 
 
 @scoped
-def safe_softmax_cross_entropy(logits, labels):
+def safe_softmax_cross_entropy(
+  logits: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Softmax cross-entropy with the convention ``0 * log 0 = 0``.
 
   ``loss = -sum(y * log_softmax(z))`` over the last axis, where a term with
@@ -405,7 +424,12 @@ def safe_softmax_cross_entropy(logits, labels):
 
 
 @scoped
-def softmax_cross_entropy(logits, labels, axis=-1, where=None):
+def softmax_cross_entropy(
+  logits: ArrayLike,
+  labels: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Softmax cross-entropy with dense (one-hot or soft) labels.
 
   ``loss = -sum_{k in where} y_k log softmax_where(z)_k`` along ``axis``
@@ -441,8 +465,11 @@ def softmax_cross_entropy(logits, labels, axis=-1, where=None):
 
 @scoped
 def softmax_cross_entropy_with_integer_labels(
-  logits, labels, axis=-1, where=None
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  axis: int | tuple[int, ...] = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Softmax cross-entropy with integer labels.
 
   ``loss = logsumexp_where(z) - z[label]`` along ``axis``. A tuple ``axis``
@@ -492,8 +519,13 @@ def softmax_cross_entropy_with_integer_labels(
 
 @scoped
 def poly_loss_cross_entropy(
-  logits, labels, *, epsilon=2.0, axis=-1, where=None
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  *,
+  epsilon: float | jax.Array = 2.0,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Poly-1 loss (Leng et al. 2022, eq. 3).
 
   ``loss = CE(z, y) + epsilon * sum(y * (1 - softmax(z)))`` along ``axis``
@@ -546,7 +578,12 @@ def _kl_inputs(fn, first, second, names, axis, where):
 
 
 @scoped
-def kl_divergence(log_predictions, targets, axis=-1, where=None):
+def kl_divergence(
+  log_predictions: ArrayLike,
+  targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Kullback-Leibler divergence ``KL(t || q)`` from log-predictions.
 
   ``loss = sum(t (log t - log q))`` along ``axis``, with ``0 log 0 = 0``.
@@ -579,8 +616,11 @@ def kl_divergence(log_predictions, targets, axis=-1, where=None):
 
 @scoped
 def kl_divergence_with_log_targets(
-  log_predictions, log_targets, axis=-1, where=None
-):
+  log_predictions: ArrayLike,
+  log_targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """KL divergence with both distributions in log space.
 
   ``loss = sum(exp(log t) (log t - log q))`` along ``axis``; ``log t = -inf``
@@ -593,7 +633,7 @@ def kl_divergence_with_log_targets(
     where: optional include-mask.
 
   Returns:
-    Divergences of the inputs' shape without ``axis``.
+    ``KL(t || q)`` per slice: the inputs' shape without ``axis``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -619,20 +659,25 @@ def kl_divergence_with_log_targets(
 
 
 @scoped
-def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
+def generalized_kl_divergence(
+  log_predictions: ArrayLike,
+  targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Generalised KL divergence of unnormalised distributions.
 
   ``loss = sum(t (log t - log q) + q - t)`` along ``axis``: the Bregman
   divergence of ``x log x - x``.
 
   Args:
-    log_predictions: ``log q``, ``[..., K]``.
-    targets: ``t``, non-negative, same shape.
+    log_predictions: ``log q``, ``[..., K]``, ``q`` of any total mass.
+    targets: ``t``, non-negative (need not sum to 1), same shape.
     axis: axis or axes (None for all).
     where: optional include-mask.
 
   Returns:
-    Divergences of the inputs' shape without ``axis``.
+    Generalised divergences, ``>= 0``, the inputs' shape without ``axis``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -652,7 +697,12 @@ def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
 
 
 @scoped
-def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
+def convex_kl_divergence(
+  log_predictions: ArrayLike,
+  targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Deprecated alias of :func:`generalized_kl_divergence` (as in optax).
 
   Emits a ``DeprecationWarning``, like optax.
@@ -679,14 +729,14 @@ def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
 
 @scoped
 def ctc_loss_with_forward_probs(
-  logits,
-  logit_paddings,
-  labels,
-  label_paddings,
+  logits: ArrayLike,
+  logit_paddings: ArrayLike,
+  labels: ArrayLike,
+  label_paddings: ArrayLike,
   *,
-  blank_id=0,
-  log_epsilon=-1e5,
-):
+  blank_id: int = 0,
+  log_epsilon: float | jax.Array = -1e5,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
   """CTC loss (Graves et al. 2006) and the forward log-probabilities.
 
   Runs the forward recursion of the extended label sequence (see
@@ -738,14 +788,14 @@ def ctc_loss_with_forward_probs(
 
 @scoped
 def ctc_loss(
-  logits,
-  logit_paddings,
-  labels,
-  label_paddings,
+  logits: ArrayLike,
+  logit_paddings: ArrayLike,
+  labels: ArrayLike,
+  label_paddings: ArrayLike,
   *,
-  blank_id=0,
-  log_epsilon=-1e5,
-):
+  blank_id: int = 0,
+  log_epsilon: float | jax.Array = -1e5,
+) -> jax.Array:
   """CTC loss (Graves et al. 2006); see :func:`ctc_loss_with_forward_probs`.
 
   ``loss = -log sum over alignments of prod_t softmax(logits)[t, pi_t]``.
@@ -759,7 +809,7 @@ def ctc_loss(
     log_epsilon: the finite stand-in for ``log 0``.
 
   Returns:
-    ``[B]`` losses.
+    ``[B]`` negative log-likelihoods ``-log p(labels | logits)``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -786,7 +836,9 @@ def ctc_loss(
 
 
 @scoped
-def squared_error(predictions, targets=None):
+def squared_error(
+  predictions: ArrayLike, targets: ArrayLike | None = None
+) -> jax.Array:
   """Element-wise squared error ``(predictions - targets)^2``.
 
   Args:
@@ -816,15 +868,17 @@ def squared_error(predictions, targets=None):
 
 
 @scoped
-def l2_loss(predictions, targets=None):
+def l2_loss(
+  predictions: ArrayLike, targets: ArrayLike | None = None
+) -> jax.Array:
   """Element-wise ``0.5 * (predictions - targets)^2``.
 
   Args:
-    predictions: ``[...]``.
-    targets: same shape, or None (zeros).
+    predictions: any shape; the residual itself when ``targets`` is None.
+    targets: ``predictions``' shape, or None.
 
   Returns:
-    Losses of ``predictions``' shape.
+    Half squared errors, ``predictions``' shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -835,7 +889,12 @@ def l2_loss(predictions, targets=None):
 
 
 @scoped
-def huber_loss(predictions, targets=None, *, delta=1.0):
+def huber_loss(
+  predictions: ArrayLike,
+  targets: ArrayLike | None = None,
+  *,
+  delta: float | jax.Array = 1.0,
+) -> jax.Array:
   """Element-wise Huber loss (Huber 1964).
 
   With ``e = predictions - targets``: ``0.5 e^2`` if ``|e| <= delta``, else
@@ -847,7 +906,7 @@ def huber_loss(predictions, targets=None, *, delta=1.0):
     delta: the switch point.
 
   Returns:
-    Losses of ``predictions``' shape.
+    Huber losses of ``predictions``' shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -862,7 +921,9 @@ def huber_loss(predictions, targets=None, *, delta=1.0):
 
 
 @scoped
-def log_cosh(predictions, targets=None):
+def log_cosh(
+  predictions: ArrayLike, targets: ArrayLike | None = None
+) -> jax.Array:
   """Element-wise ``log(cosh(predictions - targets))``, overflow-free.
 
   Args:
@@ -870,7 +931,7 @@ def log_cosh(predictions, targets=None):
     targets: broadcastable to ``predictions``, or None (zeros).
 
   Returns:
-    Losses of ``predictions``' shape.
+    ``log cosh`` of the errors, ``predictions``' shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -887,8 +948,13 @@ def log_cosh(predictions, targets=None):
 
 @scoped
 def cosine_similarity(
-  predictions, targets, *, epsilon=0.0, axis=-1, where=None
-):
+  predictions: ArrayLike,
+  targets: ArrayLike,
+  *,
+  epsilon: float | jax.Array = 0.0,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Cosine similarity along ``axis``.
 
   ``cos = sum(a b) / (sqrt(max(sum a^2, eps)) sqrt(max(sum b^2, eps)))``
@@ -923,15 +989,19 @@ def cosine_similarity(
 
 
 @scoped
-def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1, where=None):
+def cosine_distance(
+  predictions: ArrayLike,
+  targets: ArrayLike,
+  *,
+  epsilon: float | jax.Array = 0.0,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Cosine distance ``1 - cosine_similarity`` along ``axis``.
 
   Args:
-    predictions: ``[..., d]``.
-    targets: same shape.
-    epsilon: lower clip of the squared norms.
-    axis: axis or axes (None for all).
-    where: optional include-mask.
+    predictions, targets, epsilon, axis, where: as for
+      :func:`cosine_similarity`.
 
   Returns:
     Distances of the inputs' shape without ``axis``.
@@ -959,18 +1029,18 @@ def _dice(fn, predictions, targets, apply_softmax, ignore_background, **kw):
 
 @scoped
 def dice_loss(
-  predictions,
-  targets,
+  predictions: ArrayLike,
+  targets: ArrayLike,
   *,
-  class_weights=None,
-  smooth=1.0,
-  alpha=0.5,
-  beta=0.5,
-  apply_softmax=True,
-  reduction="mean",
-  ignore_background=False,
-  axis=None,
-):
+  class_weights: ArrayLike | None = None,
+  smooth: float | jax.Array = 1.0,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  apply_softmax: bool = True,
+  reduction: str = "mean",
+  ignore_background: bool = False,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Soft Dice / Tversky loss per class (Milletari et al. 2016).
 
   With probabilities ``p`` (softmax over the last axis, or a sigmoid for a
@@ -1027,13 +1097,13 @@ def dice_loss(
 
 @scoped
 def multiclass_generalized_dice_loss(
-  predictions,
-  targets,
+  predictions: ArrayLike,
+  targets: ArrayLike,
   *,
-  smooth=1.0,
-  apply_softmax=True,
-  ignore_background=False,
-):
+  smooth: float | jax.Array = 1.0,
+  apply_softmax: bool = True,
+  ignore_background: bool = False,
+) -> jax.Array:
   """Generalised Dice loss (Sudre et al. 2017): a scalar.
 
   Class weights ``w_c = 1 / (n_c^2 + 1e-7)`` (``n_c`` the target mass of
@@ -1078,7 +1148,13 @@ def multiclass_generalized_dice_loss(
 
 
 @scoped
-def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
+def binary_dice_loss(
+  predictions: ArrayLike,
+  targets: ArrayLike,
+  *,
+  smooth: float | jax.Array = 1.0,
+  apply_sigmoid: bool = True,
+) -> jax.Array:
   """Binary soft Dice loss: :func:`dice_loss` on one sigmoid channel.
 
   Inputs ``[...]`` whose last axis is not of size 1 get a channel axis.
@@ -1091,7 +1167,7 @@ def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
     apply_sigmoid: whether ``predictions`` are logits.
 
   Returns:
-    ``[B]`` losses.
+    ``[B]`` Dice losses, in [0, 1].
 
   Example:
     >>> import jax.numpy as jnp
@@ -1113,7 +1189,11 @@ def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
 
 
 @scoped
-def ntxent(embeddings, labels, temperature=0.07):
+def ntxent(
+  embeddings: ArrayLike,
+  labels: ArrayLike,
+  temperature: float | jax.Array = 0.07,
+) -> jax.Array:
   """NT-Xent contrastive loss (Chen et al. 2020), a scalar.
 
   With ``s_ij = cos(e_i, e_j) / temperature`` (squared norms clipped at the
@@ -1157,16 +1237,16 @@ def ntxent(embeddings, labels, temperature=0.07):
 
 @scoped
 def triplet_margin_loss(
-  anchors,
-  positives,
-  negatives,
-  axis=-1,
-  norm_degree=2,
-  margin=1.0,
-  eps=1e-6,
+  anchors: ArrayLike,
+  positives: ArrayLike,
+  negatives: ArrayLike,
+  axis: int = -1,
+  norm_degree: float = 2,
+  margin: float | jax.Array = 1.0,
+  eps: float | jax.Array = 1e-6,
   *,
-  absolute_difference=False,
-):
+  absolute_difference: bool = False,
+) -> jax.Array:
   """Triplet margin loss (Balntas et al. 2016).
 
   ``loss = max(d(a, p) - d(a, n) + margin, 0)`` with
@@ -1186,7 +1266,7 @@ def triplet_margin_loss(
     absolute_difference: measure ``|x - y|`` (see above).
 
   Returns:
-    ``[B]`` losses.
+    ``[B]`` hinged distance gaps, ``>= 0``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -1216,8 +1296,13 @@ def triplet_margin_loss(
 
 @scoped
 def ranking_softmax_loss(
-  logits, labels, *, where=None, weights=None, reduce_fn=jnp.mean
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  *,
+  where: ArrayLike | None = None,
+  weights: ArrayLike | None = None,
+  reduce_fn: Callable[..., ArrayLike] | None = jnp.mean,
+) -> jax.Array:
   """Listwise softmax ranking loss (Bruch et al. 2019).
 
   ``loss = -sum_i w_i y_i log softmax(s)_i`` per list (last axis), over the
@@ -1270,7 +1355,13 @@ def ranking_softmax_loss(
 
 
 @scoped
-def smooth_labels(labels, alpha, *, axis=-1, where=None):
+def smooth_labels(
+  labels: ArrayLike,
+  alpha: float | jax.Array,
+  *,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Label smoothing (Szegedy et al. 2016; Mueller et al. 2019).
 
   ``(1 - alpha) * labels + alpha / K`` with ``K`` the size of ``axis`` (or
@@ -1300,7 +1391,9 @@ def smooth_labels(labels, alpha, *, axis=-1, where=None):
   return _softmax.smooth_labels(y, alpha, ax, mask).astype(dt)
 
 
-def make_fenchel_young_loss(max_fun):
+def make_fenchel_young_loss(
+  max_fun: Callable[..., ArrayLike],
+) -> Callable[..., jax.Array]:
   """Builds a Fenchel-Young loss (Blondel et al. 2020) from a max function.
 
   The result is ``fenchel_young_loss(scores, targets, *args, **kwargs) =

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
@@ -44,14 +48,14 @@ def binary_terms(t, p, from_logits):
 
 @scoped
 def binary_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-  pos_weight=None,
-):
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+  pos_weight: ArrayLike | None = None,
+) -> jax.Array:
   """Binary cross-entropy, averaged along ``axis``.
 
   With ``t = y_true * (1 - ls) + 0.5 * ls`` (label smoothing ``ls``):
@@ -106,16 +110,16 @@ def binary_crossentropy(
 
 @scoped
 def binary_focal_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  apply_class_balancing=False,
-  alpha=0.25,
-  gamma=2.0,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-):
+  apply_class_balancing: bool = False,
+  alpha: float | jax.Array = 0.25,
+  gamma: float | jax.Array = 2.0,
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+) -> jax.Array:
   """Binary focal cross-entropy (Lin et al. 2017), averaged along ``axis``.
 
   ``loss = mean(w * (1 - p_t) ** gamma * bce)`` with ``bce`` as in
@@ -176,14 +180,14 @@ def _smooth_one_hot(t, label_smoothing):
 
 @scoped
 def categorical_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-  weight=None,
-):
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+  weight: ArrayLike | None = None,
+) -> jax.Array:
   """Categorical cross-entropy with one-hot (or soft) targets.
 
   ``loss = -sum(t * log_softmax(z))`` from logits, or from probabilities
@@ -224,7 +228,9 @@ def categorical_crossentropy(
   t = _smooth_one_hot(t, label_smoothing)
   if weight is not None:
     t = t * per_class.class_vector(fn, "weight", weight, p.shape, p.dtype)
-  return (-jnp.sum(t * _log_probs(p, from_logits), axis=-1)).astype(dt)
+  if from_logits:  # the one softmax cross-entropy kernel (optax's form too)
+    return _softmax.softmax_cross_entropy(t, p).astype(dt)
+  return (-jnp.sum(t * _log_probs(p, False), axis=-1)).astype(dt)
 
 
 def _class_axis_alpha(fn, alpha, num_classes):
@@ -240,15 +246,15 @@ def _class_axis_alpha(fn, alpha, num_classes):
 
 @scoped
 def categorical_focal_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  alpha=0.25,
-  gamma=2.0,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-):
+  alpha: float | Sequence[float] | jax.Array = 0.25,
+  gamma: float | jax.Array = 2.0,
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+) -> jax.Array:
   """Categorical focal cross-entropy (Lin et al. 2017).
 
   ``loss = -sum(alpha * (1 - q) ** gamma * t * log q)`` along ``axis``, where
@@ -305,14 +311,14 @@ def _gather_last(x, labels):
 @validation.deprecated_alias({"ignore_class": "ignore_index"})
 @scoped
 def sparse_categorical_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  from_logits=False,
-  ignore_index=None,
-  axis=-1,
-  label_smoothing=0.0,
-):
+  from_logits: bool = False,
+  ignore_index: int | None = None,
+  axis: int = -1,
+  label_smoothing: float | jax.Array = 0.0,
+) -> jax.Array:
   """Categorical cross-entropy with integer labels.
 
   ``loss = -log q[y]`` with ``log q`` as in :func:`categorical_crossentropy`;
@@ -353,11 +359,10 @@ def sparse_categorical_crossentropy(
     labels = jnp.where(valid, labels, 0)
     if not from_logits:  # an ignored row of zeros would give 0/0
       p = jnp.where(valid[..., None], p, 1.0)
-  if from_logits:
-    lse = jax.nn.logsumexp(p, axis=-1)
-    nll = lse - _gather_last(p, labels)
+  if from_logits:  # the one sparse kernel (optax's integer-label form too)
+    nll = _softmax.softmax_cross_entropy_sparse(labels, p)
     if label_smoothing:
-      uniform = lse - jnp.mean(p, axis=-1)
+      uniform = jax.nn.logsumexp(p, axis=-1) - jnp.mean(p, axis=-1)
   else:
     log_q = _log_probs(p, False)
     nll = -_gather_last(log_q, labels)
@@ -380,7 +385,9 @@ def _sparse_valid(y_true, y_pred, values, *, ignore_index, axis, **_):
 
 
 @scoped
-def categorical_generalized_cross_entropy(y_true, y_pred, *, q=0.5):
+def categorical_generalized_cross_entropy(
+  y_true: ArrayLike, y_pred: ArrayLike, *, q: float | jax.Array = 0.5
+) -> jax.Array:
   """Generalized cross-entropy (Zhang & Sabuncu 2018) with integer labels.
 
   ``loss = (1 - p[y] ** q) / q`` with ``p`` the probabilities ``[..., K]``.
@@ -418,7 +425,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, *, q=0.5):
 
 
 @scoped
-def poisson(y_true, y_pred):
+def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Poisson negative log-likelihood (up to a constant), averaged last axis.
 
   ``loss = mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``
@@ -434,7 +441,7 @@ def poisson(y_true, y_pred):
 
 
 @scoped
-def kl_divergence(y_true, y_pred):
+def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Kullback-Leibler divergence ``KL(y_true || y_pred)`` over the last axis.
 
   ``loss = sum(t * log(t / p), axis=-1)`` with ``t, p`` clipped into

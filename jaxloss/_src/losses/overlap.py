@@ -25,6 +25,7 @@ import numbers
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -54,7 +55,12 @@ def overlap_terms(fn, y_true, y_pred, axis):
 
 
 @scoped
-def dice(y_true, y_pred, *, axis=None):
+def dice(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Soft Dice loss.
 
   ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
@@ -76,7 +82,14 @@ def dice(y_true, y_pred, *, axis=None):
 
 
 @scoped
-def tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, axis=None):
+def tversky(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Tversky loss (Salehi et al. 2017).
 
   ``loss = 1 - tp / (tp + alpha fp + beta fn + 1e-7)`` with soft
@@ -113,7 +126,12 @@ def _tversky_index(tp, fp, fn_, alpha, beta):
 
 
 @scoped
-def jaccard(y_true, y_pred, *, axis=None):
+def jaccard(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Soft Jaccard (intersection-over-union) loss.
 
   With soft ``tp = sum(t p)``, ``fp = sum((1 - t) p)`` and
@@ -156,8 +174,14 @@ def jaccard(y_true, y_pred, *, axis=None):
 
 @scoped
 def focal_tversky(
-  y_true, y_pred, *, alpha=0.5, beta=0.5, gamma=0.75, axis=None
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  gamma: float | jax.Array = 0.75,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Focal Tversky loss (Abraham & Khan 2019).
 
   With soft ``tp``, ``fp``, ``fn`` over ``axis`` as in
@@ -374,7 +398,9 @@ def _lovasz_extension(errors, gt):
 
 
 @scoped
-def lovasz_hinge(y_true, y_pred, *, per_image=True):
+def lovasz_hinge(
+  y_true: ArrayLike, y_pred: ArrayLike, *, per_image: bool = True
+) -> jax.Array:
   """Binary Lovász hinge loss on logits (Berman et al. 2018, Eq. 10).
 
   With signs ``s = 2 t - 1`` and hinge errors ``m = max(1 - s z, 0)`` for
@@ -452,7 +478,13 @@ def _class_ids(fn, classes, num_classes):
 
 
 @scoped
-def lovasz_softmax(y_true, y_pred, *, classes="present", per_image=False):
+def lovasz_softmax(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  classes: str | Sequence[int] = "present",
+  per_image: bool = False,
+) -> jax.Array:
   """Multi-class Lovász-Softmax loss (Berman et al. 2018, Eq. 12).
 
   For each class ``c``, with foreground ``f_c = [y == c]`` and errors

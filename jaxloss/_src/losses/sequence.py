@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -196,7 +197,7 @@ def ctc_with_paddings(
 
 
 @scoped
-def ctc(y_true, y_pred):
+def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Connectionist temporal classification loss, Keras's form.
 
   ``y_true`` holds labels padded with 0, which is also the blank class: the
