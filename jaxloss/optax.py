@@ -38,6 +38,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 import warnings
 
 import jax
@@ -951,7 +952,7 @@ def cosine_similarity(
   predictions: ArrayLike,
   targets: ArrayLike,
   *,
-  epsilon: float | jax.Array = 0.0,
+  epsilon: float = 0.0,
   axis: int | tuple[int, ...] | None = -1,
   where: ArrayLike | None = None,
 ) -> jax.Array:
@@ -993,7 +994,7 @@ def cosine_distance(
   predictions: ArrayLike,
   targets: ArrayLike,
   *,
-  epsilon: float | jax.Array = 0.0,
+  epsilon: float = 0.0,
   axis: int | tuple[int, ...] | None = -1,
   where: ArrayLike | None = None,
 ) -> jax.Array:
@@ -1241,9 +1242,9 @@ def triplet_margin_loss(
   positives: ArrayLike,
   negatives: ArrayLike,
   axis: int = -1,
-  norm_degree: float = 2,
-  margin: float | jax.Array = 1.0,
-  eps: float | jax.Array = 1e-6,
+  norm_degree: int = 2,
+  margin: float = 1.0,
+  eps: float = 1e-6,
   *,
   absolute_difference: bool = False,
 ) -> jax.Array:
@@ -1422,4 +1423,4 @@ def make_fenchel_young_loss(
       f"make_fenchel_young_loss: max_fun must be callable, got "
       f"{type(max_fun).__name__}"
     )
-  return _sparsemax.fenchel_young(max_fun)
+  return cast(Callable[..., jax.Array], _sparsemax.fenchel_young(max_fun))

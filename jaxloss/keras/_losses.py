@@ -113,9 +113,8 @@ class JaxlossLoss(keras.losses.Loss):
   def hyper_parameters(self) -> dict[str, Any]:
     """The hyper-parameters under the Keras form's keyword names."""
     names = type(self).keras_keywords
-    return {
-      names.get(k, k): v for k, v in self._core.hyper_parameters().items()
-    }
+    params = cast(dict[str, Any], self._core.hyper_parameters())
+    return {names.get(k, k): v for k, v in params.items()}
 
   def __call__(self, y_true, y_pred, sample_weight=None):
     # Remember, for ``call``, whether Keras will weight or mask the values.

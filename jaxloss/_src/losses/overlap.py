@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numbers
 
 import jax
+from jax import core as jax_core
 import jax.numpy as jnp
 from jax.typing import ArrayLike
 import numpy as np
@@ -267,7 +268,7 @@ def class_probabilities(fn, predictions, targets, from_logits):
   shapes.check_same_shape(fn, predictions=p, targets=t)
   if from_logits:
     p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
-  elif p.shape[-1] > 1 and not isinstance(p, jax.core.Tracer):
+  elif p.shape[-1] > 1 and not isinstance(p, jax_core.Tracer):
     sums = np.asarray(jnp.sum(p, axis=-1))
     if not np.allclose(sums, 1.0, rtol=1e-5):
       raise ValueError(
@@ -314,9 +315,9 @@ def per_class_tversky(
   targets,
   probs,
   *,
-  smooth=1.0,
-  alpha=0.5,
-  beta=0.5,
+  smooth: float | jax.Array = 1.0,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
   axis=None,
   class_weights=None,
   class_mask=None,
@@ -355,7 +356,9 @@ def generalized_dice_weights(targets, epsilon=1e-7):
   return weights / jnp.sum(weights) * weights.shape[0]
 
 
-def generalized_dice(fn, targets, probs, *, smooth=1.0, class_mask=None):
+def generalized_dice(
+  fn, targets, probs, *, smooth: float | jax.Array = 1.0, class_mask=None
+):
   """Generalised Dice (Sudre et al. 2017): the mean over batch and kept
   classes of ``w_c * dice_c``, ``w_c`` from :func:`generalized_dice_weights`
   of ``targets``."""
