@@ -564,18 +564,19 @@ def poly_loss_cross_entropy(
   return _softmax.poly1_cross_entropy(y, z, epsilon, ax, mask).astype(dt)
 
 
-def _kl_inputs(fn, first, second, names, axis, where):
-  (a, b), dt = numerics.floats(fn, **{names[0]: first, names[1]: second})
-  shape = jnp.broadcast_shapes(a.shape, b.shape)
-  a = shapes.broadcast_to(fn, names[0], a, shape, to="the inputs")
-  b = shapes.broadcast_to(fn, names[1], b, shape, to="the inputs")
-  return (
-    a,
-    b,
-    shapes.optional_axes(fn, axis, len(shape)),
-    shapes.include_mask(fn, where, shape),
-    dt,
+def _divergence(fn, kernel, log_predictions, second, second_name, axis, where):
+  """``kernel(second, log_predictions, axes, mask)`` on the two inputs
+  broadcast to one shape, in their compute dtype."""
+  names = ("log_predictions", second_name)
+  (lq, b), dt = numerics.floats(
+    fn, **dict(zip(names, (log_predictions, second)))
   )
+  shape = jnp.broadcast_shapes(lq.shape, b.shape)
+  lq = shapes.broadcast_to(fn, names[0], lq, shape, to="the inputs")
+  b = shapes.broadcast_to(fn, names[1], b, shape, to="the inputs")
+  ax = shapes.optional_axes(fn, axis, len(shape))
+  mask = shapes.include_mask(fn, where, shape)
+  return kernel(b, lq, ax, mask).astype(dt)
 
 
 @scoped
@@ -608,11 +609,10 @@ def kl_divergence(
   References:
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
-  fn = "kl_divergence"
-  lq, t, ax, mask, dt = _kl_inputs(
-    fn, log_predictions, targets, ("log_predictions", "targets"), axis, where
+  kernel = _softmax.kl_from_log_predictions
+  return _divergence(
+    "kl_divergence", kernel, log_predictions, targets, "targets", axis, where
   )
-  return _softmax.kl_from_log_predictions(t, lq, ax, mask).astype(dt)
 
 
 @scoped
@@ -648,15 +648,10 @@ def kl_divergence_with_log_targets(
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
   fn = "kl_divergence_with_log_targets"
-  lq, lt, ax, mask, dt = _kl_inputs(
-    fn,
-    log_predictions,
-    log_targets,
-    ("log_predictions", "log_targets"),
-    axis,
-    where,
+  kernel = _softmax.kl_from_log_targets
+  return _divergence(
+    fn, kernel, log_predictions, log_targets, "log_targets", axis, where
   )
-  return _softmax.kl_from_log_targets(lt, lq, ax, mask).astype(dt)
 
 
 @scoped
@@ -690,11 +685,15 @@ def generalized_kl_divergence(
   References:
     Boyd & Vandenberghe, Convex Optimization, 2004, p. 90.
   """
-  fn = "generalized_kl_divergence"
-  lq, t, ax, mask, dt = _kl_inputs(
-    fn, log_predictions, targets, ("log_predictions", "targets"), axis, where
+  return _divergence(
+    "generalized_kl_divergence",
+    _softmax.generalized_kl,
+    log_predictions,
+    targets,
+    "targets",
+    axis,
+    where,
   )
-  return _softmax.generalized_kl(t, lq, ax, mask).astype(dt)
 
 
 @scoped
