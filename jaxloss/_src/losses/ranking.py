@@ -98,12 +98,14 @@ def pairwise_hinge(
   Args:
     y_true: graded relevance ``[..., list_size]``; negative entries are
       padding.
-    y_pred: scores ``[..., list_size]``.
+    y_pred: scores ``s``, ``[..., list_size]``; only differences ``s_i - s_j``
+      count.
     item_mask: optional boolean mask ``[..., list_size]`` of the valid
       items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The mean hinge over each list's ordered pairs, ``[...]``, in ``y_pred``'s
+    dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
@@ -142,12 +144,13 @@ def pairwise_logistic(
   Args:
     y_true: graded relevance ``[..., list_size]``; negative entries are
       padding.
-    y_pred: scores ``[..., list_size]``.
+    y_pred: scores ``[..., list_size]``, the logits of the pairwise order.
     item_mask: optional boolean mask ``[..., list_size]`` of the valid
       items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The mean logistic loss over each list's ordered pairs, ``[...]``, in
+    ``y_pred``'s dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
@@ -192,12 +195,13 @@ def listnet(
   Args:
     y_true: graded relevance ``[..., list_size]``, >= 0; negative entries
       are padding.
-    y_pred: scores ``[..., list_size]``.
+    y_pred: scores ``[..., list_size]``, softmax-normalised over the valid
+      items.
     item_mask: optional boolean mask ``[..., list_size]`` of the valid
       items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The top-one cross-entropy of each list, ``[...]``, in ``y_pred``'s dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
@@ -244,12 +248,13 @@ def listmle(
   Args:
     y_true: graded relevance ``[..., list_size]``; negative entries are
       padding.
-    y_pred: scores ``[..., list_size]``.
+    y_pred: scores ``[..., list_size]``, the Plackett-Luce log-utilities.
     item_mask: optional boolean mask ``[..., list_size]`` of the valid
       items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The Plackett-Luce negative log-likelihood of each list, ``[...]``, in
+    ``y_pred``'s dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
@@ -309,7 +314,8 @@ def approx_ndcg(
     temperature: the sigmoid's temperature, > 0 (TF-Ranking's default 0.1).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    Minus the smooth NDCG of each list, in [-1, 0], ``[...]``, in ``y_pred``'s
+    dtype.
 
   Raises:
     ValueError: if ``temperature <= 0``, the shapes differ or ``y_pred`` is
