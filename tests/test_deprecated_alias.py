@@ -90,3 +90,11 @@ def test_keras_form_keeps_keras_name_ignore_class():
   assert "ignore_index" not in loss.get_config()
   back = jk.from_jaxloss(loss.core)
   assert back.get_config() == loss.get_config()
+
+
+def test_a_saved_config_with_ignore_class_still_loads():
+  config = jaxloss.SparseCategoricalCrossentropy(ignore_index=3).get_config()
+  config["ignore_class"] = config.pop("ignore_index")
+  with pytest.warns(DeprecationWarning, match="ignore_class is deprecated"):
+    again = jaxloss.SparseCategoricalCrossentropy.from_config(config)
+  assert again.ignore_index == 3
