@@ -693,10 +693,10 @@ class SoftMarginLoss(Loss):
 class SparseCategoricalCrossentropy(Loss):
   """Categorical cross-entropy with integer labels."""
   from_logits: bool
-  ignore_class: Any
+  ignore_index: Any
   axis: int
   label_smoothing: float | jax.Array
-  def __init__(self, *, from_logits: bool = False, ignore_class: Any = None, axis: int = -1, label_smoothing: float | jax.Array = 0.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __init__(self, *, from_logits: bool = False, ignore_index: Any = None, axis: int = -1, label_smoothing: float | jax.Array = 0.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class SquaredHinge(Loss):

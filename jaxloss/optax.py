@@ -37,12 +37,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import cast
 import warnings
 
 import jax
-from jax import core as jax_core
 import jax.numpy as jnp
-import numpy as np
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -50,13 +51,12 @@ from jaxloss._src import validation
 from jaxloss._src.losses import embedding as _embedding
 from jaxloss._src.losses import hinge as _hinge
 from jaxloss._src.losses import overlap as _overlap
+from jaxloss._src.losses import sequence as _sequence
 from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.losses import sparsemax as _sparsemax
 from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.losses.regression import huber_elementwise
 from jaxloss._src.losses.regression import log_cosh_elementwise
-from jaxloss._src.losses.sequence import ctc_final_log_likelihood
-from jaxloss._src.losses.sequence import ctc_forward
 from jaxloss._src.objects import scoped
 
 __all__ = [
@@ -104,25 +104,13 @@ def _float(fn, name, x):
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
 
 
-def _broadcast(fn, name, x, shape, to="the predictions"):
-  """Explicitly broadcasts ``x`` to ``shape`` (optax broadcasts silently)."""
-  try:
-    jnp.broadcast_shapes(jnp.shape(x), tuple(shape))
-    return jnp.broadcast_to(x, shape)
-  except ValueError:
-    raise ValueError(
-      f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
-      f"got {name}.shape={tuple(jnp.shape(x))}"
-    ) from None
-
-
 def _scores_and(fn, scores, other, name_scores, name_other, cast=True):
   """``(scores, other, out_dtype)``: ``other`` broadcast to the scores."""
   s, dt = _float(fn, name_scores, scores)
   o = numerics.as_array(fn, name_other, other)
   if cast:
     o = o.astype(s.dtype)
-  return s, _broadcast(fn, name_other, o, s.shape), dt
+  return s, shapes.broadcast_to(fn, name_other, o, s.shape), dt
 
 
 def _same_shape_pair(fn, predictions, targets, names):
@@ -139,29 +127,8 @@ def _error(fn, predictions, targets):
     return p, dt
   p, dt = _float(fn, "predictions", predictions)
   t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  t = _broadcast(fn, "targets", t, p.shape)
+  t = shapes.broadcast_to(fn, "targets", t, p.shape)
   return p - t, dt
-
-
-def _mask(fn, where, shape, axis=None):
-  """A boolean mask of ``shape``; a lower-rank one gets ``axis`` inserted
-  first (optax's rule for batch-shaped masks)."""
-  if where is None:
-    return None
-  where = numerics.as_array(fn, "where", where).astype(bool)
-  if axis is not None and where.ndim != len(shape):
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    where = jnp.expand_dims(where, axes)
-  return _broadcast(fn, "where", where, shape, to="the inputs")
-
-
-def _axis(fn, axis, ndim):
-  """optax's ``axis``: an int, a tuple/list of ints, or None (all)."""
-  if axis is None:
-    return None
-  if isinstance(axis, (list, tuple)):
-    return shapes.canonical_axes(fn, tuple(axis), ndim)
-  return shapes.canonical_axis(fn, axis, ndim)
 
 
 def _int_labels(fn, labels):
@@ -187,7 +154,9 @@ def _class_labels(fn, scores, labels):
 
 
 @scoped
-def sigmoid_binary_cross_entropy(logits, labels):
+def sigmoid_binary_cross_entropy(
+  logits: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Element-wise sigmoid cross-entropy from logits.
 
   ``loss = -y log sigmoid(z) - (1 - y) log sigmoid(-z)``, computed as
@@ -218,7 +187,13 @@ def sigmoid_binary_cross_entropy(logits, labels):
 
 
 @scoped
-def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
+def sigmoid_focal_loss(
+  logits: ArrayLike,
+  labels: ArrayLike,
+  *,
+  alpha: float | jax.Array | None = None,
+  gamma: float | jax.Array = 2.0,
+) -> jax.Array:
   """Element-wise sigmoid focal loss (Lin et al. 2017, eq. 5).
 
   ``loss = a_t (1 - p_t)^gamma * BCE(z, y)`` with ``1 - p_t = y sigmoid(-z)
@@ -232,7 +207,7 @@ def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
     gamma: focusing exponent, ``>= 0``.
 
   Returns:
-    Losses of the shape of ``logits``.
+    Focal losses of the shape of ``logits``.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -252,7 +227,7 @@ def sigmoid_focal_loss(logits, labels, *, alpha=None, gamma=2.0):
 
 
 @scoped
-def hinge_loss(predictor_outputs, targets):
+def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> jax.Array:
   """Element-wise binary hinge loss: ``max(0, 1 - f * y)``, ``y`` in {-1, 1}.
 
   Args:
@@ -278,7 +253,9 @@ def hinge_loss(predictor_outputs, targets):
 
 
 @scoped
-def perceptron_loss(predictor_outputs, targets):
+def perceptron_loss(
+  predictor_outputs: ArrayLike, targets: ArrayLike
+) -> jax.Array:
   """Element-wise binary perceptron loss: ``max(0, -f * y)``.
 
   Args:
@@ -289,7 +266,7 @@ def perceptron_loss(predictor_outputs, targets):
     Losses of the same shape.
 
   Raises:
-    ValueError: if the shapes differ.
+    ValueError: if ``predictor_outputs`` and ``targets`` differ in shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -307,7 +284,7 @@ def perceptron_loss(predictor_outputs, targets):
 
 
 @scoped
-def sparsemax_loss(logits, labels):
+def sparsemax_loss(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
   """Element-wise binary sparsemax loss (Blondel et al. 2020, sec. 4.4).
 
   ``loss = sparse_plus(-z)`` where the label is truthy, else
@@ -336,7 +313,9 @@ def sparsemax_loss(logits, labels):
 
 
 @scoped
-def multiclass_sparsemax_loss(scores, labels):
+def multiclass_sparsemax_loss(
+  scores: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Multiclass sparsemax loss (Martins & Astudillo 2016, eq. 21).
 
   ``loss = <p, z - z_y> + (1 - ||p||^2) / 2`` with ``p = sparsemax(z)`` the
@@ -348,7 +327,7 @@ def multiclass_sparsemax_loss(scores, labels):
     labels: integer labels ``[...]``.
 
   Returns:
-    ``[...]`` losses.
+    ``[...]`` sparsemax losses, 0 where ``sparsemax(z)`` is the one-hot.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -364,15 +343,15 @@ def multiclass_sparsemax_loss(scores, labels):
 
 
 @scoped
-def multiclass_hinge_loss(scores, labels):
+def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> jax.Array:
   """Crammer-Singer multiclass hinge: ``max_k(z_k + 1 - [k = y]) - z_y``.
 
   Args:
-    scores: scores ``[..., K]``.
-    labels: integer labels ``[...]``.
+    scores: class scores ``z``, ``[..., K]``.
+    labels: integer labels ``y``, ``[...]``.
 
   Returns:
-    ``[...]`` losses.
+    ``[...]`` hinge losses, 0 once ``z_y`` leads every other score by 1.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -389,15 +368,17 @@ def multiclass_hinge_loss(scores, labels):
 
 
 @scoped
-def multiclass_perceptron_loss(scores, labels):
+def multiclass_perceptron_loss(
+  scores: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Multiclass perceptron loss: ``max_k z_k - z_y``.
 
   Args:
-    scores: scores ``[..., K]``.
-    labels: integer labels ``[...]``.
+    scores: ``[..., K]``.
+    labels: ``[...]`` integers in ``[0, K)``.
 
   Returns:
-    ``[...]`` losses.
+    ``[...]`` perceptron losses, 0 when the label's score is a maximum.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -413,7 +394,9 @@ def multiclass_perceptron_loss(scores, labels):
 
 
 @scoped
-def safe_softmax_cross_entropy(logits, labels):
+def safe_softmax_cross_entropy(
+  logits: ArrayLike, labels: ArrayLike
+) -> jax.Array:
   """Softmax cross-entropy with the convention ``0 * log 0 = 0``.
 
   ``loss = -sum(y * log_softmax(z))`` over the last axis, where a term with
@@ -442,7 +425,12 @@ def safe_softmax_cross_entropy(logits, labels):
 
 
 @scoped
-def softmax_cross_entropy(logits, labels, axis=-1, where=None):
+def softmax_cross_entropy(
+  logits: ArrayLike,
+  labels: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Softmax cross-entropy with dense (one-hot or soft) labels.
 
   ``loss = -sum_{k in where} y_k log softmax_where(z)_k`` along ``axis``
@@ -471,15 +459,18 @@ def softmax_cross_entropy(logits, labels, axis=-1, where=None):
   """
   fn = "softmax_cross_entropy"
   z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  ax = _axis(fn, axis, z.ndim)
-  mask = _mask(fn, where, z.shape, axis=ax)
+  ax = shapes.optional_axes(fn, axis, z.ndim)
+  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
   return _softmax.softmax_cross_entropy(y, z, ax, mask).astype(dt)
 
 
 @scoped
 def softmax_cross_entropy_with_integer_labels(
-  logits, labels, axis=-1, where=None
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  axis: int | tuple[int, ...] = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Softmax cross-entropy with integer labels.
 
   ``loss = logsumexp_where(z) - z[label]`` along ``axis``. A tuple ``axis``
@@ -516,19 +507,9 @@ def softmax_cross_entropy_with_integer_labels(
     raise ValueError(
       f"{fn}: axis must be an int or a tuple of ints, got {axis!r}"
     )
-  ax = _axis(fn, axis, z.ndim)
-  mask = _mask(fn, where, z.shape, axis=ax)
-  # The caller's order of a tuple axis, as optax flattens it (not sorted).
-  if isinstance(ax, int):
-    classes: tuple[int, ...] = (ax,)
-  else:
-    assert isinstance(axis, tuple)  # an int axis gave an int ax
-    classes = tuple(shapes.canonical_axis(fn, a, z.ndim) for a in axis)
-  batch = tuple(i for i in range(z.ndim) if i not in classes)
-  z = jnp.transpose(z, batch + classes)
-  z = z.reshape(z.shape[: len(batch)] + (-1,))
-  if mask is not None:
-    mask = jnp.transpose(mask, batch + classes).reshape(z.shape)
+  ax = shapes.optional_axes(fn, axis, z.ndim)
+  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
+  z, mask = shapes.flatten_class_axes(fn, z, axis, mask)
   if y.shape != z.shape[:-1]:
     raise ValueError(
       f"{fn}: labels must have the shape of logits without axis "
@@ -539,8 +520,13 @@ def softmax_cross_entropy_with_integer_labels(
 
 @scoped
 def poly_loss_cross_entropy(
-  logits, labels, *, epsilon=2.0, axis=-1, where=None
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  *,
+  epsilon: float | jax.Array = 2.0,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Poly-1 loss (Leng et al. 2022, eq. 3).
 
   ``loss = CE(z, y) + epsilon * sum(y * (1 - softmax(z)))`` along ``axis``
@@ -573,21 +559,33 @@ def poly_loss_cross_entropy(
   fn = "poly_loss_cross_entropy"
   numerics.as_float(fn, "labels", labels)
   z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  ax = _axis(fn, axis, z.ndim)
-  mask = _mask(fn, where, z.shape, axis=ax)
+  ax = shapes.optional_axes(fn, axis, z.ndim)
+  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
   return _softmax.poly1_cross_entropy(y, z, epsilon, ax, mask).astype(dt)
 
 
-def _kl_inputs(fn, first, second, names, axis, where):
-  (a, b), dt = numerics.floats(fn, **{names[0]: first, names[1]: second})
-  shape = jnp.broadcast_shapes(a.shape, b.shape)
-  a = _broadcast(fn, names[0], a, shape, to="the inputs")
-  b = _broadcast(fn, names[1], b, shape, to="the inputs")
-  return a, b, _axis(fn, axis, len(shape)), _mask(fn, where, shape), dt
+def _divergence(fn, kernel, log_predictions, second, second_name, axis, where):
+  """``kernel(second, log_predictions, axes, mask)`` on the two inputs
+  broadcast to one shape, in their compute dtype."""
+  names = ("log_predictions", second_name)
+  (lq, b), dt = numerics.floats(
+    fn, **dict(zip(names, (log_predictions, second)))
+  )
+  shape = jnp.broadcast_shapes(lq.shape, b.shape)
+  lq = shapes.broadcast_to(fn, names[0], lq, shape, to="the inputs")
+  b = shapes.broadcast_to(fn, names[1], b, shape, to="the inputs")
+  ax = shapes.optional_axes(fn, axis, len(shape))
+  mask = shapes.include_mask(fn, where, shape)
+  return kernel(b, lq, ax, mask).astype(dt)
 
 
 @scoped
-def kl_divergence(log_predictions, targets, axis=-1, where=None):
+def kl_divergence(
+  log_predictions: ArrayLike,
+  targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Kullback-Leibler divergence ``KL(t || q)`` from log-predictions.
 
   ``loss = sum(t (log t - log q))`` along ``axis``, with ``0 log 0 = 0``.
@@ -611,17 +609,19 @@ def kl_divergence(log_predictions, targets, axis=-1, where=None):
   References:
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
-  fn = "kl_divergence"
-  lq, t, ax, mask, dt = _kl_inputs(
-    fn, log_predictions, targets, ("log_predictions", "targets"), axis, where
+  kernel = _softmax.kl_from_log_predictions
+  return _divergence(
+    "kl_divergence", kernel, log_predictions, targets, "targets", axis, where
   )
-  return _softmax.kl_from_log_predictions(t, lq, ax, mask).astype(dt)
 
 
 @scoped
 def kl_divergence_with_log_targets(
-  log_predictions, log_targets, axis=-1, where=None
-):
+  log_predictions: ArrayLike,
+  log_targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """KL divergence with both distributions in log space.
 
   ``loss = sum(exp(log t) (log t - log q))`` along ``axis``; ``log t = -inf``
@@ -634,7 +634,7 @@ def kl_divergence_with_log_targets(
     where: optional include-mask.
 
   Returns:
-    Divergences of the inputs' shape without ``axis``.
+    ``KL(t || q)`` per slice: the inputs' shape without ``axis``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -648,32 +648,32 @@ def kl_divergence_with_log_targets(
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
   fn = "kl_divergence_with_log_targets"
-  lq, lt, ax, mask, dt = _kl_inputs(
-    fn,
-    log_predictions,
-    log_targets,
-    ("log_predictions", "log_targets"),
-    axis,
-    where,
+  kernel = _softmax.kl_from_log_targets
+  return _divergence(
+    fn, kernel, log_predictions, log_targets, "log_targets", axis, where
   )
-  return _softmax.kl_from_log_targets(lt, lq, ax, mask).astype(dt)
 
 
 @scoped
-def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
+def generalized_kl_divergence(
+  log_predictions: ArrayLike,
+  targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Generalised KL divergence of unnormalised distributions.
 
   ``loss = sum(t (log t - log q) + q - t)`` along ``axis``: the Bregman
   divergence of ``x log x - x``.
 
   Args:
-    log_predictions: ``log q``, ``[..., K]``.
-    targets: ``t``, non-negative, same shape.
+    log_predictions: ``log q``, ``[..., K]``, ``q`` of any total mass.
+    targets: ``t``, non-negative (need not sum to 1), same shape.
     axis: axis or axes (None for all).
     where: optional include-mask.
 
   Returns:
-    Divergences of the inputs' shape without ``axis``.
+    Generalised divergences, ``>= 0``, the inputs' shape without ``axis``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -685,15 +685,24 @@ def generalized_kl_divergence(log_predictions, targets, axis=-1, where=None):
   References:
     Boyd & Vandenberghe, Convex Optimization, 2004, p. 90.
   """
-  fn = "generalized_kl_divergence"
-  lq, t, ax, mask, dt = _kl_inputs(
-    fn, log_predictions, targets, ("log_predictions", "targets"), axis, where
+  return _divergence(
+    "generalized_kl_divergence",
+    _softmax.generalized_kl,
+    log_predictions,
+    targets,
+    "targets",
+    axis,
+    where,
   )
-  return _softmax.generalized_kl(t, lq, ax, mask).astype(dt)
 
 
 @scoped
-def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
+def convex_kl_divergence(
+  log_predictions: ArrayLike,
+  targets: ArrayLike,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Deprecated alias of :func:`generalized_kl_divergence` (as in optax).
 
   Emits a ``DeprecationWarning``, like optax.
@@ -720,14 +729,14 @@ def convex_kl_divergence(log_predictions, targets, axis=-1, where=None):
 
 @scoped
 def ctc_loss_with_forward_probs(
-  logits,
-  logit_paddings,
-  labels,
-  label_paddings,
+  logits: ArrayLike,
+  logit_paddings: ArrayLike,
+  labels: ArrayLike,
+  label_paddings: ArrayLike,
   *,
-  blank_id=0,
-  log_epsilon=-1e5,
-):
+  blank_id: int = 0,
+  log_epsilon: float | jax.Array = -1e5,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
   """CTC loss (Graves et al. 2006) and the forward log-probabilities.
 
   Runs the forward recursion of the extended label sequence (see
@@ -766,48 +775,27 @@ def ctc_loss_with_forward_probs(
   References:
     Graves et al., Connectionist Temporal Classification, 2006.
   """
-  fn = "ctc_loss_with_forward_probs"
-  z, dt = _float(fn, "logits", logits)
-  shapes.check_rank(fn, "logits", z, 3)
-  y = numerics.labels(fn, "labels", labels)
-  shapes.check_rank(fn, "labels", y, 2)
-  lpad = numerics.as_array(fn, "label_paddings", label_paddings)
-  fpad = numerics.as_array(fn, "logit_paddings", logit_paddings)
-  shapes.check_same_shape(fn, labels=y, label_paddings=lpad)
-  if fpad.shape != z.shape[:2]:
-    raise ValueError(
-      f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
-      f"logit_paddings.shape={tuple(fpad.shape)}"
-    )
-  if y.shape[0] != z.shape[0]:
-    raise ValueError(
-      f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
-      f"got {y.shape[0]}"
-    )
-  log_probs = jax.nn.log_softmax(z, axis=-1)
-  label_lengths = y.shape[1] - jnp.sum(lpad, axis=1).astype(jnp.int32)
-  alphas = ctc_forward(
-    log_probs, y, frame_active=fpad < 0.5, blank=blank_id, log_zero=log_epsilon
+  return _sequence.ctc_with_paddings(
+    "ctc_loss_with_forward_probs",
+    logits,
+    logit_paddings,
+    labels,
+    label_paddings,
+    blank=blank_id,
+    log_zero=log_epsilon,
   )
-  phi, emit = alphas[..., 0::2], alphas[..., 1::2]
-  last_phi = jnp.concatenate(
-    [phi[-1, :, :1], jnp.logaddexp(phi[-1, :, 1:], emit[-1])], axis=-1
-  )
-  phi = phi.at[-1].set(last_phi)
-  loss = -ctc_final_log_likelihood(alphas[-1], label_lengths)
-  return loss.astype(dt), phi.astype(dt), emit.astype(dt)
 
 
 @scoped
 def ctc_loss(
-  logits,
-  logit_paddings,
-  labels,
-  label_paddings,
+  logits: ArrayLike,
+  logit_paddings: ArrayLike,
+  labels: ArrayLike,
+  label_paddings: ArrayLike,
   *,
-  blank_id=0,
-  log_epsilon=-1e5,
-):
+  blank_id: int = 0,
+  log_epsilon: float | jax.Array = -1e5,
+) -> jax.Array:
   """CTC loss (Graves et al. 2006); see :func:`ctc_loss_with_forward_probs`.
 
   ``loss = -log sum over alignments of prod_t softmax(logits)[t, pi_t]``.
@@ -821,7 +809,7 @@ def ctc_loss(
     log_epsilon: the finite stand-in for ``log 0``.
 
   Returns:
-    ``[B]`` losses.
+    ``[B]`` negative log-likelihoods ``-log p(labels | logits)``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -848,7 +836,9 @@ def ctc_loss(
 
 
 @scoped
-def squared_error(predictions, targets=None):
+def squared_error(
+  predictions: ArrayLike, targets: ArrayLike | None = None
+) -> jax.Array:
   """Element-wise squared error ``(predictions - targets)^2``.
 
   Args:
@@ -878,15 +868,17 @@ def squared_error(predictions, targets=None):
 
 
 @scoped
-def l2_loss(predictions, targets=None):
+def l2_loss(
+  predictions: ArrayLike, targets: ArrayLike | None = None
+) -> jax.Array:
   """Element-wise ``0.5 * (predictions - targets)^2``.
 
   Args:
-    predictions: ``[...]``.
-    targets: same shape, or None (zeros).
+    predictions: any shape; the residual itself when ``targets`` is None.
+    targets: ``predictions``' shape, or None.
 
   Returns:
-    Losses of ``predictions``' shape.
+    Half squared errors, ``predictions``' shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -897,7 +889,12 @@ def l2_loss(predictions, targets=None):
 
 
 @scoped
-def huber_loss(predictions, targets=None, *, delta=1.0):
+def huber_loss(
+  predictions: ArrayLike,
+  targets: ArrayLike | None = None,
+  *,
+  delta: float | jax.Array = 1.0,
+) -> jax.Array:
   """Element-wise Huber loss (Huber 1964).
 
   With ``e = predictions - targets``: ``0.5 e^2`` if ``|e| <= delta``, else
@@ -909,7 +906,7 @@ def huber_loss(predictions, targets=None, *, delta=1.0):
     delta: the switch point.
 
   Returns:
-    Losses of ``predictions``' shape.
+    Huber losses of ``predictions``' shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -924,7 +921,9 @@ def huber_loss(predictions, targets=None, *, delta=1.0):
 
 
 @scoped
-def log_cosh(predictions, targets=None):
+def log_cosh(
+  predictions: ArrayLike, targets: ArrayLike | None = None
+) -> jax.Array:
   """Element-wise ``log(cosh(predictions - targets))``, overflow-free.
 
   Args:
@@ -932,7 +931,7 @@ def log_cosh(predictions, targets=None):
     targets: broadcastable to ``predictions``, or None (zeros).
 
   Returns:
-    Losses of ``predictions``' shape.
+    ``log cosh`` of the errors, ``predictions``' shape.
 
   Example:
     >>> from jaxloss import optax as losses
@@ -949,8 +948,13 @@ def log_cosh(predictions, targets=None):
 
 @scoped
 def cosine_similarity(
-  predictions, targets, *, epsilon=0.0, axis=-1, where=None
-):
+  predictions: ArrayLike,
+  targets: ArrayLike,
+  *,
+  epsilon: float = 0.0,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Cosine similarity along ``axis``.
 
   ``cos = sum(a b) / (sqrt(max(sum a^2, eps)) sqrt(max(sum b^2, eps)))``
@@ -979,21 +983,25 @@ def cosine_similarity(
   p, t, dt = _same_shape_pair(
     fn, predictions, targets, ("predictions", "targets")
   )
-  ax = _axis(fn, axis, p.ndim)
-  mask = _mask(fn, where, p.shape)
+  ax = shapes.optional_axes(fn, axis, p.ndim)
+  mask = shapes.include_mask(fn, where, p.shape)
   return _embedding.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
 
 
 @scoped
-def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1, where=None):
+def cosine_distance(
+  predictions: ArrayLike,
+  targets: ArrayLike,
+  *,
+  epsilon: float = 0.0,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Cosine distance ``1 - cosine_similarity`` along ``axis``.
 
   Args:
-    predictions: ``[..., d]``.
-    targets: same shape.
-    epsilon: lower clip of the squared norms.
-    axis: axis or axes (None for all).
-    where: optional include-mask.
+    predictions, targets, epsilon, axis, where: as for
+      :func:`cosine_similarity`.
 
   Returns:
     Distances of the inputs' shape without ``axis``.
@@ -1011,84 +1019,28 @@ def cosine_distance(predictions, targets, *, epsilon=0.0, axis=-1, where=None):
 # --------------------------------------------------------------- segmentation
 
 
-def _dice_probs(fn, predictions, targets, apply_softmax):
-  p, dt = _float(fn, "predictions", predictions)
-  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  if p.ndim == t.ndim - 1:
-    p = p[..., None]
-  if t.ndim == p.ndim - 1:
-    t = t[..., None]
-  shapes.check_same_shape(fn, predictions=p, targets=t)
-  if apply_softmax:
-    p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
-  elif p.shape[-1] > 1 and not isinstance(p, jax_core.Tracer):
-    sums = np.asarray(jnp.sum(p, axis=-1))
-    if not np.allclose(sums, 1.0, rtol=1e-5):
-      raise ValueError(
-        f"{fn}: predictions must sum to 1 over the class axis when "
-        f"apply_softmax=False, got sums in [{sums.min():.6f}, "
-        f"{sums.max():.6f}]"
-      )
-  return p, t, dt
-
-
-def _reduce_classes(fn, values, reduction):
-  if reduction == "mean":
-    return jnp.mean(values, axis=-1)
-  if reduction == "sum":
-    return jnp.sum(values, axis=-1)
-  if reduction == "none":
-    return values
-  raise ValueError(
-    f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+def _dice(fn, predictions, targets, apply_softmax, ignore_background, **kw):
+  p, t, dt = _overlap.class_probabilities(
+    fn, predictions, targets, apply_softmax
   )
-
-
-def _dice(
-  fn,
-  predictions,
-  targets,
-  class_weights,
-  smooth,
-  alpha,
-  beta,
-  apply_softmax,
-  reduction,
-  ignore_background,
-  axis,
-):
-  p, t, dt = _dice_probs(fn, predictions, targets, apply_softmax)
-  if axis is None:
-    axis = tuple(range(1, p.ndim - 1))
-  elif not isinstance(axis, int):
-    axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
-  values = _overlap.smoothed_tversky_per_class(
-    fn, t, p, axis, smooth, alpha, beta
-  )
-  if class_weights is not None:
-    w = numerics.as_array(fn, "class_weights", class_weights)
-    shapes.check_rank(fn, "class_weights", w, 1)
-    w = w.astype(values.dtype).reshape((1,) * (values.ndim - 1) + (-1,))
-    values = values * w
-  if ignore_background and p.shape[-1] > 1:
-    values = values[..., 1:]
-  return _reduce_classes(fn, values, reduction).astype(dt)
+  mask = _overlap.without_background(p.shape[-1], ignore_background)
+  return _overlap.per_class_tversky(fn, t, p, class_mask=mask, **kw), dt
 
 
 @scoped
 def dice_loss(
-  predictions,
-  targets,
+  predictions: ArrayLike,
+  targets: ArrayLike,
   *,
-  class_weights=None,
-  smooth=1.0,
-  alpha=0.5,
-  beta=0.5,
-  apply_softmax=True,
-  reduction="mean",
-  ignore_background=False,
-  axis=None,
-):
+  class_weights: ArrayLike | None = None,
+  smooth: float | jax.Array = 1.0,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  apply_softmax: bool = True,
+  reduction: str = "mean",
+  ignore_background: bool = False,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Soft Dice / Tversky loss per class (Milletari et al. 2016).
 
   With probabilities ``p`` (softmax over the last axis, or a sigmoid for a
@@ -1127,30 +1079,31 @@ def dice_loss(
   References:
     Milletari et al., V-Net, 2016; Salehi et al., Tversky Loss, 2017.
   """
-  return _dice(
+  values, dt = _dice(
     "dice_loss",
     predictions,
     targets,
-    class_weights,
-    smooth,
-    alpha,
-    beta,
     apply_softmax,
-    reduction,
     ignore_background,
-    axis,
+    smooth=smooth,
+    alpha=alpha,
+    beta=beta,
+    axis=axis,
+    class_weights=class_weights,
+    reduction=reduction,
   )
+  return values.astype(dt)
 
 
 @scoped
 def multiclass_generalized_dice_loss(
-  predictions,
-  targets,
+  predictions: ArrayLike,
+  targets: ArrayLike,
   *,
-  smooth=1.0,
-  apply_softmax=True,
-  ignore_background=False,
-):
+  smooth: float | jax.Array = 1.0,
+  apply_softmax: bool = True,
+  ignore_background: bool = False,
+) -> jax.Array:
   """Generalised Dice loss (Sudre et al. 2017): a scalar.
 
   Class weights ``w_c = 1 / (n_c^2 + 1e-7)`` (``n_c`` the target mass of
@@ -1180,29 +1133,28 @@ def multiclass_generalized_dice_loss(
     for Highly Unbalanced Segmentations, 2017.
   """
   fn = "multiclass_generalized_dice_loss"
-  p, dt = _float(fn, "predictions", predictions)
-  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  shapes.check_same_shape(fn, predictions=p, targets=t)
-  weights = _overlap.generalized_dice_weights(t)
-  return jnp.mean(
-    _dice(
-      fn,
-      p,
-      t,
-      weights,
-      smooth,
-      0.5,
-      0.5,
-      apply_softmax,
-      "none",
-      ignore_background,
-      None,
-    )
+  shapes.check_same_shape(
+    fn,
+    predictions=numerics.as_array(fn, "predictions", predictions),
+    targets=numerics.as_array(fn, "targets", targets),
+  )
+  p, t, dt = _overlap.class_probabilities(
+    fn, predictions, targets, apply_softmax
+  )
+  mask = _overlap.without_background(p.shape[-1], ignore_background)
+  return _overlap.generalized_dice(
+    fn, t, p, smooth=smooth, class_mask=mask
   ).astype(dt)
 
 
 @scoped
-def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
+def binary_dice_loss(
+  predictions: ArrayLike,
+  targets: ArrayLike,
+  *,
+  smooth: float | jax.Array = 1.0,
+  apply_sigmoid: bool = True,
+) -> jax.Array:
   """Binary soft Dice loss: :func:`dice_loss` on one sigmoid channel.
 
   Inputs ``[...]`` whose last axis is not of size 1 get a channel axis.
@@ -1215,7 +1167,7 @@ def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
     apply_sigmoid: whether ``predictions`` are logits.
 
   Returns:
-    ``[B]`` losses.
+    ``[B]`` Dice losses, in [0, 1].
 
   Example:
     >>> import jax.numpy as jnp
@@ -1227,18 +1179,21 @@ def binary_dice_loss(predictions, targets, *, smooth=1.0, apply_sigmoid=True):
   fn = "binary_dice_loss"
   p, _ = _float(fn, "predictions", predictions)
   t = numerics.as_array(fn, "targets", targets)
-  if p.ndim == t.ndim and p.shape[-1] != 1:
+  if p.ndim == t.ndim and p.shape[-1] != 1:  # one sigmoid channel
     p, t = p[..., None], t[..., None]
-  return _dice(
-    fn, p, t, None, smooth, 0.5, 0.5, apply_sigmoid, "mean", False, None
-  )
+  values, dt = _dice(fn, p, t, apply_sigmoid, False, smooth=smooth)
+  return values.astype(dt)
 
 
 # ----------------------------------------------------------- self-supervised
 
 
 @scoped
-def ntxent(embeddings, labels, temperature=0.07):
+def ntxent(
+  embeddings: ArrayLike,
+  labels: ArrayLike,
+  temperature: float | jax.Array = 0.07,
+) -> jax.Array:
   """NT-Xent contrastive loss (Chen et al. 2020), a scalar.
 
   With ``s_ij = cos(e_i, e_j) / temperature`` (squared norms clipped at the
@@ -1282,16 +1237,16 @@ def ntxent(embeddings, labels, temperature=0.07):
 
 @scoped
 def triplet_margin_loss(
-  anchors,
-  positives,
-  negatives,
-  axis=-1,
-  norm_degree=2,
-  margin=1.0,
-  eps=1e-6,
+  anchors: ArrayLike,
+  positives: ArrayLike,
+  negatives: ArrayLike,
+  axis: int = -1,
+  norm_degree: int = 2,
+  margin: float = 1.0,
+  eps: float = 1e-6,
   *,
-  absolute_difference=False,
-):
+  absolute_difference: bool = False,
+) -> jax.Array:
   """Triplet margin loss (Balntas et al. 2016).
 
   ``loss = max(d(a, p) - d(a, n) + margin, 0)`` with
@@ -1311,7 +1266,7 @@ def triplet_margin_loss(
     absolute_difference: measure ``|x - y|`` (see above).
 
   Returns:
-    ``[B]`` losses.
+    ``[B]`` hinged distance gaps, ``>= 0``.
 
   Example:
     >>> import jax.numpy as jnp
@@ -1341,8 +1296,13 @@ def triplet_margin_loss(
 
 @scoped
 def ranking_softmax_loss(
-  logits, labels, *, where=None, weights=None, reduce_fn=jnp.mean
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  *,
+  where: ArrayLike | None = None,
+  weights: ArrayLike | None = None,
+  reduce_fn: Callable[..., ArrayLike] | None = jnp.mean,
+) -> jax.Array:
   """Listwise softmax ranking loss (Bruch et al. 2019).
 
   ``loss = -sum_i w_i y_i log softmax(s)_i`` per list (last axis), over the
@@ -1374,10 +1334,10 @@ def ranking_softmax_loss(
   """
   fn = "ranking_softmax_loss"
   s, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  mask = _mask(fn, where, s.shape)
+  mask = shapes.include_mask(fn, where, s.shape)
   w = None
   if weights is not None:
-    w = _broadcast(
+    w = shapes.broadcast_to(
       fn,
       "weights",
       numerics.as_array(fn, "weights", weights).astype(s.dtype),
@@ -1395,7 +1355,13 @@ def ranking_softmax_loss(
 
 
 @scoped
-def smooth_labels(labels, alpha, *, axis=-1, where=None):
+def smooth_labels(
+  labels: ArrayLike,
+  alpha: float | jax.Array,
+  *,
+  axis: int | tuple[int, ...] | None = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Label smoothing (Szegedy et al. 2016; Mueller et al. 2019).
 
   ``(1 - alpha) * labels + alpha / K`` with ``K`` the size of ``axis`` (or
@@ -1420,12 +1386,14 @@ def smooth_labels(labels, alpha, *, axis=-1, where=None):
   """
   fn = "smooth_labels"
   y, dt = _float(fn, "labels", labels)
-  ax = _axis(fn, axis, y.ndim)
-  mask = _mask(fn, where, y.shape)
+  ax = shapes.optional_axes(fn, axis, y.ndim)
+  mask = shapes.include_mask(fn, where, y.shape)
   return _softmax.smooth_labels(y, alpha, ax, mask).astype(dt)
 
 
-def make_fenchel_young_loss(max_fun):
+def make_fenchel_young_loss(
+  max_fun: Callable[..., ArrayLike],
+) -> Callable[..., jax.Array]:
   """Builds a Fenchel-Young loss (Blondel et al. 2020) from a max function.
 
   The result is ``fenchel_young_loss(scores, targets, *args, **kwargs) =
@@ -1454,4 +1422,4 @@ def make_fenchel_young_loss(max_fun):
       f"make_fenchel_young_loss: max_fun must be callable, got "
       f"{type(max_fun).__name__}"
     )
-  return _sparsemax.fenchel_young(max_fun)
+  return cast(Callable[..., jax.Array], _sparsemax.fenchel_young(max_fun))

@@ -51,7 +51,7 @@ def test_input_nan_is_reported_before_the_nan_loss_it_causes():
   assert "huber: y_true must be finite" in _message(error)
 
 
-def test_sparse_labels_out_of_range_and_ignore_class():
+def test_sparse_labels_out_of_range_and_ignore_index():
   p = jnp.array([[0.5, 0.5, 0.0], [0.2, 0.3, 0.5]])
   check = jax.jit(jaxloss.checked(jaxloss.sparse_categorical_crossentropy))
   msg = _message(check(jnp.array([0, 3]), p)[0])
@@ -60,7 +60,7 @@ def test_sparse_labels_out_of_range_and_ignore_class():
   )
   assert "flat index 1 (value 3)" in msg
   assert "[0, 3)" in _message(check(jnp.array([-1, 0]), p)[0])
-  obj = jaxloss.SparseCategoricalCrossentropy(ignore_class=-1)
+  obj = jaxloss.SparseCategoricalCrossentropy(ignore_index=-1)
   error, _ = jax.jit(jaxloss.checked(obj))(jnp.array([-1, 0]), p)
   assert error.get() is None
 

@@ -304,12 +304,12 @@ def test_margin_softmax_errors_name_the_public_loss(fn):
   "make",
   [
     lambda: (
-      jaxloss.SparseCategoricalCrossentropy(ignore_class=0),
+      jaxloss.SparseCategoricalCrossentropy(ignore_index=0),
       ([0, 1, 2], np.full((3, 3), 1 / 3, np.float32)),
     ),
     lambda: (jaxloss.Circle(), ([0, 0, 1], np.eye(3, dtype=np.float32))),
   ],
-  ids=["sparse_ignore_class", "circle"],
+  ids=["sparse_ignore_index", "circle"],
 )
 def test_own_mask_objects_check_the_callers_where(make):
   loss, args = make()

@@ -512,6 +512,14 @@ def _assert_close(got, want, what):
   )
 
 
+def _ours(kwargs):
+  """Keras's keywords in jaxloss's spelling (ignore_class -> ignore_index)."""
+  kwargs = dict(kwargs)
+  if "ignore_class" in kwargs:
+    kwargs["ignore_index"] = kwargs.pop("ignore_class")
+  return kwargs
+
+
 @pytest.mark.parametrize("case", [c for c in CASES if c.functional], ids=repr)
 def test_function_parity(case):
   t, p, extra = _inputs(case)
@@ -519,7 +527,7 @@ def test_function_parity(case):
   ours = getattr(jaxloss, case.fn)
   theirs = _keras(getattr(KL, case.fn))
   _assert_close(
-    _value_and_grad(lambda p: ours(t, p, **kw), p),
+    _value_and_grad(lambda p: ours(t, p, **_ours(kw)), p),
     _value_and_grad(lambda p: theirs(t, p, **kw), p),
     case,
   )
@@ -527,7 +535,7 @@ def test_function_parity(case):
 
 def _sample_weight(case, t, p):
   """Weights of the values' shape (Keras needs equal ranks), or None."""
-  values = getattr(jaxloss, case.fn)(t, p, **case.kwargs)
+  values = getattr(jaxloss, case.fn)(t, p, **_ours(case.kwargs))
   if values.ndim == 0:
     return None  # Keras returns scalar values unreduced
   n = values.size
@@ -569,7 +577,7 @@ def test_object_parity(case):
   name = CLASS_OF[case.fn]
   masked = case.fn == "circle" or "ignore_class" in case.kwargs
   ours, our_grad, our_objects = _all_reductions(
-    getattr(jaxloss, name), case.kwargs, t, weight, p, masked
+    getattr(jaxloss, name), _ours(case.kwargs), t, weight, p, masked
   )
   theirs, their_grad, their_objects = _all_reductions(
     _keras_class(name), case.kwargs, t, weight, p, masked
@@ -651,8 +659,10 @@ def test_default_names_and_config_keys(name):
   assert ours.reduction == theirs.reduction
   # Every key Keras serialises is in our config, with the same default.
   # (Keras 3.15 serialises alpha as given; our tuples equal its lists.)
+  # (jaxloss spells Keras's ignore_class as ignore_index; the Keras form,
+  # jaxloss.keras, keeps Keras's name.)
   mine = ours.get_config()
-  for key, value in theirs.get_config().items():
+  for key, value in _ours(theirs.get_config()).items():
     assert key in mine, f"{name}: config lacks {key}"
     assert mine[key] == (tuple(value) if isinstance(value, list) else value)
 

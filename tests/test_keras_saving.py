@@ -54,8 +54,10 @@ def test_config_round_trip(name):
   config = loss.get_config()
   assert config["name"] == f"my_{name.lower()}"
   assert config["reduction"] == "sum"
-  # Every hyper-parameter of the jaxloss class is in the config.
-  assert set(loss.core.hyper_parameters()) <= set(config)
+  # Every hyper-parameter of the jaxloss class is in the config (under the
+  # Keras form's name where it keeps Keras's, e.g. ignore_class).
+  names = cls.keras_keywords
+  assert {names.get(k, k) for k in loss.core.hyper_parameters()} <= set(config)
   for key, value in NON_DEFAULT.get(name, {}).items():
     assert config[key] == value, key
   serialized = _json(keras.losses.serialize(loss))

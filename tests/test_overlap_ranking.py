@@ -264,7 +264,7 @@ def test_mask_equals_ragged_lists(fn):
     ]
   )
   f = jax.jit(fn)  # one compilation per list length instead of per op
-  got = f(t, s, where=where)
+  got = f(t, s, item_mask=where)
   for i in range(3):
     want = f(t[i][where[i]][None], s[i][where[i]][None])[0]
     np.testing.assert_allclose(got[i], want, rtol=1e-6, atol=1e-7)
@@ -277,7 +277,7 @@ def test_fully_masked_list_is_zero_with_zero_gradient(fn):
   t = np.array([[1.0, 0.0, 2.0]])
   s = jnp.array([[0.3, np.nan, -2.0]])
   where = np.zeros((1, 3), bool)
-  value, grad = jax.value_and_grad(lambda s: fn(t, s, where=where).sum())(s)
+  value, grad = jax.value_and_grad(lambda s: fn(t, s, item_mask=where).sum())(s)
   assert value == 0.0
   np.testing.assert_array_equal(grad, np.zeros((1, 3)))
 
@@ -288,6 +288,7 @@ def test_ranking_objects_and_registry():
   values = jaxloss.listmle(t, s)
   loss = jaxloss.get("ListMLE")
   assert "where" not in loss.get_config()
+  assert "item_mask" not in loss.get_config()
   np.testing.assert_allclose(loss(t, s), jnp.mean(values), rtol=1e-6)
   # The object's where= masks whole lists.
   keep = np.array([True, False, True])
@@ -302,11 +303,27 @@ def test_ranking_objects_and_registry():
 
 def test_ranking_errors():
   t, s = np.zeros((2, 3)), np.zeros((2, 3))
-  with pytest.raises(TypeError, match="listnet: where must be a boolean"):
-    jaxloss.listnet(t, s, where=np.ones((2, 3)))
-  with pytest.raises(ValueError, match="listmle: y_pred and where"):
-    jaxloss.listmle(t, s, where=np.ones((2, 2), bool))
+  with pytest.raises(TypeError, match="listnet: item_mask must be a boolean"):
+    jaxloss.listnet(t, s, item_mask=np.ones((2, 3)))
+  with pytest.raises(ValueError, match="listmle: y_pred and item_mask"):
+    jaxloss.listmle(t, s, item_mask=np.ones((2, 2), bool))
   with pytest.raises(ValueError, match="approx_ndcg: temperature"):
     jaxloss.approx_ndcg(t, s, temperature=0.0)
   with pytest.raises(ValueError, match="pairwise_hinge: y_pred must have"):
     jaxloss.pairwise_hinge(1.0, 1.0)
+
+
+@pytest.mark.parametrize("fn", RANKING, ids=lambda f: f.__name__)
+def test_where_is_a_deprecated_alias_of_item_mask(fn):
+  rng = np.random.default_rng(5)
+  t, s = refs._rank_inputs(rng, 2)
+  mask = np.array([[True, True, False, True, True], [True] * 5])
+  want = fn(t, s, item_mask=mask)
+  # The mask changes the first list's value and not the second's.
+  full = fn(t, s)
+  assert want[0] != full[0] and want[1] == full[1]
+  with pytest.warns(DeprecationWarning, match="where is deprecated, use"):
+    got = fn(t, s, where=mask)
+  np.testing.assert_array_equal(got, want)
+  with pytest.raises(TypeError, match="pass only item_mask"):
+    fn(t, s, where=mask, item_mask=mask)

@@ -70,3 +70,36 @@ def test_log_cosh_one_mean_equals_mean_of_means(shape, x64):
   np.testing.assert_allclose(
     g, np.tanh(p - t) / per_sample.size / shape[-1] * 1.0, rtol=1e-12
   )
+
+
+def test_categorical_crossentropy_is_optax_program():
+  # CategoricalCrossentropy(from_logits=True) and optax's
+  # softmax_cross_entropy share one kernel: the same optimised program.
+  labels = jax.nn.one_hot(
+    np.random.default_rng(4).integers(0, K, size=(B,)), K, dtype=jnp.float32
+  )
+  keras_form = jaxloss.CategoricalCrossentropy(from_logits=True)
+  ours = _fingerprint(lambda z: keras_form(labels, z), _logits())
+  theirs = _fingerprint(
+    lambda z: optax.softmax_cross_entropy(z, labels).mean(), _logits()
+  )
+  assert ours == theirs
+  # The optax form of jaxloss is that program as well.
+  from jaxloss import optax as jaxloss_optax  # noqa: PLC0415
+
+  drop_in = _fingerprint(
+    lambda z: jaxloss_optax.softmax_cross_entropy(z, labels).mean(), _logits()
+  )
+  assert drop_in == theirs
+
+
+def test_categorical_crossentropy_program_differs_from_other_formulas():
+  # The fingerprint tells programs apart: the probability form (Keras's
+  # normalise-and-clip) is another program.
+  labels = jax.nn.one_hot(jnp.arange(B) % K, K, dtype=jnp.float32)
+  logits_form = jaxloss.CategoricalCrossentropy(from_logits=True)
+  probs_form = jaxloss.CategoricalCrossentropy()
+  z = jax.nn.softmax(_logits())
+  assert _fingerprint(lambda z: logits_form(labels, z), z) != _fingerprint(
+    lambda z: probs_form(labels, z), z
+  )

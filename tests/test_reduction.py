@@ -190,7 +190,7 @@ def test_serialize_keeps_every_field():
     jaxloss.Huber(delta=0.3, name="h", reduction="sum"),
     jaxloss.CosineSimilarity(axis=0),
     jaxloss.CategoricalFocalCrossentropy(alpha=[0.1, 0.9]),
-    jaxloss.SparseCategoricalCrossentropy(ignore_class=255, dtype="bfloat16"),
+    jaxloss.SparseCategoricalCrossentropy(ignore_index=255, dtype="bfloat16"),
   ):
     config = jaxloss.serialize(obj)
     again = jaxloss.deserialize(config)

@@ -6,7 +6,7 @@ Three parts:
   choices, axes, label and mask dtypes), message by message;
 * the cases that used to slip through (NaN in a range check, strings or
   ``None`` as options, a negative focal ``alpha``, a non-integer
-  ``ignore_class``), on the functions (eagerly and under ``jit``) and on the
+  ``ignore_index``), on the functions (eagerly and under ``jit``) and on the
   loss objects (at construction);
 * a sweep over every registered loss class: each numeric, boolean or
   axis hyper-parameter rejects a wrong value when the object is built, with
@@ -211,7 +211,7 @@ FUNCTION_CASES = [
   (
     jaxloss.sparse_categorical_crossentropy,
     (SPARSE, PROBS),
-    "ignore_class",
+    "ignore_index",
     1.5,
     TypeError,
     "must be an int or None",
@@ -219,7 +219,7 @@ FUNCTION_CASES = [
   (
     jaxloss.sparse_categorical_crossentropy,
     (SPARSE, PROBS),
-    "ignore_class",
+    "ignore_index",
     "1",
     TypeError,
     "must be an int or None",
@@ -297,21 +297,21 @@ def test_function_rejects(fn, inputs, arg, bad, exc, expectation):
     ),
     (
       jaxloss.SparseCategoricalCrossentropy,
-      {"ignore_class": 1.5},
+      {"ignore_index": 1.5},
       TypeError,
       (
         "SparseCategoricalCrossentropy: sparse_categorical_crossentropy: "
-        "ignore_class must be an int or None",
+        "ignore_index must be an int or None",
         "got 1.5",
       ),
     ),
     (
       jaxloss.SparseCategoricalCrossentropy,
-      {"ignore_class": "1"},
+      {"ignore_index": "1"},
       TypeError,
       (
         "SparseCategoricalCrossentropy: sparse_categorical_crossentropy: "
-        "ignore_class must be an int or None",
+        "ignore_index must be an int or None",
         "got '1'",
       ),
     ),

@@ -14,7 +14,7 @@ reported as such, not as the NaN loss it causes):
 1. every floating input (and ``sample_weight``) is finite, and no floating
    hyper-parameter is NaN;
 2. loss-specific domains: integer labels in ``[0, num_classes)`` (except
-   ``ignore_class``), probabilities in ``[0, 1]`` and, for the categorical
+   ``ignore_index``), probabilities in ``[0, 1]`` and, for the categorical
    losses from probabilities, rows summing to 1; targets in ``[0, 1]`` for
    the binary and categorical cross-entropies; ``var >= 0`` for
    ``gaussian_nll``;
@@ -233,15 +233,15 @@ def _check_rows_sum_to_one(label, name, x, axis):
   )
 
 
-def _check_labels(label, name, labels, num_classes, ignore_class):
+def _check_labels(label, name, labels, num_classes, ignore_index):
   labels = jnp.asarray(labels)
   if labels.size == 0 or not jnp.issubdtype(labels.dtype, jnp.number):
     return
   bad = (labels < 0) | (labels >= num_classes)
   if not jnp.issubdtype(labels.dtype, jnp.integer):
     bad = bad | (labels != jnp.round(labels))
-  if ignore_class is not None:
-    bad = bad & (labels != ignore_class)
+  if ignore_index is not None:
+    bad = bad & (labels != ignore_index)
   count, index = _first(bad)
   checkify.check(
     count == 0,
@@ -269,9 +269,9 @@ def _domain_checks(label, fn_name, names, args, params):
     return
   y_pred = jnp.asarray(y_pred)
   if fn_name in _SPARSE_LABELS and y_true is not None and y_pred.ndim:
-    _check_labels(
-      label, "y_true", y_true, y_pred.shape[axis], params.get("ignore_class")
-    )
+    # A partial may still spell it ignore_class (the deprecated alias).
+    ignore = params.get("ignore_index", params.get("ignore_class"))
+    _check_labels(label, "y_true", y_true, y_pred.shape[axis], ignore)
   elif fn_name in _UNIT_TARGETS and y_true is not None:
     _check_interval(label, "y_true", y_true, "targets")
   if fn_name in _PROBABILITY_PREDICTIONS and from_logits is False:

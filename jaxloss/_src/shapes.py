@@ -158,3 +158,73 @@ def leading_broadcast(fn: str, name: str, w, shape):
     )
   w = jnp.reshape(w, w.shape + (1,) * (len(shape) - w.ndim))
   return jnp.broadcast_to(w, shape)
+
+
+# ----------------------------------------------------------------------------
+# Explicit broadcasting, include-masks and class axes of the optax forms
+# (optax broadcasts silently; these broadcast only what is asked for, and
+# name the argument when it cannot be done).
+
+
+def broadcast_to(fn: str, name: str, x, shape, to: str = "the predictions"):
+  """``x`` broadcast to ``shape``, or a ValueError naming ``name``."""
+  try:
+    jnp.broadcast_shapes(jnp.shape(x), tuple(shape))
+    return jnp.broadcast_to(x, shape)
+  except ValueError:
+    raise ValueError(
+      f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
+      f"got {name}.shape={tuple(jnp.shape(x))}"
+    ) from None
+
+
+def include_mask(fn: str, where, shape, axis=None, name: str = "where"):
+  """A boolean include-mask of ``shape`` (None stays None).
+
+  A mask of lower rank than ``shape`` gets ``axis`` (an int or a tuple of
+  ints) inserted first: a batch-shaped mask then covers every class (the
+  optax rule); the result is broadcast explicitly.
+  """
+  if where is None:
+    return None
+  where = numerics.as_array(fn, name, where).astype(bool)
+  if axis is not None and where.ndim != len(shape):
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    where = jnp.expand_dims(where, axes)
+  return broadcast_to(fn, name, where, shape, to="the inputs")
+
+
+def optional_axes(fn: str, axis, ndim: int):
+  """An int axis (canonical), a sorted tuple for a sequence, or None (all)."""
+  if axis is None:
+    return None
+  if isinstance(axis, (list, tuple)):
+    return canonical_axes(fn, tuple(axis), ndim)
+  return canonical_axis(fn, axis, ndim)
+
+
+def flatten_class_axes(fn: str, x, axis, mask=None):
+  """Moves the class axis or axes of ``x`` last and flattens them into one.
+
+  A tuple ``axis`` is taken in the caller's order (not sorted): a flat class
+  index then counts through those axes in that order, as NumPy's ravel of
+  ``x`` transposed to ``batch + axis`` does. ``mask`` (of ``x``'s shape, or
+  None) moves with ``x``.
+
+  Returns:
+    ``(x [..., K], mask [..., K] or None)``.
+  """
+  if isinstance(axis, bool) or not isinstance(axis, (int, tuple)):
+    raise ValueError(
+      f"{fn}: axis must be an int or a tuple of ints, got {axis!r}"
+    )
+  items = (axis,) if isinstance(axis, int) else axis
+  classes = tuple(canonical_axis(fn, a, x.ndim) for a in items)
+  if len(set(classes)) != len(classes):
+    raise ValueError(f"{fn}: axis has repeated axes, got {axis!r}")
+  batch = tuple(i for i in range(x.ndim) if i not in classes)
+  x = jnp.transpose(x, batch + classes)
+  x = x.reshape(x.shape[: len(batch)] + (-1,))
+  if mask is not None:
+    mask = jnp.transpose(mask, batch + classes).reshape(x.shape)
+  return x, mask

@@ -27,6 +27,13 @@ import jaxloss
 PACKAGE = "jaxloss"
 _BASE_KEYS = ("reduction", "name", "dtype")
 
+# Where the Keras form keeps Keras's own name for a jaxloss keyword:
+# {class name: {jaxloss keyword: Keras keyword}}. The mapping is all the
+# adapter does; the loss object underneath holds jaxloss's name.
+KERAS_KEYWORDS: dict[str, dict[str, str]] = {
+  "SparseCategoricalCrossentropy": {"ignore_index": "ignore_class"},
+}
+
 
 def _inputs(cls) -> tuple[str, ...]:
   """Names of the positional inputs of a jaxloss loss class."""
@@ -69,6 +76,8 @@ class JaxlossLoss(keras.losses.Loss):
   """
 
   core_class: type | None = None  # set by adapter_class
+  # {jaxloss keyword: Keras keyword} where the two differ (KERAS_KEYWORDS).
+  keras_keywords: dict[str, str] = {}
 
   def __init__(
     self,
@@ -80,6 +89,10 @@ class JaxlossLoss(keras.losses.Loss):
   ):
     core_class = type(self).core_class
     assert core_class is not None  # every adapter class sets it
+    to_core = {k: c for c, k in type(self).keras_keywords.items()}
+    hyper_parameters = {
+      to_core.get(k, k): v for k, v in hyper_parameters.items()
+    }
     # The jaxloss object validates the hyper-parameters (clear errors early).
     core = core_class(**hyper_parameters)
     # Keras accepts reduction=None; its signature's inferred type omits it.
@@ -98,7 +111,10 @@ class JaxlossLoss(keras.losses.Loss):
     return self._core
 
   def hyper_parameters(self) -> dict[str, Any]:
-    return dict(self._core.hyper_parameters())
+    """The hyper-parameters under the Keras form's keyword names."""
+    names = type(self).keras_keywords
+    params = cast(dict[str, Any], self._core.hyper_parameters())
+    return {names.get(k, k): v for k, v in params.items()}
 
   def __call__(self, y_true, y_pred, sample_weight=None):
     # Remember, for ``call``, whether Keras will weight or mask the values.
@@ -132,7 +148,7 @@ class JaxlossLoss(keras.losses.Loss):
     if where_fn is not None:
       # The loss's own mask (ignore_class, Circle): Keras reads it from the
       # values' Keras mask, as it does for its own losses.
-      mask = where_fn(y_true, y_pred, values, **self.hyper_parameters())
+      mask = where_fn(y_true, y_pred, values, **self._core.hyper_parameters())
       if mask is not None:
         set_keras_mask(values, mask)
     return values
@@ -160,6 +176,7 @@ class JaxlossLoss(keras.losses.Loss):
 
 
 def _init_signature(core_class) -> inspect.Signature:
+  names = KERAS_KEYWORDS.get(core_class.__name__, {})
   kw = inspect.Parameter.KEYWORD_ONLY
   params = [
     inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY),
@@ -168,7 +185,7 @@ def _init_signature(core_class) -> inspect.Signature:
     inspect.Parameter("dtype", kw, default=None),
   ]
   params += [
-    inspect.Parameter(k, kw, default=v)
+    inspect.Parameter(names.get(k, k), kw, default=v)
     for k, v in _hyper_defaults(core_class).items()
   ]
   return inspect.Signature(params)
@@ -184,11 +201,14 @@ def adapter_class(core_class) -> type[JaxlossLoss]:
     f"``reduction``, ``name`` and ``dtype``. Registered with Keras as "
     f'``"{PACKAGE}>{name}"``.\n'
   )
+  for ours, theirs in KERAS_KEYWORDS.get(name, {}).items():
+    doc += f"\nKeras's ``{theirs}`` stands for jaxloss's ``{ours}``.\n"
   cls = type(
     name,
     (JaxlossLoss,),
     {
       "core_class": core_class,
+      "keras_keywords": dict(KERAS_KEYWORDS.get(name, {})),
       "__doc__": doc,
       "__module__": "jaxloss.keras",
       "__qualname__": name,
@@ -261,9 +281,10 @@ def from_jaxloss(obj):
       f"from_jaxloss: obj must be a jaxloss loss object with inputs "
       f"(y_true, y_pred), got {obj!r}"
     )
+  names = KERAS_KEYWORDS.get(name, {})
   return ADAPTERS[name](
     reduction=obj.reduction,
     name=obj.name,
     dtype=obj.dtype,
-    **obj.hyper_parameters(),
+    **{names.get(k, k): v for k, v in obj.hyper_parameters().items()},
   )

@@ -205,11 +205,11 @@ def np_categorical_focal(
 
 
 def np_sparse_cce(
-  y, p, from_logits=False, ignore_class=None, axis=-1, label_smoothing=0.0
+  y, p, from_logits=False, ignore_index=None, axis=-1, label_smoothing=0.0
 ):
-  t = np.eye(p.shape[-1])[np.where(y == ignore_class, 0, y)]
+  t = np.eye(p.shape[-1])[np.where(y == ignore_index, 0, y)]
   out = np_cce(t, p, from_logits, label_smoothing)
-  return np.where(y == ignore_class, 0.0, out)
+  return np.where(y == ignore_index, 0.0, out)
 
 
 def np_gce(y, p, q=0.5):
@@ -512,7 +512,7 @@ SPECS = [
     "sparse_categorical_crossentropy-logits-ignore",
     jaxloss.sparse_categorical_crossentropy,
     _sparse_logit_inputs,
-    kwargs={"from_logits": True, "ignore_class": 2, "label_smoothing": 0.1},
+    kwargs={"from_logits": True, "ignore_index": 2, "label_smoothing": 0.1},
     cls=jaxloss.SparseCategoricalCrossentropy,
     reference=np_sparse_cce,
     reference_source=SRC,

@@ -276,10 +276,10 @@ def _masked_rank_edges():
 
 
 def _with_where(fn, **kwargs):
-  """``fn`` with the element mask as a third positional input."""
+  """``fn`` with the item mask as a third positional input."""
 
   def masked(y_true, y_pred, where):
-    return fn(y_true, y_pred, where=where, **kwargs)
+    return fn(y_true, y_pred, item_mask=where, **kwargs)
 
   masked.__name__ = fn.__name__
   return masked

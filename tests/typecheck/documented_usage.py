@@ -34,7 +34,7 @@ def main() -> None:
   huber = jaxloss.Huber(delta=1.0)
   loss = huber([[0.0, 1.0]], [[0.5, 3.0]])
   sparse = jaxloss.SparseCategoricalCrossentropy(
-    from_logits=True, ignore_class=-1
+    from_logits=True, ignore_index=-1
   )
   loss = sparse(labels, logits)
 

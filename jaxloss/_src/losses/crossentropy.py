@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 _EPS = numerics.EPSILON
-
-
-def _check_smoothing(fn, label_smoothing):
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-
-
-def _check_logits_flag(fn, from_logits):
-  validation.flag(fn, "from_logits", from_logits)
 
 
 def _dense_pair(fn, y_true, y_pred, axis):
@@ -52,14 +48,14 @@ def binary_terms(t, p, from_logits):
 
 @scoped
 def binary_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-  pos_weight=None,
-):
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+  pos_weight: ArrayLike | None = None,
+) -> jax.Array:
   """Binary cross-entropy, averaged along ``axis``.
 
   With ``t = y_true * (1 - ls) + 0.5 * ls`` (label smoothing ``ls``):
@@ -93,8 +89,8 @@ def binary_crossentropy(
     Array([0.9163, 0.7136], dtype=float32)
   """
   fn = "binary_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
@@ -114,16 +110,16 @@ def binary_crossentropy(
 
 @scoped
 def binary_focal_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  apply_class_balancing=False,
-  alpha=0.25,
-  gamma=2.0,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-):
+  apply_class_balancing: bool = False,
+  alpha: float | jax.Array = 0.25,
+  gamma: float | jax.Array = 2.0,
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+) -> jax.Array:
   """Binary focal cross-entropy (Lin et al. 2017), averaged along ``axis``.
 
   ``loss = mean(w * (1 - p_t) ** gamma * bce)`` with ``bce`` as in
@@ -145,9 +141,9 @@ def binary_focal_crossentropy(
     Array([0.3299, 0.2058], dtype=float32)
   """
   fn = "binary_focal_crossentropy"
-  _check_logits_flag(fn, from_logits)
+  validation.flag(fn, "from_logits", from_logits)
   validation.flag(fn, "apply_class_balancing", apply_class_balancing)
-  _check_smoothing(fn, label_smoothing)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   validation.check_range(fn, "alpha", alpha, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
@@ -184,14 +180,14 @@ def _smooth_one_hot(t, label_smoothing):
 
 @scoped
 def categorical_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-  weight=None,
-):
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+  weight: ArrayLike | None = None,
+) -> jax.Array:
   """Categorical cross-entropy with one-hot (or soft) targets.
 
   ``loss = -sum(t * log_softmax(z))`` from logits, or from probabilities
@@ -226,13 +222,15 @@ def categorical_crossentropy(
     Array([0.0513, 2.3026], dtype=float32)
   """
   fn = "categorical_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
   t = _smooth_one_hot(t, label_smoothing)
   if weight is not None:
     t = t * per_class.class_vector(fn, "weight", weight, p.shape, p.dtype)
-  return (-jnp.sum(t * _log_probs(p, from_logits), axis=-1)).astype(dt)
+  if from_logits:  # the one softmax cross-entropy kernel (optax's form too)
+    return _softmax.softmax_cross_entropy(t, p).astype(dt)
+  return (-jnp.sum(t * _log_probs(p, False), axis=-1)).astype(dt)
 
 
 def _class_axis_alpha(fn, alpha, num_classes):
@@ -248,15 +246,15 @@ def _class_axis_alpha(fn, alpha, num_classes):
 
 @scoped
 def categorical_focal_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  alpha=0.25,
-  gamma=2.0,
-  from_logits=False,
-  label_smoothing=0.0,
-  axis=-1,
-):
+  alpha: float | Sequence[float] | jax.Array = 0.25,
+  gamma: float | jax.Array = 2.0,
+  from_logits: bool = False,
+  label_smoothing: float | jax.Array = 0.0,
+  axis: int = -1,
+) -> jax.Array:
   """Categorical focal cross-entropy (Lin et al. 2017).
 
   ``loss = -sum(alpha * (1 - q) ** gamma * t * log q)`` along ``axis``, where
@@ -276,8 +274,8 @@ def categorical_focal_crossentropy(
     Array([3.2058e-05, 4.6627e-01], dtype=float32)
   """
   fn = "categorical_focal_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   validation.check_range(fn, "alpha", alpha, low=0.0)
   t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
@@ -310,16 +308,17 @@ def _gather_last(x, labels):
   return jnp.take_along_axis(x, labels[..., None], axis=-1)[..., 0]
 
 
+@validation.deprecated_alias({"ignore_class": "ignore_index"})
 @scoped
 def sparse_categorical_crossentropy(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  from_logits=False,
-  ignore_class=None,
-  axis=-1,
-  label_smoothing=0.0,
-):
+  from_logits: bool = False,
+  ignore_index: int | None = None,
+  axis: int = -1,
+  label_smoothing: float | jax.Array = 0.0,
+) -> jax.Array:
   """Categorical cross-entropy with integer labels.
 
   ``loss = -log q[y]`` with ``log q`` as in :func:`categorical_crossentropy`;
@@ -328,7 +327,7 @@ def sparse_categorical_crossentropy(
   ``loss = -(1 - ls) log q[y] - ls / K * sum_k log q[k]``, which equals
   :func:`categorical_crossentropy` (and Keras's) on one-hot labels with the
   same smoothing; ``ls = 0`` is Keras's sparse loss.
-  Entries whose label equals ``ignore_class`` give 0 (and the loss object
+  Entries whose label equals ``ignore_index`` give 0 (and the loss object
   then averages over the other entries only, as Keras does). Labels outside
   ``[0, K)`` are not checked (no value-dependent checks under ``jit``).
 
@@ -336,7 +335,10 @@ def sparse_categorical_crossentropy(
     y_true: integer labels ``[...]`` (or ``[..., 1]``).
     y_pred: probabilities or logits ``[..., K]``.
     from_logits: whether ``y_pred`` holds logits.
-    ignore_class: a label value whose entries are ignored, or None.
+    ignore_index: a label value whose entries are ignored, or None (the
+      house spelling, as in PyTorch and the LM losses; ``ignore_class=``,
+      Keras's name, is a deprecated alias here and the keyword of
+      ``jaxloss.keras.SparseCategoricalCrossentropy``).
     axis: the class axis of ``y_pred``.
     label_smoothing: in [0, 1].
 
@@ -347,21 +349,20 @@ def sparse_categorical_crossentropy(
     Array([0.0513, 2.3026], dtype=float32)
   """
   fn = "sparse_categorical_crossentropy"
-  _check_logits_flag(fn, from_logits)
-  _check_smoothing(fn, label_smoothing)
-  validation.integer(fn, "ignore_class", ignore_class, optional=True)
+  validation.flag(fn, "from_logits", from_logits)
+  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.integer(fn, "ignore_index", ignore_index, optional=True)
   labels, p, dt = _sparse_inputs(fn, y_true, y_pred, axis)
   valid = None
-  if ignore_class is not None:
-    valid = labels != ignore_class
+  if ignore_index is not None:
+    valid = labels != ignore_index
     labels = jnp.where(valid, labels, 0)
     if not from_logits:  # an ignored row of zeros would give 0/0
       p = jnp.where(valid[..., None], p, 1.0)
-  if from_logits:
-    lse = jax.nn.logsumexp(p, axis=-1)
-    nll = lse - _gather_last(p, labels)
+  if from_logits:  # the one sparse kernel (optax's integer-label form too)
+    nll = _softmax.softmax_cross_entropy_sparse(labels, p)
     if label_smoothing:
-      uniform = lse - jnp.mean(p, axis=-1)
+      uniform = jax.nn.logsumexp(p, axis=-1) - jnp.mean(p, axis=-1)
   else:
     log_q = _log_probs(p, False)
     nll = -_gather_last(log_q, labels)
@@ -374,17 +375,19 @@ def sparse_categorical_crossentropy(
   return nll.astype(dt)
 
 
-def _sparse_valid(y_true, y_pred, values, *, ignore_class, axis, **_):
-  if ignore_class is None:
+def _sparse_valid(y_true, y_pred, values, *, ignore_index, axis, **_):
+  if ignore_index is None:
     return None
   labels, _, _ = _sparse_inputs(
     "SparseCategoricalCrossentropy", y_true, y_pred, axis
   )
-  return labels != ignore_class
+  return labels != ignore_index
 
 
 @scoped
-def categorical_generalized_cross_entropy(y_true, y_pred, *, q=0.5):
+def categorical_generalized_cross_entropy(
+  y_true: ArrayLike, y_pred: ArrayLike, *, q: float | jax.Array = 0.5
+) -> jax.Array:
   """Generalized cross-entropy (Zhang & Sabuncu 2018) with integer labels.
 
   ``loss = (1 - p[y] ** q) / q`` with ``p`` the probabilities ``[..., K]``.
@@ -422,7 +425,7 @@ def categorical_generalized_cross_entropy(y_true, y_pred, *, q=0.5):
 
 
 @scoped
-def poisson(y_true, y_pred):
+def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Poisson negative log-likelihood (up to a constant), averaged last axis.
 
   ``loss = mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``
@@ -438,7 +441,7 @@ def poisson(y_true, y_pred):
 
 
 @scoped
-def kl_divergence(y_true, y_pred):
+def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Kullback-Leibler divergence ``KL(y_true || y_pred)`` over the last axis.
 
   ``loss = sum(t * log(t / p), axis=-1)`` with ``t, p`` clipped into
@@ -475,6 +478,10 @@ SparseCategoricalCrossentropy = loss_class(
   "SparseCategoricalCrossentropy",
   where_fn=_sparse_valid,
 )
+# Keras's name for the ignored label stays accepted, with a warning.
+SparseCategoricalCrossentropy.__init__ = validation.deprecated_alias(
+  {"ignore_class": "ignore_index"}, fn="SparseCategoricalCrossentropy"
+)(SparseCategoricalCrossentropy.__init__)
 CategoricalGeneralizedCrossEntropy = loss_class(
   categorical_generalized_cross_entropy, "CategoricalGeneralizedCrossEntropy"
 )

@@ -1,5 +1,6 @@
 """Overlap losses: soft Dice, Tversky, Jaccard (IoU), focal Tversky, the
-per-class smoothed Dice/Tversky of the optax form, and the Lovász surrogates.
+per-class smoothed Dice/Tversky and generalised Dice of the optax form, and
+the Lovász surrogates.
 
 One kernel holds the soft counts every index is built from
 (:func:`overlap_terms`: ``tp = sum(t p)``, ``fp = sum((1 - t) p)``,
@@ -23,7 +24,10 @@ from collections.abc import Sequence
 import numbers
 
 import jax
+from jax import core as jax_core
 import jax.numpy as jnp
+from jax.typing import ArrayLike
+import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -52,7 +56,12 @@ def overlap_terms(fn, y_true, y_pred, axis):
 
 
 @scoped
-def dice(y_true, y_pred, *, axis=None):
+def dice(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Soft Dice loss.
 
   ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
@@ -74,7 +83,14 @@ def dice(y_true, y_pred, *, axis=None):
 
 
 @scoped
-def tversky(y_true, y_pred, *, alpha=0.5, beta=0.5, axis=None):
+def tversky(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Tversky loss (Salehi et al. 2017).
 
   ``loss = 1 - tp / (tp + alpha fp + beta fn + 1e-7)`` with soft
@@ -111,7 +127,12 @@ def _tversky_index(tp, fp, fn_, alpha, beta):
 
 
 @scoped
-def jaccard(y_true, y_pred, *, axis=None):
+def jaccard(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Soft Jaccard (intersection-over-union) loss.
 
   With soft ``tp = sum(t p)``, ``fp = sum((1 - t) p)`` and
@@ -154,8 +175,14 @@ def jaccard(y_true, y_pred, *, axis=None):
 
 @scoped
 def focal_tversky(
-  y_true, y_pred, *, alpha=0.5, beta=0.5, gamma=0.75, axis=None
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  gamma: float | jax.Array = 0.75,
+  axis: int | tuple[int, ...] | None = None,
+) -> jax.Array:
   """Focal Tversky loss (Abraham & Khan 2019).
 
   With soft ``tp``, ``fp``, ``fn`` over ``axis`` as in
@@ -215,7 +242,41 @@ FocalTversky = loss_class(focal_tversky, "FocalTversky")
 
 
 # ----------------------------------------------------------------------------
-# Per-class soft Dice/Tversky scores with additive smoothing, and the
+# Per-class soft Dice/Tversky with additive smoothing (the optax form), its
+# class weights, class mask and class reduction, and the generalised Dice.
+
+
+def class_probabilities(fn, predictions, targets, from_logits):
+  """Probabilities and targets ``[B, ..., C]`` in one compute dtype.
+
+  A rank-``r - 1`` side gets a trailing channel axis. From logits: a
+  sigmoid for one channel, else a softmax over the last axis. Given
+  probabilities of several classes, a concrete input must sum to 1 over
+  them (a traced one is not checked).
+
+  Returns:
+    ``(probabilities, targets, out_dtype)``.
+  """
+  p = numerics.as_float(fn, "predictions", predictions)
+  dt = p.dtype
+  p = p.astype(numerics.compute_dtype(dt))
+  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
+  if p.ndim == t.ndim - 1:
+    p = p[..., None]
+  if t.ndim == p.ndim - 1:
+    t = t[..., None]
+  shapes.check_same_shape(fn, predictions=p, targets=t)
+  if from_logits:
+    p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
+  elif p.shape[-1] > 1 and not isinstance(p, jax_core.Tracer):
+    sums = np.asarray(jnp.sum(p, axis=-1))
+    if not np.allclose(sums, 1.0, rtol=1e-5):
+      raise ValueError(
+        f"{fn}: predictions must sum to 1 over the class axis when "
+        f"apply_softmax=False, got sums in [{sums.min():.6f}, "
+        f"{sums.max():.6f}]"
+      )
+  return p, t, dt
 
 
 def smoothed_tversky_per_class(fn, targets, probs, axis, smooth, alpha, beta):
@@ -229,12 +290,88 @@ def smoothed_tversky_per_class(fn, targets, probs, axis, smooth, alpha, beta):
   return 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn_ + smooth)
 
 
+def without_background(num_classes: int, ignore_background: bool):
+  """The class mask that drops class 0 (None: keep every class, also when
+  there is a single class)."""
+  if not ignore_background or num_classes <= 1:
+    return None
+  return (False,) + (True,) * (num_classes - 1)
+
+
+def _reduce_classes(fn, values, reduction):
+  if reduction == "mean":
+    return jnp.mean(values, axis=-1)
+  if reduction == "sum":
+    return jnp.sum(values, axis=-1)
+  if reduction == "none":
+    return values
+  raise ValueError(
+    f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+  )
+
+
+def per_class_tversky(
+  fn,
+  targets,
+  probs,
+  *,
+  smooth: float | jax.Array = 1.0,
+  alpha: float | jax.Array = 0.5,
+  beta: float | jax.Array = 0.5,
+  axis=None,
+  class_weights=None,
+  class_mask=None,
+  reduction="mean",
+):
+  """The smoothed per-class Tversky loss of probabilities ``[B, ..., C]``.
+
+  Per class (see :func:`smoothed_tversky_per_class`), summed over ``axis``
+  (default: every axis but the first and the last), times
+  ``class_weights`` ``[C]``; the classes that ``class_mask`` (a static
+  sequence of ``C`` booleans, None for all) keeps are then reduced by
+  ``reduction`` ("mean", "sum" or "none": ``[B, kept classes]``).
+  """
+  if axis is None:
+    axis = tuple(range(1, probs.ndim - 1))
+  elif not isinstance(axis, int):
+    axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
+  values = smoothed_tversky_per_class(
+    fn, targets, probs, axis, smooth, alpha, beta
+  )
+  if class_weights is not None:
+    w = numerics.as_array(fn, "class_weights", class_weights)
+    shapes.check_rank(fn, "class_weights", w, 1)
+    w = w.astype(values.dtype).reshape((1,) * (values.ndim - 1) + (-1,))
+    values = values * w
+  if class_mask is not None:
+    values = values[..., np.flatnonzero(np.asarray(class_mask, bool))]
+  return _reduce_classes(fn, values, reduction)
+
+
 def generalized_dice_weights(targets, epsilon=1e-7):
   """``w_c = 1 / (n_c^2 + eps)``, rescaled to sum to the number of classes,
   with ``n_c`` the target mass of class ``c`` over every other axis."""
   counts = jnp.sum(targets, axis=tuple(range(targets.ndim - 1)))
   weights = 1.0 / (counts**2 + epsilon)
   return weights / jnp.sum(weights) * weights.shape[0]
+
+
+def generalized_dice(
+  fn, targets, probs, *, smooth: float | jax.Array = 1.0, class_mask=None
+):
+  """Generalised Dice (Sudre et al. 2017): the mean over batch and kept
+  classes of ``w_c * dice_c``, ``w_c`` from :func:`generalized_dice_weights`
+  of ``targets``."""
+  values = per_class_tversky(
+    fn,
+    targets,
+    probs,
+    smooth=smooth,
+    class_weights=generalized_dice_weights(targets),
+    class_mask=class_mask,
+    reduction="none",
+  )
+  return jnp.mean(values)
 
 
 # ----------------------------------------------------------------------------
@@ -264,7 +401,9 @@ def _lovasz_extension(errors, gt):
 
 
 @scoped
-def lovasz_hinge(y_true, y_pred, *, per_image=True):
+def lovasz_hinge(
+  y_true: ArrayLike, y_pred: ArrayLike, *, per_image: bool = True
+) -> jax.Array:
   """Binary Lovász hinge loss on logits (Berman et al. 2018, Eq. 10).
 
   With signs ``s = 2 t - 1`` and hinge errors ``m = max(1 - s z, 0)`` for
@@ -342,7 +481,13 @@ def _class_ids(fn, classes, num_classes):
 
 
 @scoped
-def lovasz_softmax(y_true, y_pred, *, classes="present", per_image=False):
+def lovasz_softmax(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  classes: str | Sequence[int] = "present",
+  per_image: bool = False,
+) -> jax.Array:
   """Multi-class Lovász-Softmax loss (Berman et al. 2018, Eq. 12).
 
   For each class ``c``, with foreground ``f_c = [y == c]`` and errors

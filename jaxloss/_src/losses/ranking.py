@@ -4,18 +4,23 @@ Every loss takes graded relevance ``y_true`` and scores ``y_pred`` of shape
 ``[..., list_size]`` (one list per leading index) and returns one value per
 list, ``[...]``.
 
-Ragged lists: the keyword ``where`` (boolean, shape of ``y_pred``) marks the
-items that exist; as in TF-Ranking, an item with negative relevance (e.g. the
-padding label -1) is excluded as well. Excluded items never enter a sum, an
+Ragged lists: the keyword ``item_mask`` (boolean, shape of ``y_pred``) marks
+the items that exist; as in TF-Ranking, an item with negative relevance (e.g.
+the padding label -1) is excluded as well. Excluded items never enter a sum, an
 ``exp`` or a sort, so their scores may be anything (even NaN); a list with no
 valid item gives 0 with finite gradients.
 
-Loss objects: ``where`` is data, not configuration, so it is not a field. The
-object's ``where=`` is the usual *list* mask of :func:`jaxloss.reduce`
-(shape ``[...]``, which lists count in the mean); for ragged lists compute
-the per-list values with the function and reduce them::
+``item_mask`` is a per-*item* mask; ``where`` keeps its library-wide
+meaning, the *list* mask of :func:`jaxloss.reduce` (shape ``[...]``, which
+lists count in the mean). The functions' old ``where=`` for the item mask
+is a deprecated alias of ``item_mask=``.
 
-    values = jaxloss.listmle(y_true, y_pred, where=item_mask)
+Loss objects: ``item_mask`` is data, not configuration, so it is not a
+field; the object's ``where=`` is the list mask of :func:`jaxloss.reduce`.
+For ragged lists compute the per-list values with the function and reduce
+them::
+
+    values = jaxloss.listmle(y_true, y_pred, item_mask=item_mask)
     loss = jaxloss.reduce(values, where=item_mask.any(-1))
 
 Alternatively, give padding items the relevance -1 and use the object as is.
@@ -27,6 +32,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -34,17 +40,20 @@ from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
+# The item mask's name until it was renamed; still accepted, with a warning.
+_RENAMED = {"where": "item_mask"}
 
-def _lists(fn, y_true, y_pred, where):
+
+def _lists(fn, y_true, y_pred, item_mask):
   """Relevance (0 where invalid), scores, validity mask and output dtype."""
   t, s, dt = numerics.prediction_and_target(fn, y_true, y_pred)
   shapes.check_min_rank(fn, "y_pred", s, 1)
   shapes.check_same_shape(fn, y_true=t, y_pred=s)
   valid = t >= 0
-  if where is not None:
-    mask = numerics.as_array(fn, "where", where)
-    validation.bool_mask(fn, "where", mask)
-    shapes.check_same_shape(fn, y_pred=s, where=mask)
+  if item_mask is not None:
+    mask = numerics.as_array(fn, "item_mask", item_mask)
+    validation.bool_mask(fn, "item_mask", mask)
+    shapes.check_same_shape(fn, y_pred=s, item_mask=mask)
     valid = jnp.logical_and(valid, mask)
   return jnp.where(valid, t, 0.0), s, valid, dt
 
@@ -58,9 +67,9 @@ def _pairs(x):
   )
 
 
-def _pairwise(fn, y_true, y_pred, where, pair_loss):
+def _pairwise(fn, y_true, y_pred, item_mask, pair_loss):
   """Mean of ``pair_loss(s_i - s_j)`` over the valid pairs with t_i > t_j."""
-  t, s, valid, dt = _lists(fn, y_true, y_pred, where)
+  t, s, valid, dt = _lists(fn, y_true, y_pred, item_mask)
   t_i, t_j = _pairs(t)
   v_i, v_j = _pairs(valid)
   s_i, s_j = _pairs(s)
@@ -71,8 +80,11 @@ def _pairwise(fn, y_true, y_pred, where, pair_loss):
   return numerics.safe_divide(total, count).astype(dt)
 
 
+@validation.deprecated_alias(_RENAMED)
 @scoped
-def pairwise_hinge(y_true, y_pred, *, where=None):
+def pairwise_hinge(
+  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+) -> jax.Array:
   """Pairwise hinge loss (RankSVM; Herbrich et al. 2000).
 
   Over the ordered pairs ``(i, j)`` of valid items with ``t_i > t_j``::
@@ -86,15 +98,18 @@ def pairwise_hinge(y_true, y_pred, *, where=None):
   Args:
     y_true: graded relevance ``[..., list_size]``; negative entries are
       padding.
-    y_pred: scores ``[..., list_size]``.
-    where: optional boolean mask ``[..., list_size]`` of the valid items.
+    y_pred: scores ``s``, ``[..., list_size]``; only differences ``s_i - s_j``
+      count.
+    item_mask: optional boolean mask ``[..., list_size]`` of the valid
+      items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The mean hinge over each list's ordered pairs, ``[...]``, in ``y_pred``'s
+    dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
-    TypeError: if ``y_pred`` is not floating or ``where`` not boolean.
+    TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
   Example:
     >>> import jaxloss
@@ -107,12 +122,15 @@ def pairwise_hinge(y_true, y_pred, *, where=None):
     for ordinal regression", 2000.
   """
   return _pairwise(
-    "pairwise_hinge", y_true, y_pred, where, lambda d: jax.nn.relu(1.0 - d)
+    "pairwise_hinge", y_true, y_pred, item_mask, lambda d: jax.nn.relu(1.0 - d)
   )
 
 
+@validation.deprecated_alias(_RENAMED)
 @scoped
-def pairwise_logistic(y_true, y_pred, *, where=None):
+def pairwise_logistic(
+  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+) -> jax.Array:
   """Pairwise logistic loss (RankNet; Burges et al. 2005).
 
   Over the ordered pairs ``(i, j)`` of valid items with ``t_i > t_j``::
@@ -126,15 +144,17 @@ def pairwise_logistic(y_true, y_pred, *, where=None):
   Args:
     y_true: graded relevance ``[..., list_size]``; negative entries are
       padding.
-    y_pred: scores ``[..., list_size]``.
-    where: optional boolean mask ``[..., list_size]`` of the valid items.
+    y_pred: scores ``[..., list_size]``, the logits of the pairwise order.
+    item_mask: optional boolean mask ``[..., list_size]`` of the valid
+      items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The mean logistic loss over each list's ordered pairs, ``[...]``, in
+    ``y_pred``'s dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
-    TypeError: if ``y_pred`` is not floating or ``where`` not boolean.
+    TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
   Example:
     >>> import jaxloss
@@ -147,12 +167,19 @@ def pairwise_logistic(y_true, y_pred, *, where=None):
     ``tfr.keras.losses.PairwiseLogisticLoss``.
   """
   return _pairwise(
-    "pairwise_logistic", y_true, y_pred, where, lambda d: jax.nn.softplus(-d)
+    "pairwise_logistic",
+    y_true,
+    y_pred,
+    item_mask,
+    lambda d: jax.nn.softplus(-d),
   )
 
 
+@validation.deprecated_alias(_RENAMED)
 @scoped
-def listnet(y_true, y_pred, *, where=None):
+def listnet(
+  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+) -> jax.Array:
   """ListNet top-one cross-entropy (Cao et al. 2007; TF-Ranking SoftmaxLoss).
 
   With ``P_i = t_i / sum_j t_j`` the relevance normalised over the valid
@@ -168,15 +195,17 @@ def listnet(y_true, y_pred, *, where=None):
   Args:
     y_true: graded relevance ``[..., list_size]``, >= 0; negative entries
       are padding.
-    y_pred: scores ``[..., list_size]``.
-    where: optional boolean mask ``[..., list_size]`` of the valid items.
+    y_pred: scores ``[..., list_size]``, softmax-normalised over the valid
+      items.
+    item_mask: optional boolean mask ``[..., list_size]`` of the valid
+      items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The top-one cross-entropy of each list, ``[...]``, in ``y_pred``'s dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
-    TypeError: if ``y_pred`` is not floating or ``where`` not boolean.
+    TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
   Example:
     >>> import jaxloss
@@ -188,7 +217,7 @@ def listnet(y_true, y_pred, *, where=None):
     Approach", ICML 2007 (top-one probability, Eq. 4-6); TF-Ranking
     ``tfr.keras.losses.SoftmaxLoss``.
   """
-  t, s, valid, dt = _lists("listnet", y_true, y_pred, where)
+  t, s, valid, dt = _lists("listnet", y_true, y_pred, item_mask)
   prob = numerics.safe_divide(t, jnp.sum(t, axis=-1, keepdims=True))
   lse = numerics.masked_logsumexp(s, valid, axis=-1)
   lse = jnp.where(jnp.any(valid, axis=-1), lse, 0.0)  # -inf if empty
@@ -196,8 +225,11 @@ def listnet(y_true, y_pred, *, where=None):
   return -jnp.sum(prob * log_q, axis=-1).astype(dt)
 
 
+@validation.deprecated_alias(_RENAMED)
 @scoped
-def listmle(y_true, y_pred, *, where=None):
+def listmle(
+  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+) -> jax.Array:
   """ListMLE: negative Plackett-Luce log-likelihood of the ideal order.
 
   With ``pi`` the valid items sorted by decreasing relevance::
@@ -216,15 +248,17 @@ def listmle(y_true, y_pred, *, where=None):
   Args:
     y_true: graded relevance ``[..., list_size]``; negative entries are
       padding.
-    y_pred: scores ``[..., list_size]``.
-    where: optional boolean mask ``[..., list_size]`` of the valid items.
+    y_pred: scores ``[..., list_size]``, the Plackett-Luce log-utilities.
+    item_mask: optional boolean mask ``[..., list_size]`` of the valid
+      items (``where=`` is its deprecated alias).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    The Plackett-Luce negative log-likelihood of each list, ``[...]``, in
+    ``y_pred``'s dtype.
 
   Raises:
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
-    TypeError: if ``y_pred`` is not floating or ``where`` not boolean.
+    TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
   Example:
     >>> import jaxloss
@@ -236,7 +270,7 @@ def listmle(y_true, y_pred, *, where=None):
     Algorithm", ICML 2008 (Eq. 9); TF-Ranking
     ``tfr.keras.losses.ListMLELoss``.
   """
-  t, s, valid, dt = _lists("listmle", y_true, y_pred, where)
+  t, s, valid, dt = _lists("listmle", y_true, y_pred, item_mask)
   n = s.shape[-1]
   t_i, t_j = _pairs(t)
   v_i, v_j = _pairs(valid)
@@ -249,8 +283,15 @@ def listmle(y_true, y_pred, *, where=None):
   return jnp.sum(terms, axis=-1).astype(dt)
 
 
+@validation.deprecated_alias(_RENAMED)
 @scoped
-def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
+def approx_ndcg(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  item_mask: ArrayLike | None = None,
+  temperature: float | jax.Array = 0.1,
+) -> jax.Array:
   """ApproxNDCG loss (Qin et al. 2010): minus a smooth NDCG.
 
   Ranks are smoothed with a sigmoid of the score differences, over the valid
@@ -268,16 +309,18 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
     y_true: graded relevance ``[..., list_size]``, >= 0; negative entries
       are padding.
     y_pred: scores ``[..., list_size]``.
-    where: optional boolean mask ``[..., list_size]`` of the valid items.
+    item_mask: optional boolean mask ``[..., list_size]`` of the valid
+      items (``where=`` is its deprecated alias).
     temperature: the sigmoid's temperature, > 0 (TF-Ranking's default 0.1).
 
   Returns:
-    One value per list, ``[...]``, in ``y_pred``'s dtype.
+    Minus the smooth NDCG of each list, in [-1, 0], ``[...]``, in ``y_pred``'s
+    dtype.
 
   Raises:
     ValueError: if ``temperature <= 0``, the shapes differ or ``y_pred`` is
       a scalar.
-    TypeError: if ``y_pred`` is not floating or ``where`` not boolean.
+    TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
   Example:
     >>> import jaxloss
@@ -291,7 +334,7 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
   """
   fn = "approx_ndcg"
   validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-  t, s, valid, dt = _lists(fn, y_true, y_pred, where)
+  t, s, valid, dt = _lists(fn, y_true, y_pred, item_mask)
   s_i, s_j = _pairs(jnp.where(valid, s, 0.0))
   _, v_j = _pairs(valid)
   # An array temperature: a constant NaN must not be folded away under jit.
@@ -310,10 +353,12 @@ def approx_ndcg(y_true, y_pred, *, where=None, temperature=0.1):
   return -ndcg.astype(dt)
 
 
-PairwiseHinge = loss_class(pairwise_hinge, "PairwiseHinge", exclude=("where",))
-PairwiseLogistic = loss_class(
-  pairwise_logistic, "PairwiseLogistic", exclude=("where",)
+PairwiseHinge = loss_class(
+  pairwise_hinge, "PairwiseHinge", exclude=("item_mask",)
 )
-ListNet = loss_class(listnet, "ListNet", exclude=("where",))
-ListMLE = loss_class(listmle, "ListMLE", exclude=("where",))
-ApproxNDCG = loss_class(approx_ndcg, "ApproxNDCG", exclude=("where",))
+PairwiseLogistic = loss_class(
+  pairwise_logistic, "PairwiseLogistic", exclude=("item_mask",)
+)
+ListNet = loss_class(listnet, "ListNet", exclude=("item_mask",))
+ListMLE = loss_class(listmle, "ListMLE", exclude=("item_mask",))
+ApproxNDCG = loss_class(approx_ndcg, "ApproxNDCG", exclude=("item_mask",))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -138,8 +139,65 @@ def ctc_neg_log_likelihood(
   return -ctc_final_log_likelihood(alphas[-1], label_lengths)
 
 
+def ctc_with_paddings(
+  fn, logits, logit_paddings, labels, label_paddings, *, blank, log_zero
+):
+  """CTC from padding masks (optax's inputs), with the forward variables.
+
+  Frames with ``logit_paddings >= 0.5`` are inactive; labels are
+  right-padded, ``N_b = N - sum(label_paddings[b])`` of them valid. The
+  forward variables are split by state: ``phi[t, b, n]`` (blank after ``n``
+  labels) and ``emit[t, b, n]`` (label ``n + 1``); at the last frame ``phi``
+  also holds the paths that end in label ``n``, so ``loss = -phi[-1, b,
+  N_b]``.
+
+  Args:
+    fn: the public function, for messages.
+    logits: ``[B, T, K]``.
+    logit_paddings: ``[B, T]``, 1.0 for padded frames.
+    labels: ``[B, N]`` integer labels.
+    label_paddings: ``[B, N]``, 1.0 for padded labels.
+    blank: the blank class id.
+    log_zero: the finite stand-in for ``log 0``.
+
+  Returns:
+    ``(loss [B], phi [T, B, N + 1], emit [T, B, N])`` in ``logits``' dtype.
+  """
+  z = numerics.as_float(fn, "logits", logits)
+  dt = z.dtype
+  z = z.astype(numerics.compute_dtype(dt))
+  shapes.check_rank(fn, "logits", z, 3)
+  y = numerics.labels(fn, "labels", labels)
+  shapes.check_rank(fn, "labels", y, 2)
+  lpad = numerics.as_array(fn, "label_paddings", label_paddings)
+  fpad = numerics.as_array(fn, "logit_paddings", logit_paddings)
+  shapes.check_same_shape(fn, labels=y, label_paddings=lpad)
+  if fpad.shape != z.shape[:2]:
+    raise ValueError(
+      f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
+      f"logit_paddings.shape={tuple(fpad.shape)}"
+    )
+  if y.shape[0] != z.shape[0]:
+    raise ValueError(
+      f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
+      f"got {y.shape[0]}"
+    )
+  log_probs = jax.nn.log_softmax(z, axis=-1)
+  label_lengths = y.shape[1] - jnp.sum(lpad, axis=1).astype(jnp.int32)
+  alphas = ctc_forward(
+    log_probs, y, frame_active=fpad < 0.5, blank=blank, log_zero=log_zero
+  )
+  phi, emit = alphas[..., 0::2], alphas[..., 1::2]
+  last_phi = jnp.concatenate(
+    [phi[-1, :, :1], jnp.logaddexp(phi[-1, :, 1:], emit[-1])], axis=-1
+  )
+  phi = phi.at[-1].set(last_phi)
+  loss = -ctc_final_log_likelihood(alphas[-1], label_lengths)
+  return loss.astype(dt), phi.astype(dt), emit.astype(dt)
+
+
 @scoped
-def ctc(y_true, y_pred):
+def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Connectionist temporal classification loss, Keras's form.
 
   ``y_true`` holds labels padded with 0, which is also the blank class: the
