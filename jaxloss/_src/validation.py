@@ -24,9 +24,15 @@ use it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
+import functools
 import math
 import numbers
+from typing import Any
+from typing import TypeVar
+from typing import cast
+import warnings
 
 import jax
 from jax import core as jax_core
@@ -194,3 +200,75 @@ def bool_mask(fn: str, name: str, x):
   dtype = _dtype_of(x)
   if dtype != np.bool_:
     raise TypeError(f"{fn}: {name} must be a boolean mask, got {dtype}")
+
+
+# ----------------------------------------------------------------------------
+# Renamed keywords: the old name stays accepted for a while, with a warning.
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def deprecated_alias(
+  renames: dict[str, str], *, fn: str | None = None
+) -> Callable[[_F], _F]:
+  """A decorator that accepts old keyword names as aliases of new ones.
+
+  ``@deprecated_alias({"ignore_class": "ignore_index"})`` on a function
+  (or a class's ``__init__``) lets a caller still pass ``ignore_class=``:
+  the call emits a ``DeprecationWarning`` that names both keywords, and the
+  value goes on as ``ignore_index``. Passing both raises a ``TypeError``.
+  The wrapped callable keeps its name, docstring and (through
+  ``__wrapped__``) its signature, which has only the new names, so loss
+  objects, stubs and ``inspect.signature`` see the new names alone.
+
+  Args:
+    renames: ``{old_name: new_name}`` for each renamed keyword.
+    fn: the name used in messages (default: the callable's ``__name__``;
+      give the class name when decorating an ``__init__``).
+
+  Returns:
+    The decorator.
+
+  Raises:
+    TypeError: at call time, when both the old and the new name are given.
+
+  Example:
+    >>> import warnings
+    >>> @deprecated_alias({"epsilon": "eps"})
+    ... def f(x, *, eps=1e-6):
+    ...   return x + eps
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...   warnings.simplefilter("always")
+    ...   f(1.0, epsilon=1.0)
+    2.0
+    >>> str(caught[0].message)
+    'f: epsilon is deprecated, use eps instead, got epsilon=1.0'
+  """
+  renames = dict(renames)
+
+  def decorate(func: _F) -> _F:
+    label = fn or func.__name__
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+      for old, new in renames.items():
+        if old not in kwargs:
+          continue
+        value = kwargs.pop(old)
+        if new in kwargs:
+          raise TypeError(
+            f"{label}: {old} is a deprecated alias of {new}; pass only "
+            f"{new}, got both {old}={value!r} and {new}={kwargs[new]!r}"
+          )
+        warnings.warn(
+          f"{label}: {old} is deprecated, use {new} instead, got "
+          f"{old}={value!r}",
+          DeprecationWarning,
+          stacklevel=2,
+        )
+        kwargs[new] = value
+      return func(*args, **kwargs)
+
+    return cast(_F, wrapper)
+
+  return decorate
