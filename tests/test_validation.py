@@ -225,7 +225,7 @@ FUNCTION_CASES = [
     "must be an int or None",
   ),
   (
-    jaxloss.triplet_margin,
+    jaxloss.triplet_margin_loss,
     (EMB, EMB, EMB),
     "swap",
     "False",
@@ -233,7 +233,7 @@ FUNCTION_CASES = [
     "must be a bool",
   ),
   (
-    jaxloss.triplet_margin,
+    jaxloss.triplet_margin_loss,
     (EMB, EMB, EMB),
     "margin",
     NAN,
@@ -436,7 +436,7 @@ def test_sweep_covers_flags_and_numbers():
   fields = {(c.__name__, f) for c, f, _, _ in SWEEP}
   for expected in [
     ("Huber", "delta"),
-    ("TripletMargin", "swap"),
+    ("TripletMarginLoss", "swap"),
     ("BinaryFocalCrossentropy", "apply_class_balancing"),
     ("CategoricalFocalCrossentropy", "alpha"),
     ("RobustLoss", "alpha"),

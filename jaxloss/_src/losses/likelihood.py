@@ -7,6 +7,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
@@ -309,7 +310,14 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
 
 
 @scoped
-def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
+@validation.deprecated_alias({"epsilon": "eps"})
+def weighted_kappa_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  weightage: str = "quadratic",
+  eps: float | jax.Array = 1e-6,
+) -> jax.Array:
   """Weighted kappa loss (de la Torre et al. 2018), tensorflow-addons style.
 
   A **batch-level** loss: it returns one scalar for the whole batch (the
@@ -321,9 +329,9 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
 
     observed = sum_n sum_j w[label_n, j] p_nj
     expected = sum_ij (sum_n t_ni) w_ij (sum_n p_nj) / N
-    loss = log(observed / expected + epsilon)      (0 / 0 read as 0)
+    loss = log(observed / expected + eps)      (0 / 0 read as 0)
 
-  i.e. ``log(1 - kappa + epsilon)``, in ``[log(epsilon), log(2)]`` for
+  i.e. ``log(1 - kappa + eps)``, in ``[log(eps), log(2)]`` for
   probabilities. Apply sample weights by scaling the rows of ``y_pred``
   (as tensorflow-addons recommends); the reduction of the loss object is a
   no-op on the scalar.
@@ -332,13 +340,14 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
     y_true: one-hot labels ``[..., K]``.
     y_pred: class probabilities ``[..., K]`` (e.g. softmax outputs).
     weightage: "quadratic" or "linear".
-    epsilon: added before the log; ``> 0``.
+    eps: added before the log; ``> 0`` (tensorflow-addons's ``epsilon``;
+      ``epsilon=`` is still accepted, with a DeprecationWarning).
 
   Returns:
     A scalar.
 
   Raises:
-    ValueError: for an unknown ``weightage``, ``epsilon <= 0``, fewer than
+    ValueError: for an unknown ``weightage``, ``eps <= 0``, fewer than
       2 classes, or shapes that differ.
 
   Example:
@@ -359,7 +368,7 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
   """
   fn = "weighted_kappa_loss"
   validation.choice(fn, "weightage", weightage, ("linear", "quadratic"))
-  validation.check_range(fn, "epsilon", epsilon, low=0.0, low_open=True)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   k = p.shape[-1]
   if k < 2:
@@ -375,7 +384,7 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
   observed = jnp.sum((t @ w) * p)
   expected = jnp.sum(jnp.sum(t, 0) @ w * jnp.sum(p, 0)) / t.shape[0]
   ratio = numerics.safe_divide(observed, expected)
-  return jnp.log(ratio + epsilon).astype(dt)
+  return jnp.log(ratio + eps).astype(dt)
 
 
 # ------------------------------------------------------------------- z-loss
@@ -445,4 +454,8 @@ FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")
 WeightedKappaLoss = loss_class(
   weighted_kappa_loss, "WeightedKappaLoss", batch_level=True
 )
+# ``epsilon`` (tensorflow-addons's name) is ``eps`` since 0.3.
+WeightedKappaLoss.__init__ = validation.deprecated_alias(
+  {"epsilon": "eps"}, fn="WeightedKappaLoss"
+)(WeightedKappaLoss.__init__)
 ZLoss = loss_class(z_loss, "ZLoss")
