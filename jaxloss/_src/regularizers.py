@@ -28,19 +28,11 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
+from jaxloss._src import validation
 
-
-def _check_factor(cls: str, name: str, value):
-  if (
-    isinstance(value, bool)
-    or not isinstance(value, (int, float))
-    or math.isnan(value)
-    or math.isinf(value)
-    or value < 0
-  ):
-    raise ValueError(
-      f"{cls}: {name} must be a finite non-negative float, got {value!r}"
-    )
+# A regularisation factor is a finite Python number >= 0 (the object is
+# hashable and its factor a constant).
+_FACTOR = (0.0, math.inf)
 
 
 def _float_input(fn: str, x):
@@ -79,7 +71,7 @@ class L1(Regularizer):
   l1: float = 0.01
 
   def __post_init__(self):
-    _check_factor("L1", "l1", self.l1)
+    validation.static_number("L1", "l1", self.l1, *_FACTOR, high_open=True)
 
   def __call__(self, x):
     x, dt = _float_input("L1", x)
@@ -102,7 +94,7 @@ class L2(Regularizer):
   l2: float = 0.01
 
   def __post_init__(self):
-    _check_factor("L2", "l2", self.l2)
+    validation.static_number("L2", "l2", self.l2, *_FACTOR, high_open=True)
 
   def __call__(self, x):
     x, dt = _float_input("L2", x)
@@ -124,8 +116,8 @@ class L1L2(Regularizer):
   l2: float = 0.0
 
   def __post_init__(self):
-    _check_factor("L1L2", "l1", self.l1)
-    _check_factor("L1L2", "l2", self.l2)
+    validation.static_number("L1L2", "l1", self.l1, *_FACTOR, high_open=True)
+    validation.static_number("L1L2", "l2", self.l2, *_FACTOR, high_open=True)
 
   def __call__(self, x):
     x, dt = _float_input("L1L2", x)
@@ -163,7 +155,9 @@ class OrthogonalRegularizer(Regularizer):
   mode: str = "rows"
 
   def __post_init__(self):
-    _check_factor("OrthogonalRegularizer", "factor", self.factor)
+    validation.static_number(
+      "OrthogonalRegularizer", "factor", self.factor, *_FACTOR, high_open=True
+    )
     if self.mode not in ("rows", "columns"):
       raise ValueError(
         "OrthogonalRegularizer: mode must be 'rows' or 'columns', got "

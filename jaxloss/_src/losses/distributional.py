@@ -29,10 +29,6 @@ from jaxloss._src.objects import scoped
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def _check_tile(fn, tile_size):
-  validation.integer(fn, "tile_size", tile_size, low=1)
-
-
 def _safe_sqrt(x):
   """``sqrt(x)`` for ``x >= 0`` with a zero (not infinite) gradient at 0."""
   zero = x == 0  # NaN is not 0: it propagates
@@ -478,7 +474,7 @@ def mmd(
     Moment Matching Networks", ICML 2015 (sums of Gaussian kernels).
   """
   fn = "mmd"
-  _check_tile(fn, tile_size)
+  validation.integer(fn, "tile_size", tile_size, low=1)
   if kernel not in ("gaussian", "multiscale"):
     raise ValueError(
       f"{fn}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
@@ -546,7 +542,7 @@ def energy_distance(y_true, y_pred, *, estimator="biased", tile_size=128):
     scipy 1.17 ``scipy.stats.energy_distance``.
   """
   fn = "energy_distance"
-  _check_tile(fn, tile_size)
+  validation.integer(fn, "tile_size", tile_size, low=1)
   x, y, dt = _two_samples(fn, y_true, y_pred)
   n, m = x.shape[-2], y.shape[-2]
   _check_estimator(fn, estimator, n, m)

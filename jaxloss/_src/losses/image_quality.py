@@ -34,19 +34,6 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 # --------------------------------------------------------------- helpers
 
 
-def _check_int(fn, name, value, low):
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-    raise TypeError(f"{fn}: {name} must be an int, got {value!r}")
-  if value < low:
-    raise ValueError(f"{fn}: {name} must be >= {low}, got {value}")
-
-
-def _check_static_positive(fn, name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-  validation.check_range(fn, name, value, low=0.0, low_open=True)
-
-
 def _channels_last(fn, x, channel_axis, name):
   """``[B, H, W, C]`` from ``x`` with its channel axis at ``channel_axis``."""
   shapes.check_rank(fn, name, x, 4)
@@ -196,8 +183,8 @@ def _spatial_mean(x, weight):
 
 def _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2):
   validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
-  _check_int(fn, "filter_size", filter_size, 1)
-  _check_static_positive(fn, "filter_sigma", filter_sigma)
+  validation.integer(fn, "filter_size", filter_size, low=1)
+  validation.static_number(fn, "filter_sigma", filter_sigma, 0.0, low_open=True)
   validation.check_range(fn, "k1", k1, low=0.0, low_open=True)
   validation.check_range(fn, "k2", k2, low=0.0, low_open=True)
 
@@ -798,12 +785,8 @@ def feature_matching_loss(
     t = jnp.moveaxis(t, axis, -1)
     p = jnp.moveaxis(p, axis, -1)
     if normalize:
-      t = numerics.safe_divide(
-        t, numerics.safe_norm(t, axis=-1, keepdims=True) + eps
-      )
-      p = numerics.safe_divide(
-        p, numerics.safe_norm(p, axis=-1, keepdims=True) + eps
-      )
+      t = numerics.l2_normalize(t, eps=eps, eps_on="sum")
+      p = numerics.l2_normalize(p, eps=eps, eps_on="sum")
     d = p - t
     d = jnp.square(d) if distance == "l2" else jnp.abs(d)
     w = np.asarray(w, np.float64)

@@ -68,11 +68,6 @@ def _rows(v, like):
   return jnp.reshape(v, (1,) * (like.ndim - 1) + v.shape)
 
 
-def _check_float(fn, name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-
-
 # ------------------------------------------------------- class-balanced loss
 
 
@@ -110,10 +105,8 @@ def class_balanced_weights(
     CVPR 2019, eq. (3) and sec. 4.
   """
   fn = "class_balanced_weights"
-  _check_float(fn, "beta", beta)
-  validation.check_range(fn, "beta", beta, 0.0, 1.0)
-  if not isinstance(normalize, bool):
-    raise TypeError(f"{fn}: normalize must be a bool, got {normalize!r}")
+  validation.static_number(fn, "beta", beta, 0.0, 1.0)
+  validation.flag(fn, "normalize", normalize)
   counts = numerics.as_array(fn, "samples_per_class", samples_per_class)
   shapes.check_rank(fn, "samples_per_class", counts, 1)
   counts = jnp.maximum(counts.astype(dtype), 1)
@@ -192,8 +185,7 @@ def class_balanced_loss(
   """
   fn = "class_balanced_loss"
   validation.flag(fn, "normalize", normalize)
-  _check_float(fn, "beta", beta)
-  validation.check_range(fn, "beta", beta, 0.0, 1.0)
+  validation.static_number(fn, "beta", beta, 0.0, 1.0)
   validation.choice(fn, "loss_type", loss_type, _LOSS_TYPES)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)

@@ -134,16 +134,12 @@ def bitempered_logistic(
     google/bi-tempered-loss code (fixed-point normalisation, 5 steps).
   """
   fn = "bitempered_logistic"
-  _check_number(fn, "t1", t1)
-  _check_number(fn, "t2", t2)
-  validation.check_range(fn, "t1", t1, 0.0, 2.0, high_open=True)
-  validation.check_range(fn, "t2", t2, low=1.0)
+  validation.static_number(fn, "t1", t1, 0.0, 2.0, high_open=True)
+  validation.static_number(fn, "t2", t2, low=1.0)
   validation.check_range(
     fn, "label_smoothing", label_smoothing, 0.0, 1.0, high_open=True
   )
-  if isinstance(num_iters, bool) or not isinstance(num_iters, int):
-    raise TypeError(f"{fn}: num_iters must be an int, got {num_iters!r}")
-  validation.check_range(fn, "num_iters", num_iters, low=1)
+  validation.integer(fn, "num_iters", num_iters, low=1)
   y, a, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   num_classes = a.shape[-1]
   if label_smoothing:
@@ -167,11 +163,6 @@ def bitempered_logistic(
   p_pow = jnp.exp(k * log_p)
   loss = cross - (y_pow - p_pow) / k
   return jnp.sum(loss, axis=-1).astype(dt)
-
-
-def _check_number(fn, name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
 
 
 # ---------------------------------------------------- reverse cross-entropy
@@ -276,9 +267,7 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
     IJCAI 2020, eq. (8).
   """
   fn = "taylor_crossentropy"
-  if isinstance(order, bool) or not isinstance(order, int):
-    raise TypeError(f"{fn}: order must be an int, got {order!r}")
-  validation.check_range(fn, "order", order, low=1)
+  validation.integer(fn, "order", order, low=1)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_q = _log_one_minus_py(t, z)
@@ -341,12 +330,8 @@ def active_passive_loss(
     Active-Passive-Losses code.
   """
   fn = "active_passive_loss"
-  if active not in _ACTIVE:
-    raise ValueError(f"{fn}: active must be one of {_ACTIVE}, got {active!r}")
-  if passive not in _PASSIVE:
-    raise ValueError(
-      f"{fn}: passive must be one of {_PASSIVE}, got {passive!r}"
-    )
+  validation.choice(fn, "active", active, _ACTIVE)
+  validation.choice(fn, "passive", passive, _PASSIVE)
   validation.check_range(fn, "alpha", alpha, low=0.0)
   validation.check_range(fn, "beta", beta, low=0.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)
