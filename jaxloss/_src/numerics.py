@@ -169,11 +169,11 @@ def safe_norm(x, axis=-1, keepdims=False):
 def l2_normalize(
   x,
   axis: int | tuple[int, ...] | None = -1,
-  eps=EPSILON,
+  eps: float | jax.Array = EPSILON,
   *,
-  where=None,
+  where: jax.Array | None = None,
   eps_on: str = "norm",
-):
+) -> jax.Array:
   """Unit vectors along ``axis``: the library's one L2 normalisation.
 
   ``x / n`` with the guarded norm ``n`` chosen by ``eps_on``:

@@ -13,12 +13,14 @@ two-sample distances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 from jax.scipy.special import ndtr
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -138,7 +140,12 @@ def _check_estimator(fn, estimator, n, m):
 
 
 @scoped
-def crps_ensemble(y_true, y_pred, *, fair=False):
+def crps_ensemble(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  fair: bool = False,
+) -> jax.Array:
   """Continuous ranked probability score of an ensemble forecast.
 
   With ``M`` members ``x_i`` (the last axis of ``y_pred``) and observation
@@ -234,7 +241,11 @@ def _degenerate(regular, value, y, mu, s):
 
 
 @scoped
-def crps_gaussian(y_true, mean, std):
+def crps_gaussian(
+  y_true: ArrayLike,
+  mean: ArrayLike,
+  std: ArrayLike,
+) -> jax.Array:
   """CRPS of a Gaussian predictive distribution, in closed form.
 
   With ``z = (y - mean) / std``, ``Phi`` and ``phi`` the standard normal
@@ -280,7 +291,11 @@ def crps_gaussian(y_true, mean, std):
 
 
 @scoped
-def crps_logistic(y_true, loc, scale):
+def crps_logistic(
+  y_true: ArrayLike,
+  loc: ArrayLike,
+  scale: ArrayLike,
+) -> jax.Array:
   """CRPS of a logistic predictive distribution, in closed form.
 
   With ``z = (y - loc) / scale`` and ``F(z) = sigmoid(z)`` the logistic
@@ -328,7 +343,12 @@ def crps_logistic(y_true, loc, scale):
 
 
 @scoped
-def energy_score(y_true, y_pred, *, fair=False):
+def energy_score(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  fair: bool = False,
+) -> jax.Array:
   """Energy score of a multivariate ensemble forecast.
 
   With ``M`` members ``x_i`` in ``R^D`` and observation ``y``::
@@ -411,14 +431,14 @@ def _bandwidths(fn, bandwidth):
 
 @scoped
 def mmd(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  kernel="gaussian",
-  bandwidth=1.0,
-  estimator="biased",
-  tile_size=128,
-):
+  kernel: str = "gaussian",
+  bandwidth: float | Sequence[float] | jax.Array = 1.0,
+  estimator: str = "biased",
+  tile_size: int = 128,
+) -> jax.Array:
   """Squared maximum mean discrepancy between two samples.
 
   Between ``x_1..x_N`` (``y_true``) and ``y_1..y_M`` (``y_pred``) in
@@ -502,7 +522,13 @@ def mmd(
 
 
 @scoped
-def energy_distance(y_true, y_pred, *, estimator="biased", tile_size=128):
+def energy_distance(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  estimator: str = "biased",
+  tile_size: int = 128,
+) -> jax.Array:
   """Energy distance between two samples (Szekely & Rizzo).
 
   Between ``x_1..x_N`` (``y_true``) and ``y_1..y_M`` (``y_pred``) in
@@ -558,7 +584,14 @@ def energy_distance(y_true, y_pred, *, estimator="biased", tile_size=128):
 
 
 @scoped
-def mdn_nll(y_true, logits, means, scales, *, variance_floor=1e-6):
+def mdn_nll(
+  y_true: ArrayLike,
+  logits: ArrayLike,
+  means: ArrayLike,
+  scales: ArrayLike,
+  *,
+  variance_floor: float | jax.Array = 1e-6,
+) -> jax.Array:
   """Negative log-likelihood of a diagonal Gaussian mixture (MDN head).
 
   With ``K`` components, mixture weights ``pi = softmax(logits)``, means
@@ -628,7 +661,12 @@ def mdn_nll(y_true, logits, means, scales, *, variance_floor=1e-6):
 
 
 @scoped
-def evidential_regression(y_true, y_pred, *, coeff=1e-2):
+def evidential_regression(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  coeff: float | jax.Array = 1e-2,
+) -> jax.Array:
   """Deep evidential regression loss (Amini et al. 2020).
 
   ``y_pred[..., :]`` holds the Normal-Inverse-Gamma parameters

@@ -20,8 +20,11 @@ and pairwise distances have one home here (:func:`pair_masks`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
@@ -124,15 +127,15 @@ def pair_masks(labels, ref_labels, remove_diagonal):
 
 @scoped
 def circle(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  ref_labels=None,
-  ref_embeddings=None,
-  remove_diagonal=True,
-  gamma=80.0,
-  margin=0.4,
-):
+  ref_labels: ArrayLike | None = None,
+  ref_embeddings: ArrayLike | None = None,
+  remove_diagonal: bool = True,
+  gamma: float | jax.Array = 80.0,
+  margin: float | jax.Array = 0.4,
+) -> jax.Array:
   """Circle loss (Sun et al. 2020) on L2-normalised embeddings, one per anchor.
 
   With cosine distances ``d = max(1 - y_pred @ ref.T, 0)``, positives ``P``
@@ -340,8 +343,15 @@ def _tuple_inputs(fn, **arrays):
 
 @scoped
 def triplet_margin_loss(
-  anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, swap=False
-):
+  anchor: ArrayLike,
+  positive: ArrayLike,
+  negative: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+  p: float = 2.0,
+  eps: float | jax.Array = 1e-6,
+  swap: bool = False,
+) -> jax.Array:
   """Triplet margin loss with PyTorch's semantics, one value per triplet.
 
   With ``d(x, y) = ||x - y + eps||_p`` (the ``eps`` is added to the
@@ -396,8 +406,14 @@ def triplet_margin_loss(
 
 @scoped
 def quadruplet_loss(
-  anchor, positive, negative1, negative2, *, margin1=1.0, margin2=0.5
-):
+  anchor: ArrayLike,
+  positive: ArrayLike,
+  negative1: ArrayLike,
+  negative2: ArrayLike,
+  *,
+  margin1: float | jax.Array = 1.0,
+  margin2: float | jax.Array = 0.5,
+) -> jax.Array:
   """Quadruplet loss (Chen et al. 2017) on squared L2 distances.
 
   With ``d(x, y) = ||x - y||^2``, an anchor ``a``, a positive ``p`` of its
@@ -449,7 +465,12 @@ def quadruplet_loss(
 
 
 @scoped
-def contrastive_loss(y_true, y_pred, *, margin=1.0):
+def contrastive_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+) -> jax.Array:
   """Contrastive loss on pair distances (Hadsell et al. 2006), as in tfa.
 
   With ``y`` the pair label (1: similar, 0: dissimilar) and ``d`` the
@@ -491,7 +512,13 @@ def contrastive_loss(y_true, y_pred, *, margin=1.0):
 
 
 @scoped
-def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
+def info_nce(
+  query: ArrayLike,
+  positive_key: ArrayLike,
+  *,
+  negative_keys: ArrayLike | None = None,
+  temperature: float | jax.Array = 0.1,
+) -> jax.Array:
   """InfoNCE (van den Oord et al. 2018) with cosine similarities.
 
   Queries and keys are L2-normalised here (norms clipped at 1e-7), and
@@ -574,7 +601,13 @@ def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
 
 
 @scoped
-def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
+def triplet_semihard_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2",
+) -> jax.Array:
   """Triplet loss with semi-hard negative mining (tensorflow-addons).
 
   With ``D`` the pairwise distances (see ``distance_metric``), for every
@@ -630,8 +663,13 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
 
 @scoped
 def triplet_hard_loss(
-  y_true, y_pred, *, margin=1.0, soft=False, distance_metric="L2"
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+  soft: bool = False,
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2",
+) -> jax.Array:
   """Triplet loss with batch-hard mining (Hermans et al. 2017), as in tfa.
 
   With ``D`` the pairwise distances, for every anchor ``a`` the hardest
@@ -681,7 +719,12 @@ def triplet_hard_loss(
 
 
 @scoped
-def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
+def lifted_struct_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+) -> jax.Array:
   """Lifted structured loss (Oh Song et al. 2016), as in tensorflow-addons.
 
   With ``D`` the L2 distances and ``N(i)`` the negatives of ``i``, for every
@@ -742,7 +785,10 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
 
 
 @scoped
-def npairs_loss(y_true, y_pred):
+def npairs_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """N-pair loss (Sohn 2016) on a similarity matrix, as in tensorflow-addons.
 
   ``y_pred`` is the ``[B, B]`` similarity matrix ``a @ b.T`` of anchor
@@ -788,7 +834,12 @@ def npairs_loss(y_true, y_pred):
 
 
 @scoped
-def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
+def supervised_contrastive(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  temperature: float | jax.Array = 0.07,
+) -> jax.Array:
   """Supervised contrastive loss (Khosla et al. 2020, L_out), per anchor.
 
   Embeddings are L2-normalised here (norms clipped at 1e-7), so

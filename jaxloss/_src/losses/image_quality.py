@@ -13,12 +13,15 @@ fuses into one loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
 import math
+from typing import Any
 from typing import cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -202,17 +205,17 @@ def _check_size(fn, shape, filter_size, what="y_true"):
 
 @scoped
 def ssim_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  max_val=1.0,
-  filter_size=11,
-  filter_sigma=1.5,
-  k1=0.01,
-  k2=0.03,
-  channel_axis=-1,
-  where=None,
-):
+  max_val: float | jax.Array = 1.0,
+  filter_size: int = 11,
+  filter_sigma: float = 1.5,
+  k1: float | jax.Array = 0.01,
+  k2: float | jax.Array = 0.03,
+  channel_axis: int = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   r"""One minus the structural similarity (SSIM) of each image pair.
 
   With Gaussian-weighted local means :math:`\mu`, variances
@@ -330,18 +333,18 @@ def ms_ssim_min_size(filter_size: int, scales: int) -> int:
 
 @scoped
 def ms_ssim_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  max_val=1.0,
-  filter_size=11,
-  filter_sigma=1.5,
-  k1=0.01,
-  k2=0.03,
-  power_factors=MS_SSIM_WEIGHTS,
-  channel_axis=-1,
-  where=None,
-):
+  max_val: float | jax.Array = 1.0,
+  filter_size: int = 11,
+  filter_sigma: float = 1.5,
+  k1: float | jax.Array = 0.01,
+  k2: float | jax.Array = 0.03,
+  power_factors: Sequence[float] = MS_SSIM_WEIGHTS,
+  channel_axis: int = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   r"""One minus the multi-scale structural similarity (MS-SSIM).
 
   The images are compared at ``M = len(power_factors)`` scales, each one a
@@ -443,8 +446,14 @@ def ms_ssim_loss(
 
 @scoped
 def psnr_loss(
-  y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1, where=None
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  max_val: float | jax.Array = 1.0,
+  eps: float | jax.Array = 1e-10,
+  channel_axis: int = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Negative peak signal-to-noise ratio of each image pair, in decibels.
 
   With ``mse`` the mean squared error over an image's pixels and channels::
@@ -509,7 +518,12 @@ def _differences(x):
 
 
 @scoped
-def total_variation(y_pred, *, kind="anisotropic", channel_axis=-1):
+def total_variation(
+  y_pred: ArrayLike,
+  *,
+  kind: str = "anisotropic",
+  channel_axis: int = -1,
+) -> jax.Array:
   r"""Total variation of each image, summed over pixels and channels.
 
   With forward differences ``dx = x[i, j+1] - x[i, j]`` and
@@ -570,7 +584,13 @@ def total_variation(y_pred, *, kind="anisotropic", channel_axis=-1):
 
 
 @scoped
-def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
+def gradient_difference_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 1.0,
+  channel_axis: int = -1,
+) -> jax.Array:
   r"""Gradient difference loss (Mathieu et al. 2016), summed per image.
 
   With forward differences along rows and columns (see
@@ -616,7 +636,14 @@ def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
 
 
 @scoped
-def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
+def charbonnier(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  eps: float | jax.Array = 1e-3,
+  axis: int | Sequence[int] = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Charbonnier loss (a smooth L1), averaged over ``axis``.
 
   ::
@@ -681,15 +708,15 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
 
 @scoped
 def feature_matching_loss(
-  features_true,
-  features_pred,
+  features_true: Any,
+  features_pred: Any,
   *,
-  layer_weights=None,
-  normalize=True,
-  distance="l2",
-  channel_axis=-1,
-  eps=1e-10,
-):
+  layer_weights: Sequence[ArrayLike] | None = None,
+  normalize: bool = True,
+  distance: str = "l2",
+  channel_axis: int = -1,
+  eps: float | jax.Array = 1e-10,
+) -> jax.Array:
   r"""Perceptual (feature-matching) loss over the caller's feature maps.
 
   ``features_true`` and ``features_pred`` are pytrees of the same structure

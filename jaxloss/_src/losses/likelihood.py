@@ -25,8 +25,13 @@ _EPS = numerics.EPSILON
 
 @scoped
 def sigmoid_focal_crossentropy(
-  y_true, y_pred, *, alpha=0.25, gamma=2.0, from_logits=False
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float = 0.25,
+  gamma: float = 2.0,
+  from_logits: bool = False,
+) -> jax.Array:
   """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style.
 
   Summed (not averaged) over the last axis, as in tensorflow-addons::
@@ -103,7 +108,14 @@ def _stirling(t):
 
 
 @scoped
-def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
+def poisson_nll(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  log_input: bool = True,
+  full: bool = False,
+  eps: float | jax.Array = 1e-8,
+) -> jax.Array:
   """Poisson negative log-likelihood, PyTorch's ``PoissonNLLLoss``.
 
   Averaged over the last axis, with rate ``lambda`` predicted by ``y_pred``:
@@ -177,7 +189,14 @@ def _variance(fn, var, shape):
 
 
 @scoped
-def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
+def gaussian_nll(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  var: ArrayLike,
+  *,
+  full: bool = False,
+  eps: float | jax.Array = 1e-6,
+) -> jax.Array:
   """Gaussian negative log-likelihood, PyTorch's ``GaussianNLLLoss``.
 
   Averaged over the last axis, with mean ``y_pred`` and variance ``var``::
@@ -237,7 +256,13 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
 
 
 @scoped
-def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
+def fbeta_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  beta: float | jax.Array = 1.0,
+  mode: str = "sample",
+) -> jax.Array:
   """One minus the soft F-beta score, per sample or over the batch.
 
   With soft counts ``TP = sum(t p)``, ``FP = sum((1 - t) p)`` and
@@ -391,7 +416,10 @@ def weighted_kappa_loss(
 
 
 @scoped
-def z_loss(y_true, y_pred):
+def z_loss(
+  y_true: ArrayLike | None,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """The PaLM z-loss: the squared log-partition function of the logits.
 
   ``loss = logsumexp(y_pred, axis=-1) ** 2``: it pulls the softmax

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -78,8 +79,14 @@ def tempered_log_softmax(activations, t, num_iters=5):
 
 @scoped
 def bitempered_logistic(
-  y_true, y_pred, *, t1=1.0, t2=1.0, label_smoothing=0.0, num_iters=5
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  t1: float = 1.0,
+  t2: float = 1.0,
+  label_smoothing: float = 0.0,
+  num_iters: int = 5,
+) -> jax.Array:
   r"""Bi-tempered logistic loss (Amid et al. 2019).
 
   With the tempered logarithm :math:`\log_t(u) = (u^{1-t} - 1)/(1 - t)`,
@@ -175,7 +182,13 @@ def _reverse_ce(t, probs):
 
 
 @scoped
-def symmetric_crossentropy(y_true, y_pred, *, alpha=0.1, beta=1.0):
+def symmetric_crossentropy(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 0.1,
+  beta: float | jax.Array = 1.0,
+) -> jax.Array:
   r"""Symmetric cross-entropy (Wang et al. 2019): CE plus reverse CE.
 
   With :math:`p = \mathrm{softmax}(z)` and the one-hot label :math:`t`:
@@ -232,7 +245,12 @@ def _log_one_minus_py(t, z):
 
 
 @scoped
-def taylor_crossentropy(y_true, y_pred, *, order=2):
+def taylor_crossentropy(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  order: int = 2,
+) -> jax.Array:
   r"""Taylor cross-entropy (Feng et al. 2020): the truncated series of CE.
 
   .. math::
@@ -282,8 +300,15 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
 
 @scoped
 def active_passive_loss(
-  y_true, y_pred, *, active="nce", passive="rce", alpha=1.0, beta=1.0, gamma=0.5
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  active: str = "nce",
+  passive: str = "rce",
+  alpha: float | jax.Array = 1.0,
+  beta: float | jax.Array = 1.0,
+  gamma: float = 0.5,
+) -> jax.Array:
   r"""Active-passive loss (Ma et al. 2020): a normalised active loss plus a
   passive one, ``alpha * active + beta * passive``.
 
