@@ -62,12 +62,11 @@ class Regularizer:
 class L1(Regularizer):
   """L1 penalty ``l1 * sum(|x|)`` (Keras's ``L1``, default ``l1=0.01``).
 
-    Example:
-      >>> import jax.numpy as jnp
-  from jax.typing import ArrayLike
-      >>> from jaxloss import regularizers
-      >>> regularizers.L1(0.5)(jnp.array([1.0, -2.0]))
-      Array(1.5, dtype=float32)
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import regularizers
+    >>> regularizers.L1(0.5)(jnp.array([1.0, -2.0]))
+    Array(1.5, dtype=float32)
   """
 
   l1: float = 0.01
@@ -84,14 +83,13 @@ class L1(Regularizer):
 class L2(Regularizer):
   """L2 penalty ``l2 * sum(x ** 2)`` (Keras's ``L2``, default ``l2=0.01``).
 
-    Note: no factor 1/2 (unlike optax's ``add_decayed_weights`` convention).
+  Note: no factor 1/2 (unlike optax's ``add_decayed_weights`` convention).
 
-    Example:
-      >>> import jax.numpy as jnp
-  from jax.typing import ArrayLike
-      >>> from jaxloss import regularizers
-      >>> regularizers.L2(0.5)(jnp.array([1.0, -2.0]))
-      Array(2.5, dtype=float32)
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import regularizers
+    >>> regularizers.L2(0.5)(jnp.array([1.0, -2.0]))
+    Array(2.5, dtype=float32)
   """
 
   l2: float = 0.01
@@ -108,12 +106,11 @@ class L2(Regularizer):
 class L1L2(Regularizer):
   """``l1 * sum(|x|) + l2 * sum(x ** 2)``; both default to 0 as in Keras 3.
 
-    Example:
-      >>> import jax.numpy as jnp
-  from jax.typing import ArrayLike
-      >>> from jaxloss import regularizers
-      >>> regularizers.L1L2(l1=0.5, l2=0.5)(jnp.array([1.0, -2.0]))
-      Array(4., dtype=float32)
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import regularizers
+    >>> regularizers.L1L2(l1=0.5, l2=0.5)(jnp.array([1.0, -2.0]))
+    Array(4., dtype=float32)
   """
 
   l1: float = 0.0
@@ -137,23 +134,22 @@ class L1L2(Regularizer):
 class OrthogonalRegularizer(Regularizer):
   """Mean absolute cosine between distinct rows (or columns) of a matrix.
 
-    ``factor * 0.5 * sum_{i != j} |<u_i, u_j>| / (n (n - 1) / 2)`` with
-    ``u_i = x_i / max(||x_i||, 1e-7)`` the rows (``mode="rows"``) or columns
-    (``mode="columns"``) of ``x`` and ``n`` their number, as in Keras 3. A
-    zero row contributes 0 with a finite gradient. ``n = 1`` gives NaN in
-    Keras (0 / 0); here it gives 0.
+  ``factor * 0.5 * sum_{i != j} |<u_i, u_j>| / (n (n - 1) / 2)`` with
+  ``u_i = x_i / max(||x_i||, 1e-7)`` the rows (``mode="rows"``) or columns
+  (``mode="columns"``) of ``x`` and ``n`` their number, as in Keras 3. A
+  zero row contributes 0 with a finite gradient. ``n = 1`` gives NaN in
+  Keras (0 / 0); here it gives 0.
 
-    Raises:
-      ValueError: for a negative factor, an unknown mode, or an input that is
-        not rank 2.
+  Raises:
+    ValueError: for a negative factor, an unknown mode, or an input that is
+      not rank 2.
 
-    Example:
-      >>> import jax.numpy as jnp
-  from jax.typing import ArrayLike
-      >>> from jaxloss import regularizers
-      >>> w = jnp.array([[1.0, 0.0], [1.0, 1.0]])
-      >>> regularizers.OrthogonalRegularizer(factor=1.0)(w)
-      Array(0.70710677, dtype=float32)
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import regularizers
+    >>> w = jnp.array([[1.0, 0.0], [1.0, 1.0]])
+    >>> regularizers.OrthogonalRegularizer(factor=1.0)(w)
+    Array(0.70710677, dtype=float32)
   """
 
   factor: float = 0.01
@@ -277,37 +273,36 @@ def regularize(
 ) -> jax.Array:
   """Sums a regularizer over the selected floating leaves of a pytree.
 
-    ``total = sum(regularizer(leaf) for path, leaf in params if filter(path))``
+  ``total = sum(regularizer(leaf) for path, leaf in params if filter(path))``
 
-    Leaves are selected by their ``/``-joined key path (e.g.
-    ``"params/Dense_0/kernel"``, or ``"layers/0/kernel/value"`` for an nnx
-    state): ``filter`` is a regex searched in it (default :data:`KERNELS`:
-    the last key is ``kernel``), a predicate ``(path, leaf) -> bool``, or
-    ``None`` for every floating leaf. Integer and boolean leaves are skipped.
-    The sum is accumulated in float32 (float64 when a leaf is float64).
+  Leaves are selected by their ``/``-joined key path (e.g.
+  ``"params/Dense_0/kernel"``, or ``"layers/0/kernel/value"`` for an nnx
+  state): ``filter`` is a regex searched in it (default :data:`KERNELS`:
+  the last key is ``kernel``), a predicate ``(path, leaf) -> bool``, or
+  ``None`` for every floating leaf. Integer and boolean leaves are skipped.
+  The sum is accumulated in float32 (float64 when a leaf is float64).
 
-    Args:
-      regularizer: a :class:`Regularizer`, a name understood by :func:`get`
-        (``"l2"``), or any ``array -> scalar`` callable.
-      params: a pytree of arrays (Flax linen variables, an ``nnx.State``, ...).
-      filter: which leaves to penalise (see above).
-      allow_empty: whether a selection of no leaf gives 0. By default it
-        raises, so that a typo in ``filter`` cannot switch the penalty off.
+  Args:
+    regularizer: a :class:`Regularizer`, a name understood by :func:`get`
+      (``"l2"``), or any ``array -> scalar`` callable.
+    params: a pytree of arrays (Flax linen variables, an ``nnx.State``, ...).
+    filter: which leaves to penalise (see above).
+    allow_empty: whether a selection of no leaf gives 0. By default it
+      raises, so that a typo in ``filter`` cannot switch the penalty off.
 
-    Returns:
-      A scalar penalty (0 when nothing is selected and ``allow_empty``).
+  Returns:
+    A scalar penalty (0 when nothing is selected and ``allow_empty``).
 
-    Raises:
-      TypeError: for a filter of the wrong type.
-      ValueError: when no floating leaf is selected and not ``allow_empty``.
+  Raises:
+    TypeError: for a filter of the wrong type.
+    ValueError: when no floating leaf is selected and not ``allow_empty``.
 
-    Example:
-      >>> import jax.numpy as jnp
-  from jax.typing import ArrayLike
-      >>> from jaxloss import regularizers
-      >>> params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
-      >>> regularizers.regularize("l2", params)
-      Array(0.04, dtype=float32)
+  Example:
+    >>> import jax.numpy as jnp
+    >>> from jaxloss import regularizers
+    >>> params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}
+    >>> regularizers.regularize("l2", params)
+    Array(0.04, dtype=float32)
   """
   reg = get(regularizer)
   select = _selector(filter)
