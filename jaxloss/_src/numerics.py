@@ -204,10 +204,11 @@ def l2_normalize(
     return safe_divide(x, norm + eps)
   # Floor the squared norm, then one rsqrt, sanitised so that rsqrt(0) never
   # enters the graph. For a floor eps**2 this is Keras's
-  # x * min(rsqrt(sq), 1 / eps), bit for bit.
+  # x * min(rsqrt(sq), 1 / eps), bit for bit. A NaN entry makes its whole
+  # vector NaN.
   sq = jnp.maximum(sq, eps * eps if eps_on == "norm" else eps)
-  positive = sq > 0
-  inv = jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, sq, 1)), 0)
+  zero = sq == 0
+  inv = jnp.where(zero, 0, jax.lax.rsqrt(jnp.where(zero, 1, sq)))
   return x * inv
 
 
