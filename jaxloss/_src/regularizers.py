@@ -159,11 +159,9 @@ class OrthogonalRegularizer(Regularizer):
     validation.static_number(
       "OrthogonalRegularizer", "factor", self.factor, *_FACTOR, high_open=True
     )
-    if self.mode not in ("rows", "columns"):
-      raise ValueError(
-        "OrthogonalRegularizer: mode must be 'rows' or 'columns', got "
-        f"{self.mode!r}"
-      )
+    validation.choice(
+      "OrthogonalRegularizer", "mode", self.mode, ("rows", "columns")
+    )
 
   def __call__(self, x: ArrayLike) -> jax.Array:
     fn = "OrthogonalRegularizer"

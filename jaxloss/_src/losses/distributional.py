@@ -125,10 +125,7 @@ def _self_and_cross(x, y, kernel, tile_size):
 
 
 def _check_estimator(fn, estimator, n, m):
-  if estimator not in ("biased", "unbiased"):
-    raise ValueError(
-      f"{fn}: estimator must be 'biased' or 'unbiased', got {estimator!r}"
-    )
+  validation.choice(fn, "estimator", estimator, ("biased", "unbiased"))
   if estimator == "unbiased" and min(n, m) < 2:
     raise ValueError(
       f"{fn}: estimator='unbiased' needs at least 2 samples on each side, "

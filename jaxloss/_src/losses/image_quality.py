@@ -769,8 +769,7 @@ def feature_matching_loss(
   fn = "feature_matching_loss"
   validation.flag(fn, "normalize", normalize)
   validation.integer(fn, "channel_axis", channel_axis)
-  if distance not in ("l1", "l2"):
-    raise ValueError(f"{fn}: distance must be 'l1' or 'l2', got {distance!r}")
+  validation.choice(fn, "distance", distance, ("l1", "l2"))
   validation.check_range(fn, "eps", eps, low=0.0)
   leaves_t, tree_t = jax.tree_util.tree_flatten(features_true)
   leaves_p, tree_p = jax.tree_util.tree_flatten(features_pred)

@@ -316,8 +316,7 @@ def fbeta_loss(
   """
   fn = "fbeta_loss"
   validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  if mode not in ("sample", "batch"):
-    raise ValueError(f"{fn}: mode must be 'sample' or 'batch', got {mode!r}")
+  validation.choice(fn, "mode", mode, ("sample", "batch"))
   t, p, dt = shapes.elementwise_inputs(
     fn, y_true, y_pred, min_rank=1 if mode == "sample" else 2
   )
