@@ -68,7 +68,7 @@ from jaxloss._src.losses.embedding import NpairsLoss
 from jaxloss._src.losses.embedding import QuadrupletLoss
 from jaxloss._src.losses.embedding import SupervisedContrastive
 from jaxloss._src.losses.embedding import TripletHardLoss
-from jaxloss._src.losses.embedding import TripletMargin
+from jaxloss._src.losses.embedding import TripletMarginLoss
 from jaxloss._src.losses.embedding import TripletSemiHardLoss
 from jaxloss._src.losses.embedding import circle
 from jaxloss._src.losses.embedding import contrastive_loss
@@ -78,7 +78,7 @@ from jaxloss._src.losses.embedding import npairs_loss
 from jaxloss._src.losses.embedding import quadruplet_loss
 from jaxloss._src.losses.embedding import supervised_contrastive
 from jaxloss._src.losses.embedding import triplet_hard_loss
-from jaxloss._src.losses.embedding import triplet_margin
+from jaxloss._src.losses.embedding import triplet_margin_loss
 from jaxloss._src.losses.embedding import triplet_semihard_loss
 from jaxloss._src.losses.hinge import CategoricalHinge
 from jaxloss._src.losses.hinge import CosineEmbeddingLoss
@@ -210,6 +210,13 @@ logcosh = log_cosh
 __version__ = "0.2.0"
 
 
+# Names renamed in 0.3: still importable, with a DeprecationWarning.
+_RENAMED = {
+  "triplet_margin": "triplet_margin_loss",
+  "TripletMargin": "TripletMarginLoss",
+}
+
+
 def __getattr__(name):
   # Lazy submodules: `import jaxloss; jaxloss.optax.softmax_cross_entropy(...)`
   # works without importing the optax forms (or flax) up front.
@@ -217,6 +224,16 @@ def __getattr__(name):
     import importlib  # noqa: PLC0415
 
     return importlib.import_module(f"jaxloss.{name}")
+  if name in _RENAMED:
+    import warnings  # noqa: PLC0415
+
+    new = _RENAMED[name]
+    warnings.warn(
+      f"jaxloss.{name} is deprecated, use jaxloss.{new} instead",
+      DeprecationWarning,
+      stacklevel=2,
+    )
+    return globals()[new]
   raise AttributeError(f"module 'jaxloss' has no attribute {name!r}")
 
 
@@ -362,10 +379,10 @@ __all__ = [
   "supervised_contrastive",
   "SupervisedContrastive",
   "triplet_hard_loss",
-  "triplet_margin",
+  "triplet_margin_loss",
   "triplet_semihard_loss",
   "TripletHardLoss",
-  "TripletMargin",
+  "TripletMarginLoss",
   "TripletSemiHardLoss",
   "Tversky",
   "tversky",

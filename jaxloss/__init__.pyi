@@ -132,7 +132,7 @@ from jaxloss._src.losses.noisy_labels import taylor_crossentropy as taylor_cross
 from jaxloss._src.lm.distillation import topk_distillation as topk_distillation
 from jaxloss._src.losses.image_quality import total_variation as total_variation
 from jaxloss._src.losses.embedding import triplet_hard_loss as triplet_hard_loss
-from jaxloss._src.losses.embedding import triplet_margin as triplet_margin
+from jaxloss._src.losses.embedding import triplet_margin_loss as triplet_margin_loss
 from jaxloss._src.losses.embedding import triplet_semihard_loss as triplet_semihard_loss
 from jaxloss._src.losses.overlap import tversky as tversky
 from jaxloss._src.losses.adaptive import uncertainty_weighting as uncertainty_weighting
@@ -749,7 +749,7 @@ class TripletHardLoss(Loss):
   def __init__(self, *, margin: float | jax.Array = 1.0, soft: bool = False, distance_metric: str = 'L2', reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
-class TripletMargin(Loss):
+class TripletMarginLoss(Loss):
   """Triplet margin loss with PyTorch's semantics, one value per triplet."""
   margin: float | jax.Array
   p: float | jax.Array
@@ -776,8 +776,8 @@ class Tversky(Loss):
 class WeightedKappaLoss(Loss):
   """Weighted kappa loss (de la Torre et al. 2018), tensorflow-addons style."""
   weightage: str
-  epsilon: float | jax.Array
-  def __init__(self, *, weightage: str = 'quadratic', epsilon: float | jax.Array = 1e-06, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  eps: float | jax.Array
+  def __init__(self, *, weightage: str = 'quadratic', eps: float | jax.Array = 1e-06, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class ZLoss(Loss):
@@ -882,7 +882,7 @@ __all__ = [
     'TaylorCrossentropy',
     'TotalVariation',
     'TripletHardLoss',
-    'TripletMargin',
+    'TripletMarginLoss',
     'TripletSemiHardLoss',
     'Tversky',
     'WeightedKappaLoss',
@@ -1011,7 +1011,7 @@ __all__ = [
     'topk_distillation',
     'total_variation',
     'triplet_hard_loss',
-    'triplet_margin',
+    'triplet_margin_loss',
     'triplet_semihard_loss',
     'tversky',
     'uncertainty_weighting',

@@ -64,7 +64,7 @@ def test_triplet_margin_matches_pytorch(kwargs, x64):
   want = torch_reference(torch_cases.triplet_id(kwargs))
 
   def total(*x):
-    values = jaxloss.triplet_margin(*x, **kwargs)
+    values = jaxloss.triplet_margin_loss(*x, **kwargs)
     return jnp.sum(values), values
 
   (_, got), grads = jax.jit(
@@ -78,7 +78,7 @@ def test_triplet_margin_matches_pytorch(kwargs, x64):
 def test_triplet_margin_unbatched_matches_pytorch(x64):
   a, p, n = torch_cases.triplet_unbatched_inputs()
   want = torch_reference("triplet-unbatched")["value"]
-  got = jaxloss.triplet_margin(a, p, n)
+  got = jaxloss.triplet_margin_loss(a, p, n)
   assert got.shape == ()
   np.testing.assert_allclose(got, want, rtol=1e-12)
 
@@ -237,8 +237,10 @@ def test_contrastive_loss_is_elementwise():
       "info_nce: negative_keys must have shape",
     ),
     (
-      lambda: jaxloss.triplet_margin(np.ones(2), np.ones(2), np.ones(2), p=0),
-      "triplet_margin: p must be in",
+      lambda: jaxloss.triplet_margin_loss(
+        np.ones(2), np.ones(2), np.ones(2), p=0
+      ),
+      "triplet_margin_loss: p must be in",
     ),
     (
       lambda: jaxloss.npairs_loss([0, 1], np.ones((2, 3))),
@@ -259,3 +261,38 @@ def test_contrastive_loss_is_elementwise():
 def test_errors(call, match):
   with pytest.raises(ValueError, match=match):
     call()
+
+
+# ------------------------------------------------------- renamed in 0.3
+
+
+@pytest.mark.parametrize(
+  "old, new",
+  [
+    ("triplet_margin", "triplet_margin_loss"),
+    ("TripletMargin", "TripletMarginLoss"),
+  ],
+)
+def test_old_triplet_names_warn_and_resolve(old, new):
+  with pytest.warns(DeprecationWarning, match=f"jaxloss.{old} is deprecated"):
+    assert getattr(jaxloss, old) is getattr(jaxloss, new)
+  assert old not in jaxloss.__all__ and new in jaxloss.__all__
+  # The registry keeps the old names, without a warning.
+  found = jaxloss.get(old)
+  expected = getattr(jaxloss, new)
+  if isinstance(expected, type):
+    assert type(found) is expected
+  else:
+    assert found is expected
+
+
+def test_triplet_margin_loss_is_pytorch_named():
+  # Class name = CamelCase of the function name (PyTorch's names).
+  loss = jaxloss.TripletMarginLoss(margin=0.5)
+  a = np.array([[0.0, 0.0], [1.0, 0.0]], np.float32)
+  p = np.array([[0.0, 1.0], [1.0, 0.5]], np.float32)
+  n = np.array([[0.5, 0.0], [3.0, 0.0]], np.float32)
+  assert loss.name == "triplet_margin_loss"
+  np.testing.assert_allclose(
+    loss(a, p, n), jnp.mean(jaxloss.triplet_margin_loss(a, p, n, margin=0.5))
+  )

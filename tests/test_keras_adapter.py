@@ -411,7 +411,7 @@ def test_registry_covers_every_y_true_y_pred_class():
       has = name in jk.ADAPTERS
       assert has == (tuple(cls.inputs) == ("y_true", "y_pred")), name
   assert set(CASES) <= set(jk.ADAPTERS)
-  assert not hasattr(jk, "TripletMargin")  # three inputs: no Keras form
+  assert not hasattr(jk, "TripletMarginLoss")  # three inputs: no Keras form
 
 
 def test_same_constructor_keywords_and_errors():
@@ -514,7 +514,7 @@ def test_from_jaxloss():
   y = np.array([[0.0], [3.0]], np.float32)
   np.testing.assert_allclose(wrapped(y, 0 * y), KL.Huber(delta=0.5)(y, 0 * y))
   with pytest.raises(TypeError, match="from_jaxloss: obj"):
-    jk.from_jaxloss(jaxloss.TripletMargin())
+    jk.from_jaxloss(jaxloss.TripletMarginLoss())
 
 
 def test_fbeta_batch_mode_on_binary_outputs():

@@ -93,13 +93,29 @@ def test_torch_multi_margin_doc_example():
 
 def test_weighted_kappa_linear_and_perfect(x64):
   t, p = ref._kappa_inputs(np.random.default_rng(3), 6)
-  got = jaxloss.weighted_kappa_loss(t, p, weightage="linear", epsilon=1e-3)
+  got = jaxloss.weighted_kappa_loss(t, p, weightage="linear", eps=1e-3)
   want = ref.np_weighted_kappa(t, p, weightage="linear", epsilon=1e-3)
   np.testing.assert_allclose(got, want, **X64)
-  # Perfect agreement: kappa = 1, loss = log(epsilon).
+  # Perfect agreement: kappa = 1, loss = log(eps).
   np.testing.assert_allclose(
     jaxloss.weighted_kappa_loss(np.eye(3), np.eye(3)), np.log(1e-6), **X64
   )
+
+
+def test_weighted_kappa_old_epsilon_keyword_warns(x64):
+  # ``epsilon`` (tensorflow-addons's name) was the keyword before 0.3.
+  t, p = ref._kappa_inputs(np.random.default_rng(3), 6)
+  want = jaxloss.weighted_kappa_loss(t, p, eps=1e-3)
+  assert float(want) != float(jaxloss.weighted_kappa_loss(t, p))
+  with pytest.warns(DeprecationWarning, match="epsilon is deprecated, use eps"):
+    got = jaxloss.weighted_kappa_loss(t, p, epsilon=1e-3)
+  np.testing.assert_array_equal(got, want)
+  with pytest.warns(DeprecationWarning, match="WeightedKappaLoss: epsilon"):
+    loss = jaxloss.WeightedKappaLoss(epsilon=1e-3)
+  assert loss == jaxloss.WeightedKappaLoss(eps=1e-3)
+  np.testing.assert_array_equal(loss(t, p), want)
+  with pytest.raises(TypeError, match="pass only eps"):
+    jaxloss.weighted_kappa_loss(t, p, epsilon=1e-3, eps=1e-3)
 
 
 def test_fbeta_one_is_dice():

@@ -111,3 +111,31 @@ def test_errors():
     regularizers.get("l3")
   with pytest.raises(TypeError, match="filter must be"):
     regularizers.regularize("l2", {"kernel": jnp.ones(2)}, filter=3)
+
+
+@pytest.mark.parametrize(
+  "bad, exc, expectation",
+  [
+    (-1.0, ValueError, "must be in [0.0, inf), got -1.0"),
+    (float("nan"), ValueError, "must be in [0.0, inf), got nan"),
+    (float("inf"), ValueError, "must be in [0.0, inf), got inf"),
+    ("0.1", TypeError, "must be a Python number, got '0.1'"),
+    (None, TypeError, "must be a Python number, got None"),
+    (True, TypeError, "must be a Python number, got True"),
+    (np.array(0.1), TypeError, "must be a Python number, got array(0.1)"),
+  ],
+)
+def test_factors_are_finite_python_numbers(bad, exc, expectation):
+  # Keras's own rule (a finite float >= 0), with validation's messages.
+  for make, name in (
+    (lambda v: regularizers.L1(l1=v), "L1: l1"),
+    (lambda v: regularizers.L2(l2=v), "L2: l2"),
+    (lambda v: regularizers.L1L2(l2=v), "L1L2: l2"),
+    (
+      lambda v: regularizers.OrthogonalRegularizer(factor=v),
+      "OrthogonalRegularizer: factor",
+    ),
+  ):
+    with pytest.raises(exc) as info:
+      make(bad)
+    assert str(info.value) == f"{name} {expectation}"

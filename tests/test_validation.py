@@ -116,6 +116,26 @@ def test_integer_and_choice_and_axis():
     validation.axis("f", "1", optional=True, sequence=True)
 
 
+def test_static_number_refuses_arrays_and_traced_values():
+  validation.static_number("f", "s", 1.5, low=0.0, low_open=True)
+  validation.static_number("f", "s", 2)
+  validation.static_number("f", "s", np.float32(0.5), 0.0, 1.0)
+  for bad in (np.array(1.0), jnp.array(1.0), [1.0], "1", None, True):
+    with _raises(TypeError, "f: s must be a Python number, got"):
+      validation.static_number("f", "s", bad)
+  with _raises(ValueError, "f: s must be in (0.0, inf], got 0.0"):
+    validation.static_number("f", "s", 0.0, low=0.0, low_open=True)
+  with _raises(ValueError, "f: s must be a number, got nan"):
+    validation.static_number("f", "s", NAN)
+
+  def f(s):
+    validation.static_number("f", "s", s)
+    return s
+
+  with _raises(TypeError, "f: s must be a Python number, got"):
+    jax.jit(f)(1.0)
+
+
 def test_label_and_mask_dtypes():
   validation.integer_dtype("f", "labels", np.array([1, 2]))
   for bad in (np.array([1.0]), np.array([True])):
@@ -225,7 +245,7 @@ FUNCTION_CASES = [
     "must be an int or None",
   ),
   (
-    jaxloss.triplet_margin,
+    jaxloss.triplet_margin_loss,
     (EMB, EMB, EMB),
     "swap",
     "False",
@@ -233,7 +253,7 @@ FUNCTION_CASES = [
     "must be a bool",
   ),
   (
-    jaxloss.triplet_margin,
+    jaxloss.triplet_margin_loss,
     (EMB, EMB, EMB),
     "margin",
     NAN,
@@ -436,7 +456,7 @@ def test_sweep_covers_flags_and_numbers():
   fields = {(c.__name__, f) for c, f, _, _ in SWEEP}
   for expected in [
     ("Huber", "delta"),
-    ("TripletMargin", "swap"),
+    ("TripletMarginLoss", "swap"),
     ("BinaryFocalCrossentropy", "apply_class_balancing"),
     ("CategoricalFocalCrossentropy", "alpha"),
     ("RobustLoss", "alpha"),

@@ -166,19 +166,55 @@ def safe_norm(x, axis=-1, keepdims=False):
   return norm if keepdims else jnp.squeeze(norm, axis=axis)
 
 
-def l2_normalize(x, axis=-1, epsilon=EPSILON):
-  """``x / max(||x||, epsilon)`` (Keras's ``normalize``); finite at zero."""
-  sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
-  # Keras multiplies by min(rsqrt(sq), 1/eps): the same as dividing by
-  # max(norm, eps). Sanitise sq first so rsqrt(0) never enters the graph.
-  big = sq > epsilon * epsilon
-  inv = jnp.where(big, jax.lax.rsqrt(jnp.where(big, sq, 1)), 1 / epsilon)
+def l2_normalize(
+  x,
+  axis: int | tuple[int, ...] | None = -1,
+  eps: float | jax.Array = EPSILON,
+  *,
+  where: jax.Array | None = None,
+  eps_on: str = "norm",
+) -> jax.Array:
+  """Unit vectors along ``axis``: the library's one L2 normalisation.
+
+  ``x / n`` with the guarded norm ``n`` chosen by ``eps_on``:
+
+  * ``"norm"``: ``n = max(||x||, eps)`` (Keras's ``normalize``,
+    ``torch.nn.functional.normalize``);
+  * ``"squared_norm"``: ``n = sqrt(max(||x||^2, eps))``
+    (``tf.math.l2_normalize``, optax's ``cosine_similarity``); ``eps`` may be
+    0, negative (no floor) or traced;
+  * ``"sum"``: ``n = ||x|| + eps`` (LPIPS's unit normalisation).
+
+  Only the entries where ``where`` holds count in the norm. Where ``n`` is 0
+  (a zero vector with no floor) the result is the zero vector, and the
+  gradient is finite everywhere.
+  """
+  if eps_on not in ("norm", "squared_norm", "sum"):
+    raise ValueError(
+      f"l2_normalize: eps_on must be one of ('norm', 'squared_norm', 'sum'), "
+      f"got {eps_on!r}"
+    )
+  sq = jnp.square(x)
+  if where is not None:
+    sq = jnp.where(where, sq, 0)
+  sq = jnp.sum(sq, axis=axis, keepdims=True)
+  if eps_on == "sum":
+    zero = sq == 0
+    norm = jnp.where(zero, 0, jnp.sqrt(jnp.where(zero, 1, sq)))
+    return safe_divide(x, norm + eps)
+  # Floor the squared norm, then one rsqrt, sanitised so that rsqrt(0) never
+  # enters the graph. For a floor eps**2 this is Keras's
+  # x * min(rsqrt(sq), 1 / eps), bit for bit. A NaN entry makes its whole
+  # vector NaN.
+  sq = jnp.maximum(sq, eps * eps if eps_on == "norm" else eps)
+  zero = sq == 0
+  inv = jnp.where(zero, 0, jax.lax.rsqrt(jnp.where(zero, 1, sq)))
   return x * inv
 
 
-def clip_probabilities(p, epsilon=EPSILON):
-  """Keras's clip of probabilities into ``[epsilon, 1 - epsilon]``."""
-  return jnp.clip(p, epsilon, 1.0 - epsilon)
+def clip_probabilities(p, eps=EPSILON):
+  """Keras's clip of probabilities into ``[eps, 1 - eps]``."""
+  return jnp.clip(p, eps, 1.0 - eps)
 
 
 def sigmoid_cross_entropy(targets, logits):

@@ -26,24 +26,17 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
+from jaxloss._src import validation
+
+# A regularisation factor is a finite Python number >= 0 (the object is
+# hashable and its factor a constant).
+_FACTOR = (0.0, math.inf)
 
 
-def _check_factor(cls: str, name: str, value):
-  if (
-    isinstance(value, bool)
-    or not isinstance(value, (int, float))
-    or math.isnan(value)
-    or math.isinf(value)
-    or value < 0
-  ):
-    raise ValueError(
-      f"{cls}: {name} must be a finite non-negative float, got {value!r}"
-    )
-
-
-def _float_input(fn: str, x):
+def _float_input(fn: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
   """(x in its compute dtype, the dtype the penalty is returned in)."""
   x = numerics.as_float(fn, "x", x)
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
@@ -53,7 +46,7 @@ def _float_input(fn: str, x):
 class Regularizer:
   """Base class: ``regularizer(x) -> scalar penalty`` (0 for the base)."""
 
-  def __call__(self, x) -> jax.Array:
+  def __call__(self, x: ArrayLike) -> jax.Array:
     x, dt = _float_input(type(self).__name__, x)
     return jnp.zeros((), dt)
 
@@ -79,9 +72,9 @@ class L1(Regularizer):
   l1: float = 0.01
 
   def __post_init__(self):
-    _check_factor("L1", "l1", self.l1)
+    validation.static_number("L1", "l1", self.l1, *_FACTOR, high_open=True)
 
-  def __call__(self, x):
+  def __call__(self, x: ArrayLike) -> jax.Array:
     x, dt = _float_input("L1", x)
     return (self.l1 * jnp.sum(jnp.abs(x))).astype(dt)
 
@@ -102,9 +95,9 @@ class L2(Regularizer):
   l2: float = 0.01
 
   def __post_init__(self):
-    _check_factor("L2", "l2", self.l2)
+    validation.static_number("L2", "l2", self.l2, *_FACTOR, high_open=True)
 
-  def __call__(self, x):
+  def __call__(self, x: ArrayLike) -> jax.Array:
     x, dt = _float_input("L2", x)
     return (self.l2 * jnp.sum(jnp.square(x))).astype(dt)
 
@@ -124,10 +117,10 @@ class L1L2(Regularizer):
   l2: float = 0.0
 
   def __post_init__(self):
-    _check_factor("L1L2", "l1", self.l1)
-    _check_factor("L1L2", "l2", self.l2)
+    validation.static_number("L1L2", "l1", self.l1, *_FACTOR, high_open=True)
+    validation.static_number("L1L2", "l2", self.l2, *_FACTOR, high_open=True)
 
-  def __call__(self, x):
+  def __call__(self, x: ArrayLike) -> jax.Array:
     x, dt = _float_input("L1L2", x)
     total = jnp.zeros((), x.dtype)
     if self.l1:
@@ -163,14 +156,14 @@ class OrthogonalRegularizer(Regularizer):
   mode: str = "rows"
 
   def __post_init__(self):
-    _check_factor("OrthogonalRegularizer", "factor", self.factor)
-    if self.mode not in ("rows", "columns"):
-      raise ValueError(
-        "OrthogonalRegularizer: mode must be 'rows' or 'columns', got "
-        f"{self.mode!r}"
-      )
+    validation.static_number(
+      "OrthogonalRegularizer", "factor", self.factor, *_FACTOR, high_open=True
+    )
+    validation.choice(
+      "OrthogonalRegularizer", "mode", self.mode, ("rows", "columns")
+    )
 
-  def __call__(self, x):
+  def __call__(self, x: ArrayLike) -> jax.Array:
     fn = "OrthogonalRegularizer"
     x, dt = _float_input(fn, x)
     if x.ndim != 2:
@@ -208,7 +201,7 @@ _BY_NAME = {
 KERNELS = r"(^|/)kernel$"
 
 
-def get(identifier):
+def get(identifier: Any) -> Any:
   """A regularizer from a name (Keras's names), a config dict or a callable.
 
   A name gives the class's defaults (``"l2"`` -> ``L2(0.01)``); a dict is
@@ -270,7 +263,11 @@ def _selector(filter) -> Callable[[str, Any], bool]:
 
 
 def regularize(
-  regularizer, params, *, filter=KERNELS, allow_empty=False
+  regularizer: Regularizer | str | Callable[[jax.Array], jax.Array],
+  params: Any,
+  *,
+  filter: str | Callable[[str, Any], bool] | None = KERNELS,
+  allow_empty: bool = False,
 ) -> jax.Array:
   """Sums a regularizer over the selected floating leaves of a pytree.
 

@@ -203,6 +203,31 @@ def bool_mask(fn: str, name: str, x):
 
 
 # ----------------------------------------------------------------------------
+# Static numbers: hyper-parameters the code reads in Python.
+
+
+def static_number(
+  fn: str,
+  name: str,
+  value,
+  low=None,
+  high=None,
+  low_open=False,
+  high_open=False,
+):
+  """A Python (or NumPy) real scalar, then :func:`check_range`'s interval.
+
+  For hyper-parameters that are read in Python, not traced: a branch on
+  ``beta == 1``, a window built from ``filter_sigma``, a regularisation
+  factor stored in a hashable object. Arrays, traced values, booleans,
+  strings and ``None`` raise a ``TypeError``.
+  """
+  if _is_bool(value) or not isinstance(value, numbers.Real):
+    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
+  check_range(fn, name, value, low, high, low_open, high_open)
+
+
+# ----------------------------------------------------------------------------
 # Renamed keywords: the old name stays accepted for a while, with a warning.
 
 _F = TypeVar("_F", bound=Callable[..., Any])

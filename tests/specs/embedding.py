@@ -2,7 +2,7 @@
 
 References are NumPy float64 loops written from the papers' equations and
 the tensorflow-addons 0.23 API docs (tensorflow-addons is not installable
-here); each says which. PyTorch parity for ``triplet_margin`` and the tfa
+here); each says which. PyTorch parity for ``triplet_margin_loss`` and the tfa
 documented examples are in tests/test_embedding.py.
 """
 
@@ -324,18 +324,18 @@ def _mined(name, fn, cls, reference, source, **kwargs):
 
 SPECS = [
   Spec(
-    "triplet_margin",
-    jaxloss.triplet_margin,
+    "triplet_margin_loss",
+    jaxloss.triplet_margin_loss,
     _triplets,
-    cls=jaxloss.TripletMargin,
+    cls=jaxloss.TripletMarginLoss,
     reference=_np_triplet_margin_ref,
     reference_source="PyTorch 2.13 TripletMarginLoss docs formula",
     diff_argnums=(0, 1, 2),
     edge_inputs=lambda: _tuple_edges(3),
   ),
   Spec(
-    "triplet_margin-p3-swap",
-    jaxloss.triplet_margin,
+    "triplet_margin_loss-p3-swap",
+    jaxloss.triplet_margin_loss,
     _triplets,
     kwargs={"p": 3.0, "margin": 2.0, "swap": True, "eps": 1e-3},
     reference=_np_triplet_margin_ref,

@@ -52,7 +52,7 @@ def main() -> None:
   loss = focal(one_hot, jax.nn.softmax(logits))
 
   # Multi-input losses name their inputs.
-  triplet = jaxloss.TripletMargin(margin=0.5, swap=True)
+  triplet = jaxloss.TripletMarginLoss(margin=0.5, swap=True)
   loss = triplet(logits, logits + 1.0, logits - 1.0)
 
   # The optax forms, through the lazy submodule as well.

@@ -13,12 +13,14 @@ two-sample distances.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import math
 
 import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 from jax.scipy.special import ndtr
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -27,10 +29,6 @@ from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 _LOG_2PI = math.log(2 * math.pi)
-
-
-def _check_tile(fn, tile_size):
-  validation.integer(fn, "tile_size", tile_size, low=1)
 
 
 def _safe_sqrt(x):
@@ -127,10 +125,7 @@ def _self_and_cross(x, y, kernel, tile_size):
 
 
 def _check_estimator(fn, estimator, n, m):
-  if estimator not in ("biased", "unbiased"):
-    raise ValueError(
-      f"{fn}: estimator must be 'biased' or 'unbiased', got {estimator!r}"
-    )
+  validation.choice(fn, "estimator", estimator, ("biased", "unbiased"))
   if estimator == "unbiased" and min(n, m) < 2:
     raise ValueError(
       f"{fn}: estimator='unbiased' needs at least 2 samples on each side, "
@@ -142,7 +137,12 @@ def _check_estimator(fn, estimator, n, m):
 
 
 @scoped
-def crps_ensemble(y_true, y_pred, *, fair=False):
+def crps_ensemble(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  fair: bool = False,
+) -> jax.Array:
   """Continuous ranked probability score of an ensemble forecast.
 
   With ``M`` members ``x_i`` (the last axis of ``y_pred``) and observation
@@ -238,7 +238,11 @@ def _degenerate(regular, value, y, mu, s):
 
 
 @scoped
-def crps_gaussian(y_true, mean, std):
+def crps_gaussian(
+  y_true: ArrayLike,
+  mean: ArrayLike,
+  std: ArrayLike,
+) -> jax.Array:
   """CRPS of a Gaussian predictive distribution, in closed form.
 
   With ``z = (y - mean) / std``, ``Phi`` and ``phi`` the standard normal
@@ -284,7 +288,11 @@ def crps_gaussian(y_true, mean, std):
 
 
 @scoped
-def crps_logistic(y_true, loc, scale):
+def crps_logistic(
+  y_true: ArrayLike,
+  loc: ArrayLike,
+  scale: ArrayLike,
+) -> jax.Array:
   """CRPS of a logistic predictive distribution, in closed form.
 
   With ``z = (y - loc) / scale`` and ``F(z) = sigmoid(z)`` the logistic
@@ -332,7 +340,12 @@ def crps_logistic(y_true, loc, scale):
 
 
 @scoped
-def energy_score(y_true, y_pred, *, fair=False):
+def energy_score(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  fair: bool = False,
+) -> jax.Array:
   """Energy score of a multivariate ensemble forecast.
 
   With ``M`` members ``x_i`` in ``R^D`` and observation ``y``::
@@ -415,14 +428,14 @@ def _bandwidths(fn, bandwidth):
 
 @scoped
 def mmd(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  kernel="gaussian",
-  bandwidth=1.0,
-  estimator="biased",
-  tile_size=128,
-):
+  kernel: str = "gaussian",
+  bandwidth: float | Sequence[float] | jax.Array = 1.0,
+  estimator: str = "biased",
+  tile_size: int = 128,
+) -> jax.Array:
   """Squared maximum mean discrepancy between two samples.
 
   Between ``x_1..x_N`` (``y_true``) and ``y_1..y_M`` (``y_pred``) in
@@ -478,7 +491,7 @@ def mmd(
     Moment Matching Networks", ICML 2015 (sums of Gaussian kernels).
   """
   fn = "mmd"
-  _check_tile(fn, tile_size)
+  validation.integer(fn, "tile_size", tile_size, low=1)
   if kernel not in ("gaussian", "multiscale"):
     raise ValueError(
       f"{fn}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
@@ -506,7 +519,13 @@ def mmd(
 
 
 @scoped
-def energy_distance(y_true, y_pred, *, estimator="biased", tile_size=128):
+def energy_distance(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  estimator: str = "biased",
+  tile_size: int = 128,
+) -> jax.Array:
   """Energy distance between two samples (Szekely & Rizzo).
 
   Between ``x_1..x_N`` (``y_true``) and ``y_1..y_M`` (``y_pred``) in
@@ -546,7 +565,7 @@ def energy_distance(y_true, y_pred, *, estimator="biased", tile_size=128):
     scipy 1.17 ``scipy.stats.energy_distance``.
   """
   fn = "energy_distance"
-  _check_tile(fn, tile_size)
+  validation.integer(fn, "tile_size", tile_size, low=1)
   x, y, dt = _two_samples(fn, y_true, y_pred)
   n, m = x.shape[-2], y.shape[-2]
   _check_estimator(fn, estimator, n, m)
@@ -562,7 +581,14 @@ def energy_distance(y_true, y_pred, *, estimator="biased", tile_size=128):
 
 
 @scoped
-def mdn_nll(y_true, logits, means, scales, *, variance_floor=1e-6):
+def mdn_nll(
+  y_true: ArrayLike,
+  logits: ArrayLike,
+  means: ArrayLike,
+  scales: ArrayLike,
+  *,
+  variance_floor: float | jax.Array = 1e-6,
+) -> jax.Array:
   """Negative log-likelihood of a diagonal Gaussian mixture (MDN head).
 
   With ``K`` components, mixture weights ``pi = softmax(logits)``, means
@@ -632,7 +658,12 @@ def mdn_nll(y_true, logits, means, scales, *, variance_floor=1e-6):
 
 
 @scoped
-def evidential_regression(y_true, y_pred, *, coeff=1e-2):
+def evidential_regression(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  coeff: float | jax.Array = 1e-2,
+) -> jax.Array:
   """Deep evidential regression loss (Amini et al. 2020).
 
   ``y_pred[..., :]`` holds the Normal-Inverse-Gamma parameters

@@ -1,10 +1,12 @@
 """Embedding and metric-learning losses.
 
-* Similarity kernels: unit vectors, clipped cosine, NT-Xent (SimCLR).
-* Losses on given tuples or pairs, one value per sample: ``triplet_margin``
-  (PyTorch's ``TripletMarginLoss``), ``quadruplet_loss`` (Chen et al. 2017),
-  ``contrastive_loss`` (on distances, tensorflow-addons semantics) and
-  ``info_nce`` (van den Oord et al. 2018).
+* Similarity kernels: clipped cosine, NT-Xent (SimCLR); unit vectors come
+  from the one L2 normalisation, ``numerics.l2_normalize``.
+* Losses on given tuples or pairs, one value per sample:
+  ``triplet_margin_loss`` (PyTorch's ``TripletMarginLoss``),
+  ``quadruplet_loss`` (Chen et al. 2017), ``contrastive_loss`` (on
+  distances, tensorflow-addons semantics) and ``info_nce`` (van den Oord et
+  al. 2018).
 * Losses over a batch of labelled embeddings (labels ``[B]``, embeddings
   ``[B, D]``): the Circle loss (Keras 3), and the mined losses
   ``triplet_semihard_loss``, ``triplet_hard_loss``, ``lifted_struct_loss``
@@ -18,48 +20,36 @@ and pairwise distances have one home here (:func:`pair_masks`,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import register
 from jaxloss._src.objects import scoped
 
 # ----------------------------------------------------------------------------
 # Similarity-based losses: clipped cosine similarity, NT-Xent (SimCLR) and
 
 
-def unit_vectors(
-  x, axis: int | tuple[int, ...] | None = -1, epsilon: float = 0.0, where=None
-):
-  """``x / sqrt(max(sum(x^2), epsilon))`` along ``axis`` (over ``where``).
-
-  A zero vector with ``epsilon = 0`` gives the zero vector (not NaN) with a
-  finite gradient.
-  """
-  sq = jnp.square(x)
-  if where is not None:
-    sq = jnp.where(where, sq, 0)
-  sq = jnp.maximum(jnp.sum(sq, axis=axis, keepdims=True), epsilon)
-  positive = sq > 0
-  inv = jnp.where(positive, jax.lax.rsqrt(jnp.where(positive, sq, 1)), 0)
-  return x * inv
-
-
 def clipped_cosine(
   a,
   b,
   axis: int | tuple[int, ...] | None = -1,
-  epsilon: float = 0.0,
+  eps=0.0,
   where=None,
 ):
-  """``<a, b> / (sqrt(max(|a|^2, eps)) sqrt(max(|b|^2, eps)))``."""
-  prod = unit_vectors(a, axis, epsilon, where) * unit_vectors(
-    b, axis, epsilon, where
-  )
+  """``<a, b> / (sqrt(max(|a|^2, eps)) sqrt(max(|b|^2, eps)))`` (optax's
+  ``cosine_similarity``: ``eps`` floors the squared norms)."""
+  prod = numerics.l2_normalize(
+    a, axis, eps, where=where, eps_on="squared_norm"
+  ) * numerics.l2_normalize(b, axis, eps, where=where, eps_on="squared_norm")
   if where is not None:
     prod = jnp.where(where, prod, 0)
   return jnp.sum(prod, axis=axis)
@@ -75,7 +65,7 @@ def ntxent(labels, embeddings, temperature):
   No positive pair gives 0 (with a zero gradient).
   """
   eps = float(jnp.finfo(embeddings.dtype).eps)
-  u = unit_vectors(embeddings, -1, eps)
+  u = numerics.l2_normalize(embeddings, -1, eps, eps_on="squared_norm")
   sims = jnp.matmul(u, u.T, precision=jax.lax.Precision.HIGHEST) / temperature
   same = labels[:, None] == labels[None, :]
   negatives = ~same
@@ -113,7 +103,7 @@ def lp_triplet_margin(
 ):
   """``max(d(a, p) - d(a, n) + margin, 0)`` (Balntas et al. 2016) with
   optax's distance ``d = (sum(|x - y|^degree) + eps)^(1/degree)`` (the
-  ``eps`` added after the power sum; :func:`triplet_margin` is PyTorch's
+  ``eps`` added after the power sum; :func:`triplet_margin_loss` is PyTorch's
   form, with the ``eps`` added to the difference before the norm)."""
   pos = lp_distance(anchors, positives, axis, degree, eps, absolute)
   neg = lp_distance(anchors, negatives, axis, degree, eps, absolute)
@@ -137,15 +127,15 @@ def pair_masks(labels, ref_labels, remove_diagonal):
 
 @scoped
 def circle(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  ref_labels=None,
-  ref_embeddings=None,
-  remove_diagonal=True,
-  gamma=80.0,
-  margin=0.4,
-):
+  ref_labels: ArrayLike | None = None,
+  ref_embeddings: ArrayLike | None = None,
+  remove_diagonal: bool = True,
+  gamma: float | jax.Array = 80.0,
+  margin: float | jax.Array = 0.4,
+) -> jax.Array:
   """Circle loss (Sun et al. 2020) on L2-normalised embeddings, one per anchor.
 
   With cosine distances ``d = max(1 - y_pred @ ref.T, 0)``, positives ``P``
@@ -244,7 +234,7 @@ Circle = loss_class(
 DISTANCE_METRICS = ("L2", "squared-L2", "angular")
 # tensorflow-addons normalises with tf.math.l2_normalize(epsilon=1e-12) on
 # the squared norm: a clip of the norm at 1e-6.
-_ANGULAR_EPSILON = 1e-6
+_ANGULAR_EPS = 1e-6
 
 
 # ------------------------------------------------------------------ helpers
@@ -289,7 +279,7 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
     return dist
   highest = jax.lax.Precision.HIGHEST
   if distance_metric == "angular":
-    unit = numerics.l2_normalize(embeddings, epsilon=_ANGULAR_EPSILON)
+    unit = numerics.l2_normalize(embeddings, eps=_ANGULAR_EPS)
     return jnp.maximum(1.0 - jnp.matmul(unit, unit.T, precision=highest), 0.0)
   centred = embeddings - jnp.mean(embeddings, axis=0, keepdims=True)
   sq_norms = jnp.sum(jnp.square(centred), axis=-1)
@@ -352,9 +342,16 @@ def _tuple_inputs(fn, **arrays):
 
 
 @scoped
-def triplet_margin(
-  anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, swap=False
-):
+def triplet_margin_loss(
+  anchor: ArrayLike,
+  positive: ArrayLike,
+  negative: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+  p: float = 2.0,
+  eps: float | jax.Array = 1e-6,
+  swap: bool = False,
+) -> jax.Array:
   """Triplet margin loss with PyTorch's semantics, one value per triplet.
 
   With ``d(x, y) = ||x - y + eps||_p`` (the ``eps`` is added to the
@@ -383,8 +380,8 @@ def triplet_margin(
 
   Example:
     >>> import jaxloss
-    >>> jaxloss.triplet_margin([[0.0, 0.0]], [[0.0, 1.0]], [[3.0, 4.0]],
-    ...                        eps=0.0)
+    >>> jaxloss.triplet_margin_loss([[0.0, 0.0]], [[0.0, 1.0]], [[3.0, 4.0]],
+    ...                             eps=0.0)
     Array([0.], dtype=float32)
 
   References:
@@ -392,7 +389,7 @@ def triplet_margin(
     local feature descriptors with triplets and shallow convolutional
     neural networks; PyTorch ``torch.nn.TripletMarginLoss``.
   """
-  fn = "triplet_margin"
+  fn = "triplet_margin_loss"
   validation.check_range(fn, "p", p, low=0.0, low_open=True)
   validation.check_range(fn, "eps", eps, low=0.0)
   validation.number(fn, "margin", margin)
@@ -409,8 +406,14 @@ def triplet_margin(
 
 @scoped
 def quadruplet_loss(
-  anchor, positive, negative1, negative2, *, margin1=1.0, margin2=0.5
-):
+  anchor: ArrayLike,
+  positive: ArrayLike,
+  negative1: ArrayLike,
+  negative2: ArrayLike,
+  *,
+  margin1: float | jax.Array = 1.0,
+  margin2: float | jax.Array = 0.5,
+) -> jax.Array:
   """Quadruplet loss (Chen et al. 2017) on squared L2 distances.
 
   With ``d(x, y) = ||x - y||^2``, an anchor ``a``, a positive ``p`` of its
@@ -462,7 +465,12 @@ def quadruplet_loss(
 
 
 @scoped
-def contrastive_loss(y_true, y_pred, *, margin=1.0):
+def contrastive_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+) -> jax.Array:
   """Contrastive loss on pair distances (Hadsell et al. 2006), as in tfa.
 
   With ``y`` the pair label (1: similar, 0: dissimilar) and ``d`` the
@@ -504,7 +512,13 @@ def contrastive_loss(y_true, y_pred, *, margin=1.0):
 
 
 @scoped
-def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
+def info_nce(
+  query: ArrayLike,
+  positive_key: ArrayLike,
+  *,
+  negative_keys: ArrayLike | None = None,
+  temperature: float | jax.Array = 0.1,
+) -> jax.Array:
   """InfoNCE (van den Oord et al. 2018) with cosine similarities.
 
   Queries and keys are L2-normalised here (norms clipped at 1e-7), and
@@ -587,7 +601,13 @@ def info_nce(query, positive_key, *, negative_keys=None, temperature=0.1):
 
 
 @scoped
-def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
+def triplet_semihard_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2",
+) -> jax.Array:
   """Triplet loss with semi-hard negative mining (tensorflow-addons).
 
   With ``D`` the pairwise distances (see ``distance_metric``), for every
@@ -643,8 +663,13 @@ def triplet_semihard_loss(y_true, y_pred, *, margin=1.0, distance_metric="L2"):
 
 @scoped
 def triplet_hard_loss(
-  y_true, y_pred, *, margin=1.0, soft=False, distance_metric="L2"
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+  soft: bool = False,
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2",
+) -> jax.Array:
   """Triplet loss with batch-hard mining (Hermans et al. 2017), as in tfa.
 
   With ``D`` the pairwise distances, for every anchor ``a`` the hardest
@@ -694,7 +719,12 @@ def triplet_hard_loss(
 
 
 @scoped
-def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
+def lifted_struct_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+) -> jax.Array:
   """Lifted structured loss (Oh Song et al. 2016), as in tensorflow-addons.
 
   With ``D`` the L2 distances and ``N(i)`` the negatives of ``i``, for every
@@ -755,7 +785,10 @@ def lifted_struct_loss(y_true, y_pred, *, margin=1.0):
 
 
 @scoped
-def npairs_loss(y_true, y_pred):
+def npairs_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """N-pair loss (Sohn 2016) on a similarity matrix, as in tensorflow-addons.
 
   ``y_pred`` is the ``[B, B]`` similarity matrix ``a @ b.T`` of anchor
@@ -801,7 +834,12 @@ def npairs_loss(y_true, y_pred):
 
 
 @scoped
-def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
+def supervised_contrastive(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  temperature: float | jax.Array = 0.07,
+) -> jax.Array:
   """Supervised contrastive loss (Khosla et al. 2020, L_out), per anchor.
 
   Embeddings are L2-normalised here (norms clipped at 1e-7), so
@@ -854,7 +892,13 @@ def supervised_contrastive(y_true, y_pred, *, temperature=0.07):
   return jnp.where(has_pos, log_norm - mean_pos, 0.0).astype(out_dtype)
 
 
-TripletMargin = loss_class(triplet_margin, "TripletMargin")
+# PyTorch's names. The names before 0.3, ``triplet_margin`` and
+# ``TripletMargin``, stay known to ``get``, and importable from ``jaxloss``
+# with a DeprecationWarning.
+TripletMarginLoss = loss_class(
+  triplet_margin_loss, "TripletMarginLoss", aliases=("triplet_margin",)
+)
+register("TripletMargin", TripletMarginLoss)
 QuadrupletLoss = loss_class(quadruplet_loss, "QuadrupletLoss")
 ContrastiveLoss = loss_class(contrastive_loss, "ContrastiveLoss")
 InfoNCE = loss_class(info_nce, "InfoNCE", exclude=("negative_keys",))

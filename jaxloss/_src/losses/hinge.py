@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
@@ -78,7 +79,10 @@ def _hinge_terms(fn, y_true, y_pred):
 
 
 @scoped
-def hinge(y_true, y_pred):
+def hinge(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Hinge loss, averaged over the last axis.
 
   ``loss = mean(max(1 - y_true * y_pred, 0), axis=-1)``, labels in {-1, 1}
@@ -94,7 +98,10 @@ def hinge(y_true, y_pred):
 
 
 @scoped
-def squared_hinge(y_true, y_pred):
+def squared_hinge(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Squared hinge loss, averaged over the last axis.
 
   ``loss = mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1)``
@@ -109,7 +116,10 @@ def squared_hinge(y_true, y_pred):
 
 
 @scoped
-def categorical_hinge(y_true, y_pred):
+def categorical_hinge(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Categorical (Crammer-Singer) hinge loss with one-hot targets.
 
   ``loss = max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``
@@ -149,7 +159,10 @@ def _triple(fn, y_true, x1, x2):
 
 
 @scoped
-def soft_margin(y_true, y_pred):
+def soft_margin(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Two-class logistic loss, PyTorch's ``SoftMarginLoss``.
 
   ``loss = mean(log(1 + exp(-y_true * y_pred)), axis=-1)``, computed as
@@ -180,7 +193,12 @@ def soft_margin(y_true, y_pred):
 
 
 @scoped
-def multilabel_soft_margin(y_true, y_pred, *, weight=None):
+def multilabel_soft_margin(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  weight: ArrayLike | None = None,
+) -> jax.Array:
   """Multi-label one-versus-all logistic loss, ``MultiLabelSoftMarginLoss``.
 
   ``loss = -mean(w (t log sigmoid(z) + (1 - t) log sigmoid(-z)), axis=-1)``
@@ -217,7 +235,13 @@ def multilabel_soft_margin(y_true, y_pred, *, weight=None):
 
 
 @scoped
-def multi_margin(y_true, y_pred, *, p=1, margin=1.0):
+def multi_margin(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  p: int = 1,
+  margin: float | jax.Array = 1.0,
+) -> jax.Array:
   """Multi-class hinge loss, PyTorch's ``MultiMarginLoss``.
 
   With integer label ``y`` and scores ``z`` over ``C`` classes::
@@ -271,7 +295,13 @@ def multi_margin(y_true, y_pred, *, p=1, margin=1.0):
 
 
 @scoped
-def margin_ranking(y_true, x1, x2, *, margin=0.0):
+def margin_ranking(
+  y_true: ArrayLike,
+  x1: ArrayLike,
+  x2: ArrayLike,
+  *,
+  margin: float | jax.Array = 0.0,
+) -> jax.Array:
   """Pairwise ranking hinge, PyTorch's ``MarginRankingLoss``.
 
   ``loss = max(0, -y (x1 - x2) + margin)``, element-wise: each pair of
@@ -310,7 +340,12 @@ def margin_ranking(y_true, x1, x2, *, margin=0.0):
 
 
 @scoped
-def hinge_embedding(y_true, y_pred, *, margin=1.0):
+def hinge_embedding(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  margin: float | jax.Array = 1.0,
+) -> jax.Array:
   """Hinge embedding loss, PyTorch's ``HingeEmbeddingLoss``.
 
   For distances ``x`` (``y_pred``) and labels ``y`` in {1, -1}, averaged
@@ -350,7 +385,13 @@ def hinge_embedding(y_true, y_pred, *, margin=1.0):
 
 
 @scoped
-def cosine_embedding(y_true, x1, x2, *, margin=0.0):
+def cosine_embedding(
+  y_true: ArrayLike,
+  x1: ArrayLike,
+  x2: ArrayLike,
+  *,
+  margin: float | jax.Array = 0.0,
+) -> jax.Array:
   """Cosine embedding loss, PyTorch's ``CosineEmbeddingLoss``.
 
   With ``cos = sum(x1 x2) / sqrt((sum(x1**2) + eps)(sum(x2**2) + eps))``

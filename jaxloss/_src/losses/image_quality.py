@@ -13,12 +13,15 @@ fuses into one loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
 import math
+from typing import Any
 from typing import cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -32,19 +35,6 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
 
 # --------------------------------------------------------------- helpers
-
-
-def _check_int(fn, name, value, low):
-  if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-    raise TypeError(f"{fn}: {name} must be an int, got {value!r}")
-  if value < low:
-    raise ValueError(f"{fn}: {name} must be >= {low}, got {value}")
-
-
-def _check_static_positive(fn, name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-  validation.check_range(fn, name, value, low=0.0, low_open=True)
 
 
 def _channels_last(fn, x, channel_axis, name):
@@ -196,8 +186,8 @@ def _spatial_mean(x, weight):
 
 def _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2):
   validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
-  _check_int(fn, "filter_size", filter_size, 1)
-  _check_static_positive(fn, "filter_sigma", filter_sigma)
+  validation.integer(fn, "filter_size", filter_size, low=1)
+  validation.static_number(fn, "filter_sigma", filter_sigma, 0.0, low_open=True)
   validation.check_range(fn, "k1", k1, low=0.0, low_open=True)
   validation.check_range(fn, "k2", k2, low=0.0, low_open=True)
 
@@ -215,17 +205,17 @@ def _check_size(fn, shape, filter_size, what="y_true"):
 
 @scoped
 def ssim_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  max_val=1.0,
-  filter_size=11,
-  filter_sigma=1.5,
-  k1=0.01,
-  k2=0.03,
-  channel_axis=-1,
-  where=None,
-):
+  max_val: float | jax.Array = 1.0,
+  filter_size: int = 11,
+  filter_sigma: float = 1.5,
+  k1: float | jax.Array = 0.01,
+  k2: float | jax.Array = 0.03,
+  channel_axis: int = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   r"""One minus the structural similarity (SSIM) of each image pair.
 
   With Gaussian-weighted local means :math:`\mu`, variances
@@ -343,18 +333,18 @@ def ms_ssim_min_size(filter_size: int, scales: int) -> int:
 
 @scoped
 def ms_ssim_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  max_val=1.0,
-  filter_size=11,
-  filter_sigma=1.5,
-  k1=0.01,
-  k2=0.03,
-  power_factors=MS_SSIM_WEIGHTS,
-  channel_axis=-1,
-  where=None,
-):
+  max_val: float | jax.Array = 1.0,
+  filter_size: int = 11,
+  filter_sigma: float = 1.5,
+  k1: float | jax.Array = 0.01,
+  k2: float | jax.Array = 0.03,
+  power_factors: Sequence[float] = MS_SSIM_WEIGHTS,
+  channel_axis: int = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   r"""One minus the multi-scale structural similarity (MS-SSIM).
 
   The images are compared at ``M = len(power_factors)`` scales, each one a
@@ -456,8 +446,14 @@ def ms_ssim_loss(
 
 @scoped
 def psnr_loss(
-  y_true, y_pred, *, max_val=1.0, eps=1e-10, channel_axis=-1, where=None
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  max_val: float | jax.Array = 1.0,
+  eps: float | jax.Array = 1e-10,
+  channel_axis: int = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Negative peak signal-to-noise ratio of each image pair, in decibels.
 
   With ``mse`` the mean squared error over an image's pixels and channels::
@@ -522,7 +518,12 @@ def _differences(x):
 
 
 @scoped
-def total_variation(y_pred, *, kind="anisotropic", channel_axis=-1):
+def total_variation(
+  y_pred: ArrayLike,
+  *,
+  kind: str = "anisotropic",
+  channel_axis: int = -1,
+) -> jax.Array:
   r"""Total variation of each image, summed over pixels and channels.
 
   With forward differences ``dx = x[i, j+1] - x[i, j]`` and
@@ -583,7 +584,13 @@ def total_variation(y_pred, *, kind="anisotropic", channel_axis=-1):
 
 
 @scoped
-def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
+def gradient_difference_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 1.0,
+  channel_axis: int = -1,
+) -> jax.Array:
   r"""Gradient difference loss (Mathieu et al. 2016), summed per image.
 
   With forward differences along rows and columns (see
@@ -629,7 +636,14 @@ def gradient_difference_loss(y_true, y_pred, *, alpha=1.0, channel_axis=-1):
 
 
 @scoped
-def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
+def charbonnier(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  eps: float | jax.Array = 1e-3,
+  axis: int | Sequence[int] = -1,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Charbonnier loss (a smooth L1), averaged over ``axis``.
 
   ::
@@ -694,15 +708,15 @@ def charbonnier(y_true, y_pred, *, eps=1e-3, axis=-1, where=None):
 
 @scoped
 def feature_matching_loss(
-  features_true,
-  features_pred,
+  features_true: Any,
+  features_pred: Any,
   *,
-  layer_weights=None,
-  normalize=True,
-  distance="l2",
-  channel_axis=-1,
-  eps=1e-10,
-):
+  layer_weights: Sequence[ArrayLike] | None = None,
+  normalize: bool = True,
+  distance: str = "l2",
+  channel_axis: int = -1,
+  eps: float | jax.Array = 1e-10,
+) -> jax.Array:
   r"""Perceptual (feature-matching) loss over the caller's feature maps.
 
   ``features_true`` and ``features_pred`` are pytrees of the same structure
@@ -755,8 +769,7 @@ def feature_matching_loss(
   fn = "feature_matching_loss"
   validation.flag(fn, "normalize", normalize)
   validation.integer(fn, "channel_axis", channel_axis)
-  if distance not in ("l1", "l2"):
-    raise ValueError(f"{fn}: distance must be 'l1' or 'l2', got {distance!r}")
+  validation.choice(fn, "distance", distance, ("l1", "l2"))
   validation.check_range(fn, "eps", eps, low=0.0)
   leaves_t, tree_t = jax.tree_util.tree_flatten(features_true)
   leaves_p, tree_p = jax.tree_util.tree_flatten(features_pred)
@@ -798,12 +811,8 @@ def feature_matching_loss(
     t = jnp.moveaxis(t, axis, -1)
     p = jnp.moveaxis(p, axis, -1)
     if normalize:
-      t = numerics.safe_divide(
-        t, numerics.safe_norm(t, axis=-1, keepdims=True) + eps
-      )
-      p = numerics.safe_divide(
-        p, numerics.safe_norm(p, axis=-1, keepdims=True) + eps
-      )
+      t = numerics.l2_normalize(t, eps=eps, eps_on="sum")
+      p = numerics.l2_normalize(p, eps=eps, eps_on="sum")
     d = p - t
     d = jnp.square(d) if distance == "l2" else jnp.abs(d)
     w = np.asarray(w, np.float64)

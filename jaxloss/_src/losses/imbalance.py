@@ -19,6 +19,8 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
+from jax.typing import DTypeLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -68,17 +70,16 @@ def _rows(v, like):
   return jnp.reshape(v, (1,) * (like.ndim - 1) + v.shape)
 
 
-def _check_float(fn, name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-
-
 # ------------------------------------------------------- class-balanced loss
 
 
 def class_balanced_weights(
-  samples_per_class, beta=0.9999, *, normalize=True, dtype=jnp.float32
-):
+  samples_per_class: ArrayLike,
+  beta: float = 0.9999,
+  *,
+  normalize: bool = True,
+  dtype: DTypeLike = jnp.float32,
+) -> jax.Array:
   r"""Class-balanced weights from the effective number of samples.
 
   With :math:`n_c` samples of class :math:`c`, the effective number is
@@ -110,10 +111,8 @@ def class_balanced_weights(
     CVPR 2019, eq. (3) and sec. 4.
   """
   fn = "class_balanced_weights"
-  _check_float(fn, "beta", beta)
-  validation.check_range(fn, "beta", beta, 0.0, 1.0)
-  if not isinstance(normalize, bool):
-    raise TypeError(f"{fn}: normalize must be a bool, got {normalize!r}")
+  validation.static_number(fn, "beta", beta, 0.0, 1.0)
+  validation.flag(fn, "normalize", normalize)
   counts = numerics.as_array(fn, "samples_per_class", samples_per_class)
   shapes.check_rank(fn, "samples_per_class", counts, 1)
   counts = jnp.maximum(counts.astype(dtype), 1)
@@ -137,15 +136,15 @@ def _log_one_minus_pt(targets, logits):
 
 @scoped
 def class_balanced_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  samples_per_class=None,
-  beta=0.9999,
-  loss_type="softmax",
-  gamma=2.0,
-  normalize=True,
-):
+  samples_per_class: ArrayLike | None = None,
+  beta: float = 0.9999,
+  loss_type: str = "softmax",
+  gamma: float = 2.0,
+  normalize: bool = True,
+) -> jax.Array:
   r"""Class-balanced loss (Cui et al. 2019) over softmax, sigmoid or focal.
 
   Each sample's loss is weighted by the class-balanced weight of its label,
@@ -192,8 +191,7 @@ def class_balanced_loss(
   """
   fn = "class_balanced_loss"
   validation.flag(fn, "normalize", normalize)
-  _check_float(fn, "beta", beta)
-  validation.check_range(fn, "beta", beta, 0.0, 1.0)
+  validation.static_number(fn, "beta", beta, 0.0, 1.0)
   validation.choice(fn, "loss_type", loss_type, _LOSS_TYPES)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
@@ -219,7 +217,12 @@ def class_balanced_loss(
 # --------------------------------------------------------------------- LDAM
 
 
-def ldam_margins(samples_per_class, max_margin=0.5, *, dtype=jnp.float32):
+def ldam_margins(
+  samples_per_class: ArrayLike,
+  max_margin: float | jax.Array = 0.5,
+  *,
+  dtype: DTypeLike = jnp.float32,
+) -> jax.Array:
   r"""LDAM's per-class margins :math:`\Delta_c \propto n_c^{-1/4}`.
 
   Rescaled so that the largest margin (the rarest class's) is
@@ -240,14 +243,14 @@ def ldam_margins(samples_per_class, max_margin=0.5, *, dtype=jnp.float32):
 
 @scoped
 def ldam_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
-  samples_per_class=None,
-  max_margin=0.5,
-  scale=30.0,
-  class_weight=None,
-):
+  samples_per_class: ArrayLike | None = None,
+  max_margin: float | jax.Array = 0.5,
+  scale: float | jax.Array = 30.0,
+  class_weight: ArrayLike | None = None,
+) -> jax.Array:
   r"""Label-distribution-aware margin loss (Cao et al. 2019).
 
   The true class's logit is lowered by a class margin before a scaled
@@ -320,8 +323,14 @@ def ldam_loss(
 
 @scoped
 def asymmetric_loss(
-  y_true, y_pred, *, gamma_neg=4.0, gamma_pos=1.0, clip=0.05, eps=1e-8
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  gamma_neg: float = 4.0,
+  gamma_pos: float = 1.0,
+  clip: float = 0.05,
+  eps: float | jax.Array = 1e-8,
+) -> jax.Array:
   r"""Asymmetric loss for multi-label classification (Ridnik et al. 2021).
 
   With :math:`p = \sigma(z)` and the shifted negative probability
@@ -391,7 +400,15 @@ def asymmetric_loss(
 
 
 @scoped
-def seesaw_loss(y_true, y_pred, class_counts, *, p=0.8, q=2.0, eps=1e-2):
+def seesaw_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  class_counts: ArrayLike,
+  *,
+  p: float = 0.8,
+  q: float = 2.0,
+  eps: float | jax.Array = 1e-2,
+) -> jax.Array:
   r"""Seesaw loss (Wang et al. 2021), the classification term.
 
   A softmax cross-entropy whose negative logits are shifted by
@@ -501,8 +518,15 @@ def _eqlv2_inputs(fn, y_true, y_pred, pos_grad, neg_grad):
 
 @scoped
 def equalization_loss_v2(
-  y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0, mu=0.8, alpha=4.0
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  pos_grad: ArrayLike,
+  neg_grad: ArrayLike,
+  *,
+  gamma: float | jax.Array = 12.0,
+  mu: float | jax.Array = 0.8,
+  alpha: float | jax.Array = 4.0,
+) -> jax.Array:
   r"""Equalization loss v2 (Tan et al. 2021), gradient-guided re-weighting.
 
   A sigmoid cross-entropy over ``C`` foreground classes plus a background
@@ -566,8 +590,15 @@ def equalization_loss_v2(
 
 
 def equalization_loss_v2_statistics(
-  y_true, y_pred, pos_grad, neg_grad, *, gamma=12.0, mu=0.8, alpha=4.0
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  pos_grad: ArrayLike,
+  neg_grad: ArrayLike,
+  *,
+  gamma: float | jax.Array = 12.0,
+  mu: float | jax.Array = 0.8,
+  alpha: float | jax.Array = 4.0,
+) -> tuple[jax.Array, jax.Array]:
   r"""The batch's gradient statistics for :func:`equalization_loss_v2`.
 
   With :math:`p = \sigma(z)` and the loss weights :math:`w` of the current
@@ -607,7 +638,13 @@ def equalization_loss_v2_statistics(
 
 
 @scoped
-def logit_adjusted_crossentropy(y_true, y_pred, *, class_priors=None, tau=1.0):
+def logit_adjusted_crossentropy(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  class_priors: ArrayLike | None = None,
+  tau: float | jax.Array = 1.0,
+) -> jax.Array:
   r"""Logit-adjusted softmax cross-entropy (Menon et al. 2021).
 
   The logits are shifted by the scaled log-priors before the softmax:

@@ -7,6 +7,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
@@ -24,8 +25,13 @@ _EPS = numerics.EPSILON
 
 @scoped
 def sigmoid_focal_crossentropy(
-  y_true, y_pred, *, alpha=0.25, gamma=2.0, from_logits=False
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float = 0.25,
+  gamma: float = 2.0,
+  from_logits: bool = False,
+) -> jax.Array:
   """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style.
 
   Summed (not averaged) over the last axis, as in tensorflow-addons::
@@ -102,7 +108,14 @@ def _stirling(t):
 
 
 @scoped
-def poisson_nll(y_true, y_pred, *, log_input=True, full=False, eps=1e-8):
+def poisson_nll(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  log_input: bool = True,
+  full: bool = False,
+  eps: float | jax.Array = 1e-8,
+) -> jax.Array:
   """Poisson negative log-likelihood, PyTorch's ``PoissonNLLLoss``.
 
   Averaged over the last axis, with rate ``lambda`` predicted by ``y_pred``:
@@ -176,7 +189,14 @@ def _variance(fn, var, shape):
 
 
 @scoped
-def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
+def gaussian_nll(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  var: ArrayLike,
+  *,
+  full: bool = False,
+  eps: float | jax.Array = 1e-6,
+) -> jax.Array:
   """Gaussian negative log-likelihood, PyTorch's ``GaussianNLLLoss``.
 
   Averaged over the last axis, with mean ``y_pred`` and variance ``var``::
@@ -236,7 +256,13 @@ def gaussian_nll(y_true, y_pred, var, *, full=False, eps=1e-6):
 
 
 @scoped
-def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
+def fbeta_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  beta: float | jax.Array = 1.0,
+  mode: str = "sample",
+) -> jax.Array:
   """One minus the soft F-beta score, per sample or over the batch.
 
   With soft counts ``TP = sum(t p)``, ``FP = sum((1 - t) p)`` and
@@ -290,8 +316,7 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
   """
   fn = "fbeta_loss"
   validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  if mode not in ("sample", "batch"):
-    raise ValueError(f"{fn}: mode must be 'sample' or 'batch', got {mode!r}")
+  validation.choice(fn, "mode", mode, ("sample", "batch"))
   t, p, dt = shapes.elementwise_inputs(
     fn, y_true, y_pred, min_rank=1 if mode == "sample" else 2
   )
@@ -309,7 +334,14 @@ def fbeta_loss(y_true, y_pred, *, beta=1.0, mode="sample"):
 
 
 @scoped
-def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
+@validation.deprecated_alias({"epsilon": "eps"})
+def weighted_kappa_loss(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  weightage: str = "quadratic",
+  eps: float | jax.Array = 1e-6,
+) -> jax.Array:
   """Weighted kappa loss (de la Torre et al. 2018), tensorflow-addons style.
 
   A **batch-level** loss: it returns one scalar for the whole batch (the
@@ -321,9 +353,9 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
 
     observed = sum_n sum_j w[label_n, j] p_nj
     expected = sum_ij (sum_n t_ni) w_ij (sum_n p_nj) / N
-    loss = log(observed / expected + epsilon)      (0 / 0 read as 0)
+    loss = log(observed / expected + eps)      (0 / 0 read as 0)
 
-  i.e. ``log(1 - kappa + epsilon)``, in ``[log(epsilon), log(2)]`` for
+  i.e. ``log(1 - kappa + eps)``, in ``[log(eps), log(2)]`` for
   probabilities. Apply sample weights by scaling the rows of ``y_pred``
   (as tensorflow-addons recommends); the reduction of the loss object is a
   no-op on the scalar.
@@ -332,13 +364,14 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
     y_true: one-hot labels ``[..., K]``.
     y_pred: class probabilities ``[..., K]`` (e.g. softmax outputs).
     weightage: "quadratic" or "linear".
-    epsilon: added before the log; ``> 0``.
+    eps: added before the log; ``> 0`` (tensorflow-addons's ``epsilon``;
+      ``epsilon=`` is still accepted, with a DeprecationWarning).
 
   Returns:
     A scalar.
 
   Raises:
-    ValueError: for an unknown ``weightage``, ``epsilon <= 0``, fewer than
+    ValueError: for an unknown ``weightage``, ``eps <= 0``, fewer than
       2 classes, or shapes that differ.
 
   Example:
@@ -359,7 +392,7 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
   """
   fn = "weighted_kappa_loss"
   validation.choice(fn, "weightage", weightage, ("linear", "quadratic"))
-  validation.check_range(fn, "epsilon", epsilon, low=0.0, low_open=True)
+  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
   t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   k = p.shape[-1]
   if k < 2:
@@ -375,14 +408,17 @@ def weighted_kappa_loss(y_true, y_pred, *, weightage="quadratic", epsilon=1e-6):
   observed = jnp.sum((t @ w) * p)
   expected = jnp.sum(jnp.sum(t, 0) @ w * jnp.sum(p, 0)) / t.shape[0]
   ratio = numerics.safe_divide(observed, expected)
-  return jnp.log(ratio + epsilon).astype(dt)
+  return jnp.log(ratio + eps).astype(dt)
 
 
 # ------------------------------------------------------------------- z-loss
 
 
 @scoped
-def z_loss(y_true, y_pred):
+def z_loss(
+  y_true: ArrayLike | None,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """The PaLM z-loss: the squared log-partition function of the logits.
 
   ``loss = logsumexp(y_pred, axis=-1) ** 2``: it pulls the softmax
@@ -445,4 +481,8 @@ FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")
 WeightedKappaLoss = loss_class(
   weighted_kappa_loss, "WeightedKappaLoss", batch_level=True
 )
+# ``epsilon`` (tensorflow-addons's name) is ``eps`` since 0.3.
+WeightedKappaLoss.__init__ = validation.deprecated_alias(
+  {"epsilon": "eps"}, fn="WeightedKappaLoss"
+)(WeightedKappaLoss.__init__)
 ZLoss = loss_class(z_loss, "ZLoss")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -78,8 +79,14 @@ def tempered_log_softmax(activations, t, num_iters=5):
 
 @scoped
 def bitempered_logistic(
-  y_true, y_pred, *, t1=1.0, t2=1.0, label_smoothing=0.0, num_iters=5
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  t1: float = 1.0,
+  t2: float = 1.0,
+  label_smoothing: float = 0.0,
+  num_iters: int = 5,
+) -> jax.Array:
   r"""Bi-tempered logistic loss (Amid et al. 2019).
 
   With the tempered logarithm :math:`\log_t(u) = (u^{1-t} - 1)/(1 - t)`,
@@ -134,16 +141,12 @@ def bitempered_logistic(
     google/bi-tempered-loss code (fixed-point normalisation, 5 steps).
   """
   fn = "bitempered_logistic"
-  _check_number(fn, "t1", t1)
-  _check_number(fn, "t2", t2)
-  validation.check_range(fn, "t1", t1, 0.0, 2.0, high_open=True)
-  validation.check_range(fn, "t2", t2, low=1.0)
+  validation.static_number(fn, "t1", t1, 0.0, 2.0, high_open=True)
+  validation.static_number(fn, "t2", t2, low=1.0)
   validation.check_range(
     fn, "label_smoothing", label_smoothing, 0.0, 1.0, high_open=True
   )
-  if isinstance(num_iters, bool) or not isinstance(num_iters, int):
-    raise TypeError(f"{fn}: num_iters must be an int, got {num_iters!r}")
-  validation.check_range(fn, "num_iters", num_iters, low=1)
+  validation.integer(fn, "num_iters", num_iters, low=1)
   y, a, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
   num_classes = a.shape[-1]
   if label_smoothing:
@@ -169,11 +172,6 @@ def bitempered_logistic(
   return jnp.sum(loss, axis=-1).astype(dt)
 
 
-def _check_number(fn, name, value):
-  if isinstance(value, bool) or not isinstance(value, (int, float)):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-
-
 # ---------------------------------------------------- reverse cross-entropy
 
 
@@ -184,7 +182,13 @@ def _reverse_ce(t, probs):
 
 
 @scoped
-def symmetric_crossentropy(y_true, y_pred, *, alpha=0.1, beta=1.0):
+def symmetric_crossentropy(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  alpha: float | jax.Array = 0.1,
+  beta: float | jax.Array = 1.0,
+) -> jax.Array:
   r"""Symmetric cross-entropy (Wang et al. 2019): CE plus reverse CE.
 
   With :math:`p = \mathrm{softmax}(z)` and the one-hot label :math:`t`:
@@ -241,7 +245,12 @@ def _log_one_minus_py(t, z):
 
 
 @scoped
-def taylor_crossentropy(y_true, y_pred, *, order=2):
+def taylor_crossentropy(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  order: int = 2,
+) -> jax.Array:
   r"""Taylor cross-entropy (Feng et al. 2020): the truncated series of CE.
 
   .. math::
@@ -276,9 +285,7 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
     IJCAI 2020, eq. (8).
   """
   fn = "taylor_crossentropy"
-  if isinstance(order, bool) or not isinstance(order, int):
-    raise TypeError(f"{fn}: order must be an int, got {order!r}")
-  validation.check_range(fn, "order", order, low=1)
+  validation.integer(fn, "order", order, low=1)
   labels, z, dt = sparse_logits(fn, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_q = _log_one_minus_py(t, z)
@@ -293,8 +300,15 @@ def taylor_crossentropy(y_true, y_pred, *, order=2):
 
 @scoped
 def active_passive_loss(
-  y_true, y_pred, *, active="nce", passive="rce", alpha=1.0, beta=1.0, gamma=0.5
-):
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  active: str = "nce",
+  passive: str = "rce",
+  alpha: float | jax.Array = 1.0,
+  beta: float | jax.Array = 1.0,
+  gamma: float = 0.5,
+) -> jax.Array:
   r"""Active-passive loss (Ma et al. 2020): a normalised active loss plus a
   passive one, ``alpha * active + beta * passive``.
 
@@ -341,12 +355,8 @@ def active_passive_loss(
     Active-Passive-Losses code.
   """
   fn = "active_passive_loss"
-  if active not in _ACTIVE:
-    raise ValueError(f"{fn}: active must be one of {_ACTIVE}, got {active!r}")
-  if passive not in _PASSIVE:
-    raise ValueError(
-      f"{fn}: passive must be one of {_PASSIVE}, got {passive!r}"
-    )
+  validation.choice(fn, "active", active, _ACTIVE)
+  validation.choice(fn, "passive", passive, _PASSIVE)
   validation.check_range(fn, "alpha", alpha, low=0.0)
   validation.check_range(fn, "beta", beta, low=0.0)
   validation.check_range(fn, "gamma", gamma, low=0.0)

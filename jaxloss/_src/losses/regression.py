@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -28,7 +29,10 @@ def _mean_last(x, out_dtype):
 
 
 @scoped
-def mean_squared_error(y_true, y_pred):
+def mean_squared_error(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Mean squared error over the last axis.
 
   ``loss = mean((y_true - y_pred) ** 2, axis=-1)``
@@ -52,7 +56,10 @@ def mean_squared_error(y_true, y_pred):
 
 
 @scoped
-def mean_absolute_error(y_true, y_pred):
+def mean_absolute_error(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Mean absolute error over the last axis.
 
   ``loss = mean(abs(y_true - y_pred), axis=-1)``
@@ -69,7 +76,10 @@ def mean_absolute_error(y_true, y_pred):
 
 
 @scoped
-def mean_absolute_percentage_error(y_true, y_pred):
+def mean_absolute_percentage_error(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Mean absolute percentage error over the last axis.
 
   ``loss = 100 * mean(abs((y_true - y_pred) / max(abs(y_true), eps)), -1)``
@@ -88,7 +98,10 @@ def mean_absolute_percentage_error(y_true, y_pred):
 
 
 @scoped
-def mean_squared_logarithmic_error(y_true, y_pred):
+def mean_squared_logarithmic_error(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Mean squared logarithmic error over the last axis.
 
   ``loss = mean((log1p(max(y_pred, eps)) - log1p(max(y_true, eps))) ** 2, -1)``
@@ -109,7 +122,12 @@ def mean_squared_logarithmic_error(y_true, y_pred):
 
 
 @scoped
-def cosine_similarity(y_true, y_pred, *, axis=-1):
+def cosine_similarity(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  axis: int = -1,
+) -> jax.Array:
   """Negative cosine similarity along ``axis``.
 
   ``loss = -sum(l2_normalize(y_true) * l2_normalize(y_pred), axis)`` where
@@ -132,7 +150,12 @@ def cosine_similarity(y_true, y_pred, *, axis=-1):
 
 
 @scoped
-def huber(y_true, y_pred, *, delta=1.0):
+def huber(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  delta: float | jax.Array = 1.0,
+) -> jax.Array:
   """Huber loss, averaged over the last axis.
 
   With ``e = y_pred - y_true``:
@@ -153,7 +176,10 @@ def huber(y_true, y_pred, *, delta=1.0):
 
 
 @scoped
-def log_cosh(y_true, y_pred):
+def log_cosh(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+) -> jax.Array:
   """Log of the hyperbolic cosine of the error, averaged over the last axis.
 
   ``loss = mean(log(cosh(x)))`` with ``x = y_pred - y_true``, computed as
@@ -219,7 +245,12 @@ LogCosh = loss_class(
 
 
 @scoped
-def smooth_l1(y_true, y_pred, *, beta=1.0):
+def smooth_l1(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  beta: float | jax.Array = 1.0,
+) -> jax.Array:
   """Smooth L1 loss, PyTorch's ``SmoothL1Loss``, averaged over the last axis.
 
   With ``e = |y_pred - y_true|``::
@@ -262,7 +293,12 @@ def smooth_l1(y_true, y_pred, *, beta=1.0):
 
 
 @scoped
-def pinball(y_true, y_pred, *, tau=0.5):
+def pinball(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  *,
+  tau: float | jax.Array = 0.5,
+) -> jax.Array:
   """Pinball (quantile) loss, averaged over the last axis.
 
   With ``r = y_true - y_pred``::
@@ -363,12 +399,12 @@ def barron_general(z, alpha, b):
 
 @scoped
 def robust_loss(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
-):
+) -> jax.Array:
   r"""Barron's general and adaptive robust loss, averaged over the last axis.
 
   With ``x = y_pred - y_true``, ``s = (x / scale)**2`` (Barron 2019, eq. 1)::
