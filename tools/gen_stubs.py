@@ -37,6 +37,8 @@ import jax
 from jax.typing import ArrayLike
 from jax.typing import DTypeLike
 
+from jaxloss import flax as flax
+from jaxloss import keras as keras
 from jaxloss import optax as optax
 from jaxloss import regularizers as regularizers
 from jaxloss._src.objects import Loss as Loss
@@ -88,8 +90,11 @@ def _class_stub(cls) -> str:
   ]
   lines.append(f"  def __init__({', '.join(args)}) -> None: ...")
   inputs = ", ".join(f"{n}: InputLike" for n in cls.inputs)
+  call = CALL + "".join(
+    f", {k}: InputLike | None = None" for k in cls.keyword_inputs
+  )
   lines.append(
-    f"  def __call__(self, {inputs}, {CALL}) -> jax.Array: ...  "
+    f"  def __call__(self, {inputs}, {call}) -> jax.Array: ...  "
     "# pyright: ignore[reportIncompatibleMethodOverride]"
   )
   assert issubclass(cls, objects.Loss)

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._src import objects
-from jaxloss._src.regularizers import path_name
+from jaxloss._src.tree_paths import path_name
 
 _FN = "combine"
 

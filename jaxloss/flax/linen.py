@@ -40,9 +40,15 @@ class LossModule(nn.Module):
 
   loss: Any = None
 
-  def __call__(self, *inputs, sample_weight=None, where=None, normalizer=None):
+  def __call__(
+    self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
+  ):
     return self.loss(
-      *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+      *inputs,
+      sample_weight=sample_weight,
+      where=where,
+      normalizer=normalizer,
+      **kwargs,
     )
 
 
@@ -52,9 +58,16 @@ def _loss_object(self):
   return cls(**kwargs)
 
 
-def _call(self, *inputs, sample_weight=None, where=None, normalizer=None):
+def _call(
+  self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
+):
+  # ``kwargs``: the loss's keyword inputs of one call (CoxPH's ``strata``).
   return self.loss_object()(
-    *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+    *inputs,
+    sample_weight=sample_weight,
+    where=where,
+    normalizer=normalizer,
+    **kwargs,
   )
 
 
@@ -164,8 +177,9 @@ class AdaptiveRobustLoss(nn.Module):
   """Barron's adaptive robust loss with learnable ``alpha`` and ``scale``.
 
   Parameters ``latent_alpha``, ``latent_scale`` (scalars, or ``[num_dims]``)
-  map to ``alpha`` in ``[alpha_lo, alpha_hi]`` and ``scale > scale_lo``
-  (:func:`jaxloss._src.losses.adaptive.robust_parameters`); the loss is
+  map to ``alpha = alpha_lo + (alpha_hi - alpha_lo) * sigmoid(latent_alpha)``
+  in ``[alpha_lo, alpha_hi]`` and ``scale = scale_lo + softplus(latent_scale)``
+  (:meth:`parameters` gives both); the loss is
   :func:`jaxloss.adaptive_robust_nll` reduced with ``reduction``.
   """
 
@@ -310,3 +324,6 @@ __all__ = [
   "module_class",
   "modules",
 ]
+# The generated module forms are public too (one per registered loss class,
+# built on first access): ``from jaxloss.flax.linen import *`` gives them.
+__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

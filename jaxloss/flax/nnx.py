@@ -36,9 +36,16 @@ class LossModule(nnx.Module):
   def __init__(self, loss):
     self.loss = loss
 
-  def __call__(self, *inputs, sample_weight=None, where=None, normalizer=None):
+  def __call__(
+    self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
+  ):
+    # ``kwargs``: the loss's keyword inputs of one call (CoxPH's ``strata``).
     return self.loss(
-      *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+      *inputs,
+      sample_weight=sample_weight,
+      where=where,
+      normalizer=normalizer,
+      **kwargs,
     )
 
 
@@ -298,3 +305,6 @@ __all__ = [
   "module_class",
   "modules",
 ]
+# The generated module forms are public too (one per registered loss class,
+# built on first access): ``from jaxloss.flax.nnx import *`` gives them.
+__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

@@ -54,12 +54,6 @@ def log_partition(alpha):
 
   Returns:
     ``log Z`` with the shape of ``alpha``.
-
-  Example:
-    >>> import jax.numpy as jnp
-    >>> from jaxloss._src.losses.adaptive import log_partition
-    >>> print(round(float(log_partition(2.0)), 5))  # log(sqrt(2 pi))
-    0.91894
   """
   alpha = numerics.as_float("log_partition", "alpha", alpha)
   nodes, weights = _quadrature()
@@ -151,13 +145,8 @@ def robust_parameters(
   ``alpha = alpha_lo + (alpha_hi - alpha_lo) * sigmoid(latent_alpha)`` and
   ``scale = scale_lo + softplus(latent_scale)``, as in Barron's reference
   implementation (its defaults for ``alpha_lo``, ``alpha_hi``, ``scale_lo``).
-
-  Example:
-    >>> from jaxloss._src.losses.adaptive import robust_parameters
-    >>> a, c = robust_parameters(0.0, 0.0, alpha_lo=0.0, alpha_hi=2.0,
-    ...                          scale_lo=0.0)
-    >>> print(a, round(float(c), 4))
-    1.0 0.6931
+  Internal: the learnable modules of ``jaxloss.flax`` map their parameters
+  with it (their ``parameters()`` method gives ``(alpha, scale)``).
   """
   alpha = alpha_lo + (alpha_hi - alpha_lo) * jax.nn.sigmoid(latent_alpha)
   scale = scale_lo + jax.nn.softplus(latent_scale)
@@ -167,13 +156,7 @@ def robust_parameters(
 def robust_latents(
   alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
 ):
-  """Inverse of :func:`robust_parameters` (initial latents from values).
-
-  Example:
-    >>> from jaxloss._src.losses.adaptive import robust_latents
-    >>> robust_latents(1.0, 1.0, alpha_lo=0.0, alpha_hi=2.0, scale_lo=0.0)
-    (0.0, 0.541324854612918)
-  """
+  """Inverse of :func:`robust_parameters` (initial latents from values)."""
   validation.check_range(
     "robust_latents",
     "alpha",

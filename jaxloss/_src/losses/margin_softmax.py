@@ -53,8 +53,8 @@ def class_cosines(y_pred, centers):
   ``[-1, 1]``; ``argmax`` over the last axis is the predicted class.
 
   Example:
-    >>> from jaxloss._src.losses import margin_softmax
-    >>> margin_softmax.class_cosines([[2.0, 0.0]], [[1.0, 0.0], [0.0, 3.0]])
+    >>> import jaxloss
+    >>> jaxloss.class_cosines([[2.0, 0.0]], [[1.0, 0.0], [0.0, 3.0]])
     Array([[1., 0.]], dtype=float32)
   """
   y_pred = numerics.as_array("class_cosines", "y_pred", y_pred)
@@ -87,9 +87,8 @@ def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
 
   Example:
     >>> import jaxloss
-    >>> from jaxloss._src.losses import margin_softmax
-    >>> margin_softmax.arcface_logits([0], [[1.0, 0.0]], [[1.0, 0.0],
-    ...     [0.0, 1.0]], scale=1.0, margin=0.0)
+    >>> jaxloss.arcface_logits([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
+    ...                        scale=1.0, margin=0.0)
     Array([[1., 0.]], dtype=float32)
 
   References:
@@ -137,9 +136,9 @@ def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
     Logits ``[B, C]``.
 
   Example:
-    >>> from jaxloss._src.losses import margin_softmax
-    >>> margin_softmax.cosface_logits([0], [[1.0, 0.0]], [[1.0, 0.0],
-    ...     [0.0, 1.0]], scale=2.0, margin=0.5)
+    >>> import jaxloss
+    >>> jaxloss.cosface_logits([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
+    ...                        scale=2.0, margin=0.5)
     Array([[1., 0.]], dtype=float32)
 
   References:
