@@ -36,9 +36,13 @@ import inspect
 import sys
 from typing import Any
 from typing import ClassVar
+from typing import ParamSpec
+from typing import TypeVar
+from typing import overload
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -51,11 +55,19 @@ _REGISTRY: dict[str, Any] = {}
 _CLASSES: dict[str, type] = {}
 
 
-def scoped(fn):
-  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def scoped(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``.
+
+  Typed to keep ``fn``'s signature, so type checkers read the public
+  functions' real arguments through the decorator.
+  """
 
   @functools.wraps(fn)
-  def wrapper(*args, **kwargs):
+  def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
     with jax.named_scope(f"jaxloss.{fn.__name__}"):
       return fn(*args, **kwargs)
 
@@ -544,6 +556,7 @@ class LossFunctionWrapper(Loss):
     return self.function(*args, **params)
 
   def get_config(self):
+    assert self.function is not None
     config = {
       "reduction": self.reduction,
       "name": self.name,
@@ -569,10 +582,10 @@ _CLASSES["LossFunctionWrapper"] = LossFunctionWrapper
 def wrap(
   fn: Callable[..., Any],
   *,
-  reduction="sum_over_batch_size",
+  reduction: str | None = "sum_over_batch_size",
   name: str | None = None,
-  dtype=None,
-  **kwargs,
+  dtype: DTypeLike | None = None,
+  **kwargs: Any,
 ) -> LossFunctionWrapper:
   """Turns a per-sample ``fn(y_true, y_pred, **kwargs)`` into a loss object.
 
@@ -602,7 +615,15 @@ def wrap(
 # --------------------------------------------------------- get / serialize
 
 
-def get(identifier: Any) -> Any:
+@overload
+def get(identifier: None) -> None: ...
+@overload
+def get(
+  identifier: str | Mapping[str, Any] | Callable[..., Any],
+) -> Callable[..., Any]: ...
+
+
+def get(identifier: Any) -> Callable[..., Any] | None:
   """Looks up a loss by name, config dict, or passes a callable through.
 
   * a function name or Keras alias ("mse", "BCE", "kld", ...) gives the
@@ -681,7 +702,7 @@ def _import_function(path: str):
   return obj
 
 
-def serialize(obj):
+def serialize(obj: Callable[..., Any]) -> str | dict[str, Any]:
   """A loss object -> ``{"class_name", "config"}``; a function -> its name.
 
   A registered loss function serialises to its name; any other function
@@ -706,7 +727,7 @@ def serialize(obj):
   )
 
 
-def deserialize(config):
+def deserialize(config: str | Mapping[str, Any]) -> Callable[..., Any]:
   """Inverse of :func:`serialize`."""
   if isinstance(config, str):
     return get(config)

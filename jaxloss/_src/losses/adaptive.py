@@ -8,11 +8,13 @@ parameters (linen and nnx) and trains them with the model's optimizer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
 import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -41,7 +43,7 @@ def _rho(x, alpha):
   return regression.barron_general(x, alpha, b)
 
 
-def log_partition(alpha):
+def log_partition(alpha: ArrayLike) -> jax.Array:
   r"""``log Z(alpha)``, the normaliser of Barron's distribution at scale 1.
 
   :math:`Z(\alpha) = \int_{-\infty}^{\infty} \exp(-\rho(x, \alpha, 1))\,dx`
@@ -67,12 +69,12 @@ def log_partition(alpha):
 
 @scoped
 def adaptive_robust_nll(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
-):
+) -> jax.Array:
   r"""Negative log-likelihood of Barron's adaptive robust distribution.
 
   With ``x = y_pred - y_true`` and ``c = scale``:
@@ -138,8 +140,13 @@ def adaptive_robust_nll(
 
 
 def robust_parameters(
-  latent_alpha, latent_scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
-):
+  latent_alpha: ArrayLike,
+  latent_scale: ArrayLike,
+  *,
+  alpha_lo: float = 0.001,
+  alpha_hi: float = 1.999,
+  scale_lo: float = 1e-5,
+) -> tuple[jax.Array, jax.Array]:
   """Unconstrained latents -> ``(alpha, scale)`` of the adaptive robust loss.
 
   ``alpha = alpha_lo + (alpha_hi - alpha_lo) * sigmoid(latent_alpha)`` and
@@ -154,8 +161,13 @@ def robust_parameters(
 
 
 def robust_latents(
-  alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
-):
+  alpha: float,
+  scale: float,
+  *,
+  alpha_lo: float = 0.001,
+  alpha_hi: float = 1.999,
+  scale_lo: float = 1e-5,
+) -> tuple[float, float]:
   """Inverse of :func:`robust_parameters` (initial latents from values)."""
   validation.check_range(
     "robust_latents",
@@ -177,7 +189,12 @@ def robust_latents(
 
 
 @scoped
-def uncertainty_weighting(losses, log_variances, *, regression=True):
+def uncertainty_weighting(
+  losses: ArrayLike,
+  log_variances: ArrayLike,
+  *,
+  regression: bool | Sequence[bool] = True,
+) -> jax.Array:
   r"""Kendall et al.'s homoscedastic-uncertainty weighting of task losses.
 
   With ``s_t = log(sigma_t^2)`` learnable per task ``t``:

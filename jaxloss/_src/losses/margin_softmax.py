@@ -13,6 +13,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -45,7 +46,7 @@ def _cosines(emb, cen):
 
 
 @scoped
-def class_cosines(y_pred, centers):
+def class_cosines(y_pred: ArrayLike, centers: ArrayLike) -> jax.Array:
   """Cosines ``[B, C]`` between embeddings and class centres (for inference).
 
   ``cos[i, j] = <u_i, v_j>`` with ``u_i``, ``v_j`` the L2-normalised rows
@@ -64,7 +65,14 @@ def class_cosines(y_pred, centers):
 
 
 @scoped
-def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
+def arcface_logits(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float = 0.5,
+) -> jax.Array:
   r"""ArcFace logits: an additive angular margin on the target class.
 
   With ``cos_j`` the cosine between the normalised embedding and centre
@@ -119,7 +127,14 @@ def _arcface(y_true, y_pred, centers, scale, margin, fn="arcface_logits"):
 
 
 @scoped
-def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
+def cosface_logits(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float | jax.Array = 0.35,
+) -> jax.Array:
   r"""CosFace logits: an additive cosine margin on the target class.
 
   ``logit_j = s * (cos_j - m [j = y])`` with ``cos_j`` the cosine between
@@ -168,7 +183,14 @@ def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin, fn):
 
 
 @scoped
-def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
+def arcface(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float = 0.5,
+) -> jax.Array:
   """ArcFace loss: softmax cross-entropy on :func:`arcface_logits`.
 
   ``loss = -log_softmax(arcface_logits(y_true, y_pred, centers))[y]``
@@ -199,7 +221,14 @@ def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
 
 
 @scoped
-def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
+def cosface(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float | jax.Array = 0.35,
+) -> jax.Array:
   """CosFace (large margin cosine) loss: cross-entropy on CosFace logits.
 
   ``loss = -log_softmax(cosface_logits(y_true, y_pred, centers))[y]``
@@ -230,7 +259,9 @@ def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
 
 
 @scoped
-def center_loss(y_true, y_pred, centers):
+def center_loss(
+  y_true: ArrayLike, y_pred: ArrayLike, centers: ArrayLike
+) -> jax.Array:
   """Center loss: half the squared distance to the own class's centre.
 
   ``loss_i = 0.5 * ||y_pred_i - centers[y_true_i]||^2`` (no normalisation).

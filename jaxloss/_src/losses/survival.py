@@ -3,7 +3,9 @@ strata, censoring) and the discrete-time (logistic hazard) survival NLL."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
@@ -36,7 +38,14 @@ def _events(fn, events, shape):
 
 
 @scoped
-def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
+def cox_ph(
+  times: ArrayLike,
+  events: ArrayLike,
+  risk_scores: ArrayLike,
+  *,
+  ties: str = "breslow",
+  strata: ArrayLike | None = None,
+) -> jax.Array:
   """Cox proportional-hazards loss: mean negative log partial likelihood.
 
   A **batch-level** loss: the risk set of each event is taken from the
@@ -134,7 +143,9 @@ def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
 
 
 @scoped
-def discrete_survival_nll(intervals, events, logits):
+def discrete_survival_nll(
+  intervals: ArrayLike, events: ArrayLike, logits: ArrayLike
+) -> jax.Array:
   """Discrete-time survival NLL with logistic hazards.
 
   The time axis is cut into ``K`` intervals; ``logits[..., k]`` gives the
