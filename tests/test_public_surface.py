@@ -273,3 +273,20 @@ def test_flax_forms_pass_keyword_inputs_on():
   np.testing.assert_allclose(lin.apply({}, t, e, eta, strata=[0, 1, 0]), want)
   nx = mods["nnx"].CoxPH()
   np.testing.assert_allclose(nx(t, e, eta, strata=[0, 1, 0]), want)
+
+
+def test_class_cosines_reference_and_errors():
+  # cos = <u, v> of L2-normalised rows (NumPy formula), clipped to [-1, 1].
+  rng = np.random.default_rng(1)
+  emb, cen = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+  u = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+  v = cen / np.linalg.norm(cen, axis=1, keepdims=True)
+  np.testing.assert_allclose(
+    jaxloss.class_cosines(emb, cen), u @ v.T, rtol=1e-5, atol=1e-6
+  )
+  with pytest.raises(TypeError, match="class_cosines: y_pred must have a "):
+    jaxloss.class_cosines([[1, 0]], [[1.0, 0.0]])
+  with pytest.raises(ValueError, match=r"class_cosines: centers must be \["):
+    jaxloss.class_cosines([[1.0, 0.0, 0.0]], [[1.0, 0.0]])
+  with pytest.raises(ValueError, match="class_cosines: y_pred must have rank"):
+    jaxloss.class_cosines([1.0, 0.0], [[1.0, 0.0]])

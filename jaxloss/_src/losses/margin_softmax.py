@@ -50,8 +50,21 @@ def class_cosines(y_pred: ArrayLike, centers: ArrayLike) -> jax.Array:
   """Cosines ``[B, C]`` between embeddings and class centres (for inference).
 
   ``cos[i, j] = <u_i, v_j>`` with ``u_i``, ``v_j`` the L2-normalised rows
-  of ``y_pred`` ``[B, D]`` and ``centers`` ``[C, D]``, clipped to
-  ``[-1, 1]``; ``argmax`` over the last axis is the predicted class.
+  of ``y_pred`` ``[B, D]`` and ``centers`` ``[C, D]`` (``x / max(||x||,
+  1e-7)``), clipped to ``[-1, 1]``; ``argmax`` over the last axis is the
+  predicted class of an ArcFace / CosFace / center-loss model.
+
+  Args:
+    y_pred: embeddings ``[B, D]``.
+    centers: class centres ``[C, D]``.
+
+  Returns:
+    Cosines ``[B, C]`` in the dtype of the inputs.
+
+  Raises:
+    ValueError: for inputs that are not rank 2 or whose feature sizes
+      differ.
+    TypeError: for integer inputs.
 
   Example:
     >>> import jaxloss
