@@ -290,3 +290,23 @@ def test_class_cosines_reference_and_errors():
     jaxloss.class_cosines([[1.0, 0.0, 0.0]], [[1.0, 0.0]])
   with pytest.raises(ValueError, match="class_cosines: y_pred must have rank"):
     jaxloss.class_cosines([1.0, 0.0], [[1.0, 0.0]])
+
+
+@pytest.mark.parametrize("kind", ["linen", "nnx"])
+def test_flax_form_stubs_are_current_and_complete(kind):
+  # Type checkers read the generated forms' fields from these stubs
+  # (`python -m tools.gen_stubs` rewrites them after a loss changes).
+  from jaxloss.flax import _common  # noqa: PLC0415
+  from tools import gen_stubs  # noqa: PLC0415
+
+  module = _flax_modules()[kind]
+  text = gen_stubs.FLAX_STUBS[kind].read_text()
+  assert text == gen_stubs.render_flax(kind)
+  forms = _common.form_names(vars(module))
+  assert forms and forms == sorted(set(module.__all__) & set(forms))
+  for name in forms:
+    assert f"\nclass {name}(" in text, name
+  # The fields a form really has are the ones its stub declares.
+  huber = text.split("\nclass Huber(")[1].split("\nclass ")[0]
+  assert "delta: float | jax.Array = 1.0" in huber
+  assert "CoxPH" in forms and "strata: InputLike | None = None" in text

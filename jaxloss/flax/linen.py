@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import functools
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
@@ -310,6 +311,10 @@ class CenterLossHead(_CentersHead):
 modules, __getattr__, __dir__ = _common.lazy_module_forms(
   module_class, globals()
 )
+
+if TYPE_CHECKING:
+  # The typed view of the generated forms (tools/gen_stubs.py writes it).
+  from jaxloss.flax._linen_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
 
 __all__ = [
   "AdaptiveRobustLoss",

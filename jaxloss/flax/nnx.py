@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from typing import TYPE_CHECKING
 
 from flax import nnx
 import jax
@@ -290,6 +291,10 @@ class CenterLossHead(_CentersHead):
 modules, __getattr__, __dir__ = _common.lazy_module_forms(
   module_class, globals()
 )
+
+if TYPE_CHECKING:
+  # The typed view of the generated forms (tools/gen_stubs.py writes it).
+  from jaxloss.flax._nnx_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
 
 __all__ = [
   "AdaptiveRobustLoss",

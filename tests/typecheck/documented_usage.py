@@ -118,9 +118,13 @@ def flax_usages() -> None:
   from jaxloss.flax import nnx as jn  # noqa: PLC0415
 
   y = jnp.zeros((2, 3))
-  loss: jax.Array = jl.Huber(delta=2.0).apply({}, y, y + 1.0)
-  loss = jn.Huber(delta=2.0)(y, y + 1.0)
-  del loss
+  # linen's `apply` is typed by Flax (value, or (value, state) with
+  # `mutable`); the fields of the generated form are checked.
+  value = jl.Huber(delta=2.0, reduction="sum").apply({}, y, y + 1.0)
+  loss: jax.Array = jn.Huber(delta=2.0)(y, y + 1.0)
+  head = jn.CoxPH(ties="efron")
+  loss = head(jnp.array([1.0, 2.0]), jnp.array([1, 1]), jnp.zeros(2))
+  del loss, value
 
 
 if __name__ == "__main__":
