@@ -265,7 +265,7 @@ class Loss:
       )
     return {k: self._cast(v) for k, v in given.items()}
 
-  def values(self, *args, **keyword_inputs):
+  def values(self, *args, **keyword_inputs) -> jax.Array:
     """Per-sample values, before weighting and reduction."""
     params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
     return self._per_sample(self._prepare(args), params)
@@ -277,7 +277,7 @@ class Loss:
     where=None,
     normalizer=None,
     **keyword_inputs,
-  ):
+  ) -> jax.Array:
     _refuse_keras_wrapper(self)
     n = len(self.inputs)
     if len(args) == n + 1 and sample_weight is None:
