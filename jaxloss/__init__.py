@@ -129,8 +129,11 @@ from jaxloss._src.losses.margin_softmax import ArcFace
 from jaxloss._src.losses.margin_softmax import CenterLoss
 from jaxloss._src.losses.margin_softmax import CosFace
 from jaxloss._src.losses.margin_softmax import arcface
+from jaxloss._src.losses.margin_softmax import arcface_logits
 from jaxloss._src.losses.margin_softmax import center_loss
+from jaxloss._src.losses.margin_softmax import class_cosines
 from jaxloss._src.losses.margin_softmax import cosface
+from jaxloss._src.losses.margin_softmax import cosface_logits
 from jaxloss._src.losses.noisy_labels import ActivePassiveLoss
 from jaxloss._src.losses.noisy_labels import BitemperedLogistic
 from jaxloss._src.losses.noisy_labels import SymmetricCrossentropy
@@ -219,8 +222,9 @@ _RENAMED = {
 
 def __getattr__(name):
   # Lazy submodules: `import jaxloss; jaxloss.optax.softmax_cross_entropy(...)`
-  # works without importing the optax forms (or flax) up front.
-  if name in ("optax", "flax"):
+  # works without importing the optax forms up front; `jaxloss.flax` and
+  # `jaxloss.keras` import their optional extra only when first touched.
+  if name in ("optax", "flax", "keras"):
     import importlib  # noqa: PLC0415
 
     return importlib.import_module(f"jaxloss.{name}")
@@ -243,6 +247,7 @@ __all__ = [
   "ApproxNDCG",
   "ArcFace",
   "arcface",
+  "arcface_logits",
   "BCE",
   "bce",
   "binary_crossentropy",
@@ -260,6 +265,7 @@ __all__ = [
   "center_loss",
   "checked",
   "CenterLoss",
+  "class_cosines",
   "ciou_loss",
   "CIoULoss",
   "Circle",
@@ -270,6 +276,7 @@ __all__ = [
   "ContrastiveLoss",
   "CosFace",
   "cosface",
+  "cosface_logits",
   "cosine_embedding",
   "cosine_similarity",
   "CosineEmbeddingLoss",

@@ -9,6 +9,8 @@ import jax
 from jax.typing import ArrayLike
 from jax.typing import DTypeLike
 
+from jaxloss import flax as flax
+from jaxloss import keras as keras
 from jaxloss import optax as optax
 from jaxloss import regularizers as regularizers
 from jaxloss._src.objects import Loss as Loss
@@ -20,6 +22,7 @@ from jaxloss._src.losses.noisy_labels import active_passive_loss as active_passi
 from jaxloss._src.losses.adaptive import adaptive_robust_nll as adaptive_robust_nll
 from jaxloss._src.losses.ranking import approx_ndcg as approx_ndcg
 from jaxloss._src.losses.margin_softmax import arcface as arcface
+from jaxloss._src.losses.margin_softmax import arcface_logits as arcface_logits
 from jaxloss._src.losses.imbalance import asymmetric_loss as asymmetric_loss
 from jaxloss._src.losses.crossentropy import binary_crossentropy as binary_crossentropy
 from jaxloss._src.losses.crossentropy import binary_focal_crossentropy as binary_focal_crossentropy
@@ -35,11 +38,13 @@ from jaxloss._src.losses.boxes import ciou_loss as ciou_loss
 from jaxloss._src.losses.embedding import circle as circle
 from jaxloss._src.losses.imbalance import class_balanced_loss as class_balanced_loss
 from jaxloss._src.losses.imbalance import class_balanced_weights as class_balanced_weights
+from jaxloss._src.losses.margin_softmax import class_cosines as class_cosines
 from jaxloss._src.reduction import class_weights_to_sample_weights as class_weights_to_sample_weights
 from jaxloss._src.losses.contrastive import clip_loss as clip_loss
 from jaxloss._src.multi_output import combine as combine
 from jaxloss._src.losses.embedding import contrastive_loss as contrastive_loss
 from jaxloss._src.losses.margin_softmax import cosface as cosface
+from jaxloss._src.losses.margin_softmax import cosface_logits as cosface_logits
 from jaxloss._src.losses.hinge import cosine_embedding as cosine_embedding
 from jaxloss._src.losses.regression import cosine_similarity as cosine_similarity
 from jaxloss._src.lm.vocab_parallel import count_tokens as count_tokens
@@ -322,7 +327,7 @@ class CoxPH(Loss):
   """Cox proportional-hazards loss: mean negative log partial likelihood."""
   ties: str
   def __init__(self, *, ties: str = 'breslow', reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
-  def __call__(self, times: InputLike, events: InputLike, risk_scores: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
+  def __call__(self, times: InputLike, events: InputLike, risk_scores: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None, strata: InputLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class CRPSEnsemble(Loss):
   """Continuous ranked probability score of an ensemble forecast."""
@@ -891,6 +896,7 @@ __all__ = [
     'adaptive_robust_nll',
     'approx_ndcg',
     'arcface',
+    'arcface_logits',
     'asymmetric_loss',
     'bce',
     'binary_crossentropy',
@@ -907,11 +913,13 @@ __all__ = [
     'circle',
     'class_balanced_loss',
     'class_balanced_weights',
+    'class_cosines',
     'class_weights_to_sample_weights',
     'clip_loss',
     'combine',
     'contrastive_loss',
     'cosface',
+    'cosface_logits',
     'cosine_embedding',
     'cosine_similarity',
     'count_tokens',

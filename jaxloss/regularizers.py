@@ -16,7 +16,6 @@ from jaxloss._src.regularizers import l1_l2
 from jaxloss._src.regularizers import l2
 from jaxloss._src.regularizers import orthogonal
 from jaxloss._src.regularizers import orthogonal_regularizer
-from jaxloss._src.regularizers import path_name
 from jaxloss._src.regularizers import regularize
 
 __all__ = [
@@ -32,6 +31,23 @@ __all__ = [
   "l2",
   "orthogonal",
   "orthogonal_regularizer",
-  "path_name",
   "regularize",
 ]
+
+
+def __getattr__(name: str):
+  # ``path_name`` was public by accident (an internal helper): it keeps
+  # working for a release, with a warning.
+  if name == "path_name":
+    import warnings  # noqa: PLC0415
+
+    from jaxloss._src.tree_paths import path_name  # noqa: PLC0415
+
+    warnings.warn(
+      "jaxloss.regularizers.path_name is deprecated and will be removed; "
+      "regularize(filter=...) matches the '/'-joined key path for you",
+      DeprecationWarning,
+      stacklevel=2,
+    )
+    return path_name
+  raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

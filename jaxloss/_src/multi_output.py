@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from jaxloss._src import objects
-from jaxloss._src.regularizers import path_name
+from jaxloss._src.tree_paths import path_name
 
 _FN = "combine"
 
@@ -91,7 +92,14 @@ def _check_known_keys(tree, outputs, arg, broadcast, path=()):
     _check_known_keys(v, outputs[k], arg, broadcast, path + (str(k),))
 
 
-def combine(losses, y_true, y_pred, *, loss_weights=None, sample_weight=None):
+def combine(
+  losses: Any,
+  y_true: Any,
+  y_pred: Any,
+  *,
+  loss_weights: Any = None,
+  sample_weight: Any = None,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
   """Weighted sum of per-output losses over a pytree of outputs.
 
   For every array leaf ``k`` of ``y_pred`` (path ``p``) that has a loss:
@@ -107,6 +115,9 @@ def combine(losses, y_true, y_pred, *, loss_weights=None, sample_weight=None):
   weight is 1, a missing sample weight is none. A bare per-sample function
   or a name resolves through :func:`jaxloss.get` and reduces with
   ``"sum_over_batch_size"``, as Keras does.
+
+  The arguments are pytrees (hence typed ``Any``), as in Keras's
+  ``compile``.
 
   Args:
     losses: a loss object, a per-sample function, a loss name, or a pytree

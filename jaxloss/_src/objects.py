@@ -36,9 +36,13 @@ import inspect
 import sys
 from typing import Any
 from typing import ClassVar
+from typing import ParamSpec
+from typing import TypeVar
+from typing import overload
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -51,11 +55,19 @@ _REGISTRY: dict[str, Any] = {}
 _CLASSES: dict[str, type] = {}
 
 
-def scoped(fn):
-  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``."""
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def scoped(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``.
+
+  Typed to keep ``fn``'s signature, so type checkers read the public
+  functions' real arguments through the decorator.
+  """
 
   @functools.wraps(fn)
-  def wrapper(*args, **kwargs):
+  def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
     with jax.named_scope(f"jaxloss.{fn.__name__}"):
       return fn(*args, **kwargs)
 
@@ -123,6 +135,10 @@ class Loss:
   where_fn: ClassVar[Callable[..., jax.Array | None] | None] = None
   # Names of the positional inputs the function takes before its keywords.
   inputs: ClassVar[tuple[str, ...]] = ("y_true", "y_pred")
+  # Keyword-only arguments of the function that are data of one call, not
+  # configuration (Cox's ``strata``): the object takes them when called and
+  # passes them on; they are not fields.
+  keyword_inputs: ClassVar[tuple[str, ...]] = ()
   # Optional ``(inputs..., **hyper) -> (terms, out_dtype)`` for losses whose
   # per-sample value is the mean of ``terms`` over the last axis: the
   # unweighted mean reduction is then one mean over every term (the same
@@ -131,9 +147,11 @@ class Loss:
   mean_terms: ClassVar[Callable[..., tuple[jax.Array, Any]] | None] = None
   # Batch-level losses (mined metric losses, weighted kappa, Cox) give one
   # value per batch, so a per-sample sample_weight or where has nothing to
-  # weigh: it is rejected with an error naming the class. Any loss whose
-  # values come out scalar for a batch (Dice with axis=None, F-beta with
-  # mode="batch") is held to the same rule at call time.
+  # weigh: it is rejected with an error naming the class, and so is a
+  # normalizer (the value is already normalised over the batch; a scalar
+  # sample_weight scales it). Any loss whose values come out scalar for a
+  # batch (Dice with axis=None, F-beta with mode="batch") is held to the
+  # per-sample rule at call time.
   batch_level: ClassVar[bool] = False
 
   def __init_subclass__(cls, **kwargs):
@@ -230,11 +248,36 @@ class Loss:
   def _per_sample(self, args, params):
     return type(self).fn(*args, **params)
 
-  def values(self, *args):
-    """Per-sample values, before weighting and reduction."""
-    return self._per_sample(self._prepare(args), self.hyper_parameters())
+  def _keyword_inputs(self, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The call's keyword inputs (``keyword_inputs``), cast like inputs."""
+    allowed = type(self).keyword_inputs
+    unknown = sorted(set(given) - set(allowed))
+    if unknown:
+      expected = (
+        f"one of {allowed}"
+        if allowed
+        else "none (this loss takes no keyword"
+        " inputs besides sample_weight, where and normalizer)"
+      )
+      raise TypeError(
+        f"{type(self).__name__}: keyword inputs must be {expected}, got "
+        f"{', '.join(unknown)}"
+      )
+    return {k: self._cast(v) for k, v in given.items()}
 
-  def __call__(self, *args, sample_weight=None, where=None, normalizer=None):
+  def values(self, *args, **keyword_inputs) -> jax.Array:
+    """Per-sample values, before weighting and reduction."""
+    params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
+    return self._per_sample(self._prepare(args), params)
+
+  def __call__(
+    self,
+    *args,
+    sample_weight=None,
+    where=None,
+    normalizer=None,
+    **keyword_inputs,
+  ) -> jax.Array:
     _refuse_keras_wrapper(self)
     n = len(self.inputs)
     if len(args) == n + 1 and sample_weight is None:
@@ -245,9 +288,12 @@ class Loss:
         f"{type(self).__name__}: expected {n} inputs {self.inputs} "
         f"(+ optional sample_weight), got {len(args)}"
       )
+    if self.batch_level:
+      _reject_per_sample(self, sample_weight=sample_weight, where=where)
+      _reject_normalizer(self, normalizer)
     with jax.named_scope(f"jaxloss.{self.name}"):
       args = self._prepare(args)
-      params = self.hyper_parameters()
+      params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
       mean_terms = type(self).mean_terms
       if (
         mean_terms is not None
@@ -332,6 +378,16 @@ def _reject_per_sample(obj, **masks):
       )
 
 
+def _reject_normalizer(obj, normalizer):
+  """A batch-level value is already normalised over its batch."""
+  if normalizer is not None:
+    raise ValueError(
+      f"{type(obj).__name__}: normalizer must be None for this batch-level "
+      f"loss (its value is already normalised over the batch; scale it with "
+      f"a scalar sample_weight instead), got {normalizer!r}"
+    )
+
+
 def _user_mask(cls_name, where, shape):
   """The caller's ``where`` checked as ``reduce`` checks it, before it is
   combined with the mask an object builds itself (ignore_class, Circle)."""
@@ -365,6 +421,7 @@ def loss_class(
   where_fn: Callable[..., jax.Array | None] | None = None,
   mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
   batch_level: bool = False,
+  keyword_inputs: tuple[str, ...] = (),
   module: str | None = None,
 ) -> type[Loss]:
   """Makes the loss object class of a per-sample function and registers both.
@@ -380,22 +437,35 @@ def loss_class(
     mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
       the per-sample value is ``mean(terms, axis=-1)`` (see ``Loss``).
     batch_level: whether ``fn`` gives one value per batch (see ``Loss``).
+    keyword_inputs: keyword arguments of ``fn`` that are data of one call
+      (Cox's ``strata``): not fields; the object takes them when called.
     module: ``__module__`` for the class (defaults to ``fn``'s).
   """
+  params = inspect.signature(fn).parameters
   inputs = tuple(
     p.name
-    for p in inspect.signature(fn).parameters.values()
+    for p in params.values()
     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+  )
+  for k in keyword_inputs:
+    if k not in params or params[k].kind is not params[k].KEYWORD_ONLY:
+      raise TypeError(
+        f"loss_class: keyword_inputs must name keyword-only arguments of "
+        f"{fn.__name__}, got {k!r}"
+      )
+  call = ", ".join(
+    [*inputs, "sample_weight=None", "*", "where=None", "normalizer=None"]
+    + [f"{k}=None" for k in keyword_inputs]
   )
   namespace = {
     "fn": staticmethod(fn),
     "inputs": inputs,
+    "keyword_inputs": tuple(keyword_inputs),
     "_default_name": default_name or fn.__name__,
     "__doc__": (
       f"Loss object for :func:`jaxloss.{fn.__name__}`.\n\n"
       f"Fields are its keyword arguments plus ``reduction``, ``name`` "
-      f"and ``dtype``; call it as ``loss({', '.join(inputs)}, "
-      f"sample_weight=None, *, where=None, normalizer=None)``.\n"
+      f"and ``dtype``; call it as ``loss({call})``.\n"
     ),
     "__module__": module or fn.__module__,
   }
@@ -406,7 +476,7 @@ def loss_class(
   namespace["batch_level"] = batch_level
   cls = dataclasses.make_dataclass(
     class_name,
-    _hyper_parameter_fields(fn, exclude),
+    _hyper_parameter_fields(fn, tuple(exclude) + tuple(keyword_inputs)),
     bases=(Loss,),
     namespace=namespace,
     frozen=True,
@@ -486,6 +556,7 @@ class LossFunctionWrapper(Loss):
     return self.function(*args, **params)
 
   def get_config(self):
+    assert self.function is not None
     config = {
       "reduction": self.reduction,
       "name": self.name,
@@ -511,10 +582,10 @@ _CLASSES["LossFunctionWrapper"] = LossFunctionWrapper
 def wrap(
   fn: Callable[..., Any],
   *,
-  reduction="sum_over_batch_size",
+  reduction: str | None = "sum_over_batch_size",
   name: str | None = None,
-  dtype=None,
-  **kwargs,
+  dtype: DTypeLike | None = None,
+  **kwargs: Any,
 ) -> LossFunctionWrapper:
   """Turns a per-sample ``fn(y_true, y_pred, **kwargs)`` into a loss object.
 
@@ -544,7 +615,15 @@ def wrap(
 # --------------------------------------------------------- get / serialize
 
 
-def get(identifier: Any) -> Any:
+@overload
+def get(identifier: None) -> None: ...
+@overload
+def get(
+  identifier: str | Mapping[str, Any] | Callable[..., Any],
+) -> Callable[..., Any]: ...
+
+
+def get(identifier: Any) -> Callable[..., Any] | None:
   """Looks up a loss by name, config dict, or passes a callable through.
 
   * a function name or Keras alias ("mse", "BCE", "kld", ...) gives the
@@ -623,7 +702,7 @@ def _import_function(path: str):
   return obj
 
 
-def serialize(obj):
+def serialize(obj: Callable[..., Any]) -> str | dict[str, Any]:
   """A loss object -> ``{"class_name", "config"}``; a function -> its name.
 
   A registered loss function serialises to its name; any other function
@@ -648,7 +727,7 @@ def serialize(obj):
   )
 
 
-def deserialize(config):
+def deserialize(config: str | Mapping[str, Any]) -> Callable[..., Any]:
   """Inverse of :func:`serialize`."""
   if isinstance(config, str):
     return get(config)

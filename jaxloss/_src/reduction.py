@@ -6,9 +6,11 @@ Also home to the class-weight transform (class ids -> sample weights).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -26,7 +28,7 @@ REDUCTIONS = (
 _MEAN_LIKE = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 
-def check_reduction(fn: str, reduction):
+def check_reduction(fn: str, reduction: str | None) -> str | None:
   if reduction not in REDUCTIONS:
     raise ValueError(
       f"{fn}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
@@ -35,13 +37,13 @@ def check_reduction(fn: str, reduction):
 
 
 def reduce(
-  values,
+  values: ArrayLike,
   *,
-  sample_weight=None,
-  where=None,
+  sample_weight: ArrayLike | None = None,
+  where: ArrayLike | None = None,
   reduction: str | None = "sum_over_batch_size",
-  normalizer=None,
-):
+  normalizer: float | jax.Array | None = None,
+) -> jax.Array:
   r"""Weights, masks and reduces per-sample loss values.
 
   With ``v`` the values, ``w`` the sample weights broadcast over ``v`` from the
@@ -142,7 +144,12 @@ def reduce(
   return numerics.safe_divide(total, divisor).astype(out_dtype)
 
 
-def class_weights_to_sample_weights(y_true, class_weight, *, num_classes=None):
+def class_weights_to_sample_weights(
+  y_true: ArrayLike,
+  class_weight: Mapping[int, float] | Sequence[float] | ArrayLike,
+  *,
+  num_classes: int | None = None,
+) -> jax.Array:
   """Turns per-class weights into per-sample weights, as Keras's ``fit`` does.
 
   Args:

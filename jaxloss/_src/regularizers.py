@@ -30,6 +30,7 @@ from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import validation
+from jaxloss._src.tree_paths import path_name
 
 # A regularisation factor is a finite Python number >= 0 (the object is
 # hashable and its factor a constant).
@@ -230,22 +231,6 @@ def get(identifier: Any) -> Any:
     f"get: identifier must be a regularizer name {sorted(_BY_NAME)}, a "
     f"config dict or a callable, got {identifier!r}"
   )
-
-
-def path_name(path) -> str:
-  """A pytree key path -> its keys joined by ``/``.
-
-  For example ``"params/Dense_0/kernel"``.
-  """
-  parts = []
-  for k in path:
-    for attr in ("key", "name", "idx"):
-      if hasattr(k, attr):
-        parts.append(str(getattr(k, attr)))
-        break
-    else:
-      parts.append(str(k))
-  return "/".join(parts)
 
 
 def _selector(filter) -> Callable[[str, Any], bool]:

@@ -86,3 +86,9 @@ def lazy_module_forms(module_class, module_globals):
     return sorted(set(module_globals) | set(loss_classes()))
 
   return modules, __getattr__, __dir__
+
+
+def form_names(module_globals) -> list[str]:
+  """Names of the generated module forms (every registered loss class the
+  adapter does not define itself), for the adapter's ``__all__``."""
+  return sorted(n for n in loss_classes() if n not in module_globals)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import functools
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
@@ -40,9 +41,15 @@ class LossModule(nn.Module):
 
   loss: Any = None
 
-  def __call__(self, *inputs, sample_weight=None, where=None, normalizer=None):
+  def __call__(
+    self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
+  ):
     return self.loss(
-      *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+      *inputs,
+      sample_weight=sample_weight,
+      where=where,
+      normalizer=normalizer,
+      **kwargs,
     )
 
 
@@ -52,9 +59,16 @@ def _loss_object(self):
   return cls(**kwargs)
 
 
-def _call(self, *inputs, sample_weight=None, where=None, normalizer=None):
+def _call(
+  self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
+):
+  # ``kwargs``: the loss's keyword inputs of one call (CoxPH's ``strata``).
   return self.loss_object()(
-    *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+    *inputs,
+    sample_weight=sample_weight,
+    where=where,
+    normalizer=normalizer,
+    **kwargs,
   )
 
 
@@ -164,8 +178,9 @@ class AdaptiveRobustLoss(nn.Module):
   """Barron's adaptive robust loss with learnable ``alpha`` and ``scale``.
 
   Parameters ``latent_alpha``, ``latent_scale`` (scalars, or ``[num_dims]``)
-  map to ``alpha`` in ``[alpha_lo, alpha_hi]`` and ``scale > scale_lo``
-  (:func:`jaxloss._src.losses.adaptive.robust_parameters`); the loss is
+  map to ``alpha = alpha_lo + (alpha_hi - alpha_lo) * sigmoid(latent_alpha)``
+  in ``[alpha_lo, alpha_hi]`` and ``scale = scale_lo + softplus(latent_scale)``
+  (:meth:`parameters` gives both); the loss is
   :func:`jaxloss.adaptive_robust_nll` reduced with ``reduction``.
   """
 
@@ -297,6 +312,10 @@ modules, __getattr__, __dir__ = _common.lazy_module_forms(
   module_class, globals()
 )
 
+if TYPE_CHECKING:
+  # The typed view of the generated forms (tools/gen_stubs.py writes it).
+  from jaxloss.flax._linen_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
+
 __all__ = [
   "AdaptiveRobustLoss",
   "ArcFaceHead",
@@ -310,3 +329,6 @@ __all__ = [
   "module_class",
   "modules",
 ]
+# The generated module forms are public too (one per registered loss class,
+# built on first access): ``from jaxloss.flax.linen import *`` gives them.
+__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

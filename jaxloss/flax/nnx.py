@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+from typing import TYPE_CHECKING
 
 from flax import nnx
 import jax
@@ -36,9 +37,16 @@ class LossModule(nnx.Module):
   def __init__(self, loss):
     self.loss = loss
 
-  def __call__(self, *inputs, sample_weight=None, where=None, normalizer=None):
+  def __call__(
+    self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
+  ):
+    # ``kwargs``: the loss's keyword inputs of one call (CoxPH's ``strata``).
     return self.loss(
-      *inputs, sample_weight=sample_weight, where=where, normalizer=normalizer
+      *inputs,
+      sample_weight=sample_weight,
+      where=where,
+      normalizer=normalizer,
+      **kwargs,
     )
 
 
@@ -284,6 +292,10 @@ modules, __getattr__, __dir__ = _common.lazy_module_forms(
   module_class, globals()
 )
 
+if TYPE_CHECKING:
+  # The typed view of the generated forms (tools/gen_stubs.py writes it).
+  from jaxloss.flax._nnx_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
+
 __all__ = [
   "AdaptiveRobustLoss",
   "ArcFaceHead",
@@ -298,3 +310,6 @@ __all__ = [
   "module_class",
   "modules",
 ]
+# The generated module forms are public too (one per registered loss class,
+# built on first access): ``from jaxloss.flax.nnx import *`` gives them.
+__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

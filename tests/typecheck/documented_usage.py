@@ -7,6 +7,8 @@ so every usage here works as written.
 
 from __future__ import annotations
 
+import importlib.util
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -67,6 +69,62 @@ def main() -> None:
   wrapped = jaxloss.wrap(cubic, reduction="sum")
   loss = wrapped(one_hot, logits)
   del loss, grads
+  family_usages()
+  if importlib.util.find_spec("flax") is not None:
+    flax_usages()
+
+
+def family_usages() -> None:
+  """Usages from the family pages: survival, margin softmax, boxes, RNN-T,
+  combine, serialisation."""
+  times = jnp.array([1.0, 2.0, 3.0])
+  events = jnp.array([1, 0, 1])
+  risk = jnp.array([0.2, -0.4, 0.1])
+  loss: jax.Array = jaxloss.cox_ph(times, events, risk, ties="efron")
+  cox = jaxloss.CoxPH(ties="efron")
+  loss = cox(times, events, risk, strata=jnp.array([0, 1, 0]))
+
+  labels = jnp.array([0, 1])
+  emb = jnp.array([[1.0, 0.0], [0.5, 0.5]])
+  centers = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+  z: jax.Array = jaxloss.arcface_logits(labels, emb, centers, margin=0.3)
+  loss = jaxloss.arcface(labels, emb, centers, scale=jnp.asarray(8.0))
+  z = jaxloss.class_cosines(emb, centers)
+
+  boxes = jnp.array([[0.0, 0.0, 1.0, 1.0]])
+  loss = jaxloss.giou_loss(boxes, boxes + 0.1)
+
+  rnnt_logits = jnp.zeros((1, 2, 2, 3))
+  loss = jaxloss.rnnt_loss(rnnt_logits, jnp.array([[1]]), blank=0)
+
+  total, terms = jaxloss.combine(
+    {"a": "mse", "b": jaxloss.Huber()},
+    {"a": emb, "b": emb},
+    {"a": emb + 1.0, "b": emb},
+    loss_weights={"a": 0.5, "b": 2.0},
+  )
+  loss = total + terms["a"]
+  weights = jaxloss.class_weights_to_sample_weights(labels, {0: 1.0, 1: 2.0})
+  loss = jaxloss.reduce(jnp.array([1.0, 2.0]), sample_weight=weights)
+  config = jaxloss.serialize(cox)
+  restored = jaxloss.deserialize(config)
+  loss = restored(times, events, risk)
+  del loss, z
+
+
+def flax_usages() -> None:
+  """The Flax module forms (docs/flax.md); needs the flax extra."""
+  from jaxloss.flax import linen as jl  # noqa: PLC0415
+  from jaxloss.flax import nnx as jn  # noqa: PLC0415
+
+  y = jnp.zeros((2, 3))
+  # linen's `apply` is typed by Flax (value, or (value, state) with
+  # `mutable`); the fields of the generated form are checked.
+  value = jl.Huber(delta=2.0, reduction="sum").apply({}, y, y + 1.0)
+  loss: jax.Array = jn.Huber(delta=2.0)(y, y + 1.0)
+  head = jn.CoxPH(ties="efron")
+  loss = head(jnp.array([1.0, 2.0]), jnp.array([1, 1]), jnp.zeros(2))
+  del loss, value
 
 
 if __name__ == "__main__":

@@ -8,11 +8,13 @@ parameters (linen and nnx) and trains them with the model's optimizer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 import functools
 import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -41,7 +43,7 @@ def _rho(x, alpha):
   return regression.barron_general(x, alpha, b)
 
 
-def log_partition(alpha):
+def log_partition(alpha: ArrayLike) -> jax.Array:
   r"""``log Z(alpha)``, the normaliser of Barron's distribution at scale 1.
 
   :math:`Z(\alpha) = \int_{-\infty}^{\infty} \exp(-\rho(x, \alpha, 1))\,dx`
@@ -54,12 +56,6 @@ def log_partition(alpha):
 
   Returns:
     ``log Z`` with the shape of ``alpha``.
-
-  Example:
-    >>> import jax.numpy as jnp
-    >>> from jaxloss._src.losses.adaptive import log_partition
-    >>> print(round(float(log_partition(2.0)), 5))  # log(sqrt(2 pi))
-    0.91894
   """
   alpha = numerics.as_float("log_partition", "alpha", alpha)
   nodes, weights = _quadrature()
@@ -73,12 +69,12 @@ def log_partition(alpha):
 
 @scoped
 def adaptive_robust_nll(
-  y_true,
-  y_pred,
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
-):
+) -> jax.Array:
   r"""Negative log-likelihood of Barron's adaptive robust distribution.
 
   With ``x = y_pred - y_true`` and ``c = scale``:
@@ -144,20 +140,20 @@ def adaptive_robust_nll(
 
 
 def robust_parameters(
-  latent_alpha, latent_scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
-):
+  latent_alpha: ArrayLike,
+  latent_scale: ArrayLike,
+  *,
+  alpha_lo: float = 0.001,
+  alpha_hi: float = 1.999,
+  scale_lo: float = 1e-5,
+) -> tuple[jax.Array, jax.Array]:
   """Unconstrained latents -> ``(alpha, scale)`` of the adaptive robust loss.
 
   ``alpha = alpha_lo + (alpha_hi - alpha_lo) * sigmoid(latent_alpha)`` and
   ``scale = scale_lo + softplus(latent_scale)``, as in Barron's reference
   implementation (its defaults for ``alpha_lo``, ``alpha_hi``, ``scale_lo``).
-
-  Example:
-    >>> from jaxloss._src.losses.adaptive import robust_parameters
-    >>> a, c = robust_parameters(0.0, 0.0, alpha_lo=0.0, alpha_hi=2.0,
-    ...                          scale_lo=0.0)
-    >>> print(a, round(float(c), 4))
-    1.0 0.6931
+  Internal: the learnable modules of ``jaxloss.flax`` map their parameters
+  with it (their ``parameters()`` method gives ``(alpha, scale)``).
   """
   alpha = alpha_lo + (alpha_hi - alpha_lo) * jax.nn.sigmoid(latent_alpha)
   scale = scale_lo + jax.nn.softplus(latent_scale)
@@ -165,15 +161,14 @@ def robust_parameters(
 
 
 def robust_latents(
-  alpha, scale, *, alpha_lo=0.001, alpha_hi=1.999, scale_lo=1e-5
-):
-  """Inverse of :func:`robust_parameters` (initial latents from values).
-
-  Example:
-    >>> from jaxloss._src.losses.adaptive import robust_latents
-    >>> robust_latents(1.0, 1.0, alpha_lo=0.0, alpha_hi=2.0, scale_lo=0.0)
-    (0.0, 0.541324854612918)
-  """
+  alpha: float,
+  scale: float,
+  *,
+  alpha_lo: float = 0.001,
+  alpha_hi: float = 1.999,
+  scale_lo: float = 1e-5,
+) -> tuple[float, float]:
+  """Inverse of :func:`robust_parameters` (initial latents from values)."""
   validation.check_range(
     "robust_latents",
     "alpha",
@@ -194,7 +189,12 @@ def robust_latents(
 
 
 @scoped
-def uncertainty_weighting(losses, log_variances, *, regression=True):
+def uncertainty_weighting(
+  losses: ArrayLike,
+  log_variances: ArrayLike,
+  *,
+  regression: bool | Sequence[bool] = True,
+) -> jax.Array:
   r"""Kendall et al.'s homoscedastic-uncertainty weighting of task losses.
 
   With ``s_t = log(sigma_t^2)`` learnable per task ``t``:

@@ -13,6 +13,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -70,7 +71,7 @@ def _diou_penalty(g):
 
 
 @scoped
-def iou_loss(y_true, y_pred):
+def iou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """IoU loss: one minus the intersection over union, per box.
 
   ``loss = 1 - |A n B| / |A u B|`` (``0 / 0`` read as 0).
@@ -98,7 +99,7 @@ def iou_loss(y_true, y_pred):
 
 
 @scoped
-def giou_loss(y_true, y_pred):
+def giou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Generalized IoU loss, per box.
 
   With ``C`` the smallest enclosing box::
@@ -138,7 +139,7 @@ def giou_loss(y_true, y_pred):
 
 
 @scoped
-def diou_loss(y_true, y_pred):
+def diou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Distance IoU loss, per box.
 
   With ``rho`` the distance between the box centres and ``c`` the diagonal
@@ -170,7 +171,7 @@ def diou_loss(y_true, y_pred):
 
 
 @scoped
-def ciou_loss(y_true, y_pred):
+def ciou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   """Complete IoU loss, per box.
 
   :func:`diou_loss` plus an aspect-ratio term::

@@ -13,6 +13,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -45,16 +46,29 @@ def _cosines(emb, cen):
 
 
 @scoped
-def class_cosines(y_pred, centers):
+def class_cosines(y_pred: ArrayLike, centers: ArrayLike) -> jax.Array:
   """Cosines ``[B, C]`` between embeddings and class centres (for inference).
 
   ``cos[i, j] = <u_i, v_j>`` with ``u_i``, ``v_j`` the L2-normalised rows
-  of ``y_pred`` ``[B, D]`` and ``centers`` ``[C, D]``, clipped to
-  ``[-1, 1]``; ``argmax`` over the last axis is the predicted class.
+  of ``y_pred`` ``[B, D]`` and ``centers`` ``[C, D]`` (``x / max(||x||,
+  1e-7)``), clipped to ``[-1, 1]``; ``argmax`` over the last axis is the
+  predicted class of an ArcFace / CosFace / center-loss model.
+
+  Args:
+    y_pred: embeddings ``[B, D]``.
+    centers: class centres ``[C, D]``.
+
+  Returns:
+    Cosines ``[B, C]`` in the dtype of the inputs.
+
+  Raises:
+    ValueError: for inputs that are not rank 2 or whose feature sizes
+      differ.
+    TypeError: for integer inputs.
 
   Example:
-    >>> from jaxloss._src.losses import margin_softmax
-    >>> margin_softmax.class_cosines([[2.0, 0.0]], [[1.0, 0.0], [0.0, 3.0]])
+    >>> import jaxloss
+    >>> jaxloss.class_cosines([[2.0, 0.0]], [[1.0, 0.0], [0.0, 3.0]])
     Array([[1., 0.]], dtype=float32)
   """
   y_pred = numerics.as_array("class_cosines", "y_pred", y_pred)
@@ -64,7 +78,14 @@ def class_cosines(y_pred, centers):
 
 
 @scoped
-def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
+def arcface_logits(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float = 0.5,
+) -> jax.Array:
   r"""ArcFace logits: an additive angular margin on the target class.
 
   With ``cos_j`` the cosine between the normalised embedding and centre
@@ -87,9 +108,8 @@ def arcface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
 
   Example:
     >>> import jaxloss
-    >>> from jaxloss._src.losses import margin_softmax
-    >>> margin_softmax.arcface_logits([0], [[1.0, 0.0]], [[1.0, 0.0],
-    ...     [0.0, 1.0]], scale=1.0, margin=0.0)
+    >>> jaxloss.arcface_logits([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
+    ...                        scale=1.0, margin=0.0)
     Array([[1., 0.]], dtype=float32)
 
   References:
@@ -120,7 +140,14 @@ def _arcface(y_true, y_pred, centers, scale, margin, fn="arcface_logits"):
 
 
 @scoped
-def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
+def cosface_logits(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float | jax.Array = 0.35,
+) -> jax.Array:
   r"""CosFace logits: an additive cosine margin on the target class.
 
   ``logit_j = s * (cos_j - m [j = y])`` with ``cos_j`` the cosine between
@@ -137,9 +164,9 @@ def cosface_logits(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
     Logits ``[B, C]``.
 
   Example:
-    >>> from jaxloss._src.losses import margin_softmax
-    >>> margin_softmax.cosface_logits([0], [[1.0, 0.0]], [[1.0, 0.0],
-    ...     [0.0, 1.0]], scale=2.0, margin=0.5)
+    >>> import jaxloss
+    >>> jaxloss.cosface_logits([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
+    ...                        scale=2.0, margin=0.5)
     Array([[1., 0.]], dtype=float32)
 
   References:
@@ -169,7 +196,14 @@ def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin, fn):
 
 
 @scoped
-def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
+def arcface(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float = 0.5,
+) -> jax.Array:
   """ArcFace loss: softmax cross-entropy on :func:`arcface_logits`.
 
   ``loss = -log_softmax(arcface_logits(y_true, y_pred, centers))[y]``
@@ -200,7 +234,14 @@ def arcface(y_true, y_pred, centers, *, scale=64.0, margin=0.5):
 
 
 @scoped
-def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
+def cosface(
+  y_true: ArrayLike,
+  y_pred: ArrayLike,
+  centers: ArrayLike,
+  *,
+  scale: float | jax.Array = 64.0,
+  margin: float | jax.Array = 0.35,
+) -> jax.Array:
   """CosFace (large margin cosine) loss: cross-entropy on CosFace logits.
 
   ``loss = -log_softmax(cosface_logits(y_true, y_pred, centers))[y]``
@@ -231,7 +272,9 @@ def cosface(y_true, y_pred, centers, *, scale=64.0, margin=0.35):
 
 
 @scoped
-def center_loss(y_true, y_pred, centers):
+def center_loss(
+  y_true: ArrayLike, y_pred: ArrayLike, centers: ArrayLike
+) -> jax.Array:
   """Center loss: half the squared distance to the own class's centre.
 
   ``loss_i = 0.5 * ||y_pred_i - centers[y_true_i]||^2`` (no normalisation).

@@ -18,14 +18,21 @@ from jaxloss._src import numerics
 Axis = int | tuple[int, ...] | None
 
 
-def masked_sum(x, axis, where=None, keepdims=False):
+def masked_sum(
+  x: jax.Array,
+  axis: Axis,
+  where: jax.Array | None = None,
+  keepdims: bool = False,
+) -> jax.Array:
   """``sum(x, axis)`` over the entries where ``where`` is True."""
   if where is not None:
     x = jnp.where(where, x, 0)
   return jnp.sum(x, axis=axis, keepdims=keepdims)
 
 
-def masked_log_softmax(x, axis, where=None):
+def masked_log_softmax(
+  x: jax.Array, axis: Axis, where: jax.Array | None = None
+) -> jax.Array:
   """``log_softmax(x)`` along ``axis`` over the unmasked entries.
 
   Masked entries (and every entry of an empty slice) hold 0, not ``-inf``,
@@ -41,13 +48,20 @@ def masked_log_softmax(x, axis, where=None):
   return jnp.where(where, x - lse, 0)
 
 
-def softmax_cross_entropy(labels, logits, axis: Axis = -1, where=None):
+def softmax_cross_entropy(
+  labels: jax.Array,
+  logits: jax.Array,
+  axis: Axis = -1,
+  where: jax.Array | None = None,
+) -> jax.Array:
   """``-sum(labels * log_softmax(logits))`` along ``axis`` over ``where``."""
   log_p = masked_log_softmax(logits, axis, where)
   return -masked_sum(labels * log_p, axis, where)
 
 
-def softmax_cross_entropy_sparse(labels, logits, where=None):
+def softmax_cross_entropy_sparse(
+  labels: jax.Array, logits: jax.Array, where: jax.Array | None = None
+) -> jax.Array:
   """``logsumexp(logits) - logits[label]`` over the last axis.
 
   Only the true class's logit is gathered: no log-softmax is formed. A row
@@ -62,7 +76,9 @@ def softmax_cross_entropy_sparse(labels, logits, where=None):
   return jnp.where(valid, jnp.where(valid, lse, 0) - label_logits, 0)
 
 
-def safe_softmax_cross_entropy(labels, logits):
+def safe_softmax_cross_entropy(
+  labels: jax.Array, logits: jax.Array
+) -> jax.Array:
   """Softmax cross-entropy with ``0 * log 0 = 0`` (``-inf`` logits, zero
   labels). A zero label's term and its logit gradient are 0; its label
   gradient is ``-log_softmax`` (0 where that is ``-inf``)."""
@@ -72,7 +88,13 @@ def safe_softmax_cross_entropy(labels, logits):
   return -jnp.sum(labels * log_p, axis=-1)
 
 
-def poly1_cross_entropy(labels, logits, epsilon, axis: Axis = -1, where=None):
+def poly1_cross_entropy(
+  labels: jax.Array,
+  logits: jax.Array,
+  epsilon: float | jax.Array,
+  axis: Axis = -1,
+  where: jax.Array | None = None,
+) -> jax.Array:
   """Poly-1 loss (Leng et al. 2022, eq. 3): ``CE + epsilon * (1 - p_t)``
   with ``1 - p_t = sum(labels * (1 - softmax(logits)))`` along ``axis``."""
   log_p = masked_log_softmax(logits, axis, where)
@@ -82,7 +104,12 @@ def poly1_cross_entropy(labels, logits, epsilon, axis: Axis = -1, where=None):
   return ce + epsilon * one_minus_pt
 
 
-def ranking_softmax(labels, logits, where=None, weights=None):
+def ranking_softmax(
+  labels: jax.Array,
+  logits: jax.Array,
+  where: jax.Array | None = None,
+  weights: jax.Array | None = None,
+) -> jax.Array:
   """Listwise softmax loss (Cao et al. 2007; Bruch et al. 2019), last axis.
 
   ``loss = -sum_i w_i y_i log softmax(s)_i`` over the valid items of each
@@ -96,7 +123,9 @@ def ranking_softmax(labels, logits, where=None, weights=None):
   return -masked_sum(labels * log_p, -1, where)
 
 
-def safe_masked_mean(values, where=None):
+def safe_masked_mean(
+  values: jax.Array, where: jax.Array | None = None
+) -> jax.Array:
   """Mean over ``where``; an empty mask gives 0 with a zero gradient."""
   if where is None:
     return jnp.mean(values)
@@ -104,7 +133,12 @@ def safe_masked_mean(values, where=None):
   return numerics.safe_divide(total, jnp.sum(where, dtype=values.dtype))
 
 
-def smooth_labels(labels, alpha, axis: Axis = -1, where=None):
+def smooth_labels(
+  labels: jax.Array,
+  alpha: float | jax.Array,
+  axis: Axis = -1,
+  where: jax.Array | None = None,
+) -> jax.Array:
   """``(1 - alpha) * labels + alpha / num_classes`` (Szegedy et al. 2016).
 
   ``num_classes`` is the size of ``axis`` (the product for a tuple, the
@@ -121,8 +155,11 @@ def smooth_labels(labels, alpha, axis: Axis = -1, where=None):
 
 
 def kl_from_log_predictions(
-  targets, log_predictions, axis: Axis = -1, where=None
-):
+  targets: jax.Array,
+  log_predictions: jax.Array,
+  axis: Axis = -1,
+  where: jax.Array | None = None,
+) -> jax.Array:
   """``sum(t (log t - log q))`` with ``0 log 0 = 0`` and zero terms finite
   (also for ``log q = -inf``), along ``axis`` over ``where``."""
   zero = targets == 0
@@ -132,8 +169,11 @@ def kl_from_log_predictions(
 
 
 def kl_from_log_targets(
-  log_targets, log_predictions, axis: Axis = -1, where=None
-):
+  log_targets: jax.Array,
+  log_predictions: jax.Array,
+  axis: Axis = -1,
+  where: jax.Array | None = None,
+) -> jax.Array:
   """``sum(exp(log t) (log t - log q))``; ``log t = -inf`` terms are 0."""
   zero = jnp.isneginf(log_targets)
   log_t = jnp.where(zero, 0, log_targets)
@@ -142,7 +182,12 @@ def kl_from_log_targets(
   return masked_sum(jnp.where(zero, 0, terms), axis, where)
 
 
-def generalized_kl(targets, log_predictions, axis: Axis = -1, where=None):
+def generalized_kl(
+  targets: jax.Array,
+  log_predictions: jax.Array,
+  axis: Axis = -1,
+  where: jax.Array | None = None,
+) -> jax.Array:
   """Bregman divergence of ``x log x - x``: ``KL + sum(q - t)``."""
   kl = kl_from_log_predictions(targets, log_predictions, axis, where)
   return kl + masked_sum(jnp.exp(log_predictions) - targets, axis, where)

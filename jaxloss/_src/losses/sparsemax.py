@@ -10,14 +10,18 @@ sparsemax "max" the sparsemax loss. Kernels on already-converted arrays
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 # ----------------------------------------------------------------------------
 # Fenchel-Young losses (Blondel, Martins & Niculae 2020) from a max function.
 
 
-def fenchel_young(max_fun):
+def fenchel_young(max_fun: Callable[..., Any]) -> Callable[..., jax.Array]:
   """Builds ``loss(scores, targets, *args, **kwargs)`` over the last axis.
 
   ``loss = max_fun(scores[..., :], *args, **kwargs) - sum(targets * scores,
@@ -26,7 +30,9 @@ def fenchel_young(max_fun):
   to ``max_fun`` unchanged (not mapped).
   """
 
-  def fenchel_young_loss(scores, targets, *args, **kwargs):
+  def fenchel_young_loss(
+    scores: ArrayLike, targets: ArrayLike, *args, **kwargs
+  ) -> jax.Array:
     scores = jnp.asarray(scores)
     targets = jnp.asarray(targets)
     lead = scores.shape[:-1]
@@ -42,7 +48,7 @@ def fenchel_young(max_fun):
 
 
 @jax.custom_jvp
-def sparsemax(x):
+def sparsemax(x: jax.Array) -> jax.Array:
   """Euclidean projection of ``x`` onto the probability simplex (last axis).
 
   ``sparsemax(x) = max(x - tau, 0)`` with the threshold
@@ -82,7 +88,9 @@ def _sparsemax_jvp(primals, tangents):
   return p, dp
 
 
-def multiclass_sparsemax_loss(labels, scores):
+def multiclass_sparsemax_loss(
+  labels: jax.Array, scores: jax.Array
+) -> jax.Array:
   """Sparsemax loss (Martins & Astudillo 2016, eq. 21) with integer labels.
 
   ``loss = <p, z - z_y> + (1 - ||p||^2) / 2`` with ``p = sparsemax(z)``: the
@@ -103,7 +111,7 @@ def multiclass_sparsemax_loss(labels, scores):
   return jnp.sum(p * shifted, axis=-1) + 0.5 * (1.0 - jnp.sum(p * p, axis=-1))
 
 
-def binary_sparsemax_loss(labels, logits):
+def binary_sparsemax_loss(labels: jax.Array, logits: jax.Array) -> jax.Array:
   """Binary sparsemax loss (Blondel et al. 2020, sec. 4.4), element-wise.
 
   ``loss = sparse_plus(-z)`` for a positive label and ``sparse_plus(z)``

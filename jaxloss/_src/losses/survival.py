@@ -3,7 +3,9 @@ strata, censoring) and the discrete-time (logistic hazard) survival NLL."""
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
@@ -36,7 +38,14 @@ def _events(fn, events, shape):
 
 
 @scoped
-def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
+def cox_ph(
+  times: ArrayLike,
+  events: ArrayLike,
+  risk_scores: ArrayLike,
+  *,
+  ties: str = "breslow",
+  strata: ArrayLike | None = None,
+) -> jax.Array:
   """Cox proportional-hazards loss: mean negative log partial likelihood.
 
   A **batch-level** loss: the risk set of each event is taken from the
@@ -58,8 +67,9 @@ def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
 
   The risk sets are formed as an ``[N, N]`` mask: memory is ``O(N^2)`` in
   the batch size. Because the loss couples the samples of a batch, its
-  object (:class:`CoxPH`) rejects ``sample_weight``, ``where`` and
-  ``normalizer``; the reduction of the object leaves the scalar as it is.
+  object (:class:`CoxPH`) rejects a per-sample ``sample_weight`` or
+  ``where`` and any ``normalizer``; the reduction of the object leaves the
+  scalar as it is.
 
   Args:
     times: event or censoring times ``[N]`` (ties allowed).
@@ -133,7 +143,9 @@ def cox_ph(times, events, risk_scores, *, ties="breslow", strata=None):
 
 
 @scoped
-def discrete_survival_nll(intervals, events, logits):
+def discrete_survival_nll(
+  intervals: ArrayLike, events: ArrayLike, logits: ArrayLike
+) -> jax.Array:
   """Discrete-time survival NLL with logistic hazards.
 
   The time axis is cut into ``K`` intervals; ``logits[..., k]`` gives the
@@ -189,41 +201,18 @@ def discrete_survival_nll(intervals, events, logits):
   return jnp.where(valid, nll, jnp.nan).astype(dt)
 
 
-def _batch_level_call(
-  self, *args, strata=None, sample_weight=None, where=None, normalizer=None
-):
-  """``loss(times, events, risk_scores, *, strata=None)`` -> a scalar."""
-  name = type(self).__name__
-  if len(args) == 4 and sample_weight is None:
-    *args, sample_weight = args
-  if len(args) != 3:
-    raise TypeError(
-      f"{name}: expected 3 inputs (times, events, risk_scores), got {len(args)}"
-    )
-  for arg, value in (
-    ("sample_weight", sample_weight),
-    ("where", where),
-    ("normalizer", normalizer),
-  ):
-    if value is not None:
-      raise ValueError(
-        f"{name}: {arg} must be None for this batch-level loss (the "
-        f"partial likelihood couples the samples of a batch), got a value"
-      )
-  args = self._prepare(args)
-  value = cox_ph(*args, strata=strata, **self.hyper_parameters())
-  return value
-
-
-CoxPH = loss_class(cox_ph, "CoxPH", exclude=("strata",), batch_level=True)
-# Batch-level: one scalar per batch; per-sample weights are rejected.
-CoxPH.__call__ = _batch_level_call
+# Batch-level: one scalar per batch. The shared call rejects a per-sample
+# sample_weight or where, and a normalizer; strata come with each call.
+CoxPH = loss_class(
+  cox_ph, "CoxPH", batch_level=True, keyword_inputs=("strata",)
+)
 CoxPH.__doc__ = """Loss object for :func:`jaxloss.cox_ph` (batch-level).
 
 Fields are ``ties`` plus ``reduction``, ``name`` and ``dtype``; call it as
-``loss(times, events, risk_scores, *, strata=None)``. It returns the scalar
-of :func:`jaxloss.cox_ph` whatever the reduction, and rejects
-``sample_weight``, ``where`` and ``normalizer`` with a ValueError (the
-partial likelihood couples the samples of a batch).
+``loss(times, events, risk_scores, sample_weight=None, *, strata=None)``.
+It returns the scalar of :func:`jaxloss.cox_ph` whatever the reduction. The
+partial likelihood couples the samples of a batch, so a per-sample
+``sample_weight`` or ``where`` and any ``normalizer`` raise a ValueError; a
+scalar ``sample_weight`` scales the batch's value.
 """
 DiscreteSurvivalNLL = loss_class(discrete_survival_nll, "DiscreteSurvivalNLL")

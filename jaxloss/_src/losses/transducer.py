@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -48,7 +49,7 @@ def _skew(x):
   return jnp.moveaxis(gathered, 1, 0), inside
 
 
-def rnnt_alphas(blank, emit):
+def rnnt_alphas(blank: jax.Array, emit: jax.Array) -> jax.Array:
   """The forward variables of the transducer lattice, by anti-diagonal.
 
   ``alpha(0, 0) = 0`` and, in log space,
@@ -121,8 +122,11 @@ def _lengths(fn, name, lengths, batch, default):
 
 @scoped
 def rnnt_loss_from_log_probs(
-  blank_log_probs, label_log_probs, logit_lengths=None, label_lengths=None
-):
+  blank_log_probs: ArrayLike,
+  label_log_probs: ArrayLike,
+  logit_lengths: ArrayLike | None = None,
+  label_lengths: ArrayLike | None = None,
+) -> jax.Array:
   r"""RNN-T negative log-likelihood from blank and label log-probabilities.
 
   The memory-lean form of :func:`rnnt_loss`: with
@@ -194,8 +198,13 @@ def rnnt_loss_from_log_probs(
 
 @scoped
 def rnnt_loss(
-  logits, labels, logit_lengths=None, label_lengths=None, *, blank=0
-):
+  logits: ArrayLike,
+  labels: ArrayLike,
+  logit_lengths: ArrayLike | None = None,
+  label_lengths: ArrayLike | None = None,
+  *,
+  blank: int = 0,
+) -> jax.Array:
   r"""RNN-T (transducer) loss from the joint network's logits.
 
   ``-log p(y | x)`` summed over all monotonic alignments of the
