@@ -56,7 +56,7 @@ def test_empty_rows_give_minus_inf_and_nan_propagates():
     np.float32,
   )
   state = _online(s, 2)
-  lse = np.asarray(tiling.finish_lse(state.m, state.se))
+  lse = np.asarray(tiling.finish_lse(state.m, state.se, empty_rows=True))
   assert lse[0] == -np.inf
   assert np.isnan(lse[1])
   np.testing.assert_allclose(lse[2], _np_lse(s[2:])[0], rtol=1e-6)

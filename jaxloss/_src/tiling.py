@@ -171,9 +171,17 @@ def lse_add(state: Lse, s) -> tuple[Lse, jax.Array, jax.Array]:
   return Lse(m_new, se, sw), alpha, e
 
 
-def finish_lse(m, se) -> jax.Array:
-  """``m + log(se)``: ``-inf`` for an empty row (``se = 0``), NaN where
-  ``se`` is NaN."""
+def finish_lse(m, se, *, empty_rows: bool = False) -> jax.Array:
+  """``m + log(se)``, the log-sum-exp of a finished state.
+
+  With ``empty_rows`` (masked rows or columns, as in CLIP) a row with no
+  entry (``se = 0``) gives ``-inf`` and a NaN sum gives NaN. Without it
+  (every row saw finite logits: an LM head) the plain formula is kept: it
+  also propagates NaN, and the extra selects would change how XLA fuses
+  the kernel around it (a larger compiled buffer in the log-probs kernel).
+  """
+  if not empty_rows:
+    return m + jnp.log(se)
   return jnp.where(
     se > 0,
     finite_shift(m) + jnp.log(jnp.where(se > 0, se, 1)),

@@ -157,7 +157,7 @@ def _forward(cfg, a, b, scale, bias, va, vb):
         cm = jnp.max(s, axis=0)
         cse = jnp.sum(jnp.exp(s - tiling.finite_shift(cm)[None, :]), axis=0)
         col = lax.dynamic_update_slice_in_dim(
-          col, tiling.finish_lse(cm, cse), start, axis=0
+          col, tiling.finish_lse(cm, cse, empty_rows=True), start, axis=0
         )
       return lse, col
 
@@ -174,7 +174,9 @@ def _forward(cfg, a, b, scale, bias, va, vb):
   if cfg.kind == "sigmoid":
     return carry[0], None
   lse, col = carry
-  return tiling.finish_lse(lse.m, lse.se), (col if cfg.columns else None)
+  return tiling.finish_lse(lse.m, lse.se, empty_rows=True), (
+    col if cfg.columns else None
+  )
 
 
 # tiled's (row, col); custom_vjp's stubs do not carry the return type.
