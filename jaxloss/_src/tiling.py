@@ -14,7 +14,8 @@ home for each of those ideas:
   and :func:`loop_slice`;
 * the scan over tiles: :func:`scan_tiles`;
 * the online log-sum-exp and its combine across tiles and devices:
-  :class:`Lse`, :func:`lse_start`, :func:`lse_add`, :func:`lse_rescale`,
+  :class:`Lse`, :func:`lse_start`, :func:`lse_add`, :func:`lse_of`,
+  :func:`lse_rescale`,
   :func:`finish_lse`, :func:`lse_across`, :func:`psum_together`;
 * ``shard_map`` typing: :func:`vary_together`, :func:`vary_like`, and the
   bound-axis check :func:`axis_size`;
@@ -138,6 +139,13 @@ def finite_shift(m):
   no entry yet, or fully masked), so that the shift itself is never
   ``-inf - -inf = NaN``."""
   return jnp.where(m == -jnp.inf, 0, m)
+
+
+def lse_of(s) -> Lse:
+  """The state of one whole tile ``s [rows, c]`` (its last axis), for a
+  row that is complete in one tile (a device's vocabulary shard)."""
+  m = jnp.max(s, axis=-1)
+  return Lse(m, jnp.sum(jnp.exp(s - finite_shift(m)[..., None]), axis=-1))
 
 
 def lse_rescale(state: Lse, m_new) -> tuple[Lse, jax.Array]:

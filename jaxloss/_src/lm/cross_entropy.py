@@ -47,17 +47,11 @@ def _logits(cfg, x, w, b, start, size, acc):
   return head.softcap(z, cfg.logit_softcap)
 
 
-def start_stats(n, acc):
-  """Empty per-token statistics ``(log-sum-exp state, target logit, sum of
-  logits)`` for :func:`add_tile`."""
-  zeros = jnp.zeros((n,), acc)
-  return tiling.lse_start((n,), acc), zeros, zeros
-
-
 def add_tile(cfg, stats, s, rel_labels):
   """Adds the (capped) logits tile ``s [N, c]`` to the per-token
-  statistics; ``rel_labels`` are the labels relative to the tile's first
-  entry (the target logit is picked where they fall in the tile)."""
+  statistics ``(log-sum-exp state, target logit, sum of logits)``;
+  ``rel_labels`` are the labels relative to the tile's first entry (the
+  target logit is picked where they fall in the tile)."""
   lse, tgt, tot = stats
   lse, _, _ = tiling.lse_add(lse, s)
   tgt = tgt + head.pick(s, rel_labels[:, None])[:, 0]
@@ -88,9 +82,9 @@ def _token_stats(cfg, x, w, b, labels, acc):
     s, _ = _logits(cfg, x, w, b, start, size, acc)
     return add_tile(cfg, stats, s, local_labels - start)
 
-  stats = tiling.scan_tiles(
-    step, start_stats(x.shape[0], acc), vocab, cfg.chunk, (x, w, b, labels)
-  )
+  zeros = jnp.zeros((x.shape[0],), acc)
+  stats = (tiling.lse_start(zeros.shape, acc), zeros, zeros)
+  stats = tiling.scan_tiles(step, stats, vocab, cfg.chunk, (x, w, b, labels))
   return global_stats(cfg, stats)
 
 

@@ -35,13 +35,13 @@ from jaxloss._src.objects import scoped
 
 def _shard_fwd(cfg, z, labels, valid):
   """Per-token losses from this device's logits shard ``z [N, Vs]``: the
-  shard is one tile of the fused kernel's statistics, combined across the
-  devices like the fused kernel's."""
+  fused kernel's statistics of one tile (the whole shard), combined across
+  the devices like the fused kernel's."""
   s, _ = head.softcap(z, cfg.logit_softcap)
   rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
-  stats = tiling.vary_like(ce.start_stats(z.shape[0], z.dtype), (z, labels))
-  stats = ce.add_tile(cfg, stats, s, rel)
-  lse, tgt, tot = ce.global_stats(cfg, stats)
+  tgt = head.pick(s, rel[:, None])[:, 0]
+  tot = jnp.sum(s, axis=-1) if cfg.label_smoothing else jnp.zeros_like(tgt)
+  lse, tgt, tot = ce.global_stats(cfg, (tiling.lse_of(s), tgt, tot))
   return ce.token_values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
 
 
