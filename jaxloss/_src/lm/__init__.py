@@ -1,9 +1,14 @@
 """Language-model losses: one package, one internal interface.
 
+* ``head``: the chunked LM head every fused loss shares (the logits of one
+  vocabulary chunk, the soft cap, the backward pass into ``x``, ``w`` and
+  ``b``, flattening tokens into rows, the head's argument checks); the
+  generic tiling (scan over tiles, online log-sum-exp, cross-device
+  combine, custom-VJP scaffolding) is :mod:`jaxloss._src.tiling`, shared
+  with the contrastive losses.
 * ``cross_entropy``: the fused, vocab-tiled linear cross-entropy
-  (``linear_cross_entropy``) and the pieces other LM modules build on
-  (``HeadConfig``, ``check_options``, ``head_inputs``, ``token_losses``,
-  ``token_values``, ``dlogits``, ``vary_together``, ``finish``).
+  (``linear_cross_entropy``) and its per-token statistics, which the
+  vocab-parallel forms reuse.
 * ``vocab_parallel``: the same losses with the vocabulary sharded over a mesh
   axis (``shard_map``).
 * ``log_probs``: fused per-token log-probabilities and entropy (also

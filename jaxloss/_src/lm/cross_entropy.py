@@ -15,21 +15,18 @@ devices (``axis_name``): see :mod:`jaxloss._src.lm.vocab_parallel`.
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 
 import jax
-from jax import lax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import tiling
 from jaxloss._src import validation
+from jaxloss._src.lm import head
 from jaxloss._src.objects import scoped
-
-# Elements of one f32 logits tile [tokens, vocab chunk] for the default chunk.
-_TILE_ELEMENTS = 1 << 22
-_MIN_CHUNK = 128
 
 
 class HeadConfig(NamedTuple):
@@ -43,172 +40,56 @@ class HeadConfig(NamedTuple):
   axis_name: object  # None, or the mesh axis the vocabulary is sharded over
 
 
-def default_chunk(num_tokens: int, vocab: int) -> int:
-  """Vocab chunk so that one float32 logits tile holds about 4M elements."""
-  chunk = max(_MIN_CHUNK, _TILE_ELEMENTS // max(num_tokens, 1))
-  return int(min(vocab, chunk))
-
-
-def _dot(a, b, acc):
-  """``a @ b`` (2-D) accumulated and returned in ``acc``."""
-  return lax.dot_general(
-    a, b, (((1,), (0,)), ((), ())), preferred_element_type=acc
-  )
-
-
-def _dot_t(a, b, acc):
-  """``a.T @ b`` (contract the leading axes) in ``acc``."""
-  return lax.dot_general(
-    a, b, (((0,), (0,)), ((), ())), preferred_element_type=acc
-  )
-
-
-def _dot_nt(a, b, acc):
-  """``a @ b.T`` (contract the trailing axes) in ``acc``."""
-  return lax.dot_general(
-    a, b, (((1,), (1,)), ((), ())), preferred_element_type=acc
-  )
-
-
-def _weight_chunk(w, start, size):
-  """Columns ``[start, start + size)`` of ``w``.
-
-  The barrier ties the weight to the (loop-varying) chunk start, so that a
-  compiler cannot hoist a full-size upcast of the weight out of the loop (a
-  backend without half-precision matmuls would otherwise hold a float32
-  copy of the whole LM head); only one chunk is ever converted.
-  """
-  w, start = lax.optimization_barrier((w, start))
-  return lax.dynamic_slice_in_dim(w, start, size, axis=1)
-
-
 def _logits(cfg, x, w, b, start, size, acc):
-  """Logits of one vocab chunk ``[N, size]`` in ``acc`` (softcap applied).
-
-  Returns ``(s, z)``: the (capped) logits and the raw ones' tanh factor
-  ``s / cap`` (None without a cap), for the derivative of the cap.
-  """
-  wk = _weight_chunk(w, start, size)
-  z = _dot(x, wk, acc)
-  if b is not None:
-    z = z + lax.dynamic_slice_in_dim(b, start, size).astype(acc)[None, :]
-  if cfg.logit_softcap is None:
-    return z, None
-  cap = jnp.asarray(cfg.logit_softcap, acc)
-  t = jnp.tanh(z / cap)
-  return cap * t, t
+  """``(s, t)``: the capped logits of one vocab chunk ``[N, size]`` in
+  ``acc`` and the cap's ``tanh`` factor (None without a cap)."""
+  z = head.chunk_logits(x, w, b, start, size, acc)
+  return head.softcap(z, cfg.logit_softcap)
 
 
-def _scan_chunks(step, carry, vocab, chunk, refs):
-  """Runs ``step(carry, start, size)`` over the vocab chunks.
-
-  ``refs`` are the arrays the step reads: inside ``shard_map`` the initial
-  carry is cast to vary over their mesh axes (the scan checks that a carry's
-  type does not change). A shorter tail chunk runs after the scan.
-  """
-  carry = vary_like(carry, refs)
-  full, tail = vocab // chunk, vocab % chunk
-  if full == 1:
-    carry = step(carry, 0, chunk)
-  elif full:
-    carry, _ = lax.scan(
-      lambda c, i: (step(c, i * chunk, chunk), None), carry, jnp.arange(full)
-    )
-  if tail:
-    carry = step(carry, full * chunk, tail)
-  return carry
-
-
-def _varying_axes(x):
-  """The manual mesh axes ``x`` varies over inside ``shard_map`` (else ())."""
-  aval = jax.typeof(x)
-  mat = getattr(aval, "mat", None)
-  if mat is not None:
-    return frozenset(getattr(mat, "varying", ()))
-  return frozenset(getattr(aval, "vma", ()))
-
-
-def vary_together(*arrays, exclude=None):
-  """Casts every array to vary over the union of the arrays' manual axes,
-  except the (vocabulary) axis ``exclude``.
-
-  Inside ``shard_map`` a weight replicated over the data axis then enters the
-  fused kernel with the type of the data-sharded embeddings, and the
-  transpose of this cast sums its gradient over that axis, as autodiff
-  would. A no-op (no copy) outside ``shard_map``.
-  """
-  axes = frozenset().union(*(_varying_axes(a) for a in arrays if a is not None))
-  if exclude is not None:
-    axes -= frozenset(exclude if isinstance(exclude, tuple) else (exclude,))
-  out = []
-  for a in arrays:
-    missing = () if a is None else tuple(sorted(axes - _varying_axes(a)))
-    out.append(lax.pcast(a, missing, to="varying") if missing else a)
-  return out
-
-
-def vary_like(carry, refs):
-  axes = frozenset().union(*(_varying_axes(r) for r in refs if r is not None))
-
-  def cast(c):
-    missing = tuple(sorted(axes - _varying_axes(c)))
-    return lax.pcast(c, missing, to="varying") if missing else c
-
-  return jax.tree.map(cast, carry)
-
-
-def _vocab_offset(cfg, vocab_local):
-  if cfg.axis_name is None:
-    return 0
-  return lax.axis_index(cfg.axis_name) * vocab_local
-
-
-def _local_stats(cfg, x, w, b, labels, acc):
-  """Per-token ``(max, sum-exp relative to max, target logit, sum logits)``
-  over this device's vocabulary, one chunk at a time."""
-  n = x.shape[0]
-  vocab = w.shape[1]
-  local_labels = labels - _vocab_offset(cfg, vocab)
-
-  def step(carry, start, size):
-    m, se, tgt, tot = carry
-    s, _ = _logits(cfg, x, w, b, start, size, acc)
-    m_new = jnp.maximum(m, jnp.max(s, axis=-1))
-    se = se * jnp.exp(m - m_new) + jnp.sum(jnp.exp(s - m_new[:, None]), -1)
-    rel = local_labels - start
-    inside = (rel >= 0) & (rel < size)
-    picked = jnp.take_along_axis(
-      s, jnp.clip(rel, 0, size - 1)[:, None], axis=-1
-    )[:, 0]
-    tgt = tgt + jnp.where(inside, picked, 0)
-    if cfg.label_smoothing:
-      tot = tot + jnp.sum(s, axis=-1)
-    return m_new, se, tgt, tot
-
-  zeros = jnp.zeros((n,), acc)
-  carry = (jnp.full((n,), -jnp.inf, acc), zeros, zeros, zeros)
-  return _scan_chunks(step, carry, vocab, cfg.chunk, (x, w, b, labels))
-
-
-def _token_stats(cfg, x, w, b, labels, acc):
-  """Global per-token ``(lse, target logit, sum of logits)``.
-
-  With ``axis_name`` the per-device statistics are combined with two
-  collectives: a ``pmax`` of the maxima and one ``psum`` of the stacked
-  (rescaled sum-exp, target logit, sum of logits).
-  """
-  m, se, tgt, tot = _local_stats(cfg, x, w, b, labels, acc)
-  if cfg.axis_name is not None:
-    m_global = lax.pmax(m, cfg.axis_name)
-    se = se * jnp.exp(m - m_global)
-    se, tgt, tot = lax.psum(jnp.stack([se, tgt, tot]), cfg.axis_name)
-    m = m_global
-  # A fully -inf row cannot occur for finite inputs; a NaN propagates.
-  lse = m + jnp.log(se)
+def add_tile(cfg, stats, s, rel_labels):
+  """Adds the (capped) logits tile ``s [N, c]`` to the per-token
+  statistics ``(log-sum-exp state, target logit, sum of logits)``;
+  ``rel_labels`` are the labels relative to the tile's first entry (the
+  target logit is picked where they fall in the tile)."""
+  lse, tgt, tot = stats
+  lse, _, _ = tiling.lse_add(lse, s)
+  tgt = tgt + head.pick(s, rel_labels[:, None])[:, 0]
+  if cfg.label_smoothing:
+    tot = tot + jnp.sum(s, axis=-1)
   return lse, tgt, tot
 
 
+def global_stats(cfg, stats):
+  """Per-token ``(lse, target logit, sum of logits)`` of the whole
+  vocabulary: with ``axis_name`` the per-device statistics are combined
+  with one ``pmax`` (maxima) and one ``psum`` (rescaled sum-exp, target
+  logit, sum of logits)."""
+  lse, tgt, tot = stats
+  if cfg.axis_name is not None:
+    (lse,), (tgt, tot), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt, tot])
+  # A fully -inf row cannot occur for finite inputs; a NaN propagates.
+  return tiling.finish_lse(lse.m, lse.se), tgt, tot
+
+
+def _token_stats(cfg, x, w, b, labels, acc):
+  """Global per-token ``(lse, target logit, sum of logits)``, one vocab
+  chunk at a time."""
+  vocab = w.shape[1]
+  local_labels = labels - head.vocab_offset(cfg.axis_name, vocab)
+
+  def step(stats, start, size):
+    s, _ = _logits(cfg, x, w, b, start, size, acc)
+    return add_tile(cfg, stats, s, local_labels - start)
+
+  zeros = jnp.zeros((x.shape[0],), acc)
+  stats = (tiling.lse_start(zeros.shape, acc), zeros, zeros)
+  stats = tiling.scan_tiles(step, stats, vocab, cfg.chunk, (x, w, b, labels))
+  return global_stats(cfg, stats)
+
+
 def token_values(cfg, lse, tgt, tot, valid):
+  """The per-token loss from its statistics (0 where not ``valid``)."""
   ls = cfg.label_smoothing
   v = lse - (1.0 - ls) * tgt
   if ls:
@@ -218,8 +99,7 @@ def token_values(cfg, lse, tgt, tot, valid):
   return jnp.where(valid, v, 0)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def fused_token_losses(cfg, x, w, b, labels, valid):
+def _fused_fwd(cfg, x, w, b, labels, valid):
   """Per-token losses ``[N]`` (compute dtype) of ``x @ w (+ b)``, chunked.
 
   Args:
@@ -230,12 +110,6 @@ def fused_token_losses(cfg, x, w, b, labels, valid):
     labels: int32 global class ids ``[N]`` (0 where not ``valid``).
     valid: bool ``[N]``; invalid tokens give 0 and no gradient.
   """
-  acc = numerics.compute_dtype(x.dtype)
-  lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return token_values(cfg, lse, tgt, tot, valid)
-
-
-def _fused_fwd(cfg, x, w, b, labels, valid):
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
   return token_values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
@@ -267,44 +141,18 @@ def dlogits(cfg, s, t, lse, g, rel_labels, valid):
 def _fused_bwd(cfg, res, g):
   x, w, b, labels, valid, lse = res
   acc = numerics.compute_dtype(x.dtype)
-  vocab = w.shape[1]
   g = g.astype(acc)
-  local_labels = labels - _vocab_offset(cfg, vocab)
-  # Ignored tokens' rows must not reach the weight's gradient (0 * NaN).
-  x_valid = jnp.where(valid[:, None], x, 0)
+  local_labels = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
 
-  def step(carry, start, size):
-    dx, dw, db = carry
+  def dz(start, size):
     s, t = _logits(cfg, x, w, b, start, size, acc)
-    ds = dlogits(cfg, s, t, lse, g, local_labels - start, valid)
-    ds = ds.astype(x.dtype)
-    wk = _weight_chunk(w, start, size)
-    dx = dx + _dot_nt(ds, wk, acc)
-    dw = lax.dynamic_update_slice_in_dim(
-      dw, _dot_t(x_valid, ds, acc).astype(w.dtype), start, axis=1
-    )
-    if db is not None:
-      db = lax.dynamic_update_slice_in_dim(
-        db, jnp.sum(ds, axis=0, dtype=acc).astype(b.dtype), start, axis=0
-      )
-    return dx, dw, db
+    return dlogits(cfg, s, t, lse, g, local_labels - start, valid)
 
-  carry = (
-    jnp.zeros(x.shape, acc),
-    jnp.zeros_like(w),
-    None if b is None else jnp.zeros_like(b),
-  )
-  dx, dw, db = _scan_chunks(
-    step, carry, vocab, cfg.chunk, (x, w, b, labels, valid, lse, g)
-  )
-  if cfg.axis_name is not None:
-    # Each device saw only its vocab shard: the embeddings' gradient is the
-    # sum of the partial ones.
-    dx = lax.psum(dx, cfg.axis_name)
-  return dx.astype(x.dtype), dw, db, None, None
+  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, (labels, lse, g))
+  return dx, dw, db, None, None
 
 
-fused_token_losses.defvjp(_fused_fwd, _fused_bwd)
+fused_token_losses = tiling.tiled_vjp(_fused_fwd, _fused_bwd)
 
 
 # ------------------------------------------------------------ validation
@@ -315,95 +163,76 @@ def check_options(
 ):
   validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.check_range(fn, "z_loss", z_loss, low=0.0)
-  validation.check_range(
-    fn, "logit_softcap", logit_softcap, low=0.0, low_open=True, optional=True
+  head.check_options(
+    fn,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
   )
-  if chunk_size is not None and (
-    isinstance(chunk_size, bool)
-    or not isinstance(chunk_size, int)
-    or chunk_size < 1
-  ):
-    raise ValueError(
-      f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}"
-    )
-  validation.integer(fn, "ignore_index", ignore_index)
 
 
-def head_inputs(fn, embeddings, weight, labels, bias):
-  """Validates ``embeddings [..., D]``, ``weight [D, V]``, ``labels [...]``
-  and ``bias [V]``; returns them with one floating dtype, plus that dtype."""
-  x = numerics.as_float(fn, "embeddings", embeddings)
-  w = numerics.as_float(fn, "weight", weight)
-  y = numerics.as_array(fn, "labels", labels)
-  validation.integer_dtype(fn, "labels", y)
-  if x.ndim < 1:
-    raise ValueError(f"{fn}: embeddings must have shape [..., D], got a scalar")
-  if w.ndim != 2:
-    raise ValueError(
-      f"{fn}: weight must have shape [D, V], got shape {tuple(w.shape)}"
-    )
-  if w.shape[0] != x.shape[-1]:
-    raise ValueError(
-      f"{fn}: weight must have shape [D, V] with D = embeddings.shape[-1] "
-      f"= {x.shape[-1]}, got weight.shape={tuple(w.shape)}"
-    )
-  if y.shape != x.shape[:-1]:
-    raise ValueError(
-      f"{fn}: labels must have the shape of embeddings without its last "
-      f"axis, got labels.shape={tuple(y.shape)} and "
-      f"embeddings.shape={tuple(x.shape)}"
-    )
-  arrays = [x, w]
-  if bias is not None:
-    bias = numerics.as_float(fn, "bias", bias)
-    if bias.shape != (w.shape[1],):
-      raise ValueError(
-        f"{fn}: bias must have shape [V] = ({w.shape[1]},), got "
-        f"bias.shape={tuple(bias.shape)}"
-      )
-    arrays.append(bias)
-  dtype = jnp.result_type(*arrays)
-  x, w = x.astype(dtype), w.astype(dtype)
-  if bias is not None:
-    bias = bias.astype(dtype)
-  return x, w, y.astype(jnp.int32), bias, dtype
-
-
-def token_losses(
+def fused_cross_entropy(
   fn,
-  x,
-  w,
-  y,
-  b,
+  embeddings,
+  weight,
+  labels,
   *,
+  bias,
   ignore_index,
   label_smoothing,
   z_loss,
   logit_softcap,
+  sample_weight,
+  reduction,
+  normalizer,
   chunk_size,
-  vocab_total,
   axis_name,
 ):
-  """Flattens, runs the fused kernel, returns ``(values [...], valid [...])``
-  with values in the compute dtype."""
-  batch_shape = y.shape
-  x2 = x.reshape((-1, x.shape[-1]))
-  y1 = y.reshape((-1,))
-  valid = y1 != ignore_index
-  y1 = jnp.where(valid, y1, 0)
-  vocab = w.shape[1]
-  chunk = chunk_size or default_chunk(x2.shape[0], vocab)
+  """The body of :func:`linear_cross_entropy` and of its vocab-parallel
+  form (``axis_name``: the weight and bias are this device's shard)."""
+  check_options(
+    fn,
+    label_smoothing=label_smoothing,
+    z_loss=z_loss,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
+  )
+  reduction_lib.check_reduction(fn, reduction)
+  suffix = "" if axis_name is None else "_shard"
+  x, w, b = head.head_arrays(
+    fn,
+    embeddings,
+    weight,
+    bias,
+    w_name="weight" + suffix,
+    b_name="bias" + suffix,
+  )
+  y = head.int_labels(fn, "labels", labels, x.shape[:-1])
+  out_dtype = x.dtype
+  shards = 1 if axis_name is None else tiling.axis_size(fn, axis_name)
+  x2, y1, valid = head.token_rows(x, y, y != ignore_index)
   cfg = HeadConfig(
-    chunk=int(min(chunk, vocab)),
+    chunk=tiling.chunk_for(chunk_size, x2.shape[0], w.shape[1]),
     label_smoothing=float(label_smoothing),
     z_loss=float(z_loss),
     logit_softcap=None if logit_softcap is None else float(logit_softcap),
-    vocab_total=int(vocab_total),
+    vocab_total=w.shape[1] * shards,
     axis_name=axis_name,
   )
-  x2, w, b, y1, valid = vary_together(x2, w, b, y1, valid, exclude=axis_name)
+  x2, w, b, y1, valid = tiling.vary_together(
+    x2, w, b, y1, valid, exclude=axis_name
+  )
   values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
-  return values.reshape(batch_shape), valid.reshape(batch_shape)
+  return finish(
+    fn,
+    values.reshape(y.shape),
+    valid.reshape(y.shape),
+    out_dtype,
+    sample_weight=sample_weight,
+    reduction=reduction,
+    normalizer=normalizer,
+  )
 
 
 def finish(
@@ -429,20 +258,20 @@ def finish(
 
 @scoped
 def linear_cross_entropy(
-  embeddings,
-  weight,
-  labels,
+  embeddings: ArrayLike,
+  weight: ArrayLike,
+  labels: ArrayLike,
   *,
-  bias=None,
-  ignore_index=-100,
-  label_smoothing=0.0,
-  z_loss=0.0,
-  logit_softcap=None,
-  sample_weight=None,
-  reduction="mean",
-  normalizer=None,
-  chunk_size=None,
-):
+  bias: ArrayLike | None = None,
+  ignore_index: int = -100,
+  label_smoothing: float = 0.0,
+  z_loss: float = 0.0,
+  logit_softcap: float | None = None,
+  sample_weight: ArrayLike | None = None,
+  reduction: str | None = "mean",
+  normalizer: ArrayLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
   """Cross-entropy of an LM head ``x @ w (+ b)`` without the full logits.
 
   With ``z = x @ weight + bias`` (``[N, V]``, accumulated in float32 for
@@ -506,37 +335,19 @@ def linear_cross_entropy(
     2024 (arXiv:2411.09009). Chowdhery et al., "PaLM", 2022, section 5
     (z-loss). Gemma Team, "Gemma 2", 2024 (logit soft-capping).
   """
-  fn = "linear_cross_entropy"
-  check_options(
-    fn,
-    label_smoothing=label_smoothing,
-    z_loss=z_loss,
-    logit_softcap=logit_softcap,
-    chunk_size=chunk_size,
-    ignore_index=ignore_index,
-  )
-  reduction_lib.check_reduction(fn, reduction)
-  x, w, y, b, out_dtype = head_inputs(fn, embeddings, weight, labels, bias)
-  values, valid = token_losses(
-    fn,
-    x,
-    w,
-    y,
-    b,
+  return fused_cross_entropy(
+    "linear_cross_entropy",
+    embeddings,
+    weight,
+    labels,
+    bias=bias,
     ignore_index=ignore_index,
     label_smoothing=label_smoothing,
     z_loss=z_loss,
     logit_softcap=logit_softcap,
-    chunk_size=chunk_size,
-    vocab_total=w.shape[1],
-    axis_name=None,
-  )
-  return finish(
-    fn,
-    values,
-    valid,
-    out_dtype,
     sample_weight=sample_weight,
     reduction=reduction,
     normalizer=normalizer,
+    chunk_size=chunk_size,
+    axis_name=None,
   )

@@ -23,30 +23,28 @@ wanted).
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 from typing import cast
 
 import jax
 from jax import lax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
+from jaxloss._src import tiling
 from jaxloss._src import validation
+from jaxloss._src.lm import head
 from jaxloss._src.lm import log_probs as lp_lib
-from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import scoped
 
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
 
 
 def _check_divergence(fn, divergence, beta, temperature):
-  if divergence not in DIVERGENCES:
-    raise ValueError(
-      f"{fn}: divergence must be one of {DIVERGENCES}, got {divergence!r}"
-    )
+  validation.choice(fn, "divergence", divergence, DIVERGENCES)
   validation.check_range(
     fn, "beta", beta, 0.0, 1.0, low_open=True, high_open=True
   )
@@ -74,14 +72,14 @@ def _elementwise(divergence, beta, log_p, log_q):
 
 @scoped
 def distillation(
-  student_logits,
-  teacher_logits,
+  student_logits: ArrayLike,
+  teacher_logits: ArrayLike,
   *,
-  divergence="forward_kl",
-  beta=0.5,
-  temperature=1.0,
-  where=None,
-):
+  divergence: str = "forward_kl",
+  beta: float | jax.Array = 0.5,
+  temperature: float | jax.Array = 1.0,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Per-token divergence between teacher and student next-token
   distributions, from logits.
 
@@ -138,8 +136,7 @@ def distillation(
   values = jnp.sum(d, axis=-1)
   if where is not None:
     mask = numerics.as_array(fn, "where", where)
-    if mask.dtype != jnp.bool_:
-      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+    validation.bool_mask(fn, "where", mask)
     if mask.shape != values.shape:
       raise ValueError(
         f"{fn}: where must have shape {values.shape} (the logits without "
@@ -162,12 +159,8 @@ class DistillConfig(NamedTuple):
 
 def _tiles(cfg, xs, ws, xt, wt, start, size, acc):
   """Raw student logits, and the scaled student and teacher logits."""
-  zs = lp_lib.matmul(
-    xs, lp_lib.weight_columns(ws, start, size), ((1,), (0,)), acc
-  )
-  zt = lp_lib.matmul(
-    xt, lp_lib.weight_columns(wt, start, size), ((1,), (0,)), acc
-  )
+  zs = head.chunk_logits(xs, ws, None, start, size, acc)
+  zt = head.chunk_logits(xt, wt, None, start, size, acc)
   if cfg.temperature == 1.0:
     return zs, zs, zt
   inv = 1.0 / cfg.temperature
@@ -181,52 +174,49 @@ def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
   scaled = cfg.temperature != 1.0
   fwd = cfg.divergence == "forward_kl"
   rev = cfg.divergence == "reverse_kl"
-  labels = labels - lp_lib.vocab_offset(cfg, ws.shape[1])
+  labels = labels - head.vocab_offset(cfg.axis_name, ws.shape[1])
 
   def step(carry, start, size):
-    ms, ses, mt, set_, mr, ser, tgt, acc_kl = carry
+    st_s, st_t, st_r, tgt, acc_kl = carry
     zs, s, t = _tiles(cfg, xs, ws, xt, wt, start, size, acc)
-    ms_new = jnp.maximum(ms, jnp.max(s, axis=-1))
-    mt_new = jnp.maximum(mt, jnp.max(t, axis=-1))
-    es = jnp.exp(s - ms_new[:, None])
-    et = jnp.exp(t - mt_new[:, None])
-    a_s, a_t = jnp.exp(ms - ms_new), jnp.exp(mt - mt_new)
-    ses = ses * a_s + jnp.sum(es, -1)
-    set_ = set_ * a_t + jnp.sum(et, -1)
+    st_s, a_s, es = tiling.lse_add(st_s, s)
+    st_t, a_t, et = tiling.lse_add(st_t, t)
+    # The KL numerator is a sum weighted by the teacher's (forward) or the
+    # student's (reverse) exponentials: it rescales like their sums.
     if fwd:
       acc_kl = acc_kl * a_t + jnp.sum(et * (t - s), -1)
     elif rev:
       acc_kl = acc_kl * a_s + jnp.sum(es * (s - t), -1)
     if scaled:
-      mr, ser, _ = lp_lib.online_update(mr, ser, None, zs)
-    tgt = tgt + lp_lib.pick(zs, labels[:, None] - start)[:, 0]
-    return ms_new, ses, mt_new, set_, mr, ser, tgt, acc_kl
+      st_r, _, _ = tiling.lse_add(st_r, zs)
+    tgt = tgt + head.pick(zs, labels[:, None] - start)[:, 0]
+    return st_s, st_t, st_r, tgt, acc_kl
 
   zeros = jnp.zeros((n,), acc)
-  ninf = jnp.full((n,), -jnp.inf, acc)
-  carry = (ninf, zeros, ninf, zeros, ninf, zeros, zeros, zeros)
-  ms, ses, mt, set_, mr, ser, tgt, acc_kl = lp_lib.scan_chunks(
+  empty = tiling.lse_start((n,), acc)
+  carry = (empty, empty, empty, zeros, zeros)
+  st_s, st_t, st_r, tgt, acc_kl = tiling.scan_tiles(
     step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels)
   )
   if cfg.axis_name is not None:
-    # Global statistics: one pmax of the maxima, one psum of the rescaled
-    # sums (the KL numerator rescales with the teacher's or the student's
-    # maximum) and of the target logit.
-    ms_g, mt_g, mr_g = lax.pmax(jnp.stack([ms, mt, mr]), cfg.axis_name)
-    a_s, a_t = jnp.exp(ms - ms_g), jnp.exp(mt - mt_g)
-    a_r = jnp.exp(mr - mr_g) if scaled else a_s
-    acc_kl = acc_kl * (a_t if fwd else a_s)
-    ses, set_, ser, tgt, acc_kl = lax.psum(
-      jnp.stack([ses * a_s, set_ * a_t, ser * a_r, tgt, acc_kl]), cfg.axis_name
+    states = [st_s, st_t] + ([st_r] if scaled else [])
+    kl_state = 1 if fwd else 0
+    states, (tgt,), rescaled = tiling.lse_across(
+      cfg.axis_name,
+      states,
+      [tgt],
+      [(kl_state, acc_kl)] if (fwd or rev) else [],
     )
-    ms, mt, mr = ms_g, mt_g, mr_g
-  lse_s = ms + jnp.log(ses)
-  lse_t = mt + jnp.log(set_)
-  lse_r = mr + jnp.log(ser) if scaled else lse_s
+    st_s, st_t = states[0], states[1]
+    st_r = states[2] if scaled else st_r
+    acc_kl = rescaled[0] if (fwd or rev) else acc_kl
+  lse_s = tiling.finish_lse(st_s.m, st_s.se)
+  lse_t = tiling.finish_lse(st_t.m, st_t.se)
+  lse_r = tiling.finish_lse(st_r.m, st_r.se) if scaled else lse_s
   if fwd:
-    kl = acc_kl / set_ - lse_t + lse_s
+    kl = acc_kl / st_t.se - lse_t + lse_s
   elif rev:
-    kl = acc_kl / ses - lse_s + lse_t
+    kl = acc_kl / st_s.se - lse_s + lse_t
   else:
     kl = None
   return lse_s, lse_t, lse_r, tgt, kl
@@ -245,11 +235,11 @@ def _pass_divergence(cfg, xs, ws, xt, wt, lse_s, lse_t, acc):
     return d_sum + jnp.sum(d, -1), a_sum + jnp.sum(a, -1)
 
   zeros = jnp.zeros((n,), acc)
-  d_sum, a_sum = lp_lib.scan_chunks(
+  d_sum, a_sum = tiling.scan_tiles(
     step, (zeros, zeros), ws.shape[1], cfg.chunk, (xs, ws, xt, wt, lse_s)
   )
   if cfg.axis_name is not None:
-    d_sum, a_sum = lax.psum(jnp.stack([d_sum, a_sum]), cfg.axis_name)
+    d_sum, a_sum = tiling.psum_together(cfg.axis_name, d_sum, a_sum)
   return d_sum, a_sum
 
 
@@ -273,17 +263,10 @@ def _distill_outputs(div, lse_r, tgt, valid):
   return div, ce, zsq
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def fused_distillation(cfg, xs, ws, xt, wt, labels, valid):
+def _distill_fwd(cfg, xs, ws, xt, wt, labels, valid):
   """Per-token ``(divergence, hard-label cross-entropy, lse ** 2)`` of the
   student head ``xs @ ws`` against the teacher head ``xt @ wt``, chunked
   over the vocabulary; the teacher gets no gradient."""
-  acc = numerics.compute_dtype(xs.dtype)
-  div, _, _, _, lse_r, tgt = _distill_stats(cfg, xs, ws, xt, wt, labels, acc)
-  return _distill_outputs(div, lse_r, tgt, valid)
-
-
-def _distill_fwd(cfg, xs, ws, xt, wt, labels, valid):
   acc = numerics.compute_dtype(xs.dtype)
   div, a_tot, lse_s, lse_t, lse_r, tgt = _distill_stats(
     cfg, xs, ws, xt, wt, labels, acc
@@ -299,11 +282,9 @@ def _distill_bwd(cfg, res, cotangents):
   scaled = cfg.temperature != 1.0
   inv_t = 1.0 / cfg.temperature
   g_raw = g_ce + 2.0 * g_z * lse_r
-  xs_valid = jnp.where(valid[:, None], xs, 0)
-  labels = labels - lp_lib.vocab_offset(cfg, ws.shape[1])
+  labels = labels - head.vocab_offset(cfg.axis_name, ws.shape[1])
 
-  def step(carry, start, size):
-    dx, dw = carry
+  def dz(start, size):
     zs, s, t = _tiles(cfg, xs, ws, xt, wt, start, size, acc)
     log_q = s - lse_s[:, None]
     _, a = _elementwise(cfg.divergence, cfg.beta, t - lse_t[:, None], log_q)
@@ -312,49 +293,35 @@ def _distill_bwd(cfg, res, cotangents):
     q_raw = jnp.exp(zs - lse_r[:, None]) if scaled else q
     hit = (labels - start)[:, None] == jnp.arange(size)[None, :]
     ds = ds + g_raw[:, None] * q_raw - jnp.where(hit, g_ce[:, None], 0)
-    ds = jnp.where(valid[:, None], ds, 0).astype(xs.dtype)
-    dx = dx + lp_lib.matmul(
-      ds, lp_lib.weight_columns(ws, start, size), ((1,), (1,)), acc
-    )
-    dw = lax.dynamic_update_slice_in_dim(
-      dw,
-      lp_lib.matmul(xs_valid, ds, ((0,), (0,)), acc).astype(ws.dtype),
-      start,
-      axis=1,
-    )
-    return dx, dw
+    return jnp.where(valid[:, None], ds, 0)
 
-  carry = (jnp.zeros(xs.shape, acc), jnp.zeros_like(ws))
-  dx, dw = lp_lib.scan_chunks(
-    step, carry, ws.shape[1], cfg.chunk, (xs, ws, xt, wt, labels, valid, g_div)
-  )
-  if cfg.axis_name is not None:
-    dx = lax.psum(dx, cfg.axis_name)
-  return dx.astype(xs.dtype), dw, None, None, None, None
+  refs = (xt, wt, labels, g_div)
+  dx, dw, _ = head.head_backward(cfg, xs, ws, None, valid, dz, refs)
+  return dx, dw, None, None, None, None
 
 
-fused_distillation.defvjp(_distill_fwd, _distill_bwd)
+fused_distillation = tiling.tiled_vjp(_distill_fwd, _distill_bwd)
 
 
 @scoped
 def linear_distillation(
-  student_embeddings,
-  student_weight,
-  teacher_embeddings,
-  teacher_weight,
-  labels,
+  student_embeddings: ArrayLike,
+  student_weight: ArrayLike,
+  teacher_embeddings: ArrayLike,
+  teacher_weight: ArrayLike,
+  labels: ArrayLike,
   *,
-  divergence="forward_kl",
-  beta=0.5,
-  temperature=1.0,
-  hard_label_weight=0.0,
-  z_loss=0.0,
-  ignore_index=-100,
-  reduction="mean",
-  normalizer=None,
-  chunk_size=None,
-  return_components=False,
-):
+  divergence: str = "forward_kl",
+  beta: float = 0.5,
+  temperature: float = 1.0,
+  hard_label_weight: float = 0.0,
+  z_loss: float = 0.0,
+  ignore_index: int = -100,
+  reduction: str | None = "mean",
+  normalizer: ArrayLike | None = None,
+  chunk_size: int | None = None,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """Distillation fused with the student's and the teacher's LM heads.
 
   Computes, per token, the divergence of :func:`jaxloss.distillation`
@@ -439,24 +406,24 @@ def linear_distillation(
 
 @scoped
 def vocab_parallel_linear_distillation(
-  student_embeddings,
-  student_weight_shard,
-  teacher_embeddings,
-  teacher_weight_shard,
-  labels,
+  student_embeddings: ArrayLike,
+  student_weight_shard: ArrayLike,
+  teacher_embeddings: ArrayLike,
+  teacher_weight_shard: ArrayLike,
+  labels: ArrayLike,
   *,
-  axis_name,
-  divergence="forward_kl",
-  beta=0.5,
-  temperature=1.0,
-  hard_label_weight=0.0,
-  z_loss=0.0,
-  ignore_index=-100,
-  reduction="mean",
-  normalizer=None,
-  chunk_size=None,
-  return_components=False,
-):
+  axis_name: str | tuple[str, ...],
+  divergence: str = "forward_kl",
+  beta: float = 0.5,
+  temperature: float = 1.0,
+  hard_label_weight: float = 0.0,
+  z_loss: float = 0.0,
+  ignore_index: int = -100,
+  reduction: str | None = "mean",
+  normalizer: ArrayLike | None = None,
+  chunk_size: int | None = None,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """:func:`jaxloss.linear_distillation` with both LM heads vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -561,13 +528,10 @@ def _linear_distillation(
     ignore_index=ignore_index,
   )
   reduction_lib.check_reduction(fn, reduction)
-  if not isinstance(return_components, bool):
-    raise TypeError(
-      f"{fn}: return_components must be a bool, got {return_components!r}"
-    )
+  validation.flag(fn, "return_components", return_components)
   sw_name = "student_weight" if axis_name is None else "student_weight_shard"
   tw_name = "teacher_weight" if axis_name is None else "teacher_weight_shard"
-  xs, ws, _ = lp_lib.head_arrays(
+  xs, ws, _ = head.head_arrays(
     fn,
     student_embeddings,
     student_weight,
@@ -575,7 +539,7 @@ def _linear_distillation(
     x_name="student_embeddings",
     w_name=sw_name,
   )
-  xt, wt, _ = lp_lib.head_arrays(
+  xt, wt, _ = head.head_arrays(
     fn,
     teacher_embeddings,
     teacher_weight,
@@ -584,7 +548,7 @@ def _linear_distillation(
     w_name=tw_name,
   )
   if axis_name is not None:
-    lp_lib.axis_size(fn, axis_name)
+    tiling.axis_size(fn, axis_name)
   if xt.shape[:-1] != xs.shape[:-1]:
     raise ValueError(
       f"{fn}: teacher_embeddings must have the leading shape of "
@@ -598,24 +562,19 @@ def _linear_distillation(
       f"{tw_name}.shape={tuple(wt.shape)}"
     )
   out_dtype = xs.dtype
-  y = lp_lib.int_labels(fn, "labels", labels, xs.shape[:-1])
+  y = head.int_labels(fn, "labels", labels, xs.shape[:-1])
   batch = y.shape
-  xs2 = xs.reshape((-1, xs.shape[-1]))
+  xs2, y1, valid = head.token_rows(xs, y, y != ignore_index)
   xt2 = lax.stop_gradient(xt.reshape((-1, xt.shape[-1]))).astype(xs.dtype)
   wt = lax.stop_gradient(wt).astype(ws.dtype)
-  y1 = y.reshape((-1,))
-  valid = y1 != ignore_index
-  y1 = jnp.where(valid, y1, 0)
-  vocab = ws.shape[1]
-  chunk = chunk_size or lp_lib.default_chunk(xs2.shape[0], vocab)
   cfg = DistillConfig(
-    chunk=int(min(chunk, vocab)),
+    chunk=tiling.chunk_for(chunk_size, xs2.shape[0], ws.shape[1]),
     temperature=float(temperature),
     divergence=divergence,
     beta=float(beta),
     axis_name=axis_name,
   )
-  xs2, ws, xt2, wt, y1, valid = vary_together(
+  xs2, ws, xt2, wt, y1, valid = tiling.vary_together(
     xs2, ws, xt2, wt, y1, valid, exclude=axis_name
   )
   # custom_vjp's stubs do not carry the wrapped function's return type.
@@ -652,14 +611,10 @@ def _linear_distillation(
 def _topk_inputs(fn, lp, ids, temperature, renormalize):
   lp = numerics.as_float(fn, "teacher_topk_logprobs", lp)
   ids = numerics.as_array(fn, "teacher_topk_ids", ids)
-  if not jnp.issubdtype(ids.dtype, jnp.integer):
-    raise TypeError(
-      f"{fn}: teacher_topk_ids must have an integer dtype, got {ids.dtype}"
-    )
+  validation.integer_dtype(fn, "teacher_topk_ids", ids)
   shapes.check_same_shape(fn, teacher_topk_logprobs=lp, teacher_topk_ids=ids)
   shapes.check_min_rank(fn, "teacher_topk_logprobs", lp, 1)
-  if not isinstance(renormalize, bool):
-    raise TypeError(f"{fn}: renormalize must be a bool, got {renormalize!r}")
+  validation.flag(fn, "renormalize", renormalize)
   validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
   return lp, ids.astype(jnp.int32)
 
@@ -678,8 +633,7 @@ def _mask(fn, where, shape):
   if where is None:
     return None
   mask = numerics.as_array(fn, "where", where)
-  if mask.dtype != jnp.bool_:
-    raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+  validation.bool_mask(fn, "where", mask)
   if mask.shape != shape:
     raise ValueError(
       f"{fn}: where must have shape {shape}, got "
@@ -690,14 +644,14 @@ def _mask(fn, where, shape):
 
 @scoped
 def topk_distillation(
-  student_logits,
-  teacher_topk_logprobs,
-  teacher_topk_ids,
+  student_logits: ArrayLike,
+  teacher_topk_logprobs: ArrayLike,
+  teacher_topk_ids: ArrayLike,
   *,
-  temperature=1.0,
-  renormalize=True,
-  where=None,
-):
+  temperature: float | jax.Array = 1.0,
+  renormalize: bool = True,
+  where: ArrayLike | None = None,
+) -> jax.Array:
   """Forward KL to a teacher known only by its top-k log-probabilities.
 
   With the teacher's stored top-k log-probabilities ``l_k`` at ids
@@ -763,16 +717,16 @@ def topk_distillation(
 
 @scoped
 def linear_topk_distillation(
-  embeddings,
-  weight,
-  teacher_topk_logprobs,
-  teacher_topk_ids,
+  embeddings: ArrayLike,
+  weight: ArrayLike,
+  teacher_topk_logprobs: ArrayLike,
+  teacher_topk_ids: ArrayLike,
   *,
-  temperature=1.0,
-  renormalize=True,
-  where=None,
-  chunk_size=None,
-):
+  temperature: float = 1.0,
+  renormalize: bool = True,
+  where: ArrayLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
   """:func:`jaxloss.topk_distillation` fused with the student's LM head.
 
   The student's log-probabilities at the teacher's ``K`` ids come from the
@@ -813,7 +767,7 @@ def linear_topk_distillation(
     chunk_size=chunk_size,
     ignore_index=0,
   )
-  x, w, _ = lp_lib.head_arrays(fn, embeddings, weight, None)
+  x, w, _ = head.head_arrays(fn, embeddings, weight, None)
   lp, ids = _topk_inputs(
     fn, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
   )

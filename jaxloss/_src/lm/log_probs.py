@@ -16,22 +16,18 @@ inside ``shard_map`` and combines the statistics with one ``pmax`` and one
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 from typing import cast
 
 import jax
-from jax import lax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
+from jaxloss._src import tiling
 from jaxloss._src import validation
-from jaxloss._src.lm.cross_entropy import vary_together
+from jaxloss._src.lm import head
 from jaxloss._src.objects import scoped
-
-# One float32 logits tile [tokens, chunk] holds about this many elements.
-TILE_ELEMENTS = 1 << 22
-MIN_CHUNK = 128
 
 
 class HeadConfig(NamedTuple):
@@ -44,141 +40,41 @@ class HeadConfig(NamedTuple):
   axis_name: object  # None, or the mesh axis the vocabulary is sharded over
 
 
-def default_chunk(num_tokens: int, vocab: int) -> int:
-  """A vocabulary chunk so that one float32 tile holds about 4M elements."""
-  chunk = max(MIN_CHUNK, TILE_ELEMENTS // max(num_tokens, 1))
-  return int(min(vocab, chunk))
-
-
-def matmul(a, b, contract, acc):
-  """``dot_general`` of 2-D arrays over ``contract`` ((a axis), (b axis))."""
-  return lax.dot_general(a, b, (contract, ((), ())), preferred_element_type=acc)
-
-
-def weight_columns(w, start, size):
-  """Columns ``[start, start + size)`` of ``w``.
-
-  The optimisation barrier ties the weight to the loop-varying start, so
-  that the compiler cannot hoist a float32 copy of the whole weight out of
-  the loop on backends without half-precision matmuls.
-  """
-  w, start = lax.optimization_barrier((w, start))
-  return lax.dynamic_slice_in_dim(w, start, size, axis=1)
-
-
-def chunk_logits(cfg, x, w, b, start, size, acc):
+def _scaled_logits(cfg, x, w, b, start, size, acc):
   """Scaled logits ``s = softcap(x @ w + b) / temperature`` of one chunk,
   and the factor ``ds/dz`` (a scalar, or an ``[N, size]`` array under a
   soft cap)."""
-  z = matmul(x, weight_columns(w, start, size), ((1,), (0,)), acc)
-  if b is not None:
-    z = z + lax.dynamic_slice_in_dim(b, start, size).astype(acc)[None, :]
+  z = head.chunk_logits(x, w, b, start, size, acc)
+  s, t = head.softcap(z, cfg.logit_softcap)
   inv_t = 1.0 / cfg.temperature
-  if cfg.logit_softcap is None:
-    return (z * inv_t if cfg.temperature != 1.0 else z), inv_t
-  cap = cfg.logit_softcap
-  t = jnp.tanh(z / cap)
-  return (cap * inv_t) * t, inv_t * (1.0 - jnp.square(t))
-
-
-def scan_chunks(step, carry, vocab, chunk, refs):
-  """Runs ``step(carry, start, size)`` over the vocabulary chunks (a scan,
-  then a shorter tail chunk). Inside ``shard_map`` the initial carry is cast
-  to vary like ``refs``, which the scan requires."""
-  refs = [r for r in refs if r is not None]
-  carry = jax.tree.map(lambda c: vary_together(c, *refs)[0], carry)
-  full, tail = vocab // chunk, vocab % chunk
-  if full == 1:
-    carry = step(carry, 0, chunk)
-  elif full:
-    carry, _ = lax.scan(
-      lambda c, i: (step(c, i * chunk, chunk), None), carry, jnp.arange(full)
-    )
-  if tail:
-    carry = step(carry, full * chunk, tail)
-  return carry
-
-
-def vocab_offset(cfg, vocab_local):
-  if cfg.axis_name is None:
-    return 0
-  return lax.axis_index(cfg.axis_name) * vocab_local
-
-
-def online_update(m, se, sw, s):
-  """Adds a tile ``s [N, c]`` to the running ``(max, sum exp(s - m),
-  sum exp(s - m) (s - m))`` (``sw`` None when not tracked)."""
-  m_new = jnp.maximum(m, jnp.max(s, axis=-1))
-  alpha = jnp.exp(m - m_new)
-  e = jnp.exp(s - m_new[:, None])
-  se_new = se * alpha + jnp.sum(e, axis=-1)
-  if sw is None:
-    return m_new, se_new, None
-  # Re-centre the old sum on the new maximum: exp(a - m') (a - m') =
-  # alpha exp(a - m) ((a - m) + (m - m')); empty sums (se = 0) stay 0.
-  shift = jnp.where(se > 0, m - m_new, 0)
-  sw_new = alpha * (sw + shift * se) + jnp.sum(e * (s - m_new[:, None]), -1)
-  return m_new, se_new, sw_new
-
-
-def combine_shards(axis_name, m, se, sw, others):
-  """Global statistics from per-shard ``(m, se, sw)`` and summed
-  ``others [.., N]``: one ``pmax`` and one ``psum``."""
-  m_g = lax.pmax(m, axis_name)
-  alpha = jnp.exp(m - m_g)
-  shift = jnp.where(se > 0, m - m_g, 0)
-  parts = [se * alpha]
-  if sw is not None:
-    parts.append(alpha * (sw + shift * se))
-  n = len(parts)
-  flat = [o.reshape((-1,) + m.shape) for o in others]
-  summed = lax.psum(jnp.concatenate([jnp.stack(parts)] + flat), axis_name)
-  se = summed[0]
-  sw = summed[1] if sw is not None else None
-  rest, off = [], n
-  for o in others:
-    k = o.size // m.size
-    rest.append(summed[off : off + k].reshape(o.shape))
-    off += k
-  return m_g, se, sw, rest
-
-
-def pick(s, rel):
-  """``s[i, rel[i, k]]`` where ``0 <= rel < size``, else 0 (``[N, K]``)."""
-  size = s.shape[-1]
-  inside = (rel >= 0) & (rel < size)
-  got = jnp.take_along_axis(s, jnp.clip(rel, 0, size - 1), axis=-1)
-  return jnp.where(inside, got, 0)
+  if cfg.temperature != 1.0:
+    s = s * inv_t
+  return s, (inv_t if t is None else inv_t * (1.0 - jnp.square(t)))
 
 
 def _stats(cfg, x, w, b, labels, acc):
   """Global per-token ``(lse [N], target logits [N, K], E_p[s] [N] or
   None)`` of the scaled logits."""
   n = x.shape[0]
-  local = labels - vocab_offset(cfg, w.shape[1])
+  local = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
 
   def step(carry, start, size):
-    m, se, sw, tgt = carry
-    s, _ = chunk_logits(cfg, x, w, b, start, size, acc)
-    m, se, sw = online_update(m, se, sw, s)
-    return m, se, sw, tgt + pick(s, local - start)
+    lse, tgt = carry
+    s, _ = _scaled_logits(cfg, x, w, b, start, size, acc)
+    lse, _, _ = tiling.lse_add(lse, s)
+    return lse, tgt + head.pick(s, local - start)
 
-  zeros = jnp.zeros((n,), acc)
   carry = (
-    jnp.full((n,), -jnp.inf, acc),
-    zeros,
-    zeros if cfg.entropy else None,
+    tiling.lse_start((n,), acc, weighted=cfg.entropy),
     jnp.zeros(labels.shape, acc),
   )
-  m, se, sw, tgt = scan_chunks(
+  lse, tgt = tiling.scan_tiles(
     step, carry, w.shape[1], cfg.chunk, (x, w, b, labels)
   )
   if cfg.axis_name is not None:
-    m, se, sw, (tgt,) = combine_shards(cfg.axis_name, m, se, sw, [tgt])
-  log_se = jnp.log(se)
-  lse = m + log_se
-  mean_s = None if sw is None else m + sw / se
-  return lse, tgt, mean_s
+    (lse,), (tgt,), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt])
+  mean_s = None if lse.sw is None else lse.m + lse.sw / lse.se
+  return tiling.finish_lse(lse.m, lse.se), tgt, mean_s
 
 
 def _outputs(lse, tgt, mean_s, valid):
@@ -190,8 +86,7 @@ def _outputs(lse, tgt, mean_s, valid):
   return logp, ent
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def head_log_probs(cfg, x, w, b, labels, valid):
+def _head_fwd(cfg, x, w, b, labels, valid):
   """``(log p [N, K], entropy [N])`` of ``softmax(softcap(x @ w + b) / T)``
   (compute dtype; 0 where not ``valid``; entropy 0 unless
   ``cfg.entropy``).
@@ -202,11 +97,6 @@ def head_log_probs(cfg, x, w, b, labels, valid):
     labels: int32 global ids ``[N, K]`` (any value where not ``valid``).
     valid: bool ``[N]``.
   """
-  acc = numerics.compute_dtype(x.dtype)
-  return _outputs(*_stats(cfg, x, w, b, labels, acc), valid)
-
-
-def _head_fwd(cfg, x, w, b, labels, valid):
   acc = numerics.compute_dtype(x.dtype)
   lse, tgt, mean_s = _stats(cfg, x, w, b, labels, acc)
   return (
@@ -223,13 +113,11 @@ def _head_bwd(cfg, res, cotangents):
   g_lp = jnp.where(valid[:, None], g_lp.astype(acc), 0)
   g_ent = jnp.where(valid, g_ent.astype(acc), 0)
   g_sum = jnp.sum(g_lp, axis=-1)
-  local = labels - vocab_offset(cfg, w.shape[1])
-  x_valid = jnp.where(valid[:, None], x, 0)
+  local = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
   rows = jnp.arange(n)[:, None]
 
-  def step(carry, start, size):
-    dx, dw, db = carry
-    s, ds_dz = chunk_logits(cfg, x, w, b, start, size, acc)
+  def dz(start, size):
+    s, ds_dz = _scaled_logits(cfg, x, w, b, start, size, acc)
     p = jnp.exp(s - lse[:, None])
     # d log p_k / d s_v = [v = y_k] - p_v;  d H / d s_v = p_v (E_p[s] - s_v).
     coef = -g_sum[:, None]
@@ -245,31 +133,13 @@ def _head_bwd(cfg, res, cotangents):
       ds = ds.at[rows, jnp.clip(rel, 0, size - 1)].add(
         jnp.where(inside, g_lp, 0)
       )
-    ds = jnp.where(valid[:, None], ds * ds_dz, 0).astype(x.dtype)
-    dx = dx + matmul(ds, weight_columns(w, start, size), ((1,), (1,)), acc)
-    dw = lax.dynamic_update_slice_in_dim(
-      dw, matmul(x_valid, ds, ((0,), (0,)), acc).astype(w.dtype), start, axis=1
-    )
-    if db is not None:
-      db = lax.dynamic_update_slice_in_dim(
-        db, jnp.sum(ds, axis=0, dtype=acc).astype(b.dtype), start, axis=0
-      )
-    return dx, dw, db
+    return jnp.where(valid[:, None], ds * ds_dz, 0)
 
-  carry = (
-    jnp.zeros(x.shape, acc),
-    jnp.zeros_like(w),
-    None if b is None else jnp.zeros_like(b),
-  )
-  dx, dw, db = scan_chunks(
-    step, carry, w.shape[1], cfg.chunk, (x, w, b, labels, valid, lse, g_lp)
-  )
-  if cfg.axis_name is not None:
-    dx = lax.psum(dx, cfg.axis_name)
-  return dx.astype(x.dtype), dw, db, None, None
+  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, (labels, lse, g_lp))
+  return dx, dw, db, None, None
 
 
-head_log_probs.defvjp(_head_fwd, _head_bwd)
+head_log_probs = tiling.tiled_vjp(_head_fwd, _head_bwd)
 
 
 # ------------------------------------------------------------ validation
@@ -279,69 +149,12 @@ def check_head_options(
   fn, *, temperature, logit_softcap, chunk_size, ignore_index
 ):
   validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-  if logit_softcap is not None:
-    validation.check_range(
-      fn, "logit_softcap", logit_softcap, low=0.0, low_open=True
-    )
-  if chunk_size is not None and (
-    isinstance(chunk_size, bool)
-    or not isinstance(chunk_size, int)
-    or chunk_size < 1
-  ):
-    raise ValueError(
-      f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}"
-    )
-  if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
-    raise TypeError(f"{fn}: ignore_index must be an int, got {ignore_index!r}")
-
-
-def head_arrays(
-  fn,
-  embeddings,
-  weight,
-  bias,
-  *,
-  x_name="embeddings",
-  w_name="weight",
-  b_name="bias",
-):
-  """Validates ``embeddings [..., D]``, ``weight [D, V]``, ``bias [V]``;
-  returns them in one floating dtype."""
-  x = numerics.as_float(fn, x_name, embeddings)
-  w = numerics.as_float(fn, w_name, weight)
-  if x.ndim < 1:
-    raise ValueError(f"{fn}: {x_name} must have shape [..., D], got a scalar")
-  if w.ndim != 2 or w.shape[0] != x.shape[-1]:
-    raise ValueError(
-      f"{fn}: {w_name} must have shape [D, V] with D = {x_name}.shape[-1] "
-      f"= {x.shape[-1]}, got {w_name}.shape={tuple(w.shape)}"
-    )
-  arrays = [x, w]
-  if bias is not None:
-    bias = numerics.as_float(fn, b_name, bias)
-    if bias.shape != (w.shape[1],):
-      raise ValueError(
-        f"{fn}: {b_name} must have shape [V] = ({w.shape[1]},), got "
-        f"{b_name}.shape={tuple(bias.shape)}"
-      )
-    arrays.append(bias)
-  dtype = jnp.result_type(*arrays)
-  x, w = x.astype(dtype), w.astype(dtype)
-  if bias is not None:
-    bias = bias.astype(dtype)
-  return x, w, bias
-
-
-def int_labels(fn, name, labels, shape):
-  y = numerics.as_array(fn, name, labels)
-  if not jnp.issubdtype(y.dtype, jnp.integer):
-    raise TypeError(f"{fn}: {name} must have an integer dtype, got {y.dtype}")
-  if y.shape != shape:
-    raise ValueError(
-      f"{fn}: {name} must have shape {shape} (the embeddings without their "
-      f"last axis), got {name}.shape={tuple(y.shape)}"
-    )
-  return y.astype(jnp.int32)
+  head.check_options(
+    fn,
+    logit_softcap=logit_softcap,
+    chunk_size=chunk_size,
+    ignore_index=ignore_index,
+  )
 
 
 def run_head(
@@ -360,35 +173,20 @@ def run_head(
   """Flattens ``x [..., D]``, ``y [..., K]``, ``valid [...]`` and runs
   :func:`head_log_probs`; returns ``(log p [..., K], entropy [...])``."""
   batch = valid.shape
-  x2 = x.reshape((-1, x.shape[-1]))
-  y2 = y.reshape((x2.shape[0], -1))
-  v1 = valid.reshape((-1,))
-  y2 = jnp.where(v1[:, None], y2, 0)
-  vocab = w.shape[1]
-  chunk = chunk_size or default_chunk(x2.shape[0], vocab)
+  x2, y2, v1 = head.token_rows(x, y, valid)
   cfg = HeadConfig(
-    chunk=int(min(chunk, vocab)),
+    chunk=tiling.chunk_for(chunk_size, x2.shape[0], w.shape[1]),
     temperature=float(temperature),
     logit_softcap=None if logit_softcap is None else float(logit_softcap),
     entropy=bool(entropy),
     axis_name=axis_name,
   )
-  x2, w, b, y2, v1 = vary_together(x2, w, b, y2, v1, exclude=axis_name)
+  x2, w, b, y2, v1 = tiling.vary_together(x2, w, b, y2, v1, exclude=axis_name)
   # custom_vjp's stubs do not carry the wrapped function's return type.
   logp, ent = cast(
     tuple[jax.Array, jax.Array], head_log_probs(cfg, x2, w, b, y2, v1)
   )
   return logp.reshape(batch + (y2.shape[1],)), ent.reshape(batch)
-
-
-def axis_size(fn, axis_name):
-  try:
-    return lax.axis_size(axis_name)
-  except NameError as e:
-    raise ValueError(
-      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
-      f"{axis_name!r}"
-    ) from e
 
 
 def _log_probs(
@@ -412,18 +210,15 @@ def _log_probs(
     chunk_size=chunk_size,
     ignore_index=ignore_index,
   )
-  if not isinstance(return_entropy, bool):
-    raise TypeError(
-      f"{fn}: return_entropy must be a bool, got {return_entropy!r}"
-    )
+  validation.flag(fn, "return_entropy", return_entropy)
   w_name = "weight" if axis_name is None else "weight_shard"
   b_name = "bias" if axis_name is None else "bias_shard"
-  x, w, b = head_arrays(
+  x, w, b = head.head_arrays(
     fn, embeddings, weight, bias, w_name=w_name, b_name=b_name
   )
   if axis_name is not None:
-    axis_size(fn, axis_name)
-  y = int_labels(fn, "labels", labels, x.shape[:-1])
+    tiling.axis_size(fn, axis_name)
+  y = head.int_labels(fn, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
   logp, ent = run_head(
     x,
@@ -446,17 +241,17 @@ def _log_probs(
 
 @scoped
 def linear_log_probs(
-  embeddings,
-  weight,
-  labels,
+  embeddings: ArrayLike,
+  weight: ArrayLike,
+  labels: ArrayLike,
   *,
-  bias=None,
-  temperature=1.0,
-  logit_softcap=None,
-  ignore_index=-100,
-  return_entropy=False,
-  chunk_size=None,
-):
+  bias: ArrayLike | None = None,
+  temperature: float = 1.0,
+  logit_softcap: float | None = None,
+  ignore_index: int = -100,
+  return_entropy: bool = False,
+  chunk_size: int | None = None,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
   """Per-token ``log p(label)`` (and entropy) of an LM head, chunked.
 
   With ``z = embeddings @ weight + bias`` (``[..., V]``, accumulated in
@@ -536,18 +331,18 @@ def linear_log_probs(
 
 @scoped
 def vocab_parallel_log_probs(
-  embeddings,
-  weight_shard,
-  labels,
+  embeddings: ArrayLike,
+  weight_shard: ArrayLike,
+  labels: ArrayLike,
   *,
-  axis_name,
-  bias_shard=None,
-  temperature=1.0,
-  logit_softcap=None,
-  ignore_index=-100,
-  return_entropy=False,
-  chunk_size=None,
-):
+  axis_name: str | tuple[str, ...],
+  bias_shard: ArrayLike | None = None,
+  temperature: float = 1.0,
+  logit_softcap: float | None = None,
+  ignore_index: int = -100,
+  return_entropy: bool = False,
+  chunk_size: int | None = None,
+) -> jax.Array | tuple[jax.Array, jax.Array]:
   """:func:`jaxloss.linear_log_probs` with the LM head vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns

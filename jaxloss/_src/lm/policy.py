@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -31,22 +32,22 @@ def kl_estimate(logps, reference_logps, estimator):
 
 @scoped
 def policy_gradient(
-  logps,
-  old_logps,
-  advantages,
+  logps: ArrayLike,
+  old_logps: ArrayLike | None,
+  advantages: ArrayLike,
   *,
-  where,
-  clip_epsilon=0.2,
-  clip_epsilon_high=None,
-  reference_logps=None,
-  kl_coef=0.0,
-  kl_estimator="k3",
-  entropy=None,
-  entropy_coef=0.0,
-  normalization="token",
-  normalizer=None,
-  return_components=False,
-):
+  where: ArrayLike,
+  clip_epsilon: float | jax.Array = 0.2,
+  clip_epsilon_high: float | jax.Array | None = None,
+  reference_logps: ArrayLike | None = None,
+  kl_coef: float | jax.Array = 0.0,
+  kl_estimator: str = "k3",
+  entropy: ArrayLike | None = None,
+  entropy_coef: float | jax.Array = 0.0,
+  normalization: str = "token",
+  normalizer: ArrayLike | None = None,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Clipped policy-gradient loss (PPO / GRPO / DAPO / Dr. GRPO).
 
   Per token, with ``ratio = exp(logps - old_logps)``, advantages ``A``
@@ -126,24 +127,14 @@ def policy_gradient(
   )
   validation.check_range(fn, "kl_coef", kl_coef, low=0.0)
   validation.check_range(fn, "entropy_coef", entropy_coef, low=0.0)
-  if kl_estimator not in KL_ESTIMATORS:
-    raise ValueError(
-      f"{fn}: kl_estimator must be one of {KL_ESTIMATORS}, got {kl_estimator!r}"
-    )
-  if normalization not in NORMALIZATIONS:
-    raise ValueError(
-      f"{fn}: normalization must be one of {NORMALIZATIONS}, "
-      f"got {normalization!r}"
-    )
+  validation.choice(fn, "kl_estimator", kl_estimator, KL_ESTIMATORS)
+  validation.choice(fn, "normalization", normalization, NORMALIZATIONS)
   if normalizer is not None and normalization == "none":
     raise ValueError(
       f"{fn}: normalizer does not apply to "
       f"normalization='none', got normalizer={normalizer!r}"
     )
-  if not isinstance(return_components, bool):
-    raise TypeError(
-      f"{fn}: return_components must be a bool, got {return_components!r}"
-    )
+  validation.flag(fn, "return_components", return_components)
   if kl_coef and reference_logps is None:
     raise ValueError(
       f"{fn}: reference_logps must be given when kl_coef > 0, "
@@ -169,8 +160,7 @@ def policy_gradient(
     if name in a:
       shapes.check_same_shape(fn, logps=lp, **{name: a[name]})
   mask = numerics.as_array(fn, "where", where)
-  if mask.dtype != jnp.bool_:
-    raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
+  validation.bool_mask(fn, "where", mask)
   shapes.check_same_shape(fn, logps=lp, where=mask)
   adv = a["advantages"]
   if adv.shape == lp.shape[:1]:

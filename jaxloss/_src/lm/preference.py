@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -26,15 +27,6 @@ def _inputs(fn, **arrays):
   (*values,), out_dtype = numerics.floats(fn, **arrays)
   shapes.check_same_shape(fn, **{k: v for k, v in zip(arrays, values)})
   return values, out_dtype
-
-
-def _check_beta(fn, beta):
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-
-
-def _check_flag(fn, name, value):
-  if not isinstance(value, bool):
-    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
 
 
 def _pair_components(chosen_rewards, rejected_rewards, out_dtype):
@@ -64,16 +56,16 @@ def log1mexp(a):
 
 @scoped
 def dpo(
-  policy_chosen_logps,
-  policy_rejected_logps,
-  reference_chosen_logps,
-  reference_rejected_logps,
+  policy_chosen_logps: ArrayLike,
+  policy_rejected_logps: ArrayLike,
+  reference_chosen_logps: ArrayLike,
+  reference_rejected_logps: ArrayLike,
   *,
-  beta=0.1,
-  loss_type="sigmoid",
-  label_smoothing=0.0,
-  return_components=False,
-):
+  beta: float | jax.Array = 0.1,
+  loss_type: str = "sigmoid",
+  label_smoothing: float | jax.Array = 0.0,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Direct preference optimisation and its hinge, IPO and robust forms.
 
   With ``h = (pi_c - ref_c) - (pi_r - ref_r)`` (the difference of the
@@ -128,15 +120,12 @@ def dpo(
     preferences" (cDPO), 2023.
   """
   fn = "dpo"
-  _check_beta(fn, beta)
-  if loss_type not in DPO_LOSS_TYPES:
-    raise ValueError(
-      f"{fn}: loss_type must be one of {DPO_LOSS_TYPES}, got {loss_type!r}"
-    )
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
+  validation.choice(fn, "loss_type", loss_type, DPO_LOSS_TYPES)
   validation.check_range(
     fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
-  _check_flag(fn, "return_components", return_components)
+  validation.flag(fn, "return_components", return_components)
   (pc, pr, rc, rr), out_dtype = _inputs(
     fn,
     policy_chosen_logps=policy_chosen_logps,
@@ -166,14 +155,14 @@ def dpo(
 
 @scoped
 def simpo(
-  chosen_avg_logps,
-  rejected_avg_logps,
+  chosen_avg_logps: ArrayLike,
+  rejected_avg_logps: ArrayLike,
   *,
-  beta=2.0,
-  gamma=0.5,
-  label_smoothing=0.0,
-  return_components=False,
-):
+  beta: float | jax.Array = 2.0,
+  gamma: float | jax.Array = 0.5,
+  label_smoothing: float | jax.Array = 0.0,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Simple preference optimisation (reference-free, length-normalised).
 
   With ``c`` and ``r`` the *average* per-token log-probabilities of the
@@ -209,12 +198,12 @@ def simpo(
     Reference-Free Reward", NeurIPS 2024 (arXiv:2405.14734), eq. 6.
   """
   fn = "simpo"
-  _check_beta(fn, beta)
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
   validation.check_range(fn, "gamma", gamma, low=0.0)
   validation.check_range(
     fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
-  _check_flag(fn, "return_components", return_components)
+  validation.flag(fn, "return_components", return_components)
   (c, r), out_dtype = _inputs(
     fn, chosen_avg_logps=chosen_avg_logps, rejected_avg_logps=rejected_avg_logps
   )
@@ -228,15 +217,15 @@ def simpo(
 
 @scoped
 def cpo(
-  chosen_logps,
-  rejected_logps,
+  chosen_logps: ArrayLike,
+  rejected_logps: ArrayLike,
   *,
-  beta=0.1,
-  alpha=1.0,
-  chosen_nll=None,
-  label_smoothing=0.0,
-  return_components=False,
-):
+  beta: float | jax.Array = 0.1,
+  alpha: float | jax.Array = 1.0,
+  chosen_nll: ArrayLike | None = None,
+  label_smoothing: float | jax.Array = 0.0,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Contrastive preference optimisation: reference-free DPO plus an NLL
   term on the chosen responses.
 
@@ -278,12 +267,12 @@ def cpo(
     (arXiv:2401.08417), eq. 3 and 6.
   """
   fn = "cpo"
-  _check_beta(fn, beta)
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
   validation.check_range(fn, "alpha", alpha, low=0.0)
   validation.check_range(
     fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
-  _check_flag(fn, "return_components", return_components)
+  validation.flag(fn, "return_components", return_components)
   arrays = dict(chosen_logps=chosen_logps, rejected_logps=rejected_logps)
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
@@ -302,13 +291,13 @@ def cpo(
 
 @scoped
 def orpo(
-  chosen_avg_logps,
-  rejected_avg_logps,
+  chosen_avg_logps: ArrayLike,
+  rejected_avg_logps: ArrayLike,
   *,
-  beta=0.1,
-  chosen_nll=None,
-  return_components=False,
-):
+  beta: float | jax.Array = 0.1,
+  chosen_nll: ArrayLike | None = None,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Odds-ratio preference optimisation: NLL plus an odds-ratio term.
 
   With ``c``, ``r`` the *average* per-token log-probabilities (so ``exp(c)``
@@ -347,8 +336,8 @@ def orpo(
     Reference Model", EMNLP 2024 (arXiv:2403.07691), eq. 6-7.
   """
   fn = "orpo"
-  _check_beta(fn, beta)
-  _check_flag(fn, "return_components", return_components)
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
+  validation.flag(fn, "return_components", return_components)
   arrays = dict(
     chosen_avg_logps=chosen_avg_logps, rejected_avg_logps=rejected_avg_logps
   )
@@ -367,18 +356,18 @@ def orpo(
 
 @scoped
 def kto(
-  policy_logps,
-  reference_logps,
-  desirable,
+  policy_logps: ArrayLike,
+  reference_logps: ArrayLike,
+  desirable: ArrayLike,
   *,
-  policy_kl_logps=None,
-  reference_kl_logps=None,
-  kl=None,
-  beta=0.1,
-  desirable_weight=1.0,
-  undesirable_weight=1.0,
-  return_components=False,
-):
+  policy_kl_logps: ArrayLike | None = None,
+  reference_kl_logps: ArrayLike | None = None,
+  kl: ArrayLike | None = None,
+  beta: float | jax.Array = 0.1,
+  desirable_weight: float | jax.Array = 1.0,
+  undesirable_weight: float | jax.Array = 1.0,
+  return_components: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Kahneman–Tversky optimisation on unpaired desirable / undesirable
   examples.
 
@@ -424,16 +413,15 @@ def kto(
     Optimization", ICML 2024 (arXiv:2402.01306), eq. 8.
   """
   fn = "kto"
-  _check_beta(fn, beta)
+  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
   validation.check_range(fn, "desirable_weight", desirable_weight, low=0.0)
   validation.check_range(fn, "undesirable_weight", undesirable_weight, low=0.0)
-  _check_flag(fn, "return_components", return_components)
+  validation.flag(fn, "return_components", return_components)
   (p, ref), out_dtype = _inputs(
     fn, policy_logps=policy_logps, reference_logps=reference_logps
   )
   d = numerics.as_array(fn, "desirable", desirable)
-  if d.dtype != jnp.bool_:
-    raise TypeError(f"{fn}: desirable must be a boolean mask, got {d.dtype}")
+  validation.bool_mask(fn, "desirable", d)
   shapes.check_same_shape(fn, policy_logps=p, desirable=d)
   if (policy_kl_logps is None) != (reference_kl_logps is None):
     raise ValueError(

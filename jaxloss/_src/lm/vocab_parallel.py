@@ -19,90 +19,56 @@ binds ``axis_name``).
 
 from __future__ import annotations
 
-import functools
-
 import jax
 from jax import lax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
+from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import cross_entropy as ce
+from jaxloss._src.lm import head
 from jaxloss._src.objects import scoped
 
 
-def _capped(cfg, z):
-  if cfg.logit_softcap is None:
-    return z, None
-  t = jnp.tanh(z / cfg.logit_softcap)
-  return cfg.logit_softcap * t, t
-
-
-def _combine(cfg, s, labels):
-  """Global ``(lse, target logit, sum of logits)`` from a logits shard."""
-  vocab = s.shape[-1]
-  rel = labels - lax.axis_index(cfg.axis_name) * vocab
-  inside = (rel >= 0) & (rel < vocab)
-  picked = jnp.take_along_axis(
-    s, jnp.clip(rel, 0, vocab - 1)[:, None], axis=-1
-  )[:, 0]
-  m_local = jnp.max(s, axis=-1)
-  m = lax.pmax(m_local, cfg.axis_name)
-  se = jnp.sum(jnp.exp(s - m[:, None]), axis=-1)
-  tgt = jnp.where(inside, picked, 0)
-  tot = jnp.sum(s, axis=-1) if cfg.label_smoothing else jnp.zeros_like(tgt)
-  se, tgt, tot = lax.psum(jnp.stack([se, tgt, tot]), cfg.axis_name)
-  return m + jnp.log(se), tgt, tot
-
-
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def _shard_token_losses(cfg, z, labels, valid):
-  s, _ = _capped(cfg, z)
-  lse, tgt, tot = _combine(cfg, s, labels)
-  return ce.token_values(cfg, lse, tgt, tot, valid)
-
-
 def _shard_fwd(cfg, z, labels, valid):
-  s, _ = _capped(cfg, z)
-  lse, tgt, tot = _combine(cfg, s, labels)
+  """Per-token losses from this device's logits shard ``z [N, Vs]``: the
+  fused kernel's statistics of one tile (the whole shard), combined across
+  the devices like the fused kernel's."""
+  s, _ = head.softcap(z, cfg.logit_softcap)
+  rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
+  tgt = head.pick(s, rel[:, None])[:, 0]
+  tot = jnp.sum(s, axis=-1) if cfg.label_smoothing else jnp.zeros_like(tgt)
+  lse, tgt, tot = ce.global_stats(cfg, (tiling.lse_of(s), tgt, tot))
   return ce.token_values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
 
 
 def _shard_bwd(cfg, res, g):
   z, labels, valid, lse = res
-  s, t = _capped(cfg, z)
-  rel = labels - lax.axis_index(cfg.axis_name) * z.shape[-1]
+  s, t = head.softcap(z, cfg.logit_softcap)
+  rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
   return ce.dlogits(cfg, s, t, lse, g.astype(z.dtype), rel, valid), None, None
 
 
-_shard_token_losses.defvjp(_shard_fwd, _shard_bwd)
-
-
-def _axis_size(fn, axis_name):
-  try:
-    return lax.axis_size(axis_name)
-  except NameError as e:
-    raise ValueError(
-      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
-      f"{axis_name!r}"
-    ) from e
+_shard_token_losses = tiling.tiled_vjp(_shard_fwd, _shard_bwd)
 
 
 @scoped
 def vocab_parallel_cross_entropy(
-  logits_shard,
-  labels,
+  logits_shard: ArrayLike,
+  labels: ArrayLike,
   *,
-  axis_name,
-  ignore_index=-100,
-  label_smoothing=0.0,
-  z_loss=0.0,
-  logit_softcap=None,
-  sample_weight=None,
-  reduction="mean",
-  normalizer=None,
-):
+  axis_name: str | tuple[str, ...],
+  ignore_index: int = -100,
+  label_smoothing: float = 0.0,
+  z_loss: float = 0.0,
+  logit_softcap: float | None = None,
+  sample_weight: ArrayLike | None = None,
+  reduction: str | None = "mean",
+  normalizer: ArrayLike | None = None,
+) -> jax.Array:
   """Sparse cross-entropy of logits sharded along the vocabulary axis.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -170,7 +136,7 @@ def vocab_parallel_cross_entropy(
       f"axis, got labels.shape={tuple(y.shape)} and "
       f"logits_shard.shape={tuple(z.shape)}"
     )
-  shards = _axis_size(fn, axis_name)
+  shards = tiling.axis_size(fn, axis_name)
   out_dtype = z.dtype
   acc = numerics.compute_dtype(out_dtype)
   cfg = ce.HeadConfig(
@@ -181,12 +147,9 @@ def vocab_parallel_cross_entropy(
     vocab_total=z.shape[-1] * shards,
     axis_name=axis_name,
   )
-  y1 = y.reshape((-1,)).astype(jnp.int32)
-  valid = y1 != ignore_index
-  y1 = jnp.where(valid, y1, 0)
-  z2, y1, valid = ce.vary_together(
-    z.reshape((-1, z.shape[-1])).astype(acc), y1, valid, exclude=axis_name
-  )
+  y = y.astype(jnp.int32)
+  z2, y1, valid = head.token_rows(z.astype(acc), y, y != ignore_index)
+  z2, y1, valid = tiling.vary_together(z2, y1, valid, exclude=axis_name)
   values: jax.Array = _shard_token_losses(cfg, z2, y1, valid)  # pyright: ignore[reportAssignmentType]
   return ce.finish(
     fn,
@@ -201,21 +164,21 @@ def vocab_parallel_cross_entropy(
 
 @scoped
 def vocab_parallel_linear_cross_entropy(
-  embeddings,
-  weight_shard,
-  labels,
+  embeddings: ArrayLike,
+  weight_shard: ArrayLike,
+  labels: ArrayLike,
   *,
-  axis_name,
-  bias_shard=None,
-  ignore_index=-100,
-  label_smoothing=0.0,
-  z_loss=0.0,
-  logit_softcap=None,
-  sample_weight=None,
-  reduction="mean",
-  normalizer=None,
-  chunk_size=None,
-):
+  axis_name: str | tuple[str, ...],
+  bias_shard: ArrayLike | None = None,
+  ignore_index: int = -100,
+  label_smoothing: float = 0.0,
+  z_loss: float = 0.0,
+  logit_softcap: float | None = None,
+  sample_weight: ArrayLike | None = None,
+  reduction: str | None = "mean",
+  normalizer: ArrayLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
   """:func:`jaxloss.linear_cross_entropy` with the LM head vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -266,46 +229,30 @@ def vocab_parallel_linear_cross_entropy(
     Shoeybi et al., "Megatron-LM", 2019, section 3; Wijmans et al., "Cut
     Your Losses in Large-Vocabulary Language Models", 2024.
   """
-  fn = "vocab_parallel_linear_cross_entropy"
-  ce.check_options(
-    fn,
-    label_smoothing=label_smoothing,
-    z_loss=z_loss,
-    logit_softcap=logit_softcap,
-    chunk_size=chunk_size,
-    ignore_index=ignore_index,
-  )
-  reduction_lib.check_reduction(fn, reduction)
-  x, w, y, b, out_dtype = ce.head_inputs(
-    fn, embeddings, weight_shard, labels, bias_shard
-  )
-  shards = _axis_size(fn, axis_name)
-  values, valid = ce.token_losses(
-    fn,
-    x,
-    w,
-    y,
-    b,
+  return ce.fused_cross_entropy(
+    "vocab_parallel_linear_cross_entropy",
+    embeddings,
+    weight_shard,
+    labels,
+    bias=bias_shard,
     ignore_index=ignore_index,
     label_smoothing=label_smoothing,
     z_loss=z_loss,
     logit_softcap=logit_softcap,
-    chunk_size=chunk_size,
-    vocab_total=w.shape[1] * shards,
-    axis_name=axis_name,
-  )
-  return ce.finish(
-    fn,
-    values,
-    valid,
-    out_dtype,
     sample_weight=sample_weight,
     reduction=reduction,
     normalizer=normalizer,
+    chunk_size=chunk_size,
+    axis_name=axis_name,
   )
 
 
-def count_tokens(labels, *, ignore_index=-100, axis_name=None):
+def count_tokens(
+  labels: ArrayLike,
+  *,
+  ignore_index: int = -100,
+  axis_name: str | tuple[str, ...] | None = None,
+) -> jax.Array:
   """Number of non-ignored tokens, summed over ``axis_name`` when given.
 
   The ``normalizer`` for a global mean under data parallelism: inside

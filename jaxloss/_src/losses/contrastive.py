@@ -30,27 +30,21 @@ device count): every term of the global loss is differentiated once.
 
 from __future__ import annotations
 
-import functools
 from typing import NamedTuple
 from typing import cast
 
 import jax
 from jax import lax
 import jax.numpy as jnp
+from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
+from jaxloss._src import tiling
 from jaxloss._src import validation
-from jaxloss._src.lm.cross_entropy import vary_like
-from jaxloss._src.lm.cross_entropy import vary_together
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
-
-# Elements of one float32 tile [rows, chunk] for the default chunk (as the
-# fused LM-head cross-entropy): 16 MiB.
-_TILE_ELEMENTS = 1 << 22
-_MIN_CHUNK = 128
 
 # CLIP's initial logit scale, exp(log(1 / 0.07)) (Radford et al. 2021), and
 # SigLIP's initial temperature and bias, t = 10 and b = -10 (Zhai et al.
@@ -70,87 +64,18 @@ class _Config(NamedTuple):
   axis_size: int  # devices on the ring (1 without one)
 
 
-def default_chunk(rows: int, cols: int) -> int:
-  """Columns per tile so that one float32 tile holds about 4M elements."""
-  chunk = max(_MIN_CHUNK, _TILE_ELEMENTS // max(rows, 1))
-  return int(max(1, min(cols, chunk)))
-
-
-# ------------------------------------------------------------ shard_map typing
-
-
 # ------------------------------------------------------------------ tiles
 
 
-def _dot_nt(a, b):
-  """``a @ b.T`` accumulated in float32 (or float64)."""
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
-  return lax.dot_general(
-    a, b, (((1,), (1,)), ((), ())), preferred_element_type=acc
-  )
-
-
-def _dot(a, b):
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
-  return lax.dot_general(
-    a, b, (((1,), (0,)), ((), ())), preferred_element_type=acc
-  )
-
-
-def _dot_tn(a, b):
-  """``a.T @ b`` (contract the leading axes)."""
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
-  return lax.dot_general(
-    a, b, (((0,), (0,)), ((), ())), preferred_element_type=acc
-  )
-
-
-def _column_slice(b, start, size):
-  # The barrier ties the block to the (loop-varying) start, so that the
-  # compiler cannot hoist a full-size upcast of it out of the loop.
-  b, start = lax.optimization_barrier((b, start))
-  return lax.dynamic_slice_in_dim(b, start, size, axis=0)
-
-
-def _tile(a, b, scale, bias, va, vb):
+def _tile(a, b, scale, bias, va, vb, acc):
   """``(raw, logits, mask)`` of one tile: ``raw = a @ b.T`` (compute dtype),
   ``logits = scale * raw (+ bias)`` and the validity mask of its entries."""
-  raw = _dot_nt(a, b)
+  raw = tiling.matmul(a, b, tiling.NT, acc)
   logits = scale * raw
   if bias is not None:
     logits = logits + bias
   mask = va[:, None] & vb[None, :]
   return raw, logits, mask
-
-
-def _shift(m):
-  """A finite shift for an online log-sum-exp (0 for an empty row)."""
-  return jnp.where(m == -jnp.inf, 0, m)
-
-
-def _finish_lse(m, se):
-  """``m + log(se)``; ``-inf`` for an empty (fully masked) row."""
-  return jnp.where(
-    se > 0,
-    _shift(m) + jnp.log(jnp.where(se > 0, se, 1)),
-    jnp.where(jnp.isnan(se), jnp.nan, -jnp.inf),
-  )
-
-
-def _scan_chunks(step, carry, cols, chunk, refs):
-  """Runs ``step(carry, start, size)`` over column tiles ``[start, start +
-  size)``; a shorter tail tile runs after the scan."""
-  carry = vary_like(carry, refs)
-  full, tail = cols // chunk, cols % chunk
-  if full == 1:
-    carry = step(carry, 0, chunk)
-  elif full:
-    carry, _ = lax.scan(
-      lambda c, i: (step(c, i * chunk, chunk), None), carry, jnp.arange(full)
-    )
-  if tail:
-    carry = step(carry, full * chunk, tail)
-  return carry
 
 
 def _ring_perm(n):
@@ -181,7 +106,7 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
       blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name, perm)
     return (carry, blk, valid, trav), None
 
-  state = vary_like((carry, b, vb, travel), (b,))
+  state = tiling.vary_like((carry, b, vb, travel), (b,))
   if travel is None:
     # The forward pass needs no block after the last one: n - 1 transfers.
     if n > 1:
@@ -216,28 +141,27 @@ def _forward(cfg, a, b, scale, bias, va, vb):
     col_offset = origin * cols
 
     def step(c, start, size):
-      bk = _column_slice(blk, start, size)
+      bk = tiling.loop_slice(blk, start, size, 0)
       vk = lax.dynamic_slice_in_dim(vblk, start, size)
-      _, logits, mask = _tile(a, bk, scale, bias, va, vk)
+      _, logits, mask = _tile(a, bk, scale, bias, va, vk, acc)
       if cfg.kind == "sigmoid":
         (total,) = c
         t = _labels(rows, start, size, row_offset, col_offset)
         ce = numerics.sigmoid_cross_entropy(t.astype(acc), logits)
         return (total + jnp.sum(jnp.where(mask, ce, 0), axis=1),)
-      m, se, col = c
+      lse, col = c
       s = jnp.where(mask, logits, -jnp.inf)
-      m_new = jnp.maximum(m, jnp.max(s, axis=1))
-      shift = _shift(m_new)
-      se = se * jnp.exp(m - shift) + jnp.sum(jnp.exp(s - shift[:, None]), 1)
+      lse, _, _ = tiling.lse_add(lse, s)
       if cfg.columns:
+        # Every row is in the tile: its columns' log-sum-exp is final.
         cm = jnp.max(s, axis=0)
-        cse = jnp.sum(jnp.exp(s - _shift(cm)[None, :]), axis=0)
+        cse = jnp.sum(jnp.exp(s - tiling.finite_shift(cm)[None, :]), axis=0)
         col = lax.dynamic_update_slice_in_dim(
-          col, _finish_lse(cm, cse), start, axis=0
+          col, tiling.finish_lse(cm, cse, empty_rows=True), start, axis=0
         )
-      return m_new, se, col
+      return lse, col
 
-    return _scan_chunks(
+    return tiling.scan_tiles(
       step, carry, cols, min(cfg.chunk, cols), (a, blk, scale, bias, va, vblk)
     ), None
 
@@ -245,20 +169,21 @@ def _forward(cfg, a, b, scale, bias, va, vb):
     carry = (jnp.zeros((rows,), acc),)
   else:
     col = jnp.zeros((b.shape[0] if cfg.columns else 0,), acc)
-    carry = (jnp.full((rows,), -jnp.inf, acc), jnp.zeros((rows,), acc), col)
+    carry = (tiling.lse_start((rows,), acc), col)
   carry, _ = _blocks(cfg, body, carry, b, vb)
   if cfg.kind == "sigmoid":
     return carry[0], None
-  m, se, col = carry
-  return _finish_lse(m, se), (col if cfg.columns else None)
+  lse, col = carry
+  return tiling.finish_lse(lse.m, lse.se, empty_rows=True), (
+    col if cfg.columns else None
+  )
 
 
 # tiled's (row, col); custom_vjp's stubs do not carry the return type.
 _Stats = tuple[jax.Array, jax.Array | None]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
-def tiled(cfg, a, b, scale, bias, va, vb):
+def _tiled_fwd(cfg, a, b, scale, bias, va, vb):
   """Row (and column) statistics of ``scale * a @ b.T + bias``, tiled.
 
   Args:
@@ -275,12 +200,8 @@ def tiled(cfg, a, b, scale, bias, va, vb):
     ``(row, col)``: for CLIP the row log-sum-exp ``[Na]`` and, with
     ``cfg.columns``, the column log-sum-exp ``[Nb]`` (else None); for SigLIP
     the row sums of the sigmoid losses ``[Na]`` and None. Empty rows and
-    columns give ``-inf`` (CLIP) or 0 (SigLIP).
+    columns give ``-inf`` (CLIP) or 0 (SigLIP). Also the residuals.
   """
-  return _forward(cfg, a, b, scale, bias, va, vb)
-
-
-def _tiled_fwd(cfg, a, b, scale, bias, va, vb):
   row, col = _forward(cfg, a, b, scale, bias, va, vb)
   return (row, col), (a, b, scale, bias, va, vb, row, col)
 
@@ -307,9 +228,9 @@ def _tiled_bwd(cfg, res, cotangents):
 
     def step(c, start, size):
       da, db_b, ds, dbias = c
-      bk = _column_slice(blk, start, size)
+      bk = tiling.loop_slice(blk, start, size, 0)
       vk = lax.dynamic_slice_in_dim(vblk, start, size)
-      raw, logits, mask = _tile(a, bk, scale, bias, va, vk)
+      raw, logits, mask = _tile(a, bk, scale, bias, va, vk, acc)
       if cfg.kind == "sigmoid":
         t = _labels(rows, start, size, row_offset, col_offset)
         dl = g_row[:, None] * (jax.nn.sigmoid(logits) - t.astype(acc))
@@ -328,15 +249,15 @@ def _tiled_bwd(cfg, res, cotangents):
       if dbias is not None:
         dbias = dbias + jnp.sum(dl)
       dl_h = dl.astype(a.dtype)
-      da = da + _dot(dl_h, bk)
-      db_k = _dot_tn(dl_h, a)
+      da = da + tiling.matmul(dl_h, bk, tiling.NN, acc)
+      db_k = tiling.matmul(dl_h, a, tiling.TN, acc)
       db_b = lax.dynamic_update_slice_in_dim(
         db_b, lax.dynamic_slice_in_dim(db_b, start, size) + db_k, start, axis=0
       )
       return da, db_b, ds, dbias
 
     da, ds, dbias = carry
-    da, db_blk, ds, dbias = _scan_chunks(
+    da, db_blk, ds, dbias = tiling.scan_tiles(
       step,
       (da, db_blk, ds, dbias),
       cols,
@@ -356,21 +277,10 @@ def _tiled_bwd(cfg, res, cotangents):
   return da, db, ds, dbias, None, None
 
 
-tiled.defvjp(_tiled_fwd, _tiled_bwd)
+tiled = tiling.tiled_vjp(_tiled_fwd, _tiled_bwd)
 
 
 # ------------------------------------------------------------ validation
-
-
-def _check_chunk(fn, chunk_size):
-  if chunk_size is not None and (
-    isinstance(chunk_size, bool)
-    or not isinstance(chunk_size, int)
-    or chunk_size < 1
-  ):
-    raise ValueError(
-      f"{fn}: chunk_size must be a positive int or None, got {chunk_size!r}"
-    )
 
 
 def _scalar(fn, name, value, dtype):
@@ -404,8 +314,7 @@ def _inputs(
     valid = jnp.ones(x.shape[:1], jnp.bool_)
   else:
     valid = numerics.as_array(fn, "where", where)
-    if valid.dtype != jnp.bool_:
-      raise TypeError(f"{fn}: where must be a boolean mask, got {valid.dtype}")
+    validation.bool_mask(fn, "where", valid)
     if valid.shape != x.shape[:1]:
       raise ValueError(
         f"{fn}: where must have shape [B] = ({x.shape[0]},), got "
@@ -418,23 +327,12 @@ def _inputs(
   return x, y, valid, out_dtype
 
 
-def _axis_size(fn, axis_name):
-  try:
-    return lax.axis_size(axis_name)
-  except NameError as e:
-    raise ValueError(
-      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
-      f"{axis_name!r}"
-    ) from e
-
-
 def _config(
   kind, rows, cols, chunk_size, columns=False, axis_name=None, axis_size=1
 ):
-  chunk = chunk_size or default_chunk(rows, cols)
   return _Config(
     kind=kind,
-    chunk=int(max(1, min(chunk, cols))),
+    chunk=tiling.chunk_for(chunk_size, rows, cols),
     columns=columns,
     axis_name=axis_name,
     axis_size=int(axis_size),
@@ -451,13 +349,13 @@ def _clip_values(lse_row, lse_col, diag, valid, out_dtype):
 
 @scoped
 def clip_loss(
-  image_embeddings,
-  text_embeddings,
+  image_embeddings: ArrayLike,
+  text_embeddings: ArrayLike,
   *,
-  scale=CLIP_SCALE,
-  where=None,
-  chunk_size=None,
-):
+  scale: float | jax.Array = CLIP_SCALE,
+  where: ArrayLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
   """CLIP's symmetric InfoNCE loss, one value per image-text pair.
 
   With ``l = scale * image @ text.T`` (``[B, B]``, accumulated in float32
@@ -510,7 +408,7 @@ def clip_loss(
   """
   fn = "clip_loss"
   validation.number(fn, "scale", scale)
-  _check_chunk(fn, chunk_size)
+  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
   x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
   empty.require_samples(fn, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
@@ -524,14 +422,14 @@ def clip_loss(
 
 @scoped
 def siglip_loss(
-  image_embeddings,
-  text_embeddings,
+  image_embeddings: ArrayLike,
+  text_embeddings: ArrayLike,
   *,
-  scale=SIGLIP_SCALE,
-  bias=SIGLIP_BIAS,
-  where=None,
-  chunk_size=None,
-):
+  scale: float | jax.Array = SIGLIP_SCALE,
+  bias: float | jax.Array = SIGLIP_BIAS,
+  where: ArrayLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
   """SigLIP's pairwise sigmoid loss, one value per image (row).
 
   With ``l = scale * image @ text.T + bias`` (``[B, B]``, in float32 for
@@ -582,7 +480,7 @@ def siglip_loss(
   fn = "siglip_loss"
   validation.number(fn, "scale", scale)
   validation.number(fn, "bias", bias)
-  _check_chunk(fn, chunk_size)
+  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
   x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
   empty.require_samples(fn, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
@@ -596,15 +494,15 @@ def siglip_loss(
 
 @scoped
 def sharded_clip_loss(
-  image_local,
-  text_local,
+  image_local: ArrayLike,
+  text_local: ArrayLike,
   *,
-  scale=CLIP_SCALE,
-  axis_name,
-  where=None,
-  chunk_size=None,
-  collective="ring",
-):
+  scale: float | jax.Array = CLIP_SCALE,
+  axis_name: str | tuple[str, ...],
+  where: ArrayLike | None = None,
+  chunk_size: int | None = None,
+  collective: str = "ring",
+) -> jax.Array:
   """:func:`jaxloss.clip_loss` of the global batch, from local rows.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -671,15 +569,15 @@ def sharded_clip_loss(
     blocks, "chunked" implementation).
   """
   fn = "sharded_clip_loss"
-  _check_chunk(fn, chunk_size)
+  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
   x, y, valid, out_dtype = _inputs(
     fn, image_local, text_local, where, ("image_local", "text_local")
   )
-  n = _axis_size(fn, axis_name)
+  n = tiling.axis_size(fn, axis_name)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   b = x.shape[0]
-  x, y, s, valid = vary_together(x, y, s, valid)
+  x, y, s, valid = tiling.vary_together(x, y, s, valid)
   if collective == "ring":
     cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
     lse_row, _ = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
@@ -703,15 +601,15 @@ def sharded_clip_loss(
 
 @scoped
 def sharded_siglip_loss(
-  image_local,
-  text_local,
+  image_local: ArrayLike,
+  text_local: ArrayLike,
   *,
-  scale=SIGLIP_SCALE,
-  bias=SIGLIP_BIAS,
-  axis_name,
-  where=None,
-  chunk_size=None,
-):
+  scale: float | jax.Array = SIGLIP_SCALE,
+  bias: float | jax.Array = SIGLIP_BIAS,
+  axis_name: str | tuple[str, ...],
+  where: ArrayLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
   """:func:`jaxloss.siglip_loss` of the global batch, from local rows.
 
   Call inside ``shard_map``: device ``k`` of mesh axis ``axis_name`` holds
@@ -764,17 +662,17 @@ def sharded_siglip_loss(
     section 3.3 and figure 1.
   """
   fn = "sharded_siglip_loss"
-  _check_chunk(fn, chunk_size)
+  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
   x, y, valid, out_dtype = _inputs(
     fn, image_local, text_local, where, ("image_local", "text_local")
   )
-  n = _axis_size(fn, axis_name)
+  n = tiling.axis_size(fn, axis_name)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(fn, "scale", scale, acc)
   bb = _scalar(fn, "bias", bias, acc)
   b = x.shape[0]
   cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
-  x, y, s, bb, valid = vary_together(x, y, s, bb, valid)
+  x, y, s, bb, valid = tiling.vary_together(x, y, s, bb, valid)
   values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
