@@ -161,6 +161,18 @@ def integer(fn: str, name: str, value, *, low=None, optional=False):
     raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
 
 
+def positive_integer(fn: str, name: str, value, *, optional=False):
+  """A Python or NumPy integer >= 1 (a size: a chunk, a count), not a bool;
+  with ``optional``, also ``None`` ("pick one")."""
+  if value is None and optional:
+    return
+  want = "a positive int or None" if optional else "a positive int"
+  if _is_bool(value) or not isinstance(value, numbers.Integral):
+    raise TypeError(f"{fn}: {name} must be {want}, got {value!r}")
+  if value < 1:
+    raise ValueError(f"{fn}: {name} must be {want}, got {value!r}")
+
+
 def _dtype_of(x) -> np.dtype:
   dtype = getattr(x, "dtype", None)
   return np.dtype(np.asarray(x).dtype if dtype is None else dtype)
@@ -297,13 +309,3 @@ def deprecated_alias(
     return cast(_F, wrapper)
 
   return decorate
-def positive_integer(fn: str, name: str, value, *, optional=False):
-  """A Python or NumPy integer >= 1 (a size: a chunk, a count), not a bool;
-  with ``optional``, also ``None`` ("pick one")."""
-  if value is None and optional:
-    return
-  want = "a positive int or None" if optional else "a positive int"
-  if _is_bool(value) or not isinstance(value, numbers.Integral):
-    raise TypeError(f"{fn}: {name} must be {want}, got {value!r}")
-  if value < 1:
-    raise ValueError(f"{fn}: {name} must be {want}, got {value!r}")

@@ -725,7 +725,7 @@ class SoftMarginLoss(nn.Module):
 class SparseCategoricalCrossentropy(nn.Module):
   """Linen module of :class:`jaxloss.SparseCategoricalCrossentropy`."""
   from_logits: bool = False
-  ignore_class: Any = None
+  ignore_index: Any = None
   axis: int = -1
   label_smoothing: float | jax.Array = 0.0
   reduction: str | None = 'sum_over_batch_size'
@@ -784,15 +784,15 @@ class TripletHardLoss(nn.Module):
   def loss_object(self) -> jaxloss.TripletHardLoss: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
-class TripletMargin(nn.Module):
-  """Linen module of :class:`jaxloss.TripletMargin`."""
+class TripletMarginLoss(nn.Module):
+  """Linen module of :class:`jaxloss.TripletMarginLoss`."""
   margin: float | jax.Array = 1.0
   p: float | jax.Array = 2.0
   eps: float | jax.Array = 1e-06
   swap: bool = False
   reduction: str | None = 'sum_over_batch_size'
   dtype: DTypeLike | None = None
-  def loss_object(self) -> jaxloss.TripletMargin: ...
+  def loss_object(self) -> jaxloss.TripletMarginLoss: ...
   def __call__(self, anchor: InputLike, positive: InputLike, negative: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class TripletSemiHardLoss(nn.Module):
@@ -817,7 +817,7 @@ class Tversky(nn.Module):
 class WeightedKappaLoss(nn.Module):
   """Linen module of :class:`jaxloss.WeightedKappaLoss`."""
   weightage: str = 'quadratic'
-  epsilon: float | jax.Array = 1e-06
+  eps: float | jax.Array = 1e-06
   reduction: str | None = 'sum_over_batch_size'
   dtype: DTypeLike | None = None
   def loss_object(self) -> jaxloss.WeightedKappaLoss: ...
@@ -919,7 +919,7 @@ __all__ = [
     'TaylorCrossentropy',
     'TotalVariation',
     'TripletHardLoss',
-    'TripletMargin',
+    'TripletMarginLoss',
     'TripletSemiHardLoss',
     'Tversky',
     'WeightedKappaLoss',

@@ -508,7 +508,7 @@ class SoftMarginLoss(LossModule):
 class SparseCategoricalCrossentropy(LossModule):
   """nnx module of :class:`jaxloss.SparseCategoricalCrossentropy`."""
   loss: jaxloss.SparseCategoricalCrossentropy
-  def __init__(self, *, from_logits: bool = False, ignore_class: Any = None, axis: int = -1, label_smoothing: float | jax.Array = 0.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __init__(self, *, from_logits: bool = False, ignore_index: Any = None, axis: int = -1, label_smoothing: float | jax.Array = 0.0, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class SquaredHinge(LossModule):
@@ -547,9 +547,9 @@ class TripletHardLoss(LossModule):
   def __init__(self, *, margin: float | jax.Array = 1.0, soft: bool = False, distance_metric: str = 'L2', reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
-class TripletMargin(LossModule):
-  """nnx module of :class:`jaxloss.TripletMargin`."""
-  loss: jaxloss.TripletMargin
+class TripletMarginLoss(LossModule):
+  """nnx module of :class:`jaxloss.TripletMarginLoss`."""
+  loss: jaxloss.TripletMarginLoss
   def __init__(self, *, margin: float | jax.Array = 1.0, p: float | jax.Array = 2.0, eps: float | jax.Array = 1e-06, swap: bool = False, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, anchor: InputLike, positive: InputLike, negative: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
@@ -568,7 +568,7 @@ class Tversky(LossModule):
 class WeightedKappaLoss(LossModule):
   """nnx module of :class:`jaxloss.WeightedKappaLoss`."""
   loss: jaxloss.WeightedKappaLoss
-  def __init__(self, *, weightage: str = 'quadratic', epsilon: float | jax.Array = 1e-06, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
+  def __init__(self, *, weightage: str = 'quadratic', eps: float | jax.Array = 1e-06, reduction: str | None = 'sum_over_batch_size', name: str | None = None, dtype: DTypeLike | None = None) -> None: ...
   def __call__(self, y_true: InputLike, y_pred: InputLike, sample_weight: InputLike | None = None, *, where: InputLike | None = None, normalizer: ArrayLike | None = None) -> jax.Array: ...  # pyright: ignore[reportIncompatibleMethodOverride]
 
 class ZLoss(LossModule):
@@ -666,7 +666,7 @@ __all__ = [
     'TaylorCrossentropy',
     'TotalVariation',
     'TripletHardLoss',
-    'TripletMargin',
+    'TripletMarginLoss',
     'TripletSemiHardLoss',
     'Tversky',
     'WeightedKappaLoss',
