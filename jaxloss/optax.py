@@ -98,53 +98,55 @@ __all__ = [
 # ----------------------------------------------------------------- helpers
 
 
-def _float(fn, name, x):
+def _float(caller, name, x):
   """A floating input in its compute dtype, and the dtype to return."""
-  x = numerics.as_float(fn, name, x)
+  x = numerics.as_float(caller, name, x)
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
 
 
-def _scores_and(fn, scores, other, name_scores, name_other, cast=True):
+def _scores_and(caller, scores, other, name_scores, name_other, cast=True):
   """``(scores, other, out_dtype)``: ``other`` broadcast to the scores."""
-  s, dt = _float(fn, name_scores, scores)
-  o = numerics.as_array(fn, name_other, other)
+  s, dt = _float(caller, name_scores, scores)
+  o = numerics.as_array(caller, name_other, other)
   if cast:
     o = o.astype(s.dtype)
-  return s, shapes.broadcast_to(fn, name_other, o, s.shape), dt
+  return s, shapes.broadcast_to(caller, name_other, o, s.shape), dt
 
 
-def _same_shape_pair(fn, predictions, targets, names):
+def _same_shape_pair(caller, predictions, targets, names):
   """Two floating inputs of the same shape, in one compute dtype."""
-  (p, t), dt = numerics.floats(fn, **{names[0]: predictions, names[1]: targets})
-  shapes.check_same_shape(fn, **{names[0]: p, names[1]: t})
+  (p, t), dt = numerics.floats(
+    caller, **{names[0]: predictions, names[1]: targets}
+  )
+  shapes.check_same_shape(caller, **{names[0]: p, names[1]: t})
   return p, t, dt
 
 
-def _error(fn, predictions, targets):
+def _error(caller, predictions, targets):
   """``predictions - targets`` (or ``predictions``), in the compute dtype."""
   if targets is None:
-    p, dt = _float(fn, "predictions", predictions)
+    p, dt = _float(caller, "predictions", predictions)
     return p, dt
-  p, dt = _float(fn, "predictions", predictions)
-  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-  t = shapes.broadcast_to(fn, "targets", t, p.shape)
+  p, dt = _float(caller, "predictions", predictions)
+  t = numerics.as_array(caller, "targets", targets).astype(p.dtype)
+  t = shapes.broadcast_to(caller, "targets", t, p.shape)
   return p - t, dt
 
 
-def _int_labels(fn, labels):
-  labels = numerics.as_array(fn, "labels", labels)
-  validation.integer_dtype(fn, "labels", labels)
+def _int_labels(caller, labels):
+  labels = numerics.as_array(caller, "labels", labels)
+  validation.integer_dtype(caller, "labels", labels)
   return labels
 
 
-def _class_labels(fn, scores, labels):
+def _class_labels(caller, scores, labels):
   """Scores ``[..., K]`` and integer labels ``[...]``."""
-  s, dt = _float(fn, "scores", scores)
-  shapes.check_min_rank(fn, "scores", s, 1)
-  y = _int_labels(fn, labels)
+  s, dt = _float(caller, "scores", scores)
+  shapes.check_min_rank(caller, "scores", s, 1)
+  y = _int_labels(caller, labels)
   if y.shape != s.shape[:-1]:
     raise ValueError(
-      f"{fn}: labels must have the shape of scores without the class "
+      f"{caller}: labels must have the shape of scores without the class "
       f"axis {tuple(s.shape[:-1])}, got labels.shape={tuple(y.shape)}"
     )
   return s, y, dt
@@ -180,8 +182,8 @@ def sigmoid_binary_cross_entropy(
   References:
     Goodfellow et al., Deep Learning, 2016, sec. 3.10.
   """
-  fn = "sigmoid_binary_cross_entropy"
-  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  caller = "sigmoid_binary_cross_entropy"
+  z, y, dt = _scores_and(caller, logits, labels, "logits", "labels")
   bce, _ = binary_terms(y, z, True)
   return bce.astype(dt)
 
@@ -217,8 +219,8 @@ def sigmoid_focal_loss(
   References:
     Lin et al., Focal Loss for Dense Object Detection, 2017.
   """
-  fn = "sigmoid_focal_loss"
-  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  caller = "sigmoid_focal_loss"
+  z, y, dt = _scores_and(caller, logits, labels, "logits", "labels")
   bce, one_minus_pt = binary_terms(y, z, True)
   loss = numerics.safe_pow(one_minus_pt, gamma) * bce
   if alpha is not None:
@@ -245,9 +247,9 @@ def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> jax.Array:
   References:
     Cortes & Vapnik, Support-Vector Networks, 1995.
   """
-  fn = "hinge_loss"
+  caller = "hinge_loss"
   f, y, dt = _scores_and(
-    fn, predictor_outputs, targets, "predictor_outputs", "targets"
+    caller, predictor_outputs, targets, "predictor_outputs", "targets"
   )
   return _hinge.binary_hinge(y, f).astype(dt)
 
@@ -276,9 +278,9 @@ def perceptron_loss(
   References:
     Rosenblatt, The Perceptron, 1958.
   """
-  fn = "perceptron_loss"
+  caller = "perceptron_loss"
   f, y, dt = _same_shape_pair(
-    fn, predictor_outputs, targets, ("predictor_outputs", "targets")
+    caller, predictor_outputs, targets, ("predictor_outputs", "targets")
   )
   return _hinge.binary_perceptron(y, f).astype(dt)
 
@@ -307,8 +309,8 @@ def sparsemax_loss(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
   References:
     Blondel, Martins & Niculae, Learning with Fenchel-Young Losses, 2020.
   """
-  fn = "sparsemax_loss"
-  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels", cast=False)
+  caller = "sparsemax_loss"
+  z, y, dt = _scores_and(caller, logits, labels, "logits", "labels", cast=False)
   return _sparsemax.binary_sparsemax_loss(y, z).astype(dt)
 
 
@@ -337,8 +339,8 @@ def multiclass_sparsemax_loss(
   References:
     Martins & Astudillo, From Softmax to Sparsemax, 2016.
   """
-  fn = "multiclass_sparsemax_loss"
-  s, y, dt = _class_labels(fn, scores, labels)
+  caller = "multiclass_sparsemax_loss"
+  s, y, dt = _class_labels(caller, scores, labels)
   return _sparsemax.multiclass_sparsemax_loss(y, s).astype(dt)
 
 
@@ -362,8 +364,8 @@ def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> jax.Array:
     Crammer & Singer, On the Algorithmic Implementation of Multiclass
     Kernel-based Vector Machines, 2001.
   """
-  fn = "multiclass_hinge_loss"
-  s, y, dt = _class_labels(fn, scores, labels)
+  caller = "multiclass_hinge_loss"
+  s, y, dt = _class_labels(caller, scores, labels)
   return _hinge.multiclass_hinge(y, s).astype(dt)
 
 
@@ -388,8 +390,8 @@ def multiclass_perceptron_loss(
   References:
     Collins, Discriminative Training Methods for Hidden Markov Models, 2002.
   """
-  fn = "multiclass_perceptron_loss"
-  s, y, dt = _class_labels(fn, scores, labels)
+  caller = "multiclass_perceptron_loss"
+  s, y, dt = _class_labels(caller, scores, labels)
   return _hinge.multiclass_perceptron(y, s).astype(dt)
 
 
@@ -419,8 +421,8 @@ def safe_softmax_cross_entropy(
   References:
     Goodfellow et al., Deep Learning, 2016, sec. 6.2.2.3.
   """
-  fn = "safe_softmax_cross_entropy"
-  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
+  caller = "safe_softmax_cross_entropy"
+  z, y, dt = _scores_and(caller, logits, labels, "logits", "labels")
   return _softmax.safe_softmax_cross_entropy(y, z).astype(dt)
 
 
@@ -457,10 +459,10 @@ def softmax_cross_entropy(
   References:
     Bishop, Pattern Recognition and Machine Learning, 2006, eq. 4.108.
   """
-  fn = "softmax_cross_entropy"
-  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  ax = shapes.optional_axes(fn, axis, z.ndim)
-  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
+  caller = "softmax_cross_entropy"
+  z, y, dt = _scores_and(caller, logits, labels, "logits", "labels")
+  ax = shapes.optional_axes(caller, axis, z.ndim)
+  mask = shapes.include_mask(caller, where, z.shape, axis=ax)
   return _softmax.softmax_cross_entropy(y, z, ax, mask).astype(dt)
 
 
@@ -500,19 +502,19 @@ def softmax_cross_entropy_with_integer_labels(
   References:
     Bishop, Pattern Recognition and Machine Learning, 2006, eq. 4.108.
   """
-  fn = "softmax_cross_entropy_with_integer_labels"
-  z, dt = _float(fn, "logits", logits)
-  y = _int_labels(fn, labels)
+  caller = "softmax_cross_entropy_with_integer_labels"
+  z, dt = _float(caller, "logits", logits)
+  y = _int_labels(caller, labels)
   if isinstance(axis, bool) or not isinstance(axis, (int, tuple)):
     raise ValueError(
-      f"{fn}: axis must be an int or a tuple of ints, got {axis!r}"
+      f"{caller}: axis must be an int or a tuple of ints, got {axis!r}"
     )
-  ax = shapes.optional_axes(fn, axis, z.ndim)
-  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
-  z, mask = shapes.flatten_class_axes(fn, z, axis, mask)
+  ax = shapes.optional_axes(caller, axis, z.ndim)
+  mask = shapes.include_mask(caller, where, z.shape, axis=ax)
+  z, mask = shapes.flatten_class_axes(caller, z, axis, mask)
   if y.shape != z.shape[:-1]:
     raise ValueError(
-      f"{fn}: labels must have the shape of logits without axis "
+      f"{caller}: labels must have the shape of logits without axis "
       f"{tuple(z.shape[:-1])}, got labels.shape={tuple(y.shape)}"
     )
   return _softmax.softmax_cross_entropy_sparse(y, z, mask).astype(dt)
@@ -556,26 +558,28 @@ def poly_loss_cross_entropy(
     Leng et al., PolyLoss: A Polynomial Expansion Perspective of
     Classification Loss Functions, 2022.
   """
-  fn = "poly_loss_cross_entropy"
-  numerics.as_float(fn, "labels", labels)
-  z, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  ax = shapes.optional_axes(fn, axis, z.ndim)
-  mask = shapes.include_mask(fn, where, z.shape, axis=ax)
+  caller = "poly_loss_cross_entropy"
+  numerics.as_float(caller, "labels", labels)
+  z, y, dt = _scores_and(caller, logits, labels, "logits", "labels")
+  ax = shapes.optional_axes(caller, axis, z.ndim)
+  mask = shapes.include_mask(caller, where, z.shape, axis=ax)
   return _softmax.poly1_cross_entropy(y, z, epsilon, ax, mask).astype(dt)
 
 
-def _divergence(fn, kernel, log_predictions, second, second_name, axis, where):
+def _divergence(
+  caller, kernel, log_predictions, second, second_name, axis, where
+):
   """``kernel(second, log_predictions, axes, mask)`` on the two inputs
   broadcast to one shape, in their compute dtype."""
   names = ("log_predictions", second_name)
   (lq, b), dt = numerics.floats(
-    fn, **dict(zip(names, (log_predictions, second)))
+    caller, **dict(zip(names, (log_predictions, second)))
   )
   shape = jnp.broadcast_shapes(lq.shape, b.shape)
-  lq = shapes.broadcast_to(fn, names[0], lq, shape, to="the inputs")
-  b = shapes.broadcast_to(fn, names[1], b, shape, to="the inputs")
-  ax = shapes.optional_axes(fn, axis, len(shape))
-  mask = shapes.include_mask(fn, where, shape)
+  lq = shapes.broadcast_to(caller, names[0], lq, shape, to="the inputs")
+  b = shapes.broadcast_to(caller, names[1], b, shape, to="the inputs")
+  ax = shapes.optional_axes(caller, axis, len(shape))
+  mask = shapes.include_mask(caller, where, shape)
   return kernel(b, lq, ax, mask).astype(dt)
 
 
@@ -647,10 +651,10 @@ def kl_divergence_with_log_targets(
   References:
     Kullback & Leibler, On Information and Sufficiency, 1951.
   """
-  fn = "kl_divergence_with_log_targets"
+  caller = "kl_divergence_with_log_targets"
   kernel = _softmax.kl_from_log_targets
   return _divergence(
-    fn, kernel, log_predictions, log_targets, "log_targets", axis, where
+    caller, kernel, log_predictions, log_targets, "log_targets", axis, where
   )
 
 
@@ -856,13 +860,13 @@ def squared_error(
     >>> losses.squared_error([1.0, 2.0], [0.0, 0.0])
     Array([1., 4.], dtype=float32)
   """
-  fn = "squared_error"
+  caller = "squared_error"
   if targets is None:
-    e, dt = _float(fn, "predictions", predictions)
+    e, dt = _float(caller, "predictions", predictions)
   else:
-    p, dt = _float(fn, "predictions", predictions)
-    t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
-    shapes.check_same_shape(fn, predictions=p, targets=t)
+    p, dt = _float(caller, "predictions", predictions)
+    t = numerics.as_array(caller, "targets", targets).astype(p.dtype)
+    shapes.check_same_shape(caller, predictions=p, targets=t)
     e = p - t
   return jnp.square(e).astype(dt)
 
@@ -979,12 +983,12 @@ def cosine_similarity(
   References:
     Salton & McGill, Introduction to Modern Information Retrieval, 1983.
   """
-  fn = "cosine_similarity"
+  caller = "cosine_similarity"
   p, t, dt = _same_shape_pair(
-    fn, predictions, targets, ("predictions", "targets")
+    caller, predictions, targets, ("predictions", "targets")
   )
-  ax = shapes.optional_axes(fn, axis, p.ndim)
-  mask = shapes.include_mask(fn, where, p.shape)
+  ax = shapes.optional_axes(caller, axis, p.ndim)
+  mask = shapes.include_mask(caller, where, p.shape)
   return _embedding.clipped_cosine(p, t, ax, epsilon, mask).astype(dt)
 
 
@@ -1019,12 +1023,12 @@ def cosine_distance(
 # --------------------------------------------------------------- segmentation
 
 
-def _dice(fn, predictions, targets, apply_softmax, ignore_background, **kw):
+def _dice(caller, predictions, targets, apply_softmax, ignore_background, **kw):
   p, t, dt = _overlap.class_probabilities(
-    fn, predictions, targets, apply_softmax
+    caller, predictions, targets, apply_softmax
   )
   mask = _overlap.without_background(p.shape[-1], ignore_background)
-  return _overlap.per_class_tversky(fn, t, p, class_mask=mask, **kw), dt
+  return _overlap.per_class_tversky(caller, t, p, class_mask=mask, **kw), dt
 
 
 @scoped
@@ -1132,18 +1136,18 @@ def multiclass_generalized_dice_loss(
     Sudre et al., Generalised Dice Overlap as a Deep Learning Loss Function
     for Highly Unbalanced Segmentations, 2017.
   """
-  fn = "multiclass_generalized_dice_loss"
+  caller = "multiclass_generalized_dice_loss"
   shapes.check_same_shape(
-    fn,
-    predictions=numerics.as_array(fn, "predictions", predictions),
-    targets=numerics.as_array(fn, "targets", targets),
+    caller,
+    predictions=numerics.as_array(caller, "predictions", predictions),
+    targets=numerics.as_array(caller, "targets", targets),
   )
   p, t, dt = _overlap.class_probabilities(
-    fn, predictions, targets, apply_softmax
+    caller, predictions, targets, apply_softmax
   )
   mask = _overlap.without_background(p.shape[-1], ignore_background)
   return _overlap.generalized_dice(
-    fn, t, p, smooth=smooth, class_mask=mask
+    caller, t, p, smooth=smooth, class_mask=mask
   ).astype(dt)
 
 
@@ -1176,12 +1180,12 @@ def binary_dice_loss(
     ...                         jnp.array([[1.0, 0.0]])).round(4)
     Array([0.], dtype=float32)
   """
-  fn = "binary_dice_loss"
-  p, _ = _float(fn, "predictions", predictions)
-  t = numerics.as_array(fn, "targets", targets)
+  caller = "binary_dice_loss"
+  p, _ = _float(caller, "predictions", predictions)
+  t = numerics.as_array(caller, "targets", targets)
   if p.ndim == t.ndim and p.shape[-1] != 1:  # one sigmoid channel
     p, t = p[..., None], t[..., None]
-  values, dt = _dice(fn, p, t, apply_sigmoid, False, smooth=smooth)
+  values, dt = _dice(caller, p, t, apply_sigmoid, False, smooth=smooth)
   return values.astype(dt)
 
 
@@ -1223,13 +1227,13 @@ def ntxent(
     Chen et al., A Simple Framework for Contrastive Learning of Visual
     Representations, 2020.
   """
-  fn = "ntxent"
-  e, dt = _float(fn, "embeddings", embeddings)
-  shapes.check_rank(fn, "embeddings", e, 2)
-  y = numerics.as_array(fn, "labels", labels)
+  caller = "ntxent"
+  e, dt = _float(caller, "embeddings", embeddings)
+  shapes.check_rank(caller, "embeddings", e, 2)
+  y = numerics.as_array(caller, "labels", labels)
   if y.shape[:1] != e.shape[:1]:
     raise ValueError(
-      f"{fn}: labels must have one entry per embedding ({e.shape[0]}), got "
+      f"{caller}: labels must have one entry per embedding ({e.shape[0]}), got "
       f"labels.shape={tuple(y.shape)}"
     )
   return _embedding.ntxent(y, e, temperature).astype(dt)
@@ -1280,12 +1284,12 @@ def triplet_margin_loss(
     Balntas et al., Learning Local Feature Descriptors with Triplets and
     Shallow Convolutional Neural Networks, 2016.
   """
-  fn = "triplet_margin_loss"
+  caller = "triplet_margin_loss"
   (a, p, n), dt = numerics.floats(
-    fn, anchors=anchors, positives=positives, negatives=negatives
+    caller, anchors=anchors, positives=positives, negatives=negatives
   )
-  shapes.check_same_shape(fn, anchors=a, positives=p, negatives=n)
-  ax = shapes.canonical_axis(fn, axis, a.ndim)
+  shapes.check_same_shape(caller, anchors=a, positives=p, negatives=n)
+  ax = shapes.canonical_axis(caller, axis, a.ndim)
   return _embedding.lp_triplet_margin(
     a, p, n, ax, norm_degree, margin, eps, absolute_difference
   ).astype(dt)
@@ -1332,15 +1336,15 @@ def ranking_softmax_loss(
     Bruch et al., An Analysis of the Softmax Cross Entropy Loss for
     Learning-to-Rank with Binary Relevance, 2019.
   """
-  fn = "ranking_softmax_loss"
-  s, y, dt = _scores_and(fn, logits, labels, "logits", "labels")
-  mask = shapes.include_mask(fn, where, s.shape)
+  caller = "ranking_softmax_loss"
+  s, y, dt = _scores_and(caller, logits, labels, "logits", "labels")
+  mask = shapes.include_mask(caller, where, s.shape)
   w = None
   if weights is not None:
     w = shapes.broadcast_to(
-      fn,
+      caller,
       "weights",
-      numerics.as_array(fn, "weights", weights).astype(s.dtype),
+      numerics.as_array(caller, "weights", weights).astype(s.dtype),
       s.shape,
     )
   loss = _softmax.ranking_softmax(y, s, mask, w)
@@ -1384,10 +1388,10 @@ def smooth_labels(
   References:
     Mueller et al., When Does Label Smoothing Help?, 2019.
   """
-  fn = "smooth_labels"
-  y, dt = _float(fn, "labels", labels)
-  ax = shapes.optional_axes(fn, axis, y.ndim)
-  mask = shapes.include_mask(fn, where, y.shape)
+  caller = "smooth_labels"
+  y, dt = _float(caller, "labels", labels)
+  ax = shapes.optional_axes(caller, axis, y.ndim)
+  mask = shapes.include_mask(caller, where, y.shape)
   return _softmax.smooth_labels(y, alpha, ax, mask).astype(dt)
 
 

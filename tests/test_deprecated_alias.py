@@ -40,7 +40,9 @@ def test_on_a_dataclass_init_with_a_label():
   class C:
     new: int = 0
 
-  C.__init__ = validation.deprecated_alias({"old": "new"}, fn="C")(C.__init__)
+  C.__init__ = validation.deprecated_alias({"old": "new"}, caller="C")(
+    C.__init__
+  )
   with pytest.warns(DeprecationWarning, match="C: old is deprecated"):
     assert C(old=3) == C(new=3)
 

@@ -9,11 +9,11 @@ this error instead of JAX's anonymous "zero-size array to reduction".
 from __future__ import annotations
 
 
-def require_samples(fn: str, name: str, x, axis: int = 0) -> None:
+def require_samples(caller: str, name: str, x, axis: int = 0) -> None:
   """``x.shape[axis]`` must be at least 1 (trace-time check)."""
   if x.ndim > axis and x.shape[axis] == 0:
     raise ValueError(
-      f"{fn}: {name} must hold at least one sample along axis {axis} "
+      f"{caller}: {name} must hold at least one sample along axis {axis} "
       f"(a batch-level loss has no value on an empty batch), got "
       f"{name}.shape={tuple(x.shape)}"
     )

@@ -36,7 +36,7 @@ def compute_dtype(dtype) -> jnp.dtype:
   return jnp.dtype(jnp.float32) if dtype in _HALF else dtype
 
 
-def as_array(fn: str, name: str, x) -> jax.Array:
+def as_array(caller: str, name: str, x) -> jax.Array:
   """Converts an array-like (list, NumPy array, scalar) to a jax array."""
   if isinstance(x, jax.Array):
     return x
@@ -46,11 +46,11 @@ def as_array(fn: str, name: str, x) -> jax.Array:
     ragged = _ragged(name, x)
     if ragged:
       raise ValueError(
-        f"{fn}: {name} must be a rectangular array-like (nested lists of "
+        f"{caller}: {name} must be a rectangular array-like (nested lists of "
         f"equal lengths), got a ragged {type(x).__name__}: {ragged}"
       ) from e
     raise TypeError(
-      f"{fn}: {name} must be an array-like, got {type(x).__name__}"
+      f"{caller}: {name} must be an array-like, got {type(x).__name__}"
     ) from e
 
 
@@ -75,22 +75,24 @@ def _ragged(name, x, index=""):
   return ""
 
 
-def as_float(fn: str, name: str, x) -> jax.Array:
+def as_float(caller: str, name: str, x) -> jax.Array:
   """Converts ``x`` to a floating array and rejects integer/boolean inputs."""
-  x = as_array(fn, name, x)
+  x = as_array(caller, name, x)
   if not jnp.issubdtype(x.dtype, jnp.floating):
-    raise TypeError(f"{fn}: {name} must have a floating dtype, got {x.dtype}")
+    raise TypeError(
+      f"{caller}: {name} must have a floating dtype, got {x.dtype}"
+    )
   return x
 
 
-def prediction_and_target(fn: str, y_true, y_pred):
+def prediction_and_target(caller: str, y_true, y_pred):
   """Standard conversion for ``(y_true, y_pred)`` losses.
 
   Returns ``(y_true, y_pred, out_dtype)`` where both arrays are in the compute
   dtype and ``out_dtype`` is the dtype the caller must cast its result to.
   """
-  y_pred = as_float(fn, "y_pred", y_pred)
-  y_true = as_array(fn, "y_true", y_true)
+  y_pred = as_float(caller, "y_pred", y_pred)
+  y_true = as_array(caller, "y_true", y_true)
   out_dtype = y_pred.dtype
   if jnp.issubdtype(y_true.dtype, jnp.floating):
     out_dtype = jnp.promote_types(out_dtype, y_true.dtype)
@@ -98,22 +100,22 @@ def prediction_and_target(fn: str, y_true, y_pred):
   return y_true.astype(dtype), y_pred.astype(dtype), out_dtype
 
 
-def floats(fn: str, **arrays):
+def floats(caller: str, **arrays):
   """Converts named floating inputs to one compute dtype.
 
   Returns ``(tuple_of_arrays, out_dtype)`` in the order given.
   """
-  converted = {k: as_float(fn, k, v) for k, v in arrays.items()}
+  converted = {k: as_float(caller, k, v) for k, v in arrays.items()}
   out_dtype = jnp.result_type(*converted.values())
   dtype = compute_dtype(out_dtype)
   return tuple(v.astype(dtype) for v in converted.values()), out_dtype
 
 
-def labels(fn: str, name: str, x) -> jax.Array:
+def labels(caller: str, name: str, x) -> jax.Array:
   """Integer class labels; floating labels holding integers are cast."""
-  x = as_array(fn, name, x)
+  x = as_array(caller, name, x)
   if jnp.issubdtype(x.dtype, jnp.bool_):
-    raise TypeError(f"{fn}: {name} must hold integer class ids, got bool")
+    raise TypeError(f"{caller}: {name} must hold integer class ids, got bool")
   if not jnp.issubdtype(x.dtype, jnp.integer):
     x = x.astype(jnp.int32)
   return x

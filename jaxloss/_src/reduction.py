@@ -28,10 +28,10 @@ REDUCTIONS = (
 _MEAN_LIKE = ("sum_over_batch_size", "mean", "mean_with_sample_weight")
 
 
-def check_reduction(fn: str, reduction: str | None) -> str | None:
+def check_reduction(caller: str, reduction: str | None) -> str | None:
   if reduction not in REDUCTIONS:
     raise ValueError(
-      f"{fn}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
+      f"{caller}: reduction must be one of {REDUCTIONS}, got {reduction!r}"
     )
   return reduction
 
@@ -89,15 +89,15 @@ def reduce(
     >>> jaxloss.reduce([1.0, 2.0, 3.0], where=[True, True, False])
     Array(1.5, dtype=float32)
   """
-  fn = "reduce"
-  check_reduction(fn, reduction)
-  values = numerics.as_float(fn, "values", values)
+  caller = "reduce"
+  check_reduction(caller, reduction)
+  values = numerics.as_float(caller, "values", values)
   out_dtype = values.dtype
   dtype = numerics.compute_dtype(out_dtype)
   values = values.astype(dtype)
   if normalizer is not None and reduction not in _MEAN_LIKE:
     raise ValueError(
-      f"{fn}: normalizer applies only to the mean-like reductions "
+      f"{caller}: normalizer applies only to the mean-like reductions "
       f"{_MEAN_LIKE}, got reduction={reduction!r}"
     )
   if normalizer is not None:
@@ -112,20 +112,24 @@ def reduce(
     )
     if not (number or scalar_array):
       raise TypeError(
-        f"{fn}: normalizer must be a number or a scalar numeric array, got "
+        f"{caller}: normalizer must be a number or a scalar numeric array, got "
         f"{normalizer!r}"
       )
   weighted = values
   weight = None
   if sample_weight is not None:
-    weight = numerics.as_array(fn, "sample_weight", sample_weight).astype(dtype)
-    weight = shapes.leading_broadcast(fn, "sample_weight", weight, values.shape)
+    weight = numerics.as_array(caller, "sample_weight", sample_weight).astype(
+      dtype
+    )
+    weight = shapes.leading_broadcast(
+      caller, "sample_weight", weight, values.shape
+    )
     weighted = weighted * weight
   mask = None
   if where is not None:
-    mask = numerics.as_array(fn, "where", where)
-    validation.bool_mask(fn, "where", mask)
-    mask = shapes.leading_broadcast(fn, "where", mask, values.shape)
+    mask = numerics.as_array(caller, "where", where)
+    validation.bool_mask(caller, "where", mask)
+    mask = shapes.leading_broadcast(caller, "where", mask, values.shape)
     weighted = jnp.where(mask, weighted, 0)
 
   if reduction in (None, "none"):
@@ -166,8 +170,8 @@ def class_weights_to_sample_weights(
     Sample weights of the shape of the sparse labels, ready for
     ``sample_weight=``.
   """
-  fn = "class_weights_to_sample_weights"
-  y_true = numerics.as_array(fn, "y_true", y_true)
+  caller = "class_weights_to_sample_weights"
+  y_true = numerics.as_array(caller, "y_true", y_true)
   one_hot = jnp.issubdtype(y_true.dtype, jnp.floating) and (
     y_true.ndim >= 1 and y_true.shape[-1] > 1
   )
@@ -190,20 +194,20 @@ def class_weights_to_sample_weights(
       k = int(k)
       if not 0 <= k < n:
         raise ValueError(
-          f"{fn}: class_weight keys must be in [0, {n}), got {k}"
+          f"{caller}: class_weight keys must be in [0, {n}), got {k}"
         )
       table[k] = v
     table = jnp.asarray(table)
   else:
-    table = numerics.as_array(fn, "class_weight", class_weight)
+    table = numerics.as_array(caller, "class_weight", class_weight)
     if table.ndim != 1:
       raise ValueError(
-        f"{fn}: class_weight must be a mapping or a 1-D sequence, got "
+        f"{caller}: class_weight must be a mapping or a 1-D sequence, got "
         f"shape {tuple(table.shape)}"
       )
     if one_hot and table.shape[0] != y_true.shape[-1]:
       raise ValueError(
-        f"{fn}: class_weight must have one entry per class "
+        f"{caller}: class_weight must have one entry per class "
         f"({y_true.shape[-1]}), got {table.shape[0]}"
       )
   weights = jax.numpy.take(table, classes, mode="clip")

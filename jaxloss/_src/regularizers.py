@@ -37,9 +37,9 @@ from jaxloss._src.tree_paths import path_name
 _FACTOR = (0.0, math.inf)
 
 
-def _float_input(fn: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
+def _float_input(caller: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
   """(x in its compute dtype, the dtype the penalty is returned in)."""
-  x = numerics.as_float(fn, "x", x)
+  x = numerics.as_float(caller, "x", x)
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
 
 
@@ -165,10 +165,12 @@ class OrthogonalRegularizer(Regularizer):
     )
 
   def __call__(self, x: ArrayLike) -> jax.Array:
-    fn = "OrthogonalRegularizer"
-    x, dt = _float_input(fn, x)
+    caller = "OrthogonalRegularizer"
+    x, dt = _float_input(caller, x)
     if x.ndim != 2:
-      raise ValueError(f"{fn}: x must have rank 2, got shape {tuple(x.shape)}")
+      raise ValueError(
+        f"{caller}: x must have rank 2, got shape {tuple(x.shape)}"
+      )
     if self.mode == "columns":
       x = x.T
     u = numerics.l2_normalize(x, axis=1)

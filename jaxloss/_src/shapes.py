@@ -18,7 +18,7 @@ import jax.numpy as jnp
 from jaxloss._src import numerics
 
 
-def match_ranks(fn: str, y_true, y_pred, names=("y_true", "y_pred")):
+def match_ranks(caller: str, y_true, y_pred, names=("y_true", "y_pred")):
   """Applies the Keras trailing-1 rule and checks the shapes are equal."""
   t, p = jnp.ndim(y_true), jnp.ndim(y_pred)
   if t == p + 1 and y_true.shape[-1] == 1:
@@ -33,81 +33,86 @@ def match_ranks(fn: str, y_true, y_pred, names=("y_true", "y_pred")):
       y_pred = jnp.squeeze(y_pred, -1)
   if y_true.shape != y_pred.shape:
     raise ValueError(
-      f"{fn}: {names[0]} and {names[1]} must have the same shape, got "
+      f"{caller}: {names[0]} and {names[1]} must have the same shape, got "
       f"{names[0]}.shape={tuple(y_true.shape)} and "
       f"{names[1]}.shape={tuple(y_pred.shape)}"
     )
   return y_true, y_pred
 
 
-def elementwise_inputs(fn: str, y_true, y_pred, *, min_rank: int = 0):
+def elementwise_inputs(caller: str, y_true, y_pred, *, min_rank: int = 0):
   """The standard entry of an element-wise loss: dtype policy + shape rule.
 
   Returns ``(y_true, y_pred, out_dtype)`` in the compute dtype, with equal
   shapes (see :func:`match_ranks`) and ``y_pred.ndim >= min_rank``.
   """
-  y_true, y_pred, out_dtype = numerics.prediction_and_target(fn, y_true, y_pred)
-  y_true, y_pred = match_ranks(fn, y_true, y_pred)
-  check_min_rank(fn, "y_pred", y_pred, min_rank)
+  y_true, y_pred, out_dtype = numerics.prediction_and_target(
+    caller, y_true, y_pred
+  )
+  y_true, y_pred = match_ranks(caller, y_true, y_pred)
+  check_min_rank(caller, "y_pred", y_pred, min_rank)
   return y_true, y_pred, out_dtype
 
 
-def check_same_shape(fn: str, **arrays):
+def check_same_shape(caller: str, **arrays):
   """All named arrays must have exactly the same shape."""
   items = list(arrays.items())
   first_name, first = items[0]
   for name, x in items[1:]:
     if x.shape != first.shape:
       raise ValueError(
-        f"{fn}: {first_name} and {name} must have the same shape, got "
+        f"{caller}: {first_name} and {name} must have the same shape, got "
         f"{first_name}.shape={tuple(first.shape)} and "
         f"{name}.shape={tuple(x.shape)}"
       )
 
 
-def check_rank(fn: str, name: str, x, ranks):
+def check_rank(caller: str, name: str, x, ranks):
   """``x.ndim`` must be one of ``ranks`` (an int, or a collection of ints)."""
   ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
   if jnp.ndim(x) not in ranks:
     want = " or ".join(str(r) for r in ranks)
     raise ValueError(
-      f"{fn}: {name} must have rank {want}, got rank {jnp.ndim(x)} "
+      f"{caller}: {name} must have rank {want}, got rank {jnp.ndim(x)} "
       f"with shape {tuple(jnp.shape(x))}"
     )
 
 
-def check_min_rank(fn: str, name: str, x, rank: int):
+def check_min_rank(caller: str, name: str, x, rank: int):
   if jnp.ndim(x) < rank:
     raise ValueError(
-      f"{fn}: {name} must have rank >= {rank}, got shape {tuple(jnp.shape(x))}"
+      f"{caller}: {name} must have rank >= {rank}, got shape "
+      f"{tuple(jnp.shape(x))}"
     )
 
 
-def canonical_axis(fn: str, axis: Any, ndim: int, name: str = "axis") -> int:
+def canonical_axis(
+  caller: str, axis: Any, ndim: int, name: str = "axis"
+) -> int:
   if isinstance(axis, bool) or not isinstance(axis, int):
-    raise TypeError(f"{fn}: {name} must be an int, got {axis!r}")
+    raise TypeError(f"{caller}: {name} must be an int, got {axis!r}")
   if not -ndim <= axis < ndim:
     raise ValueError(
-      f"{fn}: {name} must be in [{-ndim}, {ndim}) for an input of rank "
+      f"{caller}: {name} must be in [{-ndim}, {ndim}) for an input of rank "
       f"{ndim}, got {axis}"
     )
   return axis % ndim
 
 
-def canonical_axes(fn: str, axis, ndim: int, name: str = "axis"):
+def canonical_axes(caller: str, axis, ndim: int, name: str = "axis"):
   """``None`` (all axes), an int, or a sequence of ints -> sorted tuple."""
   if axis is None:
     return tuple(range(ndim))
   if isinstance(axis, Sequence) and not isinstance(axis, str):
-    axes = tuple(canonical_axis(fn, a, ndim, name) for a in axis)
+    axes = tuple(canonical_axis(caller, a, ndim, name) for a in axis)
   else:
-    axes = (canonical_axis(fn, axis, ndim, name),)
+    axes = (canonical_axis(caller, axis, ndim, name),)
   if len(set(axes)) != len(axes):
-    raise ValueError(f"{fn}: {name} has repeated axes, got {axis!r}")
+    raise ValueError(f"{caller}: {name} has repeated axes, got {axis!r}")
   return tuple(sorted(axes))
 
 
-def check_labels_shape(fn: str, labels, logits, name="y_true"):
+def check_labels_shape(caller: str, labels, logits, name="y_true"):
   """Sparse labels ``[...]`` against scores ``[..., num_classes]``.
 
   Labels of shape ``[..., 1]`` (Keras's habit) are accepted and squeezed.
@@ -116,31 +121,31 @@ def check_labels_shape(fn: str, labels, logits, name="y_true"):
     labels = jnp.squeeze(labels, -1)
   if labels.shape != logits.shape[:-1]:
     raise ValueError(
-      f"{fn}: {name} must have the shape of y_pred without its class axis, "
+      f"{caller}: {name} must have the shape of y_pred without its class axis, "
       f"got {name}.shape={tuple(labels.shape)} and "
       f"y_pred.shape={tuple(logits.shape)}"
     )
   return labels
 
 
-def row_labels(fn: str, name: str, labels, rows=None, rows_name="y_pred"):
+def row_labels(caller: str, name: str, labels, rows=None, rows_name="y_pred"):
   """Labels ``[N]``, one per row of ``rows`` ``[N, ...]`` when given.
 
   Labels of shape ``[N, 1]`` (Keras's habit) are accepted and squeezed.
   """
   if labels.ndim == 2 and labels.shape[-1] == 1:
     labels = labels[:, 0]
-  check_rank(fn, name, labels, 1)
+  check_rank(caller, name, labels, 1)
   if rows is not None and labels.shape[0] != rows.shape[0]:
     raise ValueError(
-      f"{fn}: {name} must have one label per row of {rows_name}, got "
+      f"{caller}: {name} must have one label per row of {rows_name}, got "
       f"{name}.shape={tuple(labels.shape)} and "
       f"{rows_name}.shape={tuple(rows.shape)}"
     )
   return labels
 
 
-def leading_broadcast(fn: str, name: str, w, shape):
+def leading_broadcast(caller: str, name: str, w, shape):
   """Broadcasts ``w`` over ``shape`` from the leading axes.
 
   ``w`` of shape ``[B]`` applies to values of shape ``[B, T]``; a scalar
@@ -153,7 +158,7 @@ def leading_broadcast(fn: str, name: str, w, shape):
     a != b and a != 1 for a, b in zip(w.shape, shape)
   ):
     raise ValueError(
-      f"{fn}: {name} must broadcast from the leading axes of the loss "
+      f"{caller}: {name} must broadcast from the leading axes of the loss "
       f"values of shape {tuple(shape)}, got {name}.shape={tuple(w.shape)}"
     )
   w = jnp.reshape(w, w.shape + (1,) * (len(shape) - w.ndim))
@@ -166,19 +171,19 @@ def leading_broadcast(fn: str, name: str, w, shape):
 # name the argument when it cannot be done).
 
 
-def broadcast_to(fn: str, name: str, x, shape, to: str = "the predictions"):
+def broadcast_to(caller: str, name: str, x, shape, to: str = "the predictions"):
   """``x`` broadcast to ``shape``, or a ValueError naming ``name``."""
   try:
     jnp.broadcast_shapes(jnp.shape(x), tuple(shape))
     return jnp.broadcast_to(x, shape)
   except ValueError:
     raise ValueError(
-      f"{fn}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
+      f"{caller}: {name} must broadcast to the shape of {to} {tuple(shape)}, "
       f"got {name}.shape={tuple(jnp.shape(x))}"
     ) from None
 
 
-def include_mask(fn: str, where, shape, axis=None, name: str = "where"):
+def include_mask(caller: str, where, shape, axis=None, name: str = "where"):
   """A boolean include-mask of ``shape`` (None stays None).
 
   A mask of lower rank than ``shape`` gets ``axis`` (an int or a tuple of
@@ -187,23 +192,23 @@ def include_mask(fn: str, where, shape, axis=None, name: str = "where"):
   """
   if where is None:
     return None
-  where = numerics.as_array(fn, name, where).astype(bool)
+  where = numerics.as_array(caller, name, where).astype(bool)
   if axis is not None and where.ndim != len(shape):
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     where = jnp.expand_dims(where, axes)
-  return broadcast_to(fn, name, where, shape, to="the inputs")
+  return broadcast_to(caller, name, where, shape, to="the inputs")
 
 
-def optional_axes(fn: str, axis, ndim: int):
+def optional_axes(caller: str, axis, ndim: int):
   """An int axis (canonical), a sorted tuple for a sequence, or None (all)."""
   if axis is None:
     return None
   if isinstance(axis, (list, tuple)):
-    return canonical_axes(fn, tuple(axis), ndim)
-  return canonical_axis(fn, axis, ndim)
+    return canonical_axes(caller, tuple(axis), ndim)
+  return canonical_axis(caller, axis, ndim)
 
 
-def flatten_class_axes(fn: str, x, axis, mask=None):
+def flatten_class_axes(caller: str, x, axis, mask=None):
   """Moves the class axis or axes of ``x`` last and flattens them into one.
 
   A tuple ``axis`` is taken in the caller's order (not sorted): a flat class
@@ -216,12 +221,12 @@ def flatten_class_axes(fn: str, x, axis, mask=None):
   """
   if isinstance(axis, bool) or not isinstance(axis, (int, tuple)):
     raise ValueError(
-      f"{fn}: axis must be an int or a tuple of ints, got {axis!r}"
+      f"{caller}: axis must be an int or a tuple of ints, got {axis!r}"
     )
   items = (axis,) if isinstance(axis, int) else axis
-  classes = tuple(canonical_axis(fn, a, x.ndim) for a in items)
+  classes = tuple(canonical_axis(caller, a, x.ndim) for a in items)
   if len(set(classes)) != len(classes):
-    raise ValueError(f"{fn}: axis has repeated axes, got {axis!r}")
+    raise ValueError(f"{caller}: axis has repeated axes, got {axis!r}")
   batch = tuple(i for i in range(x.ndim) if i not in classes)
   x = jnp.transpose(x, batch + classes)
   x = x.reshape(x.shape[: len(batch)] + (-1,))

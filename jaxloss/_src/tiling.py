@@ -293,14 +293,14 @@ def vary_like(tree, refs):
   return jax.tree.map(cast, tree)
 
 
-def axis_size(fn: str, axis_name) -> int:
+def axis_size(caller: str, axis_name) -> int:
   """The size of the mesh axis ``axis_name``, or a ValueError that names
-  ``fn`` when no ``shard_map`` binds it."""
+  ``caller`` when no ``shard_map`` binds it."""
   try:
     return lax.axis_size(axis_name)
   except NameError as e:
     raise ValueError(
-      f"{fn}: axis_name must name a mesh axis bound by shard_map, got "
+      f"{caller}: axis_name must name a mesh axis bound by shard_map, got "
       f"{axis_name!r}"
     ) from e
 
@@ -324,6 +324,6 @@ def tiled_vjp(forward: Callable, backward: Callable):
 
   primal.__name__ = getattr(forward, "__name__", "tiled").removesuffix("_fwd")
   primal.__doc__ = forward.__doc__
-  fn = jax.custom_vjp(primal, nondiff_argnums=(0,))
-  fn.defvjp(forward, backward)
-  return fn
+  wrapped = jax.custom_vjp(primal, nondiff_argnums=(0,))
+  wrapped.defvjp(forward, backward)
+  return wrapped

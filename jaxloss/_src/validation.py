@@ -47,10 +47,10 @@ def _is_bool(value) -> bool:
   return isinstance(value, (bool, np.bool_))
 
 
-def _elements(fn: str, name: str, value, expectation: str):
+def _elements(caller: str, name: str, value, expectation: str):
   """The numbers in ``value`` as a list, or raises a TypeError."""
   if value is None or isinstance(value, (str, bytes)) or _is_bool(value):
-    raise TypeError(f"{fn}: {name} must be {expectation}, got {value!r}")
+    raise TypeError(f"{caller}: {name} must be {expectation}, got {value!r}")
   if isinstance(value, numbers.Real):
     return [value]
   if isinstance(value, (list, tuple)):
@@ -58,7 +58,7 @@ def _elements(fn: str, name: str, value, expectation: str):
     for v in value:
       if _is_tracer(v):
         continue
-      out.extend(_elements(fn, name, v, expectation))
+      out.extend(_elements(caller, name, v, expectation))
     return out
   if isinstance(value, (jax.Array, np.ndarray)):
     array = np.asarray(value)
@@ -67,12 +67,12 @@ def _elements(fn: str, name: str, value, expectation: str):
       or np.issubdtype(array.dtype, np.floating)
     ):
       raise TypeError(
-        f"{fn}: {name} must be {expectation}, got an array of dtype "
+        f"{caller}: {name} must be {expectation}, got an array of dtype "
         f"{array.dtype}"
       )
     return array.ravel().tolist()
   raise TypeError(
-    f"{fn}: {name} must be {expectation}, got {type(value).__name__}"
+    f"{caller}: {name} must be {expectation}, got {type(value).__name__}"
   )
 
 
@@ -85,7 +85,7 @@ def _interval(low, high, low_open, high_open) -> str:
 
 
 def check_range(
-  fn: str,
+  caller: str,
   name: str,
   value,
   low=None,
@@ -98,7 +98,7 @@ def check_range(
   """A real number (or concrete array of them) in an interval.
 
   Args:
-    fn: the public function or class the check is for.
+    caller: the public function or class the check is for.
     name: the argument's name.
     value: the value to check.
     low, high: the bounds (``None`` for unbounded).
@@ -120,7 +120,7 @@ def check_range(
     if low is not None or high is not None
     else "a number"
   )
-  for v in _elements(fn, name, value, expectation):
+  for v in _elements(caller, name, value, expectation):
     bad = (
       math.isnan(v)
       or (low is not None and (v < low or (low_open and v == low)))
@@ -128,49 +128,51 @@ def check_range(
     )
     if bad:
       if low is None and high is None:
-        raise ValueError(f"{fn}: {name} must be a number, got {value!r}")
-      raise ValueError(f"{fn}: {name} must be in {interval}, got {value!r}")
+        raise ValueError(f"{caller}: {name} must be a number, got {value!r}")
+      raise ValueError(f"{caller}: {name} must be in {interval}, got {value!r}")
 
 
-def number(fn: str, name: str, value, *, optional=False):
+def number(caller: str, name: str, value, *, optional=False):
   """Any real number (NaN rejected), e.g. a margin that may be negative."""
-  check_range(fn, name, value, optional=optional)
+  check_range(caller, name, value, optional=optional)
 
 
-def flag(fn: str, name: str, value):
+def flag(caller: str, name: str, value):
   """``True`` or ``False`` and nothing else."""
   if not isinstance(value, bool):
-    raise TypeError(f"{fn}: {name} must be a bool, got {value!r}")
+    raise TypeError(f"{caller}: {name} must be a bool, got {value!r}")
 
 
-def choice(fn: str, name: str, value, choices: Iterable[str]):
+def choice(caller: str, name: str, value, choices: Iterable[str]):
   """One of a fixed set of strings."""
   choices = tuple(choices)
   if not isinstance(value, str) or value not in choices:
-    raise ValueError(f"{fn}: {name} must be one of {choices}, got {value!r}")
+    raise ValueError(
+      f"{caller}: {name} must be one of {choices}, got {value!r}"
+    )
 
 
-def integer(fn: str, name: str, value, *, low=None, optional=False):
+def integer(caller: str, name: str, value, *, low=None, optional=False):
   """A Python or NumPy integer (not a bool), ``>= low`` when given."""
   if value is None and optional:
     return
   if _is_bool(value) or not isinstance(value, numbers.Integral):
     want = "an int or None" if optional else "an int"
-    raise TypeError(f"{fn}: {name} must be {want}, got {value!r}")
+    raise TypeError(f"{caller}: {name} must be {want}, got {value!r}")
   if low is not None and value < low:
-    raise ValueError(f"{fn}: {name} must be an int >= {low}, got {value!r}")
+    raise ValueError(f"{caller}: {name} must be an int >= {low}, got {value!r}")
 
 
-def positive_integer(fn: str, name: str, value, *, optional=False):
+def positive_integer(caller: str, name: str, value, *, optional=False):
   """A Python or NumPy integer >= 1 (a size: a chunk, a count), not a bool;
   with ``optional``, also ``None`` ("pick one")."""
   if value is None and optional:
     return
   want = "a positive int or None" if optional else "a positive int"
   if _is_bool(value) or not isinstance(value, numbers.Integral):
-    raise TypeError(f"{fn}: {name} must be {want}, got {value!r}")
+    raise TypeError(f"{caller}: {name} must be {want}, got {value!r}")
   if value < 1:
-    raise ValueError(f"{fn}: {name} must be {want}, got {value!r}")
+    raise ValueError(f"{caller}: {name} must be {want}, got {value!r}")
 
 
 def _dtype_of(x) -> np.dtype:
@@ -178,7 +180,7 @@ def _dtype_of(x) -> np.dtype:
   return np.dtype(np.asarray(x).dtype if dtype is None else dtype)
 
 
-def axis(fn: str, value, *, name="axis", optional=False, sequence=False):
+def axis(caller: str, value, *, name="axis", optional=False, sequence=False):
   """An axis: an int; with ``sequence``, also a sequence of ints; with
   ``optional``, also ``None`` (all axes). Its range is checked against the
   input's rank where the input is read."""
@@ -196,22 +198,22 @@ def axis(fn: str, value, *, name="axis", optional=False, sequence=False):
       if optional:
         want.append("None")
       raise TypeError(
-        f"{fn}: {name} must be {' or '.join(want)}, got {value!r}"
+        f"{caller}: {name} must be {' or '.join(want)}, got {value!r}"
       )
 
 
-def integer_dtype(fn: str, name: str, x):
+def integer_dtype(caller: str, name: str, x):
   """An array of integer class ids (not bool, not floating)."""
   dtype = _dtype_of(x)
   if not np.issubdtype(dtype, np.integer) or dtype == np.bool_:
-    raise TypeError(f"{fn}: {name} must have an integer dtype, got {dtype}")
+    raise TypeError(f"{caller}: {name} must have an integer dtype, got {dtype}")
 
 
-def bool_mask(fn: str, name: str, x):
+def bool_mask(caller: str, name: str, x):
   """A boolean mask (``where``): an array of dtype bool."""
   dtype = _dtype_of(x)
   if dtype != np.bool_:
-    raise TypeError(f"{fn}: {name} must be a boolean mask, got {dtype}")
+    raise TypeError(f"{caller}: {name} must be a boolean mask, got {dtype}")
 
 
 # ----------------------------------------------------------------------------
@@ -219,7 +221,7 @@ def bool_mask(fn: str, name: str, x):
 
 
 def static_number(
-  fn: str,
+  caller: str,
   name: str,
   value,
   low=None,
@@ -235,8 +237,8 @@ def static_number(
   strings and ``None`` raise a ``TypeError``.
   """
   if _is_bool(value) or not isinstance(value, numbers.Real):
-    raise TypeError(f"{fn}: {name} must be a Python number, got {value!r}")
-  check_range(fn, name, value, low, high, low_open, high_open)
+    raise TypeError(f"{caller}: {name} must be a Python number, got {value!r}")
+  check_range(caller, name, value, low, high, low_open, high_open)
 
 
 # ----------------------------------------------------------------------------
@@ -246,7 +248,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def deprecated_alias(
-  renames: dict[str, str], *, fn: str | None = None
+  renames: dict[str, str], *, caller: str | None = None
 ) -> Callable[[_F], _F]:
   """A decorator that accepts old keyword names as aliases of new ones.
 
@@ -260,7 +262,7 @@ def deprecated_alias(
 
   Args:
     renames: ``{old_name: new_name}`` for each renamed keyword.
-    fn: the name used in messages (default: the callable's ``__name__``;
+    caller: the name used in messages (default: the callable's ``__name__``;
       give the class name when decorating an ``__init__``).
 
   Returns:
@@ -284,7 +286,7 @@ def deprecated_alias(
   renames = dict(renames)
 
   def decorate(func: _F) -> _F:
-    label = fn or func.__name__
+    label = caller or func.__name__
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):

@@ -159,12 +159,12 @@ fused_token_losses = tiling.tiled_vjp(_fused_fwd, _fused_bwd)
 
 
 def check_options(
-  fn, *, label_smoothing, z_loss, logit_softcap, chunk_size, ignore_index
+  caller, *, label_smoothing, z_loss, logit_softcap, chunk_size, ignore_index
 ):
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  validation.check_range(fn, "z_loss", z_loss, low=0.0)
+  validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.check_range(caller, "z_loss", z_loss, low=0.0)
   head.check_options(
-    fn,
+    caller,
     logit_softcap=logit_softcap,
     chunk_size=chunk_size,
     ignore_index=ignore_index,
@@ -172,7 +172,7 @@ def check_options(
 
 
 def fused_cross_entropy(
-  fn,
+  caller,
   embeddings,
   weight,
   labels,
@@ -191,26 +191,26 @@ def fused_cross_entropy(
   """The body of :func:`linear_cross_entropy` and of its vocab-parallel
   form (``axis_name``: the weight and bias are this device's shard)."""
   check_options(
-    fn,
+    caller,
     label_smoothing=label_smoothing,
     z_loss=z_loss,
     logit_softcap=logit_softcap,
     chunk_size=chunk_size,
     ignore_index=ignore_index,
   )
-  reduction_lib.check_reduction(fn, reduction)
+  reduction_lib.check_reduction(caller, reduction)
   suffix = "" if axis_name is None else "_shard"
   x, w, b = head.head_arrays(
-    fn,
+    caller,
     embeddings,
     weight,
     bias,
     w_name="weight" + suffix,
     b_name="bias" + suffix,
   )
-  y = head.int_labels(fn, "labels", labels, x.shape[:-1])
+  y = head.int_labels(caller, "labels", labels, x.shape[:-1])
   out_dtype = x.dtype
-  shards = 1 if axis_name is None else tiling.axis_size(fn, axis_name)
+  shards = 1 if axis_name is None else tiling.axis_size(caller, axis_name)
   x2, y1, valid = head.token_rows(x, y, y != ignore_index)
   cfg = HeadConfig(
     chunk=tiling.chunk_for(chunk_size, x2.shape[0], w.shape[1]),
@@ -225,7 +225,7 @@ def fused_cross_entropy(
   )
   values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
   return finish(
-    fn,
+    caller,
     values.reshape(y.shape),
     valid.reshape(y.shape),
     out_dtype,
@@ -236,12 +236,12 @@ def fused_cross_entropy(
 
 
 def finish(
-  fn, values, valid, out_dtype, *, sample_weight, reduction, normalizer
+  caller, values, valid, out_dtype, *, sample_weight, reduction, normalizer
 ):
   """Weights, masks out ignored tokens and reduces with :func:`reduce`."""
-  reduction_lib.check_reduction(fn, reduction)
+  reduction_lib.check_reduction(caller, reduction)
   if sample_weight is not None:
-    sample_weight = numerics.as_array(fn, "sample_weight", sample_weight)
+    sample_weight = numerics.as_array(caller, "sample_weight", sample_weight)
     sample_weight = sample_weight.astype(values.dtype)
   out = reduction_lib.reduce(
     values,

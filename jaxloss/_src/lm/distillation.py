@@ -43,12 +43,14 @@ from jaxloss._src.objects import scoped
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
 
 
-def _check_divergence(fn, divergence, beta, temperature):
-  validation.choice(fn, "divergence", divergence, DIVERGENCES)
+def _check_divergence(caller, divergence, beta, temperature):
+  validation.choice(caller, "divergence", divergence, DIVERGENCES)
   validation.check_range(
-    fn, "beta", beta, 0.0, 1.0, low_open=True, high_open=True
+    caller, "beta", beta, 0.0, 1.0, low_open=True, high_open=True
   )
-  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
 
 
 def _elementwise(divergence, beta, log_p, log_q):
@@ -120,12 +122,12 @@ def distillation(
     ICLR 2024 (reverse KL). Wen et al., "f-Divergence Minimization for
     Sequence-Level Knowledge Distillation", ACL 2023 (total variation).
   """
-  fn = "distillation"
-  _check_divergence(fn, divergence, beta, temperature)
-  s = numerics.as_float(fn, "student_logits", student_logits)
-  t = numerics.as_float(fn, "teacher_logits", teacher_logits)
-  shapes.check_same_shape(fn, student_logits=s, teacher_logits=t)
-  shapes.check_min_rank(fn, "student_logits", s, 1)
+  caller = "distillation"
+  _check_divergence(caller, divergence, beta, temperature)
+  s = numerics.as_float(caller, "student_logits", student_logits)
+  t = numerics.as_float(caller, "teacher_logits", teacher_logits)
+  shapes.check_same_shape(caller, student_logits=s, teacher_logits=t)
+  shapes.check_min_rank(caller, "student_logits", s, 1)
   out_dtype = s.dtype
   acc = numerics.compute_dtype(jnp.result_type(s, t))
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
@@ -135,11 +137,11 @@ def distillation(
   d, _ = _elementwise(divergence, beta, log_p, log_q)
   values = jnp.sum(d, axis=-1)
   if where is not None:
-    mask = numerics.as_array(fn, "where", where)
-    validation.bool_mask(fn, "where", mask)
+    mask = numerics.as_array(caller, "where", where)
+    validation.bool_mask(caller, "where", mask)
     if mask.shape != values.shape:
       raise ValueError(
-        f"{fn}: where must have shape {values.shape} (the logits without "
+        f"{caller}: where must have shape {values.shape} (the logits without "
         f"their last axis), got where.shape={tuple(mask.shape)}"
       )
     values = jnp.where(mask, values, 0)
@@ -498,7 +500,7 @@ def vocab_parallel_linear_distillation(
 
 
 def _linear_distillation(
-  fn,
+  caller,
   student_embeddings,
   student_weight,
   teacher_embeddings,
@@ -517,22 +519,24 @@ def _linear_distillation(
   return_components,
   axis_name,
 ):
-  _check_divergence(fn, divergence, beta, temperature)
-  validation.check_range(fn, "hard_label_weight", hard_label_weight, low=0.0)
-  validation.check_range(fn, "z_loss", z_loss, low=0.0)
+  _check_divergence(caller, divergence, beta, temperature)
+  validation.check_range(
+    caller, "hard_label_weight", hard_label_weight, low=0.0
+  )
+  validation.check_range(caller, "z_loss", z_loss, low=0.0)
   lp_lib.check_head_options(
-    fn,
+    caller,
     temperature=temperature,
     logit_softcap=None,
     chunk_size=chunk_size,
     ignore_index=ignore_index,
   )
-  reduction_lib.check_reduction(fn, reduction)
-  validation.flag(fn, "return_components", return_components)
+  reduction_lib.check_reduction(caller, reduction)
+  validation.flag(caller, "return_components", return_components)
   sw_name = "student_weight" if axis_name is None else "student_weight_shard"
   tw_name = "teacher_weight" if axis_name is None else "teacher_weight_shard"
   xs, ws, _ = head.head_arrays(
-    fn,
+    caller,
     student_embeddings,
     student_weight,
     None,
@@ -540,7 +544,7 @@ def _linear_distillation(
     w_name=sw_name,
   )
   xt, wt, _ = head.head_arrays(
-    fn,
+    caller,
     teacher_embeddings,
     teacher_weight,
     None,
@@ -548,21 +552,21 @@ def _linear_distillation(
     w_name=tw_name,
   )
   if axis_name is not None:
-    tiling.axis_size(fn, axis_name)
+    tiling.axis_size(caller, axis_name)
   if xt.shape[:-1] != xs.shape[:-1]:
     raise ValueError(
-      f"{fn}: teacher_embeddings must have the leading shape of "
+      f"{caller}: teacher_embeddings must have the leading shape of "
       f"student_embeddings {xs.shape[:-1]}, got "
       f"teacher_embeddings.shape={tuple(xt.shape)}"
     )
   if wt.shape[1] != ws.shape[1]:
     raise ValueError(
-      f"{fn}: {tw_name} must have the vocabulary size of "
+      f"{caller}: {tw_name} must have the vocabulary size of "
       f"{sw_name} ({ws.shape[1]}), got "
       f"{tw_name}.shape={tuple(wt.shape)}"
     )
   out_dtype = xs.dtype
-  y = head.int_labels(fn, "labels", labels, xs.shape[:-1])
+  y = head.int_labels(caller, "labels", labels, xs.shape[:-1])
   batch = y.shape
   xs2, y1, valid = head.token_rows(xs, y, y != ignore_index)
   xt2 = lax.stop_gradient(xt.reshape((-1, xt.shape[-1]))).astype(xs.dtype)
@@ -608,14 +612,18 @@ def _linear_distillation(
 # ------------------------------------------------------------ top-k
 
 
-def _topk_inputs(fn, lp, ids, temperature, renormalize):
-  lp = numerics.as_float(fn, "teacher_topk_logprobs", lp)
-  ids = numerics.as_array(fn, "teacher_topk_ids", ids)
-  validation.integer_dtype(fn, "teacher_topk_ids", ids)
-  shapes.check_same_shape(fn, teacher_topk_logprobs=lp, teacher_topk_ids=ids)
-  shapes.check_min_rank(fn, "teacher_topk_logprobs", lp, 1)
-  validation.flag(fn, "renormalize", renormalize)
-  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+def _topk_inputs(caller, lp, ids, temperature, renormalize):
+  lp = numerics.as_float(caller, "teacher_topk_logprobs", lp)
+  ids = numerics.as_array(caller, "teacher_topk_ids", ids)
+  validation.integer_dtype(caller, "teacher_topk_ids", ids)
+  shapes.check_same_shape(
+    caller, teacher_topk_logprobs=lp, teacher_topk_ids=ids
+  )
+  shapes.check_min_rank(caller, "teacher_topk_logprobs", lp, 1)
+  validation.flag(caller, "renormalize", renormalize)
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
   return lp, ids.astype(jnp.int32)
 
 
@@ -629,14 +637,14 @@ def _topk_values(teacher_lp, student_lq, temperature, renormalize):
   return jnp.sum(jnp.exp(log_p) * (log_p - student_lq), axis=-1)
 
 
-def _mask(fn, where, shape):
+def _mask(caller, where, shape):
   if where is None:
     return None
-  mask = numerics.as_array(fn, "where", where)
-  validation.bool_mask(fn, "where", mask)
+  mask = numerics.as_array(caller, "where", where)
+  validation.bool_mask(caller, "where", mask)
   if mask.shape != shape:
     raise ValueError(
-      f"{fn}: where must have shape {shape}, got "
+      f"{caller}: where must have shape {shape}, got "
       f"where.shape={tuple(mask.shape)}"
     )
   return mask
@@ -694,18 +702,18 @@ def topk_distillation(
     Network", 2015. Gemma Team, "Gemma 2", 2024, section 6.1 (distillation
     from stored teacher probabilities).
   """
-  fn = "topk_distillation"
-  s = numerics.as_float(fn, "student_logits", student_logits)
+  caller = "topk_distillation"
+  s = numerics.as_float(caller, "student_logits", student_logits)
   lp, ids = _topk_inputs(
-    fn, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
+    caller, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
   )
-  shapes.check_min_rank(fn, "student_logits", s, 1)
+  shapes.check_min_rank(caller, "student_logits", s, 1)
   if lp.shape[:-1] != s.shape[:-1]:
     raise ValueError(
-      f"{fn}: teacher_topk_logprobs must have the leading shape of "
+      f"{caller}: teacher_topk_logprobs must have the leading shape of "
       f"student_logits {s.shape[:-1]}, got shape {tuple(lp.shape)}"
     )
-  mask = _mask(fn, where, s.shape[:-1])
+  mask = _mask(caller, where, s.shape[:-1])
   acc = numerics.compute_dtype(s.dtype)
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
   lq = jnp.take_along_axis(log_q, ids, axis=-1)
@@ -759,24 +767,24 @@ def linear_topk_distillation(
     ...     jnp.log(jnp.array([[0.5, 0.5]])), jnp.array([[0, 2]]))
     Array([0.4054651], dtype=float32)
   """
-  fn = "linear_topk_distillation"
+  caller = "linear_topk_distillation"
   lp_lib.check_head_options(
-    fn,
+    caller,
     temperature=temperature,
     logit_softcap=None,
     chunk_size=chunk_size,
     ignore_index=0,
   )
-  x, w, _ = head.head_arrays(fn, embeddings, weight, None)
+  x, w, _ = head.head_arrays(caller, embeddings, weight, None)
   lp, ids = _topk_inputs(
-    fn, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
+    caller, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
   )
   if lp.shape[:-1] != x.shape[:-1]:
     raise ValueError(
-      f"{fn}: teacher_topk_logprobs must have the leading shape of "
+      f"{caller}: teacher_topk_logprobs must have the leading shape of "
       f"embeddings {x.shape[:-1]}, got shape {tuple(lp.shape)}"
     )
-  mask = _mask(fn, where, x.shape[:-1])
+  mask = _mask(caller, where, x.shape[:-1])
   valid = jnp.ones(x.shape[:-1], bool) if mask is None else mask
   lq, _ = lp_lib.run_head(
     x,

@@ -133,17 +133,22 @@ def pick(s, rel):
 # ------------------------------------------------------------ validation
 
 
-def check_options(fn, *, logit_softcap, chunk_size, ignore_index):
+def check_options(caller, *, logit_softcap, chunk_size, ignore_index):
   """The options every chunked LM head takes."""
   validation.check_range(
-    fn, "logit_softcap", logit_softcap, low=0.0, low_open=True, optional=True
+    caller,
+    "logit_softcap",
+    logit_softcap,
+    low=0.0,
+    low_open=True,
+    optional=True,
   )
-  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
-  validation.integer(fn, "ignore_index", ignore_index)
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
+  validation.integer(caller, "ignore_index", ignore_index)
 
 
 def head_arrays(
-  fn,
+  caller,
   embeddings,
   weight,
   bias,
@@ -154,21 +159,23 @@ def head_arrays(
 ):
   """Validates ``embeddings [..., D]``, ``weight [D, V]``, ``bias [V]``;
   returns them in one floating dtype."""
-  x = numerics.as_float(fn, x_name, embeddings)
-  w = numerics.as_float(fn, w_name, weight)
+  x = numerics.as_float(caller, x_name, embeddings)
+  w = numerics.as_float(caller, w_name, weight)
   if x.ndim < 1:
-    raise ValueError(f"{fn}: {x_name} must have shape [..., D], got a scalar")
+    raise ValueError(
+      f"{caller}: {x_name} must have shape [..., D], got a scalar"
+    )
   if w.ndim != 2 or w.shape[0] != x.shape[-1]:
     raise ValueError(
-      f"{fn}: {w_name} must have shape [D, V] with D = {x_name}.shape[-1] "
+      f"{caller}: {w_name} must have shape [D, V] with D = {x_name}.shape[-1] "
       f"= {x.shape[-1]}, got {w_name}.shape={tuple(w.shape)}"
     )
   arrays = [x, w]
   if bias is not None:
-    bias = numerics.as_float(fn, b_name, bias)
+    bias = numerics.as_float(caller, b_name, bias)
     if bias.shape != (w.shape[1],):
       raise ValueError(
-        f"{fn}: {b_name} must have shape [V] = ({w.shape[1]},), got "
+        f"{caller}: {b_name} must have shape [V] = ({w.shape[1]},), got "
         f"{b_name}.shape={tuple(bias.shape)}"
       )
     arrays.append(bias)
@@ -179,14 +186,14 @@ def head_arrays(
   return x, w, bias
 
 
-def int_labels(fn, name, labels, shape):
+def int_labels(caller, name, labels, shape):
   """Integer ``labels`` of shape ``shape`` (the embeddings without their
   last axis), as int32."""
-  y = numerics.as_array(fn, name, labels)
-  validation.integer_dtype(fn, name, y)
+  y = numerics.as_array(caller, name, labels)
+  validation.integer_dtype(caller, name, y)
   if y.shape != shape:
     raise ValueError(
-      f"{fn}: {name} must have shape {shape} (the embeddings without their "
+      f"{caller}: {name} must have shape {shape} (the embeddings without their "
       f"last axis), got {name}.shape={tuple(y.shape)}"
     )
   return y.astype(jnp.int32)

@@ -146,11 +146,13 @@ head_log_probs = tiling.tiled_vjp(_head_fwd, _head_bwd)
 
 
 def check_head_options(
-  fn, *, temperature, logit_softcap, chunk_size, ignore_index
+  caller, *, temperature, logit_softcap, chunk_size, ignore_index
 ):
-  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
   head.check_options(
-    fn,
+    caller,
     logit_softcap=logit_softcap,
     chunk_size=chunk_size,
     ignore_index=ignore_index,
@@ -190,7 +192,7 @@ def run_head(
 
 
 def _log_probs(
-  fn,
+  caller,
   embeddings,
   weight,
   labels,
@@ -204,21 +206,21 @@ def _log_probs(
   axis_name,
 ):
   check_head_options(
-    fn,
+    caller,
     temperature=temperature,
     logit_softcap=logit_softcap,
     chunk_size=chunk_size,
     ignore_index=ignore_index,
   )
-  validation.flag(fn, "return_entropy", return_entropy)
+  validation.flag(caller, "return_entropy", return_entropy)
   w_name = "weight" if axis_name is None else "weight_shard"
   b_name = "bias" if axis_name is None else "bias_shard"
   x, w, b = head.head_arrays(
-    fn, embeddings, weight, bias, w_name=w_name, b_name=b_name
+    caller, embeddings, weight, bias, w_name=w_name, b_name=b_name
   )
   if axis_name is not None:
-    tiling.axis_size(fn, axis_name)
-  y = head.int_labels(fn, "labels", labels, x.shape[:-1])
+    tiling.axis_size(caller, axis_name)
+  y = head.int_labels(caller, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
   logp, ent = run_head(
     x,

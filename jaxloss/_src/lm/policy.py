@@ -120,29 +120,29 @@ def policy_gradient(
     (arXiv:2503.14476), eq. 8. Liu et al., "Understanding R1-Zero-Like
     Training: A Critical Perspective" (Dr. GRPO), 2025 (arXiv:2503.20783).
   """
-  fn = "policy_gradient"
-  validation.check_range(fn, "clip_epsilon", clip_epsilon, low=0.0)
+  caller = "policy_gradient"
+  validation.check_range(caller, "clip_epsilon", clip_epsilon, low=0.0)
   validation.check_range(
-    fn, "clip_epsilon_high", clip_epsilon_high, low=0.0, optional=True
+    caller, "clip_epsilon_high", clip_epsilon_high, low=0.0, optional=True
   )
-  validation.check_range(fn, "kl_coef", kl_coef, low=0.0)
-  validation.check_range(fn, "entropy_coef", entropy_coef, low=0.0)
-  validation.choice(fn, "kl_estimator", kl_estimator, KL_ESTIMATORS)
-  validation.choice(fn, "normalization", normalization, NORMALIZATIONS)
+  validation.check_range(caller, "kl_coef", kl_coef, low=0.0)
+  validation.check_range(caller, "entropy_coef", entropy_coef, low=0.0)
+  validation.choice(caller, "kl_estimator", kl_estimator, KL_ESTIMATORS)
+  validation.choice(caller, "normalization", normalization, NORMALIZATIONS)
   if normalizer is not None and normalization == "none":
     raise ValueError(
-      f"{fn}: normalizer does not apply to "
+      f"{caller}: normalizer does not apply to "
       f"normalization='none', got normalizer={normalizer!r}"
     )
-  validation.flag(fn, "return_components", return_components)
+  validation.flag(caller, "return_components", return_components)
   if kl_coef and reference_logps is None:
     raise ValueError(
-      f"{fn}: reference_logps must be given when kl_coef > 0, "
+      f"{caller}: reference_logps must be given when kl_coef > 0, "
       f"got kl_coef={kl_coef!r} and reference_logps=None"
     )
   if entropy_coef and entropy is None:
     raise ValueError(
-      f"{fn}: entropy must be given when entropy_coef > 0, "
+      f"{caller}: entropy must be given when entropy_coef > 0, "
       f"got entropy_coef={entropy_coef!r} and entropy=None"
     )
   arrays = dict(logps=logps, advantages=advantages)
@@ -152,22 +152,22 @@ def policy_gradient(
     arrays["reference_logps"] = reference_logps
   if entropy is not None:
     arrays["entropy"] = entropy
-  converted, out_dtype = numerics.floats(fn, **arrays)
+  converted, out_dtype = numerics.floats(caller, **arrays)
   a = dict(zip(arrays, converted))
   lp = a["logps"]
-  shapes.check_rank(fn, "logps", lp, 2)
+  shapes.check_rank(caller, "logps", lp, 2)
   for name in ("old_logps", "reference_logps", "entropy"):
     if name in a:
-      shapes.check_same_shape(fn, logps=lp, **{name: a[name]})
-  mask = numerics.as_array(fn, "where", where)
-  validation.bool_mask(fn, "where", mask)
-  shapes.check_same_shape(fn, logps=lp, where=mask)
+      shapes.check_same_shape(caller, logps=lp, **{name: a[name]})
+  mask = numerics.as_array(caller, "where", where)
+  validation.bool_mask(caller, "where", mask)
+  shapes.check_same_shape(caller, logps=lp, where=mask)
   adv = a["advantages"]
   if adv.shape == lp.shape[:1]:
     adv = adv[:, None]
   elif adv.shape != lp.shape:
     raise ValueError(
-      f"{fn}: advantages must have shape [B] = {lp.shape[:1]} or [B, T] = "
+      f"{caller}: advantages must have shape [B] = {lp.shape[:1]} or [B, T] = "
       f"{lp.shape}, got advantages.shape={tuple(adv.shape)}"
     )
   old = a.get("old_logps")

@@ -23,9 +23,9 @@ from jaxloss._src.objects import scoped
 DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust")
 
 
-def _inputs(fn, **arrays):
-  (*values,), out_dtype = numerics.floats(fn, **arrays)
-  shapes.check_same_shape(fn, **{k: v for k, v in zip(arrays, values)})
+def _inputs(caller, **arrays):
+  (*values,), out_dtype = numerics.floats(caller, **arrays)
+  shapes.check_same_shape(caller, **{k: v for k, v in zip(arrays, values)})
   return values, out_dtype
 
 
@@ -119,15 +119,15 @@ def dpo(
     ICML 2024 (arXiv:2403.00409). Mitchell, "A note on DPO with noisy
     preferences" (cDPO), 2023.
   """
-  fn = "dpo"
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  validation.choice(fn, "loss_type", loss_type, DPO_LOSS_TYPES)
+  caller = "dpo"
+  validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
+  validation.choice(caller, "loss_type", loss_type, DPO_LOSS_TYPES)
   validation.check_range(
-    fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
+    caller, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
-  validation.flag(fn, "return_components", return_components)
+  validation.flag(caller, "return_components", return_components)
   (pc, pr, rc, rr), out_dtype = _inputs(
-    fn,
+    caller,
     policy_chosen_logps=policy_chosen_logps,
     policy_rejected_logps=policy_rejected_logps,
     reference_chosen_logps=reference_chosen_logps,
@@ -197,15 +197,17 @@ def simpo(
     Meng, Xia and Chen, "SimPO: Simple Preference Optimization with a
     Reference-Free Reward", NeurIPS 2024 (arXiv:2405.14734), eq. 6.
   """
-  fn = "simpo"
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
+  caller = "simpo"
+  validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
   validation.check_range(
-    fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
+    caller, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
-  validation.flag(fn, "return_components", return_components)
+  validation.flag(caller, "return_components", return_components)
   (c, r), out_dtype = _inputs(
-    fn, chosen_avg_logps=chosen_avg_logps, rejected_avg_logps=rejected_avg_logps
+    caller,
+    chosen_avg_logps=chosen_avg_logps,
+    rejected_avg_logps=rejected_avg_logps,
   )
   x = beta * (c - r) - gamma
   values = -(1 - label_smoothing) * jax.nn.log_sigmoid(x)
@@ -266,17 +268,17 @@ def cpo(
     of LLM Performance in Machine Translation", ICML 2024
     (arXiv:2401.08417), eq. 3 and 6.
   """
-  fn = "cpo"
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  validation.check_range(fn, "alpha", alpha, low=0.0)
+  caller = "cpo"
+  validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
+  validation.check_range(caller, "alpha", alpha, low=0.0)
   validation.check_range(
-    fn, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
+    caller, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
-  validation.flag(fn, "return_components", return_components)
+  validation.flag(caller, "return_components", return_components)
   arrays = dict(chosen_logps=chosen_logps, rejected_logps=rejected_logps)
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  values_in, out_dtype = _inputs(fn, **arrays)
+  values_in, out_dtype = _inputs(caller, **arrays)
   c, r = values_in[0], values_in[1]
   nll = values_in[2] if chosen_nll is not None else -c
   x = beta * (c - r)
@@ -335,15 +337,15 @@ def orpo(
     Hong, Lee and Thorne, "ORPO: Monolithic Preference Optimization without
     Reference Model", EMNLP 2024 (arXiv:2403.07691), eq. 6-7.
   """
-  fn = "orpo"
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  validation.flag(fn, "return_components", return_components)
+  caller = "orpo"
+  validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
+  validation.flag(caller, "return_components", return_components)
   arrays = dict(
     chosen_avg_logps=chosen_avg_logps, rejected_avg_logps=rejected_avg_logps
   )
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  values_in, out_dtype = _inputs(fn, **arrays)
+  values_in, out_dtype = _inputs(caller, **arrays)
   c, r = values_in[0], values_in[1]
   nll = values_in[2] if chosen_nll is not None else -c
   log_or = (c - log1mexp(c)) - (r - log1mexp(r))
@@ -412,31 +414,35 @@ def kto(
     Ethayarajh et al., "KTO: Model Alignment as Prospect Theoretic
     Optimization", ICML 2024 (arXiv:2402.01306), eq. 8.
   """
-  fn = "kto"
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  validation.check_range(fn, "desirable_weight", desirable_weight, low=0.0)
-  validation.check_range(fn, "undesirable_weight", undesirable_weight, low=0.0)
-  validation.flag(fn, "return_components", return_components)
-  (p, ref), out_dtype = _inputs(
-    fn, policy_logps=policy_logps, reference_logps=reference_logps
+  caller = "kto"
+  validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
+  validation.check_range(caller, "desirable_weight", desirable_weight, low=0.0)
+  validation.check_range(
+    caller, "undesirable_weight", undesirable_weight, low=0.0
   )
-  d = numerics.as_array(fn, "desirable", desirable)
-  validation.bool_mask(fn, "desirable", d)
-  shapes.check_same_shape(fn, policy_logps=p, desirable=d)
+  validation.flag(caller, "return_components", return_components)
+  (p, ref), out_dtype = _inputs(
+    caller, policy_logps=policy_logps, reference_logps=reference_logps
+  )
+  d = numerics.as_array(caller, "desirable", desirable)
+  validation.bool_mask(caller, "desirable", d)
+  shapes.check_same_shape(caller, policy_logps=p, desirable=d)
   if (policy_kl_logps is None) != (reference_kl_logps is None):
     raise ValueError(
-      f"{fn}: policy_kl_logps and reference_kl_logps must be given "
+      f"{caller}: policy_kl_logps and reference_kl_logps must be given "
       f"together, got only "
       f"{'policy' if reference_kl_logps is None else 'reference'}_kl_logps"
     )
   if kl is not None:
-    z0 = numerics.as_float(fn, "kl", kl)
+    z0 = numerics.as_float(caller, "kl", kl)
     if z0.ndim:
-      raise ValueError(f"{fn}: kl must be a scalar, got shape {z0.shape}")
+      raise ValueError(f"{caller}: kl must be a scalar, got shape {z0.shape}")
     z0 = z0.astype(p.dtype)
   elif policy_kl_logps is not None:
     (pk, rk), _ = _inputs(
-      fn, policy_kl_logps=policy_kl_logps, reference_kl_logps=reference_kl_logps
+      caller,
+      policy_kl_logps=policy_kl_logps,
+      reference_kl_logps=reference_kl_logps,
     )
     z0 = jnp.maximum(jnp.mean(pk - rk).astype(p.dtype), 0)
   else:

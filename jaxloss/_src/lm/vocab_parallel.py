@@ -117,26 +117,26 @@ def vocab_parallel_cross_entropy(
   References:
     Shoeybi et al., "Megatron-LM", 2019, section 3 (parallel cross-entropy).
   """
-  fn = "vocab_parallel_cross_entropy"
+  caller = "vocab_parallel_cross_entropy"
   ce.check_options(
-    fn,
+    caller,
     label_smoothing=label_smoothing,
     z_loss=z_loss,
     logit_softcap=logit_softcap,
     chunk_size=None,
     ignore_index=ignore_index,
   )
-  reduction_lib.check_reduction(fn, reduction)
-  z = numerics.as_float(fn, "logits_shard", logits_shard)
-  y = numerics.as_array(fn, "labels", labels)
-  validation.integer_dtype(fn, "labels", y)
+  reduction_lib.check_reduction(caller, reduction)
+  z = numerics.as_float(caller, "logits_shard", logits_shard)
+  y = numerics.as_array(caller, "labels", labels)
+  validation.integer_dtype(caller, "labels", y)
   if z.ndim < 1 or y.shape != z.shape[:-1]:
     raise ValueError(
-      f"{fn}: labels must have the shape of logits_shard without its last "
+      f"{caller}: labels must have the shape of logits_shard without its last "
       f"axis, got labels.shape={tuple(y.shape)} and "
       f"logits_shard.shape={tuple(z.shape)}"
     )
-  shards = tiling.axis_size(fn, axis_name)
+  shards = tiling.axis_size(caller, axis_name)
   out_dtype = z.dtype
   acc = numerics.compute_dtype(out_dtype)
   cfg = ce.HeadConfig(
@@ -152,7 +152,7 @@ def vocab_parallel_cross_entropy(
   z2, y1, valid = tiling.vary_together(z2, y1, valid, exclude=axis_name)
   values: jax.Array = _shard_token_losses(cfg, z2, y1, valid)  # pyright: ignore[reportAssignmentType]
   return ce.finish(
-    fn,
+    caller,
     values.reshape(y.shape),
     valid.reshape(y.shape),
     out_dtype,

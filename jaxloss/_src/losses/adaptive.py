@@ -111,10 +111,14 @@ def adaptive_robust_nll(
     Barron, "A General and Adaptive Robust Loss Function", CVPR 2019,
     eqs. 1, 16 and 17.
   """
-  fn = "adaptive_robust_nll"
-  validation.check_range(fn, "alpha", alpha, low=0.0, high=2.0, low_open=True)
-  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  y_true, y_pred, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "adaptive_robust_nll"
+  validation.check_range(
+    caller, "alpha", alpha, low=0.0, high=2.0, low_open=True
+  )
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
+  y_true, y_pred, dt = shapes.elementwise_inputs(
+    caller, y_true, y_pred, min_rank=1
+  )
   compute = y_pred.dtype
   d = y_pred.shape[-1]
   alpha = (
@@ -130,7 +134,7 @@ def adaptive_robust_nll(
   for name, v in (("alpha", alpha), ("scale", scale)):
     if v.shape != (d,):
       raise ValueError(
-        f"{fn}: {name} must be a scalar or of shape ({d},), got shape "
+        f"{caller}: {name} must be a scalar or of shape ({d},), got shape "
         f"{tuple(v.shape)}"
       )
   # robust_loss averages rho over the last axis; the NLL sums it.
@@ -228,18 +232,18 @@ def uncertainty_weighting(
     Kendall, Gal and Cipolla, "Multi-Task Learning Using Uncertainty to
     Weigh Losses for Scene Geometry and Semantics", CVPR 2018, eqs. 7, 10.
   """
-  fn = "uncertainty_weighting"
+  caller = "uncertainty_weighting"
   (losses, s), dt = numerics.floats(
-    fn, losses=losses, log_variances=log_variances
+    caller, losses=losses, log_variances=log_variances
   )
-  shapes.check_rank(fn, "losses", losses, 1)
-  shapes.check_same_shape(fn, losses=losses, log_variances=s)
+  shapes.check_rank(caller, "losses", losses, 1)
+  shapes.check_same_shape(caller, losses=losses, log_variances=s)
   if isinstance(regression, bool):
     regression = (regression,) * losses.shape[0]
   regression = tuple(bool(r) for r in regression)
   if len(regression) != losses.shape[0]:
     raise ValueError(
-      f"{fn}: regression must be a bool or {losses.shape[0]} bools, got "
+      f"{caller}: regression must be a bool or {losses.shape[0]} bools, got "
       f"{len(regression)}"
     )
   c = jnp.asarray([0.5 if r else 1.0 for r in regression], losses.dtype)

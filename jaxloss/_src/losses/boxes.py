@@ -21,12 +21,12 @@ from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 
-def _boxes(fn, y_true, y_pred):
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  shapes.check_same_shape(fn, y_true=t, y_pred=p)
+def _boxes(caller, y_true, y_pred):
+  t, p, dt = numerics.prediction_and_target(caller, y_true, y_pred)
+  shapes.check_same_shape(caller, y_true=t, y_pred=p)
   if p.ndim < 1 or p.shape[-1] != 4:
     raise ValueError(
-      f"{fn}: y_pred must have a last axis of 4 (y_min, x_min, y_max, "
+      f"{caller}: y_pred must have a last axis of 4 (y_min, x_min, y_max, "
       f"x_max), got shape {tuple(p.shape)}"
     )
   return t, p, dt

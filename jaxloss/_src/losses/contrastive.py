@@ -283,41 +283,43 @@ tiled = tiling.tiled_vjp(_tiled_fwd, _tiled_bwd)
 # ------------------------------------------------------------ validation
 
 
-def _scalar(fn, name, value, dtype):
+def _scalar(caller, name, value, dtype):
   """A scalar hyper-parameter (float or learnable array) in ``dtype``."""
   if isinstance(value, bool):
-    raise TypeError(f"{fn}: {name} must be a real scalar, got {value!r}")
-  v = numerics.as_array(fn, name, value)
+    raise TypeError(f"{caller}: {name} must be a real scalar, got {value!r}")
+  v = numerics.as_array(caller, name, value)
   if v.ndim != 0:
     raise ValueError(
-      f"{fn}: {name} must be a scalar, got shape {tuple(v.shape)}"
+      f"{caller}: {name} must be a scalar, got shape {tuple(v.shape)}"
     )
   if not (
     jnp.issubdtype(v.dtype, jnp.floating)
     or jnp.issubdtype(v.dtype, jnp.integer)
   ):
-    raise TypeError(f"{fn}: {name} must be a real scalar, got {v.dtype}")
+    raise TypeError(f"{caller}: {name} must be a real scalar, got {v.dtype}")
   return v.astype(dtype)
 
 
 def _inputs(
-  fn, image, text, where, names=("image_embeddings", "text_embeddings")
+  caller, image, text, where, names=("image_embeddings", "text_embeddings")
 ):
   """``(image, text, valid, out_dtype)``: ``[B, D]`` arrays in one floating
   dtype (kept: half precision stays half in the matmuls, which accumulate
   in float32) with masked rows zeroed, and the bool row mask."""
-  converted, out_dtype = numerics.floats(fn, **dict(zip(names, (image, text))))
+  converted, out_dtype = numerics.floats(
+    caller, **dict(zip(names, (image, text)))
+  )
   x, y = (c.astype(out_dtype) for c in converted)
-  shapes.check_rank(fn, names[0], x, 2)
-  shapes.check_same_shape(fn, **dict(zip(names, (x, y))))
+  shapes.check_rank(caller, names[0], x, 2)
+  shapes.check_same_shape(caller, **dict(zip(names, (x, y))))
   if where is None:
     valid = jnp.ones(x.shape[:1], jnp.bool_)
   else:
-    valid = numerics.as_array(fn, "where", where)
-    validation.bool_mask(fn, "where", valid)
+    valid = numerics.as_array(caller, "where", where)
+    validation.bool_mask(caller, "where", valid)
     if valid.shape != x.shape[:1]:
       raise ValueError(
-        f"{fn}: where must have shape [B] = ({x.shape[0]},), got "
+        f"{caller}: where must have shape [B] = ({x.shape[0]},), got "
         f"where.shape={tuple(valid.shape)}"
       )
   # Masked rows take no part; zeroing them keeps a NaN there out of the
@@ -406,13 +408,15 @@ def clip_loss(
     Language Supervision", 2021, figure 3. Oord et al., "Representation
     Learning with Contrastive Predictive Coding", 2018 (InfoNCE).
   """
-  fn = "clip_loss"
-  validation.number(fn, "scale", scale)
-  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
-  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
-  empty.require_samples(fn, "image_embeddings", x)
+  caller = "clip_loss"
+  validation.number(caller, "scale", scale)
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
+  x, y, valid, out_dtype = _inputs(
+    caller, image_embeddings, text_embeddings, where
+  )
+  empty.require_samples(caller, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
-  s = _scalar(fn, "scale", scale, acc)
+  s = _scalar(caller, "scale", scale, acc)
   b = x.shape[0]
   cfg = _config("lse", b, b, chunk_size, columns=True)
   lse_row, lse_col = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
@@ -477,15 +481,17 @@ def siglip_loss(
     Zhai et al., "Sigmoid Loss for Language Image Pre-Training", 2023,
     equation (1) and algorithm 1.
   """
-  fn = "siglip_loss"
-  validation.number(fn, "scale", scale)
-  validation.number(fn, "bias", bias)
-  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
-  x, y, valid, out_dtype = _inputs(fn, image_embeddings, text_embeddings, where)
-  empty.require_samples(fn, "image_embeddings", x)
+  caller = "siglip_loss"
+  validation.number(caller, "scale", scale)
+  validation.number(caller, "bias", bias)
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
+  x, y, valid, out_dtype = _inputs(
+    caller, image_embeddings, text_embeddings, where
+  )
+  empty.require_samples(caller, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
-  s = _scalar(fn, "scale", scale, acc)
-  bb = _scalar(fn, "bias", bias, acc)
+  s = _scalar(caller, "scale", scale, acc)
+  bb = _scalar(caller, "bias", bias, acc)
   n = x.shape[0]
   cfg = _config("sigmoid", n, n, chunk_size)
   values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
@@ -568,14 +574,14 @@ def sharded_clip_loss(
     Radford et al. 2021 (CLIP); Zhai et al. 2023, section 3.3 (the ring of
     blocks, "chunked" implementation).
   """
-  fn = "sharded_clip_loss"
-  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
+  caller = "sharded_clip_loss"
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
   x, y, valid, out_dtype = _inputs(
-    fn, image_local, text_local, where, ("image_local", "text_local")
+    caller, image_local, text_local, where, ("image_local", "text_local")
   )
-  n = tiling.axis_size(fn, axis_name)
+  n = tiling.axis_size(caller, axis_name)
   acc = numerics.compute_dtype(out_dtype)
-  s = _scalar(fn, "scale", scale, acc)
+  s = _scalar(caller, "scale", scale, acc)
   b = x.shape[0]
   x, y, s, valid = tiling.vary_together(x, y, s, valid)
   if collective == "ring":
@@ -593,7 +599,7 @@ def sharded_clip_loss(
     lse_col, _ = cast(_Stats, tiled(cfg, y, x_all, s, None, valid, v_all))
   else:
     raise ValueError(
-      f"{fn}: collective must be 'ring' or 'all_gather', got {collective!r}"
+      f"{caller}: collective must be 'ring' or 'all_gather', got {collective!r}"
     )
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
@@ -661,15 +667,15 @@ def sharded_siglip_loss(
     Zhai et al., "Sigmoid Loss for Language Image Pre-Training", 2023,
     section 3.3 and figure 1.
   """
-  fn = "sharded_siglip_loss"
-  validation.positive_integer(fn, "chunk_size", chunk_size, optional=True)
+  caller = "sharded_siglip_loss"
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
   x, y, valid, out_dtype = _inputs(
-    fn, image_local, text_local, where, ("image_local", "text_local")
+    caller, image_local, text_local, where, ("image_local", "text_local")
   )
-  n = tiling.axis_size(fn, axis_name)
+  n = tiling.axis_size(caller, axis_name)
   acc = numerics.compute_dtype(out_dtype)
-  s = _scalar(fn, "scale", scale, acc)
-  bb = _scalar(fn, "bias", bias, acc)
+  s = _scalar(caller, "scale", scale, acc)
+  bb = _scalar(caller, "bias", bias, acc)
   b = x.shape[0]
   cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
   x, y, s, bb, valid = tiling.vary_together(x, y, s, bb, valid)

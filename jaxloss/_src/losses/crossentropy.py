@@ -19,11 +19,11 @@ from jaxloss._src.objects import scoped
 _EPS = numerics.EPSILON
 
 
-def _dense_pair(fn, y_true, y_pred, axis):
+def _dense_pair(caller, y_true, y_pred, axis):
   """Targets and predictions of one shape, class axis moved last."""
-  validation.axis(fn, axis)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  axis = shapes.canonical_axis(fn, axis, p.ndim)
+  validation.axis(caller, axis)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
+  axis = shapes.canonical_axis(caller, axis, p.ndim)
   return jnp.moveaxis(t, axis, -1), jnp.moveaxis(p, axis, -1), dt
 
 
@@ -88,16 +88,16 @@ def binary_crossentropy(
     ...                             [[0.6, 0.4], [0.4, 0.6]]).round(4)
     Array([0.9163, 0.7136], dtype=float32)
   """
-  fn = "binary_crossentropy"
-  validation.flag(fn, "from_logits", from_logits)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  caller = "binary_crossentropy"
+  validation.flag(caller, "from_logits", from_logits)
+  validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
+  t, p, dt = _dense_pair(caller, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
   if pos_weight is None:
     bce, _ = binary_terms(t, p, from_logits)
     return jnp.mean(bce, axis=-1).astype(dt)
-  w = per_class.class_vector(fn, "pos_weight", pos_weight, p.shape, p.dtype)
+  w = per_class.class_vector(caller, "pos_weight", pos_weight, p.shape, p.dtype)
   if from_logits:
     # softplus(-z) = -log sigmoid(z) and softplus(z) = softplus(-z) + z.
     neg_log_sig = jnp.maximum(-p, 0) + jnp.log1p(jnp.exp(-jnp.abs(p)))
@@ -140,13 +140,13 @@ def binary_focal_crossentropy(
     ...                                   [[0.6, 0.4], [0.4, 0.6]], gamma=2.0)
     Array([0.3299, 0.2058], dtype=float32)
   """
-  fn = "binary_focal_crossentropy"
-  validation.flag(fn, "from_logits", from_logits)
-  validation.flag(fn, "apply_class_balancing", apply_class_balancing)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
-  validation.check_range(fn, "alpha", alpha, 0.0, 1.0)
-  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  caller = "binary_focal_crossentropy"
+  validation.flag(caller, "from_logits", from_logits)
+  validation.flag(caller, "apply_class_balancing", apply_class_balancing)
+  validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
+  validation.check_range(caller, "alpha", alpha, 0.0, 1.0)
+  t, p, dt = _dense_pair(caller, y_true, y_pred, axis)
   if label_smoothing:
     t = t * (1.0 - label_smoothing) + 0.5 * label_smoothing
   bce, one_minus_pt = binary_terms(t, p, from_logits)
@@ -221,24 +221,24 @@ def categorical_crossentropy(
     ...                                  ).round(4)
     Array([0.0513, 2.3026], dtype=float32)
   """
-  fn = "categorical_crossentropy"
-  validation.flag(fn, "from_logits", from_logits)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  caller = "categorical_crossentropy"
+  validation.flag(caller, "from_logits", from_logits)
+  validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
+  t, p, dt = _dense_pair(caller, y_true, y_pred, axis)
   t = _smooth_one_hot(t, label_smoothing)
   if weight is not None:
-    t = t * per_class.class_vector(fn, "weight", weight, p.shape, p.dtype)
+    t = t * per_class.class_vector(caller, "weight", weight, p.shape, p.dtype)
   if from_logits:  # the one softmax cross-entropy kernel (optax's form too)
     return _softmax.softmax_cross_entropy(t, p).astype(dt)
   return (-jnp.sum(t * _log_probs(p, False), axis=-1)).astype(dt)
 
 
-def _class_axis_alpha(fn, alpha, num_classes):
+def _class_axis_alpha(caller, alpha, num_classes):
   """Scalar alpha, or one per class (broadcast along the class axis)."""
   alpha = jnp.asarray(alpha)
   if alpha.ndim > 1 or (alpha.ndim == 1 and alpha.shape[0] != num_classes):
     raise ValueError(
-      f"{fn}: alpha must be a scalar or have one entry per class "
+      f"{caller}: alpha must be a scalar or have one entry per class "
       f"({num_classes}), got shape {tuple(alpha.shape)}"
     )
   return alpha
@@ -273,14 +273,14 @@ def categorical_focal_crossentropy(
     ...     [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
     Array([3.2058e-05, 4.6627e-01], dtype=float32)
   """
-  fn = "categorical_focal_crossentropy"
-  validation.flag(fn, "from_logits", from_logits)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
-  validation.check_range(fn, "alpha", alpha, low=0.0)
-  t, p, dt = _dense_pair(fn, y_true, y_pred, axis)
+  caller = "categorical_focal_crossentropy"
+  validation.flag(caller, "from_logits", from_logits)
+  validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
+  validation.check_range(caller, "alpha", alpha, low=0.0)
+  t, p, dt = _dense_pair(caller, y_true, y_pred, axis)
   alpha = jnp.broadcast_to(
-    _class_axis_alpha(fn, alpha, p.shape[-1]).astype(p.dtype), p.shape
+    _class_axis_alpha(caller, alpha, p.shape[-1]).astype(p.dtype), p.shape
   )
   t = _smooth_one_hot(t, label_smoothing)
   log_q = _log_probs(p, from_logits)
@@ -289,17 +289,17 @@ def categorical_focal_crossentropy(
   return (-jnp.sum(alpha * modulating * t * log_q, axis=-1)).astype(dt)
 
 
-def _sparse_inputs(fn, y_true, y_pred, axis):
+def _sparse_inputs(caller, y_true, y_pred, axis):
   """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last)."""
-  validation.axis(fn, axis)
-  p = numerics.as_float(fn, "y_pred", y_pred)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
-  labels = numerics.labels(fn, "y_true", y_true)
-  axis = shapes.canonical_axis(fn, axis, p.ndim)
+  validation.axis(caller, axis)
+  p = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_min_rank(caller, "y_pred", p, 1)
+  labels = numerics.labels(caller, "y_true", y_true)
+  axis = shapes.canonical_axis(caller, axis, p.ndim)
   if labels.ndim == p.ndim and labels.shape[axis] == 1:
     labels = jnp.squeeze(labels, axis)
   p = jnp.moveaxis(p, axis, -1)
-  labels = shapes.check_labels_shape(fn, labels, p)
+  labels = shapes.check_labels_shape(caller, labels, p)
   dt = p.dtype
   return labels, p.astype(numerics.compute_dtype(dt)), dt
 
@@ -348,11 +348,11 @@ def sparse_categorical_crossentropy(
     ...     [1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]).round(4)
     Array([0.0513, 2.3026], dtype=float32)
   """
-  fn = "sparse_categorical_crossentropy"
-  validation.flag(fn, "from_logits", from_logits)
-  validation.check_range(fn, "label_smoothing", label_smoothing, 0.0, 1.0)
-  validation.integer(fn, "ignore_index", ignore_index, optional=True)
-  labels, p, dt = _sparse_inputs(fn, y_true, y_pred, axis)
+  caller = "sparse_categorical_crossentropy"
+  validation.flag(caller, "from_logits", from_logits)
+  validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
+  validation.integer(caller, "ignore_index", ignore_index, optional=True)
+  labels, p, dt = _sparse_inputs(caller, y_true, y_pred, axis)
   valid = None
   if ignore_index is not None:
     valid = labels != ignore_index
@@ -414,9 +414,9 @@ def categorical_generalized_cross_entropy(
     ...     [0, 1], [[0.25, 0.75], [0.5, 0.5]], q=0.5)
     Array([1.       , 0.5857864], dtype=float32)
   """
-  fn = "categorical_generalized_cross_entropy"
-  validation.check_range(fn, "q", q, 0.0, 1.0, low_open=True)
-  labels, p, dt = _sparse_inputs(fn, y_true, y_pred, -1)
+  caller = "categorical_generalized_cross_entropy"
+  validation.check_range(caller, "q", q, 0.0, 1.0, low_open=True)
+  labels, p, dt = _sparse_inputs(caller, y_true, y_pred, -1)
   p_true = _gather_last(p, labels)
   return ((1.0 - numerics.safe_pow(p_true, q)) / q).astype(dt)
 
@@ -435,8 +435,8 @@ def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
     >>> jaxloss.poisson([[1.0, 0.0]], [[1.0, 2.0]])
     Array([1.5], dtype=float32)
   """
-  fn = "poisson"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "poisson"
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   return jnp.mean(p - t * jnp.log(p + _EPS), axis=-1).astype(dt)
 
 
@@ -452,8 +452,8 @@ def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
     >>> jaxloss.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])
     Array([0.14384103], dtype=float32)
   """
-  fn = "kl_divergence"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "kl_divergence"
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   t = jnp.clip(t, _EPS, 1.0)
   p = jnp.clip(p, _EPS, 1.0)
   # One log of the ratio (Keras's form), not two: both are clipped to
@@ -480,7 +480,7 @@ SparseCategoricalCrossentropy = loss_class(
 )
 # Keras's name for the ignored label stays accepted, with a warning.
 SparseCategoricalCrossentropy.__init__ = validation.deprecated_alias(
-  {"ignore_class": "ignore_index"}, fn="SparseCategoricalCrossentropy"
+  {"ignore_class": "ignore_index"}, caller="SparseCategoricalCrossentropy"
 )(SparseCategoricalCrossentropy.__init__)
 CategoricalGeneralizedCrossEntropy = loss_class(
   categorical_generalized_cross_entropy, "CategoricalGeneralizedCrossEntropy"

@@ -103,13 +103,13 @@ def pair_sum(x, y, kernel, tile_size):
   return acc
 
 
-def _two_samples(fn, y_true, y_pred):
-  (x, y), dt = numerics.floats(fn, y_true=y_true, y_pred=y_pred)
-  shapes.check_min_rank(fn, "y_true", x, 2)
-  shapes.check_min_rank(fn, "y_pred", y, 2)
+def _two_samples(caller, y_true, y_pred):
+  (x, y), dt = numerics.floats(caller, y_true=y_true, y_pred=y_pred)
+  shapes.check_min_rank(caller, "y_true", x, 2)
+  shapes.check_min_rank(caller, "y_pred", y, 2)
   if x.shape[:-2] != y.shape[:-2] or x.shape[-1] != y.shape[-1]:
     raise ValueError(
-      f"{fn}: y_true [..., N, D] and y_pred [..., M, D] must share their "
+      f"{caller}: y_true [..., N, D] and y_pred [..., M, D] must share their "
       f"leading axes and D, got y_true.shape={tuple(x.shape)} and "
       f"y_pred.shape={tuple(y.shape)}"
     )
@@ -124,11 +124,11 @@ def _self_and_cross(x, y, kernel, tile_size):
   )
 
 
-def _check_estimator(fn, estimator, n, m):
-  validation.choice(fn, "estimator", estimator, ("biased", "unbiased"))
+def _check_estimator(caller, estimator, n, m):
+  validation.choice(caller, "estimator", estimator, ("biased", "unbiased"))
   if estimator == "unbiased" and min(n, m) < 2:
     raise ValueError(
-      f"{fn}: estimator='unbiased' needs at least 2 samples on each side, "
+      f"{caller}: estimator='unbiased' needs at least 2 samples on each side, "
       f"got N={n} and M={m}"
     )
 
@@ -180,22 +180,22 @@ def crps_ensemble(
     ensemble forecasts", QJRMS 140, 2014; properscoring 0.1
     ``crps_ensemble``.
   """
-  fn = "crps_ensemble"
-  validation.flag(fn, "fair", fair)
-  x = numerics.as_float(fn, "y_pred", y_pred)
-  y = numerics.as_array(fn, "y_true", y_true)
-  shapes.check_min_rank(fn, "y_pred", x, 1)
+  caller = "crps_ensemble"
+  validation.flag(caller, "fair", fair)
+  x = numerics.as_float(caller, "y_pred", y_pred)
+  y = numerics.as_array(caller, "y_true", y_true)
+  shapes.check_min_rank(caller, "y_pred", x, 1)
   if y.ndim == x.ndim and y.ndim and y.shape[-1] == 1:
     y = jnp.squeeze(y, -1)
   if y.shape != x.shape[:-1]:
     raise ValueError(
-      f"{fn}: y_true must have the shape of y_pred without its ensemble "
+      f"{caller}: y_true must have the shape of y_pred without its ensemble "
       f"axis, got y_true.shape={tuple(y.shape)} and "
       f"y_pred.shape={tuple(x.shape)}"
     )
   m = x.shape[-1]
   if fair and m < 2:
-    raise ValueError(f"{fn}: fair=True needs M >= 2 members, got M={m}")
+    raise ValueError(f"{caller}: fair=True needs M >= 2 members, got M={m}")
   dt = x.dtype
   if jnp.issubdtype(y.dtype, jnp.floating):
     dt = jnp.promote_types(dt, y.dtype)
@@ -209,15 +209,15 @@ def crps_ensemble(
   return (skill - spread).astype(dt)
 
 
-def _location_scale(fn, y_true, loc, scale, names):
-  (mu, s), dt = numerics.floats(fn, **{names[0]: loc, names[1]: scale})
-  shapes.check_same_shape(fn, **{names[0]: mu, names[1]: s})
-  y = numerics.as_array(fn, "y_true", y_true)
+def _location_scale(caller, y_true, loc, scale, names):
+  (mu, s), dt = numerics.floats(caller, **{names[0]: loc, names[1]: scale})
+  shapes.check_same_shape(caller, **{names[0]: mu, names[1]: s})
+  y = numerics.as_array(caller, "y_true", y_true)
   if jnp.issubdtype(y.dtype, jnp.floating):
     dt = jnp.promote_types(dt, y.dtype)
   cdt = numerics.compute_dtype(dt)
   y, mu, s = y.astype(cdt), mu.astype(cdt), s.astype(cdt)
-  y, mu = shapes.match_ranks(fn, y, mu, names=("y_true", names[0]))
+  y, mu = shapes.match_ranks(caller, y, mu, names=("y_true", names[0]))
   return y, mu, jnp.reshape(s, mu.shape), dt
 
 
@@ -278,8 +278,8 @@ def crps_gaussian(
     Estimation", Monthly Weather Review 133, 2005, eq. (5);
     properscoring 0.1 ``crps_gaussian``.
   """
-  fn = "crps_gaussian"
-  y, mu, s, dt = _location_scale(fn, y_true, mean, std, ("mean", "std"))
+  caller = "crps_gaussian"
+  y, mu, s, dt = _location_scale(caller, y_true, mean, std, ("mean", "std"))
   regular, safe_s = _scale_split(s)
   z = (y - mu) / safe_s
   pdf = jnp.exp(-0.5 * jnp.square(z)) / math.sqrt(2 * math.pi)
@@ -328,8 +328,8 @@ def crps_logistic(
     Krueger & Lerch, "Evaluating Probabilistic Forecasts with
     scoringRules", J. Stat. Softw. 90, 2019 (``crps_logis``).
   """
-  fn = "crps_logistic"
-  y, mu, s, dt = _location_scale(fn, y_true, loc, scale, ("loc", "scale"))
+  caller = "crps_logistic"
+  y, mu, s, dt = _location_scale(caller, y_true, loc, scale, ("loc", "scale"))
   regular, safe_s = _scale_split(s)
   z = (y - mu) / safe_s
   value = safe_s * (z + 2 * jax.nn.softplus(-z) - 1)
@@ -380,19 +380,19 @@ def energy_score(
     Held & Johnson, "Assessing probabilistic forecasts of multivariate
     quantities", TEST 17, 2008.
   """
-  fn = "energy_score"
-  validation.flag(fn, "fair", fair)
-  (y, x), dt = numerics.floats(fn, y_true=y_true, y_pred=y_pred)
-  shapes.check_min_rank(fn, "y_pred", x, 2)
+  caller = "energy_score"
+  validation.flag(caller, "fair", fair)
+  (y, x), dt = numerics.floats(caller, y_true=y_true, y_pred=y_pred)
+  shapes.check_min_rank(caller, "y_pred", x, 2)
   if y.shape != x.shape[:-2] + x.shape[-1:]:
     raise ValueError(
-      f"{fn}: y_true must have the shape of y_pred without its ensemble "
+      f"{caller}: y_true must have the shape of y_pred without its ensemble "
       f"axis (-2), got y_true.shape={tuple(y.shape)} and "
       f"y_pred.shape={tuple(x.shape)}"
     )
   m = x.shape[-2]
   if fair and m < 2:
-    raise ValueError(f"{fn}: fair=True needs M >= 2 members, got M={m}")
+    raise ValueError(f"{caller}: fair=True needs M >= 2 members, got M={m}")
   skill = jnp.mean(numerics.safe_norm(x - y[..., None, :], axis=-1), axis=-1)
   pairs = pair_sum(x, x, _safe_sqrt, 128)
   spread = pairs / (2 * m * (m - 1) if fair else 2 * m * m)
@@ -402,8 +402,8 @@ def energy_score(
 # ---------------------------------------------------------- MMD and energy
 
 
-def _bandwidths(fn, bandwidth):
-  validation.check_range(fn, "bandwidth", bandwidth, low=0.0, low_open=True)
+def _bandwidths(caller, bandwidth):
+  validation.check_range(caller, "bandwidth", bandwidth, low=0.0, low_open=True)
   if isinstance(bandwidth, (list, tuple)):
     values = list(bandwidth)
   else:
@@ -418,11 +418,13 @@ def _bandwidths(fn, bandwidth):
       values = [b[i] for i in range(b.shape[0])]
     else:
       raise ValueError(
-        f"{fn}: bandwidth must be a number or a 1-D sequence, got shape "
+        f"{caller}: bandwidth must be a number or a 1-D sequence, got shape "
         f"{tuple(b.shape)}"
       )
   if not values:
-    raise ValueError(f"{fn}: bandwidth must not be empty, got {bandwidth!r}")
+    raise ValueError(
+      f"{caller}: bandwidth must not be empty, got {bandwidth!r}"
+    )
   return values
 
 
@@ -490,16 +492,16 @@ def mmd(
     Test", JMLR 13, 2012, eqs. (2)-(5); Li, Swersky & Zemel, "Generative
     Moment Matching Networks", ICML 2015 (sums of Gaussian kernels).
   """
-  fn = "mmd"
-  validation.integer(fn, "tile_size", tile_size, low=1)
+  caller = "mmd"
+  validation.integer(caller, "tile_size", tile_size, low=1)
   if kernel not in ("gaussian", "multiscale"):
     raise ValueError(
-      f"{fn}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
+      f"{caller}: kernel must be 'gaussian' or 'multiscale', got {kernel!r}"
     )
-  bws = _bandwidths(fn, bandwidth)
-  x, y, dt = _two_samples(fn, y_true, y_pred)
+  bws = _bandwidths(caller, bandwidth)
+  x, y, dt = _two_samples(caller, y_true, y_pred)
   n, m = x.shape[-2], y.shape[-2]
-  _check_estimator(fn, estimator, n, m)
+  _check_estimator(caller, estimator, n, m)
   bws = [jnp.asarray(b, x.dtype) for b in bws]
 
   def k(r2):
@@ -564,11 +566,11 @@ def energy_distance(
     distances", J. Stat. Planning and Inference 143, 2013, eq. (2.1);
     scipy 1.17 ``scipy.stats.energy_distance``.
   """
-  fn = "energy_distance"
-  validation.integer(fn, "tile_size", tile_size, low=1)
-  x, y, dt = _two_samples(fn, y_true, y_pred)
+  caller = "energy_distance"
+  validation.integer(caller, "tile_size", tile_size, low=1)
+  x, y, dt = _two_samples(caller, y_true, y_pred)
   n, m = x.shape[-2], y.shape[-2]
-  _check_estimator(fn, estimator, n, m)
+  _check_estimator(caller, estimator, n, m)
   sxx, syy, sxy = _self_and_cross(x, y, _safe_sqrt, tile_size)
   if estimator == "biased":
     self_terms = sxx / (n * n) + syy / (m * m)
@@ -627,23 +629,23 @@ def mdn_nll(
     Bishop, "Mixture Density Networks", Aston University NCRG/94/004, 1994,
     eqs. (23)-(29).
   """
-  fn = "mdn_nll"
+  caller = "mdn_nll"
   validation.check_range(
-    fn, "variance_floor", variance_floor, low=0.0, low_open=True
+    caller, "variance_floor", variance_floor, low=0.0, low_open=True
   )
   (y, z, mu, s), dt = numerics.floats(
-    fn, y_true=y_true, logits=logits, means=means, scales=scales
+    caller, y_true=y_true, logits=logits, means=means, scales=scales
   )
-  shapes.check_min_rank(fn, "means", mu, 2)
-  shapes.check_same_shape(fn, means=mu, scales=s)
+  shapes.check_min_rank(caller, "means", mu, 2)
+  shapes.check_same_shape(caller, means=mu, scales=s)
   if z.shape != mu.shape[:-1]:
     raise ValueError(
-      f"{fn}: logits must have the shape of means without its last axis, "
+      f"{caller}: logits must have the shape of means without its last axis, "
       f"got logits.shape={tuple(z.shape)} and means.shape={tuple(mu.shape)}"
     )
   if y.shape != mu.shape[:-2] + mu.shape[-1:]:
     raise ValueError(
-      f"{fn}: y_true must have the shape of means without its component "
+      f"{caller}: y_true must have the shape of means without its component "
       f"axis (-2), got y_true.shape={tuple(y.shape)} and "
       f"means.shape={tuple(mu.shape)}"
     )
@@ -702,21 +704,21 @@ def evidential_regression(
     Amini, Schwarting, Soleimany & Rus, "Deep Evidential Regression",
     NeurIPS 2020, eqs. (8), (9) and (10).
   """
-  fn = "evidential_regression"
-  validation.check_range(fn, "coeff", coeff, low=0.0)
-  p = numerics.as_float(fn, "y_pred", y_pred)
-  t = numerics.as_array(fn, "y_true", y_true)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
+  caller = "evidential_regression"
+  validation.check_range(caller, "coeff", coeff, low=0.0)
+  p = numerics.as_float(caller, "y_pred", y_pred)
+  t = numerics.as_array(caller, "y_true", y_true)
+  shapes.check_min_rank(caller, "y_pred", p, 1)
   if p.shape[-1] != 4:
     raise ValueError(
-      f"{fn}: y_pred must have a last axis of 4 (gamma, nu, alpha, beta), "
+      f"{caller}: y_pred must have a last axis of 4 (gamma, nu, alpha, beta), "
       f"got y_pred.shape={tuple(p.shape)}"
     )
   if t.ndim == p.ndim and t.shape[-1] == 1:
     t = jnp.squeeze(t, -1)
   if t.shape != p.shape[:-1]:
     raise ValueError(
-      f"{fn}: y_true must have the shape of y_pred without its last axis, "
+      f"{caller}: y_true must have the shape of y_pred without its last axis, "
       f"got y_true.shape={tuple(t.shape)} and y_pred.shape={tuple(p.shape)}"
     )
   dt = p.dtype

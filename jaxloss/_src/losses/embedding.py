@@ -166,36 +166,36 @@ def circle(
     >>> jaxloss.circle([0, 0, 1], e, gamma=1.0).shape
     (3,)
   """
-  fn = "circle"
-  validation.flag(fn, "remove_diagonal", remove_diagonal)
-  validation.number(fn, "margin", margin)
-  validation.check_range(fn, "gamma", gamma, low=0.0, low_open=True)
-  emb = numerics.as_float(fn, "y_pred", y_pred)
-  shapes.check_rank(fn, "y_pred", emb, 2)
+  caller = "circle"
+  validation.flag(caller, "remove_diagonal", remove_diagonal)
+  validation.number(caller, "margin", margin)
+  validation.check_range(caller, "gamma", gamma, low=0.0, low_open=True)
+  emb = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_rank(caller, "y_pred", emb, 2)
   labels = shapes.row_labels(
-    fn, "y_true", numerics.labels(fn, "y_true", y_true), emb
+    caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
   )
   dt = emb.dtype
   emb = emb.astype(numerics.compute_dtype(dt))
   if ref_embeddings is None:
     ref = emb
   else:
-    ref = numerics.as_float(fn, "ref_embeddings", ref_embeddings)
-    shapes.check_rank(fn, "ref_embeddings", ref, 2)
+    ref = numerics.as_float(caller, "ref_embeddings", ref_embeddings)
+    shapes.check_rank(caller, "ref_embeddings", ref, 2)
     ref = ref.astype(emb.dtype)
   empty.require_samples(
-    fn, "y_pred" if ref_embeddings is None else "ref_embeddings", ref
+    caller, "y_pred" if ref_embeddings is None else "ref_embeddings", ref
   )
   ref_lab = (
     labels
     if ref_labels is None
     else shapes.row_labels(
-      fn, "ref_labels", numerics.labels(fn, "ref_labels", ref_labels)
+      caller, "ref_labels", numerics.labels(caller, "ref_labels", ref_labels)
     )
   )
   if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:
     raise ValueError(
-      f"{fn}: ref_labels/ref_embeddings must be [M] and [M, "
+      f"{caller}: ref_labels/ref_embeddings must be [M] and [M, "
       f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}"
     )
   dist = jnp.maximum(1.0 - emb @ ref.T, 0.0)
@@ -240,19 +240,19 @@ _ANGULAR_EPS = 1e-6
 # ------------------------------------------------------------------ helpers
 
 
-def _labelled_embeddings(fn, y_true, y_pred):
+def _labelled_embeddings(caller, y_true, y_pred):
   """Labels ``[B]`` and embeddings ``[B, D]`` in the compute dtype."""
-  emb = numerics.as_float(fn, "y_pred", y_pred)
-  shapes.check_rank(fn, "y_pred", emb, 2)
+  emb = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_rank(caller, "y_pred", emb, 2)
   labels = shapes.row_labels(
-    fn, "y_true", numerics.labels(fn, "y_true", y_true), emb
+    caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
   )
-  empty.require_samples(fn, "y_pred", emb)
+  empty.require_samples(caller, "y_pred", emb)
   out_dtype = emb.dtype
   return labels, emb.astype(numerics.compute_dtype(out_dtype)), out_dtype
 
 
-def pairwise_distances(fn, embeddings, distance_metric="L2"):
+def pairwise_distances(caller, embeddings, distance_metric="L2"):
   """``[B, B]`` distances between the rows of ``embeddings`` ``[B, D]``.
 
   * ``"squared-L2"``: ``||x_i - x_j||^2`` from the Gram matrix of the
@@ -265,7 +265,7 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
   """
   if not callable(distance_metric) and distance_metric not in DISTANCE_METRICS:
     raise ValueError(
-      f"{fn}: distance_metric must be one of {DISTANCE_METRICS} or a "
+      f"{caller}: distance_metric must be one of {DISTANCE_METRICS} or a "
       f"callable, got {distance_metric!r}"
     )
   if callable(distance_metric):
@@ -273,7 +273,7 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
     n = embeddings.shape[0]
     if dist.shape != (n, n):
       raise ValueError(
-        f"{fn}: distance_metric must map [B, D] embeddings to a [B, B] "
+        f"{caller}: distance_metric must map [B, D] embeddings to a [B, B] "
         f"matrix, got shape {tuple(dist.shape)} for B={n}"
       )
     return dist
@@ -292,11 +292,11 @@ def pairwise_distances(fn, embeddings, distance_metric="L2"):
   return numerics.safe_pow(sq, 0.5)
 
 
-def _mined_pairs(fn, y_true, y_pred, distance_metric):
+def _mined_pairs(caller, y_true, y_pred, distance_metric):
   """The batch-mining setup: ``(dist [B, B], positive, negative, out_dtype)``
   with the masks excluding the diagonal."""
-  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
-  dist = pairwise_distances(fn, emb, distance_metric)
+  labels, emb, out_dtype = _labelled_embeddings(caller, y_true, y_pred)
+  dist = pairwise_distances(caller, emb, distance_metric)
   positive, negative = pair_masks(labels, labels, remove_diagonal=True)
   return dist, positive, negative, out_dtype
 
@@ -329,12 +329,12 @@ def _squared_distance(x, y):
   return jnp.sum(jnp.square(x - y), axis=-1)
 
 
-def _tuple_inputs(fn, **arrays):
+def _tuple_inputs(caller, **arrays):
   """Same-shape floating tuple members ``[..., D]`` in the compute dtype."""
-  converted, out_dtype = numerics.floats(fn, **arrays)
-  shapes.check_same_shape(fn, **dict(zip(arrays, converted, strict=True)))
+  converted, out_dtype = numerics.floats(caller, **arrays)
+  shapes.check_same_shape(caller, **dict(zip(arrays, converted, strict=True)))
   first = next(iter(arrays))
-  shapes.check_min_rank(fn, first, converted[0], 1)
+  shapes.check_min_rank(caller, first, converted[0], 1)
   return converted, out_dtype
 
 
@@ -389,13 +389,13 @@ def triplet_margin_loss(
     local feature descriptors with triplets and shallow convolutional
     neural networks; PyTorch ``torch.nn.TripletMarginLoss``.
   """
-  fn = "triplet_margin_loss"
-  validation.check_range(fn, "p", p, low=0.0, low_open=True)
-  validation.check_range(fn, "eps", eps, low=0.0)
-  validation.number(fn, "margin", margin)
-  validation.flag(fn, "swap", swap)
+  caller = "triplet_margin_loss"
+  validation.check_range(caller, "p", p, low=0.0, low_open=True)
+  validation.check_range(caller, "eps", eps, low=0.0)
+  validation.number(caller, "margin", margin)
+  validation.flag(caller, "swap", swap)
   (a, pos, neg), out_dtype = _tuple_inputs(
-    fn, anchor=anchor, positive=positive, negative=negative
+    caller, anchor=anchor, positive=positive, negative=negative
   )
   d_ap = _p_norm(a - pos + eps, p)
   d_an = _p_norm(a - neg + eps, p)
@@ -447,11 +447,11 @@ def quadruplet_loss(
     Chen et al. 2017, Beyond triplet loss: a deep quadruplet network for
     person re-identification, eq. (6).
   """
-  fn = "quadruplet_loss"
-  validation.number(fn, "margin1", margin1)
-  validation.number(fn, "margin2", margin2)
+  caller = "quadruplet_loss"
+  validation.number(caller, "margin1", margin1)
+  validation.number(caller, "margin2", margin2)
   (a, pos, n1, n2), out_dtype = _tuple_inputs(
-    fn,
+    caller,
     anchor=anchor,
     positive=positive,
     negative1=negative1,
@@ -502,9 +502,9 @@ def contrastive_loss(
     invariant mapping, eq. (4) (without the 1/2 factors), as in
     ``tfa.losses.contrastive_loss`` (tensorflow-addons 0.23).
   """
-  fn = "contrastive_loss"
-  validation.number(fn, "margin", margin)
-  y_true, y_pred, out_dtype = shapes.elementwise_inputs(fn, y_true, y_pred)
+  caller = "contrastive_loss"
+  validation.number(caller, "margin", margin)
+  y_true, y_pred, out_dtype = shapes.elementwise_inputs(caller, y_true, y_pred)
   loss = y_true * jnp.square(y_pred) + (1.0 - y_true) * jnp.square(
     jax.nn.relu(margin - y_pred)
   )
@@ -559,15 +559,17 @@ def info_nce(
     contrastive predictive coding, eq. (4); the cosine/temperature form of
     Chen et al. 2020 (SimCLR).
   """
-  fn = "info_nce"
-  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
+  caller = "info_nce"
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
   arrays = {"query": query, "positive_key": positive_key}
   if negative_keys is not None:
     arrays["negative_keys"] = negative_keys
-  converted, out_dtype = numerics.floats(fn, **arrays)
+  converted, out_dtype = numerics.floats(caller, **arrays)
   q, k = converted[0], converted[1]
-  shapes.check_rank(fn, "query", q, 2)
-  shapes.check_same_shape(fn, query=q, positive_key=k)
+  shapes.check_rank(caller, "query", q, 2)
+  shapes.check_same_shape(caller, query=q, positive_key=k)
   q = numerics.l2_normalize(q)
   k = numerics.l2_normalize(k)
   highest = jax.lax.Precision.HIGHEST
@@ -576,12 +578,12 @@ def info_nce(
     positive = jnp.diagonal(logits)
   else:
     neg = converted[2]
-    shapes.check_rank(fn, "negative_keys", neg, (2, 3))
+    shapes.check_rank(caller, "negative_keys", neg, (2, 3))
     if neg.shape[-1] != q.shape[-1] or (
       neg.ndim == 3 and neg.shape[0] != q.shape[0]
     ):
       raise ValueError(
-        f"{fn}: negative_keys must have shape [M, {q.shape[-1]}] or "
+        f"{caller}: negative_keys must have shape [M, {q.shape[-1]}] or "
         f"[{q.shape[0]}, M, {q.shape[-1]}], got {tuple(neg.shape)}"
       )
     neg = numerics.l2_normalize(neg)
@@ -645,10 +647,10 @@ def triplet_semihard_loss(
     Schroff, Kalenichenko and Philbin 2015, FaceNet, sec. 3.2;
     ``tfa.losses.triplet_semihard_loss`` (tensorflow-addons 0.23).
   """
-  fn = "triplet_semihard_loss"
-  validation.number(fn, "margin", margin)
+  caller = "triplet_semihard_loss"
+  validation.number(caller, "margin", margin)
   dist, positive, negative, out_dtype = _mined_pairs(
-    fn, y_true, y_pred, distance_metric
+    caller, y_true, y_pred, distance_metric
   )
   # [anchor, positive, negative] candidates farther than the positive.
   outside = negative[:, None, :] & (dist[:, None, :] > dist[:, :, None])
@@ -707,11 +709,11 @@ def triplet_hard_loss(
     person re-identification, eq. (5); ``tfa.losses.triplet_hard_loss``
     (tensorflow-addons 0.23).
   """
-  fn = "triplet_hard_loss"
-  validation.number(fn, "margin", margin)
-  validation.flag(fn, "soft", soft)
+  caller = "triplet_hard_loss"
+  validation.number(caller, "margin", margin)
+  validation.flag(caller, "soft", soft)
   dist, positive, negative, out_dtype = _mined_pairs(
-    fn, y_true, y_pred, distance_metric
+    caller, y_true, y_pred, distance_metric
   )
   gap = _masked_max(dist, positive) - _masked_min(dist, negative)
   loss = jax.nn.softplus(gap) if soft else jax.nn.relu(gap + margin)
@@ -762,9 +764,11 @@ def lifted_struct_loss(
     lifted structured feature embedding, eq. (4);
     ``tfa.losses.lifted_struct_loss`` (tensorflow-addons 0.23).
   """
-  fn = "lifted_struct_loss"
-  validation.number(fn, "margin", margin)
-  dist, positive, negative, out_dtype = _mined_pairs(fn, y_true, y_pred, "L2")
+  caller = "lifted_struct_loss"
+  validation.number(caller, "margin", margin)
+  dist, positive, negative, out_dtype = _mined_pairs(
+    caller, y_true, y_pred, "L2"
+  )
   # log-sum-exp over the negatives of i, then of i's and j's together.
   row = numerics.masked_logsumexp(margin - dist, negative, axis=1)
   both = jnp.stack(jnp.broadcast_arrays(row[:, None], row[None, :]), -1)
@@ -819,11 +823,11 @@ def npairs_loss(
     objective, eq. (6) without the L2 regulariser;
     ``tfa.losses.npairs_loss`` (tensorflow-addons 0.23).
   """
-  fn = "npairs_loss"
-  labels, sim, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  caller = "npairs_loss"
+  labels, sim, out_dtype = _labelled_embeddings(caller, y_true, y_pred)
   if sim.shape[1] != sim.shape[0]:
     raise ValueError(
-      f"{fn}: y_pred must be a square [B, B] similarity matrix, got "
+      f"{caller}: y_pred must be a square [B, B] similarity matrix, got "
       f"shape {tuple(sim.shape)}"
     )
   same, _ = pair_masks(labels, labels, remove_diagonal=False)
@@ -875,9 +879,11 @@ def supervised_contrastive(
   References:
     Khosla et al. 2020, Supervised contrastive learning, eq. (2).
   """
-  fn = "supervised_contrastive"
-  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-  labels, emb, out_dtype = _labelled_embeddings(fn, y_true, y_pred)
+  caller = "supervised_contrastive"
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
+  labels, emb, out_dtype = _labelled_embeddings(caller, y_true, y_pred)
   z = numerics.l2_normalize(emb)
   sim = jnp.matmul(z, z.T, precision=jax.lax.Precision.HIGHEST) / temperature
   positive, _ = pair_masks(labels, labels, remove_diagonal=True)

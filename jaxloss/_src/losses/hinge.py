@@ -58,14 +58,14 @@ def multiclass_perceptron(labels, scores):
 # Hinge losses of Keras 3: hinge, squared hinge, categorical hinge.
 
 
-def _hinge_terms(fn, y_true, y_pred):
+def _hinge_terms(caller, y_true, y_pred):
   """Element-wise ``max(1 - y * f, 0)``; {0, 1} labels are mapped to {-1, 1}.
 
   As in Keras, the mapping ``y -> 2y - 1`` applies when *every* label of the
   call is 0 or 1 (a value-dependent choice, fine under ``jit``). Under
   ``vmap`` "every label" means every label of the mapped slice.
   """
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   # The test is a float max (a boolean ``all`` lowers to a slow chain of
   # reduce-windows on XLA:CPU), and the mapping is an affine map with scalar
   # coefficients rather than a ``where`` over the array: the forward pass
@@ -150,11 +150,11 @@ CategoricalHinge = loss_class(categorical_hinge, "CategoricalHinge")
 _COSINE_EPS = 1e-12
 
 
-def _triple(fn, y_true, x1, x2):
+def _triple(caller, y_true, x1, x2):
   """``(y, x1, x2)``: ``x1`` and ``x2`` of one shape, floats, one dtype."""
-  (x1, x2), dt = numerics.floats(fn, x1=x1, x2=x2)
-  shapes.check_same_shape(fn, x1=x1, x2=x2)
-  y = numerics.as_array(fn, "y_true", y_true).astype(x1.dtype)
+  (x1, x2), dt = numerics.floats(caller, x1=x1, x2=x2)
+  shapes.check_same_shape(caller, x1=x1, x2=x2)
+  y = numerics.as_array(caller, "y_true", y_true).astype(x1.dtype)
   return y, x1, x2, dt
 
 
@@ -226,11 +226,13 @@ def multilabel_soft_margin(
   References:
     PyTorch 2.13 ``torch.nn.MultiLabelSoftMarginLoss``.
   """
-  fn = "multilabel_soft_margin"
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "multilabel_soft_margin"
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   loss = numerics.sigmoid_cross_entropy(t, p)
   if weight is not None:
-    loss = loss * per_class.class_vector(fn, "weight", weight, p.shape, p.dtype)
+    loss = loss * per_class.class_vector(
+      caller, "weight", weight, p.shape, p.dtype
+    )
   return jnp.mean(loss, axis=-1).astype(dt)
 
 
@@ -271,15 +273,15 @@ def multi_margin(
     PyTorch 2.13 ``torch.nn.MultiMarginLoss`` (the doc example above);
     Weston & Watkins, "Multi-class support vector machines", 1998.
   """
-  fn = "multi_margin"
-  validation.number(fn, "margin", margin)
-  validation.integer(fn, "p", p)
+  caller = "multi_margin"
+  validation.number(caller, "margin", margin)
+  validation.integer(caller, "p", p)
   if p not in (1, 2):
-    raise ValueError(f"{fn}: p must be 1 or 2, got {p!r}")
-  z = numerics.as_float(fn, "y_pred", y_pred)
-  shapes.check_min_rank(fn, "y_pred", z, 1)
+    raise ValueError(f"{caller}: p must be 1 or 2, got {p!r}")
+  z = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_min_rank(caller, "y_pred", z, 1)
   labels = shapes.check_labels_shape(
-    fn, numerics.labels(fn, "y_true", y_true), z
+    caller, numerics.labels(caller, "y_true", y_true), z
   )
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
@@ -331,11 +333,11 @@ def margin_ranking(
   References:
     PyTorch 2.13 ``torch.nn.MarginRankingLoss``.
   """
-  fn = "margin_ranking"
-  validation.number(fn, "margin", margin)
-  y, x1, x2, dt = _triple(fn, y_true, x1, x2)
+  caller = "margin_ranking"
+  validation.number(caller, "margin", margin)
+  y, x1, x2, dt = _triple(caller, y_true, x1, x2)
   if y.ndim:
-    shapes.check_same_shape(fn, y_true=y, x1=x1)
+    shapes.check_same_shape(caller, y_true=y, x1=x1)
   return jnp.maximum(-y * (x1 - x2) + margin, 0).astype(dt)
 
 
@@ -375,9 +377,9 @@ def hinge_embedding(
   References:
     PyTorch 2.13 ``torch.nn.HingeEmbeddingLoss``.
   """
-  fn = "hinge_embedding"
-  validation.number(fn, "margin", margin)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "hinge_embedding"
+  validation.number(caller, "margin", margin)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   loss = jnp.where(t != 1, jnp.maximum(margin - p, 0), 0) + jnp.where(
     t != -1, p, 0
   )
@@ -423,11 +425,11 @@ def cosine_embedding(
   References:
     PyTorch 2.13 ``torch.nn.CosineEmbeddingLoss``.
   """
-  fn = "cosine_embedding"
-  validation.check_range(fn, "margin", margin, -1.0, 1.0)
-  y, x1, x2, dt = _triple(fn, y_true, x1, x2)
-  shapes.check_min_rank(fn, "x1", x1, 1)
-  y = shapes.check_labels_shape(fn, y, x1)
+  caller = "cosine_embedding"
+  validation.check_range(caller, "margin", margin, -1.0, 1.0)
+  y, x1, x2, dt = _triple(caller, y_true, x1, x2)
+  shapes.check_min_rank(caller, "x1", x1, 1)
+  y = shapes.check_labels_shape(caller, y, x1)
   dot = jnp.sum(x1 * x2, axis=-1)
   den = jnp.sqrt(
     (jnp.sum(jnp.square(x1), axis=-1) + _COSINE_EPS)

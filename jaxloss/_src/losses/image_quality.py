@@ -37,12 +37,12 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 # --------------------------------------------------------------- helpers
 
 
-def _channels_last(fn, x, channel_axis, name):
+def _channels_last(caller, x, channel_axis, name):
   """``[B, H, W, C]`` from ``x`` with its channel axis at ``channel_axis``."""
-  shapes.check_rank(fn, name, x, 4)
+  shapes.check_rank(caller, name, x, 4)
   if channel_axis not in (-1, 3, 1, -3):
     raise ValueError(
-      f"{fn}: channel_axis must be -1 (channels last, [B, H, W, C]) or 1 "
+      f"{caller}: channel_axis must be -1 (channels last, [B, H, W, C]) or 1 "
       f"(channels first, [B, C, H, W]), got {channel_axis!r}"
     )
   if channel_axis in (1, -3):
@@ -50,22 +50,24 @@ def _channels_last(fn, x, channel_axis, name):
   return x
 
 
-def _image_inputs(fn, y_true, y_pred, channel_axis, where):
+def _image_inputs(caller, y_true, y_pred, channel_axis, where):
   """Both images ``[B, H, W, C]`` in the compute dtype, the mask or None."""
-  t, p, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  shapes.check_same_shape(fn, y_true=t, y_pred=p)
-  t = _channels_last(fn, t, channel_axis, "y_true")
-  p = _channels_last(fn, p, channel_axis, "y_pred")
+  t, p, dt = numerics.prediction_and_target(caller, y_true, y_pred)
+  shapes.check_same_shape(caller, y_true=t, y_pred=p)
+  t = _channels_last(caller, t, channel_axis, "y_true")
+  p = _channels_last(caller, p, channel_axis, "y_pred")
   mask = None
   if where is not None:
-    mask = numerics.as_array(fn, "where", where)
+    mask = numerics.as_array(caller, "where", where)
     if mask.dtype != jnp.bool_:
-      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
-    shapes.check_rank(fn, "where", mask, 4)
-    mask = _channels_last(fn, mask, channel_axis, "where")
+      raise TypeError(
+        f"{caller}: where must be a boolean mask, got {mask.dtype}"
+      )
+    shapes.check_rank(caller, "where", mask, 4)
+    mask = _channels_last(caller, mask, channel_axis, "where")
     if mask.shape[:3] != t.shape[:3] or mask.shape[3] not in (1, t.shape[3]):
       raise ValueError(
-        f"{fn}: where must have the shape of y_true (or a size-1 channel "
+        f"{caller}: where must have the shape of y_true (or a size-1 channel "
         f"axis), got where.shape={tuple(jnp.shape(where))} and "
         f"y_true.shape={tuple(jnp.shape(y_true))}"
       )
@@ -184,18 +186,20 @@ def _spatial_mean(x, weight):
   )
 
 
-def _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2):
-  validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
-  validation.integer(fn, "filter_size", filter_size, low=1)
-  validation.static_number(fn, "filter_sigma", filter_sigma, 0.0, low_open=True)
-  validation.check_range(fn, "k1", k1, low=0.0, low_open=True)
-  validation.check_range(fn, "k2", k2, low=0.0, low_open=True)
+def _check_ssim_config(caller, max_val, filter_size, filter_sigma, k1, k2):
+  validation.check_range(caller, "max_val", max_val, low=0.0, low_open=True)
+  validation.integer(caller, "filter_size", filter_size, low=1)
+  validation.static_number(
+    caller, "filter_sigma", filter_sigma, 0.0, low_open=True
+  )
+  validation.check_range(caller, "k1", k1, low=0.0, low_open=True)
+  validation.check_range(caller, "k2", k2, low=0.0, low_open=True)
 
 
-def _check_size(fn, shape, filter_size, what="y_true"):
+def _check_size(caller, shape, filter_size, what="y_true"):
   if shape[1] < filter_size or shape[2] < filter_size:
     raise ValueError(
-      f"{fn}: {what} spatial size must be at least filter_size="
+      f"{caller}: {what} spatial size must be at least filter_size="
       f"{filter_size} on both axes, got {shape[1]}x{shape[2]}"
     )
 
@@ -278,11 +282,11 @@ def ssim_loss(
     matches scikit-image's ``structural_similarity(gaussian_weights=True,
     sigma=1.5, use_sample_covariance=False, data_range=max_val)``.
   """
-  fn = "ssim_loss"
-  validation.integer(fn, "channel_axis", channel_axis)
-  _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2)
-  t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
-  _check_size(fn, t.shape, filter_size)
+  caller = "ssim_loss"
+  validation.integer(caller, "channel_axis", channel_axis)
+  _check_ssim_config(caller, max_val, filter_size, filter_sigma, k1, k2)
+  t, p, mask, dt = _image_inputs(caller, y_true, y_pred, channel_axis, where)
+  _check_size(caller, t.shape, filter_size)
   window = gaussian_window(filter_size, filter_sigma)
   ssim_map, _, weight = _ssim_maps(
     t, p, mask, max_val=max_val, window=window, k1=k1, k2=k2
@@ -396,9 +400,9 @@ def ms_ssim_loss(
     and the pooling of odd sizes follow TensorFlow's
     ``tf.image.ssim_multiscale``.
   """
-  fn = "ms_ssim_loss"
-  validation.integer(fn, "channel_axis", channel_axis)
-  _check_ssim_config(fn, max_val, filter_size, filter_sigma, k1, k2)
+  caller = "ms_ssim_loss"
+  validation.integer(caller, "channel_axis", channel_axis)
+  _check_ssim_config(caller, max_val, filter_size, filter_sigma, k1, k2)
   if (
     not isinstance(power_factors, (tuple, list))
     or not power_factors
@@ -408,16 +412,16 @@ def ms_ssim_loss(
     )
   ):
     raise TypeError(
-      f"{fn}: power_factors must be a non-empty sequence of numbers, got "
+      f"{caller}: power_factors must be a non-empty sequence of numbers, got "
       f"{power_factors!r}"
     )
-  validation.check_range(fn, "power_factors", list(power_factors), low=0.0)
-  t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
+  validation.check_range(caller, "power_factors", list(power_factors), low=0.0)
+  t, p, mask, dt = _image_inputs(caller, y_true, y_pred, channel_axis, where)
   scales = len(power_factors)
   need = ms_ssim_min_size(filter_size, scales)
   if t.shape[1] < need or t.shape[2] < need:
     raise ValueError(
-      f"{fn}: y_true spatial size must be at least {need}x{need} for "
+      f"{caller}: y_true spatial size must be at least {need}x{need} for "
       f"{scales} scales with filter_size={filter_size}, got "
       f"{t.shape[1]}x{t.shape[2]}"
     )
@@ -488,11 +492,11 @@ def psnr_loss(
   References:
     The PSNR of ``dm_pix.psnr`` and ``tf.image.psnr``, negated.
   """
-  fn = "psnr_loss"
-  validation.integer(fn, "channel_axis", channel_axis)
-  validation.check_range(fn, "max_val", max_val, low=0.0, low_open=True)
-  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, p, mask, dt = _image_inputs(fn, y_true, y_pred, channel_axis, where)
+  caller = "psnr_loss"
+  validation.integer(caller, "channel_axis", channel_axis)
+  validation.check_range(caller, "max_val", max_val, low=0.0, low_open=True)
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  t, p, mask, dt = _image_inputs(caller, y_true, y_pred, channel_axis, where)
   sq = jnp.square(p - t)
   if mask is None:
     mse = jnp.mean(sq, axis=(1, 2, 3))
@@ -558,16 +562,16 @@ def total_variation(
     Rudin, Osher & Fatemi, "Nonlinear total variation based noise removal
     algorithms", Physica D 1992; ``tf.image.total_variation`` (anisotropic).
   """
-  fn = "total_variation"
-  validation.integer(fn, "channel_axis", channel_axis)
+  caller = "total_variation"
+  validation.integer(caller, "channel_axis", channel_axis)
   if kind not in ("anisotropic", "isotropic"):
     raise ValueError(
-      f"{fn}: kind must be 'anisotropic' or 'isotropic', got {kind!r}"
+      f"{caller}: kind must be 'anisotropic' or 'isotropic', got {kind!r}"
     )
-  x = numerics.as_float(fn, "y_pred", y_pred)
+  x = numerics.as_float(caller, "y_pred", y_pred)
   dt = x.dtype
   x = _channels_last(
-    fn, x.astype(numerics.compute_dtype(dt)), channel_axis, "y_pred"
+    caller, x.astype(numerics.compute_dtype(dt)), channel_axis, "y_pred"
   )
   dx, dy = _differences(x)
   if kind == "anisotropic":
@@ -623,10 +627,10 @@ def gradient_difference_loss(
     Mathieu, Couprie & LeCun, "Deep multi-scale video prediction beyond mean
     square error", ICLR 2016, eq. (5).
   """
-  fn = "gradient_difference_loss"
-  validation.integer(fn, "channel_axis", channel_axis)
-  validation.check_range(fn, "alpha", alpha, low=0.0, low_open=True)
-  t, p, _, dt = _image_inputs(fn, y_true, y_pred, channel_axis, None)
+  caller = "gradient_difference_loss"
+  validation.integer(caller, "channel_axis", channel_axis)
+  validation.check_range(caller, "alpha", alpha, low=0.0, low_open=True)
+  t, p, _, dt = _image_inputs(caller, y_true, y_pred, channel_axis, None)
   total: jax.Array | int = 0
   for dt_, dp_ in zip(_differences(t), _differences(p), strict=True):
     diff = jnp.abs(jnp.abs(dt_) - jnp.abs(dp_))
@@ -679,18 +683,20 @@ def charbonnier(
     ICIP 1994; Lai et al., "Deep Laplacian pyramid networks" (LapSRN),
     CVPR 2017, eq. (2).
   """
-  fn = "charbonnier"
-  validation.axis(fn, axis, sequence=True)
-  validation.check_range(fn, "eps", eps, low=0.0)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  axes = shapes.canonical_axes(fn, axis, p.ndim)
+  caller = "charbonnier"
+  validation.axis(caller, axis, sequence=True)
+  validation.check_range(caller, "eps", eps, low=0.0)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
+  axes = shapes.canonical_axes(caller, axis, p.ndim)
   e = p - t
   mask = None
   if where is not None:
-    mask = numerics.as_array(fn, "where", where)
+    mask = numerics.as_array(caller, "where", where)
     if mask.dtype != jnp.bool_:
-      raise TypeError(f"{fn}: where must be a boolean mask, got {mask.dtype}")
-    shapes.check_same_shape(fn, y_pred=p, where=mask)
+      raise TypeError(
+        f"{caller}: where must be a boolean mask, got {mask.dtype}"
+      )
+    shapes.check_same_shape(caller, y_pred=p, where=mask)
     e = jnp.where(mask, e, 0)
   sq = jnp.square(e) + jnp.asarray(eps, e.dtype) ** 2
   zero = sq == 0  # only with eps = 0; a NaN stays NaN
@@ -766,21 +772,21 @@ def feature_matching_loss(
     Johnson, Alahi & Fei-Fei, "Perceptual losses for real-time style
     transfer and super-resolution", ECCV 2016.
   """
-  fn = "feature_matching_loss"
-  validation.flag(fn, "normalize", normalize)
-  validation.integer(fn, "channel_axis", channel_axis)
-  validation.choice(fn, "distance", distance, ("l1", "l2"))
-  validation.check_range(fn, "eps", eps, low=0.0)
+  caller = "feature_matching_loss"
+  validation.flag(caller, "normalize", normalize)
+  validation.integer(caller, "channel_axis", channel_axis)
+  validation.choice(caller, "distance", distance, ("l1", "l2"))
+  validation.check_range(caller, "eps", eps, low=0.0)
   leaves_t, tree_t = jax.tree_util.tree_flatten(features_true)
   leaves_p, tree_p = jax.tree_util.tree_flatten(features_pred)
   if tree_t != tree_p:
     raise ValueError(
-      f"{fn}: features_true and features_pred must have the same pytree "
+      f"{caller}: features_true and features_pred must have the same pytree "
       f"structure, got {tree_t} and {tree_p}"
     )
   if not leaves_p:
     raise ValueError(
-      f"{fn}: features_pred must hold at least one feature "
+      f"{caller}: features_pred must hold at least one feature "
       f"map, got an empty pytree"
     )
   if layer_weights is None:
@@ -789,7 +795,7 @@ def feature_matching_loss(
     leaves_p
   ):
     raise ValueError(
-      f"{fn}: layer_weights must hold one weight per feature map "
+      f"{caller}: layer_weights must hold one weight per feature map "
       f"({len(leaves_p)}), got {layer_weights!r}"
     )
   total = None
@@ -797,16 +803,16 @@ def feature_matching_loss(
   for i, (ft, fp, w) in enumerate(
     zip(leaves_t, leaves_p, layer_weights, strict=True)
   ):
-    t, p, dt = numerics.prediction_and_target(fn, ft, fp)
+    t, p, dt = numerics.prediction_and_target(caller, ft, fp)
     out_dtype = dt if out_dtype is None else jnp.promote_types(out_dtype, dt)
     shapes.check_same_shape(
-      fn, **{f"features_true[{i}]": t, f"features_pred[{i}]": p}
+      caller, **{f"features_true[{i}]": t, f"features_pred[{i}]": p}
     )
-    shapes.check_min_rank(fn, f"features_pred[{i}]", p, 2)
-    axis = shapes.canonical_axis(fn, channel_axis, p.ndim, "channel_axis")
+    shapes.check_min_rank(caller, f"features_pred[{i}]", p, 2)
+    axis = shapes.canonical_axis(caller, channel_axis, p.ndim, "channel_axis")
     if axis == 0:
       raise ValueError(
-        f"{fn}: channel_axis must not be the batch axis, got {channel_axis}"
+        f"{caller}: channel_axis must not be the batch axis, got {channel_axis}"
       )
     t = jnp.moveaxis(t, axis, -1)
     p = jnp.moveaxis(p, axis, -1)
@@ -818,7 +824,7 @@ def feature_matching_loss(
     w = np.asarray(w, np.float64)
     if w.ndim not in (0, 1) or (w.ndim == 1 and w.shape[0] != p.shape[-1]):
       raise ValueError(
-        f"{fn}: layer_weights[{i}] must be a number or {p.shape[-1]} "
+        f"{caller}: layer_weights[{i}] must be a number or {p.shape[-1]} "
         f"per-channel weights, got shape {w.shape}"
       )
     w = jnp.asarray(w, d.dtype)

@@ -34,32 +34,32 @@ _LOSS_TYPES = ("softmax", "sigmoid", "focal")
 # ----------------------------------------------------------------- helpers
 
 
-def sparse_logits(fn: str, y_true, y_pred):
+def sparse_logits(caller: str, y_true, y_pred):
   """Integer labels ``[...]`` and logits ``[..., C]`` in the compute dtype.
 
   Returns ``(labels, logits, out_dtype)``; labels of shape ``[..., 1]`` are
   squeezed. Labels outside ``[0, C)`` are not checked (a value-dependent
   check would break ``jit``): their one-hot row is all zeros.
   """
-  y_pred = numerics.as_float(fn, "y_pred", y_pred)
-  shapes.check_min_rank(fn, "y_pred", y_pred, 1)
-  labels = numerics.labels(fn, "y_true", y_true)
-  labels = shapes.check_labels_shape(fn, labels, y_pred)
+  y_pred = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_min_rank(caller, "y_pred", y_pred, 1)
+  labels = numerics.labels(caller, "y_true", y_true)
+  labels = shapes.check_labels_shape(caller, labels, y_pred)
   out_dtype = y_pred.dtype
   logits = y_pred.astype(numerics.compute_dtype(out_dtype))
   return labels, logits, out_dtype
 
 
-def per_class(fn: str, name: str, value, num_classes: int, dtype):
+def per_class(caller: str, name: str, value, num_classes: int, dtype):
   """A per-class configuration vector ``[C]`` as an array of ``dtype``."""
   if value is None:
     raise ValueError(
-      f"{fn}: {name} must be given, one entry per class, got None"
+      f"{caller}: {name} must be given, one entry per class, got None"
     )
-  array = numerics.as_array(fn, name, value)
+  array = numerics.as_array(caller, name, value)
   if array.ndim != 1 or array.shape[0] != num_classes:
     raise ValueError(
-      f"{fn}: {name} must have one entry per class ({num_classes} = "
+      f"{caller}: {name} must have one entry per class ({num_classes} = "
       f"y_pred.shape[-1]), got shape {tuple(array.shape)}"
     )
   return array.astype(dtype)
@@ -110,11 +110,11 @@ def class_balanced_weights(
     Cui et al., "Class-Balanced Loss Based on Effective Number of Samples",
     CVPR 2019, eq. (3) and sec. 4.
   """
-  fn = "class_balanced_weights"
-  validation.static_number(fn, "beta", beta, 0.0, 1.0)
-  validation.flag(fn, "normalize", normalize)
-  counts = numerics.as_array(fn, "samples_per_class", samples_per_class)
-  shapes.check_rank(fn, "samples_per_class", counts, 1)
+  caller = "class_balanced_weights"
+  validation.static_number(caller, "beta", beta, 0.0, 1.0)
+  validation.flag(caller, "normalize", normalize)
+  counts = numerics.as_array(caller, "samples_per_class", samples_per_class)
+  shapes.check_rank(caller, "samples_per_class", counts, 1)
   counts = jnp.maximum(counts.astype(dtype), 1)
   if beta == 1.0:
     effective = counts
@@ -189,15 +189,15 @@ def class_balanced_loss(
     CVPR 2019, eqs. (5)-(8); the authors' code normalises the weights to
     sum to the number of classes.
   """
-  fn = "class_balanced_loss"
-  validation.flag(fn, "normalize", normalize)
-  validation.static_number(fn, "beta", beta, 0.0, 1.0)
-  validation.choice(fn, "loss_type", loss_type, _LOSS_TYPES)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "class_balanced_loss"
+  validation.flag(caller, "normalize", normalize)
+  validation.static_number(caller, "beta", beta, 0.0, 1.0)
+  validation.choice(caller, "loss_type", loss_type, _LOSS_TYPES)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   num_classes = z.shape[-1]
   counts = per_class(
-    fn, "samples_per_class", samples_per_class, num_classes, z.dtype
+    caller, "samples_per_class", samples_per_class, num_classes, z.dtype
   )
   weights = class_balanced_weights(
     counts, beta, normalize=normalize, dtype=z.dtype
@@ -233,10 +233,10 @@ def ldam_margins(
     >>> jaxloss.ldam_margins([10000, 16, 1])
     Array([0.05, 0.25, 0.5 ], dtype=float32)
   """
-  fn = "ldam_margins"
-  validation.check_range(fn, "max_margin", max_margin, low=0.0)
-  counts = numerics.as_array(fn, "samples_per_class", samples_per_class)
-  shapes.check_rank(fn, "samples_per_class", counts, 1)
+  caller = "ldam_margins"
+  validation.check_range(caller, "max_margin", max_margin, low=0.0)
+  counts = numerics.as_array(caller, "samples_per_class", samples_per_class)
+  shapes.check_rank(caller, "samples_per_class", counts, 1)
   inv = jnp.maximum(counts.astype(dtype), 1) ** -0.25
   return (inv * (max_margin / jnp.max(inv))).astype(dtype)
 
@@ -300,20 +300,22 @@ def ldam_loss(
     Cao et al., "Learning Imbalanced Datasets with Label-Distribution-Aware
     Margin Loss", NeurIPS 2019, eq. (13) and Algorithm 1 (DRW).
   """
-  fn = "ldam_loss"
-  validation.check_range(fn, "max_margin", max_margin, low=0.0)
-  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "ldam_loss"
+  validation.check_range(caller, "max_margin", max_margin, low=0.0)
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   num_classes = z.shape[-1]
   counts = per_class(
-    fn, "samples_per_class", samples_per_class, num_classes, z.dtype
+    caller, "samples_per_class", samples_per_class, num_classes, z.dtype
   )
   margins = ldam_margins(counts, max_margin, dtype=z.dtype)
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
   shifted = scale * (z - t * _rows(margins, z))
   loss = -jnp.sum(t * jax.nn.log_softmax(shifted, axis=-1), axis=-1)
   if class_weight is not None:
-    weights = per_class(fn, "class_weight", class_weight, num_classes, z.dtype)
+    weights = per_class(
+      caller, "class_weight", class_weight, num_classes, z.dtype
+    )
     loss = jnp.take(weights, labels, mode="clip") * loss
   return loss.astype(dt)
 
@@ -371,12 +373,12 @@ def asymmetric_loss(
     Ridnik et al., "Asymmetric Loss For Multi-Label Classification", ICCV
     2021, eqs. (3)-(7); the authors' ``AsymmetricLoss`` (clamp at ``eps``).
   """
-  fn = "asymmetric_loss"
-  validation.check_range(fn, "gamma_neg", gamma_neg, low=0.0)
-  validation.check_range(fn, "gamma_pos", gamma_pos, low=0.0)
-  validation.check_range(fn, "clip", clip, 0.0, 1.0)
-  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, z, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "asymmetric_loss"
+  validation.check_range(caller, "gamma_neg", gamma_neg, low=0.0)
+  validation.check_range(caller, "gamma_pos", gamma_pos, low=0.0)
+  validation.check_range(caller, "clip", clip, 0.0, 1.0)
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  t, z, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   log_eps = math.log(eps)
   log_p = jax.nn.log_sigmoid(z)
   if clip:
@@ -455,16 +457,16 @@ def seesaw_loss(
     Wang et al., "Seesaw Loss for Long-Tailed Instance Segmentation", CVPR
     2021, eqs. (2)-(5); mmdetection 2.x ``seesaw_ce_loss``.
   """
-  fn = "seesaw_loss"
-  validation.check_range(fn, "p", p, low=0.0)
-  validation.check_range(fn, "q", q, low=0.0)
-  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "seesaw_loss"
+  validation.check_range(caller, "p", p, low=0.0)
+  validation.check_range(caller, "q", q, low=0.0)
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   num_classes = z.shape[-1]
-  counts = numerics.as_array(fn, "class_counts", class_counts)
+  counts = numerics.as_array(caller, "class_counts", class_counts)
   if counts.ndim != 1 or counts.shape[0] != num_classes:
     raise ValueError(
-      f"{fn}: class_counts must have shape ({num_classes},) (one entry "
+      f"{caller}: class_counts must have shape ({num_classes},) (one entry "
       f"per class of y_pred), got shape {tuple(counts.shape)}"
     )
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
@@ -496,20 +498,20 @@ def _eqlv2_weights(pos_grad, neg_grad, gamma, mu, alpha):
   return pos_w, neg_w
 
 
-def _eqlv2_inputs(fn, y_true, y_pred, pos_grad, neg_grad):
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+def _eqlv2_inputs(caller, y_true, y_pred, pos_grad, neg_grad):
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   num_classes = z.shape[-1] - 1
   if num_classes < 1:
     raise ValueError(
-      f"{fn}: y_pred must have at least 2 columns (classes + background), "
+      f"{caller}: y_pred must have at least 2 columns (classes + background), "
       f"got shape {tuple(z.shape)}"
     )
   stats = []
   for name, g in (("pos_grad", pos_grad), ("neg_grad", neg_grad)):
-    g = numerics.as_float(fn, name, g)
+    g = numerics.as_float(caller, name, g)
     if g.ndim != 1 or g.shape[0] != num_classes:
       raise ValueError(
-        f"{fn}: {name} must have shape ({num_classes},) (y_pred's "
+        f"{caller}: {name} must have shape ({num_classes},) (y_pred's "
         f"columns minus the background), got shape {tuple(g.shape)}"
       )
     stats.append(jax.lax.stop_gradient(g.astype(z.dtype)))
@@ -575,12 +577,12 @@ def equalization_loss_v2(
     Long-tailed Object Detection", CVPR 2021, eqs. (4)-(9); the authors'
     mmdetection ``EQLv2`` (defaults gamma 12, mu 0.8, alpha 4).
   """
-  fn = "equalization_loss_v2"
-  validation.number(fn, "gamma", gamma)
-  validation.number(fn, "mu", mu)
-  validation.check_range(fn, "alpha", alpha, low=0.0)
+  caller = "equalization_loss_v2"
+  validation.number(caller, "gamma", gamma)
+  validation.number(caller, "mu", mu)
+  validation.check_range(caller, "alpha", alpha, low=0.0)
   labels, z, dt, pos_grad, neg_grad = _eqlv2_inputs(
-    fn, y_true, y_pred, pos_grad, neg_grad
+    caller, y_true, y_pred, pos_grad, neg_grad
   )
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   pos_w, neg_w = _eqlv2_weights(pos_grad, neg_grad, gamma, mu, alpha)
@@ -619,9 +621,9 @@ def equalization_loss_v2_statistics(
     >>> neg
     Array([0.0000e+00, 3.3862e-05], dtype=float32)
   """
-  fn = "equalization_loss_v2_statistics"
+  caller = "equalization_loss_v2_statistics"
   labels, z, dt, pos_grad, neg_grad = _eqlv2_inputs(
-    fn, y_true, y_pred, pos_grad, neg_grad
+    caller, y_true, y_pred, pos_grad, neg_grad
   )
   z = jax.lax.stop_gradient(z)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
@@ -681,11 +683,11 @@ def logit_adjusted_crossentropy(
     Menon et al., "Long-tail Learning via Logit Adjustment", ICLR 2021,
     eq. (10); the authors' google-research ``logit_adjustment`` code.
   """
-  fn = "logit_adjusted_crossentropy"
-  validation.check_range(fn, "tau", tau, low=0.0)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "logit_adjusted_crossentropy"
+  validation.check_range(caller, "tau", tau, low=0.0)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   num_classes = z.shape[-1]
-  priors = per_class(fn, "class_priors", class_priors, num_classes, z.dtype)
+  priors = per_class(caller, "class_priors", class_priors, num_classes, z.dtype)
   priors = priors / jnp.sum(priors)
   adjusted = z + _rows(jnp.log(numerics.safe_pow(priors, tau) + 1e-12), z)
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)

@@ -77,11 +77,11 @@ def sigmoid_focal_crossentropy(
     Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017, eq. (5);
     tensorflow-addons 0.23 ``losses.sigmoid_focal_crossentropy``.
   """
-  fn = "sigmoid_focal_crossentropy"
-  validation.flag(fn, "from_logits", from_logits)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
-  validation.check_range(fn, "alpha", alpha, 0.0, 1.0)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "sigmoid_focal_crossentropy"
+  validation.flag(caller, "from_logits", from_logits)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
+  validation.check_range(caller, "alpha", alpha, 0.0, 1.0)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   if from_logits:
     bce, one_minus_pt = binary_terms(t, p, from_logits=True)
   else:  # tfa adds eps inside the logs instead of Keras's clip only
@@ -150,11 +150,11 @@ def poisson_nll(
   References:
     PyTorch 2.13 ``torch.nn.PoissonNLLLoss``.
   """
-  fn = "poisson_nll"
-  validation.flag(fn, "log_input", log_input)
-  validation.flag(fn, "full", full)
-  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "poisson_nll"
+  validation.flag(caller, "log_input", log_input)
+  validation.flag(caller, "full", full)
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   if log_input:
     loss = jnp.exp(p) - t * p
   else:
@@ -164,7 +164,7 @@ def poisson_nll(
   return jnp.mean(loss, axis=-1).astype(dt)
 
 
-def _variance(fn, var, shape):
+def _variance(caller, var, shape):
   """The ``var`` shapes PyTorch 2.13 accepts, broadcast to ``shape``.
 
   ``shape`` itself; ``shape`` with exactly one axis of size 1 where
@@ -182,7 +182,7 @@ def _variance(fn, var, shape):
   if var.ndim == 0:
     return jnp.broadcast_to(var, shape)
   raise ValueError(
-    f"{fn}: var must have the shape of y_pred, that shape with one axis "
+    f"{caller}: var must have the shape of y_pred, that shape with one axis "
     f"of size 1, that shape without its last axis, or be a scalar, got "
     f"var.shape={tuple(var.shape)} and y_pred.shape={tuple(shape)}"
   )
@@ -235,15 +235,15 @@ def gaussian_nll(
     probability distribution", ICNN 1994; PyTorch 2.13
     ``torch.nn.GaussianNLLLoss``.
   """
-  fn = "gaussian_nll"
-  validation.flag(fn, "full", full)
-  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  var = numerics.as_float(fn, "var", var)
+  caller = "gaussian_nll"
+  validation.flag(caller, "full", full)
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
+  var = numerics.as_float(caller, "var", var)
   dt = jnp.promote_types(dt, var.dtype)
   cdt = numerics.compute_dtype(dt)
   t, p, var = t.astype(cdt), p.astype(cdt), var.astype(cdt)
-  var = _variance(fn, var, p.shape)
+  var = _variance(caller, var, p.shape)
   # Clamp in the value only (PyTorch clamps under no_grad).
   var = var + jax.lax.stop_gradient(jnp.maximum(var, eps) - var)
   loss = 0.5 * (jnp.log(var) + jnp.square(p - t) / var)
@@ -314,11 +314,11 @@ def fbeta_loss(
     van Rijsbergen, "Information Retrieval", 2nd ed., 1979, ch. 7 (the
     F-measure); soft counts as in Milletari et al., V-Net, 2016, eq. (1).
   """
-  fn = "fbeta_loss"
-  validation.check_range(fn, "beta", beta, low=0.0, low_open=True)
-  validation.choice(fn, "mode", mode, ("sample", "batch"))
+  caller = "fbeta_loss"
+  validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
+  validation.choice(caller, "mode", mode, ("sample", "batch"))
   t, p, dt = shapes.elementwise_inputs(
-    fn, y_true, y_pred, min_rank=1 if mode == "sample" else 2
+    caller, y_true, y_pred, min_rank=1 if mode == "sample" else 2
   )
   b2 = beta * beta
   axes = -1 if mode == "sample" else tuple(range(t.ndim - 1))
@@ -390,16 +390,16 @@ def weighted_kappa_loss(
     Letters 105, 2018, eq. (5); tensorflow-addons 0.23
     ``losses.WeightedKappaLoss``.
   """
-  fn = "weighted_kappa_loss"
-  validation.choice(fn, "weightage", weightage, ("linear", "quadratic"))
-  validation.check_range(fn, "eps", eps, low=0.0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "weighted_kappa_loss"
+  validation.choice(caller, "weightage", weightage, ("linear", "quadratic"))
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   k = p.shape[-1]
   if k < 2:
-    raise ValueError(f"{fn}: y_pred must have >= 2 classes, got {k}")
+    raise ValueError(f"{caller}: y_pred must have >= 2 classes, got {k}")
   t = t.reshape(-1, k)
   p = p.reshape(-1, k)
-  empty.require_samples(fn, "y_pred", p)
+  empty.require_samples(caller, "y_pred", p)
   classes = jnp.arange(k, dtype=p.dtype)
   diff = jnp.abs(classes[:, None] - classes[None, :])
   power = 1 if weightage == "linear" else 2
@@ -451,10 +451,10 @@ def z_loss(
     Chowdhery et al., "PaLM: Scaling Language Modeling with Pathways",
     JMLR 2023, sec. 5 ("z_loss = 1e-4 * log**2 Z").
   """
-  fn = "z_loss"
-  p = numerics.as_float(fn, "y_pred", y_pred)
-  shapes.check_min_rank(fn, "y_pred", p, 1)
-  t = None if y_true is None else numerics.as_array(fn, "y_true", y_true)
+  caller = "z_loss"
+  p = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_min_rank(caller, "y_pred", p, 1)
+  t = None if y_true is None else numerics.as_array(caller, "y_true", y_true)
   ok = t is None or (
     t.shape == p.shape
     or t.shape == p.shape[:-1]
@@ -463,7 +463,7 @@ def z_loss(
   if not ok:
     assert t is not None
     raise ValueError(
-      f"{fn}: y_true must have the shape of y_pred or of y_pred without "
+      f"{caller}: y_true must have the shape of y_pred or of y_pred without "
       f"its class axis, got y_true.shape={tuple(t.shape)} and "
       f"y_pred.shape={tuple(p.shape)}"
     )
@@ -483,6 +483,6 @@ WeightedKappaLoss = loss_class(
 )
 # ``epsilon`` (tensorflow-addons's name) is ``eps`` since 0.3.
 WeightedKappaLoss.__init__ = validation.deprecated_alias(
-  {"epsilon": "eps"}, fn="WeightedKappaLoss"
+  {"epsilon": "eps"}, caller="WeightedKappaLoss"
 )(WeightedKappaLoss.__init__)
 ZLoss = loss_class(z_loss, "ZLoss")

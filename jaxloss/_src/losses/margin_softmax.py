@@ -23,18 +23,20 @@ from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 
-def _inputs(fn, y_true, y_pred, centers):
+def _inputs(caller, y_true, y_pred, centers):
   """Labels [B], embeddings [B, D], centres [C, D] in the compute dtype."""
-  (emb, cen), out_dtype = numerics.floats(fn, y_pred=y_pred, centers=centers)
-  shapes.check_rank(fn, "y_pred", emb, 2)
-  shapes.check_rank(fn, "centers", cen, 2)
+  (emb, cen), out_dtype = numerics.floats(
+    caller, y_pred=y_pred, centers=centers
+  )
+  shapes.check_rank(caller, "y_pred", emb, 2)
+  shapes.check_rank(caller, "centers", cen, 2)
   if cen.shape[1] != emb.shape[1]:
     raise ValueError(
-      f"{fn}: centers must be [num_classes, {emb.shape[1]}] to match "
+      f"{caller}: centers must be [num_classes, {emb.shape[1]}] to match "
       f"y_pred, got centers.shape={tuple(cen.shape)}"
     )
   labels = shapes.row_labels(
-    fn, "y_true", numerics.labels(fn, "y_true", y_true), emb
+    caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
   )
   return labels, emb, cen, out_dtype
 
@@ -120,14 +122,14 @@ def arcface_logits(
   return logits.astype(dt)
 
 
-def _arcface(y_true, y_pred, centers, scale, margin, fn="arcface_logits"):
+def _arcface(y_true, y_pred, centers, scale, margin, caller="arcface_logits"):
   """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace;
-  ``fn`` is the public name used in error messages."""
-  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
+  ``caller`` is the public name used in error messages."""
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
   validation.check_range(
-    fn, "margin", margin, low=0.0, high=math.pi / 2, high_open=True
+    caller, "margin", margin, low=0.0, high=math.pi / 2, high_open=True
   )
-  labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
   cos = _cosines(emb, cen)
   sin_sq = 1.0 - jnp.square(cos)
   positive = sin_sq > 0
@@ -177,21 +179,23 @@ def cosface_logits(
   return logits.astype(dt)
 
 
-def _cosface(y_true, y_pred, centers, scale, margin, fn="cosface_logits"):
+def _cosface(y_true, y_pred, centers, scale, margin, caller="cosface_logits"):
   """``(labels, logits in the compute dtype, out_dtype)`` of CosFace;
-  ``fn`` is the public name used in error messages."""
-  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  validation.check_range(fn, "margin", margin, low=0.0)
-  labels, emb, cen, dt = _inputs(fn, y_true, y_pred, centers)
+  ``caller`` is the public name used in error messages."""
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
+  validation.check_range(caller, "margin", margin, low=0.0)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
   cos = _cosines(emb, cen)
   one_hot = jax.nn.one_hot(labels, cen.shape[0], dtype=cos.dtype)
   return labels, scale * (cos - margin * one_hot), dt
 
 
-def _margin_softmax_loss(logits_fn, y_true, y_pred, centers, scale, margin, fn):
+def _margin_softmax_loss(
+  logits_fn, y_true, y_pred, centers, scale, margin, caller
+):
   # The cross-entropy reads the logits in the compute dtype (no round trip
-  # through a half-precision output dtype). Errors name the loss ``fn``.
-  labels, logits, dt = logits_fn(y_true, y_pred, centers, scale, margin, fn)
+  # through a half-precision output dtype). Errors name the loss ``caller``.
+  labels, logits, dt = logits_fn(y_true, y_pred, centers, scale, margin, caller)
   return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 

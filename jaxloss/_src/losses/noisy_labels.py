@@ -140,19 +140,20 @@ def bitempered_logistic(
     Bregman Divergences", NeurIPS 2019, eqs. (5)-(13); the authors'
     google/bi-tempered-loss code (fixed-point normalisation, 5 steps).
   """
-  fn = "bitempered_logistic"
-  validation.static_number(fn, "t1", t1, 0.0, 2.0, high_open=True)
-  validation.static_number(fn, "t2", t2, low=1.0)
+  caller = "bitempered_logistic"
+  validation.static_number(caller, "t1", t1, 0.0, 2.0, high_open=True)
+  validation.static_number(caller, "t2", t2, low=1.0)
   validation.check_range(
-    fn, "label_smoothing", label_smoothing, 0.0, 1.0, high_open=True
+    caller, "label_smoothing", label_smoothing, 0.0, 1.0, high_open=True
   )
-  validation.integer(fn, "num_iters", num_iters, low=1)
-  y, a, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  validation.integer(caller, "num_iters", num_iters, low=1)
+  y, a, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   num_classes = a.shape[-1]
   if label_smoothing:
     if num_classes < 2:
       raise ValueError(
-        f"{fn}: label_smoothing needs y_pred.shape[-1] >= 2, got {num_classes}"
+        f"{caller}: label_smoothing needs y_pred.shape[-1] >= 2, got "
+        f"{num_classes}"
       )
     s = label_smoothing
     y = (1 - num_classes / (num_classes - 1) * s) * y + s / (num_classes - 1)
@@ -223,10 +224,10 @@ def symmetric_crossentropy(
     Wang et al., "Symmetric Cross Entropy for Robust Learning with Noisy
     Labels", ICCV 2019, eqs. (4)-(6); the authors' ``SCELoss``.
   """
-  fn = "symmetric_crossentropy"
-  validation.check_range(fn, "alpha", alpha, low=0.0)
-  validation.check_range(fn, "beta", beta, low=0.0)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "symmetric_crossentropy"
+  validation.check_range(caller, "alpha", alpha, low=0.0)
+  validation.check_range(caller, "beta", beta, low=0.0)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_p = jax.nn.log_softmax(z, axis=-1)
   ce = -jnp.sum(t * log_p, axis=-1)
@@ -284,9 +285,9 @@ def taylor_crossentropy(
     Feng et al., "Can Cross Entropy Loss Be Robust to Label Noise?",
     IJCAI 2020, eq. (8).
   """
-  fn = "taylor_crossentropy"
-  validation.integer(fn, "order", order, low=1)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "taylor_crossentropy"
+  validation.integer(caller, "order", order, low=1)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_q = _log_one_minus_py(t, z)
   k = jnp.arange(1, order + 1, dtype=z.dtype)
@@ -354,13 +355,13 @@ def active_passive_loss(
     Labels", ICML 2020, eqs. (3), (7) and sec. 4; the authors'
     Active-Passive-Losses code.
   """
-  fn = "active_passive_loss"
-  validation.choice(fn, "active", active, _ACTIVE)
-  validation.choice(fn, "passive", passive, _PASSIVE)
-  validation.check_range(fn, "alpha", alpha, low=0.0)
-  validation.check_range(fn, "beta", beta, low=0.0)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
-  labels, z, dt = sparse_logits(fn, y_true, y_pred)
+  caller = "active_passive_loss"
+  validation.choice(caller, "active", active, _ACTIVE)
+  validation.choice(caller, "passive", passive, _PASSIVE)
+  validation.check_range(caller, "alpha", alpha, low=0.0)
+  validation.check_range(caller, "beta", beta, low=0.0)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
+  labels, z, dt = sparse_logits(caller, y_true, y_pred)
   t = jax.nn.one_hot(labels, z.shape[-1], dtype=z.dtype)
   log_p = jax.nn.log_softmax(z, axis=-1)
   if active == "nfl" and gamma:

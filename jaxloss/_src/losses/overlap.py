@@ -4,7 +4,7 @@ the Lovász surrogates.
 
 One kernel holds the soft counts every index is built from
 (:func:`overlap_terms`: ``tp = sum(t p)``, ``fp = sum((1 - t) p)``,
-``fn = sum(t (1 - p))`` over ``axis``); the Tversky index
+``caller = sum(t (1 - p))`` over ``axis``); the Tversky index
 ``tp / (tp + alpha fp + beta fn)`` is the one formula behind Tversky, focal
 Tversky, Dice (``alpha = beta = 1/2``) and the smoothed per-class form.
 
@@ -39,15 +39,15 @@ from jaxloss._src.objects import scoped
 # Overlap losses of Keras 3 for segmentation: Dice and Tversky.
 
 
-def overlap_terms(fn, y_true, y_pred, axis):
+def overlap_terms(caller, y_true, y_pred, axis):
   """Soft true positives, false positives, false negatives summed over axis.
 
   Returns ``(tp, fp, fn, out_dtype)``, with ``tp = sum(t p)``,
   ``fp = sum((1 - t) p)`` and ``fn = sum(t (1 - p))``.
   """
-  validation.axis(fn, axis, optional=True, sequence=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred)
-  axes = shapes.canonical_axes(fn, axis, p.ndim)
+  validation.axis(caller, axis, optional=True, sequence=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred)
+  axes = shapes.canonical_axes(caller, axis, p.ndim)
   # Keras's operand order, so Tversky compiles to Keras's program.
   tp = jnp.sum(t * p, axis=axes)
   fn_ = jnp.sum((1.0 - p) * t, axis=axes)
@@ -136,7 +136,7 @@ def jaccard(
   """Soft Jaccard (intersection-over-union) loss.
 
   With soft ``tp = sum(t p)``, ``fp = sum((1 - t) p)`` and
-  ``fn = sum(t (1 - p))`` over ``axis``::
+  ``caller = sum(t (1 - p))`` over ``axis``::
 
       loss = 1 - tp / (tp + fp + fn + 1e-7)
            = 1 - sum(t p) / (sum(t) + sum(p) - sum(t p) + 1e-7)
@@ -228,11 +228,11 @@ def focal_tversky(
     Abraham & Khan, "A Novel Focal Tversky Loss Function with Improved
     Attention U-Net for Lesion Segmentation", ISBI 2019 (Eq. 3-4).
   """
-  fn = "focal_tversky"
-  validation.check_range(fn, "alpha", alpha, low=0.0)
-  validation.check_range(fn, "beta", beta, low=0.0)
-  validation.check_range(fn, "gamma", gamma, low=0.0)
-  tp, fp, fn_, dt = overlap_terms(fn, y_true, y_pred, axis)
+  caller = "focal_tversky"
+  validation.check_range(caller, "alpha", alpha, low=0.0)
+  validation.check_range(caller, "beta", beta, low=0.0)
+  validation.check_range(caller, "gamma", gamma, low=0.0)
+  tp, fp, fn_, dt = overlap_terms(caller, y_true, y_pred, axis)
   index = _tversky_index(tp, fp, fn_, alpha, beta)
   return numerics.safe_pow(1.0 - index, gamma).astype(dt)
 
@@ -246,7 +246,7 @@ FocalTversky = loss_class(focal_tversky, "FocalTversky")
 # class weights, class mask and class reduction, and the generalised Dice.
 
 
-def class_probabilities(fn, predictions, targets, from_logits):
+def class_probabilities(caller, predictions, targets, from_logits):
   """Probabilities and targets ``[B, ..., C]`` in one compute dtype.
 
   A rank-``r - 1`` side gets a trailing channel axis. From logits: a
@@ -257,36 +257,38 @@ def class_probabilities(fn, predictions, targets, from_logits):
   Returns:
     ``(probabilities, targets, out_dtype)``.
   """
-  p = numerics.as_float(fn, "predictions", predictions)
+  p = numerics.as_float(caller, "predictions", predictions)
   dt = p.dtype
   p = p.astype(numerics.compute_dtype(dt))
-  t = numerics.as_array(fn, "targets", targets).astype(p.dtype)
+  t = numerics.as_array(caller, "targets", targets).astype(p.dtype)
   if p.ndim == t.ndim - 1:
     p = p[..., None]
   if t.ndim == p.ndim - 1:
     t = t[..., None]
-  shapes.check_same_shape(fn, predictions=p, targets=t)
+  shapes.check_same_shape(caller, predictions=p, targets=t)
   if from_logits:
     p = jax.nn.sigmoid(p) if p.shape[-1] == 1 else jax.nn.softmax(p, -1)
   elif p.shape[-1] > 1 and not isinstance(p, jax_core.Tracer):
     sums = np.asarray(jnp.sum(p, axis=-1))
     if not np.allclose(sums, 1.0, rtol=1e-5):
       raise ValueError(
-        f"{fn}: predictions must sum to 1 over the class axis when "
+        f"{caller}: predictions must sum to 1 over the class axis when "
         f"apply_softmax=False, got sums in [{sums.min():.6f}, "
         f"{sums.max():.6f}]"
       )
   return p, t, dt
 
 
-def smoothed_tversky_per_class(fn, targets, probs, axis, smooth, alpha, beta):
+def smoothed_tversky_per_class(
+  caller, targets, probs, axis, smooth, alpha, beta
+):
   """``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` per class.
 
   Soft counts ``tp = sum(t p)``, ``fp = sum((1 - t) p)``, ``fn = sum(t (1 -
   p))`` run over ``axis`` (the class axis is kept); ``alpha = beta = 0.5``
   is the Dice loss (Milletari et al. 2016) with smoothing ``s``.
   """
-  tp, fp, fn_, _ = overlap_terms(fn, targets, probs, axis)
+  tp, fp, fn_, _ = overlap_terms(caller, targets, probs, axis)
   return 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn_ + smooth)
 
 
@@ -298,7 +300,7 @@ def without_background(num_classes: int, ignore_background: bool):
   return (False,) + (True,) * (num_classes - 1)
 
 
-def _reduce_classes(fn, values, reduction):
+def _reduce_classes(caller, values, reduction):
   if reduction == "mean":
     return jnp.mean(values, axis=-1)
   if reduction == "sum":
@@ -306,12 +308,12 @@ def _reduce_classes(fn, values, reduction):
   if reduction == "none":
     return values
   raise ValueError(
-    f"{fn}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
+    f"{caller}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}"
   )
 
 
 def per_class_tversky(
-  fn,
+  caller,
   targets,
   probs,
   *,
@@ -336,16 +338,16 @@ def per_class_tversky(
   elif not isinstance(axis, int):
     axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
   values = smoothed_tversky_per_class(
-    fn, targets, probs, axis, smooth, alpha, beta
+    caller, targets, probs, axis, smooth, alpha, beta
   )
   if class_weights is not None:
-    w = numerics.as_array(fn, "class_weights", class_weights)
-    shapes.check_rank(fn, "class_weights", w, 1)
+    w = numerics.as_array(caller, "class_weights", class_weights)
+    shapes.check_rank(caller, "class_weights", w, 1)
     w = w.astype(values.dtype).reshape((1,) * (values.ndim - 1) + (-1,))
     values = values * w
   if class_mask is not None:
     values = values[..., np.flatnonzero(np.asarray(class_mask, bool))]
-  return _reduce_classes(fn, values, reduction)
+  return _reduce_classes(caller, values, reduction)
 
 
 def generalized_dice_weights(targets, epsilon=1e-7):
@@ -357,13 +359,13 @@ def generalized_dice_weights(targets, epsilon=1e-7):
 
 
 def generalized_dice(
-  fn, targets, probs, *, smooth: float | jax.Array = 1.0, class_mask=None
+  caller, targets, probs, *, smooth: float | jax.Array = 1.0, class_mask=None
 ):
   """Generalised Dice (Sudre et al. 2017): the mean over batch and kept
   classes of ``w_c * dice_c``, ``w_c`` from :func:`generalized_dice_weights`
   of ``targets``."""
   values = per_class_tversky(
-    fn,
+    caller,
     targets,
     probs,
     smooth=smooth,
@@ -439,9 +441,9 @@ def lovasz_hinge(
     surrogate for the optimization of the intersection-over-union measure in
     neural networks", CVPR 2018.
   """
-  fn = "lovasz_hinge"
-  validation.flag(fn, "per_image", per_image)
-  t, z, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=2)
+  caller = "lovasz_hinge"
+  validation.flag(caller, "per_image", per_image)
+  t, z, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=2)
   if per_image and z.shape[0] == 0:  # an empty batch: an empty result
     return jnp.zeros((0,), dt)
   rows = (z.shape[0], -1) if per_image else (1, -1)
@@ -451,12 +453,12 @@ def lovasz_hinge(
   return (out if per_image else out[0]).astype(dt)
 
 
-def _class_ids(fn, classes, num_classes):
+def _class_ids(caller, classes, num_classes):
   """``None`` for "all"/"present", else a tuple of valid class ids."""
   if isinstance(classes, str):
     if classes not in ("all", "present"):
       raise ValueError(
-        f"{fn}: classes must be 'all', 'present' or a sequence of class "
+        f"{caller}: classes must be 'all', 'present' or a sequence of class "
         f"ids, got {classes!r}"
       )
     return None
@@ -469,13 +471,13 @@ def _class_ids(fn, classes, num_classes):
     )
   ):
     raise ValueError(
-      f"{fn}: classes must be 'all', 'present' or a non-empty sequence of "
+      f"{caller}: classes must be 'all', 'present' or a non-empty sequence of "
       f"int class ids, got {classes!r}"
     )
   bad = [c for c in classes if not 0 <= c < num_classes]
   if bad:
     raise ValueError(
-      f"{fn}: classes must be in [0, {num_classes}), got {tuple(classes)}"
+      f"{caller}: classes must be in [0, {num_classes}), got {tuple(classes)}"
     )
   return tuple(int(c) for c in classes)
 
@@ -531,14 +533,14 @@ def lovasz_softmax(
     surrogate for the optimization of the intersection-over-union measure in
     neural networks", CVPR 2018.
   """
-  fn = "lovasz_softmax"
-  validation.flag(fn, "per_image", per_image)
-  labels = numerics.labels(fn, "y_true", y_true)
-  (p,), dt = numerics.floats(fn, y_pred=y_pred)
-  shapes.check_min_rank(fn, "y_pred", p, 2)
-  labels = shapes.check_labels_shape(fn, labels, p)
+  caller = "lovasz_softmax"
+  validation.flag(caller, "per_image", per_image)
+  labels = numerics.labels(caller, "y_true", y_true)
+  (p,), dt = numerics.floats(caller, y_pred=y_pred)
+  shapes.check_min_rank(caller, "y_pred", p, 2)
+  labels = shapes.check_labels_shape(caller, labels, p)
   num_classes = p.shape[-1]
-  ids = _class_ids(fn, classes, num_classes)
+  ids = _class_ids(caller, classes, num_classes)
   if per_image and p.shape[0] == 0:  # an empty batch: an empty result
     return jnp.zeros((0,), dt)
   rows = p.shape[0] if per_image else 1

@@ -44,16 +44,16 @@ from jaxloss._src.objects import scoped
 _RENAMED = {"where": "item_mask"}
 
 
-def _lists(fn, y_true, y_pred, item_mask):
+def _lists(caller, y_true, y_pred, item_mask):
   """Relevance (0 where invalid), scores, validity mask and output dtype."""
-  t, s, dt = numerics.prediction_and_target(fn, y_true, y_pred)
-  shapes.check_min_rank(fn, "y_pred", s, 1)
-  shapes.check_same_shape(fn, y_true=t, y_pred=s)
+  t, s, dt = numerics.prediction_and_target(caller, y_true, y_pred)
+  shapes.check_min_rank(caller, "y_pred", s, 1)
+  shapes.check_same_shape(caller, y_true=t, y_pred=s)
   valid = t >= 0
   if item_mask is not None:
-    mask = numerics.as_array(fn, "item_mask", item_mask)
-    validation.bool_mask(fn, "item_mask", mask)
-    shapes.check_same_shape(fn, y_pred=s, item_mask=mask)
+    mask = numerics.as_array(caller, "item_mask", item_mask)
+    validation.bool_mask(caller, "item_mask", mask)
+    shapes.check_same_shape(caller, y_pred=s, item_mask=mask)
     valid = jnp.logical_and(valid, mask)
   return jnp.where(valid, t, 0.0), s, valid, dt
 
@@ -67,9 +67,9 @@ def _pairs(x):
   )
 
 
-def _pairwise(fn, y_true, y_pred, item_mask, pair_loss):
+def _pairwise(caller, y_true, y_pred, item_mask, pair_loss):
   """Mean of ``pair_loss(s_i - s_j)`` over the valid pairs with t_i > t_j."""
-  t, s, valid, dt = _lists(fn, y_true, y_pred, item_mask)
+  t, s, valid, dt = _lists(caller, y_true, y_pred, item_mask)
   t_i, t_j = _pairs(t)
   v_i, v_j = _pairs(valid)
   s_i, s_j = _pairs(s)
@@ -332,9 +332,11 @@ def approx_ndcg(
     optimization of information retrieval measures", Information Retrieval
     13, 2010 (Eq. 14-16); TF-Ranking ``tfr.keras.losses.ApproxNDCGLoss``.
   """
-  fn = "approx_ndcg"
-  validation.check_range(fn, "temperature", temperature, low=0.0, low_open=True)
-  t, s, valid, dt = _lists(fn, y_true, y_pred, item_mask)
+  caller = "approx_ndcg"
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
+  t, s, valid, dt = _lists(caller, y_true, y_pred, item_mask)
   s_i, s_j = _pairs(jnp.where(valid, s, 0.0))
   _, v_j = _pairs(valid)
   # An array temperature: a constant NaN must not be folded away under jit.

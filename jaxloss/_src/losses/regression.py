@@ -140,10 +140,10 @@ def cosine_similarity(
     ...                           [[1.0, 0.0], [1.0, 1.0]])
     Array([-0.       , -0.9999999], dtype=float32)
   """
-  fn = "cosine_similarity"
-  validation.axis(fn, axis)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  axis = shapes.canonical_axis(fn, axis, t.ndim)
+  caller = "cosine_similarity"
+  validation.axis(caller, axis)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
+  axis = shapes.canonical_axis(caller, axis, t.ndim)
   t = numerics.l2_normalize(t, axis)
   p = numerics.l2_normalize(p, axis)
   return (-jnp.sum(t * p, axis=axis)).astype(dt)
@@ -169,9 +169,9 @@ def huber(
     >>> jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)
     Array([1.3125], dtype=float32)
   """
-  fn = "huber"
-  validation.check_range(fn, "delta", delta, low=0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "huber"
+  validation.check_range(caller, "delta", delta, low=0, low_open=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   return _mean_last(huber_elementwise(p - t, delta), dt)
 
 
@@ -280,9 +280,9 @@ def smooth_l1(
     Girshick, "Fast R-CNN", ICCV 2015, eq. (3); PyTorch 2.13
     ``torch.nn.SmoothL1Loss``.
   """
-  fn = "smooth_l1"
-  validation.check_range(fn, "beta", beta, low=0.0)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
+  caller = "smooth_l1"
+  validation.check_range(caller, "beta", beta, low=0.0)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   e = jnp.abs(p - t)
   small = e < beta
   quad = numerics.safe_divide(
@@ -328,15 +328,15 @@ def pinball(
     Koenker & Bassett, "Regression Quantiles", Econometrica 46(1), 1978,
     eq. (1.3).
   """
-  fn = "pinball"
-  validation.check_range(fn, "tau", tau, 0.0, 1.0)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  tau = _broadcast_param(fn, "tau", tau, p)
+  caller = "pinball"
+  validation.check_range(caller, "tau", tau, 0.0, 1.0)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
+  tau = _broadcast_param(caller, "tau", tau, p)
   r = t - p
   return jnp.mean(jnp.maximum(tau * r, (tau - 1) * r), axis=-1).astype(dt)
 
 
-def _broadcast_param(fn, name, value, x):
+def _broadcast_param(caller, name, value, x):
   """A scalar or array hyper-parameter, broadcast to ``x`` (trailing axes)."""
   v = jnp.asarray(value)
   if not jnp.issubdtype(v.dtype, jnp.floating):
@@ -347,7 +347,7 @@ def _broadcast_param(fn, name, value, x):
     shape = None
   if shape != x.shape:
     raise ValueError(
-      f"{fn}: {name} must broadcast against the inputs of shape "
+      f"{caller}: {name} must broadcast against the inputs of shape "
       f"{tuple(x.shape)} (trailing axes), got {name}.shape="
       f"{tuple(v.shape)}"
     )
@@ -455,12 +455,12 @@ def robust_loss(
     Barron, "A General and Adaptive Robust Loss Function", CVPR 2019,
     eqs. (1) and (8).
   """
-  fn = "robust_loss"
-  validation.number(fn, "alpha", alpha)
-  validation.check_range(fn, "scale", scale, low=0.0, low_open=True)
-  t, p, dt = shapes.elementwise_inputs(fn, y_true, y_pred, min_rank=1)
-  alpha = _broadcast_param(fn, "alpha", alpha, p)
-  scale = _broadcast_param(fn, "scale", scale, p)
+  caller = "robust_loss"
+  validation.number(caller, "alpha", alpha)
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
+  alpha = _broadcast_param(caller, "alpha", alpha, p)
+  scale = _broadcast_param(caller, "scale", scale, p)
   z = (p - t) / scale
   s = jnp.square(z)
   # NaN alpha takes the general branch, so that NaN propagates to the value.

@@ -140,7 +140,7 @@ def ctc_neg_log_likelihood(
 
 
 def ctc_with_paddings(
-  fn, logits, logit_paddings, labels, label_paddings, *, blank, log_zero
+  caller, logits, logit_paddings, labels, label_paddings, *, blank, log_zero
 ):
   """CTC from padding masks (optax's inputs), with the forward variables.
 
@@ -152,7 +152,7 @@ def ctc_with_paddings(
   N_b]``.
 
   Args:
-    fn: the public function, for messages.
+    caller: the public function, for messages.
     logits: ``[B, T, K]``.
     logit_paddings: ``[B, T]``, 1.0 for padded frames.
     labels: ``[B, N]`` integer labels.
@@ -163,23 +163,23 @@ def ctc_with_paddings(
   Returns:
     ``(loss [B], phi [T, B, N + 1], emit [T, B, N])`` in ``logits``' dtype.
   """
-  z = numerics.as_float(fn, "logits", logits)
+  z = numerics.as_float(caller, "logits", logits)
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
-  shapes.check_rank(fn, "logits", z, 3)
-  y = numerics.labels(fn, "labels", labels)
-  shapes.check_rank(fn, "labels", y, 2)
-  lpad = numerics.as_array(fn, "label_paddings", label_paddings)
-  fpad = numerics.as_array(fn, "logit_paddings", logit_paddings)
-  shapes.check_same_shape(fn, labels=y, label_paddings=lpad)
+  shapes.check_rank(caller, "logits", z, 3)
+  y = numerics.labels(caller, "labels", labels)
+  shapes.check_rank(caller, "labels", y, 2)
+  lpad = numerics.as_array(caller, "label_paddings", label_paddings)
+  fpad = numerics.as_array(caller, "logit_paddings", logit_paddings)
+  shapes.check_same_shape(caller, labels=y, label_paddings=lpad)
   if fpad.shape != z.shape[:2]:
     raise ValueError(
-      f"{fn}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
+      f"{caller}: logit_paddings must have shape {tuple(z.shape[:2])}, got "
       f"logit_paddings.shape={tuple(fpad.shape)}"
     )
   if y.shape[0] != z.shape[0]:
     raise ValueError(
-      f"{fn}: labels must have the batch size of logits ({z.shape[0]}), "
+      f"{caller}: labels must have the batch size of logits ({z.shape[0]}), "
       f"got {y.shape[0]}"
     )
   log_probs = jax.nn.log_softmax(z, axis=-1)
@@ -219,14 +219,14 @@ def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
     >>> float(jaxloss.ctc([[1, 0]], jnp.zeros((1, 2, 3)))[0]) > 0
     True
   """
-  fn = "ctc"
-  logits = numerics.as_float(fn, "y_pred", y_pred)
-  labels = numerics.labels(fn, "y_true", y_true)
-  shapes.check_rank(fn, "y_true", labels, 2)
-  shapes.check_rank(fn, "y_pred", logits, 3)
+  caller = "ctc"
+  logits = numerics.as_float(caller, "y_pred", y_pred)
+  labels = numerics.labels(caller, "y_true", y_true)
+  shapes.check_rank(caller, "y_true", labels, 2)
+  shapes.check_rank(caller, "y_pred", logits, 3)
   if labels.shape[0] != logits.shape[0]:
     raise ValueError(
-      f"{fn}: y_true and y_pred must have the same batch size, got "
+      f"{caller}: y_true and y_pred must have the same batch size, got "
       f"y_true.shape={tuple(labels.shape)} and "
       f"y_pred.shape={tuple(logits.shape)}"
     )

@@ -14,24 +14,24 @@ from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
 
 
-def _vector(fn, name, x, n=None, n_name="times"):
+def _vector(caller, name, x, n=None, n_name="times"):
   """A rank-1 input (``[N, 1]`` is squeezed) with ``n`` entries if given."""
   if x.ndim == 2 and x.shape[-1] == 1:
     x = x[:, 0]
-  shapes.check_rank(fn, name, x, 1)
+  shapes.check_rank(caller, name, x, 1)
   if n is not None and x.shape[0] != n:
     raise ValueError(
-      f"{fn}: {name} must have one entry per entry of {n_name}, got "
+      f"{caller}: {name} must have one entry per entry of {n_name}, got "
       f"{name}.shape={tuple(x.shape)} and {n_name}.shape=({n},)"
     )
   return x
 
 
-def _events(fn, events, shape):
-  e = numerics.as_array(fn, "events", events)
+def _events(caller, events, shape):
+  e = numerics.as_array(caller, "events", events)
   if e.shape != shape:
     raise ValueError(
-      f"{fn}: events must have the shape {tuple(shape)}, got "
+      f"{caller}: events must have the shape {tuple(shape)}, got "
       f"events.shape={tuple(e.shape)}"
     )
   return e != 0 if e.dtype != jnp.bool_ else e
@@ -99,27 +99,29 @@ def cox_ph(
     data", JASA 72, 1977; statsmodels 0.15 ``PHReg.loglike`` (same
     definitions, summed).
   """
-  fn = "cox_ph"
+  caller = "cox_ph"
   if ties not in ("breslow", "efron"):
-    raise ValueError(f"{fn}: ties must be 'breslow' or 'efron', got {ties!r}")
-  eta = numerics.as_float(fn, "risk_scores", risk_scores)
-  eta = _vector(fn, "risk_scores", eta)
-  empty.require_samples(fn, "risk_scores", eta)
+    raise ValueError(
+      f"{caller}: ties must be 'breslow' or 'efron', got {ties!r}"
+    )
+  eta = numerics.as_float(caller, "risk_scores", risk_scores)
+  eta = _vector(caller, "risk_scores", eta)
+  empty.require_samples(caller, "risk_scores", eta)
   n = eta.shape[0]
-  t = _vector(fn, "times", numerics.as_array(fn, "times", times))
+  t = _vector(caller, "times", numerics.as_array(caller, "times", times))
   if t.shape[0] != n:
     raise ValueError(
-      f"{fn}: times and risk_scores must have the same length, got "
+      f"{caller}: times and risk_scores must have the same length, got "
       f"times.shape={tuple(t.shape)} and "
       f"risk_scores.shape={tuple(eta.shape)}"
     )
-  e = _events(fn, events, (n,))
+  e = _events(caller, events, (n,))
   dt = eta.dtype
   eta = eta.astype(numerics.compute_dtype(dt))
   same = jnp.ones((n, n), bool)
   if strata is not None:
-    s = numerics.labels(fn, "strata", strata)
-    s = _vector(fn, "strata", s, n, "risk_scores")
+    s = numerics.labels(caller, "strata", strata)
+    s = _vector(caller, "strata", s, n, "risk_scores")
     same = s[:, None] == s[None, :]
   # Row i: who is at risk at time t_i (column j).
   at_risk = (t[None, :] >= t[:, None]) & same
@@ -183,12 +185,12 @@ def discrete_survival_nll(
     Kvamme & Borgan, "Continuous and discrete-time survival prediction with
     neural networks", Lifetime Data Analysis 27, 2021, eq. (8).
   """
-  fn = "discrete_survival_nll"
-  z = numerics.as_float(fn, "logits", logits)
-  shapes.check_min_rank(fn, "logits", z, 1)
-  tau = numerics.labels(fn, "intervals", intervals)
-  tau = shapes.check_labels_shape(fn, tau, z, name="intervals")
-  e = _events(fn, events, tau.shape)
+  caller = "discrete_survival_nll"
+  z = numerics.as_float(caller, "logits", logits)
+  shapes.check_min_rank(caller, "logits", z, 1)
+  tau = numerics.labels(caller, "intervals", intervals)
+  tau = shapes.check_labels_shape(caller, tau, z, name="intervals")
+  e = _events(caller, events, tau.shape)
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
   k = z.shape[-1]

@@ -108,13 +108,13 @@ def _nll(blank, emit, logit_lengths, label_lengths):
   return jnp.where(t_len > 0, -final, 0)
 
 
-def _lengths(fn, name, lengths, batch, default):
+def _lengths(caller, name, lengths, batch, default):
   if lengths is None:
     return jnp.full((batch,), default, jnp.int32)
-  lengths = numerics.labels(fn, name, lengths)
+  lengths = numerics.labels(caller, name, lengths)
   if lengths.shape != (batch,):
     raise ValueError(
-      f"{fn}: {name} must have shape ({batch},) (one length per sequence), "
+      f"{caller}: {name} must have shape ({batch},) (one length per sequence), "
       f"got {name}.shape={tuple(lengths.shape)}"
     )
   return lengths
@@ -175,24 +175,24 @@ def rnnt_loss_from_log_probs(
     transducer modeling for end-to-end speech recognition", ASRU 2019
     (function merging).
   """
-  fn = "rnnt_loss_from_log_probs"
+  caller = "rnnt_loss_from_log_probs"
   (blank, emit), dt = numerics.floats(
-    fn, blank_log_probs=blank_log_probs, label_log_probs=label_log_probs
+    caller, blank_log_probs=blank_log_probs, label_log_probs=label_log_probs
   )
-  shapes.check_rank(fn, "blank_log_probs", blank, 3)
-  shapes.check_rank(fn, "label_log_probs", emit, 3)
+  shapes.check_rank(caller, "blank_log_probs", blank, 3)
+  shapes.check_rank(caller, "label_log_probs", emit, 3)
   batch, frames, u1 = blank.shape
   if emit.shape == (batch, frames, u1 - 1):
     emit = jnp.pad(emit, ((0, 0), (0, 0), (0, 1)))
   if emit.shape != blank.shape:
     raise ValueError(
-      f"{fn}: label_log_probs must have shape [B, T, U + 1] or [B, T, U] "
+      f"{caller}: label_log_probs must have shape [B, T, U + 1] or [B, T, U] "
       f"matching blank_log_probs, got "
       f"label_log_probs.shape={tuple(jnp.shape(label_log_probs))} and "
       f"blank_log_probs.shape={tuple(blank.shape)}"
     )
-  t_len = _lengths(fn, "logit_lengths", logit_lengths, batch, frames)
-  u_len = _lengths(fn, "label_lengths", label_lengths, batch, u1 - 1)
+  t_len = _lengths(caller, "logit_lengths", logit_lengths, batch, frames)
+  u_len = _lengths(caller, "label_lengths", label_lengths, batch, u1 - 1)
   return _nll(blank, emit, t_len, u_len).astype(dt)
 
 
@@ -248,29 +248,29 @@ def rnnt_loss(
     2012 workshop; torchaudio's ``rnnt_loss`` (same conventions: ``logits``
     ``[B, T, U + 1, V]``, ``blank=0``).
   """
-  fn = "rnnt_loss"
-  validation.integer(fn, "blank", blank, low=0)
-  logits = numerics.as_float(fn, "logits", logits)
-  labels = numerics.as_array(fn, "labels", labels)
+  caller = "rnnt_loss"
+  validation.integer(caller, "blank", blank, low=0)
+  logits = numerics.as_float(caller, "logits", logits)
+  labels = numerics.as_array(caller, "labels", labels)
   if not jnp.issubdtype(labels.dtype, jnp.integer):
     raise TypeError(
-      f"{fn}: labels must have an integer dtype, got {labels.dtype}"
+      f"{caller}: labels must have an integer dtype, got {labels.dtype}"
     )
-  shapes.check_rank(fn, "logits", logits, 4)
-  shapes.check_rank(fn, "labels", labels, 2)
+  shapes.check_rank(caller, "logits", logits, 4)
+  shapes.check_rank(caller, "labels", labels, 2)
   batch, frames, u1, vocab = logits.shape
   if labels.shape != (batch, u1 - 1):
     raise ValueError(
-      f"{fn}: labels must have shape [B, U] = ({batch}, {u1 - 1}) for "
+      f"{caller}: labels must have shape [B, U] = ({batch}, {u1 - 1}) for "
       f"logits of shape [B, T, U + 1, V], got labels.shape="
       f"{tuple(labels.shape)} and logits.shape={tuple(logits.shape)}"
     )
   if isinstance(blank, bool) or not isinstance(blank, int):
-    raise TypeError(f"{fn}: blank must be an int, got {blank!r}")
+    raise TypeError(f"{caller}: blank must be an int, got {blank!r}")
   if not 0 <= blank < vocab:
-    raise ValueError(f"{fn}: blank must be in [0, {vocab}), got {blank}")
-  t_len = _lengths(fn, "logit_lengths", logit_lengths, batch, frames)
-  u_len = _lengths(fn, "label_lengths", label_lengths, batch, u1 - 1)
+    raise ValueError(f"{caller}: blank must be in [0, {vocab}), got {blank}")
+  t_len = _lengths(caller, "logit_lengths", logit_lengths, batch, frames)
+  u_len = _lengths(caller, "label_lengths", label_lengths, batch, u1 - 1)
   dt = logits.dtype
   z = logits.astype(numerics.compute_dtype(dt))
   lse = jax.nn.logsumexp(z, axis=-1)  # [B, T, U1]
