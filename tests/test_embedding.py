@@ -296,3 +296,8 @@ def test_triplet_margin_loss_is_pytorch_named():
   np.testing.assert_allclose(
     loss(a, p, n), jnp.mean(jaxloss.triplet_margin_loss(a, p, n, margin=0.5))
   )
+
+
+def test_config_saved_under_the_old_class_name_loads():
+  saved = {"class_name": "TripletMargin", "config": {"margin": 0.5}}
+  assert jaxloss.deserialize(saved) == jaxloss.TripletMarginLoss(margin=0.5)

@@ -737,11 +737,16 @@ def deserialize(config: str | Mapping[str, Any]) -> Callable[..., Any]:
       f"'config', got {config!r}"
     )
   name = config["class_name"]
-  if name not in _CLASSES:
+  cls = _CLASSES.get(name)
+  if cls is None and _REGISTRY.get(name) in _CLASSES.values():
+    # A renamed class registered under its old name (a config saved before
+    # the rename): load it as the new class.
+    cls = _REGISTRY[name]
+  if cls is None:
     raise ValueError(
       f"deserialize: class_name must be a known loss class, got {name!r}"
     )
-  return _CLASSES[name].from_config(config.get("config", {}))
+  return cls.from_config(config.get("config", {}))
 
 
 def classes() -> dict[str, type]:
