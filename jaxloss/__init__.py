@@ -210,7 +210,7 @@ kld = KLD = kullback_leibler_divergence = kl_divergence
 bce = BCE = binary_crossentropy
 logcosh = log_cosh
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 
 # Names renamed in 0.3: still importable, with a DeprecationWarning.
