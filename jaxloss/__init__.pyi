@@ -149,7 +149,7 @@ from jaxloss._src.losses.likelihood import weighted_kappa_loss as weighted_kappa
 from jaxloss._src.objects import wrap as wrap
 from jaxloss._src.losses.likelihood import z_loss as z_loss
 
-__version__: str = '0.2.0'
+__version__: str = '0.3.0'
 BCE = binary_crossentropy
 bce = binary_crossentropy
 KLD = kl_divergence

@@ -15,6 +15,8 @@ apart.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import pathlib
 import subprocess
 import sys
@@ -412,6 +414,41 @@ def test_registry_covers_every_y_true_y_pred_class():
       assert has == (tuple(cls.inputs) == ("y_true", "y_pred")), name
   assert set(CASES) <= set(jk.ADAPTERS)
   assert not hasattr(jk, "TripletMarginLoss")  # three inputs: no Keras form
+
+
+def test_type_stub_declares_every_adapter_with_its_signature():
+  # tools/gen_stubs.py writes jaxloss/keras/_adapter_forms.pyi without Keras:
+  # its classes and constructors must be those made at run time.
+  from tools import gen_stubs  # noqa: PLC0415
+
+  tree = ast.parse(gen_stubs.KERAS_STUB.read_text())
+  declared = {}
+  for node in tree.body:
+    if isinstance(node, ast.ClassDef):
+      (init,) = [
+        f
+        for f in node.body
+        if isinstance(f, ast.FunctionDef) and f.name == "__init__"
+      ]
+      args = init.args
+      assert [a.arg for a in args.args] == ["self"] and not args.vararg
+      declared[node.name] = [
+        (
+          a.arg,
+          ast.literal_eval(d) if d is not None else inspect.Parameter.empty,
+        )
+        for a, d in zip(args.kwonlyargs, args.kw_defaults)
+      ]
+  assert set(declared) == set(jk.ADAPTERS)
+  assert set(jk.__all__) == set(jk.ADAPTERS) | {
+    "ADAPTERS",
+    "JaxlossLoss",
+    "from_jaxloss",
+    "regularizers",
+  }
+  for name, cls in jk.ADAPTERS.items():
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert declared[name] == [(p.name, p.default) for p in params], name
 
 
 def test_same_constructor_keywords_and_errors():

@@ -16,6 +16,12 @@ def test_stub_is_up_to_date():
   assert gen_stubs.STUB.read_text() == gen_stubs.render()
 
 
+def test_every_generated_stub_is_up_to_date():
+  # The Flax and Keras forms' stubs too (`python -m tools.gen_stubs --check`).
+  for path, text in gen_stubs.rendered().items():
+    assert path.read_text() == text, path.relative_to(gen_stubs.ROOT)
+
+
 def test_stub_declares_every_class_with_its_fields():
   text = gen_stubs.STUB.read_text()
   for name, cls in objects.classes().items():

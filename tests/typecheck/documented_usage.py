@@ -72,6 +72,8 @@ def main() -> None:
   family_usages()
   if importlib.util.find_spec("flax") is not None:
     flax_usages()
+  if importlib.util.find_spec("keras") is not None:
+    keras_usages()
 
 
 def family_usages() -> None:
@@ -125,6 +127,27 @@ def flax_usages() -> None:
   head = jn.CoxPH(ties="efron")
   loss = head(jnp.array([1.0, 2.0]), jnp.array([1, 1]), jnp.zeros(2))
   del loss, value
+
+
+def keras_usages() -> None:
+  """The Keras forms (docs/keras.md); needs the keras extra."""
+  import jaxloss.keras  # noqa: PLC0415
+
+  huber = jaxloss.keras.Huber(delta=0.5, reduction="sum")
+  loss: jax.Array = huber(
+    [[0.0], [1.0]], [[2.0], [1.0]], sample_weight=[1.0, 0.0]
+  )
+  # Keras's keyword names: `ignore_class` is jaxloss's `ignore_index`.
+  sparse = jaxloss.keras.SparseCategoricalCrossentropy(
+    from_logits=True, ignore_class=-1, name="sparse_ce"
+  )
+  loss = sparse(jnp.array([0, 2, -1]), jnp.zeros((3, 3)))
+  focal = jaxloss.keras.BinaryFocalCrossentropy(
+    gamma=jnp.asarray(1.5), from_logits=True, dtype="float32"
+  )
+  loss = focal(jnp.array([[1.0], [0.0]]), jnp.array([[0.3], [-0.2]]))
+  gamma: float | jax.Array = focal.core.gamma
+  del loss, gamma
 
 
 if __name__ == "__main__":
