@@ -381,8 +381,8 @@ def weighted_kappa_loss(
     >>> jaxloss.weighted_kappa_loss(
     ...     [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]],
     ...     [[0.1, 0.2, 0.6, 0.1], [0.1, 0.5, 0.3, 0.1],
-    ...      [0.8, 0.05, 0.05, 0.1], [0.01, 0.09, 0.1, 0.8]])
-    Array(-1.1611925, dtype=float32)
+    ...      [0.8, 0.05, 0.05, 0.1], [0.01, 0.09, 0.1, 0.8]]).round(6)
+    Array(-1.161193, dtype=float32)
 
   References:
     de la Torre, Puig & Valls, "Weighted kappa loss function for multi-class
