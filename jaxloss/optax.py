@@ -1003,9 +1003,7 @@ def cosine_distance(
 ) -> jax.Array:
   """Cosine distance ``1 - cosine_similarity`` along ``axis``.
 
-  Args:
-    predictions, targets, epsilon, axis, where: as for
-      :func:`cosine_similarity`.
+  The arguments are those of :func:`cosine_similarity`.
 
   Returns:
     Distances of the inputs' shape without ``axis``.
