@@ -56,12 +56,6 @@ def _eager(spec, *args):
   return spec.fn(*args, **spec.kwargs)
 
 
-@jax.jit
-def _apply(loss, args, sample_weight):
-  """A loss object's call, compiled; the object is a pytree argument."""
-  return loss(*args, sample_weight=sample_weight)
-
-
 def _scalar_of(spec, args):
   """Sum of values as a function of the differentiated inputs."""
 
