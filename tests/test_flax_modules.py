@@ -40,7 +40,10 @@ def test_late_registered_class_gets_a_module():
   def _cube(y_true, y_pred, *, k=1.0):
     return k * jnp.sum((y_pred - y_true) ** 3, axis=-1)
 
-  cls = objects.loss_class(_cube, "_TestCube", module=__name__)
+  class _TestCube(objects.Loss, fn=_cube):
+    k: float = 1.0
+
+  cls = _TestCube
   try:
     y = jnp.ones((2, 3))
     assert float(jl._TestCube(k=2.0).apply({}, y, 2 * y)) == 6.0

@@ -1,9 +1,18 @@
 """Loss objects, ``wrap`` and the name registry behind ``get``/``serialize``.
 
 A loss object is a small frozen dataclass: its fields are the loss's
-hyper-parameters plus ``reduction``, ``name`` and ``dtype``. Classes are made
-from the per-sample functions by :func:`loss_class`, so no class repeats the
-function's arguments by hand, and all share one ``__call__``:
+hyper-parameters plus ``reduction``, ``name`` and ``dtype``. Each class is
+declared in the source next to its per-sample function, naming the function
+as a class keyword::
+
+    class Huber(Loss, fn=huber, default_name="huber_loss"):
+      delta: float | jax.Array = 1.0
+
+``Loss`` carries :func:`typing.dataclass_transform`, so readers and type
+checkers see the fields and the kernel where the class is written; nothing
+is generated. When the class is created its fields are checked against the
+function's keyword-only arguments (names, defaults, order), so the two cannot
+drift. All classes share one ``__call__``:
 
     values = fn(y_true, y_pred, **hyper_parameters)
     return reduce(values, sample_weight=..., where=..., reduction=...)
@@ -38,6 +47,7 @@ from typing import Any
 from typing import ClassVar
 from typing import ParamSpec
 from typing import TypeVar
+from typing import dataclass_transform
 from typing import overload
 
 import jax
@@ -112,6 +122,7 @@ def _freeze(value):
   return value
 
 
+@dataclass_transform(frozen_default=True, kw_only_default=True)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Loss:
   """Base of every loss object: hyper-parameters + reduction, name, dtype.
@@ -123,6 +134,30 @@ class Loss:
 
   ``dtype``, when set, casts the floating inputs before the computation
   (Keras's ``dtype`` argument); ``None`` keeps the inputs' dtype.
+
+  A subclass names its per-sample function and registration details as
+  class keywords and declares the function's hyper-parameters as fields::
+
+      class Huber(Loss, fn=huber, default_name="huber_loss"):
+        delta: float | jax.Array = 1.0
+
+  Class keywords:
+    fn: the per-sample function. Its keyword-only arguments, less
+      ``exclude`` and ``keyword_inputs``, must be the class's fields, with
+      the same names, defaults and order (checked when the class is made).
+    aliases: extra names for :func:`jaxloss.get` (e.g. "mse"); they map to
+      the function.
+    default_name: the object's default ``name`` (Keras's, e.g.
+      "huber_loss"); the class name when omitted.
+    exclude: keyword arguments of ``fn`` that are data, not configuration.
+    where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
+    mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
+      the per-sample value is ``mean(terms, axis=-1)`` (see below).
+    batch_level: whether ``fn`` gives one value per batch (see below).
+    keyword_inputs: keyword arguments of ``fn`` that are data of one call
+      (Cox's ``strata``): not fields; the object takes them when called.
+    register: whether ``get``/``deserialize`` know the class (default True
+      when ``fn`` is given).
   """
 
   reduction: str | None = "sum_over_batch_size"
@@ -154,11 +189,44 @@ class Loss:
   # per-sample rule at call time.
   batch_level: ClassVar[bool] = False
 
-  def __init_subclass__(cls, **kwargs):
+  def __init_subclass__(
+    cls,
+    *,
+    fn: Callable[..., jax.Array] | None = None,
+    aliases: tuple[str, ...] = (),
+    default_name: str | None = None,
+    exclude: tuple[str, ...] = (),
+    where_fn: Callable[..., jax.Array | None] | None = None,
+    mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
+    batch_level: bool | None = None,
+    keyword_inputs: tuple[str, ...] | None = None,
+    register: bool | None = None,
+    **kwargs,
+  ):
     super().__init_subclass__(**kwargs)
+    if fn is not None:
+      cls.fn = staticmethod(fn)  # pyright: ignore[reportAttributeAccessIssue]
+      cls.inputs = _positional_inputs(fn)
+    if where_fn is not None:
+      cls.where_fn = staticmethod(where_fn)
+    if mean_terms is not None:
+      cls.mean_terms = staticmethod(mean_terms)
+    if batch_level is not None:
+      cls.batch_level = batch_level
+    if keyword_inputs is not None:
+      cls.keyword_inputs = tuple(keyword_inputs)
+    if fn is not None:
+      cls._default_name = default_name or fn.__name__
+    if fn is not None and cls.__doc__ is None:
+      cls.__doc__ = f"Loss object for :func:`jaxloss.{fn.__name__}`."
+    dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+    if fn is not None:
+      _check_fields(cls, fn, tuple(exclude) + cls.keyword_inputs)
     jax.tree_util.register_pytree_with_keys(
       cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
     )
+    if register if register is not None else fn is not None:
+      _register_class(cls, aliases, default_name)
 
   def __post_init__(self):
     cls_name = type(self).__name__
@@ -229,8 +297,9 @@ class Loss:
 
   @classmethod
   def hyper_parameter_names(cls) -> tuple[str, ...]:
-    base = {f.name for f in dataclasses.fields(Loss)}
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+    return tuple(
+      f.name for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS
+    )
 
   def hyper_parameters(self) -> dict[str, Any]:
     return {f: getattr(self, f) for f in self.hyper_parameter_names()}
@@ -337,6 +406,9 @@ class Loss:
     return cls(**config)
 
 
+_BASE_FIELDS = frozenset(f.name for f in dataclasses.fields(Loss))
+
+
 def _refuse_keras_wrapper(obj):
   """Raises when Keras's ``LossFunctionWrapper`` calls a loss object.
 
@@ -399,98 +471,72 @@ def _user_mask(cls_name, where, shape):
   return shapes.leading_broadcast(cls_name, "where", where, shape)
 
 
-def _hyper_parameter_fields(fn, exclude=()):
-  """Keyword-only parameters of ``fn`` with defaults become dataclass fields."""
-  fields = []
-  for p in inspect.signature(fn).parameters.values():
-    if p.kind is p.KEYWORD_ONLY and p.name not in exclude:
-      if p.default is inspect.Parameter.empty:
-        raise TypeError(f"{fn.__name__}: keyword {p.name} needs a default")
-      default = _freeze(p.default)
-      fields.append((p.name, Any, dataclasses.field(default=default)))
-  return fields
-
-
-def loss_class(
-  fn: Callable[..., jax.Array],
-  class_name: str,
-  *,
-  default_name: str | None = None,
-  aliases: tuple[str, ...] = (),
-  exclude: tuple[str, ...] = (),
-  where_fn: Callable[..., jax.Array | None] | None = None,
-  mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
-  batch_level: bool = False,
-  keyword_inputs: tuple[str, ...] = (),
-  module: str | None = None,
-) -> type[Loss]:
-  """Makes the loss object class of a per-sample function and registers both.
-
-  Args:
-    fn: the per-sample function; its keyword-only arguments (minus
-      ``exclude``) become the object's fields, with the same defaults.
-    class_name: the CamelCase class name.
-    default_name: the object's default ``name`` (Keras's, e.g. "huber_loss").
-    aliases: extra names for ``get`` (e.g. "mse"); they map to the function.
-    exclude: keyword arguments of ``fn`` that are data, not configuration.
-    where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
-    mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
-      the per-sample value is ``mean(terms, axis=-1)`` (see ``Loss``).
-    batch_level: whether ``fn`` gives one value per batch (see ``Loss``).
-    keyword_inputs: keyword arguments of ``fn`` that are data of one call
-      (Cox's ``strata``): not fields; the object takes them when called.
-    module: ``__module__`` for the class (defaults to ``fn``'s).
-  """
-  params = inspect.signature(fn).parameters
-  inputs = tuple(
+def _positional_inputs(fn) -> tuple[str, ...]:
+  """Names of the inputs ``fn`` takes before its keyword-only arguments."""
+  return tuple(
     p.name
-    for p in params.values()
+    for p in inspect.signature(fn).parameters.values()
     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
   )
-  for k in keyword_inputs:
+
+
+def _check_fields(cls, fn, exclude) -> None:
+  """The class's fields must be ``fn``'s keyword-only hyper-parameters:
+  the same names, in the same order, with the same defaults."""
+  params = inspect.signature(fn).parameters
+  for k in cls.keyword_inputs:
     if k not in params or params[k].kind is not params[k].KEYWORD_ONLY:
       raise TypeError(
-        f"loss_class: keyword_inputs must name keyword-only arguments of "
-        f"{fn.__name__}, got {k!r}"
+        f"{cls.__name__}: keyword_inputs must name keyword-only arguments "
+        f"of {fn.__name__}, got {k!r}"
       )
-  call = ", ".join(
-    [*inputs, "sample_weight=None", "*", "where=None", "normalizer=None"]
-    + [f"{k}=None" for k in keyword_inputs]
-  )
-  namespace = {
-    "fn": staticmethod(fn),
-    "inputs": inputs,
-    "keyword_inputs": tuple(keyword_inputs),
-    "_default_name": default_name or fn.__name__,
-    "__doc__": (
-      f"Loss object for :func:`jaxloss.{fn.__name__}`.\n\n"
-      f"Fields are its keyword arguments plus ``reduction``, ``name`` "
-      f"and ``dtype``; call it as ``loss({call})``.\n"
-    ),
-    "__module__": module or fn.__module__,
-  }
-  if where_fn is not None:
-    namespace["where_fn"] = staticmethod(where_fn)
-  if mean_terms is not None:
-    namespace["mean_terms"] = staticmethod(mean_terms)
-  namespace["batch_level"] = batch_level
-  cls = dataclasses.make_dataclass(
-    class_name,
-    _hyper_parameter_fields(fn, tuple(exclude) + tuple(keyword_inputs)),
-    bases=(Loss,),
-    namespace=namespace,
-    frozen=True,
-    kw_only=True,
-  )
+  expected = [
+    (p.name, _freeze(p.default))
+    for p in params.values()
+    if p.kind is p.KEYWORD_ONLY and p.name not in exclude
+  ]
+  for name, default in expected:
+    if default is inspect.Parameter.empty:
+      raise TypeError(f"{fn.__name__}: keyword {name} needs a default")
+  declared = [
+    (f.name, f.default)
+    for f in dataclasses.fields(cls)
+    if f.name not in _BASE_FIELDS
+  ]
+  if [n for n, _ in declared] != [n for n, _ in expected]:
+    raise TypeError(
+      f"{cls.__name__}: fields must be the keyword-only arguments of "
+      f"{fn.__name__} in order, {[n for n, _ in expected]}, got "
+      f"{[n for n, _ in declared]}"
+    )
+  for (name, got), (_, want) in zip(declared, expected, strict=True):
+    if not _same_default(got, want):
+      raise TypeError(
+        f"{cls.__name__}: field {name} must default to {fn.__name__}'s "
+        f"default {want!r}, got {got!r}"
+      )
+
+
+def _same_default(a, b) -> bool:
+  if type(a) is not type(b):
+    return False
+  try:
+    return bool(a == b) or (a != a and b != b)  # NaN defaults
+  except (TypeError, ValueError):
+    return a is b
+
+
+def _register_class(cls, aliases, default_name) -> None:
+  """Registers the class and its function (and aliases) for ``get``."""
+  fn = cls.fn
   register(fn.__name__, fn)
-  register(class_name, cls)
+  register(cls.__name__, cls)
   for alias in aliases:
     register(alias, fn)
   # The object's default name (Keras's, e.g. "huber_loss") finds it too.
   if default_name and default_name not in _REGISTRY:
     register(default_name, fn)
-  _CLASSES[class_name] = cls
-  return cls
+  _CLASSES[cls.__name__] = cls
 
 
 def register(name: str, obj) -> None:
@@ -502,7 +548,6 @@ def register(name: str, obj) -> None:
 # ------------------------------------------------------------------- wrap
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class LossFunctionWrapper(Loss):
   """A loss object around any per-sample ``fn(y_true, y_pred, **kwargs)``."""
 

@@ -17,7 +17,7 @@ from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 
@@ -209,7 +209,17 @@ def ciou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   return (1 - g["iou"] + _diou_penalty(g) + a * v).astype(dt)
 
 
-IoULoss = loss_class(iou_loss, "IoULoss")
-GIoULoss = loss_class(giou_loss, "GIoULoss")
-DIoULoss = loss_class(diou_loss, "DIoULoss")
-CIoULoss = loss_class(ciou_loss, "CIoULoss")
+class IoULoss(Loss, fn=iou_loss):
+  """Loss object for :func:`jaxloss.iou_loss`."""
+
+
+class GIoULoss(Loss, fn=giou_loss):
+  """Loss object for :func:`jaxloss.giou_loss`."""
+
+
+class DIoULoss(Loss, fn=diou_loss):
+  """Loss object for :func:`jaxloss.diou_loss`."""
+
+
+class CIoULoss(Loss, fn=ciou_loss):
+  """Loss object for :func:`jaxloss.ciou_loss`."""

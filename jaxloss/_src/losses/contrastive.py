@@ -43,7 +43,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import tiling
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # CLIP's initial logit scale, exp(log(1 / 0.07)) (Radford et al. 2021), and
@@ -683,5 +683,16 @@ def sharded_siglip_loss(
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
-CLIPLoss = loss_class(clip_loss, "CLIPLoss", exclude=("where",))
-SigLIPLoss = loss_class(siglip_loss, "SigLIPLoss", exclude=("where",))
+class CLIPLoss(Loss, fn=clip_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.clip_loss`."""
+
+  scale: float | jax.Array = 14.285714285714285
+  chunk_size: int | None = None
+
+
+class SigLIPLoss(Loss, fn=siglip_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.siglip_loss`."""
+
+  scale: float | jax.Array = 10.0
+  bias: float | jax.Array = -10.0
+  chunk_size: int | None = None

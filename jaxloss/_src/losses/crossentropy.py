@@ -13,7 +13,7 @@ from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import softmax as _softmax
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 _EPS = numerics.EPSILON
@@ -461,33 +461,75 @@ def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   return jnp.sum(t * jnp.log(t / p), axis=-1).astype(dt)
 
 
-BinaryCrossentropy = loss_class(
-  binary_crossentropy, "BinaryCrossentropy", aliases=("bce", "BCE")
-)
-BinaryFocalCrossentropy = loss_class(
-  binary_focal_crossentropy, "BinaryFocalCrossentropy"
-)
-CategoricalCrossentropy = loss_class(
-  categorical_crossentropy, "CategoricalCrossentropy"
-)
-CategoricalFocalCrossentropy = loss_class(
-  categorical_focal_crossentropy, "CategoricalFocalCrossentropy"
-)
-SparseCategoricalCrossentropy = loss_class(
-  sparse_categorical_crossentropy,
-  "SparseCategoricalCrossentropy",
-  where_fn=_sparse_valid,
-)
+class BinaryCrossentropy(Loss, fn=binary_crossentropy, aliases=("bce", "BCE")):
+  """Loss object for :func:`jaxloss.binary_crossentropy`."""
+
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+  pos_weight: ArrayLike | None = None
+
+
+class BinaryFocalCrossentropy(Loss, fn=binary_focal_crossentropy):
+  """Loss object for :func:`jaxloss.binary_focal_crossentropy`."""
+
+  apply_class_balancing: bool = False
+  alpha: float | jax.Array = 0.25
+  gamma: float | jax.Array = 2.0
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+
+
+class CategoricalCrossentropy(Loss, fn=categorical_crossentropy):
+  """Loss object for :func:`jaxloss.categorical_crossentropy`."""
+
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+  weight: ArrayLike | None = None
+
+
+class CategoricalFocalCrossentropy(Loss, fn=categorical_focal_crossentropy):
+  """Loss object for :func:`jaxloss.categorical_focal_crossentropy`."""
+
+  alpha: float | Sequence[float] | jax.Array = 0.25
+  gamma: float | jax.Array = 2.0
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+
+
+class SparseCategoricalCrossentropy(
+  Loss, fn=sparse_categorical_crossentropy, where_fn=_sparse_valid
+):
+  """Loss object for :func:`jaxloss.sparse_categorical_crossentropy`."""
+
+  from_logits: bool = False
+  ignore_index: int | None = None
+  axis: int = -1
+  label_smoothing: float | jax.Array = 0.0
+
+
 # Keras's name for the ignored label stays accepted, with a warning.
 SparseCategoricalCrossentropy.__init__ = validation.deprecated_alias(
   {"ignore_class": "ignore_index"}, caller="SparseCategoricalCrossentropy"
 )(SparseCategoricalCrossentropy.__init__)
-CategoricalGeneralizedCrossEntropy = loss_class(
-  categorical_generalized_cross_entropy, "CategoricalGeneralizedCrossEntropy"
-)
-Poisson = loss_class(poisson, "Poisson")
-KLDivergence = loss_class(
-  kl_divergence,
-  "KLDivergence",
-  aliases=("kld", "KLD", "kullback_leibler_divergence"),
-)
+
+
+class CategoricalGeneralizedCrossEntropy(
+  Loss, fn=categorical_generalized_cross_entropy
+):
+  """Loss object for :func:`jaxloss.categorical_generalized_cross_entropy`."""
+
+  q: float | jax.Array = 0.5
+
+
+class Poisson(Loss, fn=poisson):
+  """Loss object for :func:`jaxloss.poisson`."""
+
+
+class KLDivergence(
+  Loss, fn=kl_divergence, aliases=("kld", "KLD", "kullback_leibler_divergence")
+):
+  """Loss object for :func:`jaxloss.kl_divergence`."""

@@ -25,7 +25,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -740,11 +740,49 @@ def evidential_regression(
   return (nll + coeff * reg).astype(dt)
 
 
-CRPSEnsemble = loss_class(crps_ensemble, "CRPSEnsemble")
-CRPSGaussian = loss_class(crps_gaussian, "CRPSGaussian")
-CRPSLogistic = loss_class(crps_logistic, "CRPSLogistic")
-EnergyScore = loss_class(energy_score, "EnergyScore")
-MMD = loss_class(mmd, "MMD")
-EnergyDistance = loss_class(energy_distance, "EnergyDistance")
-MDNNLL = loss_class(mdn_nll, "MDNNLL")
-EvidentialRegression = loss_class(evidential_regression, "EvidentialRegression")
+class CRPSEnsemble(Loss, fn=crps_ensemble):
+  """Loss object for :func:`jaxloss.crps_ensemble`."""
+
+  fair: bool = False
+
+
+class CRPSGaussian(Loss, fn=crps_gaussian):
+  """Loss object for :func:`jaxloss.crps_gaussian`."""
+
+
+class CRPSLogistic(Loss, fn=crps_logistic):
+  """Loss object for :func:`jaxloss.crps_logistic`."""
+
+
+class EnergyScore(Loss, fn=energy_score):
+  """Loss object for :func:`jaxloss.energy_score`."""
+
+  fair: bool = False
+
+
+class MMD(Loss, fn=mmd):
+  """Loss object for :func:`jaxloss.mmd`."""
+
+  kernel: str = "gaussian"
+  bandwidth: float | Sequence[float] | jax.Array = 1.0
+  estimator: str = "biased"
+  tile_size: int = 128
+
+
+class EnergyDistance(Loss, fn=energy_distance):
+  """Loss object for :func:`jaxloss.energy_distance`."""
+
+  estimator: str = "biased"
+  tile_size: int = 128
+
+
+class MDNNLL(Loss, fn=mdn_nll):
+  """Loss object for :func:`jaxloss.mdn_nll`."""
+
+  variance_floor: float | jax.Array = 1e-06
+
+
+class EvidentialRegression(Loss, fn=evidential_regression):
+  """Loss object for :func:`jaxloss.evidential_regression`."""
+
+  coeff: float | jax.Array = 0.01

@@ -30,7 +30,7 @@ from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import register
 from jaxloss._src.objects import scoped
 
@@ -220,12 +220,17 @@ def _positive_values(y_true, y_pred, values, **_):
   return values > 0
 
 
-Circle = loss_class(
-  circle,
-  "Circle",
+class Circle(
+  Loss,
+  fn=circle,
   exclude=("ref_labels", "ref_embeddings"),
   where_fn=_positive_values,
-)
+):
+  """Loss object for :func:`jaxloss.circle`."""
+
+  remove_diagonal: bool = True
+  gamma: float | jax.Array = 80.0
+  margin: float | jax.Array = 0.4
 
 
 # ----------------------------------------------------------------------------
@@ -901,23 +906,67 @@ def supervised_contrastive(
 # PyTorch's names. The names before 0.3, ``triplet_margin`` and
 # ``TripletMargin``, stay known to ``get``, and importable from ``jaxloss``
 # with a DeprecationWarning.
-TripletMarginLoss = loss_class(
-  triplet_margin_loss, "TripletMarginLoss", aliases=("triplet_margin",)
-)
+
+
+class TripletMarginLoss(
+  Loss, fn=triplet_margin_loss, aliases=("triplet_margin",)
+):
+  """Loss object for :func:`jaxloss.triplet_margin_loss`."""
+
+  margin: float | jax.Array = 1.0
+  p: float = 2.0
+  eps: float | jax.Array = 1e-06
+  swap: bool = False
+
+
 register("TripletMargin", TripletMarginLoss)
-QuadrupletLoss = loss_class(quadruplet_loss, "QuadrupletLoss")
-ContrastiveLoss = loss_class(contrastive_loss, "ContrastiveLoss")
-InfoNCE = loss_class(info_nce, "InfoNCE", exclude=("negative_keys",))
-TripletSemiHardLoss = loss_class(
-  triplet_semihard_loss, "TripletSemiHardLoss", batch_level=True
-)
-TripletHardLoss = loss_class(
-  triplet_hard_loss, "TripletHardLoss", batch_level=True
-)
-LiftedStructLoss = loss_class(
-  lifted_struct_loss, "LiftedStructLoss", batch_level=True
-)
-NpairsLoss = loss_class(npairs_loss, "NpairsLoss", batch_level=True)
-SupervisedContrastive = loss_class(
-  supervised_contrastive, "SupervisedContrastive"
-)
+
+
+class QuadrupletLoss(Loss, fn=quadruplet_loss):
+  """Loss object for :func:`jaxloss.quadruplet_loss`."""
+
+  margin1: float | jax.Array = 1.0
+  margin2: float | jax.Array = 0.5
+
+
+class ContrastiveLoss(Loss, fn=contrastive_loss):
+  """Loss object for :func:`jaxloss.contrastive_loss`."""
+
+  margin: float | jax.Array = 1.0
+
+
+class InfoNCE(Loss, fn=info_nce, exclude=("negative_keys",)):
+  """Loss object for :func:`jaxloss.info_nce`."""
+
+  temperature: float | jax.Array = 0.1
+
+
+class TripletSemiHardLoss(Loss, fn=triplet_semihard_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.triplet_semihard_loss`."""
+
+  margin: float | jax.Array = 1.0
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2"
+
+
+class TripletHardLoss(Loss, fn=triplet_hard_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.triplet_hard_loss`."""
+
+  margin: float | jax.Array = 1.0
+  soft: bool = False
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2"
+
+
+class LiftedStructLoss(Loss, fn=lifted_struct_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.lifted_struct_loss`."""
+
+  margin: float | jax.Array = 1.0
+
+
+class NpairsLoss(Loss, fn=npairs_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.npairs_loss`."""
+
+
+class SupervisedContrastive(Loss, fn=supervised_contrastive):
+  """Loss object for :func:`jaxloss.supervised_contrastive`."""
+
+  temperature: float | jax.Array = 0.07

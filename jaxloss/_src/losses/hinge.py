@@ -19,7 +19,7 @@ from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # ----------------------------------------------------------------------------
@@ -138,9 +138,16 @@ def categorical_hinge(
   return jnp.maximum(neg - pos + 1.0, 0.0).astype(dt)
 
 
-Hinge = loss_class(hinge, "Hinge")
-SquaredHinge = loss_class(squared_hinge, "SquaredHinge")
-CategoricalHinge = loss_class(categorical_hinge, "CategoricalHinge")
+class Hinge(Loss, fn=hinge):
+  """Loss object for :func:`jaxloss.hinge`."""
+
+
+class SquaredHinge(Loss, fn=squared_hinge):
+  """Loss object for :func:`jaxloss.squared_hinge`."""
+
+
+class CategoricalHinge(Loss, fn=categorical_hinge):
+  """Loss object for :func:`jaxloss.categorical_hinge`."""
 
 
 # ----------------------------------------------------------------------------
@@ -442,11 +449,36 @@ def cosine_embedding(
   return loss.astype(dt)
 
 
-SoftMarginLoss = loss_class(soft_margin, "SoftMarginLoss")
-MultiLabelSoftMarginLoss = loss_class(
-  multilabel_soft_margin, "MultiLabelSoftMarginLoss"
-)
-MultiMarginLoss = loss_class(multi_margin, "MultiMarginLoss")
-MarginRankingLoss = loss_class(margin_ranking, "MarginRankingLoss")
-HingeEmbeddingLoss = loss_class(hinge_embedding, "HingeEmbeddingLoss")
-CosineEmbeddingLoss = loss_class(cosine_embedding, "CosineEmbeddingLoss")
+class SoftMarginLoss(Loss, fn=soft_margin):
+  """Loss object for :func:`jaxloss.soft_margin`."""
+
+
+class MultiLabelSoftMarginLoss(Loss, fn=multilabel_soft_margin):
+  """Loss object for :func:`jaxloss.multilabel_soft_margin`."""
+
+  weight: ArrayLike | None = None
+
+
+class MultiMarginLoss(Loss, fn=multi_margin):
+  """Loss object for :func:`jaxloss.multi_margin`."""
+
+  p: int = 1
+  margin: float | jax.Array = 1.0
+
+
+class MarginRankingLoss(Loss, fn=margin_ranking):
+  """Loss object for :func:`jaxloss.margin_ranking`."""
+
+  margin: float | jax.Array = 0.0
+
+
+class HingeEmbeddingLoss(Loss, fn=hinge_embedding):
+  """Loss object for :func:`jaxloss.hinge_embedding`."""
+
+  margin: float | jax.Array = 1.0
+
+
+class CosineEmbeddingLoss(Loss, fn=cosine_embedding):
+  """Loss object for :func:`jaxloss.cosine_embedding`."""
+
+  margin: float | jax.Array = 0.0

@@ -27,7 +27,7 @@ import numpy as np
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # Wang, Simoncelli & Bovik (2003), Table 1: the exponents of the five scales.
@@ -840,12 +840,63 @@ def feature_matching_loss(
   return total.astype(out_dtype)
 
 
-SSIMLoss = loss_class(ssim_loss, "SSIMLoss", exclude=("where",))
-MSSSIMLoss = loss_class(ms_ssim_loss, "MSSSIMLoss", exclude=("where",))
-PSNRLoss = loss_class(psnr_loss, "PSNRLoss", exclude=("where",))
-TotalVariation = loss_class(total_variation, "TotalVariation")
-GradientDifferenceLoss = loss_class(
-  gradient_difference_loss, "GradientDifferenceLoss"
-)
-Charbonnier = loss_class(charbonnier, "Charbonnier", exclude=("where",))
-FeatureMatchingLoss = loss_class(feature_matching_loss, "FeatureMatchingLoss")
+class SSIMLoss(Loss, fn=ssim_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.ssim_loss`."""
+
+  max_val: float | jax.Array = 1.0
+  filter_size: int = 11
+  filter_sigma: float = 1.5
+  k1: float | jax.Array = 0.01
+  k2: float | jax.Array = 0.03
+  channel_axis: int = -1
+
+
+class MSSSIMLoss(Loss, fn=ms_ssim_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.ms_ssim_loss`."""
+
+  max_val: float | jax.Array = 1.0
+  filter_size: int = 11
+  filter_sigma: float = 1.5
+  k1: float | jax.Array = 0.01
+  k2: float | jax.Array = 0.03
+  power_factors: Sequence[float] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+  channel_axis: int = -1
+
+
+class PSNRLoss(Loss, fn=psnr_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.psnr_loss`."""
+
+  max_val: float | jax.Array = 1.0
+  eps: float | jax.Array = 1e-10
+  channel_axis: int = -1
+
+
+class TotalVariation(Loss, fn=total_variation):
+  """Loss object for :func:`jaxloss.total_variation`."""
+
+  kind: str = "anisotropic"
+  channel_axis: int = -1
+
+
+class GradientDifferenceLoss(Loss, fn=gradient_difference_loss):
+  """Loss object for :func:`jaxloss.gradient_difference_loss`."""
+
+  alpha: float | jax.Array = 1.0
+  channel_axis: int = -1
+
+
+class Charbonnier(Loss, fn=charbonnier, exclude=("where",)):
+  """Loss object for :func:`jaxloss.charbonnier`."""
+
+  eps: float | jax.Array = 0.001
+  axis: int | Sequence[int] = -1
+
+
+class FeatureMatchingLoss(Loss, fn=feature_matching_loss):
+  """Loss object for :func:`jaxloss.feature_matching_loss`."""
+
+  layer_weights: Sequence[ArrayLike] | None = None
+  normalize: bool = True
+  distance: str = "l2"
+  channel_axis: int = -1
+  eps: float | jax.Array = 1e-10

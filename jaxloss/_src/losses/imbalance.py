@@ -25,7 +25,7 @@ from jax.typing import DTypeLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 _LOSS_TYPES = ("softmax", "sigmoid", "focal")
@@ -697,11 +697,53 @@ def logit_adjusted_crossentropy(
 
 # ------------------------------------------------------------------ objects
 
-ClassBalancedLoss = loss_class(class_balanced_loss, "ClassBalancedLoss")
-LDAMLoss = loss_class(ldam_loss, "LDAMLoss")
-AsymmetricLoss = loss_class(asymmetric_loss, "AsymmetricLoss")
-SeesawLoss = loss_class(seesaw_loss, "SeesawLoss")
-EqualizationLossV2 = loss_class(equalization_loss_v2, "EqualizationLossV2")
-LogitAdjustedCrossentropy = loss_class(
-  logit_adjusted_crossentropy, "LogitAdjustedCrossentropy"
-)
+
+class ClassBalancedLoss(Loss, fn=class_balanced_loss):
+  """Loss object for :func:`jaxloss.class_balanced_loss`."""
+
+  samples_per_class: ArrayLike | None = None
+  beta: float = 0.9999
+  loss_type: str = "softmax"
+  gamma: float = 2.0
+  normalize: bool = True
+
+
+class LDAMLoss(Loss, fn=ldam_loss):
+  """Loss object for :func:`jaxloss.ldam_loss`."""
+
+  samples_per_class: ArrayLike | None = None
+  max_margin: float | jax.Array = 0.5
+  scale: float | jax.Array = 30.0
+  class_weight: ArrayLike | None = None
+
+
+class AsymmetricLoss(Loss, fn=asymmetric_loss):
+  """Loss object for :func:`jaxloss.asymmetric_loss`."""
+
+  gamma_neg: float = 4.0
+  gamma_pos: float = 1.0
+  clip: float = 0.05
+  eps: float | jax.Array = 1e-08
+
+
+class SeesawLoss(Loss, fn=seesaw_loss):
+  """Loss object for :func:`jaxloss.seesaw_loss`."""
+
+  p: float = 0.8
+  q: float = 2.0
+  eps: float | jax.Array = 0.01
+
+
+class EqualizationLossV2(Loss, fn=equalization_loss_v2):
+  """Loss object for :func:`jaxloss.equalization_loss_v2`."""
+
+  gamma: float | jax.Array = 12.0
+  mu: float | jax.Array = 0.8
+  alpha: float | jax.Array = 4.0
+
+
+class LogitAdjustedCrossentropy(Loss, fn=logit_adjusted_crossentropy):
+  """Loss object for :func:`jaxloss.logit_adjusted_crossentropy`."""
+
+  class_priors: ArrayLike | None = None
+  tau: float | jax.Array = 1.0

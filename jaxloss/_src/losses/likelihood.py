@@ -14,7 +14,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.crossentropy import binary_terms
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 _EPS = numerics.EPSILON
@@ -472,17 +472,48 @@ def z_loss(
   return jnp.square(lse).astype(dt)
 
 
-SigmoidFocalCrossEntropy = loss_class(
-  sigmoid_focal_crossentropy, "SigmoidFocalCrossEntropy"
-)
-PoissonNLLLoss = loss_class(poisson_nll, "PoissonNLLLoss")
-GaussianNLLLoss = loss_class(gaussian_nll, "GaussianNLLLoss")
-FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")
-WeightedKappaLoss = loss_class(
-  weighted_kappa_loss, "WeightedKappaLoss", batch_level=True
-)
+class SigmoidFocalCrossEntropy(Loss, fn=sigmoid_focal_crossentropy):
+  """Loss object for :func:`jaxloss.sigmoid_focal_crossentropy`."""
+
+  alpha: float = 0.25
+  gamma: float = 2.0
+  from_logits: bool = False
+
+
+class PoissonNLLLoss(Loss, fn=poisson_nll):
+  """Loss object for :func:`jaxloss.poisson_nll`."""
+
+  log_input: bool = True
+  full: bool = False
+  eps: float | jax.Array = 1e-08
+
+
+class GaussianNLLLoss(Loss, fn=gaussian_nll):
+  """Loss object for :func:`jaxloss.gaussian_nll`."""
+
+  full: bool = False
+  eps: float | jax.Array = 1e-06
+
+
+class FBetaLoss(Loss, fn=fbeta_loss):
+  """Loss object for :func:`jaxloss.fbeta_loss`."""
+
+  beta: float | jax.Array = 1.0
+  mode: str = "sample"
+
+
+class WeightedKappaLoss(Loss, fn=weighted_kappa_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.weighted_kappa_loss`."""
+
+  weightage: str = "quadratic"
+  eps: float | jax.Array = 1e-06
+
+
 # ``epsilon`` (tensorflow-addons's name) is ``eps`` since 0.3.
 WeightedKappaLoss.__init__ = validation.deprecated_alias(
   {"epsilon": "eps"}, caller="WeightedKappaLoss"
 )(WeightedKappaLoss.__init__)
-ZLoss = loss_class(z_loss, "ZLoss")
+
+
+class ZLoss(Loss, fn=z_loss):
+  """Loss object for :func:`jaxloss.z_loss`."""

@@ -19,7 +19,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import softmax
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 
@@ -305,6 +305,19 @@ def center_loss(
   return (0.5 * jnp.sum(jnp.square(emb - own), axis=-1)).astype(dt)
 
 
-ArcFace = loss_class(arcface, "ArcFace")
-CosFace = loss_class(cosface, "CosFace")
-CenterLoss = loss_class(center_loss, "CenterLoss")
+class ArcFace(Loss, fn=arcface):
+  """Loss object for :func:`jaxloss.arcface`."""
+
+  scale: float | jax.Array = 64.0
+  margin: float = 0.5
+
+
+class CosFace(Loss, fn=cosface):
+  """Loss object for :func:`jaxloss.cosface`."""
+
+  scale: float | jax.Array = 64.0
+  margin: float | jax.Array = 0.35
+
+
+class CenterLoss(Loss, fn=center_loss):
+  """Loss object for :func:`jaxloss.center_loss`."""

@@ -15,7 +15,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.imbalance import sparse_logits
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # The authors' clamps in reverse cross-entropy: the one-hot label is clamped
@@ -386,9 +386,34 @@ def active_passive_loss(
 
 # ------------------------------------------------------------------ objects
 
-BitemperedLogistic = loss_class(bitempered_logistic, "BitemperedLogistic")
-SymmetricCrossentropy = loss_class(
-  symmetric_crossentropy, "SymmetricCrossentropy"
-)
-TaylorCrossentropy = loss_class(taylor_crossentropy, "TaylorCrossentropy")
-ActivePassiveLoss = loss_class(active_passive_loss, "ActivePassiveLoss")
+
+class BitemperedLogistic(Loss, fn=bitempered_logistic):
+  """Loss object for :func:`jaxloss.bitempered_logistic`."""
+
+  t1: float = 1.0
+  t2: float = 1.0
+  label_smoothing: float = 0.0
+  num_iters: int = 5
+
+
+class SymmetricCrossentropy(Loss, fn=symmetric_crossentropy):
+  """Loss object for :func:`jaxloss.symmetric_crossentropy`."""
+
+  alpha: float | jax.Array = 0.1
+  beta: float | jax.Array = 1.0
+
+
+class TaylorCrossentropy(Loss, fn=taylor_crossentropy):
+  """Loss object for :func:`jaxloss.taylor_crossentropy`."""
+
+  order: int = 2
+
+
+class ActivePassiveLoss(Loss, fn=active_passive_loss):
+  """Loss object for :func:`jaxloss.active_passive_loss`."""
+
+  active: str = "nce"
+  passive: str = "rce"
+  alpha: float | jax.Array = 1.0
+  beta: float | jax.Array = 1.0
+  gamma: float = 0.5

@@ -32,7 +32,7 @@ import numpy as np
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # ----------------------------------------------------------------------------
@@ -113,8 +113,18 @@ def tversky(
   return (1.0 - tp / denom).astype(dt)
 
 
-Dice = loss_class(dice, "Dice")
-Tversky = loss_class(tversky, "Tversky")
+class Dice(Loss, fn=dice):
+  """Loss object for :func:`jaxloss.dice`."""
+
+  axis: int | tuple[int, ...] | None = None
+
+
+class Tversky(Loss, fn=tversky):
+  """Loss object for :func:`jaxloss.tversky`."""
+
+  alpha: float | jax.Array = 0.5
+  beta: float | jax.Array = 0.5
+  axis: int | tuple[int, ...] | None = None
 
 
 # ----------------------------------------------------------------------------
@@ -237,8 +247,19 @@ def focal_tversky(
   return numerics.safe_pow(1.0 - index, gamma).astype(dt)
 
 
-Jaccard = loss_class(jaccard, "Jaccard")
-FocalTversky = loss_class(focal_tversky, "FocalTversky")
+class Jaccard(Loss, fn=jaccard):
+  """Loss object for :func:`jaxloss.jaccard`."""
+
+  axis: int | tuple[int, ...] | None = None
+
+
+class FocalTversky(Loss, fn=focal_tversky):
+  """Loss object for :func:`jaxloss.focal_tversky`."""
+
+  alpha: float | jax.Array = 0.5
+  beta: float | jax.Array = 0.5
+  gamma: float | jax.Array = 0.75
+  axis: int | tuple[int, ...] | None = None
 
 
 # ----------------------------------------------------------------------------
@@ -561,5 +582,14 @@ def lovasz_softmax(
   return (out if per_image else out[0]).astype(dt)
 
 
-LovaszHinge = loss_class(lovasz_hinge, "LovaszHinge")
-LovaszSoftmax = loss_class(lovasz_softmax, "LovaszSoftmax")
+class LovaszHinge(Loss, fn=lovasz_hinge):
+  """Loss object for :func:`jaxloss.lovasz_hinge`."""
+
+  per_image: bool = True
+
+
+class LovaszSoftmax(Loss, fn=lovasz_softmax):
+  """Loss object for :func:`jaxloss.lovasz_softmax`."""
+
+  classes: str | Sequence[int] = "present"
+  per_image: bool = False

@@ -37,7 +37,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # The item mask's name until it was renamed; still accepted, with a warning.
@@ -355,12 +355,23 @@ def approx_ndcg(
   return -ndcg.astype(dt)
 
 
-PairwiseHinge = loss_class(
-  pairwise_hinge, "PairwiseHinge", exclude=("item_mask",)
-)
-PairwiseLogistic = loss_class(
-  pairwise_logistic, "PairwiseLogistic", exclude=("item_mask",)
-)
-ListNet = loss_class(listnet, "ListNet", exclude=("item_mask",))
-ListMLE = loss_class(listmle, "ListMLE", exclude=("item_mask",))
-ApproxNDCG = loss_class(approx_ndcg, "ApproxNDCG", exclude=("item_mask",))
+class PairwiseHinge(Loss, fn=pairwise_hinge, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.pairwise_hinge`."""
+
+
+class PairwiseLogistic(Loss, fn=pairwise_logistic, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.pairwise_logistic`."""
+
+
+class ListNet(Loss, fn=listnet, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.listnet`."""
+
+
+class ListMLE(Loss, fn=listmle, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.listmle`."""
+
+
+class ApproxNDCG(Loss, fn=approx_ndcg, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.approx_ndcg`."""
+
+  temperature: float | jax.Array = 0.1

@@ -17,7 +17,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # ----------------------------------------------------------------------------
@@ -217,27 +217,42 @@ def log_cosh_elementwise(x):
   return jnp.logaddexp(x, -x) - jnp.log(2.0).astype(x.dtype)
 
 
-MeanSquaredError = loss_class(
-  mean_squared_error, "MeanSquaredError", aliases=("mse", "MSE")
-)
-MeanAbsoluteError = loss_class(
-  mean_absolute_error, "MeanAbsoluteError", aliases=("mae", "MAE")
-)
-MeanAbsolutePercentageError = loss_class(
-  mean_absolute_percentage_error,
-  "MeanAbsolutePercentageError",
-  aliases=("mape", "MAPE"),
-)
-MeanSquaredLogarithmicError = loss_class(
-  mean_squared_logarithmic_error,
-  "MeanSquaredLogarithmicError",
-  aliases=("msle", "MSLE"),
-)
-CosineSimilarity = loss_class(cosine_similarity, "CosineSimilarity")
-Huber = loss_class(huber, "Huber", default_name="huber_loss")
-LogCosh = loss_class(
-  log_cosh, "LogCosh", aliases=("logcosh",), mean_terms=_log_cosh_terms
-)
+class MeanSquaredError(Loss, fn=mean_squared_error, aliases=("mse", "MSE")):
+  """Loss object for :func:`jaxloss.mean_squared_error`."""
+
+
+class MeanAbsoluteError(Loss, fn=mean_absolute_error, aliases=("mae", "MAE")):
+  """Loss object for :func:`jaxloss.mean_absolute_error`."""
+
+
+class MeanAbsolutePercentageError(
+  Loss, fn=mean_absolute_percentage_error, aliases=("mape", "MAPE")
+):
+  """Loss object for :func:`jaxloss.mean_absolute_percentage_error`."""
+
+
+class MeanSquaredLogarithmicError(
+  Loss, fn=mean_squared_logarithmic_error, aliases=("msle", "MSLE")
+):
+  """Loss object for :func:`jaxloss.mean_squared_logarithmic_error`."""
+
+
+class CosineSimilarity(Loss, fn=cosine_similarity):
+  """Loss object for :func:`jaxloss.cosine_similarity`."""
+
+  axis: int = -1
+
+
+class Huber(Loss, fn=huber, default_name="huber_loss"):
+  """Loss object for :func:`jaxloss.huber`."""
+
+  delta: float | jax.Array = 1.0
+
+
+class LogCosh(
+  Loss, fn=log_cosh, aliases=("logcosh",), mean_terms=_log_cosh_terms
+):
+  """Loss object for :func:`jaxloss.log_cosh`."""
 
 
 # ----------------------------------------------------------------------------
@@ -483,6 +498,20 @@ def robust_loss(
   return jnp.mean(rho, axis=-1).astype(dt)
 
 
-SmoothL1Loss = loss_class(smooth_l1, "SmoothL1Loss")
-PinballLoss = loss_class(pinball, "PinballLoss")
-RobustLoss = loss_class(robust_loss, "RobustLoss")
+class SmoothL1Loss(Loss, fn=smooth_l1):
+  """Loss object for :func:`jaxloss.smooth_l1`."""
+
+  beta: float | jax.Array = 1.0
+
+
+class PinballLoss(Loss, fn=pinball):
+  """Loss object for :func:`jaxloss.pinball`."""
+
+  tau: float | jax.Array = 0.5
+
+
+class RobustLoss(Loss, fn=robust_loss):
+  """Loss object for :func:`jaxloss.robust_loss`."""
+
+  alpha: float | jax.Array = 1.0
+  scale: float | jax.Array = 1.0

@@ -8,7 +8,7 @@ from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # A finite "log 0": impossible alignments give a large finite loss (about
@@ -242,4 +242,5 @@ def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   ).astype(dt)
 
 
-CTC = loss_class(ctc, "CTC")
+class CTC(Loss, fn=ctc):
+  """Loss object for :func:`jaxloss.ctc`."""

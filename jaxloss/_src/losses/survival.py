@@ -10,7 +10,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 
@@ -205,9 +205,14 @@ def discrete_survival_nll(
 
 # Batch-level: one scalar per batch. The shared call rejects a per-sample
 # sample_weight or where, and a normalizer; strata come with each call.
-CoxPH = loss_class(
-  cox_ph, "CoxPH", batch_level=True, keyword_inputs=("strata",)
-)
+
+
+class CoxPH(Loss, fn=cox_ph, batch_level=True, keyword_inputs=("strata",)):
+  """Loss object for :func:`jaxloss.cox_ph`."""
+
+  ties: str = "breslow"
+
+
 CoxPH.__doc__ = """Loss object for :func:`jaxloss.cox_ph` (batch-level).
 
 Fields are ``ties`` plus ``reduction``, ``name`` and ``dtype``; call it as
@@ -217,4 +222,7 @@ partial likelihood couples the samples of a batch, so a per-sample
 ``sample_weight`` or ``where`` and any ``normalizer`` raise a ValueError; a
 scalar ``sample_weight`` scales the batch's value.
 """
-DiscreteSurvivalNLL = loss_class(discrete_survival_nll, "DiscreteSurvivalNLL")
+
+
+class DiscreteSurvivalNLL(Loss, fn=discrete_survival_nll):
+  """Loss object for :func:`jaxloss.discrete_survival_nll`."""

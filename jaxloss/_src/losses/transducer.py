@@ -27,7 +27,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import scoped
 
 # A finite "log 0" for the states outside the lattice: no inf - inf appears
@@ -283,7 +283,11 @@ def rnnt_loss(
   return _nll(blank_lp, label_z - lse, t_len, u_len).astype(dt)
 
 
-RNNTLoss = loss_class(rnnt_loss, "RNNTLoss")
-RNNTLossFromLogProbs = loss_class(
-  rnnt_loss_from_log_probs, "RNNTLossFromLogProbs"
-)
+class RNNTLoss(Loss, fn=rnnt_loss):
+  """Loss object for :func:`jaxloss.rnnt_loss`."""
+
+  blank: int = 0
+
+
+class RNNTLossFromLogProbs(Loss, fn=rnnt_loss_from_log_probs):
+  """Loss object for :func:`jaxloss.rnnt_loss_from_log_probs`."""
