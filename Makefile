@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow test-properties test-min lint format-check typecheck stubs package bench docs docs-browser ci clean
+.PHONY: demo test test-slow test-properties test-min lint format-check typecheck package bench docs docs-browser ci clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -85,7 +85,3 @@ PYRIGHT_VENV ?= .venv-pyright
 typecheck: $(VENV)/.stamp-dev
 	test -x $(PYRIGHT_VENV)/bin/pyright || ($(PYTHON) -m venv $(PYRIGHT_VENV) && $(PYRIGHT_VENV)/bin/pip install -q pyright)
 	$(PYRIGHT_VENV)/bin/pyright --pythonpath $(PY) jaxloss tests/typecheck/documented_usage.py
-
-# Rewrites jaxloss/__init__.pyi after adding or changing a loss.
-stubs: $(VENV)/.stamp-dev
-	$(PY) -m tools.gen_stubs

@@ -200,6 +200,7 @@ from jaxloss._src.objects import serialize
 from jaxloss._src.objects import wrap
 from jaxloss._src.reduction import class_weights_to_sample_weights
 from jaxloss._src.reduction import reduce
+from jaxloss._src.typing import InputLike
 
 # Keras's short aliases, as module attributes too.
 mse = MSE = mean_squared_error
@@ -325,6 +326,7 @@ __all__ = [
   "log_cosh",
   "LogCosh",
   "logcosh",
+  "InputLike",
   "Loss",
   "LossFunctionWrapper",
   "lovasz_hinge",

@@ -81,3 +81,14 @@ def test_every_registered_class_is_declared_in_its_module():
     source = inspect.getsource(cls)
     assert source.lstrip().startswith(f"class {name}("), name
     assert inspect.getmodule(cls) is inspect.getmodule(cls.fn), name
+
+
+def test_documented_usages_run():
+  # The file pyright checks (`make typecheck`) also runs as written.
+  from tests.typecheck import documented_usage  # noqa: PLC0415
+
+  documented_usage.main()
+
+
+def test_optax_is_a_lazy_attribute():
+  assert jaxloss.optax.softmax_cross_entropy is not None

@@ -53,9 +53,6 @@ def _entries(module: str, names) -> str:
 def _submodule_names(module_name: str) -> list[str]:
   module = importlib.import_module(module_name)
   names = list(getattr(module, "__all__", []))
-  modules = getattr(module, "modules", None)  # linen / nnx loss modules
-  if callable(modules):
-    names += [n for n in modules() if n not in names]
   return [n for n in names if not isinstance(getattr(module, n), type(jaxloss))]
 
 

@@ -45,7 +45,7 @@ def _as_loss(spec, where):
   )
 
 
-def _lookup(tree, path, arg, *, broadcast, default=None, strict=False):
+def _lookup(tree, path, arg, *, broadcast, default=None, strict=False) -> Any:
   """The entry of ``tree`` at ``path``; a non-container ``tree`` broadcasts."""
   node = tree
   for key in path:

@@ -58,6 +58,7 @@ import numpy as np
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
+from jaxloss._src.typing import InputLike
 
 # Every public name `get` understands: function names, class names, aliases.
 _REGISTRY: dict[str, Any] = {}
@@ -201,8 +202,8 @@ class Loss:
     batch_level: bool | None = None,
     keyword_inputs: tuple[str, ...] | None = None,
     register: bool | None = None,
-    **kwargs,
-  ):
+    **kwargs: Any,
+  ) -> None:
     super().__init_subclass__(**kwargs)
     if fn is not None:
       cls.fn = staticmethod(fn)  # pyright: ignore[reportAttributeAccessIssue]
@@ -228,7 +229,7 @@ class Loss:
     if register if register is not None else fn is not None:
       _register_class(cls, aliases, default_name)
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     cls_name = type(self).__name__
     reduction_lib.check_reduction(cls_name, self.reduction)
     for f in self.hyper_parameter_names():
@@ -334,24 +335,24 @@ class Loss:
       )
     return {k: self._cast(v) for k, v in given.items()}
 
-  def values(self, *args, **keyword_inputs) -> jax.Array:
+  def values(self, *args: InputLike, **keyword_inputs: InputLike) -> jax.Array:
     """Per-sample values, before weighting and reduction."""
     params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
     return self._per_sample(self._prepare(args), params)
 
   def __call__(
     self,
-    *args,
-    sample_weight=None,
-    where=None,
-    normalizer=None,
-    **keyword_inputs,
+    *args: InputLike,
+    sample_weight: InputLike | None = None,
+    where: InputLike | None = None,
+    normalizer: float | jax.Array | None = None,
+    **keyword_inputs: InputLike,
   ) -> jax.Array:
     _refuse_keras_wrapper(self)
     n = len(self.inputs)
     if len(args) == n + 1 and sample_weight is None:
       # Keras's positional form: loss(y_true, y_pred, sample_weight).
-      *args, sample_weight = args
+      args, sample_weight = args[:n], args[n]
     if len(args) != n:
       raise TypeError(
         f"{type(self).__name__}: expected {n} inputs {self.inputs} "
@@ -361,7 +362,7 @@ class Loss:
       _reject_per_sample(self, sample_weight=sample_weight, where=where)
       _reject_normalizer(self, normalizer)
     with jax.named_scope(f"jaxloss.{self.name}"):
-      args = self._prepare(args)
+      prepared = self._prepare(args)
       params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
       mean_terms = type(self).mean_terms
       if (
@@ -371,15 +372,15 @@ class Loss:
         and normalizer is None
         and self.reduction in ("sum_over_batch_size", "mean")
       ):
-        terms, out_dtype = mean_terms(*args, **params)
+        terms, out_dtype = mean_terms(*prepared, **params)
         if terms.ndim >= 1 and terms.size > 0:
           return jnp.mean(terms).astype(out_dtype)
-      values = self._per_sample(args, params)
+      values = self._per_sample(prepared, params)
       if jnp.ndim(values) == 0:
         _reject_per_sample(self, sample_weight=sample_weight, where=where)
       where_fn = type(self).where_fn
       if where_fn is not None:
-        auto = where_fn(*args, values, **params)
+        auto = where_fn(*prepared, values, **params)
         if auto is not None:
           if where is not None:
             where = _user_mask(type(self).__name__, where, values.shape)
@@ -402,7 +403,7 @@ class Loss:
     return config
 
   @classmethod
-  def from_config(cls, config: Mapping[str, Any]):
+  def from_config(cls, config: Mapping[str, Any]) -> Loss:
     return cls(**config)
 
 
@@ -555,10 +556,10 @@ class LossFunctionWrapper(Loss):
   kwargs: tuple[tuple[str, Any], ...] = ()
 
   @classmethod
-  def hyper_parameter_names(cls):
+  def hyper_parameter_names(cls) -> tuple[str, ...]:
     return ()
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
     return dict(self.kwargs)
 
   def _check_hyper_parameters(self):
@@ -600,7 +601,7 @@ class LossFunctionWrapper(Loss):
     assert self.function is not None
     return self.function(*args, **params)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
     assert self.function is not None
     config = {
       "reduction": self.reduction,
@@ -612,7 +613,7 @@ class LossFunctionWrapper(Loss):
     return config
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: Mapping[str, Any]) -> LossFunctionWrapper:
     config = dict(config)
     fn = get(config.pop("fn"))
     base = {

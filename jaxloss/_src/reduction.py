@@ -16,6 +16,7 @@ import numpy as np
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.typing import InputLike
 
 REDUCTIONS = (
   "sum_over_batch_size",
@@ -37,10 +38,10 @@ def check_reduction(caller: str, reduction: str | None) -> str | None:
 
 
 def reduce(
-  values: ArrayLike,
+  values: InputLike,
   *,
-  sample_weight: ArrayLike | None = None,
-  where: ArrayLike | None = None,
+  sample_weight: InputLike | None = None,
+  where: InputLike | None = None,
   reduction: str | None = "sum_over_batch_size",
   normalizer: float | jax.Array | None = None,
 ) -> jax.Array:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import functools
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
@@ -308,13 +307,9 @@ class CenterLossHead(_CentersHead):
   _init = staticmethod(nn.initializers.zeros)
 
 
-modules, __getattr__, __dir__ = _common.lazy_module_forms(
+modules, __getattr__, __dir__ = _common.deprecated_module_forms(
   module_class, globals()
 )
-
-if TYPE_CHECKING:
-  # The typed view of the generated forms (tools/gen_stubs.py writes it).
-  from jaxloss.flax._linen_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
 
 __all__ = [
   "AdaptiveRobustLoss",
@@ -326,9 +321,4 @@ __all__ = [
   "add_loss",
   "apply_with_losses",
   "collect_losses",
-  "module_class",
-  "modules",
 ]
-# The generated module forms are public too (one per registered loss class,
-# built on first access): ``from jaxloss.flax.linen import *`` gives them.
-__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-from typing import TYPE_CHECKING
 
 from flax import nnx
 import jax
@@ -288,13 +287,9 @@ class CenterLossHead(_CentersHead):
     super().__init__(num_classes, features, reduction=reduction, zeros=True)
 
 
-modules, __getattr__, __dir__ = _common.lazy_module_forms(
+modules, __getattr__, __dir__ = _common.deprecated_module_forms(
   module_class, globals()
 )
-
-if TYPE_CHECKING:
-  # The typed view of the generated forms (tools/gen_stubs.py writes it).
-  from jaxloss.flax._nnx_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
 
 __all__ = [
   "AdaptiveRobustLoss",
@@ -307,9 +302,4 @@ __all__ = [
   "add_loss",
   "call_with_losses",
   "collect_losses",
-  "module_class",
-  "modules",
 ]
-# The generated module forms are public too (one per registered loss class,
-# built on first access): ``from jaxloss.flax.nnx import *`` gives them.
-__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]
