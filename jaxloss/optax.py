@@ -57,7 +57,7 @@ from jaxloss._src.losses import sparsemax as _sparsemax
 from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.losses.regression import huber_elementwise
 from jaxloss._src.losses.regression import log_cosh_elementwise
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 __all__ = [
   "binary_dice_loss",

@@ -39,14 +39,11 @@ from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
 import difflib
-import functools
 import importlib
 import inspect
 import sys
 from typing import Any
 from typing import ClassVar
-from typing import ParamSpec
-from typing import TypeVar
 from typing import dataclass_transform
 from typing import overload
 
@@ -64,25 +61,6 @@ from jaxloss._src.typing import InputLike
 _REGISTRY: dict[str, Any] = {}
 # Loss classes by class name, for deserialize.
 _CLASSES: dict[str, type] = {}
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def scoped(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``.
-
-  Typed to keep ``fn``'s signature, so type checkers read the public
-  functions' real arguments through the decorator.
-  """
-
-  @functools.wraps(fn)
-  def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-    with jax.named_scope(f"jaxloss.{fn.__name__}"):
-      return fn(*args, **kwargs)
-
-  return wrapper
 
 
 class _InputRead(BaseException):

@@ -26,7 +26,7 @@ from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 
 class HeadConfig(NamedTuple):

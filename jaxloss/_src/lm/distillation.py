@@ -38,7 +38,7 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
 from jaxloss._src.lm import log_probs as lp_lib
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
 

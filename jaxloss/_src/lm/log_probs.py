@@ -27,7 +27,7 @@ from jaxloss._src import numerics
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 
 class HeadConfig(NamedTuple):

@@ -11,7 +11,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
 NORMALIZATIONS = ("token", "sequence", "constant", "none")

@@ -18,7 +18,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust")
 

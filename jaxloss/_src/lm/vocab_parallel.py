@@ -30,7 +30,7 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import cross_entropy as ce
 from jaxloss._src.lm import head
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 
 def _shard_fwd(cfg, z, labels, valid):

@@ -21,7 +21,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import regression
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 
 # Gauss-Legendre rule for the partition function, on u in (0, pi/2) after

@@ -44,7 +44,7 @@ from jaxloss._src import shapes
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # CLIP's initial logit scale, exp(log(1 / 0.07)) (Radford et al. 2021), and
 # SigLIP's initial temperature and bias, t = 10 and b = -10 (Zhai et al.

@@ -14,7 +14,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 _EPS = numerics.EPSILON
 

@@ -32,7 +32,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
 from jaxloss._src.objects import register
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # ----------------------------------------------------------------------------
 # Similarity-based losses: clipped cosine similarity, NT-Xent (SimCLR) and

@@ -20,7 +20,7 @@ from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # ----------------------------------------------------------------------------
 # Margin losses on raw scores: binary hinge and perceptron, and their

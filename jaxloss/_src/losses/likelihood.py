@@ -15,7 +15,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 _EPS = numerics.EPSILON
 

@@ -20,7 +20,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import softmax
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 
 def _inputs(caller, y_true, y_pred, centers):

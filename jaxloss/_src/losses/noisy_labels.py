@@ -16,7 +16,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.imbalance import sparse_logits
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # The authors' clamps in reverse cross-entropy: the one-hot label is clamped
 # at 1e-4 (so log 0 becomes A = log 1e-4) and the probabilities at 1e-7.

@@ -33,7 +33,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # ----------------------------------------------------------------------------
 # Overlap losses of Keras 3 for segmentation: Dice and Tversky.

@@ -38,7 +38,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # The item mask's name until it was renamed; still accepted, with a warning.
 _RENAMED = {"where": "item_mask"}

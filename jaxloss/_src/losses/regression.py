@@ -18,7 +18,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # ----------------------------------------------------------------------------
 # Keras 3 regression losses: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh.

@@ -9,7 +9,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # A finite "log 0": impossible alignments give a large finite loss (about
 # 1e5 per missing step) instead of inf, and no inf - inf ever appears.

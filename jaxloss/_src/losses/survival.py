@@ -11,7 +11,7 @@ from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 
 def _vector(caller, name, x, n=None, n_name="times"):

@@ -28,7 +28,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
 
 # A finite "log 0" for the states outside the lattice: no inf - inf appears
 # and their exp underflows to exactly 0.
