@@ -616,6 +616,20 @@ def wrap(
   The object adds sample weights, ``where`` masks and reductions, exactly as
   the built-in loss objects do.
 
+  Args:
+    fn: the per-sample function, ``fn(y_true, y_pred, **kwargs)``.
+    reduction: as for every loss object.
+    name: the object's name (default ``fn.__name__``).
+    dtype: the dtype the floating inputs are cast to, or None.
+    **kwargs: keyword arguments passed to ``fn`` on every call; array
+      values are the object's pytree leaves.
+
+  Returns:
+    A :class:`LossFunctionWrapper`.
+
+  Raises:
+    TypeError: if ``fn`` is not callable.
+
   Example:
     >>> import jax.numpy as jnp
     >>> import jaxloss
@@ -656,9 +670,25 @@ def get(identifier: Any) -> Callable[..., Any] | None:
   * a dict ``{"class_name": ..., "config": {...}}`` gives that instance;
   * a loss object or any callable is returned as is; ``None`` gives ``None``.
 
+  Args:
+    identifier: a name, a ``"module:qualname"`` path, a config dict, a
+      callable, or ``None``.
+
+  Returns:
+    The function, a default instance of the class, the deserialised
+    object, the callable itself, or ``None``.
+
   Raises:
     ValueError: for an unknown name or class name.
     TypeError: for anything else.
+
+  Examples:
+    >>> import jaxloss
+    >>> jaxloss.get("mse") is jaxloss.mean_squared_error
+    True
+    >>> jaxloss.get("Huber")
+    Huber(reduction='sum_over_batch_size', name='huber_loss', dtype=None, \
+delta=1.0)
   """
   if identifier is None:
     return None
@@ -735,6 +765,23 @@ def serialize(obj: Callable[..., Any]) -> str | dict[str, Any]:
   :func:`get` imports. Lambdas, closures and ``functools.partial`` objects
   cannot be named, so they raise: wrap a top-level function instead, with
   its options as ``wrap``'s keyword arguments.
+
+  Args:
+    obj: a loss object or a loss function.
+
+  Returns:
+    ``{"class_name": ..., "config": {...}}`` for an object, a name or a
+    ``"module:qualname"`` string for a function.
+
+  Raises:
+    ValueError: for a function that cannot be named.
+
+  Examples:
+    >>> import jaxloss
+    >>> jaxloss.serialize(jaxloss.Huber(delta=2.0))["config"]["delta"]
+    2.0
+    >>> jaxloss.serialize(jaxloss.huber)
+    'huber'
   """
   if isinstance(obj, Loss):
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
@@ -752,7 +799,24 @@ def serialize(obj: Callable[..., Any]) -> str | dict[str, Any]:
 
 
 def deserialize(config: str | Mapping[str, Any]) -> Callable[..., Any]:
-  """Inverse of :func:`serialize`."""
+  """Inverse of :func:`serialize`.
+
+  Args:
+    config: a name (as :func:`get` takes it) or a
+      ``{"class_name": ..., "config": {...}}`` dict.
+
+  Returns:
+    The loss function or object.
+
+  Raises:
+    ValueError: for an unknown class name or a malformed config.
+
+  Examples:
+    >>> import jaxloss
+    >>> obj = jaxloss.deserialize(jaxloss.serialize(jaxloss.Huber(delta=2.0)))
+    >>> obj.delta
+    2.0
+  """
   if isinstance(config, str):
     return get(config)
   if not isinstance(config, Mapping) or "class_name" not in config:
@@ -779,5 +843,14 @@ def classes() -> dict[str, type]:
 
 
 def names() -> list[str]:
-  """Every name :func:`get` accepts."""
+  """Every name :func:`get` accepts: functions, classes and aliases.
+
+  Returns:
+    The names, sorted.
+
+  Examples:
+    >>> import jaxloss
+    >>> "mse" in jaxloss.names() and "Huber" in jaxloss.names()
+    True
+  """
   return sorted(_REGISTRY)

@@ -87,6 +87,10 @@ def binary_crossentropy(
     >>> jaxloss.binary_crossentropy([[0.0, 1.0], [0.0, 0.0]],
     ...                             [[0.6, 0.4], [0.4, 0.6]]).round(4)
     Array([0.9163, 0.7136], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.binary_crossentropy``; PyTorch 2.13
+    ``torch.nn.BCEWithLogitsLoss`` for ``pos_weight``.
   """
   caller = "binary_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -130,6 +134,20 @@ def binary_focal_crossentropy(
   and gives a NaN gradient for ``gamma < 1``). The gradient of
   ``(1 - p_t) ** gamma`` at ``p_t = 1`` is taken as 0.
 
+  Args:
+    y_true: targets in [0, 1], shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., d]``.
+    apply_class_balancing: weigh positives by ``alpha`` and negatives by
+      ``1 - alpha``.
+    alpha: the class-balancing weight, in [0, 1].
+    gamma: the focusing exponent, >= 0 (0 is binary cross-entropy).
+    from_logits: whether ``y_pred`` holds logits.
+    label_smoothing: in [0, 1]; squeezes targets towards 0.5.
+    axis: the axis averaged over.
+
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
   Raises:
     ValueError: if ``gamma < 0``, ``alpha`` or ``label_smoothing`` is
       outside [0, 1].
@@ -139,6 +157,10 @@ def binary_focal_crossentropy(
     >>> jaxloss.binary_focal_crossentropy([[0.0, 1.0], [0.0, 0.0]],
     ...                                   [[0.6, 0.4], [0.4, 0.6]], gamma=2.0)
     Array([0.3299, 0.2058], dtype=float32)
+
+  References:
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017;
+    Keras 3 ``keras.losses.binary_focal_crossentropy``.
   """
   caller = "binary_focal_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -214,12 +236,19 @@ def categorical_crossentropy(
     axis: the class axis.
     weight: None, a scalar, or one weight per class (``[K]``).
 
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
   Example:
     >>> import jaxloss
     >>> jaxloss.categorical_crossentropy([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
     ...                                  [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]
     ...                                  ).round(4)
     Array([0.0513, 2.3026], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.categorical_crossentropy``; PyTorch 2.13
+    ``torch.nn.functional.cross_entropy`` for ``weight``.
   """
   caller = "categorical_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -266,12 +295,28 @@ def categorical_focal_crossentropy(
   class, along the class axis ``axis``; ``t`` is label-smoothed as in
   :func:`categorical_crossentropy`.
 
+  Args:
+    y_true: one-hot or soft targets, shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., K]``.
+    alpha: a scalar or one weight per class (``[K]``).
+    gamma: the focusing exponent, >= 0.
+    from_logits: whether ``y_pred`` holds logits.
+    label_smoothing: in [0, 1].
+    axis: the class axis.
+
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
   Example:
     >>> import jaxloss
     >>> jaxloss.categorical_focal_crossentropy(
     ...     [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
     ...     [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
     Array([3.2058e-05, 4.6627e-01], dtype=float32)
+
+  References:
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017;
+    Keras 3 ``keras.losses.categorical_focal_crossentropy``.
   """
   caller = "categorical_focal_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -342,11 +387,17 @@ def sparse_categorical_crossentropy(
     axis: the class axis of ``y_pred``.
     label_smoothing: in [0, 1].
 
+  Returns:
+    Per-sample losses ``[...]``: ``y_pred``'s shape without ``axis``.
+
   Example:
     >>> import jaxloss
     >>> jaxloss.sparse_categorical_crossentropy(
     ...     [1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]).round(4)
     Array([0.0513, 2.3026], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.sparse_categorical_crossentropy``.
   """
   caller = "sparse_categorical_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -413,6 +464,11 @@ def categorical_generalized_cross_entropy(
     >>> jaxloss.categorical_generalized_cross_entropy(
     ...     [0, 1], [[0.25, 0.75], [0.5, 0.5]], q=0.5)
     Array([1.       , 0.5857864], dtype=float32)
+
+  References:
+    Zhang & Sabuncu, "Generalized Cross Entropy Loss for Training Deep
+    Neural Networks with Noisy Labels", NeurIPS 2018;
+    Keras 3 ``keras.losses.categorical_generalized_cross_entropy``.
   """
   caller = "categorical_generalized_cross_entropy"
   validation.check_range(caller, "q", q, 0.0, 1.0, low_open=True)
@@ -430,10 +486,20 @@ def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
 
   ``loss = mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``
 
+  Args:
+    y_true: counts ``[..., d]``.
+    y_pred: predicted rates ``[..., d]`` (non-negative).
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.poisson([[1.0, 0.0]], [[1.0, 2.0]])
     Array([1.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.poisson``.
   """
   caller = "poisson"
   t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
@@ -447,10 +513,20 @@ def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   ``loss = sum(t * log(t / p), axis=-1)`` with ``t, p`` clipped into
   ``[1e-7, 1]`` (Keras), so zero targets and zero predictions stay finite.
 
+  Args:
+    y_true: target distributions ``[..., K]``.
+    y_pred: predicted distributions ``[..., K]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])
     Array([0.14384103], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.kl_divergence``.
   """
   caller = "kl_divergence"
   t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)

@@ -165,6 +165,10 @@ def circle(
     >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
     >>> jaxloss.circle([0, 0, 1], e, gamma=1.0).shape
     (3,)
+
+  References:
+    Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity
+    Optimization", CVPR 2020; Keras 3 ``keras.losses.circle``.
   """
   caller = "circle"
   validation.flag(caller, "remove_diagonal", remove_diagonal)

@@ -88,10 +88,20 @@ def hinge(
   ``loss = mean(max(1 - y_true * y_pred, 0), axis=-1)``, labels in {-1, 1}
   (binary {0, 1} labels are converted).
 
+  Args:
+    y_true: labels in {-1, 1} (or {0, 1}) ``[..., d]``.
+    y_pred: scores ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.15], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.hinge``.
   """
   terms, dt = _hinge_terms("hinge", y_true, y_pred)
   return jnp.mean(terms, axis=-1).astype(dt)
@@ -106,10 +116,20 @@ def squared_hinge(
 
   ``loss = mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1)``
 
+  Args:
+    y_true: labels in {-1, 1} (or {0, 1}) ``[..., d]``.
+    y_pred: scores ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.squared_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.445], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.squared_hinge``.
   """
   terms, dt = _hinge_terms("squared_hinge", y_true, y_pred)
   return jnp.mean(jnp.square(terms), axis=-1).astype(dt)
@@ -125,10 +145,22 @@ def categorical_hinge(
   ``loss = max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``
   over the last axis.
 
+  Args:
+    y_true: one-hot targets ``[..., K]``.
+    y_pred: class scores ``[..., K]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.categorical_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.3], dtype=float32)
+
+  References:
+    Crammer & Singer, "On the Algorithmic Implementation of Multiclass
+    Kernel-based Vector Machines", JMLR 2001; Keras 3
+    ``keras.losses.categorical_hinge``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "categorical_hinge", y_true, y_pred, min_rank=1

@@ -66,11 +66,23 @@ def dice(
 
   ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
 
+  Args:
+    y_true: targets in [0, 1] ``[B, ...]``.
+    y_pred: probabilities, shape of ``y_true``.
+    axis: the axes summed over; ``None`` (Keras's default) sums over all
+      axes, pooling the batch into one value.
+
+  Returns:
+    The inputs' shape without ``axis`` (a scalar for ``axis=None``).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.dice([[1.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...              axis=1)
     Array([0.    , 0.3333], dtype=float32)
+
+  References:
+    Milletari et al., "V-Net", 3DV 2016; Keras 3 ``keras.losses.dice``.
   """
   # Keras's three sums (faster than sum(t) + sum(p) via overlap_terms; see
   # docs/performance.md).
@@ -100,11 +112,27 @@ def tversky(
   other way round, so ``keras.losses.tversky(alpha=a, beta=b)`` equals
   ``jaxloss.tversky(alpha=b, beta=a)``. ``alpha = beta = 0.5`` is Dice.
 
+  Args:
+    y_true: targets in [0, 1] ``[B, ...]``.
+    y_pred: probabilities, shape of ``y_true``.
+    alpha: the weight of false positives, >= 0.
+    beta: the weight of false negatives, >= 0.
+    axis: the axes summed over; ``None`` sums over all axes, pooling the
+      batch into one value.
+
+  Returns:
+    The inputs' shape without ``axis`` (a scalar for ``axis=None``).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.tversky([[1.0, 0.0, 1.0]], [[1.0, 1.0, 0.0]], alpha=0.9,
     ...                 beta=0.1, axis=1)
     Array([0.5], dtype=float32)
+
+  References:
+    Salehi et al., "Tversky loss function for image segmentation using 3D
+    fully convolutional deep networks", MLMI 2017;
+    Keras 3 ``keras.losses.tversky``.
   """
   validation.check_range("tversky", "alpha", alpha, low=0.0)
   validation.check_range("tversky", "beta", beta, low=0.0)

@@ -48,6 +48,9 @@ def mean_squared_error(
     >>> import jaxloss
     >>> jaxloss.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]])
     Array([0.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.mean_squared_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_squared_error", y_true, y_pred, min_rank=1
@@ -64,10 +67,20 @@ def mean_absolute_error(
 
   ``loss = mean(abs(y_true - y_pred), axis=-1)``
 
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_error([[0.0, 1.0]], [[1.0, 3.0]])
     Array([1.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.mean_absolute_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_absolute_error", y_true, y_pred, min_rank=1
@@ -85,10 +98,20 @@ def mean_absolute_percentage_error(
   ``loss = 100 * mean(abs((y_true - y_pred) / max(abs(y_true), eps)), -1)``
   with ``eps = 1e-7`` (Keras's epsilon).
 
+  Args:
+    y_true: targets ``[..., d]`` (0 is floored at ``eps``).
+    y_pred: predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]])
     Array([37.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.mean_absolute_percentage_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_absolute_percentage_error", y_true, y_pred, min_rank=1
@@ -107,11 +130,21 @@ def mean_squared_logarithmic_error(
   ``loss = mean((log1p(max(y_pred, eps)) - log1p(max(y_true, eps))) ** 2, -1)``
   with ``eps = 1e-7``, as in Keras.
 
+  Args:
+    y_true: non-negative targets ``[..., d]``.
+    y_pred: non-negative predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> round(float(jaxloss.mean_squared_logarithmic_error(
     ...     [[0.0, 0.0]], [[1.0, 1.0]])[0]), 4)
     0.4805
+
+  References:
+    Keras 3 ``keras.losses.mean_squared_logarithmic_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_squared_logarithmic_error", y_true, y_pred, min_rank=1
@@ -134,11 +167,22 @@ def cosine_similarity(
   ``l2_normalize(x) = x / max(||x||, 1e-7)`` (Keras). A zero vector gives 0,
   with a finite gradient (Keras's gradient there is NaN).
 
+  Args:
+    y_true: target vectors ``[..., d, ...]``.
+    y_pred: predicted vectors, shape of ``y_true``.
+    axis: the axis along which the vectors lie.
+
+  Returns:
+    Per-sample losses: the inputs' shape without ``axis``, in [-1, 1].
+
   Example:
     >>> import jaxloss
     >>> jaxloss.cosine_similarity([[0.0, 1.0], [1.0, 1.0]],
     ...                           [[1.0, 0.0], [1.0, 1.0]])
     Array([-0.       , -0.9999999], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.cosine_similarity``.
   """
   caller = "cosine_similarity"
   validation.axis(caller, axis)
@@ -161,6 +205,14 @@ def huber(
   With ``e = y_pred - y_true``:
   ``0.5 * e**2`` if ``|e| <= delta`` else ``delta * |e| - 0.5 * delta**2``.
 
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predictions ``[..., d]``.
+    delta: the error at which the loss turns from quadratic to linear, > 0.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Raises:
     ValueError: if ``delta <= 0``.
 
@@ -168,6 +220,10 @@ def huber(
     >>> import jaxloss
     >>> jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)
     Array([1.3125], dtype=float32)
+
+  References:
+    Huber, "Robust Estimation of a Location Parameter", Annals of
+    Mathematical Statistics 35(1), 1964; Keras 3 ``keras.losses.huber``.
   """
   caller = "huber"
   validation.check_range(caller, "delta", delta, low=0, low_open=True)
@@ -186,10 +242,20 @@ def log_cosh(
   ``logaddexp(x, -x) - log(2)`` (Keras writes ``x + softplus(-2x) - log(2)``,
   the same function), which never overflows.
 
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Example:
     >>> import jaxloss
     >>> round(float(jaxloss.log_cosh([[0.0]], [[1.0]])[0]), 5)
     0.43378
+
+  References:
+    Keras 3 ``keras.losses.log_cosh``.
   """
   return _mean_last(*_log_cosh_terms(y_true, y_pred))
 

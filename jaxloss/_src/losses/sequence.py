@@ -218,6 +218,10 @@ def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
     >>> # uniform logits over 3 classes, 2 frames, label "1"
     >>> float(jaxloss.ctc([[1, 0]], jnp.zeros((1, 2, 3)))[0]) > 0
     True
+
+  References:
+    Graves et al., "Connectionist Temporal Classification", ICML 2006;
+    Keras 3 ``keras.losses.ctc``.
   """
   caller = "ctc"
   logits = numerics.as_float(caller, "y_pred", y_pred)
