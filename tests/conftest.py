@@ -52,6 +52,8 @@ def pytest_terminal_summary(terminalreporter):
     k: len(stats.get(k, []))
     for k in ("passed", "failed", "error", "skipped", "xfailed")
   }
+  if not any(counts.values()):
+    return  # nothing ran (--collect-only, or an empty selection)
   slowest = sorted(_DURATIONS, reverse=True)[:10]
   ran = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
   slow = "; ".join(
