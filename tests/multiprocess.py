@@ -51,8 +51,8 @@ CPU_DEVICES = "JAXLOSS_CPU_DEVICES"
 # HEARTBEAT seconds without a heartbeat and then stops every other process
 # (so a crashed process does not leave the others blocked in a collective);
 # a process exiting normally waits at most SHUTDOWN seconds for the others.
-HEARTBEAT = 10
-SHUTDOWN = 10
+HEARTBEAT = 30
+SHUTDOWN = 30
 STARTUP = 60  # how long process 0 waits for every process to register
 
 
