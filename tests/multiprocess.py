@@ -12,7 +12,8 @@ report says so.
 Environment of each process:
 
 * ``JAX_COORDINATOR_ADDRESS``: ``host:port`` of the coordination service
-  that process 0 starts (read by ``jax.distributed.initialize`` itself);
+  that process 0 starts, and ``JAX_COORDINATOR_BIND_ADDRESS``, where it
+  listens (the same; both read by ``jax.distributed.initialize`` itself);
 * ``JAXLOSS_NUM_PROCESSES``: the number of processes;
 * ``JAXLOSS_PROCESS_ID``: this process's id, ``0 .. N - 1``;
 * ``JAXLOSS_CPU_DEVICES``: simulated CPU devices per process (unset on
@@ -117,6 +118,9 @@ def _child_env(base, address, processes, process_id, cpu_devices):
   env.update(
     {
       ADDRESS: address,
+      # The service listens on the loopback address only (by default it
+      # listens on every interface).
+      "JAX_COORDINATOR_BIND_ADDRESS": address,
       NUM_PROCESSES: str(processes),
       PROCESS_ID: str(process_id),
       "PYTHONUNBUFFERED": "1",
