@@ -20,7 +20,7 @@ LAYERS = [
       "_src/per_class",
     ],
   ),
-  ("checks", ["_src/validation", "_src/shapes"]),
+  ("checks", ["_src/validation", "_src/shapes", "_src/domains"]),
   ("transforms", ["_src/reduction"]),
   ("loss objects", ["_src/objects"]),
   ("losses", ["_src/losses/", "_src/lm/", "_src/regularizers"]),
