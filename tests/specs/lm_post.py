@@ -68,8 +68,8 @@ def simpo_reference(c, r, *, beta=2.0, gamma=0.5):
   return -_log_sigmoid(beta * (c - r) - gamma)  # Meng et al. 2024, eq. 6
 
 
-def cpo_reference(c, r, *, beta=0.1, alpha=1.0):
-  return -_log_sigmoid(beta * (c - r)) - alpha * c  # Xu et al. 2024, eq. 6
+def cpo_reference(c, r, *, beta=0.1, cpo_alpha=1.0):
+  return -_log_sigmoid(beta * (c - r)) - cpo_alpha * c  # Xu et al. 2024, eq. 6
 
 
 def orpo_reference(c, r, *, beta=0.1):
@@ -517,7 +517,7 @@ SPECS = [
     name="cpo",
     fn=jaxloss.cpo,
     make_inputs=_two_avg,
-    kwargs=dict(beta=0.5, alpha=0.7),
+    kwargs=dict(beta=0.5, cpo_alpha=0.7),
     reference=cpo_reference,
     reference_source=PAPERS + " (CPO)",
     edge_inputs=_two_edges,

@@ -423,7 +423,9 @@ def dpo(
   if bco_reward_mean is None:
     shift = jnp.zeros((), pc.dtype)
   else:
-    shift = numerics.as_float(caller, "bco_reward_mean", bco_reward_mean)
+    shift = numerics.as_array(caller, "bco_reward_mean", bco_reward_mean)
+    if jnp.issubdtype(shift.dtype, jnp.bool_):
+      raise TypeError(f"{caller}: bco_reward_mean must be a number, got bool")
     if shift.ndim:
       raise ValueError(
         f"{caller}: bco_reward_mean must be a scalar, got shape {shift.shape}"
