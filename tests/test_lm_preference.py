@@ -3,7 +3,7 @@ RPO, WPO, LD-DPO, f-divergences; CPO's AlphaPO; KTO's APO-zero).
 
 References: the NumPy float64 transcription of TRL's trainers in
 ``tests/specs/lm_post.py`` (``trl_dpo_reference``, ``trl_cpo_reference``,
-``trl_wpo_reference``; huggingface/trl f2cd577, 1.10.0.dev0), and here
+``trl_wpo_reference``; TRL 1.16.0), and here
 transcriptions of TRL's LD-DPO masks and KTO's APO-zero branch. Gradients
 are checked against central differences of those float64 references, so
 they do not depend on the library's own derivative.
@@ -190,7 +190,7 @@ def test_f_divergence_alpha_one_is_reverse_kl_and_scores_are_capped(x64):
 
 
 def trl_ld_reference(token_logps, mask, shared, ld_alpha):
-  # TRL f2cd577 dpo_trainer.py, ld_alpha: positions counted by the cumsum
+  # TRL 1.16.0 dpo_trainer.py, ld_alpha: positions counted by the cumsum
   # of the completion mask; shared = 1 <= pos <= shared_len, tail = pos >
   # shared_len; logps = sum(shared) + ld_alpha * sum(tail).
   pos = np.cumsum(mask, -1)
@@ -254,7 +254,7 @@ def test_kto_apo_zero_unpaired_matches_trl(x64):
     undesirable_weight=0.5,
     loss_type="apo_zero_unpaired",
   )
-  # TRL f2cd577 kto_trainer.py, apo_zero_unpaired: chosen 1 - sigmoid(beta
+  # TRL 1.16.0 kto_trainer.py, apo_zero_unpaired: chosen 1 - sigmoid(beta
   # r), rejected sigmoid(beta r), times the class weights; no KL term.
   sig = 1 / (1 + np.exp(-0.2 * (p - ref)))
   np.testing.assert_allclose(

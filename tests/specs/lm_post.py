@@ -79,8 +79,8 @@ def orpo_reference(c, r, *, beta=0.1):
   return -c - beta * _log_sigmoid(log_or)
 
 
-# TRL's DPOTrainer._compute_loss (huggingface/trl main at f2cd577,
-# 1.10.0.dev0: trl/trainer/dpo_trainer.py), its per-sequence loss written
+# TRL 1.16.0's DPOTrainer._compute_loss (trl/trainer/dpo_trainer.py), its
+# per-sequence loss written
 # out in NumPy float64 for every loss type, f-divergence score, mixture and
 # weighting. Where jaxloss differs from that trainer on purpose, the line
 # says so: cDPO smoothing under sigmoid and sigmoid_norm (TRL ignores
@@ -88,7 +88,7 @@ def orpo_reference(c, r, *, beta=0.1):
 # running mean; TRL 1.x uses 0), RPO's rpo_alpha (TRL <= 0.28), and the
 # per-pair NLL of sft (TRL: one token-mean over the batch). The lengths
 # are the completion token counts TRL divides by (clamped at 1).
-TRL_DPO = "huggingface/trl f2cd577 (1.10.0.dev0) dpo_trainer.py"
+TRL_DPO = "TRL 1.16.0 DPOTrainer._compute_loss, transcribed"
 
 
 def _sigmoid(x):
@@ -119,16 +119,16 @@ def trl_dpo_reference(
   chosen_logratios, rejected_logratios = pc - rc, pr - rr
   if f_divergence == "reverse_kl":
     chosen_scores, rejected_scores = chosen_logratios, rejected_logratios
-  elif f_divergence == "forward_kl":
-    chosen_scores = -np.exp(-chosen_logratios)
-    rejected_scores = -np.exp(-rejected_logratios)
-  elif f_divergence == "js_divergence":
-    chosen_scores = _log_sigmoid(chosen_logratios)
-    rejected_scores = _log_sigmoid(rejected_logratios)
-  else:
+  elif f_divergence == "forward_kl":  # f'(t) = 1 - 1/t
+    chosen_scores = 1 - np.exp(-chosen_logratios)
+    rejected_scores = 1 - np.exp(-rejected_logratios)
+  elif f_divergence == "js_divergence":  # f'(t) = log(2t / (t + 1))
+    chosen_scores = np.log(2) + _log_sigmoid(chosen_logratios)
+    rejected_scores = np.log(2) + _log_sigmoid(rejected_logratios)
+  else:  # f'(t) = (t ** (a - 1) - 1) / (a - 1)
     a = f_alpha_divergence_coef
-    chosen_scores = np.exp((a - 1) * chosen_logratios) / (a - 1)
-    rejected_scores = np.exp((a - 1) * rejected_logratios) / (a - 1)
+    chosen_scores = (np.exp((a - 1) * chosen_logratios) - 1) / (a - 1)
+    rejected_scores = (np.exp((a - 1) * rejected_logratios) - 1) / (a - 1)
   delta_score = chosen_scores - rejected_scores
   eps = label_smoothing
   nll = -pc if chosen_nll is None else chosen_nll
@@ -157,7 +157,7 @@ def trl_dpo_reference(
         np.log(ql) - np.log(eps)
       )
     elif kind == "nca_pair":
-      cw, rw = beta * chosen_scores, beta * rejected_scores
+      cw, rw = beta * chosen_logratios, beta * rejected_logratios
       per_seq = (
         -_log_sigmoid(cw) - 0.5 * _log_sigmoid(-cw) - 0.5 * _log_sigmoid(-rw)
       )
@@ -168,12 +168,12 @@ def trl_dpo_reference(
       ) / (1 - 2 * eps)
     elif kind == "bco_pair":
       d0 = bco_reward_mean
-      per_seq = -_log_sigmoid(beta * chosen_scores - d0) - _log_sigmoid(
-        -(beta * rejected_scores - d0)
+      per_seq = -_log_sigmoid(beta * chosen_logratios - d0) - _log_sigmoid(
+        -(beta * rejected_logratios - d0)
       )
     elif kind == "sppo_hard":
-      per_seq = (chosen_scores - 0.5 / beta) ** 2 + (
-        rejected_scores + 0.5 / beta
+      per_seq = (chosen_logratios - 0.5 / beta) ** 2 + (
+        rejected_logratios + 0.5 / beta
       ) ** 2
     elif kind == "aot":
       per_seq = smoothed(beta * (np.sort(pc - pr) - np.sort(rc - rr)))
@@ -187,7 +187,7 @@ def trl_dpo_reference(
       )
     elif kind == "apo_down":
       per_seq = _sigmoid(beta * chosen_logratios) + (
-        1 - _sigmoid(beta * delta_score)
+        1 - _sigmoid(beta * (chosen_logratios - rejected_logratios))
       )
     elif kind == "discopop":
       logits = beta * delta_score
@@ -298,8 +298,8 @@ def trl_cpo_reference(
   gamma=0.0,
   label_smoothing=0.0,
 ):
-  # TRL's CPOTrainer.cpo_loss (huggingface/trl f2cd577,
-  # trl/experimental/cpo/cpo_trainer.py; loss_type "simpo" when gamma > 0):
+  # TRL 1.16.0's CPOTrainer.cpo_loss (trl/experimental/cpo/cpo_trainer.py;
+  # loss_type "simpo" when gamma > 0):
   # AlphaPO rewards (1 - p ** -alpha) / alpha, then the smoothed sigmoid of
   # beta (u_c - u_r - gamma / beta), plus cpo_alpha times the NLL (here the
   # sequence's -c; TRL passes its token-mean cross-entropy).
@@ -318,8 +318,8 @@ def trl_cpo_reference(
 
 
 def trl_wpo_reference(token_logps, logits, where):
-  # TRL f2cd577 dpo_trainer.py, use_weighting: per token log p - (lse(2 s) -
-  # 2 lse(s)), masked mean over the completion.
+  # TRL 1.16.0 dpo_trainer.py, use_weighting: per token log p minus the log
+  # of sum_v p_v ** 2 (lse(2 s) - 2 lse(s)), masked mean over the completion.
   m = logits.max(-1, keepdims=True)
   lse1 = np.log(np.exp(logits - m).sum(-1)) + m[..., 0]
   lse2 = np.log(np.exp(2 * (logits - m)).sum(-1)) + 2 * m[..., 0]
@@ -390,7 +390,7 @@ PREFERENCE_VARIANTS = [
     make_inputs=_two_avg,
     kwargs=dict(beta=2.0, cpo_alpha=0.0, alphapo_alpha=0.5, gamma=0.4),
     reference=trl_cpo_reference,
-    reference_source="huggingface/trl f2cd577 cpo_trainer.py (AlphaPO)",
+    reference_source="TRL 1.16.0 CPOTrainer.cpo_loss (AlphaPO), transcribed",
     edge_inputs=_two_edges,
     diff_argnums=(0, 1),
   ),
@@ -402,7 +402,7 @@ PREFERENCE_VARIANTS = [
       beta=0.5, cpo_alpha=0.3, alphapo_alpha=-0.7, label_smoothing=0.1
     ),
     reference=trl_cpo_reference,
-    reference_source="huggingface/trl f2cd577 cpo_trainer.py (AlphaPO)",
+    reference_source="TRL 1.16.0 CPOTrainer.cpo_loss (AlphaPO), transcribed",
     edge_inputs=_two_edges,
     diff_argnums=(0, 1),
   ),
@@ -411,7 +411,7 @@ PREFERENCE_VARIANTS = [
     fn=_wpo_logps,
     make_inputs=_wpo_inputs,
     reference=lambda lp, s, m: trl_wpo_reference(lp, s, m),
-    reference_source="huggingface/trl f2cd577 dpo_trainer.py (use_weighting)",
+    reference_source="TRL 1.16.0 DPOTrainer use_weighting, transcribed",
     diff_argnums=(0,),
     grad_check=False,
   ),

@@ -12,6 +12,7 @@ same leading shape and no gradient.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import math
 
 import jax
 import jax.numpy as jnp
@@ -98,15 +99,20 @@ def capped_exp(t):
   return jnp.exp(jnp.minimum(t, EXP_CAP))
 
 
+def _capped_expm1(t):
+  return jnp.expm1(jnp.minimum(t, EXP_CAP))
+
+
 def _f_scores(logratio, divergence, coef):
-  # f'(u) at u = pi / ref, up to constants (Wang et al. 2024, table 1).
+  # f'(u) at u = pi / ref = exp(logratio) (Wang et al. 2024, table 1).
   if divergence == "forward_kl":
-    return -capped_exp(-logratio)
+    return -_capped_expm1(-logratio)  # 1 - 1 / u
   if divergence == "js_divergence":
-    return jax.nn.log_sigmoid(logratio)
+    return math.log(2.0) + jax.nn.log_sigmoid(logratio)  # log(2u / (1 + u))
   if divergence == "alpha_divergence" and abs(coef - 1.0) >= 1e-6:
-    return capped_exp((coef - 1.0) * logratio) / (coef - 1.0)
-  return logratio
+    # (u ** (a - 1) - 1) / (a - 1)
+    return _capped_expm1((coef - 1.0) * logratio) / (coef - 1.0)
+  return logratio  # log u
 
 
 class _Pair:
@@ -145,16 +151,16 @@ _DPO_TERMS = {
     * (jax.nn.log_sigmoid(-p.beta * p.d) - jnp.log(p.eps))
   ),
   "nca_pair": lambda p: (
-    -jax.nn.log_sigmoid(p.beta * p.sc)
-    - 0.5 * jax.nn.log_sigmoid(-p.beta * p.sc)
-    - 0.5 * jax.nn.log_sigmoid(-p.beta * p.sr)
+    -jax.nn.log_sigmoid(p.beta * p.lc)
+    - 0.5 * jax.nn.log_sigmoid(-p.beta * p.lc)
+    - 0.5 * jax.nn.log_sigmoid(-p.beta * p.lr)
   ),
   "bco_pair": lambda p: (
-    -jax.nn.log_sigmoid(p.beta * p.sc - p.shift)
-    - jax.nn.log_sigmoid(-(p.beta * p.sr - p.shift))
+    -jax.nn.log_sigmoid(p.beta * p.lc - p.shift)
+    - jax.nn.log_sigmoid(-(p.beta * p.lr - p.shift))
   ),
   "sppo_hard": lambda p: (
-    jnp.square(p.sc - 0.5 / p.beta) + jnp.square(p.sr + 0.5 / p.beta)
+    jnp.square(p.lc - 0.5 / p.beta) + jnp.square(p.lr + 0.5 / p.beta)
   ),
   "aot": lambda p: _smoothed_sigmoid(
     p.beta * (_sorted_batch(p.pc - p.pr) - _sorted_batch(p.rc - p.rr)),
@@ -167,7 +173,7 @@ _DPO_TERMS = {
     1.0 - jax.nn.sigmoid(p.beta * p.lc) + jax.nn.sigmoid(p.beta * p.lr)
   ),
   "apo_down": lambda p: (
-    jax.nn.sigmoid(p.beta * p.lc) + 1.0 - jax.nn.sigmoid(p.beta * p.d)
+    jax.nn.sigmoid(p.beta * p.lc) + 1.0 - jax.nn.sigmoid(p.beta * (p.lc - p.lr))
   ),
   # sigmoid(-x / tau) softplus(-x) + sigmoid(x / tau) exp(-x), the second
   # product in log space so that it stays finite for x -> -inf.
@@ -257,25 +263,26 @@ def dpo(
                    + eps log sigmoid(-beta d)) / (1 - 2 eps)
     exo_pair:     q log(q / (1 - eps)) + (1 - q) log((1 - q) / eps),
                   q = sigmoid(beta d)                     (eps > 0 needed)
-    nca_pair:     -log sigmoid(beta sc) - log sigmoid(-beta sc) / 2
-                  - log sigmoid(-beta sr) / 2
-    bco_pair:     -log sigmoid(beta sc - delta) - log sigmoid(delta - beta sr)
-    sppo_hard:    (sc - 1 / (2 beta)) ** 2 + (sr + 1 / (2 beta)) ** 2
+    nca_pair:     -log sigmoid(beta lc) - log sigmoid(-beta lc) / 2
+                  - log sigmoid(-beta lr) / 2
+    bco_pair:     -log sigmoid(beta lc - delta) - log sigmoid(delta - beta lr)
+    sppo_hard:    (lc - 1 / (2 beta)) ** 2 + (lr + 1 / (2 beta)) ** 2
     aot:          S(beta (sort(pi_c - pi_r) - sort(ref_c - ref_r)))
     aot_unpaired: S(beta (sort(lc) - sort(lr)))        (alias: aot_pair)
     apo_zero:     1 - sigmoid(beta lc) + sigmoid(beta lr)
-    apo_down:     sigmoid(beta lc) + 1 - sigmoid(beta d)
+    apo_down:     sigmoid(beta lc) + 1 - sigmoid(beta (lc - lr))
     discopop:     sigmoid(-x / tau) softplus(-x) + sigmoid(x / tau) e^-x,
                   x = beta d
     sigmoid_norm: S(beta (sc / n_c - sr / n_r))
     sft:          nll  (chosen_nll, or -pi_c when not given)
 
-  The f-divergence scores (Wang et al.) are ``f(l) = l`` (``reverse_kl``,
-  standard DPO), ``-exp(-l)`` (``forward_kl``), ``log sigmoid(l)``
-  (``js_divergence``) and ``exp((a - 1) l) / (a - 1)``
-  (``alpha_divergence`` with ``a = f_alpha_divergence_coef``; ``a = 1`` is
-  reverse KL); exponents are capped at 80. ``aot``, ``aot_unpaired`` and
-  ``apo_zero`` read the log-ratios, not the scores. ``delta`` is
+  The f-divergence scores (Wang et al.) are ``f'(u)`` at ``u = exp(l)``:
+  ``l`` (``reverse_kl``, standard DPO), ``1 - exp(-l)`` (``forward_kl``),
+  ``log 2 + log sigmoid(l)`` (``js_divergence``) and ``(exp((a - 1) l) -
+  1) / (a - 1)`` (``alpha_divergence`` with ``a =
+  f_alpha_divergence_coef``; ``a = 1`` is reverse KL); exponents are capped
+  at 80. As in TRL, ``nca_pair``, ``bco_pair``, ``sppo_hard``, ``aot*``
+  and ``apo_*`` read the log-ratios, not the scores. ``delta`` is
   ``bco_reward_mean`` (the running mean of the rewards that BCO keeps; the
   batch's mean reward is returned in the components so that the caller can
   update it), 0 when not given. ``n_c``, ``n_r`` are ``chosen_lengths``
@@ -352,8 +359,8 @@ def dpo(
     (arXiv:2406.08414), eq. 5. Xiao et al. (MPO), 2024 (arXiv:2411.10442).
     Pang et al. (RPO), 2024 (arXiv:2404.19733). Zhou et al. (WPO), 2024
     (arXiv:2406.11827), eq. 2. Wang et al. (f-DPO), ICLR 2024
-    (arXiv:2309.16240). TRL's ``DPOTrainer`` (huggingface/trl, 1.x) for
-    the exact forms above.
+    (arXiv:2309.16240). TRL 1.16's ``DPOTrainer`` for the exact forms
+    above.
   """
   caller = "dpo"
   validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
@@ -728,7 +735,7 @@ def cpo(
     of LLM Performance in Machine Translation", ICML 2024
     (arXiv:2401.08417), eq. 3 and 6. Gupta et al., "AlphaPO: Reward Shape
     Matters for LLM Alignment", 2025 (arXiv:2501.03884). TRL's
-    ``CPOTrainer`` (huggingface/trl, 1.x) for the AlphaPO reward.
+    ``CPOTrainer`` (TRL 1.16) for the AlphaPO reward.
   """
   caller = "cpo"
   validation.check_range(caller, "beta", beta, low=0.0, low_open=True)
@@ -893,8 +900,8 @@ def kto(
     Ethayarajh et al., "KTO: Model Alignment as Prospect Theoretic
     Optimization", ICML 2024 (arXiv:2402.01306), eq. 8. D'Oosterlinck et
     al., "Anchored Preference Optimization and Contrastive Revisions"
-    (APO), 2024 (arXiv:2408.06266), eq. 7; TRL's ``KTOTrainer``
-    (huggingface/trl, 1.x) for its unpaired form.
+    (APO), 2024 (arXiv:2408.06266), eq. 7; TRL 1.16's ``KTOTrainer`` for
+    its unpaired form.
   """
   caller = "kto"
   validation.choice(caller, "loss_type", loss_type, KTO_LOSS_TYPES)
