@@ -11,6 +11,8 @@ they do not depend on the library's own derivative.
 
 from __future__ import annotations
 
+import json
+import pathlib
 import warnings
 
 import jax
@@ -461,3 +463,105 @@ def test_bad_options_rejected_at_trace_time(call, error, match):
   # The same check fires while tracing, before any value exists.
   with pytest.raises(error, match=match):
     jax.jit(call)(*args)
+
+
+# ------------------------------------------------------------ stored TRL
+
+TRL = json.loads(
+  (
+    pathlib.Path(__file__).parent / "reference_data" / "trl_preference.json"
+  ).read_text()
+)
+
+
+def _trl_batch_loss(options, tokens):
+  """The batch loss TRL's DPOTrainer computes, through jaxloss: per-token
+  log-probabilities of [chosen; rejected] rows -> sequence values -> dpo ->
+  mean over the pairs."""
+  mask = np.asarray(TRL["completion_mask"], bool)
+  shift = mask[:, 1:]
+  n = shift.shape[0] // 2
+  reference = np.asarray(TRL["reference_token_logps"])
+
+  def sequences(t):
+    if options.get("ld_alpha") is None:
+      s = jnp.sum(jnp.where(shift, t, 0.0), -1)
+      return s[:n], s[n:]
+    return jaxloss.length_desensitized_logps(
+      t[:n],
+      t[n:],
+      chosen_where=shift[:n],
+      rejected_where=shift[n:],
+      ld_alpha=options["ld_alpha"],
+    )
+
+  pc, pr = sequences(tokens)
+  rc, rr = sequences(jnp.asarray(reference))
+  lengths = mask.sum(-1)  # completion tokens (the prompt comes first)
+  kw = {}
+  if "sft" in options["loss_type"]:  # one token-mean NLL over the batch
+    nll = -jnp.sum(jnp.where(shift[:n], tokens[:n], 0)) / shift[:n].sum()
+    kw["chosen_nll"] = jnp.full(n, nll)
+  if options.get("use_weighting"):
+    aligned = (tokens - np.asarray(TRL["log_sum_sq_probs"])) * shift
+    w = jnp.sum(aligned, -1) / np.maximum(shift.sum(-1), 1)
+    kw["wpo_chosen_logps"], kw["wpo_rejected_logps"] = w[:n], w[n:]
+  values = jaxloss.dpo(
+    pc,
+    pr,
+    rc,
+    rr,
+    beta=TRL["beta"],
+    loss_type=tuple(options["loss_type"]),
+    loss_weights=options.get("loss_weights"),
+    label_smoothing=options.get("label_smoothing", 0.0),
+    f_divergence=options.get("f_divergence_type", "reverse_kl"),
+    f_alpha_divergence_coef=options.get("f_alpha_divergence_coef", 0.5),
+    discopop_tau=options.get("discopop_tau", 0.05),
+    chosen_lengths=lengths[:n],
+    rejected_lengths=lengths[n:],
+    **kw,
+  )
+  return jnp.mean(values)
+
+
+@pytest.mark.parametrize("name", sorted(TRL["dpo"]))
+def test_dpo_matches_stored_trl_values_and_gradients(name, x64):
+  case = TRL["dpo"][name]
+  tokens = jnp.asarray(TRL["policy_token_logps"])
+  loss, grad = jax.value_and_grad(
+    lambda t: _trl_batch_loss(case["options"], t)
+  )(tokens)
+  # float64 in TRL except where its own code runs in float32 (the
+  # alpha-divergence clamp table, EXO's epsilon tensor).
+  rtol = 1e-5 if "float32" in case["dtype"] else 1e-7
+  err = f"{name}: {TRL['provenance']}"
+  np.testing.assert_allclose(loss, case["loss"], rtol=rtol, err_msg=err)
+  np.testing.assert_allclose(
+    grad, case["grad"], rtol=rtol, atol=1e-10, err_msg=err
+  )
+
+
+@pytest.mark.parametrize("name", sorted(TRL["cpo"]))
+def test_cpo_matches_stored_trl_values_and_gradients(name, x64):
+  case = TRL["cpo"][name]
+  o = case["options"]
+  c = jnp.asarray(TRL["cpo_chosen_logps"])
+  r = jnp.asarray(TRL["cpo_rejected_logps"])
+
+  def losses(c, r):
+    return jaxloss.cpo(
+      c,
+      r,
+      beta=o["beta"],
+      cpo_alpha=0.0,  # TRL adds its NLL term outside cpo_loss
+      alphapo_alpha=o["alpha"],
+      gamma=o.get("simpo_gamma", 0.0) if o["loss_type"] == "simpo" else 0.0,
+      label_smoothing=o.get("label_smoothing", 0.0),
+    )
+
+  err = f"{name}: {TRL['provenance']}"
+  np.testing.assert_allclose(losses(c, r), case["losses"], rtol=1e-12)
+  gc, gr = jax.grad(lambda c, r: jnp.sum(losses(c, r)), (0, 1))(c, r)
+  np.testing.assert_allclose(gc, case["grad_chosen"], rtol=1e-12, err_msg=err)
+  np.testing.assert_allclose(gr, case["grad_rejected"], rtol=1e-12, err_msg=err)
