@@ -214,6 +214,16 @@ def _loss_types(caller, loss_type, loss_weights, choices):
   return tuple(types), tuple(loss_weights)
 
 
+def _together(caller, **optional):
+  """Two optional inputs that are given both or neither."""
+  (a, x), (b, y) = optional.items()
+  if (x is None) != (y is None):
+    raise ValueError(
+      f"{caller}: {a} and {b} must be given together, got only "
+      f"{a if y is None else b}"
+    )
+
+
 def _lengths(caller, name, x, like):
   x = numerics.as_array(caller, name, x)
   if not (
@@ -384,24 +394,19 @@ def dpo(
         f"(EXO's target probability of the rejected response; the paper "
         f"suggests 1e-3), got {label_smoothing!r}"
       )
-  if (chosen_lengths is None) != (rejected_lengths is None):
-    raise ValueError(
-      f"{caller}: chosen_lengths and rejected_lengths must be given "
-      f"together, got only "
-      f"{'chosen' if rejected_lengths is None else 'rejected'}_lengths"
-    )
+  _together(
+    caller, chosen_lengths=chosen_lengths, rejected_lengths=rejected_lengths
+  )
   if "sigmoid_norm" in types and chosen_lengths is None:
     raise ValueError(
       f"{caller}: loss_type 'sigmoid_norm' needs chosen_lengths and "
       f"rejected_lengths, got neither"
     )
-  if (wpo_chosen_logps is None) != (wpo_rejected_logps is None):
-    raise ValueError(
-      f"{caller}: wpo_chosen_logps and wpo_rejected_logps must be given "
-      f"together, got only "
-      f"{'wpo_chosen' if wpo_rejected_logps is None else 'wpo_rejected'}"
-      f"_logps"
-    )
+  _together(
+    caller,
+    wpo_chosen_logps=wpo_chosen_logps,
+    wpo_rejected_logps=wpo_rejected_logps,
+  )
   sorting = [t for t in types if t in SORTED_LOSS_TYPES]
   if sorting and wpo_chosen_logps is not None:
     raise ValueError(
@@ -932,12 +937,11 @@ def kto(
   d = numerics.as_array(caller, "desirable", desirable)
   validation.bool_mask(caller, "desirable", d)
   shapes.check_same_shape(caller, policy_logps=p, desirable=d)
-  if (policy_kl_logps is None) != (reference_kl_logps is None):
-    raise ValueError(
-      f"{caller}: policy_kl_logps and reference_kl_logps must be given "
-      f"together, got only "
-      f"{'policy' if reference_kl_logps is None else 'reference'}_kl_logps"
-    )
+  _together(
+    caller,
+    policy_kl_logps=policy_kl_logps,
+    reference_kl_logps=reference_kl_logps,
+  )
   if kl is not None:
     z0 = numerics.as_float(caller, "kl", kl)
     if z0.ndim:
