@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import math
+from typing import Any
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -115,13 +117,27 @@ def _f_scores(logratio, divergence, coef):
   return logratio  # log u
 
 
-class _Pair:
+class _Pair(NamedTuple):
   """What the DPO loss types read: log-probabilities, log-ratios
   ``lc``/``lr``, f-divergence scores ``sc``/``sr`` and their difference
   ``d``, and the options."""
 
-  def __init__(self, **kw):
-    self.__dict__.update(kw)
+  pc: jax.Array
+  pr: jax.Array
+  rc: jax.Array
+  rr: jax.Array
+  lc: jax.Array
+  lr: jax.Array
+  sc: jax.Array
+  sr: jax.Array
+  d: jax.Array
+  beta: Any
+  eps: Any
+  tau: Any
+  shift: jax.Array
+  len_c: Any
+  len_r: Any
+  nll: jax.Array
 
   def normalised_margin(self):
     return self.sc / self.len_c - self.sr / self.len_r
@@ -421,7 +437,7 @@ def dpo(
   )
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  if wpo_chosen_logps is not None:
+  if wpo_chosen_logps is not None and wpo_rejected_logps is not None:
     arrays["wpo_chosen_logps"] = wpo_chosen_logps
     arrays["wpo_rejected_logps"] = wpo_rejected_logps
   values_in, out_dtype = _inputs(caller, **arrays)
