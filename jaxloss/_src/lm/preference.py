@@ -96,12 +96,13 @@ def _smoothed_sigmoid(x, eps):
   return values
 
 
-def capped_exp(t):
+def _capped_exp(t):
   """``exp(min(t, 80))``: finite in float32, gradient 0 past the cap."""
   return jnp.exp(jnp.minimum(t, EXP_CAP))
 
 
 def _capped_expm1(t):
+  """``expm1(min(t, 80))``, likewise."""
   return jnp.expm1(jnp.minimum(t, EXP_CAP))
 
 
@@ -195,7 +196,7 @@ _DPO_TERMS = {
   # product in log space so that it stays finite for x -> -inf.
   "discopop": lambda p: (
     jax.nn.sigmoid(-p.beta * p.d / p.tau) * jax.nn.softplus(-p.beta * p.d)
-    + capped_exp(-p.beta * p.d + jax.nn.log_sigmoid(p.beta * p.d / p.tau))
+    + _capped_exp(-p.beta * p.d + jax.nn.log_sigmoid(p.beta * p.d / p.tau))
   ),
   "sigmoid_norm": lambda p: _smoothed_sigmoid(
     p.beta * p.normalised_margin(), p.eps
@@ -787,7 +788,7 @@ def _alphapo_reward(logps, a):
   if isinstance(a, (int, float)) and a == 0:
     return logps
   safe = jnp.where(a == 0, 1.0, a)
-  shaped = -jnp.expm1(jnp.minimum(-safe * logps, EXP_CAP)) / safe
+  shaped = -_capped_expm1(-safe * logps) / safe
   return jnp.where(a == 0, logps, shaped)
 
 
