@@ -191,17 +191,6 @@ def test_f_divergence_alpha_one_is_reverse_kl_and_scores_are_capped(x64):
 # ------------------------------------------------------------ LD-DPO
 
 
-def trl_ld_reference(token_logps, mask, shared, ld_alpha):
-  # TRL 1.16.0 dpo_trainer.py, ld_alpha: positions counted by the cumsum
-  # of the completion mask; shared = 1 <= pos <= shared_len, tail = pos >
-  # shared_len; logps = sum(shared) + ld_alpha * sum(tail).
-  pos = np.cumsum(mask, -1)
-  shared_mask = (pos > 0) & (pos <= shared[:, None])
-  tail_mask = pos > shared[:, None]
-  lp = np.where(mask, token_logps, 0.0)
-  return (lp * shared_mask).sum(-1) + ld_alpha * (lp * tail_mask).sum(-1)
-
-
 def _ld_data(seed=0):
   rng = np.random.default_rng(seed)
   c = rng.uniform(-3, -0.1, (B, 6))
@@ -220,10 +209,10 @@ def test_length_desensitized_logps_match_trl(ld_alpha, x64):
     c, r, chosen_where=mc, rejected_where=mr, ld_alpha=ld_alpha
   )
   np.testing.assert_allclose(
-    got_c, trl_ld_reference(c, mc, shared, ld_alpha), rtol=1e-12
+    got_c, lm_post.trl_ld_reference(c, mc, shared, ld_alpha), rtol=1e-12
   )
   np.testing.assert_allclose(
-    got_r, trl_ld_reference(r, mr, shared, ld_alpha), rtol=1e-12
+    got_r, lm_post.trl_ld_reference(r, mr, shared, ld_alpha), rtol=1e-12
   )
   if ld_alpha == 1.0:
     np.testing.assert_allclose(got_c, np.where(mc, c, 0).sum(-1), rtol=1e-12)

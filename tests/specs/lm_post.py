@@ -2,14 +2,18 @@
 arrays (issue 13): the preference losses (one value per pair) and the
 distillation divergences (one value per token).
 
-References are NumPy float64 transcriptions of the papers' formulas.
-``linear_log_probs`` (float32 results for half inputs, by design), ``kto``
-(a boolean input) and ``policy_gradient`` (batch-level normalisation) are
-covered in tests/test_lm_post.py instead.
+References are NumPy float64 transcriptions of the papers' formulas, and
+for the preference variants of issue 24 of TRL 1.16.0's trainer code
+(``PREFERENCE_VARIANTS``; tests/test_lm_preference.py also compares them
+with stored outputs of TRL itself). ``linear_log_probs`` (float32 results
+for half inputs, by design), ``kto``'s KL estimate (over the batch) and
+``policy_gradient`` (batch-level normalisation) are covered in
+tests/test_lm_post.py instead.
 """
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 
 import jaxloss
@@ -343,6 +347,74 @@ def _wpo_inputs(rng, b):
   return lp, logits, where
 
 
+def trl_ld_reference(token_logps, mask, shared, ld_alpha):
+  # TRL 1.16.0 dpo_trainer.py, ld_alpha: positions counted by the cumsum of
+  # the completion mask; shared = 1 <= pos <= shared_len, tail = pos >
+  # shared_len; logps = sum(shared) + ld_alpha * sum(tail).
+  pos = np.cumsum(mask, -1)
+  shared_mask = (pos > 0) & (pos <= shared[..., None])
+  tail_mask = pos > shared[..., None]
+  lp = np.where(mask, token_logps, 0.0)
+  return (lp * shared_mask).sum(-1) + ld_alpha * (lp * tail_mask).sum(-1)
+
+
+def _ld_pair(c, r, mc, mr, *, ld_alpha=0.5):
+  return jnp.stack(
+    jaxloss.length_desensitized_logps(
+      c, r, chosen_where=mc, rejected_where=mr, ld_alpha=ld_alpha
+    ),
+    -1,
+  )
+
+
+_ld_pair = _named(_ld_pair, "length_desensitized_logps")
+
+
+def _ld_inputs(rng, b):
+  mc, mr = rng.random((b, 6)) < 0.7, rng.random((b, 4)) < 0.7
+  mr[0] = False  # an empty rejected response
+  return rng.uniform(-3, -0.1, (b, 6)), rng.uniform(-3, -0.1, (b, 4)), mc, mr
+
+
+def _ld_reference(c, r, mc, mr, *, ld_alpha=0.5):
+  shared = np.minimum(mc.sum(-1), mr.sum(-1))
+  return np.stack(
+    [
+      trl_ld_reference(c, mc, shared, ld_alpha),
+      trl_ld_reference(r, mr, shared, ld_alpha),
+    ],
+    -1,
+  )
+
+
+def _kto(p, ref, desirable, **kw):
+  return jaxloss.kto(p, ref, desirable, **kw)
+
+
+_kto = _named(_kto, "kto")
+
+
+def _kto_inputs(rng, b):
+  return (
+    rng.uniform(-20, -5, b),
+    rng.uniform(-20, -5, b),
+    np.arange(b) % 2 == 0,
+  )
+
+
+def trl_apo_zero_unpaired(p, ref, desirable, *, beta=0.1, **weights):
+  # TRL 1.16.0 kto_trainer.py, loss_type "apo_zero_unpaired": desirable
+  # 1 - sigmoid(beta r), undesirable sigmoid(beta r), no KL term; times
+  # desirable_weight / undesirable_weight.
+  weights.pop("loss_type")
+  s = _sigmoid(beta * (p - ref))
+  return np.where(
+    desirable,
+    weights.get("desirable_weight", 1.0) * (1 - s),
+    weights.get("undesirable_weight", 1.0) * s,
+  )
+
+
 PREFERENCE_VARIANTS = [
   _dpo_spec("dpo_exo_pair", loss_type="exo_pair", label_smoothing=1e-3),
   _dpo_spec("dpo_nca_pair", loss_type="nca_pair"),
@@ -405,6 +477,45 @@ PREFERENCE_VARIANTS = [
     reference_source="TRL 1.16.0 CPOTrainer.cpo_loss (AlphaPO), transcribed",
     edge_inputs=_two_edges,
     diff_argnums=(0, 1),
+  ),
+  Spec(
+    name="length_desensitized_logps",
+    fn=_ld_pair,
+    make_inputs=_ld_inputs,
+    kwargs=dict(ld_alpha=0.3),
+    reference=_ld_reference,
+    reference_source="TRL 1.16.0 DPOTrainer ld_alpha masks, transcribed",
+    edge_inputs=lambda: [
+      (
+        np.array([[0.0, -1e4, -1e-12]]),
+        np.array([[-1e4, 0.0]]),
+        np.array([[True, True, False]]),
+        np.array([[False, True]]),
+      )
+    ],
+    diff_argnums=(0, 1),
+    value_rank=2,
+  ),
+  Spec(
+    name="kto_apo_zero_unpaired",
+    fn=_kto,
+    make_inputs=_kto_inputs,
+    kwargs=dict(
+      beta=0.2,
+      desirable_weight=1.5,
+      undesirable_weight=0.5,
+      loss_type="apo_zero_unpaired",
+    ),
+    reference=trl_apo_zero_unpaired,
+    reference_source="TRL 1.16.0 KTOTrainer (apo_zero_unpaired), transcribed",
+    edge_inputs=lambda: [
+      (
+        np.array([1e4, -1e4, 0.0]),
+        np.array([-1e4, 1e4, 0.0]),
+        np.array([True, False, True]),
+      )
+    ],
+    diff_argnums=(0,),
   ),
   Spec(
     name="wpo_logps",
