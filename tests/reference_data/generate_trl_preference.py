@@ -20,9 +20,9 @@ stored, and tests/test_lm_preference.py reads the JSON.
 
 Run in a separate environment (never the project's):
 
-  python -m venv /tmp/trl-ref
-  /tmp/trl-ref/bin/pip install torch==2.13.0 trl==1.16.0
-  /tmp/trl-ref/bin/python tests/reference_data/generate_trl_preference.py
+  python -m venv trl-ref
+  trl-ref/bin/pip install torch==2.13.0 trl==1.16.0
+  trl-ref/bin/python tests/reference_data/generate_trl_preference.py
 """
 
 from __future__ import annotations
