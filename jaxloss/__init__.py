@@ -507,8 +507,13 @@ from jaxloss._src.lm.policy import policy_gradient  # noqa: E402
 from jaxloss._src.lm.preference import cpo  # noqa: E402
 from jaxloss._src.lm.preference import dpo  # noqa: E402
 from jaxloss._src.lm.preference import kto  # noqa: E402
+from jaxloss._src.lm.preference import length_desensitized_logps  # noqa: E402
 from jaxloss._src.lm.preference import orpo  # noqa: E402
 from jaxloss._src.lm.preference import simpo  # noqa: E402
+from jaxloss._src.lm.preference import wpo_logps  # noqa: E402
+
+# LD-DPO and WPO inputs for dpo.
+__all__ += ["length_desensitized_logps", "wpo_logps"]
 
 __all__ += [
   "cpo",

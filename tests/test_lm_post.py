@@ -424,7 +424,7 @@ def test_simpo_cpo_orpo_kto_match_paper_formulas():
   )
   # CPO, Xu et al. 2024, eq. 3 and 6: -log sigmoid(beta (c - r)) - log pi(c).
   np.testing.assert_allclose(
-    jaxloss.cpo(pc, pr, beta=0.1, alpha=0.5),
+    jaxloss.cpo(pc, pr, beta=0.1, cpo_alpha=0.5),
     -_log_sigmoid(0.1 * (pc - pr)) - 0.5 * pc,
     rtol=1e-5,
   )
