@@ -426,7 +426,9 @@ def pg_reference(
     per = per * is_ratio
   per = per + kl_coef * kl
   bonus_mask = mask if entropy_mask is None else entropy_mask
-  per = (per - entropy_coef * ent * bonus_mask) * m
+  if entropy_coef:
+    per = per - entropy_coef * ent * bonus_mask
+  per = per * m
   if normalization == "none":
     return per
   if normalization == "sequence":
