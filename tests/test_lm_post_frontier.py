@@ -17,6 +17,7 @@ References:
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -260,3 +261,157 @@ def test_policy_gradient_bad_options_name_the_argument(kwargs, name):
       where=np.ones((2, 3), bool),
       **kwargs,
     )
+
+
+# ------------------------------------------------------------ distillation
+
+D, V = 6, 11
+
+
+def _heads(seed=0, vt=V):
+  rng = np.random.default_rng(seed)
+  xs = rng.normal(size=(2, 4, D))
+  ws = rng.normal(size=(D, V))
+  xt = rng.normal(size=(2, 4, D + 1))
+  wt = rng.normal(size=(D + 1, vt))
+  y = rng.integers(0, V, size=(2, 4))
+  y[0, 1] = -100
+  return xs, ws, xt, wt, y
+
+
+def _naive_distill(xs, ws, xt, wt, y, **kw):
+  values = jaxloss.distillation(
+    jnp.einsum("...d,dv->...v", xs, ws),
+    jnp.einsum("...d,dv->...v", xt, wt),
+    where=y != -100,
+    **kw,
+  )
+  return jnp.sum(values) / jnp.sum(y != -100)
+
+
+@pytest.mark.parametrize(
+  "kw",
+  [
+    dict(divergence="jsd", beta=0.0),
+    dict(divergence="jsd", beta=1.0, temperature=1.7),
+    dict(divergence="jsd", beta=0.3),
+    dict(divergence="tv"),
+  ],
+)
+@pytest.mark.parametrize("vt", [V, V + 5])
+def test_linear_distillation_endpoints_and_padded_teacher_match_naive(
+  kw, vt, x64
+):
+  xs, ws, xt, wt, y = _heads(1, vt)
+  fused = lambda xs, ws: jaxloss.linear_distillation(  # noqa: E731
+    xs, ws, xt, wt, y, chunk_size=4, **kw
+  )
+  naive = lambda xs, ws: _naive_distill(xs, ws, xt, wt, y, **kw)  # noqa: E731
+  v1, g1 = jax.value_and_grad(fused, argnums=(0, 1))(xs, ws)
+  v2, g2 = jax.value_and_grad(naive, argnums=(0, 1))(xs, ws)
+  np.testing.assert_allclose(v1, v2, rtol=1e-10)
+  for a, b in zip(g1, g2, strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+
+
+def test_jsd_endpoints_are_trl_kl_forms(x64):
+  # TRL GKDTrainer.generalized_jsd_loss: beta=0 is F.kl_div(student,
+  # teacher, log_target=True) = KL(teacher || student); beta=1 the reverse.
+  rng = np.random.default_rng(2)
+  s, t = rng.normal(size=(3, V)), rng.normal(size=(3, V))
+  lq, lp = specs._log_softmax(s), specs._log_softmax(t)
+  fwd = np.sum(np.exp(lp) * (lp - lq), -1)
+  rev = np.sum(np.exp(lq) * (lq - lp), -1)
+  for beta, want in ((0.0, fwd), (1.0, rev)):
+    got = jaxloss.distillation(s, t, divergence="jsd", beta=beta)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    # A traced beta selects the same endpoint.
+    traced = jax.jit(
+      lambda b: jaxloss.distillation(s, t, divergence="jsd", beta=b)
+    )(beta)
+    np.testing.assert_allclose(traced, want, rtol=1e-12)
+  mid = jax.jit(lambda b: jaxloss.distillation(s, t, divergence="jsd", beta=b))
+  np.testing.assert_allclose(
+    mid(0.3), jaxloss.distillation(s, t, divergence="jsd", beta=0.3)
+  )
+
+
+@pytest.mark.parametrize(
+  "kw",
+  [
+    dict(divergence="forward_kl", top_k=3),
+    dict(divergence="reverse_kl", top_k=1),
+    dict(divergence="jsd", beta=0.5, top_k=2),
+    dict(divergence="tv", top_k=2),
+  ],
+)
+def test_tail_bucket_is_a_lower_bound_and_top_v_is_exact(kw, x64):
+  # Merging the classes outside S into one never increases an f-divergence
+  # (data-processing inequality); a support of the whole vocabulary is the
+  # full divergence.
+  rng = np.random.default_rng(3)
+  s, t = rng.normal(size=(20, V)) * 2, rng.normal(size=(20, V)) * 2
+  full = jaxloss.distillation(s, t, **dict(kw, top_k=None))
+  sparse = jaxloss.distillation(s, t, **kw)
+  assert np.all(sparse <= full + 1e-12) and np.all(sparse > 0)
+  np.testing.assert_allclose(
+    jaxloss.distillation(s, t, **dict(kw, top_k=V)), full, rtol=1e-12
+  )
+
+
+def test_linear_topk_tail_matches_unfused(x64):
+  rng = np.random.default_rng(4)
+  x = rng.normal(size=(2, 3, D))
+  w = rng.normal(size=(D, V))
+  ids = np.stack([rng.permutation(V)[:4] for _ in range(6)]).reshape(2, 3, 4)
+  top = np.take_along_axis(
+    specs._log_softmax(rng.normal(size=(2, 3, V)) * 2), ids, -1
+  )
+  kw = dict(temperature=1.3, renormalize=False, tail=True)
+  fused = lambda x, w: jnp.sum(  # noqa: E731
+    jaxloss.linear_topk_distillation(x, w, top, ids, chunk_size=4, **kw)
+  )
+  naive = lambda x, w: jnp.sum(  # noqa: E731
+    jaxloss.topk_distillation(jnp.einsum("...d,dv->...v", x, w), top, ids, **kw)
+  )
+  v1, g1 = jax.value_and_grad(fused, argnums=(0, 1))(x, w)
+  v2, g2 = jax.value_and_grad(naive, argnums=(0, 1))(x, w)
+  np.testing.assert_allclose(v1, v2, rtol=1e-10)
+  for a, b in zip(g1, g2, strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-8, atol=1e-12)
+  want = specs.topk_tail_reference(
+    np.einsum("...d,dv->...v", x, w), top, ids, temperature=1.3
+  )
+  np.testing.assert_allclose(v1, want.sum(), rtol=1e-10)
+
+
+BAD_DISTILL = [
+  (
+    lambda: jaxloss.distillation(np.zeros((2, 3)), np.zeros((2, 3)), beta=-0.1),
+    "distillation: beta",
+  ),
+  (
+    lambda: jaxloss.distillation(np.zeros((2, 3)), np.zeros((2, 3)), top_k=0),
+    "distillation: top_k",
+  ),
+  (
+    lambda: jaxloss.distillation(np.zeros((2, 3)), np.zeros((2, 3)), tail=1),
+    "distillation: tail",
+  ),
+  (
+    lambda: jaxloss.distillation(np.zeros((2, 3)), np.zeros((3, 3))),
+    "distillation: teacher_logits must have the leading shape",
+  ),
+  (
+    lambda: jaxloss.topk_distillation(
+      np.zeros((2, 5)), np.zeros((2, 2)), np.zeros((2, 2), int), tail=True
+    ),
+    "topk_distillation: tail=True .* renormalize must be False",
+  ),
+]
+
+
+@pytest.mark.parametrize("call, match", BAD_DISTILL)
+def test_distillation_bad_options(call, match):
+  with pytest.raises((ValueError, TypeError), match=match):
+    call()
