@@ -50,15 +50,8 @@ def test_policy_variants_value_and_gradient_match_reference(
 ):
   kwargs = dict(PG_SPECS[name].kwargs, normalization=normalization)
   lp, old, adv, mask, sampler, ent, ref = _pg_data(7)
-  f = lambda lp: jaxloss.policy_gradient(  # noqa: E731
-    lp,
-    old,
-    adv,
-    where=mask,
-    sampler_logps=sampler,
-    entropy=ent,
-    reference_logps=ref,
-    **kwargs,
+  f = lambda lp: specs.policy_gradient(  # noqa: E731
+    lp, old, adv, mask, sampler, ent, ref, **kwargs
   )
   value, grad = jax.value_and_grad(f)(lp)
   want = specs.pg_reference(lp, old, adv, mask, sampler, ent, ref, **kwargs)
@@ -175,16 +168,8 @@ def test_components_of_each_objective_are_finite_under_jit():
   lp, old, adv, mask, sampler, ent, ref = _pg_data(8)
   for spec in specs.POLICY_SPECS:
     f = jax.jit(
-      lambda *a, kw=spec.kwargs: jaxloss.policy_gradient(
-        a[0],
-        a[1],
-        a[2],
-        where=a[3],
-        sampler_logps=a[4],
-        entropy=a[5],
-        reference_logps=a[6],
-        return_components=True,
-        **kw,
+      lambda *a, kw=spec.kwargs: specs.policy_gradient(
+        *a, normalization="token", return_components=True, **kw
       )
     )
     value, comps = f(lp, old, adv, mask, sampler, ent, ref)

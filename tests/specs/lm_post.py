@@ -122,6 +122,16 @@ def topk_reference(s, top, ids, *, temperature=1.0, renormalize=True):
   return np.sum(np.exp(lp) * (lp - lq), -1)
 
 
+def _topk_edges():
+  return [
+    (
+      _logit_edges()[0][0],
+      np.log(np.full((2, K), 1.0 / K)),
+      np.array([[0, 1, 2], [3, 4, 5]]),
+    )
+  ]
+
+
 def _topk_mismatch(args):
   s, top, ids = args
   return s, top, ids[..., :-1]
@@ -243,13 +253,7 @@ SPECS = [
     reference=topk_reference,
     reference_source="NumPy float64 forward KL over the teacher's "
     "top-k (Hinton et al. 2015)",
-    edge_inputs=lambda: [
-      (
-        _logit_edges()[0][0],
-        np.log(np.full((2, K), 1.0 / K)),
-        np.array([[0, 1, 2], [3, 4, 5]]),
-      )
-    ],
+    edge_inputs=_topk_edges,
     diff_argnums=(0,),
     mismatch=_topk_mismatch,
   ),
@@ -442,6 +446,8 @@ def pg_reference(
 
 
 def policy_gradient(lp, old, adv, mask, sampler, ent, ref, **kwargs):
+  """The spec's positional form (per-token values unless told)."""
+  kwargs.setdefault("normalization", "none")
   return jaxloss.policy_gradient(
     lp,
     old,
@@ -450,7 +456,6 @@ def policy_gradient(lp, old, adv, mask, sampler, ent, ref, **kwargs):
     sampler_logps=sampler,
     entropy=ent,
     reference_logps=ref,
-    normalization="none",
     **kwargs,
   )
 
@@ -683,13 +688,7 @@ DISTILL_SPECS = [
     reference=topk_tail_reference,
     reference_source="NumPy float64 forward KL over the teacher's top-k and "
     "the tail class (TRL 1.10.0.dev0 IWOPDTrainer._add_tail_bucket)",
-    edge_inputs=lambda: [
-      (
-        _logit_edges()[0][0],
-        np.log(np.full((2, K), 1.0 / K)),
-        np.array([[0, 1, 2], [3, 4, 5]]),
-      )
-    ],
+    edge_inputs=_topk_edges,
     diff_argnums=(0,),
     mismatch=_topk_mismatch,
   ),
