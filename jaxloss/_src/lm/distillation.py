@@ -574,7 +574,8 @@ def vocab_parallel_linear_distillation(
     student_embeddings: ``[..., Ds]``, replicated over ``axis_name``.
     student_weight_shard: ``[Ds, Vs]``.
     teacher_embeddings: ``[..., Dt]``, replicated over ``axis_name``.
-    teacher_weight_shard: ``[Dt, Vs]``.
+    teacher_weight_shard: ``[Dt, Vs]``, the student's shard width (a padded
+      teacher vocabulary is sliced to the student's before sharding).
     labels: global integer token ids ``[...]``.
     axis_name: the mesh axis the vocabulary is sharded over.
     divergence: as in :func:`jaxloss.linear_distillation`.
