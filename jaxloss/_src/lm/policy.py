@@ -377,7 +377,7 @@ def policy_gradient(
     >>> jaxloss.policy_gradient(lp, lp - 0.1, jnp.array([1.0]),
     ...                         where=jnp.array([[True, True]]),
     ...                         importance_level="sequence")
-    Array(-1.1051708, dtype=float32)
+    Array(-1.105171, dtype=float32)
 
   References:
     Schulman et al., "Proximal Policy Optimization Algorithms", 2017
