@@ -133,11 +133,16 @@ def main(
     old = None
     if updates_per_batch > 1 or sampler_correction is not None:
       old = jax.lax.stop_gradient(token_logps(params, tokens)[0])
-    for _ in range(updates_per_batch):
-      (loss, comps), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+
+    def update(params, state):
+      (_, comps), grads = jax.value_and_grad(loss_fn, has_aux=True)(
         params, tokens, adv.reshape(-1), old, sampler_logps
       )
-      params, state = lm.adam(params, grads, state, lr)
+      return *lm.adam(params, grads, state, lr), comps
+
+    params, state, comps = update(params, state)
+    for _ in range(updates_per_batch - 1):
+      params, state, comps = update(params, state)
     return params, state, jnp.mean(reward), comps
 
   rewards = []

@@ -34,6 +34,7 @@ from typing import NamedTuple
 from typing import cast
 
 import jax
+from jax import core as jax_core
 from jax import lax
 import jax.numpy as jnp
 from jax.typing import ArrayLike
@@ -64,7 +65,7 @@ def _check_divergence(caller, divergence, beta, temperature):
 def resolve_divergence(divergence, beta):
   """The JSD's endpoints as the KL divergences they stand for: ``jsd`` with
   a concrete ``beta`` of 0 is ``forward_kl``, of 1 ``reverse_kl``."""
-  if divergence != "jsd" or isinstance(beta, jax.core.Tracer):
+  if divergence != "jsd" or isinstance(beta, jax_core.Tracer):
     return divergence
   b = float(beta)
   if b == 0.0:
@@ -77,7 +78,7 @@ def resolve_divergence(divergence, beta):
 def _summand(divergence, beta, log_p, log_q):
   """The divergence's per-entry summand, for a concrete or traced
   ``beta``."""
-  if divergence == "jsd" and isinstance(beta, jax.core.Tracer):
+  if divergence == "jsd" and isinstance(beta, jax_core.Tracer):
     return _jsd_traced_beta(beta, log_p, log_q)
   return _elementwise(divergence, beta, log_p, log_q)[0]
 
