@@ -147,6 +147,13 @@ FAMILIES = {
     "LM preference optimisation",
     "Preference losses as functions of the implicit reward margin.",
   ),
+  "policy": (
+    "LM policy gradient",
+    "`policy_gradient`'s objectives for one token (token normalisation, "
+    "`clip_epsilon=0.2`, `clip_epsilon_high=0.28`) against the log-ratio "
+    "`log pi - log pi_old`; the gradient is with respect to `log pi` "
+    "(formulas and references: [LM losses](../lm.md#policy-gradient)).",
+  ),
 }
 
 
@@ -1128,6 +1135,66 @@ def preference_panels() -> list[Panel]:
   ]
 
 
+def policy_panels() -> list[Panel]:
+  def pg(advantage, **kwargs):
+    def f(d):
+      return jaxloss.policy_gradient(
+        d[None, None],
+        jnp.zeros((1, 1)),
+        jnp.array([advantage]),
+        where=jnp.ones((1, 1), bool),
+        clip_epsilon=0.2,
+        clip_epsilon_high=0.28,
+        **kwargs,
+      )
+
+    return f
+
+  def variants(advantage):
+    out = {"PPO / GRPO": pg(advantage)}
+    if advantage < 0:
+      out["PPO, dual clip c=3"] = pg(advantage, clip_ratio_c=3.0)
+    out.update(
+      {
+        "CISPO": pg(advantage, objective="cispo"),
+        "SAPO": pg(advantage, objective="sapo"),
+        "GMPO (log-ratio clip)": pg(advantage, objective="gmpo"),
+        "VESPO": pg(advantage, objective="vespo"),
+      }
+    )
+    return out
+
+  return [
+    Panel(
+      "policy",
+      "policy_positive",
+      "Policy-gradient objectives, advantage +1",
+      "log-ratio log pi - log pi_old",
+      _grid(-1.5, 1.5),
+      variants(1.0),
+      "PPO's clip and GMPO's log-space clip cut the gradient off past the "
+      "upper bound; CISPO keeps it, at the clipped weight; SAPO's and "
+      "VESPO's weights decay smoothly instead (VESPO's gamma weight peaks "
+      "at ratio k / lambda = 2/3 with its default k = 2, lambda = 3).",
+      ylim=(-5.0, 3.0),
+      grad_ylim=(-3.5, 0.5),
+    ),
+    Panel(
+      "policy",
+      "policy_negative",
+      "Policy-gradient objectives, advantage -1",
+      "log-ratio log pi - log pi_old",
+      _grid(-1.5, 1.5),
+      variants(-1.0),
+      "With a negative advantage PPO's loss grows with the ratio without "
+      "bound; the dual clip caps it at c |A| (as INTELLECT-2's delta does), "
+      "while SAPO's and VESPO's weights vanish far from ratio 1.",
+      ylim=(-3.0, 5.0),
+      grad_ylim=(-0.5, 5.0),
+    ),
+  ]
+
+
 def panels() -> list[Panel]:
   builders = (
     regression_panels,
@@ -1149,6 +1216,7 @@ def panels() -> list[Panel]:
     distributional_panels,
     survival_panels,
     preference_panels,
+    policy_panels,
   )
   return [panel for build in builders for panel in build()]
 
