@@ -592,7 +592,7 @@ def wrap(
   The object adds sample weights, ``where`` masks and reductions, exactly as
   the built-in loss objects do.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> def cubic(y_true, y_pred, *, scale=1.0):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import scoped
+from jaxloss._src.typing import InputLike
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
 NORMALIZATIONS = ("token", "sequence", "constant", "none")
@@ -32,20 +32,20 @@ def kl_estimate(logps, reference_logps, estimator):
 
 @scoped
 def policy_gradient(
-  logps: ArrayLike,
-  old_logps: ArrayLike | None,
-  advantages: ArrayLike,
+  logps: InputLike,
+  old_logps: InputLike | None,
+  advantages: InputLike,
   *,
-  where: ArrayLike,
+  where: InputLike,
   clip_epsilon: float | jax.Array = 0.2,
   clip_epsilon_high: float | jax.Array | None = None,
-  reference_logps: ArrayLike | None = None,
+  reference_logps: InputLike | None = None,
   kl_coef: float | jax.Array = 0.0,
   kl_estimator: str = "k3",
-  entropy: ArrayLike | None = None,
+  entropy: InputLike | None = None,
   entropy_coef: float | jax.Array = 0.0,
   normalization: str = "token",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Clipped policy-gradient loss (PPO / GRPO / DAPO / Dr. GRPO).
@@ -58,7 +58,8 @@ def policy_gradient(
           + kl_coef * k(logps, reference_logps) - entropy_coef * entropy
 
   with ``k`` the ``k1``/``k2``/``k3`` estimator of ``KL(pi || pi_ref)``
-  (see :func:`kl_estimate`; GRPO uses ``k3``). ``old_logps=None`` means
+  (``k1 = -d``, ``k2 = d ** 2 / 2``, ``k3 = exp(d) - d - 1`` with
+  ``d = reference_logps - logps``; GRPO uses ``k3``). ``old_logps=None`` means
   on-policy (``old_logps = stop_gradient(logps)``: ratio 1, gradient
   ``-A grad log pi``). With ``m`` the mask ``where`` and ``|y_b|`` the
   number of valid tokens of sequence ``b``, the normalisations are::
@@ -80,7 +81,9 @@ def policy_gradient(
       current policy (e.g. :func:`jaxloss.linear_log_probs`).
     old_logps: ``[B, T]`` under the sampling policy, or None (on-policy).
     advantages: ``[B]`` or ``[B, T]``.
-    where: bool ``[B, T]``, True at response tokens.
+    where: ``[B, T]`` mask of the response tokens: booleans, or 0/1
+      numbers (a trainer's ``completion_mask``; nonzero counts as a token).
+      Per-sequence advantages come from :func:`jaxloss.group_advantages`.
     clip_epsilon: lower clip range (>= 0).
     clip_epsilon_high: upper clip range (DAPO's clip-higher), or None.
     reference_logps: ``[B, T]`` reference-policy log-probabilities, needed
@@ -102,10 +105,11 @@ def policy_gradient(
     give float32), and the components dict when asked.
 
   Raises:
-    TypeError: for non-floating inputs or a non-boolean mask.
+    TypeError: for non-floating inputs or a mask that is neither boolean
+      nor numeric.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> lp = jnp.log(jnp.array([[0.5, 0.5]]))
@@ -160,7 +164,7 @@ def policy_gradient(
     if name in a:
       shapes.check_same_shape(caller, logps=lp, **{name: a[name]})
   mask = numerics.as_array(caller, "where", where)
-  validation.bool_mask(caller, "where", mask)
+  mask = validation.binary_mask(caller, "where", mask)
   shapes.check_same_shape(caller, logps=lp, where=mask)
   adv = a["advantages"]
   if adv.shape == lp.shape[:1]:

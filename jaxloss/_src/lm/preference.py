@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import scoped
+from jaxloss._src.typing import InputLike
 
 DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust")
 
@@ -56,10 +56,10 @@ def log1mexp(a):
 
 @scoped
 def dpo(
-  policy_chosen_logps: ArrayLike,
-  policy_rejected_logps: ArrayLike,
-  reference_chosen_logps: ArrayLike,
-  reference_rejected_logps: ArrayLike,
+  policy_chosen_logps: InputLike,
+  policy_rejected_logps: InputLike,
+  reference_chosen_logps: InputLike,
+  reference_rejected_logps: InputLike,
   *,
   beta: float | jax.Array = 0.1,
   loss_type: str = "sigmoid",
@@ -105,7 +105,7 @@ def dpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.dpo([-10.0], [-12.0], [-11.0], [-11.0], beta=0.5)
     Array([0.3132617], dtype=float32)
@@ -155,8 +155,8 @@ def dpo(
 
 @scoped
 def simpo(
-  chosen_avg_logps: ArrayLike,
-  rejected_avg_logps: ArrayLike,
+  chosen_avg_logps: InputLike,
+  rejected_avg_logps: InputLike,
   *,
   beta: float | jax.Array = 2.0,
   gamma: float | jax.Array = 0.5,
@@ -188,7 +188,7 @@ def simpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.simpo([-1.0], [-1.5], beta=2.0, gamma=0.5)
     Array([0.474077], dtype=float32)
@@ -219,12 +219,12 @@ def simpo(
 
 @scoped
 def cpo(
-  chosen_logps: ArrayLike,
-  rejected_logps: ArrayLike,
+  chosen_logps: InputLike,
+  rejected_logps: InputLike,
   *,
   beta: float | jax.Array = 0.1,
   alpha: float | jax.Array = 1.0,
-  chosen_nll: ArrayLike | None = None,
+  chosen_nll: InputLike | None = None,
   label_smoothing: float | jax.Array = 0.0,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
@@ -258,7 +258,7 @@ def cpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cpo([-2.0], [-4.0], beta=0.5, alpha=1.0)
     Array([2.3132617], dtype=float32)
@@ -293,11 +293,11 @@ def cpo(
 
 @scoped
 def orpo(
-  chosen_avg_logps: ArrayLike,
-  rejected_avg_logps: ArrayLike,
+  chosen_avg_logps: InputLike,
+  rejected_avg_logps: InputLike,
   *,
   beta: float | jax.Array = 0.1,
-  chosen_nll: ArrayLike | None = None,
+  chosen_nll: InputLike | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Odds-ratio preference optimisation: NLL plus an odds-ratio term.
@@ -328,7 +328,7 @@ def orpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.orpo([-0.5], [-1.5], beta=0.1)
     Array([0.5170859], dtype=float32)
@@ -358,13 +358,13 @@ def orpo(
 
 @scoped
 def kto(
-  policy_logps: ArrayLike,
-  reference_logps: ArrayLike,
-  desirable: ArrayLike,
+  policy_logps: InputLike,
+  reference_logps: InputLike,
+  desirable: InputLike,
   *,
-  policy_kl_logps: ArrayLike | None = None,
-  reference_kl_logps: ArrayLike | None = None,
-  kl: ArrayLike | None = None,
+  policy_kl_logps: InputLike | None = None,
+  reference_kl_logps: InputLike | None = None,
+  kl: InputLike | None = None,
   beta: float | jax.Array = 0.1,
   desirable_weight: float | jax.Array = 1.0,
   undesirable_weight: float | jax.Array = 1.0,
@@ -405,7 +405,7 @@ def kto(
     TypeError: for non-floating log-probabilities or a non-bool mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.kto([-5.0, -7.0], [-6.0, -6.0], [True, False], beta=1.0)
     Array([0.2689414, 0.2689414], dtype=float32)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import loss_class
 from jaxloss._src.objects import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Keras 3 regression losses: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh.
@@ -30,8 +30,8 @@ def _mean_last(x, out_dtype):
 
 @scoped
 def mean_squared_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean squared error over the last axis.
 
@@ -44,7 +44,7 @@ def mean_squared_error(
   Returns:
     Per-sample losses ``[...]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]])
     Array([0.5], dtype=float32)
@@ -57,14 +57,14 @@ def mean_squared_error(
 
 @scoped
 def mean_absolute_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean absolute error over the last axis.
 
   ``loss = mean(abs(y_true - y_pred), axis=-1)``
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_error([[0.0, 1.0]], [[1.0, 3.0]])
     Array([1.5], dtype=float32)
@@ -77,15 +77,15 @@ def mean_absolute_error(
 
 @scoped
 def mean_absolute_percentage_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean absolute percentage error over the last axis.
 
   ``loss = 100 * mean(abs((y_true - y_pred) / max(abs(y_true), eps)), -1)``
   with ``eps = 1e-7`` (Keras's epsilon).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]])
     Array([37.5], dtype=float32)
@@ -99,15 +99,15 @@ def mean_absolute_percentage_error(
 
 @scoped
 def mean_squared_logarithmic_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean squared logarithmic error over the last axis.
 
   ``loss = mean((log1p(max(y_pred, eps)) - log1p(max(y_true, eps))) ** 2, -1)``
   with ``eps = 1e-7``, as in Keras.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> round(float(jaxloss.mean_squared_logarithmic_error(
     ...     [[0.0, 0.0]], [[1.0, 1.0]])[0]), 4)
@@ -123,8 +123,8 @@ def mean_squared_logarithmic_error(
 
 @scoped
 def cosine_similarity(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int = -1,
 ) -> jax.Array:
@@ -134,7 +134,7 @@ def cosine_similarity(
   ``l2_normalize(x) = x / max(||x||, 1e-7)`` (Keras). A zero vector gives 0,
   with a finite gradient (Keras's gradient there is NaN).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosine_similarity([[0.0, 1.0], [1.0, 1.0]],
     ...                           [[1.0, 0.0], [1.0, 1.0]])
@@ -151,8 +151,8 @@ def cosine_similarity(
 
 @scoped
 def huber(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   delta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -164,7 +164,7 @@ def huber(
   Raises:
     ValueError: if ``delta <= 0``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)
     Array([1.3125], dtype=float32)
@@ -177,8 +177,8 @@ def huber(
 
 @scoped
 def log_cosh(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Log of the hyperbolic cosine of the error, averaged over the last axis.
 
@@ -186,7 +186,7 @@ def log_cosh(
   ``logaddexp(x, -x) - log(2)`` (Keras writes ``x + softplus(-2x) - log(2)``,
   the same function), which never overflows.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> round(float(jaxloss.log_cosh([[0.0]], [[1.0]])[0]), 5)
     0.43378
@@ -246,8 +246,8 @@ LogCosh = loss_class(
 
 @scoped
 def smooth_l1(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   beta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -271,7 +271,7 @@ def smooth_l1(
   Raises:
     ValueError: for ``beta < 0`` or shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.smooth_l1([[0.0, 0.0]], [[0.5, 3.0]])
     Array([1.3125], dtype=float32)
@@ -294,8 +294,8 @@ def smooth_l1(
 
 @scoped
 def pinball(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   tau: float | jax.Array = 0.5,
 ) -> jax.Array:
@@ -319,7 +319,7 @@ def pinball(
   Raises:
     ValueError: for ``tau`` outside [0, 1] or shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.pinball([[1.0, 1.0]], [[0.0, 2.0]], tau=0.9)
     Array([0.5], dtype=float32)
@@ -399,8 +399,8 @@ def barron_general(z, alpha, b):
 
 @scoped
 def robust_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
@@ -443,7 +443,7 @@ def robust_loss(
   Raises:
     ValueError: for a concrete ``scale <= 0``, or shapes that do not fit.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> x = [[0.0, 0.0, 0.0]]
     >>> jaxloss.robust_loss(x, [[1.0, 2.0, 3.0]], alpha=2.0)
