@@ -129,9 +129,8 @@ def group_advantages(
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> r = jnp.array([[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 1.0]])
-    >>> jaxloss.group_advantages(r, eps=0.0)
-    Array([[ 0.866, -0.866, -0.866,  0.866],
-           [-0.5  , -0.5  , -0.5  ,  1.5  ]], dtype=float32)
+    >>> jaxloss.group_advantages(r, eps=0.0).tolist()
+    [[0.866, -0.866, -0.866, 0.866], [-0.5, -0.5, -0.5, 1.5]]
     >>> jaxloss.group_advantages(r, scale="none")
     Array([[ 0.5 , -0.5 , -0.5 ,  0.5 ],
            [-0.25, -0.25, -0.25,  0.75]], dtype=float32)
