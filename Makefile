@@ -59,11 +59,13 @@ bench: $(VENV)/.stamp-dev
 	$(PY) -m benchmarks.run
 
 # The docs site: API pages and gallery generated from the package, then a
-# strict build (any warning fails).
+# strict build (any warning fails) and a check that every docstring example
+# of the API pages is rendered as code.
 docs: $(VENV)/.stamp-dev
 	$(PY) -m docs.tools.api_pages
 	$(PY) -m docs.tools.gallery
 	$(PY) -m mkdocs build --strict
+	$(PY) -m docs.tools.rendered_examples
 
 # The built site in headless Chromium (pages render, images load, search
 # finds what it should). Needs a Chromium on the PATH, so it is not in CI.

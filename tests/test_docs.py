@@ -108,3 +108,73 @@ def test_relative_links_resolve(page):
     if not path.exists() and not generated:
       broken.append(target)
   assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
+
+
+def _example_prompts(doc: str) -> tuple[int, int]:
+  """``>>>`` prompts in a docstring, and how many of them the Google
+  parser of the API reference (griffe) puts in an ``Examples`` section."""
+  import griffe
+
+  sections = griffe.Docstring(doc, parser="google").parse()
+  in_examples = sum(
+    text.count(">>>")
+    for section in sections
+    if section.kind.value == "examples"
+    for _, text in section.value
+  )
+  return doc.count(">>>"), in_examples
+
+
+def test_example_heading_is_read_as_prose():
+  """The check below can fail: ``Example:`` is not an examples section."""
+  doc = "Summary.\n\n{}\n  >>> 1 + 1\n  2\n"
+  assert _example_prompts(doc.format("Examples:")) == (1, 1)
+  assert _example_prompts(doc.format("Example:")) == (1, 0)
+
+
+def test_api_docstring_examples_render_as_code():
+  """Every docstring example of an API page is in an ``Examples:``
+  section, so the built reference shows it as a code block."""
+  import importlib
+  import inspect
+
+  from docs.tools import api_pages
+
+  prose = []
+  for module, name in api_pages.documented():
+    obj = getattr(importlib.import_module(module), name)
+    doc = inspect.getdoc(obj) or ""
+    total, in_examples = _example_prompts(doc)
+    if total != in_examples:
+      prose.append(f"{module}.{name}")
+  assert not prose, f"examples outside an Examples: section: {prose}"
+
+
+def test_built_page_check_finds_prose_prompts():
+  from docs.tools.rendered_examples import prose_prompts
+
+  admonition = (
+    '<details class="example"><summary>Example</summary>'
+    "<p>&gt;&gt;&gt; import jaxloss\n&gt;&gt;&gt; jaxloss.huber(a, b)</p>"
+    "</details>"
+  )
+  code = (
+    '<div class="highlight"><pre><span></span><code>'
+    '<span class="gp">&gt;&gt;&gt; </span>import jaxloss</code></pre></div>'
+  )
+  assert len(prose_prompts(admonition)) == 1
+  assert prose_prompts(code) == []
+
+
+def test_api_pages_link_names_to_their_entries():
+  """Links of the form ``api/<page>.md#<name>`` in the docs point at the
+  page that documents the name (the API pages are generated)."""
+  from docs.tools import api_pages
+
+  link = re.compile(r"\]\((?:\.\./)*api/([a-z_]+\.md)#(jaxloss[\w.]*)\)")
+  wrong = []
+  for page in PAGES:
+    for target, dotted in link.findall(page.read_text()):
+      if api_pages.page_of(dotted) != target:
+        wrong.append(f"{page.name}: {dotted} -> {target}")
+  assert not wrong, wrong

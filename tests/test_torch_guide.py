@@ -20,7 +20,8 @@ import jaxloss.optax as jlo
 from tests.reference_data import torch_guide
 from tests.reference_data import torch_reference
 
-GUIDE = pathlib.Path(__file__).resolve().parents[1] / "docs/migrating/pytorch.md"
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+GUIDE = ROOT / "docs" / "migrating" / "pytorch.md"
 
 
 @pytest.mark.parametrize(
@@ -32,9 +33,7 @@ def test_guide_row_gives_pytorch_value(key, torch_call, jaxloss_call, x64):
   ref = torch_reference(f"guide-{key}")
   assert ref["call"] == torch_call
   namespace = {"jaxloss": jaxloss, "jlo": jlo, "jax": jax, "jnp": jnp}
-  namespace.update(
-    {k: jnp.asarray(v) for k, v in torch_guide.inputs().items()}
-  )
+  namespace.update({k: jnp.asarray(v) for k, v in torch_guide.inputs().items()})
   got = eval(jaxloss_call, namespace)  # noqa: S307
   assert got.shape == ()
   np.testing.assert_allclose(got, ref["value"], rtol=1e-10, atol=1e-12)

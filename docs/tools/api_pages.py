@@ -158,6 +158,26 @@ def _submodule_names(module_name: str) -> list[str]:
   return [n for n in names if not isinstance(getattr(module, n), type(jaxloss))]
 
 
+def documented() -> list[tuple[str, str]]:
+  """``(module, name)`` of every entry the pages document with
+  mkdocstrings (aliases and type aliases have no docstring of their own;
+  optional extras that are not installed are skipped)."""
+  alias_of = aliases()
+  out = [
+    ("jaxloss", n)
+    for n in jaxloss.__all__
+    if n not in alias_of
+    and n not in TYPE_ALIASES
+    and not isinstance(getattr(jaxloss, n), type(jaxloss))
+  ]
+  for module_name in SUBMODULES:
+    try:
+      out += [(module_name, n) for n in _submodule_names(module_name)]
+    except ImportError:
+      continue
+  return out
+
+
 def _index_rows(module: str, names, page: str) -> list[str]:
   rows = []
   mod = importlib.import_module(module)

@@ -2,7 +2,8 @@
 
 Serves ``site/`` over HTTP, drives headless Chromium through the DevTools
 protocol and checks, for every page: it renders (a title and a heading), every
-image loads, and no script throws. Then it types queries into the search box
+image loads, no script throws, and (API pages) no docstring example shows as
+prose instead of a code block. Then it types queries into the search box
 and checks that each finds the page it should. Search runs in a web worker
 that only starts over HTTP, which is why the site is served, not opened as
 files.
@@ -40,6 +41,17 @@ SEARCHES = {
   "sharded_siglip_loss": "api/contrastive/",
   "softmax_cross_entropy_with_integer_labels": "api/optax/",
 }
+
+
+# The text of every element outside a code block that shows a doctest
+# prompt: a docstring example rendered as prose (see rendered_examples.py).
+_PROSE_PROMPTS = (
+  "Array.from(document.querySelectorAll('article p, article li, article td,"
+  " article details'))"
+  ".filter(e => !e.closest('pre') && !e.querySelector('pre')"
+  " && e.textContent.includes('>>>'))"
+  ".map(e => e.textContent.slice(0, 80))"
+)
 
 
 def _free_port() -> int:
@@ -198,6 +210,9 @@ def main(argv=None) -> int:
         failures.append(f"{path}: images that did not load: {broken}")
       if page.exceptions:
         failures.append(f"{path}: script errors: {page.exceptions}")
+      prose = page.evaluate(_PROSE_PROMPTS)
+      if folder.startswith("api") and prose:
+        failures.append(f"{path}: examples not rendered as code: {prose[:3]}")
     page.open(base, settle=1.0)
     for query, expected in SEARCHES.items():
       meta, links = page.search(query)

@@ -7,8 +7,9 @@ Run once, with PyTorch installed (CPU is enough)::
 
 Every value is computed in float64 with ``reduction="none"`` from the
 inputs of ``torch_cases.py`` (the ``guide-*`` entries: the migration
-guide's calls with PyTorch's default reductions, ``torch_guide.py``); the JSON records the library, version and
-call of each entry. The tests read it and never import torch.
+guide's calls with PyTorch's default reductions, ``torch_guide.py``);
+the JSON records the library, version and call of each entry. The tests
+read it and never import torch.
 """
 
 from __future__ import annotations
