@@ -48,12 +48,14 @@ def _fused_calls(x, w, y):
 
 @pytest.mark.parametrize("dtype", HALF)
 def test_fused_lm_functions_return_float32_for_half_inputs(dtype):
+  # Traced only (eval_shape): the dtype is decided at trace time.
   x, w, y = _head(dtype)
   for name, call in _fused_calls(x, w, y).items():
-    assert call().dtype == jnp.float32, name
-  x, w, y = _head(jnp.float32)
-  for name, call in _fused_calls(x, w, y).items():
-    assert call().dtype == jnp.float32, name
+    assert jax.eval_shape(call).dtype == jnp.float32, name
+  with jax.enable_x64(True):
+    x, w, y = _head(jnp.float64)
+    for name, call in _fused_calls(x, w, y).items():
+      assert jax.eval_shape(call).dtype == jnp.float64, name
 
 
 @pytest.mark.parametrize("dtype", HALF)
@@ -72,12 +74,17 @@ def test_vocab_parallel_forms_return_float32_for_half_inputs(dtype):
       ),
     )
 
-  out = jax.shard_map(
-    body,
-    mesh=mesh,
-    in_specs=(P(), P(None, "model"), P()),
-    out_specs=(P(), P(), P(), P()),
-  )(x, w, y)
+  out = jax.eval_shape(
+    jax.shard_map(
+      body,
+      mesh=mesh,
+      in_specs=(P(), P(None, "model"), P()),
+      out_specs=(P(), P(), P(), P()),
+    ),
+    x,
+    w,
+    y,
+  )
   assert [o.dtype for o in out] == [jnp.float32] * 4
 
 
