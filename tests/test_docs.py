@@ -18,8 +18,18 @@ import types
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Hand-written pages: the generated ones (docs/api, docs/gallery,
+# docs/examples; `make docs` writes them) are not read here.
+GENERATED = ("api", "gallery", "examples")
 PAGES = sorted(
-  [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")],
+  [
+    ROOT / "README.md",
+    *(
+      p
+      for p in (ROOT / "docs").rglob("*.md")
+      if p.relative_to(ROOT / "docs").parts[0] not in GENERATED
+    ),
+  ],
   key=lambda p: str(p),
 )
 _BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
@@ -98,13 +108,16 @@ _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(page):
   """Links between pages and to images point at files that exist (the
-  generated API and gallery pages excepted: `make docs` writes them)."""
+  generated API, gallery and example pages excepted: `make docs` writes
+  them)."""
   broken = []
   for target in _LINK.findall(page.read_text()):
     if "://" in target or target.startswith("mailto:"):
       continue
     path = (page.parent / target).resolve()
-    generated = any(part in ("api", "gallery") for part in path.parts[-2:-1])
+    generated = any(
+      part in ("api", "gallery", "examples") for part in path.parts[-2:-1]
+    )
     if not path.exists() and not generated:
       broken.append(target)
   assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
