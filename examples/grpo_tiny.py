@@ -95,8 +95,8 @@ def main(
     p = jax.random.randint(k1, (prompts, PROMPT), 0, vocab, jnp.int32)
     tokens = sample(params, k2, jnp.repeat(p, group, axis=0), vocab)
     reward = jnp.mean(tokens[:, PROMPT:] == TARGET, axis=-1)
-    r = reward.reshape(prompts, group)
-    adv = (r - r.mean(-1, keepdims=True)) / (r.std(-1, keepdims=True) + 1e-4)
+    # (r - group mean) / (group std + 1e-4), each prompt's group a row.
+    adv = jaxloss.group_advantages(reward.reshape(prompts, group))
     (loss, comps), grads = jax.value_and_grad(loss_fn, has_aux=True)(
       params, tokens, adv.reshape(-1)
     )

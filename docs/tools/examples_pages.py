@@ -79,7 +79,8 @@ def page(path: pathlib.Path, output: str, figures: list[str]) -> str:
 def main(names=None) -> list[str]:
   OUT.mkdir(parents=True, exist_ok=True)
   for old in OUT.glob("*"):
-    old.unlink()
+    if not names or old.name.split("-")[0].removesuffix(".md") in names:
+      old.unlink()
   written = []
   index = [
     "# Examples",
@@ -100,10 +101,11 @@ def main(names=None) -> list[str]:
         shutil.copy(png, OUT / name)
         figures.append(name)
     (OUT / f"{path.stem}.md").write_text(page(path, output, figures))
-    title, _ = _docstring(path)
-    index.append(f"- [{title}]({path.stem}.md)")
     written.append(path.stem)
     print(f"{path.name}: {seconds:.0f} s", flush=True)
+  for path in scripts():
+    if (OUT / f"{path.stem}.md").exists():
+      index.append(f"- [{_docstring(path)[0]}]({path.stem}.md)")
   (OUT / "index.md").write_text("\n".join(index) + "\n")
   return written
 
