@@ -1064,11 +1064,12 @@ def test_topk_distillation(renormalize):
       "policy_gradient: advantages must have shape",
     ),
     (
+      # 0/1 numeric masks are accepted; a complex one is not a mask.
       lambda: jaxloss.policy_gradient(
-        np.zeros((2, 3)), None, np.zeros(2), where=np.ones((2, 3))
+        np.zeros((2, 3)), None, np.zeros(2), where=np.ones((2, 3), complex)
       ),
       TypeError,
-      "policy_gradient: where must be a boolean mask",
+      "policy_gradient: where must be a boolean or 0/1 numeric mask",
     ),
     (
       lambda: jaxloss.policy_gradient(
