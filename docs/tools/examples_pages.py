@@ -61,7 +61,8 @@ def page(path: pathlib.Path, output: str, figures: list[str]) -> str:
   lines = [f"# {title}", "", body, ""] if body else [f"# {title}", ""]
   lines += [
     f"Run it: `python examples/{path.name}` (from a clone of the",
-    "repository, with the `[flax]` extra installed).",
+    'repository; `pip install -e ".[demo]"` installs what every example',
+    "needs).",
     "",
     "## What it prints",
     "",
