@@ -40,6 +40,8 @@ SEARCHES = {
   "vocab parallel": "lm/",
   "sharded_siglip_loss": "api/contrastive/",
   "softmax_cross_entropy_with_integer_labels": "api/optax/",
+  "group_advantages": "api/lm/",
+  "smoothed_ce_floor": "examples/demo/",
 }
 
 
