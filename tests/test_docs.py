@@ -166,16 +166,21 @@ def test_api_docstring_examples_render_as_code():
 def test_built_page_check_finds_prose_prompts():
   from docs.tools.rendered_examples import prose_prompts
 
+  # What mkdocstrings 1.0 made of an ``Example:`` section (the prompts
+  # became nested quotes), and of an ``Examples:`` one.
   admonition = (
-    '<details class="example"><summary>Example</summary>'
-    "<p>&gt;&gt;&gt; import jaxloss\n&gt;&gt;&gt; jaxloss.huber(a, b)</p>"
-    "</details>"
+    '<details class="example" open>\n  <summary>Example</summary>\n'
+    "  <blockquote>\n<blockquote>\n<blockquote>\n<p>import jaxloss\n"
+    "jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)</p>\n"
+    "</blockquote>\n</blockquote>\n</blockquote>\n</details>"
   )
   code = (
+    '<p><span class="doc-section-title">Examples:</span></p>'
     '<div class="highlight"><pre><span></span><code>'
     '<span class="gp">&gt;&gt;&gt; </span>import jaxloss</code></pre></div>'
   )
-  assert len(prose_prompts(admonition)) == 1
+  assert prose_prompts(admonition)
+  assert prose_prompts("<p>&gt;&gt;&gt; import jaxloss</p>")
   assert prose_prompts(code) == []
 
 

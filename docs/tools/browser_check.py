@@ -45,13 +45,15 @@ SEARCHES = {
 }
 
 
-# The text of every element outside a code block that shows a doctest
-# prompt: a docstring example rendered as prose (see rendered_examples.py).
+# Docstring examples rendered as prose (see rendered_examples.py):
+# An 'Example' admonition, a block quote (Markdown reads doctest prompts
+# as nested quotes) or a visible '>>>' outside a code block.
 _PROSE_PROMPTS = (
-  "Array.from(document.querySelectorAll('article p, article li, article td,"
-  " article details'))"
-  ".filter(e => !e.closest('pre') && !e.querySelector('pre')"
-  " && e.textContent.includes('>>>'))"
+  "Array.from(document.querySelectorAll('article details.example,"
+  " article .admonition.example, article blockquote, article p,"
+  " article li, article td'))"
+  ".filter(e => !e.closest('pre') && (e.matches('.example, blockquote')"
+  " || (!e.querySelector('pre') && e.textContent.includes('>>>'))))"
   ".map(e => e.textContent.slice(0, 80))"
 )
 

@@ -1,11 +1,14 @@
 """Fails when a built API page shows a docstring example as prose.
 
-A docstring's ``Examples:`` section renders as a code block; an example
+A docstring's ``Examples:`` section renders as a code block. An example
 under any other heading (``Example:`` is read as an admonition) renders as
-a paragraph with its ``>>>`` prompts run together. This reads the built
-HTML of the API pages and reports every ``>>>`` outside a ``<pre>`` block.
-No browser is needed (``make docs`` runs it after the build;
-``browser_check`` runs the same check in the rendered page).
+prose, and Markdown reads its ``>>>`` prompts as three nested quotes: the
+page shows a grey box of run-together lines with the prompts gone. This
+reads the built HTML of the API pages and reports every such example: an
+``example`` admonition, a block quote (no API docstring quotes text), or a
+``>>>`` outside a ``<pre>`` block. No browser is needed (``make docs`` runs
+it after the build; ``browser_check`` checks the rendered pages the same
+way).
 
 Run: ``python -m docs.tools.rendered_examples [--site site]``.
 """
@@ -19,28 +22,33 @@ import sys
 
 
 class _Prose(html.parser.HTMLParser):
-  """Collects the text outside ``<pre>`` elements that holds ``>>>``."""
+  """Collects the signs of an example rendered as prose."""
 
   def __init__(self):
     super().__init__()
-    self.depth = 0
+    self.pre = 0
     self.found: list[str] = []
 
   def handle_starttag(self, tag, attrs):
+    classes = (dict(attrs).get("class") or "").split()
     if tag == "pre":
-      self.depth += 1
+      self.pre += 1
+    elif tag == "blockquote" and not self.pre:
+      self.found.append("a block quote (doctest prompts read as quotes)")
+    elif tag in ("details", "div") and "example" in classes:
+      self.found.append("an 'Example' admonition (use 'Examples:')")
 
   def handle_endtag(self, tag):
-    if tag == "pre" and self.depth:
-      self.depth -= 1
+    if tag == "pre" and self.pre:
+      self.pre -= 1
 
   def handle_data(self, data):
-    if not self.depth and ">>>" in data:
+    if not self.pre and ">>>" in data:
       self.found.append(" ".join(data.split())[:80])
 
 
 def prose_prompts(page_html: str) -> list[str]:
-  """The ``>>>`` lines of ``page_html`` that are not inside a code block."""
+  """What in ``page_html`` shows a docstring example as prose."""
   parser = _Prose()
   parser.feed(page_html)
   return parser.found
