@@ -207,7 +207,8 @@ def vocab_parallel_linear_cross_entropy(
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, the same on every
-    device of ``axis_name``.
+    device of ``axis_name``: float32 for half-precision inputs, else the
+    embeddings' dtype.
 
   Raises:
     TypeError: for non-floating arrays or non-integer labels.
