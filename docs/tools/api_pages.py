@@ -92,14 +92,19 @@ def _summary(obj) -> str:
   return _ROLE.sub(r"`\1`", first).replace("``", "`")
 
 
-def _source(obj) -> str:
+def _source(obj, alias: str | None = None) -> str:
   """``path:line`` of the definition (a link once the project has a public
-  home), or "" for objects made at run time."""
+  home), or "" for objects made at run time; for a type alias, ``obj`` is
+  its module and ``alias`` its name."""
   if isinstance(obj, type) and callable(getattr(obj, "fn", None)):
     obj = obj.fn  # a loss class made from its function: the function
   try:
     path = pathlib.Path(inspect.getsourcefile(inspect.unwrap(obj)) or "")
-    line = inspect.getsourcelines(inspect.unwrap(obj))[1]
+    lines, line = inspect.getsourcelines(inspect.unwrap(obj))
+    if alias is not None:
+      line = next(
+        i + 1 for i, s in enumerate(lines) if s.startswith(f"{alias}:")
+      )
   except (TypeError, OSError):
     return ""
   try:
@@ -184,7 +189,8 @@ def _index_rows(module: str, names, page: str) -> list[str]:
   for name in sorted(names, key=str.lower):
     dotted = f"{module}.{name}"
     if module == "jaxloss" and name in TYPE_ALIASES:
-      summary, source = "The input-type alias of every array argument.", ""
+      summary = "The input-type alias of every array argument."
+      source = _source(importlib.import_module(TYPE_ALIASES[name]), name)
     else:
       obj = getattr(mod, name)
       summary, source = _summary(obj), _source(obj)
