@@ -126,8 +126,8 @@ def main(
     if sampler_correction is None:
       sampler_logps = None
     reward = jnp.mean(tokens[:, PROMPT:] == TARGET, axis=-1)
-    r = reward.reshape(prompts, group)
-    adv = (r - r.mean(-1, keepdims=True)) / (r.std(-1, keepdims=True) + 1e-4)
+    # (r - group mean) / (group std + 1e-4), each prompt's group a row.
+    adv = jaxloss.group_advantages(reward.reshape(prompts, group), ddof=0)
     # The trainer's log-probabilities under the policy that sampled (before
     # this batch's updates); None: on-policy, a single update.
     old = None

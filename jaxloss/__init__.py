@@ -537,3 +537,10 @@ __all__ += [
   "siglip_loss",
   "SigLIPLoss",
 ]
+
+# The input-type alias of every loss's array arguments; per-sequence sums of
+# per-token values and GRPO group advantages (jaxloss._src.lm.sequences).
+from jaxloss._src.lm.sequences import group_advantages  # noqa: E402
+from jaxloss._src.lm.sequences import sequence_log_probs  # noqa: E402
+
+__all__ += ["InputLike", "group_advantages", "sequence_log_probs"]

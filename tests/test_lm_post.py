@@ -883,7 +883,7 @@ def test_linear_distillation_edges(divergence):
     hard_label_weight=0.0,
     z_loss=0.0,
   )[0]
-  assert loss.dtype == jnp.bfloat16
+  assert loss.dtype == jnp.float32  # the fused LM functions' dtype policy
   np.testing.assert_allclose(float(loss), float(ref), rtol=3e-2)
 
 
@@ -1064,11 +1064,12 @@ def test_topk_distillation(renormalize):
       "policy_gradient: advantages must have shape",
     ),
     (
+      # 0/1 numeric masks are accepted; a complex one is not a mask.
       lambda: jaxloss.policy_gradient(
-        np.zeros((2, 3)), None, np.zeros(2), where=np.ones((2, 3))
+        np.zeros((2, 3)), None, np.zeros(2), where=np.ones((2, 3), complex)
       ),
       TypeError,
-      "policy_gradient: where must be a boolean mask",
+      "policy_gradient: where must be a boolean or 0/1 numeric mask",
     ),
     (
       lambda: jaxloss.policy_gradient(

@@ -316,7 +316,7 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
   Raises:
     TypeError: for a loss that is not callable, or bad ``argnums``.
 
-  Example:
+  Examples:
     >>> import jax, jax.numpy as jnp
     >>> import jaxloss
     >>> check = jax.jit(jaxloss.checked(jaxloss.mean_squared_error))

@@ -142,7 +142,7 @@ def combine(
       output that ``y_pred`` does not have, or no output has a loss.
     TypeError: for a loss that is neither an object, a name nor callable.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> y_true = {"a": jnp.array([[1.0]]), "b": jnp.array([[0.0, 2.0]])}

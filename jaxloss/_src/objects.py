@@ -630,7 +630,7 @@ def wrap(
   Raises:
     TypeError: if ``fn`` is not callable.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> def cubic(y_true, y_pred, *, scale=1.0):

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -85,7 +84,7 @@ def reduce(
       broadcast from the leading axes, or a ``normalizer`` with ``"sum"`` or
       ``"none"``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.reduce([1.0, 2.0, 3.0], where=[True, True, False])
     Array(1.5, dtype=float32)
@@ -150,8 +149,8 @@ def reduce(
 
 
 def class_weights_to_sample_weights(
-  y_true: ArrayLike,
-  class_weight: Mapping[int, float] | Sequence[float] | ArrayLike,
+  y_true: InputLike,
+  class_weight: Mapping[int, float] | Sequence[float] | InputLike,
   *,
   num_classes: int | None = None,
 ) -> jax.Array:

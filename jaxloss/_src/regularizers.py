@@ -26,18 +26,18 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import validation
 from jaxloss._src.tree_paths import path_name
+from jaxloss._src.typing import InputLike
 
 # A regularisation factor is a finite Python number >= 0 (the object is
 # hashable and its factor a constant).
 _FACTOR = (0.0, math.inf)
 
 
-def _float_input(caller: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
+def _float_input(caller: str, x: InputLike) -> tuple[jax.Array, jnp.dtype]:
   """(x in its compute dtype, the dtype the penalty is returned in)."""
   x = numerics.as_float(caller, "x", x)
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
@@ -47,7 +47,7 @@ def _float_input(caller: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
 class Regularizer:
   """Base class: ``regularizer(x) -> scalar penalty`` (0 for the base)."""
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input(type(self).__name__, x)
     return jnp.zeros((), dt)
 
@@ -63,7 +63,7 @@ class Regularizer:
 class L1(Regularizer):
   """L1 penalty ``l1 * sum(|x|)`` (Keras's ``L1``, default ``l1=0.01``).
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> regularizers.L1(0.5)(jnp.array([1.0, -2.0]))
@@ -75,7 +75,7 @@ class L1(Regularizer):
   def __post_init__(self):
     validation.static_number("L1", "l1", self.l1, *_FACTOR, high_open=True)
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input("L1", x)
     return (self.l1 * jnp.sum(jnp.abs(x))).astype(dt)
 
@@ -86,7 +86,7 @@ class L2(Regularizer):
 
   Note: no factor 1/2 (unlike optax's ``add_decayed_weights`` convention).
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> regularizers.L2(0.5)(jnp.array([1.0, -2.0]))
@@ -98,7 +98,7 @@ class L2(Regularizer):
   def __post_init__(self):
     validation.static_number("L2", "l2", self.l2, *_FACTOR, high_open=True)
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input("L2", x)
     return (self.l2 * jnp.sum(jnp.square(x))).astype(dt)
 
@@ -107,7 +107,7 @@ class L2(Regularizer):
 class L1L2(Regularizer):
   """``l1 * sum(|x|) + l2 * sum(x ** 2)``; both default to 0 as in Keras 3.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> regularizers.L1L2(l1=0.5, l2=0.5)(jnp.array([1.0, -2.0]))
@@ -121,7 +121,7 @@ class L1L2(Regularizer):
     validation.static_number("L1L2", "l1", self.l1, *_FACTOR, high_open=True)
     validation.static_number("L1L2", "l2", self.l2, *_FACTOR, high_open=True)
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input("L1L2", x)
     total = jnp.zeros((), x.dtype)
     if self.l1:
@@ -145,7 +145,7 @@ class OrthogonalRegularizer(Regularizer):
     ValueError: for a negative factor, an unknown mode, or an input that is
       not rank 2.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> w = jnp.array([[1.0, 0.0], [1.0, 1.0]])
@@ -164,7 +164,7 @@ class OrthogonalRegularizer(Regularizer):
       "OrthogonalRegularizer", "mode", self.mode, ("rows", "columns")
     )
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     caller = "OrthogonalRegularizer"
     x, dt = _float_input(caller, x)
     if x.ndim != 2:
@@ -282,7 +282,7 @@ def regularize(
     TypeError: for a filter of the wrong type.
     ValueError: when no floating leaf is selected and not ``allow_empty``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}

@@ -1,17 +1,20 @@
-"""The one type alias of array-like inputs, for functions and classes alike.
+"""The one input-type alias of the public API.
 
-JAX's ``ArrayLike`` covers arrays, NumPy arrays and scalars; jaxloss also
-accepts (nested) Python lists and tuples wherever an input is expected, as
-they work at run time, so ``InputLike`` adds them.
+Every loss takes its array inputs as :data:`InputLike`: anything
+``jnp.asarray`` turns into an array. The outputs are always ``jax.Array``.
 """
 
+from __future__ import annotations
+
 from collections.abc import Sequence
-from typing import Any
 from typing import TypeAlias
+from typing import Union
 
 from jax.typing import ArrayLike
 
-# Arrays, NumPy arrays, scalars and (nested) Python sequences of numbers.
-InputLike: TypeAlias = ArrayLike | Sequence[Any]
+InputLike: TypeAlias = Union[ArrayLike, Sequence["InputLike"]]  # noqa: UP007
+"""An array-like input: a ``jax.Array``, a NumPy array or scalar, a Python
+``bool`` / ``int`` / ``float`` / ``complex``, or a (nested) Python list or
+tuple of these, as ``jnp.asarray`` accepts them."""
 
 __all__ = ["InputLike"]

@@ -24,7 +24,7 @@ def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
   term is summed over its elements; the total is accumulated in float32
   (float64 for float64 terms). Nothing recorded gives 0.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss.flax import collect_losses
     >>> collect_losses({"losses": {"dense": {"aux_loss": (jnp.array(1.0),

@@ -115,7 +115,7 @@ def add_loss(
   Returns:
     Whether the term was recorded.
 
-  Example:
+  Examples:
     >>> import flax.linen as nn
     >>> import jax.numpy as jnp
     >>> from jaxloss.flax import linen as jl

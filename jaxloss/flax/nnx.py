@@ -97,7 +97,7 @@ def add_loss(module: nnx.Module, value, *, name: str = "aux_loss") -> bool:
   Returns:
     Whether the term was recorded.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from flax import nnx
     >>> from jaxloss.flax import nnx as jn

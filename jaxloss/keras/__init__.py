@@ -18,7 +18,7 @@ jaxloss`` never imports it. The Keras backend must be JAX: when Keras is
 not imported yet and ``KERAS_BACKEND`` is unset, importing
 ``jaxloss.keras`` selects it. See docs/keras.md.
 
-Example:
+Examples:
   >>> import keras
   >>> import jaxloss.keras
   >>> loss = jaxloss.keras.Huber(delta=0.5)

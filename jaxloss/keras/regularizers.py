@@ -6,7 +6,7 @@
 ``"jaxloss>L2"``, so a model using it as ``kernel_regularizer`` saves and
 loads back with the same class (no ``custom_objects``).
 
-Example:
+Examples:
   >>> import keras
   >>> from jaxloss.keras import regularizers
   >>> reg = regularizers.L2(0.5)

@@ -37,7 +37,6 @@ import jax
 from jax import core as jax_core
 from jax import lax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
@@ -47,6 +46,7 @@ from jaxloss._src import validation
 from jaxloss._src.lm import head
 from jaxloss._src.lm import log_probs as lp_lib
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
 # TRL's bound on the log of the support's mass before the tail bucket is
@@ -165,13 +165,13 @@ def _elementwise(divergence, beta, log_p, log_q):
 
 @scoped
 def distillation(
-  student_logits: ArrayLike,
-  teacher_logits: ArrayLike,
+  student_logits: InputLike,
+  teacher_logits: InputLike,
   *,
   divergence: str = "forward_kl",
   beta: float | jax.Array = 0.5,
   temperature: float | jax.Array = 1.0,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   top_k: int | None = None,
   tail: bool = True,
 ) -> jax.Array:
@@ -221,7 +221,7 @@ def distillation(
     TypeError: for non-floating logits or a non-boolean mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.distillation([[0.0, 0.0]], [[0.0, 1.0]])
     Array([0.11094414], dtype=float32)
@@ -439,11 +439,11 @@ fused_distillation = tiling.tiled_vjp(_distill_fwd, _distill_bwd)
 
 @scoped
 def linear_distillation(
-  student_embeddings: ArrayLike,
-  student_weight: ArrayLike,
-  teacher_embeddings: ArrayLike,
-  teacher_weight: ArrayLike,
-  labels: ArrayLike,
+  student_embeddings: InputLike,
+  student_weight: InputLike,
+  teacher_embeddings: InputLike,
+  teacher_weight: InputLike,
+  labels: InputLike,
   *,
   divergence: str = "forward_kl",
   beta: float = 0.5,
@@ -452,7 +452,7 @@ def linear_distillation(
   z_loss: float = 0.0,
   ignore_index: int = -100,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   chunk_size: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
@@ -499,14 +499,15 @@ def linear_distillation(
       "z_loss"}``, each unweighted and reduced like the loss (no gradient).
 
   Returns:
-    The loss (scalar, or ``[...]`` for ``reduction="none"``) in the
-    student's dtype, and the components dict when asked.
+    The loss (scalar, or ``[...]`` for ``reduction="none"``): float32 for
+    half-precision inputs, else the student's dtype; and the components
+    dict when asked.
 
   Raises:
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> xs, xt = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, 1.0]])
@@ -542,11 +543,11 @@ def linear_distillation(
 
 @scoped
 def vocab_parallel_linear_distillation(
-  student_embeddings: ArrayLike,
-  student_weight_shard: ArrayLike,
-  teacher_embeddings: ArrayLike,
-  teacher_weight_shard: ArrayLike,
-  labels: ArrayLike,
+  student_embeddings: InputLike,
+  student_weight_shard: InputLike,
+  teacher_embeddings: InputLike,
+  teacher_weight_shard: InputLike,
+  labels: InputLike,
   *,
   axis_name: str | tuple[str, ...],
   divergence: str = "forward_kl",
@@ -556,7 +557,7 @@ def vocab_parallel_linear_distillation(
   z_loss: float = 0.0,
   ignore_index: int = -100,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   chunk_size: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
@@ -597,7 +598,7 @@ def vocab_parallel_linear_distillation(
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes, bad options or an unbound axis.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P
@@ -702,7 +703,7 @@ def _linear_distillation(
       f"{sw_name} ({ws.shape[1]}), got "
       f"{tw_name}.shape={tuple(wt.shape)}"
     )
-  out_dtype = xs.dtype
+  out_dtype = numerics.compute_dtype(xs.dtype)
   y = head.int_labels(caller, "labels", labels, xs.shape[:-1])
   batch = y.shape
   xs2, y1, valid = head.token_rows(xs, y, y != ignore_index)
@@ -803,13 +804,13 @@ def _mask(caller, where, shape):
 
 @scoped
 def topk_distillation(
-  student_logits: ArrayLike,
-  teacher_topk_logprobs: ArrayLike,
-  teacher_topk_ids: ArrayLike,
+  student_logits: InputLike,
+  teacher_topk_logprobs: InputLike,
+  teacher_topk_ids: InputLike,
   *,
   temperature: float | jax.Array = 1.0,
   renormalize: bool = True,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   tail: bool = False,
 ) -> jax.Array:
   """Forward KL to a teacher known only by its top-k log-probabilities.
@@ -847,7 +848,7 @@ def topk_distillation(
     TypeError: for non-floating logits, non-integer ids or a bad mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.topk_distillation(jnp.array([[0.0, 0.0, 0.0]]),
@@ -889,14 +890,14 @@ def topk_distillation(
 
 @scoped
 def linear_topk_distillation(
-  embeddings: ArrayLike,
-  weight: ArrayLike,
-  teacher_topk_logprobs: ArrayLike,
-  teacher_topk_ids: ArrayLike,
+  embeddings: InputLike,
+  weight: InputLike,
+  teacher_topk_logprobs: InputLike,
+  teacher_topk_ids: InputLike,
   *,
   temperature: float = 1.0,
   renormalize: bool = True,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   chunk_size: int | None = None,
   tail: bool = False,
 ) -> jax.Array:
@@ -925,7 +926,7 @@ def linear_topk_distillation(
     TypeError: for non-floating arrays, non-integer ids or a bad mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.linear_topk_distillation(

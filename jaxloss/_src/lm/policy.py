@@ -12,12 +12,12 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
 NORMALIZATIONS = ("token", "sequence", "constant", "none")
@@ -189,11 +189,11 @@ def _objective(objective, lw, log_ratio, lp, adv, mask, e_lo, e_hi, options):
 
 @scoped
 def policy_gradient(
-  logps: ArrayLike,
-  old_logps: ArrayLike | None,
-  advantages: ArrayLike,
+  logps: InputLike,
+  old_logps: InputLike | None,
+  advantages: InputLike,
   *,
-  where: ArrayLike,
+  where: InputLike,
   clip_epsilon: float | jax.Array = 0.2,
   clip_epsilon_high: float | jax.Array | None = None,
   objective: str = "ppo",
@@ -206,21 +206,21 @@ def policy_gradient(
   vespo_lambda_pos: float = 3.0,
   vespo_k_neg: float = 3.0,
   vespo_lambda_neg: float = 2.0,
-  sampler_logps: ArrayLike | None = None,
+  sampler_logps: InputLike | None = None,
   sampler_correction: str | None = None,
   sampler_level: str = "token",
   sampler_threshold: float | None = 3.0,
   sampler_threshold_low: float | None = None,
   off_policy_threshold: float | None = None,
-  reference_logps: ArrayLike | None = None,
+  reference_logps: InputLike | None = None,
   kl_coef: float | jax.Array = 0.0,
   kl_estimator: str = "k3",
   kl_importance_weighted: bool = False,
-  entropy: ArrayLike | None = None,
+  entropy: InputLike | None = None,
   entropy_coef: float | jax.Array = 0.0,
   top_entropy_quantile: float = 1.0,
   normalization: str = "token",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Clipped policy-gradient loss (PPO / GRPO / DAPO / Dr. GRPO / GSPO /
@@ -279,7 +279,8 @@ def policy_gradient(
 
   with ``p_t`` the objective's term, ``w_t`` the sampler weight, ``m_t``
   the off-policy and entropy masks, ``k_t`` the ``k1``/``k2``/``k3``
-  estimate of ``KL(pi || pi_ref)`` (:func:`kl_estimate`; GRPO uses ``k3``),
+  estimate of ``KL(pi || pi_ref)`` (with ``d = reference_logps - logps``:
+  ``k1 = -d``, ``k2 = d ** 2 / 2``, ``k3 = exp(d) - d - 1``; GRPO uses ``k3``),
   times ``r`` when ``kl_importance_weighted`` (DeepSeek-V3.2's
   importance-corrected estimate; for ``"gmpo"`` and ``"vespo"``, the token
   ratio). With the mask ``where`` and ``|y_b|`` the number of valid tokens
@@ -306,7 +307,9 @@ def policy_gradient(
     old_logps: ``[B, T]`` under the policy that the trainer sampled from
       (before this update), or None (on-policy).
     advantages: ``[B]`` or ``[B, T]``.
-    where: bool ``[B, T]``, True at response tokens.
+    where: ``[B, T]`` mask of the response tokens: booleans, or 0/1
+      numbers (a trainer's ``completion_mask``; nonzero counts as a token).
+      Per-sequence advantages come from :func:`jaxloss.group_advantages`.
     clip_epsilon: lower clip range (>= 0).
     clip_epsilon_high: upper clip range (DAPO's clip-higher), or None.
     objective: ``"ppo"``, ``"cispo"``, ``"sapo"``, ``"gmpo"`` or
@@ -364,10 +367,11 @@ def policy_gradient(
     give float32), and the components dict when asked.
 
   Raises:
-    TypeError: for non-floating inputs or a non-boolean mask.
+    TypeError: for non-floating inputs or a mask that is neither boolean
+      nor numeric.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> lp = jnp.log(jnp.array([[0.5, 0.5]]))
@@ -515,7 +519,7 @@ def policy_gradient(
     if name in a:
       shapes.check_same_shape(caller, logps=lp, **{name: a[name]})
   mask = numerics.as_array(caller, "where", where)
-  validation.bool_mask(caller, "where", mask)
+  mask = validation.binary_mask(caller, "where", mask)
   shapes.check_same_shape(caller, logps=lp, where=mask)
   adv = a["advantages"]
   if adv.shape == lp.shape[:1]:

@@ -18,12 +18,12 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 DPO_LOSS_TYPES = (
   "sigmoid",
@@ -254,10 +254,10 @@ def _lengths(caller, name, x, like):
 
 @scoped
 def dpo(
-  policy_chosen_logps: ArrayLike,
-  policy_rejected_logps: ArrayLike,
-  reference_chosen_logps: ArrayLike,
-  reference_rejected_logps: ArrayLike,
+  policy_chosen_logps: InputLike,
+  policy_rejected_logps: InputLike,
+  reference_chosen_logps: InputLike,
+  reference_rejected_logps: InputLike,
   *,
   beta: float | jax.Array = 0.1,
   loss_type: str | Sequence[str] = "sigmoid",
@@ -266,13 +266,13 @@ def dpo(
   f_divergence: str = "reverse_kl",
   f_alpha_divergence_coef: float = 0.5,
   discopop_tau: float | jax.Array = 0.05,
-  bco_reward_mean: ArrayLike | None = None,
-  chosen_lengths: ArrayLike | None = None,
-  rejected_lengths: ArrayLike | None = None,
-  chosen_nll: ArrayLike | None = None,
+  bco_reward_mean: InputLike | None = None,
+  chosen_lengths: InputLike | None = None,
+  rejected_lengths: InputLike | None = None,
+  chosen_nll: InputLike | None = None,
   rpo_alpha: float | jax.Array = 0.0,
-  wpo_chosen_logps: ArrayLike | None = None,
-  wpo_rejected_logps: ArrayLike | None = None,
+  wpo_chosen_logps: InputLike | None = None,
+  wpo_rejected_logps: InputLike | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Direct preference optimisation and its variants, alone or mixed.
@@ -367,7 +367,7 @@ def dpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.dpo([-10.0], [-12.0], [-11.0], [-11.0], beta=0.5)
     Array([0.3132617], dtype=float32)
@@ -493,11 +493,11 @@ def dpo(
 
 @scoped
 def length_desensitized_logps(
-  chosen_token_logps: ArrayLike,
-  rejected_token_logps: ArrayLike,
+  chosen_token_logps: InputLike,
+  rejected_token_logps: InputLike,
   *,
-  chosen_where: ArrayLike,
-  rejected_where: ArrayLike,
+  chosen_where: InputLike,
+  rejected_where: InputLike,
   ld_alpha: float | jax.Array,
 ) -> tuple[jax.Array, jax.Array]:
   r"""LD-DPO's sequence log-probabilities: tokens past the shared length
@@ -530,7 +530,7 @@ def length_desensitized_logps(
     TypeError: for non-floating log-probabilities or non-bool masks.
     ValueError: for mismatched shapes or ``ld_alpha`` outside ``[0, 1]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> c, r = jaxloss.length_desensitized_logps(
     ...     [[-1.0, -1.0, -1.0]], [[-2.0, 0.0, 0.0]],
@@ -573,7 +573,7 @@ def length_desensitized_logps(
 
 @scoped
 def wpo_logps(
-  token_logps: ArrayLike, logits: ArrayLike, *, where: ArrayLike
+  token_logps: InputLike, logits: InputLike, *, where: InputLike
 ) -> jax.Array:
   r"""WPO's per-sequence log-weight: the length-averaged log-probability
   aligned by the distribution's collision probability, without gradient.
@@ -600,7 +600,7 @@ def wpo_logps(
     TypeError: for non-floating inputs or a non-bool mask.
     ValueError: for mismatched shapes.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.wpo_logps([[-0.5]], [[[0.0, 0.0]]], where=[[True]])
     Array([0.19314718], dtype=float32)
@@ -630,8 +630,8 @@ def wpo_logps(
 
 @scoped
 def simpo(
-  chosen_avg_logps: ArrayLike,
-  rejected_avg_logps: ArrayLike,
+  chosen_avg_logps: InputLike,
+  rejected_avg_logps: InputLike,
   *,
   beta: float | jax.Array = 2.0,
   gamma: float | jax.Array = 0.5,
@@ -663,7 +663,7 @@ def simpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.simpo([-1.0], [-1.5], beta=2.0, gamma=0.5)
     Array([0.474077], dtype=float32)
@@ -692,14 +692,14 @@ def simpo(
 @validation.deprecated_alias({"alpha": "cpo_alpha"})
 @scoped
 def cpo(
-  chosen_logps: ArrayLike,
-  rejected_logps: ArrayLike,
+  chosen_logps: InputLike,
+  rejected_logps: InputLike,
   *,
   beta: float | jax.Array = 0.1,
   cpo_alpha: float | jax.Array = 1.0,
   alphapo_alpha: float | jax.Array = 0.0,
   gamma: float | jax.Array = 0.0,
-  chosen_nll: ArrayLike | None = None,
+  chosen_nll: InputLike | None = None,
   label_smoothing: float | jax.Array = 0.0,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
@@ -747,7 +747,7 @@ def cpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cpo([-2.0], [-4.0], beta=0.5, cpo_alpha=1.0)
     Array([2.3132617], dtype=float32)
@@ -794,11 +794,11 @@ def _alphapo_reward(logps, a):
 
 @scoped
 def orpo(
-  chosen_avg_logps: ArrayLike,
-  rejected_avg_logps: ArrayLike,
+  chosen_avg_logps: InputLike,
+  rejected_avg_logps: InputLike,
   *,
   beta: float | jax.Array = 0.1,
-  chosen_nll: ArrayLike | None = None,
+  chosen_nll: InputLike | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Odds-ratio preference optimisation: NLL plus an odds-ratio term.
@@ -829,7 +829,7 @@ def orpo(
     TypeError: for non-floating inputs.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.orpo([-0.5], [-1.5], beta=0.1)
     Array([0.5170859], dtype=float32)
@@ -859,13 +859,13 @@ def orpo(
 
 @scoped
 def kto(
-  policy_logps: ArrayLike,
-  reference_logps: ArrayLike,
-  desirable: ArrayLike,
+  policy_logps: InputLike,
+  reference_logps: InputLike,
+  desirable: InputLike,
   *,
-  policy_kl_logps: ArrayLike | None = None,
-  reference_kl_logps: ArrayLike | None = None,
-  kl: ArrayLike | None = None,
+  policy_kl_logps: InputLike | None = None,
+  reference_kl_logps: InputLike | None = None,
+  kl: InputLike | None = None,
   beta: float | jax.Array = 0.1,
   desirable_weight: float | jax.Array = 1.0,
   undesirable_weight: float | jax.Array = 1.0,
@@ -913,7 +913,7 @@ def kto(
     TypeError: for non-floating log-probabilities or a non-bool mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.kto([-5.0, -7.0], [-6.0, -6.0], [True, False], beta=1.0)
     Array([0.2689414, 0.2689414], dtype=float32)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
@@ -15,6 +14,7 @@ from jaxloss._src import validation
 from jaxloss._src.losses import softmax as _softmax
 from jaxloss._src.objects import Loss
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 _EPS = numerics.EPSILON
 
@@ -48,13 +48,13 @@ def binary_terms(t, p, from_logits):
 
 @scoped
 def binary_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   from_logits: bool = False,
   label_smoothing: float | jax.Array = 0.0,
   axis: int = -1,
-  pos_weight: ArrayLike | None = None,
+  pos_weight: InputLike | None = None,
 ) -> jax.Array:
   """Binary cross-entropy, averaged along ``axis``.
 
@@ -82,7 +82,7 @@ def binary_crossentropy(
   Returns:
     Per-sample losses: ``y_pred``'s shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.binary_crossentropy([[0.0, 1.0], [0.0, 0.0]],
     ...                             [[0.6, 0.4], [0.4, 0.6]]).round(4)
@@ -114,8 +114,8 @@ def binary_crossentropy(
 
 @scoped
 def binary_focal_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   apply_class_balancing: bool = False,
   alpha: float | jax.Array = 0.25,
@@ -152,7 +152,7 @@ def binary_focal_crossentropy(
     ValueError: if ``gamma < 0``, ``alpha`` or ``label_smoothing`` is
       outside [0, 1].
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.binary_focal_crossentropy([[0.0, 1.0], [0.0, 0.0]],
     ...                                   [[0.6, 0.4], [0.4, 0.6]], gamma=2.0)
@@ -202,13 +202,13 @@ def _smooth_one_hot(t, label_smoothing):
 
 @scoped
 def categorical_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   from_logits: bool = False,
   label_smoothing: float | jax.Array = 0.0,
   axis: int = -1,
-  weight: ArrayLike | None = None,
+  weight: InputLike | None = None,
 ) -> jax.Array:
   """Categorical cross-entropy with one-hot (or soft) targets.
 
@@ -239,7 +239,7 @@ def categorical_crossentropy(
   Returns:
     Per-sample losses: ``y_pred``'s shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_crossentropy([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
     ...                                  [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]
@@ -275,8 +275,8 @@ def _class_axis_alpha(caller, alpha, num_classes):
 
 @scoped
 def categorical_focal_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | Sequence[float] | jax.Array = 0.25,
   gamma: float | jax.Array = 2.0,
@@ -307,7 +307,7 @@ def categorical_focal_crossentropy(
   Returns:
     Per-sample losses: ``y_pred``'s shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_focal_crossentropy(
     ...     [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
@@ -356,8 +356,8 @@ def _gather_last(x, labels):
 @validation.deprecated_alias({"ignore_class": "ignore_index"})
 @scoped
 def sparse_categorical_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   from_logits: bool = False,
   ignore_index: int | None = None,
@@ -390,7 +390,7 @@ def sparse_categorical_crossentropy(
   Returns:
     Per-sample losses ``[...]``: ``y_pred``'s shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.sparse_categorical_crossentropy(
     ...     [1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]).round(4)
@@ -437,7 +437,7 @@ def _sparse_valid(y_true, y_pred, values, *, ignore_index, axis, **_):
 
 @scoped
 def categorical_generalized_cross_entropy(
-  y_true: ArrayLike, y_pred: ArrayLike, *, q: float | jax.Array = 0.5
+  y_true: InputLike, y_pred: InputLike, *, q: float | jax.Array = 0.5
 ) -> jax.Array:
   """Generalized cross-entropy (Zhang & Sabuncu 2018) with integer labels.
 
@@ -459,7 +459,7 @@ def categorical_generalized_cross_entropy(
   Raises:
     ValueError: if ``q`` is not in (0, 1].
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_generalized_cross_entropy(
     ...     [0, 1], [[0.25, 0.75], [0.5, 0.5]], q=0.5)
@@ -481,7 +481,7 @@ def categorical_generalized_cross_entropy(
 
 
 @scoped
-def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def poisson(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Poisson negative log-likelihood (up to a constant), averaged last axis.
 
   ``loss = mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``
@@ -493,7 +493,7 @@ def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.poisson([[1.0, 0.0]], [[1.0, 2.0]])
     Array([1.5], dtype=float32)
@@ -507,7 +507,7 @@ def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
 
 
 @scoped
-def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def kl_divergence(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Kullback-Leibler divergence ``KL(y_true || y_pred)`` over the last axis.
 
   ``loss = sum(t * log(t / p), axis=-1)`` with ``t, p`` clipped into
@@ -520,7 +520,7 @@ def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])
     Array([0.14384103], dtype=float32)
@@ -543,7 +543,7 @@ class BinaryCrossentropy(Loss, fn=binary_crossentropy, aliases=("bce", "BCE")):
   from_logits: bool = False
   label_smoothing: float | jax.Array = 0.0
   axis: int = -1
-  pos_weight: ArrayLike | None = None
+  pos_weight: InputLike | None = None
 
 
 class BinaryFocalCrossentropy(Loss, fn=binary_focal_crossentropy):
@@ -563,7 +563,7 @@ class CategoricalCrossentropy(Loss, fn=categorical_crossentropy):
   from_logits: bool = False
   label_smoothing: float | jax.Array = 0.0
   axis: int = -1
-  weight: ArrayLike | None = None
+  weight: InputLike | None = None
 
 
 class CategoricalFocalCrossentropy(Loss, fn=categorical_focal_crossentropy):

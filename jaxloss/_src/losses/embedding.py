@@ -24,7 +24,6 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
@@ -33,6 +32,7 @@ from jaxloss._src import validation
 from jaxloss._src.objects import Loss
 from jaxloss._src.objects import register
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Similarity-based losses: clipped cosine similarity, NT-Xent (SimCLR) and
@@ -127,11 +127,11 @@ def pair_masks(labels, ref_labels, remove_diagonal):
 
 @scoped
 def circle(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  ref_labels: ArrayLike | None = None,
-  ref_embeddings: ArrayLike | None = None,
+  ref_labels: InputLike | None = None,
+  ref_embeddings: InputLike | None = None,
   remove_diagonal: bool = True,
   gamma: float | jax.Array = 80.0,
   margin: float | jax.Array = 0.4,
@@ -159,7 +159,7 @@ def circle(
   Returns:
     ``[N]`` losses.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
@@ -352,9 +352,9 @@ def _tuple_inputs(caller, **arrays):
 
 @scoped
 def triplet_margin_loss(
-  anchor: ArrayLike,
-  positive: ArrayLike,
-  negative: ArrayLike,
+  anchor: InputLike,
+  positive: InputLike,
+  negative: InputLike,
   *,
   margin: float | jax.Array = 1.0,
   p: float = 2.0,
@@ -387,7 +387,7 @@ def triplet_margin_loss(
       ``eps < 0``.
     TypeError: for non-floating inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.triplet_margin_loss([[0.0, 0.0]], [[0.0, 1.0]], [[3.0, 4.0]],
     ...                             eps=0.0)
@@ -415,10 +415,10 @@ def triplet_margin_loss(
 
 @scoped
 def quadruplet_loss(
-  anchor: ArrayLike,
-  positive: ArrayLike,
-  negative1: ArrayLike,
-  negative2: ArrayLike,
+  anchor: InputLike,
+  positive: InputLike,
+  negative1: InputLike,
+  negative2: InputLike,
   *,
   margin1: float | jax.Array = 1.0,
   margin2: float | jax.Array = 0.5,
@@ -446,7 +446,7 @@ def quadruplet_loss(
     ValueError: for shapes that differ or a rank-0 input.
     TypeError: for non-floating inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.quadruplet_loss([[0.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]],
     ...                         [[2.0, 1.0]])
@@ -475,8 +475,8 @@ def quadruplet_loss(
 
 @scoped
 def contrastive_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -501,7 +501,7 @@ def contrastive_loss(
     ValueError: for shapes that do not match.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.contrastive_loss([1, 0, 0], [0.5, 0.5, 2.0])
     Array([0.25, 0.25, 0.  ], dtype=float32)
@@ -522,10 +522,10 @@ def contrastive_loss(
 
 @scoped
 def info_nce(
-  query: ArrayLike,
-  positive_key: ArrayLike,
+  query: InputLike,
+  positive_key: InputLike,
   *,
-  negative_keys: ArrayLike | None = None,
+  negative_keys: InputLike | None = None,
   temperature: float | jax.Array = 0.1,
 ) -> jax.Array:
   """InfoNCE (van den Oord et al. 2018) with cosine similarities.
@@ -556,7 +556,7 @@ def info_nce(
       ``temperature <= 0``.
     TypeError: for non-floating inputs.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -613,8 +613,8 @@ def info_nce(
 
 @scoped
 def triplet_semihard_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
   distance_metric: str | Callable[[jax.Array], jax.Array] = "L2",
@@ -647,7 +647,7 @@ def triplet_semihard_loss(
       rank other than 2, or an unknown ``distance_metric``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.triplet_semihard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])
     Array(2.4142137, dtype=float32)
@@ -674,8 +674,8 @@ def triplet_semihard_loss(
 
 @scoped
 def triplet_hard_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
   soft: bool = False,
@@ -708,7 +708,7 @@ def triplet_hard_loss(
       rank other than 2, or an unknown ``distance_metric``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.triplet_hard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])
     Array(1., dtype=float32)
@@ -731,8 +731,8 @@ def triplet_hard_loss(
 
 @scoped
 def lifted_struct_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -762,7 +762,7 @@ def lifted_struct_loss(
       rank other than 2.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.lifted_struct_loss([0, 0, 1], [[0.0, 0.0], [0.0, 2.0],
     ...                                        [1.0, 0.0]])
@@ -799,8 +799,8 @@ def lifted_struct_loss(
 
 @scoped
 def npairs_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """N-pair loss (Sohn 2016) on a similarity matrix, as in tensorflow-addons.
 
@@ -822,7 +822,7 @@ def npairs_loss(
     ValueError: for a ``y_pred`` that is not ``[B, B]``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.npairs_loss([0, 1], [[2.0, 0.0], [0.0, 2.0]])
     Array(0.12692805, dtype=float32)
@@ -848,8 +848,8 @@ def npairs_loss(
 
 @scoped
 def supervised_contrastive(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   temperature: float | jax.Array = 0.07,
 ) -> jax.Array:
@@ -879,7 +879,7 @@ def supervised_contrastive(
       rank other than 2, or ``temperature <= 0``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     >>> jaxloss.supervised_contrastive([0, 0, 1], e, temperature=1.0)

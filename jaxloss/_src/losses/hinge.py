@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
@@ -21,6 +20,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Margin losses on raw scores: binary hinge and perceptron, and their
@@ -80,8 +80,8 @@ def _hinge_terms(caller, y_true, y_pred):
 
 @scoped
 def hinge(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Hinge loss, averaged over the last axis.
 
@@ -95,7 +95,7 @@ def hinge(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.15], dtype=float32)
@@ -109,8 +109,8 @@ def hinge(
 
 @scoped
 def squared_hinge(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Squared hinge loss, averaged over the last axis.
 
@@ -123,7 +123,7 @@ def squared_hinge(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.squared_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.445], dtype=float32)
@@ -137,8 +137,8 @@ def squared_hinge(
 
 @scoped
 def categorical_hinge(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Categorical (Crammer-Singer) hinge loss with one-hot targets.
 
@@ -152,7 +152,7 @@ def categorical_hinge(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.3], dtype=float32)
@@ -199,8 +199,8 @@ def _triple(caller, y_true, x1, x2):
 
 @scoped
 def soft_margin(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Two-class logistic loss, PyTorch's ``SoftMarginLoss``.
 
@@ -217,7 +217,7 @@ def soft_margin(
   Raises:
     ValueError: for shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.soft_margin([[1.0, -1.0]], [[0.0, 2.0]])
     Array([1.4100376], dtype=float32)
@@ -233,10 +233,10 @@ def soft_margin(
 
 @scoped
 def multilabel_soft_margin(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  weight: ArrayLike | None = None,
+  weight: InputLike | None = None,
 ) -> jax.Array:
   """Multi-label one-versus-all logistic loss, ``MultiLabelSoftMarginLoss``.
 
@@ -257,7 +257,7 @@ def multilabel_soft_margin(
   Raises:
     ValueError: for shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.multilabel_soft_margin([[1.0, 0.0]], [[0.0, 0.0]])
     Array([0.6931472], dtype=float32)
@@ -277,8 +277,8 @@ def multilabel_soft_margin(
 
 @scoped
 def multi_margin(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   p: int = 1,
   margin: float | jax.Array = 1.0,
@@ -303,7 +303,7 @@ def multi_margin(
       of ``y_pred`` without its class axis.
     TypeError: for boolean labels or an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.multi_margin([3], [[0.1, 0.2, 0.4, 0.8]])
     Array([0.325], dtype=float32)
@@ -337,9 +337,9 @@ def multi_margin(
 
 @scoped
 def margin_ranking(
-  y_true: ArrayLike,
-  x1: ArrayLike,
-  x2: ArrayLike,
+  y_true: InputLike,
+  x1: InputLike,
+  x2: InputLike,
   *,
   margin: float | jax.Array = 0.0,
 ) -> jax.Array:
@@ -363,7 +363,7 @@ def margin_ranking(
     ValueError: for shapes that differ.
     TypeError: for integer scores.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.margin_ranking([1.0, -1.0], [0.2, 0.5], [0.4, 0.1],
     ...                        margin=0.1)
@@ -382,8 +382,8 @@ def margin_ranking(
 
 @scoped
 def hinge_embedding(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -408,7 +408,7 @@ def hinge_embedding(
   Raises:
     ValueError: for shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.hinge_embedding([[1.0, -1.0]], [[0.3, 0.4]])
     Array([0.45], dtype=float32)
@@ -427,9 +427,9 @@ def hinge_embedding(
 
 @scoped
 def cosine_embedding(
-  y_true: ArrayLike,
-  x1: ArrayLike,
-  x2: ArrayLike,
+  y_true: InputLike,
+  x1: InputLike,
+  x2: InputLike,
   *,
   margin: float | jax.Array = 0.0,
 ) -> jax.Array:
@@ -455,7 +455,7 @@ def cosine_embedding(
     ValueError: for ``margin`` outside [-1, 1] or shapes that do not fit.
     TypeError: for integer embeddings.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosine_embedding([1.0, -1.0], [[1.0, 0.0], [1.0, 1.0]],
     ...                          [[1.0, 1.0], [1.0, 1.0]])
@@ -488,7 +488,7 @@ class SoftMarginLoss(Loss, fn=soft_margin):
 class MultiLabelSoftMarginLoss(Loss, fn=multilabel_soft_margin):
   """Loss object for :func:`jaxloss.multilabel_soft_margin`."""
 
-  weight: ArrayLike | None = None
+  weight: InputLike | None = None
 
 
 class MultiMarginLoss(Loss, fn=multi_margin):

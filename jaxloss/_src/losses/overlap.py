@@ -26,7 +26,6 @@ import numbers
 import jax
 from jax import core as jax_core
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
@@ -34,6 +33,7 @@ from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Overlap losses of Keras 3 for segmentation: Dice and Tversky.
@@ -57,8 +57,8 @@ def overlap_terms(caller, y_true, y_pred, axis):
 
 @scoped
 def dice(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int | tuple[int, ...] | None = None,
 ) -> jax.Array:
@@ -75,7 +75,7 @@ def dice(
   Returns:
     The inputs' shape without ``axis`` (a scalar for ``axis=None``).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.dice([[1.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...              axis=1)
@@ -96,8 +96,8 @@ def dice(
 
 @scoped
 def tversky(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 0.5,
   beta: float | jax.Array = 0.5,
@@ -123,7 +123,7 @@ def tversky(
   Returns:
     The inputs' shape without ``axis`` (a scalar for ``axis=None``).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.tversky([[1.0, 0.0, 1.0]], [[1.0, 1.0, 0.0]], alpha=0.9,
     ...                 beta=0.1, axis=1)
@@ -166,8 +166,8 @@ def _tversky_index(tp, fp, fn_, alpha, beta):
 
 @scoped
 def jaccard(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int | tuple[int, ...] | None = None,
 ) -> jax.Array:
@@ -198,7 +198,7 @@ def jaccard(
     ValueError: if the shapes differ or ``axis`` is out of range.
     TypeError: if ``y_pred`` is not floating.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.jaccard([[1.0, 1.0, 0.0]], [[1.0, 0.0, 1.0]], axis=1)
     Array([0.6666667], dtype=float32)
@@ -213,8 +213,8 @@ def jaccard(
 
 @scoped
 def focal_tversky(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 0.5,
   beta: float | jax.Array = 0.5,
@@ -256,7 +256,7 @@ def focal_tversky(
       differ or ``axis`` is out of range.
     TypeError: if ``y_pred`` is not floating.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.focal_tversky([[1.0, 0.0, 1.0, 1.0]], [[1.0, 1.0, 0.0, 1.0]],
     ...                       gamma=0.5, axis=1)
@@ -453,7 +453,7 @@ def _lovasz_extension(errors, gt):
 
 @scoped
 def lovasz_hinge(
-  y_true: ArrayLike, y_pred: ArrayLike, *, per_image: bool = True
+  y_true: InputLike, y_pred: InputLike, *, per_image: bool = True
 ) -> jax.Array:
   """Binary Lovász hinge loss on logits (Berman et al. 2018, Eq. 10).
 
@@ -479,7 +479,7 @@ def lovasz_hinge(
     ValueError: if the shapes differ or ``y_pred`` has rank < 2.
     TypeError: if ``y_pred`` is not floating or ``per_image`` not a bool.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.lovasz_hinge([[[1.0, 0.0]], [[1.0, 1.0]]],
     ...                      [[[2.0, -1.0]], [[0.5, -0.5]]])
@@ -533,8 +533,8 @@ def _class_ids(caller, classes, num_classes):
 
 @scoped
 def lovasz_softmax(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   classes: str | Sequence[int] = "present",
   per_image: bool = False,
@@ -572,7 +572,7 @@ def lovasz_softmax(
     TypeError: if ``y_pred`` is not floating, ``y_true`` is boolean or
       ``per_image`` not a bool.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.lovasz_softmax([[0, 1]], [[[0.8, 0.2], [0.4, 0.6]]])
     Array(0.35, dtype=float32)

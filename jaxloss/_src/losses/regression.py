@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import Loss
 from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Keras 3 regression losses: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh.
@@ -30,8 +30,8 @@ def _mean_last(x, out_dtype):
 
 @scoped
 def mean_squared_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean squared error over the last axis.
 
@@ -44,7 +44,7 @@ def mean_squared_error(
   Returns:
     Per-sample losses ``[...]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]])
     Array([0.5], dtype=float32)
@@ -60,8 +60,8 @@ def mean_squared_error(
 
 @scoped
 def mean_absolute_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean absolute error over the last axis.
 
@@ -74,7 +74,7 @@ def mean_absolute_error(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_error([[0.0, 1.0]], [[1.0, 3.0]])
     Array([1.5], dtype=float32)
@@ -90,8 +90,8 @@ def mean_absolute_error(
 
 @scoped
 def mean_absolute_percentage_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean absolute percentage error over the last axis.
 
@@ -105,7 +105,7 @@ def mean_absolute_percentage_error(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]])
     Array([37.5], dtype=float32)
@@ -122,8 +122,8 @@ def mean_absolute_percentage_error(
 
 @scoped
 def mean_squared_logarithmic_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean squared logarithmic error over the last axis.
 
@@ -137,7 +137,7 @@ def mean_squared_logarithmic_error(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> round(float(jaxloss.mean_squared_logarithmic_error(
     ...     [[0.0, 0.0]], [[1.0, 1.0]])[0]), 4)
@@ -156,8 +156,8 @@ def mean_squared_logarithmic_error(
 
 @scoped
 def cosine_similarity(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int = -1,
 ) -> jax.Array:
@@ -175,7 +175,7 @@ def cosine_similarity(
   Returns:
     Per-sample losses: the inputs' shape without ``axis``, in [-1, 1].
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosine_similarity([[0.0, 1.0], [1.0, 1.0]],
     ...                           [[1.0, 0.0], [1.0, 1.0]])
@@ -195,8 +195,8 @@ def cosine_similarity(
 
 @scoped
 def huber(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   delta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -216,7 +216,7 @@ def huber(
   Raises:
     ValueError: if ``delta <= 0``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)
     Array([1.3125], dtype=float32)
@@ -233,8 +233,8 @@ def huber(
 
 @scoped
 def log_cosh(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Log of the hyperbolic cosine of the error, averaged over the last axis.
 
@@ -249,7 +249,7 @@ def log_cosh(
   Returns:
     Per-sample losses ``[...]`` (the last axis reduced).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> round(float(jaxloss.log_cosh([[0.0]], [[1.0]])[0]), 5)
     0.43378
@@ -327,8 +327,8 @@ class LogCosh(
 
 @scoped
 def smooth_l1(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   beta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -352,7 +352,7 @@ def smooth_l1(
   Raises:
     ValueError: for ``beta < 0`` or shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.smooth_l1([[0.0, 0.0]], [[0.5, 3.0]])
     Array([1.3125], dtype=float32)
@@ -375,8 +375,8 @@ def smooth_l1(
 
 @scoped
 def pinball(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   tau: float | jax.Array = 0.5,
 ) -> jax.Array:
@@ -400,7 +400,7 @@ def pinball(
   Raises:
     ValueError: for ``tau`` outside [0, 1] or shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.pinball([[1.0, 1.0]], [[0.0, 2.0]], tau=0.9)
     Array([0.5], dtype=float32)
@@ -480,8 +480,8 @@ def barron_general(z, alpha, b):
 
 @scoped
 def robust_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
@@ -524,7 +524,7 @@ def robust_loss(
   Raises:
     ValueError: for a concrete ``scale <= 0``, or shapes that do not fit.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> x = [[0.0, 0.0, 0.0]]
     >>> jaxloss.robust_loss(x, [[1.0, 2.0, 3.0]], alpha=2.0)
