@@ -35,6 +35,9 @@ def main() -> None:
   loss = cce(one_hot, logits, sample_weight=w)
   huber = jaxloss.Huber(delta=1.0)
   loss = huber([[0.0, 1.0]], [[0.5, 3.0]])
+  # Nested Python lists are inputs (jaxloss.InputLike) for functions too.
+  values = jaxloss.huber([[0.0, 1.0]], [[0.5, 3.0]], delta=1.0)
+  loss = jaxloss.reduce(values, sample_weight=[2.0])
   sparse = jaxloss.SparseCategoricalCrossentropy(
     from_logits=True, ignore_index=-1
   )
