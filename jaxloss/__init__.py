@@ -4,6 +4,8 @@ Per-sample loss functions, a ``reduce`` transform, Keras-style loss objects
 and a name registry. See the README for a tour.
 """
 
+from typing import Any
+
 from jaxloss import regularizers
 from jaxloss._src.debug import checked
 from jaxloss._src.lm.cross_entropy import linear_cross_entropy
@@ -207,7 +209,8 @@ mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
-kld = KLD = kullback_leibler_divergence = kl_divergence
+kld = KLD = kl_divergence
+kullback_leibler_divergence = kl_divergence
 bce = BCE = binary_crossentropy
 logcosh = log_cosh
 
@@ -221,7 +224,7 @@ _RENAMED = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
   # Lazy submodules: `import jaxloss; jaxloss.optax.softmax_cross_entropy(...)`
   # works without importing the optax forms up front; `jaxloss.flax` and
   # `jaxloss.keras` import their optional extra only when first touched.

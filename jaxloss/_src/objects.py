@@ -272,15 +272,18 @@ class Loss:
 
   @classmethod
   def default_name(cls) -> str:
+    """The loss's name when none is given (Keras's, e.g. ``huber_loss``)."""
     return getattr(cls, "_default_name", cls.__name__)
 
   @classmethod
   def hyper_parameter_names(cls) -> tuple[str, ...]:
+    """The hyper-parameter fields' names, in order."""
     return tuple(
       f.name for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS
     )
 
   def hyper_parameters(self) -> dict[str, Any]:
+    """The hyper-parameters by name (the kernel's keyword arguments)."""
     return {f: getattr(self, f) for f in self.hyper_parameter_names()}
 
   def _cast(self, x):
@@ -372,6 +375,7 @@ class Loss:
       )
 
   def get_config(self) -> dict[str, Any]:
+    """The constructor keywords, JSON-friendly (Keras's ``get_config``)."""
     config = {
       "reduction": self.reduction,
       "name": self.name,
@@ -382,6 +386,7 @@ class Loss:
 
   @classmethod
   def from_config(cls, config: Mapping[str, Any]) -> Loss:
+    """The loss object made from :meth:`get_config`'s dict."""
     return cls(**config)
 
 
@@ -535,9 +540,11 @@ class LossFunctionWrapper(Loss):
 
   @classmethod
   def hyper_parameter_names(cls) -> tuple[str, ...]:
+    """None: the wrapped function's keywords are not fields."""
     return ()
 
   def hyper_parameters(self) -> dict[str, Any]:
+    """The keyword arguments bound to the wrapped function."""
     return dict(self.kwargs)
 
   def _check_hyper_parameters(self):
@@ -580,6 +587,7 @@ class LossFunctionWrapper(Loss):
     return self.function(*args, **params)
 
   def get_config(self) -> dict[str, Any]:
+    """The constructor keywords, the function serialized under ``fn``."""
     assert self.function is not None
     config = {
       "reduction": self.reduction,
@@ -592,6 +600,7 @@ class LossFunctionWrapper(Loss):
 
   @classmethod
   def from_config(cls, config: Mapping[str, Any]) -> LossFunctionWrapper:
+    """The wrapper made from :meth:`get_config`'s dict."""
     config = dict(config)
     fn = get(config.pop("fn"))
     base = {

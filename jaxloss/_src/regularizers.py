@@ -23,6 +23,7 @@ import dataclasses
 import math
 import re
 from typing import Any
+from typing import Self
 
 import jax
 import jax.numpy as jnp
@@ -52,10 +53,12 @@ class Regularizer:
     return jnp.zeros((), dt)
 
   def get_config(self) -> dict[str, Any]:
+    """The constructor keywords (Keras's ``get_config``)."""
     return dataclasses.asdict(self)
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: dict[str, Any]) -> Self:
+    """The regularizer made from :meth:`get_config`'s dict."""
     return cls(**config)
 
 
@@ -72,7 +75,7 @@ class L1(Regularizer):
 
   l1: float = 0.01
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number("L1", "l1", self.l1, *_FACTOR, high_open=True)
 
   def __call__(self, x: InputLike) -> jax.Array:
@@ -95,7 +98,7 @@ class L2(Regularizer):
 
   l2: float = 0.01
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number("L2", "l2", self.l2, *_FACTOR, high_open=True)
 
   def __call__(self, x: InputLike) -> jax.Array:
@@ -117,7 +120,7 @@ class L1L2(Regularizer):
   l1: float = 0.0
   l2: float = 0.0
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number("L1L2", "l1", self.l1, *_FACTOR, high_open=True)
     validation.static_number("L1L2", "l2", self.l2, *_FACTOR, high_open=True)
 
@@ -156,7 +159,7 @@ class OrthogonalRegularizer(Regularizer):
   factor: float = 0.01
   mode: str = "rows"
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number(
       "OrthogonalRegularizer", "factor", self.factor, *_FACTOR, high_open=True
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
+from typing import Any
+from typing import TypeVar
 import warnings
 
 import jax
@@ -14,8 +17,11 @@ from jaxloss._src import objects
 # The linen collection / the name the auxiliary losses live under.
 COLLECTION = "losses"
 
+# A module form (a linen or nnx module class).
+M = TypeVar("M")
 
-def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
+
+def collect_losses(tree: Any, collection: str = COLLECTION) -> jax.Array:
   """Sums every recorded auxiliary loss term into one scalar.
 
   ``tree`` is what recording returned: the mutated linen variables (a dict
@@ -59,7 +65,11 @@ def config_fields(loss_cls) -> list[dataclasses.Field]:
   return list(dataclasses.fields(loss_cls))
 
 
-def deprecated_module_forms(module_class, module_globals):
+def deprecated_module_forms(
+  module_class: Callable[[type], M], module_globals: dict[str, Any]
+) -> tuple[
+  Callable[[], dict[str, M]], Callable[[str], M], Callable[[], list[str]]
+]:
   """``modules``, ``__getattr__`` and ``__dir__`` for an adapter module.
 
   The per-loss module forms (``jaxloss.flax.linen.Huber``) are deprecated
@@ -70,7 +80,7 @@ def deprecated_module_forms(module_class, module_globals):
   """
   kind = module_globals["__name__"]
 
-  def _warn(what):
+  def _warn(what: str) -> None:
     warnings.warn(
       f"{kind}.{what} is deprecated and will be removed in the next "
       f"release; wrap the loss object instead: "
@@ -79,7 +89,7 @@ def deprecated_module_forms(module_class, module_globals):
       stacklevel=3,
     )
 
-  def modules():
+  def modules() -> dict[str, M]:
     """Deprecated: module forms of every registered loss class, by name."""
     warnings.warn(
       f"{kind}.modules() is deprecated and will be removed in the next "
@@ -93,14 +103,14 @@ def deprecated_module_forms(module_class, module_globals):
       if n not in module_globals
     }
 
-  def __getattr__(name: str):  # noqa: N807 - a module's __getattr__
+  def __getattr__(name: str) -> M:  # noqa: N807 - a module's __getattr__
     classes = loss_classes()
     if name in classes:
       _warn(name)
       return module_class(classes[name])
     raise AttributeError(f"module {kind!r} has no attribute {name!r}")
 
-  def __dir__():  # noqa: N807 - a module's __dir__
+  def __dir__() -> list[str]:  # noqa: N807 - a module's __dir__
     return sorted(module_globals)
 
   return modules, __getattr__, __dir__

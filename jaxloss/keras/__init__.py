@@ -59,5 +59,5 @@ __all__ = ["regularizers"]
 __all__ += _losses.__all__
 
 
-def __dir__():
+def __dir__() -> list[str]:
   return sorted(set(globals()) | set(__all__))

@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import inspect
 from typing import Any
+from typing import Self
 from typing import cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 import keras
 from keras.src.backend import get_keras_mask
 from keras.src.backend import set_keras_mask
@@ -25,6 +27,7 @@ from keras.src.losses import LossFunctionWrapper as KerasLossFunctionWrapper
 from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 
 import jaxloss
+from jaxloss._src.typing import InputLike
 
 PACKAGE = "jaxloss"
 _BASE_KEYS = ("reduction", "name", "dtype")
@@ -66,7 +69,9 @@ class JaxlossLoss(keras.losses.Loss):
   # {jaxloss keyword: Keras keyword} where the two differ (KERAS_KEYWORDS).
   keras_keywords: dict[str, str] = {}
 
-  def __init_subclass__(cls, *, core: type | None = None, **kwargs):
+  def __init_subclass__(
+    cls, *, core: type | None = None, **kwargs: Any
+  ) -> None:
     """Names the jaxloss class of a declared adapter, gives the adapter the
     class's constructor signature (under Keras's keyword names) and
     registers it with Keras as ``"jaxloss>Name"``."""
@@ -92,9 +97,9 @@ class JaxlossLoss(keras.losses.Loss):
     self,
     *,
     reduction: str | None = "sum_over_batch_size",
-    name=None,
-    dtype=None,
-    **hyper_parameters,
+    name: str | None = None,
+    dtype: DTypeLike | keras.DTypePolicy | None = None,
+    **hyper_parameters: Any,
   ):
     core_class = type(self).core_class
     assert core_class is not None  # every adapter class sets it
@@ -115,7 +120,7 @@ class JaxlossLoss(keras.losses.Loss):
     self._weighted = False
 
   @property
-  def core(self):
+  def core(self) -> Any:  # an instance of ``core_class``
     """The jaxloss loss object holding the hyper-parameters."""
     return self._core
 
@@ -125,7 +130,12 @@ class JaxlossLoss(keras.losses.Loss):
     params = cast(dict[str, Any], self._core.hyper_parameters())
     return {names.get(k, k): v for k, v in params.items()}
 
-  def __call__(self, y_true, y_pred, sample_weight=None) -> jax.Array:
+  def __call__(
+    self,
+    y_true: InputLike,
+    y_pred: InputLike,
+    sample_weight: InputLike | None = None,
+  ) -> jax.Array:
     # Remember, for ``call``, whether Keras will weight or mask the values.
     self._weighted = (
       sample_weight is not None or get_keras_mask(y_pred) is not None
@@ -140,7 +150,8 @@ class JaxlossLoss(keras.losses.Loss):
     finally:
       self._weighted = False
 
-  def call(self, y_true, y_pred):
+  def call(self, y_true: InputLike, y_pred: InputLike) -> jax.Array:
+    """jaxloss's per-sample values (Keras then weights and reduces)."""
     name = type(self).__name__
     # Keras's rule for every loss function: a trailing axis of size 1 is
     # squeezed (or added) so that [B] targets meet [B, 1] outputs.
@@ -167,7 +178,7 @@ class JaxlossLoss(keras.losses.Loss):
         set_keras_mask(values, mask)
     return values
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
     config = {
       "name": self.name,
       "reduction": self.reduction,
@@ -177,14 +188,15 @@ class JaxlossLoss(keras.losses.Loss):
     return config
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: dict[str, Any]) -> Self:
+    """The adapter made from :meth:`get_config`'s dict."""
     config = dict(config)
     dtype = config.get("dtype")
     if isinstance(dtype, dict):
       config["dtype"] = keras.dtype_policies.deserialize(dtype)
     return cls(**config)
 
-  def __repr__(self):
+  def __repr__(self) -> str:
     params = ", ".join(f"{k}={v!r}" for k, v in self.hyper_parameters().items())
     return f"jaxloss.keras.{type(self).__name__}({params})"
 
@@ -530,7 +542,7 @@ ADAPTERS: dict[str, type[JaxlossLoss]] = {
 }
 
 
-def from_jaxloss(obj):
+def from_jaxloss(obj: jaxloss.Loss | keras.losses.Loss) -> keras.losses.Loss:
   """The Keras form of a jaxloss loss object (same hyper-parameters).
 
   A ``jaxloss.wrap(fn, **kwargs)`` object becomes Keras's own

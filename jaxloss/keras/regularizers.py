@@ -66,10 +66,12 @@ class JaxlossRegularizer(keras.regularizers.Regularizer):
     return self._core(x)
 
   def get_config(self) -> dict[str, Any]:
+    """The jaxloss regularizer's constructor keywords."""
     return dict(self._core.get_config())
 
   @classmethod
   def from_config(cls, config: dict[str, Any]) -> JaxlossRegularizer:
+    """The Keras form made from :meth:`get_config`'s dict."""
     return cls(**config)
 
   def __repr__(self) -> str:
