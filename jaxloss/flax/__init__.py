@@ -23,15 +23,15 @@ except ImportError as _error:  # pragma: no cover - exercised in a subprocess
 
 from flax import nnx as _nnx
 import flax.linen as _nn
-from jax.typing import ArrayLike
 
+from jaxloss._src.typing import InputLike
 from jaxloss.flax import linen
 from jaxloss.flax import nnx
 from jaxloss.flax._common import collect_losses
 
 
 def add_loss(
-  module: _nn.Module | _nnx.Module, value: ArrayLike, *, name: str = "aux_loss"
+  module: _nn.Module | _nnx.Module, value: InputLike, *, name: str = "aux_loss"
 ) -> bool:
   """Records an auxiliary loss term from inside a linen or nnx module.
 

@@ -25,7 +25,6 @@ from typing import Literal
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src.losses import adaptive
@@ -108,7 +107,7 @@ def module_class(loss_cls: type) -> type[nn.Module]:
 
 def add_loss(
   module: nn.Module,
-  value: ArrayLike,
+  value: InputLike,
   *,
   name: str = "aux_loss",
   collection: str = COLLECTION,
@@ -230,8 +229,8 @@ class AdaptiveRobustLoss(nn.Module):
 
   def __call__(
     self,
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
+    y_true: InputLike,
+    y_pred: InputLike,
     sample_weight: InputLike | None = None,
     *,
     where: InputLike | None = None,
@@ -258,11 +257,13 @@ class UncertaintyWeighting(nn.Module):
 
   @nn.compact
   def __call__(
-    self, losses: ArrayLike | list[ArrayLike] | tuple[ArrayLike, ...]
+    self, losses: InputLike | list[InputLike] | tuple[InputLike, ...]
   ) -> jax.Array:
     s = self.param("log_variances", nn.initializers.zeros, (self.num_tasks,))
     return adaptive.uncertainty_weighting(
-      jnp.stack(list(losses)) if isinstance(losses, (list, tuple)) else losses,
+      jnp.stack([jnp.asarray(x) for x in losses])
+      if isinstance(losses, (list, tuple))
+      else losses,
       s,
       regression=self.regression,
     )
@@ -288,13 +289,13 @@ class _CentersHead(nn.Module):
   @nn.compact
   def __call__(
     self,
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
+    y_true: InputLike,
+    y_pred: InputLike,
     sample_weight: InputLike | None = None,
     *,
     where: InputLike | None = None,
   ) -> jax.Array:
-    centers = self.centers(jnp.shape(y_pred)[-1])
+    centers = self.centers(jnp.shape(jnp.asarray(y_pred))[-1])
     values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
       y_true, y_pred, centers, **self.hyper_parameters()
     )
@@ -303,10 +304,10 @@ class _CentersHead(nn.Module):
     )
 
   @nn.compact
-  def cosines(self, y_pred: ArrayLike) -> jax.Array:
+  def cosines(self, y_pred: InputLike) -> jax.Array:
     """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
     return margin_softmax.class_cosines(
-      y_pred, self.centers(jnp.shape(y_pred)[-1])
+      y_pred, self.centers(jnp.shape(jnp.asarray(y_pred))[-1])
     )
 
 

@@ -23,7 +23,6 @@ from typing import Any
 from flax import nnx
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src.losses import adaptive
@@ -96,7 +95,7 @@ class AuxLoss(nnx.Intermediate[Any]):
 
 
 def add_loss(
-  module: nnx.Module, value: ArrayLike, *, name: str = "aux_loss"
+  module: nnx.Module, value: InputLike, *, name: str = "aux_loss"
 ) -> bool:
   """Records an auxiliary loss term (Keras's ``add_loss``) from a module.
 
@@ -188,8 +187,8 @@ class AdaptiveRobustLoss(nnx.Module):
 
   def __call__(
     self,
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
+    y_true: InputLike,
+    y_pred: InputLike,
     sample_weight: InputLike | None = None,
     *,
     where: InputLike | None = None,
@@ -215,10 +214,10 @@ class UncertaintyWeighting(nnx.Module):
     self.regression: bool | Sequence[bool] = regression
 
   def __call__(
-    self, losses: ArrayLike | list[ArrayLike] | tuple[ArrayLike, ...]
+    self, losses: InputLike | list[InputLike] | tuple[InputLike, ...]
   ) -> jax.Array:
     if isinstance(losses, (list, tuple)):
-      losses = jnp.stack(list(losses))
+      losses = jnp.stack([jnp.asarray(x) for x in losses])
     return adaptive.uncertainty_weighting(
       losses, self.log_variances[...], regression=self.regression
     )
@@ -258,8 +257,8 @@ class _CentersHead(nnx.Module):
 
   def __call__(
     self,
-    y_true: ArrayLike,
-    y_pred: ArrayLike,
+    y_true: InputLike,
+    y_pred: InputLike,
     sample_weight: InputLike | None = None,
     *,
     where: InputLike | None = None,
@@ -271,7 +270,7 @@ class _CentersHead(nnx.Module):
       values, sample_weight=sample_weight, where=where, reduction=self.reduction
     )
 
-  def cosines(self, y_pred: ArrayLike) -> jax.Array:
+  def cosines(self, y_pred: InputLike) -> jax.Array:
     """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
     return margin_softmax.class_cosines(y_pred, self.centers[...])
 
