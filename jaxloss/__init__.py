@@ -530,3 +530,12 @@ __all__ += [
   "siglip_loss",
   "SigLIPLoss",
 ]
+
+# Packed sequences (jaxloss._src.lm.segments).
+from jaxloss._src.lm.segments import segment_broadcast  # noqa: E402
+from jaxloss._src.lm.segments import segment_reduce  # noqa: E402
+
+__all__ += [
+  "segment_broadcast",
+  "segment_reduce",
+]

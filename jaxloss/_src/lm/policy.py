@@ -11,6 +11,7 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.lm import segments
 from jaxloss._src.objects import scoped
 
 KL_ESTIMATORS = ("k1", "k2", "k3")
@@ -47,6 +48,7 @@ def policy_gradient(
   normalization: str = "token",
   normalizer: ArrayLike | None = None,
   return_components: bool = False,
+  segment_ids: ArrayLike | None = None,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Clipped policy-gradient loss (PPO / GRPO / DAPO / Dr. GRPO).
 
@@ -72,7 +74,16 @@ def policy_gradient(
   For gradient accumulation or data parallelism pass the *global* divisor
   (token count, sequence count or ``B * T_max`` of the whole batch) as
   ``normalizer`` and sum the per-shard losses, so that the loss scale does
-  not depend on how the batch is split. This is a batch-level loss: it
+  not depend on how the batch is split.
+
+  Packed rows: with ``segment_ids`` (``[B, T]``, ``1, 2, ...`` per packed
+  sequence, 0 for padding) tokens outside every segment are masked out and
+  ``"sequence"`` normalises each *segment* by its own token count, ``B``
+  becoming the number of segments holding at least one ``where`` token
+  (:func:`jaxloss.count_tokens` with ``segment_ids`` gives the global
+  count); advantages must then be per token (spread per-sequence ones with
+  :func:`jaxloss.segment_broadcast`). The result equals that of the same
+  sequences unpacked, one per row. This is a batch-level loss: it
   takes no per-sample weights (use the mask, or scale the advantages).
 
   Args:
@@ -95,6 +106,7 @@ def policy_gradient(
     normalizer: global divisor (see above); not with ``"none"``.
     return_components: also return ``{"policy_loss", "kl", "entropy",
       "clip_fraction"}``, each a masked token mean (no gradient).
+    segment_ids: optional integer ``[B, T]`` for packed rows (see above).
 
   Returns:
     A scalar (``[B, T]`` for ``"none"``) in the promoted dtype of the
@@ -162,13 +174,20 @@ def policy_gradient(
   mask = numerics.as_array(caller, "where", where)
   validation.bool_mask(caller, "where", mask)
   shapes.check_same_shape(caller, logps=lp, where=mask)
+  ids = None
+  if segment_ids is not None:
+    ids = segments.segment_ids_array(
+      caller, "segment_ids", segment_ids, lp.shape
+    )
+    mask = mask & (ids > 0)
   adv = a["advantages"]
-  if adv.shape == lp.shape[:1]:
+  if adv.shape == lp.shape[:1] and ids is None:
     adv = adv[:, None]
   elif adv.shape != lp.shape:
     raise ValueError(
-      f"{caller}: advantages must have shape [B] = {lp.shape[:1]} or [B, T] = "
-      f"{lp.shape}, got advantages.shape={tuple(adv.shape)}"
+      f"{caller}: advantages must have shape [B] = {lp.shape[:1]} (not with "
+      f"segment_ids) or [B, T] = {lp.shape}, got "
+      f"advantages.shape={tuple(adv.shape)}"
     )
   old = a.get("old_logps")
   if old is None:
@@ -196,13 +215,15 @@ def policy_gradient(
   if normalization == "none":
     out = per_token
   elif normalization == "sequence":
-    lengths = jnp.sum(mask, axis=-1, dtype=dtype)
-    seq = numerics.safe_divide(jnp.sum(per_token, axis=-1), lengths)
-    den = (
-      jnp.asarray(lp.shape[0], dtype)
-      if normalizer is None
-      else jnp.asarray(normalizer, dtype)
-    )
+    if ids is None:
+      lengths = jnp.sum(mask, axis=-1, dtype=dtype)
+      seq = numerics.safe_divide(jnp.sum(per_token, axis=-1), lengths)
+      count = jnp.asarray(lp.shape[0], dtype)
+    else:
+      sums, lengths = segments.sums_and_counts(per_token, ids, None, mask)
+      seq = numerics.safe_divide(sums, lengths)
+      count = jnp.sum(lengths != 0, dtype=dtype)
+    den = count if normalizer is None else jnp.asarray(normalizer, dtype)
     out = numerics.safe_divide(jnp.sum(seq), den)
   else:
     if normalizer is not None:

@@ -7,6 +7,18 @@ value per pair (or per example for KTO), to be reduced with
 :func:`jaxloss.reduce`. With ``return_components=True`` they also return a
 dict of logging quantities (rewards, margins, reward accuracy), with the
 same leading shape and no gradient.
+
+Packed batches: with ``segment_ids`` (``[..., T]``, ``1, 2, ...`` per
+sequence, 0 for padding; one array, or a pair ``(chosen, rejected)`` for the
+paired losses, a tuple) the log-probability inputs are per-token values (e.g.
+:func:`jaxloss.linear_log_probs`, 0 at ignored tokens) and are reduced per
+sequence first: sums for the sequence log-probabilities, means for the
+length-averaged ones and the NLL. The values are then ``[..., S]``, segment
+``k`` at index ``k - 1`` (pair ``k`` = chosen segment ``k`` with rejected
+segment ``k``), 0 where a segment is missing, and equal the values of the
+same sequences unpacked. Give the segment ids only at the tokens that count
+(``jnp.where(response_mask, segment_ids, 0)``): the means divide by the
+number of tokens carrying the id.
 """
 
 from __future__ import annotations
@@ -18,15 +30,26 @@ from jax.typing import ArrayLike
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.lm import segments
 from jaxloss._src.objects import scoped
 
 DPO_LOSS_TYPES = ("sigmoid", "hinge", "ipo", "robust")
 
 
-def _inputs(caller, **arrays):
+def _inputs(caller, packing=None, mean=(), **arrays):
+  """Floating inputs of one shape; with a :class:`segments.Packing`,
+  per-token inputs reduced per sequence (names with "rejected" read the
+  second layout). Returns ``(values, out_dtype, present)``, ``present``
+  the mask of existing pairs (None without packing)."""
   (*values,), out_dtype = numerics.floats(caller, **arrays)
-  shapes.check_same_shape(caller, **{k: v for k, v in zip(arrays, values)})
-  return values, out_dtype
+  named = dict(zip(arrays, values))
+  found = None
+  if packing is not None:
+    named, found = packing.sequences(
+      caller, named, layout=lambda k: int("rejected" in k), mean=mean
+    )
+  shapes.check_same_shape(caller, **named)
+  return list(named.values()), out_dtype, found
 
 
 def _pair_components(chosen_rewards, rejected_rewards, out_dtype):
@@ -40,7 +63,10 @@ def _pair_components(chosen_rewards, rejected_rewards, out_dtype):
   }
 
 
-def _finish(values, out_dtype, components, return_components):
+def _finish(values, out_dtype, components, return_components, found=None):
+  if found is not None:
+    values = jnp.where(found, values, 0)
+    components = {k: jnp.where(found, v, 0) for k, v in components.items()}
   values = values.astype(out_dtype)
   return (values, components) if return_components else values
 
@@ -64,6 +90,8 @@ def dpo(
   beta: float | jax.Array = 0.1,
   loss_type: str = "sigmoid",
   label_smoothing: float | jax.Array = 0.0,
+  segment_ids: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Direct preference optimisation and its hinge, IPO and robust forms.
@@ -96,6 +124,11 @@ def dpo(
     label_smoothing: in ``[0, 0.5)``; used by sigmoid and robust.
     return_components: also return ``{"chosen_rewards",
       "rejected_rewards", "margins", "accuracies"}`` (no gradient).
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` in the inputs' dtype, and the components dict
@@ -126,8 +159,10 @@ def dpo(
     caller, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
   validation.flag(caller, "return_components", return_components)
-  (pc, pr, rc, rr), out_dtype = _inputs(
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  (pc, pr, rc, rr), out_dtype, found = _inputs(
     caller,
+    packing,
     policy_chosen_logps=policy_chosen_logps,
     policy_rejected_logps=policy_rejected_logps,
     reference_chosen_logps=reference_chosen_logps,
@@ -150,7 +185,7 @@ def dpo(
       + eps * jax.nn.log_sigmoid(-beta * h)
     ) / (1 - 2 * eps)
   comps = _pair_components(beta * chosen, beta * rejected, out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @scoped
@@ -161,6 +196,8 @@ def simpo(
   beta: float | jax.Array = 2.0,
   gamma: float | jax.Array = 0.5,
   label_smoothing: float | jax.Array = 0.0,
+  segment_ids: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Simple preference optimisation (reference-free, length-normalised).
@@ -180,6 +217,11 @@ def simpo(
     gamma: target reward margin (>= 0).
     label_smoothing: in ``[0, 0.5)``.
     return_components: also return the rewards, margins and accuracies.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` (and the components dict when asked).
@@ -204,8 +246,11 @@ def simpo(
     caller, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
   validation.flag(caller, "return_components", return_components)
-  (c, r), out_dtype = _inputs(
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  (c, r), out_dtype, found = _inputs(
     caller,
+    packing,
+    ("chosen_avg_logps", "rejected_avg_logps"),
     chosen_avg_logps=chosen_avg_logps,
     rejected_avg_logps=rejected_avg_logps,
   )
@@ -214,7 +259,7 @@ def simpo(
   if label_smoothing:
     values = values - label_smoothing * jax.nn.log_sigmoid(-x)
   comps = _pair_components(beta * c, beta * r, out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @scoped
@@ -226,6 +271,8 @@ def cpo(
   alpha: float | jax.Array = 1.0,
   chosen_nll: ArrayLike | None = None,
   label_smoothing: float | jax.Array = 0.0,
+  segment_ids: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Contrastive preference optimisation: reference-free DPO plus an NLL
@@ -250,6 +297,11 @@ def cpo(
     label_smoothing: in ``[0, 0.5)``.
     return_components: also return the rewards ``beta c``, ``beta r``,
       margins, accuracies and ``"nll"``.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` (and the components dict when asked).
@@ -278,7 +330,10 @@ def cpo(
   arrays = dict(chosen_logps=chosen_logps, rejected_logps=rejected_logps)
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  values_in, out_dtype = _inputs(caller, **arrays)
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  values_in, out_dtype, found = _inputs(
+    caller, packing, ("chosen_nll",), **arrays
+  )
   c, r = values_in[0], values_in[1]
   nll = values_in[2] if chosen_nll is not None else -c
   x = beta * (c - r)
@@ -288,7 +343,7 @@ def cpo(
   values = values + alpha * nll
   comps = _pair_components(beta * c, beta * r, out_dtype)
   comps["nll"] = jax.lax.stop_gradient(nll).astype(out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @scoped
@@ -298,6 +353,8 @@ def orpo(
   *,
   beta: float | jax.Array = 0.1,
   chosen_nll: ArrayLike | None = None,
+  segment_ids: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Odds-ratio preference optimisation: NLL plus an odds-ratio term.
@@ -320,6 +377,11 @@ def orpo(
     chosen_nll: optional ``[...]`` NLL of the chosen responses.
     return_components: also return the rewards ``beta c``, ``beta r``,
       margins, accuracies, ``"log_odds_ratio"`` and ``"nll"``.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` (and the components dict when asked).
@@ -345,7 +407,10 @@ def orpo(
   )
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  values_in, out_dtype = _inputs(caller, **arrays)
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  values_in, out_dtype, found = _inputs(
+    caller, packing, tuple(arrays), **arrays
+  )
   c, r = values_in[0], values_in[1]
   nll = values_in[2] if chosen_nll is not None else -c
   log_or = (c - log1mexp(c)) - (r - log1mexp(r))
@@ -353,7 +418,7 @@ def orpo(
   comps = _pair_components(beta * c, beta * r, out_dtype)
   comps["log_odds_ratio"] = jax.lax.stop_gradient(log_or).astype(out_dtype)
   comps["nll"] = jax.lax.stop_gradient(nll).astype(out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @scoped
@@ -368,6 +433,8 @@ def kto(
   beta: float | jax.Array = 0.1,
   desirable_weight: float | jax.Array = 1.0,
   undesirable_weight: float | jax.Array = 1.0,
+  segment_ids: ArrayLike | tuple[ArrayLike, ArrayLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Kahneman–Tversky optimisation on unpaired desirable / undesirable
@@ -397,6 +464,12 @@ def kto(
     desirable_weight: weight (>= 0) of desirable examples.
     undesirable_weight: weight (>= 0) of undesirable examples.
     return_components: also return ``{"rewards", "kl"}`` (no gradient).
+    segment_ids: optional integer ``[..., T]`` for a packed batch: the
+      log-probabilities are then per-token and summed per sequence, and
+      ``desirable`` is ``[..., S]`` (module docstring); the KL inputs stay
+      per-sequence.
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-example losses ``[...]`` (and the components dict when asked).
@@ -421,8 +494,9 @@ def kto(
     caller, "undesirable_weight", undesirable_weight, low=0.0
   )
   validation.flag(caller, "return_components", return_components)
-  (p, ref), out_dtype = _inputs(
-    caller, policy_logps=policy_logps, reference_logps=reference_logps
+  packing = segments.Packing.make(caller, segment_ids, num_segments)
+  (p, ref), out_dtype, found = _inputs(
+    caller, packing, policy_logps=policy_logps, reference_logps=reference_logps
   )
   d = numerics.as_array(caller, "desirable", desirable)
   validation.bool_mask(caller, "desirable", d)
@@ -439,7 +513,7 @@ def kto(
       raise ValueError(f"{caller}: kl must be a scalar, got shape {z0.shape}")
     z0 = z0.astype(p.dtype)
   elif policy_kl_logps is not None:
-    (pk, rk), _ = _inputs(
+    (pk, rk), _, _ = _inputs(
       caller,
       policy_kl_logps=policy_kl_logps,
       reference_kl_logps=reference_kl_logps,
@@ -458,4 +532,4 @@ def kto(
     "rewards": jax.lax.stop_gradient(beta * r).astype(out_dtype),
     "kl": z0.astype(out_dtype),
   }
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)

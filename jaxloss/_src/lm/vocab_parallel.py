@@ -30,6 +30,7 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import cross_entropy as ce
 from jaxloss._src.lm import head
+from jaxloss._src.lm import segments
 from jaxloss._src.objects import scoped
 
 
@@ -252,8 +253,15 @@ def count_tokens(
   *,
   ignore_index: int = -100,
   axis_name: str | tuple[str, ...] | None = None,
+  segment_ids: ArrayLike | None = None,
 ) -> jax.Array:
   """Number of non-ignored tokens, summed over ``axis_name`` when given.
+
+  With ``segment_ids`` (``[...]`` of the labels' shape, ``1, 2, ...`` per
+  packed sequence, 0 for padding) it counts *sequences* instead: the
+  segments holding at least one non-ignored token, the global divisor of
+  :func:`jaxloss.policy_gradient`'s ``"sequence"`` normalisation and of
+  per-sequence means under data parallelism.
 
   The ``normalizer`` for a global mean under data parallelism: inside
   ``shard_map``, ``count_tokens(labels, axis_name="data")`` counts the
@@ -265,5 +273,12 @@ def count_tokens(
     Array(3., dtype=float32)
   """
   y = numerics.as_array("count_tokens", "labels", labels)
-  n = jnp.sum(y != ignore_index, dtype=jnp.float32)
+  if segment_ids is None:
+    n = jnp.sum(y != ignore_index, dtype=jnp.float32)
+  else:
+    ids = segments.segment_ids_array(
+      "count_tokens", "segment_ids", segment_ids, y.shape
+    )
+    _, counts = segments.sums_and_counts(None, ids, None, y != ignore_index)
+    n = jnp.sum(jnp.minimum(counts, 1))  # NaN for a row with a bad id
   return n if axis_name is None else lax.psum(n, axis_name)
