@@ -33,12 +33,14 @@ def make_packing(rng, n, layouts=1, max_len=5, t=T_PACKED):
   rows = []  # per row: used tokens per layout, segments
   where = []
   for i in range(n):
-    for r, (used, segs) in enumerate(rows):
-      if all(used[k] + lengths[k, i] <= t for k in range(layouts)):
-        break
-    else:
+    fits = [
+      j
+      for j, row in enumerate(rows)
+      if all(row[0][k] + lengths[k, i] <= t for k in range(layouts))
+    ]
+    if not fits:
       rows.append(([0] * layouts, []))
-      r = len(rows) - 1
+    r = fits[0] if fits else len(rows) - 1
     used, segs = rows[r]
     where.append((r, list(used)))
     for k in range(layouts):
@@ -64,7 +66,7 @@ def unpack_segments(values_p, where, n):
   """Packed per-segment ``[R, S]`` -> ``[n]`` in sequence order."""
   rows = {}
   out = []
-  for i, (r, _) in enumerate(where):
+  for r, _ in where:
     rows[r] = rows.get(r, 0) + 1
     out.append(values_p[r, rows[r] - 1])
   assert len(out) == n

@@ -1,0 +1,159 @@
+"""Specs for LM training as it is run (issue 25): packed sequences
+(``segment_reduce`` and the preference losses on packed per-token
+log-probabilities), the MoE router losses and multi-token prediction.
+
+References are NumPy float64 transcriptions: per-segment sums written as
+Python loops over the tokens, then the papers' formulas (the preference
+references of tests/specs/lm_post.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import jaxloss
+from tests.specs import Spec
+from tests.specs import lm_post
+
+T, S = 7, 3
+
+
+def _ids(rng, b):
+  """Random packings of ``b`` rows: segment 1 starts every row, up to
+  ``S`` segments, trailing padding (id 0)."""
+  ids = np.zeros((b, T), np.int32)
+  for r in range(b):
+    cuts = np.sort(rng.choice(np.arange(1, T), size=S - 1, replace=False))
+    end = rng.integers(cuts[-1] + 1, T + 1)
+    k = rng.integers(1, S + 1)  # number of segments in this row
+    bounds = [0, *cuts[: k - 1], end]
+    for j in range(k):
+      ids[r, bounds[j] : bounds[j + 1]] = j + 1
+  return ids
+
+
+def _numpy_segments(values, ids, mean=False):
+  # One loop per token: the definition of a per-segment sum / mean.
+  out = np.zeros(values.shape[:-1] + (S,))
+  cnt = np.zeros(values.shape[:-1] + (S,))
+  for r in range(values.shape[0]):
+    for t in range(values.shape[-1]):
+      if ids[r, t] > 0:
+        out[r, ids[r, t] - 1] += values[r, t]
+        cnt[r, ids[r, t] - 1] += 1
+  if mean:
+    out = np.where(cnt > 0, out / np.maximum(cnt, 1), 0.0)
+  return out, cnt > 0
+
+
+def _segment_inputs(rng, b):
+  return rng.normal(size=(b, T)), _ids(rng, b)
+
+
+def segment_reduce_reference(values, ids, *, num_segments, reduction):
+  out, _ = _numpy_segments(values, ids, mean=reduction == "mean")
+  return out
+
+
+def _segment_edges():
+  ids = np.array([[1, 1, 2, 2, 3, 0, 0], [1, 0, 0, 0, 0, 0, 0]], np.int32)
+  big = np.array([[1e30, -1e30, 0.0, 1e-30, 3.0, 7.0, 1.0]] * 2)
+  return [(big, ids)]
+
+
+# ------------------------------------------------------------ preference
+
+
+def _token_logps(rng, b, n, low=-3.0, high=-0.05):
+  # per-token log-probabilities, all layouts alike: (n arrays, ids, ids)
+  return tuple(rng.uniform(low, high, (b, T)) for _ in range(n))
+
+
+def _make_pref(n, low=-3.0, high=-0.05):
+  def make(rng, b):
+    return (*_token_logps(rng, b, n, low, high), _ids(rng, b), _ids(rng, b))
+
+  return make
+
+
+def _packed(fn, n, mean):
+  """``fn`` on packed per-token inputs; ids as trailing positional inputs
+  (the generic tests vary the batch, so they cannot be fixed keywords)."""
+
+  def call(*args, **kw):
+    *tok, chosen_ids, rejected_ids = args
+    return fn(
+      *tok, segment_ids=(chosen_ids, rejected_ids), num_segments=S, **kw
+    )
+
+  call.__name__ = fn.__name__
+
+  def reference(*args, **kw):
+    *tok, c_ids, r_ids = args
+    layout = [c_ids, r_ids] * 2
+    seq, found = [], None
+    for v, ids in zip(tok, layout):
+      out, present = _numpy_segments(v, ids, mean)
+      seq.append(out)
+      found = present if found is None else found & present
+    ref = getattr(lm_post, f"{fn.__name__}_reference")
+    # missing pairs give 0; evaluate the formula at a harmless -1 there
+    seq = [np.where(found, v, -1.0) for v in seq]
+    return np.where(found, ref(*seq, **kw), 0.0)
+
+  return call, reference
+
+
+def _pref_edges(n):
+  ids = np.array([[1, 1, 2, 2, 3, 0, 0], [1, 2, 2, 2, 2, 2, 0]], np.int32)
+  big = np.array([[0.0, -1e-12, -1e4, -1e4, 0.0, -5.0, -5.0]] * 2)
+  return lambda: [(*[big, big[::-1].copy()] * (n // 2), ids, ids[::-1].copy())]
+
+
+def _pref_spec(name, fn, n, mean, kwargs, low=-3.0):
+  call, reference = _packed(fn, n, mean)
+  return Spec(
+    name=name,
+    fn=call,
+    make_inputs=_make_pref(n, low),
+    kwargs=kwargs,
+    reference=reference,
+    reference_source="NumPy float64 per-segment sums / means (token loops) "
+    "then the paper's equation (tests/specs/lm_post.py)",
+    edge_inputs=_pref_edges(n),
+    diff_argnums=(0, 1),
+    value_rank=2,
+  )
+
+
+SPECS = [
+  Spec(
+    name="segment_reduce_sum",
+    fn=jaxloss.segment_reduce,
+    make_inputs=_segment_inputs,
+    kwargs=dict(num_segments=S, reduction="sum"),
+    reference=segment_reduce_reference,
+    reference_source="NumPy float64 loop over tokens (per-segment sums)",
+    edge_inputs=_segment_edges,
+    diff_argnums=(0,),
+    value_rank=2,
+  ),
+  Spec(
+    name="segment_reduce_mean",
+    fn=jaxloss.segment_reduce,
+    make_inputs=_segment_inputs,
+    kwargs=dict(num_segments=S, reduction="mean"),
+    reference=segment_reduce_reference,
+    reference_source="NumPy float64 loop over tokens (per-segment means)",
+    edge_inputs=_segment_edges,
+    diff_argnums=(0,),
+    value_rank=2,
+  ),
+  _pref_spec("dpo_packed", jaxloss.dpo, 4, False, dict(beta=0.3), low=-2.0),
+  _pref_spec(
+    "dpo_ipo_packed", jaxloss.dpo, 4, False, dict(beta=0.3, loss_type="ipo")
+  ),
+  _pref_spec("simpo_packed", jaxloss.simpo, 2, True, dict(beta=2.0, gamma=0.5)),
+  _pref_spec("cpo_packed", jaxloss.cpo, 2, False, dict(beta=0.5, alpha=0.7)),
+  _pref_spec("orpo_packed", jaxloss.orpo, 2, True, dict(beta=0.2)),
+]
