@@ -531,11 +531,18 @@ __all__ += [
   "SigLIPLoss",
 ]
 
-# Packed sequences (jaxloss._src.lm.segments).
+# LM training as run: packed sequences (jaxloss._src.lm.segments) and MoE
+# router losses (jaxloss._src.lm.router).
+from jaxloss._src.lm.router import load_balancing_loss  # noqa: E402
+from jaxloss._src.lm.router import router_z_loss  # noqa: E402
+from jaxloss._src.lm.router import sequence_load_balancing_loss  # noqa: E402
 from jaxloss._src.lm.segments import segment_broadcast  # noqa: E402
 from jaxloss._src.lm.segments import segment_reduce  # noqa: E402
 
 __all__ += [
+  "load_balancing_loss",
+  "router_z_loss",
   "segment_broadcast",
   "segment_reduce",
+  "sequence_load_balancing_loss",
 ]
