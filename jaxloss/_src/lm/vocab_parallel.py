@@ -179,7 +179,9 @@ def vocab_parallel_linear_cross_entropy(
   reduction: str | None = "mean",
   normalizer: ArrayLike | None = None,
   chunk_size: int | None = None,
-) -> jax.Array:
+  return_token_stats: bool = False,
+  dft_scaling: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """:func:`jaxloss.linear_cross_entropy` with the LM head vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -204,10 +206,15 @@ def vocab_parallel_linear_cross_entropy(
     reduction: as in :func:`jaxloss.linear_cross_entropy`.
     normalizer: as in :func:`jaxloss.linear_cross_entropy`.
     chunk_size: as in :func:`jaxloss.linear_cross_entropy`.
+    return_token_stats: as in :func:`jaxloss.linear_cross_entropy` (the
+      entropy's sums join the ``psum``; the argmax is the lowest global id
+      of the ``pmax``).
+    dft_scaling: as in :func:`jaxloss.linear_cross_entropy`.
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, the same on every
-    device of ``axis_name``.
+    device of ``axis_name`` (and the statistics with
+    ``return_token_stats``).
 
   Raises:
     TypeError: for non-floating arrays or non-integer labels.
@@ -245,6 +252,8 @@ def vocab_parallel_linear_cross_entropy(
     normalizer=normalizer,
     chunk_size=chunk_size,
     axis_name=axis_name,
+    return_token_stats=return_token_stats,
+    dft_scaling=dft_scaling,
   )
 
 
