@@ -531,8 +531,9 @@ __all__ += [
   "SigLIPLoss",
 ]
 
-# LM training as run: packed sequences (jaxloss._src.lm.segments) and MoE
-# router losses (jaxloss._src.lm.router).
+# LM training as run: packed sequences (jaxloss._src.lm.segments), MoE
+# router losses (jaxloss._src.lm.router), multi-token prediction.
+from jaxloss._src.lm.multi_token import multi_token_prediction_loss  # noqa: E402,E501
 from jaxloss._src.lm.router import load_balancing_loss  # noqa: E402
 from jaxloss._src.lm.router import router_z_loss  # noqa: E402
 from jaxloss._src.lm.router import sequence_load_balancing_loss  # noqa: E402
@@ -541,6 +542,7 @@ from jaxloss._src.lm.segments import segment_reduce  # noqa: E402
 
 __all__ += [
   "load_balancing_loss",
+  "multi_token_prediction_loss",
   "router_z_loss",
   "segment_broadcast",
   "segment_reduce",
