@@ -46,14 +46,9 @@ def _router_inputs(caller, router_probs, expert_indices, where, min_rank=2):
   if where is None:
     valid = jnp.ones(p.shape[:-1], bool)
   else:
-    valid = numerics.as_array(caller, "where", where)
-    validation.bool_mask(caller, "where", valid)
-    if valid.shape != p.shape[:-1]:
-      raise ValueError(
-        f"{caller}: where must have shape {tuple(p.shape[:-1])} (the router "
-        f"probabilities without their expert axis), got "
-        f"where.shape={tuple(valid.shape)}"
-      )
+    valid = shapes.exact_mask(
+      caller, where, p.shape[:-1], "the probabilities without the expert axis"
+    )
   out_dtype = p.dtype
   acc = numerics.compute_dtype(p.dtype)
   e = p.shape[-1]

@@ -25,6 +25,7 @@ import jax.numpy as jnp
 from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
+from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.objects import scoped
 
@@ -165,13 +166,7 @@ def segment_reduce(
     ids = segment_ids_array(caller, "segment_ids", segment_ids, v.shape)
   mask = None
   if where is not None:
-    mask = numerics.as_array(caller, "where", where)
-    validation.bool_mask(caller, "where", mask)
-    if mask.shape != ids.shape:
-      raise ValueError(
-        f"{caller}: where must have the shape of segment_ids "
-        f"{tuple(ids.shape)}, got where.shape={tuple(mask.shape)}"
-      )
+    mask = shapes.exact_mask(caller, where, ids.shape, "that of segment_ids")
   sums, counts = sums_and_counts(v, ids, num_segments, mask)
   if reduction == "count":
     return counts
