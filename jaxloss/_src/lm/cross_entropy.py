@@ -69,11 +69,18 @@ def global_stats(cfg, stats):
   vocabulary: with ``axis_name`` the per-device statistics are combined
   with one ``pmax`` (maxima) and one ``psum`` (rescaled sum-exp, target
   logit, sum of logits)."""
+  lse, tgt, tot = combined(cfg, stats)
+  # A fully -inf row cannot occur for finite inputs; a NaN propagates.
+  return tiling.finish_lse(lse.m, lse.se), tgt, tot
+
+
+def combined(cfg, stats):
+  """The per-device statistics combined over ``cfg.axis_name`` (as they
+  are without one); the log-sum-exp state stays unfinished."""
   lse, tgt, tot = stats
   if cfg.axis_name is not None:
     (lse,), (tgt, tot), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt, tot])
-  # A fully -inf row cannot occur for finite inputs; a NaN propagates.
-  return tiling.finish_lse(lse.m, lse.se), tgt, tot
+  return lse, tgt, tot
 
 
 def _token_stats(cfg, x, w, b, labels, acc):
@@ -84,29 +91,32 @@ def _token_stats(cfg, x, w, b, labels, acc):
   local_labels = labels - offset
 
   def step(carry, start, size):
-    stats, best = carry
     s, _ = _logits(cfg, x, w, b, start, size, acc)
-    if cfg.extras:
-      best = _argmax_add(best, s, start)
-    return add_tile(cfg, stats, s, local_labels - start), best
+    if not cfg.extras:
+      return add_tile(cfg, carry, s, local_labels - start)
+    stats, best = carry
+    stats = add_tile(cfg, stats, s, local_labels - start)
+    return stats, _argmax_add(best, s, start)
 
   zeros = jnp.zeros((x.shape[0],), acc)
-  lse0 = tiling.lse_start(zeros.shape, acc, weighted=cfg.extras)
+  stats = (
+    tiling.lse_start(zeros.shape, acc, weighted=cfg.extras),
+    zeros,
+    zeros,
+  )
   best = (
     jnp.full(zeros.shape, -jnp.inf, acc),
     jnp.zeros(zeros.shape, jnp.int32),
   )
-  stats, best = tiling.scan_tiles(
-    step, ((lse0, zeros, zeros), best), vocab, cfg.chunk, (x, w, b, labels)
-  )
+  carry = (stats, best) if cfg.extras else stats
+  carry = tiling.scan_tiles(step, carry, vocab, cfg.chunk, (x, w, b, labels))
   if not cfg.extras:
-    return global_stats(cfg, stats)
-  lse_state = stats[0]
-  lse, tgt, tot = global_stats(cfg, stats)
-  if cfg.axis_name is not None:
-    (lse_state,), _, _ = tiling.lse_across(cfg.axis_name, [lse_state])
-  entropy = lse - (lse_state.m + lse_state.sw / lse_state.se)
-  top, idx = best
+    return global_stats(cfg, carry)
+  stats, (top, idx) = carry
+  # one combine across devices for the log-sum-exp and the entropy's sums
+  state, tgt, tot = combined(cfg, stats)
+  lse = tiling.finish_lse(state.m, state.se)
+  entropy = lse - (state.m + state.sw / state.se)
   idx = (idx + offset).astype(jnp.int32)
   if cfg.axis_name is not None:
     # the first (lowest-id) maximum over the whole vocabulary
