@@ -537,6 +537,7 @@ from jaxloss._src.lm.multi_token import multi_token_prediction_loss  # noqa: E40
 from jaxloss._src.lm.router import load_balancing_loss  # noqa: E402
 from jaxloss._src.lm.router import router_z_loss  # noqa: E402
 from jaxloss._src.lm.router import sequence_load_balancing_loss  # noqa: E402
+from jaxloss._src.lm.sampling import SamplingRule  # noqa: E402
 from jaxloss._src.lm.segments import segment_broadcast  # noqa: E402
 from jaxloss._src.lm.segments import segment_reduce  # noqa: E402
 
@@ -544,6 +545,7 @@ __all__ += [
   "load_balancing_loss",
   "multi_token_prediction_loss",
   "router_z_loss",
+  "SamplingRule",
   "segment_broadcast",
   "segment_reduce",
   "sequence_load_balancing_loss",

@@ -117,3 +117,61 @@ def test_support_errors_and_empty_set():
     lambda x: jnp.sum(jaxloss.linear_log_probs(x, w, y, support=empty)[1:])
   )(x)
   assert np.all(np.isfinite(g))
+
+
+def naive_rule_ids(x, w, b, rule, temperature=1.0):
+  """The sampler's set in NumPy float64: full logits / T, sorted."""
+  z = (x @ w + b[None, :]) / temperature
+  order = np.argsort(-z, axis=-1, kind="stable")
+  k = rule.top_k or rule.max_candidates
+  vals = np.take_along_axis(z, order, -1)[:, :k]
+  ids = order[:, :k].copy()
+  keep = np.ones(vals.shape, bool)
+  if rule.top_p is not None:
+    m = vals.max(-1, keepdims=True)
+    if rule.top_k:
+      ref = m[:, 0] + np.log(np.exp(vals - m).sum(-1))
+    else:
+      zm = z.max(-1, keepdims=True)
+      ref = zm[:, 0] + np.log(np.exp(z - zm).sum(-1))
+    p = np.exp(vals - ref[:, None])
+    keep &= (np.cumsum(p, -1) - p) < rule.top_p
+  if rule.min_p is not None:
+    keep &= vals >= vals[:, :1] + np.log(rule.min_p)
+  return np.where(keep, ids, -1)
+
+
+RULES = [
+  jaxloss.SamplingRule(top_k=5),
+  jaxloss.SamplingRule(top_k=8, top_p=0.7),
+  jaxloss.SamplingRule(top_p=0.8, max_candidates=10),
+  jaxloss.SamplingRule(min_p=0.2, max_candidates=12),
+]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=str)
+def test_rule_inside_the_scan_equals_the_sampler_ids(rule, x64):
+  x, w, b, _, _ = _data(4)
+  ids = naive_rule_ids(x, w, b, rule, temperature=0.8)
+  y = ids[:, 0].copy()  # the most likely token is always in the set
+  y[2] = -100
+  kw = dict(bias=b, temperature=0.8, chunk_size=5, return_entropy=True)
+  got = jaxloss.linear_log_probs(x, w, y, support=rule, **kw)
+  want = jaxloss.linear_log_probs(x, w, y, support=ids, **kw)
+  for a, c in zip(got, want):
+    np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-14)
+  g = jax.grad(
+    lambda w: jnp.sum(jaxloss.linear_log_probs(x, w, y, support=rule, **kw)[0])
+  )(w)
+  gw = jax.grad(
+    lambda w: jnp.sum(jaxloss.linear_log_probs(x, w, y, support=ids, **kw)[0])
+  )(w)
+  np.testing.assert_allclose(g, gw, rtol=1e-10, atol=1e-12)
+
+
+def test_rule_errors():
+  x, w, b, y, _ = _data(5)
+  with pytest.raises(ValueError, match="linear_log_probs: support.top_p"):
+    jaxloss.linear_log_probs(x, w, y, support=jaxloss.SamplingRule(top_p=1.5))
+  with pytest.raises(ValueError, match="linear_log_probs: support.top_k"):
+    jaxloss.linear_log_probs(x, w, y, support=jaxloss.SamplingRule(top_k=0))

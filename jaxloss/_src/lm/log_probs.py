@@ -27,6 +27,7 @@ from jaxloss._src import numerics
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
+from jaxloss._src.lm import sampling
 from jaxloss._src.objects import scoped
 
 
@@ -223,6 +224,17 @@ def _log_probs(
     tiling.axis_size(caller, axis_name)
   y = head.int_labels(caller, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
+  if isinstance(support, sampling.SamplingRule):
+    sampling.check_rule(caller, support)
+    support = sampling.support_ids(
+      support,
+      x,
+      w,
+      b,
+      temperature=temperature,
+      logit_softcap=logit_softcap,
+      chunk_size=chunk_size,
+    )
   if support is not None:
     return _support_log_probs(
       caller,
@@ -348,7 +360,10 @@ def linear_log_probs(
       float32 tile holds about 4M elements.
     support: optional integer ``[..., K]``: the distinct token ids the
       sampler could emit at each position (its top-k, or the top-p / min-p
-      set padded with -1). The log-probabilities (and entropy) are then
+      set padded with -1), or a :class:`jaxloss.SamplingRule` evaluated
+      inside one more forward pass over the vocabulary chunks (a running
+      top-``K`` of the scaled logits; no gradient through the choice of
+      the set). The log-probabilities (and entropy) are then
       those of the distribution renormalised over these ids, the one the
       sampler drew from: ``log q(y) = log p(y) - logsumexp_k log p(id_k)``
       (``y`` must be in the set, as a sampled token is). The ``K`` ids go
