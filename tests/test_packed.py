@@ -421,3 +421,37 @@ def test_segment_errors():
     jaxloss.policy_gradient(
       [[-1.0]], None, [1.0], where=[[True]], segment_ids=[[1]]
     )
+
+
+def test_vocab_parallel_distillation_packed_matches_single_device():
+  if jax.device_count() < 8:
+    pytest.skip("needs 8 (simulated) devices")
+  mesh = jax.sharding.Mesh(np.array(jax.devices()[:8]), ("vocab",))
+  spec = jax.sharding.PartitionSpec
+  rng = np.random.default_rng(15)
+  ids, _, _ = make_packing(rng, 6)
+  ids = ids[0]
+  d, v = 4, 16
+  xs = rng.normal(size=ids.shape + (d,)).astype(np.float32)
+  xt = rng.normal(size=ids.shape + (d,)).astype(np.float32)
+  ws = rng.normal(size=(d, v)).astype(np.float32)
+  wt = rng.normal(size=(d, v)).astype(np.float32)
+  y = np.where(ids > 0, rng.integers(0, v, ids.shape), IGNORE)
+  kw = dict(divergence="reverse_kl", segment_ids=ids, chunk_size=2)
+
+  par = jax.shard_map(
+    lambda xs, ws, wt: jaxloss.vocab_parallel_linear_distillation(
+      xs, ws, xt, wt, y, axis_name="vocab", **kw
+    ),
+    mesh=mesh,
+    in_specs=(spec(), spec(None, "vocab"), spec(None, "vocab")),
+    out_specs=spec(),
+  )
+  got = jax.value_and_grad(par, (0, 1))(xs, ws, wt)
+  want = jax.value_and_grad(
+    lambda xs, ws: jaxloss.linear_distillation(xs, ws, xt, wt, y, **kw),
+    (0, 1),
+  )(xs, ws)
+  np.testing.assert_allclose(got[0], want[0], rtol=2e-6)
+  for a, b in zip(got[1], want[1]):
+    np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
