@@ -15,7 +15,9 @@ devices (``axis_name``): see :mod:`jaxloss._src.lm.vocab_parallel`.
 
 from __future__ import annotations
 
+from typing import Any
 from typing import NamedTuple
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -112,9 +114,10 @@ def _token_stats(cfg, x, w, b, labels, acc):
   carry = tiling.scan_tiles(step, carry, vocab, cfg.chunk, (x, w, b, labels))
   if not cfg.extras:
     return global_stats(cfg, carry)
-  stats, (top, idx) = carry
+  stats, (top, idx) = cast(tuple[Any, tuple[jax.Array, jax.Array]], carry)
   # one combine across devices for the log-sum-exp and the entropy's sums
   state, tgt, tot = combined(cfg, stats)
+  assert state.sw is not None  # a weighted state (cfg.extras)
   lse = tiling.finish_lse(state.m, state.se)
   entropy = lse - (state.m + state.sw / state.se)
   idx = (idx + offset).astype(jnp.int32)

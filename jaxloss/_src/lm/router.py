@@ -17,6 +17,8 @@ counts carry no gradient, the probabilities do.
 
 from __future__ import annotations
 
+from typing import cast
+
 import jax
 from jax import lax
 import jax.numpy as jnp
@@ -228,13 +230,14 @@ def sequence_load_balancing_loss(
       sums, _ = segments.sums_and_counts(
         jnp.swapaxes(v, -1, -2), ids_e, num_segments, where_e
       )
-      return jnp.swapaxes(sums, -1, -2)
+      return jnp.swapaxes(cast(jax.Array, sums), -1, -2)
 
     prob_sums, counts = per_segment(probs), per_segment(hits)
     _, tokens = segments.sums_and_counts(None, ids, num_segments, valid)
-    bad, _ = segments.sums_and_counts(
+    bad_sums, _ = segments.sums_and_counts(
       bad_tok.astype(probs.dtype), ids, num_segments
     )
+    bad = cast(jax.Array, bad_sums)
     tokens = tokens[..., None]
   out = _switch(prob_sums, counts, tokens, k, e)
   out = jnp.where(bad > 0, jnp.nan, out)
