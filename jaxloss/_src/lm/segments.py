@@ -61,7 +61,8 @@ def sums_and_counts(values, ids, num_segments, where=None):
   Tokens with id 0 (or ``where`` False) are left out (a NaN there does not
   reach any segment). A row holding an id outside ``[0, S]`` gives NaN in
   every segment of that row (the rule for out-of-range ids). ``values``
-  may be None (counts only; sums are None).
+  may be None (counts only; sums are None). Both come in the compute
+  dtype (float32 for half values).
   """
   lead, t = ids.shape[:-1], ids.shape[-1]
   s = t if num_segments is None else int(num_segments)
@@ -78,11 +79,13 @@ def sums_and_counts(values, ids, num_segments, where=None):
     out = jnp.where(bad, jnp.asarray(jnp.nan, dtype), out)
     return out.reshape(lead + (s,))
 
+  # Sums and counts accumulate in float32 for half inputs (a bfloat16
+  # count is exact only up to 256 tokens).
   sums = None
   dtype = jnp.float32
   if values is not None:
-    dtype = values.dtype
-    v = jnp.where(take, values.reshape(ids2.shape), 0)
+    dtype = numerics.compute_dtype(values.dtype)
+    v = jnp.where(take, values.reshape(ids2.shape).astype(dtype), 0)
     sums = scatter(v, dtype)
   counts = scatter(take.astype(dtype), dtype)
   return sums, counts
@@ -132,8 +135,8 @@ def segment_reduce(
       response tokens of each sequence).
 
   Returns:
-    ``[..., num_segments]`` in the values' dtype (float32 for counts
-    without values).
+    ``[..., num_segments]`` in the values' dtype (accumulated in float32
+    for half values; float32 for counts without values).
 
   Raises:
     TypeError: for non-floating values, non-integer ids or a non-bool mask.
@@ -168,12 +171,12 @@ def segment_reduce(
   if where is not None:
     mask = shapes.exact_mask(caller, where, ids.shape, "that of segment_ids")
   sums, counts = sums_and_counts(v, ids, num_segments, mask)
+  out_dtype = jnp.float32 if v is None else v.dtype
   if reduction == "count":
-    return counts
+    return counts.astype(out_dtype)
   assert sums is not None
-  if reduction == "sum":
-    return sums
-  return numerics.safe_divide(sums, counts)
+  out = sums if reduction == "sum" else numerics.safe_divide(sums, counts)
+  return out.astype(out_dtype)
 
 
 @scoped
