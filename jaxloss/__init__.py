@@ -547,3 +547,22 @@ from jaxloss._src.lm.sequences import group_advantages  # noqa: E402
 from jaxloss._src.lm.sequences import sequence_log_probs  # noqa: E402
 
 __all__ += ["InputLike", "group_advantages", "sequence_log_probs"]
+# LM training as run: packed sequences (jaxloss._src.lm.segments), MoE
+# router losses (jaxloss._src.lm.router), multi-token prediction.
+from jaxloss._src.lm.multi_token import multi_token_prediction_loss  # noqa: E402,E501
+from jaxloss._src.lm.router import load_balancing_loss  # noqa: E402
+from jaxloss._src.lm.router import router_z_loss  # noqa: E402
+from jaxloss._src.lm.router import sequence_load_balancing_loss  # noqa: E402
+from jaxloss._src.lm.sampling import SamplingRule  # noqa: E402
+from jaxloss._src.lm.segments import segment_broadcast  # noqa: E402
+from jaxloss._src.lm.segments import segment_reduce  # noqa: E402
+
+__all__ += [
+  "load_balancing_loss",
+  "multi_token_prediction_loss",
+  "router_z_loss",
+  "SamplingRule",
+  "segment_broadcast",
+  "segment_reduce",
+  "sequence_load_balancing_loss",
+]

@@ -16,6 +16,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
+from jaxloss._src import validation
 
 
 def match_ranks(caller: str, y_true, y_pred, names=("y_true", "y_pred")):
@@ -197,6 +198,19 @@ def include_mask(caller: str, where, shape, axis=None, name: str = "where"):
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     where = jnp.expand_dims(where, axes)
   return broadcast_to(caller, name, where, shape, to="the inputs")
+
+
+def exact_mask(caller: str, where, shape, what: str, name: str = "where"):
+  """A boolean mask of exactly ``shape`` (``what`` names that shape in the
+  message), never broadcast."""
+  mask = numerics.as_array(caller, name, where)
+  validation.bool_mask(caller, name, mask)
+  if mask.shape != tuple(shape):
+    raise ValueError(
+      f"{caller}: {name} must have shape {tuple(shape)} ({what}), got "
+      f"{name}.shape={tuple(mask.shape)}"
+    )
+  return mask
 
 
 def optional_axes(caller: str, axis, ndim: int):

@@ -15,6 +15,9 @@
   vocab-parallel), the primitive of the post-training losses.
 * ``preference`` (DPO, SimPO, CPO, ORPO, KTO), ``policy`` (PPO, GRPO, DAPO,
   Dr. GRPO) and ``distillation`` (logits, fused two-head, top-k).
+* ``segments``: packed sequences (``segment_ids``), the one per-sequence
+  reduction of every sequence-level loss; ``multi_token``: multi-token
+  prediction on the fused kernel; ``router``: MoE router losses.
 
 Modules of this package import each other's public names only.
 """

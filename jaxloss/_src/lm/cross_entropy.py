@@ -15,7 +15,9 @@ devices (``axis_name``): see :mod:`jaxloss._src.lm.vocab_parallel`.
 
 from __future__ import annotations
 
+from typing import Any
 from typing import NamedTuple
+from typing import cast
 
 import jax
 import jax.numpy as jnp
@@ -38,6 +40,10 @@ class HeadConfig(NamedTuple):
   logit_softcap: float | None
   vocab_total: int  # the global vocabulary size (label smoothing's 1/V)
   axis_name: object  # None, or the mesh axis the vocabulary is sharded over
+  # Per-token extras (entropy, argmax) gathered in the same pass, and
+  # Dynamic Fine-Tuning's stop-gradient target-probability weight.
+  extras: bool = False
+  dft_scaling: bool = False
 
 
 def _logits(cfg, x, w, b, start, size, acc):
@@ -65,27 +71,76 @@ def global_stats(cfg, stats):
   vocabulary: with ``axis_name`` the per-device statistics are combined
   with one ``pmax`` (maxima) and one ``psum`` (rescaled sum-exp, target
   logit, sum of logits)."""
-  lse, tgt, tot = stats
-  if cfg.axis_name is not None:
-    (lse,), (tgt, tot), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt, tot])
+  lse, tgt, tot = combined(cfg, stats)
   # A fully -inf row cannot occur for finite inputs; a NaN propagates.
   return tiling.finish_lse(lse.m, lse.se), tgt, tot
 
 
+def combined(cfg, stats):
+  """The per-device statistics combined over ``cfg.axis_name`` (as they
+  are without one); the log-sum-exp state stays unfinished."""
+  lse, tgt, tot = stats
+  if cfg.axis_name is not None:
+    (lse,), (tgt, tot), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt, tot])
+  return lse, tgt, tot
+
+
 def _token_stats(cfg, x, w, b, labels, acc):
   """Global per-token ``(lse, target logit, sum of logits)``, one vocab
-  chunk at a time."""
+  chunk at a time; with ``cfg.extras`` also ``(entropy, argmax)``."""
   vocab = w.shape[1]
-  local_labels = labels - head.vocab_offset(cfg.axis_name, vocab)
+  offset = head.vocab_offset(cfg.axis_name, vocab)
+  local_labels = labels - offset
 
-  def step(stats, start, size):
+  def step(carry, start, size):
     s, _ = _logits(cfg, x, w, b, start, size, acc)
-    return add_tile(cfg, stats, s, local_labels - start)
+    if not cfg.extras:
+      return add_tile(cfg, carry, s, local_labels - start)
+    stats, best = carry
+    stats = add_tile(cfg, stats, s, local_labels - start)
+    return stats, _argmax_add(best, s, start)
 
   zeros = jnp.zeros((x.shape[0],), acc)
-  stats = (tiling.lse_start(zeros.shape, acc), zeros, zeros)
-  stats = tiling.scan_tiles(step, stats, vocab, cfg.chunk, (x, w, b, labels))
-  return global_stats(cfg, stats)
+  stats = (
+    tiling.lse_start(zeros.shape, acc, weighted=cfg.extras),
+    zeros,
+    zeros,
+  )
+  best = (
+    jnp.full(zeros.shape, -jnp.inf, acc),
+    jnp.zeros(zeros.shape, jnp.int32),
+  )
+  carry = (stats, best) if cfg.extras else stats
+  carry = tiling.scan_tiles(step, carry, vocab, cfg.chunk, (x, w, b, labels))
+  if not cfg.extras:
+    return global_stats(cfg, carry)
+  stats, (top, idx) = cast(tuple[Any, tuple[jax.Array, jax.Array]], carry)
+  # one combine across devices for the log-sum-exp and the entropy's sums
+  state, tgt, tot = combined(cfg, stats)
+  assert state.sw is not None  # a weighted state (cfg.extras)
+  lse = tiling.finish_lse(state.m, state.se)
+  entropy = lse - (state.m + state.sw / state.se)
+  idx = (idx + offset).astype(jnp.int32)
+  if cfg.axis_name is not None:
+    # the first (lowest-id) maximum over the whole vocabulary
+    g = jax.lax.pmax(top, cfg.axis_name)
+    big = jnp.iinfo(jnp.int32).max
+    idx = jax.lax.pmin(jnp.where(top == g, idx, big), cfg.axis_name)
+  return lse, tgt, tot, entropy, idx
+
+
+def _argmax_add(best, s, start):
+  """Running ``(max, argmax)`` over tiles; ties keep the earlier id."""
+  top, idx = best
+  tile_top = jnp.max(s, axis=-1)
+  tile_idx = (jnp.argmax(s, axis=-1) + start).astype(jnp.int32)
+  better = tile_top > top
+  return jnp.where(better, tile_top, top), jnp.where(better, tile_idx, idx)
+
+
+def dft_weight(lse, tgt):
+  """Dynamic Fine-Tuning's per-token weight ``stop_gradient(p_y)``."""
+  return jax.lax.stop_gradient(jnp.exp(tgt - lse))
 
 
 def token_values(cfg, lse, tgt, tot, valid):
@@ -94,6 +149,8 @@ def token_values(cfg, lse, tgt, tot, valid):
   v = lse - (1.0 - ls) * tgt
   if ls:
     v = v - ls * tot / cfg.vocab_total
+  if cfg.dft_scaling:
+    v = dft_weight(lse, tgt) * v
   if cfg.z_loss:
     v = v + cfg.z_loss * jnp.square(lse)
   return jnp.where(valid, v, 0)
@@ -111,27 +168,39 @@ def _fused_fwd(cfg, x, w, b, labels, valid):
     valid: bool ``[N]``; invalid tokens give 0 and no gradient.
   """
   acc = numerics.compute_dtype(x.dtype)
-  lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return token_values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
+  lse, tgt, tot, *more = _token_stats(cfg, x, w, b, labels, acc)
+  values = token_values(cfg, lse, tgt, tot, valid)
+  scale = dft_weight(lse, tgt) if cfg.dft_scaling else None
+  res = (x, w, b, labels, valid, lse, scale)
+  if not cfg.extras:
+    return values, res
+  entropy, idx = more
+  return (values, jnp.where(valid, lse, 0), entropy, idx), res
 
 
-def dlogits(cfg, s, t, lse, g, rel_labels, valid):
+def dlogits(cfg, s, t, lse, g, rel_labels, valid, *, scale=None, g_lse=None):
   """Gradient of the per-token values (cotangent ``g [N]``) with respect to
   the raw logits of one chunk, from the capped logits ``s [N, c]``, the
   cap's ``tanh`` factor ``t`` (or None), the global ``lse`` and the labels
   relative to the chunk's first entry.
 
-  ``d value / d s_v = g (1 + 2 z lse) softmax(s)_v - g (1 - ls) [v = y]
-  - g ls / V``, times ``1 - t ** 2`` under a soft cap.
+  ``d value / d s_v = (g_ce + 2 z lse g + g_lse) softmax(s)_v
+  - g_ce (1 - ls) [v = y] - g_ce ls / V``, times ``1 - t ** 2`` under a
+  soft cap, with ``g_ce = g * scale`` (Dynamic Fine-Tuning's constant
+  weight, 1 when None) and ``g_lse`` the cotangent of a returned
+  log-sum-exp (0 when None).
   """
   ls = cfg.label_smoothing
   g = jnp.where(valid, g, 0)
-  g_p = g * (1.0 + 2.0 * cfg.z_loss * lse)
+  g_ce = g if scale is None else g * scale
+  g_p = g_ce + g * (2.0 * cfg.z_loss * lse)
+  if g_lse is not None:
+    g_p = g_p + jnp.where(valid, g_lse, 0)
   p = jnp.exp(s - lse[:, None])
   hit = rel_labels[:, None] == jnp.arange(s.shape[-1])[None, :]
-  ds = g_p[:, None] * p - jnp.where(hit, g[:, None] * (1.0 - ls), 0)
+  ds = g_p[:, None] * p - jnp.where(hit, g_ce[:, None] * (1.0 - ls), 0)
   if ls:
-    ds = ds - (g * (ls / cfg.vocab_total))[:, None]
+    ds = ds - (g_ce * (ls / cfg.vocab_total))[:, None]
   if t is not None:
     ds = ds * (1.0 - jnp.square(t))
   # Ignored tokens contribute nothing, even when their inputs are NaN.
@@ -139,16 +208,24 @@ def dlogits(cfg, s, t, lse, g, rel_labels, valid):
 
 
 def _fused_bwd(cfg, res, g):
-  x, w, b, labels, valid, lse = res
+  x, w, b, labels, valid, lse, scale = res
   acc = numerics.compute_dtype(x.dtype)
+  g_lse = None
+  if cfg.extras:
+    # the entropy and argmax outputs are metrics: no gradient
+    g, g_lse, _, _ = g
+    g_lse = g_lse.astype(acc)
   g = g.astype(acc)
   local_labels = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
 
   def dz(start, size):
     s, t = _logits(cfg, x, w, b, start, size, acc)
-    return dlogits(cfg, s, t, lse, g, local_labels - start, valid)
+    return dlogits(
+      cfg, s, t, lse, g, local_labels - start, valid, scale=scale, g_lse=g_lse
+    )
 
-  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, (labels, lse, g))
+  refs = (labels, lse, g, g_lse, scale)
+  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, refs)
   return dx, dw, db, None, None
 
 
@@ -187,9 +264,13 @@ def fused_cross_entropy(
   normalizer,
   chunk_size,
   axis_name,
+  return_token_stats=False,
+  dft_scaling=False,
 ):
   """The body of :func:`linear_cross_entropy` and of its vocab-parallel
   form (``axis_name``: the weight and bias are this device's shard)."""
+  validation.flag(caller, "return_token_stats", return_token_stats)
+  validation.flag(caller, "dft_scaling", dft_scaling)
   check_options(
     caller,
     label_smoothing=label_smoothing,
@@ -219,12 +300,15 @@ def fused_cross_entropy(
     logit_softcap=None if logit_softcap is None else float(logit_softcap),
     vocab_total=w.shape[1] * shards,
     axis_name=axis_name,
+    extras=return_token_stats,
+    dft_scaling=dft_scaling,
   )
   x2, w, b, y1, valid = tiling.vary_together(
     x2, w, b, y1, valid, exclude=axis_name
   )
-  values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
-  return finish(
+  out = fused_token_losses(cfg, x2, w, b, y1, valid)
+  values: jax.Array = out[0] if return_token_stats else out  # pyright: ignore[reportAssignmentType,reportIndexIssue]
+  loss = finish(
     caller,
     values.reshape(y.shape),
     valid.reshape(y.shape),
@@ -233,6 +317,29 @@ def fused_cross_entropy(
     reduction=reduction,
     normalizer=normalizer,
   )
+  if not return_token_stats:
+    return loss
+  _, lse, entropy, idx = out  # pyright: ignore[reportGeneralTypeIssues]
+  return loss, token_stats(
+    cfg, lse, entropy, idx, y1, valid, y.shape, out_dtype
+  )
+
+
+def token_stats(cfg, lse, entropy, idx, labels, valid, shape, out_dtype):
+  """The per-token extras of :func:`linear_cross_entropy`
+  (``return_token_stats=True``), each ``shape``; 0 (argmax -1, correct
+  False) at ignored tokens."""
+  stats = {
+    "lse": lse,
+    "z_loss": cfg.z_loss * jnp.square(lse),
+    "entropy": jax.lax.stop_gradient(jnp.where(valid, entropy, 0)),
+    "argmax": jnp.where(valid, idx, -1),
+    "correct": valid & (idx == labels),
+  }
+  return {
+    k: (v if k in ("argmax", "correct") else v.astype(out_dtype)).reshape(shape)
+    for k, v in stats.items()
+  }
 
 
 def finish(
@@ -271,7 +378,9 @@ def linear_cross_entropy(
   reduction: str | None = "mean",
   normalizer: InputLike | None = None,
   chunk_size: int | None = None,
-) -> jax.Array:
+  return_token_stats: bool = False,
+  dft_scaling: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """Cross-entropy of an LM head ``x @ w (+ b)`` without the full logits.
 
   With ``z = x @ weight + bias`` (``[N, V]``, accumulated in float32 for
@@ -313,11 +422,28 @@ def linear_cross_entropy(
       token count under data parallelism).
     chunk_size: vocabulary entries per chunk; None picks one so that a
       float32 tile holds about 4M elements.
+    return_token_stats: also return per-token statistics gathered in the
+      same pass over the vocabulary (see below).
+    dft_scaling: weight each token's cross-entropy by the stop-gradient
+      probability of its target, ``sg(p_y) * (lse - s[y])`` (Dynamic
+      Fine-Tuning); the z-loss term is not weighted.
+
+  Per-token statistics (``return_token_stats=True``): a dict of ``[...]``
+  arrays, 0 at ignored tokens: ``"lse"`` (the log-sum-exp of the capped
+  logits, differentiable: a loss built on it gets its gradient through
+  the same chunked backward pass), ``"z_loss"`` (``z_loss * lse ** 2``, the
+  term inside the loss, differentiable), ``"entropy"`` (of
+  ``softmax(s)``, no gradient), ``"argmax"`` (int32, the first maximum;
+  -1 at ignored tokens) and ``"correct"`` (bool, ``argmax == label``:
+  token accuracy is its mean over the non-ignored tokens). Cost: no
+  ``[N, V]`` array and no extra matmul; per chunk one more row maximum
+  and arg-maximum and one more multiply-add for the entropy's
+  ``sum exp(s) s``, and four ``[N]`` vectors of output.
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``: float32 for
     half-precision inputs (like every fused LM function), else the
-    inputs' floating dtype.
+    inputs' floating dtype; with ``return_token_stats``, ``(loss, stats)``.
 
   Raises:
     TypeError: for non-floating embeddings/weight/bias or non-integer labels.
@@ -334,7 +460,9 @@ def linear_cross_entropy(
   References:
     Wijmans et al., "Cut Your Losses in Large-Vocabulary Language Models",
     2024 (arXiv:2411.09009). Chowdhery et al., "PaLM", 2022, section 5
-    (z-loss). Gemma Team, "Gemma 2", 2024 (logit soft-capping).
+    (z-loss). Gemma Team, "Gemma 2", 2024 (logit soft-capping). Wu et al.,
+    "On the Generalization of SFT: A Reinforcement Learning Perspective
+    with Reward Rectification" (DFT), 2025 (arXiv:2508.05629).
   """
   return fused_cross_entropy(
     "linear_cross_entropy",
@@ -351,4 +479,6 @@ def linear_cross_entropy(
     normalizer=normalizer,
     chunk_size=chunk_size,
     axis_name=None,
+    return_token_stats=return_token_stats,
+    dft_scaling=dft_scaling,
   )

@@ -45,6 +45,7 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
 from jaxloss._src.lm import log_probs as lp_lib
+from jaxloss._src.lm import segments
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
@@ -455,6 +456,7 @@ def linear_distillation(
   normalizer: InputLike | None = None,
   chunk_size: int | None = None,
   return_components: bool = False,
+  segment_ids: InputLike | None = None,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """Distillation fused with the student's and the teacher's LM heads.
 
@@ -497,6 +499,11 @@ def linear_distillation(
       float32 tile holds about 4M elements.
     return_components: also return ``{"distillation", "cross_entropy",
       "z_loss"}``, each unweighted and reduced like the loss (no gradient).
+    segment_ids: optional integer ``[...]`` marking packed sequences
+      (``1, 2, ...``, 0 for padding): each sequence's non-ignored tokens are
+      averaged first, and ``reduction`` then runs over the sequences
+      (``"none"`` gives ``[..., T]`` per-segment means, segment ``k`` at
+      ``k - 1``, 0 for missing ones), as for the same sequences unpacked.
 
   Returns:
     The loss (scalar, or ``[...]`` for ``reduction="none"``): float32 for
@@ -537,6 +544,7 @@ def linear_distillation(
     normalizer=normalizer,
     chunk_size=chunk_size,
     return_components=return_components,
+    segment_ids=segment_ids,
     axis_name=None,
   )
 
@@ -560,6 +568,7 @@ def vocab_parallel_linear_distillation(
   normalizer: InputLike | None = None,
   chunk_size: int | None = None,
   return_components: bool = False,
+  segment_ids: InputLike | None = None,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """:func:`jaxloss.linear_distillation` with both LM heads vocab-sharded.
 
@@ -590,6 +599,7 @@ def vocab_parallel_linear_distillation(
     normalizer: as in :func:`jaxloss.linear_distillation`.
     chunk_size: as in :func:`jaxloss.linear_distillation`.
     return_components: as in :func:`jaxloss.linear_distillation`.
+    segment_ids: as in :func:`jaxloss.linear_distillation`.
 
   Returns:
     As :func:`jaxloss.linear_distillation`.
@@ -631,6 +641,7 @@ def vocab_parallel_linear_distillation(
     normalizer=normalizer,
     chunk_size=chunk_size,
     return_components=return_components,
+    segment_ids=segment_ids,
     axis_name=axis_name,
   )
 
@@ -653,6 +664,7 @@ def _linear_distillation(
   normalizer,
   chunk_size,
   return_components,
+  segment_ids,
   axis_name,
 ):
   _check_divergence(caller, divergence, beta, temperature)
@@ -706,6 +718,10 @@ def _linear_distillation(
   out_dtype = numerics.compute_dtype(xs.dtype)
   y = head.int_labels(caller, "labels", labels, xs.shape[:-1])
   batch = y.shape
+  if segment_ids is not None:
+    segment_ids = segments.segment_ids_array(
+      caller, "segment_ids", segment_ids, batch
+    )
   xs2, y1, valid = head.token_rows(xs, y, y != ignore_index)
   xt2 = lax.stop_gradient(xt.reshape((-1, xt.shape[-1]))).astype(xs.dtype)
   wt = lax.stop_gradient(wt).astype(ws.dtype)
@@ -732,8 +748,11 @@ def _linear_distillation(
   mask = valid.reshape(batch)
 
   def red(v):
+    v, where = v.reshape(batch), mask
+    if segment_ids is not None:
+      v, where = segments.sequence_means(v, segment_ids, mask)
     return reduction_lib.reduce(
-      v.reshape(batch), where=mask, reduction=reduction, normalizer=normalizer
+      v, where=where, reduction=reduction, normalizer=normalizer
     ).astype(out_dtype)
 
   loss = red(total)

@@ -26,6 +26,7 @@ from jaxloss._src import numerics
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
+from jaxloss._src.lm import sampling
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
@@ -204,6 +205,7 @@ def _log_probs(
   return_entropy,
   chunk_size,
   axis_name,
+  support=None,
 ):
   check_head_options(
     caller,
@@ -222,6 +224,32 @@ def _log_probs(
     tiling.axis_size(caller, axis_name)
   y = head.int_labels(caller, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
+  if isinstance(support, sampling.SamplingRule):
+    sampling.check_rule(caller, support)
+    support = sampling.support_ids(
+      support,
+      x,
+      w,
+      b,
+      temperature=temperature,
+      logit_softcap=logit_softcap,
+      chunk_size=chunk_size,
+    )
+  if support is not None:
+    return _support_log_probs(
+      caller,
+      x,
+      w,
+      b,
+      y,
+      valid,
+      support,
+      temperature=temperature,
+      logit_softcap=logit_softcap,
+      return_entropy=return_entropy,
+      chunk_size=chunk_size,
+      axis_name=axis_name,
+    )
   logp, ent = run_head(
     x,
     w,
@@ -236,6 +264,44 @@ def _log_probs(
   )
   logp = logp[..., 0]
   return (logp, ent) if return_entropy else logp
+
+
+def _support_log_probs(
+  caller, x, w, b, y, valid, support, *, return_entropy, **head_options
+):
+  """Log-probabilities renormalised over the sampler's support ids: the
+  chunked kernel gives ``log p`` of the label and of the ``K`` support ids
+  (``[..., 1 + K]``, one pass), then ``log q(y) = log p(y) -
+  logsumexp_k log p(ids_k)`` over the ids ``>= 0``."""
+  ids = numerics.as_array(caller, "support", support)
+  validation.integer_dtype(caller, "support", ids)
+  if ids.ndim != y.ndim + 1 or ids.shape[:-1] != y.shape:
+    raise ValueError(
+      f"{caller}: support must have shape [..., K] with the labels' shape "
+      f"{tuple(y.shape)} in front, got support.shape={tuple(ids.shape)}"
+    )
+  member = ids >= 0
+  ids = jnp.where(member, ids, 0).astype(jnp.int32)
+  logp, _ = run_head(
+    x,
+    w,
+    b,
+    jnp.concatenate([y[..., None], ids], axis=-1),
+    valid,
+    entropy=False,
+    **head_options,
+  )
+  # An empty support gives NaN; the double where keeps gradients finite.
+  has = jnp.any(member, axis=-1)
+  inside = jnp.where(member | ~has[..., None], logp[..., 1:], -jnp.inf)
+  norm = jax.nn.logsumexp(inside, axis=-1)
+  norm = jnp.where(valid, jnp.where(has, norm, jnp.nan), 0)
+  out = jnp.where(valid, logp[..., 0] - norm, 0)
+  if not return_entropy:
+    return out
+  log_q = jnp.where(member, logp[..., 1:] - norm[..., None], 0)
+  ent = -jnp.sum(jnp.where(member, jnp.exp(log_q) * log_q, 0), axis=-1)
+  return out, jnp.where(valid, ent, 0)
 
 
 # ------------------------------------------------------------ public API
@@ -253,6 +319,7 @@ def linear_log_probs(
   ignore_index: int = -100,
   return_entropy: bool = False,
   chunk_size: int | None = None,
+  support: InputLike | None = None,
 ) -> jax.Array | tuple[jax.Array, jax.Array]:
   """Per-token ``log p(label)`` (and entropy) of an LM head, chunked.
 
@@ -291,6 +358,17 @@ def linear_log_probs(
     return_entropy: also return the per-token entropy.
     chunk_size: vocabulary entries per chunk; None picks one so that a
       float32 tile holds about 4M elements.
+    support: optional integer ``[..., K]``: the distinct token ids the
+      sampler could emit at each position (its top-k, or the top-p / min-p
+      set padded with -1), or a :class:`jaxloss.SamplingRule` evaluated
+      inside one more forward pass over the vocabulary chunks (a running
+      top-``K`` of the scaled logits; no gradient through the choice of
+      the set). The log-probabilities (and entropy) are then
+      those of the distribution renormalised over these ids, the one the
+      sampler drew from: ``log q(y) = log p(y) - logsumexp_k log p(id_k)``
+      (``y`` must be in the set, as a sampled token is). The ``K`` ids go
+      through the same chunked pass as the label (``[N, 1 + K]`` values,
+      no ``[N, V]`` array).
 
   Returns:
     ``log_probs [...]``, or ``(log_probs, entropy)`` with
@@ -328,6 +406,7 @@ def linear_log_probs(
     return_entropy=return_entropy,
     chunk_size=chunk_size,
     axis_name=None,
+    support=support,
   )
 
 

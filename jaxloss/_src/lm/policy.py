@@ -16,6 +16,7 @@ import jax.numpy as jnp
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.lm import segments
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
@@ -222,6 +223,7 @@ def policy_gradient(
   normalization: str = "token",
   normalizer: InputLike | None = None,
   return_components: bool = False,
+  segment_ids: InputLike | None = None,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Clipped policy-gradient loss (PPO / GRPO / DAPO / Dr. GRPO / GSPO /
   CISPO / SAPO / GMPO / VESPO), with sampler-mismatch corrections.
@@ -297,9 +299,17 @@ def policy_gradient(
   ``normalizer=B`` (each sequence's loss times its length, averaged over
   sequences). For gradient accumulation or data parallelism pass the
   *global* divisor as ``normalizer`` and sum the per-shard losses, so that
-  the loss scale does not depend on how the batch is split. This is a
-  batch-level loss: it takes no per-sample weights (use the mask, or scale
-  the advantages).
+  the loss scale does not depend on how the batch is split.
+
+  Packed rows: with ``segment_ids`` (``[B, T]``, ``1, 2, ...`` per packed
+  sequence, 0 for padding) tokens outside every segment are masked out and
+  ``"sequence"`` normalises each *segment* by its own token count, ``B``
+  becoming the number of segments holding at least one ``where`` token
+  (:func:`jaxloss.count_tokens` with ``segment_ids`` gives the global
+  count); advantages must then be per token (spread per-sequence ones with
+  :func:`jaxloss.segment_broadcast`). The result equals that of the same
+  sequences unpacked, one per row. This is a batch-level loss: it
+  takes no per-sample weights (use the mask, or scale the advantages).
 
   Args:
     logps: ``[B, T]`` log-probabilities of the sampled tokens under the
@@ -360,6 +370,7 @@ def policy_gradient(
       ``"entropy_kept_fraction"``. The dict has these keys whatever the
       options (zeros, or ones, where not applicable), so that a trainer's
       logging code has one shape.
+    segment_ids: optional integer ``[B, T]`` for packed rows (see above).
 
   Returns:
     A scalar (``[B, T]`` for ``"none"``) in the promoted dtype of the
@@ -521,13 +532,20 @@ def policy_gradient(
   mask = numerics.as_array(caller, "where", where)
   mask = validation.binary_mask(caller, "where", mask)
   shapes.check_same_shape(caller, logps=lp, where=mask)
+  ids = None
+  if segment_ids is not None:
+    ids = segments.segment_ids_array(
+      caller, "segment_ids", segment_ids, lp.shape
+    )
+    mask = mask & (ids > 0)
   adv = a["advantages"]
-  if adv.shape == lp.shape[:1]:
+  if adv.shape == lp.shape[:1] and ids is None:
     adv = adv[:, None]
   elif adv.shape != lp.shape:
     raise ValueError(
-      f"{caller}: advantages must have shape [B] = {lp.shape[:1]} or [B, T] = "
-      f"{lp.shape}, got advantages.shape={tuple(adv.shape)}"
+      f"{caller}: advantages must have shape [B] = {lp.shape[:1]} (not with "
+      f"segment_ids) or [B, T] = {lp.shape}, got "
+      f"advantages.shape={tuple(adv.shape)}"
     )
   sg = jax.lax.stop_gradient
   # Masked tokens are sanitised before any exponential (finite gradients
@@ -610,13 +628,15 @@ def policy_gradient(
   if normalization == "none":
     out = per_token
   elif normalization == "sequence":
-    lengths = jnp.sum(mask, axis=-1, dtype=dtype)
-    seq = numerics.safe_divide(jnp.sum(per_token, axis=-1), lengths)
-    den = (
-      jnp.asarray(lp.shape[0], dtype)
-      if normalizer is None
-      else jnp.asarray(normalizer, dtype)
-    )
+    if ids is None:
+      lengths = jnp.sum(mask, axis=-1, dtype=dtype)
+      seq = numerics.safe_divide(jnp.sum(per_token, axis=-1), lengths)
+      count = jnp.asarray(lp.shape[0], dtype)
+    else:
+      sums, lengths = segments.sums_and_counts(per_token, ids, None, mask)
+      seq = numerics.safe_divide(sums, lengths)
+      count = jnp.sum(lengths != 0, dtype=dtype)
+    den = count if normalizer is None else jnp.asarray(normalizer, dtype)
     out = numerics.safe_divide(jnp.sum(seq), den)
   else:
     if normalizer is not None:

@@ -7,6 +7,18 @@ value per pair (or per example for KTO), to be reduced with
 :func:`jaxloss.reduce`. With ``return_components=True`` they also return a
 dict of logging quantities (rewards, margins, reward accuracy), with the
 same leading shape and no gradient.
+
+Packed batches: with ``segment_ids`` (``[..., T]``, ``1, 2, ...`` per
+sequence, 0 for padding; one array, or a pair ``(chosen, rejected)`` for the
+paired losses, a tuple) the log-probability inputs are per-token values (e.g.
+:func:`jaxloss.linear_log_probs`, 0 at ignored tokens) and are reduced per
+sequence first: sums for the sequence log-probabilities, means for the
+length-averaged ones and the NLL. The values are then ``[..., S]``, segment
+``k`` at index ``k - 1`` (pair ``k`` = chosen segment ``k`` with rejected
+segment ``k``), 0 where a segment is missing, and equal the values of the
+same sequences unpacked. Give the segment ids only at the tokens that count
+(``jnp.where(response_mask, segment_ids, 0)``): the means divide by the
+number of tokens carrying the id.
 """
 
 from __future__ import annotations
@@ -22,6 +34,7 @@ import jax.numpy as jnp
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.lm import segments
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
@@ -57,10 +70,20 @@ SORTED_LOSS_TYPES = ("aot", "aot_unpaired", "aot_pair")
 EXP_CAP = 80.0
 
 
-def _inputs(caller, **arrays):
+def _inputs(caller, packing=None, mean=(), **arrays):
+  """Floating inputs of one shape; with a :class:`segments.Packing`,
+  per-token inputs reduced per sequence (names with "rejected" read the
+  second layout). Returns ``(values, out_dtype, present)``, ``present``
+  the mask of existing pairs (None without packing)."""
   (*values,), out_dtype = numerics.floats(caller, **arrays)
-  shapes.check_same_shape(caller, **{k: v for k, v in zip(arrays, values)})
-  return values, out_dtype
+  named = dict(zip(arrays, values))
+  found = None
+  if packing is not None:
+    named, found = packing.sequences(
+      caller, named, layout=lambda k: int("rejected" in k), mean=mean
+    )
+  shapes.check_same_shape(caller, **named)
+  return list(named.values()), out_dtype, found
 
 
 def _pair_components(chosen_rewards, rejected_rewards, out_dtype):
@@ -74,7 +97,10 @@ def _pair_components(chosen_rewards, rejected_rewards, out_dtype):
   }
 
 
-def _finish(values, out_dtype, components, return_components):
+def _finish(values, out_dtype, components, return_components, found=None):
+  if found is not None:
+    values = jnp.where(found, values, 0)
+    components = {k: jnp.where(found, v, 0) for k, v in components.items()}
   values = values.astype(out_dtype)
   return (values, components) if return_components else values
 
@@ -273,6 +299,8 @@ def dpo(
   rpo_alpha: float | jax.Array = 0.0,
   wpo_chosen_logps: InputLike | None = None,
   wpo_rejected_logps: InputLike | None = None,
+  segment_ids: InputLike | tuple[InputLike, InputLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Direct preference optimisation and its variants, alone or mixed.
@@ -358,6 +386,13 @@ def dpo(
       "rejected_rewards", "margins", "accuracies"}`` (rewards ``beta lc``,
       ``beta lr``), plus ``"reward_mean"`` (scalar) with bco_pair and
       ``"weights"`` with WPO, all without gradient.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs (and
+      ``chosen_nll``, WPO's log-probabilities) are then per-token and
+      reduced per sequence (module docstring); not with
+      ``chosen_lengths`` (a packed sequence's length is its token count).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` in the inputs' dtype, and the components dict
@@ -430,6 +465,12 @@ def dpo(
       f"{caller}: WPO weights (wpo_chosen_logps) cannot be combined with "
       f"loss_type {sorting[0]!r}, which sorts the batch, got both"
     )
+  if segment_ids is not None and chosen_lengths is not None:
+    raise ValueError(
+      f"{caller}: chosen_lengths must be None with segment_ids (a packed "
+      f"sequence's length is its number of tokens), got both"
+    )
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
   arrays = dict(
     policy_chosen_logps=policy_chosen_logps,
     policy_rejected_logps=policy_rejected_logps,
@@ -441,7 +482,7 @@ def dpo(
   if wpo_chosen_logps is not None and wpo_rejected_logps is not None:
     arrays["wpo_chosen_logps"] = wpo_chosen_logps
     arrays["wpo_rejected_logps"] = wpo_rejected_logps
-  values_in, out_dtype = _inputs(caller, **arrays)
+  values_in, out_dtype, found = _inputs(caller, packing, **arrays)
   named = dict(zip(arrays, values_in))
   pc, pr, rc, rr = values_in[:4]
   if sorting and pc.ndim == 0:
@@ -488,7 +529,7 @@ def dpo(
     )
     values = values * w
     comps["weights"] = w.astype(out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @scoped
@@ -636,6 +677,8 @@ def simpo(
   beta: float | jax.Array = 2.0,
   gamma: float | jax.Array = 0.5,
   label_smoothing: float | jax.Array = 0.0,
+  segment_ids: InputLike | tuple[InputLike, InputLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Simple preference optimisation (reference-free, length-normalised).
@@ -655,6 +698,11 @@ def simpo(
     gamma: target reward margin (>= 0).
     label_smoothing: in ``[0, 0.5)``.
     return_components: also return the rewards, margins and accuracies.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` (and the components dict when asked).
@@ -679,14 +727,17 @@ def simpo(
     caller, "label_smoothing", label_smoothing, 0.0, 0.5, high_open=True
   )
   validation.flag(caller, "return_components", return_components)
-  (c, r), out_dtype = _inputs(
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  (c, r), out_dtype, found = _inputs(
     caller,
+    packing,
+    ("chosen_avg_logps", "rejected_avg_logps"),
     chosen_avg_logps=chosen_avg_logps,
     rejected_avg_logps=rejected_avg_logps,
   )
   values = _smoothed_sigmoid(beta * (c - r) - gamma, label_smoothing)
   comps = _pair_components(beta * c, beta * r, out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @validation.deprecated_alias({"alpha": "cpo_alpha"})
@@ -701,6 +752,8 @@ def cpo(
   gamma: float | jax.Array = 0.0,
   chosen_nll: InputLike | None = None,
   label_smoothing: float | jax.Array = 0.0,
+  segment_ids: InputLike | tuple[InputLike, InputLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Contrastive preference optimisation: reference-free DPO plus an NLL
@@ -739,6 +792,11 @@ def cpo(
     label_smoothing: in ``[0, 0.5)``.
     return_components: also return the rewards ``beta u(c)``, ``beta
       u(r)``, margins, accuracies and ``"nll"``.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` (and the components dict when asked).
@@ -771,7 +829,10 @@ def cpo(
   arrays = dict(chosen_logps=chosen_logps, rejected_logps=rejected_logps)
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  values_in, out_dtype = _inputs(caller, **arrays)
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  values_in, out_dtype, found = _inputs(
+    caller, packing, ("chosen_nll",), **arrays
+  )
   c, r = values_in[0], values_in[1]
   nll = values_in[2] if chosen_nll is not None else -c
   uc, ur = _alphapo_reward(c, alphapo_alpha), _alphapo_reward(r, alphapo_alpha)
@@ -779,7 +840,7 @@ def cpo(
   values = values + cpo_alpha * nll
   comps = _pair_components(beta * uc, beta * ur, out_dtype)
   comps["nll"] = jax.lax.stop_gradient(nll).astype(out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 def _alphapo_reward(logps, a):
@@ -799,6 +860,8 @@ def orpo(
   *,
   beta: float | jax.Array = 0.1,
   chosen_nll: InputLike | None = None,
+  segment_ids: InputLike | tuple[InputLike, InputLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Odds-ratio preference optimisation: NLL plus an odds-ratio term.
@@ -821,6 +884,11 @@ def orpo(
     chosen_nll: optional ``[...]`` NLL of the chosen responses.
     return_components: also return the rewards ``beta c``, ``beta r``,
       margins, accuracies, ``"log_odds_ratio"`` and ``"nll"``.
+    segment_ids: optional integer ``[..., T]`` (or a pair ``(chosen,
+      rejected)``) for a packed batch: the log-probability inputs are then
+      per-token and reduced per sequence (module docstring).
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-pair losses ``[...]`` (and the components dict when asked).
@@ -846,7 +914,10 @@ def orpo(
   )
   if chosen_nll is not None:
     arrays["chosen_nll"] = chosen_nll
-  values_in, out_dtype = _inputs(caller, **arrays)
+  packing = segments.Packing.make(caller, segment_ids, num_segments, 2)
+  values_in, out_dtype, found = _inputs(
+    caller, packing, tuple(arrays), **arrays
+  )
   c, r = values_in[0], values_in[1]
   nll = values_in[2] if chosen_nll is not None else -c
   log_or = (c - log1mexp(c)) - (r - log1mexp(r))
@@ -854,7 +925,7 @@ def orpo(
   comps = _pair_components(beta * c, beta * r, out_dtype)
   comps["log_odds_ratio"] = jax.lax.stop_gradient(log_or).astype(out_dtype)
   comps["nll"] = jax.lax.stop_gradient(nll).astype(out_dtype)
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)
 
 
 @scoped
@@ -870,6 +941,8 @@ def kto(
   desirable_weight: float | jax.Array = 1.0,
   undesirable_weight: float | jax.Array = 1.0,
   loss_type: str = "kto",
+  segment_ids: InputLike | tuple[InputLike, InputLike] | None = None,
+  num_segments: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   r"""Kahneman–Tversky optimisation on unpaired desirable / undesirable
@@ -905,6 +978,12 @@ def kto(
     undesirable_weight: weight (>= 0) of undesirable examples.
     loss_type: ``"kto"`` or ``"apo_zero_unpaired"``.
     return_components: also return ``{"rewards", "kl"}`` (no gradient).
+    segment_ids: optional integer ``[..., T]`` for a packed batch: the
+      log-probabilities are then per-token and summed per sequence, and
+      ``desirable`` is ``[..., S]`` (module docstring); the KL inputs stay
+      per-sequence.
+    num_segments: static maximum number of sequences per row (default
+      ``T``), with ``segment_ids``.
 
   Returns:
     Per-example losses ``[...]`` (and the components dict when asked).
@@ -948,8 +1027,9 @@ def kto(
     caller, "undesirable_weight", undesirable_weight, low=0.0
   )
   validation.flag(caller, "return_components", return_components)
-  (p, ref), out_dtype = _inputs(
-    caller, policy_logps=policy_logps, reference_logps=reference_logps
+  packing = segments.Packing.make(caller, segment_ids, num_segments)
+  (p, ref), out_dtype, found = _inputs(
+    caller, packing, policy_logps=policy_logps, reference_logps=reference_logps
   )
   d = numerics.as_array(caller, "desirable", desirable)
   validation.bool_mask(caller, "desirable", d)
@@ -965,7 +1045,7 @@ def kto(
       raise ValueError(f"{caller}: kl must be a scalar, got shape {z0.shape}")
     z0 = z0.astype(p.dtype)
   elif policy_kl_logps is not None:
-    (pk, rk), _ = _inputs(
+    (pk, rk), _, _ = _inputs(
       caller,
       policy_kl_logps=policy_kl_logps,
       reference_kl_logps=reference_kl_logps,
@@ -984,4 +1064,4 @@ def kto(
     "rewards": jax.lax.stop_gradient(beta * r).astype(out_dtype),
     "kl": z0.astype(out_dtype),
   }
-  return _finish(values, out_dtype, comps, return_components)
+  return _finish(values, out_dtype, comps, return_components, found)

@@ -29,6 +29,7 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import cross_entropy as ce
 from jaxloss._src.lm import head
+from jaxloss._src.lm import segments
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
@@ -179,7 +180,9 @@ def vocab_parallel_linear_cross_entropy(
   reduction: str | None = "mean",
   normalizer: InputLike | None = None,
   chunk_size: int | None = None,
-) -> jax.Array:
+  return_token_stats: bool = False,
+  dft_scaling: bool = False,
+) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
   """:func:`jaxloss.linear_cross_entropy` with the LM head vocab-sharded.
 
   Call inside ``shard_map``: device ``k`` of ``axis_name`` holds columns
@@ -204,11 +207,15 @@ def vocab_parallel_linear_cross_entropy(
     reduction: as in :func:`jaxloss.linear_cross_entropy`.
     normalizer: as in :func:`jaxloss.linear_cross_entropy`.
     chunk_size: as in :func:`jaxloss.linear_cross_entropy`.
+    return_token_stats: as in :func:`jaxloss.linear_cross_entropy` (the
+      entropy's sums join the ``psum``; the argmax is the lowest global id
+      of the ``pmax``).
+    dft_scaling: as in :func:`jaxloss.linear_cross_entropy`.
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, the same on every
     device of ``axis_name``: float32 for half-precision inputs, else the
-    embeddings' dtype.
+    embeddings' dtype (and the statistics with ``return_token_stats``).
 
   Raises:
     TypeError: for non-floating arrays or non-integer labels.
@@ -246,6 +253,8 @@ def vocab_parallel_linear_cross_entropy(
     normalizer=normalizer,
     chunk_size=chunk_size,
     axis_name=axis_name,
+    return_token_stats=return_token_stats,
+    dft_scaling=dft_scaling,
   )
 
 
@@ -254,8 +263,15 @@ def count_tokens(
   *,
   ignore_index: int = -100,
   axis_name: str | tuple[str, ...] | None = None,
+  segment_ids: InputLike | None = None,
 ) -> jax.Array:
   """Number of non-ignored tokens, summed over ``axis_name`` when given.
+
+  With ``segment_ids`` (``[...]`` of the labels' shape, ``1, 2, ...`` per
+  packed sequence, 0 for padding) it counts *sequences* instead: the
+  segments holding at least one non-ignored token, the global divisor of
+  :func:`jaxloss.policy_gradient`'s ``"sequence"`` normalisation and of
+  per-sequence means under data parallelism.
 
   The ``normalizer`` for a global mean under data parallelism: inside
   ``shard_map``, ``count_tokens(labels, axis_name="data")`` counts the
@@ -267,5 +283,12 @@ def count_tokens(
     Array(3., dtype=float32)
   """
   y = numerics.as_array("count_tokens", "labels", labels)
-  n = jnp.sum(y != ignore_index, dtype=jnp.float32)
+  if segment_ids is None:
+    n = jnp.sum(y != ignore_index, dtype=jnp.float32)
+  else:
+    ids = segments.segment_ids_array(
+      "count_tokens", "segment_ids", segment_ids, y.shape
+    )
+    _, counts = segments.sums_and_counts(None, ids, None, y != ignore_index)
+    n = jnp.sum(jnp.minimum(counts, 1))  # NaN for a row with a bad id
   return n if axis_name is None else lax.psum(n, axis_name)
