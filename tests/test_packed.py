@@ -131,7 +131,7 @@ PAIRED = [
   (jaxloss.dpo, dict(beta=0.7), 4, False),
   (jaxloss.dpo, dict(beta=0.4, loss_type="ipo"), 4, False),
   (jaxloss.simpo, dict(beta=2.0, gamma=0.3), 2, True),
-  (jaxloss.cpo, dict(beta=0.5, alpha=0.3), 2, False),
+  (jaxloss.cpo, dict(beta=0.5, cpo_alpha=0.3), 2, False),
   (jaxloss.orpo, dict(beta=0.3), 2, True),
 ]
 
