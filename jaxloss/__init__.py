@@ -128,12 +128,39 @@ from jaxloss._src.losses.likelihood import z_loss
 from jaxloss._src.losses.margin_softmax import ArcFace
 from jaxloss._src.losses.margin_softmax import CenterLoss
 from jaxloss._src.losses.margin_softmax import CosFace
+from jaxloss._src.losses.margin_softmax import LargeMarginSoftmax
+from jaxloss._src.losses.margin_softmax import NormalizedSoftmax
+from jaxloss._src.losses.margin_softmax import ProxyAnchor
+from jaxloss._src.losses.margin_softmax import ProxyNCA
+from jaxloss._src.losses.margin_softmax import SoftTriple
+from jaxloss._src.losses.margin_softmax import SphereFace
+from jaxloss._src.losses.margin_softmax import SubCenterArcFace
 from jaxloss._src.losses.margin_softmax import arcface
 from jaxloss._src.losses.margin_softmax import arcface_logits
 from jaxloss._src.losses.margin_softmax import center_loss
 from jaxloss._src.losses.margin_softmax import class_cosines
 from jaxloss._src.losses.margin_softmax import cosface
 from jaxloss._src.losses.margin_softmax import cosface_logits
+from jaxloss._src.losses.margin_softmax import large_margin_softmax
+from jaxloss._src.losses.margin_softmax import normalized_softmax
+from jaxloss._src.losses.margin_softmax import proxy_anchor
+from jaxloss._src.losses.margin_softmax import proxy_nca
+from jaxloss._src.losses.margin_softmax import soft_triple
+from jaxloss._src.losses.margin_softmax import sphereface
+from jaxloss._src.losses.margin_softmax import subcenter_arcface
+from jaxloss._src.losses.metric import FastAP
+from jaxloss._src.losses.metric import MarginLoss
+from jaxloss._src.losses.metric import MultiSimilarity
+from jaxloss._src.losses.metric import TupletMargin
+from jaxloss._src.losses.metric import angular_miner
+from jaxloss._src.losses.metric import batch_hard_miner
+from jaxloss._src.losses.metric import fast_ap
+from jaxloss._src.losses.metric import margin_loss
+from jaxloss._src.losses.metric import multi_similarity
+from jaxloss._src.losses.metric import multi_similarity_miner
+from jaxloss._src.losses.metric import pair_margin_miner
+from jaxloss._src.losses.metric import triplet_margin_miner
+from jaxloss._src.losses.metric import tuplet_margin
 from jaxloss._src.losses.noisy_labels import ActivePassiveLoss
 from jaxloss._src.losses.noisy_labels import BitemperedLogistic
 from jaxloss._src.losses.noisy_labels import SymmetricCrossentropy
@@ -246,6 +273,20 @@ __all__ = [
   "approx_ndcg",
   "ApproxNDCG",
   "ArcFace",
+  "LargeMarginSoftmax",
+  "NormalizedSoftmax",
+  "ProxyAnchor",
+  "ProxyNCA",
+  "SoftTriple",
+  "SphereFace",
+  "SubCenterArcFace",
+  "large_margin_softmax",
+  "normalized_softmax",
+  "proxy_anchor",
+  "proxy_nca",
+  "soft_triple",
+  "sphereface",
+  "subcenter_arcface",
   "arcface",
   "arcface_logits",
   "BCE",
@@ -269,6 +310,19 @@ __all__ = [
   "ciou_loss",
   "CIoULoss",
   "Circle",
+  "FastAP",
+  "MarginLoss",
+  "MultiSimilarity",
+  "TupletMargin",
+  "angular_miner",
+  "batch_hard_miner",
+  "fast_ap",
+  "margin_loss",
+  "multi_similarity",
+  "multi_similarity_miner",
+  "pair_margin_miner",
+  "triplet_margin_miner",
+  "tuplet_margin",
   "circle",
   "class_weights_to_sample_weights",
   "combine",
