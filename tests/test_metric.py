@@ -207,3 +207,46 @@ def test_pml_reducers_through_reduce():
   np.testing.assert_allclose(
     jaxloss.reduce(v, where=(v > 0.2) & (v < 1.8)), 1.0
   )
+
+
+HEADS = {
+  "ProxyNCAHead": (jaxloss.proxy_nca, {"softmax_scale": 2.0}),
+  "ProxyAnchorHead": (jaxloss.proxy_anchor, {"alpha": 4.0}),
+  "SoftTripleHead": (jaxloss.soft_triple, {"centers_per_class": 2}),
+  "SubCenterArcFaceHead": (jaxloss.subcenter_arcface, {"sub_centers": 2}),
+  "LargeMarginSoftmaxHead": (jaxloss.large_margin_softmax, {"margin": 3}),
+  "SphereFaceHead": (jaxloss.sphereface, {"scale": 2.0}),
+  "NormalizedSoftmaxHead": (jaxloss.normalized_softmax, {}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HEADS))
+def test_flax_proxy_heads_call_their_loss(name):
+  """linen and nnx heads: their ``centers`` parameter ([C * K, D]) fed to
+  the loss function, reduced by the mean."""
+  from flax import nnx
+
+  from jaxloss.flax import linen as jl
+  from jaxloss.flax import nnx as jn
+
+  fn, hyper = HEADS[name]
+  x = _inputs(False)
+  y, e = x["y_true"], x["y_pred"].astype(np.float32)
+  rows = 3 * hyper.get("centers_per_class", hyper.get("sub_centers", 1))
+  head = getattr(jl, name)(num_classes=3, **hyper)
+  params = head.init(jax.random.key(0), y, e)
+  centers = params["params"]["centers"]
+  assert centers.shape == (rows, 4)
+  np.testing.assert_allclose(
+    head.apply(params, y, e), jnp.mean(fn(y, e, centers, **hyper)), rtol=1e-6
+  )
+  cos = head.apply(params, e, method="cosines")
+  assert cos.shape == (8, 3)
+  nnx_head = getattr(jn, name)(3, 4, rngs=nnx.Rngs(0), **hyper)
+  assert nnx_head.centers[...].shape == (rows, 4)
+  np.testing.assert_allclose(
+    nnx_head(y, e),
+    jnp.mean(fn(y, e, nnx_head.centers[...], **hyper)),
+    rtol=1e-6,
+  )
+  assert nnx_head.cosines(e).shape == (8, 3)
