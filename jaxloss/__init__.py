@@ -174,12 +174,14 @@ from jaxloss._src.losses.overlap import FocalTversky
 from jaxloss._src.losses.overlap import Jaccard
 from jaxloss._src.losses.overlap import LovaszHinge
 from jaxloss._src.losses.overlap import LovaszSoftmax
+from jaxloss._src.losses.overlap import MCCLoss
 from jaxloss._src.losses.overlap import Tversky
 from jaxloss._src.losses.overlap import dice
 from jaxloss._src.losses.overlap import focal_tversky
 from jaxloss._src.losses.overlap import jaccard
 from jaxloss._src.losses.overlap import lovasz_hinge
 from jaxloss._src.losses.overlap import lovasz_softmax
+from jaxloss._src.losses.overlap import mcc_loss
 from jaxloss._src.losses.overlap import tversky
 from jaxloss._src.losses.ranking import ApproxNDCG
 from jaxloss._src.losses.ranking import ListMLE
@@ -383,8 +385,10 @@ __all__ = [
   "LossFunctionWrapper",
   "lovasz_hinge",
   "lovasz_softmax",
+  "mcc_loss",
   "LovaszHinge",
   "LovaszSoftmax",
+  "MCCLoss",
   "MAE",
   "mae",
   "MAPE",
