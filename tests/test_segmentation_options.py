@@ -106,3 +106,16 @@ def test_log_loss_is_minus_log_of_the_index():
     np.testing.assert_allclose(
       fn(t, p, log_loss=True), -np.log(1.0 - fn(t, p)), rtol=1e-6
     )
+
+
+def test_reduced_focal_matches_smp(x64):
+  entry, kwargs = _entry("focal-reduced")
+  kwargs["alpha"] = 0.0  # no balancing weight: the library's alpha=None
+  t = np.asarray(entry["target"])
+  values = jaxloss.sigmoid_focal_crossentropy(
+    t, _x("logits"), from_logits=True, **kwargs
+  )
+  # Summed over the last axis here; the library averages every pixel.
+  np.testing.assert_allclose(
+    jnp.mean(values) / t.shape[-1], entry["value"], rtol=1e-10
+  )

@@ -116,6 +116,18 @@ def main():
       losses.MCCLoss(eps=1e-5)(t_probs[:, None], torch.tensor(clean)[:, None])
     ),
   }
+  binary_t = np.where(target == IGNORE, 0.0, target)
+  entries["focal-reduced"] = {
+    "call": "FocalLoss('binary', alpha=None, gamma=2.0, "
+    "reduced_threshold=0.5) on logits, mean over pixels",
+    "kwargs": {"alpha": None, "gamma": 2.0, "reduced_threshold": 0.5},
+    "target": binary_t.tolist(),
+    "value": float(
+      losses.FocalLoss("binary", gamma=2.0, reduced_threshold=0.5)(
+        torch.tensor(logits)[:, None], torch.tensor(binary_t)[:, None]
+      )
+    ),
+  }
   for per_image in (False, True):
     entries[f"lovasz_hinge-per_image={per_image}"] = {
       # float32: the library's binary Lovász mixes dtypes in float64.
