@@ -308,3 +308,81 @@ SPECS = [
     diff_argnums=(1,),
   ),
 ]
+
+
+# ------------------------------------------ SSIM options of other libraries
+
+
+def np_ssim_options(
+  y_true,
+  y_pred,
+  *,
+  filter_size=11,
+  filter_sigma=1.5,
+  padding="valid",
+  window="gaussian",
+  nonnegative_ssim=False,
+  max_val=1.0,
+  k1=0.01,
+  k2=0.03,
+):
+  """Wang et al. 2004 with the options of kornia (reflect "same" padding),
+  torchmetrics (uniform window) and pytorch-msssim (per-channel SSIM
+  clipped at 0), by explicit windows."""
+  if window == "uniform":
+    win = np.full(filter_size, 1.0 / filter_size)
+  else:
+    win = np_window(filter_size, filter_sigma)
+  c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+  r = (len(win) - 1) // 2
+  out = []
+  for t, p in zip(y_true, y_pred, strict=True):
+    per_channel = []
+    for c in range(t.shape[-1]):
+      a, b = t[..., c], p[..., c]
+      if padding == "same":
+        pad = ((r, len(win) - 1 - r),) * 2
+        a, b = np.pad(a, pad, mode="reflect"), np.pad(b, pad, mode="reflect")
+      mt, mp = np_filter(a, win), np_filter(b, win)
+      vt = np_filter(a * a, win) - mt**2
+      vp = np_filter(b * b, win) - mp**2
+      cov = np_filter(a * b, win) - mt * mp
+      ssim = ((2 * mt * mp + c1) * (2 * cov + c2)) / (
+        (mt**2 + mp**2 + c1) * (vt + vp + c2)
+      )
+      per_channel.append(np.mean(ssim))
+    per_channel = np.array(per_channel)
+    if nonnegative_ssim:
+      per_channel = np.maximum(per_channel, 0.0)
+    out.append(1 - np.mean(per_channel))
+  return np.array(out)
+
+
+SRC_SSIM_OPTIONS = (
+  "NumPy float64 windows of Wang et al. 2004 with kornia's / torchmetrics' "
+  "reflect padding and uniform window (stored library values in "
+  "tests/test_ssim_options.py)"
+)
+
+SPECS += [
+  Spec(
+    "ssim_loss-same-uniform",
+    jaxloss.ssim_loss,
+    _images,
+    kwargs={"filter_size": 5, "padding": "same", "window": "uniform"},
+    cls=jaxloss.SSIMLoss,
+    reference=np_ssim_options,
+    reference_source=SRC_SSIM_OPTIONS,
+    edge_inputs=_image_edges(),
+  ),
+  Spec(
+    "ssim_loss-nonnegative",
+    jaxloss.ssim_loss,
+    _images,
+    kwargs={"filter_size": 5, "nonnegative_ssim": True},
+    cls=jaxloss.SSIMLoss,
+    reference=np_ssim_options,
+    reference_source="NumPy float64, pytorch-msssim 1.0's nonnegative_ssim",
+    edge_inputs=_image_edges(),
+  ),
+]

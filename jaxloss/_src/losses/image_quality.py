@@ -186,14 +186,83 @@ def _spatial_mean(x, weight):
   )
 
 
-def _check_ssim_config(caller, max_val, filter_size, filter_sigma, k1, k2):
-  validation.check_range(caller, "max_val", max_val, low=0.0, low_open=True)
+def _check_data_range(caller, max_val):
+  """``max_val``: a positive number, a ``(min, max)`` pair or "infer"."""
+  if isinstance(max_val, str) and max_val == "infer":
+    return
+  if not isinstance(max_val, (tuple, list)):
+    validation.check_range(caller, "max_val", max_val, low=0.0, low_open=True)
+    return
+  if len(max_val) != 2:
+    raise ValueError(
+      f"{caller}: max_val must be a number, a (min, max) pair or 'infer', "
+      f"got {max_val!r}"
+    )
+  lo, hi = max_val
+  validation.number(caller, "max_val (min)", lo)
+  validation.number(caller, "max_val (max)", hi)
+  concrete = (int, float, np.number)
+  if isinstance(lo, concrete) and isinstance(hi, concrete) and not hi > lo:
+    raise ValueError(
+      f"{caller}: max_val must be a (min, max) pair with min < max, got "
+      f"{max_val!r}"
+    )
+
+
+def _check_ssim_config(
+  caller, max_val, filter_size, filter_sigma, k1, k2, ranges=False
+):
+  if ranges:
+    _check_data_range(caller, max_val)
+  else:
+    validation.check_range(caller, "max_val", max_val, low=0.0, low_open=True)
   validation.integer(caller, "filter_size", filter_size, low=1)
   validation.static_number(
     caller, "filter_sigma", filter_sigma, 0.0, low_open=True
   )
   validation.check_range(caller, "k1", k1, low=0.0, low_open=True)
   validation.check_range(caller, "k2", k2, low=0.0, low_open=True)
+
+
+PADDINGS = ("valid", "same")
+WINDOWS = ("gaussian", "uniform")
+
+
+def ssim_window(caller, window, filter_size, filter_sigma):
+  """The 1-D window: Gaussian, uniform, or the user's weights (normalised
+  to sum 1)."""
+  if isinstance(window, str):
+    validation.choice(caller, "window", window, WINDOWS)
+    if window == "uniform":
+      return np.full(filter_size, 1.0 / filter_size)
+    return gaussian_window(filter_size, filter_sigma)
+  w = np.asarray(window, np.float64)
+  if w.ndim != 1 or w.size == 0 or not np.all(np.isfinite(w)) or w.sum() <= 0:
+    raise ValueError(
+      f"{caller}: window must be 'gaussian', 'uniform' or a 1-D sequence of "
+      f"finite weights with a positive sum, got {window!r}"
+    )
+  return w / w.sum()
+
+
+def _data_range(t, p, max_val):
+  """``(t, p, L)``: ``max_val`` a number (``L``), a ``(min, max)`` pair
+  (both images clamped to it, ``L = max - min``), or "infer" (``L`` the
+  larger of the two images' value ranges over the whole batch)."""
+  if isinstance(max_val, str):
+    span = jnp.maximum(jnp.max(t) - jnp.min(t), jnp.max(p) - jnp.min(p))
+    return t, p, jax.lax.stop_gradient(span)
+  if isinstance(max_val, (tuple, list)):
+    lo, hi = max_val
+    return jnp.clip(t, lo, hi), jnp.clip(p, lo, hi), hi - lo
+  return t, p, max_val
+
+
+def _reflect_pad(x, window):
+  """Reflect-pads axes 1 and 2 by half the window (a "same" map)."""
+  lo = (len(window) - 1) // 2
+  hi = len(window) - 1 - lo
+  return jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)), mode="reflect")
 
 
 def _check_size(caller, shape, filter_size, what="y_true"):
@@ -212,13 +281,16 @@ def ssim_loss(
   y_true: ArrayLike,
   y_pred: ArrayLike,
   *,
-  max_val: float | jax.Array = 1.0,
+  max_val: float | jax.Array | tuple[float, float] | str = 1.0,
   filter_size: int = 11,
   filter_sigma: float = 1.5,
   k1: float | jax.Array = 0.01,
   k2: float | jax.Array = 0.03,
   channel_axis: int = -1,
   where: ArrayLike | None = None,
+  padding: str = "valid",
+  window: str | Sequence[float] = "gaussian",
+  nonnegative_ssim: bool = False,
 ) -> jax.Array:
   r"""One minus the structural similarity (SSIM) of each image pair.
 
@@ -244,11 +316,22 @@ def ssim_loss(
   The window is applied as two 1-D passes with a written-out VJP: reverse
   mode works to any order, forward mode (``jax.jvp``) does not.
 
+  Options of other libraries: ``padding="same"`` reflect-pads both images
+  by half the window and averages the full-resolution map (kornia's
+  default); ``window="uniform"`` (or any 1-D weights) replaces the
+  Gaussian; ``nonnegative_ssim=True`` clips each channel's mean SSIM at 0
+  before averaging the channels (pytorch-msssim); ``max_val=(min, max)``
+  clamps both images to that range and uses ``L = max - min``, and
+  ``max_val="infer"`` infers ``L`` from the data as torchmetrics'
+  ``data_range=None`` does (the
+  larger value range of the two image batches; it depends on the whole
+  batch, so values are then not per-sample).
+
   Args:
     y_true: reference images ``[B, H, W, C]`` (or ``[B, C, H, W]``).
     y_pred: images of the same shape.
     max_val: the dynamic range ``L`` of the pixel values (1 for ``[0, 1]``
-      images, 255 for 8-bit ones).
+      images, 255 for 8-bit ones), a ``(min, max)`` pair, or ``"infer"``.
     filter_size: the side of the Gaussian window; ``H`` and ``W`` must be at
       least this.
     filter_sigma: the window's standard deviation, in pixels.
@@ -257,6 +340,10 @@ def ssim_loss(
     channel_axis: -1 for ``[B, H, W, C]``, 1 for ``[B, C, H, W]``.
     where: optional boolean mask of kept pixels, the images' shape (or a
       size-1 channel axis).
+    padding: ``"valid"`` (windows inside the image) or ``"same"``.
+    window: ``"gaussian"``, ``"uniform"`` or 1-D weights (normalised to
+      sum 1; their length is the window's side, ``filter_size`` unused).
+    nonnegative_ssim: clip each channel's SSIM at 0.
 
   Returns:
     ``[B]`` losses.
@@ -284,13 +371,25 @@ def ssim_loss(
   """
   caller = "ssim_loss"
   validation.integer(caller, "channel_axis", channel_axis)
-  _check_ssim_config(caller, max_val, filter_size, filter_sigma, k1, k2)
-  t, p, mask, dt = _image_inputs(caller, y_true, y_pred, channel_axis, where)
-  _check_size(caller, t.shape, filter_size)
-  window = gaussian_window(filter_size, filter_sigma)
-  ssim_map, _, weight = _ssim_maps(
-    t, p, mask, max_val=max_val, window=window, k1=k1, k2=k2
+  _check_ssim_config(
+    caller, max_val, filter_size, filter_sigma, k1, k2, ranges=True
   )
+  validation.choice(caller, "padding", padding, PADDINGS)
+  validation.flag(caller, "nonnegative_ssim", nonnegative_ssim)
+  win = ssim_window(caller, window, filter_size, filter_sigma)
+  t, p, mask, dt = _image_inputs(caller, y_true, y_pred, channel_axis, where)
+  t, p, max_val = _data_range(t, p, max_val)
+  if padding == "same":
+    t, p = _reflect_pad(t, win), _reflect_pad(p, win)
+    if mask is not None:
+      mask = _reflect_pad(mask, win)
+  _check_size(caller, t.shape, len(win))
+  ssim_map, _, weight = _ssim_maps(
+    t, p, mask, max_val=max_val, window=win, k1=k1, k2=k2
+  )
+  if nonnegative_ssim:
+    per_channel = jax.nn.relu(_spatial_mean(ssim_map, weight))
+    return (1 - jnp.mean(per_channel, axis=-1)).astype(dt)
   if weight is None:
     value = jnp.mean(ssim_map, axis=(1, 2, 3))
   else:
@@ -843,12 +942,15 @@ def feature_matching_loss(
 class SSIMLoss(Loss, fn=ssim_loss, exclude=("where",)):
   """Loss object for :func:`jaxloss.ssim_loss`."""
 
-  max_val: float | jax.Array = 1.0
+  max_val: float | jax.Array | tuple[float, float] | str = 1.0
   filter_size: int = 11
   filter_sigma: float = 1.5
   k1: float | jax.Array = 0.01
   k2: float | jax.Array = 0.03
   channel_axis: int = -1
+  padding: str = "valid"
+  window: str | Sequence[float] = "gaussian"
+  nonnegative_ssim: bool = False
 
 
 class MSSSIMLoss(Loss, fn=ms_ssim_loss, exclude=("where",)):
