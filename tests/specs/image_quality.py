@@ -83,9 +83,11 @@ def np_ms_ssim_loss(
   y_pred,
   *,
   power_factors=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333),
+  normalize="relu",
   **kw,
 ):
-  """Wang, Simoncelli & Bovik 2003, eq. (7), relu'd as TensorFlow does."""
+  """Wang, Simoncelli & Bovik 2003, eq. (7), relu'd as TensorFlow does
+  (``normalize="simple"``: ``(x + 1) / 2``, torchmetrics' option)."""
   out = []
   for t, p in zip(y_true, y_pred, strict=True):
     per_channel = []
@@ -97,6 +99,8 @@ def np_ms_ssim_loss(
           a, b = np_downsample(a), np_downsample(b)
         ssim, cs = np_ssim_cs(a, b, **kw)
         term = ssim if j == len(power_factors) - 1 else cs
+        if normalize == "simple":
+          term = (term + 1.0) / 2.0
         value *= max(term, 0.0) ** w
       per_channel.append(value)
     out.append(1 - np.mean(per_channel))
@@ -358,6 +362,11 @@ def np_ssim_options(
   return np.array(out)
 
 
+SRC_MS_SIMPLE = (
+  "NumPy float64 loops of Wang et al. 2003 eq. (7) with torchmetrics 1.9's "
+  "normalize='simple' ((x + 1) / 2 before the powers)"
+)
+
 SRC_SSIM_OPTIONS = (
   "NumPy float64 windows of Wang et al. 2004 with kornia's / torchmetrics' "
   "reflect padding and uniform window (stored library values in "
@@ -365,6 +374,16 @@ SRC_SSIM_OPTIONS = (
 )
 
 SPECS += [
+  Spec(
+    "ms_ssim_loss-simple",
+    jaxloss.ms_ssim_loss,
+    _ms_images,
+    kwargs={**MS_KW, "normalize": "simple"},
+    cls=jaxloss.MSSSIMLoss,
+    reference=np_ms_ssim_loss,
+    reference_source=SRC_MS_SIMPLE,
+    edge_inputs=_image_edges(MS_H, MS_W, 2),
+  ),
   Spec(
     "ssim_loss-same-uniform",
     jaxloss.ssim_loss,

@@ -447,6 +447,7 @@ def ms_ssim_loss(
   power_factors: Sequence[float] = MS_SSIM_WEIGHTS,
   channel_axis: int = -1,
   where: ArrayLike | None = None,
+  normalize: str = "relu",
 ) -> jax.Array:
   r"""One minus the multi-scale structural similarity (MS-SSIM).
 
@@ -461,7 +462,9 @@ def ms_ssim_loss(
 
   averaged over channels; ``loss = 1 - MS-SSIM``. The ``relu`` (as in
   pytorch-msssim and TensorFlow) keeps the fractional powers real; the
-  power has a zero, not infinite, derivative at 0.
+  power has a zero, not infinite, derivative at 0. ``normalize="simple"``
+  maps each term to ``(x + 1) / 2`` instead of ``relu(x)``
+  (torchmetrics' option, smoother for training).
 
   Args:
     y_true: reference images ``[B, H, W, C]`` (or ``[B, C, H, W]``).
@@ -501,6 +504,7 @@ def ms_ssim_loss(
   """
   caller = "ms_ssim_loss"
   validation.integer(caller, "channel_axis", channel_axis)
+  validation.choice(caller, "normalize", normalize, ("relu", "simple"))
   _check_ssim_config(caller, max_val, filter_size, filter_sigma, k1, k2)
   if (
     not isinstance(power_factors, (tuple, list))
@@ -538,7 +542,8 @@ def ms_ssim_loss(
     if weight is not None:
       # An empty channel compares as identical (term 1).
       term = jnp.where(jnp.any(weight, axis=(1, 2)), term, 1)
-    term = numerics.safe_pow(jax.nn.relu(term), w)
+    term = (term + 1) / 2 if normalize == "simple" else jax.nn.relu(term)
+    term = numerics.safe_pow(term, w)
     value = term if value is None else value * term
   assert value is not None  # power_factors is non-empty
   return (1 - jnp.mean(value, axis=-1)).astype(dt)
@@ -963,6 +968,7 @@ class MSSSIMLoss(Loss, fn=ms_ssim_loss, exclude=("where",)):
   k2: float | jax.Array = 0.03
   power_factors: Sequence[float] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
   channel_axis: int = -1
+  normalize: str = "relu"
 
 
 class PSNRLoss(Loss, fn=psnr_loss, exclude=("where",)):
