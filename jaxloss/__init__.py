@@ -21,8 +21,10 @@ from jaxloss._src.losses.boxes import diou_loss
 from jaxloss._src.losses.boxes import giou_loss
 from jaxloss._src.losses.boxes import iou_loss
 from jaxloss._src.losses.contrastive import CLIPLoss
+from jaxloss._src.losses.contrastive import CoCaLoss
 from jaxloss._src.losses.contrastive import SigLIPLoss
 from jaxloss._src.losses.contrastive import clip_loss
+from jaxloss._src.losses.contrastive import coca_loss
 from jaxloss._src.losses.contrastive import sharded_clip_loss
 from jaxloss._src.losses.contrastive import sharded_siglip_loss
 from jaxloss._src.losses.contrastive import siglip_loss
@@ -582,7 +584,9 @@ __all__ += [
   "vocab_parallel_log_probs",
   # Contrastive losses at scale (CLIP, SigLIP; chunked and sharded).
   "clip_loss",
+  "coca_loss",
   "CLIPLoss",
+  "CoCaLoss",
   "sharded_clip_loss",
   "sharded_siglip_loss",
   "siglip_loss",
