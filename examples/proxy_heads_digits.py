@@ -12,31 +12,18 @@ Run: ``python examples/proxy_heads_digits.py``
 
 from __future__ import annotations
 
+from arcface_digits import load  # the same split of the bundled digits
 from flax import nnx
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from sklearn.datasets import load_digits
 
 from jaxloss.flax import linen as jl
 from jaxloss.flax import nnx as jn
 
 FEATURES = 16
-
-
-def load(n_train=None, seed=0):
-  digits = load_digits()
-  x = (digits.data / 16.0).astype(np.float32)
-  y = digits.target.astype(np.int32)
-  order = np.random.default_rng(seed).permutation(len(x))
-  x, y = x[order], y[order]
-  split = int(0.8 * len(x))
-  train = (x[:split], y[:split])
-  if n_train is not None:
-    train = (train[0][:n_train], train[1][:n_train])
-  return train, (x[split:], y[split:])
 
 
 def recall_at_1(emb, labels):
