@@ -515,6 +515,7 @@ __all__ += [
 from jaxloss._src.losses.image_quality import Charbonnier  # noqa: E402
 from jaxloss._src.losses.image_quality import FeatureMatchingLoss  # noqa: E402
 from jaxloss._src.losses.image_quality import GradientDifferenceLoss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import MSSSIML1Loss  # noqa: E402
 from jaxloss._src.losses.image_quality import MSSSIMLoss  # noqa: E402
 from jaxloss._src.losses.image_quality import PSNRLoss  # noqa: E402
 from jaxloss._src.losses.image_quality import SSIMLoss  # noqa: E402
@@ -522,6 +523,7 @@ from jaxloss._src.losses.image_quality import TotalVariation  # noqa: E402
 from jaxloss._src.losses.image_quality import charbonnier  # noqa: E402
 from jaxloss._src.losses.image_quality import feature_matching_loss  # noqa: E402,E501
 from jaxloss._src.losses.image_quality import gradient_difference_loss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import ms_ssim_l1_loss  # noqa: E402
 from jaxloss._src.losses.image_quality import ms_ssim_loss  # noqa: E402
 from jaxloss._src.losses.image_quality import psnr_loss  # noqa: E402
 from jaxloss._src.losses.image_quality import ssim_loss  # noqa: E402
@@ -538,7 +540,9 @@ __all__ += [
   "feature_matching_loss",
   "GradientDifferenceLoss",
   "gradient_difference_loss",
+  "MSSSIML1Loss",
   "MSSSIMLoss",
+  "ms_ssim_l1_loss",
   "ms_ssim_loss",
   "PSNRLoss",
   "psnr_loss",

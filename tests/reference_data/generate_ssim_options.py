@@ -93,6 +93,21 @@ def main():
       )
     ],
   }
+  for key, kwargs, kornia_kwargs in (
+    ("kornia-ms_ssim_l1", {}, {}),
+    (
+      "kornia-ms_ssim_l1-sigmas",
+      {"sigmas": [0.5, 1.0, 2.0], "alpha": 0.3, "compensation": 1.0},
+      {"sigmas": (0.5, 1.0, 2.0), "alpha": 0.3, "compensation": 1.0},
+    ),
+  ):
+    loss = kornia.losses.MS_SSIMLoss(reduction="none", **kornia_kwargs)
+    entries[key] = {
+      "call": f"kornia.losses.MS_SSIMLoss(reduction='none', {kornia_kwargs})"
+      "(p, t), mean per image",
+      "kwargs": kwargs,
+      "loss": per_image(loss(p, t)),
+    }
   out = {
     "provenance": {
       "libraries": [

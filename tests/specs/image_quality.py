@@ -405,3 +405,24 @@ SPECS += [
     edge_inputs=_image_edges(),
   ),
 ]
+
+
+def _rgb_images(rng, batch):
+  return _images(rng, batch, c=3)
+
+
+SPECS += [
+  Spec(
+    "ms_ssim_l1_loss",
+    jaxloss.ms_ssim_l1_loss,
+    _rgb_images,
+    kwargs={"sigmas": (0.5, 1.0), "alpha": 0.3, "compensation": 1.0},
+    cls=jaxloss.MSSSIML1Loss,
+    reference_source="kornia 0.8.1 MS_SSIMLoss stored values "
+    "(tests/test_ssim_options.py)",
+    edge_inputs=lambda: [
+      (a[..., :1].repeat(3, -1), b[..., :1].repeat(3, -1))
+      for a, b in _image_edges()()
+    ],
+  ),
+]
