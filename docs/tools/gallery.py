@@ -833,10 +833,31 @@ def image_quality_panels() -> list[Panel]:
       {
         "brightness": shifted(jaxloss.ssim_loss),
         "contrast": shifted(jaxloss.ssim_loss, how="contrast"),
+        "brightness, padding='same'": shifted(
+          jaxloss.ssim_loss, padding="same"
+        ),
+        "brightness, uniform 7x7 window": shifted(
+          jaxloss.ssim_loss, window="uniform", filter_size=7
+        ),
       },
       "SSIM compares local means, variances and covariances: its "
       "luminance term is relative, so darkening costs more than "
-      "brightening, and losing contrast more than gaining it.",
+      "brightening, and losing contrast more than gaining it. Reflect "
+      "padding (kornia, torchmetrics) and a uniform window change the "
+      "numbers, not the shape.",
+    ),
+    Panel(
+      "image_quality",
+      "ms_ssim_l1",
+      "MS-SSIM + Gaussian-weighted L1 (Zhao et al.) of a changed copy",
+      "change (brightness offset, or contrast factor - 1)",
+      _grid(-0.5, 0.5),
+      {
+        "brightness": shifted(jaxloss.ms_ssim_l1_loss),
+        "contrast": shifted(jaxloss.ms_ssim_l1_loss, how="contrast"),
+      },
+      "The published mix (alpha 0.025, compensation 200) is dominated by "
+      "the L1 term: nearly a V in the brightness offset.",
     ),
   ]
 
