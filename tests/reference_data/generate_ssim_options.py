@@ -93,6 +93,25 @@ def main():
       )
     ],
   }
+  vol_t = rng.uniform(0.0, 1.0, size=(2, 2, 8, 9, 10))
+  vol_p = np.clip(vol_t + 0.2 * rng.normal(size=vol_t.shape), 0.0, 1.0)
+  entries["torchmetrics-3d"] = {
+    "call": "structural_similarity_index_measure(vol_p, vol_t, sigma=1.0, "
+    "kernel_size=9, data_range=1.0, reduction='none') on [B, C, D, H, W] "
+    "volumes",
+    "kwargs": {"padding": "same", "filter_size": 9, "filter_sigma": 1.0},
+    "volumes": [vol_t.tolist(), vol_p.tolist()],
+    "ssim": per_image(
+      structural_similarity_index_measure(
+        torch.tensor(vol_p),
+        torch.tensor(vol_t),
+        sigma=1.0,
+        kernel_size=9,  # its depth padding follows kernel_size
+        data_range=1.0,
+        reduction="none",
+      )
+    ),
+  }
   for key, kwargs, kornia_kwargs in (
     ("kornia-ms_ssim_l1", {}, {}),
     (

@@ -426,3 +426,28 @@ SPECS += [
     ],
   ),
 ]
+
+
+def _volumes(rng, batch):
+  t = rng.uniform(size=(batch, 5, 6, 7, 2))
+  return t, np.clip(t + 0.2 * rng.normal(size=t.shape), 0.0, 1.0)
+
+
+def _volume_edges():
+  z = np.zeros((2, 5, 6, 7, 2))
+  x = np.random.default_rng(4).uniform(size=z.shape)
+  return [(z, z), (x, x), (x, 1.0 - x), (z, np.ones_like(z))]
+
+
+SPECS += [
+  Spec(
+    "ssim_loss-3d",
+    jaxloss.ssim_loss,
+    _volumes,
+    kwargs={"filter_size": 3, "filter_sigma": 1.0, "padding": "same"},
+    cls=jaxloss.SSIMLoss,
+    reference_source="torchmetrics 1.9.0 volumetric SSIM stored values "
+    "(tests/test_ssim_options.py)",
+    edge_inputs=_volume_edges,
+  ),
+]

@@ -37,25 +37,28 @@ MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 # --------------------------------------------------------------- helpers
 
 
-def _channels_last(caller, x, channel_axis, name):
-  """``[B, H, W, C]`` from ``x`` with its channel axis at ``channel_axis``."""
-  shapes.check_rank(caller, name, x, 4)
-  if channel_axis not in (-1, 3, 1, -3):
+def _channels_last(caller, x, channel_axis, name, ranks=4):
+  """``[B, H, W, C]`` (or ``[B, D, H, W, C]`` where ``ranks`` allows 5)
+  from ``x`` with its channel axis at ``channel_axis``."""
+  shapes.check_rank(caller, name, x, ranks)
+  last = x.ndim - 1
+  if channel_axis not in (-1, last, 1, -last):
     raise ValueError(
       f"{caller}: channel_axis must be -1 (channels last, [B, H, W, C]) or 1 "
       f"(channels first, [B, C, H, W]), got {channel_axis!r}"
     )
-  if channel_axis in (1, -3):
+  if channel_axis in (1, -last):
     x = jnp.moveaxis(x, 1, -1)
   return x
 
 
-def _image_inputs(caller, y_true, y_pred, channel_axis, where):
-  """Both images ``[B, H, W, C]`` in the compute dtype, the mask or None."""
+def _image_inputs(caller, y_true, y_pred, channel_axis, where, ranks=4):
+  """Both images ``[B, H, W, C]`` (or ``[B, D, H, W, C]``) in the compute
+  dtype, the mask or None."""
   t, p, dt = numerics.prediction_and_target(caller, y_true, y_pred)
   shapes.check_same_shape(caller, y_true=t, y_pred=p)
-  t = _channels_last(caller, t, channel_axis, "y_true")
-  p = _channels_last(caller, p, channel_axis, "y_pred")
+  t = _channels_last(caller, t, channel_axis, "y_true", ranks)
+  p = _channels_last(caller, p, channel_axis, "y_pred", ranks)
   mask = None
   if where is not None:
     mask = numerics.as_array(caller, "where", where)
@@ -63,9 +66,12 @@ def _image_inputs(caller, y_true, y_pred, channel_axis, where):
       raise TypeError(
         f"{caller}: where must be a boolean mask, got {mask.dtype}"
       )
-    shapes.check_rank(caller, "where", mask, 4)
-    mask = _channels_last(caller, mask, channel_axis, "where")
-    if mask.shape[:3] != t.shape[:3] or mask.shape[3] not in (1, t.shape[3]):
+    shapes.check_rank(caller, "where", mask, t.ndim)
+    mask = _channels_last(caller, mask, channel_axis, "where", t.ndim)
+    if mask.shape[:-1] != t.shape[:-1] or mask.shape[-1] not in (
+      1,
+      t.shape[-1],
+    ):
       raise ValueError(
         f"{caller}: where must have the shape of y_true (or a size-1 channel "
         f"axis), got where.shape={tuple(jnp.shape(where))} and "
@@ -120,13 +126,16 @@ _filter_axis.defvjp(_filter_axis_fwd, _filter_axis_bwd)
 
 
 def gaussian_filter(x, window):
-  """Separable valid Gaussian filter over axes 1 and 2 of ``[B, H, W, C]``.
+  """Separable valid filter over the spatial axes of ``[B, H, W, C]`` (or
+  ``[B, D, H, W, C]``): every axis but the first and the last.
 
   ``window`` is the 1-D window (any sequence of floats).
   """
   window = tuple(float(w) for w in window)
+  for axis in range(1, x.ndim - 1):
+    x = _filter_axis(x, window, axis)
   # custom_vjp's stubs do not carry the wrapped function's return type.
-  return cast(jax.Array, _filter_axis(_filter_axis(x, window, 1), window, 2))
+  return cast(jax.Array, x)
 
 
 def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
@@ -143,7 +152,10 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
   # Variances and covariances do not change under a common shift; taking
   # out each image's mean first avoids most of the cancellation in
   # E[x^2] - E[x]^2 (float32 results then agree between eager and jit).
-  shift = jax.lax.stop_gradient(jnp.mean(t + p, axis=(1, 2), keepdims=True) / 2)
+  spatial = tuple(range(1, t.ndim - 1))
+  shift = jax.lax.stop_gradient(
+    jnp.mean(t + p, axis=spatial, keepdims=True) / 2
+  )
   t = t - shift
   p = p - shift
   stats = [t, p, t * t, p * p, t * p]
@@ -164,7 +176,8 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
     mu_t, mu_p, e_tt, e_pp, e_tp = (jnp.where(has, r / safe, 0) for r in rest)
     # A map entry counts when its centre pixel is kept.
     r = (len(window) - 1) // 2
-    centre = mask[:, r : r + norm.shape[1], r : r + norm.shape[2], :n]
+    inner = tuple(slice(r, r + size) for size in norm.shape[1:-1])
+    centre = mask[(slice(None), *inner, slice(None, n))]
     weight = jnp.logical_and(centre, has)
   var_t = e_tt - mu_t * mu_t
   var_p = e_pp - mu_p * mu_p
@@ -177,12 +190,13 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
 
 
 def _spatial_mean(x, weight):
-  """Mean over axes 1 and 2 (``[B, C]``), over ``weight`` when given."""
+  """Mean over the spatial axes (``[B, C]``), over ``weight`` when given."""
+  spatial = tuple(range(1, x.ndim - 1))
   if weight is None:
-    return jnp.mean(x, axis=(1, 2))
+    return jnp.mean(x, axis=spatial)
   w = weight.astype(x.dtype)
   return numerics.safe_divide(
-    jnp.sum(jnp.where(weight, x, 0), axis=(1, 2)), jnp.sum(w, axis=(1, 2))
+    jnp.sum(jnp.where(weight, x, 0), axis=spatial), jnp.sum(w, axis=spatial)
   )
 
 
@@ -259,17 +273,20 @@ def _data_range(t, p, max_val):
 
 
 def _reflect_pad(x, window):
-  """Reflect-pads axes 1 and 2 by half the window (a "same" map)."""
+  """Reflect-pads the spatial axes by half the window (a "same" map)."""
   lo = (len(window) - 1) // 2
   hi = len(window) - 1 - lo
-  return jnp.pad(x, ((0, 0), (lo, hi), (lo, hi), (0, 0)), mode="reflect")
+  pads = ((0, 0),) + ((lo, hi),) * (x.ndim - 2) + ((0, 0),)
+  return jnp.pad(x, pads, mode="reflect")
 
 
 def _check_size(caller, shape, filter_size, what="y_true"):
-  if shape[1] < filter_size or shape[2] < filter_size:
+  spatial = shape[1:-1]
+  if any(size < filter_size for size in spatial):
+    axes = "both axes" if len(spatial) == 2 else "every spatial axis"
     raise ValueError(
       f"{caller}: {what} spatial size must be at least filter_size="
-      f"{filter_size} on both axes, got {shape[1]}x{shape[2]}"
+      f"{filter_size} on {axes}, got {'x'.join(map(str, spatial))}"
     )
 
 
@@ -316,6 +333,10 @@ def ssim_loss(
   The window is applied as two 1-D passes with a written-out VJP: reverse
   mode works to any order, forward mode (``jax.jvp``) does not.
 
+  Volumes ``[B, D, H, W, C]`` (or ``[B, C, D, H, W]``) give 3-D SSIM: the
+  window is applied along all three spatial axes (torchmetrics' volumetric
+  SSIM with ``padding="same"``).
+
   Options of other libraries: ``padding="same"`` reflect-pads both images
   by half the window and averages the full-resolution map (kornia's
   default); ``window="uniform"`` (or any 1-D weights) replaces the
@@ -328,7 +349,8 @@ def ssim_loss(
   batch, so values are then not per-sample).
 
   Args:
-    y_true: reference images ``[B, H, W, C]`` (or ``[B, C, H, W]``).
+    y_true: reference images ``[B, H, W, C]`` (or ``[B, C, H, W]``), or
+      volumes ``[B, D, H, W, C]`` (or ``[B, C, D, H, W]``).
     y_pred: images of the same shape.
     max_val: the dynamic range ``L`` of the pixel values (1 for ``[0, 1]``
       images, 255 for 8-bit ones), a ``(min, max)`` pair, or ``"infer"``.
@@ -377,7 +399,9 @@ def ssim_loss(
   validation.choice(caller, "padding", padding, PADDINGS)
   validation.flag(caller, "nonnegative_ssim", nonnegative_ssim)
   win = ssim_window(caller, window, filter_size, filter_sigma)
-  t, p, mask, dt = _image_inputs(caller, y_true, y_pred, channel_axis, where)
+  t, p, mask, dt = _image_inputs(
+    caller, y_true, y_pred, channel_axis, where, ranks=(4, 5)
+  )
   t, p, max_val = _data_range(t, p, max_val)
   if padding == "same":
     t, p = _reflect_pad(t, win), _reflect_pad(p, win)
@@ -390,11 +414,12 @@ def ssim_loss(
   if nonnegative_ssim:
     per_channel = jax.nn.relu(_spatial_mean(ssim_map, weight))
     return (1 - jnp.mean(per_channel, axis=-1)).astype(dt)
+  every = tuple(range(1, ssim_map.ndim))
   if weight is None:
-    value = jnp.mean(ssim_map, axis=(1, 2, 3))
+    value = jnp.mean(ssim_map, axis=every)
   else:
-    total = jnp.sum(jnp.where(weight, ssim_map, 0), axis=(1, 2, 3))
-    count = jnp.sum(weight, axis=(1, 2, 3)).astype(total.dtype)
+    total = jnp.sum(jnp.where(weight, ssim_map, 0), axis=every)
+    count = jnp.sum(weight, axis=every).astype(total.dtype)
     value = jnp.where(count > 0, numerics.safe_divide(total, count), 1)
   return (1 - value).astype(dt)
 
