@@ -138,8 +138,9 @@ def gaussian_filter(x, window):
   return cast(jax.Array, x)
 
 
-def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
-  """SSIM and contrast-structure maps, and the weight of each map entry.
+def _ssim_maps(t, p, mask, *, max_val, window, k1, k2, luminance=False):
+  """SSIM and contrast-structure maps, and the weight of each map entry
+  (with ``luminance``: the luminance map in place of the SSIM map).
 
   Without a mask the local statistics are Gaussian-weighted means over the
   window; with one, each window is renormalised over its kept pixels
@@ -185,8 +186,10 @@ def _ssim_maps(t, p, mask, *, max_val, window, k1, k2):
   mu_t = mu_t + shift
   mu_p = mu_p + shift
   cs = (2 * cov + c2) / (var_t + var_p + c2)
-  luminance = (2 * mu_t * mu_p + c1) / (mu_t * mu_t + mu_p * mu_p + c1)
-  return luminance * cs, cs, weight
+  lum = (2 * mu_t * mu_p + c1) / (mu_t * mu_t + mu_p * mu_p + c1)
+  if luminance:
+    return lum, cs, weight
+  return lum * cs, cs, weight
 
 
 def _spatial_mean(x, weight):
@@ -658,28 +661,33 @@ def ms_ssim_l1_loss(
     )
   size = int(4 * sigmas[-1] + 1)
   pad = int(2 * sigmas[-1])
-  c1 = (k1 * max_val) ** 2
-  c2 = (k2 * max_val) ** 2
 
-  def blur(x, sigma):  # [B, H, W, k] -> [B, H, W, k], zero padding
-    x = jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+  def window(sigma):
     win = np.exp(-((np.arange(size) - size // 2) ** 2) / (2 * sigma**2))
-    return gaussian_filter(x, win / win.sum())
+    return win / win.sum()
+
+  def zero_pad(x):  # a full-resolution map: windows centred on every pixel
+    return jnp.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
 
   per_channel = n_windows // channels
   lum, cs = [], []
   for j in range(n_windows):
     c, sigma = j // per_channel, sigmas[j // 3]
-    a, b = t[..., c : c + 1], p[..., c : c + 1]
-    mu_a, mu_b, e_aa, e_bb, e_ab = jnp.split(
-      blur(jnp.concatenate([a, b, a * a, b * b, a * b], -1), sigma), 5, -1
+    lum_j, cs_j, _ = _ssim_maps(
+      zero_pad(t[..., c : c + 1]),
+      zero_pad(p[..., c : c + 1]),
+      None,
+      max_val=max_val,
+      window=window(sigma),
+      k1=k1,
+      k2=k2,
+      luminance=True,
     )
-    lum.append((2 * mu_a * mu_b + c1) / (mu_a**2 + mu_b**2 + c1))
-    cs.append(
-      (2 * (e_ab - mu_a * mu_b) + c2) / (e_aa - mu_a**2 + e_bb - mu_b**2 + c2)
-    )
+    lum.append(lum_j)
+    cs.append(cs_j)
   ms = 1 - lum[-1] * lum[-2] * lum[-3] * functools.reduce(jnp.multiply, cs)
-  l1 = jnp.mean(blur(jnp.abs(t - p), sigmas[-1]), axis=-1, keepdims=True)
+  l1 = gaussian_filter(zero_pad(jnp.abs(t - p)), window(sigmas[-1]))
+  l1 = jnp.mean(l1, axis=-1, keepdims=True)
   loss = compensation * (alpha * ms + (1 - alpha) * l1 / max_val)
   return jnp.mean(loss, axis=(1, 2, 3)).astype(dt)
 
