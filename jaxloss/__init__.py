@@ -23,8 +23,10 @@ from jaxloss._src.losses.boxes import diou_loss
 from jaxloss._src.losses.boxes import giou_loss
 from jaxloss._src.losses.boxes import iou_loss
 from jaxloss._src.losses.contrastive import CLIPLoss
+from jaxloss._src.losses.contrastive import CoCaLoss
 from jaxloss._src.losses.contrastive import SigLIPLoss
 from jaxloss._src.losses.contrastive import clip_loss
+from jaxloss._src.losses.contrastive import coca_loss
 from jaxloss._src.losses.contrastive import sharded_clip_loss
 from jaxloss._src.losses.contrastive import sharded_siglip_loss
 from jaxloss._src.losses.contrastive import siglip_loss
@@ -130,12 +132,39 @@ from jaxloss._src.losses.likelihood import z_loss
 from jaxloss._src.losses.margin_softmax import ArcFace
 from jaxloss._src.losses.margin_softmax import CenterLoss
 from jaxloss._src.losses.margin_softmax import CosFace
+from jaxloss._src.losses.margin_softmax import LargeMarginSoftmax
+from jaxloss._src.losses.margin_softmax import NormalizedSoftmax
+from jaxloss._src.losses.margin_softmax import ProxyAnchor
+from jaxloss._src.losses.margin_softmax import ProxyNCA
+from jaxloss._src.losses.margin_softmax import SoftTriple
+from jaxloss._src.losses.margin_softmax import SphereFace
+from jaxloss._src.losses.margin_softmax import SubCenterArcFace
 from jaxloss._src.losses.margin_softmax import arcface
 from jaxloss._src.losses.margin_softmax import arcface_logits
 from jaxloss._src.losses.margin_softmax import center_loss
 from jaxloss._src.losses.margin_softmax import class_cosines
 from jaxloss._src.losses.margin_softmax import cosface
 from jaxloss._src.losses.margin_softmax import cosface_logits
+from jaxloss._src.losses.margin_softmax import large_margin_softmax
+from jaxloss._src.losses.margin_softmax import normalized_softmax
+from jaxloss._src.losses.margin_softmax import proxy_anchor
+from jaxloss._src.losses.margin_softmax import proxy_nca
+from jaxloss._src.losses.margin_softmax import soft_triple
+from jaxloss._src.losses.margin_softmax import sphereface
+from jaxloss._src.losses.margin_softmax import subcenter_arcface
+from jaxloss._src.losses.metric import FastAP
+from jaxloss._src.losses.metric import MarginLoss
+from jaxloss._src.losses.metric import MultiSimilarity
+from jaxloss._src.losses.metric import TupletMargin
+from jaxloss._src.losses.metric import angular_miner
+from jaxloss._src.losses.metric import batch_hard_miner
+from jaxloss._src.losses.metric import fast_ap
+from jaxloss._src.losses.metric import margin_loss
+from jaxloss._src.losses.metric import multi_similarity
+from jaxloss._src.losses.metric import multi_similarity_miner
+from jaxloss._src.losses.metric import pair_margin_miner
+from jaxloss._src.losses.metric import triplet_margin_miner
+from jaxloss._src.losses.metric import tuplet_margin
 from jaxloss._src.losses.noisy_labels import ActivePassiveLoss
 from jaxloss._src.losses.noisy_labels import BitemperedLogistic
 from jaxloss._src.losses.noisy_labels import SymmetricCrossentropy
@@ -149,12 +178,14 @@ from jaxloss._src.losses.overlap import FocalTversky
 from jaxloss._src.losses.overlap import Jaccard
 from jaxloss._src.losses.overlap import LovaszHinge
 from jaxloss._src.losses.overlap import LovaszSoftmax
+from jaxloss._src.losses.overlap import MCCLoss
 from jaxloss._src.losses.overlap import Tversky
 from jaxloss._src.losses.overlap import dice
 from jaxloss._src.losses.overlap import focal_tversky
 from jaxloss._src.losses.overlap import jaccard
 from jaxloss._src.losses.overlap import lovasz_hinge
 from jaxloss._src.losses.overlap import lovasz_softmax
+from jaxloss._src.losses.overlap import mcc_loss
 from jaxloss._src.losses.overlap import tversky
 from jaxloss._src.losses.ranking import ApproxNDCG
 from jaxloss._src.losses.ranking import ListMLE
@@ -250,6 +281,20 @@ __all__ = [
   "approx_ndcg",
   "ApproxNDCG",
   "ArcFace",
+  "LargeMarginSoftmax",
+  "NormalizedSoftmax",
+  "ProxyAnchor",
+  "ProxyNCA",
+  "SoftTriple",
+  "SphereFace",
+  "SubCenterArcFace",
+  "large_margin_softmax",
+  "normalized_softmax",
+  "proxy_anchor",
+  "proxy_nca",
+  "soft_triple",
+  "sphereface",
+  "subcenter_arcface",
   "arcface",
   "arcface_logits",
   "BCE",
@@ -273,6 +318,19 @@ __all__ = [
   "ciou_loss",
   "CIoULoss",
   "Circle",
+  "FastAP",
+  "MarginLoss",
+  "MultiSimilarity",
+  "TupletMargin",
+  "angular_miner",
+  "batch_hard_miner",
+  "fast_ap",
+  "margin_loss",
+  "multi_similarity",
+  "multi_similarity_miner",
+  "pair_margin_miner",
+  "triplet_margin_miner",
+  "tuplet_margin",
   "circle",
   "class_weights_to_sample_weights",
   "combine",
@@ -334,8 +392,10 @@ __all__ = [
   "LossFunctionWrapper",
   "lovasz_hinge",
   "lovasz_softmax",
+  "mcc_loss",
   "LovaszHinge",
   "LovaszSoftmax",
+  "MCCLoss",
   "MAE",
   "mae",
   "MAPE",
@@ -460,6 +520,7 @@ __all__ += [
 from jaxloss._src.losses.image_quality import Charbonnier  # noqa: E402
 from jaxloss._src.losses.image_quality import FeatureMatchingLoss  # noqa: E402
 from jaxloss._src.losses.image_quality import GradientDifferenceLoss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import MSSSIML1Loss  # noqa: E402
 from jaxloss._src.losses.image_quality import MSSSIMLoss  # noqa: E402
 from jaxloss._src.losses.image_quality import PSNRLoss  # noqa: E402
 from jaxloss._src.losses.image_quality import SSIMLoss  # noqa: E402
@@ -467,6 +528,7 @@ from jaxloss._src.losses.image_quality import TotalVariation  # noqa: E402
 from jaxloss._src.losses.image_quality import charbonnier  # noqa: E402
 from jaxloss._src.losses.image_quality import feature_matching_loss  # noqa: E402,E501
 from jaxloss._src.losses.image_quality import gradient_difference_loss  # noqa: E402,E501
+from jaxloss._src.losses.image_quality import ms_ssim_l1_loss  # noqa: E402
 from jaxloss._src.losses.image_quality import ms_ssim_loss  # noqa: E402
 from jaxloss._src.losses.image_quality import psnr_loss  # noqa: E402
 from jaxloss._src.losses.image_quality import ssim_loss  # noqa: E402
@@ -483,7 +545,9 @@ __all__ += [
   "feature_matching_loss",
   "GradientDifferenceLoss",
   "gradient_difference_loss",
+  "MSSSIML1Loss",
   "MSSSIMLoss",
+  "ms_ssim_l1_loss",
   "ms_ssim_loss",
   "PSNRLoss",
   "psnr_loss",
@@ -534,7 +598,9 @@ __all__ += [
   "vocab_parallel_log_probs",
   # Contrastive losses at scale (CLIP, SigLIP; chunked and sharded).
   "clip_loss",
+  "coca_loss",
   "CLIPLoss",
+  "CoCaLoss",
   "sharded_clip_loss",
   "sharded_siglip_loss",
   "siglip_loss",

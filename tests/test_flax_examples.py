@@ -75,3 +75,11 @@ def test_arcface_digits():
   out = _example("arcface_digits").main(steps=40, batch=64, n_train=400)
   assert out["last_loss"] < out["first_loss"]
   assert out["test_accuracy"] > 0.5  # 10 classes: chance is 0.1
+
+
+def test_proxy_heads_digits():
+  """Learnable proxies (linen Proxy-Anchor, nnx SoftTriple) raise the
+  held-out retrieval recall@1 of the embeddings."""
+  out = _example("proxy_heads_digits").main(steps=60, batch=64, n_train=400)
+  for name, recall in out.items():
+    assert recall["recall_after"] > recall["recall_before"] + 0.03, name

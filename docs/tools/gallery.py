@@ -89,7 +89,8 @@ FAMILIES = {
   ),
   "embedding": (
     "Embeddings and metric learning",
-    "Pair and triplet losses as functions of an embedding distance.",
+    "Pair and triplet losses as functions of an embedding distance, and "
+    "pytorch-metric-learning's pair losses against a positive's angle.",
   ),
   "likelihood": (
     "Likelihoods",
@@ -447,10 +448,13 @@ def overlap_panels() -> list[Panel]:
         "focal Tversky (0.3, 0.7, gamma=0.75)": overlap(
           jaxloss.focal_tversky, alpha=0.3, beta=0.7
         ),
+        "-log Dice (log_loss)": overlap(jaxloss.dice, log_loss=True),
+        "MCC": overlap(jaxloss.mcc_loss),
       },
       "Jaccard is steeper than Dice; weighting false negatives "
       "(beta > alpha) steepens the pull on a missed positive; gamma < 1 "
-      "sharpens the focal Tversky near a perfect overlap.",
+      "sharpens the focal Tversky near a perfect overlap; -log Dice pulls "
+      "hardest on a poor overlap; MCC also rewards the true negatives.",
     ),
     Panel(
       "overlap",
@@ -496,6 +500,51 @@ def embedding_panels() -> list[Panel]:
       "Similar pairs are pulled together quadratically; dissimilar pairs "
       "and negatives are pushed only until they pass the margin.",
       ylim=(-0.2, 4.5),
+    ),
+  ]
+
+
+def metric_learning_panels() -> list[Panel]:
+  # Two classes of two unit embeddings in the plane: the second positive
+  # and one negative are fixed at 60 degrees from the anchor (row 0),
+  # the first positive turns away from it by x radians.
+  labels = jnp.array([0, 0, 1, 1])
+
+  def pair_loss(fn, **kwargs):
+    def f(theta):
+      emb = jnp.stack(
+        [
+          jnp.array([1.0, 0.0]),
+          jnp.stack([jnp.cos(theta), jnp.sin(theta)]),
+          jnp.array([0.5, -0.8660254]),
+          jnp.array([-1.0, 0.0]),
+        ]
+      )
+      out = fn(labels, emb, **kwargs)
+      return out[0] if out.ndim else out
+
+    return f
+
+  return [
+    Panel(
+      "embedding",
+      "metric_learning",
+      "Pair losses of pytorch-metric-learning against a positive's angle",
+      "angle between the anchor and one positive (radians)",
+      _grid(0.0, math.pi),
+      {
+        "multi-similarity (anchor 0)": pair_loss(
+          jaxloss.multi_similarity, beta=10.0
+        ),
+        "margin loss (batch)": pair_loss(jaxloss.margin_loss),
+        "tuplet margin (batch, scale 4)": pair_loss(
+          jaxloss.tuplet_margin, scale=4.0
+        ),
+        "FastAP (batch)": pair_loss(jaxloss.fast_ap),
+      },
+      "All pull the positive in as it turns away; the margin loss only "
+      "once its distance passes beta - margin; FastAP's histogram makes "
+      "it piecewise linear in the squared distance.",
     ),
   ]
 
@@ -667,6 +716,48 @@ def margin_softmax_panels() -> list[Panel]:
   ]
 
 
+def proxy_panels() -> list[Panel]:
+  # Three classes with orthogonal unit proxies; the embedding turns away
+  # from its own proxy in the plane orthogonal to the rivals.
+  centers = jnp.eye(3, 4)
+
+  def proxy(fn, sub=1, **kwargs):
+    def f(theta):
+      emb = jnp.stack([jnp.cos(theta), 0.0, 0.0, jnp.sin(theta)])[None]
+      c = jnp.repeat(centers, sub, axis=0) if sub > 1 else centers
+      return fn(jnp.array([0]), emb, c, **kwargs)[0]
+
+    return f
+
+  return [
+    Panel(
+      "margin_softmax",
+      "proxies",
+      "Proxy and large-margin softmax losses (rivals' cosines 0)",
+      "angle to the true class proxy (radians)",
+      _grid(0.0, math.pi),
+      {
+        "ProxyNCA (scale 4)": proxy(jaxloss.proxy_nca, softmax_scale=4.0),
+        "normalised softmax (T=0.25)": proxy(
+          jaxloss.normalized_softmax, temperature=0.25
+        ),
+        "SphereFace m=2 (scale 4)": proxy(
+          jaxloss.sphereface, margin=2, scale=4.0
+        ),
+        "SoftTriple (K=2, la=4)": proxy(
+          jaxloss.soft_triple, sub=2, centers_per_class=2, la=4.0
+        ),
+        "sub-center ArcFace (K=2, s=4)": proxy(
+          jaxloss.subcenter_arcface, sub=2, sub_centers=2, scale=4.0
+        ),
+      },
+      "Cosine-based proxies: the loss grows as the embedding leaves its "
+      "proxy; SphereFace's psi(theta) = (-1)^k cos(m theta) - 2k keeps "
+      "it monotone past pi / m.",
+    ),
+  ]
+
+
 def contrastive_panels() -> list[Panel]:
   # A batch of two pairs; the embeddings are used as given, so row 0's
   # matching similarity is x while every negative similarity is 0.
@@ -749,10 +840,31 @@ def image_quality_panels() -> list[Panel]:
       {
         "brightness": shifted(jaxloss.ssim_loss),
         "contrast": shifted(jaxloss.ssim_loss, how="contrast"),
+        "brightness, padding='same'": shifted(
+          jaxloss.ssim_loss, padding="same"
+        ),
+        "brightness, uniform 7x7 window": shifted(
+          jaxloss.ssim_loss, window="uniform", filter_size=7
+        ),
       },
       "SSIM compares local means, variances and covariances: its "
       "luminance term is relative, so darkening costs more than "
-      "brightening, and losing contrast more than gaining it.",
+      "brightening, and losing contrast more than gaining it. Reflect "
+      "padding (kornia, torchmetrics) and a uniform window change the "
+      "numbers, not the shape.",
+    ),
+    Panel(
+      "image_quality",
+      "ms_ssim_l1",
+      "MS-SSIM + Gaussian-weighted L1 (Zhao et al.) of a changed copy",
+      "change (brightness offset, or contrast factor - 1)",
+      _grid(-0.5, 0.5),
+      {
+        "brightness": shifted(jaxloss.ms_ssim_l1_loss),
+        "contrast": shifted(jaxloss.ms_ssim_l1_loss, how="contrast"),
+      },
+      "The published mix (alpha 0.025, compensation 200) is dominated by "
+      "the L1 term: nearly a V in the brightness offset.",
     ),
   ]
 
@@ -1204,11 +1316,13 @@ def panels() -> list[Panel]:
     sparsemax_panels,
     overlap_panels,
     embedding_panels,
+    metric_learning_panels,
     likelihood_panels,
     boxes_panels,
     ranking_panels,
     sequence_panels,
     margin_softmax_panels,
+    proxy_panels,
     contrastive_panels,
     image_quality_panels,
     imbalance_panels,

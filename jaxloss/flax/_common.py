@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._src import objects
+from jaxloss._src.losses import margin_softmax
 
 # The linen collection / the name the auxiliary losses live under.
 COLLECTION = "losses"
@@ -114,3 +115,12 @@ def deprecated_module_forms(
     return sorted(module_globals)
 
   return modules, __getattr__, __dir__
+
+
+def class_cosines(y_pred, centers, rows_per_class: int = 1) -> jax.Array:
+  """``[B, C]`` cosines of a centres head: the largest over each class's
+  ``rows_per_class`` centres (rows class by class)."""
+  cos = margin_softmax.class_cosines(y_pred, centers)
+  if rows_per_class == 1:
+    return cos
+  return jnp.max(cos.reshape(cos.shape[0], -1, rows_per_class), axis=-1)

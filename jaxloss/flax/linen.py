@@ -277,14 +277,20 @@ class _CentersHead(nn.Module):
 
   _fn = None
   _init = nn.initializers.normal(1.0)
+  _hyper = ()  # fields passed on to ``_fn``
+  _rows_field = None  # the field holding the rows per class
+
+  def rows_per_class(self) -> int:
+    return getattr(self, self._rows_field) if self._rows_field else 1
 
   def centers(self, features: int) -> jax.Array:
-    """The ``[num_classes, features]`` centres parameter."""
-    return self.param("centers", type(self)._init, (self.num_classes, features))
+    """The ``[num_classes * rows_per_class, features]`` centres parameter."""
+    rows = self.num_classes * self.rows_per_class()
+    return self.param("centers", type(self)._init, (rows, features))
 
   def hyper_parameters(self) -> dict[str, Any]:
     """The kernel's keyword arguments besides the centres."""
-    return {}
+    return {k: getattr(self, k) for k in self._hyper}
 
   @nn.compact
   def __call__(
@@ -305,9 +311,12 @@ class _CentersHead(nn.Module):
 
   @nn.compact
   def cosines(self, y_pred: InputLike) -> jax.Array:
-    """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
-    return margin_softmax.class_cosines(
-      y_pred, self.centers(jnp.shape(jnp.asarray(y_pred))[-1])
+    """``[B, num_classes]`` cosines to the centres (the largest over a
+    class's centres when it has several; argmax = prediction)."""
+    return _common.class_cosines(
+      y_pred,
+      self.centers(jnp.shape(jnp.asarray(y_pred))[-1]),
+      self.rows_per_class(),
     )
 
 
@@ -318,10 +327,7 @@ class ArcFaceHead(_CentersHead):
   scale: float = 64.0
   margin: float = 0.5
   _fn = staticmethod(margin_softmax.arcface)
-
-  def hyper_parameters(self) -> dict[str, Any]:
-    """The kernel's keyword arguments besides the centres."""
-    return {"scale": self.scale, "margin": self.margin}
+  _hyper = ("scale", "margin")
 
 
 class CosFaceHead(_CentersHead):
@@ -331,10 +337,7 @@ class CosFaceHead(_CentersHead):
   scale: float = 64.0
   margin: float = 0.35
   _fn = staticmethod(margin_softmax.cosface)
-
-  def hyper_parameters(self) -> dict[str, Any]:
-    """The kernel's keyword arguments besides the centres."""
-    return {"scale": self.scale, "margin": self.margin}
+  _hyper = ("scale", "margin")
 
 
 class CenterLossHead(_CentersHead):
@@ -343,6 +346,79 @@ class CenterLossHead(_CentersHead):
 
   _fn = staticmethod(margin_softmax.center_loss)
   _init = staticmethod(nn.initializers.zeros)
+
+
+class ProxyNCAHead(_CentersHead):
+  """ProxyNCA with learnable proxies ``centers [C, D]``
+  (:func:`jaxloss.proxy_nca`)."""
+
+  softmax_scale: float = 1.0
+  _fn = staticmethod(margin_softmax.proxy_nca)
+  _hyper = ("softmax_scale",)
+
+
+class ProxyAnchorHead(_CentersHead):
+  """Proxy-Anchor loss with learnable proxies ``centers [C, D]``
+  (:func:`jaxloss.proxy_anchor`; one value per batch)."""
+
+  margin: float = 0.1
+  alpha: float = 32.0
+  _fn = staticmethod(margin_softmax.proxy_anchor)
+  _hyper = ("margin", "alpha")
+
+
+class SoftTripleHead(_CentersHead):
+  """SoftTriple loss with learnable centres ``centers [C * K, D]``
+  (:func:`jaxloss.soft_triple`)."""
+
+  centers_per_class: int = 10
+  la: float = 20.0
+  gamma: float = 0.1
+  margin: float = 0.01
+  _fn = staticmethod(margin_softmax.soft_triple)
+  _hyper = ("centers_per_class", "la", "gamma", "margin")
+  _rows_field = "centers_per_class"
+
+
+class SubCenterArcFaceHead(_CentersHead):
+  """Sub-center ArcFace with learnable sub-centres ``centers [C * K, D]``
+  (:func:`jaxloss.subcenter_arcface`)."""
+
+  sub_centers: int = 3
+  scale: float = 64.0
+  margin: float = 0.5
+  _fn = staticmethod(margin_softmax.subcenter_arcface)
+  _hyper = ("sub_centers", "scale", "margin")
+  _rows_field = "sub_centers"
+
+
+class LargeMarginSoftmaxHead(_CentersHead):
+  """L-Softmax with learnable class weights ``centers [C, D]``
+  (:func:`jaxloss.large_margin_softmax`)."""
+
+  margin: int = 4
+  scale: float = 1.0
+  _fn = staticmethod(margin_softmax.large_margin_softmax)
+  _hyper = ("margin", "scale")
+
+
+class SphereFaceHead(_CentersHead):
+  """SphereFace with learnable class weights ``centers [C, D]``
+  (:func:`jaxloss.sphereface`)."""
+
+  margin: int = 4
+  scale: float = 1.0
+  _fn = staticmethod(margin_softmax.sphereface)
+  _hyper = ("margin", "scale")
+
+
+class NormalizedSoftmaxHead(_CentersHead):
+  """Normalised softmax with learnable class weights ``centers [C, D]``
+  (:func:`jaxloss.normalized_softmax`)."""
+
+  temperature: float = 0.05
+  _fn = staticmethod(margin_softmax.normalized_softmax)
+  _hyper = ("temperature",)
 
 
 modules: Callable[[], dict[str, type[nn.Module]]]
@@ -357,7 +433,14 @@ __all__ = [
   "ArcFaceHead",
   "CenterLossHead",
   "CosFaceHead",
+  "LargeMarginSoftmaxHead",
   "LossModule",
+  "NormalizedSoftmaxHead",
+  "ProxyAnchorHead",
+  "ProxyNCAHead",
+  "SoftTripleHead",
+  "SphereFaceHead",
+  "SubCenterArcFaceHead",
   "UncertaintyWeighting",
   "add_loss",
   "apply_with_losses",

@@ -227,6 +227,8 @@ class _CentersHead(nnx.Module):
   """Base of the heads with learnable class centres ``centers [C, D]``."""
 
   _fn = None
+  _hyper: dict = {}  # hyper-parameter names and defaults, passed to ``_fn``
+  _rows_field = None  # the hyper-parameter holding the rows per class
 
   def __init__(
     self,
@@ -236,24 +238,36 @@ class _CentersHead(nnx.Module):
     rngs: nnx.Rngs | None = None,
     reduction: str | None = "sum_over_batch_size",
     zeros: bool = False,
+    **hyper,
   ):
-    reduction_lib.check_reduction(type(self).__name__, reduction)
-    shape = (num_classes, features)
+    name = type(self).__name__
+    reduction_lib.check_reduction(name, reduction)
+    unknown = sorted(set(hyper) - set(self._hyper))
+    if unknown:
+      raise TypeError(
+        f"{name}: unexpected keyword arguments {unknown}; expected some of "
+        f"{sorted(self._hyper)}"
+      )
+    for key, value in {**self._hyper, **hyper}.items():
+      setattr(self, key, value)
+    rows = self._rows()
+    shape = (num_classes * rows, features)
     if zeros:
       value = jnp.zeros(shape, jnp.float32)
     else:
       if rngs is None:
         raise ValueError(
-          f"{type(self).__name__}: rngs must be given to initialise the "
-          "centres, got None"
+          f"{name}: rngs must be given to initialise the centres, got None"
         )
       value = jax.random.normal(rngs.params(), shape, jnp.float32)
     self.centers: nnx.Param[jax.Array] = nnx.Param(value)
     self.reduction: str | None = reduction
 
-  def hyper_parameters(self) -> dict[str, Any]:
-    """The kernel's keyword arguments besides the centres."""
-    return {}
+  def _rows(self):
+    return getattr(self, self._rows_field) if self._rows_field else 1
+
+  def hyper_parameters(self):
+    return {k: getattr(self, k) for k in self._hyper}
 
   def __call__(
     self,
@@ -270,57 +284,99 @@ class _CentersHead(nnx.Module):
       values, sample_weight=sample_weight, where=where, reduction=self.reduction
     )
 
-  def cosines(self, y_pred: InputLike) -> jax.Array:
-    """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
-    return margin_softmax.class_cosines(y_pred, self.centers[...])
+  def cosines(self, y_pred):
+    """``[B, num_classes]`` cosines to the centres (the largest over a
+    class's centres when it has several; argmax = prediction)."""
+    return _common.class_cosines(y_pred, self.centers[...], self._rows())
 
 
-class ArcFaceHead(_CentersHead):
-  """ArcFace loss with learnable class centres (:func:`jaxloss.arcface`)."""
-
-  _fn = staticmethod(margin_softmax.arcface)
-
-  def __init__(
-    self,
-    num_classes: int,
-    features: int,
-    *,
-    rngs: nnx.Rngs,
-    scale: float = 64.0,
-    margin: float = 0.5,
-    reduction: str | None = "sum_over_batch_size",
-  ):
-    super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
-    self.scale: float = scale
-    self.margin: float = margin
-
-  def hyper_parameters(self) -> dict[str, Any]:
-    """The kernel's keyword arguments besides the centres."""
-    return {"scale": self.scale, "margin": self.margin}
+def _head(name, fn, doc, rows_field=None, **defaults):
+  """A centres head class: ``name(num_classes, features, *, rngs,
+  reduction=..., **hyper-parameters)``."""
+  return type(
+    name,
+    (_CentersHead,),
+    {
+      "__doc__": doc,
+      "__module__": __name__,
+      "_fn": staticmethod(fn),
+      "_hyper": defaults,
+      "_rows_field": rows_field,
+    },
+  )
 
 
-class CosFaceHead(_CentersHead):
-  """CosFace loss with learnable class centres (:func:`jaxloss.cosface`)."""
-
-  _fn = staticmethod(margin_softmax.cosface)
-
-  def __init__(
-    self,
-    num_classes: int,
-    features: int,
-    *,
-    rngs: nnx.Rngs,
-    scale: float = 64.0,
-    margin: float = 0.35,
-    reduction: str | None = "sum_over_batch_size",
-  ):
-    super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
-    self.scale: float = scale
-    self.margin: float = margin
-
-  def hyper_parameters(self) -> dict[str, Any]:
-    """The kernel's keyword arguments besides the centres."""
-    return {"scale": self.scale, "margin": self.margin}
+ArcFaceHead = _head(
+  "ArcFaceHead",
+  margin_softmax.arcface,
+  "ArcFace loss with learnable class centres (:func:`jaxloss.arcface`).",
+  scale=64.0,
+  margin=0.5,
+)
+CosFaceHead = _head(
+  "CosFaceHead",
+  margin_softmax.cosface,
+  "CosFace loss with learnable class centres (:func:`jaxloss.cosface`).",
+  scale=64.0,
+  margin=0.35,
+)
+ProxyNCAHead = _head(
+  "ProxyNCAHead",
+  margin_softmax.proxy_nca,
+  "ProxyNCA with learnable proxies (:func:`jaxloss.proxy_nca`).",
+  softmax_scale=1.0,
+)
+ProxyAnchorHead = _head(
+  "ProxyAnchorHead",
+  margin_softmax.proxy_anchor,
+  "Proxy-Anchor loss with learnable proxies (:func:`jaxloss.proxy_anchor`;"
+  " one value per batch).",
+  margin=0.1,
+  alpha=32.0,
+)
+SoftTripleHead = _head(
+  "SoftTripleHead",
+  margin_softmax.soft_triple,
+  "SoftTriple loss with learnable centres ``[C * K, D]``"
+  " (:func:`jaxloss.soft_triple`).",
+  rows_field="centers_per_class",
+  centers_per_class=10,
+  la=20.0,
+  gamma=0.1,
+  margin=0.01,
+)
+SubCenterArcFaceHead = _head(
+  "SubCenterArcFaceHead",
+  margin_softmax.subcenter_arcface,
+  "Sub-center ArcFace with learnable sub-centres ``[C * K, D]``"
+  " (:func:`jaxloss.subcenter_arcface`).",
+  rows_field="sub_centers",
+  sub_centers=3,
+  scale=64.0,
+  margin=0.5,
+)
+LargeMarginSoftmaxHead = _head(
+  "LargeMarginSoftmaxHead",
+  margin_softmax.large_margin_softmax,
+  "L-Softmax with learnable class weights"
+  " (:func:`jaxloss.large_margin_softmax`).",
+  margin=4,
+  scale=1.0,
+)
+SphereFaceHead = _head(
+  "SphereFaceHead",
+  margin_softmax.sphereface,
+  "SphereFace with learnable class weights (:func:`jaxloss.sphereface`).",
+  margin=4,
+  scale=1.0,
+)
+NormalizedSoftmaxHead = _head(
+  "NormalizedSoftmaxHead",
+  margin_softmax.normalized_softmax,
+  "Normalised softmax with learnable class weights"
+  " (:func:`jaxloss.normalized_softmax`).",
+  temperature=0.05,
+)
 
 
 class CenterLossHead(_CentersHead):
@@ -352,7 +408,14 @@ __all__ = [
   "AuxLoss",
   "CenterLossHead",
   "CosFaceHead",
+  "LargeMarginSoftmaxHead",
   "LossModule",
+  "NormalizedSoftmaxHead",
+  "ProxyAnchorHead",
+  "ProxyNCAHead",
+  "SoftTripleHead",
+  "SphereFaceHead",
+  "SubCenterArcFaceHead",
   "UncertaintyWeighting",
   "add_loss",
   "call_with_losses",

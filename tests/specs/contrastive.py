@@ -132,3 +132,75 @@ SPECS = [
     per_sample=False,
   ),
 ]
+
+
+# ------------------------------------------------------------------- CoCa
+
+T, V = 4, 6  # caption length, vocabulary
+COCA_SRC = (
+  "NumPy float64: Yu et al. 2022 eq. (3) as open_clip's CoCaLoss sums it: "
+  "w_clip * mean CLIP + w_cap * token-mean CE over labels != pad_id"
+)
+
+
+def np_coca(
+  x,
+  y,
+  logits,
+  labels,
+  *,
+  scale,
+  clip_loss_weight=1.0,
+  caption_loss_weight=2.0,
+  pad_id=0,
+  chunk_size=None,
+):
+  clip = np.mean(np_clip(x, y, scale=scale))
+  total, count = 0.0, 0
+  for b in range(len(labels)):
+    for t in range(labels.shape[1]):
+      if labels[b, t] == pad_id:
+        continue
+      total += _lse(logits[b, t]) - logits[b, t, labels[b, t]]
+      count += 1
+  caption = total / count if count else 0.0
+  return np.float64(clip_loss_weight * clip + caption_loss_weight * caption)
+
+
+def _coca_inputs(rng, b):
+  x, y = _pairs(rng, b)
+  labels = rng.integers(0, V, size=(b, T))
+  labels[:, -1] = 0  # padding
+  return x, y, rng.normal(size=(b, T, V)), labels
+
+
+def _coca_edges():
+  x = np.eye(3, D)
+  big = 1e4 * np.eye(V)[np.array([[1, 2, 0, 0]] * 3)]
+  return [
+    (x, x, big, np.array([[1, 2, 0, 0]] * 3)),
+    (x, -x, np.zeros((3, T, V)), np.zeros((3, T), int)),  # no tokens
+  ]
+
+
+def _coca_mismatch(args):
+  x, y, logits, labels = args
+  return x, y, logits, labels[:, :-1]
+
+
+SPECS += [
+  Spec(
+    name="coca_loss",
+    fn=jaxloss.coca_loss,
+    make_inputs=_coca_inputs,
+    kwargs=dict(scale=2.0, chunk_size=3),
+    cls=jaxloss.CoCaLoss,
+    reference=np_coca,
+    reference_source=COCA_SRC,
+    edge_inputs=_coca_edges,
+    diff_argnums=(0, 1, 2),
+    per_sample=False,
+    value_rank=0,
+    mismatch=_coca_mismatch,
+  ),
+]

@@ -492,3 +492,69 @@ SPECS = [
     ],
   ),
 ]
+
+
+# ------------------------------------------- pytorch-metric-learning pairs
+
+PML = (
+  "pytorch-metric-learning 2.9 stored values "
+  "(tests/reference_data/metric_learning.json, tests/test_metric.py)"
+)
+
+
+def _pml_pair(name, fn, cls, value_rank, grad_check=True, **kwargs):
+  return Spec(
+    name,
+    fn,
+    _labelled,
+    kwargs=kwargs,
+    cls=cls,
+    reference_source=PML,
+    edge_inputs=_mined_edges,
+    per_sample=False,
+    value_rank=value_rank,
+    mismatch=labels_mismatch,
+    grad_check=grad_check,
+  )
+
+
+SPECS += [
+  _pml_pair(
+    "multi_similarity",
+    jaxloss.multi_similarity,
+    jaxloss.MultiSimilarity,
+    1,
+    alpha=2.0,
+    beta=10.0,
+    base=0.3,
+  ),
+  _pml_pair(
+    "margin_loss", jaxloss.margin_loss, jaxloss.MarginLoss, 0, margin=0.4
+  ),
+  _pml_pair(
+    "margin_loss-per-class",
+    jaxloss.margin_loss,
+    jaxloss.MarginLoss,
+    0,
+    beta=(1.0, 1.2, 0.9),
+    nu=0.1,
+  ),
+  _pml_pair(
+    "tuplet_margin",
+    jaxloss.tuplet_margin,
+    jaxloss.TupletMargin,
+    0,
+    scale=8.0,
+  ),
+  _pml_pair("fast_ap", jaxloss.fast_ap, jaxloss.FastAP, 0, num_bins=6),
+  _pml_pair(
+    "circle-stop-weight-gradient",
+    jaxloss.circle,
+    jaxloss.Circle,
+    1,
+    # The stopped gradient is not the derivative: no finite differences.
+    grad_check=False,
+    gamma=4.0,
+    stop_weight_gradient=True,
+  ),
+]

@@ -83,9 +83,11 @@ def np_ms_ssim_loss(
   y_pred,
   *,
   power_factors=(0.0448, 0.2856, 0.3001, 0.2363, 0.1333),
+  normalize="relu",
   **kw,
 ):
-  """Wang, Simoncelli & Bovik 2003, eq. (7), relu'd as TensorFlow does."""
+  """Wang, Simoncelli & Bovik 2003, eq. (7), relu'd as TensorFlow does
+  (``normalize="simple"``: ``(x + 1) / 2``, torchmetrics' option)."""
   out = []
   for t, p in zip(y_true, y_pred, strict=True):
     per_channel = []
@@ -97,6 +99,8 @@ def np_ms_ssim_loss(
           a, b = np_downsample(a), np_downsample(b)
         ssim, cs = np_ssim_cs(a, b, **kw)
         term = ssim if j == len(power_factors) - 1 else cs
+        if normalize == "simple":
+          term = (term + 1.0) / 2.0
         value *= max(term, 0.0) ** w
       per_channel.append(value)
     out.append(1 - np.mean(per_channel))
@@ -306,5 +310,144 @@ SPECS = [
     reference_source="LPIPS, Zhang et al. 2018 eq. (1)",
     edge_inputs=_feature_edges,
     diff_argnums=(1,),
+  ),
+]
+
+
+# ------------------------------------------ SSIM options of other libraries
+
+
+def np_ssim_options(
+  y_true,
+  y_pred,
+  *,
+  filter_size=11,
+  filter_sigma=1.5,
+  padding="valid",
+  window="gaussian",
+  nonnegative_ssim=False,
+  max_val=1.0,
+  k1=0.01,
+  k2=0.03,
+):
+  """Wang et al. 2004 with the options of kornia (reflect "same" padding),
+  torchmetrics (uniform window) and pytorch-msssim (per-channel SSIM
+  clipped at 0), by explicit windows."""
+  if window == "uniform":
+    win = np.full(filter_size, 1.0 / filter_size)
+  else:
+    win = np_window(filter_size, filter_sigma)
+  c1, c2 = (k1 * max_val) ** 2, (k2 * max_val) ** 2
+  r = (len(win) - 1) // 2
+  out = []
+  for t, p in zip(y_true, y_pred, strict=True):
+    per_channel = []
+    for c in range(t.shape[-1]):
+      a, b = t[..., c], p[..., c]
+      if padding == "same":
+        pad = ((r, len(win) - 1 - r),) * 2
+        a, b = np.pad(a, pad, mode="reflect"), np.pad(b, pad, mode="reflect")
+      mt, mp = np_filter(a, win), np_filter(b, win)
+      vt = np_filter(a * a, win) - mt**2
+      vp = np_filter(b * b, win) - mp**2
+      cov = np_filter(a * b, win) - mt * mp
+      ssim = ((2 * mt * mp + c1) * (2 * cov + c2)) / (
+        (mt**2 + mp**2 + c1) * (vt + vp + c2)
+      )
+      per_channel.append(np.mean(ssim))
+    per_channel = np.array(per_channel)
+    if nonnegative_ssim:
+      per_channel = np.maximum(per_channel, 0.0)
+    out.append(1 - np.mean(per_channel))
+  return np.array(out)
+
+
+SRC_MS_SIMPLE = (
+  "NumPy float64 loops of Wang et al. 2003 eq. (7) with torchmetrics 1.9's "
+  "normalize='simple' ((x + 1) / 2 before the powers)"
+)
+
+SRC_SSIM_OPTIONS = (
+  "NumPy float64 windows of Wang et al. 2004 with kornia's / torchmetrics' "
+  "reflect padding and uniform window (stored library values in "
+  "tests/test_ssim_options.py)"
+)
+
+SPECS += [
+  Spec(
+    "ms_ssim_loss-simple",
+    jaxloss.ms_ssim_loss,
+    _ms_images,
+    kwargs={**MS_KW, "normalize": "simple"},
+    cls=jaxloss.MSSSIMLoss,
+    reference=np_ms_ssim_loss,
+    reference_source=SRC_MS_SIMPLE,
+    edge_inputs=_image_edges(MS_H, MS_W, 2),
+  ),
+  Spec(
+    "ssim_loss-same-uniform",
+    jaxloss.ssim_loss,
+    _images,
+    kwargs={"filter_size": 5, "padding": "same", "window": "uniform"},
+    cls=jaxloss.SSIMLoss,
+    reference=np_ssim_options,
+    reference_source=SRC_SSIM_OPTIONS,
+    edge_inputs=_image_edges(),
+  ),
+  Spec(
+    "ssim_loss-nonnegative",
+    jaxloss.ssim_loss,
+    _images,
+    kwargs={"filter_size": 5, "nonnegative_ssim": True},
+    cls=jaxloss.SSIMLoss,
+    reference=np_ssim_options,
+    reference_source="NumPy float64, pytorch-msssim 1.0's nonnegative_ssim",
+    edge_inputs=_image_edges(),
+  ),
+]
+
+
+def _rgb_images(rng, batch):
+  return _images(rng, batch, c=3)
+
+
+SPECS += [
+  Spec(
+    "ms_ssim_l1_loss",
+    jaxloss.ms_ssim_l1_loss,
+    _rgb_images,
+    kwargs={"sigmas": (0.5, 1.0), "alpha": 0.3, "compensation": 1.0},
+    cls=jaxloss.MSSSIML1Loss,
+    reference_source="kornia 0.8.1 MS_SSIMLoss stored values "
+    "(tests/test_ssim_options.py)",
+    edge_inputs=lambda: [
+      (a[..., :1].repeat(3, -1), b[..., :1].repeat(3, -1))
+      for a, b in _image_edges()()
+    ],
+  ),
+]
+
+
+def _volumes(rng, batch):
+  t = rng.uniform(size=(batch, 5, 6, 7, 2))
+  return t, np.clip(t + 0.2 * rng.normal(size=t.shape), 0.0, 1.0)
+
+
+def _volume_edges():
+  z = np.zeros((2, 5, 6, 7, 2))
+  x = np.random.default_rng(4).uniform(size=z.shape)
+  return [(z, z), (x, x), (x, 1.0 - x), (z, np.ones_like(z))]
+
+
+SPECS += [
+  Spec(
+    "ssim_loss-3d",
+    jaxloss.ssim_loss,
+    _volumes,
+    kwargs={"filter_size": 3, "filter_sigma": 1.0, "padding": "same"},
+    cls=jaxloss.SSIMLoss,
+    reference_source="torchmetrics 1.9.0 volumetric SSIM stored values "
+    "(tests/test_ssim_options.py)",
+    edge_inputs=_volume_edges,
   ),
 ]

@@ -61,8 +61,12 @@ def _sigmoid(z):
   return 1 / (1 + np.exp(-z))
 
 
-def np_sigmoid_focal(t, p, alpha=0.25, gamma=2.0, from_logits=False):
-  """tensorflow-addons sigmoid_focal_crossentropy (tf.keras backend BCE)."""
+def np_sigmoid_focal(
+  t, p, alpha=0.25, gamma=2.0, from_logits=False, reduced_threshold=None
+):
+  """tensorflow-addons sigmoid_focal_crossentropy (tf.keras backend BCE);
+  with ``reduced_threshold`` the reduced focal factor of Sergievskiy and
+  Ponamarev 2019 (segmentation-models-pytorch 0.6's formula)."""
   if from_logits:
     q = _sigmoid(p)
     bce = np.maximum(p, 0) - t * p + np.log1p(np.exp(-np.abs(p)))
@@ -72,7 +76,12 @@ def np_sigmoid_focal(t, p, alpha=0.25, gamma=2.0, from_logits=False):
     bce = -(t * np.log(c + EPS) + (1 - t) * np.log(1 - c + EPS))
   p_t = t * q + (1 - t) * (1 - q)
   a_t = t * alpha + (1 - t) * (1 - alpha)
-  return np.sum(a_t * (1 - p_t) ** gamma * bce, -1)
+  factor = (1 - p_t) ** gamma
+  if reduced_threshold is not None:
+    factor = np.where(
+      p_t < reduced_threshold, 1.0, ((1 - p_t) / reduced_threshold) ** gamma
+    )
+  return np.sum(a_t * factor * bce, -1)
 
 
 def np_poisson_nll(t, p, log_input=True, full=False, eps=1e-8):
@@ -159,6 +168,17 @@ SPECS = [
     cls=jaxloss.SigmoidFocalCrossEntropy,
     reference=np_sigmoid_focal,
     reference_source=TFA,
+    edge_inputs=bin_logit_edges_with_zero,
+  ),
+  Spec(
+    "sigmoid_focal_crossentropy-reduced",
+    jaxloss.sigmoid_focal_crossentropy,
+    bin_logit_inputs,
+    kwargs={"from_logits": True, "reduced_threshold": 0.4},
+    cls=jaxloss.SigmoidFocalCrossEntropy,
+    reference=np_sigmoid_focal,
+    reference_source="NumPy: Sergievskiy and Ponamarev 2019, "
+    "segmentation-models-pytorch 0.6 focal_loss_with_logits",
     edge_inputs=bin_logit_edges_with_zero,
   ),
   Spec(

@@ -155,7 +155,9 @@ SPECS = [
     "dpo_ipo_packed", jaxloss.dpo, 4, False, dict(beta=0.3, loss_type="ipo")
   ),
   _pref_spec("simpo_packed", jaxloss.simpo, 2, True, dict(beta=2.0, gamma=0.5)),
-  _pref_spec("cpo_packed", jaxloss.cpo, 2, False, dict(beta=0.5, cpo_alpha=0.7)),
+  _pref_spec(
+    "cpo_packed", jaxloss.cpo, 2, False, dict(beta=0.5, cpo_alpha=0.7)
+  ),
   _pref_spec("orpo_packed", jaxloss.orpo, 2, True, dict(beta=0.2)),
 ]
 

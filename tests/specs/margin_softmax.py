@@ -93,12 +93,14 @@ def _fixed_edges():
   return [case[:2] for case in _centre_edges()[:4]]
 
 
-def _fixed(loss):
-  """``loss`` with the centres held at FIXED_CENTRES (in y_pred's dtype)."""
+def _fixed(loss, per_class=1):
+  """``loss`` with the centres held at FIXED_CENTRES (in y_pred's dtype;
+  ``per_class`` rows per class)."""
+  centres = _per_class(FIXED_CENTRES, per_class)
 
   def fn(y_true, y_pred, **kwargs):
     dtype = jnp.asarray(y_pred).dtype
-    return loss(y_true, y_pred, jnp.asarray(FIXED_CENTRES, dtype), **kwargs)
+    return loss(y_true, y_pred, jnp.asarray(centres, dtype), **kwargs)
 
   fn.__name__ = loss.__name__  # error messages name the public function
   return fn
@@ -108,30 +110,60 @@ def _fixed_reference(np_loss):
   return lambda labels, emb, **kw: np_loss(labels, emb, FIXED_CENTRES, **kw)
 
 
-def _centre_specs(name, loss, cls, np_loss, source, **kwargs):
-  return [
+def _per_class(centres, k):
+  """``k`` rows per class, class by class; the copies slightly apart."""
+  if k == 1:
+    return centres
+  offsets = 0.1 * np.arange(k)[None, :, None]
+  return (centres[:, None, :] + offsets).reshape(-1, centres.shape[-1])
+
+
+def _centre_specs(
+  name, loss, cls, np_loss, source, per_class=1, batch_level=False, **kwargs
+):
+  k = per_class
+
+  def inputs(rng, b):
+    labels, emb, centres = _with_centres(rng, b)
+    return labels, emb, _per_class(centres, k)
+
+  def edges():
+    return [(t, e, _per_class(c, k)) for t, e, c in _centre_edges()]
+
+  specs = [
     Spec(
       name,
       loss,
-      _with_centres,
+      inputs,
       kwargs=kwargs,
       cls=cls,
       reference=np_loss,
       reference_source=source,
-      edge_inputs=_centre_edges,
+      edge_inputs=edges,
       diff_argnums=(1, 2),
       per_sample=False,
-    ),
-    Spec(
-      f"{name}-fixed-centres",
-      _fixed(loss),
-      _labelled,
-      kwargs=kwargs,
-      reference=_fixed_reference(np_loss),
-      reference_source=source,
-      edge_inputs=_fixed_edges,
-    ),
+      value_rank=0 if batch_level else 1,
+    )
   ]
+  if not batch_level:
+    specs.append(
+      Spec(
+        f"{name}-fixed-centres",
+        _fixed(loss, k),
+        _labelled,
+        kwargs=kwargs,
+        reference=None if np_loss is None else _fixed_reference(np_loss),
+        reference_source=source,
+        edge_inputs=_fixed_edges,
+      )
+    )
+  return specs
+
+
+PML = (
+  "pytorch-metric-learning 2.9 stored values "
+  "(tests/reference_data/metric_learning.json, tests/test_metric.py)"
+)
 
 
 SPECS = [
@@ -160,5 +192,68 @@ SPECS = [
     jaxloss.CenterLoss,
     np_center_loss,
     "Wen et al. 2016 eq. 2",
+  ),
+  *_centre_specs(
+    "proxy_nca",
+    jaxloss.proxy_nca,
+    jaxloss.ProxyNCA,
+    None,
+    PML,
+    softmax_scale=2.0,
+  ),
+  *_centre_specs(
+    "proxy_anchor",
+    jaxloss.proxy_anchor,
+    jaxloss.ProxyAnchor,
+    None,
+    PML,
+    batch_level=True,
+    alpha=4.0,
+  ),
+  *_centre_specs(
+    "soft_triple",
+    jaxloss.soft_triple,
+    jaxloss.SoftTriple,
+    None,
+    PML,
+    per_class=2,
+    centers_per_class=2,
+    la=4.0,
+    gamma=0.2,
+  ),
+  *_centre_specs(
+    "subcenter_arcface",
+    jaxloss.subcenter_arcface,
+    jaxloss.SubCenterArcFace,
+    None,
+    PML,
+    per_class=2,
+    sub_centers=2,
+    scale=8.0,
+    margin=0.3,
+  ),
+  *_centre_specs(
+    "large_margin_softmax",
+    jaxloss.large_margin_softmax,
+    jaxloss.LargeMarginSoftmax,
+    None,
+    PML,
+    margin=3,
+  ),
+  *_centre_specs(
+    "sphereface",
+    jaxloss.sphereface,
+    jaxloss.SphereFace,
+    None,
+    PML,
+    scale=2.0,
+  ),
+  *_centre_specs(
+    "normalized_softmax",
+    jaxloss.normalized_softmax,
+    jaxloss.NormalizedSoftmax,
+    None,
+    PML,
+    temperature=0.5,
   ),
 ]

@@ -425,3 +425,129 @@ SPECS = [
   ),
   *_ranking_specs(),
 ]
+
+
+# ------------------------------------------ segmentation-models-pytorch options
+
+IGNORE = 255.0
+SRC_SMP = (
+  "NumPy: the ignored pixels removed before the formula, as "
+  "segmentation-models-pytorch 0.6 does (stored library values in "
+  "tests/test_segmentation_options.py)"
+)
+
+
+def _img_inputs_ignored(rng, b):
+  t, p = _img_inputs(rng, b)
+  t[:, 0, :2] = IGNORE
+  return t, p
+
+
+def _img_edges_ignored():
+  edges = _img_edges()
+  out = []
+  for t, p in edges:
+    t = t.copy()
+    t[..., 0, 0] = IGNORE
+    out.append((t, p))
+  return out
+
+
+def _np_ignoring(ref):
+  def fn(t, p, ignore_index=None, log_loss=False, **kwargs):
+    if ignore_index is not None:
+      keep = t != ignore_index
+      t, p = np.where(keep, t, 0.0), np.where(keep, p, 0.0)
+    loss = ref(t, p, **kwargs)
+    return -np.log(np.maximum(1.0 - loss, EPS)) if log_loss else loss
+
+  return fn
+
+
+def np_mcc(t, p, axis=None, eps=1e-5):
+  """Abhishek & Hamarneh 2021 eq. (3), counts + eps (smp's MCCLoss)."""
+  a = _axes(p, axis)
+  tp = np.sum(t * p, a) + eps
+  tn = np.sum((1 - t) * (1 - p), a) + eps
+  fp = np.sum((1 - t) * p, a) + eps
+  fn = np.sum(t * (1 - p), a) + eps
+  den = np.sqrt((tp + fp) * (tp + fn) * (tn + fp) * (tn + fn))
+  return 1 - (tp * tn - fp * fn) / den
+
+
+def np_lovasz_hinge_ignoring(t, z, per_image=True, ignore_index=None):
+  """The authors' flat hinge on the pixels whose label is not ignored."""
+  if per_image:
+    return np.array(
+      [
+        np_lovasz_hinge_ignoring(ti[None], zi[None], False, ignore_index)
+        for ti, zi in zip(t, z, strict=True)
+      ]
+    )
+  t, z = t.ravel(), z.ravel()
+  keep = t != ignore_index
+  return _np_lovasz_hinge_flat(z[keep], t[keep])
+
+
+def _hinge_inputs_ignored(rng, b):
+  t, z = _hinge_inputs(rng, b)
+  t = t.copy()
+  t[:, 0, 0] = IGNORE
+  return t, z
+
+
+SPECS += [
+  Spec(
+    "dice-ignore-log",
+    jaxloss.dice,
+    _img_inputs_ignored,
+    kwargs={"axis": (1, 2), "ignore_index": IGNORE, "log_loss": True},
+    cls=jaxloss.Dice,
+    reference=_np_ignoring(
+      lambda t, p, axis: (
+        1 - 2 * np.sum(t * p, axis) / (np.sum(t, axis) + np.sum(p, axis) + EPS)
+      )
+    ),
+    reference_source=SRC_SMP,
+    edge_inputs=_img_edges_ignored,
+  ),
+  Spec(
+    "jaccard-ignore",
+    jaxloss.jaccard,
+    _img_inputs_ignored,
+    kwargs={"axis": (1, 2), "ignore_index": IGNORE},
+    cls=jaxloss.Jaccard,
+    reference=_np_ignoring(np_jaccard),
+    reference_source=SRC_SMP,
+    edge_inputs=_img_edges_ignored,
+  ),
+  Spec(
+    "focal_tversky-ignore",
+    jaxloss.focal_tversky,
+    _img_inputs_ignored,
+    kwargs={"axis": (1, 2), "ignore_index": IGNORE, "beta": 0.7},
+    cls=jaxloss.FocalTversky,
+    reference=_np_ignoring(np_focal_tversky),
+    reference_source=SRC_SMP,
+    edge_inputs=_img_edges_ignored,
+  ),
+  Spec(
+    "mcc_loss",
+    jaxloss.mcc_loss,
+    _img_inputs,
+    kwargs={"axis": (1, 2)},
+    cls=jaxloss.MCCLoss,
+    reference=np_mcc,
+    reference_source="NumPy: Abhishek & Hamarneh 2021 eq. (3) with smp's eps",
+    edge_inputs=_img_edges,
+  ),
+  Spec(
+    "lovasz_hinge-ignore",
+    jaxloss.lovasz_hinge,
+    _hinge_inputs_ignored,
+    kwargs={"ignore_index": IGNORE},
+    cls=jaxloss.LovaszHinge,
+    reference=np_lovasz_hinge_ignoring,
+    reference_source=SRC_SMP,
+  ),
+]

@@ -142,3 +142,28 @@ SPECS = [
     mismatch=_wrong_emit,
   ),
 ]
+
+
+def _np_rnnt_any_options(*args, fastemit_lambda=0.0, clamp=-1.0, **kwargs):
+  """FastEmit and the clamp change gradients only: the value is the NLL."""
+  del fastemit_lambda, clamp
+  return np_rnnt(*args, **kwargs)
+
+
+SPECS += [
+  Spec(
+    "rnnt_loss-fastemit-clamp",
+    jaxloss.rnnt_loss,
+    _logit_inputs,
+    kwargs={"fastemit_lambda": 0.1, "clamp": 0.5},
+    cls=jaxloss.RNNTLoss,
+    reference=_np_rnnt_any_options,
+    reference_source=SRC + " (values; FastEmit's and the clamp's gradients "
+    "against warp-transducer's formula in tests/test_rnnt_options.py)",
+    edge_inputs=_edges_logits,
+    diff_argnums=(0,),
+    mismatch=_wrong_labels,
+    # Neither gradient is the derivative of the value.
+    grad_check=False,
+  ),
+]

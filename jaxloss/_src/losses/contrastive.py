@@ -42,6 +42,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import tiling
 from jaxloss._src import validation
+from jaxloss._src.losses import softmax
 from jaxloss._src.objects import Loss
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
@@ -683,10 +684,105 @@ def sharded_siglip_loss(
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
+@scoped
+def coca_loss(
+  image_embeddings: InputLike,
+  text_embeddings: InputLike,
+  caption_logits: InputLike,
+  caption_labels: InputLike,
+  *,
+  scale: float | jax.Array = CLIP_SCALE,
+  clip_loss_weight: float | jax.Array = 1.0,
+  caption_loss_weight: float | jax.Array = 2.0,
+  pad_id: int = 0,
+  chunk_size: int | None = None,
+) -> jax.Array:
+  """CoCa's loss (Yu et al. 2022): contrastive plus captioning, per batch.
+
+  ``loss = clip_loss_weight * mean_i clip_loss_i
+  + caption_loss_weight * mean_{(b, t) : label != pad_id} CE(logits_bt,
+  label_bt)``: :func:`jaxloss.clip_loss` on the (normalised) image and
+  text embeddings, tiled by ``chunk_size``, plus the captioner's token
+  cross-entropy averaged over the non-pad tokens of the batch (open_clip's
+  ``CoCaLoss``, whose two terms this sums). A batch without caption tokens
+  adds 0.
+
+  Args:
+    image_embeddings: ``[B, D]``.
+    text_embeddings: ``[B, D]``.
+    caption_logits: the captioner's logits ``[B, T, V]``.
+    caption_labels: the caption's token ids ``[B, T]``.
+    scale: the CLIP logit scale (``logit_scale.exp()`` in open_clip).
+    clip_loss_weight: weight of the contrastive term.
+    caption_loss_weight: weight of the captioning term.
+    pad_id: the label of padding tokens (left out).
+    chunk_size: tile width of the contrastive term (see ``clip_loss``).
+
+  Returns:
+    A scalar: the loss of the whole batch.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> e = jnp.eye(2, 3)
+    >>> logits = jnp.zeros((2, 4, 5))
+    >>> labels = jnp.array([[1, 2, 0, 0], [3, 0, 0, 0]])
+    >>> jaxloss.coca_loss(e, e, logits, labels, scale=1.0,
+    ...                   clip_loss_weight=0.0, caption_loss_weight=1.0)
+    Array(1.609438, dtype=float32)
+
+  References:
+    Yu et al., "CoCa: Contrastive Captioners are Image-Text Foundation
+    Models", 2022, eq. (3); open_clip ``CoCaLoss``.
+  """
+  caller = "coca_loss"
+  validation.number(caller, "clip_loss_weight", clip_loss_weight)
+  validation.number(caller, "caption_loss_weight", caption_loss_weight)
+  validation.integer(caller, "pad_id", pad_id)
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
+  # The embeddings are checked here, so that errors name this loss.
+  (x, y), _ = numerics.floats(
+    caller, image_embeddings=image_embeddings, text_embeddings=text_embeddings
+  )
+  shapes.check_rank(caller, "image_embeddings", x, 2)
+  shapes.check_same_shape(caller, image_embeddings=x, text_embeddings=y)
+  clip = clip_loss(x, y, scale=scale, chunk_size=chunk_size)
+  labels = numerics.labels(caller, "caption_labels", caption_labels)
+  (logits,), out_dtype = numerics.floats(caller, caption_logits=caption_logits)
+  shapes.check_rank(caller, "caption_logits", logits, 3)
+  if labels.shape != logits.shape[:2] or logits.shape[0] != clip.shape[0]:
+    raise ValueError(
+      f"{caller}: caption_labels must be [B, T] and caption_logits "
+      f"[B, T, V] with B = {clip.shape[0]} image-text pairs, got "
+      f"caption_labels.shape={tuple(labels.shape)} and "
+      f"caption_logits.shape={tuple(logits.shape)}"
+    )
+  logits = logits.astype(numerics.compute_dtype(out_dtype))
+  tokens = labels != pad_id
+  ids = jnp.where(tokens, labels, 0)
+  # An id outside [0, V) that is not padding makes the loss NaN.
+  outside = tokens & ((labels < 0) | (labels >= logits.shape[-1]))
+  ce = softmax.softmax_cross_entropy_sparse(ids, logits)
+  ce = jnp.where(outside, jnp.nan, jnp.where(tokens, ce, 0.0))
+  caption = numerics.safe_divide(jnp.sum(ce), jnp.sum(tokens, dtype=ce.dtype))
+  value = clip_loss_weight * jnp.mean(clip.astype(ce.dtype))
+  return (value + caption_loss_weight * caption).astype(out_dtype)
+
+
 class CLIPLoss(Loss, fn=clip_loss, exclude=("where",)):
   """Loss object for :func:`jaxloss.clip_loss`."""
 
   scale: float | jax.Array = 14.285714285714285
+  chunk_size: int | None = None
+
+
+class CoCaLoss(Loss, fn=coca_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.coca_loss`."""
+
+  scale: float | jax.Array = 14.285714285714285
+  clip_loss_weight: float | jax.Array = 1.0
+  caption_loss_weight: float | jax.Array = 2.0
+  pad_id: int = 0
   chunk_size: int | None = None
 
 

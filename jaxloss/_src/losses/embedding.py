@@ -21,6 +21,8 @@ and pairwise distances have one home here (:func:`pair_masks`,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -125,6 +127,92 @@ def pair_masks(labels, ref_labels, remove_diagonal):
   return positive, negative
 
 
+class PairInputs(NamedTuple):
+  """What a pairwise loss reads: labels, embeddings and reference set in the
+  compute dtype, same-label / other-label masks ``[N, M]`` and the output
+  dtype."""
+
+  labels: jax.Array
+  embeddings: jax.Array
+  ref_labels: jax.Array
+  ref_embeddings: jax.Array
+  positive: jax.Array
+  negative: jax.Array
+  out_dtype: Any
+
+
+def pair_inputs(
+  caller,
+  y_true,
+  y_pred,
+  ref_labels=None,
+  ref_embeddings=None,
+  pairs=None,
+  *,
+  remove_diagonal=None,
+):
+  """Inputs of a loss over pairs of a batch and a reference set.
+
+  ``y_true`` ``[N]``, ``y_pred`` ``[N, D]``; the reference set is
+  ``(ref_labels [M], ref_embeddings [M, D])``, the batch itself when not
+  given. Self-pairs leave the positives when ``remove_diagonal`` (default:
+  when the reference is the batch itself, as pytorch-metric-learning does).
+  ``pairs``, boolean ``(positive, negative)`` masks ``[N, M]`` (a miner's
+  output), restrict the label masks.
+  """
+  emb = numerics.as_float(caller, "y_pred", y_pred)
+  shapes.check_rank(caller, "y_pred", emb, 2)
+  labels = shapes.row_labels(
+    caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
+  )
+  dt = emb.dtype
+  emb = emb.astype(numerics.compute_dtype(dt))
+  if ref_embeddings is None:
+    ref = emb
+  else:
+    ref = numerics.as_float(caller, "ref_embeddings", ref_embeddings)
+    shapes.check_rank(caller, "ref_embeddings", ref, 2)
+    ref = ref.astype(emb.dtype)
+  ref_lab = (
+    labels
+    if ref_labels is None
+    else shapes.row_labels(
+      caller, "ref_labels", numerics.labels(caller, "ref_labels", ref_labels)
+    )
+  )
+  if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:
+    raise ValueError(
+      f"{caller}: ref_labels/ref_embeddings must be [M] and [M, "
+      f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}"
+    )
+  empty.require_samples(
+    caller, "y_pred" if ref_embeddings is None else "ref_embeddings", ref
+  )
+  if remove_diagonal is None:
+    remove_diagonal = ref_embeddings is None
+  positive, negative = pair_masks(labels, ref_lab, remove_diagonal)
+  if pairs is not None:
+    # A (positive, negative) tuple, or the two stacked ([2, N, M]) as a
+    # loss object's call passes it.
+    if not isinstance(pairs, (tuple, list)):
+      pairs = numerics.as_array(caller, "pairs", pairs)
+    if len(pairs) != 2:
+      raise TypeError(
+        f"{caller}: pairs must be a (positive, negative) pair of masks, got "
+        f"{len(pairs)} masks"
+      )
+    for name, mask in zip(("positive", "negative"), pairs, strict=True):
+      validation.bool_mask(caller, f"pairs ({name})", mask)
+      if jnp.shape(mask) != positive.shape:
+        raise ValueError(
+          f"{caller}: pairs ({name}) must be a [N, M] = "
+          f"{tuple(positive.shape)} mask, got shape {jnp.shape(mask)}"
+        )
+    positive = positive & jnp.asarray(pairs[0])
+    negative = negative & jnp.asarray(pairs[1])
+  return PairInputs(labels, emb, ref_lab, ref, positive, negative, dt)
+
+
 @scoped
 def circle(
   y_true: InputLike,
@@ -132,9 +220,11 @@ def circle(
   *,
   ref_labels: InputLike | None = None,
   ref_embeddings: InputLike | None = None,
+  pairs: tuple[InputLike, InputLike] | None = None,
   remove_diagonal: bool = True,
   gamma: float | jax.Array = 80.0,
   margin: float | jax.Array = 0.4,
+  stop_weight_gradient: bool = False,
 ) -> jax.Array:
   """Circle loss (Sun et al. 2020) on L2-normalised embeddings, one per anchor.
 
@@ -152,9 +242,16 @@ def circle(
     y_pred: L2-normalised embeddings ``[N, D]``.
     ref_labels: labels of the reference set ``[M]`` (default ``y_true``).
     ref_embeddings: reference embeddings ``[M, D]`` (default ``y_pred``).
+    pairs: optional boolean ``(positive, negative)`` masks ``[N, M]`` (a
+      miner's output, :func:`jaxloss.batch_hard_miner` and the others):
+      only these pairs count, on top of the label masks.
     remove_diagonal: drop self-pairs from the positives.
     gamma: scale.
     margin: relaxation margin ``m``.
+    stop_weight_gradient: stop the gradient through the adaptive weights
+      ``a_p``, ``a_n`` (the authors' reference code and
+      pytorch-metric-learning do). Default ``False``: Keras 3's Circle loss,
+      whose weights are differentiated.
 
   Returns:
     ``[N]`` losses.
@@ -172,43 +269,33 @@ def circle(
   """
   caller = "circle"
   validation.flag(caller, "remove_diagonal", remove_diagonal)
+  validation.flag(caller, "stop_weight_gradient", stop_weight_gradient)
   validation.number(caller, "margin", margin)
   validation.check_range(caller, "gamma", gamma, low=0.0, low_open=True)
-  emb = numerics.as_float(caller, "y_pred", y_pred)
-  shapes.check_rank(caller, "y_pred", emb, 2)
-  labels = shapes.row_labels(
-    caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
+  pi = pair_inputs(
+    caller,
+    y_true,
+    y_pred,
+    ref_labels,
+    ref_embeddings,
+    pairs,
+    remove_diagonal=remove_diagonal,
   )
-  dt = emb.dtype
-  emb = emb.astype(numerics.compute_dtype(dt))
-  if ref_embeddings is None:
-    ref = emb
-  else:
-    ref = numerics.as_float(caller, "ref_embeddings", ref_embeddings)
-    shapes.check_rank(caller, "ref_embeddings", ref, 2)
-    ref = ref.astype(emb.dtype)
-  empty.require_samples(
-    caller, "y_pred" if ref_embeddings is None else "ref_embeddings", ref
+  emb, ref, positive, negative, dt = (
+    pi.embeddings,
+    pi.ref_embeddings,
+    pi.positive,
+    pi.negative,
+    pi.out_dtype,
   )
-  ref_lab = (
-    labels
-    if ref_labels is None
-    else shapes.row_labels(
-      caller, "ref_labels", numerics.labels(caller, "ref_labels", ref_labels)
-    )
-  )
-  if ref_lab.shape[0] != ref.shape[0] or ref.shape[1] != emb.shape[1]:
-    raise ValueError(
-      f"{caller}: ref_labels/ref_embeddings must be [M] and [M, "
-      f"{emb.shape[1]}], got {tuple(ref_lab.shape)} and {tuple(ref.shape)}"
-    )
   dist = jnp.maximum(1.0 - emb @ ref.T, 0.0)
-  positive, negative = pair_masks(labels, ref_lab, remove_diagonal)
+  # The adaptive weights a_p, a_n; the authors' code stops their gradient.
+  weight_dist = jax.lax.stop_gradient(dist) if stop_weight_gradient else dist
   # Unmasked: the masks act once, inside the log-sum-exps (multiplying by
   # them as well made XLA:CPU materialise several [N, M] temporaries).
-  pos_logits = -gamma * jnp.maximum(margin + dist, 0.0) * (margin - dist)
+  pos_logits = -gamma * jnp.maximum(margin + weight_dist, 0.0) * (margin - dist)
   neg_logits = (
-    gamma * jnp.maximum(1.0 + margin - dist, 0.0) * (1.0 - margin - dist)
+    gamma * jnp.maximum(1.0 + margin - weight_dist, 0.0) * (1.0 - margin - dist)
   )
   p_loss = numerics.masked_logsumexp(pos_logits, positive, axis=1)
   n_loss = numerics.masked_logsumexp(neg_logits, negative, axis=1)
@@ -227,7 +314,7 @@ def _positive_values(y_true, y_pred, values, **_):
 class Circle(
   Loss,
   fn=circle,
-  exclude=("ref_labels", "ref_embeddings"),
+  keyword_inputs=("ref_labels", "ref_embeddings", "pairs"),
   where_fn=_positive_values,
 ):
   """Loss object for :func:`jaxloss.circle`."""
@@ -235,6 +322,7 @@ class Circle(
   remove_diagonal: bool = True
   gamma: float | jax.Array = 80.0
   margin: float | jax.Array = 0.4
+  stop_weight_gradient: bool = False
 
 
 # ----------------------------------------------------------------------------

@@ -31,6 +31,7 @@ def sigmoid_focal_crossentropy(
   alpha: float = 0.25,
   gamma: float = 2.0,
   from_logits: bool = False,
+  reduced_threshold: float | None = None,
 ) -> jax.Array:
   """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style.
 
@@ -48,12 +49,17 @@ def sigmoid_focal_crossentropy(
   factor, as tensorflow-addons does. The gradient of ``(1 - p_t) ** gamma``
   at ``p_t = 1`` is taken as 0.
 
+  ``reduced_threshold=r`` gives the reduced focal loss (Sergievskiy and
+  Ponamarev 2019, segmentation-models-pytorch's ``reduced_threshold``): the
+  factor is ``((1 - p_t) / r) ** gamma`` where ``p_t >= r`` and 1 below.
+
   Args:
     y_true: binary targets, shape of ``y_pred``.
     y_pred: probabilities or logits ``[..., d]``.
     alpha: balancing weight of the positive class, in [0, 1], or None.
     gamma: focusing parameter, ``>= 0``.
     from_logits: whether ``y_pred`` holds logits.
+    reduced_threshold: ``r`` in ``(0, 1]``, or None (the plain factor).
 
   Returns:
     Per-sample losses ``[...]``.
@@ -81,6 +87,15 @@ def sigmoid_focal_crossentropy(
   validation.flag(caller, "from_logits", from_logits)
   validation.check_range(caller, "gamma", gamma, low=0.0)
   validation.check_range(caller, "alpha", alpha, 0.0, 1.0)
+  validation.check_range(
+    caller,
+    "reduced_threshold",
+    reduced_threshold,
+    0.0,
+    1.0,
+    low_open=True,
+    optional=True,
+  )
   t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
   if from_logits:
     bce, one_minus_pt = binary_terms(t, p, from_logits=True)
@@ -89,7 +104,12 @@ def sigmoid_focal_crossentropy(
     bce = -(t * jnp.log(q + _EPS) + (1 - t) * jnp.log(1 - q + _EPS))
     one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))
   loss = bce
-  if gamma:
+  if reduced_threshold is not None:
+    below = 1.0 - one_minus_pt < reduced_threshold
+    scaled = jnp.maximum(one_minus_pt, 0) / reduced_threshold
+    factor = numerics.safe_pow(jnp.where(below, 1.0, scaled), gamma)
+    loss = factor * loss
+  elif gamma:
     loss = numerics.safe_pow(jnp.maximum(one_minus_pt, 0), gamma) * loss
   if alpha:
     loss = (t * alpha + (1 - t) * (1 - alpha)) * loss
@@ -478,6 +498,7 @@ class SigmoidFocalCrossEntropy(Loss, fn=sigmoid_focal_crossentropy):
   alpha: float = 0.25
   gamma: float = 2.0
   from_logits: bool = False
+  reduced_threshold: float | None = None
 
 
 class PoissonNLLLoss(Loss, fn=poisson_nll):

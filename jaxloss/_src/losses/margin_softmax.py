@@ -122,23 +122,37 @@ def arcface_logits(
   return logits.astype(dt)
 
 
-def _arcface(y_true, y_pred, centers, scale, margin, caller="arcface_logits"):
-  """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace;
-  ``caller`` is the public name used in error messages."""
-  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
-  validation.check_range(
-    caller, "margin", margin, low=0.0, high=math.pi / 2, high_open=True
-  )
-  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
-  cos = _cosines(emb, cen)
+def arcface_target(cos, margin):
+  """``cos(theta + m)`` where ``theta + m <= pi``, else the monotone
+  fallback ``cos - m sin(m)``; ``sin(theta) = sqrt(max(1 - cos^2, 0))``
+  with a zero gradient at ``cos = +-1``."""
   sin_sq = 1.0 - jnp.square(cos)
   positive = sin_sq > 0
   sin = jnp.where(positive, jnp.sqrt(jnp.where(positive, sin_sq, 1.0)), 0.0)
   with_margin = cos * math.cos(margin) - sin * math.sin(margin)
   fallback = cos - margin * math.sin(margin)
-  target = jnp.where(cos > math.cos(math.pi - margin), with_margin, fallback)
-  one_hot = jax.nn.one_hot(labels, cen.shape[0], dtype=bool)
-  return labels, scale * jnp.where(one_hot, target, cos), dt
+  return jnp.where(cos > math.cos(math.pi - margin), with_margin, fallback)
+
+
+def _check_arcface(caller, scale, margin):
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
+  validation.check_range(
+    caller, "margin", margin, low=0.0, high=math.pi / 2, high_open=True
+  )
+
+
+def _on_target(labels, cos, target, scale):
+  one_hot = jax.nn.one_hot(labels, cos.shape[-1], dtype=bool)
+  return scale * jnp.where(one_hot, target, cos)
+
+
+def _arcface(y_true, y_pred, centers, scale, margin, caller="arcface_logits"):
+  """``(labels, logits in the compute dtype, out_dtype)`` of ArcFace;
+  ``caller`` is the public name used in error messages."""
+  _check_arcface(caller, scale, margin)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  cos = _cosines(emb, cen)
+  return labels, _on_target(labels, cos, arcface_target(cos, margin), scale), dt
 
 
 @scoped
@@ -321,3 +335,436 @@ class CosFace(Loss, fn=cosface):
 
 class CenterLoss(Loss, fn=center_loss):
   """Loss object for :func:`jaxloss.center_loss`."""
+
+
+# ----------------------------------------------------------------------------
+# Proxy and large-margin softmax losses (pytorch-metric-learning's catalogue).
+# The proxies / class weights are an input ``centers``, learnable in the
+# ``jaxloss.flax`` heads.
+
+
+def _grouped_cosines(caller, emb, cen, per_class, name):
+  """``[B, C, K]`` cosines to ``centers`` ``[C * K, D]`` (class-major)."""
+  if cen.shape[0] % per_class:
+    raise ValueError(
+      f"{caller}: centers must have num_classes * {name} = a multiple of "
+      f"{per_class} rows, got centers.shape={tuple(cen.shape)}"
+    )
+  cos = _cosines(emb, cen)
+  return cos.reshape(cos.shape[0], cen.shape[0] // per_class, per_class)
+
+
+@scoped
+def proxy_nca(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  softmax_scale: float | jax.Array = 1.0,
+) -> jax.Array:
+  """ProxyNCA loss (Movshovitz-Attias et al. 2017), one value per sample.
+
+  With ``d_j = ||u - v_j||^2`` the squared distance between the
+  L2-normalised embedding ``u`` and proxy ``v_j``:
+  ``loss = -log softmax(-softmax_scale * d)[y]``. The softmax runs over all
+  proxies, the own one included (pytorch-metric-learning; the paper leaves
+  it out of the denominator).
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: proxies ``[C, D]``.
+    softmax_scale: the inverse temperature, ``> 0``.
+
+  Returns:
+    Per-sample losses ``[B]``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.proxy_nca([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]])
+    Array([0.12692805], dtype=float32)
+
+  References:
+    Movshovitz-Attias et al. 2017, No fuss distance metric learning using
+    proxies, eq. (4); ``pytorch_metric_learning.losses.ProxyNCALoss`` (2.9).
+  """
+  caller = "proxy_nca"
+  validation.check_range(
+    caller, "softmax_scale", softmax_scale, low=0.0, low_open=True
+  )
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  u, v = numerics.l2_normalize(emb), numerics.l2_normalize(cen)
+  sq = (
+    jnp.sum(jnp.square(u), -1)[:, None]
+    + jnp.sum(jnp.square(v), -1)[None, :]
+    - 2.0 * u @ v.T
+  )
+  logits = -softmax_scale * jnp.maximum(sq, 0.0)
+  return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
+
+
+@scoped
+def proxy_anchor(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  margin: float | jax.Array = 0.1,
+  alpha: float | jax.Array = 32.0,
+) -> jax.Array:
+  """Proxy-Anchor loss (Kim et al. 2020), one value per batch.
+
+  With ``s_ic`` the cosine between embedding ``i`` and proxy ``c``, ``X_c``
+  the samples of class ``c``, ``P+`` the classes present in the batch and
+  ``C`` the number of proxies:
+
+  ``loss = 1/|P+| sum_{c in P+} log(1 + sum_{i in X_c} exp(-alpha (s_ic -
+  margin))) + 1/C sum_c log(1 + sum_{i not in X_c} exp(alpha (s_ic +
+  margin)))``.
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: proxies ``[C, D]``.
+    margin: the margin ``delta``.
+    alpha: the scale, ``> 0``.
+
+  Returns:
+    A scalar: the loss of the whole batch.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.proxy_anchor([0, 1], [[1.0, 0.0], [0.0, 1.0]],
+    ...                      [[1.0, 0.0], [0.0, 1.0]], alpha=1.0).shape
+    ()
+
+  References:
+    Kim, Kim, Cho and Kwak 2020, Proxy anchor loss for deep metric
+    learning, eq. (4); ``pytorch_metric_learning.losses.ProxyAnchorLoss``
+    (2.9).
+  """
+  caller = "proxy_anchor"
+  validation.number(caller, "margin", margin)
+  validation.check_range(caller, "alpha", alpha, low=0.0, low_open=True)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  cos = _cosines(emb, cen)
+  own = labels[:, None] == jnp.arange(cen.shape[0])[None, :]
+  pos = jax.nn.softplus(
+    numerics.masked_logsumexp(-alpha * (cos - margin), own, axis=0)
+  )
+  neg = jax.nn.softplus(
+    numerics.masked_logsumexp(alpha * (cos + margin), ~own, axis=0)
+  )
+  present = jnp.sum(jnp.any(own, axis=0), dtype=cos.dtype)
+  value = numerics.safe_divide(jnp.sum(pos), present) + jnp.mean(neg)
+  return value.astype(dt)
+
+
+@scoped
+def soft_triple(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  centers_per_class: int = 10,
+  la: float | jax.Array = 20.0,
+  gamma: float | jax.Array = 0.1,
+  margin: float | jax.Array = 0.01,
+) -> jax.Array:
+  """SoftTriple loss (Qian et al. 2019), one value per sample.
+
+  ``centers`` holds ``K = centers_per_class`` centres per class, class by
+  class (row ``c K + k``). With ``s_ck`` the cosine to centre ``k`` of
+  class ``c``, the class similarity is
+  ``S_c = sum_k softmax_k(s_ck / gamma) s_ck`` and
+  ``loss = -log softmax(la (S - margin e_y))[y]``. The paper's regulariser
+  on the centres is not included (pytorch-metric-learning leaves it to a
+  weight regulariser too).
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: centres ``[C * centers_per_class, D]``.
+    centers_per_class: ``K >= 1``.
+    la: the scale ``lambda > 0``.
+    gamma: the temperature of the softmax over a class's centres, ``> 0``.
+    margin: the margin ``delta`` on the target class.
+
+  Returns:
+    Per-sample losses ``[B]``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.soft_triple([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
+    ...                     centers_per_class=1).shape
+    (1,)
+
+  References:
+    Qian et al. 2019, SoftTriple loss: deep metric learning without
+    triplet sampling, eq. (8)-(10);
+    ``pytorch_metric_learning.losses.SoftTripleLoss`` (2.9).
+  """
+  caller = "soft_triple"
+  validation.integer(caller, "centers_per_class", centers_per_class, low=1)
+  validation.check_range(caller, "la", la, low=0.0, low_open=True)
+  validation.check_range(caller, "gamma", gamma, low=0.0, low_open=True)
+  validation.number(caller, "margin", margin)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  cos = _grouped_cosines(
+    caller, emb, cen, centers_per_class, "centers_per_class"
+  )
+  weights = jax.nn.softmax(cos / gamma, axis=-1)
+  sim = jnp.sum(weights * cos, axis=-1)
+  one_hot = jax.nn.one_hot(labels, sim.shape[-1], dtype=sim.dtype)
+  logits = la * (sim - margin * one_hot)
+  return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
+
+
+@scoped
+def subcenter_arcface(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  sub_centers: int = 3,
+  scale: float | jax.Array = 64.0,
+  margin: float = 0.5,
+) -> jax.Array:
+  """Sub-center ArcFace (Deng et al. 2020), one value per sample.
+
+  ``centers`` holds ``K = sub_centers`` centres per class, class by class
+  (row ``c K + k``); a class's cosine is the largest over its sub-centres,
+  ``cos_c = max_k cos(u, v_ck)``, and the loss is :func:`jaxloss.arcface`
+  on those cosines.
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: sub-centres ``[C * sub_centers, D]``.
+    sub_centers: ``K >= 1``.
+    scale: the scale ``s > 0``.
+    margin: the angular margin in radians, in ``[0, pi / 2)``
+      (pytorch-metric-learning takes degrees: 28.6 is 0.5 rad).
+
+  Returns:
+    Per-sample losses ``[B]``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.subcenter_arcface([0], [[1.0, 0.0]],
+    ...                           [[1.0, 0.0], [0.0, 1.0]],
+    ...                           sub_centers=2).shape
+    (1,)
+
+  References:
+    Deng et al. 2020, Sub-center ArcFace, eq. (2);
+    ``pytorch_metric_learning.losses.SubCenterArcFaceLoss`` (2.9).
+  """
+  caller = "subcenter_arcface"
+  validation.integer(caller, "sub_centers", sub_centers, low=1)
+  _check_arcface(caller, scale, margin)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  cos = jnp.max(
+    _grouped_cosines(caller, emb, cen, sub_centers, "sub_centers"), axis=-1
+  )
+  logits = _on_target(labels, cos, arcface_target(cos, margin), scale)
+  return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
+
+
+def _multiple_angle_cos(cos, m):
+  """``cos(m theta)`` as a polynomial in ``cos theta`` (finite gradient at
+  ``cos = +-1``): ``sum_n (-1)^n C(m, 2n) cos^(m-2n) (1 - cos^2)^n``."""
+  sin_sq = 1.0 - jnp.square(cos)
+  return sum(
+    (-1) ** n * math.comb(m, 2 * n) * cos ** (m - 2 * n) * sin_sq**n
+    for n in range(m // 2 + 1)
+  )
+
+
+def _large_margin(caller, y_true, y_pred, centers, margin, scale, normalize):
+  validation.integer(caller, "margin", margin, low=1)
+  validation.check_range(caller, "scale", scale, low=0.0, low_open=True)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  cos = _cosines(emb, cen)
+  # psi(theta) = (-1)^k cos(m theta) - 2k on [k pi / m, (k + 1) pi / m].
+  theta = jax.lax.stop_gradient(jnp.arccos(cos))
+  k = jnp.floor(theta / (math.pi / margin))
+  psi = jnp.where(k % 2 == 0, 1.0, -1.0) * _multiple_angle_cos(cos, margin)
+  psi = psi - 2.0 * k
+  one_hot = jax.nn.one_hot(labels, cos.shape[-1], dtype=bool)
+  magnitude = numerics.safe_norm(emb, axis=-1)[:, None]
+  if not normalize:
+    magnitude = magnitude * numerics.safe_norm(cen, axis=-1)[None, :]
+  logits = scale * magnitude * jnp.where(one_hot, psi, cos)
+  return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
+
+
+@scoped
+def large_margin_softmax(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  margin: int = 4,
+  scale: float | jax.Array = 1.0,
+) -> jax.Array:
+  """Large-margin softmax (L-Softmax, Liu et al. 2016), one per sample.
+
+  With ``theta_j`` the angle between the embedding ``x`` and class weight
+  ``w_j``: logits ``scale ||x|| ||w_j|| cos(theta_j)``, the target's with
+  ``psi(theta) = (-1)^k cos(m theta) - 2k`` for ``theta`` in
+  ``[k pi / m, (k + 1) pi / m]`` in place of ``cos(theta)``;
+  ``loss = -log softmax(logits)[y]``.
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: class weights ``[C, D]``.
+    margin: the integer angular multiplier ``m >= 1``.
+    scale: a scale on the logits, ``> 0``.
+
+  Returns:
+    Per-sample losses ``[B]``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.large_margin_softmax([0], [[1.0, 0.0]],
+    ...                              [[1.0, 0.0], [0.0, 1.0]]).shape
+    (1,)
+
+  References:
+    Liu, Wen, Yu and Yang 2016, Large-margin softmax loss for
+    convolutional neural networks, eq. (5)-(7);
+    ``pytorch_metric_learning.losses.LargeMarginSoftmaxLoss`` (2.9).
+  """
+  return _large_margin(
+    "large_margin_softmax", y_true, y_pred, centers, margin, scale, False
+  )
+
+
+@scoped
+def sphereface(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  margin: int = 4,
+  scale: float | jax.Array = 1.0,
+) -> jax.Array:
+  """SphereFace (A-Softmax, Liu et al. 2017): :func:`large_margin_softmax`
+  with normalised class weights, logits ``scale ||x|| psi(theta_j)``.
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: class weights ``[C, D]`` (normalised here).
+    margin: the integer angular multiplier ``m >= 1``.
+    scale: a scale on the logits, ``> 0``.
+
+  Returns:
+    Per-sample losses ``[B]``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.sphereface([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]).shape
+    (1,)
+
+  References:
+    Liu et al. 2017, SphereFace: deep hypersphere embedding for face
+    recognition, eq. (6)-(7);
+    ``pytorch_metric_learning.losses.SphereFaceLoss`` (2.9).
+  """
+  return _large_margin(
+    "sphereface", y_true, y_pred, centers, margin, scale, True
+  )
+
+
+@scoped
+def normalized_softmax(
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
+  *,
+  temperature: float | jax.Array = 0.05,
+) -> jax.Array:
+  """Normalised softmax (Zhai and Wu 2019): cross-entropy on the cosines to
+  the class weights over a temperature,
+  ``loss = -log softmax(cos / temperature)[y]``.
+
+  Args:
+    y_true: integer labels ``[B]``.
+    y_pred: embeddings ``[B, D]``.
+    centers: class weights ``[C, D]``.
+    temperature: ``> 0``.
+
+  Returns:
+    Per-sample losses ``[B]``.
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.normalized_softmax([0], [[1.0, 0.0]],
+    ...                            [[1.0, 0.0], [0.0, 1.0]]).shape
+    (1,)
+
+  References:
+    Zhai and Wu 2019, Classification is a strong baseline for deep metric
+    learning, eq. (2);
+    ``pytorch_metric_learning.losses.NormalizedSoftmaxLoss`` (2.9).
+  """
+  caller = "normalized_softmax"
+  validation.check_range(
+    caller, "temperature", temperature, low=0.0, low_open=True
+  )
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  logits = _cosines(emb, cen) / temperature
+  return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
+
+
+class ProxyNCA(Loss, fn=proxy_nca):
+  """Loss object for :func:`jaxloss.proxy_nca`."""
+
+  softmax_scale: float | jax.Array = 1.0
+
+
+class ProxyAnchor(Loss, fn=proxy_anchor, batch_level=True):
+  """Loss object for :func:`jaxloss.proxy_anchor`."""
+
+  margin: float | jax.Array = 0.1
+  alpha: float | jax.Array = 32.0
+
+
+class SoftTriple(Loss, fn=soft_triple):
+  """Loss object for :func:`jaxloss.soft_triple`."""
+
+  centers_per_class: int = 10
+  la: float | jax.Array = 20.0
+  gamma: float | jax.Array = 0.1
+  margin: float | jax.Array = 0.01
+
+
+class SubCenterArcFace(Loss, fn=subcenter_arcface):
+  """Loss object for :func:`jaxloss.subcenter_arcface`."""
+
+  sub_centers: int = 3
+  scale: float | jax.Array = 64.0
+  margin: float = 0.5
+
+
+class LargeMarginSoftmax(Loss, fn=large_margin_softmax):
+  """Loss object for :func:`jaxloss.large_margin_softmax`."""
+
+  margin: int = 4
+  scale: float | jax.Array = 1.0
+
+
+class SphereFace(Loss, fn=sphereface):
+  """Loss object for :func:`jaxloss.sphereface`."""
+
+  margin: int = 4
+  scale: float | jax.Array = 1.0
+
+
+class NormalizedSoftmax(Loss, fn=normalized_softmax):
+  """Loss object for :func:`jaxloss.normalized_softmax`."""
+
+  temperature: float | jax.Array = 0.05

@@ -39,14 +39,39 @@ from jaxloss._src.typing import InputLike
 # Overlap losses of Keras 3 for segmentation: Dice and Tversky.
 
 
-def overlap_terms(caller, y_true, y_pred, axis):
+def without_ignored(t, p, ignore_index):
+  """``t`` and ``p`` with the entries where ``t == ignore_index`` set to 0,
+  so they add to no soft count (segmentation-models-pytorch's rule)."""
+  if ignore_index is None:
+    return t, p
+  keep = t != ignore_index
+  return jnp.where(keep, t, 0.0), jnp.where(keep, p, 0.0)
+
+
+def _overlap_inputs(caller, y_true, y_pred, axis, ignore_index):
+  validation.axis(caller, axis, optional=True, sequence=True)
+  validation.number(caller, "ignore_index", ignore_index, optional=True)
+  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred)
+  t, p = without_ignored(t, p, ignore_index)
+  return t, p, dt
+
+
+def _score_loss(score, log_loss):
+  """``1 - score``, or ``-log(max(score, 1e-7))`` with ``log_loss``
+  (segmentation-models-pytorch's ``log_loss``)."""
+  if log_loss:
+    return -jnp.log(jnp.maximum(score, numerics.EPSILON))
+  return 1.0 - score
+
+
+def overlap_terms(caller, y_true, y_pred, axis, ignore_index=None):
   """Soft true positives, false positives, false negatives summed over axis.
 
   Returns ``(tp, fp, fn, out_dtype)``, with ``tp = sum(t p)``,
-  ``fp = sum((1 - t) p)`` and ``fn = sum(t (1 - p))``.
+  ``fp = sum((1 - t) p)`` and ``fn = sum(t (1 - p))``; entries whose
+  target is ``ignore_index`` count nowhere.
   """
-  validation.axis(caller, axis, optional=True, sequence=True)
-  t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred)
+  t, p, dt = _overlap_inputs(caller, y_true, y_pred, axis, ignore_index)
   axes = shapes.canonical_axes(caller, axis, p.ndim)
   # Keras's operand order, so Tversky compiles to Keras's program.
   tp = jnp.sum(t * p, axis=axes)
@@ -61,10 +86,15 @@ def dice(
   y_pred: InputLike,
   *,
   axis: int | tuple[int, ...] | None = None,
+  ignore_index: float | None = None,
+  log_loss: bool = False,
 ) -> jax.Array:
   """Soft Dice loss.
 
   ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
+  Entries whose target equals ``ignore_index`` are left out of every sum;
+  ``log_loss=True`` gives ``-log(max(Dice, 1e-7))`` instead of
+  ``1 - Dice`` (segmentation-models-pytorch's two options).
 
   Args:
     y_true: targets in [0, 1] ``[B, ...]``.
@@ -86,12 +116,12 @@ def dice(
   """
   # Keras's three sums (faster than sum(t) + sum(p) via overlap_terms; see
   # docs/performance.md).
-  validation.axis("dice", axis, optional=True, sequence=True)
-  t, p, dt = shapes.elementwise_inputs("dice", y_true, y_pred)
+  validation.flag("dice", "log_loss", log_loss)
+  t, p, dt = _overlap_inputs("dice", y_true, y_pred, axis, ignore_index)
   axes = shapes.canonical_axes("dice", axis, p.ndim)
   tp = jnp.sum(t * p, axis=axes)
   denom = jnp.sum(t, axis=axes) + jnp.sum(p, axis=axes) + numerics.EPSILON
-  return (1.0 - 2.0 * tp / denom).astype(dt)
+  return _score_loss(2.0 * tp / denom, log_loss).astype(dt)
 
 
 @scoped
@@ -102,6 +132,7 @@ def tversky(
   alpha: float | jax.Array = 0.5,
   beta: float | jax.Array = 0.5,
   axis: int | tuple[int, ...] | None = None,
+  ignore_index: float | None = None,
 ) -> jax.Array:
   """Tversky loss (Salehi et al. 2017).
 
@@ -111,6 +142,7 @@ def tversky(
   the paper and Keras's docstring say; Keras 3.15's code applies them the
   other way round, so ``keras.losses.tversky(alpha=a, beta=b)`` equals
   ``jaxloss.tversky(alpha=b, beta=a)``. ``alpha = beta = 0.5`` is Dice.
+  Entries whose target equals ``ignore_index`` are left out of every sum.
 
   Args:
     y_true: targets in [0, 1] ``[B, ...]``.
@@ -136,7 +168,7 @@ def tversky(
   """
   validation.check_range("tversky", "alpha", alpha, low=0.0)
   validation.check_range("tversky", "beta", beta, low=0.0)
-  tp, fp, fn_, dt = overlap_terms("tversky", y_true, y_pred, axis)
+  tp, fp, fn_, dt = overlap_terms("tversky", y_true, y_pred, axis, ignore_index)
   denom = tp + fn_ * beta + fp * alpha + numerics.EPSILON
   return (1.0 - tp / denom).astype(dt)
 
@@ -145,6 +177,8 @@ class Dice(Loss, fn=dice):
   """Loss object for :func:`jaxloss.dice`."""
 
   axis: int | tuple[int, ...] | None = None
+  ignore_index: float | None = None
+  log_loss: bool = False
 
 
 class Tversky(Loss, fn=tversky):
@@ -153,6 +187,7 @@ class Tversky(Loss, fn=tversky):
   alpha: float | jax.Array = 0.5
   beta: float | jax.Array = 0.5
   axis: int | tuple[int, ...] | None = None
+  ignore_index: float | None = None
 
 
 # ----------------------------------------------------------------------------
@@ -170,6 +205,8 @@ def jaccard(
   y_pred: InputLike,
   *,
   axis: int | tuple[int, ...] | None = None,
+  ignore_index: float | None = None,
+  log_loss: bool = False,
 ) -> jax.Array:
   """Soft Jaccard (intersection-over-union) loss.
 
@@ -189,6 +226,10 @@ def jaccard(
     y_pred: probabilities in [0, 1], e.g. ``[B, H, W, C]``.
     axis: the axes summed over: ``None`` (every axis, batch included, one
       scalar), an int or a tuple of ints.
+    ignore_index: a target value whose entries are left out of every sum
+      (``None``: none).
+    log_loss: ``-log(max(index, 1e-7))`` instead of ``1 - index``
+      (segmentation-models-pytorch's ``log_loss``).
 
   Returns:
     ``y_pred``'s shape without ``axis`` (a scalar for ``axis=None``), in
@@ -207,8 +248,10 @@ def jaccard(
     Rahman & Wang, "Optimizing Intersection-Over-Union in Deep Neural
     Networks for Image Segmentation", ISVC 2016 (the soft IoU, Eq. 3-4).
   """
-  tp, fp, fn_, dt = overlap_terms("jaccard", y_true, y_pred, axis)
-  return (1.0 - _tversky_index(tp, fp, fn_, 1.0, 1.0)).astype(dt)
+  validation.flag("jaccard", "log_loss", log_loss)
+  tp, fp, fn_, dt = overlap_terms("jaccard", y_true, y_pred, axis, ignore_index)
+  index = _tversky_index(tp, fp, fn_, 1.0, 1.0)
+  return _score_loss(index, log_loss).astype(dt)
 
 
 @scoped
@@ -220,6 +263,7 @@ def focal_tversky(
   beta: float | jax.Array = 0.5,
   gamma: float | jax.Array = 0.75,
   axis: int | tuple[int, ...] | None = None,
+  ignore_index: float | None = None,
 ) -> jax.Array:
   """Focal Tversky loss (Abraham & Khan 2019).
 
@@ -246,6 +290,8 @@ def focal_tversky(
     gamma: the focal exponent, >= 0.
     axis: the axes summed over: ``None`` (every axis, batch included, one
       scalar), an int or a tuple of ints.
+    ignore_index: a target value whose entries are left out of every sum
+      (``None``: none).
 
   Returns:
     ``y_pred``'s shape without ``axis`` (a scalar for ``axis=None``), in
@@ -270,15 +316,75 @@ def focal_tversky(
   validation.check_range(caller, "alpha", alpha, low=0.0)
   validation.check_range(caller, "beta", beta, low=0.0)
   validation.check_range(caller, "gamma", gamma, low=0.0)
-  tp, fp, fn_, dt = overlap_terms(caller, y_true, y_pred, axis)
+  tp, fp, fn_, dt = overlap_terms(caller, y_true, y_pred, axis, ignore_index)
   index = _tversky_index(tp, fp, fn_, alpha, beta)
   return numerics.safe_pow(1.0 - index, gamma).astype(dt)
+
+
+@scoped
+def mcc_loss(
+  y_true: InputLike,
+  y_pred: InputLike,
+  *,
+  axis: int | tuple[int, ...] | None = None,
+  eps: float | jax.Array = 1e-5,
+) -> jax.Array:
+  """Matthews correlation coefficient loss (Abhishek & Hamarneh 2021).
+
+  With soft counts over ``axis`` plus ``eps``: ``tp = sum(t p) + eps``,
+  ``tn = sum((1 - t)(1 - p)) + eps``, ``fp = sum((1 - t) p) + eps``,
+  ``fn = sum(t (1 - p)) + eps``::
+
+      loss = 1 - (tp tn - fp fn) / sqrt((tp + fp)(tp + fn)(tn + fp)(tn + fn))
+
+  ``axis=None`` (the default) pools every axis, batch included, as
+  segmentation-models-pytorch's ``MCCLoss`` does.
+
+  Args:
+    y_true: binary targets in [0, 1], shape of ``y_pred``.
+    y_pred: probabilities in [0, 1], e.g. ``[B, H, W]``.
+    axis: the axes summed over: ``None`` (every axis, one scalar), an int
+      or a tuple of ints.
+    eps: added to each count, ``> 0``.
+
+  Returns:
+    ``y_pred``'s shape without ``axis`` (a scalar for ``axis=None``).
+
+  Example:
+    >>> import jaxloss
+    >>> jaxloss.mcc_loss([[1.0, 0.0]], [[1.0, 0.0]], eps=1e-5)
+    Array(0., dtype=float32)
+
+  References:
+    Abhishek & Hamarneh, "Matthews correlation coefficient loss for deep
+    convolutional networks: application to skin lesion segmentation", ISBI
+    2021, eq. (3); ``segmentation_models_pytorch.losses.MCCLoss`` (0.6).
+  """
+  caller = "mcc_loss"
+  validation.check_range(caller, "eps", eps, low=0.0, low_open=True)
+  tp, fp, fn_, dt = overlap_terms(caller, y_true, y_pred, axis)
+  t, p, _ = shapes.elementwise_inputs(caller, y_true, y_pred)
+  axes = shapes.canonical_axes(caller, axis, p.ndim)
+  tn = jnp.sum((1.0 - t) * (1.0 - p), axis=axes) + eps
+  tp, fp, fn_ = tp + eps, fp + eps, fn_ + eps
+  num = tp * tn - fp * fn_
+  den = jnp.sqrt((tp + fp) * (tp + fn_) * (tn + fp) * (tn + fn_))
+  return (1.0 - num / den).astype(dt)
+
+
+class MCCLoss(Loss, fn=mcc_loss):
+  """Loss object for :func:`jaxloss.mcc_loss`."""
+
+  axis: int | tuple[int, ...] | None = None
+  eps: float | jax.Array = 1e-5
 
 
 class Jaccard(Loss, fn=jaccard):
   """Loss object for :func:`jaxloss.jaccard`."""
 
   axis: int | tuple[int, ...] | None = None
+  ignore_index: float | None = None
+  log_loss: bool = False
 
 
 class FocalTversky(Loss, fn=focal_tversky):
@@ -288,6 +394,7 @@ class FocalTversky(Loss, fn=focal_tversky):
   beta: float | jax.Array = 0.5
   gamma: float | jax.Array = 0.75
   axis: int | tuple[int, ...] | None = None
+  ignore_index: float | None = None
 
 
 # ----------------------------------------------------------------------------
@@ -438,14 +545,21 @@ def _jaccard_steps(gt_sorted):
   return jnp.concatenate([jac[..., :1], jnp.diff(jac, axis=-1)], axis=-1)
 
 
-def _lovasz_extension(errors, gt):
+def _lovasz_extension(errors, gt, valid=None):
   """Lovász extension of the Jaccard loss of ``gt`` at ``errors >= 0``.
 
   Both ``[..., N]``; reduces the last axis. The gradient flows to ``errors``
-  only (through the sort's gather); the weights are constants.
+  only (through the sort's gather); the weights are constants. Entries
+  where ``valid`` is False are left out: they sort last, as background,
+  and add nothing.
   """
+  if valid is not None:
+    errors = jnp.where(valid, errors, -1.0)
+    gt = jnp.where(valid, gt, 0.0)
   order = jnp.argsort(errors, axis=-1, descending=True, stable=True)
   errors_sorted = jnp.take_along_axis(errors, order, axis=-1)
+  if valid is not None:
+    errors_sorted = jax.nn.relu(errors_sorted)
   gt_sorted = jnp.take_along_axis(gt, order, axis=-1)
   steps = jax.lax.stop_gradient(_jaccard_steps(gt_sorted))
   return jnp.sum(errors_sorted * steps, axis=-1)
@@ -453,7 +567,11 @@ def _lovasz_extension(errors, gt):
 
 @scoped
 def lovasz_hinge(
-  y_true: InputLike, y_pred: InputLike, *, per_image: bool = True
+  y_true: InputLike,
+  y_pred: InputLike,
+  *,
+  per_image: bool = True,
+  ignore_index: float | None = None,
 ) -> jax.Array:
   """Binary Lovász hinge loss on logits (Berman et al. 2018, Eq. 10).
 
@@ -470,6 +588,7 @@ def lovasz_hinge(
       trailing-1 rule applies).
     y_pred: logits ``[B, H, W]``.
     per_image: one value per image, or one value for the whole batch.
+    ignore_index: a label whose pixels are left out (``None``: none).
 
   Returns:
     ``[B]`` values for ``per_image=True`` (the reduction then averages the
@@ -492,13 +611,15 @@ def lovasz_hinge(
   """
   caller = "lovasz_hinge"
   validation.flag(caller, "per_image", per_image)
+  validation.number(caller, "ignore_index", ignore_index, optional=True)
   t, z, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=2)
   if per_image and z.shape[0] == 0:  # an empty batch: an empty result
     return jnp.zeros((0,), dt)
   rows = (z.shape[0], -1) if per_image else (1, -1)
   t, z = jnp.reshape(t, rows), jnp.reshape(z, rows)
+  valid = None if ignore_index is None else t != ignore_index
   errors = jax.nn.relu(1.0 - z * (2.0 * t - 1.0))
-  out = _lovasz_extension(errors, t)
+  out = _lovasz_extension(errors, t, valid)
   return (out if per_image else out[0]).astype(dt)
 
 
@@ -538,6 +659,7 @@ def lovasz_softmax(
   *,
   classes: str | Sequence[int] = "present",
   per_image: bool = False,
+  ignore_index: int | None = None,
 ) -> jax.Array:
   """Multi-class Lovász-Softmax loss (Berman et al. 2018, Eq. 12).
 
@@ -561,6 +683,7 @@ def lovasz_softmax(
     classes: ``"present"``, ``"all"`` or a sequence of class ids.
     per_image: one value per image, or one value for the whole batch (all
       pixels pooled, the authors' default).
+    ignore_index: a label whose pixels are left out (``None``: none).
 
   Returns:
     A scalar for ``per_image=False`` (the default); ``[B]`` values for
@@ -584,6 +707,7 @@ def lovasz_softmax(
   """
   caller = "lovasz_softmax"
   validation.flag(caller, "per_image", per_image)
+  validation.integer(caller, "ignore_index", ignore_index, optional=True)
   labels = numerics.labels(caller, "y_true", y_true)
   (p,), dt = numerics.floats(caller, y_pred=y_pred)
   shapes.check_min_rank(caller, "y_pred", p, 2)
@@ -600,7 +724,10 @@ def lovasz_softmax(
   fg = (labels[..., None] == ids_arr.reshape(1, 1, -1)).astype(p.dtype)
   # fg and p are [rows, N, K]; classes first, pixels last: [rows, K, N].
   fg, p = jnp.swapaxes(fg, -1, -2), jnp.swapaxes(p, -1, -2)
-  per_class = _lovasz_extension(jnp.abs(fg - p), fg)  # [rows, K]
+  valid = None
+  if ignore_index is not None:
+    valid = jnp.broadcast_to((labels != ignore_index)[:, None, :], fg.shape)
+  per_class = _lovasz_extension(jnp.abs(fg - p), fg, valid)  # [rows, K]
   if classes == "present":
     present = jnp.any(fg > 0, axis=-1)
     total = jnp.sum(jnp.where(present, per_class, 0.0), axis=-1)
@@ -614,6 +741,7 @@ class LovaszHinge(Loss, fn=lovasz_hinge):
   """Loss object for :func:`jaxloss.lovasz_hinge`."""
 
   per_image: bool = True
+  ignore_index: float | None = None
 
 
 class LovaszSoftmax(Loss, fn=lovasz_softmax):
@@ -621,3 +749,4 @@ class LovaszSoftmax(Loss, fn=lovasz_softmax):
 
   classes: str | Sequence[int] = "present"
   per_image: bool = False
+  ignore_index: int | None = None

@@ -20,6 +20,9 @@ Gradients are exact, by automatic differentiation through the scan.
 
 from __future__ import annotations
 
+import functools
+from typing import cast
+
 import jax
 import jax.numpy as jnp
 
@@ -106,6 +109,50 @@ def _nll(blank, emit, logit_lengths, label_lengths):
   final = alphas[last_t + u_len, rows, u_len] + blank[rows, last_t, u_len]
   # No frame: no alignment at all. Documented as a loss of 0 (padding rows).
   return jnp.where(t_len > 0, -final, 0)
+
+
+def _scale_gradient(x, factor):
+  """``x`` in value; its gradient multiplied by ``factor``."""
+  return x + (factor - 1.0) * (x - jax.lax.stop_gradient(x))
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1, 5))
+def _clamped_per_sample(logits, blank_ids, label_ids, t_len, u_len, hyper):
+  return _from_logits(logits, blank_ids, label_ids, t_len, u_len, hyper)
+
+
+def _clamped_fwd(logits, blank_ids, label_ids, t_len, u_len, hyper):
+  values, vjp = jax.vjp(
+    lambda z: _from_logits(z, blank_ids, label_ids, t_len, u_len, hyper),
+    logits,
+  )
+  # Each sequence's loss reads only its own logits: the gradient of the sum
+  # is every sequence's own gradient, clamped before any outer scaling.
+  (grads,) = vjp(jnp.ones_like(values))
+  clamp = hyper[1]
+  return values, (jnp.clip(grads, -clamp, clamp),)
+
+
+def _clamped_bwd(blank_ids, hyper, res, g):
+  del blank_ids, hyper
+  (grads,) = res
+  return (grads * g[:, None, None, None], None, None, None)
+
+
+_clamped_per_sample.defvjp(_clamped_fwd, _clamped_bwd)
+
+
+def _from_logits(z, blank, ids, t_len, u_len, hyper):
+  """``[B]`` losses from logits in the compute dtype (``hyper``:
+  ``(fastemit_lambda, clamp)``)."""
+  lse = jax.nn.logsumexp(z, axis=-1)  # [B, T, U1]
+  blank_lp = z[..., blank] - lse
+  label_z = jnp.take_along_axis(z, ids[:, None, :, None], axis=-1)[..., 0]
+  emit = label_z - lse
+  fastemit_lambda = hyper[0]
+  if fastemit_lambda:
+    emit = _scale_gradient(emit, 1.0 + fastemit_lambda)
+  return _nll(blank_lp, emit, t_len, u_len)
 
 
 def _lengths(caller, name, lengths, batch, default):
@@ -204,6 +251,8 @@ def rnnt_loss(
   label_lengths: InputLike | None = None,
   *,
   blank: int = 0,
+  fastemit_lambda: float = 0.0,
+  clamp: float = -1.0,
 ) -> jax.Array:
   r"""RNN-T (transducer) loss from the joint network's logits.
 
@@ -218,6 +267,14 @@ def rnnt_loss(
   reduces the ``[B]`` values (``reduction="sum_over_batch_size"`` by
   default; ``"sum"`` for torchaudio's ``reduction="sum"``).
 
+  ``fastemit_lambda > 0`` is FastEmit (Yu et al. 2021): the value is
+  unchanged, and the gradient through every label emission's
+  log-probability is multiplied by ``1 + fastemit_lambda`` (as
+  warp-transducer and NeMo apply it), which favours emitting labels early.
+  ``clamp > 0`` clips each sequence's gradient with respect to its logits
+  to ``[-clamp, clamp]`` before it is scaled by the reduction (torchaudio's
+  ``clamp``).
+
   Args:
     logits: ``[B, T, U + 1, V]`` joint-network outputs (not normalised).
     labels: ``[B, U]`` integer labels in ``[0, V)``, never ``blank`` within
@@ -225,6 +282,8 @@ def rnnt_loss(
     logit_lengths: ``[B]`` integer frame counts; None means ``T``.
     label_lengths: ``[B]`` integer label counts; None means ``U``.
     blank: the blank id, in ``[0, V)``.
+    fastemit_lambda: FastEmit's ``lambda >= 0`` (0: none).
+    clamp: the gradient clamp, ``> 0``; ``<= 0`` clamps nothing.
 
   Returns:
     ``[B]`` negative log-likelihoods.
@@ -246,10 +305,14 @@ def rnnt_loss(
   References:
     Graves, "Sequence transduction with recurrent neural networks", ICML
     2012 workshop; torchaudio's ``rnnt_loss`` (same conventions: ``logits``
-    ``[B, T, U + 1, V]``, ``blank=0``).
+    ``[B, T, U + 1, V]``, ``blank=0``); Yu et al., "FastEmit: Low-latency
+    streaming ASR with sequence-level emission regularization", ICASSP
+    2021, eq. (8).
   """
   caller = "rnnt_loss"
   validation.integer(caller, "blank", blank, low=0)
+  validation.static_number(caller, "fastemit_lambda", fastemit_lambda, 0.0)
+  validation.static_number(caller, "clamp", clamp)
   logits = numerics.as_float(caller, "logits", logits)
   labels = numerics.as_array(caller, "labels", labels)
   if not jnp.issubdtype(labels.dtype, jnp.integer):
@@ -273,20 +336,25 @@ def rnnt_loss(
   u_len = _lengths(caller, "label_lengths", label_lengths, batch, u1 - 1)
   dt = logits.dtype
   z = logits.astype(numerics.compute_dtype(dt))
-  lse = jax.nn.logsumexp(z, axis=-1)  # [B, T, U1]
-  blank_lp = z[..., blank] - lse
   ids = jnp.clip(labels, 0, vocab - 1)
   ids = jnp.pad(ids, ((0, 0), (0, 1)))  # the last column is never used
-  label_z = jnp.take_along_axis(
-    z, jnp.broadcast_to(ids[:, None, :, None], (batch, frames, u1, 1)), axis=-1
-  )[..., 0]
-  return _nll(blank_lp, label_z - lse, t_len, u_len).astype(dt)
+  hyper = (fastemit_lambda, clamp)
+  if clamp > 0:
+    # custom_vjp's wrapper is typed as returning object.
+    out = cast(
+      jax.Array, _clamped_per_sample(z, blank, ids, t_len, u_len, hyper)
+    )
+  else:
+    out = _from_logits(z, blank, ids, t_len, u_len, hyper)
+  return out.astype(dt)
 
 
 class RNNTLoss(Loss, fn=rnnt_loss):
   """Loss object for :func:`jaxloss.rnnt_loss`."""
 
   blank: int = 0
+  fastemit_lambda: float = 0.0
+  clamp: float = -1.0
 
 
 class RNNTLossFromLogProbs(Loss, fn=rnnt_loss_from_log_probs):
