@@ -226,7 +226,9 @@ def fused_cross_entropy(
   values: jax.Array = fused_token_losses(cfg, x2, w, b, y1, valid)  # pyright: ignore[reportAssignmentType]
   return finish(
     caller,
-    values.reshape(y.shape),
+    numerics.nan_at_bad_ids(
+      values.reshape(y.shape), y, cfg.vocab_total, ignore_index=ignore_index
+    ),
     valid.reshape(y.shape),
     out_dtype,
     sample_weight=sample_weight,

@@ -551,8 +551,7 @@ def _linear_distillation(
     x_name="teacher_embeddings",
     w_name=tw_name,
   )
-  if axis_name is not None:
-    tiling.axis_size(caller, axis_name)
+  shards = 1 if axis_name is None else tiling.axis_size(caller, axis_name)
   if xt.shape[:-1] != xs.shape[:-1]:
     raise ValueError(
       f"{caller}: teacher_embeddings must have the leading shape of "
@@ -586,7 +585,13 @@ def _linear_distillation(
     tuple[jax.Array, jax.Array, jax.Array],
     fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid),
   )
-  total = div
+  # A label outside [0, V) (not ignore_index) makes its token's value NaN.
+  ce = numerics.nan_at_bad_ids(
+    ce, y.reshape(-1), ws.shape[1] * shards, ignore_index=ignore_index
+  )
+  total = numerics.nan_at_bad_ids(
+    div, y.reshape(-1), ws.shape[1] * shards, ignore_index=ignore_index
+  )
   if hard_label_weight:
     total = total + hard_label_weight * ce
   if z_loss:
@@ -717,6 +722,7 @@ def topk_distillation(
   acc = numerics.compute_dtype(s.dtype)
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
   lq = jnp.take_along_axis(log_q, ids, axis=-1)
+  lq = numerics.nan_at_bad_ids(lq, ids, log_q.shape[-1])
   values = _topk_values(lp.astype(acc), lq, temperature, renormalize)
   if mask is not None:
     values = jnp.where(mask, values, 0)
@@ -798,5 +804,6 @@ def linear_topk_distillation(
     chunk_size=chunk_size,
     axis_name=None,
   )
+  lq = numerics.nan_at_bad_ids(lq, ids, w.shape[1])
   values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize)
   return jnp.where(valid, values, 0)

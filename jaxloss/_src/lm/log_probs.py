@@ -218,8 +218,7 @@ def _log_probs(
   x, w, b = head.head_arrays(
     caller, embeddings, weight, bias, w_name=w_name, b_name=b_name
   )
-  if axis_name is not None:
-    tiling.axis_size(caller, axis_name)
+  shards = 1 if axis_name is None else tiling.axis_size(caller, axis_name)
   y = head.int_labels(caller, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
   logp, ent = run_head(
@@ -234,7 +233,9 @@ def _log_probs(
     chunk_size=chunk_size,
     axis_name=axis_name,
   )
-  logp = logp[..., 0]
+  logp = numerics.nan_at_bad_ids(
+    logp[..., 0], y, w.shape[1] * shards, ignore_index=ignore_index
+  )
   return (logp, ent) if return_entropy else logp
 
 

@@ -153,7 +153,9 @@ def vocab_parallel_cross_entropy(
   values: jax.Array = _shard_token_losses(cfg, z2, y1, valid)  # pyright: ignore[reportAssignmentType]
   return ce.finish(
     caller,
-    values.reshape(y.shape),
+    numerics.nan_at_bad_ids(
+      values.reshape(y.shape), y, cfg.vocab_total, ignore_index=ignore_index
+    ),
     valid.reshape(y.shape),
     out_dtype,
     sample_weight=sample_weight,

@@ -289,8 +289,9 @@ def categorical_focal_crossentropy(
   return (-jnp.sum(alpha * modulating * t * log_q, axis=-1)).astype(dt)
 
 
-def _sparse_inputs(caller, y_true, y_pred, axis):
-  """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last)."""
+def _sparse_inputs(caller, y_true, y_pred, axis, ignore_index=None):
+  """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last); the
+  scores of a label outside ``[0, K)`` (not ``ignore_index``) are NaN."""
   validation.axis(caller, axis)
   p = numerics.as_float(caller, "y_pred", y_pred)
   shapes.check_min_rank(caller, "y_pred", p, 1)
@@ -301,7 +302,9 @@ def _sparse_inputs(caller, y_true, y_pred, axis):
   p = jnp.moveaxis(p, axis, -1)
   labels = shapes.check_labels_shape(caller, labels, p)
   dt = p.dtype
-  return labels, p.astype(numerics.compute_dtype(dt)), dt
+  p = p.astype(numerics.compute_dtype(dt))
+  p = numerics.nan_at_bad_ids(p, labels, p.shape[-1], ignore_index=ignore_index)
+  return labels, p, dt
 
 
 def _gather_last(x, labels):
@@ -328,8 +331,9 @@ def sparse_categorical_crossentropy(
   :func:`categorical_crossentropy` (and Keras's) on one-hot labels with the
   same smoothing; ``ls = 0`` is Keras's sparse loss.
   Entries whose label equals ``ignore_index`` give 0 (and the loss object
-  then averages over the other entries only, as Keras does). Labels outside
-  ``[0, K)`` are not checked (no value-dependent checks under ``jit``).
+  then averages over the other entries only, as Keras does). Another label
+  outside ``[0, K)`` gives NaN (as the naive gather does past the end; a
+  negative label is never wrapped round to a class).
 
   Args:
     y_true: integer labels ``[...]`` (or ``[..., 1]``).
@@ -352,7 +356,7 @@ def sparse_categorical_crossentropy(
   validation.flag(caller, "from_logits", from_logits)
   validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.integer(caller, "ignore_index", ignore_index, optional=True)
-  labels, p, dt = _sparse_inputs(caller, y_true, y_pred, axis)
+  labels, p, dt = _sparse_inputs(caller, y_true, y_pred, axis, ignore_index)
   valid = None
   if ignore_index is not None:
     valid = labels != ignore_index

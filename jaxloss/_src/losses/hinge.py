@@ -286,6 +286,7 @@ def multi_margin(
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
   num_classes = z.shape[-1]
+  z = numerics.nan_at_bad_ids(z, labels, num_classes)
   z_y = jnp.take_along_axis(z, labels[..., None], axis=-1)
   hinge = jnp.maximum(margin - z_y + z, 0)
   if p == 2:

@@ -194,6 +194,7 @@ def discrete_survival_nll(
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
   k = z.shape[-1]
+  z = numerics.nan_at_bad_ids(z, tau, k)
   ks = jnp.reshape(jnp.arange(k), (1,) * tau.ndim + (k,))
   at = ks == tau[..., None]
   target = (at & e[..., None]).astype(z.dtype)

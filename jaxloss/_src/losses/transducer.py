@@ -221,7 +221,8 @@ def rnnt_loss(
   Args:
     logits: ``[B, T, U + 1, V]`` joint-network outputs (not normalised).
     labels: ``[B, U]`` integer labels in ``[0, V)``, never ``blank`` within
-      the lengths; entries past ``label_lengths`` are ignored.
+      the lengths (an id outside ``[0, V)`` there makes the sample's value
+      NaN); entries past ``label_lengths`` are ignored.
     logit_lengths: ``[B]`` integer frame counts; None means ``T``.
     label_lengths: ``[B]`` integer label counts; None means ``U``.
     blank: the blank id, in ``[0, V)``.
@@ -280,7 +281,10 @@ def rnnt_loss(
   label_z = jnp.take_along_axis(
     z, jnp.broadcast_to(ids[:, None, :, None], (batch, frames, u1, 1)), axis=-1
   )[..., 0]
-  return _nll(blank_lp, label_z - lse, t_len, u_len).astype(dt)
+  loss = _nll(blank_lp, label_z - lse, t_len, u_len)
+  # A label id outside [0, V) within the label length makes its value NaN.
+  live = jnp.arange(u1 - 1).reshape(1, -1) < u_len.reshape(-1, 1)
+  return numerics.nan_at_bad_ids(loss, labels, vocab, where=live).astype(dt)
 
 
 RNNTLoss = loss_class(rnnt_loss, "RNNTLoss")
