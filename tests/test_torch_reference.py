@@ -163,3 +163,34 @@ def test_per_class_weights_finite_gradient_at_saturation():
   # d/dz of w t softplus(-z) + (1 - t) softplus(z), averaged over 2 entries:
   # -w sigmoid(-z) / 2 = -1.5 at z = -100; sigmoid(z) / 2 = 0.5 at z = 100.
   np.testing.assert_allclose(g, [[-1.5, 0.5]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("key", sorted(torch_cases.kl_div_inputs()), ids=str)
+@pytest.mark.parametrize("reduction", ["none", "sum", "batchmean"])
+def test_kl_div_matches_pytorch(key, reduction, x64):
+  # Zero targets: gradient -t (finite); a negative target: NaN; a scalar
+  # pair with reduction="sum": the term itself.
+  t, log_q, log_target = torch_cases.kl_div_inputs()[key]
+  want = torch_reference(f"kl_div-{key}-{reduction}")
+  if reduction == "none":
+
+    def values(lq):
+      # PyTorch's "none" is per element; ours sums the last axis.
+      return jaxloss.kl_div(t, lq, log_target=log_target)
+
+    got = values(log_q)
+    np.testing.assert_allclose(
+      got,
+      np.asarray(want["value"]).sum(-1) if np.ndim(t) else want["value"],
+      **TIGHT,
+    )
+    grad = jax.grad(lambda lq: jnp.sum(values(lq)))(jnp.asarray(log_q))
+  else:
+    loss = jaxloss.KLDiv(
+      log_target=log_target,
+      reduction="sum" if reduction == "sum" else "sum_over_batch_size",
+    )
+    np.testing.assert_allclose(loss(t, log_q), want["value"], **TIGHT)
+    grad = jax.grad(lambda lq: loss(t, lq))(jnp.asarray(log_q))
+  np.testing.assert_allclose(grad, want["grad_input"], **TIGHT)
+

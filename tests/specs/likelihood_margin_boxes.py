@@ -243,6 +243,24 @@ def np_multi_margin(y, x, p=1, margin=1.0):
   return out / c
 
 
+def np_kl_div(t, log_q, log_target=False):
+  """PyTorch 2.13 ``F.kl_div`` point-wise terms, summed over the last axis."""
+  if log_target:
+    return np.sum(np.exp(t) * (t - log_q), axis=-1)
+  xlogx = np.where(t == 0, 0.0, t * np.log(np.where(t == 0, 1.0, t)))
+  return np.sum(xlogx - t * log_q, axis=-1)
+
+
+def _kl_div_inputs(rng, b):
+  t = rng.dirichlet(np.ones(4), size=b)
+  return t, np.log(rng.dirichlet(np.ones(4), size=b))
+
+
+def _kl_div_log_inputs(rng, b):
+  t, log_q = _kl_div_inputs(rng, b)
+  return np.log(t), log_q
+
+
 def np_margin_ranking(y, x1, x2, margin=0.0):
   return np.maximum(0, -y * (x1 - x2) + margin)
 
@@ -567,6 +585,23 @@ SPECS = [
     reference=np_multi_margin,
     reference_source=TORCH.format("MultiMarginLoss"),
     mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "kl_div",
+    jaxloss.kl_div,
+    _kl_div_inputs,
+    cls=jaxloss.KLDiv,
+    reference=np_kl_div,
+    reference_source=TORCH.format("KLDivLoss"),
+  ),
+  Spec(
+    "kl_div-log_target",
+    jaxloss.kl_div,
+    _kl_div_log_inputs,
+    kwargs={"log_target": True},
+    cls=jaxloss.KLDiv,
+    reference=np_kl_div,
+    reference_source=TORCH.format("KLDivLoss"),
   ),
   Spec(
     "margin_ranking",

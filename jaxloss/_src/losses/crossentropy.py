@@ -465,6 +465,58 @@ def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   return jnp.sum(t * jnp.log(t / p), axis=-1).astype(dt)
 
 
+@scoped
+def kl_div(
+  y_true: ArrayLike, y_pred: ArrayLike, *, log_target: bool = False
+) -> jax.Array:
+  """KL divergence in PyTorch's form (``torch.nn.KLDivLoss``), summed over
+  the last axis.
+
+  ``y_pred`` holds log-probabilities ``log q`` (PyTorch's ``input``) and
+  ``y_true`` the targets ``t`` (probabilities, or log-probabilities with
+  ``log_target=True``). PyTorch 2.13's point-wise terms::
+
+    log_target=False:  xlogy(t, t) - t * log q      (0 log 0 = 0)
+    log_target=True:   exp(t) * (t - log q)
+
+  summed over the last axis (one value per sample; a scalar input is one
+  term). So the gradient with respect to ``log q`` is ``-t`` (``-exp(t)``),
+  also where ``t = 0``, and a negative target gives NaN, as in PyTorch.
+  PyTorch's ``reduction="batchmean"`` is the loss object's default
+  reduction on ``[N, C]`` inputs, ``"sum"`` is ``"sum"``; its ``"mean"``
+  divides the sum by the number of elements (``"sum_over_batch_size"``
+  divided by ``C``). Unlike :func:`kl_divergence` (Keras's form on
+  probabilities) nothing is clipped.
+
+  Args:
+    y_true: targets ``[..., K]`` (or a scalar).
+    y_pred: log-probabilities ``[..., K]``, the same shape.
+    log_target: whether ``y_true`` holds log-probabilities.
+
+  Returns:
+    ``[...]``: the sum of the terms over the last axis.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> jaxloss.kl_div([[0.5, 0.5]], jnp.log(jnp.array([[0.25, 0.75]])))
+    Array([0.14384103], dtype=float32)
+
+  References:
+    PyTorch 2.13 ``torch.nn.functional.kl_div`` (the values in the tests).
+  """
+  caller = "kl_div"
+  validation.flag(caller, "log_target", log_target)
+  t, log_q, dt = shapes.elementwise_inputs(caller, y_true, y_pred)
+  if log_target:
+    terms = jnp.exp(t) * (t - log_q)
+  else:
+    terms = numerics.xlogy(t, t) - t * log_q
+  if terms.ndim:
+    terms = jnp.sum(terms, axis=-1)
+  return terms.astype(dt)
+
+
 BinaryCrossentropy = loss_class(
   binary_crossentropy, "BinaryCrossentropy", aliases=("bce", "BCE")
 )
@@ -495,3 +547,4 @@ KLDivergence = loss_class(
   "KLDivergence",
   aliases=("kld", "KLD", "kullback_leibler_divergence"),
 )
+KLDiv = loss_class(kl_div, "KLDiv")
