@@ -186,6 +186,7 @@ CLASS_IDS = {
   "center_loss-fixed-centres": (0, 3),
   "multi_margin": (0, 4),
   "multi_margin-p2": (0, 4),
+  "multi_margin-weight": (0, 4),
   "linear_cross_entropy": (1, 7),
   "linear_cross_entropy_all_options": (1, 7),
   "topk_distillation": (2, 7),

@@ -194,3 +194,21 @@ def test_kl_div_matches_pytorch(key, reduction, x64):
     grad = jax.grad(lambda lq: loss(t, lq))(jnp.asarray(log_q))
   np.testing.assert_allclose(grad, want["grad_input"], **TIGHT)
 
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_class_weight_matches_pytorch(p, x64):
+  z, y, w, z1, y1 = torch_cases.multi_margin_weight_inputs()
+  want = torch_reference(f"multi_margin-weight-p{p}")
+  got = jaxloss.multi_margin(y, z, p=p, weight=w)
+  np.testing.assert_allclose(got, want["value"], **TIGHT)
+  grad = jax.grad(lambda z: jnp.sum(jaxloss.multi_margin(y, z, p=p, weight=w)))
+  np.testing.assert_allclose(grad(jnp.asarray(z)), want["grad_input"], **TIGHT)
+  # Unbatched ([C] scores, a scalar label): one sample, PyTorch's shape.
+  one = torch_reference(f"multi_margin-weight-unbatched-p{p}")["value"]
+  obj = jaxloss.MultiMarginLoss(p=p, weight=tuple(w), reduction="none")
+  got1 = obj(y1, z1)
+  assert np.shape(got1) == np.shape(one) == ()
+  np.testing.assert_allclose(got1, one, **TIGHT)
+  np.testing.assert_allclose(
+    jaxloss.MultiMarginLoss(p=p, weight=tuple(w))(y1, z1), one, **TIGHT
+  )

@@ -243,6 +243,11 @@ def np_multi_margin(y, x, p=1, margin=1.0):
   return out / c
 
 
+def np_multi_margin_weighted(y, x, p=1, margin=1.0, weight=None):
+  """PyTorch 2.13's kernel: ``w[y]`` times the sum of powered hinges."""
+  return np.asarray(weight)[y] * np_multi_margin(y, x, p, margin)
+
+
 def np_kl_div(t, log_q, log_target=False):
   """PyTorch 2.13 ``F.kl_div`` point-wise terms, summed over the last axis."""
   if log_target:
@@ -584,6 +589,16 @@ SPECS = [
     cls=jaxloss.MultiMarginLoss,
     reference=np_multi_margin,
     reference_source=TORCH.format("MultiMarginLoss"),
+    mismatch=_labels_mismatch,
+  ),
+  Spec(
+    "multi_margin-weight",
+    jaxloss.multi_margin,
+    _sparse_logit_inputs,
+    kwargs={"p": 2, "weight": (0.5, 1.0, 2.0, 3.0)},
+    cls=jaxloss.MultiMarginLoss,
+    reference=np_multi_margin_weighted,
+    reference_source=TORCH.format("MultiMarginLoss") + " (its C++ kernel)",
     mismatch=_labels_mismatch,
   ),
   Spec(
