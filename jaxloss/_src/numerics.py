@@ -160,6 +160,17 @@ def xlogy(x, y):
   return jnp.where(zero, 0, x * jnp.log(safe_y))
 
 
+def xlog_ratio(x, log_x, log_y):
+  """``x (log x - log y)`` with ``0`` where ``x == 0`` (``0 log 0 = 0``,
+  whatever ``y``: a masked ``-inf`` entry in both distributions), and a
+  zero, never NaN, gradient there; ``x > 0`` against ``log y = -inf`` is
+  ``inf``."""
+  zero = x == 0
+  log_x = jnp.where(zero, 0, log_x)
+  log_y = jnp.where(zero, 0, log_y)
+  return jnp.where(zero, 0, x * (log_x - log_y))
+
+
 def safe_norm(x, axis=-1, keepdims=False):
   """L2 norm whose gradient at the zero vector is 0 instead of NaN."""
   sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)

@@ -56,16 +56,23 @@ def _check_divergence(caller, divergence, beta, temperature):
 def _elementwise(divergence, beta, log_p, log_q):
   """``(D_v, a_v)``: the divergence's summand and ``q_v dD/dq_v`` (whose
   sum ``A`` gives the student-logit gradient ``(a_v - q_v A) / T``)."""
+  # Entries with no mass (a masked -inf logit) add 0, never 0 * inf.
   p, q = jnp.exp(log_p), jnp.exp(log_q)
   if divergence == "forward_kl":
-    return p * (log_p - log_q), -p
+    return numerics.xlog_ratio(p, log_p, log_q), -p
   if divergence == "reverse_kl":
-    d = q * (log_q - log_p)
+    d = numerics.xlog_ratio(q, log_q, log_p)
     return d, d
   if divergence == "jsd":
-    log_m = jnp.logaddexp(jnp.log(beta) + log_p, jnp.log1p(-beta) + log_q)
-    a = (1 - beta) * q * (log_q - log_m)
-    return beta * p * (log_p - log_m) + a, a
+    # No mass in either (both masked): m = 0, kept out of logaddexp, whose
+    # gradient at (-inf, -inf) is NaN.
+    none = (p == 0) & (q == 0)
+    log_m = jnp.logaddexp(
+      jnp.log(beta) + jnp.where(none, 0, log_p),
+      jnp.log1p(-beta) + jnp.where(none, 0, log_q),
+    )
+    a = (1 - beta) * numerics.xlog_ratio(q, log_q, log_m)
+    return beta * numerics.xlog_ratio(p, log_p, log_m) + a, a
   return 0.5 * jnp.abs(p - q), 0.5 * q * jnp.sign(q - p)
 
 
@@ -130,22 +137,24 @@ def distillation(
   shapes.check_min_rank(caller, "student_logits", s, 1)
   out_dtype = s.dtype
   acc = numerics.compute_dtype(jnp.result_type(s, t))
-  log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
-  log_p = jax.nn.log_softmax(
-    lax.stop_gradient(t).astype(acc) / temperature, axis=-1
-  )
+  mask = _mask(caller, where, s.shape[:-1])
+  s, t = s.astype(acc), lax.stop_gradient(t).astype(acc)
+  if mask is not None:  # masked rows: 0 in value and gradient, even NaN ones
+    s, t = _masked_rows(mask, s), _masked_rows(mask, t)
+  log_q = jax.nn.log_softmax(s / temperature, axis=-1)
+  log_p = jax.nn.log_softmax(t / temperature, axis=-1)
   d, _ = _elementwise(divergence, beta, log_p, log_q)
   values = jnp.sum(d, axis=-1)
-  if where is not None:
-    mask = numerics.as_array(caller, "where", where)
-    validation.bool_mask(caller, "where", mask)
-    if mask.shape != values.shape:
-      raise ValueError(
-        f"{caller}: where must have shape {values.shape} (the logits without "
-        f"their last axis), got where.shape={tuple(mask.shape)}"
-      )
+  if mask is not None:
     values = jnp.where(mask, values, 0)
   return values.astype(out_dtype)
+
+
+def _masked_rows(mask, x):
+  """``x [..., V]`` with the rows that ``mask [...]`` excludes set to 0
+  before any nonlinearity, so a NaN there reaches neither the value nor the
+  gradient."""
+  return jnp.where(mask[..., None], x, 0)
 
 
 # ------------------------------------------------------------ fused heads
@@ -639,7 +648,9 @@ def _topk_values(teacher_lp, student_lq, temperature, renormalize):
     log_p = jax.nn.log_softmax(t / temperature, axis=-1)
   else:
     log_p = t
-  return jnp.sum(jnp.exp(log_p) * (log_p - student_lq), axis=-1)
+  return jnp.sum(
+    numerics.xlog_ratio(jnp.exp(log_p), log_p, student_lq), axis=-1
+  )
 
 
 def _mask(caller, where, shape):
@@ -720,10 +731,13 @@ def topk_distillation(
     )
   mask = _mask(caller, where, s.shape[:-1])
   acc = numerics.compute_dtype(s.dtype)
-  log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
+  s, lp = s.astype(acc), lp.astype(acc)
+  if mask is not None:  # masked rows: 0 in value and gradient, even NaN ones
+    s, lp = _masked_rows(mask, s), _masked_rows(mask, lp)
+  log_q = jax.nn.log_softmax(s / temperature, axis=-1)
   lq = jnp.take_along_axis(log_q, ids, axis=-1)
   lq = numerics.nan_at_bad_ids(lq, ids, log_q.shape[-1])
-  values = _topk_values(lp.astype(acc), lq, temperature, renormalize)
+  values = _topk_values(lp, lq, temperature, renormalize)
   if mask is not None:
     values = jnp.where(mask, values, 0)
   return values.astype(s.dtype)
@@ -805,5 +819,6 @@ def linear_topk_distillation(
     axis_name=None,
   )
   lq = numerics.nan_at_bad_ids(lq, ids, w.shape[1])
-  values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize)
+  lp = _masked_rows(valid, lp.astype(lq.dtype))
+  values = _topk_values(lp, lq, temperature, renormalize)
   return jnp.where(valid, values, 0)
