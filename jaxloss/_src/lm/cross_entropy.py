@@ -47,55 +47,66 @@ def _logits(cfg, x, w, b, start, size, acc):
   return head.softcap(z, cfg.logit_softcap)
 
 
-def add_tile(cfg, stats, s, rel_labels):
+def add_tile(cfg, stats, s, rel_labels, seen):
   """Adds the (capped) logits tile ``s [N, c]`` to the per-token
-  statistics ``(log-sum-exp state, target logit, sum of logits)``;
-  ``rel_labels`` are the labels relative to the tile's first entry (the
-  target logit is picked where they fall in the tile)."""
+  statistics ``(log-sum-exp state, target logit, sum of logits relative to
+  the running maximum)``; ``rel_labels`` are the labels relative to the
+  tile's first entry (the target logit is picked where they fall in the
+  tile), ``seen`` the number of vocabulary entries already added."""
   lse, tgt, tot = stats
+  m_old = lse.m
   lse, _, _ = tiling.lse_add(lse, s)
   tgt = tgt + head.pick(s, rel_labels[:, None])[:, 0]
   if cfg.label_smoothing:
-    tot = tot + jnp.sum(s, axis=-1)
+    tot = tiling.shift_sum(tot, seen, m_old, lse.m)
+    tot = tot + jnp.sum(s - tiling.finite_shift(lse.m)[:, None], axis=-1)
   return lse, tgt, tot
 
 
-def global_stats(cfg, stats):
-  """Per-token ``(lse, target logit, sum of logits)`` of the whole
-  vocabulary: with ``axis_name`` the per-device statistics are combined
+def global_stats(cfg, stats, vocab_local):
+  """Per-token ``(m, r, target logit, sum of logits relative to m)`` of the
+  whole vocabulary, with ``m`` the maximum and ``r = log sum exp(s - m)``
+  (the log-sum-exp is ``m + r``; kept apart so that differences with the
+  maximum never cancel at large logits): with ``axis_name`` the
+  per-device statistics (over ``vocab_local`` entries each) are combined
   with one ``pmax`` (maxima) and one ``psum`` (rescaled sum-exp, target
-  logit, sum of logits)."""
+  logit, shifted sum of logits)."""
   lse, tgt, tot = stats
   if cfg.axis_name is not None:
-    (lse,), (tgt, tot), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt, tot])
+    (lse,), (tgt,), (tot,) = tiling.lse_across(
+      cfg.axis_name, [lse], [tgt], shifted=[(0, tot, vocab_local)]
+    )
   # A fully -inf row cannot occur for finite inputs; a NaN propagates.
-  return tiling.finish_lse(lse.m, lse.se), tgt, tot
+  return lse.m, jnp.log(lse.se), tgt, tot
 
 
 def _token_stats(cfg, x, w, b, labels, acc):
-  """Global per-token ``(lse, target logit, sum of logits)``, one vocab
-  chunk at a time."""
+  """Global per-token ``(m, r, target logit, relative sum of logits)``,
+  one vocab chunk at a time."""
   vocab = w.shape[1]
   local_labels = labels - head.vocab_offset(cfg.axis_name, vocab)
 
   def step(stats, start, size):
     s, _ = _logits(cfg, x, w, b, start, size, acc)
-    return add_tile(cfg, stats, s, local_labels - start)
+    return add_tile(cfg, stats, s, local_labels - start, start)
 
   zeros = jnp.zeros((x.shape[0],), acc)
   stats = (tiling.lse_start(zeros.shape, acc), zeros, zeros)
   stats = tiling.scan_tiles(step, stats, vocab, cfg.chunk, (x, w, b, labels))
-  return global_stats(cfg, stats)
+  return global_stats(cfg, stats, vocab)
 
 
-def token_values(cfg, lse, tgt, tot, valid):
-  """The per-token loss from its statistics (0 where not ``valid``)."""
+def token_values(cfg, m, r, tgt, tot, valid):
+  """The per-token loss from its statistics (0 where not ``valid``):
+  ``lse - (1 - ls) s_y - ls mean(s) + z lse ** 2`` written relative to the
+  maximum ``m`` (``lse = m + r``, ``tot = sum(s - m)``), exact at logits
+  where ``lse`` and ``s_y`` share a large offset."""
   ls = cfg.label_smoothing
-  v = lse - (1.0 - ls) * tgt
+  v = r + (1.0 - ls) * (m - tgt)
   if ls:
     v = v - ls * tot / cfg.vocab_total
   if cfg.z_loss:
-    v = v + cfg.z_loss * jnp.square(lse)
+    v = v + cfg.z_loss * jnp.square(m + r)
   return jnp.where(valid, v, 0)
 
 
@@ -111,23 +122,24 @@ def _fused_fwd(cfg, x, w, b, labels, valid):
     valid: bool ``[N]``; invalid tokens give 0 and no gradient.
   """
   acc = numerics.compute_dtype(x.dtype)
-  lse, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
-  return token_values(cfg, lse, tgt, tot, valid), (x, w, b, labels, valid, lse)
+  m, r, tgt, tot = _token_stats(cfg, x, w, b, labels, acc)
+  values = token_values(cfg, m, r, tgt, tot, valid)
+  return values, (x, w, b, labels, valid, m, r)
 
 
-def dlogits(cfg, s, t, lse, g, rel_labels, valid):
+def dlogits(cfg, s, t, m, r, g, rel_labels, valid):
   """Gradient of the per-token values (cotangent ``g [N]``) with respect to
   the raw logits of one chunk, from the capped logits ``s [N, c]``, the
-  cap's ``tanh`` factor ``t`` (or None), the global ``lse`` and the labels
-  relative to the chunk's first entry.
+  cap's ``tanh`` factor ``t`` (or None), the global maximum ``m`` and
+  ``r = lse - m``, and the labels relative to the chunk's first entry.
 
   ``d value / d s_v = g (1 + 2 z lse) softmax(s)_v - g (1 - ls) [v = y]
   - g ls / V``, times ``1 - t ** 2`` under a soft cap.
   """
   ls = cfg.label_smoothing
   g = jnp.where(valid, g, 0)
-  g_p = g * (1.0 + 2.0 * cfg.z_loss * lse)
-  p = jnp.exp(s - lse[:, None])
+  g_p = g * (1.0 + 2.0 * cfg.z_loss * (m + r)) if cfg.z_loss else g
+  p = jnp.exp((s - m[:, None]) - r[:, None])
   hit = rel_labels[:, None] == jnp.arange(s.shape[-1])[None, :]
   ds = g_p[:, None] * p - jnp.where(hit, g[:, None] * (1.0 - ls), 0)
   if ls:
@@ -139,16 +151,17 @@ def dlogits(cfg, s, t, lse, g, rel_labels, valid):
 
 
 def _fused_bwd(cfg, res, g):
-  x, w, b, labels, valid, lse = res
+  x, w, b, labels, valid, m, r = res
   acc = numerics.compute_dtype(x.dtype)
   g = g.astype(acc)
   local_labels = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
 
   def dz(start, size):
     s, t = _logits(cfg, x, w, b, start, size, acc)
-    return dlogits(cfg, s, t, lse, g, local_labels - start, valid)
+    return dlogits(cfg, s, t, m, r, g, local_labels - start, valid)
 
-  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, (labels, lse, g))
+  refs = (labels, m, r, g)
+  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, refs)
   return dx, dw, db, None, None
 
 

@@ -53,8 +53,10 @@ def _scaled_logits(cfg, x, w, b, start, size, acc):
 
 
 def _stats(cfg, x, w, b, labels, acc):
-  """Global per-token ``(lse [N], target logits [N, K], E_p[s] [N] or
-  None)`` of the scaled logits."""
+  """Global per-token ``(m [N], r [N], target logits [N, K], E_p[s] - m
+  [N] or None)`` of the scaled logits: the maximum ``m`` and ``r = lse -
+  m`` kept apart, so that ``log p = (s_y - m) - r`` and the entropy
+  ``r - (E_p[s] - m)`` never cancel a large common offset."""
   n = x.shape[0]
   local = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
 
@@ -73,16 +75,16 @@ def _stats(cfg, x, w, b, labels, acc):
   )
   if cfg.axis_name is not None:
     (lse,), (tgt,), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt])
-  mean_s = None if lse.sw is None else lse.m + lse.sw / lse.se
-  return tiling.finish_lse(lse.m, lse.se), tgt, mean_s
+  mean_rel = None if lse.sw is None else lse.sw / lse.se
+  return lse.m, jnp.log(lse.se), tgt, mean_rel
 
 
-def _outputs(lse, tgt, mean_s, valid):
-  logp = jnp.where(valid[:, None], tgt - lse[:, None], 0)
-  if mean_s is None:
-    ent = jnp.zeros_like(lse)
+def _outputs(m, r, tgt, mean_rel, valid):
+  logp = jnp.where(valid[:, None], (tgt - m[:, None]) - r[:, None], 0)
+  if mean_rel is None:
+    ent = jnp.zeros_like(r)
   else:
-    ent = jnp.where(valid, lse - mean_s, 0)
+    ent = jnp.where(valid, r - mean_rel, 0)
   return logp, ent
 
 
@@ -98,15 +100,15 @@ def _head_fwd(cfg, x, w, b, labels, valid):
     valid: bool ``[N]``.
   """
   acc = numerics.compute_dtype(x.dtype)
-  lse, tgt, mean_s = _stats(cfg, x, w, b, labels, acc)
+  m, r, tgt, mean_rel = _stats(cfg, x, w, b, labels, acc)
   return (
-    _outputs(lse, tgt, mean_s, valid),
-    (x, w, b, labels, valid, lse, mean_s),
+    _outputs(m, r, tgt, mean_rel, valid),
+    (x, w, b, labels, valid, m, r, mean_rel),
   )
 
 
 def _head_bwd(cfg, res, cotangents):
-  x, w, b, labels, valid, lse, mean_s = res
+  x, w, b, labels, valid, m, r, mean_rel = res
   g_lp, g_ent = cotangents
   acc = numerics.compute_dtype(x.dtype)
   n, k = labels.shape
@@ -118,11 +120,12 @@ def _head_bwd(cfg, res, cotangents):
 
   def dz(start, size):
     s, ds_dz = _scaled_logits(cfg, x, w, b, start, size, acc)
-    p = jnp.exp(s - lse[:, None])
+    s_rel = s - m[:, None]
+    p = jnp.exp(s_rel - r[:, None])
     # d log p_k / d s_v = [v = y_k] - p_v;  d H / d s_v = p_v (E_p[s] - s_v).
     coef = -g_sum[:, None]
     if cfg.entropy:
-      coef = coef + g_ent[:, None] * (mean_s[:, None] - s)
+      coef = coef + g_ent[:, None] * (mean_rel[:, None] - s_rel)
     ds = p * coef
     rel = local - start
     inside = (rel >= 0) & (rel < size)
@@ -135,7 +138,8 @@ def _head_bwd(cfg, res, cotangents):
       )
     return jnp.where(valid[:, None], ds * ds_dz, 0)
 
-  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, (labels, lse, g_lp))
+  refs = (labels, m, r, g_lp)
+  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, refs)
   return dx, dw, db, None, None
 
 

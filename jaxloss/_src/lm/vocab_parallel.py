@@ -40,16 +40,22 @@ def _shard_fwd(cfg, z, labels, valid):
   s, _ = head.softcap(z, cfg.logit_softcap)
   rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
   tgt = head.pick(s, rel[:, None])[:, 0]
-  tot = jnp.sum(s, axis=-1) if cfg.label_smoothing else jnp.zeros_like(tgt)
-  lse, tgt, tot = ce.global_stats(cfg, (tiling.lse_of(s), tgt, tot))
-  return ce.token_values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
+  lse = tiling.lse_of(s)
+  if cfg.label_smoothing:  # relative to the shard's maximum
+    tot = jnp.sum(s - tiling.finite_shift(lse.m)[:, None], axis=-1)
+  else:
+    tot = jnp.zeros_like(tgt)
+  m, r, tgt, tot = ce.global_stats(cfg, (lse, tgt, tot), s.shape[-1])
+  values = ce.token_values(cfg, m, r, tgt, tot, valid)
+  return values, (z, labels, valid, m, r)
 
 
 def _shard_bwd(cfg, res, g):
-  z, labels, valid, lse = res
+  z, labels, valid, m, r = res
   s, t = head.softcap(z, cfg.logit_softcap)
   rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
-  return ce.dlogits(cfg, s, t, lse, g.astype(z.dtype), rel, valid), None, None
+  dz = ce.dlogits(cfg, s, t, m, r, g.astype(z.dtype), rel, valid)
+  return dz, None, None
 
 
 _shard_token_losses = tiling.tiled_vjp(_shard_fwd, _shard_bwd)
