@@ -25,10 +25,10 @@ import jax
 import jax.numpy as jnp
 from jax.test_util import check_grads
 import numpy as np
-import optax
 import pytest
 
 import jaxloss
+from tests.optional import require
 from tests.specs import imbalance as imb
 from tests.specs import noisy_labels as noisy
 
@@ -41,6 +41,7 @@ def _sparse(seed=0, b=3):
 
 
 def _ce(y, z):
+  optax = require("optax")
   return optax.softmax_cross_entropy_with_integer_labels(z, y)
 
 
@@ -217,6 +218,7 @@ def test_limits_that_give_the_cross_entropy(x64):
 def test_limits_that_give_the_sigmoid_cross_entropy(x64):
   y, z = _sparse(1)
   t = np.eye(K)[y]
+  optax = require("optax")
   bce = np.sum(optax.sigmoid_binary_cross_entropy(z, t), -1)
   counts = (30, 3, 1, 0)
   cases = {
