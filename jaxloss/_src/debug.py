@@ -31,7 +31,6 @@ from typing import Any
 
 import jax
 from jax import lax
-from jax.experimental import checkify
 import jax.numpy as jnp
 
 from jaxloss._src import numerics
@@ -116,6 +115,15 @@ _NONNEGATIVE = {"gaussian_nll": "var"}
 _SUM_TOLERANCE_EPS = 64
 
 
+def _checkify():
+  """``jax.experimental.checkify``, imported on first use: it is only needed
+  once a loss is wrapped, and importing it costs ``import jaxloss`` about
+  10 ms."""
+  from jax.experimental import checkify  # noqa: PLC0415
+
+  return checkify
+
+
 def _describe(loss) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
   """(label for messages, function name, input names, hyper-parameters)."""
   if isinstance(loss, objects.LossFunctionWrapper):
@@ -185,7 +193,7 @@ def _check_finite(label, name, x):
     return
   bad = ~jnp.isfinite(x)
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must be finite, got {{count}} NaN/inf entries of "
     f"{x.size}, the first at flat index {{index}} of shape "
@@ -201,7 +209,7 @@ def _check_result(label, what, x, because):
   if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
     return
   count, index = _first(~jnp.isfinite(x))
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {what} is NaN/inf although {because}: {{count}} entries of "
     f"{x.size}, the first at flat index {{index}} of shape "
@@ -222,7 +230,7 @@ def _check_hyper_parameters(label, params):
       if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
         continue
       count, index = _first(jnp.isnan(x))
-      checkify.check(
+      _checkify().check(
         count == 0,
         f"{label}: hyper-parameter {name} must not be NaN, got {{count}} "
         f"NaN entries of {x.size}",
@@ -236,7 +244,7 @@ def _check_interval(label, name, x, what):
     return
   bad = (x < 0) | (x > 1)
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must hold {what} in [0, 1], got {{count}} entries "
     f"outside, the first at flat index {{index}} of shape "
@@ -252,7 +260,7 @@ def _check_nonnegative(label, name, x):
   if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
     return
   count, index = _first(x < 0)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must be >= 0, got {{count}} negative entries, the "
     f"first at flat index {{index}} of shape {tuple(x.shape)} "
@@ -272,7 +280,7 @@ def _check_rows_sum_to_one(label, name, x, axis):
   tol = _SUM_TOLERANCE_EPS * jnp.finfo(x.dtype).eps
   bad = jnp.abs(sums - 1) > tol * jnp.maximum(x.shape[axis], 1)
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must hold probability rows summing to 1 along axis "
     f"{axis}, got {{count}} rows that do not, the first at flat row "
@@ -296,7 +304,7 @@ def _check_labels(label, name, labels, num_classes, ignore_index, live=None):
   if live is not None:
     bad = bad & live
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must hold class ids in [0, {num_classes}), got "
     f"{{count}} entries outside, the first at flat index {{index}} "
@@ -466,4 +474,4 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
     return value, grads
 
   run.__name__ = f"checked_{fn_name}"
-  return checkify.checkify(run, errors=checkify.user_checks)
+  return _checkify().checkify(run, errors=_checkify().user_checks)
