@@ -730,7 +730,8 @@ def topk_distillation(
       f"student_logits {s.shape[:-1]}, got shape {tuple(lp.shape)}"
     )
   mask = _mask(caller, where, s.shape[:-1])
-  acc = numerics.compute_dtype(s.dtype)
+  out_dtype = s.dtype
+  acc = numerics.compute_dtype(out_dtype)
   s, lp = s.astype(acc), lp.astype(acc)
   if mask is not None:  # masked rows: 0 in value and gradient, even NaN ones
     s, lp = _masked_rows(mask, s), _masked_rows(mask, lp)
@@ -740,7 +741,7 @@ def topk_distillation(
   values = _topk_values(lp, lq, temperature, renormalize)
   if mask is not None:
     values = jnp.where(mask, values, 0)
-  return values.astype(s.dtype)
+  return values.astype(out_dtype)
 
 
 @scoped
