@@ -35,6 +35,7 @@ from jaxloss._src.losses.crossentropy import BinaryFocalCrossentropy
 from jaxloss._src.losses.crossentropy import CategoricalCrossentropy
 from jaxloss._src.losses.crossentropy import CategoricalFocalCrossentropy
 from jaxloss._src.losses.crossentropy import CategoricalGeneralizedCrossEntropy
+from jaxloss._src.losses.crossentropy import KLDiv
 from jaxloss._src.losses.crossentropy import KLDivergence
 from jaxloss._src.losses.crossentropy import Poisson
 from jaxloss._src.losses.crossentropy import SparseCategoricalCrossentropy
@@ -45,6 +46,7 @@ from jaxloss._src.losses.crossentropy import categorical_focal_crossentropy
 from jaxloss._src.losses.crossentropy import (
   categorical_generalized_cross_entropy,
 )
+from jaxloss._src.losses.crossentropy import kl_div
 from jaxloss._src.losses.crossentropy import kl_divergence
 from jaxloss._src.losses.crossentropy import poisson
 from jaxloss._src.losses.crossentropy import sparse_categorical_crossentropy
@@ -372,9 +374,11 @@ __all__ = [
   "IoULoss",
   "Jaccard",
   "jaccard",
+  "kl_div",
   "kl_divergence",
   "KLD",
   "kld",
+  "KLDiv",
   "KLDivergence",
   "kullback_leibler_divergence",
   "lifted_struct_loss",

@@ -6,8 +6,8 @@ import json
 import pathlib
 
 import numpy as np
-import optax
 
+from tests.optional import require
 from tests.specs import imbalance as imb
 
 X64 = dict(rtol=1e-10, atol=1e-12)
@@ -22,6 +22,7 @@ def sparse(seed=0, b=3):
 
 
 def softmax_ce(y, z):
+  optax = require("optax")
   return optax.softmax_cross_entropy_with_integer_labels(z, y)
 
 

@@ -10,8 +10,11 @@ import json
 
 import pytest
 
-from benchmarks import cases as cases_lib
-from benchmarks import run as run_lib
+from tests.optional import require
+
+require("optax")
+from benchmarks import cases as cases_lib  # noqa: E402
+from benchmarks import run as run_lib  # noqa: E402
 
 CASES = ("mean_squared_error", "sparse_categorical_crossentropy[logits]")
 

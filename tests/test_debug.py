@@ -164,3 +164,28 @@ def test_negative_gaussian_variance_reported():
   )
   error, _ = check(jnp.zeros((2, 2)), jnp.ones((2, 2)), jnp.abs(var))
   assert error.get() is None
+
+
+@pytest.mark.parametrize(
+  "fn",
+  [jaxloss.linear_cross_entropy, jaxloss.linear_log_probs],
+  ids=lambda f: f.__name__,
+)
+def test_checked_names_token_ids_outside_vocabulary(fn):
+  # An id >= V or a negative id other than ignore_index (-100) is NaN in
+  # the value and reported by checked; the ignore value is not.
+  x = jnp.ones((3, 4))
+  w = jnp.arange(12.0).reshape(4, 3) / 10
+  for labels, bad in (
+    ([0, -100, 2], False),
+    ([3, 0, 1], True),
+    ([0, -2, 1], True),
+  ):
+    error, value = jax.jit(jaxloss.checked(fn))(x, w, jnp.array(labels))
+    message = error.get()
+    if bad:
+      assert "labels must hold class ids in [0, 3)" in message, message
+      assert np.isnan(np.asarray(value)).any()
+    else:
+      assert message is None, message
+      assert np.isfinite(np.asarray(value)).all()

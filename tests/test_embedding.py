@@ -11,11 +11,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 import jaxloss
 from jaxloss._src.losses.embedding import pairwise_distances
+from tests.optional import require
 from tests.reference_data import torch_cases
 from tests.reference_data import torch_reference
 from tests.specs import embedding
@@ -109,6 +109,7 @@ def test_npairs_all_distinct_labels_is_softmax_cross_entropy():
   sim = np.array(
     [[23.0, 15.0, 17.0], [51.0, 33.0, 35.0], [79.0, 51.0, 53.0]], np.float32
   )
+  optax = require("optax")
   want = jnp.mean(
     optax.softmax_cross_entropy_with_integer_labels(sim, jnp.arange(3))
   )

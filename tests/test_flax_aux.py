@@ -1,18 +1,23 @@
 """Auxiliary losses (Keras add_loss) in linen and nnx: recorded values,
 no accumulation across calls, nothing at init, no retrace, linen == nnx."""
 
-from flax import nnx
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
-from jaxloss.flax import add_loss
-from jaxloss.flax import collect_losses
-from jaxloss.flax import linen as jl
-from jaxloss.flax import nnx as jn
+from tests.optional import require
+
+require("flax")
+require("optax")
+from flax import nnx  # noqa: E402
+import flax.linen as nn  # noqa: E402
+import optax  # noqa: E402
+
+from jaxloss.flax import add_loss  # noqa: E402
+from jaxloss.flax import collect_losses  # noqa: E402
+from jaxloss.flax import linen as jl  # noqa: E402
+from jaxloss.flax import nnx as jn  # noqa: E402
 
 RATE = 0.1
 X = np.random.default_rng(0).normal(size=(4, 3)).astype(np.float32)

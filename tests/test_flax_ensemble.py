@@ -4,12 +4,15 @@ import importlib.util
 import pathlib
 import sys
 
-from flax import nnx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 import jaxloss
+from tests.optional import require
+
+require("flax")
+from flax import nnx  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1] / "examples"
 

@@ -3,8 +3,6 @@ the loss's own parameters, linen == nnx for the same parameters."""
 
 import math
 
-from flax import nnx
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,8 +10,14 @@ import pytest
 
 import jaxloss
 from jaxloss._src.losses import adaptive
-from jaxloss.flax import linen as jl
-from jaxloss.flax import nnx as jn
+from tests.optional import require
+
+require("flax")
+from flax import nnx  # noqa: E402
+import flax.linen as nn  # noqa: E402
+
+from jaxloss.flax import linen as jl  # noqa: E402
+from jaxloss.flax import nnx as jn  # noqa: E402
 
 RNG = np.random.default_rng(0)
 LABELS = np.array([0, 2, 1, 2], np.int32)

@@ -121,15 +121,9 @@ def _pair(name, **extra):
   """(Keras's loss, jaxloss.keras's loss) with the same configuration."""
   kwargs = {**CASES[name][3], **extra}
   theirs = getattr(KL, name)(**kwargs)
-  if name == "Tversky":
-    # The one deliberate difference among the 22 (see jaxloss.tversky):
-    # Keras 3.15's code applies alpha to false negatives, against its
-    # docstring and the paper; jaxloss follows the paper.
-    kwargs = {
-      **kwargs,
-      "alpha": kwargs.get("beta", 0.5),
-      "beta": kwargs.get("alpha", 0.5),
-    }
+  # The same arguments, Tversky's included: jaxloss.keras.Tversky takes
+  # Keras's alpha/beta (jaxloss.tversky keeps the paper's; the Keras form
+  # maps them).
   ours = getattr(jk, name)(**kwargs)
   assert isinstance(ours, jk.JaxlossLoss)
   assert not isinstance(theirs, jk.JaxlossLoss)
@@ -242,12 +236,15 @@ def test_history_with_mask_and_weights(masked_history, name):
   _assert_twins(masked_history, name)
 
 
-def test_history_dice_tversky_batch_level_default():
-  """Keras's default axis=None: one value per batch, no weights."""
+@pytest.mark.parametrize("weighted", [False, True])
+def test_history_dice_tversky_batch_level_default(weighted):
+  """Keras's default axis=None: one value per batch; Keras accepts
+  sample_weight in fit there (it scales the batch's value)."""
   names = ("Dice", "Tversky")
-  history = _twin_fit(
-    names, weighted=False, overrides={n: {"axis": None} for n in names}
-  )
+  with jax.numpy_rank_promotion("allow"):
+    history = _twin_fit(
+      names, weighted=weighted, overrides={n: {"axis": None} for n in names}
+    )
   for name in names:
     _assert_twins(history, name)
 
@@ -449,14 +446,9 @@ def test_adapters_are_declared_with_their_class_signature():
 
 def test_same_constructor_keywords_and_errors():
   loss = jk.Huber(delta=0.3)
-  assert loss.get_config() == {
-    "name": "huber_loss",
-    "reduction": "sum_over_batch_size",
-    "dtype": None,
-    "delta": 0.3,
-  }
-  # Keras's own Huber loses delta in its config; ours keeps it.
-  assert "delta" not in KL.Huber(delta=0.3).get_config()
+  assert loss.core.delta == 0.3
+  # Keras's own Huber drops delta from its config; so does its form here.
+  assert loss.get_config() == KL.Huber(delta=0.3).get_config()
   with pytest.raises(TypeError, match="unexpected keyword"):
     jk.Huber(alpha=1.0)
   with pytest.raises(ValueError, match="reduction"):
@@ -480,8 +472,16 @@ def test_dtype_policy_and_integer_predictions():
   assert loss(y_true, half).dtype == np.float16
   loss = jk.MeanSquaredError(dtype=keras.DTypePolicy("mixed_bfloat16"))
   assert loss.dtype == "bfloat16"
-  again = jk.MeanSquaredError.from_config(loss.get_config())
-  assert again.dtype == "bfloat16"
+  # Keras's config drops the dtype (its own losses reload with the
+  # default policy); a jaxloss-only loss keeps it.
+  assert (
+    loss.get_config()
+    == KL.MeanSquaredError(
+      dtype=keras.DTypePolicy("mixed_bfloat16")
+    ).get_config()
+  )
+  fbeta = jk.FBetaLoss(dtype=keras.DTypePolicy("mixed_bfloat16"))
+  assert jk.FBetaLoss.from_config(fbeta.get_config()).dtype == "bfloat16"
 
 
 def test_values_match_keras_with_weights_and_masks_directly():
@@ -513,8 +513,15 @@ def test_batch_level_losses_refuse_weights():
   np.testing.assert_allclose(loss(y, p), jaxloss.fbeta_loss(y, p, mode="batch"))
   with pytest.raises(ValueError, match="FBetaLoss: sample_weight"):
     loss(y, p, sample_weight=np.ones(3, np.float32))
-  with pytest.raises(ValueError, match="Dice: sample_weight"):
-    jk.Dice()(y, p, sample_weight=np.ones(3, np.float32))
+  # Keras's own batch-level Dice / Tversky (axis=None) take weights (the
+  # batch's value scaled by them): the Keras forms give Keras's number.
+  w = np.array([0.5, 1.0, 2.0], np.float32)
+  for name in ("Dice", "Tversky"):
+    np.testing.assert_allclose(
+      getattr(jk, name)()(y, p, sample_weight=w),
+      getattr(KL, name)()(y, p, sample_weight=w),
+      rtol=RTOL,
+    )
 
 
 def test_plain_jaxloss_object_in_compile_names_the_fix():
@@ -593,3 +600,84 @@ def test_cosine_gradient_at_zero_prediction():
   assert np.all(np.isfinite(grad_ours))
   np.testing.assert_allclose(grad_ours[0], grad_theirs[0], rtol=1e-5)
   assert np.all(np.isnan(grad_theirs[1]))
+
+
+# ------------------------------------------------ functional forms
+
+
+def _function_inputs(name, rng):
+  """Inputs for Keras's function ``name`` (y_true, y_pred, extra args)."""
+  if name in ("sparse_categorical_crossentropy",):
+    return rng.integers(0, K, size=(4,)), rng.dirichlet(np.ones(K), 4), ()
+  if name == "categorical_generalized_cross_entropy":
+    return rng.integers(0, K, size=(4,)), rng.dirichlet(np.ones(K), 4), (0.7,)
+  if name == "ctc":
+    labels = np.array([[1, 2, 0], [2, 0, 0], [1, 1, 2], [2, 1, 0]])
+    return labels, rng.normal(size=(4, 6, K)), ()
+  if name == "circle":
+    return rng.integers(0, 2, size=(4,)), rng.normal(size=(4, 3)), ()
+  if name in ("categorical_crossentropy", "categorical_focal_crossentropy"):
+    return np.eye(K)[rng.integers(0, K, 4)], rng.dirichlet(np.ones(K), 4), ()
+  if name == "kl_divergence":
+    return rng.dirichlet(np.ones(K), 4), rng.dirichlet(np.ones(K), 4), ()
+  if "crossentropy" in name or name in ("dice", "tversky"):
+    return (
+      rng.integers(0, 2, size=(4, K)).astype(float),
+      rng.uniform(0.05, 0.95, size=(4, K)),
+      (0.3, 0.7) if name == "tversky" else (),
+    )
+  if name in ("hinge", "squared_hinge", "categorical_hinge"):
+    return rng.choice([-1.0, 1.0], size=(4, K)), rng.normal(size=(4, K)), ()
+  if name in ("poisson", "mean_squared_logarithmic_error"):
+    return rng.uniform(0.1, 3, (4, K)), rng.uniform(0.1, 3, (4, K)), ()
+  return rng.normal(size=(4, K)), rng.normal(size=(4, K)), ()
+
+
+@pytest.mark.parametrize("name", sorted(jk.FUNCTIONS))
+def test_functional_forms_are_keras_functions(name):
+  # Every loss function of keras.losses exists in jaxloss.keras with its
+  # signature and per-sample values (no reduction), Tversky's alpha/beta
+  # in Keras's meaning.
+  import inspect  # noqa: PLC0415
+
+  keras_fn = getattr(keras.losses, name)
+  ours = getattr(jk, name)
+  assert inspect.signature(ours) == inspect.signature(keras_fn)
+  rng = np.random.default_rng(3)
+  y_true, y_pred, extra = _function_inputs(name, rng)
+  y_pred = y_pred.astype(np.float32)
+  with jax.numpy_rank_promotion("allow"):
+    want = keras_fn(y_true, y_pred, *extra)
+    got = ours(y_true, y_pred, *extra)
+  assert np.shape(got) == np.shape(want), (np.shape(got), np.shape(want))
+  np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+
+
+def test_keras_function_names_all_covered():
+  import inspect  # noqa: PLC0415
+
+  names = {
+    n
+    for n, f in vars(keras.losses).items()
+    if inspect.isfunction(f) and n not in ("get", "serialize", "deserialize")
+  }
+  assert names == set(jk.FUNCTIONS)
+
+
+def test_sparse_crossentropy_class_axis():
+  # Keras's torch backend computes SparseCategoricalCrossentropy(axis=0)
+  # (its JAX backend raises): the value of Keras's own test, 0.0 for a
+  # perfect prediction, and the same as moving the class axis last.
+  y_true = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [0, 0, 1, 1], [1, 1, 0, 1]])
+  y_pred = np.eye(2)[y_true].astype(np.float32)  # [4, 4, 2], perfect
+  moved = np.moveaxis(y_pred, 2, 0)
+  got = jk.SparseCategoricalCrossentropy(axis=0)(y_true, moved)
+  np.testing.assert_allclose(got, 0.0, atol=1e-6)
+  rng = np.random.default_rng(0)
+  probs = rng.dirichlet(np.ones(3), size=(4, 4)).astype(np.float32)
+  labels = rng.integers(0, 3, size=(4, 4))
+  np.testing.assert_allclose(
+    jk.SparseCategoricalCrossentropy(axis=1)(labels, np.moveaxis(probs, 2, 1)),
+    KL.SparseCategoricalCrossentropy()(labels, probs),
+    rtol=RTOL,
+  )

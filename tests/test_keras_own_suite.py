@@ -1,13 +1,13 @@
-"""Keras's own loss tests, run against the ``jaxloss.keras`` classes.
+"""Keras's own loss tests, run against ``jaxloss.keras``.
 
 The keras wheel ships its loss tests (keras/src/losses/losses_test.py,
 keras==3.15.1). This module runs that file with ``losses.X`` resolved to
-``jaxloss.keras.X`` for every Keras loss class (the functions stay Keras's),
-so every value, weighting, reduction, dtype and config expectation Keras
-writes for its own classes is checked on the adapters. The few tests that
-check a deliberate difference are listed in ``DIFFERENCES`` with the
-reason; they are expected to fail (strictly: a fix makes them pass and
-the list must shrink).
+``jaxloss.keras.X`` for every Keras loss class and every Keras loss
+function, so every value, weighting, reduction, dtype and config
+expectation Keras writes for its own losses is checked on the adapters.
+Only the tests that assert a limitation of Keras's JAX backend itself are
+expected to fail, listed in ``DIFFERENCES`` with the reason (strictly: a
+change that makes them pass must shrink the list).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ def _shim():
   for name, cls in jk.ADAPTERS.items():
     if isinstance(getattr(keras_losses, name, None), type):
       setattr(shim, name, cls)
+  for name, fn in jk.FUNCTIONS.items():
+    setattr(shim, name, fn)
   return shim
 
 
@@ -58,32 +60,18 @@ def _load():
 
 _MODULE = _load()
 
-# "Class.test": why the adapter deliberately differs.
-_CONFIG = (
-  "the config also carries dtype and the hyper-parameters Keras's "
-  "config drops (axis, delta)"
-)
-_TVERSKY = (
-  "alpha weighs false positives as in the paper and Keras's "
-  "docstring; Keras 3.15's code swaps alpha and beta"
-)
+# "Class.test": why the test cannot pass on the adapter.
 _AXIS = (
-  "a class axis other than -1 is supported (Keras's JAX backend "
-  "raises; its torch backend computes the value)"
+  "Keras's test asserts that its JAX backend raises for a class axis other "
+  "than -1 (a limitation of keras.ops on JAX); its torch branch expects "
+  "the value, 0.0, which the adapter gives "
+  "(tests/test_keras_adapter.py::test_sparse_crossentropy_class_axis)"
 )
 DIFFERENCES: dict[str, str] = {
-  "CosineSimilarityTest.test_config": _CONFIG,
-  "HuberLossTest.test_config": _CONFIG,
-  "LogCoshTest.test_config": _CONFIG,
   "SparseCategoricalCrossentropyTest."
   "test_binary_segmentation_different_axis": _AXIS,
   "SparseCategoricalCrossentropyTest."
   "test_multi_class_segmentation_different_axis": _AXIS,
-  "TverskyTest.test_binary_segmentation_custom_coefficients": _TVERSKY,
-  (
-    "TverskyTest.test_binary_segmentation_custom_coefficients_with_axis"
-  ): _TVERSKY,
-  "TverskyTest.test_correctness_custom_coefficients": _TVERSKY,
 }
 
 

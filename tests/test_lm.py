@@ -286,3 +286,62 @@ def test_errors(bad, error, match):
   args = [kwargs.pop(k) for k in ("embeddings", "weight", "labels")]
   with pytest.raises(error, match=f"linear_cross_entropy: .*{match}"):
     jaxloss.linear_cross_entropy(*args, **kwargs)
+
+
+# ----------------------------------------------- large logits (exactness)
+
+
+def _large_logit_head(scale, vocab=37):
+  """Hidden states, a head and labels whose float32 logits are exact: the
+  common offset ``scale`` plus multiples of 1/32 (representable at 3e5),
+  so the float64 reference sees the kernel's own logits."""
+  rng = np.random.default_rng(0)
+  x = np.concatenate(
+    [np.ones((4, 1)), rng.integers(-1, 2, size=(4, 7))], 1
+  ).astype(np.float32)
+  w = np.concatenate(
+    [np.full((1, vocab), scale), rng.integers(-8, 9, size=(7, vocab)) / 32], 0
+  ).astype(np.float32)
+  z = x.astype(np.float64) @ w.astype(np.float64)
+  assert np.array_equal(np.asarray(jnp.asarray(x) @ jnp.asarray(w)), z)
+  y = rng.integers(0, vocab, size=(4,))
+  m = z.max(-1, keepdims=True)
+  lp = z - m - np.log(np.sum(np.exp(z - m), -1, keepdims=True))  # float64
+  return x, w, y, lp
+
+
+@pytest.mark.parametrize("scale", [1e4, 3e5])
+def test_fused_heads_exact_at_large_logits(scale):
+  # Relative to the running maximum throughout: float32 log-probs,
+  # entropy and cross-entropy within a few ulps of 1 (the float64 values
+  # are O(1)), as the naive float32 log_softmax is. Before, lse - E_p[s]
+  # and s_y - lse cancelled the offset: errors of 4e-4 (1e4) and 2e-2
+  # (3e5).
+  x, w, y, lp = _large_logit_head(scale)
+  rows = np.arange(4)
+  want_lp = lp[rows, y]
+  want_ent = -np.sum(np.exp(lp) * lp, -1)
+  tol = dict(rtol=0, atol=2e-6)
+  got_lp, got_ent = jaxloss.linear_log_probs(
+    x, w, y, return_entropy=True, chunk_size=8
+  )
+  np.testing.assert_allclose(got_lp, want_lp, **tol)
+  np.testing.assert_allclose(got_ent, want_ent, **tol)
+  ce = jaxloss.linear_cross_entropy(x, w, y, reduction="none", chunk_size=8)
+  np.testing.assert_allclose(ce, -want_lp, **tol)
+  ce_ls = jaxloss.linear_cross_entropy(
+    x, w, y, reduction="none", chunk_size=8, label_smoothing=0.1
+  )
+  np.testing.assert_allclose(ce_ls, 0.9 * -want_lp + 0.1 * -lp.mean(-1), **tol)
+  # The gradient (softmax - onehot) @ w.T: exact but for the column that
+  # multiplies the offset (a float32 sum of +-scale terms).
+  g = jax.grad(
+    lambda x: jnp.sum(
+      jaxloss.linear_cross_entropy(x, w, y, reduction="none", chunk_size=8)
+    )
+  )(jnp.asarray(x))
+  p = np.exp(lp)
+  p[rows, y] -= 1
+  want_g = p @ w.astype(np.float64).T
+  np.testing.assert_allclose(g[:, 1:], want_g[:, 1:], rtol=0, atol=2e-6)
+  np.testing.assert_allclose(g[:, 0], want_g[:, 0], rtol=0, atol=1e-6 * scale)

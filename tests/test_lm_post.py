@@ -740,6 +740,102 @@ def test_distillation_on_logits_matches_numpy(divergence):
   assert np.all(g_t == 0)  # the teacher is a constant
 
 
+@pytest.mark.parametrize("divergence", DIVERGENCES)
+def test_distillation_masked_vocabulary_is_finite_and_exact(divergence, x64):
+  # A teacher with -inf logits (masked vocabulary entries) has p = 0 there:
+  # those entries add 0 (0 log 0 = 0), never NaN. Reference: the NumPy
+  # divergence over the unmasked entries only, where the student's mass on
+  # the masked entries still counts in its normaliser.
+  rng = np.random.default_rng(3)
+  s = rng.normal(size=(3, 6)) * 2
+  t = rng.normal(size=(3, 6)) * 2
+  t[:, 4:] = -np.inf
+  s_masked = s.copy()
+  s_masked[:, 4:] = -np.inf  # the student masked the same way too
+  kw = dict(divergence=divergence, beta=0.3, temperature=1.5)
+  for student in (s, s_masked):
+    got = jaxloss.distillation(student, t, **kw)
+    grad = jax.grad(lambda z: jnp.sum(jaxloss.distillation(z, t, **kw)))(
+      jnp.asarray(student)
+    )
+    if divergence in ("reverse_kl", "jsd") and student is s:
+      # the student puts mass where the teacher has none: KL(q || p) = inf
+      # (JSD stays finite: m > 0 wherever q > 0)
+      if divergence == "reverse_kl":
+        assert np.all(np.isinf(got)), got
+        continue
+    assert np.all(np.isfinite(got)), got
+    assert np.all(np.isfinite(grad)), grad
+    lq = student / 1.5 - _np_lse(student / 1.5)
+    lp = t / 1.5 - _np_lse(t / 1.5)
+    p, q = np.exp(lp), np.exp(lq)
+    with np.errstate(invalid="ignore", divide="ignore"):
+      if divergence == "forward_kl":
+        want = np.nansum(np.where(p > 0, p * (lp - lq), 0), -1)
+      elif divergence == "reverse_kl":
+        want = np.nansum(np.where(q > 0, q * (lq - lp), 0), -1)
+      elif divergence == "jsd":
+        m = 0.3 * p + 0.7 * q
+        want = 0.3 * np.nansum(
+          np.where(p > 0, p * np.log(p / m), 0), -1
+        ) + 0.7 * np.nansum(np.where(q > 0, q * np.log(q / m), 0), -1)
+      else:
+        want = 0.5 * np.sum(np.abs(p - q), -1)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def _np_lse(z):
+  m = np.max(z, -1, keepdims=True)
+  return m + np.log(np.sum(np.exp(z - m), -1, keepdims=True))
+
+
+@pytest.mark.parametrize("divergence", DIVERGENCES)
+def test_distillation_masked_rows_contribute_exactly_zero(divergence):
+  # A NaN inside a row masked out by `where` reaches neither the value nor
+  # the gradient (the mask is applied before the log-softmax).
+  rng = np.random.default_rng(4)
+  s = rng.normal(size=(3, 5)).astype(np.float32)
+  t = rng.normal(size=(3, 5)).astype(np.float32)
+  s[1, 2] = np.nan
+  t[1, 0] = np.nan
+  where = np.array([True, False, True])
+  kw = dict(divergence=divergence, where=where)
+  value, grad = jax.value_and_grad(
+    lambda z: jnp.sum(jaxloss.distillation(z, t, **kw))
+  )(jnp.asarray(s))
+  assert np.isfinite(value) and np.all(np.isfinite(grad)), (value, grad)
+  assert np.all(grad[1] == 0)
+  clean = jaxloss.distillation(s[[0, 2]], t[[0, 2]], divergence=divergence)
+  np.testing.assert_allclose(value, np.sum(clean), rtol=1e-6)
+
+
+def test_topk_distillation_masked_rows_and_teacher_mass_zero():
+  rng = np.random.default_rng(6)
+  s = rng.normal(size=(3, 7)).astype(np.float32)
+  top = np.array([[np.log(0.7), np.log(0.3), -np.inf]] * 3, np.float32)
+  ids = np.array([[0, 3, 5]] * 3)
+  where = np.array([True, False, True])
+  s[1, 4] = np.nan
+  top_nan = top.copy()
+  top_nan[1, 0] = np.nan
+  for renormalize in (True, False):
+    kw = dict(renormalize=renormalize, where=where)
+    value, grad = jax.value_and_grad(
+      lambda z: jnp.sum(jaxloss.topk_distillation(z, top_nan, ids, **kw))
+    )(jnp.asarray(s))
+    assert np.isfinite(value) and np.all(np.isfinite(grad)), (value, grad)
+    assert np.all(grad[1] == 0)
+    w = rng.normal(size=(7, 7)).astype(np.float32)
+    x_nan = np.ones((3, 7), np.float32)
+    x_nan[1, 0] = np.nan
+    v2, g2 = jax.value_and_grad(
+      lambda x: jnp.sum(
+        jaxloss.linear_topk_distillation(x, w, top_nan, ids, **kw)
+      )
+    )(jnp.asarray(x_nan))
+    assert np.isfinite(v2) and np.all(np.isfinite(g2)), (v2, g2)
+
+
 def _distill_data(seed=0, dt=4):
   rng = np.random.default_rng(seed)
   xs = rng.normal(size=N_SHAPE + (D,)).astype(np.float32)

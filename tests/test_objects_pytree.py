@@ -165,10 +165,22 @@ def test_scalar_values_reject_per_sample_weights_at_call_time():
   with pytest.raises(
     ValueError,
     match=r"Dice: sample_weight must be None "
-    r"or a scalar for this loss configured",
+    r"or a scalar for a scalar value \(one unbatched sample, or a loss "
+    r"configured to give one value per batch\)",
   ):
     dice(
       [[1.0, 0.0], [0.0, 1.0]],
       [[0.5, 0.5], [0.2, 0.8]],
       sample_weight=[1.0, 2.0],
     )
+
+
+def test_unbatched_pytorch_forms_are_one_sample():
+  # PyTorch accepts an unbatched input as one sample: a scalar value, and
+  # per-sample hyper-parameters (a class weight) work as for a batch.
+  z = jnp.array([0.1, 0.2, 0.4, 0.8])
+  loss = jaxloss.MultiMarginLoss(weight=(1.0, 1.0, 1.0, 2.0))
+  assert np.shape(loss(3, z)) == ()
+  np.testing.assert_allclose(loss(3, z), 2 * 0.325, rtol=1e-6)
+  with pytest.raises(ValueError, match="one unbatched sample"):
+    loss(3, z, sample_weight=[1.0])

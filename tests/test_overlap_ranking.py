@@ -12,11 +12,19 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from sklearn.metrics import jaccard_score
-from sklearn.metrics import ndcg_score
 
 import jaxloss
+from tests.optional import require
 from tests.specs import overlap_ranking as refs
+
+
+def jaccard_score(*args, **kwargs):
+  return require("sklearn.metrics").jaccard_score(*args, **kwargs)
+
+
+def ndcg_score(*args, **kwargs):
+  return require("sklearn.metrics").ndcg_score(*args, **kwargs)
+
 
 RANKING = [
   jaxloss.pairwise_hinge,

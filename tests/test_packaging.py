@@ -1,9 +1,13 @@
-"""The README a package index shows is current and has no dead links."""
+"""The README a package index shows is current and has no dead links; the
+suite collects with the core test dependencies alone."""
 
 from __future__ import annotations
 
+import pathlib
 import re
 import tomllib
+
+import pytest
 
 from tools import pypi_readme
 
@@ -60,3 +64,55 @@ def test_published_dev_extra_pins_no_exact_versions():
     assert not pinned, f"[{extra}] pins {pinned}"
   constraints = (pypi_readme.ROOT / ".ci" / "constraints.txt").read_text()
   assert "optax==" in constraints and "keras==" in constraints
+
+
+_COLLECT_WITHOUT_EXTRAS = """
+import importlib.abc, sys
+import pytest
+
+OPTIONAL = {optional!r}
+
+
+class Missing(importlib.abc.MetaPathFinder):
+  def find_spec(self, name, path, target=None):
+    if name.split(".")[0] in OPTIONAL:
+      raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+
+sys.meta_path.insert(0, Missing())
+sys.exit(pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider",
+                      "-p", "no:xdist", "-rs", "tests"]))
+"""
+
+
+@pytest.mark.slow
+def test_suite_collects_with_core_test_dependencies_only():
+  # The sdist's tests in an environment with only jax, numpy, pytest and
+  # hypothesis: every module that needs an optional dependency skips with
+  # a reason instead of failing to import.
+  import subprocess  # noqa: PLC0415
+  import sys  # noqa: PLC0415
+
+  optional = {
+    "sklearn",
+    "matplotlib",
+    "keras",
+    "optax",
+    "flax",
+    "chex",
+    "tqdm",
+    "scipy",
+    "skimage",
+    "torch",
+  }
+  code = _COLLECT_WITHOUT_EXTRAS.format(optional=sorted(optional))
+  root = pathlib.Path(__file__).resolve().parents[1]
+  out = subprocess.run(
+    [sys.executable, "-c", code],
+    cwd=root,
+    capture_output=True,
+    text=True,
+    timeout=600,
+  )
+  assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+  assert "error" not in out.stdout.splitlines()[-1], out.stdout[-3000:]

@@ -11,10 +11,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from benchmarks.run import program_fingerprint
 import jaxloss
+from tests.optional import require
 
-optax = pytest.importorskip("optax")
+optax = require("optax")
+from benchmarks.run import program_fingerprint  # noqa: E402
 
 B, K = 64, 48
 

@@ -14,6 +14,7 @@ examples, randomized: run it before a release or after touching a kernel).
 
 from __future__ import annotations
 
+import functools
 import os
 
 from hypothesis import HealthCheck
@@ -25,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxloss
 from tests.specs import Spec
 from tests.specs import all_specs
 
@@ -157,3 +159,111 @@ def test_empty_batch(spec):
     assert np.all(np.isfinite(np.asarray(values))), (
       f"{spec.name}: an empty batch gave {values}"
     )
+
+
+# ------------------------------------------------ ids outside [0, V)
+
+# Every spec whose inputs hold class (or token) ids: (input position, V).
+# The library's rule: an id outside [0, V) that is not the ignore value makes
+# its value NaN (the naive gather's answer), never a clipped, wrapped or
+# all-zero one-hot score; ``jaxloss.checked`` names it.
+CLASS_IDS = {
+  "class_balanced_loss-softmax": (0, 4),
+  "class_balanced_loss-focal": (0, 4),
+  "ldam_loss": (0, 4),
+  "seesaw_loss": (0, 4),
+  "equalization_loss_v2": (0, 4),
+  "logit_adjusted_crossentropy": (0, 4),
+  "sparse_categorical_crossentropy": (0, 4),
+  "sparse_categorical_crossentropy-logits-ignore": (0, 4),
+  "categorical_generalized_cross_entropy": (0, 4),
+  "ctc": (0, 3),
+  "arcface": (0, 3),
+  "arcface-fixed-centres": (0, 3),
+  "cosface": (0, 3),
+  "cosface-fixed-centres": (0, 3),
+  "center_loss": (0, 3),
+  "center_loss-fixed-centres": (0, 3),
+  "multi_margin": (0, 4),
+  "multi_margin-p2": (0, 4),
+  "multi_margin-weight": (0, 4),
+  "linear_cross_entropy": (1, 7),
+  "linear_cross_entropy_all_options": (1, 7),
+  "topk_distillation": (2, 7),
+  "symmetric_crossentropy": (0, 4),
+  "taylor_crossentropy": (0, 4),
+  "active_passive_loss-nce-rce": (0, 4),
+  "active_passive_loss-nfl-mae": (0, 4),
+  "lovasz_softmax": (0, 4),
+  "lovasz_softmax-per-image-all": (0, 4),
+  "discrete_survival_nll": (0, 4),
+  "rnnt_loss": (1, 5),
+}
+# Integer inputs that are not ids into a set of classes, and why.
+NOT_CLASS_IDS = {
+  # identities compared for equality only (any integer is a label)
+  "triplet_semihard_loss": "labels are identities",
+  "triplet_semihard_loss-angular": "labels are identities",
+  "triplet_hard_loss-soft": "labels are identities",
+  "triplet_hard_loss-squared": "labels are identities",
+  "lifted_struct_loss": "labels are identities",
+  "npairs_loss": "labels are identities",
+  "supervised_contrastive": "labels are identities",
+  "circle": "labels are identities",
+  "z_loss": "y_true is unused",
+  "cox_ph-efron-strata": "strata are identities",
+  "rnnt_loss_from_log_probs": "lengths only (labels enter as log-probs)",
+}
+
+
+def _integer_inputs(spec):
+  args = spec.make_inputs(np.random.default_rng(0), 3)
+  return [
+    i for i, a in enumerate(args) if np.issubdtype(np.asarray(a).dtype, int)
+  ]
+
+
+def test_every_id_taking_spec_is_listed():
+  unlisted = [
+    s.name
+    for s in SPECS
+    if _integer_inputs(s)
+    and s.name not in CLASS_IDS
+    and s.name not in NOT_CLASS_IDS
+  ]
+  assert not unlisted, f"specs with integer inputs, unclassified: {unlisted}"
+
+
+def _checked_form(spec: Spec):
+  """The checked wrapper of the spec's loss: its class or its function."""
+  if spec.cls is not None:
+    return jaxloss.checked(spec.cls(**spec.kwargs, reduction="none"))
+  return jaxloss.checked(functools.partial(spec.fn, **spec.kwargs))
+
+
+ID_SPECS = [s for s in SPECS if s.name in CLASS_IDS]
+
+
+@pytest.mark.parametrize("bad", ["V", "-1", "-V"])
+@pytest.mark.parametrize("spec", ID_SPECS, ids=repr)
+def test_ids_outside_range_give_nan(spec, bad):
+  pos, num_classes = CLASS_IDS[spec.name]
+  args = list(_make(spec, 0, 3))
+  ids = np.array(args[pos], copy=True)
+  assert ids.max() < num_classes, "CLASS_IDS names the wrong V"
+  ids.reshape(-1)[0] = {"V": num_classes, "-1": -1, "-V": -num_classes}[bad]
+  ignore = spec.kwargs.get("ignore_index")
+  if ids.reshape(-1)[0] == ignore:
+    ids.reshape(-1)[0] = -num_classes - 1
+  args[pos] = ids
+  values = np.asarray(_call(spec, args))
+  if spec.per_sample:
+    assert np.isnan(values.reshape(values.shape[0], -1)[0]).all(), values
+    assert np.isfinite(values.reshape(values.shape[0], -1)[1:]).all(), values
+  else:
+    assert np.isnan(values).any(), values
+  if spec.fn.__module__.startswith("tests."):
+    return  # a test wrapper: the LM forms' checked test is in test_debug.py
+  error, _ = _checked_form(spec)(*args)
+  message = error.get()
+  assert message is not None and "class ids in [0," in message, message

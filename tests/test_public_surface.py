@@ -70,6 +70,44 @@ def test_submodules_are_lazy_and_optional_extras_stay_unimported():
   assert "has no attribute 'not_a_submodule'" in lines[4]
 
 
+_IMPORT_COST = """
+import logging, sys
+import jax
+compiles = []
+class Catch(logging.Handler):
+  def emit(self, record):
+    if "ompil" in record.getMessage():
+      compiles.append(record.getMessage())
+logging.getLogger("jax").addHandler(Catch())
+logging.getLogger("jax").setLevel(logging.DEBUG)
+jax.config.update("jax_log_compiles", True)
+before = set(sys.modules)
+import jaxloss
+new = set(sys.modules) - before
+print("heavy:", sorted(m for m in new if m in (
+    "jax.experimental.checkify", "jax.scipy.special", "jax.scipy")))
+print("compiles:", len(compiles))
+"""
+
+
+def test_import_computes_and_compiles_nothing():
+  # `import jaxloss` on top of `import jax`: no XLA compilation and none of
+  # the jax modules only a few losses need (checkify for `checked`,
+  # jax.scipy.special for one formula), which load on first use; the
+  # import time is recorded in docs/performance.md.
+  out = subprocess.run(
+    [sys.executable, "-c", _IMPORT_COST],
+    capture_output=True,
+    text=True,
+    timeout=240,
+    cwd=ROOT,
+    env={"JAX_PLATFORMS": "cpu", "PATH": ""},
+  )
+  assert out.returncode == 0, out.stderr
+  lines = out.stdout.splitlines()
+  assert lines == ["heavy: []", "compiles: 0"], out.stdout
+
+
 # ------------------------------------------------ Flax modules' __all__
 
 

@@ -164,3 +164,19 @@ def test_type_errors():
     jaxloss.discrete_survival_nll([True], [1], [[0.0, 1.0]])
   with pytest.raises(TypeError, match="cox_ph: risk_scores"):
     jaxloss.cox_ph([1.0], [1], [1])
+
+
+@pytest.mark.parametrize("ties", ["breslow", "efron"])
+@pytest.mark.parametrize(
+  "times, events, scores",
+  [
+    ([float("nan"), 2.0, 3.0], [1, 1, 0], [0.1, 0.2, 0.3]),  # an event
+    ([1.0, float("nan"), 3.0], [1, 0, 1], [0.1, 0.2, 0.3]),  # censored
+    ([1.0, 2.0, 3.0], [1, 0, 1], [0.1, float("nan"), 0.3]),  # censored score
+  ],
+)
+def test_cox_nan_time_or_score_gives_nan(ties, times, events, scores):
+  # Comparisons with a NaN time are False: before, a NaN time gave -inf
+  # (Breslow) or left every risk set and kept the value finite.
+  got = jaxloss.cox_ph(times, events, scores, ties=ties)
+  assert np.isnan(got), got

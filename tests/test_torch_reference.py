@@ -178,3 +178,52 @@ def test_torch_parity(case, x64):
   if elementwise and name != "margin_ranking":
     want = want.mean(-1)
   np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("key", sorted(torch_cases.kl_div_inputs()), ids=str)
+@pytest.mark.parametrize("reduction", ["none", "sum", "batchmean"])
+def test_kl_div_matches_pytorch(key, reduction, x64):
+  # Zero targets: gradient -t (finite); a negative target: NaN; a scalar
+  # pair with reduction="sum": the term itself.
+  t, log_q, log_target = torch_cases.kl_div_inputs()[key]
+  want = torch_reference(f"kl_div-{key}-{reduction}")
+  if reduction == "none":
+
+    def values(lq):
+      # PyTorch's "none" is per element; ours sums the last axis.
+      return jaxloss.kl_div(t, lq, log_target=log_target)
+
+    got = values(log_q)
+    np.testing.assert_allclose(
+      got,
+      np.asarray(want["value"]).sum(-1) if np.ndim(t) else want["value"],
+      **TIGHT,
+    )
+    grad = jax.grad(lambda lq: jnp.sum(values(lq)))(jnp.asarray(log_q))
+  else:
+    loss = jaxloss.KLDiv(
+      log_target=log_target,
+      reduction="sum" if reduction == "sum" else "sum_over_batch_size",
+    )
+    np.testing.assert_allclose(loss(t, log_q), want["value"], **TIGHT)
+    grad = jax.grad(lambda lq: loss(t, lq))(jnp.asarray(log_q))
+  np.testing.assert_allclose(grad, want["grad_input"], **TIGHT)
+
+
+@pytest.mark.parametrize("p", [1, 2])
+def test_multi_margin_class_weight_matches_pytorch(p, x64):
+  z, y, w, z1, y1 = torch_cases.multi_margin_weight_inputs()
+  want = torch_reference(f"multi_margin-weight-p{p}")
+  got = jaxloss.multi_margin(y, z, p=p, weight=w)
+  np.testing.assert_allclose(got, want["value"], **TIGHT)
+  grad = jax.grad(lambda z: jnp.sum(jaxloss.multi_margin(y, z, p=p, weight=w)))
+  np.testing.assert_allclose(grad(jnp.asarray(z)), want["grad_input"], **TIGHT)
+  # Unbatched ([C] scores, a scalar label): one sample, PyTorch's shape.
+  one = torch_reference(f"multi_margin-weight-unbatched-p{p}")["value"]
+  obj = jaxloss.MultiMarginLoss(p=p, weight=tuple(w), reduction="none")
+  got1 = obj(y1, z1)
+  assert np.shape(got1) == np.shape(one) == ()
+  np.testing.assert_allclose(got1, one, **TIGHT)
+  np.testing.assert_allclose(
+    jaxloss.MultiMarginLoss(p=p, weight=tuple(w))(y1, z1), one, **TIGHT
+  )

@@ -13,11 +13,11 @@ reported as such, not as the NaN loss it causes):
 
 1. every floating input (and ``sample_weight``) is finite, and no floating
    hyper-parameter is NaN;
-2. loss-specific domains: integer labels in ``[0, num_classes)`` (except
-   ``ignore_index``), probabilities in ``[0, 1]`` and, for the categorical
-   losses from probabilities, rows summing to 1; targets in ``[0, 1]`` for
-   the binary and categorical cross-entropies; ``var >= 0`` for
-   ``gaussian_nll``;
+2. loss-specific domains: the class (or token) ids of every loss that takes
+   them in ``[0, num_classes)`` (except ``ignore_index``), probabilities in
+   ``[0, 1]`` and, for the categorical losses from probabilities, rows
+   summing to 1; targets in ``[0, 1]`` for the binary and categorical
+   cross-entropies; ``var >= 0`` for ``gaussian_nll``;
 3. the loss values are finite;
 4. with ``argnums``: the gradients are finite.
 """
@@ -31,9 +31,10 @@ import inspect
 from typing import Any
 
 import jax
-from jax.experimental import checkify
+from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import numerics
 from jaxloss._src import objects
 
 # Loss functions whose ``y_pred`` holds probabilities unless from_logits.
@@ -65,20 +66,63 @@ _UNIT_TARGETS = frozenset(
     "multilabel_soft_margin",
   }
 )
-# Loss functions with integer class labels ``y_true`` against ``y_pred``'s
-# class axis (``axis`` keyword, default -1).
-_SPARSE_LABELS = frozenset(
-  {
-    "sparse_categorical_crossentropy",
-    "multi_margin",
-  }
-)
+# Loss functions that take class (or token) ids: the ids' input, then the
+# input and axis whose size is the number of classes V (``"axis"``: the
+# loss's ``axis`` keyword), and whether V is sharded over ``axis_name``.
+# Every entry follows the library's rule (an id outside [0, V) that is not
+# ``ignore_index`` makes its value NaN), and ``checked`` names the id.
+_CLASS_IDS = {
+  "sparse_categorical_crossentropy": ("y_true", "y_pred", "axis", False),
+  "categorical_generalized_cross_entropy": ("y_true", "y_pred", -1, False),
+  "multi_margin": ("y_true", "y_pred", -1, False),
+  "class_balanced_loss": ("y_true", "y_pred", -1, False),
+  "ldam_loss": ("y_true", "y_pred", -1, False),
+  "seesaw_loss": ("y_true", "y_pred", -1, False),
+  "equalization_loss_v2": ("y_true", "y_pred", -1, False),
+  "logit_adjusted_crossentropy": ("y_true", "y_pred", -1, False),
+  "symmetric_crossentropy": ("y_true", "y_pred", -1, False),
+  "taylor_crossentropy": ("y_true", "y_pred", -1, False),
+  "active_passive_loss": ("y_true", "y_pred", -1, False),
+  "lovasz_softmax": ("y_true", "y_pred", -1, False),
+  "arcface": ("y_true", "centers", 0, False),
+  "cosface": ("y_true", "centers", 0, False),
+  "center_loss": ("y_true", "centers", 0, False),
+  "ctc": ("y_true", "y_pred", -1, False),
+  "rnnt_loss": ("labels", "logits", -1, False),
+  "discrete_survival_nll": ("intervals", "logits", -1, False),
+  "topk_distillation": ("teacher_topk_ids", "student_logits", -1, False),
+  "linear_topk_distillation": ("teacher_topk_ids", "weight", 1, False),
+  "linear_cross_entropy": ("labels", "weight", 1, False),
+  "linear_log_probs": ("labels", "weight", 1, False),
+  "linear_distillation": ("labels", "student_weight", 1, False),
+  "vocab_parallel_cross_entropy": ("labels", "logits_shard", -1, True),
+  "vocab_parallel_linear_cross_entropy": ("labels", "weight_shard", 1, True),
+  "vocab_parallel_log_probs": ("labels", "weight_shard", 1, True),
+  "vocab_parallel_linear_distillation": (
+    "labels",
+    "student_weight_shard",
+    1,
+    True,
+  ),
+}
+# Losses whose ids beyond a per-sample length are padding: the lengths'
+# input, counted along the ids' last axis.
+_ID_LENGTHS = {"rnnt_loss": "label_lengths"}
 _BECAUSE = "every input passed its checks"
 # Inputs that must be >= 0, by loss function: PyTorch raises on a negative
 # variance eagerly; here it would be clamped at eps silently.
 _NONNEGATIVE = {"gaussian_nll": "var"}
 # Tolerance of the row-sum check, relative to the compute dtype's epsilon.
 _SUM_TOLERANCE_EPS = 64
+
+
+def _checkify():
+  """``jax.experimental.checkify``, imported on first use: it is only needed
+  once a loss is wrapped, and importing it costs ``import jaxloss`` about
+  10 ms."""
+  from jax.experimental import checkify  # noqa: PLC0415
+
+  return checkify
 
 
 def _describe(loss) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
@@ -102,14 +146,28 @@ def _describe(loss) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
     )
   if isinstance(loss, functools.partial) and not loss.args:
     name = getattr(loss.func, "__name__", "loss")
-    return name, name, _positional_names(loss.func), dict(loss.keywords)
+    params = {**_keyword_defaults(loss.func), **loss.keywords}
+    return name, name, _positional_names(loss.func), params
   if not callable(loss):
     raise TypeError(
       f"checked: loss must be a loss object, a loss function or a name, "
       f"got {type(loss).__name__}"
     )
   name = getattr(loss, "__name__", type(loss).__name__)
-  return name, name, _positional_names(loss), {}
+  return name, name, _positional_names(loss), _keyword_defaults(loss)
+
+
+def _keyword_defaults(fn) -> dict[str, Any]:
+  """The defaults of ``fn``'s keyword-only options (``ignore_index=-100``)."""
+  try:
+    params = inspect.signature(fn).parameters.values()
+  except (TypeError, ValueError):
+    return {}
+  return {
+    p.name: p.default
+    for p in params
+    if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+  }
 
 
 def _positional_names(fn) -> tuple[str, ...]:
@@ -136,7 +194,7 @@ def _check_finite(label, name, x):
     return
   bad = ~jnp.isfinite(x)
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must be finite, got {{count}} NaN/inf entries of "
     f"{x.size}, the first at flat index {{index}} of shape "
@@ -152,7 +210,7 @@ def _check_result(label, what, x, because):
   if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
     return
   count, index = _first(~jnp.isfinite(x))
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {what} is NaN/inf although {because}: {{count}} entries of "
     f"{x.size}, the first at flat index {{index}} of shape "
@@ -173,7 +231,7 @@ def _check_hyper_parameters(label, params):
       if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
         continue
       count, index = _first(jnp.isnan(x))
-      checkify.check(
+      _checkify().check(
         count == 0,
         f"{label}: hyper-parameter {name} must not be NaN, got {{count}} "
         f"NaN entries of {x.size}",
@@ -187,7 +245,7 @@ def _check_interval(label, name, x, what):
     return
   bad = (x < 0) | (x > 1)
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must hold {what} in [0, 1], got {{count}} entries "
     f"outside, the first at flat index {{index}} of shape "
@@ -203,7 +261,7 @@ def _check_nonnegative(label, name, x):
   if not jnp.issubdtype(x.dtype, jnp.inexact) or x.size == 0:
     return
   count, index = _first(x < 0)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must be >= 0, got {{count}} negative entries, the "
     f"first at flat index {{index}} of shape {tuple(x.shape)} "
@@ -223,7 +281,7 @@ def _check_rows_sum_to_one(label, name, x, axis):
   tol = _SUM_TOLERANCE_EPS * jnp.finfo(x.dtype).eps
   bad = jnp.abs(sums - 1) > tol * jnp.maximum(x.shape[axis], 1)
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must hold probability rows summing to 1 along axis "
     f"{axis}, got {{count}} rows that do not, the first at flat row "
@@ -234,17 +292,20 @@ def _check_rows_sum_to_one(label, name, x, axis):
   )
 
 
-def _check_labels(label, name, labels, num_classes, ignore_index):
+def _check_labels(label, name, labels, num_classes, ignore_index, live=None):
   labels = jnp.asarray(labels)
   if labels.size == 0 or not jnp.issubdtype(labels.dtype, jnp.number):
     return
-  bad = (labels < 0) | (labels >= num_classes)
-  if not jnp.issubdtype(labels.dtype, jnp.integer):
-    bad = bad | (labels != jnp.round(labels))
-  if ignore_index is not None:
-    bad = bad & (labels != ignore_index)
+  if jnp.issubdtype(labels.dtype, jnp.integer):
+    bad = numerics.ids_outside(labels, num_classes, ignore_index)
+  else:
+    bad = numerics.ids_outside(labels, num_classes, ignore_index) | (
+      labels != jnp.round(labels)
+    )
+  if live is not None:
+    bad = bad & live
   count, index = _first(bad)
-  checkify.check(
+  _checkify().check(
     count == 0,
     f"{label}: {name} must hold class ids in [0, {num_classes}), got "
     f"{{count}} entries outside, the first at flat index {{index}} "
@@ -255,12 +316,41 @@ def _check_labels(label, name, labels, num_classes, ignore_index):
   )
 
 
+def _id_checks(label, fn_name, inputs, params):
+  """The class-id range check of a loss that takes ids (``_CLASS_IDS``)."""
+  ids_name, size_name, size_axis, sharded = _CLASS_IDS[fn_name]
+  ids, sized = inputs.get(ids_name), inputs.get(size_name)
+  if ids is None or sized is None:
+    return
+  if size_axis == "axis":
+    size_axis = params.get("axis", -1)
+    if not isinstance(size_axis, int):
+      return
+  sized = jnp.asarray(sized)
+  if not sized.ndim:
+    return
+  num_classes = sized.shape[size_axis]
+  if sharded:
+    num_classes = num_classes * lax.axis_size(params["axis_name"])
+  live = None
+  lengths = inputs.get(_ID_LENGTHS.get(fn_name, ""))
+  if lengths is not None:
+    ids = jnp.asarray(ids)
+    steps = jnp.arange(ids.shape[-1]).reshape((1,) * (ids.ndim - 1) + (-1,))
+    live = steps < jnp.asarray(lengths)[..., None]
+  # A partial may still spell it ignore_class (the deprecated alias).
+  ignore = params.get("ignore_class", params.get("ignore_index"))
+  _check_labels(label, ids_name, ids, num_classes, ignore, live)
+
+
 def _domain_checks(label, fn_name, names, args, params):
   """The loss-specific checks on the named inputs."""
   inputs = dict(zip(names, args))
   nonnegative = _NONNEGATIVE.get(fn_name)
   if nonnegative is not None and inputs.get(nonnegative) is not None:
     _check_nonnegative(label, nonnegative, inputs[nonnegative])
+  if fn_name in _CLASS_IDS:
+    _id_checks(label, fn_name, inputs, params)
   y_true, y_pred = inputs.get("y_true"), inputs.get("y_pred")
   if y_pred is None:
     return
@@ -269,11 +359,7 @@ def _domain_checks(label, fn_name, names, args, params):
   if not isinstance(axis, int):
     return
   y_pred = jnp.asarray(y_pred)
-  if fn_name in _SPARSE_LABELS and y_true is not None and y_pred.ndim:
-    # A partial may still spell it ignore_class (the deprecated alias).
-    ignore = params.get("ignore_index", params.get("ignore_class"))
-    _check_labels(label, "y_true", y_true, y_pred.shape[axis], ignore)
-  elif fn_name in _UNIT_TARGETS and y_true is not None:
+  if fn_name in _UNIT_TARGETS and y_true is not None:
     _check_interval(label, "y_true", y_true, "targets")
   if fn_name in _PROBABILITY_PREDICTIONS and from_logits is False:
     _check_interval(
@@ -391,4 +477,4 @@ def checked(
     return value, grads
 
   run.__name__ = f"checked_{fn_name}"
-  return checkify.checkify(run, errors=checkify.user_checks)
+  return _checkify().checkify(run, errors=_checkify().user_checks)

@@ -160,6 +160,17 @@ def xlogy(x, y):
   return jnp.where(zero, 0, x * jnp.log(safe_y))
 
 
+def xlog_ratio(x, log_x, log_y):
+  """``x (log x - log y)`` with ``0`` where ``x == 0`` (``0 log 0 = 0``,
+  whatever ``y``: a masked ``-inf`` entry in both distributions), and a
+  zero, never NaN, gradient there; ``x > 0`` against ``log y = -inf`` is
+  ``inf``."""
+  zero = x == 0
+  log_x = jnp.where(zero, 0, log_x)
+  log_y = jnp.where(zero, 0, log_y)
+  return jnp.where(zero, 0, x * (log_x - log_y))
+
+
 def safe_norm(x, axis=-1, keepdims=False):
   """L2 norm whose gradient at the zero vector is 0 instead of NaN."""
   sq = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
@@ -264,3 +275,39 @@ def masked_logsumexp(x, where, axis: int | tuple[int, ...] = -1):
   total = jnp.sum(jnp.exp(x - shift), axis=axis, keepdims=True)
   out = jnp.where(valid, jnp.log(jnp.where(valid, total, 1)) + shift, -jnp.inf)
   return jnp.squeeze(out, axis=axis)
+
+
+# ------------------------------------------------------------------ class ids
+
+
+def ids_outside(ids, num_classes, ignore_index=None) -> jax.Array:
+  """True where an id lies outside ``[0, num_classes)`` and is not
+  ``ignore_index``: the entries every id-taking loss turns into NaN."""
+  ids = jnp.asarray(ids)
+  bad = (ids < 0) | (ids >= num_classes)
+  if ignore_index is not None:
+    bad = bad & (ids != ignore_index)
+  return bad
+
+
+def nan_at_bad_ids(x, ids, num_classes, *, ignore_index=None, where=None):
+  """``x`` with NaN wherever its id is outside ``[0, num_classes)``.
+
+  The one rule of every loss that takes class (or token) ids: an id outside
+  ``[0, num_classes)`` that is not ``ignore_index`` makes its value NaN, as
+  the naive gather-based formula does, instead of a plausible finite number
+  (a clipped, wrapped or all-zero one-hot row). ``ids`` may have more axes
+  than ``x`` (a label sequence for one value: any bad id poisons it) or fewer
+  (the logits row ``x [..., C]`` of one id); the leading axes match.
+  ``where`` (the shape of ``ids``) restricts the check to live entries
+  (padding beyond a sequence's length holds any id). Entries that are set
+  to NaN get a zero gradient; the others are untouched.
+  """
+  bad = ids_outside(ids, num_classes, ignore_index)
+  if where is not None:
+    bad = bad & where
+  if bad.ndim > x.ndim:
+    bad = jnp.any(bad, axis=tuple(range(x.ndim, bad.ndim)))
+  elif bad.ndim < x.ndim:
+    bad = bad.reshape(bad.shape + (1,) * (x.ndim - bad.ndim))
+  return jnp.where(bad, jnp.asarray(jnp.nan, x.dtype), x)

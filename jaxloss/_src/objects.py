@@ -426,11 +426,19 @@ def _reject_per_sample(obj, **masks):
   """A batch-level value takes no per-sample weight or mask."""
   for arg, value in masks.items():
     if value is not None and np.ndim(value) > 0:
-      kind = "batch-level loss" if obj.batch_level else "loss configured"
+      if obj.batch_level:
+        why = (
+          "this batch-level loss (one value per batch, not per sample; "
+          "weigh whole batches instead)"
+        )
+      else:
+        why = (
+          "a scalar value (one unbatched sample, or a loss configured to "
+          "give one value per batch)"
+        )
       raise ValueError(
-        f"{type(obj).__name__}: {arg} must be None or a scalar for this "
-        f"{kind} (one value per batch, not per sample; weigh whole batches "
-        f"instead), got {arg}.shape={tuple(np.shape(value))}"
+        f"{type(obj).__name__}: {arg} must be None or a scalar for {why}, "
+        f"got {arg}.shape={tuple(np.shape(value))}"
       )
 
 

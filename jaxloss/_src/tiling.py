@@ -179,6 +179,15 @@ def lse_add(state: Lse, s) -> tuple[Lse, jax.Array, jax.Array]:
   return Lse(m_new, se, sw), alpha, e
 
 
+def shift_sum(total, count, m_old, m_new):
+  """``total = sum(s - m_old)`` over ``count`` logits, re-expressed as
+  ``sum(s - m_new)`` (0 while nothing was summed): a sum of logits kept
+  relative to the running maximum, so that it never holds the large
+  common offset (logits of 3e5 in float32) that a difference with the
+  maximum would cancel."""
+  return total + jnp.where(count > 0, count * (m_old - finite_shift(m_new)), 0)
+
+
 def finish_lse(m, se, *, empty_rows: bool = False) -> jax.Array:
   """``m + log(se)``, the log-sum-exp of a finished state.
 
@@ -214,15 +223,19 @@ def lse_across(
   states: Sequence[Lse],
   sums: Sequence[Any] = (),
   rescaled: Sequence[tuple[int, Any]] = (),
+  shifted: Sequence[tuple[int, Any, int]] = (),
 ) -> tuple[list[Lse], list[jax.Array], list[jax.Array]]:
   """Global statistics from the per-device ones of a sharded axis.
 
   One ``pmax`` of every state's maximum, then one ``psum`` of the states'
-  sums (rescaled to the global maxima), of ``sums`` as they are and of each
+  sums (rescaled to the global maxima), of ``sums`` as they are, of each
   ``(i, array)`` in ``rescaled`` (a sum weighted by the exponentials of
-  state ``i``, rescaled like it).
+  state ``i``, rescaled like it) and of each ``(i, array, count)`` in
+  ``shifted`` (a sum of ``count`` logits relative to state ``i``'s maximum,
+  ``sum(s - m)``, re-expressed relative to the global maximum).
 
-  Returns ``(states, sums, rescaled)``, global and the same on every device.
+  Returns ``(states, sums, rescaled + shifted)``, global and the same on
+  every device.
   """
   maxima = [s.m for s in states]
   if len(maxima) == 1:
@@ -235,6 +248,10 @@ def lse_across(
     parts += [s.se] if s.sw is None else [s.se, s.sw]
   parts += list(sums)
   parts += [a * moved[i][1] for i, a in rescaled]
+  parts += [
+    a + count * (states[i].m - finite_shift(global_max[i]))
+    for i, a, count in shifted
+  ]
   summed = psum_together(axis_name, *parts)
   out_states, k = [], 0
   for s, _ in moved:

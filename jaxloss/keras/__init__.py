@@ -11,6 +11,9 @@
   ``custom_objects`` once ``jaxloss.keras`` is imported.
 * ``jaxloss.keras.regularizers``: Keras-registered forms of
   :mod:`jaxloss.regularizers`.
+* ``jaxloss.keras.<function>`` for every loss function of ``keras.losses``
+  (``mean_squared_error``, ``huber``, ``dice``, ``tversky``, ``circle``,
+  ...): Keras's signature and per-sample values on jaxloss's kernels.
 * ``from_jaxloss(obj)``: the Keras form of a jaxloss loss object.
 
 Keras is an optional extra (``pip install jaxloss[keras]``); ``import
@@ -26,9 +29,10 @@ Examples:
   True
   >>> float(loss([[0.0], [1.0]], [[2.0], [1.0]], sample_weight=[1.0, 0.0]))
   0.4375
-  >>> keras.losses.deserialize(keras.losses.serialize(loss)).get_config()
-  {'name': 'huber_loss', 'reduction': 'sum_over_batch_size', 'dtype': None, \
-'delta': 0.5}
+  >>> loss.get_config()  # exactly Keras's (which drops delta)
+  {'name': 'huber_loss', 'reduction': 'sum_over_batch_size'}
+  >>> float(jaxloss.keras.huber([[0.0]], [[2.0]], 0.5)[0])
+  0.875
 """
 
 import importlib.util
@@ -53,10 +57,16 @@ if keras.backend.backend() != "jax":  # pragma: no cover
 
 from jaxloss.keras import _losses  # noqa: E402
 from jaxloss.keras import regularizers  # noqa: E402
+from jaxloss.keras._functions import FUNCTIONS  # noqa: E402
 from jaxloss.keras._losses import *  # noqa: E402, F403
 
-__all__ = ["regularizers"]
+# Keras's functional forms (keras.losses.huber, ...), made from Keras's own
+# signatures when Keras is imported.
+globals().update(FUNCTIONS)
+
+__all__ = ["FUNCTIONS", "regularizers"]
 __all__ += _losses.__all__
+__all__ += sorted(FUNCTIONS)  # pyright: ignore[reportUnsupportedDunderAll]
 
 
 def __dir__() -> list[str]:

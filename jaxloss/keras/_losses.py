@@ -12,6 +12,7 @@ its own losses.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from typing import Any
 from typing import Self
@@ -37,7 +38,36 @@ _BASE_KEYS = ("reduction", "name", "dtype")
 # adapter does; the loss object underneath holds jaxloss's name.
 KERAS_KEYWORDS: dict[str, dict[str, str]] = {
   "SparseCategoricalCrossentropy": {"ignore_index": "ignore_class"},
+  # Keras 3.15's code weighs false negatives by ``alpha`` and false
+  # positives by ``beta`` (its docstring says the opposite); jaxloss follows
+  # the paper. The Keras form promises Keras's number, so it swaps them.
+  "Tversky": {"alpha": "beta", "beta": "alpha"},
 }
+
+
+@functools.cache
+def keras_config_keys(
+  name: str,
+) -> tuple[frozenset[str], frozenset[str]] | None:
+  """``(config keys, constructor keywords)`` of Keras's own class
+  ``keras.losses.<name>`` (built with its defaults), or None where Keras
+  has no such class."""
+  keras_class = getattr(keras.losses, name, None)
+  if not (
+    isinstance(keras_class, type) and issubclass(keras_class, keras.losses.Loss)
+  ):
+    return None
+  keywords = frozenset(inspect.signature(keras_class.__init__).parameters)
+  return frozenset(keras_class().get_config()), keywords
+
+
+def _is_default(value, default) -> bool:
+  if value is None or default is None:
+    return value is default
+  try:
+    return bool(value == default)
+  except (TypeError, ValueError):  # arrays: never the default
+    return False
 
 
 def _hyper_defaults(cls) -> dict[str, Any]:
@@ -163,7 +193,15 @@ class JaxlossLoss(keras.losses.Loss):
       squeeze_or_expand_to_same_rank(y_true, y_pred),
     )
     values = self._core.values(y_true, y_pred)
-    if jnp.ndim(values) == 0 and jnp.ndim(y_pred) > 0 and self._weighted:
+    # Keras's own batch-level forms (Dice, Tversky with axis=None) accept
+    # weights: Keras scales the batch's value by them, and so does the Keras
+    # form here. A loss with no Keras counterpart keeps the rule.
+    if (
+      jnp.ndim(values) == 0
+      and jnp.ndim(y_pred) > 0
+      and self._weighted
+      and keras_config_keys(name) is None
+    ):
       raise ValueError(
         f"jaxloss.keras.{name}: sample_weight (or class_weight, or a Keras "
         f"mask) must be absent for a batch-level loss (one value per "
@@ -179,12 +217,30 @@ class JaxlossLoss(keras.losses.Loss):
     return values
 
   def get_config(self) -> dict[str, Any]:
-    config = {
-      "name": self.name,
-      "reduction": self.reduction,
-      "dtype": _dtype_config(self._dtype_argument),
+    """The config. For a loss Keras has, Keras's: the keys of Keras's own
+    class (``name``, ``reduction`` and the hyper-parameters its config
+    keeps, under Keras's names), dropping what Keras's drops (a ``dtype``;
+    Huber's ``delta``, CosineSimilarity's ``axis``: such a loss reloads
+    with those defaults, as Keras's own does), plus a jaxloss extension
+    Keras has no keyword for (``label_smoothing`` of the sparse
+    cross-entropy) when it is not the default. Other losses keep ``dtype``
+    and every hyper-parameter."""
+    config: dict[str, Any] = {"name": self.name, "reduction": self.reduction}
+    keras_class = keras_config_keys(type(self).__name__)
+    if keras_class is None:
+      config["dtype"] = _dtype_config(self._dtype_argument)
+      config.update(self.hyper_parameters())
+      return config
+    keys, keywords = keras_class
+    names = type(self).keras_keywords
+    defaults = {
+      names.get(k, k): v
+      for k, v in _hyper_defaults(type(self).core_class).items()
     }
-    config.update(self.hyper_parameters())
+    for key, value in self.hyper_parameters().items():
+      extension = key not in keywords
+      if key in keys or (extension and not _is_default(value, defaults[key])):
+        config[key] = value
     return config
 
   @classmethod

@@ -163,6 +163,41 @@ def main():
     namespace[key] = torch.tensor(value) if integer else _t(value)
   for key, torch_call, _ in guide.ROWS:
     put(f"guide-{key}", torch_call, value=eval(torch_call, dict(namespace)))  # noqa: S307
+  for key, (t, lq, log_target) in cases.kl_div_inputs().items():
+    lqs = _t(lq, grad=True)
+    for reduction in ("none", "sum", "batchmean"):
+      lqs.grad = None
+      value = F.kl_div(lqs, _t(t), reduction=reduction, log_target=log_target)
+      value.sum().backward()
+      put(
+        f"kl_div-{key}-{reduction}",
+        f"F.kl_div(log_q, t, reduction={reduction!r}, "
+        f"log_target={log_target}), gradient of the sum",
+        value=value,
+        grad_input=lqs.grad,
+      )
+
+  z, y, w, z1, y1 = cases.multi_margin_weight_inputs()
+  for p in (1, 2):
+    zs = _t(z, grad=True)
+    value = F.multi_margin_loss(
+      zs, torch.tensor(y), p=p, weight=_t(w), reduction="none"
+    )
+    value.sum().backward()
+    put(
+      f"multi_margin-weight-p{p}",
+      f"F.multi_margin_loss(z, y, p={p}, weight=w, reduction='none'), "
+      "gradient of the sum",
+      value=value,
+      grad_input=zs.grad,
+    )
+    put(
+      f"multi_margin-weight-unbatched-p{p}",
+      f"F.multi_margin_loss(z[C], y scalar, p={p}, weight=w, reduction='none')",
+      value=F.multi_margin_loss(
+        _t(z1), torch.tensor(y1), p=p, weight=_t(w), reduction="none"
+      ),
+    )
 
   data = {
     "provenance": {

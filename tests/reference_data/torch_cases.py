@@ -227,3 +227,31 @@ def multilabel_weight_inputs():
   z = rng.normal(size=(4, 5)) * 2
   w = rng.uniform(0.2, 3.0, 5)
   return t, z, w
+
+
+def kl_div_inputs():
+  """``{case: (target, log_input, log_target)}``: zero targets, a negative
+  target, log-targets, and a scalar pair."""
+  rng = np.random.default_rng(11)
+  log_q = np.log(rng.dirichlet(np.ones(4), size=3))
+  t = rng.dirichlet(np.ones(4), size=3)
+  t[0, 1] = 0.0
+  t[2, 0] = 0.0
+  neg = t.copy()
+  neg[1, 2] = -0.25
+  return {
+    "zero_targets": (t, log_q, False),
+    "negative_target": (neg, log_q, False),
+    "log_targets": (np.log(rng.dirichlet(np.ones(4), size=3)), log_q, True),
+    "scalar": (np.array(0.3), np.array(-1.7), False),
+  }
+
+
+def multi_margin_weight_inputs():
+  """Scores ``[3, 4]``, labels ``[3]``, class weights ``[4]``, and one
+  unbatched sample (scores ``[4]``, a scalar label)."""
+  rng = np.random.default_rng(12)
+  z = rng.normal(size=(3, 4))
+  y = np.array([0, 3, 2])
+  w = np.array([0.5, 1.0, 2.0, 3.0])
+  return z, y, w, z[1], np.array(3)

@@ -18,6 +18,7 @@ from tests.specs import one_hot
 from tests.specs import simplex
 from tests.specs.common import EPS
 from tests.specs.common import SRC
+from tests.specs.common import TORCH
 from tests.specs.common import K
 from tests.specs.common import bin_inputs
 from tests.specs.common import bin_logit_inputs
@@ -139,6 +140,24 @@ def np_sparse_cce(
 
 def np_gce(y, p, q=0.5):
   return (1 - np.take_along_axis(p, y[:, None], -1)[:, 0] ** q) / q
+
+
+def np_kl_div(t, log_q, log_target=False):
+  """PyTorch 2.13 ``F.kl_div`` point-wise terms, summed over the last axis."""
+  if log_target:
+    return np.sum(np.exp(t) * (t - log_q), axis=-1)
+  xlogx = np.where(t == 0, 0.0, t * np.log(np.where(t == 0, 1.0, t)))
+  return np.sum(xlogx - t * log_q, axis=-1)
+
+
+def _kl_div_inputs(rng, b):
+  t = rng.dirichlet(np.ones(4), size=b)
+  return t, np.log(rng.dirichlet(np.ones(4), size=b))
+
+
+def _kl_div_log_inputs(rng, b):
+  t, log_q = _kl_div_inputs(rng, b)
+  return np.log(t), log_q
 
 
 SPECS = [
@@ -277,5 +296,22 @@ SPECS = [
     reference_source="Zhang & Sabuncu 2018, eq. (6); Keras 3.15",
     edge_inputs=lambda: _sparse_edges(False),
     mismatch=labels_mismatch,
+  ),
+  Spec(
+    "kl_div",
+    jaxloss.kl_div,
+    _kl_div_inputs,
+    cls=jaxloss.KLDiv,
+    reference=np_kl_div,
+    reference_source=TORCH.format("KLDivLoss"),
+  ),
+  Spec(
+    "kl_div-log_target",
+    jaxloss.kl_div,
+    _kl_div_log_inputs,
+    kwargs={"log_target": True},
+    cls=jaxloss.KLDiv,
+    reference=np_kl_div,
+    reference_source=TORCH.format("KLDivLoss"),
   ),
 ]

@@ -80,6 +80,11 @@ def np_multi_margin(y, x, p=1, margin=1.0):
   return out / c
 
 
+def np_multi_margin_weighted(y, x, p=1, margin=1.0, weight=None):
+  """PyTorch 2.13's kernel: ``w[y]`` times the sum of powered hinges."""
+  return np.asarray(weight)[y] * np_multi_margin(y, x, p, margin)
+
+
 def np_margin_ranking(y, x1, x2, margin=0.0):
   return np.maximum(0, -y * (x1 - x2) + margin)
 
@@ -161,6 +166,16 @@ SPECS = [
     cls=jaxloss.MultiMarginLoss,
     reference=np_multi_margin,
     reference_source=TORCH.format("MultiMarginLoss"),
+    mismatch=labels_mismatch,
+  ),
+  Spec(
+    "multi_margin-weight",
+    jaxloss.multi_margin,
+    sparse_logit_inputs,
+    kwargs={"p": 2, "weight": (0.5, 1.0, 2.0, 3.0)},
+    cls=jaxloss.MultiMarginLoss,
+    reference=np_multi_margin_weighted,
+    reference_source=TORCH.format("MultiMarginLoss") + " (its C++ kernel)",
     mismatch=labels_mismatch,
   ),
   Spec(

@@ -83,12 +83,12 @@ def reference(
   return np.where(valid, loss, 0.0)
 
 
-def _edges():
+def _edges(ignore=-100):
   big = np.array([[1e3, -1e3, 5e2, 0.0], [0.0, 0.0, 0.0, 0.0]])
   return [
     (big, np.array([2, 5])),
-    (np.zeros((2, D)), np.array([-1, -1])),  # every token ignored
-    (big * 10, np.array([-1, 0])),
+    (np.zeros((2, D)), np.array([ignore, ignore])),  # every token ignored
+    (big * 10, np.array([ignore, 0])),
   ]
 
 
@@ -111,7 +111,7 @@ SPECS = [
     kwargs=dict(bias=True, chunk_size=2, **OPTIONS),
     reference=reference,
     reference_source=SRC,
-    edge_inputs=_edges,
+    edge_inputs=lambda: _edges(OPTIONS["ignore_index"]),
     diff_argnums=(0,),
     half_out=jnp.float32,  # the fused LM functions' dtype policy
   ),

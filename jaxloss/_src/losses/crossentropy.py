@@ -334,8 +334,9 @@ def categorical_focal_crossentropy(
   return (-jnp.sum(alpha * modulating * t * log_q, axis=-1)).astype(dt)
 
 
-def _sparse_inputs(caller, y_true, y_pred, axis):
-  """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last)."""
+def _sparse_inputs(caller, y_true, y_pred, axis, ignore_index=None):
+  """Labels ``[...]`` and scores ``[..., K]`` (class axis moved last); the
+  scores of a label outside ``[0, K)`` (not ``ignore_index``) are NaN."""
   validation.axis(caller, axis)
   p = numerics.as_float(caller, "y_pred", y_pred)
   shapes.check_min_rank(caller, "y_pred", p, 1)
@@ -346,7 +347,9 @@ def _sparse_inputs(caller, y_true, y_pred, axis):
   p = jnp.moveaxis(p, axis, -1)
   labels = shapes.check_labels_shape(caller, labels, p)
   dt = p.dtype
-  return labels, p.astype(numerics.compute_dtype(dt)), dt
+  p = p.astype(numerics.compute_dtype(dt))
+  p = numerics.nan_at_bad_ids(p, labels, p.shape[-1], ignore_index=ignore_index)
+  return labels, p, dt
 
 
 def _gather_last(x, labels):
@@ -373,8 +376,9 @@ def sparse_categorical_crossentropy(
   :func:`categorical_crossentropy` (and Keras's) on one-hot labels with the
   same smoothing; ``ls = 0`` is Keras's sparse loss.
   Entries whose label equals ``ignore_index`` give 0 (and the loss object
-  then averages over the other entries only, as Keras does). Labels outside
-  ``[0, K)`` are not checked (no value-dependent checks under ``jit``).
+  then averages over the other entries only, as Keras does). Another label
+  outside ``[0, K)`` gives NaN (as the naive gather does past the end; a
+  negative label is never wrapped round to a class).
 
   Args:
     y_true: integer labels ``[...]`` (or ``[..., 1]``).
@@ -403,7 +407,7 @@ def sparse_categorical_crossentropy(
   validation.flag(caller, "from_logits", from_logits)
   validation.check_range(caller, "label_smoothing", label_smoothing, 0.0, 1.0)
   validation.integer(caller, "ignore_index", ignore_index, optional=True)
-  labels, p, dt = _sparse_inputs(caller, y_true, y_pred, axis)
+  labels, p, dt = _sparse_inputs(caller, y_true, y_pred, axis, ignore_index)
   valid = None
   if ignore_index is not None:
     valid = labels != ignore_index
@@ -587,6 +591,58 @@ class SparseCategoricalCrossentropy(
   label_smoothing: float | jax.Array = 0.0
 
 
+@scoped
+def kl_div(
+  y_true: InputLike, y_pred: InputLike, *, log_target: bool = False
+) -> jax.Array:
+  """KL divergence in PyTorch's form (``torch.nn.KLDivLoss``), summed over
+  the last axis.
+
+  ``y_pred`` holds log-probabilities ``log q`` (PyTorch's ``input``) and
+  ``y_true`` the targets ``t`` (probabilities, or log-probabilities with
+  ``log_target=True``). PyTorch 2.13's point-wise terms::
+
+    log_target=False:  xlogy(t, t) - t * log q      (0 log 0 = 0)
+    log_target=True:   exp(t) * (t - log q)
+
+  summed over the last axis (one value per sample; a scalar input is one
+  term). So the gradient with respect to ``log q`` is ``-t`` (``-exp(t)``),
+  also where ``t = 0``, and a negative target gives NaN, as in PyTorch.
+  PyTorch's ``reduction="batchmean"`` is the loss object's default
+  reduction on ``[N, C]`` inputs, ``"sum"`` is ``"sum"``; its ``"mean"``
+  divides the sum by the number of elements (``"sum_over_batch_size"``
+  divided by ``C``). Unlike :func:`kl_divergence` (Keras's form on
+  probabilities) nothing is clipped.
+
+  Args:
+    y_true: targets ``[..., K]`` (or a scalar).
+    y_pred: log-probabilities ``[..., K]``, the same shape.
+    log_target: whether ``y_true`` holds log-probabilities.
+
+  Returns:
+    ``[...]``: the sum of the terms over the last axis.
+
+  Example:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> jaxloss.kl_div([[0.5, 0.5]], jnp.log(jnp.array([[0.25, 0.75]])))
+    Array([0.14384103], dtype=float32)
+
+  References:
+    PyTorch 2.13 ``torch.nn.functional.kl_div`` (the values in the tests).
+  """
+  caller = "kl_div"
+  validation.flag(caller, "log_target", log_target)
+  t, log_q, dt = shapes.elementwise_inputs(caller, y_true, y_pred)
+  if log_target:
+    terms = jnp.exp(t) * (t - log_q)
+  else:
+    terms = numerics.xlogy(t, t) - t * log_q
+  if terms.ndim:
+    terms = jnp.sum(terms, axis=-1)
+  return terms.astype(dt)
+
+
 # Keras's name for the ignored label stays accepted, with a warning.
 SparseCategoricalCrossentropy.__init__ = validation.deprecated_alias(
   {"ignore_class": "ignore_index"}, caller="SparseCategoricalCrossentropy"
@@ -609,3 +665,9 @@ class KLDivergence(
   Loss, fn=kl_divergence, aliases=("kld", "KLD", "kullback_leibler_divergence")
 ):
   """Loss object for :func:`jaxloss.kl_divergence`."""
+
+
+class KLDiv(Loss, fn=kl_div):
+  """Loss object for :func:`jaxloss.kl_div`."""
+
+  log_target: bool = False

@@ -282,18 +282,26 @@ def multi_margin(
   *,
   p: int = 1,
   margin: float | jax.Array = 1.0,
+  weight: InputLike | None = None,
 ) -> jax.Array:
   """Multi-class hinge loss, PyTorch's ``MultiMarginLoss``.
 
-  With integer label ``y`` and scores ``z`` over ``C`` classes::
+  With integer label ``y``, scores ``z`` over ``C`` classes and class
+  weights ``w`` (1 when ``weight`` is None)::
 
-    loss = sum_{i != y} max(0, margin - z[y] + z[i]) ** p / C
+    loss = w[y] * sum_{i != y} max(0, margin - z[y] + z[i]) ** p / C
+
+  (PyTorch 2.13's kernel multiplies ``w[y]`` after the power; its docs put
+  it inside.) An unbatched input (``y_true`` a scalar, ``y_pred`` ``[C]``)
+  is one sample, as in PyTorch: a scalar value.
 
   Args:
     y_true: integer labels ``[...]`` (or ``[..., 1]``).
     y_pred: scores ``[..., C]``.
     p: 1 or 2.
     margin: the margin.
+    weight: None, a scalar, or one weight per class ``[C]`` (PyTorch's
+      ``weight``).
 
   Returns:
     Per-sample losses ``[...]``.
@@ -325,10 +333,14 @@ def multi_margin(
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
   num_classes = z.shape[-1]
+  z = numerics.nan_at_bad_ids(z, labels, num_classes)
   z_y = jnp.take_along_axis(z, labels[..., None], axis=-1)
   hinge = jnp.maximum(margin - z_y + z, 0)
   if p == 2:
     hinge = jnp.square(hinge)
+  if weight is not None:
+    w = per_class.class_vector(caller, "weight", weight, z.shape, z.dtype)
+    hinge = hinge * jnp.take_along_axis(w, labels[..., None] % num_classes, -1)
   others = ~jax.nn.one_hot(labels, num_classes, dtype=jnp.bool_)
   return (jnp.sum(jnp.where(others, hinge, 0), axis=-1) / num_classes).astype(
     dt
@@ -496,6 +508,7 @@ class MultiMarginLoss(Loss, fn=multi_margin):
 
   p: int = 1
   margin: float | jax.Array = 1.0
+  weight: InputLike | None = None
 
 
 class MarginRankingLoss(Loss, fn=margin_ranking):

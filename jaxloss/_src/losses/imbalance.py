@@ -38,8 +38,8 @@ def sparse_logits(caller: str, y_true, y_pred):
   """Integer labels ``[...]`` and logits ``[..., C]`` in the compute dtype.
 
   Returns ``(labels, logits, out_dtype)``; labels of shape ``[..., 1]`` are
-  squeezed. Labels outside ``[0, C)`` are not checked (a value-dependent
-  check would break ``jit``): their one-hot row is all zeros.
+  squeezed. A label outside ``[0, C)`` makes its row of logits NaN (so its
+  value is NaN, never the score of an all-zero one-hot row).
   """
   y_pred = numerics.as_float(caller, "y_pred", y_pred)
   shapes.check_min_rank(caller, "y_pred", y_pred, 1)
@@ -47,6 +47,7 @@ def sparse_logits(caller: str, y_true, y_pred):
   labels = shapes.check_labels_shape(caller, labels, y_pred)
   out_dtype = y_pred.dtype
   logits = y_pred.astype(numerics.compute_dtype(out_dtype))
+  logits = numerics.nan_at_bad_ids(logits, labels, logits.shape[-1])
   return labels, logits, out_dtype
 
 

@@ -38,6 +38,8 @@ def _inputs(caller, y_true, y_pred, centers):
   labels = shapes.row_labels(
     caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
   )
+  # A label that names no centre makes its embedding, so its value, NaN.
+  emb = numerics.nan_at_bad_ids(emb, labels, cen.shape[0])
   return labels, emb, cen, out_dtype
 
 

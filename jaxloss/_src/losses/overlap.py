@@ -713,6 +713,7 @@ def lovasz_softmax(
   shapes.check_min_rank(caller, "y_pred", p, 2)
   labels = shapes.check_labels_shape(caller, labels, p)
   num_classes = p.shape[-1]
+  p = numerics.nan_at_bad_ids(p, labels, num_classes)
   ids = _class_ids(caller, classes, num_classes)
   if per_image and p.shape[0] == 0:  # an empty batch: an empty result
     return jnp.zeros((0,), dt)

@@ -193,6 +193,7 @@ def ctc_with_paddings(
   )
   phi = phi.at[-1].set(last_phi)
   loss = -ctc_final_log_likelihood(alphas[-1], label_lengths)
+  loss = numerics.nan_at_bad_ids(loss, y, z.shape[-1], where=lpad < 0.5)
   return loss.astype(dt), phi.astype(dt), emit.astype(dt)
 
 
@@ -241,9 +242,10 @@ def ctc(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   batch, frames, _ = logits.shape
   input_lengths = jnp.full((batch,), frames, jnp.int32)
   label_lengths = jnp.sum(labels != 0, axis=-1).astype(jnp.int32)
-  return ctc_neg_log_likelihood(
+  loss = ctc_neg_log_likelihood(
     log_probs, input_lengths, labels, label_lengths, blank=0
-  ).astype(dt)
+  )
+  return numerics.nan_at_bad_ids(loss, labels, log_probs.shape[-1]).astype(dt)
 
 
 class CTC(Loss, fn=ctc):

@@ -63,7 +63,8 @@ def cox_ph(
   contributes Efron's ``sum_r log(S_R - r / d S_D)``. Without ties both
   agree. Censored samples (``events == 0``) only enter risk sets. All
   denominators are computed in log space (``logsumexp``, ``log1p``); an
-  all-censored batch gives 0 with zero gradients.
+  all-censored batch gives 0 with zero gradients. A NaN in ``times`` or
+  ``risk_scores`` (any sample, censored or not) makes the value NaN.
 
   The risk sets are formed as an ``[N, N]`` mask: memory is ``O(N^2)`` in
   the batch size. Because the loss couples the samples of a batch, its
@@ -141,7 +142,12 @@ def cox_ph(
     log_den = log_risk
   ll = jnp.where(e, eta - jnp.where(e, log_den, 0), 0)
   n_events = jnp.sum(e).astype(eta.dtype)
-  return numerics.safe_divide(-jnp.sum(ll), n_events).astype(dt)
+  loss = numerics.safe_divide(-jnp.sum(ll), n_events)
+  # A NaN time (censored or not) or risk score reorders every risk set it
+  # touches (comparisons with NaN are False): the value is NaN, never a
+  # finite number from the remaining samples.
+  unknown = jnp.any(jnp.isnan(t)) | jnp.any(jnp.isnan(eta))
+  return jnp.where(unknown, jnp.nan, loss).astype(dt)
 
 
 @scoped
@@ -194,6 +200,7 @@ def discrete_survival_nll(
   dt = z.dtype
   z = z.astype(numerics.compute_dtype(dt))
   k = z.shape[-1]
+  z = numerics.nan_at_bad_ids(z, tau, k)
   ks = jnp.reshape(jnp.arange(k), (1,) * tau.ndim + (k,))
   at = ks == tau[..., None]
   target = (at & e[..., None]).astype(z.dtype)

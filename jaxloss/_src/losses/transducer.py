@@ -278,7 +278,8 @@ def rnnt_loss(
   Args:
     logits: ``[B, T, U + 1, V]`` joint-network outputs (not normalised).
     labels: ``[B, U]`` integer labels in ``[0, V)``, never ``blank`` within
-      the lengths; entries past ``label_lengths`` are ignored.
+      the lengths (an id outside ``[0, V)`` there makes the sample's value
+      NaN); entries past ``label_lengths`` are ignored.
     logit_lengths: ``[B]`` integer frame counts; None means ``T``.
     label_lengths: ``[B]`` integer label counts; None means ``U``.
     blank: the blank id, in ``[0, V)``.
@@ -346,6 +347,9 @@ def rnnt_loss(
     )
   else:
     out = _from_logits(z, blank, ids, t_len, u_len, hyper)
+  # A label id outside [0, V) within the label length makes its value NaN.
+  live = jnp.arange(u1 - 1).reshape(1, -1) < u_len.reshape(-1, 1)
+  out = numerics.nan_at_bad_ids(out, labels, vocab, where=live)
   return out.astype(dt)
 
 
