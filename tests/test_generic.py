@@ -115,33 +115,15 @@ REDUCTIONS = (
 )
 
 
-@jax.jit
-def _apply_all(losses, args, weight):
-  """Each object called with keyword and positional weights: one program."""
-  keyword = [lo(*args, sample_weight=weight) for lo in losses]
-  positional = [lo(*args, weight) for lo in losses]
-  return keyword, positional
-
-
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
 def test_object_reductions(spec):
+  # Every reduction's object, with keyword and Keras's positional weights,
+  # in one compiled program, against `jaxloss.reduce` of the values.
   args = _inputs(spec)
   values = _call(spec, *args)
   weight = np.linspace(0.5, 2.0, values.shape[0]) if values.ndim else 2.0
   losses = [spec.cls(reduction=r, **spec.kwargs) for r in REDUCTIONS]
-  keyword, positional = _apply_all(losses, args, weight)
-  for loss, got, by_position in zip(losses, keyword, positional, strict=True):
-    where = None
-    if loss.where_fn is not None:
-      where = loss.where_fn(*args, values, **loss.hyper_parameters())
-    want = jaxloss.reduce(
-      values, sample_weight=weight, where=where, reduction=loss.reduction
-    )
-    np.testing.assert_allclose(
-      got, want, rtol=1e-6, atol=1e-7, err_msg=loss.reduction
-    )
-    # Keras's positional sample_weight gives the same.
-    np.testing.assert_allclose(by_position, got, rtol=1e-6)
+  _holds(testing.check_reductions(losses, args, values, weight), spec)
 
 
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
