@@ -231,10 +231,8 @@ def test_gradient_check_catches_wrong_derivatives(x64):
     return [r.name for r in results if not r.passed]
 
   assert failed(cube_with(lambda x: 3 * x**2)) == []
-  assert failed(cube_with(lambda x: 3.01 * x**2)) == [
-    "gradient",
-    "second_order",
-  ]
+  # Off by a factor: the gradient is wrong, its derivative consistent with it.
+  assert failed(cube_with(lambda x: 3.01 * x**2)) == ["gradient"]
   # Right first derivative, but its own derivative is lost.
   assert failed(cube_with(lambda x: 3 * jax.lax.stop_gradient(x) ** 2)) == [
     "second_order"

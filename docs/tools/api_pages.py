@@ -81,6 +81,7 @@ def main() -> list[str]:
     "jaxloss.flax.linen",
     "jaxloss.flax.nnx",
     "jaxloss.keras",
+    "jaxloss.testing",
   ]
   for module_name in submodules:
     try:

@@ -134,7 +134,8 @@ class Report:
   """Every contract's result for one loss.
 
   ``report["gradient"]`` is one :class:`ContractResult`; ``report.passed``
-  is True when none failed; ``str(report)`` is a readable table.
+  is True when none failed; ``str(report)`` is a readable table;
+  ``seconds`` is the CPU time the check took.
   """
 
   name: str
@@ -157,12 +158,12 @@ class Report:
 
   def __str__(self) -> str:
     failed = len(self.failures)
-    head = (
-      f"check_loss({self.name}): "
-      + (f"{failed} of {len(self.results)} contracts failed" if failed else "")
-      + ("all contracts hold" if not failed else "")
-      + f" ({self.seconds:.1f} s)"
+    verdict = (
+      f"{failed} of {len(self.results)} contracts failed"
+      if failed
+      else "all contracts hold"
     )
+    head = f"check_loss({self.name}): {verdict} ({self.seconds:.1f} s)"
     return "\n".join([head] + [f"  {r}" for r in self.results.values()])
 
   def raise_for_failures(self) -> Report:
@@ -416,7 +417,6 @@ def check_edges(programs: Programs, cases) -> ContractResult:
   ``cases`` are ``(description, args)`` pairs; one compiled program per
   input signature serves them all.
   """
-  worst = 0
   for description, case in cases:
     case = tuple(jnp.asarray(a) for a in case)
     try:
@@ -446,7 +446,6 @@ def check_edges(programs: Programs, cases) -> ContractResult:
         where=description,
         inputs=case,
       )
-    worst = max(worst, bad_value)
   if not cases:
     return _skip("edges", "no edge inputs (name some with edges=[...])")
   return _pass("edges", 0.0, 0.0, f"{len(cases)} edge inputs")
@@ -613,15 +612,18 @@ def _subject(loss, args, rng):
     if isinstance(loss, objects.LossFunctionWrapper):
       name = f"wrap({getattr(loss.function, '__name__', 'fn')})"
     return name, loss.values, loss, tuple(loss.inputs)
-  module = _flax_module(loss)
-  if module is not None:
-    object_of = getattr(loss, "loss_object", None)
-    if object_of is not None:  # a jaxloss.flax.linen loss module
-      obj = object_of()
+  kind = _flax_kind(loss)
+  if kind is not None:
+    obj = getattr(loss, "loss", None)  # LossModule(jaxloss.Huber()), nnx
+    if not isinstance(obj, objects.Loss) and kind == "linen":
+      object_of = getattr(loss, "loss_object", None)  # jaxloss.flax.linen.X
+      obj = object_of() if callable(object_of) else None
+    if isinstance(obj, objects.Loss):
       return type(loss).__name__, obj.values, obj, tuple(obj.inputs)
-    variables = loss.init(jax.random.key(int(rng.integers(2**31))), *args)
-    fn = functools.partial(loss.apply, variables)
-    return type(loss).__name__, fn, None, _input_names(loss.__call__)
+    if kind == "linen":
+      variables = loss.init(jax.random.key(int(rng.integers(2**31))), *args)
+      fn = functools.partial(loss.apply, variables)
+      return type(loss).__name__, fn, None, _input_names(loss.__call__)
   if not callable(loss):
     raise TypeError(
       f"check_loss: fn must be a loss function, a loss object or a Flax "
@@ -631,14 +633,20 @@ def _subject(loss, args, rng):
   return name, loss, None, _input_names(loss)
 
 
-def _flax_module(loss):
+def _flax_kind(loss) -> str | None:
+  """ "linen" or "nnx" for a Flax module, else None (Flax not imported)."""
   import sys  # noqa: PLC0415
 
   if "flax" not in sys.modules:
     return None
+  from flax import nnx  # noqa: PLC0415
   import flax.linen as nn  # noqa: PLC0415
 
-  return loss if isinstance(loss, nn.Module) else None
+  if isinstance(loss, nn.Module):
+    return "linen"
+  if isinstance(loss, nnx.Module):
+    return "nnx"
+  return None
 
 
 def _input_names(fn) -> tuple[str, ...]:
@@ -752,12 +760,12 @@ def check_loss(
   """Checks the loss contracts on a loss function, loss object or module.
 
   The loss is called as ``fn(*example_args)``. A loss object
-  (``jaxloss.Huber()``, ``jaxloss.wrap(f)``, a ``jaxloss.flax.linen`` loss
-  module) is checked on its per-sample values (``loss.values``) and its
-  reductions; a Flax module with parameters is initialised once and
-  checked as ``module.apply(variables, *args)``; anything else callable
-  (a plain function, a ``jax.custom_vjp`` function, an nnx module) as is.
-  The leading axis of ``example_args`` is the batch.
+  (``jaxloss.Huber()``, ``jaxloss.wrap(f)``, a ``jaxloss.flax`` linen or
+  nnx loss module) is checked on its per-sample values (``loss.values``)
+  and its reductions; a linen module with parameters is initialised once
+  and checked as ``module.apply(variables, *args)``; anything else
+  callable (a plain function, a ``jax.custom_vjp`` function, an nnx
+  module) as is. The leading axis of ``example_args`` is the batch.
 
   Args:
     fn: the loss.
