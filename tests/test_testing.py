@@ -112,6 +112,13 @@ def test_batch_reduction_is_caught_by_vmap():
   assert _failed(report) == ["vmap"]
   assert "reduces over the batch axis" in report["vmap"].message
 
+  def scalar(y_true, y_pred):  # reduces the batch: one value per batch
+    return jnp.mean((y_true - y_pred) ** 2)
+
+  assert testing.check_loss(scalar, Y, P)["vmap"].status == "skip"
+  report = testing.check_loss(scalar, Y, P, per_sample=True, contracts=["vmap"])
+  assert "a batch of 4 gave values of shape ()" in report["vmap"].message
+
 
 def test_nan_turned_into_zero_is_caught_by_nan():
   def zeroed(y_true, y_pred):

@@ -857,6 +857,14 @@ def check_loss(
   def vmap():
     if not per_sample:
       return _skip("vmap", "the values are not one per sample (batch-level)")
+    if not values.ndim or values.shape[0] != batch:
+      return _fail(
+        "vmap",
+        f"per_sample=True, but a batch of {batch} gave values of shape "
+        f"{values.shape} (a per-sample loss reduces only the event axis)",
+        where="example inputs",
+        inputs=args32,
+      )
     return check_vmap(programs, args32)
 
   run("vmap", vmap)
