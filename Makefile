@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test test-slow test-properties test-min lint format-check typecheck stubs package bench docs docs-browser ci clean
+.PHONY: demo test test-slow test-properties test-min lint format-check typecheck package bench docs docs-browser ci clean
 
 $(VENV)/.stamp-demo: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,10 +13,10 @@ $(VENV)/.stamp-demo: pyproject.toml
 	$(PY) -m pip install -q -e ".[demo]"
 	touch $@
 
-$(VENV)/.stamp-dev: pyproject.toml
+$(VENV)/.stamp-dev: pyproject.toml .ci/constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[dev,demo]"
+	$(PY) -m pip install -q -c .ci/constraints.txt -e ".[dev,demo]"
 	touch $@ $(VENV)/.stamp-demo
 
 demo: $(VENV)/.stamp-demo
@@ -58,12 +58,16 @@ package: $(VENV)/.stamp-dev
 bench: $(VENV)/.stamp-dev
 	$(PY) -m benchmarks.run
 
-# The docs site: API pages and gallery generated from the package, then a
-# strict build (any warning fails).
+# The docs site: API pages, gallery and example pages (each example run)
+# generated from the package, then a
+# strict build (any warning fails) and a check that every docstring example
+# of the API pages is rendered as code.
 docs: $(VENV)/.stamp-dev
 	$(PY) -m docs.tools.api_pages
 	$(PY) -m docs.tools.gallery
+	$(PY) -m docs.tools.examples_pages
 	$(PY) -m mkdocs build --strict
+	$(PY) -m docs.tools.rendered_examples
 
 # The built site in headless Chromium (pages render, images load, search
 # finds what it should). Needs a Chromium on the PATH, so it is not in CI.
@@ -75,7 +79,7 @@ docs-browser: docs
 ci: lint format-check typecheck docs package test-min
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) build *.egg-info site docs/api docs/gallery
+	rm -rf $(VENV) $(MIN_VENV) build *.egg-info site docs/api docs/gallery docs/examples
 	rm -rf $(VENV) build *.egg-info
 
 # pyright over the package and the documented usages (tests/typecheck/):
@@ -85,7 +89,3 @@ PYRIGHT_VENV ?= .venv-pyright
 typecheck: $(VENV)/.stamp-dev
 	test -x $(PYRIGHT_VENV)/bin/pyright || ($(PYTHON) -m venv $(PYRIGHT_VENV) && $(PYRIGHT_VENV)/bin/pip install -q pyright)
 	$(PYRIGHT_VENV)/bin/pyright --pythonpath $(PY) jaxloss tests/typecheck/documented_usage.py
-
-# Rewrites jaxloss/__init__.pyi after adding or changing a loss.
-stubs: $(VENV)/.stamp-dev
-	$(PY) -m tools.gen_stubs

@@ -63,7 +63,7 @@ def load_tasks(seed: int):
   xtr, xte, ytr, yte = model_selection.train_test_split(
     x, y, test_size=0.25, random_state=seed, stratify=y
   )
-  classification = Task("digits", xtr, ytr, xte, yte, 10, "accuracy")
+  classification = Task("digits", xtr, ytr, xte, yte, NUM_CLASSES, "accuracy")
 
   diabetes = datasets.load_diabetes()
   x, y = diabetes.data, diabetes.target
@@ -86,11 +86,28 @@ def load_tasks(seed: int):
   return classification, regression, y_std
 
 
+LABEL_SMOOTHING = 0.1
+NUM_CLASSES = 10
+
+
+def smoothed_ce_floor(smoothing: float, num_classes: int) -> float:
+  """The smallest label-smoothed cross-entropy any model can reach.
+
+  The smoothed target puts ``1 - s + s / K`` on the label and ``s / K`` on
+  each other class; the cross-entropy to it is smallest when the predicted
+  distribution equals it, where it is the target's entropy (> 0 for
+  ``s > 0``): the curve levels off there, not at 0.
+  """
+  on = 1.0 - smoothing + smoothing / num_classes
+  off = smoothing / num_classes
+  return float(-on * np.log(on) - (num_classes - 1) * off * np.log(off))
+
+
 # Each entry: (label, loss object). The objects take (y_true, model_output).
 CLASSIFICATION_LOSSES = {
   "cross-entropy": jaxloss.SparseCategoricalCrossentropy(from_logits=True),
   "label-smoothed CE (0.1)": jaxloss.SparseCategoricalCrossentropy(
-    from_logits=True, label_smoothing=0.1
+    from_logits=True, label_smoothing=LABEL_SMOOTHING
   ),
   "focal CE (gamma=2)": jaxloss.wrap(
     lambda y, z, **kw: jaxloss.categorical_focal_crossentropy(
@@ -164,6 +181,20 @@ def plot(curves, path):
   for ax, (title, runs) in zip(axes, curves.items()):
     for label, history in runs.items():
       ax.plot(np.arange(1, len(history) + 1), history, label=label)
+    if title == "digits classifier":
+      # Label smoothing's minimum is the smoothed targets' entropy, not 0.
+      floor = smoothed_ce_floor(LABEL_SMOOTHING, NUM_CLASSES)
+      ax.axhline(floor, color="gray", linestyle="--", linewidth=1)
+      ax.annotate(
+        f"label-smoothed CE minimum {floor:.3f}\n"
+        "(entropy of the smoothed targets)",
+        (0.02, floor),
+        xycoords=("axes fraction", "data"),
+        textcoords="offset points",
+        xytext=(0, 4),
+        fontsize=8,
+        color="gray",
+      )
     ax.set_title(title)
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss (own objective)")
@@ -217,6 +248,13 @@ def main(
   if not quiet:
     print()
     print(table)
+    floor = smoothed_ce_floor(LABEL_SMOOTHING, NUM_CLASSES)
+    print(
+      f"\nThe label-smoothed curve levels off near {floor:.3f}, not 0: with"
+      f" smoothing {LABEL_SMOOTHING} over {NUM_CLASSES} classes the target is"
+      " no longer one-hot, and the smallest cross-entropy to it is its"
+      " entropy."
+    )
     print(
       f"\nplot: {out / 'training_curves.png'}  "
       f"({time.perf_counter() - start:.0f} s on {os.cpu_count()} cores)"

@@ -7,6 +7,10 @@ loss is :func:`jaxloss.vocab_parallel_linear_cross_entropy` inside
 ``jax.shard_map``: no device ever holds the ``[tokens, V]`` logits, and the
 mean is over the global batch's tokens (``normalizer=count_tokens(...)``).
 
+The parameters are replicated over the mesh and each batch is built from
+this process's rows (``jax.make_array_from_process_local_data``), so the
+same code trains on several processes: examples/multiprocess_lm.py.
+
 Run: ``python examples/tiny_lm.py`` (simulates 8 CPU devices when no
 accelerator provides them).
 """
@@ -23,6 +27,7 @@ import flax.linen as nn  # noqa: E402
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 from jax.sharding import Mesh  # noqa: E402
+from jax.sharding import NamedSharding  # noqa: E402
 from jax.sharding import PartitionSpec as P  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
@@ -59,7 +64,22 @@ def make_batch(rng, batch, seq, vocab):
   targets = np.concatenate(
     [tokens[:, 1:], np.full((batch, 1), PAD, np.int32)], axis=1
   )
-  return jnp.asarray(tokens), jnp.asarray(targets)
+  return tokens, targets
+
+
+def shard_batch(mesh, *arrays):
+  """Global arrays split over ``data``, each built from this process's rows.
+
+  Every process draws the same batch here (one seed); a real input pipeline
+  reads only its own rows: process ``i`` of ``n`` holds rows ``[i B / n,
+  (i + 1) B / n)``, as the mesh's ``data`` axis runs over the processes.
+  """
+  sharding = NamedSharding(mesh, P("data"))
+  n, i = jax.process_count(), jax.process_index()
+  return tuple(
+    jax.make_array_from_process_local_data(sharding, np.split(a, n)[i], a.shape)
+    for a in arrays
+  )
 
 
 def make_mesh(data=2, model=4):
@@ -85,12 +105,18 @@ def main(
   mesh = make_mesh()
   trunk = Trunk(vocab=vocab, dim=dim)
   rng = np.random.default_rng(seed)
-  tokens, targets = make_batch(rng, batch, seq, vocab)
-  key_trunk, key_head = jax.random.split(jax.random.key(seed))
-  params = {
-    "trunk": trunk.init(key_trunk, tokens),
-    "head": jax.random.normal(key_head, (dim, vocab)) / np.sqrt(dim),
-  }
+  tokens, _ = make_batch(rng, batch, seq, vocab)
+
+  # The same parameters on every device of every process.
+  @jax.jit(out_shardings=NamedSharding(mesh, P()))
+  def init(key):
+    key_trunk, key_head = jax.random.split(key)
+    return {
+      "trunk": trunk.init(key_trunk, jnp.asarray(tokens)),
+      "head": jax.random.normal(key_head, (dim, vocab)) / np.sqrt(dim),
+    }
+
+  params = init(jax.random.key(seed))
 
   def head_loss(h, w, y):
     # Per device: a batch shard of hidden states and a vocab shard of the
@@ -123,7 +149,7 @@ def main(
 
   losses = []
   for step in range(steps):
-    tokens, targets = make_batch(rng, batch, seq, vocab)
+    tokens, targets = shard_batch(mesh, *make_batch(rng, batch, seq, vocab))
     params, opt_state, loss = train_step(params, opt_state, tokens, targets)
     losses.append(float(loss))
     if verbose:

@@ -4,6 +4,8 @@ Per-sample loss functions, a ``reduce`` transform, Keras-style loss objects
 and a name registry. See the README for a tour.
 """
 
+from typing import Any
+
 from jaxloss import regularizers
 from jaxloss._src.debug import checked
 from jaxloss._src.lm.cross_entropy import linear_cross_entropy
@@ -200,13 +202,15 @@ from jaxloss._src.objects import serialize
 from jaxloss._src.objects import wrap
 from jaxloss._src.reduction import class_weights_to_sample_weights
 from jaxloss._src.reduction import reduce
+from jaxloss._src.typing import InputLike
 
 # Keras's short aliases, as module attributes too.
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
 mape = MAPE = mean_absolute_percentage_error
 msle = MSLE = mean_squared_logarithmic_error
-kld = KLD = kullback_leibler_divergence = kl_divergence
+kld = KLD = kl_divergence
+kullback_leibler_divergence = kl_divergence
 bce = BCE = binary_crossentropy
 logcosh = log_cosh
 
@@ -220,7 +224,7 @@ _RENAMED = {
 }
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
   # Lazy submodules: `import jaxloss; jaxloss.optax.softmax_cross_entropy(...)`
   # works without importing the optax forms up front; `jaxloss.flax` and
   # `jaxloss.keras` import their optional extra only when first touched.
@@ -325,6 +329,7 @@ __all__ = [
   "log_cosh",
   "LogCosh",
   "logcosh",
+  "InputLike",
   "Loss",
   "LossFunctionWrapper",
   "lovasz_hinge",
@@ -505,8 +510,13 @@ from jaxloss._src.lm.policy import policy_gradient  # noqa: E402
 from jaxloss._src.lm.preference import cpo  # noqa: E402
 from jaxloss._src.lm.preference import dpo  # noqa: E402
 from jaxloss._src.lm.preference import kto  # noqa: E402
+from jaxloss._src.lm.preference import length_desensitized_logps  # noqa: E402
 from jaxloss._src.lm.preference import orpo  # noqa: E402
 from jaxloss._src.lm.preference import simpo  # noqa: E402
+from jaxloss._src.lm.preference import wpo_logps  # noqa: E402
+
+# LD-DPO and WPO inputs for dpo.
+__all__ += ["length_desensitized_logps", "wpo_logps"]
 
 __all__ += [
   "cpo",
@@ -530,3 +540,10 @@ __all__ += [
   "siglip_loss",
   "SigLIPLoss",
 ]
+
+# The input-type alias of every loss's array arguments; per-sequence sums of
+# per-token values and GRPO group advantages (jaxloss._src.lm.sequences).
+from jaxloss._src.lm.sequences import group_advantages  # noqa: E402
+from jaxloss._src.lm.sequences import sequence_log_probs  # noqa: E402
+
+__all__ += ["InputLike", "group_advantages", "sequence_log_probs"]

@@ -27,7 +27,7 @@ Differences, all at inputs where optax gives NaN/inf or raises needlessly:
 * ``multiclass_sparsemax_loss`` accepts any number of leading axes.
 * Half-precision inputs are computed in float32 and returned in their dtype.
 
-Example:
+Examples:
   >>> import jax.numpy as jnp
   >>> from jaxloss import optax as losses
   >>> losses.softmax_cross_entropy_with_integer_labels(
@@ -43,7 +43,6 @@ import warnings
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -57,7 +56,8 @@ from jaxloss._src.losses import sparsemax as _sparsemax
 from jaxloss._src.losses.crossentropy import binary_terms
 from jaxloss._src.losses.regression import huber_elementwise
 from jaxloss._src.losses.regression import log_cosh_elementwise
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 __all__ = [
   "binary_dice_loss",
@@ -157,7 +157,7 @@ def _class_labels(caller, scores, labels):
 
 @scoped
 def sigmoid_binary_cross_entropy(
-  logits: ArrayLike, labels: ArrayLike
+  logits: InputLike, labels: InputLike
 ) -> jax.Array:
   """Element-wise sigmoid cross-entropy from logits.
 
@@ -174,7 +174,7 @@ def sigmoid_binary_cross_entropy(
   Raises:
     TypeError: for non-floating logits.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.sigmoid_binary_cross_entropy([0.0, 2.0], [1.0, 0.0]).round(4)
     Array([0.6931, 2.1269], dtype=float32)
@@ -190,8 +190,8 @@ def sigmoid_binary_cross_entropy(
 
 @scoped
 def sigmoid_focal_loss(
-  logits: ArrayLike,
-  labels: ArrayLike,
+  logits: InputLike,
+  labels: InputLike,
   *,
   alpha: float | jax.Array | None = None,
   gamma: float | jax.Array = 2.0,
@@ -211,7 +211,7 @@ def sigmoid_focal_loss(
   Returns:
     Focal losses of the shape of ``logits``.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.sigmoid_focal_loss([0.0, 2.0], [1.0, 1.0]).round(4)
     Array([0.1733, 0.0018], dtype=float32)
@@ -229,7 +229,7 @@ def sigmoid_focal_loss(
 
 
 @scoped
-def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> jax.Array:
+def hinge_loss(predictor_outputs: InputLike, targets: InputLike) -> jax.Array:
   """Element-wise binary hinge loss: ``max(0, 1 - f * y)``, ``y`` in {-1, 1}.
 
   Args:
@@ -239,7 +239,7 @@ def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> jax.Array:
   Returns:
     Losses of the broadcast shape.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.hinge_loss([0.5, -2.0], [1.0, -1.0])
     Array([0.5, 0. ], dtype=float32)
@@ -256,7 +256,7 @@ def hinge_loss(predictor_outputs: ArrayLike, targets: ArrayLike) -> jax.Array:
 
 @scoped
 def perceptron_loss(
-  predictor_outputs: ArrayLike, targets: ArrayLike
+  predictor_outputs: InputLike, targets: InputLike
 ) -> jax.Array:
   """Element-wise binary perceptron loss: ``max(0, -f * y)``.
 
@@ -270,7 +270,7 @@ def perceptron_loss(
   Raises:
     ValueError: if ``predictor_outputs`` and ``targets`` differ in shape.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.perceptron_loss([0.5, -2.0], [-1.0, -1.0])
     Array([0.5, 0. ], dtype=float32)
@@ -286,7 +286,7 @@ def perceptron_loss(
 
 
 @scoped
-def sparsemax_loss(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
+def sparsemax_loss(logits: InputLike, labels: InputLike) -> jax.Array:
   """Element-wise binary sparsemax loss (Blondel et al. 2020, sec. 4.4).
 
   ``loss = sparse_plus(-z)`` where the label is truthy, else
@@ -301,7 +301,7 @@ def sparsemax_loss(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
   Returns:
     Losses of the shape of ``logits``.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.sparsemax_loss([0.0, 2.0], [1, 0])
     Array([0.25, 2.  ], dtype=float32)
@@ -316,7 +316,7 @@ def sparsemax_loss(logits: ArrayLike, labels: ArrayLike) -> jax.Array:
 
 @scoped
 def multiclass_sparsemax_loss(
-  scores: ArrayLike, labels: ArrayLike
+  scores: InputLike, labels: InputLike
 ) -> jax.Array:
   """Multiclass sparsemax loss (Martins & Astudillo 2016, eq. 21).
 
@@ -331,7 +331,7 @@ def multiclass_sparsemax_loss(
   Returns:
     ``[...]`` sparsemax losses, 0 where ``sparsemax(z)`` is the one-hot.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.multiclass_sparsemax_loss([[1.0, 0.0, -1.0]], [1]).round(4)
     Array([1.], dtype=float32)
@@ -345,7 +345,7 @@ def multiclass_sparsemax_loss(
 
 
 @scoped
-def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> jax.Array:
+def multiclass_hinge_loss(scores: InputLike, labels: InputLike) -> jax.Array:
   """Crammer-Singer multiclass hinge: ``max_k(z_k + 1 - [k = y]) - z_y``.
 
   Args:
@@ -355,7 +355,7 @@ def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> jax.Array:
   Returns:
     ``[...]`` hinge losses, 0 once ``z_y`` leads every other score by 1.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.multiclass_hinge_loss([[2.0, 1.5, 0.0]], [0])
     Array([0.5], dtype=float32)
@@ -371,7 +371,7 @@ def multiclass_hinge_loss(scores: ArrayLike, labels: ArrayLike) -> jax.Array:
 
 @scoped
 def multiclass_perceptron_loss(
-  scores: ArrayLike, labels: ArrayLike
+  scores: InputLike, labels: InputLike
 ) -> jax.Array:
   """Multiclass perceptron loss: ``max_k z_k - z_y``.
 
@@ -382,7 +382,7 @@ def multiclass_perceptron_loss(
   Returns:
     ``[...]`` perceptron losses, 0 when the label's score is a maximum.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.multiclass_perceptron_loss([[2.0, 1.5, 0.0]], [1])
     Array([0.5], dtype=float32)
@@ -397,7 +397,7 @@ def multiclass_perceptron_loss(
 
 @scoped
 def safe_softmax_cross_entropy(
-  logits: ArrayLike, labels: ArrayLike
+  logits: InputLike, labels: InputLike
 ) -> jax.Array:
   """Softmax cross-entropy with the convention ``0 * log 0 = 0``.
 
@@ -411,7 +411,7 @@ def safe_softmax_cross_entropy(
   Returns:
     ``[...]`` losses.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.safe_softmax_cross_entropy(
@@ -428,10 +428,10 @@ def safe_softmax_cross_entropy(
 
 @scoped
 def softmax_cross_entropy(
-  logits: ArrayLike,
-  labels: ArrayLike,
+  logits: InputLike,
+  labels: InputLike,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Softmax cross-entropy with dense (one-hot or soft) labels.
 
@@ -449,7 +449,7 @@ def softmax_cross_entropy(
   Returns:
     Losses of ``logits``' shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.softmax_cross_entropy(jnp.array([[1.2, -0.8, -0.5]]),
@@ -468,10 +468,10 @@ def softmax_cross_entropy(
 
 @scoped
 def softmax_cross_entropy_with_integer_labels(
-  logits: ArrayLike,
-  labels: ArrayLike,
+  logits: InputLike,
+  labels: InputLike,
   axis: int | tuple[int, ...] = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Softmax cross-entropy with integer labels.
 
@@ -492,7 +492,7 @@ def softmax_cross_entropy_with_integer_labels(
     TypeError: for non-integer labels.
     ValueError: for an ``axis`` that is neither an int nor a tuple.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.softmax_cross_entropy_with_integer_labels(
@@ -522,12 +522,12 @@ def softmax_cross_entropy_with_integer_labels(
 
 @scoped
 def poly_loss_cross_entropy(
-  logits: ArrayLike,
-  labels: ArrayLike,
+  logits: InputLike,
+  labels: InputLike,
   *,
   epsilon: float | jax.Array = 2.0,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Poly-1 loss (Leng et al. 2022, eq. 3).
 
@@ -547,7 +547,7 @@ def poly_loss_cross_entropy(
   Raises:
     TypeError: for non-floating logits or labels.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.poly_loss_cross_entropy(jnp.array([[0.0, 0.0]]),
@@ -585,10 +585,10 @@ def _divergence(
 
 @scoped
 def kl_divergence(
-  log_predictions: ArrayLike,
-  targets: ArrayLike,
+  log_predictions: InputLike,
+  targets: InputLike,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Kullback-Leibler divergence ``KL(t || q)`` from log-predictions.
 
@@ -603,7 +603,7 @@ def kl_divergence(
   Returns:
     Divergences of the inputs' shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.kl_divergence(jnp.log(jnp.array([0.25, 0.75])),
@@ -621,10 +621,10 @@ def kl_divergence(
 
 @scoped
 def kl_divergence_with_log_targets(
-  log_predictions: ArrayLike,
-  log_targets: ArrayLike,
+  log_predictions: InputLike,
+  log_targets: InputLike,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """KL divergence with both distributions in log space.
 
@@ -640,7 +640,7 @@ def kl_divergence_with_log_targets(
   Returns:
     ``KL(t || q)`` per slice: the inputs' shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.kl_divergence_with_log_targets(
@@ -660,10 +660,10 @@ def kl_divergence_with_log_targets(
 
 @scoped
 def generalized_kl_divergence(
-  log_predictions: ArrayLike,
-  targets: ArrayLike,
+  log_predictions: InputLike,
+  targets: InputLike,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Generalised KL divergence of unnormalised distributions.
 
@@ -679,7 +679,7 @@ def generalized_kl_divergence(
   Returns:
     Generalised divergences, ``>= 0``, the inputs' shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.generalized_kl_divergence(jnp.log(jnp.array([1.0, 2.0])),
@@ -702,16 +702,16 @@ def generalized_kl_divergence(
 
 @scoped
 def convex_kl_divergence(
-  log_predictions: ArrayLike,
-  targets: ArrayLike,
+  log_predictions: InputLike,
+  targets: InputLike,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Deprecated alias of :func:`generalized_kl_divergence` (as in optax).
 
   Emits a ``DeprecationWarning``, like optax.
 
-  Example:
+  Examples:
     >>> import warnings
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
@@ -733,10 +733,10 @@ def convex_kl_divergence(
 
 @scoped
 def ctc_loss_with_forward_probs(
-  logits: ArrayLike,
-  logit_paddings: ArrayLike,
-  labels: ArrayLike,
-  label_paddings: ArrayLike,
+  logits: InputLike,
+  logit_paddings: InputLike,
+  labels: InputLike,
+  label_paddings: InputLike,
   *,
   blank_id: int = 0,
   log_epsilon: float | jax.Array = -1e5,
@@ -767,7 +767,7 @@ def ctc_loss_with_forward_probs(
   Raises:
     ValueError: for wrong ranks or mismatched shapes.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> loss, phi, emit = losses.ctc_loss_with_forward_probs(
@@ -792,10 +792,10 @@ def ctc_loss_with_forward_probs(
 
 @scoped
 def ctc_loss(
-  logits: ArrayLike,
-  logit_paddings: ArrayLike,
-  labels: ArrayLike,
-  label_paddings: ArrayLike,
+  logits: InputLike,
+  logit_paddings: InputLike,
+  labels: InputLike,
+  label_paddings: InputLike,
   *,
   blank_id: int = 0,
   log_epsilon: float | jax.Array = -1e5,
@@ -815,7 +815,7 @@ def ctc_loss(
   Returns:
     ``[B]`` negative log-likelihoods ``-log p(labels | logits)``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.ctc_loss(jnp.zeros((1, 2, 3)), jnp.zeros((1, 2)),
@@ -841,7 +841,7 @@ def ctc_loss(
 
 @scoped
 def squared_error(
-  predictions: ArrayLike, targets: ArrayLike | None = None
+  predictions: InputLike, targets: InputLike | None = None
 ) -> jax.Array:
   """Element-wise squared error ``(predictions - targets)^2``.
 
@@ -855,7 +855,7 @@ def squared_error(
   Raises:
     ValueError: if the shapes differ.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.squared_error([1.0, 2.0], [0.0, 0.0])
     Array([1., 4.], dtype=float32)
@@ -873,7 +873,7 @@ def squared_error(
 
 @scoped
 def l2_loss(
-  predictions: ArrayLike, targets: ArrayLike | None = None
+  predictions: InputLike, targets: InputLike | None = None
 ) -> jax.Array:
   """Element-wise ``0.5 * (predictions - targets)^2``.
 
@@ -884,7 +884,7 @@ def l2_loss(
   Returns:
     Half squared errors, ``predictions``' shape.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.l2_loss([1.0, 2.0])
     Array([0.5, 2. ], dtype=float32)
@@ -894,8 +894,8 @@ def l2_loss(
 
 @scoped
 def huber_loss(
-  predictions: ArrayLike,
-  targets: ArrayLike | None = None,
+  predictions: InputLike,
+  targets: InputLike | None = None,
   *,
   delta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -912,7 +912,7 @@ def huber_loss(
   Returns:
     Huber losses of ``predictions``' shape.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.huber_loss([0.5, 3.0])
     Array([0.125, 2.5  ], dtype=float32)
@@ -926,7 +926,7 @@ def huber_loss(
 
 @scoped
 def log_cosh(
-  predictions: ArrayLike, targets: ArrayLike | None = None
+  predictions: InputLike, targets: InputLike | None = None
 ) -> jax.Array:
   """Element-wise ``log(cosh(predictions - targets))``, overflow-free.
 
@@ -937,7 +937,7 @@ def log_cosh(
   Returns:
     ``log cosh`` of the errors, ``predictions``' shape.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> tuple(round(float(v), 4) for v in losses.log_cosh([1.0, -3.0]))
     (0.4338, 2.3093)
@@ -952,12 +952,12 @@ def log_cosh(
 
 @scoped
 def cosine_similarity(
-  predictions: ArrayLike,
-  targets: ArrayLike,
+  predictions: InputLike,
+  targets: InputLike,
   *,
   epsilon: float = 0.0,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Cosine similarity along ``axis``.
 
@@ -974,7 +974,7 @@ def cosine_similarity(
   Returns:
     Similarities of the inputs' shape without ``axis``.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.cosine_similarity([[1.0, 0.0], [1.0, 1.0]],
     ...                          [[0.0, 2.0], [2.0, 2.0]]).round(4)
@@ -994,12 +994,12 @@ def cosine_similarity(
 
 @scoped
 def cosine_distance(
-  predictions: ArrayLike,
-  targets: ArrayLike,
+  predictions: InputLike,
+  targets: InputLike,
   *,
   epsilon: float = 0.0,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Cosine distance ``1 - cosine_similarity`` along ``axis``.
 
@@ -1008,7 +1008,7 @@ def cosine_distance(
   Returns:
     Distances of the inputs' shape without ``axis``.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.cosine_distance([[1.0, 0.0]], [[0.0, 2.0]])
     Array([1.], dtype=float32)
@@ -1031,10 +1031,10 @@ def _dice(caller, predictions, targets, apply_softmax, ignore_background, **kw):
 
 @scoped
 def dice_loss(
-  predictions: ArrayLike,
-  targets: ArrayLike,
+  predictions: InputLike,
+  targets: InputLike,
   *,
-  class_weights: ArrayLike | None = None,
+  class_weights: InputLike | None = None,
   smooth: float | jax.Array = 1.0,
   alpha: float | jax.Array = 0.5,
   beta: float | jax.Array = 0.5,
@@ -1071,7 +1071,7 @@ def dice_loss(
     ValueError: for mismatched shapes, an unknown reduction, or (eagerly)
       probabilities that do not sum to 1 over several classes.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.dice_loss(jnp.array([[[9.0, -9.0], [-9.0, 9.0]]]),
@@ -1099,8 +1099,8 @@ def dice_loss(
 
 @scoped
 def multiclass_generalized_dice_loss(
-  predictions: ArrayLike,
-  targets: ArrayLike,
+  predictions: InputLike,
+  targets: InputLike,
   *,
   smooth: float | jax.Array = 1.0,
   apply_softmax: bool = True,
@@ -1122,7 +1122,7 @@ def multiclass_generalized_dice_loss(
   Returns:
     A scalar.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.multiclass_generalized_dice_loss(
@@ -1151,8 +1151,8 @@ def multiclass_generalized_dice_loss(
 
 @scoped
 def binary_dice_loss(
-  predictions: ArrayLike,
-  targets: ArrayLike,
+  predictions: InputLike,
+  targets: InputLike,
   *,
   smooth: float | jax.Array = 1.0,
   apply_sigmoid: bool = True,
@@ -1171,7 +1171,7 @@ def binary_dice_loss(
   Returns:
     ``[B]`` Dice losses, in [0, 1].
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.binary_dice_loss(jnp.array([[9.0, -9.0]]),
@@ -1192,8 +1192,8 @@ def binary_dice_loss(
 
 @scoped
 def ntxent(
-  embeddings: ArrayLike,
-  labels: ArrayLike,
+  embeddings: InputLike,
+  labels: InputLike,
   temperature: float | jax.Array = 0.07,
 ) -> jax.Array:
   """NT-Xent contrastive loss (Chen et al. 2020), a scalar.
@@ -1214,7 +1214,7 @@ def ntxent(
   Raises:
     ValueError: if ``labels`` and ``embeddings`` differ in length.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> e = jnp.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0], [0.1, 1.0]])
@@ -1239,9 +1239,9 @@ def ntxent(
 
 @scoped
 def triplet_margin_loss(
-  anchors: ArrayLike,
-  positives: ArrayLike,
-  negatives: ArrayLike,
+  anchors: InputLike,
+  positives: InputLike,
+  negatives: InputLike,
   axis: int = -1,
   norm_degree: int = 2,
   margin: float = 1.0,
@@ -1270,7 +1270,7 @@ def triplet_margin_loss(
   Returns:
     ``[B]`` hinged distance gaps, ``>= 0``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> losses.triplet_margin_loss(jnp.array([[0.0, 0.0]]),
@@ -1298,12 +1298,12 @@ def triplet_margin_loss(
 
 @scoped
 def ranking_softmax_loss(
-  logits: ArrayLike,
-  labels: ArrayLike,
+  logits: InputLike,
+  labels: InputLike,
   *,
-  where: ArrayLike | None = None,
-  weights: ArrayLike | None = None,
-  reduce_fn: Callable[..., ArrayLike] | None = jnp.mean,
+  where: InputLike | None = None,
+  weights: InputLike | None = None,
+  reduce_fn: Callable[..., InputLike] | None = jnp.mean,
 ) -> jax.Array:
   """Listwise softmax ranking loss (Bruch et al. 2019).
 
@@ -1322,7 +1322,7 @@ def ranking_softmax_loss(
   Returns:
     A scalar, or ``[...]`` for ``reduce_fn=None``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import optax as losses
     >>> float(losses.ranking_softmax_loss(jnp.array([2.0, 1.0, 3.0]),
@@ -1358,11 +1358,11 @@ def ranking_softmax_loss(
 
 @scoped
 def smooth_labels(
-  labels: ArrayLike,
+  labels: InputLike,
   alpha: float | jax.Array,
   *,
   axis: int | tuple[int, ...] | None = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Label smoothing (Szegedy et al. 2016; Mueller et al. 2019).
 
@@ -1378,7 +1378,7 @@ def smooth_labels(
   Returns:
     Smoothed labels, ``labels``' shape.
 
-  Example:
+  Examples:
     >>> from jaxloss import optax as losses
     >>> losses.smooth_labels([[0.0, 1.0]], 0.5)
     Array([[0.25, 0.75]], dtype=float32)
@@ -1394,7 +1394,7 @@ def smooth_labels(
 
 
 def make_fenchel_young_loss(
-  max_fun: Callable[..., ArrayLike],
+  max_fun: Callable[..., InputLike],
 ) -> Callable[..., jax.Array]:
   """Builds a Fenchel-Young loss (Blondel et al. 2020) from a max function.
 
@@ -1408,7 +1408,7 @@ def make_fenchel_young_loss(
   Returns:
     The loss function.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jax.scipy.special import logsumexp
     >>> from jaxloss import optax as losses

@@ -4,6 +4,10 @@
 selected leaves; see :mod:`jaxloss._src.regularizers` for the formulas.
 """
 
+from collections.abc import Callable
+from collections.abc import Iterable
+from typing import Any
+
 from jaxloss._src.regularizers import KERNELS
 from jaxloss._src.regularizers import L1
 from jaxloss._src.regularizers import L1L2
@@ -35,7 +39,7 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> Callable[[Iterable[Any]], str]:
   # ``path_name`` was public by accident (an internal helper): it keeps
   # working for a release, with a warning.
   if name == "path_name":

@@ -33,3 +33,30 @@ def x64():
 # scikit-image, ...), which the suite never imports: they are scripts run by
 # hand, not test modules.
 collect_ignore_glob = ["reference_data/generate_*.py"]
+
+
+# ------------------------------------------------ the one-line summary
+# `make test` ends with one line: what ran, and the ten slowest tests (call
+# phase; with xdist these reports arrive at the controller).
+_DURATIONS: list[tuple[float, str]] = []
+
+
+def pytest_runtest_logreport(report):
+  if report.when == "call":
+    _DURATIONS.append((report.duration, report.nodeid))
+
+
+def pytest_terminal_summary(terminalreporter):
+  stats = terminalreporter.stats
+  counts = {
+    k: len(stats.get(k, []))
+    for k in ("passed", "failed", "error", "skipped", "xfailed")
+  }
+  if not any(counts.values()):
+    return  # nothing ran (--collect-only, or an empty selection)
+  slowest = sorted(_DURATIONS, reverse=True)[:10]
+  ran = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+  slow = "; ".join(
+    f"{nodeid.split('::')[-1][:48]} {d:.1f}s" for d, nodeid in slowest
+  )
+  terminalreporter.write_line(f"jaxloss suite: {ran}. Slowest ten: {slow}")

@@ -34,3 +34,33 @@ def test_demo_writes_table_and_plot(tmp_path):
   png = tmp_path / "training_curves.png"
   assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
   assert (tmp_path / "results.md").read_text().strip() == table
+
+
+def test_label_smoothed_floor_is_the_smoothed_targets_entropy():
+  """The demo's dashed line: the smallest label-smoothed CE, reached when
+  the prediction equals the smoothed target (checked with jaxloss)."""
+  import jax.numpy as jnp
+  import numpy as np
+
+  import jaxloss
+
+  demo = _load_demo()
+  floor = demo.smoothed_ce_floor(0.1, 10)
+  target = np.full(10, 0.01)
+  target[3] = 0.91
+  at_target = jaxloss.sparse_categorical_crossentropy(
+    jnp.array([3]),
+    jnp.log(jnp.asarray([target])),
+    from_logits=True,
+    label_smoothing=0.1,
+  )
+  np.testing.assert_allclose(at_target, [floor], rtol=1e-5)
+  assert 0.49 < floor < 0.51  # well above 0: the curve levels off there
+  # Any other prediction is worse.
+  other = jaxloss.sparse_categorical_crossentropy(
+    jnp.array([3]),
+    jnp.log(jnp.asarray([np.eye(10)[3] * 0.99 + 0.001])),
+    from_logits=True,
+    label_smoothing=0.1,
+  )
+  assert float(other[0]) > floor

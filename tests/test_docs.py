@@ -18,8 +18,18 @@ import types
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# Hand-written pages: the generated ones (docs/api, docs/gallery,
+# docs/examples; `make docs` writes them) are not read here.
+GENERATED = ("api", "gallery", "examples")
 PAGES = sorted(
-  [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")],
+  [
+    ROOT / "README.md",
+    *(
+      p
+      for p in (ROOT / "docs").rglob("*.md")
+      if p.relative_to(ROOT / "docs").parts[0] not in GENERATED
+    ),
+  ],
   key=lambda p: str(p),
 )
 _BLOCK = re.compile(r"^```python[^\n]*\n(.*?)^```", re.S | re.M)
@@ -98,13 +108,91 @@ _LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(page):
   """Links between pages and to images point at files that exist (the
-  generated API and gallery pages excepted: `make docs` writes them)."""
+  generated API, gallery and example pages excepted: `make docs` writes
+  them)."""
   broken = []
   for target in _LINK.findall(page.read_text()):
     if "://" in target or target.startswith("mailto:"):
       continue
     path = (page.parent / target).resolve()
-    generated = any(part in ("api", "gallery") for part in path.parts[-2:-1])
+    generated = any(
+      part in ("api", "gallery", "examples") for part in path.parts[-2:-1]
+    )
     if not path.exists() and not generated:
       broken.append(target)
   assert not broken, f"{page.relative_to(ROOT)}: broken links {broken}"
+
+
+def _example_prompts(doc: str) -> tuple[int, int]:
+  """``>>>`` prompts in a docstring, and how many of them the Google
+  parser of the API reference (griffe) puts in an ``Examples`` section."""
+  import griffe
+
+  sections = griffe.Docstring(doc, parser="google").parse()
+  in_examples = sum(
+    text.count(">>>")
+    for section in sections
+    if section.kind.value == "examples"
+    for _, text in section.value
+  )
+  return doc.count(">>>"), in_examples
+
+
+def test_example_heading_is_read_as_prose():
+  """The check below can fail: ``Example:`` is not an examples section."""
+  doc = "Summary.\n\n{}\n  >>> 1 + 1\n  2\n"
+  assert _example_prompts(doc.format("Examples:")) == (1, 1)
+  assert _example_prompts(doc.format("Example:")) == (1, 0)
+
+
+def test_api_docstring_examples_render_as_code():
+  """Every docstring example of an API page is in an ``Examples:``
+  section, so the built reference shows it as a code block."""
+  import importlib
+  import inspect
+
+  from docs.tools import api_pages
+
+  prose = []
+  for module, name in api_pages.documented():
+    obj = getattr(importlib.import_module(module), name)
+    doc = inspect.getdoc(obj) or ""
+    total, in_examples = _example_prompts(doc)
+    if total != in_examples:
+      prose.append(f"{module}.{name}")
+  assert not prose, f"examples outside an Examples: section: {prose}"
+
+
+def test_built_page_check_finds_prose_prompts():
+  from docs.tools.rendered_examples import prose_prompts
+
+  # What mkdocstrings 1.0 made of an ``Example:`` section (the prompts
+  # became nested quotes), and of an ``Examples:`` one.
+  admonition = (
+    '<details class="example" open>\n  <summary>Example</summary>\n'
+    "  <blockquote>\n<blockquote>\n<blockquote>\n<p>import jaxloss\n"
+    "jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)</p>\n"
+    "</blockquote>\n</blockquote>\n</blockquote>\n</details>"
+  )
+  code = (
+    '<p><span class="doc-section-title">Examples:</span></p>'
+    '<div class="highlight"><pre><span></span><code>'
+    '<span class="gp">&gt;&gt;&gt; </span>import jaxloss</code></pre></div>'
+  )
+  assert prose_prompts(admonition)
+  assert prose_prompts("<p>&gt;&gt;&gt; import jaxloss</p>")
+  assert prose_prompts(code) == []
+
+
+def test_api_pages_link_names_to_their_entries():
+  """Links of the form ``api/<page>.md#<name>`` in the docs point at the
+  page that documents the name (the API pages are generated)."""
+  from docs.tools import api_pages
+
+  link = re.compile(r"\]\((?:\.\./)*api/([a-z_]+\.md)#(jaxloss[\w.]*)\)")
+  wrong = []
+  for page in PAGES:
+    for target, dotted in link.findall(page.read_text()):
+      if api_pages.page_of(dotted) != target:
+        wrong.append(f"{page.name}: {dotted} -> {target}")
+  assert not wrong, wrong

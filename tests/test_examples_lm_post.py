@@ -35,3 +35,12 @@ def test_grpo_tiny_reward_rises():
   # Starts near 1 / vocab = 0.125 (a near-uniform initial policy).
   assert rewards[0] < 0.3, rewards
   assert np.mean(rewards[-3:]) > np.mean(rewards[:3]) + 0.3, rewards
+
+
+def test_gspo_tis_tiny_reward_rises():
+  # examples/gspo_tiny.py: GSPO (sequence-level ratios, two updates per
+  # batch) with truncated importance weights for a bfloat16 sampler.
+  rewards = _load("gspo_tiny").main(steps=12, verbose=False)
+  assert np.all(np.isfinite(rewards))
+  assert rewards[0] < 0.3, rewards
+  assert np.mean(rewards[-3:]) > np.mean(rewards[:3]) + 0.3, rewards

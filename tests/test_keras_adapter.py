@@ -15,7 +15,7 @@ apart.
 
 from __future__ import annotations
 
-import ast
+import dataclasses
 import inspect
 import pathlib
 import subprocess
@@ -416,30 +416,10 @@ def test_registry_covers_every_y_true_y_pred_class():
   assert not hasattr(jk, "TripletMarginLoss")  # three inputs: no Keras form
 
 
-def test_type_stub_declares_every_adapter_with_its_signature():
-  # tools/gen_stubs.py writes jaxloss/keras/_adapter_forms.pyi without Keras:
-  # its classes and constructors must be those made at run time.
-  from tools import gen_stubs  # noqa: PLC0415
-
-  tree = ast.parse(gen_stubs.KERAS_STUB.read_text())
-  declared = {}
-  for node in tree.body:
-    if isinstance(node, ast.ClassDef):
-      (init,) = [
-        f
-        for f in node.body
-        if isinstance(f, ast.FunctionDef) and f.name == "__init__"
-      ]
-      args = init.args
-      assert [a.arg for a in args.args] == ["self"] and not args.vararg
-      declared[node.name] = [
-        (
-          a.arg,
-          ast.literal_eval(d) if d is not None else inspect.Parameter.empty,
-        )
-        for a, d in zip(args.kwonlyargs, args.kw_defaults)
-      ]
-  assert set(declared) == set(jk.ADAPTERS)
+def test_adapters_are_declared_with_their_class_signature():
+  # Each adapter is a class statement in jaxloss/keras/_losses.py naming its
+  # jaxloss class; its constructor takes that class's keywords (under
+  # Keras's names) after Keras's reduction, name and dtype.
   assert set(jk.__all__) == set(jk.ADAPTERS) | {
     "ADAPTERS",
     "JaxlossLoss",
@@ -447,8 +427,24 @@ def test_type_stub_declares_every_adapter_with_its_signature():
     "regularizers",
   }
   for name, cls in jk.ADAPTERS.items():
+    head = " ".join(inspect.getsource(cls).split(":")[0].split())
+    assert head.replace("( ", "(").replace(" )", ")") == (
+      f"class {name}(JaxlossLoss, core=jaxloss.{name})"
+    ), name
+    core = getattr(jaxloss, name)
+    to_keras = cls.keras_keywords
+    want = [("reduction", "sum_over_batch_size"), ("name", None)]
+    want += [("dtype", None)] + [
+      (to_keras.get(f.name, f.name), f.default)
+      for f in dataclasses.fields(core)
+      if f.name in core.hyper_parameter_names()
+    ]
     params = list(inspect.signature(cls.__init__).parameters.values())[1:]
-    assert declared[name] == [(p.name, p.default) for p in params], name
+    assert [(p.name, p.default) for p in params] == want, name
+  with pytest.raises(TypeError, match="must be named Huber"):
+
+    class NotHuber(jk.JaxlossLoss, core=jaxloss.Huber):
+      pass
 
 
 def test_same_constructor_keywords_and_errors():

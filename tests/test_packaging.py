@@ -29,3 +29,34 @@ def test_pyproject_long_description_is_the_rewritten_readme():
     readme["file"] == pypi_readme.OUT.relative_to(pypi_readme.ROOT).as_posix()
   )
   assert readme["content-type"] == "text/markdown"
+
+
+def test_package_page_opens_with_install_and_extras():
+  text = pypi_readme.OUT.read_text()
+  install = text.index("## Install")
+  assert install < text.index("make demo")
+  assert text.index("Differentiable loss functions") < install
+  project = tomllib.loads((pypi_readme.ROOT / "pyproject.toml").read_text())
+  extras = set(project["project"]["optional-dependencies"]) - {"dev"}
+  for extra in extras:
+    assert f"| `jaxloss[{extra}]` |" in text, extra
+  # The three-line example runs and gives the mean of the per-sample values.
+  block = text[install:].split("```python\n")[1].split("```")[0]
+  namespace = {}
+  exec(block, namespace)  # noqa: S102
+  assert namespace["values"].shape == (2,)
+  assert (
+    abs(float(namespace["loss"]) - float(namespace["values"].mean())) < 1e-6
+  )
+
+
+def test_published_dev_extra_pins_no_exact_versions():
+  """Exact versions live in .ci/constraints.txt (CI), not in the extra."""
+  project = tomllib.loads((pypi_readme.ROOT / "pyproject.toml").read_text())
+  for extra, requirements in project["project"][
+    "optional-dependencies"
+  ].items():
+    pinned = [r for r in requirements if "==" in r]
+    assert not pinned, f"[{extra}] pins {pinned}"
+  constraints = (pypi_readme.ROOT / ".ci" / "constraints.txt").read_text()
+  assert "optax==" in constraints and "keras==" in constraints

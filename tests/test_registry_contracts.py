@@ -33,6 +33,7 @@ def check_spec(spec: Spec) -> testing.Report:
     order=2 if spec.grad_check else 0,
     grad_eps=spec.grad_eps,
     half_rtol=spec.half_rtol,
+    half_out=spec.half_out,
   )
 
 

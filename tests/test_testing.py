@@ -126,7 +126,7 @@ def test_nan_turned_into_zero_is_caught_by_nan():
 
   report = testing.check_loss(zeroed, Y, P)
   assert _failed(report) == ["nan"]
-  assert report["nan"].input == "argument 1 with its first sample NaN"
+  assert report["nan"].input == "the first sample of argument(s) (1,) NaN"
   assert np.isnan(report["nan"].inputs[1][0]).all()
 
 
@@ -190,8 +190,8 @@ def test_correct_losses_of_every_kind_pass():
     "object": jaxloss.Huber(delta=0.5, reduction="sum"),
     "wrap": jaxloss.wrap(cubic, scale=2.0),
     "custom_vjp": _cube_with(3.0),
-    "linen loss module": jaxloss.flax.linen.LogCosh(),
-    "nnx loss module": jaxloss.flax.nnx.Huber(delta=2.0),
+    "linen loss module": jaxloss.flax.linen.LossModule(jaxloss.LogCosh()),
+    "nnx loss module": jaxloss.flax.nnx.LossModule(jaxloss.Huber(delta=2.0)),
     "linen module with parameters": _ScaledL2(),
   }
   for kind, loss in losses.items():

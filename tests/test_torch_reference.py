@@ -163,3 +163,18 @@ def test_per_class_weights_finite_gradient_at_saturation():
   # d/dz of w t softplus(-z) + (1 - t) softplus(z), averaged over 2 entries:
   # -w sigmoid(-z) / 2 = -1.5 at z = -100; sigmoid(z) / 2 = 0.5 at z = 100.
   np.testing.assert_allclose(g, [[-1.5, 0.5]], rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+  "case", torch_cases.parity_cases(), ids=torch_cases.case_id
+)
+def test_torch_parity(case, x64):
+  """Values against torch.nn.functional (PyTorch 2.13, reduction='none'
+  then the mean over the last axis where ours averages it), stored by
+  tests/reference_data/generate_torch.py."""
+  name, kwargs, inputs, _, _, _, elementwise = case
+  got = getattr(jaxloss, name)(*inputs, **kwargs)
+  want = torch_reference(torch_cases.case_id(case))["value"]
+  if elementwise and name != "margin_ranking":
+    want = want.mean(-1)
+  np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

@@ -2,7 +2,8 @@
 
 Serves ``site/`` over HTTP, drives headless Chromium through the DevTools
 protocol and checks, for every page: it renders (a title and a heading), every
-image loads, and no script throws. Then it types queries into the search box
+image loads, no script throws, and (API pages) no docstring example shows as
+prose instead of a code block. Then it types queries into the search box
 and checks that each finds the page it should. Search runs in a web worker
 that only starts over HTTP, which is why the site is served, not opened as
 files.
@@ -39,7 +40,22 @@ SEARCHES = {
   "vocab parallel": "lm/",
   "sharded_siglip_loss": "api/contrastive/",
   "softmax_cross_entropy_with_integer_labels": "api/optax/",
+  "group_advantages": "api/lm/",
+  "smoothed_ce_floor": "examples/demo/",
 }
+
+
+# Docstring examples rendered as prose (see rendered_examples.py):
+# An 'Example' admonition, a block quote (Markdown reads doctest prompts
+# as nested quotes) or a visible '>>>' outside a code block.
+_PROSE_PROMPTS = (
+  "Array.from(document.querySelectorAll('article details.example,"
+  " article .admonition.example, article blockquote, article p,"
+  " article li, article td'))"
+  ".filter(e => !e.closest('pre') && (e.matches('.example, blockquote')"
+  " || (!e.querySelector('pre') && e.textContent.includes('>>>'))))"
+  ".map(e => e.textContent.slice(0, 80))"
+)
 
 
 def _free_port() -> int:
@@ -198,6 +214,9 @@ def main(argv=None) -> int:
         failures.append(f"{path}: images that did not load: {broken}")
       if page.exceptions:
         failures.append(f"{path}: script errors: {page.exceptions}")
+      prose = page.evaluate(_PROSE_PROMPTS)
+      if folder.startswith("api") and prose:
+        failures.append(f"{path}: examples not rendered as code: {prose[:3]}")
     page.open(base, settle=1.0)
     for query, expected in SEARCHES.items():
       meta, links = page.search(query)

@@ -147,6 +147,13 @@ FAMILIES = {
     "LM preference optimisation",
     "Preference losses as functions of the implicit reward margin.",
   ),
+  "policy": (
+    "LM policy gradient",
+    "`policy_gradient`'s objectives for one token (token normalisation, "
+    "`clip_epsilon=0.2`, `clip_epsilon_high=0.28`) against the log-ratio "
+    "`log pi - log pi_old`; the gradient is with respect to `log pi` "
+    "(formulas and references: [LM losses](../lm.md#policy-gradient)).",
+  ),
 }
 
 
@@ -1008,6 +1015,25 @@ def preference_panels() -> list[Panel]:
 
     return f
 
+  def split(**kwargs):
+    # The margin h split evenly: chosen log-ratio h/2, rejected -h/2 (the
+    # loss types that read the two log-ratios apart see a symmetric pair).
+    def f(h):
+      zero = jnp.zeros(1)
+      return jaxloss.dpo(
+        h[None] / 2, -h[None] / 2, zero, zero, beta=1.0, **kwargs
+      )[0]
+
+    return f
+
+  def alphapo(a):
+    def f(c):
+      return jaxloss.cpo(
+        c[None], jnp.full(1, -1.0), beta=2.0, cpo_alpha=0.0, alphapo_alpha=a
+      )[0]
+
+    return f
+
   def kto(desirable, beta):
     def f(r):
       return jaxloss.kto(
@@ -1049,6 +1075,123 @@ def preference_panels() -> list[Panel]:
       "A sigmoid value function: bounded, so one very confident example "
       "cannot dominate a batch.",
     ),
+    Panel(
+      "preference",
+      "dpo_trl_types",
+      "DPO loss types of TRL (beta=1, chosen / rejected log-ratio +-h/2)",
+      "reward margin h (chosen minus rejected log-ratio)",
+      _grid(-4.0, 4.0),
+      {
+        "EXO, eps=0.1": split(loss_type="exo_pair", label_smoothing=0.1),
+        "NCA": split(loss_type="nca_pair"),
+        "BCO (reward mean 0)": split(loss_type="bco_pair"),
+        "SPPO (hard)": split(loss_type="sppo_hard"),
+        "APO-zero": split(loss_type="apo_zero"),
+        "DiscoPOP, tau=0.05": split(loss_type="discopop"),
+      },
+      "EXO's gradient vanishes once the pair is ordered with probability "
+      "1 - eps; SPPO's squared targets pull each log-ratio to +-1/(2 beta); "
+      "NCA turns back past a margin of about 2; DiscoPOP switches from the "
+      "logistic to the exponential loss at h = 0 (the spike, width tau).",
+      ylim=(-0.5, 6.0),
+      grad_ylim=(-3.0, 2.0),
+    ),
+    Panel(
+      "preference",
+      "dpo_f_divergence",
+      "f-DPO scores, APO-down and the MPO mixture (beta=1, log-ratios +-h/2)",
+      "reward margin h (chosen minus rejected log-ratio)",
+      _grid(-4.0, 4.0),
+      {
+        "sigmoid (reverse KL)": split(),
+        "forward KL": split(f_divergence="forward_kl"),
+        "JS divergence": split(f_divergence="js_divergence"),
+        "alpha divergence, a=0.5": split(f_divergence="alpha_divergence"),
+        "APO-down": split(loss_type="apo_down"),
+        "MPO: 0.8 sigmoid + 0.2 BCO + SFT": split(
+          loss_type=("sigmoid", "bco_pair", "sft"),
+          loss_weights=(0.8, 0.2, 1.0),
+        ),
+      },
+      "The f-divergence changes how fast the gradient dies once the "
+      "chosen response wins; the SFT term (here -h/2, the chosen "
+      "log-probability) adds a constant pull.",
+      ylim=(-2.5, 6.0),
+      grad_ylim=(-3.0, 1.0),
+    ),
+    Panel(
+      "preference",
+      "cpo_alphapo",
+      "CPO with AlphaPO's reward shape (beta=2, rejected log-prob -1)",
+      "chosen average log-probability",
+      _grid(-3.0, -0.05),
+      {f"alphapo_alpha={a}": alphapo(a) for a in (0.0, 0.25, 1.0, -0.5)},
+      "The reward's slope is p ** -alpha: alpha > 0 steepens it for unlikely "
+      "responses, alpha < 0 flattens it; alpha = 0 is the log-probability "
+      "reward of CPO and SimPO.",
+      ylim=(0.0, 8.0),
+      grad_ylim=(-8.0, 0.5),
+    ),
+  ]
+
+
+def policy_panels() -> list[Panel]:
+  def pg(advantage, **kwargs):
+    def f(d):
+      return jaxloss.policy_gradient(
+        d[None, None],
+        jnp.zeros((1, 1)),
+        jnp.array([advantage]),
+        where=jnp.ones((1, 1), bool),
+        clip_epsilon=0.2,
+        clip_epsilon_high=0.28,
+        **kwargs,
+      )
+
+    return f
+
+  def variants(advantage):
+    out = {"PPO / GRPO": pg(advantage)}
+    if advantage < 0:
+      out["PPO, dual clip c=3"] = pg(advantage, clip_ratio_c=3.0)
+    out.update(
+      {
+        "CISPO": pg(advantage, objective="cispo"),
+        "SAPO": pg(advantage, objective="sapo"),
+        "GMPO (log-ratio clip)": pg(advantage, objective="gmpo"),
+        "VESPO": pg(advantage, objective="vespo"),
+      }
+    )
+    return out
+
+  return [
+    Panel(
+      "policy",
+      "policy_positive",
+      "Policy-gradient objectives, advantage +1",
+      "log-ratio log pi - log pi_old",
+      _grid(-1.5, 1.5),
+      variants(1.0),
+      "PPO's clip and GMPO's log-space clip cut the gradient off past the "
+      "upper bound; CISPO keeps it, at the clipped weight; SAPO's and "
+      "VESPO's weights decay smoothly instead (VESPO's gamma weight peaks "
+      "at ratio k / lambda = 2/3 with its default k = 2, lambda = 3).",
+      ylim=(-5.0, 3.0),
+      grad_ylim=(-3.5, 0.5),
+    ),
+    Panel(
+      "policy",
+      "policy_negative",
+      "Policy-gradient objectives, advantage -1",
+      "log-ratio log pi - log pi_old",
+      _grid(-1.5, 1.5),
+      variants(-1.0),
+      "With a negative advantage PPO's loss grows with the ratio without "
+      "bound; the dual clip caps it at c |A| (as INTELLECT-2's delta does), "
+      "while SAPO's and VESPO's weights vanish far from ratio 1.",
+      ylim=(-3.0, 5.0),
+      grad_ylim=(-0.5, 5.0),
+    ),
   ]
 
 
@@ -1073,6 +1216,7 @@ def panels() -> list[Panel]:
     distributional_panels,
     survival_panels,
     preference_panels,
+    policy_panels,
   )
   return [panel for build in builders for panel in build()]
 

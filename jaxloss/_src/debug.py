@@ -25,6 +25,7 @@ reported as such, not as the NaN loss it causes):
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Sequence
 import functools
 import inspect
 from typing import Any
@@ -285,7 +286,9 @@ def _domain_checks(label, fn_name, names, args, params):
       _check_rows_sum_to_one(label, "y_pred", y_pred, axis)
 
 
-def checked(loss, *, argnums=None) -> Callable[..., Any]:
+def checked(
+  loss: str | Callable[..., Any], *, argnums: int | Sequence[int] | None = None
+) -> Callable[..., Any]:
   """Wraps a loss with value checks that report under ``jit`` (checkify).
 
   ``checked(loss)`` returns a function with the loss's signature that
@@ -316,7 +319,7 @@ def checked(loss, *, argnums=None) -> Callable[..., Any]:
   Raises:
     TypeError: for a loss that is not callable, or bad ``argnums``.
 
-  Example:
+  Examples:
     >>> import jax, jax.numpy as jnp
     >>> import jaxloss
     >>> check = jax.jit(jaxloss.checked(jaxloss.mean_squared_error))

@@ -45,7 +45,7 @@ def _as_loss(spec, where):
   )
 
 
-def _lookup(tree, path, arg, *, broadcast, default=None, strict=False):
+def _lookup(tree, path, arg, *, broadcast, default=None, strict=False) -> Any:
   """The entry of ``tree`` at ``path``; a non-container ``tree`` broadcasts."""
   node = tree
   for key in path:
@@ -142,7 +142,7 @@ def combine(
       output that ``y_pred`` does not have, or no output has a loss.
     TypeError: for a loss that is neither an object, a name nor callable.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> y_true = {"a": jnp.array([[1.0]]), "b": jnp.array([[0.0, 2.0]])}

@@ -1,9 +1,18 @@
 """Loss objects, ``wrap`` and the name registry behind ``get``/``serialize``.
 
 A loss object is a small frozen dataclass: its fields are the loss's
-hyper-parameters plus ``reduction``, ``name`` and ``dtype``. Classes are made
-from the per-sample functions by :func:`loss_class`, so no class repeats the
-function's arguments by hand, and all share one ``__call__``:
+hyper-parameters plus ``reduction``, ``name`` and ``dtype``. Each class is
+declared in the source next to its per-sample function, naming the function
+as a class keyword::
+
+    class Huber(Loss, fn=huber, default_name="huber_loss"):
+      delta: float | jax.Array = 1.0
+
+``Loss`` carries :func:`typing.dataclass_transform`, so readers and type
+checkers see the fields and the kernel where the class is written; nothing
+is generated. When the class is created its fields are checked against the
+function's keyword-only arguments (names, defaults, order), so the two cannot
+drift. All classes share one ``__call__``:
 
     values = fn(y_true, y_pred, **hyper_parameters)
     return reduce(values, sample_weight=..., where=..., reduction=...)
@@ -30,14 +39,12 @@ from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
 import difflib
-import functools
 import importlib
 import inspect
 import sys
 from typing import Any
 from typing import ClassVar
-from typing import ParamSpec
-from typing import TypeVar
+from typing import dataclass_transform
 from typing import overload
 
 import jax
@@ -48,30 +55,12 @@ import numpy as np
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
+from jaxloss._src.typing import InputLike
 
 # Every public name `get` understands: function names, class names, aliases.
 _REGISTRY: dict[str, Any] = {}
 # Loss classes by class name, for deserialize.
 _CLASSES: dict[str, type] = {}
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def scoped(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-  """Runs a public loss under ``jax.named_scope("jaxloss.<name>")``.
-
-  Typed to keep ``fn``'s signature, so type checkers read the public
-  functions' real arguments through the decorator.
-  """
-
-  @functools.wraps(fn)
-  def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-    with jax.named_scope(f"jaxloss.{fn.__name__}"):
-      return fn(*args, **kwargs)
-
-  return wrapper
 
 
 class _InputRead(BaseException):
@@ -112,6 +101,7 @@ def _freeze(value):
   return value
 
 
+@dataclass_transform(frozen_default=True, kw_only_default=True)
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Loss:
   """Base of every loss object: hyper-parameters + reduction, name, dtype.
@@ -123,6 +113,30 @@ class Loss:
 
   ``dtype``, when set, casts the floating inputs before the computation
   (Keras's ``dtype`` argument); ``None`` keeps the inputs' dtype.
+
+  A subclass names its per-sample function and registration details as
+  class keywords and declares the function's hyper-parameters as fields::
+
+      class Huber(Loss, fn=huber, default_name="huber_loss"):
+        delta: float | jax.Array = 1.0
+
+  Class keywords:
+    fn: the per-sample function. Its keyword-only arguments, less
+      ``exclude`` and ``keyword_inputs``, must be the class's fields, with
+      the same names, defaults and order (checked when the class is made).
+    aliases: extra names for :func:`jaxloss.get` (e.g. "mse"); they map to
+      the function.
+    default_name: the object's default ``name`` (Keras's, e.g.
+      "huber_loss"); the class name when omitted.
+    exclude: keyword arguments of ``fn`` that are data, not configuration.
+    where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
+    mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
+      the per-sample value is ``mean(terms, axis=-1)`` (see below).
+    batch_level: whether ``fn`` gives one value per batch (see below).
+    keyword_inputs: keyword arguments of ``fn`` that are data of one call
+      (Cox's ``strata``): not fields; the object takes them when called.
+    register: whether ``get``/``deserialize`` know the class (default True
+      when ``fn`` is given).
   """
 
   reduction: str | None = "sum_over_batch_size"
@@ -154,13 +168,46 @@ class Loss:
   # per-sample rule at call time.
   batch_level: ClassVar[bool] = False
 
-  def __init_subclass__(cls, **kwargs):
+  def __init_subclass__(
+    cls,
+    *,
+    fn: Callable[..., jax.Array] | None = None,
+    aliases: tuple[str, ...] = (),
+    default_name: str | None = None,
+    exclude: tuple[str, ...] = (),
+    where_fn: Callable[..., jax.Array | None] | None = None,
+    mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
+    batch_level: bool | None = None,
+    keyword_inputs: tuple[str, ...] | None = None,
+    register: bool | None = None,
+    **kwargs: Any,
+  ) -> None:
     super().__init_subclass__(**kwargs)
+    if fn is not None:
+      cls.fn = staticmethod(fn)  # pyright: ignore[reportAttributeAccessIssue]
+      cls.inputs = _positional_inputs(fn)
+    if where_fn is not None:
+      cls.where_fn = staticmethod(where_fn)
+    if mean_terms is not None:
+      cls.mean_terms = staticmethod(mean_terms)
+    if batch_level is not None:
+      cls.batch_level = batch_level
+    if keyword_inputs is not None:
+      cls.keyword_inputs = tuple(keyword_inputs)
+    if fn is not None:
+      cls._default_name = default_name or fn.__name__
+    if fn is not None and cls.__doc__ is None:
+      cls.__doc__ = f"Loss object for :func:`jaxloss.{fn.__name__}`."
+    dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+    if fn is not None:
+      _check_fields(cls, fn, tuple(exclude) + cls.keyword_inputs)
     jax.tree_util.register_pytree_with_keys(
       cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
     )
+    if register if register is not None else fn is not None:
+      _register_class(cls, aliases, default_name)
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     cls_name = type(self).__name__
     reduction_lib.check_reduction(cls_name, self.reduction)
     for f in self.hyper_parameter_names():
@@ -225,14 +272,18 @@ class Loss:
 
   @classmethod
   def default_name(cls) -> str:
+    """The loss's name when none is given (Keras's, e.g. ``huber_loss``)."""
     return getattr(cls, "_default_name", cls.__name__)
 
   @classmethod
   def hyper_parameter_names(cls) -> tuple[str, ...]:
-    base = {f.name for f in dataclasses.fields(Loss)}
-    return tuple(f.name for f in dataclasses.fields(cls) if f.name not in base)
+    """The hyper-parameter fields' names, in order."""
+    return tuple(
+      f.name for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS
+    )
 
   def hyper_parameters(self) -> dict[str, Any]:
+    """The hyper-parameters by name (the kernel's keyword arguments)."""
     return {f: getattr(self, f) for f in self.hyper_parameter_names()}
 
   def _cast(self, x):
@@ -265,24 +316,24 @@ class Loss:
       )
     return {k: self._cast(v) for k, v in given.items()}
 
-  def values(self, *args, **keyword_inputs) -> jax.Array:
+  def values(self, *args: InputLike, **keyword_inputs: InputLike) -> jax.Array:
     """Per-sample values, before weighting and reduction."""
     params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
     return self._per_sample(self._prepare(args), params)
 
   def __call__(
     self,
-    *args,
-    sample_weight=None,
-    where=None,
-    normalizer=None,
-    **keyword_inputs,
+    *args: InputLike,
+    sample_weight: InputLike | None = None,
+    where: InputLike | None = None,
+    normalizer: float | jax.Array | None = None,
+    **keyword_inputs: InputLike,
   ) -> jax.Array:
     _refuse_keras_wrapper(self)
     n = len(self.inputs)
     if len(args) == n + 1 and sample_weight is None:
       # Keras's positional form: loss(y_true, y_pred, sample_weight).
-      *args, sample_weight = args
+      args, sample_weight = args[:n], args[n]
     if len(args) != n:
       raise TypeError(
         f"{type(self).__name__}: expected {n} inputs {self.inputs} "
@@ -292,7 +343,7 @@ class Loss:
       _reject_per_sample(self, sample_weight=sample_weight, where=where)
       _reject_normalizer(self, normalizer)
     with jax.named_scope(f"jaxloss.{self.name}"):
-      args = self._prepare(args)
+      prepared = self._prepare(args)
       params = self.hyper_parameters() | self._keyword_inputs(keyword_inputs)
       mean_terms = type(self).mean_terms
       if (
@@ -302,15 +353,15 @@ class Loss:
         and normalizer is None
         and self.reduction in ("sum_over_batch_size", "mean")
       ):
-        terms, out_dtype = mean_terms(*args, **params)
+        terms, out_dtype = mean_terms(*prepared, **params)
         if terms.ndim >= 1 and terms.size > 0:
           return jnp.mean(terms).astype(out_dtype)
-      values = self._per_sample(args, params)
+      values = self._per_sample(prepared, params)
       if jnp.ndim(values) == 0:
         _reject_per_sample(self, sample_weight=sample_weight, where=where)
       where_fn = type(self).where_fn
       if where_fn is not None:
-        auto = where_fn(*args, values, **params)
+        auto = where_fn(*prepared, values, **params)
         if auto is not None:
           if where is not None:
             where = _user_mask(type(self).__name__, where, values.shape)
@@ -324,6 +375,7 @@ class Loss:
       )
 
   def get_config(self) -> dict[str, Any]:
+    """The constructor keywords, JSON-friendly (Keras's ``get_config``)."""
     config = {
       "reduction": self.reduction,
       "name": self.name,
@@ -333,8 +385,12 @@ class Loss:
     return config
 
   @classmethod
-  def from_config(cls, config: Mapping[str, Any]):
+  def from_config(cls, config: Mapping[str, Any]) -> Loss:
+    """The loss object made from :meth:`get_config`'s dict."""
     return cls(**config)
+
+
+_BASE_FIELDS = frozenset(f.name for f in dataclasses.fields(Loss))
 
 
 def _refuse_keras_wrapper(obj):
@@ -399,98 +455,72 @@ def _user_mask(cls_name, where, shape):
   return shapes.leading_broadcast(cls_name, "where", where, shape)
 
 
-def _hyper_parameter_fields(fn, exclude=()):
-  """Keyword-only parameters of ``fn`` with defaults become dataclass fields."""
-  fields = []
-  for p in inspect.signature(fn).parameters.values():
-    if p.kind is p.KEYWORD_ONLY and p.name not in exclude:
-      if p.default is inspect.Parameter.empty:
-        raise TypeError(f"{fn.__name__}: keyword {p.name} needs a default")
-      default = _freeze(p.default)
-      fields.append((p.name, Any, dataclasses.field(default=default)))
-  return fields
-
-
-def loss_class(
-  fn: Callable[..., jax.Array],
-  class_name: str,
-  *,
-  default_name: str | None = None,
-  aliases: tuple[str, ...] = (),
-  exclude: tuple[str, ...] = (),
-  where_fn: Callable[..., jax.Array | None] | None = None,
-  mean_terms: Callable[..., tuple[jax.Array, Any]] | None = None,
-  batch_level: bool = False,
-  keyword_inputs: tuple[str, ...] = (),
-  module: str | None = None,
-) -> type[Loss]:
-  """Makes the loss object class of a per-sample function and registers both.
-
-  Args:
-    fn: the per-sample function; its keyword-only arguments (minus
-      ``exclude``) become the object's fields, with the same defaults.
-    class_name: the CamelCase class name.
-    default_name: the object's default ``name`` (Keras's, e.g. "huber_loss").
-    aliases: extra names for ``get`` (e.g. "mse"); they map to the function.
-    exclude: keyword arguments of ``fn`` that are data, not configuration.
-    where_fn: optional ``(inputs..., values, **hyper) -> bool mask``.
-    mean_terms: optional ``(inputs..., **hyper) -> (terms, out_dtype)`` when
-      the per-sample value is ``mean(terms, axis=-1)`` (see ``Loss``).
-    batch_level: whether ``fn`` gives one value per batch (see ``Loss``).
-    keyword_inputs: keyword arguments of ``fn`` that are data of one call
-      (Cox's ``strata``): not fields; the object takes them when called.
-    module: ``__module__`` for the class (defaults to ``fn``'s).
-  """
-  params = inspect.signature(fn).parameters
-  inputs = tuple(
+def _positional_inputs(fn) -> tuple[str, ...]:
+  """Names of the inputs ``fn`` takes before its keyword-only arguments."""
+  return tuple(
     p.name
-    for p in params.values()
+    for p in inspect.signature(fn).parameters.values()
     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
   )
-  for k in keyword_inputs:
+
+
+def _check_fields(cls, fn, exclude) -> None:
+  """The class's fields must be ``fn``'s keyword-only hyper-parameters:
+  the same names, in the same order, with the same defaults."""
+  params = inspect.signature(fn).parameters
+  for k in cls.keyword_inputs:
     if k not in params or params[k].kind is not params[k].KEYWORD_ONLY:
       raise TypeError(
-        f"loss_class: keyword_inputs must name keyword-only arguments of "
-        f"{fn.__name__}, got {k!r}"
+        f"{cls.__name__}: keyword_inputs must name keyword-only arguments "
+        f"of {fn.__name__}, got {k!r}"
       )
-  call = ", ".join(
-    [*inputs, "sample_weight=None", "*", "where=None", "normalizer=None"]
-    + [f"{k}=None" for k in keyword_inputs]
-  )
-  namespace = {
-    "fn": staticmethod(fn),
-    "inputs": inputs,
-    "keyword_inputs": tuple(keyword_inputs),
-    "_default_name": default_name or fn.__name__,
-    "__doc__": (
-      f"Loss object for :func:`jaxloss.{fn.__name__}`.\n\n"
-      f"Fields are its keyword arguments plus ``reduction``, ``name`` "
-      f"and ``dtype``; call it as ``loss({call})``.\n"
-    ),
-    "__module__": module or fn.__module__,
-  }
-  if where_fn is not None:
-    namespace["where_fn"] = staticmethod(where_fn)
-  if mean_terms is not None:
-    namespace["mean_terms"] = staticmethod(mean_terms)
-  namespace["batch_level"] = batch_level
-  cls = dataclasses.make_dataclass(
-    class_name,
-    _hyper_parameter_fields(fn, tuple(exclude) + tuple(keyword_inputs)),
-    bases=(Loss,),
-    namespace=namespace,
-    frozen=True,
-    kw_only=True,
-  )
+  expected = [
+    (p.name, _freeze(p.default))
+    for p in params.values()
+    if p.kind is p.KEYWORD_ONLY and p.name not in exclude
+  ]
+  for name, default in expected:
+    if default is inspect.Parameter.empty:
+      raise TypeError(f"{fn.__name__}: keyword {name} needs a default")
+  declared = [
+    (f.name, f.default)
+    for f in dataclasses.fields(cls)
+    if f.name not in _BASE_FIELDS
+  ]
+  if [n for n, _ in declared] != [n for n, _ in expected]:
+    raise TypeError(
+      f"{cls.__name__}: fields must be the keyword-only arguments of "
+      f"{fn.__name__} in order, {[n for n, _ in expected]}, got "
+      f"{[n for n, _ in declared]}"
+    )
+  for (name, got), (_, want) in zip(declared, expected, strict=True):
+    if not _same_default(got, want):
+      raise TypeError(
+        f"{cls.__name__}: field {name} must default to {fn.__name__}'s "
+        f"default {want!r}, got {got!r}"
+      )
+
+
+def _same_default(a, b) -> bool:
+  if type(a) is not type(b):
+    return False
+  try:
+    return bool(a == b) or (a != a and b != b)  # NaN defaults
+  except (TypeError, ValueError):
+    return a is b
+
+
+def _register_class(cls, aliases, default_name) -> None:
+  """Registers the class and its function (and aliases) for ``get``."""
+  fn = cls.fn
   register(fn.__name__, fn)
-  register(class_name, cls)
+  register(cls.__name__, cls)
   for alias in aliases:
     register(alias, fn)
   # The object's default name (Keras's, e.g. "huber_loss") finds it too.
   if default_name and default_name not in _REGISTRY:
     register(default_name, fn)
-  _CLASSES[class_name] = cls
-  return cls
+  _CLASSES[cls.__name__] = cls
 
 
 def register(name: str, obj) -> None:
@@ -502,7 +532,6 @@ def register(name: str, obj) -> None:
 # ------------------------------------------------------------------- wrap
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
 class LossFunctionWrapper(Loss):
   """A loss object around any per-sample ``fn(y_true, y_pred, **kwargs)``."""
 
@@ -510,10 +539,12 @@ class LossFunctionWrapper(Loss):
   kwargs: tuple[tuple[str, Any], ...] = ()
 
   @classmethod
-  def hyper_parameter_names(cls):
+  def hyper_parameter_names(cls) -> tuple[str, ...]:
+    """None: the wrapped function's keywords are not fields."""
     return ()
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The keyword arguments bound to the wrapped function."""
     return dict(self.kwargs)
 
   def _check_hyper_parameters(self):
@@ -555,7 +586,8 @@ class LossFunctionWrapper(Loss):
     assert self.function is not None
     return self.function(*args, **params)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """The constructor keywords, the function serialized under ``fn``."""
     assert self.function is not None
     config = {
       "reduction": self.reduction,
@@ -567,7 +599,8 @@ class LossFunctionWrapper(Loss):
     return config
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: Mapping[str, Any]) -> LossFunctionWrapper:
+    """The wrapper made from :meth:`get_config`'s dict."""
     config = dict(config)
     fn = get(config.pop("fn"))
     base = {
@@ -592,7 +625,21 @@ def wrap(
   The object adds sample weights, ``where`` masks and reductions, exactly as
   the built-in loss objects do.
 
-  Example:
+  Args:
+    fn: the per-sample function, ``fn(y_true, y_pred, **kwargs)``.
+    reduction: as for every loss object.
+    name: the object's name (default ``fn.__name__``).
+    dtype: the dtype the floating inputs are cast to, or None.
+    **kwargs: keyword arguments passed to ``fn`` on every call; array
+      values are the object's pytree leaves.
+
+  Returns:
+    A :class:`LossFunctionWrapper`.
+
+  Raises:
+    TypeError: if ``fn`` is not callable.
+
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> def cubic(y_true, y_pred, *, scale=1.0):
@@ -632,9 +679,25 @@ def get(identifier: Any) -> Callable[..., Any] | None:
   * a dict ``{"class_name": ..., "config": {...}}`` gives that instance;
   * a loss object or any callable is returned as is; ``None`` gives ``None``.
 
+  Args:
+    identifier: a name, a ``"module:qualname"`` path, a config dict, a
+      callable, or ``None``.
+
+  Returns:
+    The function, a default instance of the class, the deserialised
+    object, the callable itself, or ``None``.
+
   Raises:
     ValueError: for an unknown name or class name.
     TypeError: for anything else.
+
+  Examples:
+    >>> import jaxloss
+    >>> jaxloss.get("mse") is jaxloss.mean_squared_error
+    True
+    >>> jaxloss.get("Huber")
+    Huber(reduction='sum_over_batch_size', name='huber_loss', dtype=None, \
+delta=1.0)
   """
   if identifier is None:
     return None
@@ -711,6 +774,23 @@ def serialize(obj: Callable[..., Any]) -> str | dict[str, Any]:
   :func:`get` imports. Lambdas, closures and ``functools.partial`` objects
   cannot be named, so they raise: wrap a top-level function instead, with
   its options as ``wrap``'s keyword arguments.
+
+  Args:
+    obj: a loss object or a loss function.
+
+  Returns:
+    ``{"class_name": ..., "config": {...}}`` for an object, a name or a
+    ``"module:qualname"`` string for a function.
+
+  Raises:
+    ValueError: for a function that cannot be named.
+
+  Examples:
+    >>> import jaxloss
+    >>> jaxloss.serialize(jaxloss.Huber(delta=2.0))["config"]["delta"]
+    2.0
+    >>> jaxloss.serialize(jaxloss.huber)
+    'huber'
   """
   if isinstance(obj, Loss):
     return {"class_name": type(obj).__name__, "config": obj.get_config()}
@@ -728,7 +808,24 @@ def serialize(obj: Callable[..., Any]) -> str | dict[str, Any]:
 
 
 def deserialize(config: str | Mapping[str, Any]) -> Callable[..., Any]:
-  """Inverse of :func:`serialize`."""
+  """Inverse of :func:`serialize`.
+
+  Args:
+    config: a name (as :func:`get` takes it) or a
+      ``{"class_name": ..., "config": {...}}`` dict.
+
+  Returns:
+    The loss function or object.
+
+  Raises:
+    ValueError: for an unknown class name or a malformed config.
+
+  Examples:
+    >>> import jaxloss
+    >>> obj = jaxloss.deserialize(jaxloss.serialize(jaxloss.Huber(delta=2.0)))
+    >>> obj.delta
+    2.0
+  """
   if isinstance(config, str):
     return get(config)
   if not isinstance(config, Mapping) or "class_name" not in config:
@@ -755,5 +852,14 @@ def classes() -> dict[str, type]:
 
 
 def names() -> list[str]:
-  """Every name :func:`get` accepts."""
+  """Every name :func:`get` accepts: functions, classes and aliases.
+
+  Returns:
+    The names, sorted.
+
+  Examples:
+    >>> import jaxloss
+    >>> "mse" in jaxloss.names() and "Huber" in jaxloss.names()
+    True
+  """
   return sorted(_REGISTRY)

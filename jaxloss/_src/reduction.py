@@ -10,12 +10,12 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
+from jaxloss._src.typing import InputLike
 
 REDUCTIONS = (
   "sum_over_batch_size",
@@ -37,10 +37,10 @@ def check_reduction(caller: str, reduction: str | None) -> str | None:
 
 
 def reduce(
-  values: ArrayLike,
+  values: InputLike,
   *,
-  sample_weight: ArrayLike | None = None,
-  where: ArrayLike | None = None,
+  sample_weight: InputLike | None = None,
+  where: InputLike | None = None,
   reduction: str | None = "sum_over_batch_size",
   normalizer: float | jax.Array | None = None,
 ) -> jax.Array:
@@ -84,7 +84,7 @@ def reduce(
       broadcast from the leading axes, or a ``normalizer`` with ``"sum"`` or
       ``"none"``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.reduce([1.0, 2.0, 3.0], where=[True, True, False])
     Array(1.5, dtype=float32)
@@ -149,8 +149,8 @@ def reduce(
 
 
 def class_weights_to_sample_weights(
-  y_true: ArrayLike,
-  class_weight: Mapping[int, float] | Sequence[float] | ArrayLike,
+  y_true: InputLike,
+  class_weight: Mapping[int, float] | Sequence[float] | InputLike,
   *,
   num_classes: int | None = None,
 ) -> jax.Array:

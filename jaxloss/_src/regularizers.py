@@ -23,21 +23,22 @@ import dataclasses
 import math
 import re
 from typing import Any
+from typing import Self
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import validation
 from jaxloss._src.tree_paths import path_name
+from jaxloss._src.typing import InputLike
 
 # A regularisation factor is a finite Python number >= 0 (the object is
 # hashable and its factor a constant).
 _FACTOR = (0.0, math.inf)
 
 
-def _float_input(caller: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
+def _float_input(caller: str, x: InputLike) -> tuple[jax.Array, jnp.dtype]:
   """(x in its compute dtype, the dtype the penalty is returned in)."""
   x = numerics.as_float(caller, "x", x)
   return x.astype(numerics.compute_dtype(x.dtype)), x.dtype
@@ -47,15 +48,17 @@ def _float_input(caller: str, x: ArrayLike) -> tuple[jax.Array, jnp.dtype]:
 class Regularizer:
   """Base class: ``regularizer(x) -> scalar penalty`` (0 for the base)."""
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input(type(self).__name__, x)
     return jnp.zeros((), dt)
 
   def get_config(self) -> dict[str, Any]:
+    """The constructor keywords (Keras's ``get_config``)."""
     return dataclasses.asdict(self)
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: dict[str, Any]) -> Self:
+    """The regularizer made from :meth:`get_config`'s dict."""
     return cls(**config)
 
 
@@ -63,7 +66,7 @@ class Regularizer:
 class L1(Regularizer):
   """L1 penalty ``l1 * sum(|x|)`` (Keras's ``L1``, default ``l1=0.01``).
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> regularizers.L1(0.5)(jnp.array([1.0, -2.0]))
@@ -72,10 +75,10 @@ class L1(Regularizer):
 
   l1: float = 0.01
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number("L1", "l1", self.l1, *_FACTOR, high_open=True)
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input("L1", x)
     return (self.l1 * jnp.sum(jnp.abs(x))).astype(dt)
 
@@ -86,7 +89,7 @@ class L2(Regularizer):
 
   Note: no factor 1/2 (unlike optax's ``add_decayed_weights`` convention).
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> regularizers.L2(0.5)(jnp.array([1.0, -2.0]))
@@ -95,10 +98,10 @@ class L2(Regularizer):
 
   l2: float = 0.01
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number("L2", "l2", self.l2, *_FACTOR, high_open=True)
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input("L2", x)
     return (self.l2 * jnp.sum(jnp.square(x))).astype(dt)
 
@@ -107,7 +110,7 @@ class L2(Regularizer):
 class L1L2(Regularizer):
   """``l1 * sum(|x|) + l2 * sum(x ** 2)``; both default to 0 as in Keras 3.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> regularizers.L1L2(l1=0.5, l2=0.5)(jnp.array([1.0, -2.0]))
@@ -117,11 +120,11 @@ class L1L2(Regularizer):
   l1: float = 0.0
   l2: float = 0.0
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number("L1L2", "l1", self.l1, *_FACTOR, high_open=True)
     validation.static_number("L1L2", "l2", self.l2, *_FACTOR, high_open=True)
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     x, dt = _float_input("L1L2", x)
     total = jnp.zeros((), x.dtype)
     if self.l1:
@@ -145,7 +148,7 @@ class OrthogonalRegularizer(Regularizer):
     ValueError: for a negative factor, an unknown mode, or an input that is
       not rank 2.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> w = jnp.array([[1.0, 0.0], [1.0, 1.0]])
@@ -156,7 +159,7 @@ class OrthogonalRegularizer(Regularizer):
   factor: float = 0.01
   mode: str = "rows"
 
-  def __post_init__(self):
+  def __post_init__(self) -> None:
     validation.static_number(
       "OrthogonalRegularizer", "factor", self.factor, *_FACTOR, high_open=True
     )
@@ -164,7 +167,7 @@ class OrthogonalRegularizer(Regularizer):
       "OrthogonalRegularizer", "mode", self.mode, ("rows", "columns")
     )
 
-  def __call__(self, x: ArrayLike) -> jax.Array:
+  def __call__(self, x: InputLike) -> jax.Array:
     caller = "OrthogonalRegularizer"
     x, dt = _float_input(caller, x)
     if x.ndim != 2:
@@ -282,7 +285,7 @@ def regularize(
     TypeError: for a filter of the wrong type.
     ValueError: when no floating leaf is selected and not ``allow_empty``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss import regularizers
     >>> params = {"dense": {"kernel": jnp.ones((2, 2)), "bias": jnp.ones(2)}}

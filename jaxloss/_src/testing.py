@@ -454,33 +454,36 @@ def check_edges(programs: Programs, cases) -> ContractResult:
 def check_nan(
   programs: Programs, args, *, argnums: Sequence[int], per_sample: bool
 ) -> ContractResult:
-  """``nan``: a NaN in a differentiable input (the whole first sample)
-  gives a NaN value (in that sample's value, for a per-sample loss)."""
+  """``nan``: NaN in the first sample of the arguments ``argnums`` (all of
+  them at once: one alone may sit wholly under a mask) gives a NaN value
+  (in that sample's value, for a per-sample loss)."""
+  poisoned = list(args)
   for i in argnums:
-    poisoned = list(args)
     x = np.array(args[i], copy=True)
     x[0] = np.nan
     poisoned[i] = x
-    values = np.asarray(programs.jitted(*poisoned))
-    shown = values[0] if per_sample and values.ndim else values
-    if not np.isnan(shown).any():
-      return _fail(
-        "nan",
-        f"a NaN in argument {i} gave the finite value "
-        f"{np.array2string(shown, precision=6)}: the loss turns NaN into a "
-        "number",
-        error=1.0,
-        tol=0.0,
-        where=f"argument {i} with its first sample NaN",
-        inputs=tuple(poisoned),
-      )
-  return _pass("nan", where=f"NaN in argument(s) {tuple(argnums)}")
+  values = np.asarray(programs.jitted(*poisoned))
+  shown = values[0] if per_sample and values.ndim else values
+  where = f"the first sample of argument(s) {tuple(argnums)} NaN"
+  if not np.isnan(shown).any():
+    return _fail(
+      "nan",
+      f"NaN inputs gave the finite value "
+      f"{np.array2string(shown, precision=6)}: the loss turns NaN into a "
+      "number",
+      error=1.0,
+      tol=0.0,
+      where=where,
+      inputs=tuple(poisoned),
+    )
+  return _pass("nan", where=where)
 
 
 def check_half_precision(
-  programs: Programs, args, dtype, *, rtol: float = 5e-2
+  programs: Programs, args, dtype, *, rtol: float = 5e-2, out_dtype=None
 ) -> ContractResult:
-  """``half_precision``: half inputs give that dtype, close to float32."""
+  """``half_precision``: half inputs give that dtype (or ``out_dtype``,
+  for a loss whose policy returns another), close to float32."""
   half = tuple(
     jnp.asarray(a, dtype)
     if np.issubdtype(np.asarray(a).dtype, np.floating)
@@ -489,10 +492,12 @@ def check_half_precision(
   )
   got = programs.jitted(*half)
   name = jnp.dtype(dtype).name
-  if got.dtype != jnp.dtype(dtype):
+  expected = jnp.dtype(dtype if out_dtype is None else out_dtype)
+  if got.dtype != expected:
     return _fail(
       "half_precision",
-      f"{name} inputs gave {got.dtype} values (half in must give half out)",
+      f"{name} inputs gave {got.dtype} values, expected {expected.name}"
+      + (" (half in must give half out)" if out_dtype is None else ""),
       where=f"example inputs in {name}",
       inputs=half,
     )
@@ -752,6 +757,7 @@ def check_loss(
   grad_eps: float = 1e-4,
   grad_tol: float = 1e-4,
   half_rtol: float = 5e-2,
+  half_out: Any = None,
   contracts: Sequence[str] | None = None,
   skip: Sequence[str] = (),
   seed: int = 0,
@@ -789,6 +795,8 @@ def check_loss(
     grad_eps: the central-difference step (in float64).
     grad_tol: absolute and relative tolerance of the gradient checks.
     half_rtol: tolerance of half-precision values against float32.
+    half_out: the dtype the loss returns for half inputs, when its policy
+      is not "half in, half out" (float32 for a fused LM loss).
     contracts: which contracts to run (default: all of ``CONTRACTS``).
     skip: contracts not to run.
     seed: seeds the random directions and the second call's values.
@@ -928,7 +936,9 @@ def check_loss(
   def half():
     worst = None
     for dtype in (jnp.float16, jnp.bfloat16):
-      r = check_half_precision(programs, args32, dtype, rtol=half_rtol)
+      r = check_half_precision(
+        programs, args32, dtype, rtol=half_rtol, out_dtype=half_out
+      )
       if not r.passed:
         return r
       if worst is None or (r.error or 0) > (worst.error or 0):

@@ -36,6 +36,7 @@ import warnings
 
 import jax
 from jax import core as jax_core
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -216,6 +217,25 @@ def bool_mask(caller: str, name: str, x):
     raise TypeError(f"{caller}: {name} must be a boolean mask, got {dtype}")
 
 
+def binary_mask(caller: str, name: str, x):
+  """A mask given as booleans or as 0/1 numbers (a ``completion_mask`` of
+  ones and zeros), returned as booleans: a nonzero number counts as True.
+
+  ``x`` is an array; other dtypes (strings, objects) are ``TypeError``s.
+  """
+  dtype = _dtype_of(x)
+  if dtype == np.bool_:
+    return x
+  numeric = jnp.issubdtype(dtype, jnp.integer) or jnp.issubdtype(
+    dtype, jnp.floating
+  )
+  if not numeric:
+    raise TypeError(
+      f"{caller}: {name} must be a boolean or 0/1 numeric mask, got {dtype}"
+    )
+  return x != 0
+
+
 # ----------------------------------------------------------------------------
 # Static numbers: hyper-parameters the code reads in Python.
 
@@ -271,7 +291,7 @@ def deprecated_alias(
   Raises:
     TypeError: at call time, when both the old and the new name are given.
 
-  Example:
+  Examples:
     >>> import warnings
     >>> @deprecated_alias({"epsilon": "eps"})
     ... def f(x, *, eps=1e-6):

@@ -16,24 +16,28 @@ Flax is an optional extra: ``pip install jaxloss[flax]``.
 
 try:
   import flax  # noqa: F401
-except ImportError as e:  # pragma: no cover - exercised in a subprocess
+except ImportError as _error:  # pragma: no cover - exercised in a subprocess
   raise ImportError(
     "jaxloss.flax needs Flax, an optional extra: pip install jaxloss[flax]"
-  ) from e
+  ) from _error
 
+from flax import nnx as _nnx
+import flax.linen as _nn
+
+from jaxloss._src.typing import InputLike
 from jaxloss.flax import linen
 from jaxloss.flax import nnx
 from jaxloss.flax._common import collect_losses
 
 
-def add_loss(module, value, *, name="aux_loss"):
+def add_loss(
+  module: _nn.Module | _nnx.Module, value: InputLike, *, name: str = "aux_loss"
+) -> bool:
   """Records an auxiliary loss term from inside a linen or nnx module.
 
   Dispatches to :func:`jaxloss.flax.linen.add_loss` or
   :func:`jaxloss.flax.nnx.add_loss` by the module's kind.
   """
-  import flax.linen as _nn
-
   if isinstance(module, _nn.Module):
     return linen.add_loss(module, value, name=name)
   return nnx.add_loss(module, value, name=name)

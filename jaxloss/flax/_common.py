@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 import dataclasses
+from typing import Any
+from typing import TypeVar
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -13,8 +17,11 @@ from jaxloss._src import objects
 # The linen collection / the name the auxiliary losses live under.
 COLLECTION = "losses"
 
+# A module form (a linen or nnx module class).
+M = TypeVar("M")
 
-def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
+
+def collect_losses(tree: Any, collection: str = COLLECTION) -> jax.Array:
   """Sums every recorded auxiliary loss term into one scalar.
 
   ``tree`` is what recording returned: the mutated linen variables (a dict
@@ -23,7 +30,7 @@ def collect_losses(tree, collection: str = COLLECTION) -> jax.Array:
   term is summed over its elements; the total is accumulated in float32
   (float64 for float64 terms). Nothing recorded gives 0.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from jaxloss.flax import collect_losses
     >>> collect_losses({"losses": {"dense": {"aux_loss": (jnp.array(1.0),
@@ -58,37 +65,52 @@ def config_fields(loss_cls) -> list[dataclasses.Field]:
   return list(dataclasses.fields(loss_cls))
 
 
-def lazy_module_forms(module_class, module_globals):
+def deprecated_module_forms(
+  module_class: Callable[[type], M], module_globals: dict[str, Any]
+) -> tuple[
+  Callable[[], dict[str, M]], Callable[[str], M], Callable[[], list[str]]
+]:
   """``modules``, ``__getattr__`` and ``__dir__`` for an adapter module.
 
-  Every registered loss class gets a module form, built on first use by
-  ``module_class``; a name the adapter defines itself (a learnable head, the
-  base class) takes precedence over the generated form.
+  The per-loss module forms (``jaxloss.flax.linen.Huber``) are deprecated
+  in favour of the one generic ``LossModule(jaxloss.Huber(...))``: they are
+  still built on first access, for one release, with a
+  ``DeprecationWarning``. A name the adapter defines itself (a learnable
+  head, ``LossModule``) is an ordinary attribute and never warns.
   """
+  kind = module_globals["__name__"]
 
-  def modules():
-    """Module forms of every loss class registered so far, by name."""
+  def _warn(what: str) -> None:
+    warnings.warn(
+      f"{kind}.{what} is deprecated and will be removed in the next "
+      f"release; wrap the loss object instead: "
+      f"{kind}.LossModule(jaxloss.{what.split('(')[0]}(...))",
+      DeprecationWarning,
+      stacklevel=3,
+    )
+
+  def modules() -> dict[str, M]:
+    """Deprecated: module forms of every registered loss class, by name."""
+    warnings.warn(
+      f"{kind}.modules() is deprecated and will be removed in the next "
+      f"release; wrap loss objects in {kind}.LossModule instead",
+      DeprecationWarning,
+      stacklevel=2,
+    )
     return {
       n: module_class(c)
       for n, c in loss_classes().items()
       if n not in module_globals
     }
 
-  def __getattr__(name: str):  # noqa: N807 - a module's __getattr__
+  def __getattr__(name: str) -> M:  # noqa: N807 - a module's __getattr__
     classes = loss_classes()
     if name in classes:
+      _warn(name)
       return module_class(classes[name])
-    raise AttributeError(
-      f"module {module_globals['__name__']!r} has no attribute {name!r}"
-    )
+    raise AttributeError(f"module {kind!r} has no attribute {name!r}")
 
-  def __dir__():  # noqa: N807 - a module's __dir__
-    return sorted(set(module_globals) | set(loss_classes()))
+  def __dir__() -> list[str]:  # noqa: N807 - a module's __dir__
+    return sorted(module_globals)
 
   return modules, __getattr__, __dir__
-
-
-def form_names(module_globals) -> list[str]:
-  """Names of the generated module forms (every registered loss class the
-  adapter does not define itself), for the adapter's ``__all__``."""
-  return sorted(n for n in loss_classes() if n not in module_globals)

@@ -15,18 +15,21 @@ Auxiliary losses ride on ``self.sow`` into the ``"losses"`` collection; see
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Mapping
 from collections.abc import Sequence
 import functools
-from typing import TYPE_CHECKING
 from typing import Any
 from typing import Literal
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src.losses import adaptive
 from jaxloss._src.losses import margin_softmax
+from jaxloss._src.typing import InputLike
 from jaxloss.flax import _common
 from jaxloss.flax._common import COLLECTION
 from jaxloss.flax._common import collect_losses
@@ -42,8 +45,13 @@ class LossModule(nn.Module):
   loss: Any = None
 
   def __call__(
-    self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
-  ):
+    self,
+    *inputs: InputLike,
+    sample_weight: InputLike | None = None,
+    where: InputLike | None = None,
+    normalizer: float | jax.Array | None = None,
+    **kwargs: InputLike,
+  ) -> jax.Array:
     return self.loss(
       *inputs,
       sample_weight=sample_weight,
@@ -99,7 +107,7 @@ def module_class(loss_cls: type) -> type[nn.Module]:
 
 def add_loss(
   module: nn.Module,
-  value,
+  value: InputLike,
   *,
   name: str = "aux_loss",
   collection: str = COLLECTION,
@@ -116,7 +124,7 @@ def add_loss(
   Returns:
     Whether the term was recorded.
 
-  Example:
+  Examples:
     >>> import flax.linen as nn
     >>> import jax.numpy as jnp
     >>> from jaxloss.flax import linen as jl
@@ -136,12 +144,12 @@ def add_loss(
 
 def apply_with_losses(
   module: nn.Module,
-  variables,
-  *args,
+  variables: Mapping[str, Any],
+  *args: Any,
   collection: str = COLLECTION,
   mutable: Literal[False] | str | Sequence[str] = False,
-  **kwargs,
-):
+  **kwargs: Any,
+) -> tuple[Any, jax.Array]:
   """``module.apply`` that records auxiliary losses and sums them.
 
   Any stale ``collection`` in ``variables`` is dropped first, so the terms
@@ -192,7 +200,8 @@ class AdaptiveRobustLoss(nn.Module):
   scale_lo: float = 1e-5
   reduction: str | None = "sum_over_batch_size"
 
-  def setup(self):
+  def setup(self) -> None:
+    """Creates ``latent_alpha`` and ``latent_scale``."""
     shape = () if self.num_dims is None else (self.num_dims,)
     la, ls = adaptive.robust_latents(
       self.alpha_init,
@@ -201,10 +210,14 @@ class AdaptiveRobustLoss(nn.Module):
       alpha_hi=self.alpha_hi,
       scale_lo=self.scale_lo,
     )
-    self.latent_alpha = self.param("latent_alpha", _constant(la), shape)
-    self.latent_scale = self.param("latent_scale", _constant(ls), shape)
+    self.latent_alpha: jax.Array = self.param(
+      "latent_alpha", _constant(la), shape
+    )
+    self.latent_scale: jax.Array = self.param(
+      "latent_scale", _constant(ls), shape
+    )
 
-  def parameters(self):
+  def parameters(self) -> tuple[jax.Array, jax.Array]:
     """``(alpha, scale)`` from the current latents."""
     return adaptive.robust_parameters(
       self.latent_alpha,
@@ -214,7 +227,14 @@ class AdaptiveRobustLoss(nn.Module):
       scale_lo=self.scale_lo,
     )
 
-  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
+  def __call__(
+    self,
+    y_true: InputLike,
+    y_pred: InputLike,
+    sample_weight: InputLike | None = None,
+    *,
+    where: InputLike | None = None,
+  ) -> jax.Array:
     alpha, scale = self.parameters()
     values = adaptive.adaptive_robust_nll(
       y_true, y_pred, alpha=alpha, scale=scale
@@ -236,31 +256,46 @@ class UncertaintyWeighting(nn.Module):
   regression: Any = True
 
   @nn.compact
-  def __call__(self, losses):
+  def __call__(
+    self, losses: InputLike | list[InputLike] | tuple[InputLike, ...]
+  ) -> jax.Array:
     s = self.param("log_variances", nn.initializers.zeros, (self.num_tasks,))
     return adaptive.uncertainty_weighting(
-      jnp.stack(list(losses)) if isinstance(losses, (list, tuple)) else losses,
+      jnp.stack([jnp.asarray(x) for x in losses])
+      if isinstance(losses, (list, tuple))
+      else losses,
       s,
       regression=self.regression,
     )
 
 
 class _CentersHead(nn.Module):
+  """Base of the heads with learnable class centres ``centers [C, D]``."""
+
   num_classes: int = 2
   reduction: str | None = "sum_over_batch_size"
 
   _fn = None
   _init = nn.initializers.normal(1.0)
 
-  def centers(self, features: int):
+  def centers(self, features: int) -> jax.Array:
+    """The ``[num_classes, features]`` centres parameter."""
     return self.param("centers", type(self)._init, (self.num_classes, features))
 
-  def hyper_parameters(self) -> dict:
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The kernel's keyword arguments besides the centres."""
     return {}
 
   @nn.compact
-  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
-    centers = self.centers(jnp.shape(y_pred)[-1])
+  def __call__(
+    self,
+    y_true: InputLike,
+    y_pred: InputLike,
+    sample_weight: InputLike | None = None,
+    *,
+    where: InputLike | None = None,
+  ) -> jax.Array:
+    centers = self.centers(jnp.shape(jnp.asarray(y_pred))[-1])
     values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
       y_true, y_pred, centers, **self.hyper_parameters()
     )
@@ -269,10 +304,10 @@ class _CentersHead(nn.Module):
     )
 
   @nn.compact
-  def cosines(self, y_pred):
+  def cosines(self, y_pred: InputLike) -> jax.Array:
     """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
     return margin_softmax.class_cosines(
-      y_pred, self.centers(jnp.shape(y_pred)[-1])
+      y_pred, self.centers(jnp.shape(jnp.asarray(y_pred))[-1])
     )
 
 
@@ -284,7 +319,8 @@ class ArcFaceHead(_CentersHead):
   margin: float = 0.5
   _fn = staticmethod(margin_softmax.arcface)
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The kernel's keyword arguments besides the centres."""
     return {"scale": self.scale, "margin": self.margin}
 
 
@@ -296,7 +332,8 @@ class CosFaceHead(_CentersHead):
   margin: float = 0.35
   _fn = staticmethod(margin_softmax.cosface)
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The kernel's keyword arguments besides the centres."""
     return {"scale": self.scale, "margin": self.margin}
 
 
@@ -308,13 +345,12 @@ class CenterLossHead(_CentersHead):
   _init = staticmethod(nn.initializers.zeros)
 
 
-modules, __getattr__, __dir__ = _common.lazy_module_forms(
+modules: Callable[[], dict[str, type[nn.Module]]]
+__getattr__: Callable[[str], type[nn.Module]]
+__dir__: Callable[[], list[str]]
+modules, __getattr__, __dir__ = _common.deprecated_module_forms(
   module_class, globals()
 )
-
-if TYPE_CHECKING:
-  # The typed view of the generated forms (tools/gen_stubs.py writes it).
-  from jaxloss.flax._linen_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
 
 __all__ = [
   "AdaptiveRobustLoss",
@@ -326,9 +362,4 @@ __all__ = [
   "add_loss",
   "apply_with_losses",
   "collect_losses",
-  "module_class",
-  "modules",
 ]
-# The generated module forms are public too (one per registered loss class,
-# built on first access): ``from jaxloss.flax.linen import *`` gives them.
-__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

@@ -14,9 +14,11 @@ see :func:`add_loss` and :func:`call_with_losses`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from collections.abc import Sequence
 import functools
 import inspect
-from typing import TYPE_CHECKING
+from typing import Any
 
 from flax import nnx
 import jax
@@ -25,6 +27,7 @@ import jax.numpy as jnp
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src.losses import adaptive
 from jaxloss._src.losses import margin_softmax
+from jaxloss._src.typing import InputLike
 from jaxloss.flax import _common
 from jaxloss.flax._common import collect_losses
 
@@ -34,12 +37,17 @@ from jaxloss.flax._common import collect_losses
 class LossModule(nnx.Module):
   """An nnx module around any loss object: ``LossModule(jaxloss.Huber())``."""
 
-  def __init__(self, loss):
+  def __init__(self, loss: Callable[..., jax.Array]):
     self.loss = loss
 
   def __call__(
-    self, *inputs, sample_weight=None, where=None, normalizer=None, **kwargs
-  ):
+    self,
+    *inputs: InputLike,
+    sample_weight: InputLike | None = None,
+    where: InputLike | None = None,
+    normalizer: float | jax.Array | None = None,
+    **kwargs: InputLike,
+  ) -> jax.Array:
     # ``kwargs``: the loss's keyword inputs of one call (CoxPH's ``strata``).
     return self.loss(
       *inputs,
@@ -82,11 +90,13 @@ def module_class(loss_cls: type) -> type[nnx.Module]:
 # --------------------------------------------------------- auxiliary losses
 
 
-class AuxLoss(nnx.Intermediate):
+class AuxLoss(nnx.Intermediate[Any]):
   """The variable type auxiliary loss terms are sown as."""
 
 
-def add_loss(module: nnx.Module, value, *, name: str = "aux_loss") -> bool:
+def add_loss(
+  module: nnx.Module, value: InputLike, *, name: str = "aux_loss"
+) -> bool:
   """Records an auxiliary loss term (Keras's ``add_loss``) from a module.
 
   The term is sown as an :class:`AuxLoss` when the call runs under
@@ -98,7 +108,7 @@ def add_loss(module: nnx.Module, value, *, name: str = "aux_loss") -> bool:
   Returns:
     Whether the term was recorded.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> from flax import nnx
     >>> from jaxloss.flax import nnx as jn
@@ -115,7 +125,9 @@ def add_loss(module: nnx.Module, value, *, name: str = "aux_loss") -> bool:
   return module.sow(AuxLoss, name, value)
 
 
-def call_with_losses(fn, *args, **kwargs):
+def call_with_losses(
+  fn: Callable[..., Any], *args: Any, **kwargs: Any
+) -> tuple[Any, jax.Array]:
   """Calls ``fn`` (a module, a bound method, or ``f(module, ...)``) under
   ``nnx.capture(fn, AuxLoss)`` and sums the recorded terms.
 
@@ -138,14 +150,14 @@ class AdaptiveRobustLoss(nnx.Module):
 
   def __init__(
     self,
-    num_dims=None,
+    num_dims: int | None = None,
     *,
-    alpha_init=1.0,
-    scale_init=1.0,
-    alpha_lo=0.001,
-    alpha_hi=1.999,
-    scale_lo=1e-5,
-    reduction="sum_over_batch_size",
+    alpha_init: float = 1.0,
+    scale_init: float = 1.0,
+    alpha_lo: float = 0.001,
+    alpha_hi: float = 1.999,
+    scale_lo: float = 1e-5,
+    reduction: str | None = "sum_over_batch_size",
   ):
     reduction_lib.check_reduction("AdaptiveRobustLoss", reduction)
     shape = () if num_dims is None else (num_dims,)
@@ -156,18 +168,31 @@ class AdaptiveRobustLoss(nnx.Module):
       alpha_hi=alpha_hi,
       scale_lo=scale_lo,
     )
-    self.latent_alpha = nnx.Param(jnp.full(shape, la, jnp.float32))
-    self.latent_scale = nnx.Param(jnp.full(shape, ls, jnp.float32))
-    self.bounds = dict(alpha_lo=alpha_lo, alpha_hi=alpha_hi, scale_lo=scale_lo)
-    self.reduction = reduction
+    self.latent_alpha: nnx.Param[jax.Array] = nnx.Param(
+      jnp.full(shape, la, jnp.float32)
+    )
+    self.latent_scale: nnx.Param[jax.Array] = nnx.Param(
+      jnp.full(shape, ls, jnp.float32)
+    )
+    self.bounds: dict[str, float] = dict(
+      alpha_lo=alpha_lo, alpha_hi=alpha_hi, scale_lo=scale_lo
+    )
+    self.reduction: str | None = reduction
 
-  def parameters(self):
+  def parameters(self) -> tuple[jax.Array, jax.Array]:
     """``(alpha, scale)`` from the current latents."""
     return adaptive.robust_parameters(
       self.latent_alpha[...], self.latent_scale[...], **self.bounds
     )
 
-  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
+  def __call__(
+    self,
+    y_true: InputLike,
+    y_pred: InputLike,
+    sample_weight: InputLike | None = None,
+    *,
+    where: InputLike | None = None,
+  ) -> jax.Array:
     alpha, scale = self.parameters()
     values = adaptive.adaptive_robust_nll(
       y_true, y_pred, alpha=alpha, scale=scale
@@ -180,29 +205,37 @@ class AdaptiveRobustLoss(nnx.Module):
 class UncertaintyWeighting(nnx.Module):
   """Kendall et al.'s learnable weighting of ``num_tasks`` task losses."""
 
-  def __init__(self, num_tasks=2, *, regression=True):
-    self.log_variances = nnx.Param(jnp.zeros((num_tasks,), jnp.float32))
-    self.regression = regression
+  def __init__(
+    self, num_tasks: int = 2, *, regression: bool | Sequence[bool] = True
+  ):
+    self.log_variances: nnx.Param[jax.Array] = nnx.Param(
+      jnp.zeros((num_tasks,), jnp.float32)
+    )
+    self.regression: bool | Sequence[bool] = regression
 
-  def __call__(self, losses):
+  def __call__(
+    self, losses: InputLike | list[InputLike] | tuple[InputLike, ...]
+  ) -> jax.Array:
     if isinstance(losses, (list, tuple)):
-      losses = jnp.stack(list(losses))
+      losses = jnp.stack([jnp.asarray(x) for x in losses])
     return adaptive.uncertainty_weighting(
       losses, self.log_variances[...], regression=self.regression
     )
 
 
 class _CentersHead(nnx.Module):
+  """Base of the heads with learnable class centres ``centers [C, D]``."""
+
   _fn = None
 
   def __init__(
     self,
-    num_classes,
-    features,
+    num_classes: int,
+    features: int,
     *,
-    rngs=None,
-    reduction="sum_over_batch_size",
-    zeros=False,
+    rngs: nnx.Rngs | None = None,
+    reduction: str | None = "sum_over_batch_size",
+    zeros: bool = False,
   ):
     reduction_lib.check_reduction(type(self).__name__, reduction)
     shape = (num_classes, features)
@@ -215,13 +248,21 @@ class _CentersHead(nnx.Module):
           "centres, got None"
         )
       value = jax.random.normal(rngs.params(), shape, jnp.float32)
-    self.centers = nnx.Param(value)
-    self.reduction = reduction
+    self.centers: nnx.Param[jax.Array] = nnx.Param(value)
+    self.reduction: str | None = reduction
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The kernel's keyword arguments besides the centres."""
     return {}
 
-  def __call__(self, y_true, y_pred, sample_weight=None, *, where=None):
+  def __call__(
+    self,
+    y_true: InputLike,
+    y_pred: InputLike,
+    sample_weight: InputLike | None = None,
+    *,
+    where: InputLike | None = None,
+  ) -> jax.Array:
     values = type(self)._fn(  # pyright: ignore[reportOptionalCall]
       y_true, y_pred, self.centers[...], **self.hyper_parameters()
     )
@@ -229,7 +270,7 @@ class _CentersHead(nnx.Module):
       values, sample_weight=sample_weight, where=where, reduction=self.reduction
     )
 
-  def cosines(self, y_pred):
+  def cosines(self, y_pred: InputLike) -> jax.Array:
     """``[B, num_classes]`` cosines to the centres (argmax = prediction)."""
     return margin_softmax.class_cosines(y_pred, self.centers[...])
 
@@ -241,18 +282,20 @@ class ArcFaceHead(_CentersHead):
 
   def __init__(
     self,
-    num_classes,
-    features,
+    num_classes: int,
+    features: int,
     *,
-    rngs,
-    scale=64.0,
-    margin=0.5,
-    reduction="sum_over_batch_size",
+    rngs: nnx.Rngs,
+    scale: float = 64.0,
+    margin: float = 0.5,
+    reduction: str | None = "sum_over_batch_size",
   ):
     super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
-    self.scale, self.margin = scale, margin
+    self.scale: float = scale
+    self.margin: float = margin
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The kernel's keyword arguments besides the centres."""
     return {"scale": self.scale, "margin": self.margin}
 
 
@@ -263,18 +306,20 @@ class CosFaceHead(_CentersHead):
 
   def __init__(
     self,
-    num_classes,
-    features,
+    num_classes: int,
+    features: int,
     *,
-    rngs,
-    scale=64.0,
-    margin=0.35,
-    reduction="sum_over_batch_size",
+    rngs: nnx.Rngs,
+    scale: float = 64.0,
+    margin: float = 0.35,
+    reduction: str | None = "sum_over_batch_size",
   ):
     super().__init__(num_classes, features, rngs=rngs, reduction=reduction)
-    self.scale, self.margin = scale, margin
+    self.scale: float = scale
+    self.margin: float = margin
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
+    """The kernel's keyword arguments besides the centres."""
     return {"scale": self.scale, "margin": self.margin}
 
 
@@ -284,17 +329,22 @@ class CenterLossHead(_CentersHead):
 
   _fn = staticmethod(margin_softmax.center_loss)
 
-  def __init__(self, num_classes, features, *, reduction="sum_over_batch_size"):
+  def __init__(
+    self,
+    num_classes: int,
+    features: int,
+    *,
+    reduction: str | None = "sum_over_batch_size",
+  ):
     super().__init__(num_classes, features, reduction=reduction, zeros=True)
 
 
-modules, __getattr__, __dir__ = _common.lazy_module_forms(
+modules: Callable[[], dict[str, type[nnx.Module]]]
+__getattr__: Callable[[str], type[nnx.Module]]
+__dir__: Callable[[], list[str]]
+modules, __getattr__, __dir__ = _common.deprecated_module_forms(
   module_class, globals()
 )
-
-if TYPE_CHECKING:
-  # The typed view of the generated forms (tools/gen_stubs.py writes it).
-  from jaxloss.flax._nnx_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
 
 __all__ = [
   "AdaptiveRobustLoss",
@@ -307,9 +357,4 @@ __all__ = [
   "add_loss",
   "call_with_losses",
   "collect_losses",
-  "module_class",
-  "modules",
 ]
-# The generated module forms are public too (one per registered loss class,
-# built on first access): ``from jaxloss.flax.nnx import *`` gives them.
-__all__ += _common.form_names(globals())  # pyright: ignore[reportUnsupportedDunderAll]

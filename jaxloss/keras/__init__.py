@@ -18,7 +18,7 @@ jaxloss`` never imports it. The Keras backend must be JAX: when Keras is
 not imported yet and ``KERAS_BACKEND`` is unset, importing
 ``jaxloss.keras`` selects it. See docs/keras.md.
 
-Example:
+Examples:
   >>> import keras
   >>> import jaxloss.keras
   >>> loss = jaxloss.keras.Huber(delta=0.5)
@@ -34,7 +34,6 @@ Example:
 import importlib.util
 import os
 import sys
-from typing import TYPE_CHECKING
 
 if importlib.util.find_spec("keras") is None:  # pragma: no cover
   raise ImportError(
@@ -52,27 +51,13 @@ if keras.backend.backend() != "jax":  # pragma: no cover
     f"before importing keras), got {keras.backend.backend()!r}"
   )
 
+from jaxloss.keras import _losses  # noqa: E402
 from jaxloss.keras import regularizers  # noqa: E402
-from jaxloss.keras._losses import ADAPTERS  # noqa: E402
-from jaxloss.keras._losses import JaxlossLoss  # noqa: E402
-from jaxloss.keras._losses import from_jaxloss  # noqa: E402
+from jaxloss.keras._losses import *  # noqa: E402, F403
 
-if TYPE_CHECKING:
-  # The typed view of the generated adapters (tools/gen_stubs.py writes it).
-  from jaxloss.keras import _adapter_forms  # pyright: ignore[reportMissingModuleSource]
-  from jaxloss.keras._adapter_forms import *  # noqa: F403  # pyright: ignore[reportMissingModuleSource]
-else:
-  globals().update(ADAPTERS)
-
-__all__ = ["ADAPTERS", "JaxlossLoss", "from_jaxloss", "regularizers"]
-# The adapters are public too: a type checker reads their names from the
-# stub, the run time from the registry (tests/test_keras_adapter.py checks
-# that the two agree).
-if TYPE_CHECKING:
-  __all__ += _adapter_forms.__all__
-else:
-  __all__ += sorted(ADAPTERS)
+__all__ = ["regularizers"]
+__all__ += _losses.__all__
 
 
-def __dir__():
+def __dir__() -> list[str]:
   return sorted(set(globals()) | set(__all__))

@@ -1,21 +1,25 @@
-"""Keras ``Loss`` subclasses generated from jaxloss's loss object classes.
+"""Keras ``Loss`` subclasses of jaxloss's loss object classes.
 
 For every public jaxloss loss class ``jaxloss.X`` whose inputs are
-``(y_true, y_pred)``, :func:`adapter_class` makes ``jaxloss.keras.X``, a
-``keras.losses.Loss`` subclass whose ``call`` returns jaxloss's per-sample
-values. Keras's own ``Loss.__call__`` then casts the inputs to the loss's
-dtype, applies ``sample_weight`` (hence ``class_weight``), Keras masks and the
-reduction, exactly as it does for its own losses.
+``(y_true, y_pred)``, ``jaxloss.keras.X`` is declared below as a
+``keras.losses.Loss`` subclass naming its jaxloss class
+(``class Huber(JaxlossLoss, core=jaxloss.Huber)``); its ``call`` returns
+jaxloss's per-sample values. Keras's own ``Loss.__call__`` then casts the
+inputs to the loss's dtype, applies ``sample_weight`` (hence
+``class_weight``), Keras masks and the reduction, exactly as it does for
+its own losses.
 """
 
 from __future__ import annotations
 
 import inspect
 from typing import Any
+from typing import Self
 from typing import cast
 
 import jax
 import jax.numpy as jnp
+from jax.typing import DTypeLike
 import keras
 from keras.src.backend import get_keras_mask
 from keras.src.backend import set_keras_mask
@@ -23,6 +27,7 @@ from keras.src.losses import LossFunctionWrapper as KerasLossFunctionWrapper
 from keras.src.losses.loss import squeeze_or_expand_to_same_rank
 
 import jaxloss
+from jaxloss._src.typing import InputLike
 
 PACKAGE = "jaxloss"
 _BASE_KEYS = ("reduction", "name", "dtype")
@@ -33,21 +38,6 @@ _BASE_KEYS = ("reduction", "name", "dtype")
 KERAS_KEYWORDS: dict[str, dict[str, str]] = {
   "SparseCategoricalCrossentropy": {"ignore_index": "ignore_class"},
 }
-
-
-def _inputs(cls) -> tuple[str, ...]:
-  """Names of the positional inputs of a jaxloss loss class."""
-  inputs = getattr(cls, "inputs", None)
-  if inputs is not None:
-    return tuple(inputs)
-  fn = getattr(cls, "fn", None)
-  if fn is None:
-    return ()
-  return tuple(
-    p.name
-    for p in inspect.signature(fn).parameters.values()
-    if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-  )
 
 
 def _hyper_defaults(cls) -> dict[str, Any]:
@@ -75,17 +65,41 @@ class JaxlossLoss(keras.losses.Loss):
   Keras's own losses).
   """
 
-  core_class: type | None = None  # set by adapter_class
+  core_class: type | None = None  # the class keyword ``core``
   # {jaxloss keyword: Keras keyword} where the two differ (KERAS_KEYWORDS).
   keras_keywords: dict[str, str] = {}
+
+  def __init_subclass__(
+    cls, *, core: type | None = None, **kwargs: Any
+  ) -> None:
+    """Names the jaxloss class of a declared adapter, gives the adapter the
+    class's constructor signature (under Keras's keyword names) and
+    registers it with Keras as ``"jaxloss>Name"``."""
+    super().__init_subclass__(**kwargs)
+    if core is None:
+      return
+    if core.__name__ != cls.__name__:
+      raise TypeError(
+        f"jaxloss.keras: the adapter of {core.__name__} must be named "
+        f"{core.__name__}, got {cls.__name__}"
+      )
+    cls.core_class = core
+    cls.keras_keywords = dict(KERAS_KEYWORDS.get(cls.__name__, {}))
+    cls.__init__ = _make_init(cls, core)
+    for ours, theirs in cls.keras_keywords.items():
+      cls.__doc__ = (
+        f"{cls.__doc__ or ''}\n\nKeras's ``{theirs}`` stands for "
+        f"jaxloss's ``{ours}``."
+      )
+    keras.saving.register_keras_serializable(package=PACKAGE)(cls)
 
   def __init__(
     self,
     *,
     reduction: str | None = "sum_over_batch_size",
-    name=None,
-    dtype=None,
-    **hyper_parameters,
+    name: str | None = None,
+    dtype: DTypeLike | keras.DTypePolicy | None = None,
+    **hyper_parameters: Any,
   ):
     core_class = type(self).core_class
     assert core_class is not None  # every adapter class sets it
@@ -106,7 +120,7 @@ class JaxlossLoss(keras.losses.Loss):
     self._weighted = False
 
   @property
-  def core(self):
+  def core(self) -> Any:  # an instance of ``core_class``
     """The jaxloss loss object holding the hyper-parameters."""
     return self._core
 
@@ -116,17 +130,28 @@ class JaxlossLoss(keras.losses.Loss):
     params = cast(dict[str, Any], self._core.hyper_parameters())
     return {names.get(k, k): v for k, v in params.items()}
 
-  def __call__(self, y_true, y_pred, sample_weight=None):
+  def __call__(
+    self,
+    y_true: InputLike,
+    y_pred: InputLike,
+    sample_weight: InputLike | None = None,
+  ) -> jax.Array:
     # Remember, for ``call``, whether Keras will weight or mask the values.
     self._weighted = (
       sample_weight is not None or get_keras_mask(y_pred) is not None
     )
     try:
-      return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+      # On the JAX backend Keras returns a jax.Array (its multi-backend
+      # signature says any backend's tensor).
+      return cast(
+        jax.Array,
+        super().__call__(y_true, y_pred, sample_weight=sample_weight),
+      )
     finally:
       self._weighted = False
 
-  def call(self, y_true, y_pred):
+  def call(self, y_true: InputLike, y_pred: InputLike) -> jax.Array:
+    """jaxloss's per-sample values (Keras then weights and reduces)."""
     name = type(self).__name__
     # Keras's rule for every loss function: a trailing axis of size 1 is
     # squeezed (or added) so that [B] targets meet [B, 1] outputs.
@@ -153,7 +178,7 @@ class JaxlossLoss(keras.losses.Loss):
         set_keras_mask(values, mask)
     return values
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
     config = {
       "name": self.name,
       "reduction": self.reduction,
@@ -163,14 +188,15 @@ class JaxlossLoss(keras.losses.Loss):
     return config
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: dict[str, Any]) -> Self:
+    """The adapter made from :meth:`get_config`'s dict."""
     config = dict(config)
     dtype = config.get("dtype")
     if isinstance(dtype, dict):
       config["dtype"] = keras.dtype_policies.deserialize(dtype)
     return cls(**config)
 
-  def __repr__(self):
+  def __repr__(self) -> str:
     params = ", ".join(f"{k}={v!r}" for k, v in self.hyper_parameters().items())
     return f"jaxloss.keras.{type(self).__name__}({params})"
 
@@ -191,37 +217,6 @@ def _init_signature(core_class) -> inspect.Signature:
   return inspect.Signature(params)
 
 
-def adapter_class(core_class) -> type[JaxlossLoss]:
-  """Makes and registers the Keras form of a jaxloss loss class."""
-  name = core_class.__name__
-  doc = (
-    f"Keras form of :class:`jaxloss.{name}`: a ``keras.losses.Loss`` whose "
-    f"``call`` returns jaxloss's per-sample values.\n\n"
-    f"Arguments: the keywords of ``jaxloss.{name}`` plus Keras's "
-    f"``reduction``, ``name`` and ``dtype``. Registered with Keras as "
-    f'``"{PACKAGE}>{name}"``.\n'
-  )
-  for ours, theirs in KERAS_KEYWORDS.get(name, {}).items():
-    doc += f"\nKeras's ``{theirs}`` stands for jaxloss's ``{ours}``.\n"
-  cls = type(
-    name,
-    (JaxlossLoss,),
-    {
-      "core_class": core_class,
-      "keras_keywords": dict(KERAS_KEYWORDS.get(name, {})),
-      "__doc__": doc,
-      "__module__": "jaxloss.keras",
-      "__qualname__": name,
-    },
-  )
-  cls.__init__ = _make_init(cls, core_class)
-  # The decorator's inferred type loses the class; it returns cls itself.
-  return cast(
-    type[JaxlossLoss],
-    keras.saving.register_keras_serializable(package=PACKAGE)(cls),
-  )
-
-
 def _make_init(cls, core_class):
   def __init__(self, **kwargs):
     JaxlossLoss.__init__(self, **kwargs)
@@ -232,28 +227,322 @@ def _make_init(cls, core_class):
   return __init__
 
 
-def core_classes() -> dict[str, type]:
-  """Public jaxloss loss classes with inputs ``(y_true, y_pred)``."""
-  out = {}
-  for name in jaxloss.__all__:
-    obj = getattr(jaxloss, name)
-    if (
-      isinstance(obj, type)
-      and issubclass(obj, jaxloss.Loss)
-      and obj not in (jaxloss.Loss, jaxloss.LossFunctionWrapper)
-      and obj.__name__ == name
-      and _inputs(obj) == ("y_true", "y_pred")
-    ):
-      out[name] = obj
-  return out
+# ------------------------------------------------------------- the adapters
+# One per public (y_true, y_pred) loss class (tests/test_keras_adapter.py
+# checks that none is missing). Each takes the keywords of its jaxloss class
+# plus Keras's reduction, name and dtype.
+
+
+class ActivePassiveLoss(JaxlossLoss, core=jaxloss.ActivePassiveLoss):
+  """Keras form of :class:`jaxloss.ActivePassiveLoss`."""
+
+
+class ApproxNDCG(JaxlossLoss, core=jaxloss.ApproxNDCG):
+  """Keras form of :class:`jaxloss.ApproxNDCG`."""
+
+
+class AsymmetricLoss(JaxlossLoss, core=jaxloss.AsymmetricLoss):
+  """Keras form of :class:`jaxloss.AsymmetricLoss`."""
+
+
+class BinaryCrossentropy(JaxlossLoss, core=jaxloss.BinaryCrossentropy):
+  """Keras form of :class:`jaxloss.BinaryCrossentropy`."""
+
+
+class BinaryFocalCrossentropy(
+  JaxlossLoss, core=jaxloss.BinaryFocalCrossentropy
+):
+  """Keras form of :class:`jaxloss.BinaryFocalCrossentropy`."""
+
+
+class BitemperedLogistic(JaxlossLoss, core=jaxloss.BitemperedLogistic):
+  """Keras form of :class:`jaxloss.BitemperedLogistic`."""
+
+
+class CIoULoss(JaxlossLoss, core=jaxloss.CIoULoss):
+  """Keras form of :class:`jaxloss.CIoULoss`."""
+
+
+class CRPSEnsemble(JaxlossLoss, core=jaxloss.CRPSEnsemble):
+  """Keras form of :class:`jaxloss.CRPSEnsemble`."""
+
+
+class CTC(JaxlossLoss, core=jaxloss.CTC):
+  """Keras form of :class:`jaxloss.CTC`."""
+
+
+class CategoricalCrossentropy(
+  JaxlossLoss, core=jaxloss.CategoricalCrossentropy
+):
+  """Keras form of :class:`jaxloss.CategoricalCrossentropy`."""
+
+
+class CategoricalFocalCrossentropy(
+  JaxlossLoss, core=jaxloss.CategoricalFocalCrossentropy
+):
+  """Keras form of :class:`jaxloss.CategoricalFocalCrossentropy`."""
+
+
+class CategoricalGeneralizedCrossEntropy(
+  JaxlossLoss, core=jaxloss.CategoricalGeneralizedCrossEntropy
+):
+  """Keras form of :class:`jaxloss.CategoricalGeneralizedCrossEntropy`."""
+
+
+class CategoricalHinge(JaxlossLoss, core=jaxloss.CategoricalHinge):
+  """Keras form of :class:`jaxloss.CategoricalHinge`."""
+
+
+class Charbonnier(JaxlossLoss, core=jaxloss.Charbonnier):
+  """Keras form of :class:`jaxloss.Charbonnier`."""
+
+
+class Circle(JaxlossLoss, core=jaxloss.Circle):
+  """Keras form of :class:`jaxloss.Circle`."""
+
+
+class ClassBalancedLoss(JaxlossLoss, core=jaxloss.ClassBalancedLoss):
+  """Keras form of :class:`jaxloss.ClassBalancedLoss`."""
+
+
+class ContrastiveLoss(JaxlossLoss, core=jaxloss.ContrastiveLoss):
+  """Keras form of :class:`jaxloss.ContrastiveLoss`."""
+
+
+class CosineSimilarity(JaxlossLoss, core=jaxloss.CosineSimilarity):
+  """Keras form of :class:`jaxloss.CosineSimilarity`."""
+
+
+class DIoULoss(JaxlossLoss, core=jaxloss.DIoULoss):
+  """Keras form of :class:`jaxloss.DIoULoss`."""
+
+
+class Dice(JaxlossLoss, core=jaxloss.Dice):
+  """Keras form of :class:`jaxloss.Dice`."""
+
+
+class EnergyDistance(JaxlossLoss, core=jaxloss.EnergyDistance):
+  """Keras form of :class:`jaxloss.EnergyDistance`."""
+
+
+class EnergyScore(JaxlossLoss, core=jaxloss.EnergyScore):
+  """Keras form of :class:`jaxloss.EnergyScore`."""
+
+
+class EvidentialRegression(JaxlossLoss, core=jaxloss.EvidentialRegression):
+  """Keras form of :class:`jaxloss.EvidentialRegression`."""
+
+
+class FBetaLoss(JaxlossLoss, core=jaxloss.FBetaLoss):
+  """Keras form of :class:`jaxloss.FBetaLoss`."""
+
+
+class FocalTversky(JaxlossLoss, core=jaxloss.FocalTversky):
+  """Keras form of :class:`jaxloss.FocalTversky`."""
+
+
+class GIoULoss(JaxlossLoss, core=jaxloss.GIoULoss):
+  """Keras form of :class:`jaxloss.GIoULoss`."""
+
+
+class GradientDifferenceLoss(JaxlossLoss, core=jaxloss.GradientDifferenceLoss):
+  """Keras form of :class:`jaxloss.GradientDifferenceLoss`."""
+
+
+class Hinge(JaxlossLoss, core=jaxloss.Hinge):
+  """Keras form of :class:`jaxloss.Hinge`."""
+
+
+class HingeEmbeddingLoss(JaxlossLoss, core=jaxloss.HingeEmbeddingLoss):
+  """Keras form of :class:`jaxloss.HingeEmbeddingLoss`."""
+
+
+class Huber(JaxlossLoss, core=jaxloss.Huber):
+  """Keras form of :class:`jaxloss.Huber`."""
+
+
+class IoULoss(JaxlossLoss, core=jaxloss.IoULoss):
+  """Keras form of :class:`jaxloss.IoULoss`."""
+
+
+class Jaccard(JaxlossLoss, core=jaxloss.Jaccard):
+  """Keras form of :class:`jaxloss.Jaccard`."""
+
+
+class KLDivergence(JaxlossLoss, core=jaxloss.KLDivergence):
+  """Keras form of :class:`jaxloss.KLDivergence`."""
+
+
+class LDAMLoss(JaxlossLoss, core=jaxloss.LDAMLoss):
+  """Keras form of :class:`jaxloss.LDAMLoss`."""
+
+
+class LiftedStructLoss(JaxlossLoss, core=jaxloss.LiftedStructLoss):
+  """Keras form of :class:`jaxloss.LiftedStructLoss`."""
+
+
+class ListMLE(JaxlossLoss, core=jaxloss.ListMLE):
+  """Keras form of :class:`jaxloss.ListMLE`."""
+
+
+class ListNet(JaxlossLoss, core=jaxloss.ListNet):
+  """Keras form of :class:`jaxloss.ListNet`."""
+
+
+class LogCosh(JaxlossLoss, core=jaxloss.LogCosh):
+  """Keras form of :class:`jaxloss.LogCosh`."""
+
+
+class LogitAdjustedCrossentropy(
+  JaxlossLoss, core=jaxloss.LogitAdjustedCrossentropy
+):
+  """Keras form of :class:`jaxloss.LogitAdjustedCrossentropy`."""
+
+
+class LovaszHinge(JaxlossLoss, core=jaxloss.LovaszHinge):
+  """Keras form of :class:`jaxloss.LovaszHinge`."""
+
+
+class LovaszSoftmax(JaxlossLoss, core=jaxloss.LovaszSoftmax):
+  """Keras form of :class:`jaxloss.LovaszSoftmax`."""
+
+
+class MMD(JaxlossLoss, core=jaxloss.MMD):
+  """Keras form of :class:`jaxloss.MMD`."""
+
+
+class MSSSIMLoss(JaxlossLoss, core=jaxloss.MSSSIMLoss):
+  """Keras form of :class:`jaxloss.MSSSIMLoss`."""
+
+
+class MeanAbsoluteError(JaxlossLoss, core=jaxloss.MeanAbsoluteError):
+  """Keras form of :class:`jaxloss.MeanAbsoluteError`."""
+
+
+class MeanAbsolutePercentageError(
+  JaxlossLoss, core=jaxloss.MeanAbsolutePercentageError
+):
+  """Keras form of :class:`jaxloss.MeanAbsolutePercentageError`."""
+
+
+class MeanSquaredError(JaxlossLoss, core=jaxloss.MeanSquaredError):
+  """Keras form of :class:`jaxloss.MeanSquaredError`."""
+
+
+class MeanSquaredLogarithmicError(
+  JaxlossLoss, core=jaxloss.MeanSquaredLogarithmicError
+):
+  """Keras form of :class:`jaxloss.MeanSquaredLogarithmicError`."""
+
+
+class MultiLabelSoftMarginLoss(
+  JaxlossLoss, core=jaxloss.MultiLabelSoftMarginLoss
+):
+  """Keras form of :class:`jaxloss.MultiLabelSoftMarginLoss`."""
+
+
+class MultiMarginLoss(JaxlossLoss, core=jaxloss.MultiMarginLoss):
+  """Keras form of :class:`jaxloss.MultiMarginLoss`."""
+
+
+class NpairsLoss(JaxlossLoss, core=jaxloss.NpairsLoss):
+  """Keras form of :class:`jaxloss.NpairsLoss`."""
+
+
+class PSNRLoss(JaxlossLoss, core=jaxloss.PSNRLoss):
+  """Keras form of :class:`jaxloss.PSNRLoss`."""
+
+
+class PairwiseHinge(JaxlossLoss, core=jaxloss.PairwiseHinge):
+  """Keras form of :class:`jaxloss.PairwiseHinge`."""
+
+
+class PairwiseLogistic(JaxlossLoss, core=jaxloss.PairwiseLogistic):
+  """Keras form of :class:`jaxloss.PairwiseLogistic`."""
+
+
+class PinballLoss(JaxlossLoss, core=jaxloss.PinballLoss):
+  """Keras form of :class:`jaxloss.PinballLoss`."""
+
+
+class Poisson(JaxlossLoss, core=jaxloss.Poisson):
+  """Keras form of :class:`jaxloss.Poisson`."""
+
+
+class PoissonNLLLoss(JaxlossLoss, core=jaxloss.PoissonNLLLoss):
+  """Keras form of :class:`jaxloss.PoissonNLLLoss`."""
+
+
+class RobustLoss(JaxlossLoss, core=jaxloss.RobustLoss):
+  """Keras form of :class:`jaxloss.RobustLoss`."""
+
+
+class SSIMLoss(JaxlossLoss, core=jaxloss.SSIMLoss):
+  """Keras form of :class:`jaxloss.SSIMLoss`."""
+
+
+class SigmoidFocalCrossEntropy(
+  JaxlossLoss, core=jaxloss.SigmoidFocalCrossEntropy
+):
+  """Keras form of :class:`jaxloss.SigmoidFocalCrossEntropy`."""
+
+
+class SmoothL1Loss(JaxlossLoss, core=jaxloss.SmoothL1Loss):
+  """Keras form of :class:`jaxloss.SmoothL1Loss`."""
+
+
+class SoftMarginLoss(JaxlossLoss, core=jaxloss.SoftMarginLoss):
+  """Keras form of :class:`jaxloss.SoftMarginLoss`."""
+
+
+class SparseCategoricalCrossentropy(
+  JaxlossLoss, core=jaxloss.SparseCategoricalCrossentropy
+):
+  """Keras form of :class:`jaxloss.SparseCategoricalCrossentropy`."""
+
+
+class SquaredHinge(JaxlossLoss, core=jaxloss.SquaredHinge):
+  """Keras form of :class:`jaxloss.SquaredHinge`."""
+
+
+class SupervisedContrastive(JaxlossLoss, core=jaxloss.SupervisedContrastive):
+  """Keras form of :class:`jaxloss.SupervisedContrastive`."""
+
+
+class SymmetricCrossentropy(JaxlossLoss, core=jaxloss.SymmetricCrossentropy):
+  """Keras form of :class:`jaxloss.SymmetricCrossentropy`."""
+
+
+class TaylorCrossentropy(JaxlossLoss, core=jaxloss.TaylorCrossentropy):
+  """Keras form of :class:`jaxloss.TaylorCrossentropy`."""
+
+
+class TripletHardLoss(JaxlossLoss, core=jaxloss.TripletHardLoss):
+  """Keras form of :class:`jaxloss.TripletHardLoss`."""
+
+
+class TripletSemiHardLoss(JaxlossLoss, core=jaxloss.TripletSemiHardLoss):
+  """Keras form of :class:`jaxloss.TripletSemiHardLoss`."""
+
+
+class Tversky(JaxlossLoss, core=jaxloss.Tversky):
+  """Keras form of :class:`jaxloss.Tversky`."""
+
+
+class WeightedKappaLoss(JaxlossLoss, core=jaxloss.WeightedKappaLoss):
+  """Keras form of :class:`jaxloss.WeightedKappaLoss`."""
+
+
+class ZLoss(JaxlossLoss, core=jaxloss.ZLoss):
+  """Keras form of :class:`jaxloss.ZLoss`."""
 
 
 ADAPTERS: dict[str, type[JaxlossLoss]] = {
-  name: adapter_class(core) for name, core in core_classes().items()
+  cls.__name__: cls for cls in JaxlossLoss.__subclasses__()
 }
 
 
-def from_jaxloss(obj):
+def from_jaxloss(obj: jaxloss.Loss | keras.losses.Loss) -> keras.losses.Loss:
   """The Keras form of a jaxloss loss object (same hyper-parameters).
 
   A ``jaxloss.wrap(fn, **kwargs)`` object becomes Keras's own
@@ -288,3 +577,81 @@ def from_jaxloss(obj):
     dtype=obj.dtype,
     **{names.get(k, k): v for k, v in obj.hyper_parameters().items()},
   )
+
+
+__all__ = [
+  "ADAPTERS",
+  "JaxlossLoss",
+  "from_jaxloss",
+  "ActivePassiveLoss",
+  "ApproxNDCG",
+  "AsymmetricLoss",
+  "BinaryCrossentropy",
+  "BinaryFocalCrossentropy",
+  "BitemperedLogistic",
+  "CIoULoss",
+  "CRPSEnsemble",
+  "CTC",
+  "CategoricalCrossentropy",
+  "CategoricalFocalCrossentropy",
+  "CategoricalGeneralizedCrossEntropy",
+  "CategoricalHinge",
+  "Charbonnier",
+  "Circle",
+  "ClassBalancedLoss",
+  "ContrastiveLoss",
+  "CosineSimilarity",
+  "DIoULoss",
+  "Dice",
+  "EnergyDistance",
+  "EnergyScore",
+  "EvidentialRegression",
+  "FBetaLoss",
+  "FocalTversky",
+  "GIoULoss",
+  "GradientDifferenceLoss",
+  "Hinge",
+  "HingeEmbeddingLoss",
+  "Huber",
+  "IoULoss",
+  "Jaccard",
+  "KLDivergence",
+  "LDAMLoss",
+  "LiftedStructLoss",
+  "ListMLE",
+  "ListNet",
+  "LogCosh",
+  "LogitAdjustedCrossentropy",
+  "LovaszHinge",
+  "LovaszSoftmax",
+  "MMD",
+  "MSSSIMLoss",
+  "MeanAbsoluteError",
+  "MeanAbsolutePercentageError",
+  "MeanSquaredError",
+  "MeanSquaredLogarithmicError",
+  "MultiLabelSoftMarginLoss",
+  "MultiMarginLoss",
+  "NpairsLoss",
+  "PSNRLoss",
+  "PairwiseHinge",
+  "PairwiseLogistic",
+  "PinballLoss",
+  "Poisson",
+  "PoissonNLLLoss",
+  "RobustLoss",
+  "SSIMLoss",
+  "SigmoidFocalCrossEntropy",
+  "SmoothL1Loss",
+  "SoftMarginLoss",
+  "SparseCategoricalCrossentropy",
+  "SquaredHinge",
+  "SupervisedContrastive",
+  "SymmetricCrossentropy",
+  "TaylorCrossentropy",
+  "TripletHardLoss",
+  "TripletSemiHardLoss",
+  "Tversky",
+  "WeightedKappaLoss",
+  "ZLoss",
+]

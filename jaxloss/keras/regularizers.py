@@ -6,7 +6,7 @@
 ``"jaxloss>L2"``, so a model using it as ``kernel_regularizer`` saves and
 loads back with the same class (no ``custom_objects``).
 
-Example:
+Examples:
   >>> import keras
   >>> from jaxloss.keras import regularizers
   >>> reg = regularizers.L2(0.5)
@@ -18,6 +18,9 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
+import jax
 import keras
 
 from jaxloss import regularizers as core_regularizers
@@ -28,57 +31,70 @@ PACKAGE = "jaxloss"
 class JaxlossRegularizer(keras.regularizers.Regularizer):
   """Base of the Keras forms: a Keras regularizer around a jaxloss one.
 
-  The constructor takes the arguments of ``core_class`` (validated there).
+  Each form names its jaxloss class as a class keyword
+  (``class L2(JaxlossRegularizer, core=core_regularizers.L2)``) and is
+  registered with Keras as ``"jaxloss>Name"``. The constructor takes the
+  arguments of that class (validated there).
   """
 
-  core_class: type | None = None  # set by each Keras form
+  core_class: type[core_regularizers.Regularizer] | None = None
 
-  def __init__(self, *args, **kwargs):
+  def __init_subclass__(
+    cls,
+    *,
+    core: type[core_regularizers.Regularizer] | None = None,
+    **kwargs: Any,
+  ) -> None:
+    super().__init_subclass__(**kwargs)
+    if core is not None:
+      cls.core_class = core
+      keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+
+  def __init__(self, *args: Any, **kwargs: Any) -> None:
     core_class = type(self).core_class
-    assert core_class is not None  # every Keras form sets it
+    assert core_class is not None  # every Keras form names one
     self._core = core_class(*args, **kwargs)
 
   @property
-  def core(self):
+  def core(self) -> core_regularizers.Regularizer:
     """The jaxloss regularizer computing the penalty."""
     return self._core
 
-  def __call__(self, x):
+  # Keras's base returns a float 0.0 (so its inferred type is float); the
+  # penalty here is a jax.Array, as Keras's own regularizers return tensors.
+  def __call__(self, x: Any) -> jax.Array:  # pyright: ignore[reportIncompatibleMethodOverride]
     return self._core(x)
 
-  def get_config(self):
+  def get_config(self) -> dict[str, Any]:
+    """The jaxloss regularizer's constructor keywords."""
     return dict(self._core.get_config())
 
   @classmethod
-  def from_config(cls, config):
+  def from_config(cls, config: dict[str, Any]) -> JaxlossRegularizer:
+    """The Keras form made from :meth:`get_config`'s dict."""
     return cls(**config)
 
-  def __repr__(self):
+  def __repr__(self) -> str:
     return f"jaxloss.keras.regularizers.{self._core!r}"
 
 
-def _keras_form(core_class):
-  name = core_class.__name__
-  cls = type(
-    name,
-    (JaxlossRegularizer,),
-    {
-      "core_class": core_class,
-      "__doc__": (
-        f"Keras form of :class:`jaxloss.regularizers.{name}` (registered "
-        f'with Keras as ``"{PACKAGE}>{name}"``).\n'
-      ),
-      "__module__": __name__,
-      "__qualname__": name,
-    },
-  )
-  return keras.saving.register_keras_serializable(package=PACKAGE)(cls)
+class L1(JaxlossRegularizer, core=core_regularizers.L1):
+  """Keras form of :class:`jaxloss.regularizers.L1`."""
 
 
-L1 = _keras_form(core_regularizers.L1)
-L2 = _keras_form(core_regularizers.L2)
-L1L2 = _keras_form(core_regularizers.L1L2)
-OrthogonalRegularizer = _keras_form(core_regularizers.OrthogonalRegularizer)
+class L2(JaxlossRegularizer, core=core_regularizers.L2):
+  """Keras form of :class:`jaxloss.regularizers.L2`."""
+
+
+class L1L2(JaxlossRegularizer, core=core_regularizers.L1L2):
+  """Keras form of :class:`jaxloss.regularizers.L1L2`."""
+
+
+class OrthogonalRegularizer(
+  JaxlossRegularizer, core=core_regularizers.OrthogonalRegularizer
+):
+  """Keras form of :class:`jaxloss.regularizers.OrthogonalRegularizer`."""
+
 
 # Keras 3's lowercase names are the classes themselves.
 l1 = L1
@@ -89,7 +105,9 @@ orthogonal_regularizer = OrthogonalRegularizer
 CLASSES = {c.__name__: c for c in (L1, L2, L1L2, OrthogonalRegularizer)}
 
 
-def from_jaxloss(regularizer):
+def from_jaxloss(
+  regularizer: core_regularizers.Regularizer | JaxlossRegularizer,
+) -> JaxlossRegularizer:
   """The Keras form of a ``jaxloss.regularizers`` object (same config).
 
   Raises:

@@ -3,7 +3,7 @@
 Provenance: ``jax-bitempered-loss==0.0.2`` from PyPI (Ehsan Amid, the
 google/bi-tempered-loss JAX code), ``bi_tempered_logistic_loss`` with its
 custom VJP, run in float64. The package is not a test dependency: the values
-are stored, and tests/test_imbalance_noisy.py reads the JSON.
+are stored, and tests/test_noisy_labels.py reads the JSON.
 
 Run (with the package importable, e.g. unpacked on PYTHONPATH):
 

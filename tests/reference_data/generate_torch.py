@@ -6,8 +6,10 @@ Run once, with PyTorch installed (CPU is enough)::
     python tests/reference_data/generate_torch.py
 
 Every value is computed in float64 with ``reduction="none"`` from the
-inputs of ``torch_cases.py``; the JSON records the library, version and
-call of each entry. The tests read it and never import torch.
+inputs of ``torch_cases.py`` (the ``guide-*`` entries: the migration
+guide's calls with PyTorch's default reductions, ``torch_guide.py``);
+the JSON records the library, version and call of each entry. The tests
+read it and never import torch.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch_cases as cases  # noqa: E402
+import torch_guide as guide  # noqa: E402
 
 OUT = os.path.join(
   os.path.dirname(os.path.abspath(__file__)), "torch_reference.json"
@@ -151,6 +154,15 @@ def main():
     value=value,
     grad_logits=zs.grad,
   )
+
+  # The migration guide's rows: PyTorch's default reductions, evaluated
+  # as the guide writes them.
+  namespace = {"torch": torch, "F": F}
+  for key, value in guide.inputs().items():
+    integer = np.issubdtype(value.dtype, np.integer)
+    namespace[key] = torch.tensor(value) if integer else _t(value)
+  for key, torch_call, _ in guide.ROWS:
+    put(f"guide-{key}", torch_call, value=eval(torch_call, dict(namespace)))  # noqa: S307
 
   data = {
     "provenance": {

@@ -40,6 +40,8 @@ class Spec:
       mine pairs across it.
     value_rank: rank of the values for a batch: usually 1 (``[B]``).
     half_rtol: tolerance of float16/bfloat16 results against float32.
+    half_out: the output dtype for float16/bfloat16 inputs, when it is not
+      the input's (the fused LM functions return float32).
     grad_check: run ``check_grads`` (False for piecewise-constant parts such
       as a clip at the sampled points).
     grad_eps: finite-difference step for ``check_grads``.
@@ -63,6 +65,7 @@ class Spec:
   per_sample: bool = True
   value_rank: int = 1
   half_rtol: float = 5e-2
+  half_out: Any = None
   grad_check: bool = True
   grad_eps: float = 1e-4
   mismatch: Callable[[tuple], tuple] | None = None

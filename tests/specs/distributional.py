@@ -3,7 +3,7 @@ distance, mixture density NLL and evidential regression.
 
 References are NumPy float64 loops written from the papers' equations (each
 says which). Library values (properscoring, scipy) are compared in
-tests/test_distributional_survival.py.
+tests/test_distributional.py.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ import numpy as np
 
 import jaxloss
 from tests.specs import Spec
+from tests.specs.common import labels_mismatch
 
 D = 3  # embedding size
 TFA = "tensorflow-addons 0.23 docs"
@@ -228,11 +229,6 @@ def _similarities(rng, b):
   return rng.permutation(np.arange(n) % 3), 2.0 * rng.normal(size=(n, n))
 
 
-def _labels_mismatch(args):
-  labels, *rest = args
-  return (np.concatenate([labels, labels[:1]]), *rest)
-
-
 def _info_nce_with_negatives(query, positive_key, negative_keys, **kwargs):
   return jaxloss.info_nce(
     query, positive_key, negative_keys=negative_keys, **kwargs
@@ -318,8 +314,39 @@ def _mined(name, fn, cls, reference, source, **kwargs):
     edge_inputs=_mined_edges,
     per_sample=False,
     value_rank=0,
-    mismatch=_labels_mismatch,
+    mismatch=labels_mismatch,
   )
+
+
+def _np_lse(x, mask):
+  if not mask.any():
+    return -np.inf
+  m = x[mask].max()
+  return m + np.log(np.exp(x[mask] - m).sum())
+
+
+def np_circle(y, e, remove_diagonal=True, gamma=80.0, margin=0.4):
+  """Sun et al. 2020, in Keras 3.15's pairwise-cosine form."""
+  d = np.maximum(1 - e @ e.T, 0)
+  pos = y[:, None] == y[None, :]
+  neg = ~pos
+  if remove_diagonal:
+    pos = pos & ~np.eye(len(y), dtype=bool)
+  out = []
+  for i in range(len(y)):
+    ap = np.maximum((margin + d[i]) * pos[i], 0)
+    an = np.maximum((1 + margin - d[i]) * neg[i], 0)
+    lp = _np_lse(-gamma * ap * (margin - d[i]), pos[i])
+    ln = _np_lse(gamma * an * (1 - margin - d[i]), neg[i])
+    s = lp + ln
+    out.append(0.0 if s == -np.inf else np.logaddexp(0, s))
+  return np.array(out)
+
+
+def _unit_embeddings(rng, b):
+  e = rng.normal(size=(b, 3))
+  labels = np.arange(b) % 2
+  return labels, e / np.linalg.norm(e, axis=-1, keepdims=True)
 
 
 SPECS = [
@@ -435,7 +462,7 @@ SPECS = [
     edge_inputs=_similarity_edges,
     per_sample=False,
     value_rank=0,
-    mismatch=_labels_mismatch,
+    mismatch=labels_mismatch,
   ),
   Spec(
     "supervised_contrastive",
@@ -447,6 +474,21 @@ SPECS = [
     reference_source="Khosla et al. 2020 eq. (2)",
     edge_inputs=_mined_edges,
     per_sample=False,
-    mismatch=_labels_mismatch,
+    mismatch=labels_mismatch,
+  ),
+  Spec(
+    "circle",
+    jaxloss.circle,
+    _unit_embeddings,
+    kwargs={"gamma": 4.0, "margin": 0.25},
+    cls=jaxloss.Circle,
+    reference=np_circle,
+    reference_source="Sun et al. 2020, eq. (4) in Keras 3.15's form",
+    per_sample=False,
+    mismatch=labels_mismatch,
+    edge_inputs=lambda: [
+      (np.array([0, 1]), np.eye(2)),
+      (np.array([0, 0]), np.eye(2)[[0, 0]]),
+    ],
   ),
 ]

@@ -223,7 +223,7 @@ def _sparse(name, fn, cls, ref, src, kwargs, inputs=sparse_inputs, **extra):
 
 # One spec per loss (two for the class-balanced wrappers); the other
 # variants are checked against the same references in
-# tests/test_imbalance_noisy.py, which keeps the generic suite small.
+# tests/test_imbalance.py, which keeps the generic suite small.
 SPECS = [
   _sparse(
     "class_balanced_loss-softmax",
@@ -271,7 +271,7 @@ SPECS = [
   ),
   # The compensation factor is held constant in the backward pass (as in
   # mmdetection), so finite differences disagree with its gradient by
-  # design; tests/test_imbalance_noisy.py checks the gradient. The state
+  # design; tests/test_imbalance.py checks the gradient. The state
   # input has no batch axis, hence per_sample=False (vmap and NaN tests
   # with in_axes=None for it are in that file too).
   Spec(

@@ -102,6 +102,7 @@ SPECS = [
     reference_source=SRC,
     edge_inputs=_edges,
     diff_argnums=(0,),
+    half_out=jnp.float32,  # the fused LM functions' dtype policy
   ),
   Spec(
     name="linear_cross_entropy_all_options",
@@ -112,5 +113,6 @@ SPECS = [
     reference_source=SRC,
     edge_inputs=_edges,
     diff_argnums=(0,),
+    half_out=jnp.float32,  # the fused LM functions' dtype policy
   ),
 ]

@@ -158,7 +158,7 @@ def _apl(active, passive, **kwargs):
   )
 
 
-# Other variants: tests/test_imbalance_noisy.py, against the same references.
+# Other variants: tests/test_noisy_labels.py, against the same references.
 SPECS = [
   _bt("t1", soft_inputs, {"t1": 0.7}),
   _bt("t2", soft_inputs, {"t1": 0.5, "t2": 2.0, "label_smoothing": 0.1}),

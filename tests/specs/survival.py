@@ -3,7 +3,7 @@
 
 References are NumPy float64 loops written from the papers' equations (each
 says which). statsmodels and lifelines values are compared in
-tests/test_distributional_survival.py.
+tests/test_survival.py.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 The reference is a NumPy float64 transcription of the forward recursion of
 Graves (2012), "Sequence transduction with recurrent neural networks",
 eqs. (10)-(13): a plain double loop over the T x (U + 1) lattice, checked in
-tests/test_rnnt.py against an explicit sum over every alignment path.
+tests/test_transducer.py against an explicit sum over every alignment path.
 """
 
 from __future__ import annotations

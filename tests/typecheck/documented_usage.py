@@ -1,7 +1,7 @@
 """The README's and docs' documented usages, type-checked by pyright.
 
 `make typecheck` runs pyright over ``jaxloss/`` and this file; both must
-have zero errors. The test suite also runs ``main()`` (tests/test_stubs.py),
+have zero errors. The suite also runs ``main()`` (tests/test_loss_classes.py),
 so every usage here works as written.
 """
 
@@ -35,6 +35,9 @@ def main() -> None:
   loss = cce(one_hot, logits, sample_weight=w)
   huber = jaxloss.Huber(delta=1.0)
   loss = huber([[0.0, 1.0]], [[0.5, 3.0]])
+  # Nested Python lists are inputs (jaxloss.InputLike) for functions too.
+  values = jaxloss.huber([[0.0, 1.0]], [[0.5, 3.0]], delta=1.0)
+  loss = jaxloss.reduce(values, sample_weight=[2.0])
   sparse = jaxloss.SparseCategoricalCrossentropy(
     from_logits=True, ignore_index=-1
   )
@@ -121,10 +124,11 @@ def flax_usages() -> None:
 
   y = jnp.zeros((2, 3))
   # linen's `apply` is typed by Flax (value, or (value, state) with
-  # `mutable`); the fields of the generated form are checked.
-  value = jl.Huber(delta=2.0, reduction="sum").apply({}, y, y + 1.0)
-  loss: jax.Array = jn.Huber(delta=2.0)(y, y + 1.0)
-  head = jn.CoxPH(ties="efron")
+  # `mutable`); the loss object's fields are checked from its class.
+  huber = jaxloss.Huber(delta=2.0, reduction="sum")
+  value = jl.LossModule(huber).apply({}, y, y + 1.0)
+  loss: jax.Array = jn.LossModule(jaxloss.Huber(delta=2.0))(y, y + 1.0)
+  head = jn.LossModule(jaxloss.CoxPH(ties="efron"))
   loss = head(jnp.array([1.0, 2.0]), jnp.array([1, 1]), jnp.zeros(2))
   del loss, value
 

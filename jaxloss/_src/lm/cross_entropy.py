@@ -19,14 +19,14 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 class HeadConfig(NamedTuple):
@@ -209,7 +209,7 @@ def fused_cross_entropy(
     b_name="bias" + suffix,
   )
   y = head.int_labels(caller, "labels", labels, x.shape[:-1])
-  out_dtype = x.dtype
+  out_dtype = numerics.compute_dtype(x.dtype)
   shards = 1 if axis_name is None else tiling.axis_size(caller, axis_name)
   x2, y1, valid = head.token_rows(x, y, y != ignore_index)
   cfg = HeadConfig(
@@ -258,18 +258,18 @@ def finish(
 
 @scoped
 def linear_cross_entropy(
-  embeddings: ArrayLike,
-  weight: ArrayLike,
-  labels: ArrayLike,
+  embeddings: InputLike,
+  weight: InputLike,
+  labels: InputLike,
   *,
-  bias: ArrayLike | None = None,
+  bias: InputLike | None = None,
   ignore_index: int = -100,
   label_smoothing: float = 0.0,
   z_loss: float = 0.0,
   logit_softcap: float | None = None,
-  sample_weight: ArrayLike | None = None,
+  sample_weight: InputLike | None = None,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   chunk_size: int | None = None,
 ) -> jax.Array:
   """Cross-entropy of an LM head ``x @ w (+ b)`` without the full logits.
@@ -315,14 +315,15 @@ def linear_cross_entropy(
       float32 tile holds about 4M elements.
 
   Returns:
-    A scalar, or ``[...]`` for ``reduction="none"``, in the floating dtype
-    of the inputs (statistics are kept in float32 for half inputs).
+    A scalar, or ``[...]`` for ``reduction="none"``: float32 for
+    half-precision inputs (like every fused LM function), else the
+    inputs' floating dtype.
 
   Raises:
     TypeError: for non-floating embeddings/weight/bias or non-integer labels.
     ValueError: for mismatched shapes or out-of-range options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])

@@ -8,17 +8,24 @@ Conventions shared by every function here. With temperature ``T``, student
   forward_kl:  KL(p || q) = sum_v p_v (log p_v - log q_v)
   reverse_kl:  KL(q || p) = sum_v q_v (log q_v - log p_v)
   jsd:         beta KL(p || m) + (1 - beta) KL(q || m),
-               m = beta p + (1 - beta) q,  0 < beta < 1
+               m = beta p + (1 - beta) q,  0 < beta < 1;
+               beta = 0: KL(p || q), beta = 1: KL(q || p)
   tv:          (1/2) sum_v |p_v - q_v|
 
 ``beta`` is the weight of the *teacher* in the mixture (``beta = 0.5`` is the
 symmetric Jensen–Shannon divergence). This is the generalised JSD of Agarwal
-et al. (GKD) with TRL's labelling of ``beta``; its endpoints are not
-special-cased (both terms vanish at ``beta`` = 0 or 1): use ``forward_kl`` or
-``reverse_kl`` for those. The teacher is a constant: no gradient flows to
-the teacher's logits, embeddings or weight. No ``T ** 2`` factor is applied
-(Hinton et al. multiply by it to keep gradient scales; do so outside if
-wanted).
+et al. (GKD) with TRL's labelling of ``beta``. Its endpoints are, as in TRL's
+``GKDTrainer`` and Liger-Kernel's JSD, the forward KL (``beta = 0``) and the
+reverse KL (``beta = 1``) rather than the formula's limit (which vanishes).
+The teacher is a constant: no gradient flows to the teacher's logits,
+embeddings or weight. No ``T ** 2`` factor is applied (Hinton et al.
+multiply by it to keep gradient scales; do so outside if wanted).
+
+A teacher whose vocabulary is larger than the student's ``V`` (a padded
+vocabulary: the same tokenizer, with the embedding table rounded up) gives
+logits ``[..., V_t]`` with ``V_t > V``: the columns past ``V`` are dropped,
+so the teacher's distribution is its softmax over the ``V`` shared ids. A
+smaller teacher vocabulary is an error.
 """
 
 from __future__ import annotations
@@ -27,9 +34,9 @@ from typing import NamedTuple
 from typing import cast
 
 import jax
+from jax import core as jax_core
 from jax import lax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
@@ -38,19 +45,103 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
 from jaxloss._src.lm import log_probs as lp_lib
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 DIVERGENCES = ("forward_kl", "reverse_kl", "jsd", "tv")
+# TRL's bound on the log of the support's mass before the tail bucket is
+# formed (the tail keeps at least 1e-7 of the mass).
+_TAIL_LOG_MASS_MAX = -1e-7
 
 
 def _check_divergence(caller, divergence, beta, temperature):
   validation.choice(caller, "divergence", divergence, DIVERGENCES)
-  validation.check_range(
-    caller, "beta", beta, 0.0, 1.0, low_open=True, high_open=True
-  )
+  validation.check_range(caller, "beta", beta, 0.0, 1.0)
   validation.check_range(
     caller, "temperature", temperature, low=0.0, low_open=True
   )
+
+
+def resolve_divergence(divergence, beta):
+  """The JSD's endpoints as the KL divergences they stand for: ``jsd`` with
+  a concrete ``beta`` of 0 is ``forward_kl``, of 1 ``reverse_kl``."""
+  if divergence != "jsd" or isinstance(beta, jax_core.Tracer):
+    return divergence
+  b = float(beta)
+  if b == 0.0:
+    return "forward_kl"
+  if b == 1.0:
+    return "reverse_kl"
+  return divergence
+
+
+def _summand(divergence, beta, log_p, log_q):
+  """The divergence's per-entry summand, for a concrete or traced
+  ``beta``."""
+  if divergence == "jsd" and isinstance(beta, jax_core.Tracer):
+    return _jsd_traced_beta(beta, log_p, log_q)
+  return _elementwise(divergence, beta, log_p, log_q)[0]
+
+
+def _jsd_traced_beta(beta, log_p, log_q):
+  """The JSD summand for a traced ``beta``, its endpoints included (both
+  KLs computed, one selected)."""
+  b = jnp.asarray(beta, log_p.dtype)
+  inner = jnp.clip(b, jnp.finfo(log_p.dtype).tiny, 1 - jnp.finfo(b.dtype).eps)
+  d, _ = _elementwise("jsd", inner, log_p, log_q)
+  fwd, _ = _elementwise("forward_kl", 0.0, log_p, log_q)
+  rev, _ = _elementwise("reverse_kl", 1.0, log_p, log_q)
+  return jnp.where(b == 0, fwd, jnp.where(b == 1, rev, d))
+
+
+def teacher_columns(caller, name, teacher, vocab, axis):
+  """The first ``vocab`` entries of the teacher's ``axis`` (a padded
+  teacher vocabulary); an error when it has fewer."""
+  size = teacher.shape[axis]
+  if size < vocab:
+    raise ValueError(
+      f"{caller}: {name} must have at least the student's vocabulary size "
+      f"{vocab} on axis {axis} (extra teacher columns are dropped), got "
+      f"{name}.shape={tuple(teacher.shape)}"
+    )
+  if size == vocab:
+    return teacher
+  return lax.slice_in_dim(teacher, 0, vocab, axis=axis % teacher.ndim)
+
+
+def log1m_mass(log_mass):
+  """``log(1 - exp(log_mass))``, the log of the mass outside a support
+  whose log-mass is ``log_mass``, with ``log_mass`` first bounded by
+  ``-1e-7`` (as TRL's tail bucket does)."""
+  x = jnp.minimum(log_mass, _TAIL_LOG_MASS_MAX)
+  return jnp.log(-jnp.expm1(x))
+
+
+def topk_support(z, k):
+  """Bool mask ``[..., V]`` of the ``k`` largest entries of ``z``'s last
+  axis (ties: the lower index first, as ``lax.top_k``)."""
+  flat = lax.stop_gradient(z).reshape((-1, z.shape[-1]))
+  _, idx = lax.top_k(flat, k)
+  rows = jnp.arange(flat.shape[0])[:, None]
+  mask = jnp.zeros(flat.shape, bool).at[rows, idx].set(True)
+  return mask.reshape(z.shape)
+
+
+def support_divergence(divergence, beta, log_p, log_q, support, tail):
+  """Per-token divergence between ``p`` and ``q`` restricted to ``support``
+  (bool ``[..., V]``): over the support's entries plus one tail class
+  holding the mass outside it (``tail``), or over the support renormalised
+  (not ``tail``)."""
+  lse_p = numerics.masked_logsumexp(log_p, support)
+  lse_q = numerics.masked_logsumexp(log_q, support)
+  if tail:
+    d = _summand(divergence, beta, log_p, log_q)
+    d_tail = _summand(divergence, beta, log1m_mass(lse_p), log1m_mass(lse_q))
+    return jnp.sum(jnp.where(support, d, 0), axis=-1) + d_tail
+  d = _summand(
+    divergence, beta, log_p - lse_p[..., None], log_q - lse_q[..., None]
+  )
+  return jnp.sum(jnp.where(support, d, 0), axis=-1)
 
 
 def _elementwise(divergence, beta, log_p, log_q):
@@ -74,13 +165,15 @@ def _elementwise(divergence, beta, log_p, log_q):
 
 @scoped
 def distillation(
-  student_logits: ArrayLike,
-  teacher_logits: ArrayLike,
+  student_logits: InputLike,
+  teacher_logits: InputLike,
   *,
   divergence: str = "forward_kl",
   beta: float | jax.Array = 0.5,
   temperature: float | jax.Array = 1.0,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
+  top_k: int | None = None,
+  tail: bool = True,
 ) -> jax.Array:
   """Per-token divergence between teacher and student next-token
   distributions, from logits.
@@ -90,16 +183,35 @@ def distillation(
   ``p = softmax(teacher / T)`` and ``q = softmax(student / T)``,
   ``forward_kl`` is ``KL(p || q)``, ``reverse_kl`` is ``KL(q || p)``,
   ``jsd`` is ``beta KL(p || m) + (1 - beta) KL(q || m)`` with ``m = beta p
-  + (1 - beta) q``, ``tv`` is ``sum |p - q| / 2``. The teacher gets no
-  gradient. Reduce the values with :func:`jaxloss.reduce`.
+  + (1 - beta) q`` (``beta = 0``: forward KL, ``beta = 1``: reverse KL),
+  ``tv`` is ``sum |p - q| / 2``. The teacher gets no gradient. Reduce the
+  values with :func:`jaxloss.reduce`.
+
+  With ``top_k = k`` (smaller than ``V``), the divergence is taken on a
+  support ``S`` of the vocabulary instead: the teacher's top-k ids for the
+  forward KL, the student's top-k for the reverse KL, the union of both for
+  JSD (``0 < beta < 1``) and TV. With ``tail`` (the default) both
+  distributions keep their probabilities on ``S`` and gain one extra class,
+  the mass outside ``S`` (``log(1 - exp(lse_S))``, with ``lse_S`` bounded
+  by ``-1e-7``); without it both are renormalised over ``S``. This is the
+  top-k loss of TRL's on-policy distillation trainers (``loss_top_k``,
+  ``loss_add_tail``); the support is chosen without gradient. With the
+  tail, every divergence here is at most its full-vocabulary value (the
+  data-processing inequality). A teacher with more columns than the student
+  is truncated to the student's ``V`` (module docstring).
 
   Args:
     student_logits: ``[..., V]``.
-    teacher_logits: ``[..., V]``.
+    teacher_logits: ``[..., V_t]`` with ``V_t >= V`` (columns past ``V``
+      are dropped).
     divergence: ``"forward_kl"``, ``"reverse_kl"``, ``"jsd"`` or ``"tv"``.
-    beta: teacher weight in the JSD mixture, in ``(0, 1)``.
+    beta: teacher weight in the JSD mixture, in ``[0, 1]`` (0: forward KL,
+      1: reverse KL).
     temperature: positive; both logits are divided by it.
     where: optional bool ``[...]``; masked tokens give 0.
+    top_k: size of the top-k supports, or None (the whole vocabulary).
+    tail: with ``top_k``, add the tail class (else renormalise over the
+      support).
 
   Returns:
     Per-token values ``[...]`` in the student logits' dtype (computed in
@@ -109,7 +221,7 @@ def distillation(
     TypeError: for non-floating logits or a non-boolean mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.distillation([[0.0, 0.0]], [[0.0, 1.0]])
     Array([0.11094414], dtype=float32)
@@ -121,21 +233,41 @@ def distillation(
     (GKD), ICLR 2024 (arXiv:2306.13649), section 3. Gu et al., "MiniLLM",
     ICLR 2024 (reverse KL). Wen et al., "f-Divergence Minimization for
     Sequence-Level Knowledge Distillation", ACL 2023 (total variation).
+    TRL (huggingface/trl 1.10.0.dev0), ``GKDTrainer.generalized_jsd_loss``
+    (endpoints) and ``IWOPDTrainer.generalized_jsd_loss`` (top-k supports
+    and the tail bucket).
   """
   caller = "distillation"
   _check_divergence(caller, divergence, beta, temperature)
+  validation.positive_integer(caller, "top_k", top_k, optional=True)
+  validation.flag(caller, "tail", tail)
+  divergence = resolve_divergence(divergence, beta)
   s = numerics.as_float(caller, "student_logits", student_logits)
   t = numerics.as_float(caller, "teacher_logits", teacher_logits)
-  shapes.check_same_shape(caller, student_logits=s, teacher_logits=t)
   shapes.check_min_rank(caller, "student_logits", s, 1)
+  if t.shape[:-1] != s.shape[:-1] or t.ndim != s.ndim:
+    raise ValueError(
+      f"{caller}: teacher_logits must have the leading shape of "
+      f"student_logits {s.shape[:-1]}, got "
+      f"teacher_logits.shape={tuple(t.shape)}"
+    )
+  t = teacher_columns(caller, "teacher_logits", t, s.shape[-1], -1)
   out_dtype = s.dtype
   acc = numerics.compute_dtype(jnp.result_type(s, t))
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
   log_p = jax.nn.log_softmax(
     lax.stop_gradient(t).astype(acc) / temperature, axis=-1
   )
-  d, _ = _elementwise(divergence, beta, log_p, log_q)
-  values = jnp.sum(d, axis=-1)
+  if top_k is not None and top_k < s.shape[-1]:
+    if divergence == "forward_kl":
+      support = topk_support(log_p, top_k)
+    elif divergence == "reverse_kl":
+      support = topk_support(log_q, top_k)
+    else:
+      support = topk_support(log_p, top_k) | topk_support(log_q, top_k)
+    values = support_divergence(divergence, beta, log_p, log_q, support, tail)
+  else:
+    values = jnp.sum(_summand(divergence, beta, log_p, log_q), axis=-1)
   if where is not None:
     mask = numerics.as_array(caller, "where", where)
     validation.bool_mask(caller, "where", mask)
@@ -307,11 +439,11 @@ fused_distillation = tiling.tiled_vjp(_distill_fwd, _distill_bwd)
 
 @scoped
 def linear_distillation(
-  student_embeddings: ArrayLike,
-  student_weight: ArrayLike,
-  teacher_embeddings: ArrayLike,
-  teacher_weight: ArrayLike,
-  labels: ArrayLike,
+  student_embeddings: InputLike,
+  student_weight: InputLike,
+  teacher_embeddings: InputLike,
+  teacher_weight: InputLike,
+  labels: InputLike,
   *,
   divergence: str = "forward_kl",
   beta: float = 0.5,
@@ -320,7 +452,7 @@ def linear_distillation(
   z_loss: float = 0.0,
   ignore_index: int = -100,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   chunk_size: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
@@ -346,11 +478,13 @@ def linear_distillation(
     student_embeddings: ``[..., Ds]``.
     student_weight: ``[Ds, V]``.
     teacher_embeddings: ``[..., Dt]`` (same leading shape).
-    teacher_weight: ``[Dt, V]``.
+    teacher_weight: ``[Dt, V_t]``, ``V_t >= V``: a padded teacher
+      vocabulary's columns past ``V`` are dropped (module docstring).
     labels: integer token ids ``[...]``; ``ignore_index`` marks tokens to
       skip (prompt, padding) in every term.
     divergence: ``"forward_kl"``, ``"reverse_kl"``, ``"jsd"`` or ``"tv"``.
-    beta: teacher weight of the JSD mixture, in ``(0, 1)``.
+    beta: teacher weight of the JSD mixture, in ``[0, 1]`` (0: forward KL,
+      1: reverse KL).
     temperature: positive; divides both heads' logits in the divergence.
     hard_label_weight: weight (>= 0) of the hard-label cross-entropy.
     z_loss: coefficient (>= 0) of the student's ``lse ** 2`` penalty.
@@ -365,14 +499,15 @@ def linear_distillation(
       "z_loss"}``, each unweighted and reduced like the loss (no gradient).
 
   Returns:
-    The loss (scalar, or ``[...]`` for ``reduction="none"``) in the
-    student's dtype, and the components dict when asked.
+    The loss (scalar, or ``[...]`` for ``reduction="none"``): float32 for
+    half-precision inputs, else the student's dtype; and the components
+    dict when asked.
 
   Raises:
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> xs, xt = jnp.array([[1.0, 0.0]]), jnp.array([[0.0, 1.0]])
@@ -408,11 +543,11 @@ def linear_distillation(
 
 @scoped
 def vocab_parallel_linear_distillation(
-  student_embeddings: ArrayLike,
-  student_weight_shard: ArrayLike,
-  teacher_embeddings: ArrayLike,
-  teacher_weight_shard: ArrayLike,
-  labels: ArrayLike,
+  student_embeddings: InputLike,
+  student_weight_shard: InputLike,
+  teacher_embeddings: InputLike,
+  teacher_weight_shard: InputLike,
+  labels: InputLike,
   *,
   axis_name: str | tuple[str, ...],
   divergence: str = "forward_kl",
@@ -422,7 +557,7 @@ def vocab_parallel_linear_distillation(
   z_loss: float = 0.0,
   ignore_index: int = -100,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   chunk_size: int | None = None,
   return_components: bool = False,
 ) -> jax.Array | tuple[jax.Array, dict[str, jax.Array]]:
@@ -441,7 +576,8 @@ def vocab_parallel_linear_distillation(
     student_embeddings: ``[..., Ds]``, replicated over ``axis_name``.
     student_weight_shard: ``[Ds, Vs]``.
     teacher_embeddings: ``[..., Dt]``, replicated over ``axis_name``.
-    teacher_weight_shard: ``[Dt, Vs]``.
+    teacher_weight_shard: ``[Dt, Vs]``, the student's shard width (a padded
+      teacher vocabulary is sliced to the student's before sharding).
     labels: global integer token ids ``[...]``.
     axis_name: the mesh axis the vocabulary is sharded over.
     divergence: as in :func:`jaxloss.linear_distillation`.
@@ -462,7 +598,7 @@ def vocab_parallel_linear_distillation(
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes, bad options or an unbound axis.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P
@@ -559,13 +695,15 @@ def _linear_distillation(
       f"student_embeddings {xs.shape[:-1]}, got "
       f"teacher_embeddings.shape={tuple(xt.shape)}"
     )
-  if wt.shape[1] != ws.shape[1]:
+  if axis_name is None:
+    wt = teacher_columns(caller, tw_name, wt, ws.shape[1], 1)
+  elif wt.shape[1] != ws.shape[1]:
     raise ValueError(
       f"{caller}: {tw_name} must have the vocabulary size of "
       f"{sw_name} ({ws.shape[1]}), got "
       f"{tw_name}.shape={tuple(wt.shape)}"
     )
-  out_dtype = xs.dtype
+  out_dtype = numerics.compute_dtype(xs.dtype)
   y = head.int_labels(caller, "labels", labels, xs.shape[:-1])
   batch = y.shape
   xs2, y1, valid = head.token_rows(xs, y, y != ignore_index)
@@ -574,7 +712,7 @@ def _linear_distillation(
   cfg = DistillConfig(
     chunk=tiling.chunk_for(chunk_size, xs2.shape[0], ws.shape[1]),
     temperature=float(temperature),
-    divergence=divergence,
+    divergence=resolve_divergence(divergence, beta),
     beta=float(beta),
     axis_name=axis_name,
   )
@@ -612,7 +750,7 @@ def _linear_distillation(
 # ------------------------------------------------------------ top-k
 
 
-def _topk_inputs(caller, lp, ids, temperature, renormalize):
+def _topk_inputs(caller, lp, ids, temperature, renormalize, tail):
   lp = numerics.as_float(caller, "teacher_topk_logprobs", lp)
   ids = numerics.as_array(caller, "teacher_topk_ids", ids)
   validation.integer_dtype(caller, "teacher_topk_ids", ids)
@@ -621,20 +759,34 @@ def _topk_inputs(caller, lp, ids, temperature, renormalize):
   )
   shapes.check_min_rank(caller, "teacher_topk_logprobs", lp, 1)
   validation.flag(caller, "renormalize", renormalize)
+  validation.flag(caller, "tail", tail)
+  if tail and renormalize:
+    raise ValueError(
+      f"{caller}: tail=True takes the teacher's log-probabilities as given "
+      "(their mass outside the top-k is the tail class), so renormalize "
+      "must be False, got renormalize=True"
+    )
   validation.check_range(
     caller, "temperature", temperature, low=0.0, low_open=True
   )
   return lp, ids.astype(jnp.int32)
 
 
-def _topk_values(teacher_lp, student_lq, temperature, renormalize):
-  """``sum_k p_k (log p_k - log q_k)`` over the teacher's top-k ids."""
+def _topk_values(teacher_lp, student_lq, temperature, renormalize, tail):
+  """``sum_k p_k (log p_k - log q_k)`` over the teacher's top-k ids, and
+  over the tail class (the mass outside them) with ``tail``."""
   t = lax.stop_gradient(teacher_lp)
   if renormalize:
     log_p = jax.nn.log_softmax(t / temperature, axis=-1)
   else:
     log_p = t
-  return jnp.sum(jnp.exp(log_p) * (log_p - student_lq), axis=-1)
+  if tail:
+    tail_p = log1m_mass(jax.nn.logsumexp(log_p, axis=-1))[..., None]
+    tail_q = log1m_mass(jax.nn.logsumexp(student_lq, axis=-1))[..., None]
+    log_p = jnp.concatenate([log_p, tail_p], axis=-1)
+    student_lq = jnp.concatenate([student_lq, tail_q], axis=-1)
+  d, _ = _elementwise("forward_kl", 0.0, log_p, student_lq)
+  return jnp.sum(d, axis=-1)
 
 
 def _mask(caller, where, shape):
@@ -652,13 +804,14 @@ def _mask(caller, where, shape):
 
 @scoped
 def topk_distillation(
-  student_logits: ArrayLike,
-  teacher_topk_logprobs: ArrayLike,
-  teacher_topk_ids: ArrayLike,
+  student_logits: InputLike,
+  teacher_topk_logprobs: InputLike,
+  teacher_topk_ids: InputLike,
   *,
   temperature: float | jax.Array = 1.0,
   renormalize: bool = True,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
+  tail: bool = False,
 ) -> jax.Array:
   """Forward KL to a teacher known only by its top-k log-probabilities.
 
@@ -671,7 +824,12 @@ def topk_distillation(
   where ``log p = log_softmax(l / T)`` over the k entries when
   ``renormalize`` (the teacher restricted to its top-k and re-normalised,
   a proper distribution), else ``log p = l`` as given (the teacher's mass
-  outside the top-k is dropped). The teacher gets no gradient.
+  outside the top-k is dropped). With ``tail`` (and ``renormalize=False``)
+  both distributions gain a ``(K+1)``-th class, the mass outside the k ids:
+  ``log(1 - exp(lse_k))`` of the teacher's given log-probabilities and of
+  the student's (``lse_k`` bounded by ``-1e-7``), so that the loss is the
+  forward KL between two distributions over ``K + 1`` classes (TRL's
+  ``loss_add_tail``). The teacher gets no gradient.
 
   Args:
     student_logits: ``[..., V]``.
@@ -681,6 +839,7 @@ def topk_distillation(
       log-probabilities when ``renormalize``).
     renormalize: renormalise the teacher over its top-k.
     where: optional bool ``[...]``; masked tokens give 0.
+    tail: add the tail class (needs ``renormalize=False``).
 
   Returns:
     Per-token values ``[...]`` in the student logits' dtype.
@@ -689,7 +848,7 @@ def topk_distillation(
     TypeError: for non-floating logits, non-integer ids or a bad mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.topk_distillation(jnp.array([[0.0, 0.0, 0.0]]),
@@ -700,12 +859,18 @@ def topk_distillation(
   References:
     Hinton, Vinyals and Dean, "Distilling the Knowledge in a Neural
     Network", 2015. Gemma Team, "Gemma 2", 2024, section 6.1 (distillation
-    from stored teacher probabilities).
+    from stored teacher probabilities). TRL (huggingface/trl
+    1.10.0.dev0), ``IWOPDTrainer`` (the tail bucket).
   """
   caller = "topk_distillation"
   s = numerics.as_float(caller, "student_logits", student_logits)
   lp, ids = _topk_inputs(
-    caller, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
+    caller,
+    teacher_topk_logprobs,
+    teacher_topk_ids,
+    temperature,
+    renormalize,
+    tail,
   )
   shapes.check_min_rank(caller, "student_logits", s, 1)
   if lp.shape[:-1] != s.shape[:-1]:
@@ -717,7 +882,7 @@ def topk_distillation(
   acc = numerics.compute_dtype(s.dtype)
   log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
   lq = jnp.take_along_axis(log_q, ids, axis=-1)
-  values = _topk_values(lp.astype(acc), lq, temperature, renormalize)
+  values = _topk_values(lp.astype(acc), lq, temperature, renormalize, tail)
   if mask is not None:
     values = jnp.where(mask, values, 0)
   return values.astype(s.dtype)
@@ -725,15 +890,16 @@ def topk_distillation(
 
 @scoped
 def linear_topk_distillation(
-  embeddings: ArrayLike,
-  weight: ArrayLike,
-  teacher_topk_logprobs: ArrayLike,
-  teacher_topk_ids: ArrayLike,
+  embeddings: InputLike,
+  weight: InputLike,
+  teacher_topk_logprobs: InputLike,
+  teacher_topk_ids: InputLike,
   *,
   temperature: float = 1.0,
   renormalize: bool = True,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   chunk_size: int | None = None,
+  tail: bool = False,
 ) -> jax.Array:
   """:func:`jaxloss.topk_distillation` fused with the student's LM head.
 
@@ -751,6 +917,7 @@ def linear_topk_distillation(
     renormalize: as in :func:`jaxloss.topk_distillation`.
     where: optional bool ``[...]``; masked tokens give 0 and no gradient.
     chunk_size: vocabulary entries per chunk, or None.
+    tail: as in :func:`jaxloss.topk_distillation`.
 
   Returns:
     Per-token values ``[...]``; float32 for half-precision inputs.
@@ -759,7 +926,7 @@ def linear_topk_distillation(
     TypeError: for non-floating arrays, non-integer ids or a bad mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.linear_topk_distillation(
@@ -777,7 +944,12 @@ def linear_topk_distillation(
   )
   x, w, _ = head.head_arrays(caller, embeddings, weight, None)
   lp, ids = _topk_inputs(
-    caller, teacher_topk_logprobs, teacher_topk_ids, temperature, renormalize
+    caller,
+    teacher_topk_logprobs,
+    teacher_topk_ids,
+    temperature,
+    renormalize,
+    tail,
   )
   if lp.shape[:-1] != x.shape[:-1]:
     raise ValueError(
@@ -798,5 +970,5 @@ def linear_topk_distillation(
     chunk_size=chunk_size,
     axis_name=None,
   )
-  values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize)
+  values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize, tail)
   return jnp.where(valid, values, 0)

@@ -21,13 +21,13 @@ from typing import cast
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import head
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 class HeadConfig(NamedTuple):
@@ -243,11 +243,11 @@ def _log_probs(
 
 @scoped
 def linear_log_probs(
-  embeddings: ArrayLike,
-  weight: ArrayLike,
-  labels: ArrayLike,
+  embeddings: InputLike,
+  weight: InputLike,
+  labels: InputLike,
   *,
-  bias: ArrayLike | None = None,
+  bias: InputLike | None = None,
   temperature: float = 1.0,
   logit_softcap: float | None = None,
   ignore_index: int = -100,
@@ -302,7 +302,7 @@ def linear_log_probs(
       ``return_entropy``.
     ValueError: for mismatched shapes or out-of-range options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.array([[1.0, 0.0]])
@@ -333,12 +333,12 @@ def linear_log_probs(
 
 @scoped
 def vocab_parallel_log_probs(
-  embeddings: ArrayLike,
-  weight_shard: ArrayLike,
-  labels: ArrayLike,
+  embeddings: InputLike,
+  weight_shard: InputLike,
+  labels: InputLike,
   *,
   axis_name: str | tuple[str, ...],
-  bias_shard: ArrayLike | None = None,
+  bias_shard: InputLike | None = None,
   temperature: float = 1.0,
   logit_softcap: float | None = None,
   ignore_index: int = -100,
@@ -375,7 +375,7 @@ def vocab_parallel_log_probs(
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes, bad options or an unbound axis.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P

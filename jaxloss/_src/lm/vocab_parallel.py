@@ -22,7 +22,6 @@ from __future__ import annotations
 import jax
 from jax import lax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
@@ -30,7 +29,8 @@ from jaxloss._src import tiling
 from jaxloss._src import validation
 from jaxloss._src.lm import cross_entropy as ce
 from jaxloss._src.lm import head
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 def _shard_fwd(cfg, z, labels, valid):
@@ -57,17 +57,17 @@ _shard_token_losses = tiling.tiled_vjp(_shard_fwd, _shard_bwd)
 
 @scoped
 def vocab_parallel_cross_entropy(
-  logits_shard: ArrayLike,
-  labels: ArrayLike,
+  logits_shard: InputLike,
+  labels: InputLike,
   *,
   axis_name: str | tuple[str, ...],
   ignore_index: int = -100,
   label_smoothing: float = 0.0,
   z_loss: float = 0.0,
   logit_softcap: float | None = None,
-  sample_weight: ArrayLike | None = None,
+  sample_weight: InputLike | None = None,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
 ) -> jax.Array:
   """Sparse cross-entropy of logits sharded along the vocabulary axis.
 
@@ -96,13 +96,14 @@ def vocab_parallel_cross_entropy(
       axis_name=data_axis)`` and ``psum`` the result over the data axis.
 
   Returns:
-    A scalar, or ``[...]`` for ``reduction="none"``, in the logits' dtype.
+    A scalar, or ``[...]`` for ``reduction="none"``: float32 for
+    half-precision logits, else the logits' dtype.
 
   Raises:
     TypeError: for non-floating logits or non-integer labels.
     ValueError: for mismatched shapes, bad options or an unbound axis.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P
@@ -137,7 +138,7 @@ def vocab_parallel_cross_entropy(
       f"logits_shard.shape={tuple(z.shape)}"
     )
   shards = tiling.axis_size(caller, axis_name)
-  out_dtype = z.dtype
+  out_dtype = numerics.compute_dtype(z.dtype)
   acc = numerics.compute_dtype(out_dtype)
   cfg = ce.HeadConfig(
     chunk=z.shape[-1],
@@ -164,19 +165,19 @@ def vocab_parallel_cross_entropy(
 
 @scoped
 def vocab_parallel_linear_cross_entropy(
-  embeddings: ArrayLike,
-  weight_shard: ArrayLike,
-  labels: ArrayLike,
+  embeddings: InputLike,
+  weight_shard: InputLike,
+  labels: InputLike,
   *,
   axis_name: str | tuple[str, ...],
-  bias_shard: ArrayLike | None = None,
+  bias_shard: InputLike | None = None,
   ignore_index: int = -100,
   label_smoothing: float = 0.0,
   z_loss: float = 0.0,
   logit_softcap: float | None = None,
-  sample_weight: ArrayLike | None = None,
+  sample_weight: InputLike | None = None,
   reduction: str | None = "mean",
-  normalizer: ArrayLike | None = None,
+  normalizer: InputLike | None = None,
   chunk_size: int | None = None,
 ) -> jax.Array:
   """:func:`jaxloss.linear_cross_entropy` with the LM head vocab-sharded.
@@ -206,13 +207,14 @@ def vocab_parallel_linear_cross_entropy(
 
   Returns:
     A scalar, or ``[...]`` for ``reduction="none"``, the same on every
-    device of ``axis_name``.
+    device of ``axis_name``: float32 for half-precision inputs, else the
+    embeddings' dtype.
 
   Raises:
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes, bad options or an unbound axis.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P
@@ -248,7 +250,7 @@ def vocab_parallel_linear_cross_entropy(
 
 
 def count_tokens(
-  labels: ArrayLike,
+  labels: InputLike,
   *,
   ignore_index: int = -100,
   axis_name: str | tuple[str, ...] | None = None,
@@ -259,7 +261,7 @@ def count_tokens(
   ``shard_map``, ``count_tokens(labels, axis_name="data")`` counts the
   tokens of the whole global batch (``axis_name`` may be a tuple of axes).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.count_tokens([[1, -100], [4, 2]])
     Array(3., dtype=float32)

@@ -14,14 +14,14 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import regression
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 # Gauss-Legendre rule for the partition function, on u in (0, pi/2) after
@@ -43,7 +43,7 @@ def _rho(x, alpha):
   return regression.barron_general(x, alpha, b)
 
 
-def log_partition(alpha: ArrayLike) -> jax.Array:
+def log_partition(alpha: InputLike) -> jax.Array:
   r"""``log Z(alpha)``, the normaliser of Barron's distribution at scale 1.
 
   :math:`Z(\alpha) = \int_{-\infty}^{\infty} \exp(-\rho(x, \alpha, 1))\,dx`
@@ -69,8 +69,8 @@ def log_partition(alpha: ArrayLike) -> jax.Array:
 
 @scoped
 def adaptive_robust_nll(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
@@ -101,7 +101,7 @@ def adaptive_robust_nll(
     ValueError: for mismatched shapes, or a concrete ``alpha`` outside
       ``(0, 2]`` or ``scale <= 0``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> v = jaxloss.adaptive_robust_nll([[0.0]], [[1.0]], alpha=2.0)
     >>> print(round(float(v[0]), 5))  # 0.5 + log(sqrt(2 pi))
@@ -144,8 +144,8 @@ def adaptive_robust_nll(
 
 
 def robust_parameters(
-  latent_alpha: ArrayLike,
-  latent_scale: ArrayLike,
+  latent_alpha: InputLike,
+  latent_scale: InputLike,
   *,
   alpha_lo: float = 0.001,
   alpha_hi: float = 1.999,
@@ -159,8 +159,10 @@ def robust_parameters(
   Internal: the learnable modules of ``jaxloss.flax`` map their parameters
   with it (their ``parameters()`` method gives ``(alpha, scale)``).
   """
-  alpha = alpha_lo + (alpha_hi - alpha_lo) * jax.nn.sigmoid(latent_alpha)
-  scale = scale_lo + jax.nn.softplus(latent_scale)
+  alpha = alpha_lo + (alpha_hi - alpha_lo) * jax.nn.sigmoid(
+    jnp.asarray(latent_alpha)
+  )
+  scale = scale_lo + jax.nn.softplus(jnp.asarray(latent_scale))
   return alpha, scale
 
 
@@ -194,8 +196,8 @@ def robust_latents(
 
 @scoped
 def uncertainty_weighting(
-  losses: ArrayLike,
-  log_variances: ArrayLike,
+  losses: InputLike,
+  log_variances: InputLike,
   *,
   regression: bool | Sequence[bool] = True,
 ) -> jax.Array:
@@ -222,7 +224,7 @@ def uncertainty_weighting(
     ValueError: for shapes that are not ``[T]`` and ``[T]``, or a
       ``regression`` sequence of the wrong length.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> print(jaxloss.uncertainty_weighting([2.0, 1.0], [0.0, 0.0],
     ...                                     regression=(True, False)))

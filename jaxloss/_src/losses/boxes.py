@@ -13,12 +13,12 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 def _boxes(caller, y_true, y_pred):
@@ -71,7 +71,7 @@ def _diou_penalty(g):
 
 
 @scoped
-def iou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def iou_loss(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """IoU loss: one minus the intersection over union, per box.
 
   ``loss = 1 - |A n B| / |A u B|`` (``0 / 0`` read as 0).
@@ -86,7 +86,7 @@ def iou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Raises:
     ValueError: for shapes that differ or a last axis that is not 4.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.iou_loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 0.0, 3.0, 2.0]])
     Array([0.6666666], dtype=float32)
@@ -99,7 +99,7 @@ def iou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
 
 
 @scoped
-def giou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def giou_loss(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Generalized IoU loss, per box.
 
   With ``C`` the smallest enclosing box::
@@ -118,7 +118,7 @@ def giou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Raises:
     ValueError: for shapes that differ or a last axis that is not 4.
 
-  Example:
+  Examples:
     The tensorflow-addons ``GIoULoss`` example (mean 1.5041667):
 
     >>> import jaxloss
@@ -139,7 +139,7 @@ def giou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
 
 
 @scoped
-def diou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def diou_loss(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Distance IoU loss, per box.
 
   With ``rho`` the distance between the box centres and ``c`` the diagonal
@@ -157,7 +157,7 @@ def diou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Raises:
     ValueError: for shapes that differ or a last axis that is not 4.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.diou_loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 0.0, 3.0, 2.0]])
     Array([0.7435897], dtype=float32)
@@ -171,7 +171,7 @@ def diou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
 
 
 @scoped
-def ciou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def ciou_loss(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Complete IoU loss, per box.
 
   :func:`diou_loss` plus an aspect-ratio term::
@@ -194,7 +194,7 @@ def ciou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Raises:
     ValueError: for shapes that differ or a last axis that is not 4.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.ciou_loss([[0.0, 0.0, 2.0, 2.0]], [[1.0, 0.0, 3.0, 4.0]])
     Array([0.88209075], dtype=float32)
@@ -209,7 +209,17 @@ def ciou_loss(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   return (1 - g["iou"] + _diou_penalty(g) + a * v).astype(dt)
 
 
-IoULoss = loss_class(iou_loss, "IoULoss")
-GIoULoss = loss_class(giou_loss, "GIoULoss")
-DIoULoss = loss_class(diou_loss, "DIoULoss")
-CIoULoss = loss_class(ciou_loss, "CIoULoss")
+class IoULoss(Loss, fn=iou_loss):
+  """Loss object for :func:`jaxloss.iou_loss`."""
+
+
+class GIoULoss(Loss, fn=giou_loss):
+  """Loss object for :func:`jaxloss.giou_loss`."""
+
+
+class DIoULoss(Loss, fn=diou_loss):
+  """Loss object for :func:`jaxloss.diou_loss`."""
+
+
+class CIoULoss(Loss, fn=ciou_loss):
+  """Loss object for :func:`jaxloss.ciou_loss`."""

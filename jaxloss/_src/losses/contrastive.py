@@ -36,15 +36,15 @@ from typing import cast
 import jax
 from jax import lax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import tiling
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # CLIP's initial logit scale, exp(log(1 / 0.07)) (Radford et al. 2021), and
 # SigLIP's initial temperature and bias, t = 10 and b = -10 (Zhai et al.
@@ -351,11 +351,11 @@ def _clip_values(lse_row, lse_col, diag, valid, out_dtype):
 
 @scoped
 def clip_loss(
-  image_embeddings: ArrayLike,
-  text_embeddings: ArrayLike,
+  image_embeddings: InputLike,
+  text_embeddings: InputLike,
   *,
   scale: float | jax.Array = CLIP_SCALE,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   chunk_size: int | None = None,
 ) -> jax.Array:
   """CLIP's symmetric InfoNCE loss, one value per image-text pair.
@@ -396,7 +396,7 @@ def clip_loss(
     ValueError: for embeddings that are not ``[B, D]`` of one shape, a mask
       of the wrong shape, a non-scalar ``scale`` or a bad ``chunk_size``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -426,12 +426,12 @@ def clip_loss(
 
 @scoped
 def siglip_loss(
-  image_embeddings: ArrayLike,
-  text_embeddings: ArrayLike,
+  image_embeddings: InputLike,
+  text_embeddings: InputLike,
   *,
   scale: float | jax.Array = SIGLIP_SCALE,
   bias: float | jax.Array = SIGLIP_BIAS,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   chunk_size: int | None = None,
 ) -> jax.Array:
   """SigLIP's pairwise sigmoid loss, one value per image (row).
@@ -470,7 +470,7 @@ def siglip_loss(
       of the wrong shape, a non-scalar ``scale``/``bias`` or a bad
       ``chunk_size``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -500,12 +500,12 @@ def siglip_loss(
 
 @scoped
 def sharded_clip_loss(
-  image_local: ArrayLike,
-  text_local: ArrayLike,
+  image_local: InputLike,
+  text_local: InputLike,
   *,
   scale: float | jax.Array = CLIP_SCALE,
   axis_name: str | tuple[str, ...],
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   chunk_size: int | None = None,
   collective: str = "ring",
 ) -> jax.Array:
@@ -557,7 +557,7 @@ def sharded_clip_loss(
     TypeError, ValueError: as :func:`jaxloss.clip_loss`, and for an unbound
       ``axis_name`` or an unknown ``collective``.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P
@@ -607,13 +607,13 @@ def sharded_clip_loss(
 
 @scoped
 def sharded_siglip_loss(
-  image_local: ArrayLike,
-  text_local: ArrayLike,
+  image_local: InputLike,
+  text_local: InputLike,
   *,
   scale: float | jax.Array = SIGLIP_SCALE,
   bias: float | jax.Array = SIGLIP_BIAS,
   axis_name: str | tuple[str, ...],
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
   chunk_size: int | None = None,
 ) -> jax.Array:
   """:func:`jaxloss.siglip_loss` of the global batch, from local rows.
@@ -650,7 +650,7 @@ def sharded_siglip_loss(
     TypeError, ValueError: as :func:`jaxloss.siglip_loss`, and for an
       unbound ``axis_name``.
 
-  Example:
+  Examples:
     >>> import jax, numpy as np
     >>> import jaxloss
     >>> from jax.sharding import PartitionSpec as P
@@ -683,5 +683,16 @@ def sharded_siglip_loss(
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
-CLIPLoss = loss_class(clip_loss, "CLIPLoss", exclude=("where",))
-SigLIPLoss = loss_class(siglip_loss, "SigLIPLoss", exclude=("where",))
+class CLIPLoss(Loss, fn=clip_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.clip_loss`."""
+
+  scale: float | jax.Array = 14.285714285714285
+  chunk_size: int | None = None
+
+
+class SigLIPLoss(Loss, fn=siglip_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.siglip_loss`."""
+
+  scale: float | jax.Array = 10.0
+  bias: float | jax.Array = -10.0
+  chunk_size: int | None = None

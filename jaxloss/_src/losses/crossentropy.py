@@ -6,15 +6,15 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import softmax as _softmax
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 _EPS = numerics.EPSILON
 
@@ -48,13 +48,13 @@ def binary_terms(t, p, from_logits):
 
 @scoped
 def binary_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   from_logits: bool = False,
   label_smoothing: float | jax.Array = 0.0,
   axis: int = -1,
-  pos_weight: ArrayLike | None = None,
+  pos_weight: InputLike | None = None,
 ) -> jax.Array:
   """Binary cross-entropy, averaged along ``axis``.
 
@@ -82,11 +82,15 @@ def binary_crossentropy(
   Returns:
     Per-sample losses: ``y_pred``'s shape without ``axis``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.binary_crossentropy([[0.0, 1.0], [0.0, 0.0]],
     ...                             [[0.6, 0.4], [0.4, 0.6]]).round(4)
     Array([0.9163, 0.7136], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.binary_crossentropy``; PyTorch 2.13
+    ``torch.nn.BCEWithLogitsLoss`` for ``pos_weight``.
   """
   caller = "binary_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -110,8 +114,8 @@ def binary_crossentropy(
 
 @scoped
 def binary_focal_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   apply_class_balancing: bool = False,
   alpha: float | jax.Array = 0.25,
@@ -130,15 +134,33 @@ def binary_focal_crossentropy(
   and gives a NaN gradient for ``gamma < 1``). The gradient of
   ``(1 - p_t) ** gamma`` at ``p_t = 1`` is taken as 0.
 
+  Args:
+    y_true: targets in [0, 1], shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., d]``.
+    apply_class_balancing: weigh positives by ``alpha`` and negatives by
+      ``1 - alpha``.
+    alpha: the class-balancing weight, in [0, 1].
+    gamma: the focusing exponent, >= 0 (0 is binary cross-entropy).
+    from_logits: whether ``y_pred`` holds logits.
+    label_smoothing: in [0, 1]; squeezes targets towards 0.5.
+    axis: the axis averaged over.
+
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
   Raises:
     ValueError: if ``gamma < 0``, ``alpha`` or ``label_smoothing`` is
       outside [0, 1].
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.binary_focal_crossentropy([[0.0, 1.0], [0.0, 0.0]],
     ...                                   [[0.6, 0.4], [0.4, 0.6]], gamma=2.0)
     Array([0.3299, 0.2058], dtype=float32)
+
+  References:
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017;
+    Keras 3 ``keras.losses.binary_focal_crossentropy``.
   """
   caller = "binary_focal_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -180,13 +202,13 @@ def _smooth_one_hot(t, label_smoothing):
 
 @scoped
 def categorical_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   from_logits: bool = False,
   label_smoothing: float | jax.Array = 0.0,
   axis: int = -1,
-  weight: ArrayLike | None = None,
+  weight: InputLike | None = None,
 ) -> jax.Array:
   """Categorical cross-entropy with one-hot (or soft) targets.
 
@@ -214,12 +236,19 @@ def categorical_crossentropy(
     axis: the class axis.
     weight: None, a scalar, or one weight per class (``[K]``).
 
-  Example:
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_crossentropy([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
     ...                                  [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]
     ...                                  ).round(4)
     Array([0.0513, 2.3026], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.categorical_crossentropy``; PyTorch 2.13
+    ``torch.nn.functional.cross_entropy`` for ``weight``.
   """
   caller = "categorical_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -246,8 +275,8 @@ def _class_axis_alpha(caller, alpha, num_classes):
 
 @scoped
 def categorical_focal_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | Sequence[float] | jax.Array = 0.25,
   gamma: float | jax.Array = 2.0,
@@ -266,12 +295,28 @@ def categorical_focal_crossentropy(
   class, along the class axis ``axis``; ``t`` is label-smoothed as in
   :func:`categorical_crossentropy`.
 
-  Example:
+  Args:
+    y_true: one-hot or soft targets, shape of ``y_pred``.
+    y_pred: probabilities or logits ``[..., K]``.
+    alpha: a scalar or one weight per class (``[K]``).
+    gamma: the focusing exponent, >= 0.
+    from_logits: whether ``y_pred`` holds logits.
+    label_smoothing: in [0, 1].
+    axis: the class axis.
+
+  Returns:
+    Per-sample losses: ``y_pred``'s shape without ``axis``.
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_focal_crossentropy(
     ...     [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
     ...     [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]])
     Array([3.2058e-05, 4.6627e-01], dtype=float32)
+
+  References:
+    Lin et al., "Focal Loss for Dense Object Detection", ICCV 2017;
+    Keras 3 ``keras.losses.categorical_focal_crossentropy``.
   """
   caller = "categorical_focal_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -311,8 +356,8 @@ def _gather_last(x, labels):
 @validation.deprecated_alias({"ignore_class": "ignore_index"})
 @scoped
 def sparse_categorical_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   from_logits: bool = False,
   ignore_index: int | None = None,
@@ -342,11 +387,17 @@ def sparse_categorical_crossentropy(
     axis: the class axis of ``y_pred``.
     label_smoothing: in [0, 1].
 
-  Example:
+  Returns:
+    Per-sample losses ``[...]``: ``y_pred``'s shape without ``axis``.
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.sparse_categorical_crossentropy(
     ...     [1, 2], [[0.05, 0.95, 0.0], [0.1, 0.8, 0.1]]).round(4)
     Array([0.0513, 2.3026], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.sparse_categorical_crossentropy``.
   """
   caller = "sparse_categorical_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
@@ -386,7 +437,7 @@ def _sparse_valid(y_true, y_pred, values, *, ignore_index, axis, **_):
 
 @scoped
 def categorical_generalized_cross_entropy(
-  y_true: ArrayLike, y_pred: ArrayLike, *, q: float | jax.Array = 0.5
+  y_true: InputLike, y_pred: InputLike, *, q: float | jax.Array = 0.5
 ) -> jax.Array:
   """Generalized cross-entropy (Zhang & Sabuncu 2018) with integer labels.
 
@@ -408,11 +459,16 @@ def categorical_generalized_cross_entropy(
   Raises:
     ValueError: if ``q`` is not in (0, 1].
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_generalized_cross_entropy(
     ...     [0, 1], [[0.25, 0.75], [0.5, 0.5]], q=0.5)
     Array([1.       , 0.5857864], dtype=float32)
+
+  References:
+    Zhang & Sabuncu, "Generalized Cross Entropy Loss for Training Deep
+    Neural Networks with Noisy Labels", NeurIPS 2018;
+    Keras 3 ``keras.losses.categorical_generalized_cross_entropy``.
   """
   caller = "categorical_generalized_cross_entropy"
   validation.check_range(caller, "q", q, 0.0, 1.0, low_open=True)
@@ -425,15 +481,25 @@ def categorical_generalized_cross_entropy(
 
 
 @scoped
-def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def poisson(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Poisson negative log-likelihood (up to a constant), averaged last axis.
 
   ``loss = mean(y_pred - y_true * log(y_pred + 1e-7), axis=-1)``
 
-  Example:
+  Args:
+    y_true: counts ``[..., d]``.
+    y_pred: predicted rates ``[..., d]`` (non-negative).
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.poisson([[1.0, 0.0]], [[1.0, 2.0]])
     Array([1.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.poisson``.
   """
   caller = "poisson"
   t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
@@ -441,16 +507,26 @@ def poisson(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
 
 
 @scoped
-def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def kl_divergence(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Kullback-Leibler divergence ``KL(y_true || y_pred)`` over the last axis.
 
   ``loss = sum(t * log(t / p), axis=-1)`` with ``t, p`` clipped into
   ``[1e-7, 1]`` (Keras), so zero targets and zero predictions stay finite.
 
-  Example:
+  Args:
+    y_true: target distributions ``[..., K]``.
+    y_pred: predicted distributions ``[..., K]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])
     Array([0.14384103], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.kl_divergence``.
   """
   caller = "kl_divergence"
   t, p, dt = shapes.elementwise_inputs(caller, y_true, y_pred, min_rank=1)
@@ -461,33 +537,75 @@ def kl_divergence(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   return jnp.sum(t * jnp.log(t / p), axis=-1).astype(dt)
 
 
-BinaryCrossentropy = loss_class(
-  binary_crossentropy, "BinaryCrossentropy", aliases=("bce", "BCE")
-)
-BinaryFocalCrossentropy = loss_class(
-  binary_focal_crossentropy, "BinaryFocalCrossentropy"
-)
-CategoricalCrossentropy = loss_class(
-  categorical_crossentropy, "CategoricalCrossentropy"
-)
-CategoricalFocalCrossentropy = loss_class(
-  categorical_focal_crossentropy, "CategoricalFocalCrossentropy"
-)
-SparseCategoricalCrossentropy = loss_class(
-  sparse_categorical_crossentropy,
-  "SparseCategoricalCrossentropy",
-  where_fn=_sparse_valid,
-)
+class BinaryCrossentropy(Loss, fn=binary_crossentropy, aliases=("bce", "BCE")):
+  """Loss object for :func:`jaxloss.binary_crossentropy`."""
+
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+  pos_weight: InputLike | None = None
+
+
+class BinaryFocalCrossentropy(Loss, fn=binary_focal_crossentropy):
+  """Loss object for :func:`jaxloss.binary_focal_crossentropy`."""
+
+  apply_class_balancing: bool = False
+  alpha: float | jax.Array = 0.25
+  gamma: float | jax.Array = 2.0
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+
+
+class CategoricalCrossentropy(Loss, fn=categorical_crossentropy):
+  """Loss object for :func:`jaxloss.categorical_crossentropy`."""
+
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+  weight: InputLike | None = None
+
+
+class CategoricalFocalCrossentropy(Loss, fn=categorical_focal_crossentropy):
+  """Loss object for :func:`jaxloss.categorical_focal_crossentropy`."""
+
+  alpha: float | Sequence[float] | jax.Array = 0.25
+  gamma: float | jax.Array = 2.0
+  from_logits: bool = False
+  label_smoothing: float | jax.Array = 0.0
+  axis: int = -1
+
+
+class SparseCategoricalCrossentropy(
+  Loss, fn=sparse_categorical_crossentropy, where_fn=_sparse_valid
+):
+  """Loss object for :func:`jaxloss.sparse_categorical_crossentropy`."""
+
+  from_logits: bool = False
+  ignore_index: int | None = None
+  axis: int = -1
+  label_smoothing: float | jax.Array = 0.0
+
+
 # Keras's name for the ignored label stays accepted, with a warning.
 SparseCategoricalCrossentropy.__init__ = validation.deprecated_alias(
   {"ignore_class": "ignore_index"}, caller="SparseCategoricalCrossentropy"
 )(SparseCategoricalCrossentropy.__init__)
-CategoricalGeneralizedCrossEntropy = loss_class(
-  categorical_generalized_cross_entropy, "CategoricalGeneralizedCrossEntropy"
-)
-Poisson = loss_class(poisson, "Poisson")
-KLDivergence = loss_class(
-  kl_divergence,
-  "KLDivergence",
-  aliases=("kld", "KLD", "kullback_leibler_divergence"),
-)
+
+
+class CategoricalGeneralizedCrossEntropy(
+  Loss, fn=categorical_generalized_cross_entropy
+):
+  """Loss object for :func:`jaxloss.categorical_generalized_cross_entropy`."""
+
+  q: float | jax.Array = 0.5
+
+
+class Poisson(Loss, fn=poisson):
+  """Loss object for :func:`jaxloss.poisson`."""
+
+
+class KLDivergence(
+  Loss, fn=kl_divergence, aliases=("kld", "KLD", "kullback_leibler_divergence")
+):
+  """Loss object for :func:`jaxloss.kl_divergence`."""

@@ -20,13 +20,13 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 from jax.scipy.special import ndtr
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 _LOG_2PI = math.log(2 * math.pi)
 
@@ -138,8 +138,8 @@ def _check_estimator(caller, estimator, n, m):
 
 @scoped
 def crps_ensemble(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   fair: bool = False,
 ) -> jax.Array:
@@ -169,7 +169,7 @@ def crps_ensemble(
     ValueError: for shapes that do not fit, or ``fair`` with ``M < 2``.
     TypeError: for a non-bool ``fair`` or an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.crps_ensemble([0.0, 1.0], [[0.0, 1.0], [0.0, 1.0]])
     Array([0.25, 0.25], dtype=float32)
@@ -239,9 +239,9 @@ def _degenerate(regular, value, y, mu, s):
 
 @scoped
 def crps_gaussian(
-  y_true: ArrayLike,
-  mean: ArrayLike,
-  std: ArrayLike,
+  y_true: InputLike,
+  mean: InputLike,
+  std: InputLike,
 ) -> jax.Array:
   """CRPS of a Gaussian predictive distribution, in closed form.
 
@@ -267,7 +267,7 @@ def crps_gaussian(
     ValueError: for shapes that differ.
     TypeError: for an integer ``mean`` or ``std``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.crps_gaussian([0.0, 1.0], [0.0, 0.0], [1.0, 0.0])
     Array([0.23369497, 1.        ], dtype=float32)
@@ -289,9 +289,9 @@ def crps_gaussian(
 
 @scoped
 def crps_logistic(
-  y_true: ArrayLike,
-  loc: ArrayLike,
-  scale: ArrayLike,
+  y_true: InputLike,
+  loc: InputLike,
+  scale: InputLike,
 ) -> jax.Array:
   """CRPS of a logistic predictive distribution, in closed form.
 
@@ -316,7 +316,7 @@ def crps_logistic(
     ValueError: for shapes that differ.
     TypeError: for an integer ``loc`` or ``scale``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.crps_logistic([0.0], [0.0], [1.0])
     Array([0.38629436], dtype=float32)
@@ -341,8 +341,8 @@ def crps_logistic(
 
 @scoped
 def energy_score(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   fair: bool = False,
 ) -> jax.Array:
@@ -369,7 +369,7 @@ def energy_score(
     ValueError: for shapes that do not fit, or ``fair`` with ``M < 2``.
     TypeError: for a non-bool ``fair`` or an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.energy_score([[0.0, 0.0]], [[[3.0, 4.0], [0.0, 0.0]]])
     Array([1.25], dtype=float32)
@@ -430,8 +430,8 @@ def _bandwidths(caller, bandwidth):
 
 @scoped
 def mmd(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   kernel: str = "gaussian",
   bandwidth: float | Sequence[float] | jax.Array = 1.0,
@@ -479,7 +479,7 @@ def mmd(
       fewer than 2 points on a side.
     TypeError: for integer inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> x = [[0.0], [1.0]]
     >>> jaxloss.mmd(x, x)
@@ -522,8 +522,8 @@ def mmd(
 
 @scoped
 def energy_distance(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   estimator: str = "biased",
   tile_size: int = 128,
@@ -556,7 +556,7 @@ def energy_distance(
       not fit, or ``"unbiased"`` with fewer than 2 points on a side.
     TypeError: for integer inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.energy_distance([[0.0], [1.0]], [[0.0], [3.0]])
     Array(1., dtype=float32)
@@ -584,10 +584,10 @@ def energy_distance(
 
 @scoped
 def mdn_nll(
-  y_true: ArrayLike,
-  logits: ArrayLike,
-  means: ArrayLike,
-  scales: ArrayLike,
+  y_true: InputLike,
+  logits: InputLike,
+  means: InputLike,
+  scales: InputLike,
   *,
   variance_floor: float | jax.Array = 1e-6,
 ) -> jax.Array:
@@ -619,7 +619,7 @@ def mdn_nll(
     ValueError: for shapes that do not fit or ``variance_floor <= 0``.
     TypeError: for integer inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mdn_nll([[0.0]], [[0.0, 0.0]], [[[0.0], [0.0]]],
     ...                 [[[1.0], [1.0]]])
@@ -661,8 +661,8 @@ def mdn_nll(
 
 @scoped
 def evidential_regression(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   coeff: float | jax.Array = 1e-2,
 ) -> jax.Array:
@@ -695,7 +695,7 @@ def evidential_regression(
       does not fit, or ``coeff < 0``.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.evidential_regression([0.0], [[0.0, 1.0, 2.0, 1.0]])
     Array([0.980829], dtype=float32)
@@ -740,11 +740,49 @@ def evidential_regression(
   return (nll + coeff * reg).astype(dt)
 
 
-CRPSEnsemble = loss_class(crps_ensemble, "CRPSEnsemble")
-CRPSGaussian = loss_class(crps_gaussian, "CRPSGaussian")
-CRPSLogistic = loss_class(crps_logistic, "CRPSLogistic")
-EnergyScore = loss_class(energy_score, "EnergyScore")
-MMD = loss_class(mmd, "MMD")
-EnergyDistance = loss_class(energy_distance, "EnergyDistance")
-MDNNLL = loss_class(mdn_nll, "MDNNLL")
-EvidentialRegression = loss_class(evidential_regression, "EvidentialRegression")
+class CRPSEnsemble(Loss, fn=crps_ensemble):
+  """Loss object for :func:`jaxloss.crps_ensemble`."""
+
+  fair: bool = False
+
+
+class CRPSGaussian(Loss, fn=crps_gaussian):
+  """Loss object for :func:`jaxloss.crps_gaussian`."""
+
+
+class CRPSLogistic(Loss, fn=crps_logistic):
+  """Loss object for :func:`jaxloss.crps_logistic`."""
+
+
+class EnergyScore(Loss, fn=energy_score):
+  """Loss object for :func:`jaxloss.energy_score`."""
+
+  fair: bool = False
+
+
+class MMD(Loss, fn=mmd):
+  """Loss object for :func:`jaxloss.mmd`."""
+
+  kernel: str = "gaussian"
+  bandwidth: float | Sequence[float] | jax.Array = 1.0
+  estimator: str = "biased"
+  tile_size: int = 128
+
+
+class EnergyDistance(Loss, fn=energy_distance):
+  """Loss object for :func:`jaxloss.energy_distance`."""
+
+  estimator: str = "biased"
+  tile_size: int = 128
+
+
+class MDNNLL(Loss, fn=mdn_nll):
+  """Loss object for :func:`jaxloss.mdn_nll`."""
+
+  variance_floor: float | jax.Array = 1e-06
+
+
+class EvidentialRegression(Loss, fn=evidential_regression):
+  """Loss object for :func:`jaxloss.evidential_regression`."""
+
+  coeff: float | jax.Array = 0.01

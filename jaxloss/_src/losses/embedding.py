@@ -24,15 +24,15 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
+from jaxloss._src.objects import Loss
 from jaxloss._src.objects import register
-from jaxloss._src.objects import scoped
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Similarity-based losses: clipped cosine similarity, NT-Xent (SimCLR) and
@@ -127,11 +127,11 @@ def pair_masks(labels, ref_labels, remove_diagonal):
 
 @scoped
 def circle(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  ref_labels: ArrayLike | None = None,
-  ref_embeddings: ArrayLike | None = None,
+  ref_labels: InputLike | None = None,
+  ref_embeddings: InputLike | None = None,
   remove_diagonal: bool = True,
   gamma: float | jax.Array = 80.0,
   margin: float | jax.Array = 0.4,
@@ -159,12 +159,16 @@ def circle(
   Returns:
     ``[N]`` losses.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> e = jnp.array([[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]])
     >>> jaxloss.circle([0, 0, 1], e, gamma=1.0).shape
     (3,)
+
+  References:
+    Sun et al., "Circle Loss: A Unified Perspective of Pair Similarity
+    Optimization", CVPR 2020; Keras 3 ``keras.losses.circle``.
   """
   caller = "circle"
   validation.flag(caller, "remove_diagonal", remove_diagonal)
@@ -220,12 +224,17 @@ def _positive_values(y_true, y_pred, values, **_):
   return values > 0
 
 
-Circle = loss_class(
-  circle,
-  "Circle",
+class Circle(
+  Loss,
+  fn=circle,
   exclude=("ref_labels", "ref_embeddings"),
   where_fn=_positive_values,
-)
+):
+  """Loss object for :func:`jaxloss.circle`."""
+
+  remove_diagonal: bool = True
+  gamma: float | jax.Array = 80.0
+  margin: float | jax.Array = 0.4
 
 
 # ----------------------------------------------------------------------------
@@ -343,9 +352,9 @@ def _tuple_inputs(caller, **arrays):
 
 @scoped
 def triplet_margin_loss(
-  anchor: ArrayLike,
-  positive: ArrayLike,
-  negative: ArrayLike,
+  anchor: InputLike,
+  positive: InputLike,
+  negative: InputLike,
   *,
   margin: float | jax.Array = 1.0,
   p: float = 2.0,
@@ -378,7 +387,7 @@ def triplet_margin_loss(
       ``eps < 0``.
     TypeError: for non-floating inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.triplet_margin_loss([[0.0, 0.0]], [[0.0, 1.0]], [[3.0, 4.0]],
     ...                             eps=0.0)
@@ -406,10 +415,10 @@ def triplet_margin_loss(
 
 @scoped
 def quadruplet_loss(
-  anchor: ArrayLike,
-  positive: ArrayLike,
-  negative1: ArrayLike,
-  negative2: ArrayLike,
+  anchor: InputLike,
+  positive: InputLike,
+  negative1: InputLike,
+  negative2: InputLike,
   *,
   margin1: float | jax.Array = 1.0,
   margin2: float | jax.Array = 0.5,
@@ -437,7 +446,7 @@ def quadruplet_loss(
     ValueError: for shapes that differ or a rank-0 input.
     TypeError: for non-floating inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.quadruplet_loss([[0.0, 0.0]], [[0.0, 1.0]], [[1.0, 1.0]],
     ...                         [[2.0, 1.0]])
@@ -466,8 +475,8 @@ def quadruplet_loss(
 
 @scoped
 def contrastive_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -492,7 +501,7 @@ def contrastive_loss(
     ValueError: for shapes that do not match.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.contrastive_loss([1, 0, 0], [0.5, 0.5, 2.0])
     Array([0.25, 0.25, 0.  ], dtype=float32)
@@ -513,10 +522,10 @@ def contrastive_loss(
 
 @scoped
 def info_nce(
-  query: ArrayLike,
-  positive_key: ArrayLike,
+  query: InputLike,
+  positive_key: InputLike,
   *,
-  negative_keys: ArrayLike | None = None,
+  negative_keys: InputLike | None = None,
   temperature: float | jax.Array = 0.1,
 ) -> jax.Array:
   """InfoNCE (van den Oord et al. 2018) with cosine similarities.
@@ -547,7 +556,7 @@ def info_nce(
       ``temperature <= 0``.
     TypeError: for non-floating inputs.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> q = jnp.array([[1.0, 0.0], [0.0, 1.0]])
@@ -604,8 +613,8 @@ def info_nce(
 
 @scoped
 def triplet_semihard_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
   distance_metric: str | Callable[[jax.Array], jax.Array] = "L2",
@@ -638,7 +647,7 @@ def triplet_semihard_loss(
       rank other than 2, or an unknown ``distance_metric``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.triplet_semihard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])
     Array(2.4142137, dtype=float32)
@@ -665,8 +674,8 @@ def triplet_semihard_loss(
 
 @scoped
 def triplet_hard_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
   soft: bool = False,
@@ -699,7 +708,7 @@ def triplet_hard_loss(
       rank other than 2, or an unknown ``distance_metric``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.triplet_hard_loss([0, 0], [[0.0, 1.0], [1.0, 0.0]])
     Array(1., dtype=float32)
@@ -722,8 +731,8 @@ def triplet_hard_loss(
 
 @scoped
 def lifted_struct_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -753,7 +762,7 @@ def lifted_struct_loss(
       rank other than 2.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.lifted_struct_loss([0, 0, 1], [[0.0, 0.0], [0.0, 2.0],
     ...                                        [1.0, 0.0]])
@@ -790,8 +799,8 @@ def lifted_struct_loss(
 
 @scoped
 def npairs_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """N-pair loss (Sohn 2016) on a similarity matrix, as in tensorflow-addons.
 
@@ -813,7 +822,7 @@ def npairs_loss(
     ValueError: for a ``y_pred`` that is not ``[B, B]``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.npairs_loss([0, 1], [[2.0, 0.0], [0.0, 2.0]])
     Array(0.12692805, dtype=float32)
@@ -839,8 +848,8 @@ def npairs_loss(
 
 @scoped
 def supervised_contrastive(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   temperature: float | jax.Array = 0.07,
 ) -> jax.Array:
@@ -870,7 +879,7 @@ def supervised_contrastive(
       rank other than 2, or ``temperature <= 0``.
     TypeError: for a non-floating ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]]
     >>> jaxloss.supervised_contrastive([0, 0, 1], e, temperature=1.0)
@@ -901,23 +910,67 @@ def supervised_contrastive(
 # PyTorch's names. The names before 0.3, ``triplet_margin`` and
 # ``TripletMargin``, stay known to ``get``, and importable from ``jaxloss``
 # with a DeprecationWarning.
-TripletMarginLoss = loss_class(
-  triplet_margin_loss, "TripletMarginLoss", aliases=("triplet_margin",)
-)
+
+
+class TripletMarginLoss(
+  Loss, fn=triplet_margin_loss, aliases=("triplet_margin",)
+):
+  """Loss object for :func:`jaxloss.triplet_margin_loss`."""
+
+  margin: float | jax.Array = 1.0
+  p: float = 2.0
+  eps: float | jax.Array = 1e-06
+  swap: bool = False
+
+
 register("TripletMargin", TripletMarginLoss)
-QuadrupletLoss = loss_class(quadruplet_loss, "QuadrupletLoss")
-ContrastiveLoss = loss_class(contrastive_loss, "ContrastiveLoss")
-InfoNCE = loss_class(info_nce, "InfoNCE", exclude=("negative_keys",))
-TripletSemiHardLoss = loss_class(
-  triplet_semihard_loss, "TripletSemiHardLoss", batch_level=True
-)
-TripletHardLoss = loss_class(
-  triplet_hard_loss, "TripletHardLoss", batch_level=True
-)
-LiftedStructLoss = loss_class(
-  lifted_struct_loss, "LiftedStructLoss", batch_level=True
-)
-NpairsLoss = loss_class(npairs_loss, "NpairsLoss", batch_level=True)
-SupervisedContrastive = loss_class(
-  supervised_contrastive, "SupervisedContrastive"
-)
+
+
+class QuadrupletLoss(Loss, fn=quadruplet_loss):
+  """Loss object for :func:`jaxloss.quadruplet_loss`."""
+
+  margin1: float | jax.Array = 1.0
+  margin2: float | jax.Array = 0.5
+
+
+class ContrastiveLoss(Loss, fn=contrastive_loss):
+  """Loss object for :func:`jaxloss.contrastive_loss`."""
+
+  margin: float | jax.Array = 1.0
+
+
+class InfoNCE(Loss, fn=info_nce, exclude=("negative_keys",)):
+  """Loss object for :func:`jaxloss.info_nce`."""
+
+  temperature: float | jax.Array = 0.1
+
+
+class TripletSemiHardLoss(Loss, fn=triplet_semihard_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.triplet_semihard_loss`."""
+
+  margin: float | jax.Array = 1.0
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2"
+
+
+class TripletHardLoss(Loss, fn=triplet_hard_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.triplet_hard_loss`."""
+
+  margin: float | jax.Array = 1.0
+  soft: bool = False
+  distance_metric: str | Callable[[jax.Array], jax.Array] = "L2"
+
+
+class LiftedStructLoss(Loss, fn=lifted_struct_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.lifted_struct_loss`."""
+
+  margin: float | jax.Array = 1.0
+
+
+class NpairsLoss(Loss, fn=npairs_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.npairs_loss`."""
+
+
+class SupervisedContrastive(Loss, fn=supervised_contrastive):
+  """Loss object for :func:`jaxloss.supervised_contrastive`."""
+
+  temperature: float | jax.Array = 0.07

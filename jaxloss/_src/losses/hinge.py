@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Margin losses on raw scores: binary hinge and perceptron, and their
@@ -80,18 +80,28 @@ def _hinge_terms(caller, y_true, y_pred):
 
 @scoped
 def hinge(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Hinge loss, averaged over the last axis.
 
   ``loss = mean(max(1 - y_true * y_pred, 0), axis=-1)``, labels in {-1, 1}
   (binary {0, 1} labels are converted).
 
-  Example:
+  Args:
+    y_true: labels in {-1, 1} (or {0, 1}) ``[..., d]``.
+    y_pred: scores ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.15], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.hinge``.
   """
   terms, dt = _hinge_terms("hinge", y_true, y_pred)
   return jnp.mean(terms, axis=-1).astype(dt)
@@ -99,17 +109,27 @@ def hinge(
 
 @scoped
 def squared_hinge(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Squared hinge loss, averaged over the last axis.
 
   ``loss = mean(max(1 - y_true * y_pred, 0) ** 2, axis=-1)``
 
-  Example:
+  Args:
+    y_true: labels in {-1, 1} (or {0, 1}) ``[..., d]``.
+    y_pred: scores ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.squared_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.445], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.squared_hinge``.
   """
   terms, dt = _hinge_terms("squared_hinge", y_true, y_pred)
   return jnp.mean(jnp.square(terms), axis=-1).astype(dt)
@@ -117,18 +137,30 @@ def squared_hinge(
 
 @scoped
 def categorical_hinge(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Categorical (Crammer-Singer) hinge loss with one-hot targets.
 
   ``loss = max(max((1 - y_true) * y_pred) - sum(y_true * y_pred) + 1, 0)``
   over the last axis.
 
-  Example:
+  Args:
+    y_true: one-hot targets ``[..., K]``.
+    y_pred: class scores ``[..., K]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.categorical_hinge([[0.0, 1.0]], [[0.5, 0.2]])
     Array([1.3], dtype=float32)
+
+  References:
+    Crammer & Singer, "On the Algorithmic Implementation of Multiclass
+    Kernel-based Vector Machines", JMLR 2001; Keras 3
+    ``keras.losses.categorical_hinge``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "categorical_hinge", y_true, y_pred, min_rank=1
@@ -138,9 +170,16 @@ def categorical_hinge(
   return jnp.maximum(neg - pos + 1.0, 0.0).astype(dt)
 
 
-Hinge = loss_class(hinge, "Hinge")
-SquaredHinge = loss_class(squared_hinge, "SquaredHinge")
-CategoricalHinge = loss_class(categorical_hinge, "CategoricalHinge")
+class Hinge(Loss, fn=hinge):
+  """Loss object for :func:`jaxloss.hinge`."""
+
+
+class SquaredHinge(Loss, fn=squared_hinge):
+  """Loss object for :func:`jaxloss.squared_hinge`."""
+
+
+class CategoricalHinge(Loss, fn=categorical_hinge):
+  """Loss object for :func:`jaxloss.categorical_hinge`."""
 
 
 # ----------------------------------------------------------------------------
@@ -160,8 +199,8 @@ def _triple(caller, y_true, x1, x2):
 
 @scoped
 def soft_margin(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Two-class logistic loss, PyTorch's ``SoftMarginLoss``.
 
@@ -178,7 +217,7 @@ def soft_margin(
   Raises:
     ValueError: for shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.soft_margin([[1.0, -1.0]], [[0.0, 2.0]])
     Array([1.4100376], dtype=float32)
@@ -194,10 +233,10 @@ def soft_margin(
 
 @scoped
 def multilabel_soft_margin(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  weight: ArrayLike | None = None,
+  weight: InputLike | None = None,
 ) -> jax.Array:
   """Multi-label one-versus-all logistic loss, ``MultiLabelSoftMarginLoss``.
 
@@ -218,7 +257,7 @@ def multilabel_soft_margin(
   Raises:
     ValueError: for shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.multilabel_soft_margin([[1.0, 0.0]], [[0.0, 0.0]])
     Array([0.6931472], dtype=float32)
@@ -238,8 +277,8 @@ def multilabel_soft_margin(
 
 @scoped
 def multi_margin(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   p: int = 1,
   margin: float | jax.Array = 1.0,
@@ -264,7 +303,7 @@ def multi_margin(
       of ``y_pred`` without its class axis.
     TypeError: for boolean labels or an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.multi_margin([3], [[0.1, 0.2, 0.4, 0.8]])
     Array([0.325], dtype=float32)
@@ -298,9 +337,9 @@ def multi_margin(
 
 @scoped
 def margin_ranking(
-  y_true: ArrayLike,
-  x1: ArrayLike,
-  x2: ArrayLike,
+  y_true: InputLike,
+  x1: InputLike,
+  x2: InputLike,
   *,
   margin: float | jax.Array = 0.0,
 ) -> jax.Array:
@@ -324,7 +363,7 @@ def margin_ranking(
     ValueError: for shapes that differ.
     TypeError: for integer scores.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.margin_ranking([1.0, -1.0], [0.2, 0.5], [0.4, 0.1],
     ...                        margin=0.1)
@@ -343,8 +382,8 @@ def margin_ranking(
 
 @scoped
 def hinge_embedding(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   margin: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -369,7 +408,7 @@ def hinge_embedding(
   Raises:
     ValueError: for shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.hinge_embedding([[1.0, -1.0]], [[0.3, 0.4]])
     Array([0.45], dtype=float32)
@@ -388,9 +427,9 @@ def hinge_embedding(
 
 @scoped
 def cosine_embedding(
-  y_true: ArrayLike,
-  x1: ArrayLike,
-  x2: ArrayLike,
+  y_true: InputLike,
+  x1: InputLike,
+  x2: InputLike,
   *,
   margin: float | jax.Array = 0.0,
 ) -> jax.Array:
@@ -416,7 +455,7 @@ def cosine_embedding(
     ValueError: for ``margin`` outside [-1, 1] or shapes that do not fit.
     TypeError: for integer embeddings.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosine_embedding([1.0, -1.0], [[1.0, 0.0], [1.0, 1.0]],
     ...                          [[1.0, 1.0], [1.0, 1.0]])
@@ -442,11 +481,36 @@ def cosine_embedding(
   return loss.astype(dt)
 
 
-SoftMarginLoss = loss_class(soft_margin, "SoftMarginLoss")
-MultiLabelSoftMarginLoss = loss_class(
-  multilabel_soft_margin, "MultiLabelSoftMarginLoss"
-)
-MultiMarginLoss = loss_class(multi_margin, "MultiMarginLoss")
-MarginRankingLoss = loss_class(margin_ranking, "MarginRankingLoss")
-HingeEmbeddingLoss = loss_class(hinge_embedding, "HingeEmbeddingLoss")
-CosineEmbeddingLoss = loss_class(cosine_embedding, "CosineEmbeddingLoss")
+class SoftMarginLoss(Loss, fn=soft_margin):
+  """Loss object for :func:`jaxloss.soft_margin`."""
+
+
+class MultiLabelSoftMarginLoss(Loss, fn=multilabel_soft_margin):
+  """Loss object for :func:`jaxloss.multilabel_soft_margin`."""
+
+  weight: InputLike | None = None
+
+
+class MultiMarginLoss(Loss, fn=multi_margin):
+  """Loss object for :func:`jaxloss.multi_margin`."""
+
+  p: int = 1
+  margin: float | jax.Array = 1.0
+
+
+class MarginRankingLoss(Loss, fn=margin_ranking):
+  """Loss object for :func:`jaxloss.margin_ranking`."""
+
+  margin: float | jax.Array = 0.0
+
+
+class HingeEmbeddingLoss(Loss, fn=hinge_embedding):
+  """Loss object for :func:`jaxloss.hinge_embedding`."""
+
+  margin: float | jax.Array = 1.0
+
+
+class CosineEmbeddingLoss(Loss, fn=cosine_embedding):
+  """Loss object for :func:`jaxloss.cosine_embedding`."""
+
+  margin: float | jax.Array = 0.0

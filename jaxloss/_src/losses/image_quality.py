@@ -21,14 +21,14 @@ from typing import cast
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # Wang, Simoncelli & Bovik (2003), Table 1: the exponents of the five scales.
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -209,8 +209,8 @@ def _check_size(caller, shape, filter_size, what="y_true"):
 
 @scoped
 def ssim_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   max_val: float | jax.Array = 1.0,
   filter_size: int = 11,
@@ -218,7 +218,7 @@ def ssim_loss(
   k1: float | jax.Array = 0.01,
   k2: float | jax.Array = 0.03,
   channel_axis: int = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   r"""One minus the structural similarity (SSIM) of each image pair.
 
@@ -267,7 +267,7 @@ def ssim_loss(
       ``channel_axis``.
     TypeError: for integer images or a non-boolean mask.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.linspace(0.0, 1.0, 2 * 16 * 16 * 3).reshape(2, 16, 16, 3)
@@ -337,8 +337,8 @@ def ms_ssim_min_size(filter_size: int, scales: int) -> int:
 
 @scoped
 def ms_ssim_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   max_val: float | jax.Array = 1.0,
   filter_size: int = 11,
@@ -347,7 +347,7 @@ def ms_ssim_loss(
   k2: float | jax.Array = 0.03,
   power_factors: Sequence[float] = MS_SSIM_WEIGHTS,
   channel_axis: int = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   r"""One minus the multi-scale structural similarity (MS-SSIM).
 
@@ -386,7 +386,7 @@ def ms_ssim_loss(
       window (161 pixels per side with the defaults), besides the errors of
       :func:`ssim_loss`.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.linspace(0.0, 1.0, 12 * 12).reshape(1, 12, 12, 1)
@@ -450,13 +450,13 @@ def ms_ssim_loss(
 
 @scoped
 def psnr_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   max_val: float | jax.Array = 1.0,
   eps: float | jax.Array = 1e-10,
   channel_axis: int = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Negative peak signal-to-noise ratio of each image pair, in decibels.
 
@@ -483,7 +483,7 @@ def psnr_loss(
   Raises:
     ValueError: for shapes that differ or ``max_val``/``eps`` not positive.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.psnr_loss(jnp.zeros((1, 2, 2, 1)), jnp.full((1, 2, 2, 1), 0.1))
@@ -523,7 +523,7 @@ def _differences(x):
 
 @scoped
 def total_variation(
-  y_pred: ArrayLike,
+  y_pred: InputLike,
   *,
   kind: str = "anisotropic",
   channel_axis: int = -1,
@@ -550,7 +550,7 @@ def total_variation(
   Raises:
     ValueError: for an unknown ``kind`` or an input not of rank 4.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> x = [[[[0.0], [1.0]], [[1.0], [1.0]]]]  # [1, 2, 2, 1]
     >>> jaxloss.total_variation(x)
@@ -589,8 +589,8 @@ def total_variation(
 
 @scoped
 def gradient_difference_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 1.0,
   channel_axis: int = -1,
@@ -617,7 +617,7 @@ def gradient_difference_loss(
   Raises:
     ValueError: for shapes that differ or ``alpha <= 0``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> t = [[[[0.0], [1.0]], [[0.0], [1.0]]]]  # a vertical edge
     >>> jaxloss.gradient_difference_loss(t, [[[[0.5], [0.5]], [[0.5], [0.5]]]])
@@ -641,12 +641,12 @@ def gradient_difference_loss(
 
 @scoped
 def charbonnier(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   eps: float | jax.Array = 1e-3,
   axis: int | Sequence[int] = -1,
-  where: ArrayLike | None = None,
+  where: InputLike | None = None,
 ) -> jax.Array:
   """Charbonnier loss (a smooth L1), averaged over ``axis``.
 
@@ -672,7 +672,7 @@ def charbonnier(
   Raises:
     ValueError: for shapes that differ, ``eps < 0`` or a bad ``axis``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.charbonnier([[0.0, 0.0]], [[0.3, 0.4]], eps=0.4)
     Array([0.53284276], dtype=float32)
@@ -717,7 +717,7 @@ def feature_matching_loss(
   features_true: Any,
   features_pred: Any,
   *,
-  layer_weights: Sequence[ArrayLike] | None = None,
+  layer_weights: Sequence[InputLike] | None = None,
   normalize: bool = True,
   distance: str = "l2",
   channel_axis: int = -1,
@@ -758,7 +758,7 @@ def feature_matching_loss(
       layer weights, a per-channel weight of the wrong length, or an
       unknown ``distance``.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> f = [jnp.ones((2, 4, 4, 8)), jnp.ones((2, 2, 2, 16))]
@@ -840,12 +840,63 @@ def feature_matching_loss(
   return total.astype(out_dtype)
 
 
-SSIMLoss = loss_class(ssim_loss, "SSIMLoss", exclude=("where",))
-MSSSIMLoss = loss_class(ms_ssim_loss, "MSSSIMLoss", exclude=("where",))
-PSNRLoss = loss_class(psnr_loss, "PSNRLoss", exclude=("where",))
-TotalVariation = loss_class(total_variation, "TotalVariation")
-GradientDifferenceLoss = loss_class(
-  gradient_difference_loss, "GradientDifferenceLoss"
-)
-Charbonnier = loss_class(charbonnier, "Charbonnier", exclude=("where",))
-FeatureMatchingLoss = loss_class(feature_matching_loss, "FeatureMatchingLoss")
+class SSIMLoss(Loss, fn=ssim_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.ssim_loss`."""
+
+  max_val: float | jax.Array = 1.0
+  filter_size: int = 11
+  filter_sigma: float = 1.5
+  k1: float | jax.Array = 0.01
+  k2: float | jax.Array = 0.03
+  channel_axis: int = -1
+
+
+class MSSSIMLoss(Loss, fn=ms_ssim_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.ms_ssim_loss`."""
+
+  max_val: float | jax.Array = 1.0
+  filter_size: int = 11
+  filter_sigma: float = 1.5
+  k1: float | jax.Array = 0.01
+  k2: float | jax.Array = 0.03
+  power_factors: Sequence[float] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+  channel_axis: int = -1
+
+
+class PSNRLoss(Loss, fn=psnr_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.psnr_loss`."""
+
+  max_val: float | jax.Array = 1.0
+  eps: float | jax.Array = 1e-10
+  channel_axis: int = -1
+
+
+class TotalVariation(Loss, fn=total_variation):
+  """Loss object for :func:`jaxloss.total_variation`."""
+
+  kind: str = "anisotropic"
+  channel_axis: int = -1
+
+
+class GradientDifferenceLoss(Loss, fn=gradient_difference_loss):
+  """Loss object for :func:`jaxloss.gradient_difference_loss`."""
+
+  alpha: float | jax.Array = 1.0
+  channel_axis: int = -1
+
+
+class Charbonnier(Loss, fn=charbonnier, exclude=("where",)):
+  """Loss object for :func:`jaxloss.charbonnier`."""
+
+  eps: float | jax.Array = 0.001
+  axis: int | Sequence[int] = -1
+
+
+class FeatureMatchingLoss(Loss, fn=feature_matching_loss):
+  """Loss object for :func:`jaxloss.feature_matching_loss`."""
+
+  layer_weights: Sequence[InputLike] | None = None
+  normalize: bool = True
+  distance: str = "l2"
+  channel_axis: int = -1
+  eps: float | jax.Array = 1e-10

@@ -19,14 +19,14 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 from jax.typing import DTypeLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 _LOSS_TYPES = ("softmax", "sigmoid", "focal")
 
@@ -74,7 +74,7 @@ def _rows(v, like):
 
 
 def class_balanced_weights(
-  samples_per_class: ArrayLike,
+  samples_per_class: InputLike,
   beta: float = 0.9999,
   *,
   normalize: bool = True,
@@ -101,7 +101,7 @@ def class_balanced_weights(
   Returns:
     Weights ``[C]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.class_balanced_weights([100, 10, 1], beta=0.9)
     Array([0.23933, 0.36744, 2.39323 ], dtype=float32)
@@ -136,10 +136,10 @@ def _log_one_minus_pt(targets, logits):
 
 @scoped
 def class_balanced_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  samples_per_class: ArrayLike | None = None,
+  samples_per_class: InputLike | None = None,
   beta: float = 0.9999,
   loss_type: str = "softmax",
   gamma: float = 2.0,
@@ -178,7 +178,7 @@ def class_balanced_loss(
       ``loss_type`` or labels that do not fit ``y_pred``.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.class_balanced_loss([0, 2], [[2.0, 0.0, 0.0], [0.0, 0.0, 1.0]],
     ...                             samples_per_class=(100, 10, 1), beta=0.9)
@@ -218,7 +218,7 @@ def class_balanced_loss(
 
 
 def ldam_margins(
-  samples_per_class: ArrayLike,
+  samples_per_class: InputLike,
   max_margin: float | jax.Array = 0.5,
   *,
   dtype: DTypeLike = jnp.float32,
@@ -228,7 +228,7 @@ def ldam_margins(
   Rescaled so that the largest margin (the rarest class's) is
   ``max_margin``; an empty class is counted as one sample.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.ldam_margins([10000, 16, 1])
     Array([0.05, 0.25, 0.5 ], dtype=float32)
@@ -243,13 +243,13 @@ def ldam_margins(
 
 @scoped
 def ldam_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  samples_per_class: ArrayLike | None = None,
+  samples_per_class: InputLike | None = None,
   max_margin: float | jax.Array = 0.5,
   scale: float | jax.Array = 30.0,
-  class_weight: ArrayLike | None = None,
+  class_weight: InputLike | None = None,
 ) -> jax.Array:
   r"""Label-distribution-aware margin loss (Cao et al. 2019).
 
@@ -290,7 +290,7 @@ def ldam_loss(
       not fit ``y_pred``.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.ldam_loss([0, 2], [[0.5, 0.1, 0.0], [0.1, 0.0, 0.3]],
     ...                   samples_per_class=(10000, 16, 1))
@@ -325,8 +325,8 @@ def ldam_loss(
 
 @scoped
 def asymmetric_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   gamma_neg: float = 4.0,
   gamma_pos: float = 1.0,
@@ -364,7 +364,7 @@ def asymmetric_loss(
     ValueError: for out-of-range hyper-parameters or shapes that differ.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.asymmetric_loss([[1.0, 0.0, 0.0]], [[2.0, -1.0, 3.0]])
     Array([1.56109], dtype=float32)
@@ -403,9 +403,9 @@ def asymmetric_loss(
 
 @scoped
 def seesaw_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  class_counts: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  class_counts: InputLike,
   *,
   p: float = 0.8,
   q: float = 2.0,
@@ -447,7 +447,7 @@ def seesaw_loss(
       wrong shape or labels that do not fit ``y_pred``.
     TypeError: for integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.seesaw_loss([0, 2], [[1.0, 0.5, 0.0], [0.0, 1.0, 0.5]],
     ...                     [100.0, 10.0, 1.0])
@@ -520,10 +520,10 @@ def _eqlv2_inputs(caller, y_true, y_pred, pos_grad, neg_grad):
 
 @scoped
 def equalization_loss_v2(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  pos_grad: ArrayLike,
-  neg_grad: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  pos_grad: InputLike,
+  neg_grad: InputLike,
   *,
   gamma: float | jax.Array = 12.0,
   mu: float | jax.Array = 0.8,
@@ -566,7 +566,7 @@ def equalization_loss_v2(
       that do not fit ``y_pred``.
     TypeError: for integer ``y_pred`` or statistics.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.equalization_loss_v2([0, 2], [[1.0, -1.0, 0.0]] * 2,
     ...                              [10.0, 0.1], [10.0, 10.0])
@@ -592,10 +592,10 @@ def equalization_loss_v2(
 
 
 def equalization_loss_v2_statistics(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  pos_grad: ArrayLike,
-  neg_grad: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  pos_grad: InputLike,
+  neg_grad: InputLike,
   *,
   gamma: float | jax.Array = 12.0,
   mu: float | jax.Array = 0.8,
@@ -612,7 +612,7 @@ def equalization_loss_v2_statistics(
   Returns:
     ``(batch_pos_grad, batch_neg_grad)``, each ``[C]``, without gradient.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> pos, neg = jaxloss.equalization_loss_v2_statistics(
     ...     [0], [[0.0, 0.0, 0.0]], [0.0, 0.0], [0.0, 0.0])
@@ -641,10 +641,10 @@ def equalization_loss_v2_statistics(
 
 @scoped
 def logit_adjusted_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  class_priors: ArrayLike | None = None,
+  class_priors: InputLike | None = None,
   tau: float | jax.Array = 1.0,
 ) -> jax.Array:
   r"""Logit-adjusted softmax cross-entropy (Menon et al. 2021).
@@ -673,7 +673,7 @@ def logit_adjusted_crossentropy(
       ``C``, ``tau < 0`` or labels that do not fit ``y_pred``.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.logit_adjusted_crossentropy(
     ...     [0, 1], [[1.0, 0.0], [1.0, 0.0]], class_priors=(0.9, 0.1))
@@ -697,11 +697,53 @@ def logit_adjusted_crossentropy(
 
 # ------------------------------------------------------------------ objects
 
-ClassBalancedLoss = loss_class(class_balanced_loss, "ClassBalancedLoss")
-LDAMLoss = loss_class(ldam_loss, "LDAMLoss")
-AsymmetricLoss = loss_class(asymmetric_loss, "AsymmetricLoss")
-SeesawLoss = loss_class(seesaw_loss, "SeesawLoss")
-EqualizationLossV2 = loss_class(equalization_loss_v2, "EqualizationLossV2")
-LogitAdjustedCrossentropy = loss_class(
-  logit_adjusted_crossentropy, "LogitAdjustedCrossentropy"
-)
+
+class ClassBalancedLoss(Loss, fn=class_balanced_loss):
+  """Loss object for :func:`jaxloss.class_balanced_loss`."""
+
+  samples_per_class: InputLike | None = None
+  beta: float = 0.9999
+  loss_type: str = "softmax"
+  gamma: float = 2.0
+  normalize: bool = True
+
+
+class LDAMLoss(Loss, fn=ldam_loss):
+  """Loss object for :func:`jaxloss.ldam_loss`."""
+
+  samples_per_class: InputLike | None = None
+  max_margin: float | jax.Array = 0.5
+  scale: float | jax.Array = 30.0
+  class_weight: InputLike | None = None
+
+
+class AsymmetricLoss(Loss, fn=asymmetric_loss):
+  """Loss object for :func:`jaxloss.asymmetric_loss`."""
+
+  gamma_neg: float = 4.0
+  gamma_pos: float = 1.0
+  clip: float = 0.05
+  eps: float | jax.Array = 1e-08
+
+
+class SeesawLoss(Loss, fn=seesaw_loss):
+  """Loss object for :func:`jaxloss.seesaw_loss`."""
+
+  p: float = 0.8
+  q: float = 2.0
+  eps: float | jax.Array = 0.01
+
+
+class EqualizationLossV2(Loss, fn=equalization_loss_v2):
+  """Loss object for :func:`jaxloss.equalization_loss_v2`."""
+
+  gamma: float | jax.Array = 12.0
+  mu: float | jax.Array = 0.8
+  alpha: float | jax.Array = 4.0
+
+
+class LogitAdjustedCrossentropy(Loss, fn=logit_adjusted_crossentropy):
+  """Loss object for :func:`jaxloss.logit_adjusted_crossentropy`."""
+
+  class_priors: InputLike | None = None
+  tau: float | jax.Array = 1.0

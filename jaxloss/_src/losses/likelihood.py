@@ -7,15 +7,15 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.crossentropy import binary_terms
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 _EPS = numerics.EPSILON
 
@@ -25,8 +25,8 @@ _EPS = numerics.EPSILON
 
 @scoped
 def sigmoid_focal_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float = 0.25,
   gamma: float = 2.0,
@@ -63,7 +63,7 @@ def sigmoid_focal_crossentropy(
       that differ.
     TypeError: for a non-bool ``from_logits`` or an integer ``y_pred``.
 
-  Example:
+  Examples:
     The tensorflow-addons ``SigmoidFocalCrossEntropy`` example (tfa prints
     ``[6.8532745e-06, 1.9097870e-04, 2.0559824e-05]``; the last digit is
     float32 rounding):
@@ -109,8 +109,8 @@ def _stirling(t):
 
 @scoped
 def poisson_nll(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   log_input: bool = True,
   full: bool = False,
@@ -142,7 +142,7 @@ def poisson_nll(
     ValueError: for ``eps <= 0`` or shapes that differ.
     TypeError: for non-bool flags or an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.poisson_nll([[1.0, 2.0]], [[0.0, 1.0]])
     Array([0.8591409], dtype=float32)
@@ -190,9 +190,9 @@ def _variance(caller, var, shape):
 
 @scoped
 def gaussian_nll(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  var: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  var: InputLike,
   *,
   full: bool = False,
   eps: float | jax.Array = 1e-6,
@@ -225,7 +225,7 @@ def gaussian_nll(
     ValueError: for ``eps <= 0`` or shapes that do not fit.
     TypeError: for a non-bool ``full`` or integer ``y_pred``/``var``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.gaussian_nll([[1.0, 2.0]], [[0.0, 2.0]], [[1.0, 1.0]])
     Array([0.25], dtype=float32)
@@ -257,8 +257,8 @@ def gaussian_nll(
 
 @scoped
 def fbeta_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   beta: float | jax.Array = 1.0,
   mode: str = "sample",
@@ -302,7 +302,7 @@ def fbeta_loss(
     ValueError: for ``beta <= 0``, an unknown ``mode``, shapes that
       differ, or (``mode="batch"``) inputs of rank < 2.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.fbeta_loss([[1.0, 0.0, 1.0]], [[0.5, 0.5, 1.0]], beta=2.0)
     Array([0.25], dtype=float32)
@@ -336,8 +336,8 @@ def fbeta_loss(
 @scoped
 @validation.deprecated_alias({"epsilon": "eps"})
 def weighted_kappa_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   weightage: str = "quadratic",
   eps: float | jax.Array = 1e-6,
@@ -374,7 +374,7 @@ def weighted_kappa_loss(
     ValueError: for an unknown ``weightage``, ``eps <= 0``, fewer than
       2 classes, or shapes that differ.
 
-  Example:
+  Examples:
     The tensorflow-addons ``WeightedKappaLoss`` example:
 
     >>> import jaxloss
@@ -416,8 +416,8 @@ def weighted_kappa_loss(
 
 @scoped
 def z_loss(
-  y_true: ArrayLike | None,
-  y_pred: ArrayLike,
+  y_true: InputLike | None,
+  y_pred: InputLike,
 ) -> jax.Array:
   """The PaLM z-loss: the squared log-partition function of the logits.
 
@@ -442,7 +442,7 @@ def z_loss(
     ValueError: if ``y_true``'s shape fits neither form.
     TypeError: for integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.z_loss([0], [[0.0, 0.0]])
     Array([0.480453], dtype=float32)
@@ -472,17 +472,48 @@ def z_loss(
   return jnp.square(lse).astype(dt)
 
 
-SigmoidFocalCrossEntropy = loss_class(
-  sigmoid_focal_crossentropy, "SigmoidFocalCrossEntropy"
-)
-PoissonNLLLoss = loss_class(poisson_nll, "PoissonNLLLoss")
-GaussianNLLLoss = loss_class(gaussian_nll, "GaussianNLLLoss")
-FBetaLoss = loss_class(fbeta_loss, "FBetaLoss")
-WeightedKappaLoss = loss_class(
-  weighted_kappa_loss, "WeightedKappaLoss", batch_level=True
-)
+class SigmoidFocalCrossEntropy(Loss, fn=sigmoid_focal_crossentropy):
+  """Loss object for :func:`jaxloss.sigmoid_focal_crossentropy`."""
+
+  alpha: float = 0.25
+  gamma: float = 2.0
+  from_logits: bool = False
+
+
+class PoissonNLLLoss(Loss, fn=poisson_nll):
+  """Loss object for :func:`jaxloss.poisson_nll`."""
+
+  log_input: bool = True
+  full: bool = False
+  eps: float | jax.Array = 1e-08
+
+
+class GaussianNLLLoss(Loss, fn=gaussian_nll):
+  """Loss object for :func:`jaxloss.gaussian_nll`."""
+
+  full: bool = False
+  eps: float | jax.Array = 1e-06
+
+
+class FBetaLoss(Loss, fn=fbeta_loss):
+  """Loss object for :func:`jaxloss.fbeta_loss`."""
+
+  beta: float | jax.Array = 1.0
+  mode: str = "sample"
+
+
+class WeightedKappaLoss(Loss, fn=weighted_kappa_loss, batch_level=True):
+  """Loss object for :func:`jaxloss.weighted_kappa_loss`."""
+
+  weightage: str = "quadratic"
+  eps: float | jax.Array = 1e-06
+
+
 # ``epsilon`` (tensorflow-addons's name) is ``eps`` since 0.3.
 WeightedKappaLoss.__init__ = validation.deprecated_alias(
   {"epsilon": "eps"}, caller="WeightedKappaLoss"
 )(WeightedKappaLoss.__init__)
-ZLoss = loss_class(z_loss, "ZLoss")
+
+
+class ZLoss(Loss, fn=z_loss):
+  """Loss object for :func:`jaxloss.z_loss`."""

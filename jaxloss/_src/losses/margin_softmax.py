@@ -13,14 +13,14 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses import softmax
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 def _inputs(caller, y_true, y_pred, centers):
@@ -48,7 +48,7 @@ def _cosines(emb, cen):
 
 
 @scoped
-def class_cosines(y_pred: ArrayLike, centers: ArrayLike) -> jax.Array:
+def class_cosines(y_pred: InputLike, centers: InputLike) -> jax.Array:
   """Cosines ``[B, C]`` between embeddings and class centres (for inference).
 
   ``cos[i, j] = <u_i, v_j>`` with ``u_i``, ``v_j`` the L2-normalised rows
@@ -68,7 +68,7 @@ def class_cosines(y_pred: ArrayLike, centers: ArrayLike) -> jax.Array:
       differ.
     TypeError: for integer inputs.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.class_cosines([[2.0, 0.0]], [[1.0, 0.0], [0.0, 3.0]])
     Array([[1., 0.]], dtype=float32)
@@ -81,9 +81,9 @@ def class_cosines(y_pred: ArrayLike, centers: ArrayLike) -> jax.Array:
 
 @scoped
 def arcface_logits(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  centers: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
   *,
   scale: float | jax.Array = 64.0,
   margin: float = 0.5,
@@ -108,7 +108,7 @@ def arcface_logits(
   Returns:
     Logits ``[B, C]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.arcface_logits([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...                        scale=1.0, margin=0.0)
@@ -143,9 +143,9 @@ def _arcface(y_true, y_pred, centers, scale, margin, caller="arcface_logits"):
 
 @scoped
 def cosface_logits(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  centers: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
   *,
   scale: float | jax.Array = 64.0,
   margin: float | jax.Array = 0.35,
@@ -165,7 +165,7 @@ def cosface_logits(
   Returns:
     Logits ``[B, C]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosface_logits([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...                        scale=2.0, margin=0.5)
@@ -201,9 +201,9 @@ def _margin_softmax_loss(
 
 @scoped
 def arcface(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  centers: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
   *,
   scale: float | jax.Array = 64.0,
   margin: float = 0.5,
@@ -222,7 +222,7 @@ def arcface(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.arcface([0, 1], [[1.0, 0.1], [0.2, 1.0]],
     ...                 [[1.0, 0.0], [0.0, 1.0]]).shape
@@ -239,9 +239,9 @@ def arcface(
 
 @scoped
 def cosface(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
-  centers: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
+  centers: InputLike,
   *,
   scale: float | jax.Array = 64.0,
   margin: float | jax.Array = 0.35,
@@ -260,7 +260,7 @@ def cosface(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosface([0, 1], [[1.0, 0.1], [0.2, 1.0]],
     ...                 [[1.0, 0.0], [0.0, 1.0]]).shape
@@ -277,7 +277,7 @@ def cosface(
 
 @scoped
 def center_loss(
-  y_true: ArrayLike, y_pred: ArrayLike, centers: ArrayLike
+  y_true: InputLike, y_pred: InputLike, centers: InputLike
 ) -> jax.Array:
   """Center loss: half the squared distance to the own class's centre.
 
@@ -291,7 +291,7 @@ def center_loss(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.center_loss([1], [[1.0, 2.0]], [[0.0, 0.0], [1.0, 0.0]])
     Array([2.], dtype=float32)
@@ -305,6 +305,19 @@ def center_loss(
   return (0.5 * jnp.sum(jnp.square(emb - own), axis=-1)).astype(dt)
 
 
-ArcFace = loss_class(arcface, "ArcFace")
-CosFace = loss_class(cosface, "CosFace")
-CenterLoss = loss_class(center_loss, "CenterLoss")
+class ArcFace(Loss, fn=arcface):
+  """Loss object for :func:`jaxloss.arcface`."""
+
+  scale: float | jax.Array = 64.0
+  margin: float = 0.5
+
+
+class CosFace(Loss, fn=cosface):
+  """Loss object for :func:`jaxloss.cosface`."""
+
+  scale: float | jax.Array = 64.0
+  margin: float | jax.Array = 0.35
+
+
+class CenterLoss(Loss, fn=center_loss):
+  """Loss object for :func:`jaxloss.center_loss`."""

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.imbalance import sparse_logits
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # The authors' clamps in reverse cross-entropy: the one-hot label is clamped
 # at 1e-4 (so log 0 becomes A = log 1e-4) and the probabilities at 1e-7.
@@ -79,8 +79,8 @@ def tempered_log_softmax(activations, t, num_iters=5):
 
 @scoped
 def bitempered_logistic(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   t1: float = 1.0,
   t2: float = 1.0,
@@ -126,7 +126,7 @@ def bitempered_logistic(
       or shapes that differ.
     TypeError: for an integer ``y_pred`` or a non-int ``num_iters``.
 
-  Example:
+  Examples:
     A one-hot and a soft label, ``t1=0.5, t2=2.0``:
 
     >>> import jaxloss
@@ -184,8 +184,8 @@ def _reverse_ce(t, probs):
 
 @scoped
 def symmetric_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 0.1,
   beta: float | jax.Array = 1.0,
@@ -215,7 +215,7 @@ def symmetric_crossentropy(
     ValueError: for negative weights or labels that do not fit ``y_pred``.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.symmetric_crossentropy([0], [[2.0, 0.0, -1.0]])
     Array([1.45569], dtype=float32)
@@ -247,8 +247,8 @@ def _log_one_minus_py(t, z):
 
 @scoped
 def taylor_crossentropy(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   order: int = 2,
 ) -> jax.Array:
@@ -276,7 +276,7 @@ def taylor_crossentropy(
     ValueError: for ``order < 1`` or labels that do not fit ``y_pred``.
     TypeError: for a non-int ``order`` or an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.taylor_crossentropy([0], [[2.0, 0.0, -1.0]], order=2)
     Array([0.16841], dtype=float32)
@@ -301,8 +301,8 @@ def taylor_crossentropy(
 
 @scoped
 def active_passive_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   active: str = "nce",
   passive: str = "rce",
@@ -345,7 +345,7 @@ def active_passive_loss(
       not fit ``y_pred``.
     TypeError: for an integer ``y_pred``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.active_passive_loss([0], [[2.0, 0.0, -1.0]])
     Array([1.46953], dtype=float32)
@@ -386,9 +386,34 @@ def active_passive_loss(
 
 # ------------------------------------------------------------------ objects
 
-BitemperedLogistic = loss_class(bitempered_logistic, "BitemperedLogistic")
-SymmetricCrossentropy = loss_class(
-  symmetric_crossentropy, "SymmetricCrossentropy"
-)
-TaylorCrossentropy = loss_class(taylor_crossentropy, "TaylorCrossentropy")
-ActivePassiveLoss = loss_class(active_passive_loss, "ActivePassiveLoss")
+
+class BitemperedLogistic(Loss, fn=bitempered_logistic):
+  """Loss object for :func:`jaxloss.bitempered_logistic`."""
+
+  t1: float = 1.0
+  t2: float = 1.0
+  label_smoothing: float = 0.0
+  num_iters: int = 5
+
+
+class SymmetricCrossentropy(Loss, fn=symmetric_crossentropy):
+  """Loss object for :func:`jaxloss.symmetric_crossentropy`."""
+
+  alpha: float | jax.Array = 0.1
+  beta: float | jax.Array = 1.0
+
+
+class TaylorCrossentropy(Loss, fn=taylor_crossentropy):
+  """Loss object for :func:`jaxloss.taylor_crossentropy`."""
+
+  order: int = 2
+
+
+class ActivePassiveLoss(Loss, fn=active_passive_loss):
+  """Loss object for :func:`jaxloss.active_passive_loss`."""
+
+  active: str = "nce"
+  passive: str = "rce"
+  alpha: float | jax.Array = 1.0
+  beta: float | jax.Array = 1.0
+  gamma: float = 0.5

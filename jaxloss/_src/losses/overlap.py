@@ -26,14 +26,14 @@ import numbers
 import jax
 from jax import core as jax_core
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 import numpy as np
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Overlap losses of Keras 3 for segmentation: Dice and Tversky.
@@ -57,8 +57,8 @@ def overlap_terms(caller, y_true, y_pred, axis):
 
 @scoped
 def dice(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int | tuple[int, ...] | None = None,
 ) -> jax.Array:
@@ -66,11 +66,23 @@ def dice(
 
   ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
 
-  Example:
+  Args:
+    y_true: targets in [0, 1] ``[B, ...]``.
+    y_pred: probabilities, shape of ``y_true``.
+    axis: the axes summed over; ``None`` (Keras's default) sums over all
+      axes, pooling the batch into one value.
+
+  Returns:
+    The inputs' shape without ``axis`` (a scalar for ``axis=None``).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.dice([[1.0, 0.0], [1.0, 1.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...              axis=1)
     Array([0.    , 0.3333], dtype=float32)
+
+  References:
+    Milletari et al., "V-Net", 3DV 2016; Keras 3 ``keras.losses.dice``.
   """
   # Keras's three sums (faster than sum(t) + sum(p) via overlap_terms; see
   # docs/performance.md).
@@ -84,8 +96,8 @@ def dice(
 
 @scoped
 def tversky(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 0.5,
   beta: float | jax.Array = 0.5,
@@ -100,11 +112,27 @@ def tversky(
   other way round, so ``keras.losses.tversky(alpha=a, beta=b)`` equals
   ``jaxloss.tversky(alpha=b, beta=a)``. ``alpha = beta = 0.5`` is Dice.
 
-  Example:
+  Args:
+    y_true: targets in [0, 1] ``[B, ...]``.
+    y_pred: probabilities, shape of ``y_true``.
+    alpha: the weight of false positives, >= 0.
+    beta: the weight of false negatives, >= 0.
+    axis: the axes summed over; ``None`` sums over all axes, pooling the
+      batch into one value.
+
+  Returns:
+    The inputs' shape without ``axis`` (a scalar for ``axis=None``).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.tversky([[1.0, 0.0, 1.0]], [[1.0, 1.0, 0.0]], alpha=0.9,
     ...                 beta=0.1, axis=1)
     Array([0.5], dtype=float32)
+
+  References:
+    Salehi et al., "Tversky loss function for image segmentation using 3D
+    fully convolutional deep networks", MLMI 2017;
+    Keras 3 ``keras.losses.tversky``.
   """
   validation.check_range("tversky", "alpha", alpha, low=0.0)
   validation.check_range("tversky", "beta", beta, low=0.0)
@@ -113,8 +141,18 @@ def tversky(
   return (1.0 - tp / denom).astype(dt)
 
 
-Dice = loss_class(dice, "Dice")
-Tversky = loss_class(tversky, "Tversky")
+class Dice(Loss, fn=dice):
+  """Loss object for :func:`jaxloss.dice`."""
+
+  axis: int | tuple[int, ...] | None = None
+
+
+class Tversky(Loss, fn=tversky):
+  """Loss object for :func:`jaxloss.tversky`."""
+
+  alpha: float | jax.Array = 0.5
+  beta: float | jax.Array = 0.5
+  axis: int | tuple[int, ...] | None = None
 
 
 # ----------------------------------------------------------------------------
@@ -128,8 +166,8 @@ def _tversky_index(tp, fp, fn_, alpha, beta):
 
 @scoped
 def jaccard(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int | tuple[int, ...] | None = None,
 ) -> jax.Array:
@@ -160,7 +198,7 @@ def jaccard(
     ValueError: if the shapes differ or ``axis`` is out of range.
     TypeError: if ``y_pred`` is not floating.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.jaccard([[1.0, 1.0, 0.0]], [[1.0, 0.0, 1.0]], axis=1)
     Array([0.6666667], dtype=float32)
@@ -175,8 +213,8 @@ def jaccard(
 
 @scoped
 def focal_tversky(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 0.5,
   beta: float | jax.Array = 0.5,
@@ -218,7 +256,7 @@ def focal_tversky(
       differ or ``axis`` is out of range.
     TypeError: if ``y_pred`` is not floating.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.focal_tversky([[1.0, 0.0, 1.0, 1.0]], [[1.0, 1.0, 0.0, 1.0]],
     ...                       gamma=0.5, axis=1)
@@ -237,8 +275,19 @@ def focal_tversky(
   return numerics.safe_pow(1.0 - index, gamma).astype(dt)
 
 
-Jaccard = loss_class(jaccard, "Jaccard")
-FocalTversky = loss_class(focal_tversky, "FocalTversky")
+class Jaccard(Loss, fn=jaccard):
+  """Loss object for :func:`jaxloss.jaccard`."""
+
+  axis: int | tuple[int, ...] | None = None
+
+
+class FocalTversky(Loss, fn=focal_tversky):
+  """Loss object for :func:`jaxloss.focal_tversky`."""
+
+  alpha: float | jax.Array = 0.5
+  beta: float | jax.Array = 0.5
+  gamma: float | jax.Array = 0.75
+  axis: int | tuple[int, ...] | None = None
 
 
 # ----------------------------------------------------------------------------
@@ -404,7 +453,7 @@ def _lovasz_extension(errors, gt):
 
 @scoped
 def lovasz_hinge(
-  y_true: ArrayLike, y_pred: ArrayLike, *, per_image: bool = True
+  y_true: InputLike, y_pred: InputLike, *, per_image: bool = True
 ) -> jax.Array:
   """Binary Lovász hinge loss on logits (Berman et al. 2018, Eq. 10).
 
@@ -430,7 +479,7 @@ def lovasz_hinge(
     ValueError: if the shapes differ or ``y_pred`` has rank < 2.
     TypeError: if ``y_pred`` is not floating or ``per_image`` not a bool.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.lovasz_hinge([[[1.0, 0.0]], [[1.0, 1.0]]],
     ...                      [[[2.0, -1.0]], [[0.5, -0.5]]])
@@ -484,8 +533,8 @@ def _class_ids(caller, classes, num_classes):
 
 @scoped
 def lovasz_softmax(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   classes: str | Sequence[int] = "present",
   per_image: bool = False,
@@ -523,7 +572,7 @@ def lovasz_softmax(
     TypeError: if ``y_pred`` is not floating, ``y_true`` is boolean or
       ``per_image`` not a bool.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.lovasz_softmax([[0, 1]], [[[0.8, 0.2], [0.4, 0.6]]])
     Array(0.35, dtype=float32)
@@ -561,5 +610,14 @@ def lovasz_softmax(
   return (out if per_image else out[0]).astype(dt)
 
 
-LovaszHinge = loss_class(lovasz_hinge, "LovaszHinge")
-LovaszSoftmax = loss_class(lovasz_softmax, "LovaszSoftmax")
+class LovaszHinge(Loss, fn=lovasz_hinge):
+  """Loss object for :func:`jaxloss.lovasz_hinge`."""
+
+  per_image: bool = True
+
+
+class LovaszSoftmax(Loss, fn=lovasz_softmax):
+  """Loss object for :func:`jaxloss.lovasz_softmax`."""
+
+  classes: str | Sequence[int] = "present"
+  per_image: bool = False

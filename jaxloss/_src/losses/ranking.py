@@ -32,13 +32,13 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # The item mask's name until it was renamed; still accepted, with a warning.
 _RENAMED = {"where": "item_mask"}
@@ -83,7 +83,7 @@ def _pairwise(caller, y_true, y_pred, item_mask, pair_loss):
 @validation.deprecated_alias(_RENAMED)
 @scoped
 def pairwise_hinge(
-  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+  y_true: InputLike, y_pred: InputLike, *, item_mask: InputLike | None = None
 ) -> jax.Array:
   """Pairwise hinge loss (RankSVM; Herbrich et al. 2000).
 
@@ -111,7 +111,7 @@ def pairwise_hinge(
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
     TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.pairwise_hinge([[2.0, 1.0, 0.0]], [[1.0, 0.5, 1.0]])
     Array([1.], dtype=float32)
@@ -129,7 +129,7 @@ def pairwise_hinge(
 @validation.deprecated_alias(_RENAMED)
 @scoped
 def pairwise_logistic(
-  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+  y_true: InputLike, y_pred: InputLike, *, item_mask: InputLike | None = None
 ) -> jax.Array:
   """Pairwise logistic loss (RankNet; Burges et al. 2005).
 
@@ -156,7 +156,7 @@ def pairwise_logistic(
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
     TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.pairwise_logistic([[1.0, 0.0]], [[0.0, 0.0]])
     Array([0.6931472], dtype=float32)
@@ -178,7 +178,7 @@ def pairwise_logistic(
 @validation.deprecated_alias(_RENAMED)
 @scoped
 def listnet(
-  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+  y_true: InputLike, y_pred: InputLike, *, item_mask: InputLike | None = None
 ) -> jax.Array:
   """ListNet top-one cross-entropy (Cao et al. 2007; TF-Ranking SoftmaxLoss).
 
@@ -207,7 +207,7 @@ def listnet(
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
     TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.listnet([[1.0, 0.0]], [[0.0, 0.0]])
     Array([0.6931472], dtype=float32)
@@ -228,7 +228,7 @@ def listnet(
 @validation.deprecated_alias(_RENAMED)
 @scoped
 def listmle(
-  y_true: ArrayLike, y_pred: ArrayLike, *, item_mask: ArrayLike | None = None
+  y_true: InputLike, y_pred: InputLike, *, item_mask: InputLike | None = None
 ) -> jax.Array:
   """ListMLE: negative Plackett-Luce log-likelihood of the ideal order.
 
@@ -260,7 +260,7 @@ def listmle(
     ValueError: if the shapes differ or ``y_pred`` is a scalar.
     TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.listmle([[1.0, 0.0]], [[0.0, 0.0]])
     Array([0.6931472], dtype=float32)
@@ -286,10 +286,10 @@ def listmle(
 @validation.deprecated_alias(_RENAMED)
 @scoped
 def approx_ndcg(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
-  item_mask: ArrayLike | None = None,
+  item_mask: InputLike | None = None,
   temperature: float | jax.Array = 0.1,
 ) -> jax.Array:
   """ApproxNDCG loss (Qin et al. 2010): minus a smooth NDCG.
@@ -322,7 +322,7 @@ def approx_ndcg(
       a scalar.
     TypeError: if ``y_pred`` is not floating or ``item_mask`` not boolean.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.approx_ndcg([[1.0, 0.0]], [[5.0, 0.0]])
     Array([-1.], dtype=float32)
@@ -355,12 +355,23 @@ def approx_ndcg(
   return -ndcg.astype(dt)
 
 
-PairwiseHinge = loss_class(
-  pairwise_hinge, "PairwiseHinge", exclude=("item_mask",)
-)
-PairwiseLogistic = loss_class(
-  pairwise_logistic, "PairwiseLogistic", exclude=("item_mask",)
-)
-ListNet = loss_class(listnet, "ListNet", exclude=("item_mask",))
-ListMLE = loss_class(listmle, "ListMLE", exclude=("item_mask",))
-ApproxNDCG = loss_class(approx_ndcg, "ApproxNDCG", exclude=("item_mask",))
+class PairwiseHinge(Loss, fn=pairwise_hinge, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.pairwise_hinge`."""
+
+
+class PairwiseLogistic(Loss, fn=pairwise_logistic, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.pairwise_logistic`."""
+
+
+class ListNet(Loss, fn=listnet, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.listnet`."""
+
+
+class ListMLE(Loss, fn=listmle, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.listmle`."""
+
+
+class ApproxNDCG(Loss, fn=approx_ndcg, exclude=("item_mask",)):
+  """Loss object for :func:`jaxloss.approx_ndcg`."""
+
+  temperature: float | jax.Array = 0.1

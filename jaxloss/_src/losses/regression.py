@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Keras 3 regression losses: MSE, MAE, MAPE, MSLE, cosine, Huber, log-cosh.
@@ -30,8 +30,8 @@ def _mean_last(x, out_dtype):
 
 @scoped
 def mean_squared_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean squared error over the last axis.
 
@@ -44,10 +44,13 @@ def mean_squared_error(
   Returns:
     Per-sample losses ``[...]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]])
     Array([0.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.mean_squared_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_squared_error", y_true, y_pred, min_rank=1
@@ -57,17 +60,27 @@ def mean_squared_error(
 
 @scoped
 def mean_absolute_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean absolute error over the last axis.
 
   ``loss = mean(abs(y_true - y_pred), axis=-1)``
 
-  Example:
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_error([[0.0, 1.0]], [[1.0, 3.0]])
     Array([1.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.mean_absolute_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_absolute_error", y_true, y_pred, min_rank=1
@@ -77,18 +90,28 @@ def mean_absolute_error(
 
 @scoped
 def mean_absolute_percentage_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean absolute percentage error over the last axis.
 
   ``loss = 100 * mean(abs((y_true - y_pred) / max(abs(y_true), eps)), -1)``
   with ``eps = 1e-7`` (Keras's epsilon).
 
-  Example:
+  Args:
+    y_true: targets ``[..., d]`` (0 is floored at ``eps``).
+    y_pred: predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]])
     Array([37.5], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.mean_absolute_percentage_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_absolute_percentage_error", y_true, y_pred, min_rank=1
@@ -99,19 +122,29 @@ def mean_absolute_percentage_error(
 
 @scoped
 def mean_squared_logarithmic_error(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Mean squared logarithmic error over the last axis.
 
   ``loss = mean((log1p(max(y_pred, eps)) - log1p(max(y_true, eps))) ** 2, -1)``
   with ``eps = 1e-7``, as in Keras.
 
-  Example:
+  Args:
+    y_true: non-negative targets ``[..., d]``.
+    y_pred: non-negative predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> round(float(jaxloss.mean_squared_logarithmic_error(
     ...     [[0.0, 0.0]], [[1.0, 1.0]])[0]), 4)
     0.4805
+
+  References:
+    Keras 3 ``keras.losses.mean_squared_logarithmic_error``.
   """
   t, p, dt = shapes.elementwise_inputs(
     "mean_squared_logarithmic_error", y_true, y_pred, min_rank=1
@@ -123,8 +156,8 @@ def mean_squared_logarithmic_error(
 
 @scoped
 def cosine_similarity(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   axis: int = -1,
 ) -> jax.Array:
@@ -134,11 +167,22 @@ def cosine_similarity(
   ``l2_normalize(x) = x / max(||x||, 1e-7)`` (Keras). A zero vector gives 0,
   with a finite gradient (Keras's gradient there is NaN).
 
-  Example:
+  Args:
+    y_true: target vectors ``[..., d, ...]``.
+    y_pred: predicted vectors, shape of ``y_true``.
+    axis: the axis along which the vectors lie.
+
+  Returns:
+    Per-sample losses: the inputs' shape without ``axis``, in [-1, 1].
+
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cosine_similarity([[0.0, 1.0], [1.0, 1.0]],
     ...                           [[1.0, 0.0], [1.0, 1.0]])
     Array([-0.       , -0.9999999], dtype=float32)
+
+  References:
+    Keras 3 ``keras.losses.cosine_similarity``.
   """
   caller = "cosine_similarity"
   validation.axis(caller, axis)
@@ -151,8 +195,8 @@ def cosine_similarity(
 
 @scoped
 def huber(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   delta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -161,13 +205,25 @@ def huber(
   With ``e = y_pred - y_true``:
   ``0.5 * e**2`` if ``|e| <= delta`` else ``delta * |e| - 0.5 * delta**2``.
 
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predictions ``[..., d]``.
+    delta: the error at which the loss turns from quadratic to linear, > 0.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
   Raises:
     ValueError: if ``delta <= 0``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.huber([[0.0, 0.0]], [[0.5, 3.0]], delta=1.0)
     Array([1.3125], dtype=float32)
+
+  References:
+    Huber, "Robust Estimation of a Location Parameter", Annals of
+    Mathematical Statistics 35(1), 1964; Keras 3 ``keras.losses.huber``.
   """
   caller = "huber"
   validation.check_range(caller, "delta", delta, low=0, low_open=True)
@@ -177,8 +233,8 @@ def huber(
 
 @scoped
 def log_cosh(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
 ) -> jax.Array:
   """Log of the hyperbolic cosine of the error, averaged over the last axis.
 
@@ -186,10 +242,20 @@ def log_cosh(
   ``logaddexp(x, -x) - log(2)`` (Keras writes ``x + softplus(-2x) - log(2)``,
   the same function), which never overflows.
 
-  Example:
+  Args:
+    y_true: targets ``[..., d]``.
+    y_pred: predictions ``[..., d]``.
+
+  Returns:
+    Per-sample losses ``[...]`` (the last axis reduced).
+
+  Examples:
     >>> import jaxloss
     >>> round(float(jaxloss.log_cosh([[0.0]], [[1.0]])[0]), 5)
     0.43378
+
+  References:
+    Keras 3 ``keras.losses.log_cosh``.
   """
   return _mean_last(*_log_cosh_terms(y_true, y_pred))
 
@@ -217,27 +283,42 @@ def log_cosh_elementwise(x):
   return jnp.logaddexp(x, -x) - jnp.log(2.0).astype(x.dtype)
 
 
-MeanSquaredError = loss_class(
-  mean_squared_error, "MeanSquaredError", aliases=("mse", "MSE")
-)
-MeanAbsoluteError = loss_class(
-  mean_absolute_error, "MeanAbsoluteError", aliases=("mae", "MAE")
-)
-MeanAbsolutePercentageError = loss_class(
-  mean_absolute_percentage_error,
-  "MeanAbsolutePercentageError",
-  aliases=("mape", "MAPE"),
-)
-MeanSquaredLogarithmicError = loss_class(
-  mean_squared_logarithmic_error,
-  "MeanSquaredLogarithmicError",
-  aliases=("msle", "MSLE"),
-)
-CosineSimilarity = loss_class(cosine_similarity, "CosineSimilarity")
-Huber = loss_class(huber, "Huber", default_name="huber_loss")
-LogCosh = loss_class(
-  log_cosh, "LogCosh", aliases=("logcosh",), mean_terms=_log_cosh_terms
-)
+class MeanSquaredError(Loss, fn=mean_squared_error, aliases=("mse", "MSE")):
+  """Loss object for :func:`jaxloss.mean_squared_error`."""
+
+
+class MeanAbsoluteError(Loss, fn=mean_absolute_error, aliases=("mae", "MAE")):
+  """Loss object for :func:`jaxloss.mean_absolute_error`."""
+
+
+class MeanAbsolutePercentageError(
+  Loss, fn=mean_absolute_percentage_error, aliases=("mape", "MAPE")
+):
+  """Loss object for :func:`jaxloss.mean_absolute_percentage_error`."""
+
+
+class MeanSquaredLogarithmicError(
+  Loss, fn=mean_squared_logarithmic_error, aliases=("msle", "MSLE")
+):
+  """Loss object for :func:`jaxloss.mean_squared_logarithmic_error`."""
+
+
+class CosineSimilarity(Loss, fn=cosine_similarity):
+  """Loss object for :func:`jaxloss.cosine_similarity`."""
+
+  axis: int = -1
+
+
+class Huber(Loss, fn=huber, default_name="huber_loss"):
+  """Loss object for :func:`jaxloss.huber`."""
+
+  delta: float | jax.Array = 1.0
+
+
+class LogCosh(
+  Loss, fn=log_cosh, aliases=("logcosh",), mean_terms=_log_cosh_terms
+):
+  """Loss object for :func:`jaxloss.log_cosh`."""
 
 
 # ----------------------------------------------------------------------------
@@ -246,8 +327,8 @@ LogCosh = loss_class(
 
 @scoped
 def smooth_l1(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   beta: float | jax.Array = 1.0,
 ) -> jax.Array:
@@ -271,7 +352,7 @@ def smooth_l1(
   Raises:
     ValueError: for ``beta < 0`` or shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.smooth_l1([[0.0, 0.0]], [[0.5, 3.0]])
     Array([1.3125], dtype=float32)
@@ -294,8 +375,8 @@ def smooth_l1(
 
 @scoped
 def pinball(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   tau: float | jax.Array = 0.5,
 ) -> jax.Array:
@@ -319,7 +400,7 @@ def pinball(
   Raises:
     ValueError: for ``tau`` outside [0, 1] or shapes that differ.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.pinball([[1.0, 1.0]], [[0.0, 2.0]], tau=0.9)
     Array([0.5], dtype=float32)
@@ -399,8 +480,8 @@ def barron_general(z, alpha, b):
 
 @scoped
 def robust_loss(
-  y_true: ArrayLike,
-  y_pred: ArrayLike,
+  y_true: InputLike,
+  y_pred: InputLike,
   *,
   alpha: float | jax.Array = 1.0,
   scale: float | jax.Array = 1.0,
@@ -443,7 +524,7 @@ def robust_loss(
   Raises:
     ValueError: for a concrete ``scale <= 0``, or shapes that do not fit.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> x = [[0.0, 0.0, 0.0]]
     >>> jaxloss.robust_loss(x, [[1.0, 2.0, 3.0]], alpha=2.0)
@@ -483,6 +564,20 @@ def robust_loss(
   return jnp.mean(rho, axis=-1).astype(dt)
 
 
-SmoothL1Loss = loss_class(smooth_l1, "SmoothL1Loss")
-PinballLoss = loss_class(pinball, "PinballLoss")
-RobustLoss = loss_class(robust_loss, "RobustLoss")
+class SmoothL1Loss(Loss, fn=smooth_l1):
+  """Loss object for :func:`jaxloss.smooth_l1`."""
+
+  beta: float | jax.Array = 1.0
+
+
+class PinballLoss(Loss, fn=pinball):
+  """Loss object for :func:`jaxloss.pinball`."""
+
+  tau: float | jax.Array = 0.5
+
+
+class RobustLoss(Loss, fn=robust_loss):
+  """Loss object for :func:`jaxloss.robust_loss`."""
+
+  alpha: float | jax.Array = 1.0
+  scale: float | jax.Array = 1.0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # A finite "log 0": impossible alignments give a large finite loss (about
 # 1e5 per missing step) instead of inf, and no inf - inf ever appears.
@@ -197,7 +197,7 @@ def ctc_with_paddings(
 
 
 @scoped
-def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
+def ctc(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Connectionist temporal classification loss, Keras's form.
 
   ``y_true`` holds labels padded with 0, which is also the blank class: the
@@ -212,12 +212,16 @@ def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   Returns:
     ``[B]`` losses.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> # uniform logits over 3 classes, 2 frames, label "1"
     >>> float(jaxloss.ctc([[1, 0]], jnp.zeros((1, 2, 3)))[0]) > 0
     True
+
+  References:
+    Graves et al., "Connectionist Temporal Classification", ICML 2006;
+    Keras 3 ``keras.losses.ctc``.
   """
   caller = "ctc"
   logits = numerics.as_float(caller, "y_pred", y_pred)
@@ -242,4 +246,5 @@ def ctc(y_true: ArrayLike, y_pred: ArrayLike) -> jax.Array:
   ).astype(dt)
 
 
-CTC = loss_class(ctc, "CTC")
+class CTC(Loss, fn=ctc):
+  """Loss object for :func:`jaxloss.ctc`."""

@@ -15,7 +15,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
+
+from jaxloss._src.typing import InputLike
 
 # ----------------------------------------------------------------------------
 # Fenchel-Young losses (Blondel, Martins & Niculae 2020) from a max function.
@@ -31,7 +32,7 @@ def fenchel_young(max_fun: Callable[..., Any]) -> Callable[..., jax.Array]:
   """
 
   def fenchel_young_loss(
-    scores: ArrayLike, targets: ArrayLike, *args, **kwargs
+    scores: InputLike, targets: InputLike, *args, **kwargs
   ) -> jax.Array:
     scores = jnp.asarray(scores)
     targets = jnp.asarray(targets)

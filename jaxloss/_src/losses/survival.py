@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 
 def _vector(caller, name, x, n=None, n_name="times"):
@@ -39,12 +39,12 @@ def _events(caller, events, shape):
 
 @scoped
 def cox_ph(
-  times: ArrayLike,
-  events: ArrayLike,
-  risk_scores: ArrayLike,
+  times: InputLike,
+  events: InputLike,
+  risk_scores: InputLike,
   *,
   ties: str = "breslow",
-  strata: ArrayLike | None = None,
+  strata: InputLike | None = None,
 ) -> jax.Array:
   """Cox proportional-hazards loss: mean negative log partial likelihood.
 
@@ -87,7 +87,7 @@ def cox_ph(
     ValueError: for an unknown ``ties`` or shapes that do not fit.
     TypeError: for integer ``risk_scores``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.cox_ph([1.0, 2.0, 3.0], [1, 0, 1], [0.0, 0.0, 0.0])
     Array(0.54930615, dtype=float32)
@@ -146,7 +146,7 @@ def cox_ph(
 
 @scoped
 def discrete_survival_nll(
-  intervals: ArrayLike, events: ArrayLike, logits: ArrayLike
+  intervals: InputLike, events: InputLike, logits: InputLike
 ) -> jax.Array:
   """Discrete-time survival NLL with logistic hazards.
 
@@ -173,7 +173,7 @@ def discrete_survival_nll(
     ValueError: for shapes that do not fit.
     TypeError: for integer ``logits`` or boolean ``intervals``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.discrete_survival_nll([1, 1], [1, 0], [[0.0, 0.0, 0.0]] * 2)
     Array([1.3862944, 1.3862944], dtype=float32)
@@ -205,9 +205,14 @@ def discrete_survival_nll(
 
 # Batch-level: one scalar per batch. The shared call rejects a per-sample
 # sample_weight or where, and a normalizer; strata come with each call.
-CoxPH = loss_class(
-  cox_ph, "CoxPH", batch_level=True, keyword_inputs=("strata",)
-)
+
+
+class CoxPH(Loss, fn=cox_ph, batch_level=True, keyword_inputs=("strata",)):
+  """Loss object for :func:`jaxloss.cox_ph`."""
+
+  ties: str = "breslow"
+
+
 CoxPH.__doc__ = """Loss object for :func:`jaxloss.cox_ph` (batch-level).
 
 Fields are ``ties`` plus ``reduction``, ``name`` and ``dtype``; call it as
@@ -217,4 +222,7 @@ partial likelihood couples the samples of a batch, so a per-sample
 ``sample_weight`` or ``where`` and any ``normalizer`` raise a ValueError; a
 scalar ``sample_weight`` scales the batch's value.
 """
-DiscreteSurvivalNLL = loss_class(discrete_survival_nll, "DiscreteSurvivalNLL")
+
+
+class DiscreteSurvivalNLL(Loss, fn=discrete_survival_nll):
+  """Loss object for :func:`jaxloss.discrete_survival_nll`."""

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.typing import ArrayLike
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
-from jaxloss._src.objects import loss_class
-from jaxloss._src.objects import scoped
+from jaxloss._src.objects import Loss
+from jaxloss._src.scoping import scoped
+from jaxloss._src.typing import InputLike
 
 # A finite "log 0" for the states outside the lattice: no inf - inf appears
 # and their exp underflows to exactly 0.
@@ -122,10 +122,10 @@ def _lengths(caller, name, lengths, batch, default):
 
 @scoped
 def rnnt_loss_from_log_probs(
-  blank_log_probs: ArrayLike,
-  label_log_probs: ArrayLike,
-  logit_lengths: ArrayLike | None = None,
-  label_lengths: ArrayLike | None = None,
+  blank_log_probs: InputLike,
+  label_log_probs: InputLike,
+  logit_lengths: InputLike | None = None,
+  label_lengths: InputLike | None = None,
 ) -> jax.Array:
   r"""RNN-T negative log-likelihood from blank and label log-probabilities.
 
@@ -161,7 +161,7 @@ def rnnt_loss_from_log_probs(
       of the wrong shape.
     TypeError: for integer log-probabilities.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> # one frame, no label: the only path emits the blank, p = 0.5
@@ -188,7 +188,7 @@ def rnnt_loss_from_log_probs(
     raise ValueError(
       f"{caller}: label_log_probs must have shape [B, T, U + 1] or [B, T, U] "
       f"matching blank_log_probs, got "
-      f"label_log_probs.shape={tuple(jnp.shape(label_log_probs))} and "
+      f"label_log_probs.shape={tuple(emit.shape)} and "
       f"blank_log_probs.shape={tuple(blank.shape)}"
     )
   t_len = _lengths(caller, "logit_lengths", logit_lengths, batch, frames)
@@ -198,10 +198,10 @@ def rnnt_loss_from_log_probs(
 
 @scoped
 def rnnt_loss(
-  logits: ArrayLike,
-  labels: ArrayLike,
-  logit_lengths: ArrayLike | None = None,
-  label_lengths: ArrayLike | None = None,
+  logits: InputLike,
+  labels: InputLike,
+  logit_lengths: InputLike | None = None,
+  label_lengths: InputLike | None = None,
   *,
   blank: int = 0,
 ) -> jax.Array:
@@ -235,7 +235,7 @@ def rnnt_loss(
       ``[0, V)``.
     TypeError: for integer logits or floating-point labels.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> # uniform over 2 symbols, 1 frame, label [1]: emit 1, then blank
@@ -283,7 +283,11 @@ def rnnt_loss(
   return _nll(blank_lp, label_z - lse, t_len, u_len).astype(dt)
 
 
-RNNTLoss = loss_class(rnnt_loss, "RNNTLoss")
-RNNTLossFromLogProbs = loss_class(
-  rnnt_loss_from_log_probs, "RNNTLossFromLogProbs"
-)
+class RNNTLoss(Loss, fn=rnnt_loss):
+  """Loss object for :func:`jaxloss.rnnt_loss`."""
+
+  blank: int = 0
+
+
+class RNNTLossFromLogProbs(Loss, fn=rnnt_loss_from_log_probs):
+  """Loss object for :func:`jaxloss.rnnt_loss_from_log_probs`."""

@@ -1,5 +1,6 @@
-"""Specs for the losses behind the learnable Flax heads: ArcFace, CosFace,
-center loss (class centres as an input) and the adaptive robust NLL.
+"""Specs of ArcFace, CosFace and center loss
+(jaxloss/_src/losses/margin_softmax.py), the losses behind the learnable
+Flax heads.
 
 Each centre-based loss has two specs: one with the centres as an input
 (gradients reach them; not ``per_sample``, since vmapping over the batch
@@ -19,12 +20,10 @@ import numpy as np
 import jaxloss
 from tests.specs import Spec
 from tests.specs import int_labels
+from tests.specs.common import C
+from tests.specs.common import D
 
-C, D = 3, 5  # classes, embedding size
 FIXED_CENTRES = np.random.default_rng(11).normal(size=(C, D))
-
-
-# ------------------------------------------------------------ references
 
 
 def _np_cosines(emb, centres):
@@ -64,9 +63,6 @@ def np_cosface(labels, emb, centres, scale=64.0, margin=0.35):
 def np_center_loss(labels, emb, centres):
   """Wen et al. 2016, eq. 2: ``0.5 ||x_i - c_{y_i}||^2``."""
   return 0.5 * np.sum((emb - centres[labels]) ** 2, axis=1)
-
-
-# ------------------------------------------------------------ inputs
 
 
 def _with_centres(rng, b):
@@ -138,15 +134,6 @@ def _centre_specs(name, loss, cls, np_loss, source, **kwargs):
   ]
 
 
-def _residual_edges():
-  t = np.zeros((2, D))
-  return [
-    (t, np.zeros((2, D))),
-    (t, 1e4 * np.ones((2, D))),
-    (t, -1e4 * np.ones((2, D))),
-  ]
-
-
 SPECS = [
   # Scales of 4-8 keep half-precision logits meaningful (64 would not).
   *_centre_specs(
@@ -173,14 +160,5 @@ SPECS = [
     jaxloss.CenterLoss,
     np_center_loss,
     "Wen et al. 2016 eq. 2",
-  ),
-  # No float64 reference here: log Z(alpha) is a quadrature; its closed
-  # forms (alpha = 2, 1, 0) are checked in tests/test_flax_learnable.py.
-  Spec(
-    "adaptive_robust_nll",
-    jaxloss.adaptive_robust_nll,
-    lambda rng, b: (rng.normal(size=(b, D)), rng.normal(size=(b, D))),
-    kwargs={"alpha": 1.2, "scale": 0.7},
-    edge_inputs=_residual_edges,
   ),
 ]

@@ -1,19 +1,16 @@
-"""Distributional and survival losses: library references, estimator
-variants, tiling, the batch-level Cox object, edges and errors.
+"""Distributional losses: library references, estimator variants, tiling,
+edges and errors.
 
 Library values were produced by
 tests/reference_data/generate_distributional_survival.py and are stored in
 tests/reference_data/distributional_survival.json with the library versions
-and calls (properscoring 0.1, scipy 1.17, statsmodels 0.15, lifelines 0.30).
-The generic contract tests run from tests/specs/distributional.py and
-tests/specs/survival.py.
+and calls (properscoring 0.1, scipy 1.17). The generic contract tests run
+from tests/specs/distributional.py.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import pathlib
 
 import jax
 import jax.numpy as jnp
@@ -21,38 +18,22 @@ import numpy as np
 import pytest
 
 import jaxloss
+from tests.family_helpers import REF
+from tests.family_helpers import close
 from tests.specs.distributional import np_crps_ensemble
 from tests.specs.distributional import np_energy_distance
 from tests.specs.distributional import np_energy_score
 from tests.specs.distributional import np_mmd
-from tests.specs.survival import np_cox_ph
-
-REF = json.loads(
-  (
-    pathlib.Path(__file__).parent
-    / "reference_data"
-    / "distributional_survival.json"
-  ).read_text()
-)
-
-
-def _close(got, want, rtol=1e-10, atol=1e-12, msg=""):
-  np.testing.assert_allclose(
-    np.asarray(got), np.asarray(want), rtol=rtol, atol=atol, err_msg=msg
-  )
-
-
-# ------------------------------------------------------ library references
 
 
 def test_crps_ensemble_properscoring(x64):
   r = REF["crps_ensemble"]
-  _close(jaxloss.crps_ensemble(r["obs"], r["fc"]), r["value"], msg=r["source"])
+  close(jaxloss.crps_ensemble(r["obs"], r["fc"]), r["value"], msg=r["source"])
 
 
 def test_crps_gaussian_properscoring(x64):
   r = REF["crps_gaussian"]
-  _close(
+  close(
     jaxloss.crps_gaussian(r["y"], r["mu"], r["sig"]),
     r["value"],
     msg=r["source"],
@@ -61,7 +42,7 @@ def test_crps_gaussian_properscoring(x64):
 
 def test_crps_logistic_numerical_integral(x64):
   r = REF["crps_logistic"]
-  _close(
+  close(
     jaxloss.crps_logistic(r["y"], r["loc"], r["scale"]),
     r["value"],
     rtol=1e-9,
@@ -73,61 +54,36 @@ def test_energy_distance_scipy(x64):
   r = REF["energy_distance"]
   u = np.asarray(r["u"])[:, None]
   v = np.asarray(r["v"])[:, None]
-  _close(jaxloss.energy_distance(u, v), r["value"], msg=r["source"])
-  _close(
-    jaxloss.energy_distance(u, v, tile_size=4), r["value"], msg=r["source"]
-  )
+  close(jaxloss.energy_distance(u, v), r["value"], msg=r["source"])
+  close(jaxloss.energy_distance(u, v, tile_size=4), r["value"], msg=r["source"])
 
 
 def test_mdn_nll_scipy(x64):
   r = REF["mdn_nll"]
   got = jaxloss.mdn_nll(r["y"], r["logits"], r["means"], r["scales"])
-  _close(got, r["value"], msg=r["source"])
+  close(got, r["value"], msg=r["source"])
 
 
 def test_evidential_nll_is_student_t(x64):
   r = REF["evidential_nll"]
   got = jaxloss.evidential_regression(r["y"], r["y_pred"], coeff=0.0)
-  _close(got, r["value"], msg=r["source"])
-
-
-@pytest.mark.parametrize("ties", ["breslow", "efron"])
-@pytest.mark.parametrize("stratified", [False, True])
-def test_cox_ph_statsmodels(x64, ties, stratified):
-  r = REF["cox_ph"]
-  strata = r["strata"] if stratified else None
-  got = jaxloss.cox_ph(
-    r["times"], r["events"], r["eta"], ties=ties, strata=strata
-  )
-  # statsmodels sums the log partial likelihood; cox_ph is the mean
-  # negative one per event.
-  want = -r[ties + ("_strata" if stratified else "")] / sum(r["events"])
-  _close(got, want, msg=r["source"])
-
-
-def test_cox_ph_efron_lifelines(x64):
-  r = REF["cox_ph"]
-  got = jaxloss.cox_ph(r["times"], r["events"], r["eta"], ties="efron")
-  _close(got, -r["efron_lifelines"] / sum(r["events"]), msg=r["source"])
-
-
-# ------------------------------------------------------ estimator variants
+  close(got, r["value"], msg=r["source"])
 
 
 def test_fair_estimators(x64):
   rng = np.random.default_rng(3)
   y, x = rng.normal(size=4), rng.normal(size=(4, 6))
-  _close(
+  close(
     jaxloss.crps_ensemble(y, x, fair=True), np_crps_ensemble(y, x, fair=True)
   )
   yv, xv = rng.normal(size=(4, 2)), rng.normal(size=(4, 5, 2))
   for fair in (False, True):
-    _close(
+    close(
       jaxloss.energy_score(yv, xv, fair=fair),
       np_energy_score(yv, xv, fair=fair),
     )
     # In one dimension the energy score is the CRPS.
-    _close(
+    close(
       jaxloss.energy_score(y[:, None], x[..., None], fair=fair),
       jaxloss.crps_ensemble(y, x, fair=fair),
     )
@@ -155,7 +111,7 @@ def test_mmd_multiscale_gaussian_reference(x64):
     {"kernel": "multiscale", "bandwidth": 0.7},
     {"bandwidth": (0.5, 2.0), "estimator": "unbiased"},
   ):
-    _close(jaxloss.mmd(x, y, **kwargs), np_mmd(x, y, **kwargs), msg=str(kwargs))
+    close(jaxloss.mmd(x, y, **kwargs), np_mmd(x, y, **kwargs), msg=str(kwargs))
 
 
 def test_mmd_zero_for_identical_samples_and_positive_otherwise():
@@ -164,9 +120,6 @@ def test_mmd_zero_for_identical_samples_and_positive_otherwise():
   assert float(jaxloss.energy_distance(x, x)) == pytest.approx(0.0, abs=1e-6)
   assert float(jaxloss.mmd(x, x + 1.0)) > 0.1
   assert float(jaxloss.energy_distance(x, x + 1.0)) > 0.1
-
-
-# ------------------------------------------------------------------ tiling
 
 
 @pytest.mark.parametrize(
@@ -191,14 +144,14 @@ def test_tiled_equals_untiled(x64, fn, kwargs):
     jax.value_and_grad(total, (0, 1)), static_argnums=2
   )(x, y, 128)
   ref_fn = np_mmd if fn is jaxloss.mmd else np_energy_distance
-  _close(want, np.sum(ref_fn(np.asarray(x), np.asarray(y), **kwargs)))
+  close(want, np.sum(ref_fn(np.asarray(x), np.asarray(y), **kwargs)))
   got, grads = jax.jit(jax.value_and_grad(total, (0, 1)), static_argnums=2)(
     x, y, 3
   )
-  _close(got, want)
+  close(got, want)
   for g, w in zip(grads, want_grads):
     assert np.all(np.isfinite(g))
-    _close(g, w)
+    close(g, w)
 
 
 def test_tiled_mmd_memory_does_not_grow_with_n_times_m():
@@ -219,142 +172,15 @@ def test_tiling_under_vmap(x64):
   rng = np.random.default_rng(7)
   x, y = rng.normal(size=(3, 5, 2)), rng.normal(size=(3, 6, 2))
   got = jax.vmap(lambda a, b: jaxloss.mmd(a, b, tile_size=2))(x, y)
-  _close(got, jaxloss.mmd(x, y))
-
-
-# -------------------------------------------------------------------- Cox
-
-
-def test_cox_all_censored_is_zero_with_zero_gradient():
-  t = jnp.array([1.0, 2.0, 3.0])
-  for ties in ("breslow", "efron"):
-    value, grad = jax.jit(
-      jax.value_and_grad(
-        lambda r, ties=ties: jaxloss.cox_ph(t, jnp.zeros(3), r, ties=ties)
-      )
-    )(jnp.array([0.1, 0.2, 0.3]))
-    assert float(value) == 0.0
-    np.testing.assert_array_equal(grad, 0.0)
-
-
-def test_cox_without_ties_efron_equals_breslow_and_shift_invariance(x64):
-  rng = np.random.default_rng(8)
-  t = rng.permutation(10).astype(float)
-  e = rng.integers(0, 2, 10)
-  e[0] = 1
-  eta = rng.normal(size=10)
-  b = jaxloss.cox_ph(t, e, eta)
-  _close(jaxloss.cox_ph(t, e, eta, ties="efron"), b)
-  _close(jaxloss.cox_ph(t, e, eta + 3.0), b)
-  _close(b, np_cox_ph(t, e, eta))
-
-
-def test_cox_strata_pool_events_of_separate_strata(x64):
-  r = REF["cox_ph"]
-  t, e, eta, s = (
-    np.asarray(r[k]) for k in ("times", "events", "eta", "strata")
-  )
-  total = 0.0
-  for k in (0, 1):
-    sel = s == k
-    total += (
-      float(jaxloss.cox_ph(t[sel], e[sel], eta[sel], ties="efron"))
-      * e[sel].sum()
-    )
-  _close(jaxloss.cox_ph(t, e, eta, ties="efron", strata=s), total / e.sum())
-
-
-def test_cox_bool_events_integer_times_and_column_scores():
-  t, e = [3, 1, 2, 2], [True, True, False, True]
-  eta = np.array([[0.5], [-0.1], [0.2], [1.0]], np.float32)
-  want = jaxloss.cox_ph(
-    np.array(t, np.float32), np.array(e, np.float32), eta[:, 0], ties="efron"
-  )
-  _close(jaxloss.cox_ph(t, e, eta, ties="efron"), want, rtol=1e-6)
-
-
-def test_cox_jit_and_vmap_over_score_vectors():
-  t = jnp.array([1.0, 2.0, 2.0, 4.0])
-  e = jnp.array([1.0, 1.0, 0.0, 1.0])
-  etas = jnp.asarray(np.random.default_rng(9).normal(size=(3, 4)), jnp.float32)
-  f = jax.jit(lambda r: jaxloss.cox_ph(t, e, r, ties="efron"))
-  got = jax.vmap(f)(etas)
-  want = [
-    np_cox_ph(
-      np.asarray(t), np.asarray(e), np.asarray(r, np.float64), ties="efron"
-    )
-    for r in etas
-  ]
-  _close(got, want, rtol=1e-5)
-
-
-def test_cox_nan_score_propagates():
-  got = jaxloss.cox_ph([1.0, 2.0], [1, 1], [float("nan"), 0.0])
-  assert np.isnan(got)
-
-
-def test_cox_object_is_batch_level():
-  t, e, eta = [1.0, 2.0, 3.0], [1, 0, 1], [0.2, -0.4, 0.1]
-  loss = jaxloss.CoxPH(ties="efron")
-  assert jaxloss.CoxPH.batch_level
-  _close(loss(t, e, eta), jaxloss.cox_ph(t, e, eta, ties="efron"), rtol=1e-6)
-  _close(
-    loss(t, e, eta, strata=[0, 1, 0]),
-    jaxloss.cox_ph(t, e, eta, ties="efron", strata=[0, 1, 0]),
-    rtol=1e-6,
-  )
-  for kwargs in (
-    {"sample_weight": [1.0, 2.0, 1.0]},
-    {"where": [1, 1, 0]},
-    {"normalizer": 3.0},
-  ):
-    name = next(iter(kwargs))
-    with pytest.raises(ValueError, match=f"CoxPH: {name} must be None"):
-      loss(t, e, eta, **kwargs)
-  with pytest.raises(ValueError, match="CoxPH: sample_weight"):
-    loss(t, e, eta, [1.0, 2.0, 1.0])  # Keras's positional form
-  assert jaxloss.deserialize(jaxloss.serialize(loss)) == loss
-  assert jaxloss.get("CoxPH") == jaxloss.CoxPH()
-  assert "strata" not in loss.get_config()
-
-
-# ---------------------------------------------------- discrete-time survival
-
-
-def test_discrete_survival_is_the_negative_log_probability(x64):
-  # Event at tau: P(T = tau) = h_tau prod_{k < tau} (1 - h_k); censored at
-  # tau: P(T > tau) = prod_{k <= tau} (1 - h_k). The pmf and the survival
-  # past the last interval sum to 1.
-  rng = np.random.default_rng(10)
-  z = rng.normal(size=5)
-  h = 1 / (1 + np.exp(-z))
-  pmf = [h[t] * np.prod(1 - h[:t]) for t in range(5)]
-  surv = [np.prod(1 - h[: t + 1]) for t in range(5)]
-  taus = np.arange(5)
-  logits = np.tile(z, (5, 1))
-  _close(jaxloss.discrete_survival_nll(taus, np.ones(5), logits), -np.log(pmf))
-  _close(
-    jaxloss.discrete_survival_nll(taus, np.zeros(5), logits), -np.log(surv)
-  )
-  assert sum(pmf) + surv[-1] == pytest.approx(1.0)
-
-
-def test_discrete_survival_out_of_range_interval_is_nan():
-  got = jaxloss.discrete_survival_nll(
-    [-1, 3, 1], [1, 1, 1], np.zeros((3, 3), np.float32)
-  )
-  assert np.isnan(got[0]) and np.isnan(got[1]) and np.isfinite(got[2])
-
-
-# ----------------------------------------------------------- other checks
+  close(got, jaxloss.mmd(x, y))
 
 
 def test_closed_forms_at_zero_and_negative_scale():
   y, mu = jnp.array([1.5, -2.0]), jnp.array([0.0, 1.0])
   for fn in (jaxloss.crps_gaussian, jaxloss.crps_logistic):
-    _close(fn(y, mu, jnp.zeros(2)), [1.5, 3.0])
+    close(fn(y, mu, jnp.zeros(2)), [1.5, 3.0])
     # The limit is continuous: a tiny scale is close to it.
-    _close(fn(y, mu, jnp.full(2, 1e-4)), [1.5, 3.0], rtol=1e-3)
+    close(fn(y, mu, jnp.full(2, 1e-4)), [1.5, 3.0], rtol=1e-3)
     assert np.all(np.isnan(fn(y, mu, -jnp.ones(2))))
 
 
@@ -363,9 +189,9 @@ def test_mdn_single_component_is_gaussian_nll(x64):
   y, mu = rng.normal(size=(4, 1)), rng.normal(size=(4, 1))
   s = rng.uniform(0.5, 2.0, size=(4, 1))
   got = jaxloss.mdn_nll(y, np.zeros((4, 1)), mu[:, None], s[:, None])
-  _close(got, jaxloss.gaussian_nll(y, mu, s**2, full=True))
+  close(got, jaxloss.gaussian_nll(y, mu, s**2, full=True))
   # The variance floor: a zero scale reads as sqrt(variance_floor).
-  _close(
+  close(
     jaxloss.mdn_nll(
       y, np.zeros((4, 1)), mu[:, None], 0 * s[:, None], variance_floor=0.25
     ),
@@ -379,8 +205,8 @@ def test_evidential_regulariser(x64):
   diff = jaxloss.evidential_regression(
     y, p, coeff=0.5
   ) - jaxloss.evidential_regression(y, p, coeff=0.0)
-  _close(diff, 0.5 * np.abs(y - p[:, 0]) * (2 * p[:, 1] + p[:, 2]))
-  _close(
+  close(diff, 0.5 * np.abs(y - p[:, 0]) * (2 * p[:, 1] + p[:, 2]))
+  close(
     jaxloss.evidential_regression(y[:, None], p, coeff=0.5),
     jaxloss.evidential_regression(y, p, coeff=0.5),
   )
@@ -454,12 +280,3 @@ def test_evidential_regulariser(x64):
 def test_configuration_errors(call, match):
   with pytest.raises(ValueError, match=match):
     call()
-
-
-def test_type_errors():
-  with pytest.raises(TypeError, match="crps_ensemble: fair must be a bool"):
-    jaxloss.crps_ensemble([0.0], [[1.0]], fair=1)
-  with pytest.raises(TypeError, match="discrete_survival_nll: intervals"):
-    jaxloss.discrete_survival_nll([True], [1], [[0.0, 1.0]])
-  with pytest.raises(TypeError, match="cox_ph: risk_scores"):
-    jaxloss.cox_ph([1.0], [1], [1])

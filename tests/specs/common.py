@@ -1,0 +1,49 @@
+"""Input makers, edge cases and constants that several family spec modules
+share (no specs of its own).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.specs import int_labels
+from tests.specs import one_hot
+from tests.specs import probs
+
+EPS = 1e-7  # Keras's epsilon
+SRC = "NumPy transcription of the Keras 3.15 formula (keras/src/losses)"
+TORCH = "PyTorch 2.13 documented formula (torch.nn.{})"
+
+D = 5  # event size
+K = 4  # classes
+C = 3  # classes of the margin-softmax specs
+
+
+def pos_inputs(rng, b):
+  return rng.uniform(0.1, 3.0, (b, D)), rng.uniform(0.1, 3.0, (b, D))
+
+
+def bin_inputs(rng, b):
+  return rng.integers(0, 2, (b, D)).astype(float), probs(rng, (b, D))
+
+
+def bin_logit_inputs(rng, b):
+  return rng.integers(0, 2, (b, D)).astype(float), rng.normal(size=(b, D)) * 3
+
+
+def cat_logit_inputs(rng, b):
+  return one_hot(rng, b, K), rng.normal(size=(b, K)) * 3
+
+
+def labels_mismatch(args):
+  labels, *rest = args
+  return (np.concatenate([labels, labels[:1]]), *rest)
+
+
+def sparse_logit_inputs(rng, b):
+  return int_labels(rng, (b,), K), rng.normal(size=(b, K)) * 3
+
+
+def bin_logit_edges_with_zero():
+  t = np.array([[0.0, 1.0, 0.0, 1.0]])
+  return [(t, np.array([[1e4, -1e4, -1e4, 1e4]])), (t, np.zeros((1, 4)))]
