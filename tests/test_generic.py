@@ -3,6 +3,10 @@
 Shape contract, eager == jit, vmap == batch, reference values, reductions,
 sample weights, dtypes, float64 gradient checks, finite values and gradients
 at the edges, NaN propagation, no retracing, and trace-time errors.
+
+The contracts are the checks of ``jaxloss.testing.check_loss`` (its
+machinery, ``jaxloss._src.testing``), so the public tool is the one the
+library's own losses are held to.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 import pytest
 
 import jaxloss
+from jaxloss._src import testing
 from tests.specs import Spec
 from tests.specs import all_specs
 
@@ -35,25 +40,31 @@ def _inputs(spec: Spec, seed=0, batch=BATCH, dtype=np.float32):
   )
 
 
-_JITTED = {}
+_PROGRAMS: dict[str, testing.Programs] = {}
 
 
-def _jitted(spec: Spec):
-  if spec.name not in _JITTED:
-    _JITTED[spec.name] = jax.jit(lambda *a: spec.fn(*a, **spec.kwargs))
-  return _JITTED[spec.name]
-
-
-def _call(spec, *args):
+def _programs(spec: Spec) -> testing.Programs:
   # One compiled program per loss and input signature, shared by every test
   # that only needs the values: eager dispatch of a large loss (MS-SSIM,
   # RNN-T) costs more than compiling it once. `test_shape_and_jit` checks
   # that the eager call agrees.
-  return _jitted(spec)(*args)
+  if spec.name not in _PROGRAMS:
+    _PROGRAMS[spec.name] = testing.Programs(
+      lambda *a: spec.fn(*a, **spec.kwargs), spec.diff_argnums
+    )
+  return _PROGRAMS[spec.name]
+
+
+def _call(spec, *args):
+  return _programs(spec).jitted(*args)
 
 
 def _eager(spec, *args):
   return spec.fn(*args, **spec.kwargs)
+
+
+def _holds(result: testing.ContractResult, spec: Spec):
+  assert result.passed, f"{spec.name}: {result}"
 
 
 def _scalar_of(spec, args):
@@ -72,21 +83,16 @@ def _scalar_of(spec, args):
 def test_shape_and_jit(spec):
   args = _inputs(spec)
   eager = _eager(spec, *args)
-  jitted = _call(spec, *args)
   assert isinstance(eager, jax.Array)
   if spec.per_sample:
     assert eager.shape[0] == BATCH and eager.ndim == spec.value_rank
-  np.testing.assert_allclose(eager, jitted, rtol=2e-6, atol=1e-6)
+  _holds(testing.check_jit(_programs(spec), args, eager=eager), spec)
 
 
 @pytest.mark.parametrize("spec", PER_SAMPLE, ids=repr)
 def test_vmap_equals_batch(spec):
-  args = _inputs(spec)
-  batched = _call(spec, *args)
   # vmap over the batch axis with a batch of 1 inside each mapped call.
-  one = lambda *a: _eager(spec, *(x[None] for x in a))[0]  # noqa: E731
-  mapped = jax.jit(jax.vmap(one))(*args)
-  np.testing.assert_allclose(mapped, batched, rtol=2e-5, atol=1e-6)
+  _holds(testing.check_vmap(_programs(spec), _inputs(spec)), spec)
 
 
 @pytest.mark.parametrize("spec", WITH_REF, ids=repr)
@@ -109,33 +115,15 @@ REDUCTIONS = (
 )
 
 
-@jax.jit
-def _apply_all(losses, args, weight):
-  """Each object called with keyword and positional weights: one program."""
-  keyword = [lo(*args, sample_weight=weight) for lo in losses]
-  positional = [lo(*args, weight) for lo in losses]
-  return keyword, positional
-
-
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
 def test_object_reductions(spec):
+  # Every reduction's object, with keyword and Keras's positional weights,
+  # in one compiled program, against `jaxloss.reduce` of the values.
   args = _inputs(spec)
   values = _call(spec, *args)
   weight = np.linspace(0.5, 2.0, values.shape[0]) if values.ndim else 2.0
   losses = [spec.cls(reduction=r, **spec.kwargs) for r in REDUCTIONS]
-  keyword, positional = _apply_all(losses, args, weight)
-  for loss, got, by_position in zip(losses, keyword, positional, strict=True):
-    where = None
-    if loss.where_fn is not None:
-      where = loss.where_fn(*args, values, **loss.hyper_parameters())
-    want = jaxloss.reduce(
-      values, sample_weight=weight, where=where, reduction=loss.reduction
-    )
-    np.testing.assert_allclose(
-      got, want, rtol=1e-6, atol=1e-7, err_msg=loss.reduction
-    )
-    # Keras's positional sample_weight gives the same.
-    np.testing.assert_allclose(by_position, got, rtol=1e-6)
+  _holds(testing.check_reductions(losses, args, values, weight), spec)
 
 
 @pytest.mark.parametrize("spec", WITH_CLS, ids=repr)
@@ -163,105 +151,53 @@ def test_sample_weight_shapes(spec):
 @pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_half_precision(spec, dtype):
-  args32 = _inputs(spec)
-  args = tuple(
-    jnp.asarray(a, dtype) if np.issubdtype(a.dtype, np.floating) else a
-    for a in args32
+  result = testing.check_half_precision(
+    _programs(spec),
+    _inputs(spec),
+    dtype,
+    rtol=spec.half_rtol,
+    out_dtype=spec.half_out,
   )
-  got = _call(spec, *args)
-  want_dtype = dtype if spec.half_out is None else spec.half_out
-  assert got.dtype == want_dtype, f"{spec.name}: half in gave {got.dtype}"
-  want = _call(spec, *args32)
-  np.testing.assert_allclose(
-    np.asarray(got, np.float32), want, rtol=spec.half_rtol, atol=spec.half_rtol
-  )
-
-
-def _inner(xs, ys):
-  return sum(jnp.vdot(x, y) for x, y in zip(xs, ys, strict=True))
-
-
-def _check_grads_rev2(f, args, eps, atol=1e-4, rtol=1e-4, seed=0):
-  """What ``check_grads(f, args, order=2, modes=("rev",))`` checks, with
-  each program compiled once.
-
-  First order: ``<grad f(x), t>`` against the central difference of ``f``
-  along a random ``t``. Second order: ``<H t, u>``, the reverse-over-reverse
-  derivative of ``<grad f(x), u>``, against the central difference of
-  ``<grad f, u>`` along ``t``. Three compiled programs (``f``, its gradient,
-  the Hessian-vector product) instead of one per transformation and order.
-  """
-  rng = np.random.default_rng(seed)
-  argnums = tuple(range(len(args)))
-  t = [jnp.asarray(rng.normal(size=a.shape), a.dtype) for a in args]
-  u = [jnp.asarray(rng.normal(size=a.shape), a.dtype) for a in args]
-  value = jax.jit(f)
-  grad = jax.jit(jax.grad(f, argnums=argnums))
-  hessian_u = jax.jit(
-    jax.grad(lambda *x: _inner(jax.grad(f, argnums=argnums)(*x), u), argnums)
-  )
-  plus = [a + eps * d for a, d in zip(args, t, strict=True)]
-  minus = [a - eps * d for a, d in zip(args, t, strict=True)]
-  numeric = (value(*plus) - value(*minus)) / (2 * eps)
-  np.testing.assert_allclose(
-    _inner(grad(*args), t), numeric, atol=atol, rtol=rtol, err_msg="order 1"
-  )
-  numeric = (_inner(grad(*plus), u) - _inner(grad(*minus), u)) / (2 * eps)
-  np.testing.assert_allclose(
-    _inner(hessian_u(*args), t),
-    numeric,
-    atol=atol,
-    rtol=rtol,
-    err_msg="order 2",
-  )
+  _holds(result, spec)
 
 
 @pytest.mark.parametrize("spec", GRAD, ids=repr)
 def test_gradients_float64(spec, x64):
   args = _inputs(spec, seed=2, batch=2, dtype=np.float64)
   diff = tuple(jnp.asarray(args[i]) for i in spec.diff_argnums)
-  _check_grads_rev2(_scalar_of(spec, args), diff, eps=spec.grad_eps)
+  for result in testing.check_gradients(
+    _scalar_of(spec, args), diff, eps=spec.grad_eps, order=2
+  ):
+    _holds(result, spec)
 
 
 @pytest.mark.parametrize("spec", WITH_EDGES, ids=repr)
 def test_finite_at_edges(spec):
   # One program per input signature for all the cases (the non-differentiated
   # inputs are arguments, not constants baked into a program per case).
-  value_and_grad = jax.jit(
-    jax.value_and_grad(
-      lambda *a: jnp.sum(_eager(spec, *a)), argnums=tuple(spec.diff_argnums)
-    )
-  )
-  for case in spec.edge_inputs():
-    value, grads = value_and_grad(*(jnp.asarray(a) for a in case))
-    assert np.isfinite(value), f"{spec.name}: non-finite value at {case}"
-    for g in grads:
-      assert np.all(np.isfinite(g)), f"{spec.name}: non-finite grad at {case}"
+  cases = [(f"edge {k}", c) for k, c in enumerate(spec.edge_inputs())]
+  _holds(testing.check_edges(_programs(spec), cases), spec)
 
 
 @pytest.mark.parametrize("spec", PER_SAMPLE, ids=repr)
 def test_nan_propagates(spec):
-  args = list(_inputs(spec))
-  i = spec.diff_argnums[0]
-  poisoned = np.array(args[i], copy=True)
-  poisoned[0] = np.nan  # the whole first sample
-  args[i] = poisoned
-  values = np.asarray(_call(spec, *args))
-  assert np.isnan(values).any(), f"{spec.name}: a NaN input vanished"
+  result = testing.check_nan(
+    _programs(spec),
+    _inputs(spec),
+    argnums=spec.diff_argnums[:1],
+    per_sample=True,
+  )
+  _holds(result, spec)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
 def test_no_retrace(spec):
-  traces = []
-
-  @jax.jit
-  def f(*a):
-    traces.append(1)
-    return spec.fn(*a, **spec.kwargs)
-
-  f(*_inputs(spec, seed=3))
-  f(*_inputs(spec, seed=4))
-  assert len(traces) == 1
+  # The shared value program counts its traces: new values of the same
+  # shapes must reuse it.
+  result = testing.check_retrace(
+    _programs(spec), _inputs(spec, seed=3), _inputs(spec, seed=4)
+  )
+  _holds(result, spec)
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=repr)
@@ -297,11 +233,14 @@ def test_gradient_check_catches_wrong_derivatives(x64):
     cube.defvjp(lambda x: (cube(x), x), lambda x, g: (g * bwd_factor(x),))
     return cube
 
-  _check_grads_rev2(cube_with(lambda x: 3 * x**2), x, eps=1e-4)
-  with pytest.raises(AssertionError, match="order 1"):
-    _check_grads_rev2(cube_with(lambda x: 3.01 * x**2), x, eps=1e-4)
+  def failed(fn):
+    results = testing.check_gradients(fn, x, eps=1e-4, order=2)
+    return [r.name for r in results if not r.passed]
+
+  assert failed(cube_with(lambda x: 3 * x**2)) == []
+  # Off by a factor: the gradient is wrong, its derivative consistent with it.
+  assert failed(cube_with(lambda x: 3.01 * x**2)) == ["gradient"]
   # Right first derivative, but its own derivative is lost.
-  with pytest.raises(AssertionError, match="order 2"):
-    _check_grads_rev2(
-      cube_with(lambda x: 3 * jax.lax.stop_gradient(x) ** 2), x, eps=1e-4
-    )
+  assert failed(cube_with(lambda x: 3 * jax.lax.stop_gradient(x) ** 2)) == [
+    "second_order"
+  ]

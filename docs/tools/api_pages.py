@@ -34,6 +34,7 @@ SUBMODULES = (
   "jaxloss.flax.linen",
   "jaxloss.flax.nnx",
   "jaxloss.keras",
+  "jaxloss.testing",
 )
 
 # Type aliases: mkdocstrings has no object to read them from, so their

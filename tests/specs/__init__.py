@@ -45,6 +45,9 @@ class Spec:
     grad_check: run ``check_grads`` (False for piecewise-constant parts such
       as a clip at the sampled points).
     grad_eps: finite-difference step for ``check_grads``.
+    kinds: ``{argnum: kind}`` of differentiated inputs whose domain is not
+      the real line, for the edges ``jaxloss.testing.check_loss`` implies
+      (``"positive"`` scales, ``"none"``: no implied edge).
     mismatch: ``inputs -> inputs`` with incompatible shapes, for the error
       test (default: two extra entries on the last axis of the first
       differentiated input).
@@ -66,6 +69,7 @@ class Spec:
   grad_check: bool = True
   grad_eps: float = 1e-4
   mismatch: Callable[[tuple], tuple] | None = None
+  kinds: dict | None = None
 
   def __repr__(self):
     return self.name

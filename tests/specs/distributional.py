@@ -348,5 +348,7 @@ SPECS = [
     reference=np_evidential,
     reference_source="Amini et al. 2020 eqs. (8)-(10)",
     edge_inputs=_evidential_edges,
+    # (gamma, nu > 0, alpha > 1, beta > 0): zeros are outside the domain.
+    kinds={1: "none"},
   ),
 ]
