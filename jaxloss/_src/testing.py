@@ -546,6 +546,7 @@ def check_reductions(
       auto = loss.where_fn(*args, values, **loss.hyper_parameters())
     checks = [("sample_weight", keyword[k], weight, auto)]
     if masked is not None:
+      assert where is not None  # masked calls are made only with a mask
       mask = where if auto is None else jnp.logical_and(where, auto)
       checks.append(("where", masked[k], None, mask))
     for label, got, w, mask in checks:
