@@ -34,84 +34,11 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import objects
 
-# Loss functions whose ``y_pred`` holds probabilities unless from_logits.
-_PROBABILITY_PREDICTIONS = frozenset(
-  {
-    "binary_crossentropy",
-    "binary_focal_crossentropy",
-    "categorical_crossentropy",
-    "categorical_focal_crossentropy",
-    "sparse_categorical_crossentropy",
-  }
-)
-# ... and whose probability rows must sum to 1 along ``axis``.
-_SIMPLEX_PREDICTIONS = frozenset(
-  {
-    "categorical_crossentropy",
-    "categorical_focal_crossentropy",
-    "sparse_categorical_crossentropy",
-  }
-)
-# Loss functions whose dense ``y_true`` must lie in [0, 1].
-_UNIT_TARGETS = frozenset(
-  {
-    "binary_crossentropy",
-    "binary_focal_crossentropy",
-    "categorical_crossentropy",
-    "categorical_focal_crossentropy",
-    "sigmoid_focal_crossentropy",
-    "multilabel_soft_margin",
-  }
-)
-# Loss functions that take class (or token) ids: the ids' input, then the
-# input and axis whose size is the number of classes V (``"axis"``: the
-# loss's ``axis`` keyword), and whether V is sharded over ``axis_name``.
-# Every entry follows the library's rule (an id outside [0, V) that is not
-# ``ignore_index`` makes its value NaN), and ``checked`` names the id.
-_CLASS_IDS = {
-  "sparse_categorical_crossentropy": ("y_true", "y_pred", "axis", False),
-  "categorical_generalized_cross_entropy": ("y_true", "y_pred", -1, False),
-  "multi_margin": ("y_true", "y_pred", -1, False),
-  "class_balanced_loss": ("y_true", "y_pred", -1, False),
-  "ldam_loss": ("y_true", "y_pred", -1, False),
-  "seesaw_loss": ("y_true", "y_pred", -1, False),
-  "equalization_loss_v2": ("y_true", "y_pred", -1, False),
-  "logit_adjusted_crossentropy": ("y_true", "y_pred", -1, False),
-  "symmetric_crossentropy": ("y_true", "y_pred", -1, False),
-  "taylor_crossentropy": ("y_true", "y_pred", -1, False),
-  "active_passive_loss": ("y_true", "y_pred", -1, False),
-  "lovasz_softmax": ("y_true", "y_pred", -1, False),
-  "arcface": ("y_true", "centers", 0, False),
-  "cosface": ("y_true", "centers", 0, False),
-  "center_loss": ("y_true", "centers", 0, False),
-  "ctc": ("y_true", "y_pred", -1, False),
-  "rnnt_loss": ("labels", "logits", -1, False),
-  "discrete_survival_nll": ("intervals", "logits", -1, False),
-  "topk_distillation": ("teacher_topk_ids", "student_logits", -1, False),
-  "linear_topk_distillation": ("teacher_topk_ids", "weight", 1, False),
-  "linear_cross_entropy": ("labels", "weight", 1, False),
-  "linear_log_probs": ("labels", "weight", 1, False),
-  "linear_distillation": ("labels", "student_weight", 1, False),
-  "vocab_parallel_cross_entropy": ("labels", "logits_shard", -1, True),
-  "vocab_parallel_linear_cross_entropy": ("labels", "weight_shard", 1, True),
-  "vocab_parallel_log_probs": ("labels", "weight_shard", 1, True),
-  "vocab_parallel_linear_distillation": (
-    "labels",
-    "student_weight_shard",
-    1,
-    True,
-  ),
-}
-# Losses whose ids beyond a per-sample length are padding: the lengths'
-# input, counted along the ids' last axis.
-_ID_LENGTHS = {"rnnt_loss": "label_lengths"}
 _BECAUSE = "every input passed its checks"
-# Inputs that must be >= 0, by loss function: PyTorch raises on a negative
-# variance eagerly; here it would be clamped at eps silently.
-_NONNEGATIVE = {"gaussian_nll": "var"}
 # Tolerance of the row-sum check, relative to the compute dtype's epsilon.
 _SUM_TOLERANCE_EPS = 64
 
@@ -125,14 +52,18 @@ def _checkify():
   return checkify
 
 
-def _describe(loss) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
-  """(label for messages, function name, input names, hyper-parameters)."""
+def _describe(
+  loss,
+) -> tuple[str, Callable[..., Any], tuple[str, ...], dict[str, Any]]:
+  """(label for messages, the loss function, input names,
+  hyper-parameters)."""
   if isinstance(loss, objects.LossFunctionWrapper):
     fn = loss.function
     names = _positional_names(fn)
+    assert fn is not None  # wrap() always holds a function
     return (
       type(loss).__name__ + f"({loss.name})",
-      getattr(fn, "__name__", "loss"),
+      fn,
       names,
       loss.hyper_parameters(),
     )
@@ -140,21 +71,21 @@ def _describe(loss) -> tuple[str, str, tuple[str, ...], dict[str, Any]]:
     fn = type(loss).fn
     return (
       type(loss).__name__,
-      fn.__name__,
+      fn,
       type(loss).inputs,
       loss.hyper_parameters(),
     )
   if isinstance(loss, functools.partial) and not loss.args:
     name = getattr(loss.func, "__name__", "loss")
     params = {**_keyword_defaults(loss.func), **loss.keywords}
-    return name, name, _positional_names(loss.func), params
+    return name, loss.func, _positional_names(loss.func), params
   if not callable(loss):
     raise TypeError(
       f"checked: loss must be a loss object, a loss function or a name, "
       f"got {type(loss).__name__}"
     )
   name = getattr(loss, "__name__", type(loss).__name__)
-  return name, name, _positional_names(loss), _keyword_defaults(loss)
+  return name, loss, _positional_names(loss), _keyword_defaults(loss)
 
 
 def _keyword_defaults(fn) -> dict[str, Any]:
@@ -316,24 +247,25 @@ def _check_labels(label, name, labels, num_classes, ignore_index, live=None):
   )
 
 
-def _id_checks(label, fn_name, inputs, params):
-  """The class-id range check of a loss that takes ids (``_CLASS_IDS``)."""
-  ids_name, size_name, size_axis, sharded = _CLASS_IDS[fn_name]
+def _id_checks(label, ids_domain, inputs, params):
+  """The class-id range check of a loss that declared its ids."""
+  ids_name, size_name = ids_domain.ids, ids_domain.sized
   ids, sized = inputs.get(ids_name), inputs.get(size_name)
   if ids is None or sized is None:
     return
+  size_axis = ids_domain.axis
   if size_axis == "axis":
     size_axis = params.get("axis", -1)
-    if not isinstance(size_axis, int):
-      return
+  if not isinstance(size_axis, int):
+    return
   sized = jnp.asarray(sized)
   if not sized.ndim:
     return
   num_classes = sized.shape[size_axis]
-  if sharded:
+  if ids_domain.sharded:
     num_classes = num_classes * lax.axis_size(params["axis_name"])
   live = None
-  lengths = inputs.get(_ID_LENGTHS.get(fn_name, ""))
+  lengths = inputs.get(ids_domain.lengths or "")
   if lengths is not None:
     ids = jnp.asarray(ids)
     steps = jnp.arange(ids.shape[-1]).reshape((1,) * (ids.ndim - 1) + (-1,))
@@ -343,33 +275,34 @@ def _id_checks(label, fn_name, inputs, params):
   _check_labels(label, ids_name, ids, num_classes, ignore, live)
 
 
-def _domain_checks(label, fn_name, names, args, params):
-  """The loss-specific checks on the named inputs."""
+def _domain_checks(label, fn, names, args, params):
+  """The checks of the domains the loss declared next to it
+  (``domains.declare``) on the named inputs."""
+  declared = domains.of(fn)
   inputs = dict(zip(names, args))
-  nonnegative = _NONNEGATIVE.get(fn_name)
+  nonnegative = declared.nonnegative
   if nonnegative is not None and inputs.get(nonnegative) is not None:
     _check_nonnegative(label, nonnegative, inputs[nonnegative])
-  if fn_name in _CLASS_IDS:
-    _id_checks(label, fn_name, inputs, params)
-  y_true, y_pred = inputs.get("y_true"), inputs.get("y_pred")
-  if y_pred is None:
+  if declared.class_ids is not None:
+    _id_checks(label, declared.class_ids, inputs, params)
+  targets = declared.unit_targets
+  if targets is not None and inputs.get(targets) is not None:
+    _check_interval(label, targets, inputs[targets], "targets")
+  name = declared.probabilities
+  if name is None or inputs.get(name) is None:
     return
-  from_logits = params.get("from_logits", False)
   axis = params.get("axis", -1)
-  if not isinstance(axis, int):
+  if params.get("from_logits", False) is not False or not isinstance(axis, int):
     return
-  y_pred = jnp.asarray(y_pred)
-  if fn_name in _UNIT_TARGETS and y_true is not None:
-    _check_interval(label, "y_true", y_true, "targets")
-  if fn_name in _PROBABILITY_PREDICTIONS and from_logits is False:
-    _check_interval(
-      label,
-      "y_pred",
-      y_pred,
-      "probabilities (pass from_logits=True for logits)",
-    )
-    if fn_name in _SIMPLEX_PREDICTIONS and y_pred.ndim:
-      _check_rows_sum_to_one(label, "y_pred", y_pred, axis)
+  probabilities = jnp.asarray(inputs[name])
+  _check_interval(
+    label,
+    name,
+    probabilities,
+    "probabilities (pass from_logits=True for logits)",
+  )
+  if declared.simplex and probabilities.ndim:
+    _check_rows_sum_to_one(label, name, probabilities, axis)
 
 
 def checked(
@@ -417,7 +350,8 @@ def checked(
   """
   if isinstance(loss, str):
     loss = objects.get(loss)
-  label, fn_name, names, hyper = _describe(loss)
+  label, fn, names, hyper = _describe(loss)
+  fn_name = getattr(fn, "__name__", label)
   argnums_t: tuple[int, ...] = ()
   if argnums is not None:
     argnums_t = (argnums,) if isinstance(argnums, int) else tuple(argnums)
@@ -439,7 +373,7 @@ def checked(
     if kwargs.get("sample_weight") is not None:
       _check_finite(label, "sample_weight", kwargs["sample_weight"])
     _check_hyper_parameters(label, params)
-    _domain_checks(label, fn_name, arg_names, args, params)
+    _domain_checks(label, fn, arg_names, args, params)
     if argnums is None:
       value = loss(*args, **kwargs)
       _check_result(label, "the loss", value, _BECAUSE)

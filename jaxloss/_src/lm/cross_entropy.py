@@ -22,6 +22,7 @@ from typing import cast
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import tiling
@@ -363,6 +364,7 @@ def finish(
 # ------------------------------------------------------------ public API
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "weight", axis=1))
 @scoped
 def linear_cross_entropy(
   embeddings: InputLike,

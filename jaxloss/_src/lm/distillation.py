@@ -38,6 +38,7 @@ from jax import core as jax_core
 from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import shapes
@@ -438,6 +439,7 @@ def _distill_bwd(cfg, res, cotangents):
 fused_distillation = tiling.tiled_vjp(_distill_fwd, _distill_bwd)
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "student_weight", axis=1))
 @scoped
 def linear_distillation(
   student_embeddings: InputLike,
@@ -549,6 +551,11 @@ def linear_distillation(
   )
 
 
+@domains.declare(
+  class_ids=domains.ClassIds(
+    "labels", "student_weight_shard", axis=1, sharded=True
+  )
+)
 @scoped
 def vocab_parallel_linear_distillation(
   student_embeddings: InputLike,
@@ -821,6 +828,9 @@ def _mask(caller, where, shape):
   return mask
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("teacher_topk_ids", "student_logits")
+)
 @scoped
 def topk_distillation(
   student_logits: InputLike,
@@ -907,6 +917,9 @@ def topk_distillation(
   return values.astype(s.dtype)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("teacher_topk_ids", "weight", axis=1)
+)
 @scoped
 def linear_topk_distillation(
   embeddings: InputLike,

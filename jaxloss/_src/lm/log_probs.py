@@ -22,6 +22,7 @@ from typing import cast
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import tiling
 from jaxloss._src import validation
@@ -307,6 +308,7 @@ def _support_log_probs(
 # ------------------------------------------------------------ public API
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "weight", axis=1))
 @scoped
 def linear_log_probs(
   embeddings: InputLike,
@@ -410,6 +412,9 @@ def linear_log_probs(
   )
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("labels", "weight_shard", axis=1, sharded=True)
+)
 @scoped
 def vocab_parallel_log_probs(
   embeddings: InputLike,

@@ -23,6 +23,7 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import reduction as reduction_lib
 from jaxloss._src import tiling
@@ -56,6 +57,9 @@ def _shard_bwd(cfg, res, g):
 _shard_token_losses = tiling.tiled_vjp(_shard_fwd, _shard_bwd)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("labels", "logits_shard", sharded=True)
+)
 @scoped
 def vocab_parallel_cross_entropy(
   logits_shard: InputLike,
@@ -164,6 +168,9 @@ def vocab_parallel_cross_entropy(
   )
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("labels", "weight_shard", axis=1, sharded=True)
+)
 @scoped
 def vocab_parallel_linear_cross_entropy(
   embeddings: InputLike,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
@@ -46,6 +47,7 @@ def binary_terms(t, p, from_logits):
   return bce, one_minus_pt
 
 
+@domains.declare(probabilities="y_pred", unit_targets="y_true")
 @scoped
 def binary_crossentropy(
   y_true: InputLike,
@@ -112,6 +114,7 @@ def binary_crossentropy(
   return jnp.mean(bce, axis=-1).astype(dt)
 
 
+@domains.declare(probabilities="y_pred", unit_targets="y_true")
 @scoped
 def binary_focal_crossentropy(
   y_true: InputLike,
@@ -200,6 +203,7 @@ def _smooth_one_hot(t, label_smoothing):
   return t * (1.0 - label_smoothing) + label_smoothing / t.shape[-1]
 
 
+@domains.declare(probabilities="y_pred", simplex=True, unit_targets="y_true")
 @scoped
 def categorical_crossentropy(
   y_true: InputLike,
@@ -273,6 +277,7 @@ def _class_axis_alpha(caller, alpha, num_classes):
   return alpha
 
 
+@domains.declare(probabilities="y_pred", simplex=True, unit_targets="y_true")
 @scoped
 def categorical_focal_crossentropy(
   y_true: InputLike,
@@ -357,6 +362,11 @@ def _gather_last(x, labels):
 
 
 @validation.deprecated_alias({"ignore_class": "ignore_index"})
+@domains.declare(
+  probabilities="y_pred",
+  simplex=True,
+  class_ids=domains.ClassIds("y_true", "y_pred", axis="axis"),
+)
 @scoped
 def sparse_categorical_crossentropy(
   y_true: InputLike,
@@ -439,6 +449,7 @@ def _sparse_valid(y_true, y_pred, values, *, ignore_index, axis, **_):
   return labels != ignore_index
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def categorical_generalized_cross_entropy(
   y_true: InputLike, y_pred: InputLike, *, q: float | jax.Array = 0.5

@@ -14,6 +14,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import per_class
 from jaxloss._src import shapes
@@ -231,6 +232,7 @@ def soft_margin(
   return jnp.mean(jax.nn.softplus(-t * p), axis=-1).astype(dt)
 
 
+@domains.declare(unit_targets="y_true")
 @scoped
 def multilabel_soft_margin(
   y_true: InputLike,
@@ -275,6 +277,7 @@ def multilabel_soft_margin(
   return jnp.mean(loss, axis=-1).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def multi_margin(
   y_true: InputLike,

@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax.typing import DTypeLike
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -135,6 +136,7 @@ def _log_one_minus_pt(targets, logits):
   return jax.nn.log_sigmoid(-(2 * targets - 1) * logits)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def class_balanced_loss(
   y_true: InputLike,
@@ -242,6 +244,7 @@ def ldam_margins(
   return (inv * (max_margin / jnp.max(inv))).astype(dtype)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def ldam_loss(
   y_true: InputLike,
@@ -402,6 +405,7 @@ def asymmetric_loss(
 # -------------------------------------------------------------- seesaw loss
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def seesaw_loss(
   y_true: InputLike,
@@ -519,6 +523,7 @@ def _eqlv2_inputs(caller, y_true, y_pred, pos_grad, neg_grad):
   return labels, z, dt, stats[0], stats[1]
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def equalization_loss_v2(
   y_true: InputLike,
@@ -640,6 +645,7 @@ def equalization_loss_v2_statistics(
 # ---------------------------------------------------------- logit adjustment
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def logit_adjusted_crossentropy(
   y_true: InputLike,

@@ -8,6 +8,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -23,6 +24,7 @@ _EPS = numerics.EPSILON
 # ------------------------------------------------------------ sigmoid focal
 
 
+@domains.declare(unit_targets="y_true")
 @scoped
 def sigmoid_focal_crossentropy(
   y_true: InputLike,
@@ -208,6 +210,7 @@ def _variance(caller, var, shape):
   )
 
 
+@domains.declare(nonnegative="var")
 @scoped
 def gaussian_nll(
   y_true: InputLike,

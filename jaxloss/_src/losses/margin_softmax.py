@@ -14,6 +14,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -215,6 +216,7 @@ def _margin_softmax_loss(
   return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def arcface(
   y_true: InputLike,
@@ -253,6 +255,7 @@ def arcface(
   )
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def cosface(
   y_true: InputLike,
@@ -291,6 +294,7 @@ def cosface(
   )
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def center_loss(
   y_true: InputLike, y_pred: InputLike, centers: InputLike

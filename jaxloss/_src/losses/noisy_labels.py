@@ -10,6 +10,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -182,6 +183,7 @@ def _reverse_ce(t, probs):
   return -jnp.sum(jnp.clip(probs, _RCE_PROB_CLAMP, 1.0) * log_t, axis=-1)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def symmetric_crossentropy(
   y_true: InputLike,
@@ -245,6 +247,7 @@ def _log_one_minus_py(t, z):
   return others - jax.nn.logsumexp(z, axis=-1)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def taylor_crossentropy(
   y_true: InputLike,
@@ -299,6 +302,7 @@ def taylor_crossentropy(
 # ---------------------------------------------------- active-passive losses
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def active_passive_loss(
   y_true: InputLike,

@@ -28,6 +28,7 @@ from jax import core as jax_core
 import jax.numpy as jnp
 import numpy as np
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -652,6 +653,7 @@ def _class_ids(caller, classes, num_classes):
   return tuple(int(c) for c in classes)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def lovasz_softmax(
   y_true: InputLike,

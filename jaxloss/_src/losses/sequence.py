@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src.objects import Loss
@@ -197,6 +198,7 @@ def ctc_with_paddings(
   return loss.astype(dt), phi.astype(dt), emit.astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "y_pred"))
 @scoped
 def ctc(y_true: InputLike, y_pred: InputLike) -> jax.Array:
   """Connectionist temporal classification loss, Keras's form.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -150,6 +151,7 @@ def cox_ph(
   return jnp.where(unknown, jnp.nan, loss).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("intervals", "logits"))
 @scoped
 def discrete_survival_nll(
   intervals: InputLike, events: InputLike, logits: InputLike

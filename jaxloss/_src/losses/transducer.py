@@ -26,6 +26,7 @@ from typing import cast
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -243,6 +244,9 @@ def rnnt_loss_from_log_probs(
   return _nll(blank, emit, t_len, u_len).astype(dt)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("labels", "logits", lengths="label_lengths")
+)
 @scoped
 def rnnt_loss(
   logits: InputLike,
