@@ -148,8 +148,16 @@ def test_sample_weight_shapes(spec):
     np.testing.assert_allclose(got, want, rtol=1e-5)
 
 
-@pytest.mark.parametrize("dtype", [jnp.float16, jnp.bfloat16])
-@pytest.mark.parametrize("spec", SPECS, ids=repr)
+# One half dtype per spec, alternating along the registry: both are covered
+# across the families, at half the compiled programs.
+_HALF = (jnp.float16, jnp.bfloat16)
+
+
+@pytest.mark.parametrize(
+  "spec, dtype",
+  [(s, _HALF[i % 2]) for i, s in enumerate(SPECS)],
+  ids=[f"{s!r}-{_HALF[i % 2].__name__}" for i, s in enumerate(SPECS)],
+)
 def test_half_precision(spec, dtype):
   result = testing.check_half_precision(
     _programs(spec),
@@ -165,10 +173,20 @@ def test_half_precision(spec, dtype):
 def test_gradients_float64(spec, x64):
   args = _inputs(spec, seed=2, batch=2, dtype=np.float64)
   diff = tuple(jnp.asarray(args[i]) for i in spec.diff_argnums)
+  f = _scalar_of(spec, args)
+  # Second order only where a backward pass is written by hand (a custom
+  # VJP, whose own derivative autodiff does not check); elsewhere the
+  # Hessian is JAX's differentiation of JAX's derivative.
+  order = 2 if _has_custom_vjp(f, diff) else 1
   for result in testing.check_gradients(
-    _scalar_of(spec, args), diff, eps=spec.grad_eps, order=2
+    f, diff, eps=spec.grad_eps, order=order
   ):
     _holds(result, spec)
+
+
+def _has_custom_vjp(f, args) -> bool:
+  """Whether tracing ``f`` meets a hand-written backward pass."""
+  return "custom_vjp_call" in str(jax.make_jaxpr(f)(*args))
 
 
 @pytest.mark.parametrize("spec", WITH_EDGES, ids=repr)
