@@ -327,6 +327,7 @@ SPECS += [
     edge_inputs=_HEAD_EDGES,
     diff_argnums=(0,),
     grad_check=False,  # the weight is a stop-gradient: not the derivative
+    half_out=jnp.float32,  # the fused LM functions' dtype policy
   ),
   Spec(
     name="linear_cross_entropy_lse",
@@ -337,6 +338,7 @@ SPECS += [
     reference_source="NumPy float64 log-sum-exp of the capped logits",
     edge_inputs=_HEAD_EDGES,
     diff_argnums=(0,),
+    half_out=jnp.float32,  # the fused LM functions' dtype policy
   ),
 ]
 

@@ -54,41 +54,49 @@ def _logits(cfg, x, w, b, start, size, acc):
   return head.softcap(z, cfg.logit_softcap)
 
 
-def add_tile(cfg, stats, s, rel_labels):
+def add_tile(cfg, stats, s, rel_labels, seen):
   """Adds the (capped) logits tile ``s [N, c]`` to the per-token
-  statistics ``(log-sum-exp state, target logit, sum of logits)``;
-  ``rel_labels`` are the labels relative to the tile's first entry (the
-  target logit is picked where they fall in the tile)."""
+  statistics ``(log-sum-exp state, target logit, sum of logits relative to
+  the running maximum)``; ``rel_labels`` are the labels relative to the
+  tile's first entry (the target logit is picked where they fall in the
+  tile), ``seen`` the number of vocabulary entries already added."""
   lse, tgt, tot = stats
+  m_old = lse.m
   lse, _, _ = tiling.lse_add(lse, s)
   tgt = tgt + head.pick(s, rel_labels[:, None])[:, 0]
   if cfg.label_smoothing:
-    tot = tot + jnp.sum(s, axis=-1)
+    tot = tiling.shift_sum(tot, seen, m_old, lse.m)
+    tot = tot + jnp.sum(s - tiling.finite_shift(lse.m)[:, None], axis=-1)
   return lse, tgt, tot
 
 
-def global_stats(cfg, stats):
-  """Per-token ``(lse, target logit, sum of logits)`` of the whole
-  vocabulary: with ``axis_name`` the per-device statistics are combined
-  with one ``pmax`` (maxima) and one ``psum`` (rescaled sum-exp, target
-  logit, sum of logits)."""
-  lse, tgt, tot = combined(cfg, stats)
+def global_stats(cfg, stats, vocab_local):
+  """Per-token ``(m, r, target logit, sum of logits relative to m)`` of the
+  whole vocabulary, with ``m`` the maximum and ``r = log sum exp(s - m)``
+  (the log-sum-exp is ``m + r``; kept apart so that differences with the
+  maximum never cancel at large logits)."""
+  lse, tgt, tot = combined(cfg, stats, vocab_local)
   # A fully -inf row cannot occur for finite inputs; a NaN propagates.
-  return tiling.finish_lse(lse.m, lse.se), tgt, tot
+  return lse.m, jnp.log(lse.se), tgt, tot
 
 
-def combined(cfg, stats):
-  """The per-device statistics combined over ``cfg.axis_name`` (as they
-  are without one); the log-sum-exp state stays unfinished."""
+def combined(cfg, stats, vocab_local):
+  """The per-device statistics (over ``vocab_local`` entries each)
+  combined over ``cfg.axis_name`` with one ``pmax`` (maxima) and one
+  ``psum`` (rescaled sum-exp, target logit, shifted sum of logits), as
+  they are without one; the log-sum-exp state stays unfinished."""
   lse, tgt, tot = stats
   if cfg.axis_name is not None:
-    (lse,), (tgt, tot), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt, tot])
+    (lse,), (tgt,), (tot,) = tiling.lse_across(
+      cfg.axis_name, [lse], [tgt], shifted=[(0, tot, vocab_local)]
+    )
   return lse, tgt, tot
 
 
 def _token_stats(cfg, x, w, b, labels, acc):
-  """Global per-token ``(lse, target logit, sum of logits)``, one vocab
-  chunk at a time; with ``cfg.extras`` also ``(entropy, argmax)``."""
+  """Global per-token ``(m, r, target logit, relative sum of logits)``
+  (see :func:`global_stats`), one vocab chunk at a time; with
+  ``cfg.extras`` also ``(entropy, argmax)``."""
   vocab = w.shape[1]
   offset = head.vocab_offset(cfg.axis_name, vocab)
   local_labels = labels - offset
@@ -96,9 +104,9 @@ def _token_stats(cfg, x, w, b, labels, acc):
   def step(carry, start, size):
     s, _ = _logits(cfg, x, w, b, start, size, acc)
     if not cfg.extras:
-      return add_tile(cfg, carry, s, local_labels - start)
+      return add_tile(cfg, carry, s, local_labels - start, start)
     stats, best = carry
-    stats = add_tile(cfg, stats, s, local_labels - start)
+    stats = add_tile(cfg, stats, s, local_labels - start, start)
     return stats, _argmax_add(best, s, start)
 
   zeros = jnp.zeros((x.shape[0],), acc)
@@ -114,20 +122,21 @@ def _token_stats(cfg, x, w, b, labels, acc):
   carry = (stats, best) if cfg.extras else stats
   carry = tiling.scan_tiles(step, carry, vocab, cfg.chunk, (x, w, b, labels))
   if not cfg.extras:
-    return global_stats(cfg, carry)
+    return global_stats(cfg, carry, vocab)
   stats, (top, idx) = cast(tuple[Any, tuple[jax.Array, jax.Array]], carry)
   # one combine across devices for the log-sum-exp and the entropy's sums
-  state, tgt, tot = combined(cfg, stats)
+  state, tgt, tot = combined(cfg, stats, vocab)
   assert state.sw is not None  # a weighted state (cfg.extras)
-  lse = tiling.finish_lse(state.m, state.se)
-  entropy = lse - (state.m + state.sw / state.se)
+  r = jnp.log(state.se)
+  # H = lse - E_p[s] = r - E_p[s - m]: no large offset cancels.
+  entropy = r - state.sw / state.se
   idx = (idx + offset).astype(jnp.int32)
   if cfg.axis_name is not None:
     # the first (lowest-id) maximum over the whole vocabulary
     g = jax.lax.pmax(top, cfg.axis_name)
     big = jnp.iinfo(jnp.int32).max
     idx = jax.lax.pmin(jnp.where(top == g, idx, big), cfg.axis_name)
-  return lse, tgt, tot, entropy, idx
+  return state.m, r, tgt, tot, entropy, idx
 
 
 def _argmax_add(best, s, start):
@@ -139,21 +148,25 @@ def _argmax_add(best, s, start):
   return jnp.where(better, tile_top, top), jnp.where(better, tile_idx, idx)
 
 
-def dft_weight(lse, tgt):
-  """Dynamic Fine-Tuning's per-token weight ``stop_gradient(p_y)``."""
-  return jax.lax.stop_gradient(jnp.exp(tgt - lse))
+def dft_weight(m, r, tgt):
+  """Dynamic Fine-Tuning's per-token weight ``stop_gradient(p_y)``, from
+  the maximum ``m`` and ``r = lse - m``."""
+  return jax.lax.stop_gradient(jnp.exp((tgt - m) - r))
 
 
-def token_values(cfg, lse, tgt, tot, valid):
-  """The per-token loss from its statistics (0 where not ``valid``)."""
+def token_values(cfg, m, r, tgt, tot, valid):
+  """The per-token loss from its statistics (0 where not ``valid``):
+  ``lse - (1 - ls) s_y - ls mean(s) + z lse ** 2`` written relative to the
+  maximum ``m`` (``lse = m + r``, ``tot = sum(s - m)``), exact at logits
+  where ``lse`` and ``s_y`` share a large offset."""
   ls = cfg.label_smoothing
-  v = lse - (1.0 - ls) * tgt
+  v = r + (1.0 - ls) * (m - tgt)
   if ls:
     v = v - ls * tot / cfg.vocab_total
   if cfg.dft_scaling:
-    v = dft_weight(lse, tgt) * v
+    v = dft_weight(m, r, tgt) * v
   if cfg.z_loss:
-    v = v + cfg.z_loss * jnp.square(lse)
+    v = v + cfg.z_loss * jnp.square(m + r)
   return jnp.where(valid, v, 0)
 
 
@@ -169,21 +182,21 @@ def _fused_fwd(cfg, x, w, b, labels, valid):
     valid: bool ``[N]``; invalid tokens give 0 and no gradient.
   """
   acc = numerics.compute_dtype(x.dtype)
-  lse, tgt, tot, *more = _token_stats(cfg, x, w, b, labels, acc)
-  values = token_values(cfg, lse, tgt, tot, valid)
-  scale = dft_weight(lse, tgt) if cfg.dft_scaling else None
-  res = (x, w, b, labels, valid, lse, scale)
+  m, r, tgt, tot, *more = _token_stats(cfg, x, w, b, labels, acc)
+  values = token_values(cfg, m, r, tgt, tot, valid)
+  scale = dft_weight(m, r, tgt) if cfg.dft_scaling else None
+  res = (x, w, b, labels, valid, m, r, scale)
   if not cfg.extras:
     return values, res
   entropy, idx = more
-  return (values, jnp.where(valid, lse, 0), entropy, idx), res
+  return (values, jnp.where(valid, m + r, 0), entropy, idx), res
 
 
-def dlogits(cfg, s, t, lse, g, rel_labels, valid, *, scale=None, g_lse=None):
+def dlogits(cfg, s, t, m, r, g, rel_labels, valid, *, scale=None, g_lse=None):
   """Gradient of the per-token values (cotangent ``g [N]``) with respect to
   the raw logits of one chunk, from the capped logits ``s [N, c]``, the
-  cap's ``tanh`` factor ``t`` (or None), the global ``lse`` and the labels
-  relative to the chunk's first entry.
+  cap's ``tanh`` factor ``t`` (or None), the global maximum ``m`` and
+  ``r = lse - m``, and the labels relative to the chunk's first entry.
 
   ``d value / d s_v = (g_ce + 2 z lse g + g_lse) softmax(s)_v
   - g_ce (1 - ls) [v = y] - g_ce ls / V``, times ``1 - t ** 2`` under a
@@ -194,10 +207,10 @@ def dlogits(cfg, s, t, lse, g, rel_labels, valid, *, scale=None, g_lse=None):
   ls = cfg.label_smoothing
   g = jnp.where(valid, g, 0)
   g_ce = g if scale is None else g * scale
-  g_p = g_ce + g * (2.0 * cfg.z_loss * lse)
+  g_p = g_ce + g * (2.0 * cfg.z_loss * (m + r)) if cfg.z_loss else g_ce
   if g_lse is not None:
     g_p = g_p + jnp.where(valid, g_lse, 0)
-  p = jnp.exp(s - lse[:, None])
+  p = jnp.exp((s - m[:, None]) - r[:, None])
   hit = rel_labels[:, None] == jnp.arange(s.shape[-1])[None, :]
   ds = g_p[:, None] * p - jnp.where(hit, g_ce[:, None] * (1.0 - ls), 0)
   if ls:
@@ -209,7 +222,7 @@ def dlogits(cfg, s, t, lse, g, rel_labels, valid, *, scale=None, g_lse=None):
 
 
 def _fused_bwd(cfg, res, g):
-  x, w, b, labels, valid, lse, scale = res
+  x, w, b, labels, valid, m, r, scale = res
   acc = numerics.compute_dtype(x.dtype)
   g_lse = None
   if cfg.extras:
@@ -221,11 +234,10 @@ def _fused_bwd(cfg, res, g):
 
   def dz(start, size):
     s, t = _logits(cfg, x, w, b, start, size, acc)
-    return dlogits(
-      cfg, s, t, lse, g, local_labels - start, valid, scale=scale, g_lse=g_lse
-    )
+    rel = local_labels - start
+    return dlogits(cfg, s, t, m, r, g, rel, valid, scale=scale, g_lse=g_lse)
 
-  refs = (labels, lse, g, g_lse, scale)
+  refs = (labels, m, r, g, g_lse, scale)
   dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, refs)
   return dx, dw, db, None, None
 
@@ -309,9 +321,13 @@ def fused_cross_entropy(
   )
   out = fused_token_losses(cfg, x2, w, b, y1, valid)
   values: jax.Array = out[0] if return_token_stats else out  # pyright: ignore[reportAssignmentType,reportIndexIssue]
+  # A label outside [0, V) (not ignore_index) makes its token's value NaN.
+  values = numerics.nan_at_bad_ids(
+    values.reshape(y.shape), y, cfg.vocab_total, ignore_index=ignore_index
+  )
   loss = finish(
     caller,
-    values.reshape(y.shape),
+    values,
     valid.reshape(y.shape),
     out_dtype,
     sample_weight=sample_weight,
@@ -411,8 +427,9 @@ def linear_cross_entropy(
     embeddings: final hidden states ``[..., D]``.
     weight: LM-head kernel ``[D, V]`` (Flax ``Dense`` layout; for tied
       embeddings pass the transposed ``[V, D]`` table).
-    labels: integer class ids ``[...]``; ids outside ``[0, V)`` other than
-      ``ignore_index`` are not checked (no value checks under ``jit``).
+    labels: integer class ids ``[...]``; an id outside ``[0, V)`` other
+      than ``ignore_index`` makes its token's value NaN (no value checks
+      under ``jit``).
     bias: optional ``[V]``.
     ignore_index: label value of tokens to skip (e.g. padding).
     label_smoothing: in [0, 1].

@@ -149,16 +149,23 @@ def support_divergence(divergence, beta, log_p, log_q, support, tail):
 def _elementwise(divergence, beta, log_p, log_q):
   """``(D_v, a_v)``: the divergence's summand and ``q_v dD/dq_v`` (whose
   sum ``A`` gives the student-logit gradient ``(a_v - q_v A) / T``)."""
+  # Entries with no mass (a masked -inf logit) add 0, never 0 * inf.
   p, q = jnp.exp(log_p), jnp.exp(log_q)
   if divergence == "forward_kl":
-    return p * (log_p - log_q), -p
+    return numerics.xlog_ratio(p, log_p, log_q), -p
   if divergence == "reverse_kl":
-    d = q * (log_q - log_p)
+    d = numerics.xlog_ratio(q, log_q, log_p)
     return d, d
   if divergence == "jsd":
-    log_m = jnp.logaddexp(jnp.log(beta) + log_p, jnp.log1p(-beta) + log_q)
-    a = (1 - beta) * q * (log_q - log_m)
-    return beta * p * (log_p - log_m) + a, a
+    # No mass in either (both masked): m = 0, kept out of logaddexp, whose
+    # gradient at (-inf, -inf) is NaN.
+    none = (p == 0) & (q == 0)
+    log_m = jnp.logaddexp(
+      jnp.log(beta) + jnp.where(none, 0, log_p),
+      jnp.log1p(-beta) + jnp.where(none, 0, log_q),
+    )
+    a = (1 - beta) * numerics.xlog_ratio(q, log_q, log_m)
+    return beta * numerics.xlog_ratio(p, log_p, log_m) + a, a
   return 0.5 * jnp.abs(p - q), 0.5 * q * jnp.sign(q - p)
 
 
@@ -256,10 +263,14 @@ def distillation(
   t = teacher_columns(caller, "teacher_logits", t, s.shape[-1], -1)
   out_dtype = s.dtype
   acc = numerics.compute_dtype(jnp.result_type(s, t))
-  log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
-  log_p = jax.nn.log_softmax(
-    lax.stop_gradient(t).astype(acc) / temperature, axis=-1
+  mask = _mask(
+    caller, where, s.shape[:-1], "(the logits without their last axis)"
   )
+  s, t = s.astype(acc), lax.stop_gradient(t).astype(acc)
+  if mask is not None:  # masked rows: 0 in value and gradient, even NaN ones
+    s, t = _masked_rows(mask, s), _masked_rows(mask, t)
+  log_q = jax.nn.log_softmax(s / temperature, axis=-1)
+  log_p = jax.nn.log_softmax(t / temperature, axis=-1)
   if top_k is not None and top_k < s.shape[-1]:
     if divergence == "forward_kl":
       support = topk_support(log_p, top_k)
@@ -270,16 +281,16 @@ def distillation(
     values = support_divergence(divergence, beta, log_p, log_q, support, tail)
   else:
     values = jnp.sum(_summand(divergence, beta, log_p, log_q), axis=-1)
-  if where is not None:
-    mask = numerics.as_array(caller, "where", where)
-    validation.bool_mask(caller, "where", mask)
-    if mask.shape != values.shape:
-      raise ValueError(
-        f"{caller}: where must have shape {values.shape} (the logits without "
-        f"their last axis), got where.shape={tuple(mask.shape)}"
-      )
+  if mask is not None:
     values = jnp.where(mask, values, 0)
   return values.astype(out_dtype)
+
+
+def _masked_rows(mask, x):
+  """``x [..., V]`` with the rows that ``mask [...]`` excludes set to 0
+  before any nonlinearity, so a NaN there reaches neither the value nor the
+  gradient."""
+  return jnp.where(mask[..., None], x, 0)
 
 
 # ------------------------------------------------------------ fused heads
@@ -706,8 +717,7 @@ def _linear_distillation(
     x_name="teacher_embeddings",
     w_name=tw_name,
   )
-  if axis_name is not None:
-    tiling.axis_size(caller, axis_name)
+  shards = 1 if axis_name is None else tiling.axis_size(caller, axis_name)
   if xt.shape[:-1] != xs.shape[:-1]:
     raise ValueError(
       f"{caller}: teacher_embeddings must have the leading shape of "
@@ -746,6 +756,14 @@ def _linear_distillation(
   div, ce, zsq = cast(
     tuple[jax.Array, jax.Array, jax.Array],
     fused_distillation(cfg, xs2, ws, xt2, wt, y1, valid),
+  )
+  # A label outside [0, V) (not ignore_index) makes its token's value NaN.
+  vocab = ws.shape[1] * shards
+  ce = numerics.nan_at_bad_ids(
+    ce, y.reshape(-1), vocab, ignore_index=ignore_index
+  )
+  div = numerics.nan_at_bad_ids(
+    div, y.reshape(-1), vocab, ignore_index=ignore_index
   )
   total = div
   if hard_label_weight:
@@ -815,14 +833,15 @@ def _topk_values(teacher_lp, student_lq, temperature, renormalize, tail):
   return jnp.sum(d, axis=-1)
 
 
-def _mask(caller, where, shape):
+def _mask(caller, where, shape, what=""):
   if where is None:
     return None
   mask = numerics.as_array(caller, "where", where)
   validation.bool_mask(caller, "where", mask)
   if mask.shape != shape:
+    what = f" {what}" if what else ""
     raise ValueError(
-      f"{caller}: where must have shape {shape}, got "
+      f"{caller}: where must have shape {shape}{what}, got "
       f"where.shape={tuple(mask.shape)}"
     )
   return mask
@@ -908,13 +927,19 @@ def topk_distillation(
       f"student_logits {s.shape[:-1]}, got shape {tuple(lp.shape)}"
     )
   mask = _mask(caller, where, s.shape[:-1])
-  acc = numerics.compute_dtype(s.dtype)
-  log_q = jax.nn.log_softmax(s.astype(acc) / temperature, axis=-1)
+  out_dtype = s.dtype
+  acc = numerics.compute_dtype(out_dtype)
+  s, lp = s.astype(acc), lp.astype(acc)
+  if mask is not None:  # masked rows: 0 in value and gradient, even NaN ones
+    s, lp = _masked_rows(mask, s), _masked_rows(mask, lp)
+  log_q = jax.nn.log_softmax(s / temperature, axis=-1)
   lq = jnp.take_along_axis(log_q, ids, axis=-1)
-  values = _topk_values(lp.astype(acc), lq, temperature, renormalize, tail)
+  # A teacher id outside [0, V) gives NaN (take_along_axis would wrap -1).
+  lq = numerics.nan_at_bad_ids(lq, ids, log_q.shape[-1])
+  values = _topk_values(lp, lq, temperature, renormalize, tail)
   if mask is not None:
     values = jnp.where(mask, values, 0)
-  return values.astype(s.dtype)
+  return values.astype(out_dtype)
 
 
 @domains.declare(
@@ -1002,5 +1027,7 @@ def linear_topk_distillation(
     chunk_size=chunk_size,
     axis_name=None,
   )
-  values = _topk_values(lp.astype(lq.dtype), lq, temperature, renormalize, tail)
+  lq = numerics.nan_at_bad_ids(lq, ids, w.shape[1])
+  lp = _masked_rows(valid, lp.astype(lq.dtype))
+  values = _topk_values(lp, lq, temperature, renormalize, tail)
   return jnp.where(valid, values, 0)

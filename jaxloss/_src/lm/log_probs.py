@@ -55,8 +55,10 @@ def _scaled_logits(cfg, x, w, b, start, size, acc):
 
 
 def _stats(cfg, x, w, b, labels, acc):
-  """Global per-token ``(lse [N], target logits [N, K], E_p[s] [N] or
-  None)`` of the scaled logits."""
+  """Global per-token ``(m [N], r [N], target logits [N, K], E_p[s] - m
+  [N] or None)`` of the scaled logits: the maximum ``m`` and ``r = lse -
+  m`` kept apart, so that ``log p = (s_y - m) - r`` and the entropy
+  ``r - (E_p[s] - m)`` never cancel a large common offset."""
   n = x.shape[0]
   local = labels - head.vocab_offset(cfg.axis_name, w.shape[1])
 
@@ -75,16 +77,16 @@ def _stats(cfg, x, w, b, labels, acc):
   )
   if cfg.axis_name is not None:
     (lse,), (tgt,), _ = tiling.lse_across(cfg.axis_name, [lse], [tgt])
-  mean_s = None if lse.sw is None else lse.m + lse.sw / lse.se
-  return tiling.finish_lse(lse.m, lse.se), tgt, mean_s
+  mean_rel = None if lse.sw is None else lse.sw / lse.se
+  return lse.m, jnp.log(lse.se), tgt, mean_rel
 
 
-def _outputs(lse, tgt, mean_s, valid):
-  logp = jnp.where(valid[:, None], tgt - lse[:, None], 0)
-  if mean_s is None:
-    ent = jnp.zeros_like(lse)
+def _outputs(m, r, tgt, mean_rel, valid):
+  logp = jnp.where(valid[:, None], (tgt - m[:, None]) - r[:, None], 0)
+  if mean_rel is None:
+    ent = jnp.zeros_like(r)
   else:
-    ent = jnp.where(valid, lse - mean_s, 0)
+    ent = jnp.where(valid, r - mean_rel, 0)
   return logp, ent
 
 
@@ -100,15 +102,15 @@ def _head_fwd(cfg, x, w, b, labels, valid):
     valid: bool ``[N]``.
   """
   acc = numerics.compute_dtype(x.dtype)
-  lse, tgt, mean_s = _stats(cfg, x, w, b, labels, acc)
+  m, r, tgt, mean_rel = _stats(cfg, x, w, b, labels, acc)
   return (
-    _outputs(lse, tgt, mean_s, valid),
-    (x, w, b, labels, valid, lse, mean_s),
+    _outputs(m, r, tgt, mean_rel, valid),
+    (x, w, b, labels, valid, m, r, mean_rel),
   )
 
 
 def _head_bwd(cfg, res, cotangents):
-  x, w, b, labels, valid, lse, mean_s = res
+  x, w, b, labels, valid, m, r, mean_rel = res
   g_lp, g_ent = cotangents
   acc = numerics.compute_dtype(x.dtype)
   n, k = labels.shape
@@ -120,11 +122,12 @@ def _head_bwd(cfg, res, cotangents):
 
   def dz(start, size):
     s, ds_dz = _scaled_logits(cfg, x, w, b, start, size, acc)
-    p = jnp.exp(s - lse[:, None])
+    s_rel = s - m[:, None]
+    p = jnp.exp(s_rel - r[:, None])
     # d log p_k / d s_v = [v = y_k] - p_v;  d H / d s_v = p_v (E_p[s] - s_v).
     coef = -g_sum[:, None]
     if cfg.entropy:
-      coef = coef + g_ent[:, None] * (mean_s[:, None] - s)
+      coef = coef + g_ent[:, None] * (mean_rel[:, None] - s_rel)
     ds = p * coef
     rel = local - start
     inside = (rel >= 0) & (rel < size)
@@ -137,7 +140,8 @@ def _head_bwd(cfg, res, cotangents):
       )
     return jnp.where(valid[:, None], ds * ds_dz, 0)
 
-  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, (labels, lse, g_lp))
+  refs = (labels, m, r, g_lp)
+  dx, dw, db = head.head_backward(cfg, x, w, b, valid, dz, refs)
   return dx, dw, db, None, None
 
 
@@ -221,8 +225,8 @@ def _log_probs(
   x, w, b = head.head_arrays(
     caller, embeddings, weight, bias, w_name=w_name, b_name=b_name
   )
-  if axis_name is not None:
-    tiling.axis_size(caller, axis_name)
+  shards = 1 if axis_name is None else tiling.axis_size(caller, axis_name)
+  vocab = w.shape[1] * shards
   y = head.int_labels(caller, "labels", labels, x.shape[:-1])
   valid = y != ignore_index
   if isinstance(support, sampling.SamplingRule):
@@ -245,6 +249,8 @@ def _log_probs(
       y,
       valid,
       support,
+      vocab=vocab,
+      ignore_index=ignore_index,
       temperature=temperature,
       logit_softcap=logit_softcap,
       return_entropy=return_entropy,
@@ -263,12 +269,26 @@ def _log_probs(
     chunk_size=chunk_size,
     axis_name=axis_name,
   )
-  logp = logp[..., 0]
+  # A label outside [0, V) (not ignore_index) makes its value NaN.
+  logp = numerics.nan_at_bad_ids(
+    logp[..., 0], y, vocab, ignore_index=ignore_index
+  )
   return (logp, ent) if return_entropy else logp
 
 
 def _support_log_probs(
-  caller, x, w, b, y, valid, support, *, return_entropy, **head_options
+  caller,
+  x,
+  w,
+  b,
+  y,
+  valid,
+  support,
+  *,
+  vocab,
+  ignore_index,
+  return_entropy,
+  **head_options,
 ):
   """Log-probabilities renormalised over the sampler's support ids: the
   chunked kernel gives ``log p`` of the label and of the ``K`` support ids
@@ -298,6 +318,11 @@ def _support_log_probs(
   norm = jax.nn.logsumexp(inside, axis=-1)
   norm = jnp.where(valid, jnp.where(has, norm, jnp.nan), 0)
   out = jnp.where(valid, logp[..., 0] - norm, 0)
+  # A label or support id outside [0, V) (not padding) makes the value NaN.
+  out = numerics.nan_at_bad_ids(out, y, vocab, ignore_index=ignore_index)
+  out = numerics.nan_at_bad_ids(
+    out, ids, vocab, where=member & valid[..., None]
+  )
   if not return_entropy:
     return out
   log_q = jnp.where(member, logp[..., 1:] - norm[..., None], 0)

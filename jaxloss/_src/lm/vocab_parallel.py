@@ -42,16 +42,22 @@ def _shard_fwd(cfg, z, labels, valid):
   s, _ = head.softcap(z, cfg.logit_softcap)
   rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
   tgt = head.pick(s, rel[:, None])[:, 0]
-  tot = jnp.sum(s, axis=-1) if cfg.label_smoothing else jnp.zeros_like(tgt)
-  lse, tgt, tot = ce.global_stats(cfg, (tiling.lse_of(s), tgt, tot))
-  return ce.token_values(cfg, lse, tgt, tot, valid), (z, labels, valid, lse)
+  lse = tiling.lse_of(s)
+  if cfg.label_smoothing:  # relative to the shard's maximum
+    tot = jnp.sum(s - tiling.finite_shift(lse.m)[:, None], axis=-1)
+  else:
+    tot = jnp.zeros_like(tgt)
+  m, r, tgt, tot = ce.global_stats(cfg, (lse, tgt, tot), s.shape[-1])
+  values = ce.token_values(cfg, m, r, tgt, tot, valid)
+  return values, (z, labels, valid, m, r)
 
 
 def _shard_bwd(cfg, res, g):
-  z, labels, valid, lse = res
+  z, labels, valid, m, r = res
   s, t = head.softcap(z, cfg.logit_softcap)
   rel = labels - head.vocab_offset(cfg.axis_name, z.shape[-1])
-  return ce.dlogits(cfg, s, t, lse, g.astype(z.dtype), rel, valid), None, None
+  dz = ce.dlogits(cfg, s, t, m, r, g.astype(z.dtype), rel, valid)
+  return dz, None, None
 
 
 _shard_token_losses = tiling.tiled_vjp(_shard_fwd, _shard_bwd)
@@ -159,7 +165,9 @@ def vocab_parallel_cross_entropy(
   values: jax.Array = _shard_token_losses(cfg, z2, y1, valid)  # pyright: ignore[reportAssignmentType]
   return ce.finish(
     caller,
-    values.reshape(y.shape),
+    numerics.nan_at_bad_ids(
+      values.reshape(y.shape), y, cfg.vocab_total, ignore_index=ignore_index
+    ),
     valid.reshape(y.shape),
     out_dtype,
     sample_weight=sample_weight,
