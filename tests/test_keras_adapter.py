@@ -417,8 +417,9 @@ def test_adapters_are_declared_with_their_class_signature():
   # Each adapter is a class statement in jaxloss/keras/_losses.py naming its
   # jaxloss class; its constructor takes that class's keywords (under
   # Keras's names) after Keras's reduction, name and dtype.
-  assert set(jk.__all__) == set(jk.ADAPTERS) | {
+  assert set(jk.__all__) == set(jk.ADAPTERS) | set(jk.FUNCTIONS) | {
     "ADAPTERS",
+    "FUNCTIONS",
     "JaxlossLoss",
     "from_jaxloss",
     "regularizers",

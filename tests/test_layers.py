@@ -25,7 +25,10 @@ LAYERS = [
   ("loss objects", ["_src/objects"]),
   ("losses", ["_src/losses/", "_src/lm/", "_src/regularizers"]),
   ("combinators", ["_src/multi_output", "_src/debug", "_src/testing"]),
-  ("adapters", ["optax", "flax/", "keras/", "regularizers", "__init__"]),
+  (
+    "adapters",
+    ["optax", "flax/", "keras/", "regularizers", "testing", "__init__"],
+  ),
 ]
 
 

@@ -106,7 +106,10 @@ def test_random_inputs_finite_values_and_nan_propagation(spec):
     context = f"{spec.name}: batch={batch}, seed={seed}, dtype={dtype}"
     values = _call(spec, args)
     assert isinstance(values, jax.Array), context
-    assert values.dtype == jnp.dtype(dtype), (context, values.dtype)
+    want = jnp.dtype(dtype) if spec.half_out is None else spec.half_out
+    if jnp.dtype(dtype).itemsize > 2:
+      want = jnp.dtype(dtype)
+    assert values.dtype == want, (context, values.dtype)
     if spec.per_sample:
       assert values.ndim == spec.value_rank, context
       assert values.shape[0] == batch, context
@@ -213,6 +216,39 @@ NOT_CLASS_IDS = {
   "z_loss": "y_true is unused",
   "cox_ph-efron-strata": "strata are identities",
   "rnnt_loss_from_log_probs": "lengths only (labels enter as log-probs)",
+  # identities compared for equality only (metric learning, issue 27)
+  "multi_similarity": "labels are identities",
+  "margin_loss": "labels are identities (beta is per class, see below)",
+  "margin_loss-per-class": "labels index a per-class beta; not yet covered",
+  "tuplet_margin": "labels are identities",
+  "fast_ap": "labels are identities",
+  "circle-stop-weight-gradient": "labels are identities",
+  # lengths, not ids
+  "dpo_sigmoid_norm": "sequence lengths",
+  "dpo_ipo_lengths": "sequence lengths",
+  "rnnt_loss-fastemit-clamp": "covered by rnnt_loss's entry (same kernel)",
+  # class ids whose out-of-range rule is not in this property yet (listed
+  # as open in the changelog): proxies, router, MTP and fused-head extras
+  "coca_loss": "caption token ids; not yet covered",
+  "topk_distillation_tail": "covered by topk_distillation (same kernel)",
+  "load_balancing_loss": "expert ids; not yet covered",
+  "sequence_load_balancing_loss": "expert ids; not yet covered",
+  "linear_cross_entropy_dft": "covered by linear_cross_entropy",
+  "linear_cross_entropy_lse": "covered by linear_cross_entropy",
+  "multi_token_prediction_loss": "covered by linear_cross_entropy's kernel",
+  "proxy_nca": "class ids into proxies; not yet covered",
+  "proxy_nca-fixed-centres": "class ids into proxies; not yet covered",
+  "proxy_anchor": "class ids into proxies; not yet covered",
+  "soft_triple": "class ids into proxies; not yet covered",
+  "soft_triple-fixed-centres": "class ids into proxies; not yet covered",
+  "subcenter_arcface": "class ids into proxies; not yet covered",
+  "subcenter_arcface-fixed-centres": "class ids into proxies; not yet covered",
+  "large_margin_softmax": "class ids into weights; not yet covered",
+  "large_margin_softmax-fixed-centres": "class ids; not yet covered",
+  "sphereface": "class ids into weights; not yet covered",
+  "sphereface-fixed-centres": "class ids into weights; not yet covered",
+  "normalized_softmax": "class ids into weights; not yet covered",
+  "normalized_softmax-fixed-centres": "class ids; not yet covered",
 }
 
 

@@ -593,6 +593,34 @@ class ZLoss(JaxlossLoss, core=jaxloss.ZLoss):
   """Keras form of :class:`jaxloss.ZLoss`."""
 
 
+class KLDiv(JaxlossLoss, core=jaxloss.KLDiv):
+  """Keras form of :class:`jaxloss.KLDiv`."""
+
+
+class MCCLoss(JaxlossLoss, core=jaxloss.MCCLoss):
+  """Keras form of :class:`jaxloss.MCCLoss`."""
+
+
+class FastAP(JaxlossLoss, core=jaxloss.FastAP):
+  """Keras form of :class:`jaxloss.FastAP`."""
+
+
+class MarginLoss(JaxlossLoss, core=jaxloss.MarginLoss):
+  """Keras form of :class:`jaxloss.MarginLoss`."""
+
+
+class MultiSimilarity(JaxlossLoss, core=jaxloss.MultiSimilarity):
+  """Keras form of :class:`jaxloss.MultiSimilarity`."""
+
+
+class TupletMargin(JaxlossLoss, core=jaxloss.TupletMargin):
+  """Keras form of :class:`jaxloss.TupletMargin`."""
+
+
+class MSSSIML1Loss(JaxlossLoss, core=jaxloss.MSSSIML1Loss):
+  """Keras form of :class:`jaxloss.MSSSIML1Loss`."""
+
+
 ADAPTERS: dict[str, type[JaxlossLoss]] = {
   cls.__name__: cls for cls in JaxlossLoss.__subclasses__()
 }
@@ -663,6 +691,7 @@ __all__ = [
   "EnergyScore",
   "EvidentialRegression",
   "FBetaLoss",
+  "FastAP",
   "FocalTversky",
   "GIoULoss",
   "GradientDifferenceLoss",
@@ -671,6 +700,7 @@ __all__ = [
   "Huber",
   "IoULoss",
   "Jaccard",
+  "KLDiv",
   "KLDivergence",
   "LDAMLoss",
   "LiftedStructLoss",
@@ -680,14 +710,18 @@ __all__ = [
   "LogitAdjustedCrossentropy",
   "LovaszHinge",
   "LovaszSoftmax",
+  "MCCLoss",
   "MMD",
+  "MSSSIML1Loss",
   "MSSSIMLoss",
+  "MarginLoss",
   "MeanAbsoluteError",
   "MeanAbsolutePercentageError",
   "MeanSquaredError",
   "MeanSquaredLogarithmicError",
   "MultiLabelSoftMarginLoss",
   "MultiMarginLoss",
+  "MultiSimilarity",
   "NpairsLoss",
   "PSNRLoss",
   "PairwiseHinge",
@@ -707,6 +741,7 @@ __all__ = [
   "TaylorCrossentropy",
   "TripletHardLoss",
   "TripletSemiHardLoss",
+  "TupletMargin",
   "Tversky",
   "WeightedKappaLoss",
   "ZLoss",

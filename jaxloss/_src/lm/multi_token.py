@@ -81,7 +81,7 @@ def multi_token_prediction_loss(
     TypeError: for non-floating arrays or non-integer labels.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.zeros((2, 3, 4))          # K = 2 depths, 3 tokens, D = 4

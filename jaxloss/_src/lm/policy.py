@@ -13,6 +13,7 @@ import math
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -606,6 +607,8 @@ def policy_gradient(
   ent_keep = None
   if select_entropy:
     assert ent is not None
+    # A quantile of no tokens has no value: say so, not an IndexError.
+    empty.require_samples(caller, "logps", mask)
     ent_keep = entropy_keep(ent, mask, top_entropy_quantile)
     keep = keep & ent_keep
   policy = jnp.where(keep, policy, 0)

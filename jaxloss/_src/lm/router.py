@@ -113,7 +113,7 @@ def load_balancing_loss(
       mask.
     ValueError: for mismatched shapes or an unbound axis.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> p = jnp.array([[0.7, 0.3], [0.6, 0.4]])
@@ -193,7 +193,7 @@ def sequence_load_balancing_loss(
       mask.
     ValueError: for mismatched shapes.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> p = jnp.array([[[0.7, 0.3], [0.6, 0.4]]])
@@ -263,7 +263,7 @@ def router_z_loss(router_logits: InputLike) -> jax.Array:
     TypeError: for non-floating logits.
     ValueError: for a scalar.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.router_z_loss(jnp.zeros((1, 4)))

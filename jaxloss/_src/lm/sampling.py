@@ -35,7 +35,7 @@ class SamplingRule(NamedTuple):
   ``max_candidates`` most likely tokens (a static bound: a top-p or min-p
   set larger than it is cut there).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.SamplingRule(top_k=50, top_p=0.9)
     SamplingRule(top_k=50, top_p=0.9, min_p=None, max_candidates=64)

@@ -142,7 +142,7 @@ def segment_reduce(
     TypeError: for non-floating values, non-integer ids or a non-bool mask.
     ValueError: for mismatched shapes or bad options.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.segment_reduce([[1.0, 2.0, 3.0, 9.0]], [[1, 1, 2, 0]],
     ...                        num_segments=2)
@@ -198,7 +198,7 @@ def segment_broadcast(
   Returns:
     ``[..., T]`` in the values' dtype.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.segment_broadcast([[0.5, -1.0]], [[1, 1, 2, 0]])
     Array([[ 0.5,  0.5, -1. ,  0. ]], dtype=float32)

@@ -721,7 +721,7 @@ def coca_loss(
   Returns:
     A scalar: the loss of the whole batch.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> e = jnp.eye(2, 3)
@@ -736,6 +736,7 @@ def coca_loss(
     Models", 2022, eq. (3); open_clip ``CoCaLoss``.
   """
   caller = "coca_loss"
+  validation.number(caller, "scale", scale)
   validation.number(caller, "clip_loss_weight", clip_loss_weight)
   validation.number(caller, "caption_loss_weight", caption_loss_weight)
   validation.integer(caller, "pad_id", pad_id)
@@ -746,6 +747,7 @@ def coca_loss(
   )
   shapes.check_rank(caller, "image_embeddings", x, 2)
   shapes.check_same_shape(caller, image_embeddings=x, text_embeddings=y)
+  empty.require_samples(caller, "image_embeddings", x)
   clip = clip_loss(x, y, scale=scale, chunk_size=chunk_size)
   labels = numerics.labels(caller, "caption_labels", caption_labels)
   (logits,), out_dtype = numerics.floats(caller, caption_logits=caption_logits)

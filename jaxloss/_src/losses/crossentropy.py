@@ -633,7 +633,7 @@ def kl_div(
   Returns:
     ``[...]``: the sum of the terms over the last axis.
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> jaxloss.kl_div([[0.5, 0.5]], jnp.log(jnp.array([[0.25, 0.75]])))

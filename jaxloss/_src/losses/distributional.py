@@ -18,7 +18,6 @@ import math
 
 import jax
 import jax.numpy as jnp
-from jax.scipy.special import ndtr
 
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -283,6 +282,9 @@ def crps_gaussian(
   z = (y - mu) / safe_s
   pdf = jnp.exp(-0.5 * jnp.square(z)) / math.sqrt(2 * math.pi)
   # jax.scipy.special on first use: importing it costs import jaxloss ~15 ms.
+
+  # jax.scipy.special on first use: importing it costs import jaxloss ~15 ms.
+  from jax.scipy.special import ndtr  # noqa: PLC0415
 
   value = safe_s * (z * (2 * ndtr(z) - 1) + 2 * pdf - 1 / math.sqrt(math.pi))
   return _degenerate(regular, value, y, mu, s).astype(dt)

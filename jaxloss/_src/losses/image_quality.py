@@ -631,7 +631,7 @@ def ms_ssim_l1_loss(
   Returns:
     ``[B]`` losses (kornia's ``reduction="mean"`` is their mean).
 
-  Example:
+  Examples:
     >>> import jax.numpy as jnp
     >>> import jaxloss
     >>> x = jnp.linspace(0.0, 1.0, 2 * 8 * 8 * 3).reshape(2, 8, 8, 3)

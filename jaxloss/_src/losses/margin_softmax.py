@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxloss._src import domains
+from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -385,7 +386,7 @@ def proxy_nca(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.proxy_nca([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]])
     Array([0.12692805], dtype=float32)
@@ -438,7 +439,7 @@ def proxy_anchor(
   Returns:
     A scalar: the loss of the whole batch.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.proxy_anchor([0, 1], [[1.0, 0.0], [0.0, 1.0]],
     ...                      [[1.0, 0.0], [0.0, 1.0]], alpha=1.0).shape
@@ -453,6 +454,7 @@ def proxy_anchor(
   validation.number(caller, "margin", margin)
   validation.check_range(caller, "alpha", alpha, low=0.0, low_open=True)
   labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  empty.require_samples(caller, "y_pred", emb)
   cos = _cosines(emb, cen)
   own = labels[:, None] == jnp.arange(cen.shape[0])[None, :]
   pos = jax.nn.softplus(
@@ -499,7 +501,7 @@ def soft_triple(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.soft_triple([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]],
     ...                     centers_per_class=1).shape
@@ -555,7 +557,7 @@ def subcenter_arcface(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.subcenter_arcface([0], [[1.0, 0.0]],
     ...                           [[1.0, 0.0], [0.0, 1.0]],
@@ -632,7 +634,7 @@ def large_margin_softmax(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.large_margin_softmax([0], [[1.0, 0.0]],
     ...                              [[1.0, 0.0], [0.0, 1.0]]).shape
@@ -670,7 +672,7 @@ def sphereface(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.sphereface([0], [[1.0, 0.0]], [[1.0, 0.0], [0.0, 1.0]]).shape
     (1,)
@@ -706,7 +708,7 @@ def normalized_softmax(
   Returns:
     Per-sample losses ``[B]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.normalized_softmax([0], [[1.0, 0.0]],
     ...                            [[1.0, 0.0], [0.0, 1.0]]).shape

@@ -110,7 +110,7 @@ def multi_similarity(
   Returns:
     ``[N]`` losses.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]
     >>> jaxloss.multi_similarity([0, 0, 1], e).shape
@@ -174,7 +174,7 @@ def margin_loss(
   Returns:
     A scalar: the loss of the whole batch.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]
     >>> jaxloss.margin_loss([0, 0, 1], e).shape
@@ -258,7 +258,7 @@ def tuplet_margin(
   Returns:
     A scalar: the loss of the whole batch.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]
     >>> jaxloss.tuplet_margin([0, 0, 1], e).shape
@@ -318,7 +318,7 @@ def fast_ap(
   Returns:
     A scalar: the loss of the whole batch.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0]]
     >>> jaxloss.fast_ap([0, 0, 1], e).shape
@@ -399,7 +399,7 @@ def batch_hard_miner(
     ``(positive, negative)`` boolean masks ``[N, M]``, at most one entry
     per row each: the ``pairs`` argument of the pair losses.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]]
     >>> pos, neg = jaxloss.batch_hard_miner([0, 0, 1, 1], e)
@@ -458,7 +458,7 @@ def triplet_margin_miner(
   Returns:
     ``(positive, negative)`` boolean masks ``[N, M]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]]
     >>> pos, neg = jaxloss.triplet_margin_miner(
@@ -513,7 +513,7 @@ def multi_similarity_miner(
   Returns:
     ``(positive, negative)`` boolean masks ``[N, M]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]]
     >>> pos, neg = jaxloss.multi_similarity_miner([0, 0, 1, 1], e)
@@ -563,7 +563,7 @@ def pair_margin_miner(
   Returns:
     ``(positive, negative)`` boolean masks ``[N, M]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]]
     >>> pos, neg = jaxloss.pair_margin_miner([0, 0, 1, 1], e)
@@ -608,7 +608,7 @@ def angular_miner(
   Returns:
     ``(positive, negative)`` boolean masks ``[N, M]``.
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> e = [[1.0, 0.0], [0.8, 0.6], [0.0, 1.0], [0.6, 0.8]]
     >>> pos, neg = jaxloss.angular_miner([0, 0, 1, 1], e, angle=10.0)

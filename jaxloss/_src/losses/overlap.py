@@ -351,7 +351,7 @@ def mcc_loss(
   Returns:
     ``y_pred``'s shape without ``axis`` (a scalar for ``axis=None``).
 
-  Example:
+  Examples:
     >>> import jaxloss
     >>> jaxloss.mcc_loss([[1.0, 0.0]], [[1.0, 0.0]], eps=1e-5)
     Array(0., dtype=float32)
