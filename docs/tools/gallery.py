@@ -480,7 +480,7 @@ def embedding_panels() -> list[Panel]:
 
   def triplet(margin):
     # Anchor at 0, positive at distance 1, negative at distance x (1-D).
-    return lambda d: jaxloss.triplet_margin(
+    return lambda d: jaxloss.triplet_margin_loss(
       jnp.zeros((1, 1)), jnp.ones((1, 1)), d.reshape(1, 1), margin=margin
     )[0]
 
