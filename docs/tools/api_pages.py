@@ -131,8 +131,12 @@ def _type_alias_entry(name: str) -> str:
 def _entry(module: str, name: str, names_of: dict[str, list[str]]) -> str:
   if module == "jaxloss" and name in TYPE_ALIASES:
     return _type_alias_entry(name)
-  obj = getattr(importlib.import_module(module), name)
-  if "<locals>" in getattr(obj, "__qualname__", ""):
+  owner = importlib.import_module(module)
+  obj = getattr(owner, name)
+  # Keras's functional forms (jaxloss.keras.huber, ...) are made from
+  # Keras's own signatures at import: written out like a closure.
+  made = name in getattr(owner, "FUNCTIONS", {})
+  if made or "<locals>" in getattr(obj, "__qualname__", ""):
     # A closure bound to a module-level name (``modules`` of the Flax
     # adapters): mkdocstrings cannot follow it to a definition, so its
     # signature and docstring are written out here.
