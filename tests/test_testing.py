@@ -6,7 +6,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -14,6 +13,10 @@ import pytest
 
 import jaxloss
 from jaxloss import testing
+from tests.optional import require
+
+# The Flax module cases need the flax extra (the whole module skips without).
+nn = require("flax.linen")
 
 RNG = np.random.default_rng(0)
 Y = RNG.normal(size=(4, 5)).astype(np.float32)
