@@ -102,7 +102,48 @@ def _freeze(value):
 
 
 @dataclass_transform(frozen_default=True, kw_only_default=True)
-@dataclasses.dataclass(frozen=True, kw_only=True)
+def _fields_of(cls):
+  """Makes ``cls`` a dataclass whose methods are :class:`Loss`'s own.
+
+  The standard library builds the fields (``dataclasses.fields``,
+  ``replace`` and ``asdict`` work as for any dataclass), but generates no
+  methods: ``__init__``, ``__repr__``, ``__eq__``, ``__hash__`` and the
+  frozen ``__setattr__`` are written once on ``Loss`` and read the class's
+  ``_field_defaults``. Generating them (by ``exec``) for each of the
+  hundred-odd loss classes made up most of the cost of ``import jaxloss``.
+  Type checkers see a frozen, keyword-only dataclass, as the decorator
+  says.
+  """
+  dataclasses.dataclass(kw_only=True, init=False, repr=False, eq=False)(cls)
+  cls._field_defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+  return cls
+
+
+class _InitSignature:
+  """``inspect.signature(cls)`` of a loss class: its fields as keyword-only
+  parameters with their defaults, what a generated ``__init__`` would show
+  (the Keras adapters and ``help`` read it). On an instance it is None, so
+  that an object's signature stays its ``__call__``'s."""
+
+  def __get__(self, obj, cls) -> inspect.Signature | None:
+    if obj is not None:
+      return None
+    fields = cls.__dataclass_fields__
+    return inspect.Signature(
+      [
+        inspect.Parameter(
+          name,
+          inspect.Parameter.KEYWORD_ONLY,
+          default=default,
+          annotation=fields[name].type,
+        )
+        for name, default in cls._field_defaults.items()
+      ]
+    )
+
+
+@dataclass_transform(frozen_default=True, kw_only_default=True)
+@_fields_of
 class Loss:
   """Base of every loss object: hyper-parameters + reduction, name, dtype.
 
@@ -167,6 +208,9 @@ class Loss:
   # batch (Dice with axis=None, F-beta with mode="batch") is held to the
   # per-sample rule at call time.
   batch_level: ClassVar[bool] = False
+  # Every field's name and default, in order (set by ``_fields_of``).
+  _field_defaults: ClassVar[dict[str, Any]]
+  __signature__: ClassVar[Any] = _InitSignature()
 
   def __init_subclass__(
     cls,
@@ -183,9 +227,12 @@ class Loss:
     **kwargs: Any,
   ) -> None:
     super().__init_subclass__(**kwargs)
+    # The function's parameters, read once: its positional inputs and its
+    # keyword-only hyper-parameters (checked against the fields below).
+    params = inspect.signature(fn).parameters if fn is not None else {}
     if fn is not None:
       cls.fn = staticmethod(fn)  # pyright: ignore[reportAttributeAccessIssue]
-      cls.inputs = _positional_inputs(fn)
+      cls.inputs = _positional_inputs(params)
     if where_fn is not None:
       cls.where_fn = staticmethod(where_fn)
     if mean_terms is not None:
@@ -198,14 +245,60 @@ class Loss:
       cls._default_name = default_name or fn.__name__
     if fn is not None and cls.__doc__ is None:
       cls.__doc__ = f"Loss object for :func:`jaxloss.{fn.__name__}`."
-    dataclasses.dataclass(frozen=True, kw_only=True)(cls)
+    _fields_of(cls)
     if fn is not None:
-      _check_fields(cls, fn, tuple(exclude) + cls.keyword_inputs)
+      _check_fields(cls, fn, params, tuple(exclude) + cls.keyword_inputs)
     jax.tree_util.register_pytree_with_keys(
       cls, cls._flatten_with_keys, cls._unflatten, cls._flatten
     )
     if register if register is not None else fn is not None:
       _register_class(cls, aliases, default_name)
+
+  # --------------------------- the methods a frozen dataclass would have
+
+  def __init__(self, **config: Any) -> None:
+    cls = type(self)
+    unknown = config.keys() - cls._field_defaults.keys()
+    if unknown:
+      raise TypeError(
+        f"{cls.__name__}.__init__() got an unexpected keyword argument "
+        f"{min(unknown)!r}"
+      )
+    for name, default in cls._field_defaults.items():
+      value = config.get(name, default)
+      if value is dataclasses.MISSING:
+        raise TypeError(
+          f"{cls.__name__}.__init__() missing required keyword argument "
+          f"{name!r}"
+        )
+      object.__setattr__(self, name, value)
+    self.__post_init__()
+
+  def _values(self) -> tuple[Any, ...]:
+    return tuple(getattr(self, name) for name in type(self)._field_defaults)
+
+  def __repr__(self) -> str:
+    fields = ", ".join(
+      f"{name}={getattr(self, name)!r}" for name in type(self)._field_defaults
+    )
+    return f"{type(self).__qualname__}({fields})"
+
+  def __eq__(self, other: object) -> bool:
+    if other.__class__ is not self.__class__:
+      return NotImplemented
+    assert isinstance(other, Loss)
+    return self._values() == other._values()
+
+  def __hash__(self) -> int:
+    return hash(self._values())
+
+  def __setattr__(self, name: str, value: Any) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+  def __delattr__(self, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
+
+  # -------------------------------------------------------------------
 
   def __post_init__(self) -> None:
     cls_name = type(self).__name__
@@ -241,7 +334,7 @@ class Loss:
   # ------------------------------------------------------------ pytree
 
   def _fields(self) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(self))
+    return tuple(type(self)._field_defaults)
 
   def _flatten_with_keys(self):
     children, leaf_names, static = [], [], []
@@ -278,9 +371,7 @@ class Loss:
   @classmethod
   def hyper_parameter_names(cls) -> tuple[str, ...]:
     """The hyper-parameter fields' names, in order."""
-    return tuple(
-      f.name for f in dataclasses.fields(cls) if f.name not in _BASE_FIELDS
-    )
+    return tuple(n for n in cls._field_defaults if n not in _BASE_FIELDS)
 
   def hyper_parameters(self) -> dict[str, Any]:
     """The hyper-parameters by name (the kernel's keyword arguments)."""
@@ -390,7 +481,7 @@ class Loss:
     return cls(**config)
 
 
-_BASE_FIELDS = frozenset(f.name for f in dataclasses.fields(Loss))
+_BASE_FIELDS = frozenset(Loss._field_defaults)
 
 
 def _refuse_keras_wrapper(obj):
@@ -463,19 +554,21 @@ def _user_mask(cls_name, where, shape):
   return shapes.leading_broadcast(cls_name, "where", where, shape)
 
 
-def _positional_inputs(fn) -> tuple[str, ...]:
-  """Names of the inputs ``fn`` takes before its keyword-only arguments."""
+def _positional_inputs(params) -> tuple[str, ...]:
+  """Names of the inputs a function with parameters ``params`` (its
+  ``inspect.signature(fn).parameters``) takes before its keyword-only
+  arguments."""
   return tuple(
     p.name
-    for p in inspect.signature(fn).parameters.values()
+    for p in params.values()
     if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
   )
 
 
-def _check_fields(cls, fn, exclude) -> None:
-  """The class's fields must be ``fn``'s keyword-only hyper-parameters:
-  the same names, in the same order, with the same defaults."""
-  params = inspect.signature(fn).parameters
+def _check_fields(cls, fn, params, exclude) -> None:
+  """The class's fields must be ``fn``'s keyword-only hyper-parameters
+  (``params`` is ``inspect.signature(fn).parameters``): the same names, in
+  the same order, with the same defaults."""
   for k in cls.keyword_inputs:
     if k not in params or params[k].kind is not params[k].KEYWORD_ONLY:
       raise TypeError(
@@ -491,9 +584,9 @@ def _check_fields(cls, fn, exclude) -> None:
     if default is inspect.Parameter.empty:
       raise TypeError(f"{fn.__name__}: keyword {name} needs a default")
   declared = [
-    (f.name, f.default)
-    for f in dataclasses.fields(cls)
-    if f.name not in _BASE_FIELDS
+    (name, default)
+    for name, default in cls._field_defaults.items()
+    if name not in _BASE_FIELDS
   ]
   if [n for n, _ in declared] != [n for n, _ in expected]:
     raise TypeError(
