@@ -70,6 +70,43 @@ def test_exclude_and_keyword_inputs_are_not_fields():
     _declare({"scale": 1.0, "power": 2}, keyword_inputs=("y_true",))
 
 
+def test_loss_classes_behave_as_frozen_keyword_only_dataclasses():
+  """The dataclass methods are written once on ``Loss`` (not generated per
+  class); each class still behaves as a frozen, keyword-only dataclass."""
+  import inspect
+
+  obj = jaxloss.Huber(delta=2.0)
+  assert dataclasses.is_dataclass(obj)
+  assert dataclasses.asdict(obj) == {
+    "reduction": "sum_over_batch_size",
+    "name": "huber_loss",
+    "dtype": None,
+    "delta": 2.0,
+  }
+  assert repr(obj) == (
+    "Huber(reduction='sum_over_batch_size', name='huber_loss', dtype=None, "
+    "delta=2.0)"
+  )
+  assert dataclasses.replace(obj, delta=3.0) == jaxloss.Huber(delta=3.0)
+  assert obj == jaxloss.Huber(delta=2.0) and obj != jaxloss.Huber()
+  assert hash(obj) == hash(jaxloss.Huber(delta=2.0))
+  assert obj != jaxloss.LogCosh() and obj != "Huber"
+  with pytest.raises(dataclasses.FrozenInstanceError):
+    obj.delta = 3.0  # pyright: ignore[reportAttributeAccessIssue]
+  with pytest.raises(dataclasses.FrozenInstanceError):
+    del obj.delta  # pyright: ignore[reportAttributeAccessIssue]
+  with pytest.raises(TypeError, match="unexpected keyword argument 'delt'"):
+    jaxloss.Huber(delt=2.0)  # pyright: ignore[reportCallIssue]
+  with pytest.raises(TypeError, match="positional"):
+    jaxloss.Huber(2.0)  # pyright: ignore[reportCallIssue]
+  # The class's signature is its constructor's; an object's is its call's.
+  assert str(inspect.signature(jaxloss.Huber)) == (
+    "(*, reduction: 'str | None' = 'sum_over_batch_size', name: 'str | "
+    "None' = None, dtype: 'Any' = None, delta: 'float | jax.Array' = 1.0)"
+  )
+  assert "sample_weight" in inspect.signature(obj).parameters
+
+
 def test_every_registered_class_is_declared_in_its_module():
   """Go-to-definition on a class lands on a class statement in the module
   that defines its function."""
