@@ -648,7 +648,7 @@ def _pref_spec(name, fn, n, mean, kwargs, low=-3.0):
     kwargs=kwargs,
     reference=reference,
     reference_source="NumPy float64 per-segment sums / means (token loops) "
-    "then the paper's equation (this module)",
+    "then the paper's equation (tests/specs/lm_preference.py)",
     edge_inputs=_pref_edges(n),
     diff_argnums=(0, 1),
     value_rank=2,
