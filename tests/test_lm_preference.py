@@ -2,7 +2,7 @@
 RPO, WPO, LD-DPO, f-divergences; CPO's AlphaPO; KTO's APO-zero).
 
 References: the NumPy float64 transcription of TRL's trainers in
-``tests/specs/lm_post.py`` (``trl_dpo_reference``, ``trl_cpo_reference``,
+``tests/specs/lm_preference.py`` (``trl_dpo_reference``, ``trl_cpo_reference``,
 ``trl_wpo_reference``; TRL 1.16.0), and here
 transcriptions of TRL's LD-DPO masks and KTO's APO-zero branch. Gradients
 are checked against central differences of those float64 references, so
@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 
 import jaxloss
-from tests.specs import lm_post
+from tests.specs import lm_preference
 
 B = 5
-VARIANTS = {s.name: s for s in lm_post.PREFERENCE_VARIANTS}
+VARIANTS = {s.name: s for s in lm_preference.PREFERENCE_VARIANTS}
 GRAD_VARIANTS = [n for n in VARIANTS if n != "wpo_logps"]
 
 
@@ -156,7 +156,7 @@ def test_wpo_weights_carry_no_gradient(x64):
 
 
 def test_wpo_logps_gradient_is_stopped():
-  lp, logits, where = lm_post._wpo_inputs(np.random.default_rng(0), 2)
+  lp, logits, where = lm_preference._wpo_inputs(np.random.default_rng(0), 2)
   g = jax.grad(
     lambda a, s: jnp.sum(jaxloss.wpo_logps(a, s, where=where)), (0, 1)
   )(lp.astype(np.float32), logits.astype(np.float32))
@@ -209,10 +209,10 @@ def test_length_desensitized_logps_match_trl(ld_alpha, x64):
     c, r, chosen_where=mc, rejected_where=mr, ld_alpha=ld_alpha
   )
   np.testing.assert_allclose(
-    got_c, lm_post.trl_ld_reference(c, mc, shared, ld_alpha), rtol=1e-12
+    got_c, lm_preference.trl_ld_reference(c, mc, shared, ld_alpha), rtol=1e-12
   )
   np.testing.assert_allclose(
-    got_r, lm_post.trl_ld_reference(r, mr, shared, ld_alpha), rtol=1e-12
+    got_r, lm_preference.trl_ld_reference(r, mr, shared, ld_alpha), rtol=1e-12
   )
   if ld_alpha == 1.0:
     np.testing.assert_allclose(got_c, np.where(mc, c, 0).sum(-1), rtol=1e-12)
@@ -273,7 +273,7 @@ def test_cpo_alpha_is_a_deprecated_alias_of_cpo_alpha():
 
 
 def test_cpo_alphapo_at_zero_is_cpo_and_simpo(x64):
-  c, r = lm_post._two_avg(np.random.default_rng(1), B)
+  c, r = lm_preference._two_avg(np.random.default_rng(1), B)
   np.testing.assert_allclose(
     jaxloss.cpo(c, r, beta=2.0, cpo_alpha=0.0, gamma=0.5),
     jaxloss.simpo(c, r, beta=2.0, gamma=0.5),
@@ -554,3 +554,226 @@ def test_cpo_matches_stored_trl_values_and_gradients(name, x64):
   gc, gr = jax.grad(lambda c, r: jnp.sum(losses(c, r)), (0, 1))(c, r)
   np.testing.assert_allclose(gc, case["grad_chosen"], rtol=1e-12, err_msg=err)
   np.testing.assert_allclose(gr, case["grad_rejected"], rtol=1e-12, err_msg=err)
+
+
+# ------------------------------------------------------------ paper formulas
+
+B_PAIRS = 6
+
+
+def _pairs(seed=0):
+  rng = np.random.default_rng(seed)
+  return tuple(
+    rng.uniform(-30.0, -5.0, size=(B_PAIRS,)).astype(np.float32)
+    for _ in range(4)
+  )
+
+
+def _log_sigmoid(x):
+  return -np.logaddexp(0.0, -x)
+
+
+def np_dpo(pc, pr, rc, rr, beta, loss_type, eps):
+  # Rafailov et al. 2023, eq. 7 (sigmoid; cDPO's smoothing); SLiC-HF
+  # (hinge); Azar et al. 2023, eq. 17 (IPO); Chowdhury et al. 2024, eq. 7
+  # (robust).
+  h = (pc.astype(np.float64) - rc) - (pr - rr)
+  if loss_type == "sigmoid":
+    return -(1 - eps) * _log_sigmoid(beta * h) - eps * _log_sigmoid(-beta * h)
+  if loss_type == "hinge":
+    return np.maximum(0.0, 1 - beta * h)
+  if loss_type == "ipo":
+    return (h - 1 / (2 * beta)) ** 2
+  return (
+    (1 - eps) * -_log_sigmoid(beta * h) - eps * -_log_sigmoid(-beta * h)
+  ) / (1 - 2 * eps)
+
+
+@pytest.mark.parametrize("loss_type", ["sigmoid", "hinge", "ipo", "robust"])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+def test_dpo_matches_paper_formulas(loss_type, eps):
+  pc, pr, rc, rr = _pairs()
+  got, comps = jaxloss.dpo(
+    pc,
+    pr,
+    rc,
+    rr,
+    beta=0.3,
+    loss_type=loss_type,
+    label_smoothing=eps,
+    return_components=True,
+  )
+  np.testing.assert_allclose(
+    got, np_dpo(pc, pr, rc, rr, 0.3, loss_type, eps), rtol=1e-5, atol=1e-6
+  )
+  np.testing.assert_allclose(
+    comps["chosen_rewards"], 0.3 * (pc - rc), rtol=1e-5
+  )
+  np.testing.assert_allclose(
+    comps["margins"], 0.3 * ((pc - rc) - (pr - rr)), rtol=1e-4, atol=1e-5
+  )
+  np.testing.assert_array_equal(
+    comps["accuracies"], ((pc - rc) > (pr - rr)).astype(np.float32)
+  )
+
+
+def test_dpo_gradient_is_beta_sigmoid_weighted():
+  # Rafailov et al. 2023, section 4 ("What does the DPO update do?"):
+  # d loss / d pi_c = -beta * sigmoid(-beta h), d loss / d pi_r = +that.
+  pc, pr, rc, rr = _pairs(1)
+  g_c, g_r = jax.grad(
+    lambda c, r: jnp.sum(jaxloss.dpo(c, r, rc, rr, beta=0.5)), (0, 1)
+  )(pc, pr)
+  h = (pc - rc) - (pr - rr)
+  want = -0.5 / (1 + np.exp(0.5 * h))
+  np.testing.assert_allclose(g_c, want, rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(g_r, -want, rtol=1e-5, atol=1e-7)
+
+
+def test_simpo_cpo_orpo_kto_match_paper_formulas():
+  pc, pr, rc, rr = _pairs(2)
+  c, r = pc / 20.0, pr / 20.0  # length-averaged log-probabilities
+  # SimPO, Meng et al. 2024, eq. 6: -log sigmoid(beta (c - r) - gamma).
+  np.testing.assert_allclose(
+    jaxloss.simpo(c, r, beta=2.5, gamma=0.3),
+    -_log_sigmoid(2.5 * (c - r) - 0.3),
+    rtol=1e-5,
+  )
+  # CPO, Xu et al. 2024, eq. 3 and 6: -log sigmoid(beta (c - r)) - log pi(c).
+  np.testing.assert_allclose(
+    jaxloss.cpo(pc, pr, beta=0.1, cpo_alpha=0.5),
+    -_log_sigmoid(0.1 * (pc - pr)) - 0.5 * pc,
+    rtol=1e-5,
+  )
+  nll = np.linspace(1.0, 2.0, B_PAIRS).astype(np.float32)
+  np.testing.assert_allclose(
+    jaxloss.cpo(pc, pr, beta=0.1, chosen_nll=nll),
+    -_log_sigmoid(0.1 * (pc - pr)) + nll,
+    rtol=1e-5,
+  )
+  # ORPO, Hong et al. 2024, eq. 6-7, odds(p) = p / (1 - p).
+  pcp, prp = np.exp(c.astype(np.float64)), np.exp(r.astype(np.float64))
+  log_or = np.log(pcp / (1 - pcp)) - np.log(prp / (1 - prp))
+  np.testing.assert_allclose(
+    jaxloss.orpo(c, r, beta=0.2), -c - 0.2 * _log_sigmoid(log_or), rtol=1e-5
+  )
+  # KTO, Ethayarajh et al. 2024, eq. 8, z0 = max(0, mean KL estimate).
+  desirable = np.array([True, False] * (B_PAIRS // 2))
+  pk, rk = pc[::-1] + 1.0, rc  # mismatched pairs
+  z0 = max(0.0, float(np.mean(pk - rk)))
+  rew = pc - rc
+  want = np.where(
+    desirable,
+    1.0 * (1 - 1 / (1 + np.exp(-0.2 * (rew - z0)))),
+    2.0 * (1 - 1 / (1 + np.exp(-0.2 * (z0 - rew)))),
+  )
+  got, comps = jaxloss.kto(
+    pc,
+    rc,
+    desirable,
+    policy_kl_logps=pk,
+    reference_kl_logps=rk,
+    beta=0.2,
+    undesirable_weight=2.0,
+    return_components=True,
+  )
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+  np.testing.assert_allclose(comps["kl"], z0, rtol=1e-5)
+  np.testing.assert_allclose(
+    jaxloss.kto(pc, rc, desirable, kl=0.0, beta=0.2, undesirable_weight=2),
+    np.where(
+      desirable,
+      1 - 1 / (1 + np.exp(-0.2 * rew)),
+      2 * (1 - 1 / (1 + np.exp(0.2 * rew))),
+    ),
+    rtol=1e-5,
+  )
+
+
+def test_preference_edges_finite():
+  big = np.array([1e4, -1e4, 0.0], np.float32)
+  zero = np.zeros(3, np.float32)
+  for loss_type in ("sigmoid", "hinge", "ipo", "robust"):
+    f = jax.jit(
+      jax.value_and_grad(
+        lambda a: jnp.sum(
+          jaxloss.dpo(
+            a, -a, zero, zero, loss_type=loss_type, label_smoothing=0.1
+          )
+        )
+      )
+    )
+    v, g = f(big)
+    assert np.isfinite(v) and np.all(np.isfinite(g))
+  # ORPO at average log-probabilities 0 (p = 1) and very negative.
+  c = np.array([0.0, -1e-9, -50.0], np.float32)
+  f = jax.jit(jax.value_and_grad(lambda c: jnp.sum(jaxloss.orpo(c, c[::-1]))))
+  v, g = f(c)
+  assert np.isfinite(v) and np.all(np.isfinite(g))
+  f = jax.jit(
+    jax.value_and_grad(
+      lambda c: jnp.sum(jaxloss.simpo(c, -c) + jaxloss.cpo(c, -c))
+    )
+  )
+  v, g = f(big)
+  assert np.isfinite(v) and np.all(np.isfinite(g))
+
+
+def test_preference_bf16_and_reduce():
+  pc, pr, rc, rr = (jnp.asarray(a, jnp.bfloat16) for a in _pairs(3))
+  out = jaxloss.dpo(pc, pr, rc, rr)
+  assert out.dtype == jnp.bfloat16
+  ref = np_dpo(
+    *(np.asarray(a, np.float32) for a in (pc, pr, rc, rr)), 0.1, "sigmoid", 0.0
+  )
+  np.testing.assert_allclose(np.asarray(out, np.float32), ref, rtol=2e-2)
+  total = jaxloss.reduce(jaxloss.dpo(*_pairs(3)), reduction="mean")
+  assert total.shape == ()
+
+
+# ------------------------------------------------------------ errors
+
+
+@pytest.mark.parametrize(
+  "call, error, match",
+  [
+    (
+      lambda: jaxloss.dpo([1.0], [1.0], [1.0], [1.0, 2.0]),
+      ValueError,
+      "dpo: policy_chosen_logps and reference_rejected_logps",
+    ),
+    (
+      lambda: jaxloss.dpo([1.0], [1.0], [1.0], [1.0], loss_type="exo"),
+      ValueError,
+      "dpo: loss_type must be one of",
+    ),
+    (
+      lambda: jaxloss.dpo([1.0], [1.0], [1.0], [1.0], beta=0.0),
+      ValueError,
+      "dpo: beta must be in",
+    ),
+    (
+      lambda: jaxloss.dpo([1.0], [1.0], [1.0], [1.0], label_smoothing=0.5),
+      ValueError,
+      "dpo: label_smoothing must be in",
+    ),
+    (
+      lambda: jaxloss.simpo([1], [1.0]),
+      TypeError,
+      "simpo: chosen_avg_logps must have a floating dtype",
+    ),
+    (
+      lambda: jaxloss.kto([1.0], [1.0], [1]),
+      TypeError,
+      "kto: desirable must be a boolean mask",
+    ),
+    (
+      lambda: jaxloss.kto([1.0], [1.0], [True], policy_kl_logps=[1.0]),
+      ValueError,
+      "kto: policy_kl_logps and reference_kl_logps",
+    ),
+  ],
+)
+def test_errors(call, error, match):
+  with pytest.raises(error, match=match):
+    call()

@@ -1,8 +1,9 @@
 """Vocab-parallel cross-entropy on 8 simulated CPU devices (issue 6).
 
 Reference: the single-device ``jaxloss.linear_cross_entropy`` (itself tested
-against the naive path in tests/test_lm.py), values and gradients, on a
-``data x model`` mesh with the vocabulary sharded over ``model``.
+against the naive path in tests/test_lm_cross_entropy.py), values and
+gradients, on a ``data x model`` mesh with the vocabulary sharded over
+``model``.
 """
 
 from __future__ import annotations

@@ -290,93 +290,74 @@ class _CentersHead(nnx.Module):
     return _common.class_cosines(y_pred, self.centers[...], self._rows())
 
 
-def _head(name, fn, doc, rows_field=None, **defaults):
-  """A centres head class: ``name(num_classes, features, *, rngs,
-  reduction=..., **hyper-parameters)``."""
-  return type(
-    name,
-    (_CentersHead,),
-    {
-      "__doc__": doc,
-      "__module__": __name__,
-      "_fn": staticmethod(fn),
-      "_hyper": defaults,
-      "_rows_field": rows_field,
-    },
-  )
+class ArcFaceHead(_CentersHead):
+  """ArcFace loss with learnable class centres (:func:`jaxloss.arcface`)."""
+
+  _fn = staticmethod(margin_softmax.arcface)
+  _hyper = {"scale": 64.0, "margin": 0.5}
 
 
-ArcFaceHead = _head(
-  "ArcFaceHead",
-  margin_softmax.arcface,
-  "ArcFace loss with learnable class centres (:func:`jaxloss.arcface`).",
-  scale=64.0,
-  margin=0.5,
-)
-CosFaceHead = _head(
-  "CosFaceHead",
-  margin_softmax.cosface,
-  "CosFace loss with learnable class centres (:func:`jaxloss.cosface`).",
-  scale=64.0,
-  margin=0.35,
-)
-ProxyNCAHead = _head(
-  "ProxyNCAHead",
-  margin_softmax.proxy_nca,
-  "ProxyNCA with learnable proxies (:func:`jaxloss.proxy_nca`).",
-  softmax_scale=1.0,
-)
-ProxyAnchorHead = _head(
-  "ProxyAnchorHead",
-  margin_softmax.proxy_anchor,
-  "Proxy-Anchor loss with learnable proxies (:func:`jaxloss.proxy_anchor`;"
-  " one value per batch).",
-  margin=0.1,
-  alpha=32.0,
-)
-SoftTripleHead = _head(
-  "SoftTripleHead",
-  margin_softmax.soft_triple,
-  "SoftTriple loss with learnable centres ``[C * K, D]``"
-  " (:func:`jaxloss.soft_triple`).",
-  rows_field="centers_per_class",
-  centers_per_class=10,
-  la=20.0,
-  gamma=0.1,
-  margin=0.01,
-)
-SubCenterArcFaceHead = _head(
-  "SubCenterArcFaceHead",
-  margin_softmax.subcenter_arcface,
-  "Sub-center ArcFace with learnable sub-centres ``[C * K, D]``"
-  " (:func:`jaxloss.subcenter_arcface`).",
-  rows_field="sub_centers",
-  sub_centers=3,
-  scale=64.0,
-  margin=0.5,
-)
-LargeMarginSoftmaxHead = _head(
-  "LargeMarginSoftmaxHead",
-  margin_softmax.large_margin_softmax,
-  "L-Softmax with learnable class weights"
-  " (:func:`jaxloss.large_margin_softmax`).",
-  margin=4,
-  scale=1.0,
-)
-SphereFaceHead = _head(
-  "SphereFaceHead",
-  margin_softmax.sphereface,
-  "SphereFace with learnable class weights (:func:`jaxloss.sphereface`).",
-  margin=4,
-  scale=1.0,
-)
-NormalizedSoftmaxHead = _head(
-  "NormalizedSoftmaxHead",
-  margin_softmax.normalized_softmax,
-  "Normalised softmax with learnable class weights"
-  " (:func:`jaxloss.normalized_softmax`).",
-  temperature=0.05,
-)
+class CosFaceHead(_CentersHead):
+  """CosFace loss with learnable class centres (:func:`jaxloss.cosface`)."""
+
+  _fn = staticmethod(margin_softmax.cosface)
+  _hyper = {"scale": 64.0, "margin": 0.35}
+
+
+class ProxyNCAHead(_CentersHead):
+  """ProxyNCA with learnable proxies (:func:`jaxloss.proxy_nca`)."""
+
+  _fn = staticmethod(margin_softmax.proxy_nca)
+  _hyper = {"softmax_scale": 1.0}
+
+
+class ProxyAnchorHead(_CentersHead):
+  """Proxy-Anchor loss with learnable proxies
+  (:func:`jaxloss.proxy_anchor`; one value per batch)."""
+
+  _fn = staticmethod(margin_softmax.proxy_anchor)
+  _hyper = {"margin": 0.1, "alpha": 32.0}
+
+
+class SoftTripleHead(_CentersHead):
+  """SoftTriple loss with learnable centres ``[C * K, D]``
+  (:func:`jaxloss.soft_triple`)."""
+
+  _fn = staticmethod(margin_softmax.soft_triple)
+  _hyper = {"centers_per_class": 10, "la": 20.0, "gamma": 0.1, "margin": 0.01}
+  _rows_field = "centers_per_class"
+
+
+class SubCenterArcFaceHead(_CentersHead):
+  """Sub-center ArcFace with learnable sub-centres ``[C * K, D]``
+  (:func:`jaxloss.subcenter_arcface`)."""
+
+  _fn = staticmethod(margin_softmax.subcenter_arcface)
+  _hyper = {"sub_centers": 3, "scale": 64.0, "margin": 0.5}
+  _rows_field = "sub_centers"
+
+
+class LargeMarginSoftmaxHead(_CentersHead):
+  """L-Softmax with learnable class weights
+  (:func:`jaxloss.large_margin_softmax`)."""
+
+  _fn = staticmethod(margin_softmax.large_margin_softmax)
+  _hyper = {"margin": 4, "scale": 1.0}
+
+
+class SphereFaceHead(_CentersHead):
+  """SphereFace with learnable class weights (:func:`jaxloss.sphereface`)."""
+
+  _fn = staticmethod(margin_softmax.sphereface)
+  _hyper = {"margin": 4, "scale": 1.0}
+
+
+class NormalizedSoftmaxHead(_CentersHead):
+  """Normalised softmax with learnable class weights
+  (:func:`jaxloss.normalized_softmax`)."""
+
+  _fn = staticmethod(margin_softmax.normalized_softmax)
+  _hyper = {"temperature": 0.05}
 
 
 class CenterLossHead(_CentersHead):

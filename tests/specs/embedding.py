@@ -1,4 +1,5 @@
-"""Specs for the embedding / metric-learning losses beyond Keras.
+"""Specs of the embedding losses (jaxloss/_src/losses/embedding.py): triplet,
+quadruplet, contrastive, InfoNCE, mined, N-pair, SupCon and circle losses.
 
 References are NumPy float64 loops written from the papers' equations and
 the tensorflow-addons 0.23 API docs (tensorflow-addons is not installable
@@ -12,9 +13,11 @@ import numpy as np
 
 import jaxloss
 from tests.specs import Spec
+from tests.specs.common import labelled_embeddings
 from tests.specs.common import labels_mismatch
+from tests.specs.common import mined_edges
+from tests.specs.common import pml_pair
 
-D = 3  # embedding size
 TFA = "tensorflow-addons 0.23 docs"
 
 
@@ -215,15 +218,6 @@ def _queries_paired(rng, b):
   return (*_queries(rng, b), rng.normal(size=(b, 3, 4)))
 
 
-def _labelled(rng, b):
-  """2b embeddings over 2 or 3 classes: positives and negatives exist even
-  for b = 2 (mined losses are not per-sample)."""
-  n = 2 * b
-  return rng.permutation(np.arange(n) % (2 if n <= 4 else 3)), rng.normal(
-    size=(n, D)
-  )
-
-
 def _similarities(rng, b):
   n = 2 * b
   return rng.permutation(np.arange(n) % 3), 2.0 * rng.normal(size=(n, n))
@@ -282,17 +276,6 @@ def _query_edges_paired():
   ]
 
 
-def _mined_edges():
-  e = np.random.default_rng(7).normal(size=(4, D))
-  pairs = np.array([0, 0, 1, 1])
-  return [
-    (pairs, np.zeros((4, D))),  # all identical at the origin
-    (pairs, e[[0, 0, 1, 1]]),  # zero positive distances
-    (np.zeros(4, int), e),  # no negatives
-    (np.arange(4), e),  # no positives
-  ]
-
-
 def _similarity_edges():
   big = 1e4 * np.array([[1.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, -1.0]])
   return [
@@ -306,12 +289,12 @@ def _mined(name, fn, cls, reference, source, **kwargs):
   return Spec(
     name,
     fn,
-    _labelled,
+    labelled_embeddings,
     kwargs=kwargs,
     cls=cls,
     reference=reference,
     reference_source=source,
-    edge_inputs=_mined_edges,
+    edge_inputs=mined_edges,
     per_sample=False,
     value_rank=0,
     mismatch=labels_mismatch,
@@ -467,12 +450,12 @@ SPECS = [
   Spec(
     "supervised_contrastive",
     jaxloss.supervised_contrastive,
-    _labelled,
+    labelled_embeddings,
     kwargs={"temperature": 0.5},
     cls=jaxloss.SupervisedContrastive,
     reference=np_supcon,
     reference_source="Khosla et al. 2020 eq. (2)",
-    edge_inputs=_mined_edges,
+    edge_inputs=mined_edges,
     per_sample=False,
     mismatch=labels_mismatch,
   ),
@@ -494,60 +477,8 @@ SPECS = [
 ]
 
 
-# ------------------------------------------- pytorch-metric-learning pairs
-
-PML = (
-  "pytorch-metric-learning 2.9 stored values "
-  "(tests/reference_data/metric_learning.json, tests/test_metric.py)"
-)
-
-
-def _pml_pair(name, fn, cls, value_rank, grad_check=True, **kwargs):
-  return Spec(
-    name,
-    fn,
-    _labelled,
-    kwargs=kwargs,
-    cls=cls,
-    reference_source=PML,
-    edge_inputs=_mined_edges,
-    per_sample=False,
-    value_rank=value_rank,
-    mismatch=labels_mismatch,
-    grad_check=grad_check,
-  )
-
-
 SPECS += [
-  _pml_pair(
-    "multi_similarity",
-    jaxloss.multi_similarity,
-    jaxloss.MultiSimilarity,
-    1,
-    alpha=2.0,
-    beta=10.0,
-    base=0.3,
-  ),
-  _pml_pair(
-    "margin_loss", jaxloss.margin_loss, jaxloss.MarginLoss, 0, margin=0.4
-  ),
-  _pml_pair(
-    "margin_loss-per-class",
-    jaxloss.margin_loss,
-    jaxloss.MarginLoss,
-    0,
-    beta=(1.0, 1.2, 0.9),
-    nu=0.1,
-  ),
-  _pml_pair(
-    "tuplet_margin",
-    jaxloss.tuplet_margin,
-    jaxloss.TupletMargin,
-    0,
-    scale=8.0,
-  ),
-  _pml_pair("fast_ap", jaxloss.fast_ap, jaxloss.FastAP, 0, num_bins=6),
-  _pml_pair(
+  pml_pair(
     "circle-stop-weight-gradient",
     jaxloss.circle,
     jaxloss.Circle,

@@ -416,7 +416,7 @@ def policy_gradient(
     "Beyond the 80/20 Rule: High-Entropy Minority Tokens Drive Effective
     Reinforcement Learning for LLM Reasoning", 2025 (arXiv:2506.01939).
     The formulas follow TRL's ``GRPOTrainer`` and verl's ``core_algos``
-    where the papers leave details open (tests/test_lm_post.py names the
+    where the papers leave details open (tests/test_lm_policy.py names the
     versions).
   """
   caller = "policy_gradient"

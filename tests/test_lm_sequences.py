@@ -1,5 +1,5 @@
-"""The LM API's dtype policy, policy_gradient's 0/1 masks, and the
-per-sequence and group-advantage helpers.
+"""Tests of the per-sequence and group-advantage helpers
+(jaxloss/_src/lm/sequences.py).
 
 References: NumPy float64 transcriptions of the definitions
 (``sequence_log_probs``: masked sums and means; ``group_advantages``:
@@ -12,119 +12,12 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax.sharding import Mesh
-from jax.sharding import PartitionSpec as P
 import numpy as np
 import pytest
 
 import jaxloss
 
 HALF = [jnp.bfloat16, jnp.float16]
-
-
-def _head(dtype, n=6, d=4, v=10):
-  rng = np.random.default_rng(0)
-  x = jnp.asarray(rng.normal(size=(n, d)), dtype)
-  w = jnp.asarray(rng.normal(size=(d, v)), dtype)
-  y = jnp.asarray(rng.integers(0, v, n))
-  return x, w, y
-
-
-def _fused_calls(x, w, y):
-  v = w.shape[1]
-  ids = jnp.stack([y, (y + 1) % v], axis=-1)
-  topk = jnp.log(jnp.full(ids.shape, 0.5, jnp.float32))
-  return {
-    "linear_cross_entropy": lambda: jaxloss.linear_cross_entropy(x, w, y),
-    "linear_log_probs": lambda: jaxloss.linear_log_probs(x, w, y),
-    "linear_distillation": lambda: jaxloss.linear_distillation(
-      x, w, x, w * 0.5, y
-    ),
-    "linear_topk_distillation": lambda: jaxloss.linear_topk_distillation(
-      x, w, topk, ids
-    ),
-  }
-
-
-@pytest.mark.parametrize("dtype", HALF)
-def test_fused_lm_functions_return_float32_for_half_inputs(dtype):
-  # Traced only (eval_shape): the dtype is decided at trace time.
-  x, w, y = _head(dtype)
-  for name, call in _fused_calls(x, w, y).items():
-    assert jax.eval_shape(call).dtype == jnp.float32, name
-  with jax.enable_x64(True):
-    x, w, y = _head(jnp.float64)
-    for name, call in _fused_calls(x, w, y).items():
-      assert jax.eval_shape(call).dtype == jnp.float64, name
-
-
-@pytest.mark.parametrize("dtype", HALF)
-def test_vocab_parallel_forms_return_float32_for_half_inputs(dtype):
-  mesh = Mesh(np.array(jax.devices()[:1]), ("model",))
-  x, w, y = _head(dtype)
-
-  def body(x, w, y):
-    z = x @ w
-    return (
-      jaxloss.vocab_parallel_linear_cross_entropy(x, w, y, axis_name="model"),
-      jaxloss.vocab_parallel_cross_entropy(z, y, axis_name="model"),
-      jaxloss.vocab_parallel_log_probs(x, w, y, axis_name="model"),
-      jaxloss.vocab_parallel_linear_distillation(
-        x, w, x, w, y, axis_name="model"
-      ),
-    )
-
-  out = jax.eval_shape(
-    jax.shard_map(
-      body,
-      mesh=mesh,
-      in_specs=(P(), P(None, "model"), P()),
-      out_specs=(P(), P(), P(), P()),
-    ),
-    x,
-    w,
-    y,
-  )
-  assert [o.dtype for o in out] == [jnp.float32] * 4
-
-
-def _policy_inputs():
-  rng = np.random.default_rng(1)
-  lp = jnp.asarray(rng.normal(size=(3, 4)) - 2.0, jnp.float32)
-  old = lp + jnp.asarray(rng.normal(size=(3, 4)) * 0.1, jnp.float32)
-  adv = jnp.asarray([1.0, -0.5, 2.0])
-  mask = np.array([[1, 1, 0, 0], [1, 1, 1, 1], [1, 0, 0, 0]], bool)
-  return lp, old, adv, mask
-
-
-@pytest.mark.parametrize("normalization", ["token", "sequence", "constant"])
-@pytest.mark.parametrize("mask_dtype", [jnp.float32, jnp.bfloat16, jnp.int32])
-def test_policy_gradient_accepts_numeric_01_masks(normalization, mask_dtype):
-  lp, old, adv, mask = _policy_inputs()
-  f = lambda lp, m: jaxloss.policy_gradient(
-    lp, old, adv, where=m, normalization=normalization
-  )
-  want, want_grad = jax.value_and_grad(f)(lp, jnp.asarray(mask))
-  got, got_grad = jax.value_and_grad(f)(lp, jnp.asarray(mask, mask_dtype))
-  np.testing.assert_allclose(got, want, rtol=1e-6)
-  np.testing.assert_allclose(got_grad, want_grad, rtol=1e-6)
-  # The mask matters (the check can fail): everything counted differs.
-  assert not np.isclose(f(lp, jnp.ones((3, 4))), want)
-
-
-def test_policy_gradient_rejects_non_numeric_masks():
-  lp, old, adv, mask = _policy_inputs()
-  with pytest.raises(TypeError, match="where must be a boolean or 0/1 numeric"):
-    jaxloss.policy_gradient(lp, old, adv, where=mask.astype(np.complex64))
-
-
-def test_policy_gradient_docstring_names_public_functions_only():
-  import re
-
-  doc = jaxloss.policy_gradient.__doc__
-  for name in re.findall(r":func:`([^`]+)`", doc):
-    assert name.startswith("jaxloss."), name
-    assert hasattr(jaxloss, name.removeprefix("jaxloss.")), name
 
 
 def _np_sequence(values, mask, mean):
