@@ -511,10 +511,14 @@ def smoothed_tversky_per_class(
   p))`` run over ``axis`` (the class axis is kept), leaving out the entries
   whose target is ``ignore_index``; ``alpha = beta = 0.5`` is the Dice loss
   (Milletari et al. 2016) with smoothing ``s``. With
-  ``zero_absent_classes``, 0 where ``sum(t) = 0``.
+  ``zero_absent_classes``, 0 where ``sum(t) = 0`` (with a finite gradient
+  also for ``s = 0``, where the formula there is ``0 / 0``).
   """
   tp, fp, fn_, _ = overlap_terms(caller, targets, probs, axis, ignore_index)
-  loss = 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn_ + smooth)
+  denom = tp + alpha * fp + beta * fn_ + smooth
+  if zero_absent_classes:  # keep the unused branch away from 0 / 0
+    denom = jnp.where(tp + fn_ > 0, denom, 1.0)
+  loss = 1.0 - (tp + smooth) / denom
   return zero_absent(loss, tp + fn_, zero_absent_classes)
 
 
