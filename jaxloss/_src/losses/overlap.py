@@ -61,10 +61,11 @@ def zero_absent(loss, target_mass, zero_absent_classes):
   """``loss``, or 0 where ``target_mass`` (the targets summed over the
   loss's axes) is 0 when ``zero_absent_classes`` is True: a class absent
   from the targets gets loss 0 and still counts in a later mean
-  (segmentation-models-pytorch's rule for Dice, Jaccard and Tversky)."""
+  (segmentation-models-pytorch's rule for Dice, Jaccard and Tversky); a NaN
+  in ``loss`` stays NaN."""
   if not zero_absent_classes:
     return loss
-  return jnp.where(target_mass > 0, loss, 0.0)
+  return jnp.where(target_mass > 0, loss, 0.0 * loss)  # NaN propagates
 
 
 def _score_loss(score, log_loss):
