@@ -103,18 +103,22 @@ def main():
     "beta=0.7)",
     {"ignore_index": IGNORE, "alpha": 0.3, "beta": 0.7},
   )
+  focal_tversky = losses.TverskyLoss(
+    "binary",
+    from_logits=False,
+    ignore_index=IGNORE,
+    alpha=0.3,
+    beta=0.7,
+    gamma=0.75,
+  )
+  focal_tversky_call = (
+    "TverskyLoss('binary', from_logits=False, ignore_index=255, alpha=0.3, "
+    "beta=0.7, gamma=0.75)"
+  )
   binary(
     "focal_tversky",
-    losses.TverskyLoss(
-      "binary",
-      from_logits=False,
-      ignore_index=IGNORE,
-      alpha=0.3,
-      beta=0.7,
-      gamma=0.75,
-    ),
-    "TverskyLoss('binary', from_logits=False, ignore_index=255, alpha=0.3, "
-    "beta=0.7, gamma=0.75)",
+    focal_tversky,
+    focal_tversky_call,
     {"ignore_index": IGNORE, "alpha": 0.3, "beta": 0.7, "gamma": 0.75},
   )
   clean = np.where(target == IGNORE, 0.0, target)
@@ -205,19 +209,7 @@ def main():
       losses.DiceLoss("binary", from_logits=False, ignore_index=IGNORE),
       "DiceLoss('binary', from_logits=False, ignore_index=255)",
     ),
-    (
-      "focal_tversky-binary-empty",
-      losses.TverskyLoss(
-        "binary",
-        from_logits=False,
-        ignore_index=IGNORE,
-        alpha=0.3,
-        beta=0.7,
-        gamma=0.75,
-      ),
-      "TverskyLoss('binary', from_logits=False, ignore_index=255, alpha=0.3, "
-      "beta=0.7, gamma=0.75)",
-    ),
+    ("focal_tversky-binary-empty", focal_tversky, focal_tversky_call),
   ):
     entries[key] = {
       "call": call + " on image 1 of target_empty1 (no positive pixel)",

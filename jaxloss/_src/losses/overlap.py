@@ -495,34 +495,6 @@ def class_probabilities(caller, predictions, targets, from_logits):
   return p, t, dt
 
 
-def smoothed_tversky_per_class(
-  caller,
-  targets,
-  probs,
-  axis,
-  smooth,
-  alpha,
-  beta,
-  ignore_index=None,
-  zero_absent_classes=False,
-):
-  """``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` per class.
-
-  Soft counts ``tp = sum(t p)``, ``fp = sum((1 - t) p)``, ``fn = sum(t (1 -
-  p))`` run over ``axis`` (the class axis is kept), leaving out the entries
-  whose target is ``ignore_index``; ``alpha = beta = 0.5`` is the Dice loss
-  (Milletari et al. 2016) with smoothing ``s``. With
-  ``zero_absent_classes``, 0 where ``sum(t) = 0`` (with a finite gradient
-  also for ``s = 0``, where the formula there is ``0 / 0``).
-  """
-  tp, fp, fn_, _ = overlap_terms(caller, targets, probs, axis, ignore_index)
-  denom = tp + alpha * fp + beta * fn_ + smooth
-  if zero_absent_classes:  # keep the unused branch away from 0 / 0
-    denom = jnp.where(tp + fn_ > 0, denom, 1.0)
-  loss = 1.0 - (tp + smooth) / denom
-  return zero_absent(loss, tp + fn_, zero_absent_classes)
-
-
 def without_background(num_classes: int, ignore_background: bool):
   """The class mask that drops class 0 (None: keep every class, also when
   there is a single class)."""
@@ -560,9 +532,13 @@ def per_class_tversky(
 ):
   """The smoothed per-class Tversky loss of probabilities ``[B, ..., C]``.
 
-  Per class (see :func:`smoothed_tversky_per_class`, with its
-  ``ignore_index`` and ``zero_absent_classes``), summed over ``axis``
-  (default: every axis but the first and the last), times
+  Per class, ``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` with soft
+  counts ``tp = sum(t p)``, ``fp = sum((1 - t) p)``, ``fn = sum(t (1 - p))``
+  over ``axis`` (default: every axis but the first and the last), leaving
+  out the entries whose target is ``ignore_index``; ``alpha = beta = 0.5``
+  is the Dice loss (Milletari et al. 2016) with smoothing ``s``. With
+  ``zero_absent_classes``, 0 where ``sum(t) = 0`` (with a finite gradient
+  also for ``s = 0``, where the formula there is ``0 / 0``). Times
   ``class_weights`` ``[C]``; the classes that ``class_mask`` (a static
   sequence of ``C`` booleans, None for all) keeps are then reduced by
   ``reduction`` ("mean", "sum" or "none": ``[B, kept classes]``).
@@ -572,17 +548,12 @@ def per_class_tversky(
     axis = tuple(range(1, probs.ndim - 1))
   elif not isinstance(axis, int):
     axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
-  values = smoothed_tversky_per_class(
-    caller,
-    targets,
-    probs,
-    axis,
-    smooth,
-    alpha,
-    beta,
-    ignore_index,
-    zero_absent_classes,
-  )
+  tp, fp, fn_, _ = overlap_terms(caller, targets, probs, axis, ignore_index)
+  denom = tp + alpha * fp + beta * fn_ + smooth
+  if zero_absent_classes:  # keep the unused branch away from 0 / 0
+    denom = jnp.where(tp + fn_ > 0, denom, 1.0)
+  values = 1.0 - (tp + smooth) / denom
+  values = zero_absent(values, tp + fn_, zero_absent_classes)
   if class_weights is not None:
     w = numerics.as_array(caller, "class_weights", class_weights)
     shapes.check_rank(caller, "class_weights", w, 1)
