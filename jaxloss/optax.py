@@ -24,6 +24,13 @@ Differences, all at inputs where optax gives NaN/inf or raises needlessly:
   that they sum to 1 over a class axis of size 1 and so rejects any
   probability other than 1. ``dice_loss``'s check for several classes runs
   only on concrete (not traced) inputs.
+* ``dice_loss``, ``binary_dice_loss`` and
+  ``multiclass_generalized_dice_loss`` take an extra keyword-only
+  ``ignore_index`` (default None: optax's behaviour): target entries equal
+  to it are left out of every soft count, as in :func:`jaxloss.dice`.
+  ``dice_loss`` and ``binary_dice_loss`` also take ``zero_absent_classes``
+  (default False): a class whose targets sum to 0 over ``axis`` gets loss
+  0 (segmentation-models-pytorch's rule).
 * ``multiclass_sparsemax_loss`` accepts any number of leading axes.
 * Half-precision inputs are computed in float32 and returned in their dtype.
 
@@ -1042,6 +1049,8 @@ def dice_loss(
   reduction: str = "mean",
   ignore_background: bool = False,
   axis: int | tuple[int, ...] | None = None,
+  ignore_index: float | None = None,
+  zero_absent_classes: bool = False,
 ) -> jax.Array:
   """Soft Dice / Tversky loss per class (Milletari et al. 2016).
 
@@ -1050,7 +1059,10 @@ def dice_loss(
   ``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` with ``tp = sum(p t)``,
   ``fp = sum(p (1 - t))``, ``fn = sum((1 - p) t)`` over ``axis`` (default:
   every axis but the first and last), times ``class_weights``; then reduced
-  over classes.
+  over classes. Entries where ``t == ignore_index`` are left out of the
+  sums (after the softmax); with ``zero_absent_classes`` a class whose
+  ``sum(t)`` over ``axis`` is 0 gets loss 0, still counted by the class
+  reduction.
 
   Args:
     predictions: logits (or probabilities) ``[B, ..., C]``, or ``[B, ...]``.
@@ -1063,9 +1075,18 @@ def dice_loss(
     reduction: "mean", "sum" or "none" over classes.
     ignore_background: drop class 0 (when ``C > 1``).
     axis: axes summed over.
+    ignore_index: a target value whose entries count nowhere (not in
+      optax; ``None``: none). For a pixel to be ignored, set all ``C``
+      entries of its target to it.
+    zero_absent_classes: loss 0 for a class absent from the targets over
+      ``axis`` (not in optax). ``axis=(0, 1, 2)`` on ``[B, H, W, C]`` pools
+      the batch into one value per class and reduces the classes, as
+      segmentation-models-pytorch 0.6's multi-class ``DiceLoss`` (the same
+      ``smooth``; the default axes give its value for each image alone).
 
   Returns:
-    ``[B]`` losses (``[B, C]`` for "none").
+    ``[B]`` losses (``[B, C]`` for "none"; a class-reduced scalar, or
+    ``[C]``, when ``axis`` includes the batch axis).
 
   Raises:
     ValueError: for mismatched shapes, an unknown reduction, or (eagerly)
@@ -1093,6 +1114,8 @@ def dice_loss(
     axis=axis,
     class_weights=class_weights,
     reduction=reduction,
+    ignore_index=ignore_index,
+    zero_absent_classes=zero_absent_classes,
   )
   return values.astype(dt)
 
@@ -1105,12 +1128,15 @@ def multiclass_generalized_dice_loss(
   smooth: float | jax.Array = 1.0,
   apply_softmax: bool = True,
   ignore_background: bool = False,
+  ignore_index: float | None = None,
 ) -> jax.Array:
   """Generalised Dice loss (Sudre et al. 2017): a scalar.
 
   Class weights ``w_c = 1 / (n_c^2 + 1e-7)`` (``n_c`` the target mass of
   class ``c``), rescaled to sum to ``C``; the loss is the mean over batch
-  and classes of ``w_c * dice_c`` (see :func:`dice_loss`).
+  and classes of ``w_c * dice_c`` (see :func:`dice_loss`). Entries where
+  the target is ``ignore_index`` count neither in ``n_c`` nor in the soft
+  counts.
 
   Args:
     predictions: logits (or probabilities) ``[B, ..., C]``.
@@ -1118,6 +1144,8 @@ def multiclass_generalized_dice_loss(
     smooth: additive smoothing.
     apply_softmax: whether ``predictions`` are logits.
     ignore_background: drop class 0.
+    ignore_index: a target value whose entries count nowhere (not in
+      optax; ``None``: none).
 
   Returns:
     A scalar.
@@ -1145,7 +1173,7 @@ def multiclass_generalized_dice_loss(
   )
   mask = _overlap.without_background(p.shape[-1], ignore_background)
   return _overlap.generalized_dice(
-    caller, t, p, smooth=smooth, class_mask=mask
+    caller, t, p, smooth=smooth, class_mask=mask, ignore_index=ignore_index
   ).astype(dt)
 
 
@@ -1156,6 +1184,8 @@ def binary_dice_loss(
   *,
   smooth: float | jax.Array = 1.0,
   apply_sigmoid: bool = True,
+  ignore_index: float | None = None,
+  zero_absent_classes: bool = False,
 ) -> jax.Array:
   """Binary soft Dice loss: :func:`dice_loss` on one sigmoid channel.
 
@@ -1167,6 +1197,11 @@ def binary_dice_loss(
     targets: binary targets, same shape.
     smooth: additive smoothing.
     apply_sigmoid: whether ``predictions`` are logits.
+    ignore_index: a target value whose pixels count nowhere (not in optax;
+      ``None``: none).
+    zero_absent_classes: loss 0 for a sample without a positive target
+      pixel (not in optax), as segmentation-models-pytorch's binary
+      ``DiceLoss`` on that one image.
 
   Returns:
     ``[B]`` Dice losses, in [0, 1].
@@ -1183,7 +1218,16 @@ def binary_dice_loss(
   t = numerics.as_array(caller, "targets", targets)
   if p.ndim == t.ndim and p.shape[-1] != 1:  # one sigmoid channel
     p, t = p[..., None], t[..., None]
-  values, dt = _dice(caller, p, t, apply_sigmoid, False, smooth=smooth)
+  values, dt = _dice(
+    caller,
+    p,
+    t,
+    apply_sigmoid,
+    False,
+    smooth=smooth,
+    ignore_index=ignore_index,
+    zero_absent_classes=zero_absent_classes,
+  )
   return values.astype(dt)
 
 

@@ -26,7 +26,12 @@ OL = optax.losses
 RTOL = ATOL = 2e-5
 
 # Parameters jaxloss.optax adds beyond optax's (keyword-only, defaulted).
-EXTRAS = {"triplet_margin_loss": {"absolute_difference": False}}
+EXTRAS = {
+  "triplet_margin_loss": {"absolute_difference": False},
+  "dice_loss": {"ignore_index": None, "zero_absent_classes": False},
+  "binary_dice_loss": {"ignore_index": None, "zero_absent_classes": False},
+  "multiclass_generalized_dice_loss": {"ignore_index": None},
+}
 
 
 def _rng(seed=0):

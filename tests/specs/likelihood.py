@@ -62,11 +62,18 @@ def _sigmoid(z):
 
 
 def np_sigmoid_focal(
-  t, p, alpha=0.25, gamma=2.0, from_logits=False, reduced_threshold=None
+  t,
+  p,
+  alpha=0.25,
+  gamma=2.0,
+  from_logits=False,
+  reduced_threshold=None,
+  normalized=False,
 ):
   """tensorflow-addons sigmoid_focal_crossentropy (tf.keras backend BCE);
   with ``reduced_threshold`` the reduced focal factor of Sergievskiy and
-  Ponamarev 2019 (segmentation-models-pytorch 0.6's formula)."""
+  Ponamarev 2019, with ``normalized`` the sum divided by the sum of the
+  factors (floored at 1e-6), segmentation-models-pytorch 0.6's formulas."""
   if from_logits:
     q = _sigmoid(p)
     bce = np.maximum(p, 0) - t * p + np.log1p(np.exp(-np.abs(p)))
@@ -81,7 +88,10 @@ def np_sigmoid_focal(
     factor = np.where(
       p_t < reduced_threshold, 1.0, ((1 - p_t) / reduced_threshold) ** gamma
     )
-  return np.sum(a_t * factor * bce, -1)
+  loss = np.sum(a_t * factor * bce, -1)
+  if normalized:
+    loss = loss / np.maximum(np.sum(factor, -1), 1e-6)
+  return loss
 
 
 def np_poisson_nll(t, p, log_input=True, full=False, eps=1e-8):
@@ -149,6 +159,12 @@ def _prob_edges():
   ]
 
 
+SMP_NORMALIZED = (
+  "NumPy: segmentation-models-pytorch 0.6 focal_loss_with_logits "
+  "(normalized=True) over each sample's last axis (stored library values "
+  "in tests/test_segmentation_options.py)"
+)
+
 SPECS = [
   # likelihood
   Spec(
@@ -180,6 +196,26 @@ SPECS = [
     reference_source="NumPy: Sergievskiy and Ponamarev 2019, "
     "segmentation-models-pytorch 0.6 focal_loss_with_logits",
     edge_inputs=bin_logit_edges_with_zero,
+  ),
+  Spec(
+    "sigmoid_focal_crossentropy-normalized",
+    jaxloss.sigmoid_focal_crossentropy,
+    bin_logit_inputs,
+    kwargs={"from_logits": True, "normalized": True},
+    cls=jaxloss.SigmoidFocalCrossEntropy,
+    reference=np_sigmoid_focal,
+    reference_source=SMP_NORMALIZED,
+    edge_inputs=bin_logit_edges_with_zero,
+  ),
+  Spec(
+    "sigmoid_focal_crossentropy-normalized-reduced",
+    jaxloss.sigmoid_focal_crossentropy,
+    bin_inputs,
+    kwargs={"normalized": True, "reduced_threshold": 0.5, "gamma": 1.5},
+    cls=jaxloss.SigmoidFocalCrossEntropy,
+    reference=np_sigmoid_focal,
+    reference_source=SMP_NORMALIZED,
+    edge_inputs=_prob_edges,
   ),
   Spec(
     "poisson_nll-full",

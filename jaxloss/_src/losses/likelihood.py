@@ -19,6 +19,9 @@ from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
 _EPS = numerics.EPSILON
+# The floor of the normalised focal loss's denominator
+# (segmentation-models-pytorch's focal_loss_with_logits eps).
+_NORMALIZED_EPS = 1e-6
 
 
 # ------------------------------------------------------------ sigmoid focal
@@ -34,6 +37,7 @@ def sigmoid_focal_crossentropy(
   gamma: float = 2.0,
   from_logits: bool = False,
   reduced_threshold: float | None = None,
+  normalized: bool = False,
 ) -> jax.Array:
   """Sigmoid focal cross-entropy (Lin et al. 2017), tensorflow-addons style.
 
@@ -55,6 +59,20 @@ def sigmoid_focal_crossentropy(
   Ponamarev 2019, segmentation-models-pytorch's ``reduced_threshold``): the
   factor is ``((1 - p_t) / r) ** gamma`` where ``p_t >= r`` and 1 below.
 
+  ``normalized=True`` gives the normalised focal loss (segmentation-models-
+  pytorch's ``normalized``): with ``f`` the focal factor of each element
+  (plain or reduced; 1 for ``gamma = 0``), each sample's sum is divided by
+  the sum of its factors over the same last axis::
+
+    loss = sum(a_t * f * bce, axis=-1) / max(sum(f, axis=-1), 1e-6)
+
+  The gradient flows through the denominator too. A sample is the last
+  axis, as for the sum: segmentation-models-pytorch normalises over every
+  element it is given at once (in binary mode the whole batch, in
+  multi-label mode one class's pixels of the batch) and then averages
+  them, so its value is this loss of the inputs flattened to ``[1, N]``,
+  divided by ``N``.
+
   Args:
     y_true: binary targets, shape of ``y_pred``.
     y_pred: probabilities or logits ``[..., d]``.
@@ -62,6 +80,7 @@ def sigmoid_focal_crossentropy(
     gamma: focusing parameter, ``>= 0``.
     from_logits: whether ``y_pred`` holds logits.
     reduced_threshold: ``r`` in ``(0, 1]``, or None (the plain factor).
+    normalized: divide each sample's sum by the sum of its focal factors.
 
   Returns:
     Per-sample losses ``[...]``.
@@ -87,6 +106,7 @@ def sigmoid_focal_crossentropy(
   """
   caller = "sigmoid_focal_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
+  validation.flag(caller, "normalized", normalized)
   validation.check_range(caller, "gamma", gamma, low=0.0)
   validation.check_range(caller, "alpha", alpha, 0.0, 1.0)
   validation.check_range(
@@ -106,16 +126,24 @@ def sigmoid_focal_crossentropy(
     bce = -(t * jnp.log(q + _EPS) + (1 - t) * jnp.log(1 - q + _EPS))
     one_minus_pt = 1 - (t * p + (1 - t) * (1 - p))
   loss = bce
+  factor = None
   if reduced_threshold is not None:
     below = 1.0 - one_minus_pt < reduced_threshold
     scaled = jnp.maximum(one_minus_pt, 0) / reduced_threshold
     factor = numerics.safe_pow(jnp.where(below, 1.0, scaled), gamma)
-    loss = factor * loss
   elif gamma:
-    loss = numerics.safe_pow(jnp.maximum(one_minus_pt, 0), gamma) * loss
+    factor = numerics.safe_pow(jnp.maximum(one_minus_pt, 0), gamma)
+  if factor is not None:
+    loss = factor * loss
   if alpha:
     loss = (t * alpha + (1 - t) * (1 - alpha)) * loss
-  return jnp.sum(loss, axis=-1).astype(dt)
+  loss = jnp.sum(loss, axis=-1)
+  if normalized:
+    total = (
+      jnp.sum(factor, axis=-1) if factor is not None else float(p.shape[-1])
+    )
+    loss = loss / jnp.maximum(total, _NORMALIZED_EPS)
+  return loss.astype(dt)
 
 
 # ---------------------------------------------------------------- PyTorch NLL
@@ -502,6 +530,7 @@ class SigmoidFocalCrossEntropy(Loss, fn=sigmoid_focal_crossentropy):
   gamma: float = 2.0
   from_logits: bool = False
   reduced_threshold: float | None = None
+  normalized: bool = False
 
 
 class PoissonNLLLoss(Loss, fn=poisson_nll):

@@ -57,6 +57,17 @@ def _overlap_inputs(caller, y_true, y_pred, axis, ignore_index):
   return t, p, dt
 
 
+def zero_absent(loss, target_mass, zero_absent_classes):
+  """``loss``, or 0 where ``target_mass`` (the targets summed over the
+  loss's axes) is 0 when ``zero_absent_classes`` is True: a class absent
+  from the targets gets loss 0 and still counts in a later mean
+  (segmentation-models-pytorch's rule for Dice, Jaccard and Tversky); a NaN
+  in ``loss`` stays NaN."""
+  if not zero_absent_classes:
+    return loss
+  return jnp.where(target_mass > 0, loss, 0.0 * loss)  # NaN propagates
+
+
 def _score_loss(score, log_loss):
   """``1 - score``, or ``-log(max(score, 1e-7))`` with ``log_loss``
   (segmentation-models-pytorch's ``log_loss``)."""
@@ -89,19 +100,30 @@ def dice(
   axis: int | tuple[int, ...] | None = None,
   ignore_index: float | None = None,
   log_loss: bool = False,
+  zero_absent_classes: bool = False,
 ) -> jax.Array:
   """Soft Dice loss.
 
   ``loss = 1 - 2 sum(t p) / (sum(t) + sum(p) + 1e-7)``, sums over ``axis``.
   Entries whose target equals ``ignore_index`` are left out of every sum;
   ``log_loss=True`` gives ``-log(max(Dice, 1e-7))`` instead of
-  ``1 - Dice`` (segmentation-models-pytorch's two options).
+  ``1 - Dice``; ``zero_absent_classes=True`` sets the loss to 0 where
+  ``sum(t) = 0`` (segmentation-models-pytorch's three options).
 
   Args:
     y_true: targets in [0, 1] ``[B, ...]``.
     y_pred: probabilities, shape of ``y_true``.
     axis: the axes summed over; ``None`` (Keras's default) sums over all
       axes, pooling the batch into one value.
+    ignore_index: a target value whose entries are left out of every sum
+      (``None``: none).
+    log_loss: ``-log(max(Dice, 1e-7))`` instead of ``1 - Dice``.
+    zero_absent_classes: give 0 (instead of ``1 - 0 / (sum(p) + 1e-7)``,
+      i.e. 1) to a value whose targets sum to 0 over ``axis``: a class
+      absent from the targets, which still counts in any later mean. With
+      one-hot ``[B, H, W, C]`` inputs, ``axis=(0, 1, 2)`` and a mean over
+      the ``C`` values this is segmentation-models-pytorch's multi-class
+      ``DiceLoss``; ``axis=(1, 2)`` is the same rule per image.
 
   Returns:
     The inputs' shape without ``axis`` (a scalar for ``axis=None``).
@@ -118,11 +140,14 @@ def dice(
   # Keras's three sums (faster than sum(t) + sum(p) via overlap_terms; see
   # docs/performance.md).
   validation.flag("dice", "log_loss", log_loss)
+  validation.flag("dice", "zero_absent_classes", zero_absent_classes)
   t, p, dt = _overlap_inputs("dice", y_true, y_pred, axis, ignore_index)
   axes = shapes.canonical_axes("dice", axis, p.ndim)
   tp = jnp.sum(t * p, axis=axes)
-  denom = jnp.sum(t, axis=axes) + jnp.sum(p, axis=axes) + numerics.EPSILON
-  return _score_loss(2.0 * tp / denom, log_loss).astype(dt)
+  target_mass = jnp.sum(t, axis=axes)
+  denom = target_mass + jnp.sum(p, axis=axes) + numerics.EPSILON
+  loss = _score_loss(2.0 * tp / denom, log_loss)
+  return zero_absent(loss, target_mass, zero_absent_classes).astype(dt)
 
 
 @scoped
@@ -134,6 +159,7 @@ def tversky(
   beta: float | jax.Array = 0.5,
   axis: int | tuple[int, ...] | None = None,
   ignore_index: float | None = None,
+  zero_absent_classes: bool = False,
 ) -> jax.Array:
   """Tversky loss (Salehi et al. 2017).
 
@@ -143,7 +169,9 @@ def tversky(
   the paper and Keras's docstring say; Keras 3.15's code applies them the
   other way round, so ``keras.losses.tversky(alpha=a, beta=b)`` equals
   ``jaxloss.tversky(alpha=b, beta=a)``. ``alpha = beta = 0.5`` is Dice.
-  Entries whose target equals ``ignore_index`` are left out of every sum.
+  Entries whose target equals ``ignore_index`` are left out of every sum;
+  ``zero_absent_classes=True`` sets the loss to 0 where ``sum(t) = 0``
+  (``tp + fn = 0``).
 
   Args:
     y_true: targets in [0, 1] ``[B, ...]``.
@@ -152,6 +180,12 @@ def tversky(
     beta: the weight of false negatives, >= 0.
     axis: the axes summed over; ``None`` sums over all axes, pooling the
       batch into one value.
+    ignore_index: a target value whose entries are left out of every sum
+      (``None``: none).
+    zero_absent_classes: give 0 to a value whose targets sum to 0 over
+      ``axis`` (a class absent from the targets; it still counts in any
+      later mean), as segmentation-models-pytorch's ``TverskyLoss``; see
+      :func:`jaxloss.dice`.
 
   Returns:
     The inputs' shape without ``axis`` (a scalar for ``axis=None``).
@@ -169,9 +203,11 @@ def tversky(
   """
   validation.check_range("tversky", "alpha", alpha, low=0.0)
   validation.check_range("tversky", "beta", beta, low=0.0)
+  validation.flag("tversky", "zero_absent_classes", zero_absent_classes)
   tp, fp, fn_, dt = overlap_terms("tversky", y_true, y_pred, axis, ignore_index)
   denom = tp + fn_ * beta + fp * alpha + numerics.EPSILON
-  return (1.0 - tp / denom).astype(dt)
+  loss = zero_absent(1.0 - tp / denom, tp + fn_, zero_absent_classes)
+  return loss.astype(dt)
 
 
 class Dice(Loss, fn=dice):
@@ -180,6 +216,7 @@ class Dice(Loss, fn=dice):
   axis: int | tuple[int, ...] | None = None
   ignore_index: float | None = None
   log_loss: bool = False
+  zero_absent_classes: bool = False
 
 
 class Tversky(Loss, fn=tversky):
@@ -189,6 +226,7 @@ class Tversky(Loss, fn=tversky):
   beta: float | jax.Array = 0.5
   axis: int | tuple[int, ...] | None = None
   ignore_index: float | None = None
+  zero_absent_classes: bool = False
 
 
 # ----------------------------------------------------------------------------
@@ -208,6 +246,7 @@ def jaccard(
   axis: int | tuple[int, ...] | None = None,
   ignore_index: float | None = None,
   log_loss: bool = False,
+  zero_absent_classes: bool = False,
 ) -> jax.Array:
   """Soft Jaccard (intersection-over-union) loss.
 
@@ -219,7 +258,9 @@ def jaccard(
 
   It is :func:`jaxloss.tversky` with ``alpha = beta = 1``. For binary ``t``
   and ``p`` it is one minus the Jaccard index (up to the ``1e-7``); empty
-  target and prediction give 0.
+  target and prediction give 1 (the index is 0), or 0 with
+  ``zero_absent_classes=True``, which sets the loss to 0 wherever
+  ``sum(t) = 0``.
 
   Args:
     y_true: targets in [0, 1], shape of ``y_pred`` (Keras's trailing-1 rule
@@ -231,6 +272,10 @@ def jaccard(
       (``None``: none).
     log_loss: ``-log(max(index, 1e-7))`` instead of ``1 - index``
       (segmentation-models-pytorch's ``log_loss``).
+    zero_absent_classes: give 0 to a value whose targets sum to 0 over
+      ``axis`` (a class absent from the targets; it still counts in any
+      later mean), as segmentation-models-pytorch's ``JaccardLoss``; see
+      :func:`jaxloss.dice`.
 
   Returns:
     ``y_pred``'s shape without ``axis`` (a scalar for ``axis=None``), in
@@ -250,9 +295,11 @@ def jaccard(
     Networks for Image Segmentation", ISVC 2016 (the soft IoU, Eq. 3-4).
   """
   validation.flag("jaccard", "log_loss", log_loss)
+  validation.flag("jaccard", "zero_absent_classes", zero_absent_classes)
   tp, fp, fn_, dt = overlap_terms("jaccard", y_true, y_pred, axis, ignore_index)
   index = _tversky_index(tp, fp, fn_, 1.0, 1.0)
-  return _score_loss(index, log_loss).astype(dt)
+  loss = _score_loss(index, log_loss)
+  return zero_absent(loss, tp + fn_, zero_absent_classes).astype(dt)
 
 
 @scoped
@@ -265,6 +312,7 @@ def focal_tversky(
   gamma: float | jax.Array = 0.75,
   axis: int | tuple[int, ...] | None = None,
   ignore_index: float | None = None,
+  zero_absent_classes: bool = False,
 ) -> jax.Array:
   """Focal Tversky loss (Abraham & Khan 2019).
 
@@ -280,7 +328,8 @@ def focal_tversky(
   the exponent as ``1 / gamma`` with ``gamma = 4/3``; here ``gamma`` is the
   exponent itself, ``0.75`` by default as in the authors' code. ``gamma = 1``
   is :func:`jaxloss.tversky`. The gradient at ``TI = 1`` is taken as 0 (the
-  true one is infinite for ``gamma < 1``).
+  true one is infinite for ``gamma < 1``). ``zero_absent_classes=True``
+  sets the loss to 0 where ``sum(t) = 0``.
 
   Args:
     y_true: targets in [0, 1], shape of ``y_pred`` (Keras's trailing-1 rule
@@ -293,6 +342,12 @@ def focal_tversky(
       scalar), an int or a tuple of ints.
     ignore_index: a target value whose entries are left out of every sum
       (``None``: none).
+    zero_absent_classes: give 0 to a value whose targets sum to 0 over
+      ``axis`` (a class absent from the targets; it still counts in any
+      later mean). segmentation-models-pytorch's ``TverskyLoss(gamma=g)``
+      raises the *mean over classes* to ``g``: that is
+      ``mean(tversky(..., zero_absent_classes=True)) ** g``, which equals
+      this loss for a single class.
 
   Returns:
     ``y_pred``'s shape without ``axis`` (a scalar for ``axis=None``), in
@@ -317,9 +372,11 @@ def focal_tversky(
   validation.check_range(caller, "alpha", alpha, low=0.0)
   validation.check_range(caller, "beta", beta, low=0.0)
   validation.check_range(caller, "gamma", gamma, low=0.0)
+  validation.flag(caller, "zero_absent_classes", zero_absent_classes)
   tp, fp, fn_, dt = overlap_terms(caller, y_true, y_pred, axis, ignore_index)
   index = _tversky_index(tp, fp, fn_, alpha, beta)
-  return numerics.safe_pow(1.0 - index, gamma).astype(dt)
+  loss = numerics.safe_pow(1.0 - index, gamma)
+  return zero_absent(loss, tp + fn_, zero_absent_classes).astype(dt)
 
 
 @scoped
@@ -386,6 +443,7 @@ class Jaccard(Loss, fn=jaccard):
   axis: int | tuple[int, ...] | None = None
   ignore_index: float | None = None
   log_loss: bool = False
+  zero_absent_classes: bool = False
 
 
 class FocalTversky(Loss, fn=focal_tversky):
@@ -396,6 +454,7 @@ class FocalTversky(Loss, fn=focal_tversky):
   gamma: float | jax.Array = 0.75
   axis: int | tuple[int, ...] | None = None
   ignore_index: float | None = None
+  zero_absent_classes: bool = False
 
 
 # ----------------------------------------------------------------------------
@@ -436,19 +495,6 @@ def class_probabilities(caller, predictions, targets, from_logits):
   return p, t, dt
 
 
-def smoothed_tversky_per_class(
-  caller, targets, probs, axis, smooth, alpha, beta
-):
-  """``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` per class.
-
-  Soft counts ``tp = sum(t p)``, ``fp = sum((1 - t) p)``, ``fn = sum(t (1 -
-  p))`` run over ``axis`` (the class axis is kept); ``alpha = beta = 0.5``
-  is the Dice loss (Milletari et al. 2016) with smoothing ``s``.
-  """
-  tp, fp, fn_, _ = overlap_terms(caller, targets, probs, axis)
-  return 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn_ + smooth)
-
-
 def without_background(num_classes: int, ignore_background: bool):
   """The class mask that drops class 0 (None: keep every class, also when
   there is a single class)."""
@@ -481,22 +527,33 @@ def per_class_tversky(
   class_weights=None,
   class_mask=None,
   reduction="mean",
+  ignore_index=None,
+  zero_absent_classes=False,
 ):
   """The smoothed per-class Tversky loss of probabilities ``[B, ..., C]``.
 
-  Per class (see :func:`smoothed_tversky_per_class`), summed over ``axis``
-  (default: every axis but the first and the last), times
+  Per class, ``1 - (tp + s) / (tp + alpha fp + beta fn + s)`` with soft
+  counts ``tp = sum(t p)``, ``fp = sum((1 - t) p)``, ``fn = sum(t (1 - p))``
+  over ``axis`` (default: every axis but the first and the last), leaving
+  out the entries whose target is ``ignore_index``; ``alpha = beta = 0.5``
+  is the Dice loss (Milletari et al. 2016) with smoothing ``s``. With
+  ``zero_absent_classes``, 0 where ``sum(t) = 0`` (with a finite gradient
+  also for ``s = 0``, where the formula there is ``0 / 0``). Times
   ``class_weights`` ``[C]``; the classes that ``class_mask`` (a static
   sequence of ``C`` booleans, None for all) keeps are then reduced by
   ``reduction`` ("mean", "sum" or "none": ``[B, kept classes]``).
   """
+  validation.flag(caller, "zero_absent_classes", zero_absent_classes)
   if axis is None:
     axis = tuple(range(1, probs.ndim - 1))
   elif not isinstance(axis, int):
     axis = tuple(int(a) for a in np.ravel(np.asarray(axis)))
-  values = smoothed_tversky_per_class(
-    caller, targets, probs, axis, smooth, alpha, beta
-  )
+  tp, fp, fn_, _ = overlap_terms(caller, targets, probs, axis, ignore_index)
+  denom = tp + alpha * fp + beta * fn_ + smooth
+  if zero_absent_classes:  # keep the unused branch away from 0 / 0
+    denom = jnp.where(tp + fn_ > 0, denom, 1.0)
+  values = 1.0 - (tp + smooth) / denom
+  values = zero_absent(values, tp + fn_, zero_absent_classes)
   if class_weights is not None:
     w = numerics.as_array(caller, "class_weights", class_weights)
     shapes.check_rank(caller, "class_weights", w, 1)
@@ -516,11 +573,20 @@ def generalized_dice_weights(targets, epsilon=1e-7):
 
 
 def generalized_dice(
-  caller, targets, probs, *, smooth: float | jax.Array = 1.0, class_mask=None
+  caller,
+  targets,
+  probs,
+  *,
+  smooth: float | jax.Array = 1.0,
+  class_mask=None,
+  ignore_index=None,
 ):
   """Generalised Dice (Sudre et al. 2017): the mean over batch and kept
   classes of ``w_c * dice_c``, ``w_c`` from :func:`generalized_dice_weights`
-  of ``targets``."""
+  of ``targets``; entries whose target is ``ignore_index`` count nowhere
+  (neither in the weights nor in the soft counts)."""
+  validation.number(caller, "ignore_index", ignore_index, optional=True)
+  targets, probs = without_ignored(targets, probs, ignore_index)
   values = per_class_tversky(
     caller,
     targets,
