@@ -30,7 +30,7 @@ def sigmoid_focal_crossentropy(
   y_true: InputLike,
   y_pred: InputLike,
   *,
-  alpha: float = 0.25,
+  alpha: float | None = 0.25,
   gamma: float = 2.0,
   from_logits: bool = False,
   reduced_threshold: float | None = None,
@@ -88,7 +88,7 @@ def sigmoid_focal_crossentropy(
   caller = "sigmoid_focal_crossentropy"
   validation.flag(caller, "from_logits", from_logits)
   validation.check_range(caller, "gamma", gamma, low=0.0)
-  validation.check_range(caller, "alpha", alpha, 0.0, 1.0)
+  validation.check_range(caller, "alpha", alpha, 0.0, 1.0, optional=True)
   validation.check_range(
     caller,
     "reduced_threshold",
@@ -113,7 +113,7 @@ def sigmoid_focal_crossentropy(
     loss = factor * loss
   elif gamma:
     loss = numerics.safe_pow(jnp.maximum(one_minus_pt, 0), gamma) * loss
-  if alpha:
+  if alpha:  # None or 0: no balancing weight (tensorflow-addons)
     loss = (t * alpha + (1 - t) * (1 - alpha)) * loss
   return jnp.sum(loss, axis=-1).astype(dt)
 
@@ -498,7 +498,7 @@ def z_loss(
 class SigmoidFocalCrossEntropy(Loss, fn=sigmoid_focal_crossentropy):
   """Loss object for :func:`jaxloss.sigmoid_focal_crossentropy`."""
 
-  alpha: float = 0.25
+  alpha: float | None = 0.25
   gamma: float = 2.0
   from_logits: bool = False
   reduced_threshold: float | None = None
