@@ -214,7 +214,7 @@ CLASS_IDS = {
   "sphereface-fixed-centres": (0, 3),
   "normalized_softmax": (0, 3),
   "normalized_softmax-fixed-centres": (0, 3),
-  "margin_loss-per-class": (0, 3),
+  "margin_loss-per-class": (0, 4),
   "coca_loss": (3, 6),
   "load_balancing_loss": (1, 5),
   "sequence_load_balancing_loss": (1, 5),
