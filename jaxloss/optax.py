@@ -51,6 +51,7 @@ import warnings
 import jax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
@@ -321,6 +322,7 @@ def sparsemax_loss(logits: InputLike, labels: InputLike) -> jax.Array:
   return _sparsemax.binary_sparsemax_loss(y, z).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "scores"))
 @scoped
 def multiclass_sparsemax_loss(
   scores: InputLike, labels: InputLike
@@ -351,6 +353,7 @@ def multiclass_sparsemax_loss(
   return _sparsemax.multiclass_sparsemax_loss(y, s).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "scores"))
 @scoped
 def multiclass_hinge_loss(scores: InputLike, labels: InputLike) -> jax.Array:
   """Crammer-Singer multiclass hinge: ``max_k(z_k + 1 - [k = y]) - z_y``.
@@ -376,6 +379,7 @@ def multiclass_hinge_loss(scores: InputLike, labels: InputLike) -> jax.Array:
   return _hinge.multiclass_hinge(y, s).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "scores"))
 @scoped
 def multiclass_perceptron_loss(
   scores: InputLike, labels: InputLike
@@ -473,6 +477,7 @@ def softmax_cross_entropy(
   return _softmax.softmax_cross_entropy(y, z, ax, mask).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("labels", "logits", axis="axis"))
 @scoped
 def softmax_cross_entropy_with_integer_labels(
   logits: InputLike,

@@ -45,6 +45,29 @@ def test_tfa_sigmoid_focal_example():
   )
 
 
+def test_sigmoid_focal_alpha_none_drops_the_balancing_weight():
+  """tensorflow-addons 0.23 ``sigmoid_focal_crossentropy``: ``if alpha:``
+  guards the factor ``t alpha + (1 - t)(1 - alpha)``, so None (and 0)
+  leave it out. Reference: that formula in NumPy float64, with the
+  probability path's ``eps = 1e-7`` inside the logs."""
+  t = np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]])
+  p = np.array([[0.9, 0.2, 0.4], [0.7, 0.6, 0.05]])
+  q = np.clip(p, 1e-7, 1 - 1e-7)
+  bce = -(t * np.log(q + 1e-7) + (1 - t) * np.log(1 - q + 1e-7))
+  p_t = t * p + (1 - t) * (1 - p)
+  want = np.sum((1 - p_t) ** 2.0 * bce, axis=-1)
+  got = jaxloss.sigmoid_focal_crossentropy(t, p, alpha=None)
+  np.testing.assert_allclose(got, want, rtol=1e-5)
+  np.testing.assert_allclose(
+    jaxloss.sigmoid_focal_crossentropy(t, p, alpha=0.0), want, rtol=1e-5
+  )
+  obj = jaxloss.SigmoidFocalCrossEntropy(alpha=None, reduction="none")
+  np.testing.assert_allclose(obj(t, p), want, rtol=1e-5)
+  # A number outside [0, 1] is still rejected.
+  with pytest.raises(ValueError, match="alpha must be in"):
+    jaxloss.sigmoid_focal_crossentropy(t, p, alpha=1.5)
+
+
 def test_tfa_weighted_kappa_example():
   """tensorflow-addons WeightedKappaLoss docstring: Loss: -1.1611923."""
   t = [[0, 0, 1, 0], [0, 1, 0, 0], [1, 0, 0, 0], [0, 0, 0, 1]]

@@ -201,6 +201,26 @@ CLASS_IDS = {
   "lovasz_softmax-per-image-all": (0, 4),
   "discrete_survival_nll": (0, 4),
   "rnnt_loss": (1, 5),
+  "proxy_nca": (0, 3),
+  "proxy_nca-fixed-centres": (0, 3),
+  "proxy_anchor": (0, 3),
+  "soft_triple": (0, 3),
+  "soft_triple-fixed-centres": (0, 3),
+  "subcenter_arcface": (0, 3),
+  "subcenter_arcface-fixed-centres": (0, 3),
+  "large_margin_softmax": (0, 3),
+  "large_margin_softmax-fixed-centres": (0, 3),
+  "sphereface": (0, 3),
+  "sphereface-fixed-centres": (0, 3),
+  "normalized_softmax": (0, 3),
+  "normalized_softmax-fixed-centres": (0, 3),
+  "margin_loss-per-class": (0, 4),
+  "coca_loss": (3, 6),
+  "load_balancing_loss": (1, 5),
+  "sequence_load_balancing_loss": (1, 5),
+  "linear_cross_entropy_dft": (1, 9),
+  "multi_token_prediction_loss": (1, 9),
+  "topk_distillation_tail": (2, 7),
 }
 # Integer inputs that are not ids into a set of classes, and why.
 NOT_CLASS_IDS = {
@@ -218,8 +238,7 @@ NOT_CLASS_IDS = {
   "rnnt_loss_from_log_probs": "lengths only (labels enter as log-probs)",
   # identities compared for equality only (metric learning, issue 27)
   "multi_similarity": "labels are identities",
-  "margin_loss": "labels are identities (beta is per class, see below)",
-  "margin_loss-per-class": "labels index a per-class beta; not yet covered",
+  "margin_loss": "labels are identities (a scalar beta; per class above)",
   "tuplet_margin": "labels are identities",
   "fast_ap": "labels are identities",
   "circle-stop-weight-gradient": "labels are identities",
@@ -227,28 +246,8 @@ NOT_CLASS_IDS = {
   "dpo_sigmoid_norm": "sequence lengths",
   "dpo_ipo_lengths": "sequence lengths",
   "rnnt_loss-fastemit-clamp": "covered by rnnt_loss's entry (same kernel)",
-  # class ids whose out-of-range rule is not in this property yet (listed
-  # as open in the changelog): proxies, router, MTP and fused-head extras
-  "coca_loss": "caption token ids; not yet covered",
-  "topk_distillation_tail": "covered by topk_distillation (same kernel)",
-  "load_balancing_loss": "expert ids; not yet covered",
-  "sequence_load_balancing_loss": "expert ids; not yet covered",
-  "linear_cross_entropy_dft": "covered by linear_cross_entropy",
-  "linear_cross_entropy_lse": "covered by linear_cross_entropy",
-  "multi_token_prediction_loss": "covered by linear_cross_entropy's kernel",
-  "proxy_nca": "class ids into proxies; not yet covered",
-  "proxy_nca-fixed-centres": "class ids into proxies; not yet covered",
-  "proxy_anchor": "class ids into proxies; not yet covered",
-  "soft_triple": "class ids into proxies; not yet covered",
-  "soft_triple-fixed-centres": "class ids into proxies; not yet covered",
-  "subcenter_arcface": "class ids into proxies; not yet covered",
-  "subcenter_arcface-fixed-centres": "class ids into proxies; not yet covered",
-  "large_margin_softmax": "class ids into weights; not yet covered",
-  "large_margin_softmax-fixed-centres": "class ids; not yet covered",
-  "sphereface": "class ids into weights; not yet covered",
-  "sphereface-fixed-centres": "class ids into weights; not yet covered",
-  "normalized_softmax": "class ids into weights; not yet covered",
-  "normalized_softmax-fixed-centres": "class ids; not yet covered",
+  # statistics of the logits alone: the label enters only as the ignore mask
+  "linear_cross_entropy_lse": "the log-sum-exp does not read the label",
 }
 
 

@@ -438,11 +438,23 @@ def _bad_values(default):
   return []
 
 
+def _accepts_none(cls, field):
+  """Whether the field's annotation says None is a value (``float | None``,
+  e.g. a focal ``alpha`` that None switches off)."""
+  for klass in cls.__mro__:
+    annotation = getattr(klass, "__annotations__", {}).get(field)
+    if annotation is not None:
+      return "None" in str(annotation)
+  return False
+
+
 SWEEP = []
 for _name, _cls in CLASSES:
   _params = inspect.signature(_cls).parameters
   for _field in _cls.hyper_parameter_names():
     for _bad, _exc in _bad_values(_params[_field].default):
+      if _bad is None and _accepts_none(_cls, _field):
+        continue
       SWEEP.append((_cls, _field, _bad, _exc))
 
 

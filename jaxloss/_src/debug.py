@@ -33,6 +33,7 @@ from typing import Any
 import jax
 from jax import lax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxloss._src import domains
 from jaxloss._src import numerics
@@ -250,9 +251,10 @@ def _check_labels(label, name, labels, num_classes, ignore_index, live=None):
 def _id_checks(label, ids_domain, inputs, params):
   """The class-id range check of a loss that declared its ids."""
   ids_name, size_name = ids_domain.ids, ids_domain.sized
-  ids, sized = inputs.get(ids_name), inputs.get(size_name)
-  if ids is None or sized is None:
-    return
+  ids = inputs.get(ids_name, params.get(ids_name))
+  sized = inputs.get(size_name, params.get(size_name))
+  if not (_is_array_like(ids) and _is_array_like(sized)):
+    return  # absent, or not an array (a sampling rule)
   size_axis = ids_domain.axis
   if size_axis == "axis":
     size_axis = params.get("axis", -1)
@@ -264,15 +266,28 @@ def _id_checks(label, ids_domain, inputs, params):
   num_classes = sized.shape[size_axis]
   if ids_domain.sharded:
     num_classes = num_classes * lax.axis_size(params["axis_name"])
+  if ids_domain.per is not None:
+    num_classes = num_classes // int(params[ids_domain.per])
+  ids = jnp.asarray(ids)
   live = None
   lengths = inputs.get(ids_domain.lengths or "")
   if lengths is not None:
-    ids = jnp.asarray(ids)
     steps = jnp.arange(ids.shape[-1]).reshape((1,) * (ids.ndim - 1) + (-1,))
     live = steps < jnp.asarray(lengths)[..., None]
-  # A partial may still spell it ignore_class (the deprecated alias).
-  ignore = params.get("ignore_class", params.get("ignore_index"))
+  mask = params.get(ids_domain.where or "")
+  if mask is not None:
+    mask = jnp.asarray(mask, bool)
+    live = mask.reshape(mask.shape + (1,) * (ids.ndim - mask.ndim))
+  ignore = ids_domain.ignore
+  if isinstance(ignore, str):
+    # A partial may still spell it ignore_class (the deprecated alias).
+    alias = "ignore_class" if ignore == "ignore_index" else ignore
+    ignore = params.get(alias, params.get(ignore))
   _check_labels(label, ids_name, ids, num_classes, ignore, live)
+
+
+def _is_array_like(x) -> bool:
+  return isinstance(x, (jax.Array, np.ndarray, np.generic, list, tuple, int))
 
 
 def _domain_checks(label, fn, names, args, params):
@@ -283,8 +298,11 @@ def _domain_checks(label, fn, names, args, params):
   nonnegative = declared.nonnegative
   if nonnegative is not None and inputs.get(nonnegative) is not None:
     _check_nonnegative(label, nonnegative, inputs[nonnegative])
-  if declared.class_ids is not None:
-    _id_checks(label, declared.class_ids, inputs, params)
+  class_ids = declared.class_ids
+  for ids_domain in (
+    (class_ids,) if isinstance(class_ids, domains.ClassIds) else class_ids or ()
+  ):
+    _id_checks(label, ids_domain, inputs, params)
   targets = declared.unit_targets
   if targets is not None and inputs.get(targets) is not None:
     _check_interval(label, targets, inputs[targets], "targets")

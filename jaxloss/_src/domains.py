@@ -29,6 +29,16 @@ class ClassIds:
     sharded: whether ``sized`` holds one shard of ``V`` over the loss's
       ``axis_name`` (``V`` is then the shard size times the axis size).
     lengths: an input of per-row lengths past which ids are padding.
+    per: a hyper-parameter giving the entries of ``sized`` per class
+      (several centres per class: ``V`` is the axis's size divided by it).
+    ignore: the hyper-parameter holding the ignore value (``"pad_id"``),
+      or the ignore value itself (an int), or None for none.
+    where: a keyword input, a bool mask over the ids' leading axes: ids
+      where it is False are not checked (tokens that do not count).
+
+  ``ids`` and ``sized`` name positional inputs or keyword arguments (a
+  keyword ``support``, a per-class hyper-parameter ``beta``); a scalar
+  ``sized`` declares nothing.
   """
 
   ids: str
@@ -36,6 +46,9 @@ class ClassIds:
   axis: int | str = -1
   sharded: bool = False
   lengths: str | None = None
+  per: str | None = None
+  ignore: str | int | None = "ignore_index"
+  where: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,7 +56,8 @@ class Domains:
   """What a loss's inputs must hold.
 
   Attributes:
-    class_ids: the ids' range, or None.
+    class_ids: the ids' range (a tuple for a loss with several id
+      inputs), or None.
     unit_targets: an input whose entries must lie in ``[0, 1]``.
     probabilities: an input of probabilities in ``[0, 1]`` (unless the loss
       is called with ``from_logits=True``).
@@ -51,7 +65,7 @@ class Domains:
     nonnegative: an input whose entries must be ``>= 0``.
   """
 
-  class_ids: ClassIds | None = None
+  class_ids: ClassIds | tuple[ClassIds, ...] | None = None
   unit_targets: str | None = None
   probabilities: str | None = None
   simplex: bool = False
@@ -63,7 +77,7 @@ _NONE = Domains()
 
 def declare(
   *,
-  class_ids: ClassIds | None = None,
+  class_ids: ClassIds | tuple[ClassIds, ...] | None = None,
   unit_targets: str | None = None,
   probabilities: str | None = None,
   simplex: bool = False,

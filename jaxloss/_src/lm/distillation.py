@@ -329,11 +329,12 @@ def _pass_lse(cfg, xs, ws, xt, wt, labels, acc):
     st_s, a_s, es = tiling.lse_add(st_s, s)
     st_t, a_t, et = tiling.lse_add(st_t, t)
     # The KL numerator is a sum weighted by the teacher's (forward) or the
-    # student's (reverse) exponentials: it rescales like their sums.
+    # student's (reverse) exponentials: it rescales like their sums. An
+    # entry with no weight (a -inf logit) adds 0, never 0 * inf.
     if fwd:
-      acc_kl = acc_kl * a_t + jnp.sum(et * (t - s), -1)
+      acc_kl = acc_kl * a_t + jnp.sum(jnp.where(et > 0, et * (t - s), 0), -1)
     elif rev:
-      acc_kl = acc_kl * a_s + jnp.sum(es * (s - t), -1)
+      acc_kl = acc_kl * a_s + jnp.sum(jnp.where(es > 0, es * (s - t), 0), -1)
     if scaled:
       st_r, _, _ = tiling.lse_add(st_r, zs)
     tgt = tgt + head.pick(zs, labels[:, None] - start)[:, 0]

@@ -276,6 +276,9 @@ def _log_probs(
   return (logp, ent) if return_entropy else logp
 
 
+SUPPORT_PAD = -1  # the padding id of a sampler's support
+
+
 def _support_log_probs(
   caller,
   x,
@@ -302,12 +305,12 @@ def _support_log_probs(
       f"{tuple(y.shape)} in front, got support.shape={tuple(ids.shape)}"
     )
   member = ids >= 0
-  ids = jnp.where(member, ids, 0).astype(jnp.int32)
+  gather = jnp.where(member, ids, 0).astype(jnp.int32)
   logp, _ = run_head(
     x,
     w,
     b,
-    jnp.concatenate([y[..., None], ids], axis=-1),
+    jnp.concatenate([y[..., None], gather], axis=-1),
     valid,
     entropy=False,
     **head_options,
@@ -318,10 +321,11 @@ def _support_log_probs(
   norm = jax.nn.logsumexp(inside, axis=-1)
   norm = jnp.where(valid, jnp.where(has, norm, jnp.nan), 0)
   out = jnp.where(valid, logp[..., 0] - norm, 0)
-  # A label or support id outside [0, V) (not padding) makes the value NaN.
+  # A label or support id outside [0, V) (not padding: ignore_index, -1)
+  # makes the value NaN.
   out = numerics.nan_at_bad_ids(out, y, vocab, ignore_index=ignore_index)
   out = numerics.nan_at_bad_ids(
-    out, ids, vocab, where=member & valid[..., None]
+    out, ids, vocab, ignore_index=SUPPORT_PAD, where=valid[..., None]
   )
   if not return_entropy:
     return out
@@ -333,7 +337,12 @@ def _support_log_probs(
 # ------------------------------------------------------------ public API
 
 
-@domains.declare(class_ids=domains.ClassIds("labels", "weight", axis=1))
+@domains.declare(
+  class_ids=(
+    domains.ClassIds("labels", "weight", axis=1),
+    domains.ClassIds("support", "weight", axis=1, ignore=SUPPORT_PAD),
+  )
+)
 @scoped
 def linear_log_probs(
   embeddings: InputLike,
@@ -374,8 +383,8 @@ def linear_log_probs(
     weight: LM-head kernel ``[D, V]`` (for tied embeddings, the transposed
       ``[V, D]`` table).
     labels: integer token ids ``[...]`` (the embeddings without their last
-      axis); ids outside ``[0, V)`` are not checked (no value checks under
-      ``jit``).
+      axis); an id outside ``[0, V)`` other than ``ignore_index`` makes
+      its token's value NaN (:func:`jaxloss.checked` names it).
     bias: optional ``[V]``.
     temperature: positive; the logits are divided by it (sampling
       temperature of the policy).
@@ -387,7 +396,8 @@ def linear_log_probs(
       float32 tile holds about 4M elements.
     support: optional integer ``[..., K]``: the distinct token ids the
       sampler could emit at each position (its top-k, or the top-p / min-p
-      set padded with -1), or a :class:`jaxloss.SamplingRule` evaluated
+      set padded with -1; any other id outside ``[0, V)`` makes the
+      token's value NaN), or a :class:`jaxloss.SamplingRule` evaluated
       inside one more forward pass over the vocabulary chunks (a running
       top-``K`` of the scaled logits; no gradient through the choice of
       the set). The log-probabilities (and entropy) are then

@@ -23,6 +23,7 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import tiling
@@ -34,7 +35,8 @@ from jaxloss._src.typing import InputLike
 
 def _router_inputs(caller, router_probs, expert_indices, where, min_rank=2):
   """``(probs [..., E] compute dtype, one-hot counts [..., E], valid [...],
-  bad scalar, out_dtype)``; ``valid`` all True without ``where``."""
+  bad [...] (a counted token with an id outside [0, E)), K, out_dtype)``;
+  ``valid`` all True without ``where``."""
   p = numerics.as_float(caller, "router_probs", router_probs)
   shapes.check_min_rank(caller, "router_probs", p, min_rank)
   idx = numerics.as_array(caller, "expert_indices", expert_indices)
@@ -55,11 +57,11 @@ def _router_inputs(caller, router_probs, expert_indices, where, min_rank=2):
   acc = numerics.compute_dtype(p.dtype)
   e = p.shape[-1]
   # An id outside [0, E) at a counted token makes the loss NaN.
-  bad = jnp.any(valid[..., None] & ((idx < 0) | (idx >= e)))
+  bad_tok = valid & jnp.any(numerics.ids_outside(idx, e), axis=-1)
   hits = jnp.sum(jax.nn.one_hot(idx, e, dtype=acc), axis=-2)  # [..., E]
   hits = jnp.where(valid[..., None], hits, 0)
   probs = jnp.where(valid[..., None], p.astype(acc), 0)
-  return probs, hits, valid, bad, idx.shape[-1], out_dtype
+  return probs, hits, valid, bad_tok, idx.shape[-1], out_dtype
 
 
 def _switch(prob_sums, counts, tokens, k, e):
@@ -70,6 +72,11 @@ def _switch(prob_sums, counts, tokens, k, e):
   return e * jnp.sum(f * p, axis=-1)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds(
+    "expert_indices", "router_probs", ignore=None, where="where"
+  )
+)
 @scoped
 def load_balancing_loss(
   router_probs: InputLike,
@@ -129,9 +136,10 @@ def load_balancing_loss(
     Specialized Mixture-of-Expert Models", 2025 (arXiv:2501.11873).
   """
   caller = "load_balancing_loss"
-  probs, hits, valid, bad, k, out_dtype = _router_inputs(
+  probs, hits, valid, bad_tok, k, out_dtype = _router_inputs(
     caller, router_probs, expert_indices, where
   )
+  bad = jnp.any(bad_tok)
   if axis_name is not None:
     tiling.axis_size(caller, axis_name)
   e = probs.shape[-1]
@@ -148,6 +156,11 @@ def load_balancing_loss(
   return out.astype(out_dtype)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds(
+    "expert_indices", "router_probs", ignore=None, where="where"
+  )
+)
 @scoped
 def sequence_load_balancing_loss(
   router_probs: InputLike,
@@ -207,13 +220,11 @@ def sequence_load_balancing_loss(
   """
   caller = "sequence_load_balancing_loss"
   segments.check_num_segments(caller, num_segments)
-  probs, hits, valid, _, k, out_dtype = _router_inputs(
+  probs, hits, valid, bad_tok, k, out_dtype = _router_inputs(
     caller, router_probs, expert_indices, where, min_rank=3
   )
   shapes.check_rank(caller, "router_probs", probs, 3)
   e = probs.shape[-1]
-  idx = jnp.asarray(expert_indices)
-  bad_tok = valid & jnp.any((idx < 0) | (idx >= e), axis=-1)  # [B, T]
   if segment_ids is None:
     prob_sums = jnp.sum(probs, axis=-2)
     counts = jnp.sum(hits, axis=-2)

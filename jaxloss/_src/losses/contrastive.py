@@ -37,6 +37,7 @@ import jax
 from jax import lax
 import jax.numpy as jnp
 
+from jaxloss._src import domains
 from jaxloss._src import empty
 from jaxloss._src import numerics
 from jaxloss._src import shapes
@@ -684,6 +685,11 @@ def sharded_siglip_loss(
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds(
+    "caption_labels", "caption_logits", ignore="pad_id"
+  )
+)
 @scoped
 def coca_loss(
   image_embeddings: InputLike,
@@ -762,10 +768,12 @@ def coca_loss(
   logits = logits.astype(numerics.compute_dtype(out_dtype))
   tokens = labels != pad_id
   ids = jnp.where(tokens, labels, 0)
-  # An id outside [0, V) that is not padding makes the loss NaN.
-  outside = tokens & ((labels < 0) | (labels >= logits.shape[-1]))
   ce = softmax.softmax_cross_entropy_sparse(ids, logits)
-  ce = jnp.where(outside, jnp.nan, jnp.where(tokens, ce, 0.0))
+  ce = jnp.where(tokens, ce, 0.0)
+  # An id outside [0, V) that is not padding makes the loss NaN.
+  ce = numerics.nan_at_bad_ids(
+    ce, labels, logits.shape[-1], ignore_index=pad_id
+  )
   caption = numerics.safe_divide(jnp.sum(ce), jnp.sum(tokens, dtype=ce.dtype))
   value = clip_loss_weight * jnp.mean(clip.astype(ce.dtype))
   return (value + caption_loss_weight * caption).astype(out_dtype)

@@ -33,7 +33,7 @@ def sigmoid_focal_crossentropy(
   y_true: InputLike,
   y_pred: InputLike,
   *,
-  alpha: float = 0.25,
+  alpha: float | None = 0.25,
   gamma: float = 2.0,
   from_logits: bool = False,
   reduced_threshold: float | None = None,
@@ -108,7 +108,7 @@ def sigmoid_focal_crossentropy(
   validation.flag(caller, "from_logits", from_logits)
   validation.flag(caller, "normalized", normalized)
   validation.check_range(caller, "gamma", gamma, low=0.0)
-  validation.check_range(caller, "alpha", alpha, 0.0, 1.0)
+  validation.check_range(caller, "alpha", alpha, 0.0, 1.0, optional=True)
   validation.check_range(
     caller,
     "reduced_threshold",
@@ -135,7 +135,7 @@ def sigmoid_focal_crossentropy(
     factor = numerics.safe_pow(jnp.maximum(one_minus_pt, 0), gamma)
   if factor is not None:
     loss = factor * loss
-  if alpha:
+  if alpha:  # None or 0: no balancing weight (tensorflow-addons)
     loss = (t * alpha + (1 - t) * (1 - alpha)) * loss
   loss = jnp.sum(loss, axis=-1)
   if normalized:
@@ -526,7 +526,7 @@ def z_loss(
 class SigmoidFocalCrossEntropy(Loss, fn=sigmoid_focal_crossentropy):
   """Loss object for :func:`jaxloss.sigmoid_focal_crossentropy`."""
 
-  alpha: float = 0.25
+  alpha: float | None = 0.25
   gamma: float = 2.0
   from_logits: bool = False
   reduced_threshold: float | None = None

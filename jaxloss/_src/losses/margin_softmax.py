@@ -25,8 +25,9 @@ from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
 
 
-def _inputs(caller, y_true, y_pred, centers):
-  """Labels [B], embeddings [B, D], centres [C, D] in the compute dtype."""
+def _inputs(caller, y_true, y_pred, centers, per_class=1):
+  """Labels [B], embeddings [B, D], centres [C * per_class, D] in the
+  compute dtype."""
   (emb, cen), out_dtype = numerics.floats(
     caller, y_pred=y_pred, centers=centers
   )
@@ -40,8 +41,8 @@ def _inputs(caller, y_true, y_pred, centers):
   labels = shapes.row_labels(
     caller, "y_true", numerics.labels(caller, "y_true", y_true), emb
   )
-  # A label that names no centre makes its embedding, so its value, NaN.
-  emb = numerics.nan_at_bad_ids(emb, labels, cen.shape[0])
+  # A label that names no class makes its embedding, so its value, NaN.
+  emb = numerics.nan_at_bad_ids(emb, labels, cen.shape[0] // per_class)
   return labels, emb, cen, out_dtype
 
 
@@ -361,6 +362,7 @@ def _grouped_cosines(caller, emb, cen, per_class, name):
   return cos.reshape(cos.shape[0], cen.shape[0] // per_class, per_class)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def proxy_nca(
   y_true: InputLike,
@@ -410,6 +412,7 @@ def proxy_nca(
   return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def proxy_anchor(
   y_true: InputLike,
@@ -468,6 +471,11 @@ def proxy_anchor(
   return value.astype(dt)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds(
+    "y_true", "centers", axis=0, per="centers_per_class"
+  )
+)
 @scoped
 def soft_triple(
   y_true: InputLike,
@@ -517,7 +525,9 @@ def soft_triple(
   validation.check_range(caller, "la", la, low=0.0, low_open=True)
   validation.check_range(caller, "gamma", gamma, low=0.0, low_open=True)
   validation.number(caller, "margin", margin)
-  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  labels, emb, cen, dt = _inputs(
+    caller, y_true, y_pred, centers, centers_per_class
+  )
   cos = _grouped_cosines(
     caller, emb, cen, centers_per_class, "centers_per_class"
   )
@@ -528,6 +538,9 @@ def soft_triple(
   return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 
+@domains.declare(
+  class_ids=domains.ClassIds("y_true", "centers", axis=0, per="sub_centers")
+)
 @scoped
 def subcenter_arcface(
   y_true: InputLike,
@@ -571,7 +584,7 @@ def subcenter_arcface(
   caller = "subcenter_arcface"
   validation.integer(caller, "sub_centers", sub_centers, low=1)
   _check_arcface(caller, scale, margin)
-  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers)
+  labels, emb, cen, dt = _inputs(caller, y_true, y_pred, centers, sub_centers)
   cos = jnp.max(
     _grouped_cosines(caller, emb, cen, sub_centers, "sub_centers"), axis=-1
   )
@@ -607,6 +620,7 @@ def _large_margin(caller, y_true, y_pred, centers, margin, scale, normalize):
   return softmax.softmax_cross_entropy_sparse(labels, logits).astype(dt)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def large_margin_softmax(
   y_true: InputLike,
@@ -650,6 +664,7 @@ def large_margin_softmax(
   )
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def sphereface(
   y_true: InputLike,
@@ -687,6 +702,7 @@ def sphereface(
   )
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "centers", axis=0))
 @scoped
 def normalized_softmax(
   y_true: InputLike,

@@ -26,6 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxloss._src import domains
 from jaxloss._src import numerics
 from jaxloss._src import validation
 from jaxloss._src.losses.embedding import pair_inputs
@@ -132,6 +133,7 @@ def multi_similarity(
   return (pos + neg).astype(pi.out_dtype)
 
 
+@domains.declare(class_ids=domains.ClassIds("y_true", "beta", axis=0))
 @scoped
 def margin_loss(
   y_true: InputLike,
@@ -168,7 +170,8 @@ def margin_loss(
     ref_embeddings: reference embeddings ``[M, D]`` (default ``y_pred``).
     pairs: optional ``(positive, negative)`` boolean masks ``[N, M]``.
     margin: the margin ``alpha`` of the paper.
-    beta: the boundary, a scalar or one per class ``[C]``.
+    beta: the boundary, a scalar or one per class ``[C]`` (then a label
+      outside ``[0, C)`` makes the value NaN).
     nu: weight of the regulariser on ``beta``.
 
   Returns:
@@ -220,7 +223,11 @@ def margin_loss(
   else:
     value = value + nu * b
   has_triplets = jnp.any(n_pos * n_neg > 0)
-  return jnp.where(has_triplets, value, 0.0).astype(pi.out_dtype)
+  value = jnp.where(has_triplets, value, 0.0)
+  if per_class:
+    # A label with no boundary in beta makes the value NaN.
+    value = numerics.nan_at_bad_ids(value, pi.labels, b.shape[0])
+  return value.astype(pi.out_dtype)
 
 
 @scoped
