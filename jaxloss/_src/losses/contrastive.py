@@ -58,9 +58,9 @@ SIGLIP_BIAS = -10.0
 class _Config(NamedTuple):
   """Static options of the tiled kernel (a custom_vjp nondiff argument)."""
 
-  kind: str  # "lse" (CLIP) or "sigmoid" (SigLIP)
+  kind: str  # "lse" (CLIP), "sigmoid" (SigLIP) or "distill" (CLIP + teacher)
   chunk: int  # columns per tile
-  columns: bool  # "lse" only: also the log-sum-exp of every column
+  columns: bool  # "lse", "distill": also the statistics of every column
   axis_name: object  # None (one device) or the ring's mesh axis
   axis_size: int  # devices on the ring (1 without one)
 
@@ -79,6 +79,22 @@ def _tile(a, b, scale, bias, va, vb, acc):
   return raw, logits, mask
 
 
+def _column_lse(s):
+  """The log-sum-exp of every column of a tile that holds every row (its
+  first axis): final at once; ``-inf`` for a column with no entry."""
+  m = jnp.max(s, axis=0)
+  se = jnp.sum(jnp.exp(s - tiling.finite_shift(m)[None, :]), axis=0)
+  return tiling.finish_lse(m, se, empty_rows=True)
+
+
+def _softmax(s, lse, axis):
+  """``exp(s - lse)`` along ``axis`` (1: rows, 0: columns) from a finished
+  log-sum-exp; entries at ``-inf`` (masked) give 0, and so does a row or
+  column with no entry (its ``lse = -inf``, shifted by 0 instead)."""
+  shift = jnp.where(jnp.isneginf(lse), 0, lse)
+  return jnp.exp(s - jnp.expand_dims(shift, axis))
+
+
 def _ring_perm(n):
   return [(i, (i + 1) % n) for i in range(n)]
 
@@ -88,6 +104,8 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
   over the column blocks: the whole ``b`` on one device; around the ring
   with ``axis_name``, where step ``k`` sees the block of device
   ``me - k`` and ``travel`` (a gradient accumulator) moves with it.
+  ``b`` may be a tuple of arrays with the same rows (the student's and the
+  teacher's columns): they travel together.
 
   Returns ``(carry, travel)``; after ``axis_size`` steps of the ring the
   travelling accumulator is back on the device that owns the block.
@@ -107,7 +125,7 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
       blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name, perm)
     return (carry, blk, valid, trav), None
 
-  state = tiling.vary_like((carry, b, vb, travel), (b,))
+  state = tiling.vary_like((carry, b, vb, travel), jax.tree.leaves(b))
   if travel is None:
     # The forward pass needs no block after the last one: n - 1 transfers.
     if n > 1:
@@ -127,17 +145,28 @@ def _labels(rows, start, size, row_offset, col_offset):
   return r[:, None] == c[None, :]
 
 
-def _forward(cfg, a, b, scale, bias, va, vb):
-  """Per-row statistics: CLIP ``(row lse, column lse or None)``, SigLIP
-  ``(row sums, None)``, in the compute dtype."""
+def _split(teacher, blk):
+  """``(student block, teacher block or None)`` of a visiting block."""
+  return blk if teacher is not None else (blk, None)
+
+
+def _forward(cfg, a, b, scale, bias, va, vb, teacher):
+  """Per-row statistics, in the compute dtype: CLIP ``(row lse, column lse
+  or None)``, SigLIP ``(row sums, None)``; distillation ``([2, Na] row
+  stats, [2, Nb] column stats or None, teacher log-sum-exps)``, where a
+  row's stats are the student's log-sum-exp and the student logits'
+  mean under the teacher's softmax, ``sum_j p_ij s_ij``."""
   acc = numerics.compute_dtype(jnp.result_type(a, b))
   rows = a.shape[0]
   row_offset = (
     0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
   )
+  ta, tb, tscale = (None, None, None) if teacher is None else teacher
+  columns = cfg.columns
 
   def body(carry, blk, vblk, origin, travel):
     del travel
+    blk, tblk = _split(teacher, blk)
     cols = blk.shape[0]
     col_offset = origin * cols
 
@@ -150,41 +179,68 @@ def _forward(cfg, a, b, scale, bias, va, vb):
         t = _labels(rows, start, size, row_offset, col_offset)
         ce = numerics.sigmoid_cross_entropy(t.astype(acc), logits)
         return (total + jnp.sum(jnp.where(mask, ce, 0), axis=1),)
-      lse, col = c
       s = jnp.where(mask, logits, -jnp.inf)
+      if cfg.kind == "lse":
+        lse, col = c
+        lse, _, _ = tiling.lse_add(lse, s)
+        if columns:
+          # Every row is in the tile: its columns' log-sum-exp is final.
+          col = lax.dynamic_update_slice_in_dim(
+            col, _column_lse(s), start, axis=0
+          )
+        return lse, col
+      # Distillation: the teacher's online log-sum-exp per row, and the
+      # student's logits summed under the same exponentials.
+      lse, tlse, w, col = c
+      tbk = tiling.loop_slice(tblk, start, size, 0)
+      _, tl, _ = _tile(ta, tbk, tscale, None, va, vk, acc)
+      t = jnp.where(mask, tl, -jnp.inf)
+      s0 = jnp.where(mask, logits, 0)
       lse, _, _ = tiling.lse_add(lse, s)
-      if cfg.columns:
-        # Every row is in the tile: its columns' log-sum-exp is final.
-        cm = jnp.max(s, axis=0)
-        cse = jnp.sum(jnp.exp(s - tiling.finite_shift(cm)[None, :]), axis=0)
+      tlse, alpha, e = tiling.lse_add(tlse, t)
+      w = alpha * w + jnp.sum(e * s0, axis=1)
+      if columns:
+        tc = _column_lse(t)
+        ep = jnp.sum(_softmax(t, tc, 0) * s0, axis=0)
         col = lax.dynamic_update_slice_in_dim(
-          col, tiling.finish_lse(cm, cse, empty_rows=True), start, axis=0
+          col, jnp.stack([_column_lse(s), ep, tc]), start, axis=1
         )
-      return lse, col
+      return lse, tlse, w, col
 
+    refs = (a, blk, scale, bias, va, vblk, ta, tblk, tscale)
     return tiling.scan_tiles(
-      step, carry, cols, min(cfg.chunk, cols), (a, blk, scale, bias, va, vblk)
+      step, carry, cols, min(cfg.chunk, cols), refs
     ), None
 
+  nb = b[0].shape[0] if teacher is not None else b.shape[0]
   if cfg.kind == "sigmoid":
     carry = (jnp.zeros((rows,), acc),)
-  else:
-    col = jnp.zeros((b.shape[0] if cfg.columns else 0,), acc)
+  elif cfg.kind == "lse":
+    col = jnp.zeros((nb if columns else 0,), acc)
     carry = (tiling.lse_start((rows,), acc), col)
+  else:
+    col = jnp.zeros((3, nb if columns else 0), acc)
+    start = tiling.lse_start((rows,), acc)
+    carry = (start, start, jnp.zeros((rows,), acc), col)
   carry, _ = _blocks(cfg, body, carry, b, vb)
   if cfg.kind == "sigmoid":
-    return carry[0], None
-  lse, col = carry
-  return tiling.finish_lse(lse.m, lse.se, empty_rows=True), (
-    col if cfg.columns else None
-  )
+    return carry[0], None, None
+  finish = lambda st: tiling.finish_lse(st.m, st.se, empty_rows=True)  # noqa: E731
+  if cfg.kind == "lse":
+    lse, col = carry
+    return finish(lse), (col if columns else None), None
+  lse, tlse, w, col = carry
+  row = jnp.stack([finish(lse), numerics.safe_divide(w, tlse.se)])
+  # The teacher's log-sum-exps are residuals for the backward pass.
+  teacher_lse = (finish(tlse), col[2] if columns else None)
+  return row, (col[:2] if columns else None), teacher_lse
 
 
 # tiled's (row, col); custom_vjp's stubs do not carry the return type.
 _Stats = tuple[jax.Array, jax.Array | None]
 
 
-def _tiled_fwd(cfg, a, b, scale, bias, va, vb):
+def _tiled_fwd(cfg, a, b, scale, bias, va, vb, teacher):
   """Row (and column) statistics of ``scale * a @ b.T + bias``, tiled.
 
   Args:
@@ -196,34 +252,43 @@ def _tiled_fwd(cfg, a, b, scale, bias, va, vb):
     bias: scalar offset (SigLIP) or None.
     va, vb: bool masks ``[Na]``, ``[Nb]``: masked rows and columns take no
       part in any statistic.
+    teacher: None, or (distillation) the teacher's ``(rows [Na, Dt],
+      columns [Nb, Dt], scale)``, whose softmax weighs the student's
+      logits. The teacher is a constant here: it gets no gradient.
 
   Returns:
     ``(row, col)``: for CLIP the row log-sum-exp ``[Na]`` and, with
     ``cfg.columns``, the column log-sum-exp ``[Nb]`` (else None); for SigLIP
-    the row sums of the sigmoid losses ``[Na]`` and None. Empty rows and
-    columns give ``-inf`` (CLIP) or 0 (SigLIP). Also the residuals.
+    the row sums of the sigmoid losses ``[Na]`` and None; for distillation
+    ``[2, Na]`` (the row log-sum-exp and ``sum_j p_ij s_ij`` with ``p`` the
+    teacher's row softmax) and, with ``cfg.columns``, the same ``[2, Nb]``
+    per column (else None). Empty rows and columns give ``-inf`` (CLIP's
+    log-sum-exp), or 0. Also the residuals.
   """
-  row, col = _forward(cfg, a, b, scale, bias, va, vb)
-  return (row, col), (a, b, scale, bias, va, vb, row, col)
+  row, col, teacher_lse = _forward(cfg, a, b, scale, bias, va, vb, teacher)
+  res = (a, b, scale, bias, va, vb, teacher, row, col, teacher_lse)
+  return (row, col), res
 
 
 def _tiled_bwd(cfg, res, cotangents):
-  a, b, scale, bias, va, vb, row, col = res
+  a, b, scale, bias, va, vb, teacher, row, col, teacher_lse = res
   g_row, g_col = cotangents
   acc = numerics.compute_dtype(jnp.result_type(a, b))
   rows = a.shape[0]
   row_offset = (
     0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
   )
+  ta, tb, tscale = (None, None, None) if teacher is None else teacher
   g_row = jnp.where(va, g_row, 0).astype(acc)
-  # A masked (empty) row's statistic is -inf; shift by 0 there instead.
-  row_s = jnp.where(jnp.isneginf(row), 0, row)
-  col_s = None
   if g_col is not None:
     g_col = jnp.where(vb, g_col, 0).astype(acc)
-    col_s = jnp.where(jnp.isneginf(col), 0, col)
+  if teacher is not None:
+    # [lse, mean under the teacher] rows of the distillation statistics.
+    row, col = row[0], None if col is None else col[0]
+    t_row, t_col = teacher_lse
 
   def body(carry, blk, vblk, origin, db_blk):
+    blk, tblk = _split(teacher, blk)
     cols = blk.shape[0]
     col_offset = origin * cols
 
@@ -236,14 +301,24 @@ def _tiled_bwd(cfg, res, cotangents):
         t = _labels(rows, start, size, row_offset, col_offset)
         dl = g_row[:, None] * (jax.nn.sigmoid(logits) - t.astype(acc))
       else:
-        # Masked entries at -inf: exp gives 0 (never inf) there.
+        # d lse / d s is the student's softmax; d (sum_j p_ij s_ij) / d s
+        # is the teacher's (a constant).
         sm = jnp.where(mask, logits, -jnp.inf)
-        dl = g_row[:, None] * jnp.exp(sm - row_s[:, None])
-        if g_col is not None:
-          assert col_s is not None  # set together with g_col
-          gc = lax.dynamic_slice_in_dim(g_col, start, size)
-          cs = lax.dynamic_slice_in_dim(col_s, start, size)
-          dl = dl + gc[None, :] * jnp.exp(sm - cs[None, :])
+        at = lambda v: lax.dynamic_slice_in_dim(v, start, size, axis=-1)  # noqa: E731
+        if teacher is None:
+          dl = g_row[:, None] * _softmax(sm, row, 1)
+          if g_col is not None:
+            dl = dl + at(g_col)[None, :] * _softmax(sm, at(col), 0)
+        else:
+          tbk = tiling.loop_slice(tblk, start, size, 0)
+          _, tl, _ = _tile(ta, tbk, tscale, None, va, vk, acc)
+          tm = jnp.where(mask, tl, -jnp.inf)
+          dl = g_row[0][:, None] * _softmax(sm, row, 1)
+          dl = dl + g_row[1][:, None] * _softmax(tm, t_row, 1)
+          if g_col is not None:
+            gc = at(g_col)
+            dl = dl + gc[0][None, :] * _softmax(sm, at(col), 0)
+            dl = dl + gc[1][None, :] * _softmax(tm, at(t_col), 0)
       # Masked entries take no part (0, never 0 * inf or NaN).
       dl = jnp.where(mask, dl, 0)
       ds = ds + jnp.sum(dl * raw)
@@ -263,19 +338,22 @@ def _tiled_bwd(cfg, res, cotangents):
       (da, db_blk, ds, dbias),
       cols,
       min(cfg.chunk, cols),
-      (a, blk, scale, bias, va, vblk, g_row),
+      (a, blk, scale, bias, va, vblk, g_row, ta, tblk, tscale),
     )
     return (da, ds, dbias), db_blk
 
+  sb = b if teacher is None else b[0]
   zero = jnp.zeros((), acc)
   carry = (jnp.zeros(a.shape, acc), zero, None if bias is None else zero)
-  db = jnp.zeros(b.shape, acc)
+  db = jnp.zeros(sb.shape, acc)
   (da, ds, dbias), db = _blocks(cfg, body, carry, b, vb, travel=db)
   da = (scale * da).astype(a.dtype)
-  db = (scale * db).astype(b.dtype)
+  db = (scale * db).astype(sb.dtype)
+  if teacher is not None:
+    db = (db, None)  # the teacher's columns: a constant
   ds = ds.astype(scale.dtype)
   dbias = None if bias is None else dbias.astype(bias.dtype)
-  return da, db, ds, dbias, None, None
+  return da, db, ds, dbias, None, None, None
 
 
 tiled = tiling.tiled_vjp(_tiled_fwd, _tiled_bwd)
@@ -420,7 +498,7 @@ def clip_loss(
   s = _scalar(caller, "scale", scale, acc)
   b = x.shape[0]
   cfg = _config("lse", b, b, chunk_size, columns=True)
-  lse_row, lse_col = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
+  lse_row, lse_col = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid, None))
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
 
@@ -495,7 +573,7 @@ def siglip_loss(
   bb = _scalar(caller, "bias", bias, acc)
   n = x.shape[0]
   cfg = _config("sigmoid", n, n, chunk_size)
-  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
+  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid, None))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
@@ -587,8 +665,8 @@ def sharded_clip_loss(
   x, y, s, valid = tiling.vary_together(x, y, s, valid)
   if collective == "ring":
     cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
-    lse_row, _ = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
-    lse_col, _ = cast(_Stats, tiled(cfg, y, x, s, None, valid, valid))
+    lse_row, _ = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid, None))
+    lse_col, _ = cast(_Stats, tiled(cfg, y, x, s, None, valid, valid, None))
   elif collective == "all_gather":
     # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
     # of the gathered blocks' gradients: exact, no factor of n.
@@ -596,8 +674,8 @@ def sharded_clip_loss(
       lax.all_gather(a, axis_name, tiled=True) for a in (x, y, valid)
     )
     cfg = _config("lse", b, n * b, chunk_size)
-    lse_row, _ = cast(_Stats, tiled(cfg, x, y_all, s, None, valid, v_all))
-    lse_col, _ = cast(_Stats, tiled(cfg, y, x_all, s, None, valid, v_all))
+    lse_row, _ = cast(_Stats, tiled(cfg, x, y_all, s, None, valid, v_all, None))
+    lse_col, _ = cast(_Stats, tiled(cfg, y, x_all, s, None, valid, v_all, None))
   else:
     raise ValueError(
       f"{caller}: collective must be 'ring' or 'all_gather', got {collective!r}"
@@ -680,7 +758,7 @@ def sharded_siglip_loss(
   b = x.shape[0]
   cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
   x, y, s, bb, valid = tiling.vary_together(x, y, s, bb, valid)
-  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
+  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid, None))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
