@@ -156,7 +156,8 @@ def _forward(cfg, a, b, scale, bias, va, vb, teacher):
   stats, [2, Nb] column stats or None, teacher log-sum-exps)``, where a
   row's stats are the student's log-sum-exp and the student logits'
   mean under the teacher's softmax, ``sum_j p_ij s_ij``."""
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  sb, _ = _split(teacher, b)
+  acc = numerics.compute_dtype(jnp.result_type(a, sb))
   rows = a.shape[0]
   row_offset = (
     0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
@@ -212,7 +213,7 @@ def _forward(cfg, a, b, scale, bias, va, vb, teacher):
       step, carry, cols, min(cfg.chunk, cols), refs
     ), None
 
-  nb = b[0].shape[0] if teacher is not None else b.shape[0]
+  nb = sb.shape[0]
   if cfg.kind == "sigmoid":
     carry = (jnp.zeros((rows,), acc),)
   elif cfg.kind == "lse":
@@ -274,7 +275,8 @@ def _tiled_fwd(cfg, a, b, scale, bias, va, vb, teacher):
 def _tiled_bwd(cfg, res, cotangents):
   a, b, scale, bias, va, vb, teacher, row, col, teacher_lse = res
   g_row, g_col = cotangents
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  sb, _ = _split(teacher, b)
+  acc = numerics.compute_dtype(jnp.result_type(a, sb))
   rows = a.shape[0]
   row_offset = (
     0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
@@ -343,7 +345,6 @@ def _tiled_bwd(cfg, res, cotangents):
     )
     return (da, ds, dbias), db_blk
 
-  sb = b if teacher is None else b[0]
   zero = jnp.zeros((), acc)
   carry = (jnp.zeros(a.shape, acc), zero, None if bias is None else zero)
   db = jnp.zeros(sb.shape, acc)
