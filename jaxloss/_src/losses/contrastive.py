@@ -410,6 +410,13 @@ def _inputs(
   return x, y, valid, out_dtype
 
 
+def _check_options(caller, chunk_size, **numbers):
+  """Checks the real hyper-parameters ``numbers`` and ``chunk_size``."""
+  for name, value in numbers.items():
+    validation.number(caller, name, value)
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
+
+
 def _config(
   kind, rows, cols, chunk_size, columns=False, axis_name=None, axis_size=1
 ):
@@ -843,11 +850,14 @@ def coca_loss(
     Models", 2022, eq. (3); open_clip ``CoCaLoss``.
   """
   caller = "coca_loss"
-  validation.number(caller, "scale", scale)
-  validation.number(caller, "clip_loss_weight", clip_loss_weight)
-  validation.number(caller, "caption_loss_weight", caption_loss_weight)
+  _check_options(
+    caller,
+    chunk_size,
+    scale=scale,
+    clip_loss_weight=clip_loss_weight,
+    caption_loss_weight=caption_loss_weight,
+  )
   validation.integer(caller, "pad_id", pad_id)
-  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
   # The embeddings are checked here, so that errors name this loss.
   (x, y), _ = numerics.floats(
     caller, image_embeddings=image_embeddings, text_embeddings=text_embeddings
@@ -901,13 +911,22 @@ def _teacher(caller, image, text, valid, names):
   return lax.stop_gradient(tx), lax.stop_gradient(ty)
 
 
-def _distill_scalars(caller, acc, scale, teacher_scale, weights):
-  """The student's scale, the teacher's (a constant) and the two term
-  weights, as scalars in ``acc``."""
-  s = _scalar(caller, "scale", scale, acc)
-  ts = lax.stop_gradient(_scalar(caller, "teacher_scale", teacher_scale, acc))
-  wc, wd = (_scalar(caller, k, v, acc) for k, v in weights.items())
-  return s, ts, wc, wd
+def _distill_inputs(caller, student, teacher, numbers, chunk_size, names):
+  """Checks and converts a distillation loss's arguments.
+
+  ``student = (image, text, where)``, ``teacher = (image, text)``,
+  ``numbers``: ``scale``, ``teacher_scale`` and the two term weights (in
+  that order), ``names``: the four embeddings' argument names. Returns
+  ``(x, y, tx, ty, valid, out_dtype, (scale, teacher scale, clip weight,
+  distill weight))``, the scalars in the compute dtype and the teacher's
+  (embeddings and scale) constants.
+  """
+  _check_options(caller, chunk_size, **numbers)
+  x, y, valid, out_dtype = _inputs(caller, *student, names[:2])
+  tx, ty = _teacher(caller, *teacher, valid, names[2:])
+  acc = numerics.compute_dtype(out_dtype)
+  s, ts, wc, wd = (_scalar(caller, k, v, acc) for k, v in numbers.items())
+  return x, y, tx, ty, valid, out_dtype, (s, lax.stop_gradient(ts), wc, wd)
 
 
 def _distill_values(row, col, diag, weights, valid, out_dtype):
@@ -919,9 +938,6 @@ def _distill_values(row, col, diag, weights, valid, out_dtype):
   distill = 0.5 * ((lse_r - mean_r) + (lse_c - mean_c))
   v = w_clip * contrastive + w_distill * distill
   return jnp.where(valid, v, 0).astype(out_dtype)
-
-
-_TEACHER_NAMES = ("teacher_image_embeddings", "teacher_text_embeddings")
 
 
 @scoped
@@ -1005,35 +1021,27 @@ def distill_clip_loss(
     Hinton et al., "Distilling the Knowledge in a Neural Network", 2015.
   """
   caller = "distill_clip_loss"
-  for name, v in (
-    ("scale", scale),
-    ("teacher_scale", teacher_scale),
-    ("clip_loss_weight", clip_loss_weight),
-    ("distill_loss_weight", distill_loss_weight),
-  ):
-    validation.number(caller, name, v)
-  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
-  x, y, valid, out_dtype = _inputs(
-    caller, image_embeddings, text_embeddings, where
-  )
-  tx, ty = _teacher(
+  x, y, tx, ty, valid, out_dtype, scalars = _distill_inputs(
     caller,
-    teacher_image_embeddings,
-    teacher_text_embeddings,
-    valid,
-    _TEACHER_NAMES,
+    (image_embeddings, text_embeddings, where),
+    (teacher_image_embeddings, teacher_text_embeddings),
+    dict(
+      scale=scale,
+      teacher_scale=teacher_scale,
+      clip_loss_weight=clip_loss_weight,
+      distill_loss_weight=distill_loss_weight,
+    ),
+    chunk_size,
+    (
+      "image_embeddings",
+      "text_embeddings",
+      "teacher_image_embeddings",
+      "teacher_text_embeddings",
+    ),
   )
   empty.require_samples(caller, "image_embeddings", x)
   acc = numerics.compute_dtype(out_dtype)
-  s, ts, wc, wd = _distill_scalars(
-    caller,
-    acc,
-    scale,
-    teacher_scale,
-    dict(
-      clip_loss_weight=clip_loss_weight, distill_loss_weight=distill_loss_weight
-    ),
-  )
+  s, ts, wc, wd = scalars
   b = x.shape[0]
   cfg = _config("distill", b, b, chunk_size, columns=True)
   row, col = cast(
@@ -1113,27 +1121,21 @@ def sharded_distill_clip_loss(
     ring of blocks).
   """
   caller = "sharded_distill_clip_loss"
-  weights = dict(
-    clip_loss_weight=clip_loss_weight, distill_loss_weight=distill_loss_weight
-  )
-  for name, v in (("scale", scale), ("teacher_scale", teacher_scale)):
-    validation.number(caller, name, v)
-  for name, v in weights.items():
-    validation.number(caller, name, v)
-  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
-  x, y, valid, out_dtype = _inputs(
-    caller, image_local, text_local, where, ("image_local", "text_local")
-  )
-  tx, ty = _teacher(
+  x, y, tx, ty, valid, out_dtype, (s, ts, wc, wd) = _distill_inputs(
     caller,
-    teacher_image_local,
-    teacher_text_local,
-    valid,
-    ("teacher_image_local", "teacher_text_local"),
+    (image_local, text_local, where),
+    (teacher_image_local, teacher_text_local),
+    dict(
+      scale=scale,
+      teacher_scale=teacher_scale,
+      clip_loss_weight=clip_loss_weight,
+      distill_loss_weight=distill_loss_weight,
+    ),
+    chunk_size,
+    ("image_local", "text_local", "teacher_image_local", "teacher_text_local"),
   )
   n = tiling.axis_size(caller, axis_name)
   acc = numerics.compute_dtype(out_dtype)
-  s, ts, wc, wd = _distill_scalars(caller, acc, scale, teacher_scale, weights)
   x, y, tx, ty, s, ts, valid = tiling.vary_together(x, y, tx, ty, s, ts, valid)
   row, col = _sharded_stats(
     caller, x, y, s, valid, (tx, ty, ts), axis_name, n, chunk_size, collective
@@ -1205,11 +1207,14 @@ def sharded_coca_loss(
     Yu et al. 2022, eq. (3); open_clip ``CoCaLoss``.
   """
   caller = "sharded_coca_loss"
-  validation.number(caller, "scale", scale)
-  validation.number(caller, "clip_loss_weight", clip_loss_weight)
-  validation.number(caller, "caption_loss_weight", caption_loss_weight)
+  _check_options(
+    caller,
+    chunk_size,
+    scale=scale,
+    clip_loss_weight=clip_loss_weight,
+    caption_loss_weight=caption_loss_weight,
+  )
   validation.integer(caller, "pad_id", pad_id)
-  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
   # The embeddings are checked here, so that errors name this loss.
   x, y, _, _ = _inputs(
     caller, image_local, text_local, None, ("image_local", "text_local")
