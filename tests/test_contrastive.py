@@ -5,10 +5,15 @@ References: the naive single-device losses below, written with the full
 al. 2021, figure 3; Zhai et al. 2023, eq. (1)), over the unmasked rows
 only; and, for small batches, the NumPy float64 loops of
 tests/specs/contrastive.py. The sharded forms run on 8 simulated CPU
-devices (tests/conftest.py sets the XLA flag).
+devices (tests/conftest.py sets the XLA flag). CLIP distillation and CoCa
+(issue 27) also against stored open_clip values
+(tests/reference_data/open_clip.json).
 """
 
 from __future__ import annotations
+
+import json
+import pathlib
 
 import jax
 from jax import lax
@@ -733,3 +738,71 @@ def test_distill_and_sharded_coca_errors():
     ValueError, match=r"sharded_distill_clip_loss: axis_name must name"
   ):
     jaxloss.sharded_distill_clip_loss(x, x, t, t, axis_name="nowhere")
+
+
+# ------------------------------------- stored open_clip values (issue 27)
+
+OPEN_CLIP = json.loads(
+  (
+    pathlib.Path(__file__).parent / "reference_data" / "open_clip.json"
+  ).read_text()
+)
+
+
+@pytest.mark.parametrize("case", ["distill_small", "distill_open_clip_scales"])
+def test_distill_matches_stored_open_clip(case, x64):
+  """open_clip's DistillClipLoss: its two terms, and the gradients of their
+  sum (student embeddings, scale), stored by
+  tests/reference_data/generate_open_clip.py."""
+  e = OPEN_CLIP["entries"][case]
+  x, y, tx, ty = (
+    np.asarray(e[k]) for k in ("image", "text", "teacher_image", "teacher_text")
+  )
+
+  def mean(x, y, s, wc=1.0, wd=1.0):
+    v = jaxloss.distill_clip_loss(
+      x,
+      y,
+      tx,
+      ty,
+      scale=s,
+      teacher_scale=e["teacher_scale"],
+      clip_loss_weight=wc,
+      distill_loss_weight=wd,
+      chunk_size=3,
+    )
+    return jnp.mean(v)
+
+  msg = OPEN_CLIP["source"]
+  value, grads = jax.value_and_grad(mean, (0, 1, 2))(x, y, e["scale"])
+  want = e["contrastive_loss"] + e["distill_loss"]
+  np.testing.assert_allclose(value, want, rtol=1e-12, err_msg=msg)
+  for wc, wd, term in (
+    (1.0, 0.0, "contrastive_loss"),
+    (0.0, 1.0, "distill_loss"),
+  ):
+    np.testing.assert_allclose(
+      mean(x, y, e["scale"], wc, wd), e[term], rtol=1e-12, err_msg=msg
+    )
+  for g, k in zip(grads, ("grad_image", "grad_text", "grad_scale")):
+    np.testing.assert_allclose(g, e[k], rtol=1e-10, atol=1e-14, err_msg=k)
+
+
+def test_coca_matches_stored_open_clip(x64):
+  e = OPEN_CLIP["entries"]["coca"]
+  got = jaxloss.coca_loss(
+    np.asarray(e["image"]),
+    np.asarray(e["text"]),
+    np.asarray(e["caption_logits"]),
+    np.asarray(e["caption_labels"]),
+    scale=e["scale"],
+    clip_loss_weight=e["clip_loss_weight"],
+    caption_loss_weight=e["caption_loss_weight"],
+    pad_id=e["pad_id"],
+  )
+  np.testing.assert_allclose(
+    got,
+    e["contrastive_loss"] + e["caption_loss"],
+    rtol=1e-12,
+    err_msg=OPEN_CLIP["source"],
+  )
