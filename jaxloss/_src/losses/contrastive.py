@@ -285,10 +285,10 @@ def _tiled_bwd(cfg, res, cotangents):
   g_row = jnp.where(va, g_row, 0).astype(acc)
   if g_col is not None:
     g_col = jnp.where(vb, g_col, 0).astype(acc)
+  t_row, t_col = (None, None) if teacher_lse is None else teacher_lse
   if teacher is not None:
     # [lse, mean under the teacher] rows of the distillation statistics.
     row, col = row[0], None if col is None else col[0]
-    t_row, t_col = teacher_lse
 
   def body(carry, blk, vblk, origin, db_blk):
     blk, tblk = _split(teacher, blk)
@@ -922,8 +922,9 @@ def _distill_inputs(caller, student, teacher, numbers, chunk_size, names):
   (embeddings and scale) constants.
   """
   _check_options(caller, chunk_size, **numbers)
-  x, y, valid, out_dtype = _inputs(caller, *student, names[:2])
-  tx, ty = _teacher(caller, *teacher, valid, names[2:])
+  image, text, where = student
+  x, y, valid, out_dtype = _inputs(caller, image, text, where, names[:2])
+  tx, ty = _teacher(caller, teacher[0], teacher[1], valid, names[2:])
   acc = numerics.compute_dtype(out_dtype)
   s, ts, wc, wd = (_scalar(caller, k, v, acc) for k, v in numbers.items())
   return x, y, tx, ty, valid, out_dtype, (s, lax.stop_gradient(ts), wc, wd)
