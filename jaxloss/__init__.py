@@ -223,10 +223,14 @@ from jaxloss._src.losses.transducer import rnnt_loss_from_log_probs
 # Contrastive at scale: CLIP, SigLIP.
 from jaxloss._src.losses.contrastive import CLIPLoss
 from jaxloss._src.losses.contrastive import CoCaLoss
+from jaxloss._src.losses.contrastive import DistillCLIPLoss
 from jaxloss._src.losses.contrastive import SigLIPLoss
 from jaxloss._src.losses.contrastive import clip_loss
 from jaxloss._src.losses.contrastive import coca_loss
+from jaxloss._src.losses.contrastive import distill_clip_loss
 from jaxloss._src.losses.contrastive import sharded_clip_loss
+from jaxloss._src.losses.contrastive import sharded_coca_loss
+from jaxloss._src.losses.contrastive import sharded_distill_clip_loss
 from jaxloss._src.losses.contrastive import sharded_siglip_loss
 from jaxloss._src.losses.contrastive import siglip_loss
 
@@ -606,7 +610,11 @@ __all__ += [
   "coca_loss",
   "CLIPLoss",
   "CoCaLoss",
+  "distill_clip_loss",
+  "DistillCLIPLoss",
   "sharded_clip_loss",
+  "sharded_coca_loss",
+  "sharded_distill_clip_loss",
   "sharded_siglip_loss",
   "siglip_loss",
   "SigLIPLoss",

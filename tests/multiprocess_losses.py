@@ -237,6 +237,60 @@ def _contrastive_single(loss):
   return single
 
 
+def _distill_pairs(seed):
+  x, y, valid, scale, _ = _pairs(seed)
+  tx, ty, _, _, _ = _pairs(seed + 100)
+  return x, y, tx[:, :3], ty[:, :3], valid, scale
+
+
+def _distill_clip_parallel(mesh):
+  def body(x, y, tx, ty, valid, scale):
+    values = jaxloss.sharded_distill_clip_loss(
+      x,
+      y,
+      tx,
+      ty,
+      scale=scale,
+      teacher_scale=8.0,
+      axis_name=AXES,
+      where=valid,
+      chunk_size=1,
+    )
+    total, count = jax.lax.psum(
+      (jnp.sum(values), jnp.sum(valid, dtype=values.dtype)), AXES
+    )
+    return total / count
+
+  return _smap(body, mesh, (ALL,) * 5 + (P(),))
+
+
+def _distill_clip_single(x, y, tx, ty, valid, scale):
+  values = jaxloss.distill_clip_loss(
+    x, y, tx, ty, scale=scale, teacher_scale=8.0, where=valid
+  )
+  return jnp.sum(values) / jnp.sum(valid)
+
+
+def _coca_inputs(seed):
+  x, y, _, scale, _ = _pairs(seed)
+  rng = np.random.default_rng(seed)
+  logits = rng.normal(size=(ROWS, T, V)).astype(np.float32)
+  labels = rng.integers(0, V, (ROWS, T)).astype(np.int32)
+  labels[:, -1] = 0  # padding (pad_id 0)
+  labels[: ROWS // 2, :] = 0  # the first half of the rows: no tokens
+  labels[0, 0] = 3
+  return x, y, logits, labels, scale
+
+
+def _coca_parallel(mesh):
+  def body(x, y, lg, lb, scale):
+    return jaxloss.sharded_coca_loss(
+      x, y, lg, lb, scale=scale, axis_name=AXES, chunk_size=1
+    )
+
+  return _smap(body, mesh, (ALL,) * 4 + (P(),))
+
+
 def _count_parallel(mesh):
   return _smap(
     lambda y: jaxloss.count_tokens(y, ignore_index=IGNORE, axis_name="data"),
@@ -317,6 +371,22 @@ CASES = {
       _contrastive_parallel("siglip", chunk_size=1),
       _contrastive_single("siglip"),
       wrt=(0, 1, 3, 4),
+    ),
+    Case(
+      "sharded_distill_clip_loss[ring]",
+      lambda: _distill_pairs(8),
+      (ALL,) * 5 + (P(),),
+      _distill_clip_parallel,
+      _distill_clip_single,
+      wrt=(0, 1, 5),
+    ),
+    Case(
+      "sharded_coca_loss[ring]",
+      lambda: _coca_inputs(9),
+      (ALL,) * 4 + (P(),),
+      _coca_parallel,
+      lambda x, y, lg, lb, s: jaxloss.coca_loss(x, y, lg, lb, scale=s),
+      wrt=(0, 1, 2, 4),
     ),
     Case(
       "count_tokens",

@@ -114,7 +114,7 @@ FAMILIES = {
     "true class.",
   ),
   "contrastive": (
-    "Contrastive (CLIP, SigLIP)",
+    "Contrastive (CLIP, SigLIP, CLIP distillation)",
     "Image-text losses of one row of a batch, against the similarity of "
     "its matching pair.",
   ),
@@ -763,12 +763,15 @@ def contrastive_panels() -> list[Panel]:
   # matching similarity is x while every negative similarity is 0.
   images = jnp.eye(3)[:2]
 
-  def row0(fn, **kwargs):
+  def row0(fn, *teacher, **kwargs):
     def f(s):
       texts = jnp.stack([s * jnp.eye(3)[0], jnp.eye(3)[1]])
-      return fn(images, texts, **kwargs)[0]
+      return fn(images, texts, *teacher, **kwargs)[0]
 
     return f
+
+  # A teacher whose matching pair sits at similarity 0.5.
+  teacher_texts = jnp.stack([0.5 * jnp.eye(3)[0], jnp.eye(3)[1]])
 
   return [
     Panel(
@@ -780,12 +783,21 @@ def contrastive_panels() -> list[Panel]:
       {
         "CLIP (scale 1/0.07)": row0(jaxloss.clip_loss),
         "CLIP (scale 5)": row0(jaxloss.clip_loss, scale=5.0),
+        "CLIP + distillation (scale 5, teacher's pair at 0.5)": row0(
+          jaxloss.distill_clip_loss,
+          images,
+          teacher_texts,
+          scale=5.0,
+          teacher_scale=5.0,
+        ),
         "SigLIP (scale 10, bias -10)": row0(jaxloss.siglip_loss),
         "SigLIP (scale 10, bias 0)": row0(jaxloss.siglip_loss, bias=0.0),
       },
       "CLIP's softmax only compares the pair with the negatives; "
       "SigLIP's sigmoid scores every pair on its own, and its bias sets "
-      "the similarity at which a pair counts as a match.",
+      "the similarity at which a pair counts as a match. Distillation "
+      "adds the cross-entropy to a teacher's softmax: with the teacher's "
+      "pair at 0.5, the loss is smallest short of similarity 1.",
     ),
   ]
 

@@ -1,4 +1,5 @@
-"""Specs for the contrastive losses at scale (issue 14): CLIP and SigLIP.
+"""Specs for the contrastive losses at scale (issue 14): CLIP and SigLIP;
+CoCa and CLIP distillation (open_clip, issue 27).
 
 Both compare every row with every other row of the batch, so the values are
 not per-sample (``per_sample=False``: vmap over a batch of one is another
@@ -202,5 +203,111 @@ SPECS += [
     per_sample=False,
     value_rank=0,
     mismatch=_coca_mismatch,
+  ),
+]
+
+
+# ------------------------------------------------------- CLIP distillation
+
+DT = 3  # the teacher's embedding width (not the student's)
+DISTILL_SRC = (
+  "NumPy float64 loops over open_clip's DistillClipLoss (loss.py): "
+  "w_clip * CLIP_i + w_distill * 0.5 * (-sum_j p_ij log q_ij - sum_j "
+  "p'_ji log q'_ji), p / q the teacher's / student's softmax over rows "
+  "(p', q' over columns)"
+)
+
+
+def _log_softmax(v):
+  return v - _lse(v)
+
+
+def np_distill_clip(
+  x,
+  y,
+  tx,
+  ty,
+  *,
+  scale,
+  teacher_scale,
+  clip_loss_weight=1.0,
+  distill_loss_weight=1.0,
+  where=None,
+  chunk_size=None,
+):
+  """Per-row values; rows with ``where`` False are dropped, give 0."""
+  clip = np_clip(x, y, scale=scale, where=where)
+  keep = np.ones(len(x), bool) if where is None else np.asarray(where)
+  idx = np.flatnonzero(keep)
+  out = np.zeros(len(x))
+  for i in idx:
+    total = 0.0
+    for s_vec, t_vec in (
+      (  # image i against every text
+        [scale * x[i] @ y[j] for j in idx],
+        [teacher_scale * tx[i] @ ty[j] for j in idx],
+      ),
+      (  # text i against every image
+        [scale * x[j] @ y[i] for j in idx],
+        [teacher_scale * tx[j] @ ty[i] for j in idx],
+      ),
+    ):
+      p = np.exp(_log_softmax(np.array(t_vec)))
+      total -= np.sum(p * _log_softmax(np.array(s_vec)))
+    out[i] = clip_loss_weight * clip[i] + distill_loss_weight * 0.5 * total
+  return out
+
+
+def _distill_inputs(rng, b):
+  x, y = _pairs(rng, b)
+  tx = _unit(rng.normal(size=(b, DT)))
+  ty = _unit(tx + 0.5 * rng.normal(size=(b, DT)))
+  return x, y, tx, ty
+
+
+def _distill_edges():
+  rng = np.random.default_rng(5)
+  x = _unit(rng.normal(size=(3, D)))
+  t = _unit(rng.normal(size=(3, DT)))
+  return [
+    (np.zeros((3, D)), np.zeros((3, D)), np.zeros((3, DT)), t),
+    (x, x, t, t),  # identical features (student and teacher pairs)
+    (x * 1e3, -x * 1e3, t * 1e3, t * 1e3),  # saturated softmaxes
+    (x * 1e3, x * 1e3, t * 1e3, -t * 1e3),  # teacher against student
+    (x[:1], x[:1], t[:1], t[:1]),  # a batch of one
+  ]
+
+
+SPECS += [
+  Spec(
+    name="distill_clip_loss",
+    fn=jaxloss.distill_clip_loss,
+    make_inputs=_distill_inputs,
+    kwargs=dict(scale=2.0, teacher_scale=4.0, chunk_size=3),
+    cls=jaxloss.DistillCLIPLoss,
+    reference=np_distill_clip,
+    reference_source=DISTILL_SRC,
+    edge_inputs=_distill_edges,
+    diff_argnums=(0, 1),
+    per_sample=False,
+  ),
+  Spec(
+    name="distill_clip_loss-one_tile-weights",
+    fn=jaxloss.distill_clip_loss,
+    make_inputs=_distill_inputs,
+    # Moderate scales: the distillation term's float32 round-off grows
+    # like |teacher logit| * |student logit| * eps (the teacher's softmax
+    # weighs the student's logits), beyond the jit contract's 2e-6 at 30.
+    kwargs=dict(
+      scale=6.0,
+      teacher_scale=10.0,
+      clip_loss_weight=0.5,
+      distill_loss_weight=2.0,
+    ),
+    reference=np_distill_clip,
+    reference_source=DISTILL_SRC,
+    edge_inputs=_distill_edges,
+    diff_argnums=(0, 1),
+    per_sample=False,
   ),
 ]

@@ -59,9 +59,9 @@ SIGLIP_BIAS = -10.0
 class _Config(NamedTuple):
   """Static options of the tiled kernel (a custom_vjp nondiff argument)."""
 
-  kind: str  # "lse" (CLIP) or "sigmoid" (SigLIP)
+  kind: str  # "lse" (CLIP), "sigmoid" (SigLIP) or "distill" (CLIP + teacher)
   chunk: int  # columns per tile
-  columns: bool  # "lse" only: also the log-sum-exp of every column
+  columns: bool  # "lse", "distill": also the statistics of every column
   axis_name: object  # None (one device) or the ring's mesh axis
   axis_size: int  # devices on the ring (1 without one)
 
@@ -80,6 +80,22 @@ def _tile(a, b, scale, bias, va, vb, acc):
   return raw, logits, mask
 
 
+def _column_lse(s):
+  """The log-sum-exp of every column of a tile that holds every row (its
+  first axis): final at once; ``-inf`` for a column with no entry."""
+  m = jnp.max(s, axis=0)
+  se = jnp.sum(jnp.exp(s - tiling.finite_shift(m)[None, :]), axis=0)
+  return tiling.finish_lse(m, se, empty_rows=True)
+
+
+def _softmax(s, lse, axis):
+  """``exp(s - lse)`` along ``axis`` (1: rows, 0: columns) from a finished
+  log-sum-exp; entries at ``-inf`` (masked) give 0, and so does a row or
+  column with no entry (its ``lse = -inf``, shifted by 0 instead)."""
+  shift = jnp.where(jnp.isneginf(lse), 0, lse)
+  return jnp.exp(s - jnp.expand_dims(shift, axis))
+
+
 def _ring_perm(n):
   return [(i, (i + 1) % n) for i in range(n)]
 
@@ -89,6 +105,8 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
   over the column blocks: the whole ``b`` on one device; around the ring
   with ``axis_name``, where step ``k`` sees the block of device
   ``me - k`` and ``travel`` (a gradient accumulator) moves with it.
+  ``b`` may be a tuple of arrays with the same rows (the student's and the
+  teacher's columns): they travel together.
 
   Returns ``(carry, travel)``; after ``axis_size`` steps of the ring the
   travelling accumulator is back on the device that owns the block.
@@ -108,7 +126,7 @@ def _blocks(cfg, body, carry, b, vb, travel=None):
       blk, valid, trav = lax.ppermute((blk, valid, trav), cfg.axis_name, perm)
     return (carry, blk, valid, trav), None
 
-  state = tiling.vary_like((carry, b, vb, travel), (b,))
+  state = tiling.vary_like((carry, b, vb, travel), jax.tree.leaves(b))
   if travel is None:
     # The forward pass needs no block after the last one: n - 1 transfers.
     if n > 1:
@@ -128,17 +146,29 @@ def _labels(rows, start, size, row_offset, col_offset):
   return r[:, None] == c[None, :]
 
 
-def _forward(cfg, a, b, scale, bias, va, vb):
-  """Per-row statistics: CLIP ``(row lse, column lse or None)``, SigLIP
-  ``(row sums, None)``, in the compute dtype."""
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
+def _split(teacher, blk):
+  """``(student block, teacher block or None)`` of a visiting block."""
+  return blk if teacher is not None else (blk, None)
+
+
+def _forward(cfg, a, b, scale, bias, va, vb, teacher):
+  """Per-row statistics, in the compute dtype: CLIP ``(row lse, column lse
+  or None)``, SigLIP ``(row sums, None)``; distillation ``([2, Na] row
+  stats, [2, Nb] column stats or None, teacher log-sum-exps)``, where a
+  row's stats are the student's log-sum-exp and the student logits'
+  mean under the teacher's softmax, ``sum_j p_ij s_ij``."""
+  sb, _ = _split(teacher, b)
+  acc = numerics.compute_dtype(jnp.result_type(a, sb))
   rows = a.shape[0]
   row_offset = (
     0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
   )
+  ta, tscale = (None, None) if teacher is None else teacher
+  columns = cfg.columns
 
   def body(carry, blk, vblk, origin, travel):
     del travel
+    blk, tblk = _split(teacher, blk)
     cols = blk.shape[0]
     col_offset = origin * cols
 
@@ -151,80 +181,118 @@ def _forward(cfg, a, b, scale, bias, va, vb):
         t = _labels(rows, start, size, row_offset, col_offset)
         ce = numerics.sigmoid_cross_entropy(t.astype(acc), logits)
         return (total + jnp.sum(jnp.where(mask, ce, 0), axis=1),)
-      lse, col = c
       s = jnp.where(mask, logits, -jnp.inf)
+      if cfg.kind == "lse":
+        lse, col = c
+        lse, _, _ = tiling.lse_add(lse, s)
+        if columns:
+          # Every row is in the tile: its columns' log-sum-exp is final.
+          col = lax.dynamic_update_slice_in_dim(
+            col, _column_lse(s), start, axis=0
+          )
+        return lse, col
+      # Distillation: the teacher's online log-sum-exp per row, and the
+      # student's logits summed under the same exponentials.
+      lse, tlse, w, col = c
+      tbk = tiling.loop_slice(tblk, start, size, 0)
+      _, tl, _ = _tile(ta, tbk, tscale, None, va, vk, acc)
+      t = jnp.where(mask, tl, -jnp.inf)
+      s0 = jnp.where(mask, logits, 0)
       lse, _, _ = tiling.lse_add(lse, s)
-      if cfg.columns:
-        # Every row is in the tile: its columns' log-sum-exp is final.
-        cm = jnp.max(s, axis=0)
-        cse = jnp.sum(jnp.exp(s - tiling.finite_shift(cm)[None, :]), axis=0)
+      tlse, alpha, e = tiling.lse_add(tlse, t)
+      w = alpha * w + jnp.sum(e * s0, axis=1)
+      if columns:
+        tc = _column_lse(t)
+        ep = jnp.sum(_softmax(t, tc, 0) * s0, axis=0)
         col = lax.dynamic_update_slice_in_dim(
-          col, tiling.finish_lse(cm, cse, empty_rows=True), start, axis=0
+          col, jnp.stack([_column_lse(s), ep, tc]), start, axis=1
         )
-      return lse, col
+      return lse, tlse, w, col
 
+    refs = (a, blk, scale, bias, va, vblk, ta, tblk, tscale)
     return tiling.scan_tiles(
-      step, carry, cols, min(cfg.chunk, cols), (a, blk, scale, bias, va, vblk)
+      step, carry, cols, min(cfg.chunk, cols), refs
     ), None
 
+  nb = sb.shape[0]
   if cfg.kind == "sigmoid":
     carry = (jnp.zeros((rows,), acc),)
-  else:
-    col = jnp.zeros((b.shape[0] if cfg.columns else 0,), acc)
+  elif cfg.kind == "lse":
+    col = jnp.zeros((nb if columns else 0,), acc)
     carry = (tiling.lse_start((rows,), acc), col)
+  else:
+    col = jnp.zeros((3, nb if columns else 0), acc)
+    start = tiling.lse_start((rows,), acc)
+    carry = (start, start, jnp.zeros((rows,), acc), col)
   carry, _ = _blocks(cfg, body, carry, b, vb)
   if cfg.kind == "sigmoid":
-    return carry[0], None
-  lse, col = carry
-  return tiling.finish_lse(lse.m, lse.se, empty_rows=True), (
-    col if cfg.columns else None
-  )
+    return carry[0], None, None
+  finish = lambda st: tiling.finish_lse(st.m, st.se, empty_rows=True)  # noqa: E731
+  if cfg.kind == "lse":
+    lse, col = carry
+    return finish(lse), (col if columns else None), None
+  lse, tlse, w, col = carry
+  row = jnp.stack([finish(lse), numerics.safe_divide(w, tlse.se)])
+  # The teacher's log-sum-exps are residuals for the backward pass.
+  teacher_lse = (finish(tlse), col[2] if columns else None)
+  return row, (col[:2] if columns else None), teacher_lse
 
 
 # tiled's (row, col); custom_vjp's stubs do not carry the return type.
 _Stats = tuple[jax.Array, jax.Array | None]
 
 
-def _tiled_fwd(cfg, a, b, scale, bias, va, vb):
+def _tiled_fwd(cfg, a, b, scale, bias, va, vb, teacher):
   """Row (and column) statistics of ``scale * a @ b.T + bias``, tiled.
 
   Args:
     cfg: a static ``_Config``.
     a: rows ``[Na, D]`` (zero where not ``va``).
     b: columns ``[Nb, D]`` (zero where not ``vb``); on a ring, this
-      device's block.
+      device's block. Distillation: the pair ``(columns [Nb, D], teacher
+      columns [Nb, Dt])``, which travel the ring together.
     scale: scalar multiplier of the similarities.
     bias: scalar offset (SigLIP) or None.
     va, vb: bool masks ``[Na]``, ``[Nb]``: masked rows and columns take no
       part in any statistic.
+    teacher: None, or (distillation) the teacher's ``(rows [Na, Dt],
+      scale)``; its softmax weighs the student's logits. The teacher is a
+      constant here: its rows, columns and scale get no gradient.
 
   Returns:
     ``(row, col)``: for CLIP the row log-sum-exp ``[Na]`` and, with
     ``cfg.columns``, the column log-sum-exp ``[Nb]`` (else None); for SigLIP
-    the row sums of the sigmoid losses ``[Na]`` and None. Empty rows and
-    columns give ``-inf`` (CLIP) or 0 (SigLIP). Also the residuals.
+    the row sums of the sigmoid losses ``[Na]`` and None; for distillation
+    ``[2, Na]`` (the row log-sum-exp and ``sum_j p_ij s_ij`` with ``p`` the
+    teacher's row softmax) and, with ``cfg.columns``, the same ``[2, Nb]``
+    per column (else None). Empty rows and columns give ``-inf`` (CLIP's
+    log-sum-exp), or 0. Also the residuals.
   """
-  row, col = _forward(cfg, a, b, scale, bias, va, vb)
-  return (row, col), (a, b, scale, bias, va, vb, row, col)
+  row, col, teacher_lse = _forward(cfg, a, b, scale, bias, va, vb, teacher)
+  res = (a, b, scale, bias, va, vb, teacher, row, col, teacher_lse)
+  return (row, col), res
 
 
 def _tiled_bwd(cfg, res, cotangents):
-  a, b, scale, bias, va, vb, row, col = res
+  a, b, scale, bias, va, vb, teacher, row, col, teacher_lse = res
   g_row, g_col = cotangents
-  acc = numerics.compute_dtype(jnp.result_type(a, b))
+  sb, _ = _split(teacher, b)
+  acc = numerics.compute_dtype(jnp.result_type(a, sb))
   rows = a.shape[0]
   row_offset = (
     0 if cfg.axis_name is None else (lax.axis_index(cfg.axis_name) * rows)
   )
+  ta, tscale = (None, None) if teacher is None else teacher
   g_row = jnp.where(va, g_row, 0).astype(acc)
-  # A masked (empty) row's statistic is -inf; shift by 0 there instead.
-  row_s = jnp.where(jnp.isneginf(row), 0, row)
-  col_s = None
   if g_col is not None:
     g_col = jnp.where(vb, g_col, 0).astype(acc)
-    col_s = jnp.where(jnp.isneginf(col), 0, col)
+  t_row, t_col = (None, None) if teacher_lse is None else teacher_lse
+  if teacher is not None:
+    # [lse, mean under the teacher] rows of the distillation statistics.
+    row, col = row[0], None if col is None else col[0]
 
   def body(carry, blk, vblk, origin, db_blk):
+    blk, tblk = _split(teacher, blk)
     cols = blk.shape[0]
     col_offset = origin * cols
 
@@ -237,14 +305,24 @@ def _tiled_bwd(cfg, res, cotangents):
         t = _labels(rows, start, size, row_offset, col_offset)
         dl = g_row[:, None] * (jax.nn.sigmoid(logits) - t.astype(acc))
       else:
-        # Masked entries at -inf: exp gives 0 (never inf) there.
+        # d lse / d s is the student's softmax; d (sum_j p_ij s_ij) / d s
+        # is the teacher's (a constant).
         sm = jnp.where(mask, logits, -jnp.inf)
-        dl = g_row[:, None] * jnp.exp(sm - row_s[:, None])
-        if g_col is not None:
-          assert col_s is not None  # set together with g_col
-          gc = lax.dynamic_slice_in_dim(g_col, start, size)
-          cs = lax.dynamic_slice_in_dim(col_s, start, size)
-          dl = dl + gc[None, :] * jnp.exp(sm - cs[None, :])
+        at = lambda v: lax.dynamic_slice_in_dim(v, start, size, axis=-1)  # noqa: E731
+        if teacher is None:
+          dl = g_row[:, None] * _softmax(sm, row, 1)
+          if g_col is not None:
+            dl = dl + at(g_col)[None, :] * _softmax(sm, at(col), 0)
+        else:
+          tbk = tiling.loop_slice(tblk, start, size, 0)
+          _, tl, _ = _tile(ta, tbk, tscale, None, va, vk, acc)
+          tm = jnp.where(mask, tl, -jnp.inf)
+          dl = g_row[0][:, None] * _softmax(sm, row, 1)
+          dl = dl + g_row[1][:, None] * _softmax(tm, t_row, 1)
+          if g_col is not None:
+            gc = at(g_col)
+            dl = dl + gc[0][None, :] * _softmax(sm, at(col), 0)
+            dl = dl + gc[1][None, :] * _softmax(tm, at(t_col), 0)
       # Masked entries take no part (0, never 0 * inf or NaN).
       dl = jnp.where(mask, dl, 0)
       ds = ds + jnp.sum(dl * raw)
@@ -264,19 +342,21 @@ def _tiled_bwd(cfg, res, cotangents):
       (da, db_blk, ds, dbias),
       cols,
       min(cfg.chunk, cols),
-      (a, blk, scale, bias, va, vblk, g_row),
+      (a, blk, scale, bias, va, vblk, g_row, ta, tblk, tscale),
     )
     return (da, ds, dbias), db_blk
 
   zero = jnp.zeros((), acc)
   carry = (jnp.zeros(a.shape, acc), zero, None if bias is None else zero)
-  db = jnp.zeros(b.shape, acc)
+  db = jnp.zeros(sb.shape, acc)
   (da, ds, dbias), db = _blocks(cfg, body, carry, b, vb, travel=db)
   da = (scale * da).astype(a.dtype)
-  db = (scale * db).astype(b.dtype)
+  db = (scale * db).astype(sb.dtype)
+  if teacher is not None:
+    db = (db, None)  # the teacher's columns: a constant
   ds = ds.astype(scale.dtype)
   dbias = None if bias is None else dbias.astype(bias.dtype)
-  return da, db, ds, dbias, None, None
+  return da, db, ds, dbias, None, None, None
 
 
 tiled = tiling.tiled_vjp(_tiled_fwd, _tiled_bwd)
@@ -329,6 +409,13 @@ def _inputs(
   x = jnp.where(valid[:, None], x, 0)
   y = jnp.where(valid[:, None], y, 0)
   return x, y, valid, out_dtype
+
+
+def _check_options(caller, chunk_size, **numbers):
+  """Checks the real hyper-parameters ``numbers`` and ``chunk_size``."""
+  for name, value in numbers.items():
+    validation.number(caller, name, value)
+  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
 
 
 def _config(
@@ -421,7 +508,7 @@ def clip_loss(
   s = _scalar(caller, "scale", scale, acc)
   b = x.shape[0]
   cfg = _config("lse", b, b, chunk_size, columns=True)
-  lse_row, lse_col = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
+  lse_row, lse_col = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid, None))
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
 
@@ -496,8 +583,50 @@ def siglip_loss(
   bb = _scalar(caller, "bias", bias, acc)
   n = x.shape[0]
   cfg = _config("sigmoid", n, n, chunk_size)
-  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
+  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid, None))
   return jnp.where(valid, values, 0).astype(out_dtype)
+
+
+def _sharded_stats(
+  caller, x, y, s, valid, teacher, axis_name, n, chunk_size, collective
+):
+  """The global batch's row statistics of the local images (image-to-text)
+  and of the local texts (text-to-image), from local rows: over a ring of
+  visiting blocks, or against all-gathered columns.
+
+  ``teacher``: None (CLIP) or ``(teacher images, teacher texts, teacher
+  scale)`` (distillation), whose columns travel, or are gathered, with the
+  student's."""
+  kind = "lse" if teacher is None else "distill"
+  tx, ty, ts = (None, None, None) if teacher is None else teacher
+
+  def stats(cfg, a, b, ta, tb, va, vb):
+    cols = b if teacher is None else (b, tb)
+    rows = None if teacher is None else (ta, ts)
+    return cast(_Stats, tiled(cfg, a, cols, s, None, va, vb, rows))[0]
+
+  b = x.shape[0]
+  if collective == "ring":
+    cfg = _config(kind, b, b, chunk_size, axis_name=axis_name, axis_size=n)
+    return (
+      stats(cfg, x, y, tx, ty, valid, valid),
+      stats(cfg, y, x, ty, tx, valid, valid),
+    )
+  if collective == "all_gather":
+    # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
+    # of the gathered blocks' gradients: exact, no factor of n.
+    def gather(a):
+      return None if a is None else lax.all_gather(a, axis_name, tiled=True)
+
+    x_all, y_all, tx_all, ty_all, v_all = map(gather, (x, y, tx, ty, valid))
+    cfg = _config(kind, b, n * b, chunk_size)
+    return (
+      stats(cfg, x, y_all, tx, ty_all, valid, v_all),
+      stats(cfg, y, x_all, ty, tx_all, valid, v_all),
+    )
+  raise ValueError(
+    f"{caller}: collective must be 'ring' or 'all_gather', got {collective!r}"
+  )
 
 
 @scoped
@@ -584,25 +713,10 @@ def sharded_clip_loss(
   n = tiling.axis_size(caller, axis_name)
   acc = numerics.compute_dtype(out_dtype)
   s = _scalar(caller, "scale", scale, acc)
-  b = x.shape[0]
   x, y, s, valid = tiling.vary_together(x, y, s, valid)
-  if collective == "ring":
-    cfg = _config("lse", b, b, chunk_size, axis_name=axis_name, axis_size=n)
-    lse_row, _ = cast(_Stats, tiled(cfg, x, y, s, None, valid, valid))
-    lse_col, _ = cast(_Stats, tiled(cfg, y, x, s, None, valid, valid))
-  elif collective == "all_gather":
-    # Autodiff transposes each all-gather into a reduce-scatter (psum_scatter)
-    # of the gathered blocks' gradients: exact, no factor of n.
-    x_all, y_all, v_all = (
-      lax.all_gather(a, axis_name, tiled=True) for a in (x, y, valid)
-    )
-    cfg = _config("lse", b, n * b, chunk_size)
-    lse_row, _ = cast(_Stats, tiled(cfg, x, y_all, s, None, valid, v_all))
-    lse_col, _ = cast(_Stats, tiled(cfg, y, x_all, s, None, valid, v_all))
-  else:
-    raise ValueError(
-      f"{caller}: collective must be 'ring' or 'all_gather', got {collective!r}"
-    )
+  lse_row, lse_col = _sharded_stats(
+    caller, x, y, s, valid, None, axis_name, n, chunk_size, collective
+  )
   diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
   return _clip_values(lse_row, lse_col, diag, valid, out_dtype)
 
@@ -681,7 +795,7 @@ def sharded_siglip_loss(
   b = x.shape[0]
   cfg = _config("sigmoid", b, b, chunk_size, axis_name=axis_name, axis_size=n)
   x, y, s, bb, valid = tiling.vary_together(x, y, s, bb, valid)
-  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid))
+  values, _ = cast(_Stats, tiled(cfg, x, y, s, bb, valid, valid, None))
   return jnp.where(valid, values, 0).astype(out_dtype)
 
 
@@ -742,11 +856,14 @@ def coca_loss(
     Models", 2022, eq. (3); open_clip ``CoCaLoss``.
   """
   caller = "coca_loss"
-  validation.number(caller, "scale", scale)
-  validation.number(caller, "clip_loss_weight", clip_loss_weight)
-  validation.number(caller, "caption_loss_weight", caption_loss_weight)
+  _check_options(
+    caller,
+    chunk_size,
+    scale=scale,
+    clip_loss_weight=clip_loss_weight,
+    caption_loss_weight=caption_loss_weight,
+  )
   validation.integer(caller, "pad_id", pad_id)
-  validation.positive_integer(caller, "chunk_size", chunk_size, optional=True)
   # The embeddings are checked here, so that errors name this loss.
   (x, y), _ = numerics.floats(
     caller, image_embeddings=image_embeddings, text_embeddings=text_embeddings
@@ -755,28 +872,379 @@ def coca_loss(
   shapes.check_same_shape(caller, image_embeddings=x, text_embeddings=y)
   empty.require_samples(caller, "image_embeddings", x)
   clip = clip_loss(x, y, scale=scale, chunk_size=chunk_size)
+  total, count, out_dtype = _caption_terms(
+    caller, caption_logits, caption_labels, pad_id, x.shape[0]
+  )
+  caption = numerics.safe_divide(total, count)
+  value = clip_loss_weight * jnp.mean(clip.astype(total.dtype))
+  return (value + caption_loss_weight * caption).astype(out_dtype)
+
+
+def _caption_terms(caller, caption_logits, caption_labels, pad_id, rows):
+  """``(sum of the token cross-entropies, count of tokens, out dtype)``
+  of CoCa's captioning term over the labels that are not ``pad_id``, in
+  the compute dtype; an id outside ``[0, V)`` that is not padding makes
+  the sum NaN."""
   labels = numerics.labels(caller, "caption_labels", caption_labels)
   (logits,), out_dtype = numerics.floats(caller, caption_logits=caption_logits)
   shapes.check_rank(caller, "caption_logits", logits, 3)
-  if labels.shape != logits.shape[:2] or logits.shape[0] != clip.shape[0]:
+  if labels.shape != logits.shape[:2] or logits.shape[0] != rows:
     raise ValueError(
       f"{caller}: caption_labels must be [B, T] and caption_logits "
-      f"[B, T, V] with B = {clip.shape[0]} image-text pairs, got "
+      f"[B, T, V] with B = {rows} image-text pairs, got "
       f"caption_labels.shape={tuple(labels.shape)} and "
       f"caption_logits.shape={tuple(logits.shape)}"
     )
-  logits = logits.astype(numerics.compute_dtype(out_dtype))
   tokens = labels != pad_id
   ids = jnp.where(tokens, labels, 0)
   ce = softmax.softmax_cross_entropy_sparse(ids, logits)
   ce = jnp.where(tokens, ce, 0.0)
-  # An id outside [0, V) that is not padding makes the loss NaN.
   ce = numerics.nan_at_bad_ids(
     ce, labels, logits.shape[-1], ignore_index=pad_id
   )
-  caption = numerics.safe_divide(jnp.sum(ce), jnp.sum(tokens, dtype=ce.dtype))
-  value = clip_loss_weight * jnp.mean(clip.astype(ce.dtype))
-  return (value + caption_loss_weight * caption).astype(out_dtype)
+  return jnp.sum(ce), jnp.sum(tokens, dtype=ce.dtype), out_dtype
+
+
+def _teacher(caller, image, text, valid, names):
+  """The teacher's ``[B, Dt]`` embeddings (checked like the student's, one
+  row per row of ``valid``, masked rows zeroed), as constants."""
+  tx, ty, _, _ = _inputs(caller, image, text, None, names)
+  if tx.shape[0] != valid.shape[0]:
+    raise ValueError(
+      f"{caller}: {names[0]} must have one row per image-text pair (B = "
+      f"{valid.shape[0]}), got {names[0]}.shape={tuple(tx.shape)}"
+    )
+  tx = jnp.where(valid[:, None], tx, 0)
+  ty = jnp.where(valid[:, None], ty, 0)
+  return lax.stop_gradient(tx), lax.stop_gradient(ty)
+
+
+def _distill_inputs(caller, student, teacher, numbers, chunk_size, names):
+  """Checks and converts a distillation loss's arguments.
+
+  ``student = (image, text, where)``, ``teacher = (image, text)``,
+  ``numbers``: ``scale``, ``teacher_scale`` and the two term weights (in
+  that order), ``names``: the four embeddings' argument names. Returns
+  ``(x, y, tx, ty, valid, out_dtype, (scale, teacher scale, clip weight,
+  distill weight))``, the scalars in the compute dtype and the teacher's
+  (embeddings and scale) constants.
+  """
+  _check_options(caller, chunk_size, **numbers)
+  image, text, where = student
+  x, y, valid, out_dtype = _inputs(caller, image, text, where, names[:2])
+  tx, ty = _teacher(caller, teacher[0], teacher[1], valid, names[2:])
+  acc = numerics.compute_dtype(out_dtype)
+  s, ts, wc, wd = (_scalar(caller, k, v, acc) for k, v in numbers.items())
+  return x, y, tx, ty, valid, out_dtype, (s, lax.stop_gradient(ts), wc, wd)
+
+
+def _distill_values(row, col, diag, weights, valid, out_dtype):
+  """Per-row values from the ``[2, B]`` row and column statistics (the
+  student's log-sum-exp, the logits' mean under the teacher's softmax)."""
+  (lse_r, mean_r), (lse_c, mean_c) = row, col
+  w_clip, w_distill = weights
+  contrastive = 0.5 * (lse_r + lse_c) - diag
+  distill = 0.5 * ((lse_r - mean_r) + (lse_c - mean_c))
+  v = w_clip * contrastive + w_distill * distill
+  return jnp.where(valid, v, 0).astype(out_dtype)
+
+
+@scoped
+def distill_clip_loss(
+  image_embeddings: InputLike,
+  text_embeddings: InputLike,
+  teacher_image_embeddings: InputLike,
+  teacher_text_embeddings: InputLike,
+  *,
+  scale: float | jax.Array = CLIP_SCALE,
+  teacher_scale: float | jax.Array = CLIP_SCALE,
+  clip_loss_weight: float | jax.Array = 1.0,
+  distill_loss_weight: float | jax.Array = 1.0,
+  where: InputLike | None = None,
+  chunk_size: int | None = None,
+) -> jax.Array:
+  """CLIP's loss plus distillation from a teacher CLIP, one value per pair.
+
+  With the student's logits ``s = scale * image @ text.T`` and the
+  teacher's ``t = teacher_scale * teacher_image @ teacher_text.T`` (both
+  ``[B, B]``), ``p = softmax(t)`` and ``q = softmax(s)`` along rows
+  (image-to-text) and ``p'``, ``q'`` along columns (text-to-image), row
+  ``i``'s value is::
+
+    loss_i = clip_loss_weight * clip_loss_i
+           + distill_loss_weight * 0.5 * (-sum_j p[i, j] log q[i, j]
+                                          - sum_j p'[j, i] log q'[j, i])
+
+  with ``clip_loss_i`` as in :func:`jaxloss.clip_loss`. The mean over the
+  rows is open_clip's ``DistillClipLoss``: its contrastive and distillation
+  terms, summed (as its training loop sums them). The cross-entropy is
+  taken as ``logsumexp_j s[i, j] - sum_j p[i, j] s[i, j]``. The teacher is a
+  constant (a frozen model, as in open_clip's training): its embeddings and
+  scale get no gradient; the student's embeddings and ``scale`` get exact
+  ones. Rows where ``where`` is False take no part (in neither softmax)
+  and give 0.
+
+  The ``[B, B]`` matrices are never held: the columns are processed
+  ``chunk_size`` at a time, with online log-sum-exps of the student's and
+  the teacher's rows and the student's logits summed under the teacher's
+  running exponentials; each tile's columns are final at once. A
+  ``jax.custom_vjp`` recomputes both tiles in the backward pass, where the
+  gradient of ``s[i, j]`` is ``q - p`` (distillation) and ``q - 1[i = j]``
+  (contrastive). Memory grows like ``B * chunk_size``. For a mesh, see
+  :func:`jaxloss.sharded_distill_clip_loss`.
+
+  Args:
+    image_embeddings: the student's ``[B, D]``.
+    text_embeddings: the student's ``[B, D]``; row ``i`` is image ``i``'s
+      caption.
+    teacher_image_embeddings: the teacher's ``[B, Dt]`` (``Dt`` may differ
+      from ``D``).
+    teacher_text_embeddings: the teacher's ``[B, Dt]``.
+    scale: the student's logit scale (``logit_scale.exp()``), learnable.
+    teacher_scale: the teacher's logit scale (a constant).
+    clip_loss_weight: weight of the contrastive term.
+    distill_loss_weight: weight of the distillation term.
+    where: optional boolean ``[B]``: the rows that take part.
+    chunk_size: columns per tile; None picks one (see
+      :func:`jaxloss.clip_loss`).
+
+  Returns:
+    ``[B]`` values in the student embeddings' floating dtype.
+
+  Raises:
+    TypeError: for non-floating embeddings or a non-boolean mask.
+    ValueError: for embeddings that are not ``[B, D]`` (student) and
+      ``[B, Dt]`` (teacher), a mask of the wrong shape, a non-scalar scale
+      or weight, or a bad ``chunk_size``.
+
+  Examples:
+    >>> import jax.numpy as jnp
+    >>> import jaxloss
+    >>> x = jnp.array([[1.0, 0.0], [0.0, 1.0]])
+    >>> jaxloss.distill_clip_loss(x, x, x, x, scale=1.0, teacher_scale=1.0,
+    ...                           clip_loss_weight=0.0)
+    Array([0.58220303, 0.58220303], dtype=float32)
+
+  References:
+    open_clip ``DistillClipLoss`` (Ilharco et al., OpenCLIP, 2021);
+    Hinton et al., "Distilling the Knowledge in a Neural Network", 2015.
+  """
+  caller = "distill_clip_loss"
+  x, y, tx, ty, valid, out_dtype, scalars = _distill_inputs(
+    caller,
+    (image_embeddings, text_embeddings, where),
+    (teacher_image_embeddings, teacher_text_embeddings),
+    dict(
+      scale=scale,
+      teacher_scale=teacher_scale,
+      clip_loss_weight=clip_loss_weight,
+      distill_loss_weight=distill_loss_weight,
+    ),
+    chunk_size,
+    (
+      "image_embeddings",
+      "text_embeddings",
+      "teacher_image_embeddings",
+      "teacher_text_embeddings",
+    ),
+  )
+  empty.require_samples(caller, "image_embeddings", x)
+  acc = numerics.compute_dtype(out_dtype)
+  s, ts, wc, wd = scalars
+  b = x.shape[0]
+  cfg = _config("distill", b, b, chunk_size, columns=True)
+  row, col = cast(
+    _Stats, tiled(cfg, x, (y, ty), s, None, valid, valid, (tx, ts))
+  )
+  diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
+  return _distill_values(row, col, diag, (wc, wd), valid, out_dtype)
+
+
+@scoped
+def sharded_distill_clip_loss(
+  image_local: InputLike,
+  text_local: InputLike,
+  teacher_image_local: InputLike,
+  teacher_text_local: InputLike,
+  *,
+  scale: float | jax.Array = CLIP_SCALE,
+  teacher_scale: float | jax.Array = CLIP_SCALE,
+  clip_loss_weight: float | jax.Array = 1.0,
+  distill_loss_weight: float | jax.Array = 1.0,
+  axis_name: str | tuple[str, ...],
+  where: InputLike | None = None,
+  chunk_size: int | None = None,
+  collective: str = "ring",
+) -> jax.Array:
+  """:func:`jaxloss.distill_clip_loss` of the global batch, from local rows.
+
+  Call inside ``shard_map``, with the student's and the teacher's
+  embeddings sharded alike over ``axis_name`` (device ``k`` holds rows
+  ``[k * b, (k + 1) * b)``). The result is the local rows' values of
+  :func:`jaxloss.distill_clip_loss` on the global batch, with exact
+  gradients for the student's embeddings and scale (no factor of the
+  device count); the teacher gets none.
+
+  Collectives as in :func:`jaxloss.sharded_clip_loss`, with the teacher's
+  blocks (``[b, Dt]``) moving alongside the student's: ``"ring"``
+  (``ppermute``; forward ``n - 1`` steps, backward ``n`` steps in which
+  only the student's block carries a gradient accumulator) or
+  ``"all_gather"`` (the four embedding blocks gathered; the student's
+  gradients reduce-scattered).
+
+  Args:
+    image_local: ``[b, D]``, this device's student images.
+    text_local: ``[b, D]``, their captions.
+    teacher_image_local: ``[b, Dt]``, the teacher's images.
+    teacher_text_local: ``[b, Dt]``, the teacher's captions.
+    scale, teacher_scale, clip_loss_weight, distill_loss_weight: as in
+      :func:`jaxloss.distill_clip_loss` (replicated).
+    axis_name: the mesh axis the batch is sharded over.
+    where: optional boolean ``[b]``: this device's rows that take part.
+    chunk_size: columns per tile within a block; None picks one.
+    collective: ``"ring"`` or ``"all_gather"``.
+
+  Returns:
+    ``[b]`` values of the local rows.
+
+  Raises:
+    TypeError, ValueError: as :func:`jaxloss.distill_clip_loss`, and for an
+      unbound ``axis_name`` or an unknown ``collective``.
+
+  Examples:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("batch",))
+    >>> f = jax.shard_map(
+    ...     lambda x, y: jaxloss.sharded_distill_clip_loss(
+    ...         x, y, x, y, scale=1.0, teacher_scale=1.0,
+    ...         clip_loss_weight=0.0, axis_name="batch"),
+    ...     mesh=mesh, in_specs=(P("batch"), P("batch")),
+    ...     out_specs=P("batch"))
+    >>> f(np.eye(2, dtype=np.float32), np.eye(2, dtype=np.float32))
+    Array([0.58220303, 0.58220303], dtype=float32)
+
+  References:
+    open_clip ``DistillClipLoss``; Zhai et al. 2023, section 3.3 (the
+    ring of blocks).
+  """
+  caller = "sharded_distill_clip_loss"
+  x, y, tx, ty, valid, out_dtype, (s, ts, wc, wd) = _distill_inputs(
+    caller,
+    (image_local, text_local, where),
+    (teacher_image_local, teacher_text_local),
+    dict(
+      scale=scale,
+      teacher_scale=teacher_scale,
+      clip_loss_weight=clip_loss_weight,
+      distill_loss_weight=distill_loss_weight,
+    ),
+    chunk_size,
+    ("image_local", "text_local", "teacher_image_local", "teacher_text_local"),
+  )
+  n = tiling.axis_size(caller, axis_name)
+  acc = numerics.compute_dtype(out_dtype)
+  x, y, tx, ty, s, ts, valid = tiling.vary_together(x, y, tx, ty, s, ts, valid)
+  row, col = _sharded_stats(
+    caller, x, y, s, valid, (tx, ty, ts), axis_name, n, chunk_size, collective
+  )
+  diag = s * jnp.sum(x.astype(acc) * y.astype(acc), axis=-1)
+  return _distill_values(row, col, diag, (wc, wd), valid, out_dtype)
+
+
+@scoped
+def sharded_coca_loss(
+  image_local: InputLike,
+  text_local: InputLike,
+  caption_logits_local: InputLike,
+  caption_labels_local: InputLike,
+  *,
+  scale: float | jax.Array = CLIP_SCALE,
+  clip_loss_weight: float | jax.Array = 1.0,
+  caption_loss_weight: float | jax.Array = 2.0,
+  pad_id: int = 0,
+  axis_name: str | tuple[str, ...],
+  chunk_size: int | None = None,
+  collective: str = "ring",
+) -> jax.Array:
+  """:func:`jaxloss.coca_loss` of the global batch, from local rows.
+
+  Call inside ``shard_map`` with every input sharded over ``axis_name``
+  along its first axis (device ``k`` holds pairs ``[k * b, (k + 1) * b)``
+  and their captions). The contrastive term is
+  :func:`jaxloss.sharded_clip_loss` (``collective`` and ``chunk_size`` as
+  there); the captioning cross-entropy is computed on each device's own
+  tokens, and the two terms' sums and counts are combined with one
+  ``psum``: the result is the global batch's loss (the mean over all ``n b``
+  pairs, and over every non-pad token of the global batch), the same on
+  every device (``out_specs=P()``), with exact gradients.
+
+  Args:
+    image_local: ``[b, D]``, this device's images.
+    text_local: ``[b, D]``, their captions' embeddings.
+    caption_logits_local: the captioner's logits ``[b, T, V]``.
+    caption_labels_local: the caption token ids ``[b, T]``.
+    scale, clip_loss_weight, caption_loss_weight, pad_id: as in
+      :func:`jaxloss.coca_loss` (replicated).
+    axis_name: the mesh axis the batch is sharded over.
+    chunk_size: columns per tile of the contrastive term.
+    collective: ``"ring"`` or ``"all_gather"`` (contrastive term).
+
+  Returns:
+    A scalar: the loss of the global batch.
+
+  Raises:
+    TypeError, ValueError: as :func:`jaxloss.coca_loss`, and for an unbound
+      ``axis_name`` or an unknown ``collective``.
+
+  Examples:
+    >>> import jax, numpy as np
+    >>> import jaxloss
+    >>> from jax.sharding import PartitionSpec as P
+    >>> mesh = jax.sharding.Mesh(jax.devices()[:1], ("batch",))
+    >>> f = jax.shard_map(
+    ...     lambda e, lg, lb: jaxloss.sharded_coca_loss(
+    ...         e, e, lg, lb, scale=1.0, clip_loss_weight=0.0,
+    ...         caption_loss_weight=1.0, axis_name="batch"),
+    ...     mesh=mesh, in_specs=P("batch"), out_specs=P())
+    >>> f(np.eye(2, 3, dtype=np.float32), np.zeros((2, 4, 5), np.float32),
+    ...   np.array([[1, 2, 0, 0], [3, 0, 0, 0]]))
+    Array(1.609438, dtype=float32)
+
+  References:
+    Yu et al. 2022, eq. (3); open_clip ``CoCaLoss``.
+  """
+  caller = "sharded_coca_loss"
+  _check_options(
+    caller,
+    chunk_size,
+    scale=scale,
+    clip_loss_weight=clip_loss_weight,
+    caption_loss_weight=caption_loss_weight,
+  )
+  validation.integer(caller, "pad_id", pad_id)
+  # The embeddings are checked here, so that errors name this loss.
+  x, y, _, _ = _inputs(
+    caller, image_local, text_local, None, ("image_local", "text_local")
+  )
+  n = tiling.axis_size(caller, axis_name)
+  clip = sharded_clip_loss(
+    x,
+    y,
+    scale=scale,
+    axis_name=axis_name,
+    chunk_size=chunk_size,
+    collective=collective,
+  )
+  total, count, out_dtype = _caption_terms(
+    caller, caption_logits_local, caption_labels_local, pad_id, x.shape[0]
+  )
+  parts = tiling.vary_together(jnp.sum(clip.astype(total.dtype)), total, count)
+  clip_sum, total, count = tiling.psum_together(axis_name, *parts)
+  value = clip_loss_weight * clip_sum / (n * x.shape[0])
+  value = value + caption_loss_weight * numerics.safe_divide(total, count)
+  return value.astype(out_dtype)
 
 
 class CLIPLoss(Loss, fn=clip_loss, exclude=("where",)):
@@ -793,6 +1261,16 @@ class CoCaLoss(Loss, fn=coca_loss, batch_level=True):
   clip_loss_weight: float | jax.Array = 1.0
   caption_loss_weight: float | jax.Array = 2.0
   pad_id: int = 0
+  chunk_size: int | None = None
+
+
+class DistillCLIPLoss(Loss, fn=distill_clip_loss, exclude=("where",)):
+  """Loss object for :func:`jaxloss.distill_clip_loss`."""
+
+  scale: float | jax.Array = 14.285714285714285
+  teacher_scale: float | jax.Array = 14.285714285714285
+  clip_loss_weight: float | jax.Array = 1.0
+  distill_loss_weight: float | jax.Array = 1.0
   chunk_size: int | None = None
 
 
