@@ -7,7 +7,7 @@ its own part of each input through ``jax.make_array_from_process_local_data``
 and writes the values and gradients it computes. They are compared here
 with the same losses computed on one device in this process (the
 single-device losses are themselves tested against naive formulas in
-tests/test_vocab_parallel.py, tests/test_lm_log_probs.py,
+tests/test_lm_vocab_parallel.py, tests/test_lm_log_probs.py,
 tests/test_lm_distillation.py and tests/test_contrastive.py).
 
 Float32 tolerance: values ``rtol=2e-6``; gradients ``rtol=1e-5,

@@ -1,7 +1,7 @@
 """The shared tiling machinery (jaxloss/_src/tiling.py) on its own.
 
 The losses built on it (tests/test_lm_cross_entropy.py,
-test_lm_log_probs.py, test_lm_distillation.py, test_vocab_parallel.py,
+test_lm_log_probs.py, test_lm_distillation.py, test_lm_vocab_parallel.py,
 test_contrastive.py) check it end to end; these tests pin the pieces: the
 online log-sum-exp against a NumPy ``logsumexp`` (and the entropy sum
 against ``-sum p log p``), empty rows, the scan's tail tile, the
