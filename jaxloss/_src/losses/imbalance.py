@@ -39,8 +39,8 @@ def sparse_logits(caller: str, y_true, y_pred):
   """Integer labels ``[...]`` and logits ``[..., C]`` in the compute dtype.
 
   Returns ``(labels, logits, out_dtype)``; labels of shape ``[..., 1]`` are
-  squeezed. A label outside ``[0, C)`` makes its row of logits NaN (so its
-  value is NaN, never the score of an all-zero one-hot row).
+  squeezed. The losses finish with :func:`sparse_values`, which makes the
+  value of a label outside ``[0, C)`` NaN.
   """
   y_pred = numerics.as_float(caller, "y_pred", y_pred)
   shapes.check_min_rank(caller, "y_pred", y_pred, 1)
@@ -48,8 +48,15 @@ def sparse_logits(caller: str, y_true, y_pred):
   labels = shapes.check_labels_shape(caller, labels, y_pred)
   out_dtype = y_pred.dtype
   logits = y_pred.astype(numerics.compute_dtype(out_dtype))
-  logits = numerics.nan_at_bad_ids(logits, labels, logits.shape[-1])
   return labels, logits, out_dtype
+
+
+def sparse_values(loss, labels, num_classes, out_dtype):
+  """The per-sample values in ``out_dtype``, NaN where the label lies
+  outside ``[0, C)`` (never the score of an all-zero one-hot row). Applied
+  to the values, not the logits: under ``jit`` XLA rewrites a one-hot
+  product into a select, which would drop a NaN placed in the logits."""
+  return numerics.nan_at_bad_ids(loss, labels, num_classes).astype(out_dtype)
 
 
 def per_class(caller: str, name: str, value, num_classes: int, dtype):
@@ -214,7 +221,7 @@ def class_balanced_loss(
     if loss_type == "focal" and gamma:
       bce = jnp.exp(gamma * _log_one_minus_pt(t, z)) * bce
     loss = jnp.sum(bce, axis=-1)
-  return (w * loss).astype(dt)
+  return sparse_values(w * loss, labels, num_classes, dt)
 
 
 # --------------------------------------------------------------------- LDAM
@@ -321,7 +328,7 @@ def ldam_loss(
       caller, "class_weight", class_weight, num_classes, z.dtype
     )
     loss = jnp.take(weights, labels, mode="clip") * loss
-  return loss.astype(dt)
+  return sparse_values(loss, labels, num_classes, dt)
 
 
 # ------------------------------------------------------------ asymmetric loss
@@ -487,7 +494,7 @@ def seesaw_loss(
     log_s = log_s + q * jnp.maximum(log_sigma - log_sy, 0)
   shifted = z + (1 - t) * log_s
   loss = -jnp.sum(t * jax.nn.log_softmax(shifted, axis=-1), axis=-1)
-  return loss.astype(dt)
+  return sparse_values(loss, labels, num_classes, dt)
 
 
 # ------------------------------------------------------- equalization loss v2
@@ -594,7 +601,7 @@ def equalization_loss_v2(
   pos_w, neg_w = _eqlv2_weights(pos_grad, neg_grad, gamma, mu, alpha)
   weight = t * _rows(pos_w, t) + (1 - t) * _rows(neg_w, t)
   bce = numerics.sigmoid_cross_entropy(t, z)
-  return jnp.sum(weight * bce, axis=-1).astype(dt)
+  return sparse_values(jnp.sum(weight * bce, axis=-1), labels, z.shape[-1], dt)
 
 
 def equalization_loss_v2_statistics(
@@ -699,7 +706,7 @@ def logit_adjusted_crossentropy(
   adjusted = z + _rows(jnp.log(numerics.safe_pow(priors, tau) + 1e-12), z)
   t = jax.nn.one_hot(labels, num_classes, dtype=z.dtype)
   loss = -jnp.sum(t * jax.nn.log_softmax(adjusted, axis=-1), axis=-1)
-  return loss.astype(dt)
+  return sparse_values(loss, labels, num_classes, dt)
 
 
 # ------------------------------------------------------------------ objects

@@ -15,6 +15,7 @@ from jaxloss._src import numerics
 from jaxloss._src import shapes
 from jaxloss._src import validation
 from jaxloss._src.losses.imbalance import sparse_logits
+from jaxloss._src.losses.imbalance import sparse_values
 from jaxloss._src.objects import Loss
 from jaxloss._src.scoping import scoped
 from jaxloss._src.typing import InputLike
@@ -234,7 +235,7 @@ def symmetric_crossentropy(
   log_p = jax.nn.log_softmax(z, axis=-1)
   ce = -jnp.sum(t * log_p, axis=-1)
   rce = _reverse_ce(t, jnp.exp(log_p))
-  return (alpha * ce + beta * rce).astype(dt)
+  return sparse_values(alpha * ce + beta * rce, labels, z.shape[-1], dt)
 
 
 # ------------------------------------------------------ Taylor cross-entropy
@@ -296,7 +297,7 @@ def taylor_crossentropy(
   k = jnp.arange(1, order + 1, dtype=z.dtype)
   k = jnp.reshape(k, (1,) * log_q.ndim + k.shape)
   loss = jnp.sum(jnp.exp(log_q[..., None] * k) / k, axis=-1)
-  return loss.astype(dt)
+  return sparse_values(loss, labels, z.shape[-1], dt)
 
 
 # ---------------------------------------------------- active-passive losses
@@ -385,7 +386,8 @@ def active_passive_loss(
     passive_value = _reverse_ce(t, p)
   else:
     passive_value = 1.0 - jnp.sum(t * p, axis=-1)
-  return (alpha * active_value + beta * passive_value).astype(dt)
+  loss = alpha * active_value + beta * passive_value
+  return sparse_values(loss, labels, z.shape[-1], dt)
 
 
 # ------------------------------------------------------------------ objects
