@@ -1097,8 +1097,11 @@ def sharded_distill_clip_loss(
     text_local: ``[b, D]``, their captions.
     teacher_image_local: ``[b, Dt]``, the teacher's images.
     teacher_text_local: ``[b, Dt]``, the teacher's captions.
-    scale, teacher_scale, clip_loss_weight, distill_loss_weight: as in
-      :func:`jaxloss.distill_clip_loss` (replicated).
+    scale: the student's logit scale, as in :func:`jaxloss.distill_clip_loss`
+      (replicated, as are the three below).
+    teacher_scale: the teacher's logit scale.
+    clip_loss_weight: weight of the student's CLIP term.
+    distill_loss_weight: weight of the distillation term.
     axis_name: the mesh axis the batch is sharded over.
     where: optional boolean ``[b]``: this device's rows that take part.
     chunk_size: columns per tile within a block; None picks one.
@@ -1185,8 +1188,11 @@ def sharded_coca_loss(
     text_local: ``[b, D]``, their captions' embeddings.
     caption_logits_local: the captioner's logits ``[b, T, V]``.
     caption_labels_local: the caption token ids ``[b, T]``.
-    scale, clip_loss_weight, caption_loss_weight, pad_id: as in
-      :func:`jaxloss.coca_loss` (replicated).
+    scale: the logit scale, as in :func:`jaxloss.coca_loss` (replicated, as
+      are the three below).
+    clip_loss_weight: weight of the contrastive term.
+    caption_loss_weight: weight of the captioning term.
+    pad_id: the caption id that is not scored.
     axis_name: the mesh axis the batch is sharded over.
     chunk_size: columns per tile of the contrastive term.
     collective: ``"ring"`` or ``"all_gather"`` (contrastive term).
