@@ -196,3 +196,36 @@ def test_api_pages_link_names_to_their_entries():
       if api_pages.page_of(dotted) != target:
         wrong.append(f"{page.name}: {dotted} -> {target}")
   assert not wrong, wrong
+
+
+def _documented_args(doc: str) -> list[str]:
+  """The names of a Google-style docstring's ``Args:`` entries."""
+  match = re.search(r"^Args:\n((?:(?:  .*)?\n)+)", doc + "\n", re.M)
+  if match is None:
+    return []
+  return re.findall(r"^  (\S[^:\n]*):", match.group(1), re.M)
+
+
+def test_documented_args_reads_each_entry():
+  doc = "S.\n\nArgs:\n  x: one.\n    more.\n  y, z: two.\n\nReturns:\n  v.\n"
+  assert _documented_args(doc) == ["x", "y, z"]
+
+
+def test_api_function_args_name_their_parameters():
+  """Each ``Args:`` entry of a documented function names one of its
+  parameters (the strict docs build rejects anything else)."""
+  import importlib
+  import inspect
+
+  from docs.tools import api_pages
+
+  unknown = []
+  for module, name in api_pages.documented():
+    obj = getattr(importlib.import_module(module), name)
+    if not inspect.isfunction(obj):
+      continue
+    params = set(inspect.signature(obj).parameters)
+    for entry in _documented_args(inspect.getdoc(obj) or ""):
+      if entry.lstrip("*") not in params:
+        unknown.append(f"{module}.{name}: {entry!r}")
+  assert not unknown, f"Args entries that are not parameters: {unknown}"
