@@ -79,7 +79,7 @@ docs-browser: docs
 ci: lint format-check typecheck docs package test-min
 
 clean:
-	rm -rf $(VENV) $(MIN_VENV) build *.egg-info site docs/api docs/gallery docs/examples
+	rm -rf $(VENV) $(MIN_VENV) build *.egg-info site docs/api docs/gallery docs/examples .cache
 	rm -rf $(VENV) build *.egg-info
 
 # pyright over the package and the documented usages (tests/typecheck/):

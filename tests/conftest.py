@@ -1,6 +1,7 @@
 """Test configuration shared by the whole suite."""
 
 import os
+import pathlib
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 # Eight simulated CPU devices for the sharded losses. The suite's programs
@@ -20,6 +21,20 @@ import pytest  # noqa: E402
 
 # Silent rank promotion (e.g. [B] * [B, 1]) is a bug in a loss: make it loud.
 jax.config.update("jax_numpy_rank_promotion", "raise")
+
+# Compiling dominates the suite's time (most programs run once, on a few
+# elements). XLA's executables are kept in an on-disk cache keyed by the
+# program, the compile options and the jax version: the xdist workers share
+# what either compiled, and a later run reuses it. JAXLOSS_TEST_CACHE names
+# another folder; an empty value turns the cache off.
+_CACHE = os.environ.get(
+  "JAXLOSS_TEST_CACHE",
+  str(pathlib.Path(__file__).resolve().parents[1] / ".cache" / "xla"),
+)
+if _CACHE:
+  jax.config.update("jax_compilation_cache_dir", _CACHE)
+  jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+  jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
 
 
 @pytest.fixture
