@@ -35,6 +35,7 @@ Contracts (each gives a :class:`ContractResult`):
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 import dataclasses
@@ -94,7 +95,7 @@ class ContractResult:
   error: float | None = None
   tolerance: float | None = None
   input: str = ""
-  inputs: tuple | None = None
+  inputs: tuple[Any, ...] | None = None
 
   @property
   def passed(self) -> bool:
@@ -145,7 +146,7 @@ class Report:
   def __getitem__(self, contract: str) -> ContractResult:
     return self.results[contract]
 
-  def __iter__(self):
+  def __iter__(self) -> Iterator[ContractResult]:
     return iter(self.results.values())
 
   @property
@@ -985,7 +986,7 @@ class Case:
   """A loss with its example inputs and ``check_loss`` options."""
 
   fn: Any
-  args: tuple
+  args: tuple[Any, ...]
   options: Mapping[str, Any]
 
   def contracts(self) -> tuple[str, ...]:
@@ -1005,7 +1006,9 @@ def case(fn: Any, *example_args: Any, **options: Any) -> Case:
   return Case(fn, example_args, options)
 
 
-def loss_contracts(cases: Mapping[str, Case] | None = None, **named: Case):
+def loss_contracts(
+  cases: Mapping[str, Case] | None = None, **named: Case
+) -> Callable[[str, str], None]:
   """A pytest test function: one test per loss and contract.
 
   Each case is checked once (on its first test); every contract is its own
@@ -1034,7 +1037,7 @@ def loss_contracts(cases: Mapping[str, Case] | None = None, **named: Case):
   @pytest.mark.parametrize(
     ("loss_name", "contract"), params, ids=[f"{k}-{c}" for k, c in params]
   )
-  def test_loss_contract(loss_name, contract):
+  def test_loss_contract(loss_name: str, contract: str) -> None:
     result = everything[loss_name].report[contract]
     if result.status == "skip":
       pytest.skip(result.message)

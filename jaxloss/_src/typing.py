@@ -10,9 +10,23 @@ from collections.abc import Sequence
 from typing import TypeAlias
 from typing import Union
 
-from jax.typing import ArrayLike
+import jax
+import numpy as np
 
-InputLike: TypeAlias = Union[ArrayLike, Sequence["InputLike"]]  # noqa: UP007
+# The members of ``jax.typing.ArrayLike``, written out: type checkers that
+# grade a library's public types (``pyright --verifytypes``) cannot see
+# through jax's re-export of that alias and would call every input Unknown.
+InputLike: TypeAlias = Union[  # noqa: UP007
+  jax.Array,
+  np.ndarray,
+  np.bool_,
+  np.number,
+  bool,
+  int,
+  float,
+  complex,
+  Sequence["InputLike"],
+]
 """An array-like input: a ``jax.Array``, a NumPy array or scalar, a Python
 ``bool`` / ``int`` / ``float`` / ``complex``, or a (nested) Python list or
 tuple of these, as ``jnp.asarray`` accepts them."""

@@ -238,8 +238,8 @@ class _CentersHead(nnx.Module):
     rngs: nnx.Rngs | None = None,
     reduction: str | None = "sum_over_batch_size",
     zeros: bool = False,
-    **hyper,
-  ):
+    **hyper: Any,
+  ) -> None:
     name = type(self).__name__
     reduction_lib.check_reduction(name, reduction)
     unknown = sorted(set(hyper) - set(self._hyper))
@@ -266,7 +266,7 @@ class _CentersHead(nnx.Module):
   def _rows(self):
     return getattr(self, self._rows_field) if self._rows_field else 1
 
-  def hyper_parameters(self):
+  def hyper_parameters(self) -> dict[str, Any]:
     return {k: getattr(self, k) for k in self._hyper}
 
   def __call__(
@@ -284,7 +284,7 @@ class _CentersHead(nnx.Module):
       values, sample_weight=sample_weight, where=where, reduction=self.reduction
     )
 
-  def cosines(self, y_pred):
+  def cosines(self, y_pred: InputLike) -> jax.Array:
     """``[B, num_classes]`` cosines to the centres (the largest over a
     class's centres when it has several; argmax = prediction)."""
     return _common.class_cosines(y_pred, self.centers[...], self._rows())
